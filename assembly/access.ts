@@ -1,0 +1,116 @@
+// Who touches memory and how: the CPU through the kernel mapping (guest phys → p2m), a device
+// through the driver's dma handle (bus → IOMMU), the GPU through decoded GART entries.
+// Models the paths in the RFC: the same page reached by different routes sees different frames
+// once a bounce or a p2m sits between them, and the oracle is asked after every read.
+
+import { PAGE_SHIFT, PAGE_SIZE, VERSION_MASK, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_ERROR,
+  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES } from './abi';
+import { count } from './counters';
+import { make_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE } from './stamps';
+import { check_page, foreign_page } from './oracle';
+import { buf, b_id, b_pfn, usable, page_handle, cpu_page_handle } from './buffers';
+import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn } from './gart';
+
+let version: u32 = 0;
+
+@inline function next_stamp(buf_id: i32, dev: u32): u64 {
+  version = (version + 1) & VERSION_MASK;
+  return make_stamp(<u32>buf_id, dev, version);
+}
+
+/** One write op over buffer bytes [offset, offset + size) by the CPU (dev 0) or device (dev 1). */
+export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void {
+  const s = next_stamp(b_id(b), dev ? 1 : 0);
+  const end = offset + size;
+  for (let i = offset >> PAGE_SHIFT; i * PAGE_SIZE < end; i++) {
+    const a = max(offset - i * PAGE_SIZE, 0);
+    const e = min(end - i * PAGE_SIZE, PAGE_SIZE);
+    const pfn = b_pfn(b) + i;
+    if (dev) {
+      const h = page_handle(b, i);
+      write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
+    } else {
+      write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
+    }
+  }
+}
+
+/** One read op over buffer bytes [offset, offset + size); returns the pages touched. */
+export function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
+  const end = offset + size;
+  let pages = 0;
+  for (let i = offset >> PAGE_SHIFT; i * PAGE_SIZE < end; i++) {
+    const a = max(offset - i * PAGE_SIZE, 0);
+    const e = min(end - i * PAGE_SIZE, PAGE_SIZE);
+    const pfn = b_pfn(b) + i;
+    if (dev) {
+      const h = page_handle(b, i);
+      check_page(READER_DEV, pfn, b_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
+    } else {
+      check_page(READER_CPU, pfn, b_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
+    }
+    pages++;
+  }
+  return pages;
+}
+
+export function cpu_write(slot: i32, offset: i32, size: i32): void {
+  const b = buf(slot);
+  buffer_write(b, offset, size, false);
+  count(C_CPU_WRITES, pages_touched(offset, size));
+}
+
+export function cpu_read(slot: i32, offset: i32, size: i32): void {
+  count(C_CPU_READS, buffer_read(buf(slot), offset, size, false));
+}
+
+export function dev_write(slot: i32, offset: i32, size: i32): void {
+  buffer_write(buf(slot), offset, size, true);
+}
+
+export function dev_read(slot: i32, offset: i32, size: i32): void {
+  buffer_read(buf(slot), offset, size, true);
+}
+
+@inline function pages_touched(offset: i32, size: i32): i32 {
+  if (size <= 0) return 0;
+  return ((offset + size - 1) >> PAGE_SHIFT) - (offset >> PAGE_SHIFT) + 1;
+}
+
+/** Is the GART page owned by the live buffer that bound it? */
+@inline function owned(page: i32): bool {
+  const slot = owner_slot(page);
+  if (slot < 0) return false;
+  const b = buf(slot);
+  return usable(b) && b_id(b) == owner_id(page);
+}
+
+export function gpu_write(first: i32, pages: i32): void {
+  const s0 = next_stamp(0, 1);
+  for (let p = first; p < first + pages; p++) {
+    const pte = gart_pte(p);
+    const mode = gart_pte_valid(pte) ? MODE_BUS : MODE_NONE;
+    const addr = gart_pte_decode(pte);
+    if (owned(p)) {
+      const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
+      write_page(s, owner_pfn(p), mode, addr, 0, PAGE_SIZE);
+    } else {
+      write_page(s0, -1, mode, addr, 0, PAGE_SIZE);
+    }
+  }
+  count(C_GPU_WRITES, pages);
+}
+
+export function gpu_read(first: i32, pages: i32): void {
+  for (let p = first; p < first + pages; p++) {
+    const pte = gart_pte(p);
+    const mode = gart_pte_valid(pte) ? MODE_BUS : MODE_NONE;
+    const addr = gart_pte_decode(pte);
+    if (owned(p)) {
+      check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, addr, p, pte);
+    } else {
+      foreign_page(READER_GPU, mode, addr, addr, p, pte);
+    }
+  }
+  count(C_GPU_READS, pages);
+}

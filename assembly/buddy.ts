@@ -1,0 +1,102 @@
+// mm/page_alloc.c buddy allocator as of 2010 (__rmqueue_smallest, __free_one_page), used for
+// the guest's DMA32/Normal zones and for Xen's low reserve (one zone of machine frames).
+// Different: free lists are LIFO and the upper half of every split goes back on the list,
+// so allocation order is fully determined by history — both engines must agree page for page.
+
+import { MAX_ORDER } from './abi';
+import { ZONES_PTR, ZONE_DESC_BYTES } from './layout';
+
+// Zone descriptor (ZONE_DESC_BYTES):
+//   +0 tag ptr (u8 per frame: order of a free block head, 0xFF otherwise)
+//   +4 next ptr, +8 prev ptr (i32 per frame, -1 = none)
+//   +12 array base (frame number of array index 0)
+//   +16 zone start, +20 zone end (frames, end exclusive)
+//   +32 heads[MAX_ORDER] (i32 frame, -1 = empty)
+@inline export const ZONE_DMA32_ID: i32 = 0;
+@inline export const ZONE_NORMAL_ID: i32 = 1;
+@inline export const ZONE_XEN_LOW_ID: i32 = 2;
+@inline const NOT_FREE: u8 = 0xFF;
+@inline const TOP_ORDER: i32 = MAX_ORDER - 1;
+
+@inline function zd(z: i32): usize { return ZONES_PTR + <usize>(z * ZONE_DESC_BYTES); }
+@inline function tag_at(z: usize, f: i32): usize { return <usize>load<u32>(z) + <usize>(f - load<i32>(z, 12)); }
+@inline function next_at(z: usize, f: i32): usize { return <usize>load<u32>(z, 4) + (<usize>(f - load<i32>(z, 12)) << 2); }
+@inline function prev_at(z: usize, f: i32): usize { return <usize>load<u32>(z, 8) + (<usize>(f - load<i32>(z, 12)) << 2); }
+@inline function head_at(z: usize, order: i32): usize { return z + 32 + (<usize>order << 2); }
+
+function list_add(z: usize, f: i32, order: i32): void {
+  const h = head_at(z, order);
+  const old = load<i32>(h);
+  store<i32>(next_at(z, f), old);
+  store<i32>(prev_at(z, f), -1);
+  if (old >= 0) store<i32>(prev_at(z, old), f);
+  store<i32>(h, f);
+  store<u8>(tag_at(z, f), <u8>order);
+}
+
+function list_del(z: usize, f: i32, order: i32): void {
+  const n = load<i32>(next_at(z, f));
+  const p = load<i32>(prev_at(z, f));
+  if (p >= 0) store<i32>(next_at(z, p), n); else store<i32>(head_at(z, order), n);
+  if (n >= 0) store<i32>(prev_at(z, n), p);
+  store<u8>(tag_at(z, f), NOT_FREE);
+}
+
+export function zone_init(z: i32, tag: usize, next: usize, prev: usize, base: i32, start: i32, end: i32): void {
+  const d = zd(z);
+  store<u32>(d, <u32>tag); store<u32>(d, <u32>next, 4); store<u32>(d, <u32>prev, 8);
+  store<i32>(d, base, 12); store<i32>(d, start, 16); store<i32>(d, end, 20);
+  for (let o = 0; o < MAX_ORDER; o++) store<i32>(head_at(d, o), -1);
+  if (end > start) memory.fill(tag + <usize>(start - base), NOT_FREE, <usize>(end - start));
+}
+
+/** Boot: the zone's frames go in as the largest aligned blocks, ascending, each at a list head. */
+export function zone_free_range(z: i32, start: i32, end: i32): void {
+  const d = zd(z);
+  let f = start;
+  while (f < end) {
+    let order = TOP_ORDER;
+    while (order > 0 && ((f & ((1 << order) - 1)) != 0 || f + (1 << order) > end)) order--;
+    list_add(d, f, order);
+    f += 1 << order;
+  }
+}
+
+/**
+ * __rmqueue_smallest: the head of the first non-empty list at or above `order`, split down.
+ * `limit` (exclusive, in frames) makes Xen's address-bits request: the first block on a list
+ * whose low end keeps the result below it is taken instead of the head. Returns -1 when none.
+ */
+export function buddy_alloc(z: i32, order: i32, limit: i32 = i32.MAX_VALUE): i32 {
+  const d = zd(z);
+  for (let j = order; j < MAX_ORDER; j++) {
+    let f = load<i32>(head_at(d, j));
+    while (f >= 0 && f + (1 << order) > limit) f = load<i32>(next_at(d, f));
+    if (f < 0) continue;
+    list_del(d, f, j);
+    let k = j;
+    while (k > order) {
+      k--;
+      list_add(d, f + (1 << k), k);
+    }
+    return f;
+  }
+  return -1;
+}
+
+/** __free_one_page: coalesce with free buddies of the same order inside the zone, then push. */
+export function buddy_free(z: i32, f: i32, order: i32): void {
+  const d = zd(z);
+  const start = load<i32>(d, 16);
+  const end = load<i32>(d, 20);
+  let k = order;
+  while (k < TOP_ORDER) {
+    const b = f ^ (1 << k);
+    if (b < start || b + (1 << k) > end) break;
+    if (load<u8>(tag_at(d, b)) != <u8>k) break;
+    list_del(d, b, k);
+    if (b < f) f = b;
+    k++;
+  }
+  list_add(d, f, k);
+}

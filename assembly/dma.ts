@@ -1,0 +1,144 @@
+// The DMA API dispatcher (kernel/dma/mapping.c over dma-direct, lib/swiotlb.c, swiotlb-xen and
+// an IOMMU): one switch on the platform id, no indirect calls, as dma_map_ops' direct fast path.
+// Different per era: 2010 swiotlb returns the overflow buffer when full and does not copy at a
+// FROM_DEVICE map; modern returns DMA_MAPPING_ERROR and copies at every map.
+
+import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_IOMMU,
+  KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
+  IO_TLB_OVERFLOW, PAGE_SHIFT, PAGE_MASK, PAGE_SIZE, IO_TLB_SHIFT, DEBUG_TYPE_SINGLE,
+  C_MAPS, C_UNMAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
+  C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from './abi';
+import { platform, kernel_era, dma_mask } from './layout';
+import { count } from './counters';
+import { buf, b_pfn, b_kind, set_mapping, kill_mapping, m_has, m_live, m_how, m_first, m_offset,
+  m_size, byte_handle, MAP_DIRECT, MAP_BOUNCE, MAP_IOMMU, MAP_FAILED, KIND_COHERENT } from './buffers';
+import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
+  slot_size, overflow_bus, bus_to_slot } from './swiotlb';
+import { xen_phys_to_bus, range_straddles_page_boundary } from './xen_swiotlb';
+import { iommu_alloc, iommu_free_at, iova_of } from './iommu';
+import { copy_phys } from './stamps';
+import { debug_add, check_unmap, check_sync, debug_mapping_error } from './dma_debug';
+
+/** dma_capable: the whole range sits under the device mask. */
+@inline function dma_capable(addr: u64, size: i32): bool {
+  const last = addr + <u64>size - 1;
+  return last >= addr && last <= dma_mask;
+}
+
+@inline function copies_to_device(dir: i32): bool { return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL; }
+@inline function copies_to_cpu(dir: i32): bool { return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL; }
+
+function bounce_copy(src: u64, dst: u64, n: i32): void {
+  copy_phys(src, dst, n);
+  count(C_BOUNCE_BYTES, n);
+}
+
+/** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
+function swiotlb_bounce(b: usize, phys: u64, offset: i32, size: i32, dir: i32): void {
+  const index = swiotlb_tbl_map_single(phys, size);
+  if (index < 0) {
+    count(C_SWIOTLB_FULL);
+    count(C_MAPPING_ERRORS);
+    if (kernel_era == KERNEL_MODERN) {
+      set_mapping(b, DMA_MAPPING_ERROR, offset, size, dir, MAP_FAILED, -1, 0);
+    } else {
+      if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
+      set_mapping(b, overflow_bus(), offset, size, dir, MAP_FAILED, -1, 0);
+    }
+    return;
+  }
+  count(C_BOUNCES);
+  if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, slot_phys(index), size);
+  const dma = slot_bus(index);
+  set_mapping(b, dma, offset, size, dir, MAP_BOUNCE, index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+}
+
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
+  const b = buf(slot);
+  count(C_MAPS);
+  const phys = (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset;
+  let dma: u64 = phys;
+  switch (platform) {
+    case PLATFORM_BARE_METAL: {
+      if (!dma_capable(dma, size)) { swiotlb_bounce(b, phys, offset, size, dir); return; }
+      break;
+    }
+    case PLATFORM_SWIOTLB_FORCE: {
+      swiotlb_bounce(b, phys, offset, size, dir);
+      return;
+    }
+    case PLATFORM_XEN_PV: {
+      dma = xen_phys_to_bus(phys);
+      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) {
+        swiotlb_bounce(b, phys, offset, size, dir);
+        return;
+      }
+      break;
+    }
+    case PLATFORM_IOMMU: {
+      const npages = <i32>(((phys & PAGE_MASK) + <u64>size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+      const first = iommu_alloc(<i32>(phys >> PAGE_SHIFT), npages, true);
+      if (first < 0) {
+        count(C_MAPPING_ERRORS);
+        set_mapping(b, DMA_MAPPING_ERROR, offset, size, dir, MAP_FAILED, -1, 0);
+        return;
+      }
+      dma = iova_of(first) | (phys & PAGE_MASK);
+      set_mapping(b, dma, offset, size, dir, MAP_IOMMU, first, npages);
+      debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+      return;
+    }
+    default: break;
+  }
+  set_mapping(b, dma, offset, size, dir, MAP_DIRECT, -1, 0);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+}
+
+/** The handle a driver passes to unmap/mapping_error: its last dma address for the buffer. */
+function current_handle(b: usize): u64 {
+  if (m_has(b) || b_kind(b) == KIND_COHERENT) return byte_handle(b, m_has(b) ? m_offset(b) : 0);
+  return <u64>b_pfn(b) << PAGE_SHIFT;
+}
+
+export function dma_unmap(slot: i32, dir: i32, size: i32): void {
+  const b = buf(slot);
+  count(C_UNMAPS);
+  const dma = current_handle(b);
+  check_unmap(dma, size, dir, DEBUG_TYPE_SINGLE);
+  if (platform == PLATFORM_IOMMU) {
+    iommu_free_at(dma);
+  } else if (dma != DMA_MAPPING_ERROR) {
+    const index = bus_to_slot(dma);
+    if (index >= 0 && slot_size(index) > 0) {
+      if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), min(size, slot_size(index)));
+      swiotlb_tbl_unmap_single(index);
+    }
+  }
+  kill_mapping(b);
+}
+
+/** dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size). */
+export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool): void {
+  const b = buf(slot);
+  count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
+  check_sync(byte_handle(b, offset), size, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (!m_has(b) || !m_live(b) || m_how(b) != MAP_BOUNCE) return;
+  const mo = m_offset(b);
+  if (offset < mo || offset + size > mo + m_size(b)) return;
+  const bounce = slot_phys(m_first(b)) + <u64>(offset - mo);
+  const orig = slot_orig(m_first(b)) + <u64>(offset - mo);
+  if (to_cpu) {
+    if (copies_to_cpu(dir)) bounce_copy(bounce, orig, size);
+  } else if (copies_to_device(dir)) {
+    bounce_copy(orig, bounce, size);
+  }
+}
+
+export function dma_mapping_error(slot: i32): void {
+  const b = buf(slot);
+  if (!m_has(b) || !m_live(b)) return;
+  debug_mapping_error(m_dma_of(b));
+}
+
+@inline function m_dma_of(b: usize): u64 { return byte_handle(b, m_offset(b)); }

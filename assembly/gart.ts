@@ -1,0 +1,97 @@
+// GART page tables of 2010 GPUs: drivers/gpu/drm/radeon/r100.c (PCI GART), r600.c (PCIe GART)
+// and nouveau_sgdma.c (nv04 and nv50 DMA objects). The GPU never sees the offset inside a page
+// and never checks a mask: what the PTE format cannot hold is silently lost (r100 keeps 32 bits).
+
+import { GART_R100, GART_R600, GART_NV04, GART_NV50, PLATFORM_IOMMU, PAGE_SHIFT,
+  C_GART_WRITES, C_TLB_FLUSHES } from './abi';
+import { gart_family, gart_pte_ptr, gart_owner_ptr, gart_pages, GART_OWNER_BYTES, dummy_pfn, platform } from './layout';
+import { count } from './counters';
+import { pfn_to_mfn } from './p2m';
+import { iommu_alloc, iova_of } from './iommu';
+
+// r100 PCI GART entry (u32, no flags: every entry is "valid"):
+//   31                    12 11          0
+//  |   address[31:12]        | address[11:0] (kept, ignored on decode) |
+//
+// r600 PCIe GART entry (u64):
+//   63                  12 11   7  6  5  4 3  2  1  0
+//  |   address[63:12]      | 0  | W| R| 0  | S| Y| V|     V valid, Y system, S snooped, R/W access
+@inline const R600_FLAGS: u64 = 0x67;
+//
+// nv04 DMA object entry (u32):
+//   31                    12 11     2  1  0
+//  |   address[31:12]        | addr  | 1| V|     (low 32 bits of the address | 3)
+@inline const NV04_FLAGS: u64 = 3;
+//
+// nv50 entry (two u32 words, stored as one u64 = high << 32 | low):
+//   high: 31      8 7        0     low: 31               12 11   6 5  4   1 0
+//        |   0     | addr[39:32]|        |  address[31:12]   | addr | 1| addr| V|
+@inline const NV50_FLAGS: u64 = 0x21;
+@inline const LOW32: u64 = 0xFFFF_FFFF;
+@inline const PAGE_BITS32: u64 = 0xFFFF_F000;
+@inline const PAGE_BITS64: u64 = ~(<u64>0xFFF);
+
+let dummy_bus: u64 = 0;
+
+export function gart_pte_encode(addr: u64): u64 {
+  switch (gart_family) {
+    case GART_R100: return addr & LOW32;
+    case GART_R600: return (addr & PAGE_BITS64) | R600_FLAGS;
+    case GART_NV04: return (addr & LOW32) | NV04_FLAGS;
+    default: return (((addr >> 32) & 0xFF) << 32) | ((addr & LOW32) | NV50_FLAGS);
+  }
+}
+
+@inline export function gart_pte_valid(pte: u64): bool {
+  return gart_family == GART_R100 || (pte & 1) != 0;
+}
+
+export function gart_pte_decode(pte: u64): u64 {
+  switch (gart_family) {
+    case GART_R100: return pte & PAGE_BITS32;
+    case GART_R600: return pte & PAGE_BITS64;
+    case GART_NV04: return pte & PAGE_BITS32;
+    default: return (((pte >> 32) & 0xFF) << 32) | (pte & PAGE_BITS32);
+  }
+}
+
+@inline export function gart_pte(page: i32): u64 { return load<u64>(gart_pte_ptr + (<usize>page << 3)); }
+@inline function owner_at(page: i32): usize { return gart_owner_ptr + <usize>(page * GART_OWNER_BYTES); }
+@inline export function owner_slot(page: i32): i32 { return load<i32>(owner_at(page)); }
+@inline export function owner_id(page: i32): i32 { return load<i32>(owner_at(page), 4); }
+@inline export function owner_pfn(page: i32): i32 { return load<i32>(owner_at(page), 8); }
+
+/** The dummy entry unbound pages point at (nv50 leaves them invalid instead). */
+@inline function dummy_pte(): u64 {
+  return gart_family == GART_NV50 ? 0 : gart_pte_encode(dummy_bus);
+}
+
+/** radeon_dummy_page_init + gart init: the dummy page is DMA-mapped once, every entry points at it. */
+export function gart_init(): void {
+  dummy_bus = <u64>pfn_to_mfn(dummy_pfn) << PAGE_SHIFT;
+  if (platform == PLATFORM_IOMMU) {
+    const first = iommu_alloc(dummy_pfn, 1, false);
+    if (first >= 0) dummy_bus = iova_of(first);
+  }
+  const d = dummy_pte();
+  for (let p = 0; p < gart_pages; p++) {
+    store<u64>(gart_pte_ptr + (<usize>p << 3), d);
+    store<i32>(owner_at(p), -1); store<i32>(owner_at(p), 0, 4); store<i32>(owner_at(p), -1, 8);
+  }
+}
+
+export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32): void {
+  store<u64>(gart_pte_ptr + (<usize>page << 3), gart_pte_encode(addr));
+  store<i32>(owner_at(page), slot); store<i32>(owner_at(page), id, 4); store<i32>(owner_at(page), pfn, 8);
+  count(C_GART_WRITES);
+}
+
+export function gart_unbind(first: i32, pages: i32): void {
+  const d = dummy_pte();
+  for (let p = first; p < first + pages; p++) {
+    store<u64>(gart_pte_ptr + (<usize>p << 3), d);
+    store<i32>(owner_at(p), -1); store<i32>(owner_at(p), 0, 4); store<i32>(owner_at(p), -1, 8);
+  }
+  count(C_GART_WRITES, pages);
+  count(C_TLB_FLUSHES);
+}

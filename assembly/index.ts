@@ -1,0 +1,84 @@
+// gartbench's Wasm engine: the one export file. The host fills the ops buffer, calls run(), and
+// reads counters, the first violation and dma-debug records straight from linear memory.
+// Semantics: docs/ENGINE.md. Integers only cross the boundary; u64 values live in memory.
+
+import { PLATFORM_XEN_PV, IO_TLB_OVERFLOW_PAGES, KERNEL_RESERVED_PAGES, DMA32_LIMIT_PFN,
+  XEN_LOW_BASE_MFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, COUNTER_COUNT,
+  C_DMA_DEBUG_ERRORS, UNIT_SIZE } from './abi';
+import * as L from './layout';
+import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID, ZONE_XEN_LOW_ID } from './buddy';
+import { rand_seed } from './rand';
+import { p2m_init } from './p2m';
+import { swiotlb_init } from './swiotlb';
+import { xen_swiotlb_boot } from './xen_swiotlb';
+import { gart_init } from './gart';
+import { debug_reset } from './dma_debug';
+import { counter } from './counters';
+import { run_ops } from './ops';
+
+let initialized = false;
+
+export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
+                     xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
+                     gartPages: i32, gartFamily: i32): i32 {
+  if (initialized) return INIT_LAYOUT; // one machine per instance
+  const xen = platform == PLATFORM_XEN_PV;
+  L.platform = platform;
+  L.mask_bits = maskBits;
+  L.dma_mask = maskBits >= 64 ? u64.MAX_VALUE : (<u64>1 << <u64>maskBits) - 1;
+  L.kernel_era = kernel;
+  L.ram_pages = ramPages;
+  L.host_pages = xen ? hostPages : ramPages;
+  L.xen_low_pages = xen ? xenLowPages : 0;
+  L.nslabs = nslabs;
+  L.payload_bytes = payloadBytes;
+  L.unit_payload = min(payloadBytes, UNIT_SIZE);
+  L.max_buffers = maxBuffers;
+  L.gart_pages = gartPages;
+  L.gart_family = gartFamily;
+
+  L.io_tlb_start_pfn = KERNEL_RESERVED_PAGES;
+  L.pool_pages = (nslabs + 1) >> 1;
+  L.overflow_pfn = L.io_tlb_start_pfn + L.pool_pages;
+  L.dummy_pfn = L.overflow_pfn + IO_TLB_OVERFLOW_PAGES;
+  L.first_free_pfn = L.dummy_pfn + 1;
+  if (ramPages <= 0 || nslabs <= 0 || maxBuffers < 0 || gartPages < 0 || L.first_free_pfn > ramPages) return INIT_LAYOUT;
+  if (xen && (hostPages < ramPages || xenLowPages < 0 || XEN_LOW_BASE_MFN + xenLowPages > hostPages - ramPages)) {
+    return INIT_LAYOUT;
+  }
+  if (!L.layout_compute()) return INIT_TOO_LARGE;
+  initialized = true;
+
+  const dma32_end = min(ramPages, DMA32_LIMIT_PFN);
+  zone_init(ZONE_DMA32_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, L.first_free_pfn, dma32_end);
+  zone_free_range(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);
+  zone_init(ZONE_NORMAL_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
+  if (ramPages > DMA32_LIMIT_PFN) zone_free_range(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, ramPages);
+
+  rand_seed(<u32>seed);
+  swiotlb_init();
+  debug_reset();
+  if (xen) {
+    const low_end = XEN_LOW_BASE_MFN + xenLowPages;
+    zone_init(ZONE_XEN_LOW_ID, L.low_tag_ptr, L.low_next_ptr, L.low_prev_ptr, XEN_LOW_BASE_MFN, XEN_LOW_BASE_MFN, low_end);
+    zone_free_range(ZONE_XEN_LOW_ID, XEN_LOW_BASE_MFN, low_end);
+    p2m_init();
+    if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
+  }
+  gart_init();
+  return INIT_OK;
+}
+
+export function opsPtr(): usize { return L.OPS_PTR; }
+export function opsCapacity(): i32 { return L.OPS_CAPACITY; }
+export function run(count: i32, firstOp: i32): void {
+  if (!initialized) return;
+  run_ops(min(count, L.OPS_CAPACITY), firstOp);
+}
+export function countersPtr(): usize { return L.COUNTERS_PTR; }
+export function countersCount(): i32 { return COUNTER_COUNT; }
+export function violationPtr(): usize { return L.VIOLATION_PTR; }
+export function debugPtr(): usize { return L.DEBUG_PTR; }
+export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
+/** Bytes of linear memory the machine uses (tables plus payload storage so far). */
+export function memoryBytes(): f64 { return <f64>L.bump_ptr; }

@@ -1,0 +1,138 @@
+// One linear-memory map, computed once at init (WasmBoy style: X = PREV + PREV_SIZE).
+// Models no kernel file; it is where every kernel table of the simulated machine lives.
+// Different: sizes depend on the machine, so the map is a set of globals grown to fit,
+// and the only variable-size region after init is the sparse payload bump area at the end.
+
+import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
+  IOMMU_WINDOW_PAGES } from './abi';
+
+@inline export const OPS_CAPACITY: i32 = 16384;
+@inline export const BUF_BYTES: i32 = 128; // one buffer record (see buffers.ts)
+@inline export const SLOT_BYTES: i32 = 16; // per swiotlb slot: orig phys u64, size u32, nslots u32
+@inline export const DEBUG_ENTRY_BYTES: i32 = 32;
+@inline export const DEBUG_ENTRY_CAPACITY: i32 = 1 << 16; // dma-debug's preallocated entries
+@inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
+@inline export const GART_OWNER_BYTES: i32 = 12; // slot i32, bufId u32, pfn i32
+@inline const WASM_PAGE: u64 = 65536;
+@inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
+
+// ---- machine configuration ----
+export let platform: i32 = 0;
+export let mask_bits: i32 = 32;
+export let dma_mask: u64 = 0;
+export let kernel_era: i32 = 0;
+export let ram_pages: i32 = 0;
+export let host_pages: i32 = 0; // machine frames (all platforms)
+export let xen_low_pages: i32 = 0;
+export let nslabs: i32 = 0;
+export let payload_bytes: i32 = 0;
+export let unit_payload: i32 = 0; // bytes stored per machine unit: min(payloadBytes, 2048)
+export let max_buffers: i32 = 0;
+export let gart_pages: i32 = 0;
+export let gart_family: i32 = 0;
+
+// ---- guest layout (pfns) ----
+export let io_tlb_start_pfn: i32 = 0;
+export let pool_pages: i32 = 0;
+export let overflow_pfn: i32 = 0;
+export let dummy_pfn: i32 = 0;
+export let first_free_pfn: i32 = 0;
+
+// ---- regions ----
+// Fixed part, usable before init: ops, counters, violation, debug records.
+export const OPS_PTR: usize = (__heap_base + 15) & ~(<usize>15);
+export const COUNTERS_PTR: usize = OPS_PTR + <usize>(OPS_CAPACITY * OP_WORDS * 4);
+export const VIOLATION_PTR: usize = COUNTERS_PTR + <usize>(32 * 8);
+export const DEBUG_PTR: usize = VIOLATION_PTR + <usize>(16 * 8);
+export const ZONES_PTR: usize = DEBUG_PTR + <usize>(MAX_DEBUG_RECORDS * DEBUG_WORDS * 8);
+export const FIXED_END: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
+
+export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
+export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
+export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
+export let buddy_tag_ptr: usize = 0;  // u8 per pfn: free-head order, 0xFF = not a free head
+export let buddy_next_ptr: usize = 0; // i32 per pfn
+export let buddy_prev_ptr: usize = 0; // i32 per pfn
+export let low_tag_ptr: usize = 0;    // same three for Xen's low reserve, per low mfn
+export let low_next_ptr: usize = 0;
+export let low_prev_ptr: usize = 0;
+export let heap_ptr: usize = 0;       // u32 explicit part of Xen's free-heap stack
+export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
+export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
+export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
+export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
+export let buffers_ptr: usize = 0;
+export let debug_entries_ptr: usize = 0;
+export let gart_pte_ptr: usize = 0;   // u64 per GPU page
+export let gart_owner_ptr: usize = 0;
+export let pay_mach_ptr: usize = 0;   // u32 per machine frame: payload slot + 1 (payload only)
+export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
+export let bump_ptr: usize = 0;       // next free byte of the payload bump area
+export let memory_end: usize = 0;     // bytes currently committed by memory.grow
+
+function region(at: u64, bytes: u64): u64 {
+  return (at + bytes + 15) & ~(<u64>15);
+}
+
+/** Lays out every table; returns false when it cannot fit in 32-bit linear memory. */
+export function layout_compute(): bool {
+  let at: u64 = <u64>FIXED_END;
+  const frames = <u64>host_pages;
+  const pfns = <u64>ram_pages;
+  stamps_ptr = <usize>at; at = region(at, frames * 16);
+  expected_ptr = <usize>at; at = region(at, pfns * 16);
+  if (platform == 2) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
+  buddy_tag_ptr = <usize>at; at = region(at, pfns);
+  buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
+  buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
+  if (platform == 2) {
+    const low = <u64>xen_low_pages;
+    low_tag_ptr = <usize>at; at = region(at, low);
+    low_next_ptr = <usize>at; at = region(at, low * 4);
+    low_prev_ptr = <usize>at; at = region(at, low * 4);
+    heap_ptr = <usize>at; at = region(at, low * 4);
+  }
+  slots_list_ptr = <usize>at; at = region(at, <u64>nslabs * 4);
+  slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * SLOT_BYTES);
+  if (platform == 3) {
+    iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
+    iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
+  }
+  buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * BUF_BYTES);
+  debug_entries_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_ENTRY_BYTES);
+  gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
+  gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
+  if (payload_bytes > 0) {
+    pay_mach_ptr = <usize>at; at = region(at, frames * 4);
+    pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);
+  }
+  bump_ptr = <usize>at;
+  if (at > MAX_MEMORY) return false;
+  return memory_ensure(<usize>at);
+}
+
+/** Commits linear memory up to `end`; fresh pages are zero, which every table relies on. */
+export function memory_ensure(end: usize): bool {
+  const have = <u64>memory.size() * WASM_PAGE;
+  if (<u64>end <= have) { if (end > memory_end) memory_end = end; return true; }
+  if (<u64>end > MAX_MEMORY) return false;
+  const need = <i32>((<u64>end - have + WASM_PAGE - 1) / WASM_PAGE);
+  if (memory.grow(need) < 0) return false;
+  memory_end = end;
+  return true;
+}
+
+/** Sparse payload storage: bump-allocates `bytes` zeroed bytes, traps when memory is gone. */
+export function bump_alloc(bytes: i32): usize {
+  const at = bump_ptr;
+  const end = at + <usize>bytes;
+  if (end < at || !memory_ensure(end)) {
+    abort('payload storage exhausted', 'assembly/layout.ts', 0, 0);
+    unreachable();
+  }
+  bump_ptr = end;
+  return at;
+}
+
+// The fixed regions must exist before init: the host may fill ops first.
+memory_ensure(FIXED_END);

@@ -1,0 +1,69 @@
+// The op loop: decodes the harness's Int32Array stream and calls the kernel paths in program
+// order. Models a driver (TTM + radeon/nouveau, 2010) issuing DMA API calls, nothing more.
+// Different: ops on a slot that holds no usable buffer are no-ops, so replayed scripts with
+// failed allocations keep going exactly like a driver that ignores the failure.
+
+import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EXCHANGE, OP_MAP,
+  OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
+  OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
+  OP_RELEASE, C_TLB_FLUSHES } from './abi';
+import { OPS_PTR, gart_pages } from './layout';
+import { count, set_cur_op } from './counters';
+import { buf, valid_slot, usable, b_id, b_pfn, b_pages, page_handle } from './buffers';
+import { op_alloc, op_free, op_exchange } from './alloc';
+import { op_alloc_coherent, op_free_coherent } from './coherent';
+import { dma_map, dma_unmap, dma_sync, dma_mapping_error } from './dma';
+import { cpu_write, cpu_read, dev_write, dev_read, gpu_write, gpu_read } from './access';
+import { gart_set, gart_unbind } from './gart';
+import { debug_release } from './dma_debug';
+
+/** radeon_gart_bind: one PTE per page of the buffer's handle, then one TLB flush. */
+function gart_bind(slot: i32, first: i32): void {
+  const b = buf(slot);
+  const pages = b_pages(b);
+  for (let i = 0; i < pages; i++) {
+    const p = first + i;
+    if (<u32>p >= <u32>gart_pages) break;
+    gart_set(p, page_handle(b, i), slot, b_id(b), b_pfn(b) + i);
+  }
+  count(C_TLB_FLUSHES);
+}
+
+/** Ops that name a buffer slot: is the slot in range and holding a usable buffer? */
+@inline function on_buffer(slot: i32): bool {
+  return valid_slot(slot) && usable(buf(slot));
+}
+
+export function run_ops(n: i32, first_op: i32): void {
+  for (let i = 0; i < n; i++) {
+    const op = OPS_PTR + <usize>(i * OP_WORDS * 4);
+    const code = load<i32>(op);
+    const a = load<i32>(op, 4);
+    const b = load<i32>(op, 8);
+    const c = load<i32>(op, 12);
+    const d = load<i32>(op, 16);
+    set_cur_op(<i64>first_op + i);
+    switch (code) {
+      case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c); break;
+      case OP_FREE: if (valid_slot(a)) op_free(a); break;
+      case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b); break;
+      case OP_FREE_COHERENT: if (valid_slot(a)) op_free_coherent(a); break;
+      case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
+      case OP_MAP: if (on_buffer(a)) dma_map(a, b, c, d); break;
+      case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
+      case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b, c, d, false); break;
+      case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b, c, d, true); break;
+      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b, c); break;
+      case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); break;
+      case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); break;
+      case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); break;
+      case OP_DEV_READ: if (on_buffer(a)) dev_read(a, b, c); break;
+      case OP_GART_BIND: if (on_buffer(a)) gart_bind(a, b); break;
+      case OP_GART_UNBIND: gart_unbind(a, min(b, gart_pages - a)); break;
+      case OP_GPU_WRITE: gpu_write(a, min(b, gart_pages - a)); break;
+      case OP_GPU_READ: gpu_read(a, min(b, gart_pages - a)); break;
+      case OP_RELEASE: debug_release(); break;
+      default: break;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Xen PV pseudo-physical map (arch/x86/xen/mmu.c, 2010) and XENMEM_exchange as the guest sees it
+// through xen_create_contiguous_region / xen_destroy_contiguous_region, plus Xen's own heap.
+// Different: the guest's "physical" frames are a shuffled set of high machine frames, and the
+// only way to get frames below 4 GiB is to trade frames with Xen's finite low reserve.
+// m2p is not stored: nothing the engine reports needs machine-to-guest lookups.
+
+import { PLATFORM_XEN_PV, XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN,
+  C_HYPERCALLS, C_ALLOC_FAILURES, C_EXCHANGED_FRAMES, PAGE_SHIFT } from './abi';
+import { platform, p2m_ptr, heap_ptr, ram_pages, host_pages, xen_low_pages } from './layout';
+import { buddy_alloc, buddy_free, ZONE_XEN_LOW_ID } from './buddy';
+import { rand_next } from './rand';
+import { count } from './counters';
+
+// Xen's free heap is a LIFO of machine frames. At boot it holds [2^20, host - ram) in ascending
+// order; that run is kept implicit (frame = DMA32_LIMIT_PFN + index) and only frames pushed later
+// are stored. Every push pairs with a low-reserve allocation and every pop with a low-reserve
+// free, so the explicit part never exceeds xenLowPages.
+let heap_implicit: i32 = 0;
+let heap_explicit: i32 = 0;
+
+@inline export function pfn_to_mfn(pfn: i32): i32 {
+  if (platform != PLATFORM_XEN_PV) return pfn;
+  return load<i32>(p2m_ptr + (<usize>pfn << 2));
+}
+
+@inline export function set_p2m(pfn: i32, mfn: i32): void {
+  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
+}
+
+/** The guest owns the highest ram_pages frames of the host, handed out in a seeded order. */
+export function p2m_init(): void {
+  const base = host_pages - ram_pages;
+  for (let pfn = 0; pfn < ram_pages; pfn++) set_p2m(pfn, base + pfn);
+  for (let i = ram_pages - 1; i >= 1; i--) {
+    const j = <i32>(rand_next() % <u32>(i + 1));
+    const a = pfn_to_mfn(i);
+    set_p2m(i, pfn_to_mfn(j));
+    set_p2m(j, a);
+  }
+  heap_implicit = base - DMA32_LIMIT_PFN;
+  if (heap_implicit < 0) heap_implicit = 0;
+  heap_explicit = 0;
+}
+
+function heap_push(mfn: i32): void {
+  if (heap_explicit >= xen_low_pages) return; // cannot happen (see above); never corrupt memory
+  store<i32>(heap_ptr + (<usize>heap_explicit << 2), mfn);
+  heap_explicit++;
+}
+
+function heap_pop(): i32 {
+  if (heap_explicit > 0) {
+    heap_explicit--;
+    return load<i32>(heap_ptr + (<usize>heap_explicit << 2));
+  }
+  if (heap_implicit > 0) {
+    heap_implicit--;
+    return DMA32_LIMIT_PFN + heap_implicit;
+  }
+  return -1;
+}
+
+/**
+ * xen_create_contiguous_region for pfns [pfn, pfn + 2^order): all or nothing. `counted` is
+ * false for the boot-time exchanges of the xen-swiotlb pool, which no counter sees.
+ * Returns true on success.
+ */
+export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits: i32, counted: bool): bool {
+  if (order > XEN_MAX_EXCHANGE_ORDER) {
+    if (counted) count(C_ALLOC_FAILURES);
+    return false;
+  }
+  if (counted) count(C_HYPERCALLS);
+  const limit_bits = address_bits - PAGE_SHIFT;
+  const limit = limit_bits >= 31 ? i32.MAX_VALUE : 1 << limit_bits;
+  const low = buddy_alloc(ZONE_XEN_LOW_ID, order, limit);
+  if (low < 0) {
+    if (counted) count(C_ALLOC_FAILURES);
+    return false;
+  }
+  const n = 1 << order;
+  for (let i = 0; i < n; i++) {
+    heap_push(pfn_to_mfn(pfn + i));
+    set_p2m(pfn + i, low + i);
+  }
+  if (counted) count(C_EXCHANGED_FRAMES, n);
+  return true;
+}
+
+/** xen_destroy_contiguous_region: the low frames go home, Xen's heap refills the pfns. */
+export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
+  count(C_HYPERCALLS);
+  const n = 1 << order;
+  const low = pfn_to_mfn(pfn);
+  if (low >= XEN_LOW_BASE_MFN && low + n <= XEN_LOW_BASE_MFN + xen_low_pages) {
+    buddy_free(ZONE_XEN_LOW_ID, low, order);
+  }
+  for (let i = 0; i < n; i++) {
+    const m = heap_pop();
+    if (m >= 0) set_p2m(pfn + i, m);
+  }
+  count(C_EXCHANGED_FRAMES, n);
+}

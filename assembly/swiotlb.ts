@@ -1,0 +1,107 @@
+// lib/swiotlb.c as of 2010: the io_tlb_list "free slots left in this segment" counters,
+// next-fit from io_tlb_index with a page stride for multi-page maps, and the 32 KiB overflow
+// buffer handed back when the pool is full. Different from modern kernel/dma/swiotlb.c: a full
+// pool is not an error value, so only dma_mapping_error() (the overflow address) tells.
+
+import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT, PLATFORM_XEN_PV,
+  XEN_POOL_PIECE_ORDER, C_SWIOTLB_SLOTS_IN_USE } from './abi';
+import { nslabs, slots_list_ptr, slots_rec_ptr, SLOT_BYTES, io_tlb_start_pfn, pool_pages,
+  platform, overflow_pfn } from './layout';
+import { pfn_to_mfn } from './p2m';
+import { count, slots_in_use_add } from './counters';
+
+@inline const PIECE_SLOTS: i32 = (1 << XEN_POOL_PIECE_ORDER) * (PAGE_SIZE / UNIT_SIZE);
+
+let io_tlb_index: i32 = 0;
+
+@inline function list_at(i: i32): usize { return slots_list_ptr + (<usize>i << 2); }
+@inline function rec_at(i: i32): usize { return slots_rec_ptr + <usize>(i * SLOT_BYTES); }
+
+export function swiotlb_init(): void {
+  for (let i = 0; i < nslabs; i++) store<i32>(list_at(i), IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE));
+  io_tlb_index = 0;
+}
+
+/** Guest phys of slot i: the pool is plain guest memory to the CPU that copies through it. */
+@inline export function slot_phys(i: i32): u64 {
+  return (<u64>io_tlb_start_pfn << PAGE_SHIFT) + (<u64>i << IO_TLB_SHIFT);
+}
+
+/** Bus address of slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
+export function slot_bus(i: i32): u64 {
+  const pfn = io_tlb_start_pfn + (i >> 1);
+  return (<u64>pfn_to_mfn(pfn) << PAGE_SHIFT) | (<u64>(i & 1) << IO_TLB_SHIFT);
+}
+
+export function overflow_bus(): u64 {
+  return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
+}
+
+/** Slot whose bus address is `bus`, or −1 (is_swiotlb_buffer after bus→phys). */
+export function bus_to_slot(bus: u64): i32 {
+  if (platform != PLATFORM_XEN_PV) {
+    const start = slot_phys(0);
+    if (bus < start) return -1;
+    const i = (bus - start) >> IO_TLB_SHIFT;
+    return i < <u64>nslabs ? <i32>i : -1;
+  }
+  const mfn = bus >> PAGE_SHIFT;
+  for (let p = 0; p * PIECE_SLOTS < nslabs; p++) {
+    const base = <u64>pfn_to_mfn(io_tlb_start_pfn + (p << XEN_POOL_PIECE_ORDER));
+    if (mfn >= base && mfn < base + (1 << XEN_POOL_PIECE_ORDER)) {
+      const i = p * PIECE_SLOTS + (<i32>(bus >> IO_TLB_SHIFT) - <i32>(base << 1));
+      return i < nslabs ? i : -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`.
+ * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment).
+ */
+export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
+  const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
+  if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
+  const stride = size > PAGE_SIZE ? 2 : 1;
+  let index = (io_tlb_index + stride - 1) & ~(stride - 1);
+  if (index >= nslabs) index = 0;
+  const wrap = index;
+  while (true) {
+    if (load<i32>(list_at(index)) >= nslots) break;
+    index += stride;
+    if (index >= nslabs) index = 0;
+    if (index == wrap) return -1;
+  }
+  for (let i = index; i < index + nslots; i++) store<i32>(list_at(i), 0);
+  let c = 0;
+  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
+    store<i32>(list_at(i), ++c);
+  }
+  io_tlb_index = index + nslots;
+  if (io_tlb_index >= nslabs) io_tlb_index = 0;
+  for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT));
+  store<i32>(rec_at(index), size, 8);
+  store<i32>(rec_at(index), nslots, 12);
+  slots_in_use_add(nslots);
+  return index;
+}
+
+/** Recorded size of the live mapping starting at slot i (0 = none starts there). */
+@inline export function slot_size(i: i32): i32 { return load<i32>(rec_at(i), 8); }
+@inline export function slot_orig(i: i32): u64 { return load<u64>(rec_at(i)); }
+
+/** swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side. */
+export function swiotlb_tbl_unmap_single(index: i32): void {
+  const nslots = load<i32>(rec_at(index), 12);
+  if (nslots <= 0) return;
+  const end = index + nslots;
+  let c = (end % IO_TLB_SEGSIZE) != 0 && end < nslabs ? load<i32>(list_at(end)) : 0;
+  for (let i = end - 1; i >= index; i--) store<i32>(list_at(i), ++c);
+  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
+    store<i32>(list_at(i), ++c);
+  }
+  store<i32>(rec_at(index), 0, 8);
+  store<i32>(rec_at(index), 0, 12);
+  count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+}

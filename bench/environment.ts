@@ -1,0 +1,38 @@
+// The header every report opens with: what ran, where, on which commit and seed.
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+
+export interface Environment {
+  node: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  commit: string;
+  seed: number;
+  quick: boolean;
+  date: string;
+}
+
+export function environment(seed: number, quick: boolean): Environment {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (dirty) commit += '+dirty';
+  } catch {
+    // not a git checkout: keep 'unknown'
+  }
+  const c = cpus();
+  return {
+    node: process.version,
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform}-${process.arch}`,
+    commit,
+    seed,
+    quick,
+    date: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,34 @@
+// `gartbench bench` / `npm run bench`: every benchmark file, in order, into one report.
+import { performance } from 'node:perf_hooks';
+import { environment } from './environment.js';
+import { type BenchReport, renderMarkdown, writeReport } from './report.js';
+import type { BenchModule, Section } from './types.js';
+import { engineThroughput } from './engineThroughput.js';
+
+export const BENCHMARKS: BenchModule[] = [engineThroughput];
+
+export interface BenchOptions {
+  quick: boolean;
+  out: string;
+  seed: number;
+  only?: string[];
+  log: (line: string) => void;
+}
+
+export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; files: string[]; markdown: string }> {
+  const t0 = performance.now();
+  const sections: Section[] = [];
+  for (const b of BENCHMARKS) {
+    if (o.only && !o.only.includes(b.id)) continue;
+    o.log(`bench: ${b.id}`);
+    sections.push(await b.run({ quick: o.quick, seed: o.seed, log: o.log }));
+  }
+  const report: BenchReport = {
+    schema: 'gartbench.bench/1',
+    environment: environment(o.seed, o.quick),
+    wallSeconds: (performance.now() - t0) / 1000,
+    sections,
+  };
+  const files = await writeReport(o.out, report);
+  return { report, files, markdown: renderMarkdown(report) };
+}

@@ -1,0 +1,51 @@
+// Sections in, report files out: report.md, report.html, report.json (gartbench.bench/1) and
+// benchmark.json (customBiggerIsBetter). All written atomically.
+import { join } from 'node:path';
+import { toJson, writeAtomic } from '../src/cli/output.js';
+import type { Environment } from './environment.js';
+import type { Section, Table } from './types.js';
+import { renderHtml } from './html.js';
+
+export interface BenchReport {
+  schema: 'gartbench.bench/1';
+  environment: Environment;
+  wallSeconds: number;
+  sections: Section[];
+}
+
+function mdTable(t: Table): string {
+  const head = `| ${t.columns.join(' | ')} |\n|${t.columns.map(() => '---').join('|')}|`;
+  const body = t.rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+  return `${t.caption ? `${t.caption}\n\n` : ''}${head}\n${body}\n`;
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const e = r.environment;
+  const out: string[] = [];
+  out.push('# gartbench benchmark report', '');
+  out.push(`node ${e.node} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · ${e.platform} · commit ${e.commit} · seed ${e.seed}${e.quick ? ' · --quick' : ''} · ${e.date} · ${r.wallSeconds.toFixed(0)} s`, '');
+  const targets = r.sections.flatMap((s) => s.targets);
+  if (targets.length) {
+    out.push('## Targets', '', '| target | measured | met |', '|---|---|---|');
+    for (const t of targets) out.push(`| ${t.what} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`);
+    out.push('');
+  }
+  for (const s of r.sections) {
+    out.push(`## ${s.title}`, '', `*${s.question}*`, '');
+    for (const t of s.tables) out.push(mdTable(t));
+    for (const n of s.notes) out.push(`- ${n}`);
+    if (s.notes.length) out.push('');
+  }
+  return out.join('\n');
+}
+
+export async function writeReport(dir: string, r: BenchReport): Promise<string[]> {
+  const files = {
+    'report.md': renderMarkdown(r),
+    'report.html': await renderHtml(r),
+    'report.json': toJson(r),
+    'benchmark.json': toJson(r.sections.flatMap((s) => s.metrics)),
+  };
+  for (const [name, text] of Object.entries(files)) writeAtomic(join(dir, name), text);
+  return Object.keys(files).map((f) => join(dir, f));
+}

@@ -1,0 +1,125 @@
+// gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
+// stderr and nothing on stdout; internal failures exit 1.
+import { existsSync, statSync } from 'node:fs';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg } from './errors.js';
+import {
+  DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec, type Values,
+  helpText, parseOptions,
+} from './cli/options.js';
+import { formatResult } from './cli/format.js';
+import { toJson, writeAtomic } from './cli/output.js';
+import { machineOptionsFrom } from './machine.js';
+import { replay } from './replay/run.js';
+import { loadCosts } from './costs.js';
+import type { EngineKind } from './engine/types.js';
+import { commands as scenarioCommands } from './scenario/commands.js';
+import { BENCHMARKS, runBench } from '../bench/index.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export interface Command {
+  usage: string;
+  about: string;
+  specs: OptionSpec[];
+  positionals?: number;
+  run(values: Values, args: string[], io: Io, given: Set<string>): Promise<void>;
+}
+
+const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS,
+  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' } as OptionSpec];
+
+/** Checks --out before any work, so a bad path costs nothing and changes nothing. */
+export function checkOutPath(out: unknown): void {
+  if (typeof out !== 'string') return;
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a directory; give a file name`);
+}
+
+/** Prints a result (or any JSON document) as the output options ask. */
+export function emit(values: Values, io: Io, doc: unknown, human: () => string): void {
+  const json = toJson(doc);
+  if (typeof values.out === 'string') writeAtomic(values.out, json);
+  io.out(values.json ? json : human());
+}
+
+const COMMANDS: Record<string, Command> = {
+  replay: {
+    usage: 'gartbench replay SCRIPT.jsonl [--platform P] [--device D] [--kernel K] [machine options] [--json] [--out FILE]',
+    about: 'Replays a DMA-API script (JSON Lines, one operation per line) on one simulated machine and checks\nevery read against the oracle. In the result, "op" numbers are script lines.',
+    specs: REPLAY_SPECS,
+    positionals: 1,
+    async run(v, args, io) {
+      const script = args[0];
+      if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
+      checkOutPath(v.out);
+      const costs = loadCosts(v.costs as string | undefined);
+      const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs });
+      emit(v, io, result, () => formatResult(result));
+    },
+  },
+  ...scenarioCommands,
+  bench: {
+    usage: 'gartbench bench [--quick] [--out DIR] [--seed N] [--only IDS]',
+    about: 'Runs the benchmarks and writes report.md, report.html, report.json and benchmark.json to DIR.\nThis is what `npm run bench` runs.',
+    specs: [
+      { name: 'quick', kind: 'flag', help: 'smaller sizes, the same report (a few minutes)' },
+      { name: 'out', kind: 'path', default: 'bench-results', help: 'directory for the report files' },
+      { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
+      { name: 'only', kind: 'path', help: `comma-separated benchmark ids to run (${BENCHMARKS.map((b) => b.id).join(', ')})` },
+    ],
+    async run(v, _args, io) {
+      const out = v.out as string;
+      if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a file; give a directory`);
+      const only = typeof v.only === 'string' ? v.only.split(',') : undefined;
+      for (const id of only ?? []) {
+        if (!BENCHMARKS.some((b) => b.id === id)) throw new UsageError(msg.badChoice('only', id, BENCHMARKS.map((b) => b.id)));
+      }
+      const { files, markdown } = await runBench({ quick: !!v.quick, out, seed: v.seed as number, only, log: (l) => io.err(`${l}\n`) });
+      io.out(markdown);
+      io.err(`wrote ${files.join(', ')}\n`);
+    },
+  },
+};
+
+const TOP_HELP = `gartbench — what happens to GPU memory when the kernel's addresses are not the hardware's
+
+usage: gartbench <command> [options]
+
+commands:
+  run       simulate one scenario (platform × device × strategy × workload)
+  matrix    every platform × strategy (or × gatt for agp) for one device and workload
+  replay    replay a DMA-API script (JSON Lines) and check every read
+  bench     the benchmark report (what \`npm run bench\` runs)
+
+'gartbench <command> --help' lists each command's options with their defaults.
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(TOP_HELP);
+    return name ? EXIT_OK : EXIT_USAGE;
+  }
+  try {
+    const cmd = COMMANDS[name];
+    if (!cmd) throw new UsageError(msg.unknownCommand(name, Object.keys(COMMANDS)));
+    const { values, args, given } = parseOptions(name, rest, cmd.specs, cmd.positionals ?? 0);
+    if (values.help) {
+      io.out(helpText(cmd.usage, cmd.about, cmd.specs));
+      return EXIT_OK;
+    }
+    await cmd.run(values, args, io, given);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`gartbench: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    const err = e as Error;
+    io.err(`gartbench: internal error: ${err?.message ?? String(e)}\n`);
+    if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
+    return EXIT_INTERNAL;
+  }
+}

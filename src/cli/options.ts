@@ -1,0 +1,120 @@
+// Options as data: one table drives parsing, validation and --help for every command.
+import { parseArgs } from 'node:util';
+import { UsageError, msg } from '../errors.js';
+import { parseIntOption, parseSize } from '../units.js';
+import { KERNELS, PLATFORMS } from '../engine/abi.js';
+
+export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
+export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const;
+export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const;
+export const WORKLOADS = ['upload', 'readback', 'stream', 'churn'] as const;
+export const ENGINES = ['wasm', 'js'] as const;
+
+type Kind = 'choice' | 'int' | 'size' | 'flag' | 'path';
+
+export interface OptionSpec {
+  name: string;
+  kind: Kind;
+  help: string;
+  default?: string;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+const I32_MAX = 2 ** 31 - 1;
+
+export const MACHINE_OPTIONS: OptionSpec[] = [
+  { name: 'ram', kind: 'size', default: '4G', help: 'guest (or bare-metal) RAM' },
+  { name: 'host-ram', kind: 'size', default: '16G', help: 'Xen host RAM (xen-pv only)' },
+  { name: 'xen-low-free', kind: 'size', default: '256M', help: 'free machine memory below 4 GiB that Xen can exchange (xen-pv only)' },
+  { name: 'swiotlb', kind: 'size', default: '64M', help: 'swiotlb bounce pool size (multiple of 256K)' },
+  { name: 'payload-bytes', kind: 'int', default: '0', min: 0, max: 4096, help: 'real bytes tracked per page besides version stamps (0..4096)' },
+  { name: 'engine', kind: 'choice', default: 'wasm', choices: ENGINES, help: 'the Wasm engine or the TypeScript reference model' },
+  { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
+];
+
+export const OUTPUT_OPTIONS: OptionSpec[] = [
+  { name: 'json', kind: 'flag', help: 'print JSON instead of the human-readable report' },
+  { name: 'out', kind: 'path', help: 'also write the JSON result to FILE (atomically)' },
+];
+
+export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'machine platform (MODEL.md §3)' };
+export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
+export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: 'swiotlb full/overflow and FROM_DEVICE map semantics' };
+
+export const SCENARIO_OPTIONS: OptionSpec[] = [
+  PLATFORM_OPTION,
+  DEVICE_OPTION,
+  { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp)' },
+  { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp)' },
+  { name: 'workload', kind: 'choice', default: 'upload', choices: WORKLOADS, help: 'what the GPU and CPU do' },
+  { name: 'pages', kind: 'int', default: '4096', min: 1, max: I32_MAX, help: 'working set, 4 KiB pages' },
+  { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: 1 << 20, help: 'pages per buffer object' },
+  { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
+  KERNEL_OPTION,
+  { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
+  { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads (never changes a counter)' },
+  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' },
+];
+
+export type Values = Record<string, string | number | boolean | undefined>;
+
+/** Parses argv against the specs; returns typed values (defaults applied) and positionals. */
+export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], positionals = 0): { values: Values; args: string[]; given: Set<string> } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    const m = /'([^']+)'/.exec(err.message);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(msg.unknownOption(m?.[1] ?? '?', cmd));
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
+      throw new UsageError(`--${name}: ${/boolean/.test(err.message) ? 'takes no value' : 'needs a value'}`);
+    }
+    throw new UsageError(err.message.split('\n')[0]!);
+  }
+  const values: Values = { help: parsed.values.help as boolean | undefined };
+  const given = new Set<string>();
+  for (const s of specs) {
+    const raw = parsed.values[s.name] as string | boolean | undefined;
+    if (raw !== undefined) given.add(s.name);
+    values[s.name] = convert(s, raw ?? s.default);
+  }
+  if (!values.help && parsed.positionals.length > positionals) throw new UsageError(msg.extraArg(parsed.positionals[positionals]!, cmd));
+  return { values, args: parsed.positionals, given };
+}
+
+function convert(s: OptionSpec, raw: string | boolean | undefined): string | number | boolean | undefined {
+  if (raw === undefined) return s.kind === 'flag' ? false : undefined;
+  if (typeof raw === 'boolean') return raw;
+  switch (s.kind) {
+    case 'choice':
+      if (!s.choices!.includes(raw)) throw new UsageError(msg.badChoice(s.name, raw, s.choices!));
+      return raw;
+    case 'int':
+      return parseIntOption(s.name, raw, s.min ?? 0, s.max ?? I32_MAX);
+    case 'size':
+      return parseSize(s.name, raw);
+    case 'path':
+      if (raw === '') throw new UsageError(`--${s.name}: needs a file name`);
+      return raw;
+    case 'flag':
+      return true;
+  }
+}
+
+export function helpText(usage: string, about: string, specs: OptionSpec[]): string {
+  const rows = specs.map((s) => {
+    const arg = s.kind === 'flag' ? '' : s.kind === 'choice' ? ` <${s.choices!.join('|')}>` : s.kind === 'size' ? ' SIZE' : s.kind === 'path' ? ' FILE' : ' N';
+    const def = s.default !== undefined ? ` (default: ${s.default})` : '';
+    return [`  --${s.name}${arg}`, `${s.help}${def}`];
+  });
+  rows.push(['  --help', 'show this help']);
+  const w = Math.min(48, Math.max(...rows.map((r) => r[0]!.length)) + 2);
+  const lines = rows.map(([a, b]) => (a!.length >= w ? `${a}\n${' '.repeat(w)}${b}` : a!.padEnd(w) + b));
+  return `usage: ${usage}\n\n${about}\n\noptions:\n${lines.join('\n')}\n`;
+}

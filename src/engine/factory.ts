@@ -1,0 +1,17 @@
+// One place that turns an engine name into an Engine. The Wasm module is compiled once per
+// process and can be handed to workers.
+import type { Engine, EngineKind } from './types.js';
+import { createWasmEngine, loadEngineModule } from './wasm.js';
+import { createJsEngine } from './js.js';
+
+let module: Promise<WebAssembly.Module> | undefined;
+
+export function wasmModule(): Promise<WebAssembly.Module> {
+  module ??= loadEngineModule();
+  return module;
+}
+
+export async function createEngine(kind: EngineKind, mod?: WebAssembly.Module): Promise<Engine> {
+  if (kind === 'js') return createJsEngine();
+  return createWasmEngine(mod ?? (await wasmModule()));
+}

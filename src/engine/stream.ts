@@ -1,0 +1,52 @@
+// The op stream: workloads and replay scripts both push ops here; full chunks go straight to
+// the engine, so a script of any length runs in bounded memory.
+import { OP_WORDS, Op } from './abi.js';
+import type { Engine } from './types.js';
+
+export const CHUNK_OPS = 16384;
+
+export class OpSink {
+  private readonly chunk = new Int32Array(CHUNK_OPS * OP_WORDS);
+  private fill = 0;
+  /** Ops pushed so far (the index of the next op). */
+  count = 0;
+  /** For replay: op index → script line, so reports can name lines. */
+  private origins: Int32Array | null;
+
+  constructor(private readonly engine: Engine, trackOrigins = false) {
+    this.origins = trackOrigins ? new Int32Array(CHUNK_OPS) : null;
+  }
+
+  push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0): void {
+    const w = this.fill * OP_WORDS;
+    const ch = this.chunk;
+    ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d;
+    if (this.origins) {
+      if (this.count >= this.origins.length) {
+        const grown = new Int32Array(this.origins.length * 2);
+        grown.set(this.origins);
+        this.origins = grown;
+      }
+      this.origins[this.count] = origin;
+    }
+    this.count++;
+    if (++this.fill === CHUNK_OPS) this.flush();
+  }
+
+  flush(): void {
+    if (this.fill === 0) return;
+    this.engine.run(this.chunk, this.fill, this.count - this.fill);
+    this.fill = 0;
+  }
+
+  /** Ends the stream: the device is released (dma-debug leak check). */
+  finish(origin = 0): void {
+    this.push(Op.RELEASE, 0, 0, 0, 0, origin);
+    this.flush();
+  }
+
+  /** The script line (or other origin) of op index `op`; the index itself when not tracked. */
+  origin(op: number): number {
+    return this.origins && op >= 0 && op < this.count ? this.origins[op]! : op;
+  }
+}

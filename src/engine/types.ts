@@ -1,0 +1,21 @@
+// What both engines offer the harness. Records cross as bigint words so that the two engines
+// can be compared with a plain deep-equal.
+import type { MachineConfig } from './abi.js';
+
+export type EngineKind = 'wasm' | 'js';
+
+export interface Engine {
+  readonly kind: EngineKind;
+  /** Builds the machine; returns an InitError code (0 = ok). Call once. */
+  init(cfg: MachineConfig): number;
+  /** Executes `count` ops (OP_WORDS i32 each) from `ops`; the first has index `firstOp`. */
+  run(ops: Int32Array, count: number, firstOp: number): void;
+  /** Counters in COUNTERS order. */
+  counters(): number[];
+  /** The first violation (VIOLATION_WORDS words) or null. */
+  violation(): bigint[] | null;
+  /** Total dma-debug reports, and the first MAX_DEBUG_RECORDS as DEBUG_WORDS words each. */
+  debug(): { total: number; records: bigint[][] };
+  /** Bytes of engine memory in use (Wasm linear memory), when the engine can tell. */
+  memoryBytes?(): number;
+}

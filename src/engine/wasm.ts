@@ -1,0 +1,121 @@
+// The Wasm engine's host side: loads build/engine.wasm (AssemblyScript, raw bindings), copies op
+// batches into its fixed ops buffer and reads counters, the first violation and dma-debug
+// records straight from linear memory. Semantics: docs/ENGINE.md; layout: assembly/layout.ts.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, VIOLATION_WORDS } from './abi.js';
+import type { MachineConfig } from './abi.js';
+import type { Engine } from './types.js';
+
+interface EngineExports {
+  memory: WebAssembly.Memory;
+  init(
+    platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
+    xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
+    gartPages: number, gartFamily: number,
+  ): number;
+  opsPtr(): number;
+  opsCapacity(): number;
+  run(count: number, firstOp: number): void;
+  countersPtr(): number;
+  violationPtr(): number;
+  debugPtr(): number;
+  debugTotal(): number;
+  memoryBytes(): number;
+}
+
+/** The package root: the nearest ancestor of this file holding package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('gartbench: cannot find package.json above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** Default build: the release engine; `debug` picks build/engine.debug.wasm (asserts kept). */
+export function defaultEnginePath(debug = false): string {
+  return join(packageRoot(), 'build', debug ? 'engine.debug.wasm' : 'engine.wasm');
+}
+
+export async function loadEngineModule(path?: string): Promise<WebAssembly.Module> {
+  const file = path ?? defaultEnginePath();
+  const bytes = await readFile(file);
+  return WebAssembly.compile(bytes);
+}
+
+/** AssemblyScript strings: UTF-16LE, byte length in the u32 just before the pointer. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+}
+
+/** The Engine plus two measurements only the Wasm engine can give. */
+export interface WasmEngine extends Engine {
+  /** Bytes of linear memory the machine's tables and payload storage use. */
+  memoryBytes(): number;
+  /** Bytes of linear memory committed (memory.grow so far). */
+  committedBytes(): number;
+}
+
+export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
+  let memory: WebAssembly.Memory | undefined;
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      abort(msg: number, file: number, line: number, column: number): never {
+        const m = memory ? readAsString(memory, msg) : '';
+        const f = memory ? readAsString(memory, file) : '';
+        throw new Error(`engine abort: ${m} at ${f}:${line}:${column}`);
+      },
+      seed: () => Date.now(),
+      trace: () => {},
+    },
+  });
+  const ex = instance.exports as unknown as EngineExports;
+  memory = ex.memory;
+  const capacity = ex.opsCapacity();
+
+  return {
+    kind: 'wasm',
+    init(cfg: MachineConfig): number {
+      return ex.init(
+        cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
+        cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily,
+      );
+    },
+    run(ops: Int32Array, count: number, firstOp: number): void {
+      for (let done = 0; done < count; ) {
+        const n = Math.min(capacity, count - done);
+        // A fresh view each batch: running may grow (and so detach) the memory buffer.
+        const dst = new Int32Array(ex.memory.buffer, ex.opsPtr(), n * OP_WORDS);
+        dst.set(ops.subarray(done * OP_WORDS, (done + n) * OP_WORDS));
+        ex.run(n, firstOp + done);
+        done += n;
+      }
+    },
+    counters(): number[] {
+      const v = new BigInt64Array(ex.memory.buffer, ex.countersPtr(), COUNTERS.length);
+      return Array.from(v, Number);
+    },
+    violation(): bigint[] | null {
+      const v = new BigInt64Array(ex.memory.buffer, ex.violationPtr(), VIOLATION_WORDS);
+      return v[0] === 0n ? null : Array.from(v);
+    },
+    debug(): { total: number; records: bigint[][] } {
+      const total = ex.debugTotal();
+      const n = Math.min(total, MAX_DEBUG_RECORDS);
+      const v = new BigInt64Array(ex.memory.buffer, ex.debugPtr(), n * DEBUG_WORDS);
+      const records: bigint[][] = [];
+      for (let i = 0; i < n; i++) records.push(Array.from(v.subarray(i * DEBUG_WORDS, (i + 1) * DEBUG_WORDS)));
+      return { total, records };
+    },
+    memoryBytes: () => ex.memoryBytes(),
+    committedBytes: () => ex.memory.buffer.byteLength,
+  };
+}
+

@@ -1,0 +1,103 @@
+// Memory contents as the oracle sees them (no kernel file): one version stamp per 2 KiB unit
+// (IO_TLB_SHIFT, the swiotlb slot size) and, optionally, real bytes for the first payloadBytes
+// of every page. The same structure holds machine RAM (by machine address) and the expected
+// contents (by guest physical address). Storage is sparse: untouched chunks cost nothing.
+import { PAGE_SIZE, UNIT_SIZE } from '../engine/abi.js';
+
+/** A version stamp: hi = buffer id, lo = dev << 31 | version. 0/0 = never written. */
+export interface Stamp {
+  hi: number;
+  lo: number;
+}
+
+export const DEV_BIT = 0x8000_0000;
+export const VERSION_MASK = 0x7fff_ffff;
+
+export function stampVersion(lo: number): number {
+  return lo & VERSION_MASK;
+}
+
+/** Byte k of a page written with stamp s (ENGINE.md §2). */
+export function payloadByte(s: Stamp, k: number): number {
+  return (s.lo * 31 + s.hi * 17 + k * 7) % 256;
+}
+
+/** Writes bytes [from, to) of a page's payload as stamp s does. */
+export function fillPayload(page: Uint8Array, s: Stamp, from: number, to: number): void {
+  const base = payloadByte(s, 0);
+  for (let k = from; k < to; k++) page[k] = (base + k * 7) & 0xff;
+}
+
+const CHUNK_SHIFT = 12; // units per chunk = 4096 (8 MiB of memory)
+const CHUNK_UNITS = 1 << CHUNK_SHIFT;
+
+export class UnitMemory {
+  readonly bytes: number;
+  /** Per chunk: [hi, lo] pairs of CHUNK_UNITS units, allocated on first write. */
+  private readonly chunks: (Uint32Array | undefined)[];
+  private readonly payload = new Map<number, Uint8Array>();
+
+  constructor(pages: number, readonly payloadBytes: number) {
+    this.bytes = pages * PAGE_SIZE;
+    this.chunks = new Array(Math.ceil((pages * 2) / CHUNK_UNITS));
+  }
+
+  contains(addr: number): boolean {
+    return addr >= 0 && addr < this.bytes;
+  }
+
+  /** Stamp of the unit holding byte `addr` (0/0 outside). */
+  hiAt(addr: number): number {
+    if (!this.contains(addr)) return 0;
+    const unit = Math.floor(addr / UNIT_SIZE);
+    const chunk = this.chunks[unit >>> CHUNK_SHIFT];
+    return chunk ? chunk[(unit & (CHUNK_UNITS - 1)) * 2] : 0;
+  }
+
+  loAt(addr: number): number {
+    if (!this.contains(addr)) return 0;
+    const unit = Math.floor(addr / UNIT_SIZE);
+    const chunk = this.chunks[unit >>> CHUNK_SHIFT];
+    return chunk ? chunk[(unit & (CHUNK_UNITS - 1)) * 2 + 1] : 0;
+  }
+
+  /** Sets the stamp of the unit holding byte `addr`; dropped outside. */
+  setStampAt(addr: number, hi: number, lo: number): void {
+    if (!this.contains(addr)) return;
+    const unit = Math.floor(addr / UNIT_SIZE);
+    const c = unit >>> CHUNK_SHIFT;
+    let chunk = this.chunks[c];
+    if (!chunk) {
+      if (hi === 0 && lo === 0) return;
+      chunk = this.chunks[c] = new Uint32Array(CHUNK_UNITS * 2);
+    }
+    const i = (unit & (CHUNK_UNITS - 1)) * 2;
+    chunk[i] = hi;
+    chunk[i + 1] = lo;
+  }
+
+  /**
+   * The payload bytes of the page holding `addr` (indexed by offset in page), or undefined when
+   * the page holds none yet (all 0) or is outside memory. Offsets >= payloadBytes are untracked
+   * and read as 0.
+   */
+  pageBytes(addr: number, create: boolean): Uint8Array | undefined {
+    if (this.payloadBytes === 0 || !this.contains(addr)) return undefined;
+    const frame = Math.floor(addr / PAGE_SIZE);
+    let page = this.payload.get(frame);
+    if (!page && create) {
+      page = new Uint8Array(this.payloadBytes);
+      this.payload.set(frame, page);
+    }
+    return page;
+  }
+
+  /** Forgets pages [page, page + count): stamps 0/0, bytes 0. */
+  clearPages(page: number, count: number): void {
+    for (let p = page; p < page + count; p++) {
+      const base = p * PAGE_SIZE;
+      for (let u = 0; u < PAGE_SIZE; u += UNIT_SIZE) this.setStampAt(base + u, 0, 0);
+      this.payload.delete(p);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// DMA-API replay scripts (INTERFACE.md "Replay scripts"): JSON Lines in, the engine's op stream
+// out. A script is streamed line by line; any line that is not a well-formed operation on a
+// known buffer is a usage error naming SCRIPT:LINE. DMA-API misuse is not an error here: the
+// engine simulates it and dma-debug reports it.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
+import { UsageError, listOf } from '../errors.js';
+import type { OpSink } from '../engine/stream.js';
+
+export const REPLAY_OPS = [
+  'alloc', 'free', 'alloc_coherent', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',
+  'sync_for_cpu', 'unmap', 'cpu_write', 'cpu_read', 'dev_write', 'dev_read', 'gart_bind', 'gart_unbind',
+  'gpu_write', 'gpu_read',
+] as const;
+
+type Json = Record<string, unknown>;
+
+interface Buffer { slot: number; pages: number }
+
+export interface ReplayLimits {
+  maxBuffers: number;
+  gartPages: number;
+  payloadBytes: number;
+}
+
+/** Stateful translator: names to slots, fields to words. One per script. */
+export class ReplayTranslator {
+  private readonly buffers = new Map<string, Buffer>();
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private readonly granule: number;
+  /** Buffer id → script name (the engine numbers every alloc from 1). */
+  readonly names: string[] = [''];
+
+  constructor(private readonly file: string, private readonly limits: ReplayLimits, private readonly sink: OpSink) {
+    this.granule = limits.payloadBytes === PAGE_SIZE ? 1 : UNIT_SIZE;
+  }
+
+  line(text: string, lineNo: number): void {
+    if (text.trim() === '') return;
+    const fail = (what: string): never => {
+      throw new UsageError(`${this.file}:${lineNo}: ${what}`);
+    };
+    let rec: unknown;
+    try {
+      rec = JSON.parse(text);
+    } catch (e) {
+      fail(`not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) fail('each line must be a JSON object');
+    const r = rec as Json;
+    const op = r.op;
+    if (typeof op !== 'string') fail(`"op" must be a string (valid: ${listOf(REPLAY_OPS)})`);
+    if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op '${String(op)}' (valid: ${listOf(REPLAY_OPS)})`);
+    const f = new Fields(r, fail);
+    const emit = (code: number, a = 0, b = 0, c = 0, d = 0) => this.sink.push(code, a, b, c, d, lineNo);
+
+    switch (op) {
+      case 'alloc':
+      case 'alloc_coherent': {
+        const name = f.name('buf');
+        if (this.buffers.has(name)) fail(`buffer '${name}' is already allocated`);
+        const pages = f.int('pages', 1, MAX_ALLOC_PAGES);
+        const slot = this.takeSlot(fail);
+        this.buffers.set(name, { slot, pages });
+        this.names.push(name);
+        if (op === 'alloc') emit(Op.ALLOC, slot, pages, Zone[f.choice('zone', ZONES, 'dma32')]);
+        else emit(Op.ALLOC_COHERENT, slot, pages);
+        return;
+      }
+      case 'free':
+      case 'free_coherent': {
+        const name = f.name('buf');
+        const b = this.buffer(name, fail);
+        this.buffers.delete(name);
+        this.freeSlots.push(b.slot);
+        emit(op === 'free' ? Op.FREE : Op.FREE_COHERENT, b.slot);
+        return;
+      }
+      case 'exchange': {
+        const b = this.buffer(f.name('buf'), fail);
+        emit(Op.EXCHANGE, b.slot, f.int('addressBits', 12, 64));
+        return;
+      }
+      case 'mapping_error':
+        emit(Op.MAPPING_ERROR, this.buffer(f.name('buf'), fail).slot);
+        return;
+      case 'map':
+      case 'sync_for_device':
+      case 'sync_for_cpu': {
+        const b = this.buffer(f.name('buf'), fail);
+        const dir = Dir[f.choice('dir', DIRS)];
+        const [offset, size] = this.range(f, b, fail);
+        const code = op === 'map' ? Op.MAP : op === 'sync_for_device' ? Op.SYNC_FOR_DEVICE : Op.SYNC_FOR_CPU;
+        emit(code, b.slot, dir, offset, size);
+        return;
+      }
+      case 'unmap': {
+        const b = this.buffer(f.name('buf'), fail);
+        const dir = Dir[f.choice('dir', DIRS)];
+        const size = f.int('size', 1, b.pages * PAGE_SIZE, b.pages * PAGE_SIZE);
+        if (size % this.granule !== 0) fail(`"size" ${size} is not a multiple of ${this.granule} (use --payload-bytes 4096 for byte-exact sizes)`);
+        emit(Op.UNMAP, b.slot, dir, size);
+        return;
+      }
+      case 'cpu_write':
+      case 'cpu_read':
+      case 'dev_write':
+      case 'dev_read': {
+        const b = this.buffer(f.name('buf'), fail);
+        const [offset, size] = this.range(f, b, fail);
+        const code = { cpu_write: Op.CPU_WRITE, cpu_read: Op.CPU_READ, dev_write: Op.DEV_WRITE, dev_read: Op.DEV_READ }[op];
+        emit(code, b.slot, offset, size);
+        return;
+      }
+      case 'gart_bind': {
+        const b = this.buffer(f.name('buf'), fail);
+        const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
+        if (gpuPage + b.pages > this.limits.gartPages) fail(`"gpuPage" ${gpuPage} + ${b.pages} pages runs past the GART (${this.limits.gartPages} pages)`);
+        emit(Op.GART_BIND, b.slot, gpuPage);
+        return;
+      }
+      case 'gart_unbind':
+      case 'gpu_write':
+      case 'gpu_read': {
+        const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
+        const pages = f.int('pages', 1, this.limits.gartPages - gpuPage, 1);
+        const code = op === 'gart_unbind' ? Op.GART_UNBIND : op === 'gpu_write' ? Op.GPU_WRITE : Op.GPU_READ;
+        emit(code, gpuPage, pages);
+        return;
+      }
+    }
+  }
+
+  private takeSlot(fail: (w: string) => never): number {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return s;
+    if (this.nextSlot >= this.limits.maxBuffers) fail(`more than ${this.limits.maxBuffers} live buffers`);
+    return this.nextSlot++;
+  }
+
+  private buffer(name: string, fail: (w: string) => never): Buffer {
+    const b = this.buffers.get(name);
+    if (!b) fail(`unknown buffer '${name}' (not allocated, or already freed)`);
+    return b!;
+  }
+
+  private range(f: Fields, b: Buffer, fail: (w: string) => never): [number, number] {
+    const bytes = b.pages * PAGE_SIZE;
+    const offset = f.int('offset', 0, bytes - 1, 0);
+    const size = f.int('size', 1, bytes, bytes - offset);
+    if (offset + size > bytes) fail(`"offset" ${offset} + "size" ${size} runs past the buffer (${bytes} bytes)`);
+    if (offset % this.granule !== 0 || size % this.granule !== 0) {
+      fail(`"offset" and "size" must be multiples of ${UNIT_SIZE} unless --payload-bytes is 4096`);
+    }
+    return [offset, size];
+  }
+}
+
+class Fields {
+  constructor(private readonly r: Json, private readonly fail: (w: string) => never) {}
+
+  name(key: string): string {
+    const v = this.r[key];
+    if (typeof v !== 'string' || v === '') this.fail(`"${key}" must be a non-empty string`);
+    return v as string;
+  }
+
+  int(key: string, min: number, max: number, dflt?: number): number {
+    const v = this.r[key];
+    if (v === undefined && dflt !== undefined) return dflt;
+    if (v === undefined) this.fail(`missing "${key}"`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`"${key}" must be an integer`);
+    if ((v as number) < min || (v as number) > max) this.fail(`"${key}" ${v} is outside ${min}..${max}`);
+    return v as number;
+  }
+
+  choice<T extends string>(key: string, valid: readonly T[], dflt?: T): T {
+    const v = this.r[key];
+    if (v === undefined && dflt !== undefined) return dflt;
+    if (typeof v !== 'string' || !(valid as readonly string[]).includes(v)) {
+      this.fail(`"${key}" must be one of ${listOf(valid)}`);
+    }
+    return v as T;
+  }
+}
+
+/** Streams SCRIPT through the translator. */
+export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink): Promise<ReplayTranslator> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new UsageError(`${path}:0: cannot read the script (no such file)`);
+  }
+  if (!info.isFile()) throw new UsageError(`${path}:0: not a file`);
+  const t = new ReplayTranslator(path, limits, sink);
+  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNo = 0;
+  let ops = 0;
+  for await (const text of rl) {
+    lineNo++;
+    const before = sink.count;
+    t.line(text, lineNo);
+    ops += sink.count - before;
+  }
+  if (ops === 0) throw new UsageError(`${path}:${lineNo}: the script has no operations`);
+  return t;
+}

@@ -1,0 +1,141 @@
+// gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
+// chain and dma-debug messages are written here from numbers, so both engines read the same.
+import {
+  COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, Reader, ViolationKind,
+} from './engine/abi.js';
+import type { Engine } from './engine/types.js';
+import { hex } from './units.js';
+import { type CostTable, type Modeled, modeledCost } from './costs.js';
+
+export interface Scenario {
+  platform: string;
+  device: string;
+  strategy: string | null;
+  gatt: string | null;
+  workload: string | null;
+  pages: number | null;
+  boPages: number | null;
+  rounds: number | null;
+  seed: number;
+  kernel: string;
+  replicas: number;
+  payloadBytes: number;
+  engine: string;
+  script?: string;
+}
+
+export interface Violation { kind: 'stale' | 'foreign' | 'lost'; op: number; pfn: number | null; mfn: number | null; dmaAddr: string | null; detail: string }
+export interface DebugRecord { class: string; op: number; message: string }
+
+export interface Result {
+  schema: 'gartbench.result/1';
+  scenario: Scenario;
+  verdict: 'coherent' | 'corrupt';
+  counters: Record<string, number>;
+  modeled: Modeled;
+  engine: { kind: string; wallMs: number; pageOpsPerSec: number; workers: number };
+  firstViolation: Violation | null;
+  dmaDebug: DebugRecord[];
+  extra: Record<string, number>;
+}
+
+/** Raw engine output, as the engines return it (also what workers send back). */
+export interface RawOutput { counters: number[]; violation: bigint[] | null; debug: { total: number; records: bigint[][] } }
+
+export function readRaw(engine: Engine): RawOutput {
+  return { counters: engine.counters(), violation: engine.violation(), debug: engine.debug() };
+}
+
+export function counterRecord(counters: number[]): Record<CounterName, number> {
+  return Object.fromEntries(COUNTERS.map((n, i) => [n, counters[i] ?? 0])) as Record<CounterName, number>;
+}
+
+/**
+ * Page-operations: every page an operation handled — allocated, freed, mapped or unmapped (a
+ * map counts once per call), written into the GART, or read or written by the CPU or GPU. The
+ * engine's unit of work for throughput figures.
+ */
+export function pageOps(c: Record<CounterName, number>): number {
+  return c.pagesAllocated + c.pagesFreed + c.maps + c.unmaps + c.gartWrites + c.gpuReads + c.gpuWrites + c.cpuReads + c.cpuWrites;
+}
+
+const KIND_NAME = { [ViolationKind.stale]: 'stale', [ViolationKind.lost]: 'lost', [ViolationKind.foreign]: 'foreign' } as Record<number, Violation['kind']>;
+const READER_NAME = { [Reader.cpu]: 'CPU read', [Reader.dev]: 'device read (via its dma handle)', [Reader.gpu]: 'GPU read (via the GART)' } as Record<number, string>;
+const TYPE_NAME = { [DebugType.single]: 'single', [DebugType.coherent]: 'coherent' } as Record<number, string>;
+
+function stampText(hi: bigint, lo: bigint): string {
+  if (hi === 0n && lo === 0n) return 'nothing ever written (stamp 0)';
+  const dev = (lo >> 31n) & 1n;
+  return `buffer #${hi} version ${lo & 0x7fffffffn} (written by the ${dev ? 'device' : 'CPU'})`;
+}
+
+export function violationFrom(w: bigint[] | null, origin: (op: number) => number, names?: (id: number) => string): Violation | null {
+  if (!w || Number(w[0]) === ViolationKind.none) return null;
+  const [kind, op, reader, pfn, mfn, dma, gpuPage, pte, unit, seenHi, seenLo, expHi, expLo, bufId] = w as [bigint, ...bigint[]];
+  const n = (v: bigint) => (v < 0n ? null : Number(v));
+  const bufName = (id: bigint) => (names && id > 0n ? `'${names(Number(id))}' (#${id})` : `#${id}`);
+  const chain: string[] = [READER_NAME[Number(reader)] ?? 'read'];
+  if (Number(reader) === Reader.gpu) chain.push(`GPU page ${gpuPage} → PTE ${hex(pte!)}`);
+  if (bufId! > 0n) chain.push(`of buffer ${bufName(bufId!)}`);
+  if (pfn! >= 0n) chain.push(`pfn ${hex(pfn!)} (p2m → mfn of the page the CPU sees)`);
+  if (dma! !== -1n || Number(reader) !== Reader.cpu) chain.push(`dma address ${hex(dma!)}`);
+  chain.push(mfn! >= 0n ? `machine frame ${hex(mfn!)} unit ${unit}` : 'no machine frame (fault or outside RAM)');
+  const detail = `${chain.join(' → ')}: saw ${stampText(seenHi!, seenLo!)}, expected ${stampText(expHi!, expLo!)}`;
+  return {
+    kind: KIND_NAME[Number(kind)]!,
+    op: origin(Number(op)),
+    pfn: n(pfn!),
+    mfn: n(mfn!),
+    dmaAddr: dma === -1n && Number(reader) === Reader.cpu ? null : hex(dma!),
+    detail,
+  };
+}
+
+const dirName = (d: bigint) => (d >= 0n ? (DIRS[Number(d)] ?? `dir ${d}`).toUpperCase() : '?');
+
+/** Kernel-like dma-debug messages (kernel/dma/debug.c wording, paraphrased). */
+export function debugMessage(w: bigint[]): string {
+  const [cls, , dma, size, eDir, rDir, eType, rType, count, eSize] = w as [bigint, ...bigint[]];
+  const at = `[device address=${hex(dma!)}] [size=${size} bytes]`;
+  switch (DEBUG_CLASSES[Number(cls)]) {
+    case 'unmap-unknown': return `device driver tries to free DMA memory it has not allocated ${at}`;
+    case 'unmap-size': return `device driver frees DMA memory with different size [device address=${hex(dma!)}] [map size=${eSize} bytes] [unmap size=${size} bytes]`;
+    case 'unmap-direction': return `device driver frees DMA memory with different direction ${at} [mapped with ${dirName(eDir!)}] [unmapped with ${dirName(rDir!)}]`;
+    case 'unmap-wrong-function': return `device driver frees DMA memory with wrong function ${at} [mapped as ${TYPE_NAME[Number(eType)]}] [unmapped as ${TYPE_NAME[Number(rType)]}]`;
+    case 'map-error-unchecked': return `device driver failed to check map error ${at} [mapped as ${TYPE_NAME[Number(eType)]}]`;
+    case 'sync-unknown': return `device driver tries to sync DMA memory it has not allocated ${at}`;
+    case 'sync-outside': return `device driver syncs DMA memory outside allocated range [device address=${hex(dma!)}] [allocation size=${eSize} bytes] [sync offset+size=${size}]`;
+    case 'sync-direction': return `device driver syncs DMA memory with different direction ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'sync-cpu-readonly': return `device driver syncs device read-only DMA memory for cpu ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'sync-device-writeonly': return `device driver syncs device write-only DMA memory to device ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'leak': return `device driver has pending DMA allocations while released from device [count=${count}]`;
+    default: return `unknown dma-debug class ${cls}`;
+  }
+}
+
+export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number): DebugRecord[] {
+  return d.records.map((w) => ({ class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w) }));
+}
+
+export function buildResult(
+  scenario: Scenario, raw: RawOutput, costs: CostTable, wallMs: number, workers: number,
+  origin: (op: number) => number = (op) => op, names?: (id: number) => string,
+): Result {
+  const all = counterRecord(raw.counters);
+  const counters: Record<string, number> = {};
+  for (const k of RESULT_COUNTERS) counters[k] = all[k];
+  const extra: Record<string, number> = {};
+  for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) extra[k] = all[k];
+  const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
+  return {
+    schema: 'gartbench.result/1',
+    scenario,
+    verdict: corrupt ? 'corrupt' : 'coherent',
+    counters,
+    modeled: modeledCost(all, costs),
+    engine: { kind: scenario.engine, wallMs: Math.round(wallMs * 10) / 10, pageOpsPerSec: wallMs > 0 ? Math.round(pageOps(all) / (wallMs / 1000)) : 0, workers },
+    firstViolation: violationFrom(raw.violation, origin, names),
+    dmaDebug: debugFrom(raw.debug, origin),
+    extra,
+  };
+}

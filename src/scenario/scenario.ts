@@ -1,0 +1,137 @@
+// A scenario (platform × device × strategy|gatt × workload) and the cells it runs as: one per
+// replica, each an independent machine with its own seed. A cell is plain data, so it can be
+// sent to a worker thread.
+import { performance } from 'node:perf_hooks';
+import { COUNTER_INDEX, InitError, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
+import { createEngine } from '../engine/factory.js';
+import { OpSink } from '../engine/stream.js';
+import type { EngineKind } from '../engine/types.js';
+import { CellError, UsageError, msg } from '../errors.js';
+import { type DeviceName, GART_PAGES, MAX_BUFFERS, type MachineOptions, machineConfig, reservedPages } from '../machine.js';
+import type { Values } from '../cli/options.js';
+import { readRaw, type RawOutput, type Scenario } from '../result.js';
+import { replicaSeed } from '../rand.js';
+import { formatSize } from '../units.js';
+import { initErrorText } from '../replay/run.js';
+import {
+  GATT_PROFILES, STRATEGY_PROFILES, type GattName, type StrategyName, type WorkloadName, type WorkloadSpec,
+  aperturePages, generateWorkload, slotsNeeded,
+} from './workloads.js';
+
+export interface ScenarioSpec {
+  machine: MachineOptions;
+  strategy: StrategyName | null;
+  gatt: GattName | null;
+  workload: WorkloadName;
+  pages: number;
+  boPages: number;
+  rounds: number;
+  replicas: number;
+  engine: EngineKind;
+}
+
+export interface Cell {
+  spec: ScenarioSpec;
+  replica: number;
+  seed: number;
+}
+
+export interface CellOutput {
+  raw: RawOutput;
+  wallMs: number;
+}
+
+export const MAX_BO_PAGES = 1 << 18; // a BO's byte size must fit the op stream's i32 fields
+
+/** Reads and cross-checks scenario options; `given` tells which the user typed. */
+export function scenarioFrom(v: Values, given: Set<string>, machine: MachineOptions): ScenarioSpec {
+  const agp = machine.device === 'agp';
+  if (agp && given.has('strategy')) throw new UsageError(`--strategy: not with --device agp (AGP uses --gatt: phys, dma-coherent, fsb-hooks)`);
+  if (!agp && given.has('gatt')) throw new UsageError(`--gatt: only with --device agp (TTM devices use --strategy: legacy, coherent, sync, xen-aware)`);
+  const spec: ScenarioSpec = {
+    machine,
+    strategy: agp ? null : (v.strategy as StrategyName),
+    gatt: agp ? (v.gatt as GattName) : null,
+    workload: v.workload as WorkloadName,
+    pages: v.pages as number,
+    boPages: v['bo-pages'] as number,
+    rounds: v.rounds as number,
+    replicas: v.replicas as number,
+    engine: v.engine as EngineKind,
+  };
+  checkScenario(spec);
+  return spec;
+}
+
+export function checkScenario(s: ScenarioSpec): MachineConfig {
+  const cfg = cellConfig(s, s.machine.seed);
+  if (s.boPages > MAX_BO_PAGES) throw new UsageError(msg.badInt('bo-pages', String(s.boPages), 1, MAX_BO_PAGES));
+  const usable = cfg.ramPages - reservedPages(s.machine.swiotlb);
+  if (s.pages > usable) {
+    throw new UsageError(`--pages: a working set of ${s.pages} pages (${formatSize(s.pages * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(s.machine.ram)} leaves free; raise --ram or lower --pages`);
+  }
+  const ap = aperturePages(s);
+  if (ap > GART_PAGES) throw new UsageError(`--pages: ${s.workload} keeps ${ap} pages bound, more than the ${GART_PAGES}-page (4 GiB) GART aperture`);
+  if (s.gatt && ap > 1 << 19) throw new UsageError(`--pages: the AGP GATT holds at most ${1 << 19} entries here (a 2 MiB table); ${s.workload} needs ${ap}`);
+  return cfg;
+}
+
+function cellConfig(s: ScenarioSpec, seed: number): MachineConfig {
+  const cfg = machineConfig({ ...s.machine, seed });
+  cfg.maxBuffers = Math.max(MAX_BUFFERS, slotsNeeded(s));
+  return cfg;
+}
+
+export function cellsOf(s: ScenarioSpec): Cell[] {
+  return Array.from({ length: s.replicas }, (_, i) => ({ spec: s, replica: i, seed: replicaSeed(s.machine.seed, i) }));
+}
+
+export function describeCell(c: Cell): string {
+  const s = c.spec;
+  return `${s.machine.platform}/${s.machine.device}/${s.strategy ?? s.gatt}/${s.workload} replica ${c.replica} (seed ${c.seed})`;
+}
+
+/** Runs one cell on this thread. */
+export async function runCell(c: Cell, mod?: WebAssembly.Module): Promise<CellOutput> {
+  const s = c.spec;
+  const profile = s.gatt ? GATT_PROFILES[s.gatt] : STRATEGY_PROFILES[s.strategy!];
+  const engine = await createEngine(s.engine, mod);
+  const t0 = performance.now();
+  const code = engine.init(cellConfig(s, c.seed));
+  if (code !== InitError.OK) throw new UsageError(msg.initFailed(initErrorText(code)));
+  const sink = new OpSink(engine);
+  const w: WorkloadSpec = { workload: s.workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed: c.seed, profile };
+  try {
+    generateWorkload(w, sink);
+  } catch (e) {
+    throw new CellError(`cell ${describeCell(c)} failed: ${(e as Error).message}`);
+  }
+  return { raw: readRaw(engine), wallMs: performance.now() - t0 };
+}
+
+export function scenarioRecord(s: ScenarioSpec): Scenario {
+  return {
+    platform: s.machine.platform, device: s.machine.device as DeviceName, strategy: s.strategy, gatt: s.gatt,
+    workload: s.workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed: s.machine.seed,
+    kernel: s.machine.kernel, replicas: s.replicas, payloadBytes: s.machine.payloadBytes, engine: s.engine,
+  };
+}
+
+/** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation wins. */
+export function mergeOutputs(outs: CellOutput[]): { raw: RawOutput; wallMs: number } {
+  const first = outs[0]!.raw;
+  const counters = first.counters.map(() => 0);
+  const peakIdx = COUNTER_INDEX.swiotlbPeakSlots;
+  let violation: bigint[] | null = null;
+  const records: bigint[][] = [];
+  let total = 0;
+  let wallMs = 0;
+  for (const o of outs) {
+    o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
+    violation ??= o.raw.violation;
+    for (const r of o.raw.debug.records) if (records.length < 100) records.push(r);
+    total += o.raw.debug.total;
+    wallMs += o.wallMs;
+  }
+  return { raw: { counters, violation, debug: { total, records } }, wallMs };
+}

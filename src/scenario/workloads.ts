@@ -1,0 +1,204 @@
+// The four workloads of INTERFACE.md as op streams. Pure and seeded: the same scenario and seed
+// give the same ops, whichever engine runs them. The fixing strategies of MODEL.md §5 are
+// data (a driver profile), not branches scattered through the workloads.
+import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool } from '../engine/abi.js';
+import type { OpSink } from '../engine/stream.js';
+import { XorShift32 } from '../rand.js';
+
+export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
+export type GattName = 'phys' | 'dma-coherent' | 'fsb-hooks';
+export type WorkloadName = 'upload' | 'readback' | 'stream' | 'churn';
+
+/** How a driver gets, binds and hands over pages under one strategy. */
+export interface DriverProfile {
+  pool: number;
+  caching: number;
+  bindMode: number;
+  /** dma_sync_* around every hand-over (fix 2). */
+  sync: boolean;
+  /** AGP: the GATT table's allocation mode; null for TTM devices. */
+  gattMode: number | null;
+}
+
+export const STRATEGY_PROFILES: Record<StrategyName, DriverProfile> = {
+  legacy: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
+  coherent: { pool: Pool.ttmDma, caching: Caching.wc, bindMode: BindMode.coherent, sync: false, gattMode: null },
+  sync: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: true, gattMode: null },
+  'xen-aware': { pool: Pool.xenAware, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
+};
+
+export const GATT_PROFILES: Record<GattName, DriverProfile> = {
+  phys: { pool: Pool.agp, caching: Caching.uc, bindMode: BindMode.map, sync: false, gattMode: GattMode.phys },
+  'dma-coherent': { pool: Pool.agpCoherent, caching: Caching.uc, bindMode: BindMode.coherent, sync: false, gattMode: GattMode.dmaCoherent },
+  'fsb-hooks': { pool: Pool.agpFsb, caching: Caching.uc, bindMode: BindMode.fsb, sync: false, gattMode: GattMode.fsbHooks },
+};
+
+export interface WorkloadSpec {
+  workload: WorkloadName;
+  pages: number;
+  boPages: number;
+  rounds: number;
+  seed: number;
+  profile: DriverProfile;
+}
+
+/** BO sizes that split `pages` into objects of at most `boPages`. */
+export function boSizes(pages: number, boPages: number): number[] {
+  const n = Math.ceil(pages / boPages);
+  return Array.from({ length: n }, (_, i) => Math.min(boPages, pages - i * boPages));
+}
+
+/** GPU aperture pages the workload needs at once. */
+export function aperturePages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+  switch (w.workload) {
+    case 'upload':
+    case 'readback':
+      return Math.min(w.boPages, w.pages);
+    case 'stream':
+    case 'churn':
+      return w.pages;
+  }
+}
+
+/** Buffer slots the workload uses at most. */
+export function slotsNeeded(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+  return w.workload === 'churn' ? w.pages + 1 : boSizes(w.pages, w.boPages).length + 1;
+}
+
+class Driver {
+  constructor(private readonly sink: OpSink, private readonly p: DriverProfile) {}
+
+  populate(slot: number, pages: number) { this.sink.push(Op.TT_POPULATE, slot, pages, this.p.pool, this.p.caching); }
+  bind(slot: number, gpuPage: number) { this.sink.push(Op.TT_BIND, slot, gpuPage, this.p.bindMode); }
+  unbind(slot: number) { this.sink.push(Op.TT_UNBIND, slot); }
+  destroy(slot: number) { this.sink.push(Op.TT_UNPOPULATE, slot); }
+
+  /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). */
+  upload(slot: number, gpuPage: number, pages: number) {
+    this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0);
+    this.sink.push(Op.GPU_READ, gpuPage, pages);
+  }
+
+  /** The GPU fills the BO, then the CPU reads it (VRAM→GTT). */
+  readback(slot: number, gpuPage: number, pages: number) {
+    this.sink.push(Op.GPU_WRITE, gpuPage, pages);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1);
+    this.sink.push(Op.CPU_READ, slot, 0, pages * PAGE_SIZE);
+  }
+}
+
+export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
+  const d = new Driver(sink, w.profile);
+  if (w.profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), w.profile.gattMode);
+  switch (w.workload) {
+    case 'upload':
+    case 'readback': {
+      // The whole working set exists at once; each BO is bound, used and unbound in turn.
+      const sizes = boSizes(w.pages, w.boPages);
+      sizes.forEach((n, slot) => d.populate(slot, n));
+      for (let r = 0; r < w.rounds; r++) {
+        sizes.forEach((n, slot) => {
+          d.bind(slot, 0);
+          if (w.workload === 'upload') d.upload(slot, 0, n);
+          else d.readback(slot, 0, n);
+          d.unbind(slot);
+        });
+      }
+      sizes.forEach((_, slot) => d.destroy(slot));
+      break;
+    }
+    case 'stream': {
+      // One persistent bound working set, rewritten by the CPU and read by the GPU each round.
+      const sizes = boSizes(w.pages, w.boPages);
+      const base: number[] = [];
+      let gpu = 0;
+      sizes.forEach((n, slot) => { d.populate(slot, n); d.bind(slot, gpu); base.push(gpu); gpu += n; });
+      for (let r = 0; r < w.rounds; r++) sizes.forEach((n, slot) => d.upload(slot, base[slot]!, n));
+      sizes.forEach((_, slot) => { d.unbind(slot); d.destroy(slot); });
+      break;
+    }
+    case 'churn':
+      churn(w, d);
+      break;
+  }
+  sink.finish();
+}
+
+/**
+ * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
+ * order, at most `pages` pages live, `4 × pages` pages created per round.
+ */
+function churn(w: WorkloadSpec, d: Driver): void {
+  const rng = new XorShift32(w.seed);
+  const aperture = new Aperture(w.pages);
+  const live: { slot: number; pages: number; gpu: number }[] = [];
+  const freeSlots: number[] = [];
+  let nextSlot = 0;
+  let livePages = 0;
+  const drop = (i: number) => {
+    const bo = live[i]!;
+    live[i] = live[live.length - 1]!;
+    live.pop();
+    d.unbind(bo.slot);
+    d.destroy(bo.slot);
+    aperture.free(bo.gpu, bo.pages);
+    freeSlots.push(bo.slot);
+    livePages -= bo.pages;
+  };
+  for (let r = 0; r < w.rounds; r++) {
+    let created = 0;
+    while (created < 4 * w.pages) {
+      const small = rng.chance(0.75);
+      const maxLarge = Math.max(17, Math.min(w.boPages, w.pages));
+      const n = Math.min(w.pages, small ? rng.int(1, 16) : rng.int(17, maxLarge));
+      let gpu = livePages + n <= w.pages ? aperture.alloc(n) : -1;
+      while (gpu < 0) {
+        drop(rng.int(0, live.length - 1));
+        gpu = livePages + n <= w.pages ? aperture.alloc(n) : -1;
+      }
+      const slot = freeSlots.pop() ?? nextSlot++;
+      d.populate(slot, n);
+      d.bind(slot, gpu);
+      d.upload(slot, gpu, n);
+      if (rng.chance(0.25)) d.readback(slot, gpu, n);
+      live.push({ slot, pages: n, gpu });
+      livePages += n;
+      created += n;
+      if (rng.chance(0.4) && live.length > 0) drop(rng.int(0, live.length - 1));
+    }
+    while (live.length) drop(live.length - 1);
+  }
+}
+
+/** First-fit GPU aperture allocator over a free-range list (the driver's drm_mm, simplified). */
+class Aperture {
+  private ranges: [number, number][];
+  constructor(size: number) {
+    this.ranges = [[0, size]];
+  }
+  alloc(n: number): number {
+    for (let i = 0; i < this.ranges.length; i++) {
+      const [start, len] = this.ranges[i]!;
+      if (len >= n) {
+        if (len === n) this.ranges.splice(i, 1);
+        else this.ranges[i] = [start + n, len - n];
+        return start;
+      }
+    }
+    return -1;
+  }
+  free(start: number, n: number): void {
+    let i = 0;
+    while (i < this.ranges.length && this.ranges[i]![0] < start) i++;
+    this.ranges.splice(i, 0, [start, n]);
+    // merge with neighbours
+    const merged: [number, number][] = [];
+    for (const r of this.ranges) {
+      const last = merged[merged.length - 1];
+      if (last && last[0] + last[1] === r[0]) last[1] += r[1];
+      else merged.push([r[0], r[1]]);
+    }
+    this.ranges = merged;
+  }
+}

@@ -1,0 +1,32 @@
+// Sizes as users write them (4G, 512M, 64K, 4096) and as reports show them.
+import { UsageError, msg } from './errors.js';
+
+const UNITS: Record<string, number> = { '': 1, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+export function parseSize(opt: string, text: string): number {
+  const m = /^(\d+)(?:([KMGT])(?:i?B)?|B)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(msg.badSize(opt, text));
+  const unit = (m[2] ?? '').toUpperCase();
+  const value = Number(m[1]) * UNITS[unit]!;
+  if (!Number.isSafeInteger(value)) throw new UsageError(msg.badSize(opt, text));
+  return value;
+}
+
+export function formatSize(bytes: number): string {
+  for (const [u, f] of [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+    if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
+  }
+  return `${bytes}`;
+}
+
+export function parseIntOption(opt: string, text: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new UsageError(msg.badInt(opt, text, min, max));
+  const v = Number(text);
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(msg.badInt(opt, text, min, max));
+  return v;
+}
+
+export function hex(v: bigint | number): string {
+  const b = BigInt(v);
+  return '0x' + BigInt.asUintN(64, b).toString(16);
+}

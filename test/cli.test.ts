@@ -1,0 +1,98 @@
+// Bad input: exit 2, one line naming the problem (and the valid values), nothing on stdout, no
+// output file created or changed (INTERFACE.md exit codes).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SMALL, cli, scratch, script, seedUpload } from './helpers.js';
+
+const dir = scratch();
+const good = script(dir, 'good.jsonl', seedUpload());
+
+function expectUsage(args: string[], pattern: RegExp): void {
+  const r = cli(...args);
+  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+}
+
+describe('replay scripts: SCRIPT:LINE errors', () => {
+  const CASES: { description: string; text: string; pattern: RegExp }[] = [
+    { description: 'malformed JSON', text: '{"op":"alloc","buf":"a","pages":1}\n{"op": oops}\n', pattern: /bad\.jsonl:2: not valid JSON/ },
+    { description: 'a line that is not an object', text: '[1,2]\n', pattern: /:1: each line must be a JSON object/ },
+    { description: 'unknown op, with the valid ones', text: '{"op":"alloc","buf":"a","pages":1}\n\n{"op":"dance","buf":"a"}\n', pattern: /:3: unknown op 'dance' \(valid: alloc, free, .*gpu_read\)/ },
+    { description: 'unknown buffer', text: '{"op":"map","buf":"zz","dir":"to_device"}\n', pattern: /:1: unknown buffer 'zz'/ },
+    { description: 'use after free', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"free","buf":"a"}\n{"op":"cpu_read","buf":"a"}\n', pattern: /:3: unknown buffer 'a'/ },
+    { description: 'wrong field type', text: '{"op":"alloc","buf":"a","pages":"one"}\n', pattern: /:1: "pages" must be an integer/ },
+    { description: 'bad direction names the valid ones', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"map","buf":"a","dir":"sideways"}\n', pattern: /:2: "dir" must be one of to_device, from_device, bidirectional|"dir" must be one of bidirectional, to_device, from_device/ },
+    { description: 'a range outside the buffer', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":2048,"size":4096}\n', pattern: /:2: "offset" 2048 \+ "size" 4096 runs past the buffer/ },
+    { description: 'an offset that is not a multiple of 2048', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":100,"size":200}\n', pattern: /:2: "offset" and "size" must be multiples of 2048/ },
+    { description: 'a buffer allocated twice', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"alloc","buf":"a","pages":1}\n', pattern: /:2: buffer 'a' is already allocated/ },
+    { description: 'an empty script', text: '\n\n', pattern: /:2: the script has no operations/ },
+    { description: 'a gpu page outside the GART', text: '{"op":"gpu_read","gpuPage":99999999,"pages":1}\n', pattern: /:1: "gpuPage" 99999999 is outside/ },
+  ];
+  for (const c of CASES) {
+    it(c.description, () => {
+      const path = script(dir, 'bad.jsonl', c.text);
+      expectUsage(['replay', path, ...SMALL], c.pattern);
+    });
+  }
+
+  it('a script that does not exist', () => expectUsage(['replay', `${dir}/nope.jsonl`], /nope\.jsonl:0: cannot read the script/));
+  it('byte-exact offsets are fine with --payload-bytes 4096', () => {
+    const path = script(dir, 'bytes.jsonl', '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":100,"size":200}\n{"op":"cpu_read","buf":"a","offset":100,"size":200}\n');
+    const r = cli('replay', path, '--payload-bytes', '4096', '--json', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).verdict, 'coherent');
+  });
+});
+
+describe('options', () => {
+  const CASES: { description: string; args: string[]; pattern: RegExp }[] = [
+    { description: 'unknown command lists the commands', args: ['dance'], pattern: /unknown command 'dance' \(valid: replay, run, matrix, bench\)/ },
+    { description: 'unknown option', args: ['replay', good, '--turbo'], pattern: /unknown option '--turbo'/ },
+    { description: 'bad platform names the valid ones', args: ['replay', good, '--platform', 'vax'], pattern: /--platform: 'vax' is not valid \(valid: bare-metal, swiotlb-force, xen-pv, iommu\)/ },
+    { description: 'bad device', args: ['run', '--device', 'voodoo'], pattern: /--device: 'voodoo' is not valid \(valid: r100, r600, nv04, nv50, agp\)/ },
+    { description: 'bad kernel', args: ['replay', good, '--kernel', '1999'], pattern: /--kernel: '1999' is not valid \(valid: 2010, modern\)/ },
+    { description: 'a size that cannot be parsed', args: ['replay', good, '--ram', 'lots'], pattern: /--ram: 'lots' is not a size/ },
+    { description: 'a swiotlb pool that is not whole segments', args: ['replay', good, '--swiotlb', '100K'], pattern: /--swiotlb: 100K is (outside|not a multiple)/ },
+    { description: 'payload bytes out of range', args: ['replay', good, '--payload-bytes', '5000'], pattern: /--payload-bytes: '5000' is not a whole number from 0 to 4096/ },
+    { description: 'a Xen host too small for the guest', args: ['replay', good, '--platform', 'xen-pv', '--ram', '4G', '--host-ram', '6G'], pattern: /--host-ram: 6G must exceed --ram 4G by at least 4G/ },
+    { description: "Xen's low memory cannot hold the xen-swiotlb pool", args: ['replay', good, '--platform', 'xen-pv', '--xen-low-free', '16M'], pattern: /--xen-low-free: 16M cannot hold the xen-swiotlb pool/ },
+    { description: '--strategy with agp', args: ['run', '--device', 'agp', '--strategy', 'sync'], pattern: /--strategy: not with --device agp/ },
+    { description: '--gatt without agp', args: ['run', '--device', 'r100', '--gatt', 'phys'], pattern: /--gatt: only with --device agp/ },
+    { description: 'a working set larger than RAM', args: ['run', '--ram', '512M', '--pages', '200000'], pattern: /--pages: a working set of 200000 pages .* is larger than/ },
+    { description: 'a negative page count', args: ['run', '--pages', '-5'], pattern: /--pages: '-5' is not a whole number from 1/ },
+    { description: 'a missing script', args: ['replay'], pattern: /missing SCRIPT\.jsonl/ },
+    { description: 'an unreadable cost file', args: ['replay', good, '--costs', `${dir}/none.json`], pattern: /--costs: cannot read/ },
+  ];
+  for (const c of CASES) it(c.description, () => expectUsage(c.args, c.pattern));
+
+  it('a failed run leaves an existing --out file exactly as it was', () => {
+    const out = `${dir}/keep.json`;
+    writeFileSync(out, 'precious');
+    const bad = script(dir, 'broken.jsonl', '{"op":"alloc","buf":"a","pages":1}\n{"op":"nope"}\n');
+    expectUsage(['replay', bad, '--out', out, ...SMALL], /broken\.jsonl:2/);
+    assert.equal(readFileSync(out, 'utf8'), 'precious');
+  });
+
+  it('a failed run creates no --out file', () => {
+    const out = `${dir}/never.json`;
+    expectUsage(['run', '--device', 'agp', '--strategy', 'sync', '--out', out], /--strategy/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('--help on every command lists every option with its default', () => {
+    for (const cmd of ['run', 'matrix', 'replay', 'bench']) {
+      const r = cli(cmd, '--help');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^usage: gartbench /);
+      for (const opt of ['--seed', '--engine', '--ram']) if (cmd !== 'bench') assert.match(r.stdout, new RegExp(`${opt} .*\\(default: `));
+    }
+    const r = cli('run', '--help');
+    for (const opt of ['platform', 'device', 'strategy', 'gatt', 'workload', 'pages', 'bo-pages', 'rounds', 'kernel', 'replicas', 'workers', 'costs', 'host-ram', 'xen-low-free', 'swiotlb', 'payload-bytes', 'json', 'out']) {
+      assert.match(r.stdout, new RegExp(`--${opt}\\b`), opt);
+    }
+  });
+});

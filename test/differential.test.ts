@@ -1,0 +1,141 @@
+// The two engines agree: seeded random DMA-API scripts, misuse included, give identical
+// counters, first violation and dma-debug records on the Wasm engine and the reference model.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DIRS, KERNELS, PLATFORMS } from '../src/engine/abi.js';
+import { createEngine, wasmModule } from '../src/engine/factory.js';
+import { OpSink } from '../src/engine/stream.js';
+import type { Engine } from '../src/engine/types.js';
+import { type DeviceName, machineConfig } from '../src/machine.js';
+import { ReplayTranslator } from '../src/replay/parse.js';
+import { readRaw } from '../src/result.js';
+
+const DEVICES: DeviceName[] = ['r100', 'r600', 'nv04', 'nv50'];
+const OPS = ['alloc', 'alloc_coherent', 'free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',
+  'sync_for_cpu', 'unmap', 'cpu_write', 'cpu_read', 'dev_write', 'dev_read', 'gart_bind', 'gart_unbind', 'gpu_write', 'gpu_read'] as const;
+const GPU_PAGES = 64;
+
+interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number }
+type Action = [number, number, number, number, number];
+
+/** Turns abstract random actions into a well-formed script (names valid, ranges inside buffers). */
+function toScript(actions: Action[], bytes: boolean): object[] {
+  const live: { name: string; pages: number }[] = [];
+  let next = 0;
+  const out: object[] = [];
+  const g = bytes ? 1 : 2048;
+  const range = (pages: number, x: number, y: number) => {
+    const total = (pages * 4096) / g;
+    const off = x % total;
+    const size = 1 + (y % (total - off));
+    return { offset: off * g, size: size * g };
+  };
+  for (const [k, a, b, c, d] of actions) {
+    const op = OPS[k % OPS.length]!;
+    if (op === 'alloc' || op === 'alloc_coherent' || live.length === 0) {
+      if (live.length >= 8) continue;
+      const pages = [1, 1, 2, 3, 4, 8, 16, 64][a % 8]!;
+      const name = `b${next++}`;
+      live.push({ name, pages });
+      out.push(op === 'alloc_coherent' ? { op, buf: name, pages } : { op: 'alloc', buf: name, pages, zone: b % 3 === 0 ? 'normal' : 'dma32' });
+      continue;
+    }
+    const bi = a % live.length;
+    const buf = live[bi]!;
+    const dir = DIRS[b % 3]!;
+    switch (op) {
+      case 'free':
+      case 'free_coherent':
+        live.splice(bi, 1);
+        out.push({ op, buf: buf.name });
+        break;
+      case 'exchange':
+        out.push({ op, buf: buf.name, addressBits: [32, 32, 30, 40][c % 4] });
+        break;
+      case 'mapping_error':
+        out.push({ op, buf: buf.name });
+        break;
+      case 'unmap':
+        out.push({ op, buf: buf.name, dir, size: d % 4 === 0 ? range(buf.pages, 0, c).size : buf.pages * 4096 });
+        break;
+      case 'map':
+      case 'sync_for_device':
+      case 'sync_for_cpu':
+        out.push({ op, buf: buf.name, dir, ...(d % 3 === 0 ? range(buf.pages, c, d) : {}) });
+        break;
+      case 'cpu_write':
+      case 'cpu_read':
+      case 'dev_write':
+      case 'dev_read':
+        out.push({ op, buf: buf.name, ...(d % 2 === 0 ? range(buf.pages, c, d) : {}) });
+        break;
+      case 'gart_bind':
+        out.push({ op, buf: buf.name, gpuPage: c % (GPU_PAGES - buf.pages + 1) });
+        break;
+      default: {
+        const gpuPage = c % GPU_PAGES;
+        out.push({ op, gpuPage, pages: 1 + (d % Math.min(8, GPU_PAGES - gpuPage)) });
+      }
+    }
+  }
+  return out;
+}
+
+function runOn(engine: Engine, m: Machine, script: object[]) {
+  const cfg = machineConfig({
+    platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: KERNELS[m.kernel]!, ram: 256 * 2 ** 20,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.swiotlb + m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+  });
+  assert.equal(engine.init(cfg), 0);
+  const sink = new OpSink(engine);
+  const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload }, sink);
+  script.forEach((o, i) => t.line(JSON.stringify(o), i + 1));
+  sink.finish();
+  return readRaw(engine);
+}
+
+import { COUNTERS } from '../src/engine/abi.js';
+
+/** What differs between two raw outputs, named. */
+function differences(a: ReturnType<typeof readRaw>, b: ReturnType<typeof readRaw>): string[] {
+  const out: string[] = [];
+  COUNTERS.forEach((n, i) => { if (a.counters[i] !== b.counters[i]) out.push(`${n} wasm=${a.counters[i]} js=${b.counters[i]}`); });
+  const v = (x: bigint[] | null) => (x ? x.join(',') : 'null');
+  if (v(a.violation) !== v(b.violation)) out.push(`violation wasm=[${v(a.violation)}] js=[${v(b.violation)}]`);
+  if (a.debug.total !== b.debug.total) out.push(`debug total wasm=${a.debug.total} js=${b.debug.total}`);
+  const n = Math.max(a.debug.records.length, b.debug.records.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.debug.records[i]?.join(',');
+    const y = b.debug.records[i]?.join(',');
+    if (x !== y) { out.push(`debug[${i}] wasm=[${x}] js=[${y}]`); break; }
+  }
+  return out;
+}
+
+const machineArb = fc.record({
+  platform: fc.integer({ min: 0, max: 3 }),
+  device: fc.integer({ min: 0, max: 3 }),
+  kernel: fc.integer({ min: 0, max: 1 }),
+  payload: fc.constantFrom(0, 0, 64, 4096),
+  seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  swiotlb: fc.constantFrom(256 * 1024, 512 * 1024, 4 * 2 ** 20),
+  low: fc.constantFrom(128 * 1024, 2 * 2 ** 20, 32 * 2 ** 20), // beyond what the xen-swiotlb pool takes
+});
+const actionsArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 60 });
+
+describe('differential: Wasm engine vs reference model', () => {
+  it('identical results on random scripts (misuse included)', async () => {
+    const mod = await wasmModule();
+    await fc.assert(
+      fc.asyncProperty(machineArb, actionsArb, async (m, actions) => {
+        const script = toScript(actions, m.payload === 4096);
+        const wasm = runOn(await createEngine('wasm', mod), m, script);
+        const js = runOn(await createEngine('js'), m, script);
+        const diff = differences(wasm, js);
+        if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
+      }),
+      { includeErrorInReport: true, numRuns: Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
+    );
+  });
+});

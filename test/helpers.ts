@@ -1,0 +1,54 @@
+// Shared by the tests: run the CLI as a user would, and write scripts to a scratch directory.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'gartbench.mjs');
+
+export interface CliRun { code: number; stdout: string; stderr: string }
+
+export function cli(...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'gartbench-test-'));
+}
+
+/** Writes a replay script (one op object per line) and returns its path. */
+export function script(dir: string, name: string, ops: object[] | string): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof ops === 'string' ? ops : ops.map((o) => JSON.stringify(o)).join('\n') + '\n');
+  return path;
+}
+
+/** The seed bug at the level of single operations: alloc DMA32 → map → bind → CPU write → GPU read. */
+export function seedUpload(extra: { syncBeforeRead?: boolean; coherent?: boolean } = {}): object[] {
+  const alloc = extra.coherent ? { op: 'alloc_coherent', buf: 'a', pages: 1 } : { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' };
+  const ops: object[] = [alloc];
+  if (!extra.coherent) ops.push({ op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'mapping_error', buf: 'a' });
+  ops.push({ op: 'gart_bind', buf: 'a', gpuPage: 0 }, { op: 'cpu_write', buf: 'a' });
+  if (extra.syncBeforeRead) ops.push({ op: 'sync_for_device', buf: 'a', dir: 'bidirectional' });
+  ops.push({ op: 'gpu_read', gpuPage: 0, pages: 1 }, { op: 'gart_unbind', gpuPage: 0, pages: 1 });
+  if (!extra.coherent) ops.push({ op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' });
+  else ops.push({ op: 'free_coherent', buf: 'a' });
+  return ops;
+}
+
+/** The mirror: the GPU writes, the CPU reads. */
+export function seedReadback(extra: { syncBeforeRead?: boolean } = {}): object[] {
+  const ops: object[] = [
+    { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' },
+    { op: 'mapping_error', buf: 'a' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }, { op: 'gpu_write', gpuPage: 0, pages: 1 },
+  ];
+  if (extra.syncBeforeRead) ops.push({ op: 'sync_for_cpu', buf: 'a', dir: 'bidirectional' });
+  ops.push({ op: 'cpu_read', buf: 'a' }, { op: 'gart_unbind', gpuPage: 0, pages: 1 }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' });
+  return ops;
+}
+
+/** Small machines keep tests fast. */
+export const SMALL = ['--ram', '512M', '--host-ram', '6G', '--xen-low-free', '128M', '--swiotlb', '4M'];

@@ -1,0 +1,43 @@
+// Sharding never changes a counter, and a failing cell fails the run cleanly, naming the cell.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cli } from './helpers.js';
+import { runOnPool } from '../src/pool/pool.js';
+import { cellsOf, type ScenarioSpec } from '../src/scenario/scenario.js';
+import { runCells } from '../src/scenario/executor.js';
+
+const ARGS = ['run', '--json', '--platform', 'xen-pv', '--strategy', 'legacy', '--workload', 'churn', '--pages', '2048', '--bo-pages', '64',
+  '--replicas', '4', '--ram', '1G', '--host-ram', '6G', '--swiotlb', '8M'];
+
+function counters(extra: string[]) {
+  const r = cli(...ARGS, ...extra);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  return { counters: res.counters, firstViolation: res.firstViolation, dmaDebug: res.dmaDebug };
+}
+
+describe('workers and engines', () => {
+  it('1 and 2 workers, and either engine, give identical counters', () => {
+    const one = counters(['--workers', '1']);
+    const two = counters(['--workers', '2']);
+    const js = counters(['--workers', '2', '--engine', 'js']);
+    assert.deepEqual(two, one);
+    assert.deepEqual(js, one);
+    assert.ok(one.counters.cpuWrites > 0);
+  });
+
+  it('a cell that throws fails the run and names the cell and its seed', async () => {
+    const spec: ScenarioSpec = {
+      machine: { platform: 'bare-metal', device: 'r100', kernel: '2010', ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 23, payloadBytes: 0, seed: 7 },
+      strategy: 'legacy', gatt: null, workload: 'upload', pages: 64, boPages: 16, rounds: 1, replicas: 3, engine: 'wasm',
+    };
+    const cells = cellsOf(spec).map((c, i) => (i === 1 ? { ...c, fault: 'throw' } : c));
+    await assert.rejects(runOnPool(cells, { workers: 2 }), (e: Error) => {
+      assert.match(e.message, /bare-metal\/r100\/legacy\/upload replica 1 \(seed \d+\)/);
+      return true;
+    });
+    // and the in-process path still works afterwards
+    const outs = await runCells(cellsOf(spec), { workers: 1 });
+    assert.equal(outs.length, 3);
+  });
+});
