@@ -4,8 +4,12 @@ import { environment } from './environment.js';
 import { type BenchReport, renderMarkdown, writeReport } from './report.js';
 import type { BenchModule, Section } from './types.js';
 import { engineThroughput } from './engineThroughput.js';
+import { micro } from './micro.js';
+import { strategies } from './strategies.js';
+import { scaling } from './scaling.js';
+import { innerLoop } from './innerLoop.js';
 
-export const BENCHMARKS: BenchModule[] = [engineThroughput];
+export const BENCHMARKS: BenchModule[] = [strategies, engineThroughput, innerLoop, micro, scaling];
 
 export interface BenchOptions {
   quick: boolean;

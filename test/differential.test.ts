@@ -139,3 +139,93 @@ describe('differential: Wasm engine vs reference model', () => {
     );
   });
 });
+
+// ---- the TTM / AGP layer (docs/ENGINE.md §11-13) ----------------------------------------------
+import { BindMode, GattMode, OP_WORDS, Op, Pool } from '../src/engine/abi.js';
+
+const TT_DEVICES: DeviceName[] = ['r100', 'r600', 'nv04', 'nv50', 'agp'];
+
+/** Random TTM-level op streams: populate/bind/write/read/sync/unbind/unpopulate over a few slots. */
+function ttOps(device: DeviceName, actions: Action[], gattMode: number): Int32Array {
+  const words: number[][] = [];
+  const agp = device === 'agp';
+  if (agp) words.push([Op.GATT_CREATE, 1024, gattMode]);
+  const agpPool = [Pool.agp, Pool.agpCoherent, Pool.agpFsb][gattMode]!;
+  const agpMode = [BindMode.map, BindMode.coherent, BindMode.fsb][gattMode]!;
+  const tts: ({ pages: number; pool: number; gpu: number } | null)[] = [null, null, null, null, null, null];
+  for (const [k, a, b, c, d] of actions) {
+    const slot = a % tts.length;
+    const tt = tts[slot];
+    switch (k % 8) {
+      case 0: {
+        if (tt) words.push([Op.TT_UNPOPULATE, slot]);
+        const pages = 1 + (b % 48);
+        const pool = agp ? agpPool : [Pool.ttm, Pool.ttmDma, Pool.xenAware][c % 3]!;
+        tts[slot] = { pages, pool, gpu: -1 };
+        words.push([Op.TT_POPULATE, slot, pages, pool, agp ? 2 : c % 3]);
+        break;
+      }
+      case 1:
+        if (tt && tt.gpu < 0) {
+          tt.gpu = slot * 64 + (d % (64 - tt.pages + 1));
+          const mode = agp ? agpMode : tt.pool === Pool.ttmDma ? BindMode.coherent : BindMode.map;
+          words.push([Op.TT_BIND, slot, tt.gpu, mode]);
+        }
+        break;
+      case 2:
+        if (tt) words.push([Op.CPU_WRITE, slot, 0, tt.pages * 4096]);
+        break;
+      case 3:
+        if (tt) words.push([Op.CPU_READ, slot, 0, tt.pages * 4096]);
+        break;
+      case 4:
+        if (tt && tt.gpu >= 0) words.push([d % 2 ? Op.GPU_READ : Op.GPU_WRITE, tt.gpu, tt.pages]);
+        else words.push([Op.GPU_READ, (c % 6) * 64, 1 + (d % 8)]);
+        break;
+      case 5:
+        if (tt) words.push([Op.TT_SYNC, slot, b % 2]);
+        break;
+      case 6:
+        if (tt && tt.gpu >= 0) { words.push([Op.TT_UNBIND, slot]); tt.gpu = -1; }
+        break;
+      case 7:
+        if (tt) { words.push([Op.TT_UNPOPULATE, slot]); tts[slot] = null; }
+        break;
+    }
+  }
+  words.push([Op.RELEASE]);
+  const ops = new Int32Array(words.length * OP_WORDS);
+  words.forEach((w, i) => ops.set(w, i * OP_WORDS));
+  return ops;
+}
+
+function runTt(engine: Engine, m: Machine & { ttDevice: number; gattMode: number }, ops: Int32Array) {
+  const device = TT_DEVICES[m.ttDevice]!;
+  const cfg = machineConfig({
+    platform: PLATFORMS[m.platform]!, device, kernel: KERNELS[m.kernel]!, ram: 256 * 2 ** 20,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.swiotlb + m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+  });
+  assert.equal(engine.init(cfg), 0);
+  engine.run(ops, ops.length / OP_WORDS, 0);
+  return { ...readRaw(engine), invariants: engine.checkInvariants?.() ?? -1 };
+}
+
+describe('differential: the TTM and AGP layer', () => {
+  it('identical results on random TTM/AGP op streams, invariants hold after teardown', async () => {
+    const mod = await wasmModule();
+    const ttMachine = fc.record({ ttDevice: fc.integer({ min: 0, max: 4 }), gattMode: fc.integer({ min: 0, max: 2 }) });
+    await fc.assert(
+      fc.asyncProperty(machineArb, ttMachine, actionsArb, async (m0, t, actions) => {
+        const m = { ...m0, ...t };
+        const ops = ttOps(TT_DEVICES[m.ttDevice]!, actions, m.gattMode);
+        const wasm = runTt(await createEngine('wasm', mod), m, ops);
+        const js = runTt(await createEngine('js'), m, ops);
+        const diff = differences(wasm, js);
+        if (wasm.invariants !== js.invariants) diff.push(`invariants wasm=${wasm.invariants} js=${js.invariants}`);
+        if (wasm.invariants !== 0) diff.push(`invariants violated: mask ${wasm.invariants}`);
+        if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nops: ${Array.from(ops).join(',')}`);
+      }),
+      { includeErrorInReport: true, numRuns: Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
+    );
+  });
+});
