@@ -64,12 +64,14 @@ export function cpu_read(slot: i32, offset: i32, size: i32): void {
   count(C_CPU_READS, buffer_read(buf(slot), offset, size, false));
 }
 
+// The device is the GPU: its accesses through the dma handle count as GPU pages (D17).
 export function dev_write(slot: i32, offset: i32, size: i32): void {
   buffer_write(buf(slot), offset, size, true);
+  count(C_GPU_WRITES, pages_touched(offset, size));
 }
 
 export function dev_read(slot: i32, offset: i32, size: i32): void {
-  buffer_read(buf(slot), offset, size, true);
+  count(C_GPU_READS, buffer_read(buf(slot), offset, size, true));
 }
 
 @inline function pages_touched(offset: i32, size: i32): i32 {
@@ -106,10 +108,11 @@ export function gpu_read(first: i32, pages: i32): void {
     const pte = gart_pte(p);
     const mode = gart_pte_valid(pte) ? MODE_BUS : MODE_NONE;
     const addr = gart_pte_decode(pte);
+    const dma = mode == MODE_NONE ? DMA_MAPPING_ERROR : addr; // −1: an invalid entry names no address (D15)
     if (owned(p)) {
-      check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, addr, p, pte);
+      check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, dma, p, pte);
     } else {
-      foreign_page(READER_GPU, mode, addr, addr, p, pte);
+      foreign_page(READER_GPU, mode, addr, dma, p, pte);
     }
   }
   count(C_GPU_READS, pages);

@@ -65,13 +65,13 @@ export function zone_free_range(z: i32, start: i32, end: i32): void {
 /**
  * __rmqueue_smallest: the head of the first non-empty list at or above `order`, split down.
  * `limit` (exclusive, in frames) makes Xen's address-bits request: the first block on a list
- * whose low end keeps the result below it is taken instead of the head. Returns -1 when none.
+ * that lies wholly below it is taken instead of the head (ENGINE.md D5). Returns -1 when none.
  */
 export function buddy_alloc(z: i32, order: i32, limit: i32 = i32.MAX_VALUE): i32 {
   const d = zd(z);
   for (let j = order; j < MAX_ORDER; j++) {
     let f = load<i32>(head_at(d, j));
-    while (f >= 0 && f + (1 << order) > limit) f = load<i32>(next_at(d, f));
+    while (f >= 0 && f + (1 << j) > limit) f = load<i32>(next_at(d, f)); // D5: the whole block
     if (f < 0) continue;
     list_del(d, f, j);
     let k = j;

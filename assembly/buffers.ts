@@ -61,39 +61,34 @@ export function set_mapping(b: usize, dma: u64, offset: i32, size: i32, dir: i32
 @inline export function kill_mapping(b: usize): void { store<i32>(b, 0, 44); }
 
 /**
- * The dma address a driver uses for page i (GART PTEs, device access): the coherent handle, the
- * last mapping if it covers the page's first byte, else virt_to_phys as a careless driver would.
+ * The dma address a driver uses for buffer byte `offset` (GART PTEs, device access, sync; D10):
+ * the coherent handle, the last mapping (live or dead) if it covers the byte, else virt_to_phys
+ * as a careless driver would. A failed map's error address stays the error address.
  */
-export function page_handle(b: usize, i: i32): u64 {
-  if (b_kind(b) == KIND_COHERENT) return b_handle(b) + (<u64>i << PAGE_SHIFT);
-  const at = i * PAGE_SIZE;
-  if (m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b)) {
-    const dma = m_dma(b);
-    if (dma == DMA_MAPPING_ERROR) return dma;
-    return dma + <u64>(at - m_offset(b));
-  }
-  return <u64>(b_pfn(b) + i) << PAGE_SHIFT;
-}
-
-/** The handle reported with a CPU read's violation: −1 when the driver holds no dma address. */
-export function cpu_page_handle(b: usize, i: i32): u64 {
-  if (b_kind(b) == KIND_COHERENT) return b_handle(b) + (<u64>i << PAGE_SHIFT);
-  const at = i * PAGE_SIZE;
-  if (m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b)) {
-    const dma = m_dma(b);
-    if (dma == DMA_MAPPING_ERROR) return dma;
-    return dma + <u64>(at - m_offset(b));
-  }
-  return DMA_MAPPING_ERROR; // −1 as i64
-}
-
-/** The dma address of buffer byte `offset` as a driver names it in unmap/sync/mapping_error. */
 export function byte_handle(b: usize, offset: i32): u64 {
   if (b_kind(b) == KIND_COHERENT) return b_handle(b) + <u64>offset;
-  if (m_has(b)) {
+  if (m_has(b) && offset >= m_offset(b) && offset - m_offset(b) < m_size(b)) {
     const dma = m_dma(b);
     if (dma == DMA_MAPPING_ERROR) return dma;
     return dma + <u64>(offset - m_offset(b));
   }
   return (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset;
+}
+
+@inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
+
+/** The handle reported with a CPU read's violation (D4): −1 when the driver holds no dma address. */
+export function cpu_page_handle(b: usize, i: i32): u64 {
+  const at = i * PAGE_SIZE;
+  if (b_kind(b) != KIND_COHERENT && !(m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b))) {
+    return DMA_MAPPING_ERROR; // −1 as i64
+  }
+  return byte_handle(b, at);
+}
+
+/** The address a driver passes to unmap (D10): its last mapping's, else the coherent handle, else phys. */
+export function unmap_handle(b: usize): u64 {
+  if (m_has(b)) return m_dma(b);
+  if (b_kind(b) == KIND_COHERENT) return b_handle(b);
+  return <u64>b_pfn(b) << PAGE_SHIFT;
 }

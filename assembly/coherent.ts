@@ -8,7 +8,7 @@ import { PLATFORM_XEN_PV, PLATFORM_IOMMU, PAGE_SHIFT, PAGE_SIZE, DMA_BIDIRECTION
 import { platform, mask_bits, dma_mask } from './layout';
 import { count } from './counters';
 import { buf, buf_set, buf_clear, b_failed, b_kind, b_pfn, b_order, b_pages, b_exch, b_handle,
-  KIND_COHERENT, KIND_NONE } from './buffers';
+  page_handle, KIND_COHERENT, KIND_NONE } from './buffers';
 import { next_buf_id, get_order, alloc_block, free_block } from './alloc';
 import { buffer_write } from './access';
 import { forget_pages } from './stamps';
@@ -29,6 +29,7 @@ export function op_alloc_coherent(slot: i32, pages: i32): void {
     buf_set(b, id, KIND_COHERENT, true, -1, order, pages, ZONE_DMA32);
     return;
   }
+  count(C_PAGES_ALLOCATED, n); // taken from the buddy, even if the platform step fails (D8)
   let handle: u64 = <u64>pfn << PAGE_SHIFT;
   let exch = -1;
   if (platform == PLATFORM_XEN_PV) {
@@ -58,7 +59,6 @@ export function op_alloc_coherent(slot: i32, pages: i32): void {
   store<i32>(b, exch, 28);
   store<u64>(b, handle, 32);
   count(C_COHERENT_ALLOCS);
-  count(C_PAGES_ALLOCATED, n);
   buffer_write(b, 0, pages * PAGE_SIZE, false);
   // Coherent entries have no dma_mapping_error to forget: they start out "checked".
   debug_add(handle, pages * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true);
@@ -68,10 +68,12 @@ export function op_free_coherent(slot: i32): void {
   const b = buf(slot);
   if (b_kind(b) == KIND_NONE) return;
   if (b_failed(b)) { buf_clear(b); return; }
-  if (b_kind(b) != KIND_COHERENT) return; // dma_free_coherent on alloc_pages memory: ignored
-  check_unmap(b_handle(b), b_pages(b) * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
-  if (platform == PLATFORM_XEN_PV && b_exch(b) >= 0) xen_destroy_contiguous_region(b_pfn(b), b_exch(b));
-  if (platform == PLATFORM_IOMMU) iommu_free_at(b_handle(b));
+  // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
+  check_unmap(page_handle(b, 0), b_pages(b) * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+  if (b_kind(b) == KIND_COHERENT) {
+    if (platform == PLATFORM_XEN_PV && b_exch(b) >= 0) xen_destroy_contiguous_region(b_pfn(b), b_exch(b));
+    if (platform == PLATFORM_IOMMU) iommu_free_at(b_handle(b));
+  }
   forget_pages(b_pfn(b), 1 << b_order(b));
   free_block(b_pfn(b), b_order(b));
   buf_clear(b);

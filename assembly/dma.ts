@@ -10,8 +10,8 @@ import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_
   C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from './abi';
 import { platform, kernel_era, dma_mask } from './layout';
 import { count } from './counters';
-import { buf, b_pfn, b_kind, set_mapping, kill_mapping, m_has, m_live, m_how, m_first, m_offset,
-  m_size, byte_handle, MAP_DIRECT, MAP_BOUNCE, MAP_IOMMU, MAP_FAILED, KIND_COHERENT } from './buffers';
+import { buf, b_pfn, set_mapping, kill_mapping, m_has, m_live, m_how, m_first, m_offset,
+  m_size, m_dma, byte_handle, unmap_handle, MAP_DIRECT, MAP_BOUNCE, MAP_IOMMU, MAP_FAILED } from './buffers';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
   slot_size, overflow_bus, bus_to_slot } from './swiotlb';
 import { xen_phys_to_bus, range_straddles_page_boundary } from './xen_swiotlb';
@@ -95,16 +95,10 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
   debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
 }
 
-/** The handle a driver passes to unmap/mapping_error: its last dma address for the buffer. */
-function current_handle(b: usize): u64 {
-  if (m_has(b) || b_kind(b) == KIND_COHERENT) return byte_handle(b, m_has(b) ? m_offset(b) : 0);
-  return <u64>b_pfn(b) << PAGE_SHIFT;
-}
-
 export function dma_unmap(slot: i32, dir: i32, size: i32): void {
   const b = buf(slot);
   count(C_UNMAPS);
-  const dma = current_handle(b);
+  const dma = unmap_handle(b);
   check_unmap(dma, size, dir, DEBUG_TYPE_SINGLE);
   if (platform == PLATFORM_IOMMU) {
     iommu_free_at(dma);
@@ -135,10 +129,9 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   }
 }
 
+/** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */
 export function dma_mapping_error(slot: i32): void {
   const b = buf(slot);
-  if (!m_has(b) || !m_live(b)) return;
-  debug_mapping_error(m_dma_of(b));
+  if (!m_has(b)) return;
+  debug_mapping_error(m_dma(b));
 }
-
-@inline function m_dma_of(b: usize): u64 { return byte_handle(b, m_offset(b)); }

@@ -7,7 +7,7 @@ import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_F
   DBG_UNMAP_UNKNOWN, DBG_UNMAP_SIZE, DBG_UNMAP_DIRECTION,
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK,
-  C_DMA_DEBUG_ERRORS } from './abi';
+  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE } from './abi';
 import { DEBUG_PTR, debug_entries_ptr, DEBUG_ENTRY_BYTES, DEBUG_ENTRY_CAPACITY } from './layout';
 import { count, counter, cur_op } from './counters';
 
@@ -104,13 +104,13 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   }
 }
 
-/** debug_dma_mapping_error: the oldest unchecked entry at `dma` becomes checked. */
+/** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `dma` becomes checked (D7). */
 export function debug_mapping_error(dma: u64): void {
   let best = -1;
   let best_seq: u64 = u64.MAX_VALUE;
   for (let i = 0; i < live; i++) {
     const e = ent(i);
-    if (load<u64>(e) == dma && load<i32>(e, 20) == 0 && load<u64>(e, 24) < best_seq) {
+    if (load<u64>(e) == dma && load<i32>(e, 16) == DEBUG_TYPE_SINGLE && load<i32>(e, 20) == 0 && load<u64>(e, 24) < best_seq) {
       best = i; best_seq = load<u64>(e, 24);
     }
   }

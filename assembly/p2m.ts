@@ -11,12 +11,13 @@ import { buddy_alloc, buddy_free, ZONE_XEN_LOW_ID } from './buddy';
 import { rand_next } from './rand';
 import { count } from './counters';
 
-// Xen's free heap is a LIFO of machine frames. At boot it holds [2^20, host - ram) in ascending
-// order; that run is kept implicit (frame = DMA32_LIMIT_PFN + index) and only frames pushed later
-// are stored. Every push pairs with a low-reserve allocation and every pop with a low-reserve
+// Xen's free heap is a LIFO of machine frames. At boot it holds [2^20, host - ram), less the low
+// reserve, in ascending order; that run is kept implicit (frame = heap_base + index) and only
+// frames pushed later are stored. Every push pairs with a low-reserve allocation and every pop with a low-reserve
 // free, so the explicit part never exceeds xenLowPages.
 let heap_implicit: i32 = 0;
 let heap_explicit: i32 = 0;
+let heap_base: i32 = DMA32_LIMIT_PFN; // first frame of the implicit run (above the low reserve)
 
 @inline export function pfn_to_mfn(pfn: i32): i32 {
   if (platform != PLATFORM_XEN_PV) return pfn;
@@ -37,7 +38,8 @@ export function p2m_init(): void {
     set_p2m(i, pfn_to_mfn(j));
     set_p2m(j, a);
   }
-  heap_implicit = base - DMA32_LIMIT_PFN;
+  heap_base = max(DMA32_LIMIT_PFN, XEN_LOW_BASE_MFN + xen_low_pages);
+  heap_implicit = base - heap_base;
   if (heap_implicit < 0) heap_implicit = 0;
   heap_explicit = 0;
 }
@@ -55,9 +57,19 @@ function heap_pop(): i32 {
   }
   if (heap_implicit > 0) {
     heap_implicit--;
-    return DMA32_LIMIT_PFN + heap_implicit;
+    return heap_base + heap_implicit;
   }
   return -1;
+}
+
+@inline function is_low_frame(mfn: i32): bool {
+  return mfn >= XEN_LOW_BASE_MFN && mfn < XEN_LOW_BASE_MFN + xen_low_pages;
+}
+
+/** A frame the guest trades away (D6): low-reserve frames go home one by one, others to the heap. */
+function give_back_frame(mfn: i32): void {
+  if (is_low_frame(mfn)) buddy_free(ZONE_XEN_LOW_ID, mfn, 0);
+  else heap_push(mfn);
 }
 
 /**
@@ -80,24 +92,25 @@ export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits:
   }
   const n = 1 << order;
   for (let i = 0; i < n; i++) {
-    heap_push(pfn_to_mfn(pfn + i));
+    give_back_frame(pfn_to_mfn(pfn + i));
     set_p2m(pfn + i, low + i);
   }
   if (counted) count(C_EXCHANGED_FRAMES, n);
   return true;
 }
 
-/** xen_destroy_contiguous_region: the low frames go home, Xen's heap refills the pfns. */
+/**
+ * xen_destroy_contiguous_region: each pfn in turn takes a frame from Xen's heap and its low frame
+ * goes home (D6, D16). All or nothing: a heap too short to refill every pfn changes nothing.
+ */
 export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
   count(C_HYPERCALLS);
   const n = 1 << order;
-  const low = pfn_to_mfn(pfn);
-  if (low >= XEN_LOW_BASE_MFN && low + n <= XEN_LOW_BASE_MFN + xen_low_pages) {
-    buddy_free(ZONE_XEN_LOW_ID, low, order);
-  }
+  if (heap_explicit + heap_implicit < n) return;
   for (let i = 0; i < n; i++) {
-    const m = heap_pop();
-    if (m >= 0) set_p2m(pfn + i, m);
+    const old = pfn_to_mfn(pfn + i);
+    set_p2m(pfn + i, heap_pop());
+    give_back_frame(old);
   }
   count(C_EXCHANGED_FRAMES, n);
 }

@@ -68,7 +68,7 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   if (index >= nslabs) index = 0;
   const wrap = index;
   while (true) {
-    if (load<i32>(list_at(index)) >= nslots) break;
+    if (load<i32>(list_at(index)) >= nslots && index + nslots <= nslabs) break;
     index += stride;
     if (index >= nslabs) index = 0;
     if (index == wrap) return -1;

@@ -64,9 +64,21 @@ export type Values = Record<string, string | number | boolean | undefined>;
 export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], positionals = 0): { values: Values; args: string[]; given: Set<string> } {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string' };
+  // A value that starts with '-' but is a number ('--pages -5') is the option's value, so that the
+  // range check, not the parser, answers it.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    if (options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (e) {
     const err = e as { code?: string; message: string };
     const m = /'([^']+)'/.exec(err.message);

@@ -61,18 +61,18 @@ export function writeRange(model: Model, s: Stamp, start: number, end: number, t
   }
 }
 
-/** The payload part of one write chunk: logical bytes [pos, pos+len) reaching `machine`. */
+/** The payload part of one write chunk: logical bytes [pos, pos+len) reaching `machine` (D18). */
 function writePayload(model: Model, s: Stamp, pos: number, len: number, machine: number, logical: boolean): void {
   const { ram, expected, ram: { payloadBytes } } = model;
   const k0 = pos % PAGE_SIZE;
-  const shadow = logical && k0 < payloadBytes ? expected.pageBytes(pos, true) : undefined;
-  if (shadow) fillPayload(shadow, s, k0, Math.min(k0 + len, payloadBytes));
-  // The machine side may sit at another offset in its page (a bounce slot, a shifted handle):
-  // it takes the writer's bytes wherever its own page tracks them.
-  const m0 = machine % PAGE_SIZE;
-  if (machine < 0 || m0 >= payloadBytes) return;
-  const frame = ram.pageBytes(machine, true)!;
-  for (let j = 0; j < len && m0 + j < payloadBytes; j++) frame[m0 + j] = payloadByte(s, k0 + j);
+  if (k0 >= payloadBytes) return;
+  const top = Math.min(len, payloadBytes - k0);
+  const shadow = logical ? expected.pageBytes(pos, true) : undefined;
+  if (shadow) fillPayload(shadow, s, k0, k0 + top);
+  // The machine side may sit at another offset (a bounce slot, a shifted handle): it keeps the
+  // writer's bytes wherever its unit tracks them.
+  if (machine < 0) return;
+  for (let j = 0; j < top; j++) ram.setByteAt(machine + j, payloadByte(s, k0 + j));
 }
 
 /** What a page read reports if it fails: everything but the unit-level fields. */
@@ -122,11 +122,9 @@ function bytesDiffer(model: Model, start: number, end: number, translate: Transl
     const machine = translate(pos);
     const len = chunkLength(pos, machine, end);
     const k0 = pos % PAGE_SIZE;
-    const m0 = machine % PAGE_SIZE;
     const shadow = expected.pageBytes(pos, false);
-    const frame = machine >= 0 ? ram.pageBytes(machine, false) : undefined;
     for (let j = 0; j < len && k0 + j < payloadBytes; j++) {
-      const seen = frame && m0 + j < payloadBytes ? frame[m0 + j] : 0;
+      const seen = machine >= 0 ? ram.byteAt(machine + j) : 0;
       if (seen !== (shadow ? shadow[k0 + j] : 0)) return true;
     }
     pos += len;
@@ -150,16 +148,18 @@ export function copyPhys(model: Model, src: number, dst: number, size: number): 
   }
 }
 
-/** Payload bytes of one copy chunk (both sides inside one page each). */
+/** Payload bytes of one copy chunk (both sides inside one unit each): each tracked byte moves (D18). */
 function copyPayload(model: Model, from: number, to: number, len: number): void {
-  const { ram, ram: { payloadBytes } } = model;
-  const s0 = from % PAGE_SIZE, d0 = to % PAGE_SIZE;
-  if (d0 >= payloadBytes) return;
-  const src = from >= 0 ? ram.pageBytes(from, false) : undefined;
-  const dst = ram.pageBytes(to, true)!;
-  for (let j = 0; j < len && d0 + j < payloadBytes; j++) {
-    dst[d0 + j] = src && s0 + j < payloadBytes ? src[s0 + j] : 0;
-  }
+  const { ram } = model;
+  for (let j = 0; j < len; j++) ram.setByteAt(to + j, from >= 0 ? ram.byteAt(from + j) : 0);
+}
+
+/** D4: a CPU read reports the dma address the driver holds for the page, or -1 when it holds none. */
+function cpuViolationHandle(buf: Buffer, i: number): number {
+  const m = buf.mapping;
+  const at = i * PAGE_SIZE;
+  const held = buf.kind === 'coherent' || (m !== null && at >= m.offset && at < m.offset + m.size);
+  return held ? pageHandle(buf, i) : DMA_ERROR;
 }
 
 /** Pages of a buffer that [offset, offset + size) touches. */
@@ -183,7 +183,7 @@ export function bufferAccess(model: Model, buf: Buffer, offset: number, size: nu
   }
   for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
     const i = page - buf.pfn;
-    const handle = pageHandle(buf, i);
+    const handle = dev ? pageHandle(buf, i) : cpuViolationHandle(buf, i);
     readPage(model, Math.max(start, page * PAGE_SIZE), Math.min(end, (page + 1) * PAGE_SIZE), translate, {
       reader: dev ? Reader.dev : Reader.cpu, pfn: page, dmaAddr: BigInt(handle), gpuPage: -1, pte: 0n, bufId: buf.id,
     });

@@ -38,14 +38,14 @@ export class Buddy {
   }
 
   /**
-   * A block of 2^order frames, or -1. With `limit`, only blocks ending at or below `limit`
-   * qualify: each list is walked from its head for the first such block (Xen's address-bits
-   * constraint); without it this is the plain head-of-first-non-empty-list rule.
+   * A block of 2^order frames, or -1. With `limit`, only list blocks (whole, at the list's own
+   * order) ending at or below `limit` qualify (ENGINE.md D5): each list is walked from its head
+   * for the first such block (Xen's address-bits constraint); without it this is the plain head-of-first-non-empty-list rule.
    */
   alloc(order: number, limit = Infinity): number {
     for (let j = order; j <= TOP_ORDER; j++) {
       let block = this.heads[j];
-      while (block !== NONE && block + 2 ** order > limit) block = this.next[block - this.start];
+      while (block !== NONE && block + 2 ** j > limit) block = this.next[block - this.start];
       if (block === NONE) continue;
       this.unlink(block, j);
       while (j > order) {

@@ -14,17 +14,17 @@ export function allocCoherent(model: Model, slot: number, pages: number): void {
   const blockPages = 2 ** order;
   const pfn = allocBlock(model, order, model.cfg.maskBits === 32 ? Zone.dma32 : Zone.normal);
   const buf: Buffer = { id, kind: 'coherent', pfn, order, pages, handle: -1, mapping: null, exchangedOrder: -1, failed: false };
+  if (pfn >= 0) c.pagesAllocated += blockPages; // counted when taken, even if the platform step fails (D8)
   if (pfn >= 0 && !platformHandle(model, buf, blockPages)) freeBlock(model, pfn, order);
   else if (pfn >= 0) {
     c.coherentAllocs++;
-    c.pagesAllocated += blockPages;
     adopt(model, slot, buf);
     zeroFill(model, buf);
     model.debug.add(buf.handle, pages * PAGE_SIZE, Dir.bidirectional, DebugType.coherent);
     return;
   }
   c.allocFailures++;
-  model.slots[slot] = failedBuffer(id, 'coherent', pages);
+  adopt(model, slot, failedBuffer(id, 'coherent', pages));
 }
 
 /** Gives the block its device handle; false when the platform cannot (the block is freed by the caller). */
@@ -56,7 +56,8 @@ function platformHandle(model: Model, buf: Buffer, blockPages: number): boolean 
 export function freeCoherent(model: Model, slot: number, buf: Buffer): void {
   const handle = pageHandle(buf, 0);
   model.debug.checkUnmap(model.op, { dmaAddr: handle, size: buf.pages * PAGE_SIZE, dir: Dir.bidirectional, type: DebugType.coherent });
-  if (buf.exchangedOrder >= 0) unexchange(model, buf);
+  // D1: on alloc_pages memory only the debug check happens; the pages are freed as by free.
+  if (buf.kind === 'coherent' && buf.exchangedOrder >= 0) unexchange(model, buf);
   if (model.iommu && buf.kind === 'coherent') model.counters.iommuPagesUnmapped += model.iommu.freeAt(handle);
   releaseBuffer(model, slot, buf);
 }

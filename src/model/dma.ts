@@ -106,7 +106,8 @@ export function dmaUnmap(model: Model, buf: Buffer, dir: number, size: number): 
   const c = model.counters;
   c.unmaps++;
   const rec = buf.mapping;
-  const addr = rec ? rec.dmaAddr : bufferPhys(buf);
+  // D10: the last mapping's address (live or dead), else the coherent handle, else virt_to_phys.
+  const addr = rec ? rec.dmaAddr : buf.kind === 'coherent' ? buf.handle : bufferPhys(buf);
   model.debug.checkUnmap(model.op, { dmaAddr: addr, size, dir, type: DebugType.single });
   if (model.iommu) {
     if (addr !== DMA_ERROR) c.iommuPagesUnmapped += model.iommu.freeAt(addr);
@@ -145,8 +146,7 @@ export function dmaSync(model: Model, buf: Buffer, dir: number, offset: number, 
   }
 }
 
-/** dma_mapping_error(): the driver checked the current mapping. */
-export function dmaMappingError(_model: Model, buf: Buffer): void {
-  const rec = buf.mapping;
-  if (rec && rec.live && rec.debugEntry) rec.debugEntry.checked = true;
+/** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
+export function dmaMappingError(model: Model, buf: Buffer): void {
+  if (buf.mapping) model.debug.mappingError(buf.mapping.dmaAddr);
 }

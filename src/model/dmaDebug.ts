@@ -80,6 +80,12 @@ export class DmaDebug {
     }
   }
 
+  /** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `addr` is checked (D7). */
+  mappingError(addr: number): void {
+    const entry = this.byAddr.get(addr)?.find((e) => e.type === DebugType.single && !e.checked);
+    if (entry) entry.checked = true;
+  }
+
   /** The device goes away: one leak report if anything is still mapped. */
   release(op: number): void {
     if (this.entries.size > 0) this.report('leak', op, null, null, this.entries.size);

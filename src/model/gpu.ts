@@ -14,8 +14,7 @@ export function gartBind(model: Model, buf: Buffer, gpuPage: number): void {
 }
 
 export function gartUnbind(model: Model, gpuPage: number, pages: number): void {
-  const dummy = model.machine.physToMachine(model.layout.dummyPfn * PAGE_SIZE);
-  for (let i = 0; i < pages; i++) model.gart.unbind(gpuPage + i, dummy);
+  for (let i = 0; i < pages; i++) model.gart.unbind(gpuPage + i, model.dummyBus);
   model.counters.gartWrites += pages;
   model.counters.tlbFlushes++;
 }
@@ -38,9 +37,9 @@ export function gpuWrite(model: Model, gpuPage: number, pages: number): void {
   model.counters.gpuWrites += pages;
   const { lo } = nextStamp(model, 0, true); // one version for the whole operation
   for (let g = gpuPage; g < gpuPage + pages; g++) {
-    const s = { hi: model.gart.ownerId[g], lo };
     const machine = gpuPageMachine(model, g);
     const owner = liveOwner(model, g);
+    const s = { hi: owner, lo }; // D9: the live owner's id, else 0
     // Logical side: the owner's page if it is alive; else only machine memory changes.
     const base = owner ? model.gart.ownerPfn[g] * PAGE_SIZE : 0;
     writeRange(model, s, base, base + PAGE_SIZE, (a) => (machine < 0 ? -1 : machine + (a - base)), owner !== 0);

@@ -92,6 +92,43 @@ export class UnitMemory {
     return page;
   }
 
+  /**
+   * Machine memory's real bytes (D18): the first min(payloadBytes, 2048) bytes of every 2 KiB
+   * unit, so a unit keeps its bytes wherever a bounce slot puts it. Untracked bytes read as 0
+   * and ignore writes. (The expected side uses pageBytes: the first payloadBytes of each page.)
+   */
+  byteAt(addr: number): number {
+    const at = this.unitByteIndex(addr);
+    if (at < 0) return 0;
+    const page = this.payload.get(Math.floor(addr / PAGE_SIZE));
+    return page ? page[at] : 0;
+  }
+
+  setByteAt(addr: number, value: number): void {
+    const at = this.unitByteIndex(addr);
+    if (at < 0) return;
+    const frame = Math.floor(addr / PAGE_SIZE);
+    let page = this.payload.get(frame);
+    if (!page) {
+      page = new Uint8Array(2 * this.unitPayload);
+      this.payload.set(frame, page);
+    }
+    page[at] = value;
+  }
+
+  /** Bytes tracked per unit in machine memory. */
+  get unitPayload(): number {
+    return Math.min(this.payloadBytes, UNIT_SIZE);
+  }
+
+  /** Where the byte at `addr` is kept in its frame's unit-tracked array, or -1 if untracked. */
+  private unitByteIndex(addr: number): number {
+    if (!this.contains(addr)) return -1;
+    const o = addr % UNIT_SIZE;
+    if (o >= this.unitPayload) return -1;
+    return Math.floor((addr % PAGE_SIZE) / UNIT_SIZE) * this.unitPayload + o;
+  }
+
   /** Forgets pages [page, page + count): stamps 0/0, bytes 0. */
   clearPages(page: number, count: number): void {
     for (let p = page; p < page + count; p++) {

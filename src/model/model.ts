@@ -1,7 +1,7 @@
 // The reference model: builds the machine (ENGINE.md §1) and executes the op stream one op at a
 // time, plainly. Each op's semantics live in the file of the mechanism it exercises.
 import {
-  DMA32_LIMIT_PFN, InitError, IO_TLB_OVERFLOW_PAGES, OP_WORDS, Op, Platform, XEN_LOW_BASE_MFN,
+  DMA32_LIMIT_PFN, InitError, IO_TLB_OVERFLOW_PAGES, OP_WORDS, Op, PAGE_SIZE, Platform, XEN_LOW_BASE_MFN,
   type MachineConfig,
 } from '../engine/abi.js';
 import { bufferAccess } from './access.js';
@@ -46,6 +46,8 @@ export class Model {
   bufCounter = 0;
   /** Index of the op being executed. */
   op = 0;
+  /** The GART dummy page's bus address (D2, D3): what unbound entries point at. */
+  dummyBus = 0;
 
   /** Builds the machine, or returns an InitError code. */
   static create(cfg: MachineConfig): Model | number {
@@ -58,6 +60,7 @@ export class Model {
     if (xen && XEN_LOW_BASE_MFN + cfg.xenLowPages > hostPages - cfg.ramPages) return InitError.LAYOUT;
     const model = new Model(cfg, layout);
     if (xen && !model.exchangeBootRegions()) return InitError.XEN_LOW;
+    model.initDummyPage();
     return model;
   }
 
@@ -87,6 +90,21 @@ export class Model {
       if (!createContiguousRegion(this.machine, pfn, order, 32)) return false;
     }
     return true;
+  }
+
+  /**
+   * radeon_dummy_page_init: the dummy page is DMA-mapped once (under an IOMMU at the first IOVA
+   * entry, not counted) and every GART entry starts out pointing at it (D2, D3).
+   */
+  private initDummyPage(): void {
+    const phys = this.layout.dummyPfn * PAGE_SIZE;
+    this.dummyBus = this.machine.physToMachine(phys);
+    if (this.iommu) {
+      const first = this.iommu.allocate(1);
+      this.iommu.fill(first, this.layout.dummyPfn, 1);
+      this.dummyBus = this.iommu.busOf(first, 0);
+    }
+    for (let g = 0; g < this.gart.pages; g++) this.gart.unbind(g, this.dummyBus);
   }
 
   run(ops: Int32Array, count: number, firstOp: number): void {

@@ -52,7 +52,7 @@ export function allocPages(model: Model, slot: number, pages: number, zone: numb
   const pfn = allocBlock(model, order, zone);
   if (pfn < 0) {
     model.counters.allocFailures++;
-    model.slots[slot] = failedBuffer(id, 'page', pages);
+    adopt(model, slot, failedBuffer(id, 'page', pages));
     return;
   }
   model.counters.pagesAllocated += 2 ** order;
@@ -61,9 +61,12 @@ export function allocPages(model: Model, slot: number, pages: number, zone: numb
   zeroFill(model, buf);
 }
 
+/** Puts a buffer (live or failed) in a slot; whatever the slot held before is no longer live there. */
 export function adopt(model: Model, slot: number, buf: Buffer): void {
+  const old = model.slots[slot];
+  if (old) model.liveIds.delete(old.id);
   model.slots[slot] = buf;
-  model.liveIds.add(buf.id);
+  if (!buf.failed) model.liveIds.add(buf.id);
 }
 
 /** Returns the buffer's block to the buddy and forgets what it held; the slot empties. */

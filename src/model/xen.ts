@@ -18,25 +18,17 @@ export function createContiguousRegion(machine: Machine, pfn: number, order: num
 }
 
 /**
- * The reverse trade: the (contiguous) low frames go back to the low reserve and the pfns get
- * frames popped from Xen's heap. Fails, changing nothing, if the heap is short.
+ * The reverse trade: each pfn in turn takes a frame popped from Xen's heap and gives its old
+ * (low) frame back (D6, D16). Fails, changing nothing, if the heap is short.
  */
 export function destroyContiguousRegion(machine: Machine, pfn: number, order: number): boolean {
   const heap = machine.xenHeap!;
   const pages = 2 ** order;
   if (heap.size < pages) return false;
-  const base = machine.mfnOf(pfn);
-  const wholeBlock = machine.machineContiguous(pfn, pages) && isLowFrame(machine, base) && base % pages === 0;
-  const oldFrames: number[] = [];
   for (let i = 0; i < pages; i++) {
-    oldFrames.push(machine.mfnOf(pfn + i));
+    const old = machine.mfnOf(pfn + i);
     machine.setP2m(pfn + i, heap.pop());
-  }
-  if (wholeBlock) {
-    for (const mfn of oldFrames) machine.m2p![mfn] = -1;
-    machine.xenLow!.free(base, order);
-  } else {
-    for (const mfn of oldFrames) giveBackFrame(machine, mfn);
+    giveBackFrame(machine, old);
   }
   return true;
 }
