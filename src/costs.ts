@@ -7,7 +7,8 @@ import { PAGE_SIZE, type CounterName } from './engine/abi.js';
 
 export type CostKey =
   | 'pageAlloc' | 'pageFree' | 'mapDirect' | 'swiotlbSlots' | 'bounceCopyByte' | 'syncCall' | 'iommuMapPage'
-  | 'iommuUnmapPage' | 'coherentAlloc' | 'hypercall' | 'exchangedFrame' | 'gartWrite' | 'tlbFlush' | 'cpuPage' | 'gpuPage';
+  | 'iommuUnmapPage' | 'coherentAlloc' | 'hypercall' | 'exchangedFrame' | 'gartWrite' | 'tlbFlush' | 'cpuPage' | 'gpuPage'
+  | 'cachingChangeCall' | 'cachingChangePage';
 
 export type CostTable = Record<CostKey, number>;
 
@@ -28,6 +29,8 @@ const BASIS: Record<CostKey, (c: Record<CounterName, number>) => number> = {
   tlbFlush: (c) => c.tlbFlushes,
   cpuPage: (c) => c.cpuReads + c.cpuWrites,
   gpuPage: (c) => c.gpuReads + c.gpuWrites,
+  cachingChangeCall: (c) => c.cachingChangeCalls,
+  cachingChangePage: (c) => c.cachingChangePages,
 };
 export const COST_KEYS = Object.keys(BASIS) as CostKey[];
 

@@ -78,6 +78,9 @@ export const COUNTERS = [
   'dmaDebugErrors',
   // extras (not in gartbench.result/1's required set; reported under "extra")
   'swiotlbPanics', 'swiotlbSlotsInUse', 'iommuPagesMapped', 'iommuPagesUnmapped',
+  // TTM and AGP layer (docs/ENGINE.md §11-13)
+  'cachingChangeCalls', 'cachingChangePages', 'poolRefills', 'bindFailures', 'gpuSkippedPages', 'gattBusy',
+  'ttmDmaPeakInUse',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export const COUNTER_INDEX = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as Record<CounterName, number>;
