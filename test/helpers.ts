@@ -11,7 +11,13 @@ export const BIN = join(ROOT, 'bin', 'gartbench.mjs');
 export interface CliRun { code: number; stdout: string; stderr: string }
 
 export function cli(...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return cliWith({}, ...args);
+}
+
+/** The CLI with extra environment variables; a run that hangs fails after `timeout` ms. */
+export function cliWith(env: Record<string, string>, ...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+  if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

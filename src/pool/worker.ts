@@ -1,11 +1,10 @@
 // A piscina worker: instantiates nothing until asked, then serves many cells with the module it
 // was given at start.
 import { workerData } from 'node:worker_threads';
-import { type Cell, type CellOutput, describeCell, runCell } from '../scenario/scenario.js';
+import { type Cell, type CellOutput, type Fault, runCell } from '../scenario/scenario.js';
 
 const mod = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 
-export default async function run(cell: Cell & { fault?: string }): Promise<CellOutput> {
-  if (cell.fault === 'throw') throw new Error(`injected fault in cell ${describeCell(cell)}`);
+export default async function run(cell: Cell & { fault?: Fault }): Promise<CellOutput> {
   return runCell(cell, mod);
 }

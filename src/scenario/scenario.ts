@@ -83,7 +83,19 @@ function cellConfig(s: ScenarioSpec, seed: number): MachineConfig {
 }
 
 export function cellsOf(s: ScenarioSpec): Cell[] {
-  return Array.from({ length: s.replicas }, (_, i) => ({ spec: s, replica: i, seed: replicaSeed(s.machine.seed, i) }));
+  const fault = injectedFault();
+  return Array.from({ length: s.replicas }, (_, i) => ({
+    spec: s, replica: i, seed: replicaSeed(s.machine.seed, i), ...(fault && fault.replica === i ? { fault: fault.kind } : {}),
+  }));
+}
+
+/** GARTBENCH_FAULT=KIND:REPLICA (KIND: throw, trap, oom) — for the fault tests only. */
+function injectedFault(): { kind: Fault; replica: number } | undefined {
+  const v = process.env.GARTBENCH_FAULT;
+  if (!v) return undefined;
+  const [kind, replica] = v.split(':');
+  if (!FAULTS.includes(kind as Fault)) return undefined;
+  return { kind: kind as Fault, replica: Number(replica ?? 0) };
 }
 
 export function describeCell(c: Cell): string {
@@ -91,21 +103,37 @@ export function describeCell(c: Cell): string {
   return `${s.machine.platform}/${s.machine.device}/${s.strategy ?? s.gatt}/${s.workload} replica ${c.replica} (seed ${c.seed})`;
 }
 
-/** Runs one cell on this thread. */
-export async function runCell(c: Cell, mod?: WebAssembly.Module): Promise<CellOutput> {
+/** Test-only fault injection, so the failure paths can be exercised: `kind` at one replica. */
+export type Fault = 'throw' | 'trap' | 'oom';
+export const FAULTS: Fault[] = ['throw', 'trap', 'oom'];
+const TRAP_OP = 0x7fff_ffff;
+
+/** Runs one cell on this thread. Any failure comes back as a CellError naming the cell and its seed. */
+export async function runCell(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module): Promise<CellOutput> {
+  try {
+    return await runCellUnchecked(c, mod);
+  } catch (e) {
+    if (e instanceof CellError) throw e;
+    const err = e as Error;
+    const what = err instanceof WebAssembly.RuntimeError ? `the Wasm engine trapped (${err.message})` : err.message;
+    throw new CellError(`cell ${describeCell(c)} failed: ${what}`);
+  }
+}
+
+async function runCellUnchecked(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module): Promise<CellOutput> {
   const s = c.spec;
+  if (c.fault === 'throw') throw new Error('injected fault');
   const profile = s.gatt ? GATT_PROFILES[s.gatt] : STRATEGY_PROFILES[s.strategy!];
   const engine = await createEngine(s.engine, mod);
   const t0 = performance.now();
-  const code = engine.init(cellConfig(s, c.seed));
-  if (code !== InitError.OK) throw new UsageError(msg.initFailed(initErrorText(code)));
+  const cfg = cellConfig(s, c.seed);
+  if (c.fault === 'oom') cfg.hostPages = cfg.ramPages = 1 << 30; // 4 TiB: more than any engine can hold
+  const code = engine.init(cfg);
+  if (code !== InitError.OK) throw new CellError(`cell ${describeCell(c)} failed: ${initErrorText(code)}`);
   const sink = new OpSink(engine);
+  if (c.fault === 'trap') sink.push(TRAP_OP);
   const w: WorkloadSpec = { workload: s.workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed: c.seed, profile };
-  try {
-    generateWorkload(w, sink);
-  } catch (e) {
-    throw new CellError(`cell ${describeCell(c)} failed: ${(e as Error).message}`);
-  }
+  generateWorkload(w, sink);
   return { raw: readRaw(engine), wallMs: performance.now() - t0 };
 }
 
