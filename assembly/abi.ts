@@ -23,6 +23,12 @@
 @inline export const OP_GPU_WRITE: i32 = 17;
 @inline export const OP_GPU_READ: i32 = 18;
 @inline export const OP_RELEASE: i32 = 19;
+@inline export const OP_TT_POPULATE: i32 = 20;
+@inline export const OP_TT_UNPOPULATE: i32 = 21;
+@inline export const OP_TT_BIND: i32 = 22;
+@inline export const OP_TT_UNBIND: i32 = 23;
+@inline export const OP_TT_SYNC: i32 = 24;
+@inline export const OP_GATT_CREATE: i32 = 25;
 
 // ---- enums -----------------------------------------------------------------------------------
 @inline export const PLATFORM_BARE_METAL: i32 = 0;
@@ -56,6 +62,27 @@
 @inline export const GART_R600: i32 = 1;
 @inline export const GART_NV04: i32 = 2;
 @inline export const GART_NV50: i32 = 3;
+@inline export const GART_AGP: i32 = 4;
+
+// TT_POPULATE pool kinds, TTM caching states, TT_BIND address modes, GATT_CREATE table modes.
+@inline export const POOL_TTM: i32 = 0;
+@inline export const POOL_TTM_DMA: i32 = 1;
+@inline export const POOL_XEN_AWARE: i32 = 2;
+@inline export const POOL_AGP: i32 = 3;
+@inline export const POOL_AGP_COHERENT: i32 = 4;
+@inline export const POOL_AGP_FSB: i32 = 5;
+
+@inline export const CACHING_CACHED: i32 = 0;
+@inline export const CACHING_WC: i32 = 1;
+@inline export const CACHING_UC: i32 = 2;
+
+@inline export const BIND_MODE_MAP: i32 = 0;
+@inline export const BIND_MODE_COHERENT: i32 = 1;
+@inline export const BIND_MODE_FSB: i32 = 2;
+
+@inline export const GATT_MODE_PHYS: i32 = 0;
+@inline export const GATT_MODE_DMA_COHERENT: i32 = 1;
+@inline export const GATT_MODE_FSB_HOOKS: i32 = 2;
 
 @inline export const INIT_OK: i32 = 0;
 @inline export const INIT_TOO_LARGE: i32 = 1;
@@ -92,7 +119,14 @@
 @inline export const C_SWIOTLB_SLOTS_IN_USE: i32 = 26;
 @inline export const C_IOMMU_PAGES_MAPPED: i32 = 27;
 @inline export const C_IOMMU_PAGES_UNMAPPED: i32 = 28;
-@inline export const COUNTER_COUNT: i32 = 29;
+@inline export const C_CACHING_CHANGE_CALLS: i32 = 29;
+@inline export const C_CACHING_CHANGE_PAGES: i32 = 30;
+@inline export const C_POOL_REFILLS: i32 = 31;
+@inline export const C_BIND_FAILURES: i32 = 32;
+@inline export const C_GPU_SKIPPED_PAGES: i32 = 33;
+@inline export const C_GATT_BUSY: i32 = 34;
+@inline export const C_TTM_DMA_PEAK_IN_USE: i32 = 35;
+@inline export const COUNTER_COUNT: i32 = 36;
 
 // ---- dma-debug classes (DEBUG_CLASSES index) -------------------------------------------------
 @inline export const DBG_UNMAP_UNKNOWN: i32 = 0;
@@ -134,3 +168,10 @@
 @inline export const VERSION_MASK: u32 = 0x7FFF_FFFF;
 @inline export const DEV_BIT: u32 = 0x8000_0000;
 @inline export const PRNG_GOLDEN: u32 = 0x9E37_79B9;
+// TTM (drivers/gpu/drm/ttm/ttm_page_alloc.c, ttm_page_alloc_dma.c) and AGP (drivers/char/agp).
+@inline export const NUM_PAGES_TO_ALLOC: i32 = 512; // refill batch, shrink minimum, caching-change batch
+@inline export const TTM_POOL_SMALL: i32 = 16;      // ttm_page_alloc: below this a request refills
+@inline export const TTM_DMA_POOL_SMALL: i32 = 4;   // ttm_page_alloc_dma: refill size
+@inline export const AGP_ENTRY_BYTES: i32 = 4;      // one u32 GATT entry
+@inline export const AGP_ENTRIES_PER_PAGE: i32 = PAGE_SIZE / AGP_ENTRY_BYTES;
+@inline export const AGP_VALID: u32 = 1;

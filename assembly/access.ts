@@ -4,16 +4,17 @@
 // once a bounce or a p2m sits between them, and the oracle is asked after every read.
 
 import { PAGE_SHIFT, PAGE_SIZE, VERSION_MASK, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_ERROR,
-  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES } from './abi';
+  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES } from './abi';
+import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from './agp_gatt';
 import { count } from './counters';
-import { make_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE } from './stamps';
+import { make_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } from './stamps';
 import { check_page, foreign_page } from './oracle';
 import { buf, b_id, b_pfn, usable, page_handle, cpu_page_handle } from './buffers';
-import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn } from './gart';
+import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, gart_page_failed } from './gart';
 
 let version: u32 = 0;
 
-@inline function next_stamp(buf_id: i32, dev: u32): u64 {
+@inline export function next_stamp(buf_id: i32, dev: u32): u64 {
   version = (version + 1) & VERSION_MASK;
   return make_stamp(<u32>buf_id, dev, version);
 }
@@ -87,33 +88,53 @@ export function dev_read(slot: i32, offset: i32, size: i32): void {
   return usable(b) && b_id(b) == owner_id(page);
 }
 
+// How the GPU reaches gpu page p: a GART PTE decoded into a bus address, or (AGP) the GATT
+// entry the chipset fetches from machine memory, a machine address past any IOMMU.
+let gpu_pte: u64 = 0;
+let gpu_mode: i32 = MODE_NONE;
+let gpu_addr: u64 = 0;
+
+function gpu_translate(p: i32): void {
+  if (is_agp()) {
+    gpu_pte = agp_chipset_entry(p);
+    gpu_mode = agp_entry_valid(gpu_pte) ? MODE_MACH : MODE_NONE;
+    gpu_addr = agp_entry_addr(gpu_pte);
+  } else {
+    gpu_pte = gart_pte(p);
+    gpu_mode = gart_pte_valid(gpu_pte) ? MODE_BUS : MODE_NONE;
+    gpu_addr = gart_pte_decode(gpu_pte);
+  }
+}
+
 export function gpu_write(first: i32, pages: i32): void {
   const s0 = next_stamp(0, 1);
+  let skipped = 0;
   for (let p = first; p < first + pages; p++) {
-    const pte = gart_pte(p);
-    const mode = gart_pte_valid(pte) ? MODE_BUS : MODE_NONE;
-    const addr = gart_pte_decode(pte);
+    if (gart_page_failed(p)) { skipped++; continue; }
+    gpu_translate(p);
     if (owned(p)) {
       const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
-      write_page(s, owner_pfn(p), mode, addr, 0, PAGE_SIZE);
+      write_page(s, owner_pfn(p), gpu_mode, gpu_addr, 0, PAGE_SIZE);
     } else {
-      write_page(s0, -1, mode, addr, 0, PAGE_SIZE);
+      write_page(s0, -1, gpu_mode, gpu_addr, 0, PAGE_SIZE);
     }
   }
-  count(C_GPU_WRITES, pages);
+  count(C_GPU_WRITES, pages - skipped);
+  count(C_GPU_SKIPPED_PAGES, skipped);
 }
 
 export function gpu_read(first: i32, pages: i32): void {
+  let skipped = 0;
   for (let p = first; p < first + pages; p++) {
-    const pte = gart_pte(p);
-    const mode = gart_pte_valid(pte) ? MODE_BUS : MODE_NONE;
-    const addr = gart_pte_decode(pte);
-    const dma = mode == MODE_NONE ? DMA_MAPPING_ERROR : addr; // −1: an invalid entry names no address (D15)
+    if (gart_page_failed(p)) { skipped++; continue; }
+    gpu_translate(p);
+    const dma = gpu_mode == MODE_NONE ? DMA_MAPPING_ERROR : gpu_addr; // −1: an invalid entry names no address (D15)
     if (owned(p)) {
-      check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, dma, p, pte);
+      check_page(READER_GPU, owner_pfn(p), owner_id(p), gpu_mode, gpu_addr, 0, PAGE_SIZE, dma, p, gpu_pte);
     } else {
-      foreign_page(READER_GPU, mode, addr, dma, p, pte);
+      foreign_page(READER_GPU, gpu_mode, gpu_addr, dma, p, gpu_pte);
     }
   }
-  count(C_GPU_READS, pages);
+  count(C_GPU_READS, pages - skipped);
+  count(C_GPU_SKIPPED_PAGES, skipped);
 }

@@ -100,3 +100,17 @@ export function buddy_free(z: i32, f: i32, order: i32): void {
   }
   list_add(d, f, k);
 }
+
+/** Free frames in the zone (checkInvariants only): walks every free list. */
+export function zone_free_frames(z: i32): i64 {
+  const d = zd(z);
+  let n: i64 = 0;
+  for (let o = 0; o < MAX_ORDER; o++) {
+    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(next_at(d, f))) n += 1 << o;
+  }
+  return n;
+}
+
+/** Free list walking for checkInvariants: the head of list `order`, and a block's successor. */
+export function zone_list_head(z: i32, order: i32): i32 { return load<i32>(head_at(zd(z), order)); }
+export function zone_list_next(z: i32, f: i32): i32 { return load<i32>(next_at(zd(z), f)); }

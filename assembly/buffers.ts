@@ -14,6 +14,7 @@ import { buffers_ptr, BUF_BYTES, max_buffers } from './layout';
 @inline export const KIND_NONE: i32 = 0;
 @inline export const KIND_PAGE: i32 = 1;
 @inline export const KIND_COHERENT: i32 = 2;
+@inline export const KIND_TT: i32 = 3; // a TTM tt: see ttm_tt.ts for its record
 @inline export const MAP_DIRECT: i32 = 0;
 @inline export const MAP_BOUNCE: i32 = 1;
 @inline export const MAP_IOMMU: i32 = 2;

@@ -18,17 +18,20 @@ import { iommu_alloc, iova_of, iommu_free_at } from './iommu';
 import { debug_add, check_unmap } from './dma_debug';
 import { ZONE_DMA32 } from './abi';
 
-export function op_alloc_coherent(slot: i32, pages: i32): void {
-  const id = next_buf_id();
-  const b = buf(slot);
-  const order = get_order(pages);
+// What the last coherent_alloc_block handed out besides the pfn.
+export let coherent_handle: u64 = 0;
+export let coherent_exchanged: i32 = -1; // exchanged order, -1 = none
+
+/**
+ * dma_alloc_coherent's memory part for one 2^order block: zone from the coherent mask, then the
+ * platform step (Xen exchange, IOVAs). Returns the pfn, or -1 (the caller counts the failure).
+ * Success counts coherentAllocs; `tracked` adds the dma-debug coherent entry (the device's own
+ * internal allocations, TTM pools and the GATT, are freed before dma-debug looks: ENGINE.md T8).
+ */
+export function coherent_alloc_block(order: i32, tracked: bool, size: i32 = 0): i32 {
   const n = 1 << order;
   const pfn = alloc_block(order, mask_bits <= 32);
-  if (pfn < 0) {
-    count(C_ALLOC_FAILURES);
-    buf_set(b, id, KIND_COHERENT, true, -1, order, pages, ZONE_DMA32);
-    return;
-  }
+  if (pfn < 0) return -1;
   count(C_PAGES_ALLOCATED, n); // taken from the buddy, even if the platform step fails (D8)
   let handle: u64 = <u64>pfn << PAGE_SHIFT;
   let exch = -1;
@@ -38,9 +41,7 @@ export function op_alloc_coherent(slot: i32, pages: i32): void {
     if (bus + (<u64>n << PAGE_SHIFT) - 1 > dma_mask || range_straddles_page_boundary(phys, n * PAGE_SIZE)) {
       if (!xen_create_contiguous_region(pfn, order, mask_bits, true)) {
         free_block(pfn, order);
-        count(C_ALLOC_FAILURES);
-        buf_set(b, id, KIND_COHERENT, true, -1, order, pages, ZONE_DMA32);
-        return;
+        return -1;
       }
       exch = order;
     }
@@ -49,32 +50,54 @@ export function op_alloc_coherent(slot: i32, pages: i32): void {
     const first = iommu_alloc(pfn, n, true);
     if (first < 0) {
       free_block(pfn, order);
-      count(C_ALLOC_FAILURES);
-      buf_set(b, id, KIND_COHERENT, true, -1, order, pages, ZONE_DMA32);
-      return;
+      return -1;
     }
     handle = iova_of(first);
   }
-  buf_set(b, id, KIND_COHERENT, false, pfn, order, pages, mask_bits <= 32 ? 0 : 1);
-  store<i32>(b, exch, 28);
-  store<u64>(b, handle, 32);
+  coherent_handle = handle;
+  coherent_exchanged = exch;
   count(C_COHERENT_ALLOCS);
-  buffer_write(b, 0, pages * PAGE_SIZE, false);
   // Coherent entries have no dma_mapping_error to forget: they start out "checked".
-  debug_add(handle, pages * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true);
+  if (tracked) debug_add(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true);
+  return pfn;
+}
+
+/** dma_free_coherent's memory part: debug check, destroy the exchange, release IOVAs, free. */
+export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32, size: i32, tracked: bool): void {
+  if (tracked) check_unmap(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+  if (platform == PLATFORM_XEN_PV && exch >= 0) xen_destroy_contiguous_region(pfn, exch);
+  if (platform == PLATFORM_IOMMU) iommu_free_at(handle);
+  forget_pages(pfn, 1 << order);
+  free_block(pfn, order);
+}
+
+export function op_alloc_coherent(slot: i32, pages: i32): void {
+  const id = next_buf_id();
+  const b = buf(slot);
+  const order = get_order(pages);
+  const pfn = coherent_alloc_block(order, true, pages * PAGE_SIZE);
+  if (pfn < 0) {
+    count(C_ALLOC_FAILURES);
+    buf_set(b, id, KIND_COHERENT, true, -1, order, pages, ZONE_DMA32);
+    return;
+  }
+  buf_set(b, id, KIND_COHERENT, false, pfn, order, pages, mask_bits <= 32 ? 0 : 1);
+  store<i32>(b, coherent_exchanged, 28);
+  store<u64>(b, coherent_handle, 32);
+  buffer_write(b, 0, pages * PAGE_SIZE, false);
 }
 
 export function op_free_coherent(slot: i32): void {
   const b = buf(slot);
   if (b_kind(b) == KIND_NONE) return;
   if (b_failed(b)) { buf_clear(b); return; }
-  // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
-  check_unmap(page_handle(b, 0), b_pages(b) * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   if (b_kind(b) == KIND_COHERENT) {
-    if (platform == PLATFORM_XEN_PV && b_exch(b) >= 0) xen_destroy_contiguous_region(b_pfn(b), b_exch(b));
-    if (platform == PLATFORM_IOMMU) iommu_free_at(b_handle(b));
+    coherent_free_block(b_pfn(b), b_order(b), b_handle(b), b_exch(b), b_pages(b) * PAGE_SIZE, true);
+  } else {
+    // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
+    check_unmap(page_handle(b, 0), b_pages(b) * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+    forget_pages(b_pfn(b), 1 << b_order(b));
+    free_block(b_pfn(b), b_order(b));
   }
-  forget_pages(b_pfn(b), 1 << b_order(b));
-  free_block(b_pfn(b), b_order(b));
   buf_clear(b);
 }

@@ -33,47 +33,46 @@ function bounce_copy(src: u64, dst: u64, n: i32): void {
   count(C_BOUNCE_BYTES, n);
 }
 
+// How the last dma_map_phys reached the device: MAP_* plus the swiotlb run or IOVA entries.
+let map_how: i32 = MAP_DIRECT;
+let map_first: i32 = -1;
+let map_count: i32 = 0;
+
 /** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
-function swiotlb_bounce(b: usize, phys: u64, offset: i32, size: i32, dir: i32): void {
+function swiotlb_bounce(phys: u64, size: i32, dir: i32): u64 {
   const index = swiotlb_tbl_map_single(phys, size);
   if (index < 0) {
     count(C_SWIOTLB_FULL);
     count(C_MAPPING_ERRORS);
-    if (kernel_era == KERNEL_MODERN) {
-      set_mapping(b, DMA_MAPPING_ERROR, offset, size, dir, MAP_FAILED, -1, 0);
-    } else {
-      if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
-      set_mapping(b, overflow_bus(), offset, size, dir, MAP_FAILED, -1, 0);
-    }
-    return;
+    map_how = MAP_FAILED; map_first = -1; map_count = 0;
+    if (kernel_era == KERNEL_MODERN) return DMA_MAPPING_ERROR;
+    if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
+    return overflow_bus();
   }
   count(C_BOUNCES);
   if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, slot_phys(index), size);
   const dma = slot_bus(index);
-  set_mapping(b, dma, offset, size, dir, MAP_BOUNCE, index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+  map_how = MAP_BOUNCE; map_first = index; map_count = (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT;
   debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  return dma;
 }
 
-export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
-  const b = buf(slot);
+/**
+ * dma_map_page for guest phys [phys, phys + size): the platform's dma_map_ops, one switch.
+ * Returns the dma address (an era's error address when it failed; see map_failed()).
+ */
+export function dma_map_phys(phys: u64, size: i32, dir: i32): u64 {
   count(C_MAPS);
-  const phys = (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset;
   let dma: u64 = phys;
   switch (platform) {
     case PLATFORM_BARE_METAL: {
-      if (!dma_capable(dma, size)) { swiotlb_bounce(b, phys, offset, size, dir); return; }
+      if (!dma_capable(dma, size)) return swiotlb_bounce(phys, size, dir);
       break;
     }
-    case PLATFORM_SWIOTLB_FORCE: {
-      swiotlb_bounce(b, phys, offset, size, dir);
-      return;
-    }
+    case PLATFORM_SWIOTLB_FORCE: return swiotlb_bounce(phys, size, dir);
     case PLATFORM_XEN_PV: {
       dma = xen_phys_to_bus(phys);
-      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) {
-        swiotlb_bounce(b, phys, offset, size, dir);
-        return;
-      }
+      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) return swiotlb_bounce(phys, size, dir);
       break;
     }
     case PLATFORM_IOMMU: {
@@ -81,25 +80,34 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
       const first = iommu_alloc(<i32>(phys >> PAGE_SHIFT), npages, true);
       if (first < 0) {
         count(C_MAPPING_ERRORS);
-        set_mapping(b, DMA_MAPPING_ERROR, offset, size, dir, MAP_FAILED, -1, 0);
-        return;
+        map_how = MAP_FAILED; map_first = -1; map_count = 0;
+        return DMA_MAPPING_ERROR;
       }
       dma = iova_of(first) | (phys & PAGE_MASK);
-      set_mapping(b, dma, offset, size, dir, MAP_IOMMU, first, npages);
+      map_how = MAP_IOMMU; map_first = first; map_count = npages;
       debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
-      return;
+      return dma;
     }
     default: break;
   }
-  set_mapping(b, dma, offset, size, dir, MAP_DIRECT, -1, 0);
+  map_how = MAP_DIRECT; map_first = -1; map_count = 0;
   debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  return dma;
 }
 
-export function dma_unmap(slot: i32, dir: i32, size: i32): void {
+@inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
+
+/** Did the last dma_map_phys fail (what dma_mapping_error would say)? */
+@inline export function map_failed(): bool { return map_how == MAP_FAILED; }
+
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
   const b = buf(slot);
-  count(C_UNMAPS);
-  const dma = unmap_handle(b);
-  check_unmap(dma, size, dir, DEBUG_TYPE_SINGLE);
+  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir);
+  set_mapping(b, dma, offset, size, dir, map_how, map_first, map_count);
+}
+
+/** dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release. */
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
   if (platform == PLATFORM_IOMMU) {
     iommu_free_at(dma);
   } else if (dma != DMA_MAPPING_ERROR) {
@@ -109,7 +117,32 @@ export function dma_unmap(slot: i32, dir: i32, size: i32): void {
       swiotlb_tbl_unmap_single(index);
     }
   }
+}
+
+export function dma_unmap(slot: i32, dir: i32, size: i32): void {
+  const b = buf(slot);
+  count(C_UNMAPS);
+  const dma = unmap_handle(b);
+  check_unmap(dma, size, dir, DEBUG_TYPE_SINGLE);
+  dma_unmap_addr(dma, size, dir);
   kill_mapping(b);
+}
+
+/**
+ * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
+ * only a live bounce slot is copied; coherent or direct handles cost the call and nothing more.
+ */
+export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, live: bool): void {
+  count_sync(to_cpu);
+  check_sync(dma, PAGE_SIZE, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (!live || platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
+  const index = bus_to_slot(dma);
+  if (index < 0 || slot_size(index) <= 0) return;
+  if (to_cpu) {
+    if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), PAGE_SIZE);
+  } else if (copies_to_device(dir)) {
+    bounce_copy(slot_orig(index), slot_phys(index), PAGE_SIZE);
+  }
 }
 
 /** dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size). */

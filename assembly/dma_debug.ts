@@ -14,11 +14,18 @@ import { count, counter, cur_op } from './counters';
 // Entry (DEBUG_ENTRY_BYTES): +0 dma u64, +8 size, +12 dir, +16 type, +20 checked, +24 seq u64.
 let live: i32 = 0;
 let seq: u64 = 0;
+// Device teardown after release (ENGINE.md §13) frees through the same paths but reports nothing.
+let quiet = false;
+export function debug_set_quiet(q: bool): void { quiet = q; }
+// dma_entry_alloc out of preallocated entries: "DMA-API: debugging out of memory - disabling".
+// From then on every hook returns at once, as the kernel's global_disable makes them (T22).
+let global_disable = false;
 
 @inline function ent(i: i32): usize { return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES); }
 
 export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool): void {
-  if (live >= DEBUG_ENTRY_CAPACITY) return; // dma-debug ran out of preallocated entries
+  if (global_disable) return;
+  if (live >= DEBUG_ENTRY_CAPACITY) { global_disable = true; return; }
   const e = ent(live++);
   store<u64>(e, dma); store<i32>(e, size, 8); store<i32>(e, dir, 12); store<i32>(e, type, 16);
   store<i32>(e, checked ? 1 : 0, 20); store<u64>(e, ++seq, 24);
@@ -30,6 +37,7 @@ function remove(i: i32): void {
 }
 
 function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64, rtype: i64, n: i64, esize: i64): void {
+  if (quiet) return;
   const total = counter(C_DMA_DEBUG_ERRORS);
   count(C_DMA_DEBUG_ERRORS);
   if (total >= MAX_DEBUG_RECORDS) return;
@@ -65,6 +73,7 @@ function find_contain(dma: u64): i32 {
 }
 
 export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
+  if (global_disable) return;
   const i = find_exact(dma);
   if (i < 0) {
     report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, -1, -1);
@@ -82,6 +91,7 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
 }
 
 export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: bool): void {
+  if (global_disable) return;
   const i = find_contain(dma);
   if (i < 0) {
     report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, type, -1, -1);
@@ -106,6 +116,7 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
 
 /** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `dma` becomes checked (D7). */
 export function debug_mapping_error(dma: u64): void {
+  if (global_disable) return;
   let best = -1;
   let best_seq: u64 = u64.MAX_VALUE;
   for (let i = 0; i < live; i++) {
@@ -119,8 +130,16 @@ export function debug_mapping_error(dma: u64): void {
 
 /** Device release: whatever is still mapped leaked. */
 export function debug_release(): void {
+  if (global_disable) return;
   if (live > 0) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live, -1);
 }
 
-export function debug_reset(): void { live = 0; seq = 0; }
+export function debug_reset(): void { live = 0; seq = 0; quiet = false; global_disable = false; }
 
+
+/** Live single (streaming) entries: checkInvariants' "no streaming mapping is live" (T21). */
+export function debug_live_single(): i32 {
+  let n = 0;
+  for (let i = 0; i < live; i++) if (load<i32>(ent(i), 16) == DEBUG_TYPE_SINGLE) n++;
+  return n;
+}

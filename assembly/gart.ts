@@ -2,12 +2,13 @@
 // and nouveau_sgdma.c (nv04 and nv50 DMA objects). The GPU never sees the offset inside a page
 // and never checks a mask: what the PTE format cannot hold is silently lost (r100 keeps 32 bits).
 
-import { GART_R100, GART_R600, GART_NV04, GART_NV50, PLATFORM_IOMMU, PAGE_SHIFT,
+import { GART_R100, GART_R600, GART_NV04, GART_NV50, GART_AGP, PLATFORM_IOMMU, PAGE_SHIFT,
   C_GART_WRITES, C_TLB_FLUSHES } from './abi';
 import { gart_family, gart_pte_ptr, gart_owner_ptr, gart_pages, GART_OWNER_BYTES, dummy_pfn, platform } from './layout';
 import { count } from './counters';
 import { pfn_to_mfn } from './p2m';
 import { iommu_alloc, iova_of } from './iommu';
+import { agp_init } from './agp_gatt';
 
 // r100 PCI GART entry (u32, no flags: every entry is "valid"):
 //   31                    12 11          0
@@ -38,6 +39,7 @@ export function gart_pte_encode(addr: u64): u64 {
     case GART_R100: return addr & LOW32;
     case GART_R600: return (addr & PAGE_BITS64) | R600_FLAGS;
     case GART_NV04: return (addr & LOW32) | NV04_FLAGS;
+    case GART_AGP: return (addr & PAGE_BITS32) | 1; // a GATT entry (agp_gatt.ts)
     default: return (((addr >> 32) & 0xFF) << 32) | ((addr & LOW32) | NV50_FLAGS);
   }
 }
@@ -51,6 +53,7 @@ export function gart_pte_decode(pte: u64): u64 {
     case GART_R100: return pte & PAGE_BITS32;
     case GART_R600: return pte & PAGE_BITS64;
     case GART_NV04: return pte & PAGE_BITS32;
+    case GART_AGP: return pte & PAGE_BITS32;
     default: return (((pte >> 32) & 0xFF) << 32) | (pte & PAGE_BITS32);
   }
 }
@@ -61,13 +64,32 @@ export function gart_pte_decode(pte: u64): u64 {
 @inline export function owner_id(page: i32): i32 { return load<i32>(owner_at(page), 4); }
 @inline export function owner_pfn(page: i32): i32 { return load<i32>(owner_at(page), 8); }
 
+/** Owner slot of a page whose TT_BIND failed: GPU work aimed at it is never submitted. */
+@inline export const OWNER_FAILED: i32 = -2;
+@inline export function gart_page_failed(page: i32): bool { return owner_slot(page) == OWNER_FAILED; }
+
+export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32): void {
+  store<i32>(owner_at(page), slot); store<i32>(owner_at(page), id, 4); store<i32>(owner_at(page), pfn, 8);
+}
+
+export function gart_clear_owner(page: i32): void { gart_set_owner(page, -1, 0, -1); }
+
+/** A failed bind leaves the entries as they were but the range unusable (ENGINE.md §11). */
+export function gart_mark_failed(first: i32, pages: i32): void {
+  for (let p = first; p < first + pages; p++) {
+    if (<u32>p >= <u32>gart_pages) break;
+    gart_set_owner(p, OWNER_FAILED, 0, -1);
+  }
+}
+
 /** The dummy entry unbound pages point at (nv50 leaves them invalid instead). */
 @inline function dummy_pte(): u64 {
-  return gart_family == GART_NV50 ? 0 : gart_pte_encode(dummy_bus);
+  return gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
 }
 
 /** radeon_dummy_page_init + gart init: the dummy page is DMA-mapped once, every entry points at it. */
 export function gart_init(): void {
+  agp_init(gart_family == GART_AGP);
   dummy_bus = <u64>pfn_to_mfn(dummy_pfn) << PAGE_SHIFT;
   if (platform == PLATFORM_IOMMU) {
     const first = iommu_alloc(dummy_pfn, 1, false);

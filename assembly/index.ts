@@ -15,6 +15,8 @@ import { gart_init } from './gart';
 import { debug_reset } from './dma_debug';
 import { counter } from './counters';
 import { run_ops } from './ops';
+import { ttm_pools_init } from './ttm_page_alloc';
+import { check_invariants } from './invariants';
 
 let initialized = false;
 
@@ -66,6 +68,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
     if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
   }
   gart_init();
+  ttm_pools_init();
   return INIT_OK;
 }
 
@@ -82,3 +85,5 @@ export function debugPtr(): usize { return L.DEBUG_PTR; }
 export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
+/** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
+export function checkInvariants(): i32 { return initialized ? check_invariants() : 0; }

@@ -13,6 +13,8 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const DEBUG_ENTRY_CAPACITY: i32 = 1 << 16; // dma-debug's preallocated entries
 @inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
 @inline export const GART_OWNER_BYTES: i32 = 12; // slot i32, bufId u32, pfn i32
+@inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
+@inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -42,10 +44,11 @@ export let first_free_pfn: i32 = 0;
 // Fixed part, usable before init: ops, counters, violation, debug records.
 export const OPS_PTR: usize = (__heap_base + 15) & ~(<usize>15);
 export const COUNTERS_PTR: usize = OPS_PTR + <usize>(OPS_CAPACITY * OP_WORDS * 4);
-export const VIOLATION_PTR: usize = COUNTERS_PTR + <usize>(32 * 8);
+export const VIOLATION_PTR: usize = COUNTERS_PTR + <usize>(((COUNTER_COUNT + 3) & ~3) * 8);
 export const DEBUG_PTR: usize = VIOLATION_PTR + <usize>(16 * 8);
 export const ZONES_PTR: usize = DEBUG_PTR + <usize>(MAX_DEBUG_RECORDS * DEBUG_WORDS * 8);
-export const FIXED_END: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
+export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
+export const FIXED_END: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
 
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
@@ -65,6 +68,10 @@ export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
+export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
+export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
+export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
+export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
 export let pay_mach_ptr: usize = 0;   // u32 per machine frame: payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
@@ -102,6 +109,10 @@ export function layout_compute(): bool {
   debug_entries_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_ENTRY_BYTES);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
+  tt_next_ptr = <usize>at; at = region(at, pfns * 4);
+  tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
+  tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
+  if (platform == 2) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
   if (payload_bytes > 0) {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);
     pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);

@@ -6,7 +6,15 @@
 import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EXCHANGE, OP_MAP,
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
-  OP_RELEASE, C_TLB_FLUSHES } from './abi';
+  OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE,
+  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, C_TLB_FLUSHES } from './abi';
+
+@inline const MAX_TT_PAGES: i32 = 1 << 24;
+@inline const MAX_GATT_ENTRIES: i32 = 1 << 20;
+import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, tt_cpu_read, is_tt,
+  tt_usable, ttm_teardown } from './ttm_tt';
+import { gatt_create, is_agp } from './agp_gatt';
+import { note_op } from './invariants';
 import { OPS_PTR, gart_pages } from './layout';
 import { count, set_cur_op } from './counters';
 import { buf, valid_slot, usable, b_id, b_pfn, b_pages, page_handle } from './buffers';
@@ -29,9 +37,20 @@ function gart_bind(slot: i32, first: i32): void {
   count(C_TLB_FLUSHES);
 }
 
-/** Ops that name a buffer slot: is the slot in range and holding a usable buffer? */
+/** Ops that name a buffer slot: is the slot in range and holding a usable buffer (not a tt)? */
 @inline function on_buffer(slot: i32): bool {
-  return valid_slot(slot) && usable(buf(slot));
+  return valid_slot(slot) && usable(buf(slot)) && !is_tt(slot);
+}
+
+/** Buffer ops that (re)fill or empty a slot leave a slot holding a tt alone. */
+@inline function buffer_slot(slot: i32): bool { return valid_slot(slot) && !is_tt(slot); }
+
+/** TT ops on a slot holding a completely populated tt. */
+@inline function on_tt(slot: i32): bool { return valid_slot(slot) && tt_usable(slot); }
+
+function unknown_op(code: i32): void {
+  abort('unknown op code ' + code.toString(), 'assembly/ops.ts', 0, 0);
+  unreachable();
 }
 
 export function run_ops(n: i32, first_op: i32): void {
@@ -45,25 +64,34 @@ export function run_ops(n: i32, first_op: i32): void {
     set_cur_op(<i64>first_op + i);
     switch (code) {
       case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c); break;
-      case OP_FREE: if (valid_slot(a)) op_free(a); break;
+      case OP_FREE: if (buffer_slot(a)) op_free(a); break;
       case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b); break;
-      case OP_FREE_COHERENT: if (valid_slot(a)) op_free_coherent(a); break;
+      case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a); break;
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
       case OP_MAP: if (on_buffer(a)) dma_map(a, b, c, d); break;
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
       case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b, c, d, false); break;
       case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b, c, d, true); break;
       case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b, c); break;
-      case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); break;
-      case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); break;
+      case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
+      case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); break;
       case OP_DEV_READ: if (on_buffer(a)) dev_read(a, b, c); break;
-      case OP_GART_BIND: if (on_buffer(a)) gart_bind(a, b); break;
-      case OP_GART_UNBIND: gart_unbind(a, min(b, gart_pages - a)); break;
+      case OP_GART_BIND: if (on_buffer(a) && !is_agp()) gart_bind(a, b); break;
+      case OP_GART_UNBIND: if (!is_agp()) gart_unbind(a, min(b, gart_pages - a)); break;
       case OP_GPU_WRITE: gpu_write(a, min(b, gart_pages - a)); break;
       case OP_GPU_READ: gpu_read(a, min(b, gart_pages - a)); break;
-      case OP_RELEASE: debug_release(); break;
-      default: break;
+      case OP_RELEASE: debug_release(); ttm_teardown(); break;
+      case OP_TT_POPULATE:
+        if (valid_slot(a) && b >= 1 && b <= MAX_TT_PAGES && <u32>c <= <u32>POOL_AGP_FSB && <u32>d <= <u32>CACHING_UC) tt_populate(a, b, c, d);
+        break;
+      case OP_TT_UNPOPULATE: if (valid_slot(a) && is_tt(a)) tt_unpopulate(a); break;
+      case OP_TT_BIND: if (valid_slot(a) && is_tt(a) && <u32>c <= <u32>BIND_MODE_FSB) tt_bind(a, b, c); break;
+      case OP_TT_UNBIND: if (valid_slot(a) && is_tt(a)) tt_unbind(a); break;
+      case OP_TT_SYNC: if (on_tt(a)) tt_sync(a, b != 0); break;
+      case OP_GATT_CREATE: if (a >= 1 && a <= MAX_GATT_ENTRIES && <u32>b <= <u32>GATT_MODE_FSB_HOOKS) gatt_create(a, b); break;
+      default: unknown_op(code); break;
     }
+    note_op(code == OP_RELEASE);
   }
 }

@@ -114,3 +114,9 @@ export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
   }
   count(C_EXCHANGED_FRAMES, n);
 }
+
+// Xen's free heap as checkInvariants sees it: the explicit stack, then the implicit run.
+export function heap_explicit_count(): i32 { return heap_explicit; }
+export function heap_explicit_at(i: i32): i32 { return load<i32>(heap_ptr + (<usize>i << 2)); }
+export function heap_implicit_count(): i32 { return heap_implicit; }
+export function heap_implicit_base(): i32 { return heap_base; }

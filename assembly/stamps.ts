@@ -12,6 +12,7 @@ import { iommu_translate } from './iommu';
 @inline export const MODE_PHYS: i32 = 0; // the CPU: guest phys through p2m
 @inline export const MODE_BUS: i32 = 1;  // a device: bus address through the IOMMU, if any
 @inline export const MODE_NONE: i32 = 2; // a fault: reads see nothing, writes are dropped
+@inline export const MODE_MACH: i32 = 3; // the AGP chipset: a machine address, no IOMMU, no p2m
 
 //  stamp (i64):  63            32 31 30                0
 //               |    bufId       |dev|     version      |
@@ -55,6 +56,7 @@ export function bus_to_machine(bus: u64): i64 {
   const x = base + <u64>k;
   if (x < base) return -1; // past the top of the 64-bit bus: nothing there
   if (mode == MODE_PHYS) return phys_to_machine(x);
+  if (mode == MODE_MACH) return (x >> PAGE_SHIFT) < <u64>host_pages ? <i64>x : -1;
   return bus_to_machine(x);
 }
 

@@ -105,3 +105,10 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
   store<i32>(rec_at(index), 0, 12);
   count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
 }
+
+/** checkInvariants bit 2, asked when no streaming mapping is live: nothing in use, lists healed. */
+export function swiotlb_idle_pristine(in_use: i64): bool {
+  if (in_use != 0) return false;
+  for (let i = 0; i < nslabs; i++) if (load<i32>(list_at(i)) != IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
+  return true;
+}

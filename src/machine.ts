@@ -22,7 +22,7 @@ export const DEVICE_INFO: Record<DeviceName, DeviceInfo> = {
   r600: { maskBits: 40, gartFamily: GartFamily.r600, what: 'radeon r600 PCIe GART, 40-bit DMA mask' },
   nv04: { maskBits: 32, gartFamily: GartFamily.nv04, what: 'nouveau nv04 ctxdma, 32-bit DMA mask' },
   nv50: { maskBits: 40, gartFamily: GartFamily.nv50, what: 'nouveau nv50 GART, 40-bit DMA mask' },
-  agp: { maskBits: 32, gartFamily: GartFamily.r100, what: 'AGP chipset GATT, 32-bit' },
+  agp: { maskBits: 32, gartFamily: GartFamily.agp, what: 'AGP chipset GATT, 32-bit' },
 };
 
 export const GART_PAGES = 1 << 20; // 4 GiB aperture

@@ -373,3 +373,309 @@ describe('buddy allocator', () => {
     assert.equal(low.alloc(10, 65536 + 2048), 65536 + 1024);
   });
 });
+
+// ---- the TTM and AGP layer (ENGINE.md §11-13, §15 T1-T21) -------------------------------------
+import { BindMode, Caching, GattMode, Pool } from '../src/engine/abi.js';
+import { Model } from '../src/model/model.js';
+import { checkInvariants } from '../src/model/invariants.js';
+
+const populate = (slot: number, pages: number, pool: number = Pool.ttm, caching: number = Caching.wc): OpWords =>
+  [Op.TT_POPULATE, slot, pages, pool, caching];
+const unpopulate = (slot: number): OpWords => [Op.TT_UNPOPULATE, slot];
+const ttBind = (slot: number, gpuPage = 0, mode: number = BindMode.map): OpWords => [Op.TT_BIND, slot, gpuPage, mode];
+const ttUnbind = (slot: number): OpWords => [Op.TT_UNBIND, slot];
+const ttSync = (slot: number, toCpu: number): OpWords => [Op.TT_SYNC, slot, toCpu];
+const gattCreate = (entries: number, mode: number): OpWords => [Op.GATT_CREATE, entries, mode];
+
+/** Runs ops on a model built directly, so tests can look inside (pools, Xen's reserve). */
+function runModel(cfg: MachineConfig, list: OpWords[]): Model {
+  const model = Model.create(cfg);
+  assert.ok(model instanceof Model);
+  const ops = new Int32Array(list.length * OP_WORDS);
+  list.forEach((words, i) => ops.set(words, i * OP_WORDS));
+  model.run(ops, list.length, 0);
+  return model;
+}
+
+const bareTt = config({ platform: Platform['bare-metal'] });
+
+interface CounterCase {
+  description: string;
+  cfg: MachineConfig;
+  ops: OpWords[];
+  expect: Partial<Record<CounterName, number>>;
+}
+
+const pick = (c: Record<CounterName, number>, keys: Partial<Record<CounterName, number>>) =>
+  Object.fromEntries(Object.keys(keys).map((k) => [k, c[k as CounterName]]));
+
+function counterCases(title: string, cases: CounterCase[]): void {
+  describe(title, () => {
+    for (const tc of cases) {
+      it(tc.description, () => {
+        assert.deepEqual(pick(run(tc.cfg, tc.ops).c, tc.expect), tc.expect);
+      });
+    }
+  });
+}
+
+counterCases('ttm_page_alloc: refills of 512 for requests below small (16)', [
+  { description: 'one page from an empty wc pool: one refill of 512, one caching change',
+    cfg: bareTt, ops: [populate(0, 1)],
+    expect: { pagesAllocated: 512, poolRefills: 1, cachingChangeCalls: 1, cachingChangePages: 512 } },
+  { description: '15 pages (below small): the refill serves them all',
+    cfg: bareTt, ops: [populate(0, 15)], expect: { pagesAllocated: 512, poolRefills: 1, cachingChangeCalls: 1 } },
+  { description: '16 pages: the first is allocated directly (16 remaining is not small), then a refill',
+    cfg: bareTt, ops: [populate(0, 16)],
+    expect: { pagesAllocated: 513, poolRefills: 1, cachingChangeCalls: 2, cachingChangePages: 513 } },
+  { description: '48 pages: a direct run of 33, then a refill for the last 15',
+    cfg: bareTt, ops: [populate(0, 48)],
+    expect: { pagesAllocated: 545, poolRefills: 1, cachingChangeCalls: 2, cachingChangePages: 545 } },
+  { description: 'a second small tt is served from the pool: nothing new from the buddy',
+    cfg: bareTt, ops: [populate(0, 1), populate(1, 8)], expect: { pagesAllocated: 512, poolRefills: 1 } },
+  { description: 'cached pages are never pooled and never change caching',
+    cfg: bareTt, ops: [populate(0, 48, Pool.ttm, Caching.cached), unpopulate(0)],
+    expect: { pagesAllocated: 48, pagesFreed: 48, poolRefills: 0, cachingChangeCalls: 0 } },
+  { description: 'wc and uc have separate pools',
+    cfg: bareTt, ops: [populate(0, 1, Pool.ttm, Caching.wc), populate(1, 1, Pool.ttm, Caching.uc)], expect: { poolRefills: 2, pagesAllocated: 1024 } },
+  { description: 'unpopulate returns wc pages to the pool: nothing freed, nothing changes caching',
+    cfg: bareTt, ops: [populate(0, 48), unpopulate(0)], expect: { pagesFreed: 0, cachingChangeCalls: 2 } },
+]);
+
+counterCases('caching changes are batched, at most 512 pages per call', [
+  { description: '1100 pages: a direct run of 1085 (3 calls) and a refill (1 call)',
+    cfg: bareTt, ops: [populate(0, 1100)], expect: { cachingChangeCalls: 4, cachingChangePages: 1085 + 512 } },
+  { description: 'pool pages first, then a direct run of 74, cut by a refill for the last 15',
+    // 1 page leaves 511 in the pool; of 600: 511 from the pool, 74 direct (89..16 remaining), refill, 15 from it.
+    cfg: bareTt, ops: [populate(0, 1), populate(1, 600)],
+    expect: { cachingChangeCalls: 3, cachingChangePages: 512 + 74 + 512, poolRefills: 2, pagesAllocated: 512 + 74 + 512 } },
+  { description: 'agp pages: one change per populate and one back per unpopulate, each up to 512 pages',
+    cfg: { ...bareTt, gartFamily: GartFamily.agp }, ops: [populate(0, 600, Pool.agp), unpopulate(0)],
+    expect: { cachingChangeCalls: 4, cachingChangePages: 1200, pagesAllocated: 600, pagesFreed: 600 } },
+]);
+
+describe('pool cap (ramPages / 4) and shrink', () => {
+  // 512 MiB guest: the cap is 32768 pages.
+  it('an excess below 512 still frees 512 pages from the tail, with one caching change', () => {
+    // 32400 pages: 32385 direct + a refill of 512 (15 taken): the pool holds 497, then 32897 > 32768.
+    const o = run(bareTt, [populate(0, 32400), unpopulate(0)]);
+    assert.equal(o.c.pagesFreed, 512);
+    assert.equal(o.c.cachingChangeCalls, Math.ceil(32385 / 512) + 1 + 1);
+  });
+  it('a larger excess is freed whole, in batches of 512', () => {
+    // 33000 pages: pool 497 + 33000 = 33497, excess 729: two batches (512 + 217).
+    const o = run(bareTt, [populate(0, 33000), unpopulate(0)]);
+    assert.equal(o.c.pagesFreed, 729);
+    assert.equal(o.c.cachingChangeCalls, Math.ceil(32985 / 512) + 1 + 2);
+    const m = runModel(bareTt, [populate(0, 33000), unpopulate(0)]);
+    assert.equal(m.ttmPools.ttm[0].size, 32768);
+  });
+  it('below the cap nothing is freed', () => {
+    assert.equal(run(bareTt, [populate(0, 20000), unpopulate(0)]).c.pagesFreed, 0);
+  });
+});
+
+counterCases('ttm_page_alloc_dma: refills of 4 coherent pages, pages in use', [
+  { description: '5 pages: two refills of 4, one caching change each, 5 in use',
+    cfg: bareTt, ops: [populate(0, 5, Pool.ttmDma)],
+    expect: { poolRefills: 2, coherentAllocs: 8, pagesAllocated: 8, cachingChangeCalls: 2, cachingChangePages: 8, ttmDmaPeakInUse: 5 } },
+  { description: 'the next tt takes the 3 left over: no refill; the peak counts both tts',
+    cfg: bareTt, ops: [populate(0, 5, Pool.ttmDma), populate(1, 3, Pool.ttmDma)], expect: { poolRefills: 2, ttmDmaPeakInUse: 8 } },
+  { description: 'unpopulate keeps the pages pooled; the peak stays',
+    cfg: bareTt, ops: [populate(0, 5, Pool.ttmDma), unpopulate(0), populate(1, 2, Pool.ttmDma)],
+    expect: { pagesFreed: 0, poolRefills: 2, ttmDmaPeakInUse: 5 } },
+  { description: 'cached dma pool: no caching change',
+    cfg: bareTt, ops: [populate(0, 4, Pool.ttmDma, Caching.cached)], expect: { poolRefills: 1, cachingChangeCalls: 0 } },
+  { description: 'xen-pv: every coherent page is exchanged below the mask',
+    cfg: config(), ops: [populate(0, 5, Pool.ttmDma)], expect: { hypercalls: 8, exchangedFrames: 8 } },
+  { description: 'not tracked by dma-debug: nothing leaks at release, TT_SYNC on coherent handles reports nothing',
+    cfg: config(), ops: [populate(0, 5, Pool.ttmDma), ttSync(0, 1), release()], expect: { dmaDebugErrors: 0, syncsForCpu: 5, bounceBytes: 0 } },
+]);
+
+counterCases('xen-aware pool: each page exchanged as it enters', [
+  { description: 'xen-pv: a refill exchanges each of its 512 pages',
+    cfg: config(), ops: [populate(0, 1, Pool.xenAware)], expect: { hypercalls: 512, exchangedFrames: 512, poolRefills: 1 } },
+  { description: 'xen-pv: mapping the exchanged pages needs no bounce, the upload is coherent',
+    cfg: config(), ops: [populate(0, 4, Pool.xenAware), ttBind(0), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4)],
+    expect: { bounces: 0, maps: 4, staleReads: 0, foreignReads: 0 } },
+  { description: 'off xen-pv it is the plain pool',
+    cfg: bareTt, ops: [populate(0, 1, Pool.xenAware)], expect: { hypercalls: 0, poolRefills: 1 } },
+  { description: 'xen-pv, low reserve short: the failed exchange fails the populate; bind and GPU ops are skipped',
+    // nslabs 256: boot takes 128 + 8 + 1 low frames; 200 leave 63 for the refill.
+    cfg: config({ nslabs: 256, xenLowPages: 200 }), ops: [populate(0, 1, Pool.xenAware), ttBind(0), gpuRead(0, 1), cpuRead(0)],
+    expect: { hypercalls: 64, exchangedFrames: 63, allocFailures: 2, pagesFreed: 1, bindFailures: 1, gpuSkippedPages: 1, gpuReads: 0, cpuReads: 0, foreignReads: 0 } },
+  { description: 'the legacy pool under xen-pv bounces every page and the upload is stale',
+    cfg: config(), ops: [populate(0, 4), ttBind(0), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4)], expect: { bounces: 4, staleReads: 4 } },
+  { description: 'TT_SYNC for the device fixes the legacy upload',
+    cfg: config(), ops: [populate(0, 4), ttBind(0), cpuWrite(0, 0, 4 * PAGE), ttSync(0, 0), gpuRead(0, 4)],
+    expect: { syncsForDevice: 4, staleReads: 0, dmaDebugErrors: 0 } },
+]);
+
+counterCases('bind failures: a failed map unwinds the bind; the GPU skips the range', [
+  { description: 'swiotlb full at page 128 (2010): 128 maps undone, nothing written, 200 gpu pages skipped',
+    cfg: config({ nslabs: 256 }), ops: [populate(0, 200), ttBind(0), gpuRead(0, 200), gpuWrite(0, 200)],
+    expect: { maps: 129, unmaps: 128, mappingErrors: 1, swiotlbFull: 1, bindFailures: 1, gartWrites: 0, tlbFlushes: 0,
+      gpuSkippedPages: 400, gpuReads: 0, gpuWrites: 0, foreignReads: 0, dmaDebugErrors: 0, swiotlbSlotsInUse: 0 } },
+  { description: 'modern kernel: DMA_MAPPING_ERROR, same unwinding',
+    cfg: config({ nslabs: 256, kernel: Kernel.modern }), ops: [populate(0, 200), ttBind(0)],
+    expect: { maps: 129, unmaps: 128, bindFailures: 1, swiotlbSlotsInUse: 0 } },
+  { description: 'a later successful bind over the range clears the failed marks',
+    cfg: config({ nslabs: 256 }), ops: [populate(0, 200), ttBind(0), unpopulate(0), populate(1, 4), ttBind(1), gpuRead(0, 4)],
+    expect: { bindFailures: 1, gpuSkippedPages: 0, gpuReads: 4 } },
+  { description: 'unbind unmaps every page and copies back',
+    cfg: config(), ops: [populate(0, 4), ttBind(0), ttUnbind(0)], expect: { unmaps: 4, bounceBytes: 8 * PAGE, gartWrites: 8, tlbFlushes: 2 } },
+  { description: 'unpopulate of a bound tt unbinds first',
+    cfg: config(), ops: [populate(0, 4), ttBind(0), unpopulate(0)], expect: { unmaps: 4, gartWrites: 8, swiotlbSlotsInUse: 0 } },
+]);
+
+const agp = (platform: number, over: Partial<MachineConfig> = {}) => config({ platform, gartFamily: GartFamily.agp, ...over });
+const GATT_POOL = [Pool.agp, Pool.agpCoherent, Pool.agpFsb];
+const GATT_BIND = [BindMode.map, BindMode.coherent, BindMode.fsb];
+const agpUpload = (mode: number): OpWords[] => [
+  gattCreate(64, mode), populate(0, 4, GATT_POOL[mode], Caching.uc), ttBind(0, 0, GATT_BIND[mode]), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4),
+];
+
+describe('the AGP GATT: the chipset reads entries at machine addresses, behind no IOMMU', () => {
+  const cases: { description: string; platform: number; mode: number; foreign: number }[] = [
+    { description: 'phys under xen-pv: the bridge base is a pfn, the chipset reads another frame', platform: Platform['xen-pv'], mode: GattMode.phys, foreign: 4 },
+    { description: 'phys on bare metal works', platform: Platform['bare-metal'], mode: GattMode.phys, foreign: 0 },
+    { description: 'phys under an IOMMU works (the chipset bypasses it, the table is in place)', platform: Platform.iommu, mode: GattMode.phys, foreign: 0 },
+    { description: 'dma-coherent under an IOMMU: the base is an IOVA the chipset cannot translate', platform: Platform.iommu, mode: GattMode.dmaCoherent, foreign: 4 },
+    { description: 'dma-coherent under xen-pv works (exchanged, machine handles)', platform: Platform['xen-pv'], mode: GattMode.dmaCoherent, foreign: 0 },
+    { description: 'fsb-hooks under xen-pv works', platform: Platform['xen-pv'], mode: GattMode.fsbHooks, foreign: 0 },
+    { description: 'fsb-hooks on bare metal works', platform: Platform['bare-metal'], mode: GattMode.fsbHooks, foreign: 0 },
+    { description: 'fsb-hooks under an IOMMU works', platform: Platform.iommu, mode: GattMode.fsbHooks, foreign: 0 },
+  ];
+  for (const tc of cases) {
+    it(tc.description, () => {
+      const o = run(agp(tc.platform), agpUpload(tc.mode));
+      assert.deepEqual(oracleOf(o), { ...coherent, foreign: tc.foreign });
+      assert.equal(o.c.gpuReads, 4);
+    });
+  }
+  it('the xen-pv phys violation: the entry the chipset found is invalid (0)', () => {
+    const o = run(agp(Platform['xen-pv']), agpUpload(GattMode.phys));
+    const [kind, , reader, , mfn, dmaAddr, gpuPage, pte] = o.violation!;
+    assert.deepEqual([kind, reader, mfn, dmaAddr, gpuPage, pte], [3n, 2n, -1n, -1n, 0n, 0n]);
+  });
+  it('fsb-hooks under xen-pv exchanges the table and every page below 4 GiB', () => {
+    const o = run(agp(Platform['xen-pv']), agpUpload(GattMode.fsbHooks));
+    assert.equal(o.c.exchangedFrames, 1 + 4);
+  });
+  it('GATT_CREATE also turns a gartFamily-0 device (--device agp) into the AGP device', () => {
+    assert.equal(oracleOf(run(config(), agpUpload(GattMode.phys))).foreign, 4);
+    assert.equal(oracleOf(run(config(), agpUpload(GattMode.fsbHooks))).foreign, 0);
+  });
+});
+
+counterCases('GATT insert: -EBUSY over a used entry, -EINVAL beyond num_entries', [
+  { description: 'a second tt over the same entries is -EBUSY: nothing of it is written',
+    cfg: agp(Platform['bare-metal']), ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), populate(1, 2, Pool.agp),
+      ttBind(0, 0), ttBind(1, 2), gpuRead(2, 2)],
+    expect: { gattBusy: 1, gartWrites: 4, tlbFlushes: 1, bindFailures: 0, foreignReads: 0 } },
+  { description: 'after the first is unbound the second fits',
+    cfg: agp(Platform['bare-metal']), ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), populate(1, 2, Pool.agp),
+      ttBind(0, 0), ttUnbind(0), ttBind(1, 2)],
+    expect: { gattBusy: 0, gartWrites: 4 + 4 + 2, tlbFlushes: 3 } },
+  { description: 'beyond num_entries: a bind failure, the GPU skips the range',
+    cfg: agp(Platform['bare-metal']), ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), ttBind(0, 62), gpuRead(62, 4)],
+    expect: { bindFailures: 1, gpuSkippedPages: 4, gartWrites: 0 } },
+  { description: 'no table yet: the bind fails',
+    cfg: agp(Platform['bare-metal']), ops: [populate(0, 4, Pool.agp), ttBind(0, 0)], expect: { bindFailures: 1 } },
+  { description: 'no DMA API call for AGP binds',
+    cfg: agp(Platform['xen-pv']), ops: [gattCreate(64, GattMode.fsbHooks), populate(0, 4, Pool.agpFsb), ttBind(0, 0, BindMode.fsb), ttUnbind(0)],
+    expect: { maps: 0, unmaps: 0 } },
+]);
+
+describe('teardown and invariants (§13)', () => {
+  const everything = (platform: number): OpWords[] => [
+    populate(0, 40), ttBind(0, 0), populate(1, 9, Pool.ttmDma), ttBind(1, 64, BindMode.coherent),
+    populate(2, 20, Pool.xenAware, Caching.uc), populate(3, 3, Pool.ttm, Caching.cached), ttBind(3, 128),
+    populate(4, 5, Pool.ttmDma, Caching.cached), unpopulate(4), cpuWrite(0, 0, 40 * PAGE), ttSync(0, 0), gpuRead(0, 40),
+    ...(platform === Platform.iommu ? [] : [alloc(5, 2), map(5), mappingError(5), unmap(5), free(5)]),
+    release(),
+  ];
+  for (const platform of [Platform['bare-metal'], Platform['swiotlb-force'], Platform['xen-pv'], Platform.iommu]) {
+    it(`platform ${platform}: every pool empty, every invariant holds, every page back`, () => {
+      const m = runModel(config({ platform }), everything(platform));
+      assert.equal(checkInvariants(m), 0);
+      assert.ok(m.ttmPools.all().every(({ pool }) => pool.size === 0));
+      assert.equal(m.counters.pagesAllocated, m.counters.pagesFreed);
+      assert.equal(m.slots.filter((s) => s && s.kind === 'tt').length, 0);
+    });
+  }
+  it('teardown reports nothing to dma-debug but the leak found before it', () => {
+    const o = run(config(), [populate(0, 4), ttBind(0), release()]);
+    assert.deepEqual(o.debugClasses, ['leak']);
+    assert.equal(o.records[0][8], 4n);
+    assert.equal(o.c.unmaps, 4, 'the teardown still unmaps');
+  });
+  it('a pool left non-empty is caught before RELEASE only by the buddy accounting, which holds', () => {
+    const m = runModel(config(), [populate(0, 4), unpopulate(0)]);
+    assert.equal(checkInvariants(m), 0);
+    m.counters.pagesFreed++; // break the accounting on purpose
+    assert.equal(checkInvariants(m) & 16, 16);
+  });
+  it('an unknown op code throws', () => {
+    assert.throws(() => run(config(), [[99, 0]]), /unknown op code 99/);
+    assert.throws(() => run(config(), [[0]]), /unknown op code 0/);
+  });
+});
+
+describe('randomised TTM stress with a leak check', () => {
+  /** xorshift32, so the stress is the same every run. */
+  function rng(seed: number) {
+    let x = seed >>> 0 || 1;
+    return (n: number) => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+  }
+  for (const [platform, seed] of [[Platform['xen-pv'], 1], [Platform['xen-pv'], 7], [Platform['swiotlb-force'], 3], [Platform.iommu, 5], [Platform['bare-metal'], 11]] as const) {
+    it(`platform ${platform} seed ${seed}: freeing everything restores the pools, Xen's reserve and the buddy`, () => {
+      const cfg = config({ platform, nslabs: 2048, xenLowPages: 4096 });
+      const fresh = runModel(cfg, []);
+      const lowFree0 = fresh.machine.xenLow?.freeFrames ?? 0;
+      const buddyFree0 = fresh.zones.dma32.freeFrames;
+      const r = rng(seed);
+      const ops: OpWords[] = [];
+      const bound: (number | null)[] = new Array(8).fill(null);
+      const held: boolean[] = new Array(8).fill(false);
+      for (let k = 0; k < 3000; k++) {
+        const slot = r(8);
+        switch (r(7)) {
+          case 0:
+            if (held[slot]) ops.push(unpopulate(slot));
+            ops.push(populate(slot, 1 + r(r(4) === 0 ? 600 : 40), [Pool.ttm, Pool.ttmDma, Pool.xenAware][r(3)], r(3)));
+            held[slot] = true; bound[slot] = null;
+            break;
+          case 1:
+            if (held[slot] && bound[slot] === null) { bound[slot] = slot * 1024; ops.push(ttBind(slot, slot * 1024, r(2))); }
+            break;
+          case 2:
+            if (held[slot]) ops.push(cpuWrite(slot, 0, PAGE), r(2) ? gpuRead(slot * 1024, 1) : gpuWrite(slot * 1024, 1));
+            break;
+          case 3:
+            if (held[slot]) ops.push(ttSync(slot, r(2)), cpuRead(slot, 0, PAGE));
+            break;
+          case 4:
+            if (bound[slot] !== null) { ops.push(ttUnbind(slot)); bound[slot] = null; }
+            break;
+          default:
+            if (held[slot]) { ops.push(unpopulate(slot)); held[slot] = false; bound[slot] = null; }
+        }
+      }
+      held.forEach((h, slot) => { if (h) ops.push(unpopulate(slot)); });
+      ops.push(release());
+      const m = runModel({ ...cfg, gartPages: 8192 }, ops);
+      assert.equal(checkInvariants(m), 0);
+      assert.ok(m.ttmPools.all().every(({ pool }) => pool.size === 0), 'pools drained');
+      assert.equal(m.ttmPools.dmaInUse, 0);
+      assert.equal(m.counters.pagesAllocated, m.counters.pagesFreed, 'every page back');
+      assert.equal(m.zones.dma32.freeFrames, buddyFree0);
+      assert.equal(m.machine.xenLow?.freeFrames ?? 0, lowFree0, "Xen's low reserve back to its boot state");
+      assert.equal(m.swiotlb.slotsInUse, 0);
+      assert.ok(m.counters.cachingChangeCalls > 0 && m.counters.poolRefills > 0);
+    });
+  }
+});

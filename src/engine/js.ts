@@ -3,6 +3,7 @@
 import { InitError, type MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { countersInOrder } from '../model/counters.js';
+import { checkInvariants } from '../model/invariants.js';
 import { Model } from '../model/model.js';
 
 export function createJsEngine(): Engine {
@@ -32,6 +33,9 @@ export function createJsEngine(): Engine {
     debug(): { total: number; records: bigint[][] } {
       const { debug } = ready();
       return { total: debug.total, records: debug.records.map((r) => [...r]) };
+    },
+    checkInvariants(): number {
+      return checkInvariants(ready());
     },
   };
 }

@@ -24,6 +24,7 @@ interface EngineExports {
   debugPtr(): number;
   debugTotal(): number;
   memoryBytes(): number;
+  checkInvariants(): number;
 }
 
 /** The package root: the nearest ancestor of this file holding package.json. */
@@ -61,6 +62,8 @@ export interface WasmEngine extends Engine {
   memoryBytes(): number;
   /** Bytes of linear memory committed (memory.grow so far). */
   committedBytes(): number;
+  /** docs/ENGINE.md §13: the bitmask of violated invariants (the export checkInvariants). */
+  checkInvariants(): number;
 }
 
 export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
@@ -114,6 +117,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
       for (let i = 0; i < n; i++) records.push(Array.from(v.subarray(i * DEBUG_WORDS, (i + 1) * DEBUG_WORDS)));
       return { total, records };
     },
+    checkInvariants: () => ex.checkInvariants(),
     memoryBytes: () => ex.memoryBytes(),
     committedBytes: () => ex.memory.buffer.byteLength,
   };

@@ -33,6 +33,13 @@ export class Buddy {
     }
   }
 
+  /** Calls fn for every free block (for the invariant checks). */
+  forEachFreeBlock(fn: (block: number, order: number) => void): void {
+    for (let j = 0; j <= TOP_ORDER; j++) {
+      for (let b = this.heads[j]; b !== NONE; b = this.next[b - this.start]) fn(b, j);
+    }
+  }
+
   get freeFrames(): number {
     return this.freeCount;
   }

@@ -31,9 +31,15 @@ function liveBounceRun(model: Model, bus: number): number {
 }
 
 export function dmaMap(model: Model, buf: Buffer, dir: number, offset: number, size: number): void {
-  const c = model.counters;
-  c.maps++;
-  const phys = bufferPhys(buf) + offset;
+  buf.mapping = mapPhys(model, bufferPhys(buf) + offset, offset, size, dir);
+}
+
+/**
+ * One dma_map_* call on guest physical range [phys, phys + size) (`offset`: where it starts in
+ * the caller's buffer, kept in the record): platform dispatch, maps++, the dma-debug entry.
+ */
+export function mapPhys(model: Model, phys: number, offset: number, size: number, dir: number): MappingRecord {
+  model.counters.maps++;
   const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1, debugEntry: null };
   switch (model.cfg.platform) {
     case Platform['bare-metal']:
@@ -56,7 +62,7 @@ export function dmaMap(model: Model, buf: Buffer, dir: number, offset: number, s
   }
   if (rec.failed) rec.live = false;
   else rec.debugEntry = model.debug.add(rec.dmaAddr, size, dir, DebugType.single);
-  buf.mapping = rec;
+  return rec;
 }
 
 /** swiotlb_tbl_map_single + the map-time copy; a full pool returns the era's error address. */
@@ -103,28 +109,40 @@ function iommuMap(model: Model, rec: MappingRecord, phys: number): void {
 }
 
 export function dmaUnmap(model: Model, buf: Buffer, dir: number, size: number): void {
-  const c = model.counters;
-  c.unmaps++;
   const rec = buf.mapping;
   // D10: the last mapping's address (live or dead), else the coherent handle, else virt_to_phys.
   const addr = rec ? rec.dmaAddr : buf.kind === 'coherent' ? buf.handle : bufferPhys(buf);
+  unmapAt(model, addr, dir, size);
+  if (rec) rec.live = false;
+}
+
+/** One dma_unmap_* call on `addr`: the debug check, then the bounce copy-back and slot release or the IOVA release. */
+export function unmapAt(model: Model, addr: number, dir: number, size: number): void {
+  const c = model.counters;
+  c.unmaps++;
   model.debug.checkUnmap(model.op, { dmaAddr: addr, size, dir, type: DebugType.single });
   if (model.iommu) {
     if (addr !== DMA_ERROR) c.iommuPagesUnmapped += model.iommu.freeAt(addr);
-  } else {
-    const index = liveBounceRun(model, addr);
-    if (index >= 0) {
-      const pool = model.swiotlb;
-      if (copiesToCpu(dir)) {
-        const bytes = Math.min(size, pool.runBytes[index]);
-        copyPhys(model, slotPhys(model, index), pool.orig[index], bytes);
-        c.bounceBytes += bytes;
-      }
-      pool.release(index);
-      c.swiotlbSlotsInUse = pool.slotsInUse;
-    }
+    return;
   }
-  if (rec) rec.live = false;
+  const index = liveBounceRun(model, addr);
+  if (index < 0) return;
+  const pool = model.swiotlb;
+  if (copiesToCpu(dir)) {
+    const bytes = Math.min(size, pool.runBytes[index]);
+    copyPhys(model, slotPhys(model, index), pool.orig[index], bytes);
+    c.bounceBytes += bytes;
+  }
+  pool.release(index);
+  c.swiotlbSlotsInUse = pool.slotsInUse;
+}
+
+/** The bounce copy of a sync on a live bounced run: bounce→orig for the CPU, orig→bounce for the device. */
+export function syncCopy(model: Model, bounceIndex: number, bounceOffset: number, orig: number, size: number, toCpu: boolean): void {
+  const bounce = slotPhys(model, bounceIndex) + bounceOffset;
+  if (toCpu) copyPhys(model, bounce, orig, size);
+  else copyPhys(model, orig, bounce, size);
+  model.counters.bounceBytes += size;
 }
 
 export function dmaSync(model: Model, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean): void {
@@ -135,15 +153,8 @@ export function dmaSync(model: Model, buf: Buffer, dir: number, offset: number, 
   const rec = buf.mapping;
   if (!rec || !rec.live || rec.bounceIndex < 0) return;
   if (offset < rec.offset || offset + size > rec.offset + rec.size) return;
-  const bounce = slotPhys(model, rec.bounceIndex) + (offset - rec.offset);
   const orig = bufferPhys(buf) + offset;
-  if (toCpu && copiesToCpu(dir)) {
-    copyPhys(model, bounce, orig, size);
-    c.bounceBytes += size;
-  } else if (!toCpu && copiesToDevice(dir)) {
-    copyPhys(model, orig, bounce, size);
-    c.bounceBytes += size;
-  }
+  if (toCpu ? copiesToCpu(dir) : copiesToDevice(dir)) syncCopy(model, rec.bounceIndex, offset - rec.offset, orig, size, toCpu);
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */

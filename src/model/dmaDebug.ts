@@ -29,6 +29,8 @@ export class DmaDebug {
   private readonly byAddr = new Map<number, DebugEntry[]>();
   readonly records: bigint[][] = [];
   total = 0;
+  /** Device teardown (ENGINE.md T20): checks still remove entries, but report nothing. */
+  quiet = false;
 
   constructor(private readonly counters: Counters) {}
 
@@ -43,6 +45,13 @@ export class DmaDebug {
 
   get liveCount(): number {
     return this.entries.size;
+  }
+
+  /** Live streaming (single) entries (ENGINE.md §13 bit 2). */
+  get liveSingles(): number {
+    let n = 0;
+    for (const e of this.entries) if (e.type === DebugType.single) n++;
+    return n;
   }
 
   isLive(entry: DebugEntry): boolean {
@@ -107,6 +116,7 @@ export class DmaDebug {
 
   /** [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize] */
   private report(cls: DebugClass, op: number, ref: DebugRef | null, entry: DebugEntry | null, count = MISSING): void {
+    if (this.quiet) return;
     this.total++;
     this.counters.dmaDebugErrors++;
     if (this.records.length >= MAX_DEBUG_RECORDS) return;

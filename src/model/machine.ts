@@ -62,6 +62,10 @@ export class FrameStack {
   pop(): number {
     return this.top === 0 ? -1 : this.frames[--this.top];
   }
+  /** The i-th frame from the bottom (for the invariant checks). */
+  at(i: number): number {
+    return this.frames[i];
+  }
 }
 
 export class Machine {

@@ -1,10 +1,11 @@
 // The reference model: builds the machine (ENGINE.md §1) and executes the op stream one op at a
 // time, plainly. Each op's semantics live in the file of the mechanism it exercises.
 import {
-  DMA32_LIMIT_PFN, InitError, IO_TLB_OVERFLOW_PAGES, OP_WORDS, Op, PAGE_SIZE, Platform, XEN_LOW_BASE_MFN,
+  DMA32_LIMIT_PFN, GartFamily, InitError, IO_TLB_OVERFLOW_PAGES, OP_WORDS, Op, PAGE_SIZE, Platform, XEN_LOW_BASE_MFN,
   type MachineConfig,
 } from '../engine/abi.js';
 import { bufferAccess } from './access.js';
+import { gattCreate, type AgpGatt } from './agpGatt.js';
 import type { Buffer } from './buffers.js';
 import { allocCoherent, freeCoherent } from './coherent.js';
 import { newCounters } from './counters.js';
@@ -18,6 +19,8 @@ import { UnitMemory } from './memory.js';
 import { Oracle } from './oracle.js';
 import { allocPages, buildZones, exchange, releaseBuffer, type Zones } from './pages.js';
 import { SwiotlbPool } from './swiotlb.js';
+import { teardown, Tt, ttAccess, ttBind, ttPopulate, ttSync, ttUnbind, ttUnpopulate } from './tt.js';
+import { TtmPools } from './ttmPool.js';
 import { createContiguousRegion } from './xen.js';
 
 /** The largest host this model accepts (256 GiB of 4 KiB frames). */
@@ -39,7 +42,17 @@ export class Model {
   readonly swiotlb: SwiotlbPool;
   readonly iommu: Iommu | null;
   readonly gart: Gart;
-  readonly slots: (Buffer | null)[];
+  /** What each slot holds: a §3 buffer or a TTM tt (§11). */
+  readonly slots: (Buffer | Tt | null)[];
+  readonly ttmPools = new TtmPools();
+  /** The AGP GATT, once GATT_CREATE made one (§12). */
+  gatt: AgpGatt | null = null;
+  /** The aperture is an AGP GATT: gartFamily 4, or a GATT was created (T16). */
+  agp: boolean;
+  /** Gpu pages of a failed bind: GPU ops skip them (T15). */
+  readonly gpuFailed: Uint8Array;
+  /** The last op executed was RELEASE (§13 bit 3). */
+  released = false;
   /** Ids of buffers currently held by a slot (the GART may outlive them). */
   readonly liveIds = new Set<number>();
   version = 0;
@@ -73,7 +86,9 @@ export class Model {
     this.swiotlb = new SwiotlbPool(cfg.nslabs);
     this.iommu = cfg.platform === Platform.iommu ? new Iommu() : null;
     this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
-    this.slots = new Array<Buffer | null>(cfg.maxBuffers).fill(null);
+    this.slots = new Array<Buffer | Tt | null>(cfg.maxBuffers).fill(null);
+    this.agp = cfg.gartFamily === GartFamily.agp;
+    this.gpuFailed = new Uint8Array(cfg.gartPages);
   }
 
   /** xen_swiotlb_fixup: the pool in 64-page pieces, then the overflow buffer and dummy page. */
@@ -115,26 +130,34 @@ export class Model {
     }
   }
 
-  /** The live (non-failed) buffer in a slot, or null: ops on anything else are no-ops. */
+  /** The live (non-failed) §3 buffer in a slot, or null: buffer ops on anything else are no-ops (T1). */
   private usable(slot: number): Buffer | null {
-    const buf = this.slots[slot];
-    return buf && !buf.failed ? buf : null;
+    const held = this.slots[slot];
+    return held && held.kind !== 'tt' && !held.failed ? held : null;
+  }
+
+  /** The tt in a slot, or null (TT ops on anything else are no-ops, T1). */
+  private ttIn(slot: number): Tt | null {
+    const held = this.slots[slot];
+    return held && held.kind === 'tt' ? held : null;
   }
 
   private execute(code: number, a: number, b: number, c: number, d: number): void {
+    if (code < Op.ALLOC || code > Op.GATT_CREATE) throw new Error(`op ${this.op}: unknown op code ${code}`);
+    this.released = false;
     switch (code) {
       case Op.ALLOC:
         return allocPages(this, a, b, c);
-      case Op.FREE: {
-        const buf = this.slots[a];
-        return buf ? releaseBuffer(this, a, buf) : undefined;
-      }
       case Op.ALLOC_COHERENT:
         return allocCoherent(this, a, b);
+      case Op.FREE: {
+        const held = this.slots[a];
+        return held && held.kind !== 'tt' ? releaseBuffer(this, a, held) : undefined;
+      }
       case Op.FREE_COHERENT: {
-        const buf = this.slots[a];
-        if (!buf) return;
-        return buf.failed ? releaseBuffer(this, a, buf) : freeCoherent(this, a, buf);
+        const held = this.slots[a];
+        if (!held || held.kind === 'tt') return;
+        return held.failed ? releaseBuffer(this, a, held) : freeCoherent(this, a, held);
       }
       case Op.GART_UNBIND:
         return gartUnbind(this, a, b);
@@ -143,7 +166,23 @@ export class Model {
       case Op.GPU_READ:
         return gpuRead(this, a, b);
       case Op.RELEASE:
-        return this.debug.release(this.op);
+        this.debug.release(this.op);
+        teardown(this);
+        this.released = true;
+        return;
+      case Op.TT_POPULATE:
+        return ttPopulate(this, a, b, c, d);
+      case Op.GATT_CREATE:
+        return gattCreate(this, a, b);
+      case Op.TT_UNPOPULATE:
+      case Op.TT_BIND:
+      case Op.TT_UNBIND:
+      case Op.TT_SYNC:
+      case Op.CPU_WRITE:
+      case Op.CPU_READ: {
+        const tt = this.ttIn(a);
+        if (tt) return this.executeTt(code, a, tt, b, c, d);
+      }
     }
     const buf = this.usable(a);
     if (!buf) return;
@@ -171,8 +210,24 @@ export class Model {
         return bufferAccess(this, buf, b, c, true, false);
       case Op.GART_BIND:
         return gartBind(this, buf, b);
-      default:
-        throw new Error(`op ${this.op}: unknown op code ${code}`);
     }
+  }
+
+  /** Ops on a slot holding a tt (§11, T1): a failed tt only unpopulates. */
+  private executeTt(code: number, slot: number, tt: Tt, b: number, c: number, d: number): void {
+    if (code === Op.TT_UNPOPULATE) return ttUnpopulate(this, slot, tt);
+    if (code === Op.TT_BIND) return ttBind(this, tt, b, c);
+    if (tt.failed) return;
+    switch (code) {
+      case Op.TT_UNBIND:
+        return ttUnbind(this, tt);
+      case Op.TT_SYNC:
+        return ttSync(this, tt, b !== 0);
+      case Op.CPU_WRITE:
+        return ttAccess(this, tt, b, c, true);
+      case Op.CPU_READ:
+        return ttAccess(this, tt, b, c, false);
+    }
+    void d;
   }
 }

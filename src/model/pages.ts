@@ -6,6 +6,7 @@ import { Buddy } from './buddy.js';
 import { failedBuffer, orderFor, type Buffer } from './buffers.js';
 import type { Layout } from './machine.js';
 import type { Model } from './model.js';
+import type { Tt } from './tt.js';
 import { createContiguousRegion, destroyContiguousRegion } from './xen.js';
 
 export interface Zones {
@@ -61,11 +62,11 @@ export function allocPages(model: Model, slot: number, pages: number, zone: numb
   zeroFill(model, buf);
 }
 
-/** Puts a buffer (live or failed) in a slot; whatever the slot held before is no longer live there. */
-export function adopt(model: Model, slot: number, buf: Buffer): void {
+/** Puts a buffer or tt (live or failed) in a slot; whatever the slot held before is no longer live there. */
+export function adopt(model: Model, slot: number, buf: { id: number; failed: boolean }): void {
   const old = model.slots[slot];
   if (old) model.liveIds.delete(old.id);
-  model.slots[slot] = buf;
+  model.slots[slot] = buf as Buffer | Tt;
   if (!buf.failed) model.liveIds.add(buf.id);
 }
 
@@ -80,25 +81,35 @@ export function releaseBuffer(model: Model, slot: number, buf: Buffer): void {
 
 /** XENMEM_exchange for a buffer (counted); true on success. */
 export function exchange(model: Model, buf: Buffer, addressBits: number): boolean {
+  if (!exchangeRegion(model, buf.pfn, buf.order, addressBits)) return false;
+  buf.exchangedOrder = buf.order;
+  return true;
+}
+
+/** xen_create_contiguous_region for pfns [pfn, pfn + 2^order), counted as ENGINE.md §6. */
+export function exchangeRegion(model: Model, pfn: number, order: number, addressBits: number): boolean {
   const c = model.counters;
-  if (buf.order > 9) {
+  if (order > 9) {
     c.allocFailures++;
     return false;
   }
   c.hypercalls++;
-  if (!createContiguousRegion(model.machine, buf.pfn, buf.order, addressBits)) {
+  if (!createContiguousRegion(model.machine, pfn, order, addressBits)) {
     c.allocFailures++;
     return false;
   }
-  c.exchangedFrames += 2 ** buf.order;
-  buf.exchangedOrder = buf.order;
+  c.exchangedFrames += 2 ** order;
   return true;
 }
 
 /** xen_destroy_contiguous_region for an exchanged buffer (counted). */
 export function unexchange(model: Model, buf: Buffer): void {
-  const c = model.counters;
-  c.hypercalls++;
-  if (destroyContiguousRegion(model.machine, buf.pfn, buf.exchangedOrder)) c.exchangedFrames += 2 ** buf.exchangedOrder;
+  destroyRegion(model, buf.pfn, buf.exchangedOrder);
   buf.exchangedOrder = -1;
+}
+
+/** xen_destroy_contiguous_region for pfns [pfn, pfn + 2^order), counted (D16). */
+export function destroyRegion(model: Model, pfn: number, order: number): void {
+  model.counters.hypercalls++;
+  if (destroyContiguousRegion(model.machine, pfn, order)) model.counters.exchangedFrames += 2 ** order;
 }
