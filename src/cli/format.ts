@@ -7,6 +7,7 @@ const GROUPS: [string, string[]][] = [
   ['DMA API', ['maps', 'unmaps', 'mappingErrors', 'bounces', 'bounceBytes', 'syncsForDevice', 'syncsForCpu', 'swiotlbFull', 'swiotlbPeakSlots']],
   ['memory', ['pagesAllocated', 'pagesFreed', 'coherentAllocs', 'allocFailures', 'hypercalls', 'exchangedFrames']],
   ['GPU', ['gartWrites', 'tlbFlushes', 'gpuReads', 'gpuWrites', 'cpuReads', 'cpuWrites']],
+  ['TTM/AGP', ['poolRefills', 'cachingChangeCalls', 'cachingChangePages', 'bindFailures', 'gpuSkippedPages', 'gattBusy']],
   ['dma-debug', ['dmaDebugErrors']],
 ];
 
@@ -41,7 +42,7 @@ export function formatResult(r: Result): string {
     : `verdict: CORRUPT — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
   out.push('');
   for (const [title, keys] of GROUPS) {
-    const cells = keys.map((k) => `${k} ${num(r.counters[k] ?? 0)}`);
+    const cells = keys.map((k) => `${k} ${num(r.counters[k] ?? r.extra[k] ?? 0)}`);
     out.push(`  ${title.padEnd(10)} ${cells.join('  ')}`);
   }
   out.push('');
