@@ -9,8 +9,11 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const BUF_BYTES: i32 = 128; // one buffer record (see buffers.ts)
 @inline export const SLOT_BYTES: i32 = 16; // per swiotlb slot: orig phys u64, size u32, nslots u32
-@inline export const DEBUG_ENTRY_BYTES: i32 = 32;
+@inline export const DEBUG_ENTRY_BYTES: i32 = 48;
 @inline export const DEBUG_ENTRY_CAPACITY: i32 = 1 << 16; // dma-debug's preallocated entries
+@inline export const DEBUG_HASH_BITS: i32 = 16;            // one bucket per entry
+@inline export const DEBUG_HASH_SIZE: i32 = 1 << DEBUG_HASH_BITS;
+@inline export const DEBUG_NARROW_SPAN: i32 = 16; // entries reaching at most this many pages past their first are page-indexed
 @inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
 @inline export const GART_OWNER_BYTES: i32 = 12; // slot i32, bufId u32, pfn i32
 @inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
@@ -66,6 +69,9 @@ export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
 export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
 export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
+export let debug_hash_ptr: usize = 0;  // i32 per bucket: newest entry index + 1, 0 = empty
+export let debug_page_ptr: usize = 0;  // same, by first page; one more head: the wide entries
+export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN: live narrow entries
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
 export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
@@ -107,6 +113,9 @@ export function layout_compute(): bool {
   }
   buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * BUF_BYTES);
   debug_entries_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_ENTRY_BYTES);
+  debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
+  debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
+  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 1) * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
   tt_next_ptr = <usize>at; at = region(at, pfns * 4);
