@@ -92,7 +92,7 @@ function runOn(engine: Engine, m: Machine, script: object[]) {
   const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload }, sink);
   script.forEach((o, i) => t.line(JSON.stringify(o), i + 1));
   sink.finish();
-  return readRaw(engine);
+  return { ...readRaw(engine), invariants: engine.checkInvariants?.() ?? -1 };
 }
 
 import { COUNTERS } from '../src/engine/abi.js';
@@ -133,6 +133,9 @@ describe('differential: Wasm engine vs reference model', () => {
         const wasm = runOn(await createEngine('wasm', mod), m, script);
         const js = runOn(await createEngine('js'), m, script);
         const diff = differences(wasm, js);
+        if (wasm.invariants !== js.invariants) diff.push(`invariants wasm=${wasm.invariants} js=${js.invariants}`);
+        // bit 2 (swiotlb back to its initial state) holds only once nothing is mapped; scripts may leak mappings
+        if ((wasm.invariants & ~4) !== 0) diff.push(`invariants violated: mask ${wasm.invariants}`);
         if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
       }),
       { includeErrorInReport: true, numRuns: Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
