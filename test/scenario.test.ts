@@ -87,7 +87,7 @@ describe('the costs behind the verdicts', () => {
   });
 
   it('churn over a million pages completes on the Wasm engine', () => {
-    const r = cli('run', '--json', '--workload', 'churn', '--pages', '262144', '--bo-pages', '256', '--platform', 'xen-pv', '--strategy', 'coherent',
+    const r = cli('run', '--json', '--workload', 'churn', '--pages', '1048576', '--bo-pages', '256', '--platform', 'xen-pv', '--strategy', 'coherent',
       '--ram', '2G', '--host-ram', '8G', '--xen-low-free', '1536M');
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);

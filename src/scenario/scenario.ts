@@ -15,7 +15,7 @@ import { formatSize } from '../units.js';
 import { initErrorText } from '../replay/run.js';
 import {
   GATT_PROFILES, STRATEGY_PROFILES, type GattName, type StrategyName, type WorkloadName, type WorkloadSpec,
-  aperturePages, generateWorkload, slotsNeeded,
+  aperturePages, generateWorkload, residentPages, slotsNeeded,
 } from './workloads.js';
 
 export interface ScenarioSpec {
@@ -67,8 +67,9 @@ export function checkScenario(s: ScenarioSpec): MachineConfig {
   const cfg = cellConfig(s, s.machine.seed);
   if (s.boPages > MAX_BO_PAGES) throw new UsageError(msg.badInt('bo-pages', String(s.boPages), 1, MAX_BO_PAGES));
   const usable = cfg.ramPages - reservedPages(s.machine.swiotlb);
-  if (s.pages > usable) {
-    throw new UsageError(`--pages: a working set of ${s.pages} pages (${formatSize(s.pages * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(s.machine.ram)} leaves free; raise --ram or lower --pages`);
+  const resident = residentPages(s);
+  if (resident > usable) {
+    throw new UsageError(`--pages: a working set of ${resident} pages (${formatSize(resident * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(s.machine.ram)} leaves free; raise --ram or lower --pages`);
   }
   const ap = aperturePages(s);
   if (ap > GART_PAGES) throw new UsageError(`--pages: ${s.workload} keeps ${ap} pages bound, more than the ${GART_PAGES}-page (4 GiB) GART aperture`);

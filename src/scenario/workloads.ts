@@ -48,6 +48,16 @@ export function boSizes(pages: number, boPages: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.min(boPages, pages - i * boPages));
 }
 
+/** Churn keeps at most a quarter of its pages live: a desktop session recycles its buffers. */
+export function churnLivePages(pages: number): number {
+  return Math.max(1, Math.ceil(pages / 4));
+}
+
+/** Pages the workload holds allocated at once (what must fit in RAM). */
+export function residentPages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+  return w.workload === 'churn' ? churnLivePages(w.pages) : w.pages;
+}
+
 /** GPU aperture pages the workload needs at once. */
 export function aperturePages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
   switch (w.workload) {
@@ -55,14 +65,15 @@ export function aperturePages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds
     case 'readback':
       return Math.min(w.boPages, w.pages);
     case 'stream':
-    case 'churn':
       return w.pages;
+    case 'churn':
+      return churnLivePages(w.pages);
   }
 }
 
 /** Buffer slots the workload uses at most. */
 export function slotsNeeded(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
-  return w.workload === 'churn' ? w.pages + 1 : boSizes(w.pages, w.boPages).length + 1;
+  return w.workload === 'churn' ? churnLivePages(w.pages) + 1 : boSizes(w.pages, w.boPages).length + 1;
 }
 
 class Driver {
@@ -127,11 +138,12 @@ export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
 
 /**
  * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
- * order, at most `pages` pages live, `4 × pages` pages created per round.
+ * order, `pages` pages created per round, at most a quarter of them live at once.
  */
 function churn(w: WorkloadSpec, d: Driver): void {
   const rng = new XorShift32(w.seed);
-  const aperture = new Aperture(w.pages);
+  const cap = churnLivePages(w.pages);
+  const aperture = new Aperture(cap);
   const live: { slot: number; pages: number; gpu: number }[] = [];
   const freeSlots: number[] = [];
   let nextSlot = 0;
@@ -148,14 +160,14 @@ function churn(w: WorkloadSpec, d: Driver): void {
   };
   for (let r = 0; r < w.rounds; r++) {
     let created = 0;
-    while (created < 4 * w.pages) {
+    while (created < w.pages) {
       const small = rng.chance(0.75);
-      const maxLarge = Math.max(17, Math.min(w.boPages, w.pages));
-      const n = Math.min(w.pages, small ? rng.int(1, 16) : rng.int(17, maxLarge));
-      let gpu = livePages + n <= w.pages ? aperture.alloc(n) : -1;
+      const maxLarge = Math.max(17, Math.min(w.boPages, cap));
+      const n = Math.min(cap, small ? rng.int(1, 16) : rng.int(17, maxLarge));
+      let gpu = livePages + n <= cap ? aperture.alloc(n) : -1;
       while (gpu < 0) {
         drop(rng.int(0, live.length - 1));
-        gpu = livePages + n <= w.pages ? aperture.alloc(n) : -1;
+        gpu = livePages + n <= cap ? aperture.alloc(n) : -1;
       }
       const slot = freeSlots.pop() ?? nextSlot++;
       d.populate(slot, n);
