@@ -74,13 +74,12 @@ export function violationFrom(w: bigint[] | null, origin: (op: number) => number
   const [kind, op, reader, pfn, mfn, dma, gpuPage, pte, unit, seenHi, seenLo, expHi, expLo, bufId] = w as [bigint, ...bigint[]];
   const n = (v: bigint) => (v < 0n ? null : Number(v));
   const bufName = (id: bigint) => (names && id > 0n ? `'${names(Number(id))}' (#${id})` : `#${id}`);
-  const chain: string[] = [READER_NAME[Number(reader)] ?? 'read'];
-  if (Number(reader) === Reader.gpu) chain.push(`GPU page ${gpuPage} → PTE ${hex(pte!)}`);
-  if (bufId! > 0n) chain.push(`of buffer ${bufName(bufId!)}`);
-  if (pfn! >= 0n) chain.push(`pfn ${hex(pfn!)} (p2m → mfn of the page the CPU sees)`);
+  const who = bufId! > 0n ? `buffer ${bufName(bufId!)}${pfn! >= 0n ? ` page at pfn ${hex(pfn!)}` : ''}` : 'a page no live buffer owns';
+  const chain: string[] = [];
+  if (Number(reader) === Reader.gpu) chain.push(`GPU page ${gpuPage}`, `PTE ${hex(pte!)}`);
   if (dma! !== -1n || Number(reader) !== Reader.cpu) chain.push(`dma address ${hex(dma!)}`);
-  chain.push(mfn! >= 0n ? `machine frame ${hex(mfn!)} unit ${unit}` : 'no machine frame (fault or outside RAM)');
-  const detail = `${chain.join(' → ')}: saw ${stampText(seenHi!, seenLo!)}, expected ${stampText(expHi!, expLo!)}`;
+  chain.push(mfn! >= 0n ? `machine frame ${hex(mfn!)} (unit ${unit})` : 'no machine frame (fault or outside RAM)');
+  const detail = `${READER_NAME[Number(reader)] ?? 'read'} of ${who}: ${chain.join(' → ')}; saw ${stampText(seenHi!, seenLo!)}, expected ${stampText(expHi!, expLo!)}`;
   return {
     kind: KIND_NAME[Number(kind)]!,
     op: origin(Number(op)),
