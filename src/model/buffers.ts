@@ -2,7 +2,6 @@
 // view, as in drivers/gpu/drm/ttm and radeon_gart.c): the coherent handle, else the last
 // streaming mapping, else what a careless driver uses, virt_to_phys.
 import { PAGE_SIZE } from '../engine/abi.js';
-import type { DebugEntry } from './dmaDebug.js';
 import { DMA_ERROR } from './gart.js';
 
 /** The result of one dma_map_* call; it stays the buffer's handle source after unmap. */
@@ -16,7 +15,6 @@ export interface MappingRecord {
   failed: boolean;
   /** First swiotlb slot if bounced, else -1. */
   bounceIndex: number;
-  debugEntry: DebugEntry | null;
 }
 
 export interface Buffer {

@@ -40,7 +40,7 @@ export function dmaMap(model: Model, buf: Buffer, dir: number, offset: number, s
  */
 export function mapPhys(model: Model, phys: number, offset: number, size: number, dir: number): MappingRecord {
   model.counters.maps++;
-  const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1, debugEntry: null };
+  const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
   switch (model.cfg.platform) {
     case Platform['bare-metal']:
       if (!dmaCapable(model, phys, size)) swiotlbBounce(model, rec, phys);
@@ -61,7 +61,7 @@ export function mapPhys(model: Model, phys: number, offset: number, size: number
       iommuMap(model, rec, phys);
   }
   if (rec.failed) rec.live = false;
-  else rec.debugEntry = model.debug.add(rec.dmaAddr, size, dir, DebugType.single);
+  else model.debug.add(rec.dmaAddr, size, dir, DebugType.single);
   return rec;
 }
 

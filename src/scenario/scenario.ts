@@ -2,7 +2,7 @@
 // replica, each an independent machine with its own seed. A cell is plain data, so it can be
 // sent to a worker thread.
 import { performance } from 'node:perf_hooks';
-import { COUNTER_INDEX, InitError, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
+import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
 import { createEngine } from '../engine/factory.js';
 import { OpSink } from '../engine/stream.js';
 import type { EngineKind } from '../engine/types.js';
@@ -158,7 +158,7 @@ export function mergeOutputs(outs: CellOutput[]): { raw: RawOutput; wallMs: numb
   for (const o of outs) {
     o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
     violation ??= o.raw.violation;
-    for (const r of o.raw.debug.records) if (records.length < 100) records.push(r);
+    for (const r of o.raw.debug.records) if (records.length < MAX_DEBUG_RECORDS) records.push(r);
     total += o.raw.debug.total;
     wallMs += o.wallMs;
   }
