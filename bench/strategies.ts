@@ -2,12 +2,13 @@
 // what does it cost (modelled throughput, bounce bytes, hypercalls, swiotlb pressure, failures)?
 import { PLATFORMS, type PlatformName } from '../src/engine/abi.js';
 import { GATTS, STRATEGIES, WORKLOADS } from '../src/cli/options.js';
-import { defaultCosts } from '../src/costs.js';
+import { loadCosts } from '../src/costs.js';
 import { buildResult, type Result } from '../src/result.js';
 import { runCells } from '../src/scenario/executor.js';
 import { type ScenarioSpec, cellsOf, checkScenario, mergeOutputs, scenarioRecord } from '../src/scenario/scenario.js';
 import type { GattName, StrategyName, WorkloadName } from '../src/scenario/workloads.js';
 import type { DeviceName } from '../src/machine.js';
+import { verdictCell } from '../src/cli/format.js';
 import type { BenchContext, BenchModule, Chart, Section } from './types.js';
 
 export interface Sweep {
@@ -52,15 +53,20 @@ export async function runSpecs(specs: ScenarioSpec[], workers: number, log: (l: 
   const cells = specs.flatMap((s) => cellsOf(s));
   let last = 0;
   const outs = await runCells(cells, { workers, onProgress: (d, t) => { if (d - last >= Math.ceil(t / 8) || d === t) { last = d; log(`  ${d}/${t} cells`); } } });
-  const costs = defaultCosts();
+  const costs = loadCosts(undefined);
   const results = specs.map((s, i) => {
     const m = mergeOutputs([outs[i]!]);
-    return buildResult(scenarioRecord(s), m.raw, costs, m.wallMs, workers);
+    return buildResult({ scenario: scenarioRecord(s), machine: s.machine, costs, wallMs: m.wallMs, workers }, m.raw);
   });
   return { results, wallMs: performance.now() - t0 };
 }
 
 const MiB = 2 ** 20;
+
+/** A run that may be ranked by speed: nothing corrupt, every requested page moved. */
+export function rankable(r: Result): boolean {
+  return r.verdict === 'coherent' && r.completion.pagesMoved === r.completion.pagesRequested && r.modeled.mibPerSec !== null;
+}
 
 export const strategies: BenchModule = {
   id: 'strategies',
@@ -74,13 +80,13 @@ export const strategies: BenchModule = {
       columns: ['device', 'platform', 'strategy', 'verdict', 'stale', 'lost', 'foreign', 'modelled MiB/s', 'bounce MiB', 'hypercalls', 'swiotlb peak slots', 'map errors', 'alloc failures'],
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
-        return [r.scenario.device, r.scenario.platform, r.scenario.strategy ?? r.scenario.gatt!, r.verdict, c.staleReads!, c.lostWrites!, c.foreignReads!,
-          r.modeled.mibPerSec, (c.bounceBytes! / MiB).toFixed(0), c.hypercalls!, c.swiotlbPeakSlots!, c.mappingErrors!, c.allocFailures!];
+        return [r.scenario.device, r.scenario.platform, r.scenario.strategy ?? r.scenario.gatt!, verdictCell(r), c.staleReads!, c.lostWrites!, c.foreignReads!,
+          r.modeled.mibPerSec ?? '—', (c.bounceBytes! / MiB).toFixed(0), c.hypercalls!, c.swiotlbPeakSlots!, c.mappingErrors!, c.allocFailures!];
       }),
     }));
-    const chart = (title: string, unit: string, value: (r: Result) => number, log = false): Chart => ({
+    const chart = (title: string, unit: string, value: (r: Result) => number | null, log = false): Chart => ({
       title, unit, log,
-      bars: results.filter((r) => r.scenario.workload === 'upload' && r.scenario.device === 'r100').map((r) => ({ label: `${r.scenario.platform} ${r.scenario.strategy}`, value: value(r), group: r.verdict })),
+      bars: results.filter((r) => r.scenario.workload === 'upload' && r.scenario.device === 'r100').map((r) => ({ label: `${r.scenario.platform} ${r.scenario.strategy}`, value: value(r) ?? 0, group: verdictCell(r) })),
     });
     const upload = results.filter((r) => r.scenario.workload === 'upload');
     const xen = (st: string) => upload.find((r) => r.scenario.platform === 'xen-pv' && r.scenario.strategy === st)!;
@@ -90,7 +96,8 @@ export const strategies: BenchModule = {
       question: 'On each platform and workload, which fix keeps the GPU coherent, and at what modelled cost?',
       tables,
       metrics: [
-        ...['legacy', 'coherent', 'sync', 'xen-aware'].map((st) => ({ name: `modelled upload MiB/s, xen-pv r100 ${st}`, unit: 'MiB/s', value: xen(st).modeled.mibPerSec, extra: xen(st).verdict })),
+        // Only runs that were coherent and complete are ranked (a bigger-is-better file).
+        ...['legacy', 'coherent', 'sync', 'xen-aware'].map(xen).filter(rankable).map((r) => ({ name: `modelled upload MiB/s, xen-pv r100 ${r.scenario.strategy}`, unit: 'MiB/s', value: r.modeled.mibPerSec! })),
         { name: 'strategy sweep cells per second (2 workers)', unit: 'cells/s', value: +(specs.length / (wallMs / 1000)).toFixed(2) },
       ],
       charts: [

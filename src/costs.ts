@@ -1,5 +1,6 @@
 // Modelled cost: counters times a cost table (costs/default.json, overridable with --costs).
 // Fixed data in, so results stay deterministic.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError, listOf } from './errors.js';
@@ -59,8 +60,13 @@ export function defaultCosts(): CostTable {
   return defaults;
 }
 
-export function loadCosts(file: string | undefined): CostTable {
-  if (!file) return defaultCosts();
+/** Where a result's cost table came from: the shipped defaults, or a file (path and SHA-256). */
+export type CostSource = 'default' | { path: string; sha256: string };
+
+export interface Costs { table: CostTable; source: CostSource }
+
+export function loadCosts(file: string | undefined): Costs {
+  if (!file) return { table: defaultCosts(), source: 'default' };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -73,20 +79,22 @@ export function loadCosts(file: string | undefined): CostTable {
   } catch (e) {
     throw new UsageError(`--costs: ${file}: not valid JSON (${(e as Error).message})`);
   }
-  return tableFrom(file, data, defaultCosts());
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--costs: ${file}: expected a JSON object {"costs": {KEY: {"ns": N}}}`);
+  return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }
 
-export interface Modeled { totalNs: number; nsPerPage: number; mibPerSec: number }
+/** Modelled time, and per moved page; `null` when no page moved (there is nothing to divide by). */
+export interface Modeled { totalNs: number; nsPerPage: number | null; mibPerSec: number | null }
 
-/** Modelled time; throughput is over the pages the GPU moved (or the CPU, when the GPU moved none). */
-export function modeledCost(c: Record<CounterName, number>, t: CostTable): Modeled {
+/** Modelled time over everything counted; throughput is over the pages that moved (completion). */
+export function modeledCost(c: Record<CounterName, number>, t: CostTable, pagesMoved: number): Modeled {
   let total = 0;
   for (const k of COST_KEYS) total += BASIS[k](c) * t[k];
-  const pages = c.gpuReads + c.gpuWrites || c.cpuReads + c.cpuWrites;
   const totalNs = Math.round(total);
+  const moved = pagesMoved > 0 && total > 0;
   return {
     totalNs,
-    nsPerPage: pages ? Math.round((total / pages) * 10) / 10 : 0,
-    mibPerSec: total > 0 ? Math.round(((pages * PAGE_SIZE) / 2 ** 20 / (total / 1e9)) * 10) / 10 : 0,
+    nsPerPage: moved ? Math.round((total / pagesMoved) * 10) / 10 : null,
+    mibPerSec: moved ? Math.round(((pagesMoved * PAGE_SIZE) / 2 ** 20 / (total / 1e9)) * 10) / 10 : null,
   };
 }

@@ -5,7 +5,9 @@ import {
 } from './engine/abi.js';
 import type { Engine } from './engine/types.js';
 import { hex } from './units.js';
-import { type CostTable, type Modeled, modeledCost } from './costs.js';
+import { type Costs, type Modeled, modeledCost } from './costs.js';
+import type { MachineOptions } from './machine.js';
+import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';
 
 export interface Scenario {
   platform: string;
@@ -27,10 +29,20 @@ export interface Scenario {
 export interface Violation { kind: 'stale' | 'foreign' | 'lost'; op: number; pfn: number | null; mfn: number | null; dmaAddr: string | null; detail: string }
 export interface DebugRecord { class: string; op: number; message: string }
 
+/**
+ * Pages the work asked to move through the device (every page of every GPU or device read and
+ * write), and pages that did: a page is skipped when an allocation, map or bind on its way failed.
+ */
+export interface Completion { pagesRequested: number; pagesMoved: number }
+
 export interface Result {
   schema: 'gartbench.result/1';
   scenario: Scenario;
+  machine: MachineRecord;
+  tool: ToolRecord;
+  host: HostRecord;
   verdict: 'coherent' | 'corrupt';
+  completion: Completion;
   counters: Record<string, number>;
   modeled: Modeled;
   engine: { kind: string; wallMs: number; pageOpsPerSec: number; workers: number };
@@ -116,24 +128,47 @@ export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number)
   return d.records.map((w) => ({ class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w) }));
 }
 
-export function buildResult(
-  scenario: Scenario, raw: RawOutput, costs: CostTable, wallMs: number, workers: number,
-  origin: (op: number) => number = (op) => op, names?: (id: number) => string,
-): Result {
+/** Completion from the counters: GPU and device page accesses made, and those skipped (T15). */
+export function completionOf(c: Record<CounterName, number>): Completion {
+  const moved = c.gpuReads + c.gpuWrites;
+  return { pagesRequested: moved + c.gpuSkippedPages, pagesMoved: moved };
+}
+
+/** Everything a result says besides what the engine returned. */
+export interface ResultContext {
+  scenario: Scenario;
+  machine: MachineOptions;
+  costs: Costs;
+  wallMs: number;
+  workers: number;
+  /** Op index → what the user calls it (a script line); the index itself by default. */
+  origin?: (op: number) => number;
+  /** Buffer id → the script's name for it. */
+  names?: (id: number) => string;
+}
+
+export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
+  const { scenario, wallMs, workers } = ctx;
+  const origin = ctx.origin ?? ((op: number) => op);
   const all = counterRecord(raw.counters);
   const counters: Record<string, number> = {};
   for (const k of RESULT_COUNTERS) counters[k] = all[k];
   const extra: Record<string, number> = {};
   for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) extra[k] = all[k];
   const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
+  const completion = completionOf(all);
   return {
     schema: 'gartbench.result/1',
     scenario,
+    machine: machineRecord(ctx.machine, ctx.costs.source),
+    tool: toolRecord(scenario.engine as 'wasm' | 'js'),
+    host: hostRecord(),
     verdict: corrupt ? 'corrupt' : 'coherent',
+    completion,
     counters,
-    modeled: modeledCost(all, costs),
+    modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: { kind: scenario.engine, wallMs: Math.round(wallMs * 10) / 10, pageOpsPerSec: wallMs > 0 ? Math.round(pageOps(all) / (wallMs / 1000)) : 0, workers },
-    firstViolation: violationFrom(raw.violation, origin, names),
+    firstViolation: violationFrom(raw.violation, origin, ctx.names),
     dmaDebug: debugFrom(raw.debug, origin),
     extra,
   };

@@ -1,6 +1,7 @@
 // The human-readable report: what a person debugging a DMA problem wants first — the verdict,
 // the counters that explain it, and where the first bad read came from.
 import type { Result } from '../result.js';
+import { formatSize } from '../units.js';
 
 const GROUPS: [string, string[]][] = [
   ['oracle', ['staleReads', 'lostWrites', 'foreignReads']],
@@ -22,6 +23,45 @@ export function duration(ns: number): string {
   return `${ns} ns`;
 }
 
+const FAILURES: [string, string, string][] = [
+  ['allocFailures', 'allocation failure', 'allocation failures'],
+  ['mappingErrors', 'map error', 'map errors'],
+  ['bindFailures', 'bind failure', 'bind failures'],
+  ['gattBusy', 'GATT insert refused (-EBUSY)', 'GATT inserts refused (-EBUSY)'],
+];
+
+/** The failures that kept pages from moving, in words: "35 allocation failures, 17 bind failures". */
+export function failureText(r: Result): string {
+  return FAILURES.map(([k, one, many]) => [r.counters[k] ?? r.extra[k] ?? 0, one, many] as const)
+    .filter(([n]) => n > 0).map(([n, one, many]) => `${num(n)} ${n === 1 ? one : many}`).join(', ');
+}
+
+/** Percent of requested pages moved, never rounded up to 100 or down to 0 when it is neither. */
+export function movedPercent(moved: number, requested: number): string {
+  if (requested === 0) return '—';
+  let p = Math.round((moved / requested) * 100);
+  if (moved < requested) p = Math.min(p, 99);
+  if (moved > 0) p = Math.max(p, 1);
+  return `${p}%`;
+}
+
+/**
+ * Completion beside a verdict: '' when every requested page moved; else
+ * "47% moved (3,840 of 8,192 pages): 35 allocation failures, 17 bind failures".
+ */
+export function completionText(r: Result): string {
+  const { pagesRequested: req, pagesMoved: moved } = r.completion;
+  if (moved === req) return '';
+  const why = failureText(r);
+  return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} pages)${why ? `: ${why}` : ''}`;
+}
+
+/** The short form for tables: "coherent" or "coherent, 47% moved". */
+export function verdictCell(r: Result): string {
+  const { pagesRequested: req, pagesMoved: moved } = r.completion;
+  return moved === req ? r.verdict : `${r.verdict}, ${movedPercent(moved, req)} moved`;
+}
+
 export function scenarioLine(r: Result): string {
   const s = r.scenario;
   const parts = [`platform ${s.platform}`, `device ${s.device}`];
@@ -33,20 +73,40 @@ export function scenarioLine(r: Result): string {
   return parts.join(', ');
 }
 
+/** The simulated machine and the build that simulated it, so a printed result can be rerun. */
+export function machineLine(r: Result): string {
+  const m = r.machine;
+  const parts = [`RAM ${formatSize(m.ramBytes)}`];
+  if (m.hostRamBytes !== null) parts.push(`Xen host ${formatSize(m.hostRamBytes)}`);
+  if (m.xenLowFreeBytes !== null) parts.push(`Xen low free ${formatSize(m.xenLowFreeBytes)}`);
+  parts.push(`swiotlb ${formatSize(m.swiotlbBytes)}`);
+  if (r.scenario.payloadBytes) parts.push(`payload ${r.scenario.payloadBytes} B/page`);
+  parts.push(m.costs === 'default' ? 'default costs' : `costs ${m.costs.path} (sha256 ${m.costs.sha256.slice(0, 12)}…)`);
+  return `machine: ${parts.join(', ')} · gartbench ${r.tool.version}, engine ${r.scenario.engine} ${r.tool.engineSha256.slice(0, 12)}, node ${r.tool.node.replace(/^v/, '')}`;
+}
+
 export function formatResult(r: Result): string {
   const out: string[] = [];
   out.push(`gartbench — ${scenarioLine(r)}`);
   const bad = r.counters.staleReads! + r.counters.lostWrites! + r.counters.foreignReads!;
+  const { pagesRequested: req, pagesMoved: moved } = r.completion;
   out.push(r.verdict === 'coherent'
     ? `verdict: COHERENT — every CPU and GPU read saw the latest write`
     : `verdict: CORRUPT — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
+  const incomplete = completionText(r);
+  out.push(req === 0
+    ? 'completion: no page was asked to move through the device'
+    : incomplete ? `completion: INCOMPLETE — ${incomplete}; the verdict speaks only of the pages that moved`
+      : `completion: COMPLETE — all ${num(req)} page${req === 1 ? '' : 's'} moved through the device`);
+  out.push(machineLine(r));
   out.push('');
   for (const [title, keys] of GROUPS) {
     const cells = keys.map((k) => `${k} ${num(r.counters[k] ?? r.extra[k] ?? 0)}`);
     out.push(`  ${title.padEnd(10)} ${cells.join('  ')}`);
   }
   out.push('');
-  out.push(`  modelled   ${duration(r.modeled.totalNs)} kernel+bus time, ${r.modeled.nsPerPage} ns/page, ${num(r.modeled.mibPerSec)} MiB/s`);
+  const m = r.modeled;
+  out.push(`  modelled   ${duration(m.totalNs)} kernel+bus time${m.nsPerPage === null ? ' (no page moved, so no per-page figure)' : `, ${num(m.nsPerPage)} ns per moved page, ${num(m.mibPerSec!)} MiB/s`}`);
   out.push(`  simulator  ${r.engine.wallMs} ms wall, ${num(r.engine.pageOpsPerSec)} page-ops/s, ${r.engine.workers} worker${r.engine.workers === 1 ? '' : 's'}`);
   if (r.firstViolation) {
     const v = r.firstViolation;

@@ -7,14 +7,14 @@ import type { EngineKind } from '../engine/types.js';
 import { UsageError, msg } from '../errors.js';
 import { type MachineOptions, machineConfig } from '../machine.js';
 import { buildResult, readRaw, type Result } from '../result.js';
-import { defaultCosts, type CostTable } from '../costs.js';
+import { type Costs, loadCosts } from '../costs.js';
 import { translateScript } from './parse.js';
 
 export interface ReplayRequest {
   script: string;
   machine: MachineOptions;
   engine: EngineKind;
-  costs?: CostTable;
+  costs?: Costs;
 }
 
 export async function replay(req: ReplayRequest): Promise<Result> {
@@ -28,13 +28,14 @@ export async function replay(req: ReplayRequest): Promise<Result> {
   sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0);
   const wallMs = performance.now() - t0;
   const m = req.machine;
-  return buildResult(
-    {
-      platform: m.platform, device: m.device, strategy: null, gatt: null, workload: null, pages: null, boPages: null,
-      rounds: null, seed: m.seed, kernel: m.kernel, replicas: 1, payloadBytes: m.payloadBytes, engine: req.engine, script: req.script,
-    },
-    readRaw(engine), req.costs ?? defaultCosts(), wallMs, 1, (op) => sink.origin(op), (id) => tr.names[id] ?? `#${id}`,
-  );
+  const scenario = {
+    platform: m.platform, device: m.device, strategy: null, gatt: null, workload: null, pages: null, boPages: null,
+    rounds: null, seed: m.seed, kernel: m.kernel, replicas: 1, payloadBytes: m.payloadBytes, engine: req.engine, script: req.script,
+  };
+  return buildResult({
+    scenario, machine: m, costs: req.costs ?? loadCosts(undefined), wallMs, workers: 1,
+    origin: (op) => sink.origin(op), names: (id) => tr.names[id] ?? `#${id}`,
+  }, readRaw(engine));
 }
 
 export function initErrorText(code: number): string {

@@ -32,7 +32,7 @@ async function runScenarios(specs: ScenarioSpec[], v: Values, io: Io): Promise<R
   for (const s of specs) {
     const merged = mergeOutputs(outs.slice(k, k + s.replicas));
     k += s.replicas;
-    results.push(buildResult(scenarioRecord(s), merged.raw, costs, merged.wallMs, workers));
+    results.push(buildResult({ scenario: scenarioRecord(s), machine: s.machine, costs, wallMs: merged.wallMs, workers }, merged.raw));
   }
   return results;
 }
