@@ -142,7 +142,14 @@
 @inline export const DBG_LEAK: i32 = 10;
 @inline export const MAX_DEBUG_RECORDS: i32 = 100;
 @inline export const DEBUG_WORDS: i32 = 10;
-@inline export const VIOLATION_WORDS: i32 = 14;
+@inline export const VIOLATION_WORDS: i32 = 20;
+// What the address a reader used is (violation word 15, gartbench.result/1 `via`).
+@inline export const VIA_NONE: i32 = 0;     // no address: the driver holds none, the PTE is invalid, the map failed
+@inline export const VIA_DIRECT: i32 = 1;   // a machine address outside swiotlb: the page itself or another frame
+@inline export const VIA_SWIOTLB: i32 = 2;  // a bounce slot
+@inline export const VIA_OVERFLOW: i32 = 3; // the 2010 swiotlb overflow buffer
+@inline export const VIA_IOMMU: i32 = 4;    // an IOVA
+@inline export const VIA_GATT: i32 = 5;     // an AGP GATT entry, read by the chipset
 
 // ---- kernel constants ------------------------------------------------------------------------
 @inline export const PAGE_SHIFT: i32 = 12;

@@ -6,17 +6,15 @@
 import { PAGE_SHIFT, PAGE_SIZE, VERSION_MASK, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_ERROR,
   C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES } from './abi';
 import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from './agp_gatt';
-import { count } from './counters';
+import { count, cur_op } from './counters';
 import { make_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } from './stamps';
 import { check_page, foreign_page } from './oracle';
 import { buf, b_id, b_pfn, usable, page_handle, cpu_page_handle } from './buffers';
 import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, gart_page_failed } from './gart';
 
-let version: u32 = 0;
-
+/** A write op's stamp: its version is the op's index + 1, so a stamp names the op that wrote it. */
 @inline export function next_stamp(buf_id: i32, dev: u32): u64 {
-  version = (version + 1) & VERSION_MASK;
-  return make_stamp(<u32>buf_id, dev, version);
+  return make_stamp(<u32>buf_id, dev, <u32>(cur_op + 1) & VERSION_MASK);
 }
 
 /** One write op over buffer bytes [offset, offset + size) by the CPU (dev 0) or device (dev 1). */

@@ -124,6 +124,15 @@ export function agp_chipset_entry(j: i32): u64 {
   return cpu_entry(k);
 }
 
+/** Where the chipset reads entry j: the machine address the bridge base points it at. */
+export function gatt_entry_addr(j: i32): u64 { return gatt_bus + <u64>j * AGP_ENTRY_BYTES; }
+
+/** The machine frame of the table page the CPU wrote entry j in (−1 without a table). */
+export function gatt_table_mfn(j: i32): i64 {
+  if (gatt_pfn < 0) return -1;
+  return pfn_to_mfn(gatt_pfn + j / AGP_ENTRIES_PER_PAGE);
+}
+
 @inline export function agp_entry_valid(e: u64): bool { return (e & AGP_VALID) != 0; }
 @inline export function agp_entry_addr(e: u64): u64 { return e & ENTRY_ADDR; }
 

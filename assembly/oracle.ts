@@ -9,6 +9,7 @@ import { IO_TLB_SHIFT, UNIT_SIZE, PAGE_SHIFT, VERSION_MASK, DEV_BIT, READER_CPU,
 import { VIOLATION_PTR, payload_bytes } from './layout';
 import { count, cur_op } from './counters';
 import { reach, machine_stamp, expected_stamp, machine_byte, shadow_byte, piece_len } from './stamps';
+import { record_hops } from './hops';
 
 @inline function classify(reader: i32, s: u64, e: u64): i32 {
   if (s == e) return VIOLATION_NONE;
@@ -43,6 +44,7 @@ function record(kind: i32, reader: i32, pfn: i32, m: i64, dma: u64, gpu_page: i6
   store<i64>(v, <i64>(seen >> 32), 72); store<i64>(v, <i64>(seen & 0xFFFF_FFFF), 80);
   store<i64>(v, <i64>(exp >> 32), 88); store<i64>(v, <i64>(exp & 0xFFFF_FFFF), 96);
   store<i64>(v, buf_id, 104);
+  record_hops(v, reader, pfn, dma, gpu_page);
 }
 
 @inline function tally(kind: i32): void {

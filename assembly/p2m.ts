@@ -2,7 +2,7 @@
 // through xen_create_contiguous_region / xen_destroy_contiguous_region, plus Xen's own heap.
 // Different: the guest's "physical" frames are a shuffled set of high machine frames, and the
 // only way to get frames below 4 GiB is to trade frames with Xen's finite low reserve.
-// m2p is not stored: nothing the engine reports needs machine-to-guest lookups.
+// m2p is not stored: only the first violation's explanation needs a machine-to-guest lookup.
 
 import { PLATFORM_XEN_PV, XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN,
   C_HYPERCALLS, C_ALLOC_FAILURES, C_EXCHANGED_FRAMES, PAGE_SHIFT } from './abi';
@@ -22,6 +22,17 @@ let heap_base: i32 = DMA32_LIMIT_PFN; // first frame of the implicit run (above 
 @inline export function pfn_to_mfn(pfn: i32): i32 {
   if (platform != PLATFORM_XEN_PV) return pfn;
   return load<i32>(p2m_ptr + (<usize>pfn << 2));
+}
+
+/**
+ * m2p for one frame: the guest page it backs, −1 for a frame the guest does not own. A scan of
+ * p2m under Xen, so only explanations (the first violation) ask it; identity elsewhere.
+ */
+export function mfn_to_pfn(mfn: i64): i32 {
+  if (mfn < 0 || mfn >= <i64>host_pages) return -1;
+  if (platform != PLATFORM_XEN_PV) return mfn < <i64>ram_pages ? <i32>mfn : -1;
+  for (let pfn = 0; pfn < ram_pages; pfn++) if (<i64>pfn_to_mfn(pfn) == mfn) return pfn;
+  return -1;
 }
 
 @inline export function set_p2m(pfn: i32, mfn: i32): void {

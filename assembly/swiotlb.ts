@@ -90,6 +90,8 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
 /** Recorded size of the live mapping starting at slot i (0 = none starts there). */
 @inline export function slot_size(i: i32): i32 { return load<i32>(rec_at(i), 8); }
 @inline export function slot_orig(i: i32): u64 { return load<u64>(rec_at(i)); }
+/** Is slot i part of a live run (io_tlb_list 0)? */
+@inline export function slot_in_use(i: i32): bool { return load<i32>(list_at(i)) == 0; }
 
 /** swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side. */
 export function swiotlb_tbl_unmap_single(index: i32): void {

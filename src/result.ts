@@ -1,8 +1,8 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import {
-  COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, Reader, ViolationKind,
-} from './engine/abi.js';
+import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, VIOLATION_FIELDS } from './engine/abi.js';
+import type { OpSink } from './engine/stream.js';
+import { type Violation, type Writers, violationFrom } from './violation.js';
 import type { Engine } from './engine/types.js';
 import { hex } from './units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
@@ -26,7 +26,6 @@ export interface Scenario {
   script?: string;
 }
 
-export interface Violation { kind: 'stale' | 'foreign' | 'lost'; op: number; pfn: number | null; mfn: number | null; dmaAddr: string | null; detail: string }
 export interface DebugRecord { class: string; op: number; message: string }
 
 /**
@@ -52,10 +51,23 @@ export interface Result {
 }
 
 /** Raw engine output, as the engines return it (also what workers send back). */
-export interface RawOutput { counters: number[]; violation: bigint[] | null; debug: { total: number; records: bigint[][] } }
+export interface RawOutput {
+  counters: number[];
+  violation: bigint[] | null;
+  /** The op codes that wrote what the first violation saw and expected (the harness knows them). */
+  writers: Writers | null;
+  debug: { total: number; records: bigint[][] };
+}
 
-export function readRaw(engine: Engine): RawOutput {
-  return { counters: engine.counters(), violation: engine.violation(), debug: engine.debug() };
+const SEEN_LO = VIOLATION_FIELDS.indexOf('seenLo');
+const EXP_LO = VIOLATION_FIELDS.indexOf('expLo');
+
+export function readRaw(engine: Engine, sink?: OpSink): RawOutput {
+  const violation = engine.violation();
+  // A version is the writing op's index + 1 (0: never written).
+  const codeOf = (lo: bigint) => sink ? sink.codeAt(Number(lo & 0x7fff_ffffn) - 1) : -1;
+  const writers: Writers | null = violation ? [codeOf(violation[SEEN_LO]!), codeOf(violation[EXP_LO]!)] : null;
+  return { counters: engine.counters(), violation, writers, debug: engine.debug() };
 }
 
 export function counterRecord(counters: number[]): Record<CounterName, number> {
@@ -71,36 +83,7 @@ export function pageOps(c: Record<CounterName, number>): number {
   return c.pagesAllocated + c.pagesFreed + c.maps + c.unmaps + c.gartWrites + c.gpuReads + c.gpuWrites + c.cpuReads + c.cpuWrites;
 }
 
-const KIND_NAME = { [ViolationKind.stale]: 'stale', [ViolationKind.lost]: 'lost', [ViolationKind.foreign]: 'foreign' } as Record<number, Violation['kind']>;
-const READER_NAME = { [Reader.cpu]: 'CPU read', [Reader.dev]: 'device read (via its dma handle)', [Reader.gpu]: 'GPU read (via the GART)' } as Record<number, string>;
 const TYPE_NAME = { [DebugType.single]: 'single', [DebugType.coherent]: 'coherent' } as Record<number, string>;
-
-function stampText(hi: bigint, lo: bigint): string {
-  if (hi === 0n && lo === 0n) return 'nothing ever written (stamp 0)';
-  const dev = (lo >> 31n) & 1n;
-  return `buffer #${hi} version ${lo & 0x7fffffffn} (written by the ${dev ? 'device' : 'CPU'})`;
-}
-
-export function violationFrom(w: bigint[] | null, origin: (op: number) => number, names?: (id: number) => string): Violation | null {
-  if (!w || Number(w[0]) === ViolationKind.none) return null;
-  const [kind, op, reader, pfn, mfn, dma, gpuPage, pte, unit, seenHi, seenLo, expHi, expLo, bufId] = w as [bigint, ...bigint[]];
-  const n = (v: bigint) => (v < 0n ? null : Number(v));
-  const bufName = (id: bigint) => (names && id > 0n ? `'${names(Number(id))}' (#${id})` : `#${id}`);
-  const who = bufId! > 0n ? `buffer ${bufName(bufId!)}${pfn! >= 0n ? ` page at pfn ${hex(pfn!)}` : ''}` : 'a page no live buffer owns';
-  const chain: string[] = [];
-  if (Number(reader) === Reader.gpu) chain.push(`GPU page ${gpuPage}`, `PTE ${hex(pte!)}`);
-  if (dma! !== -1n || Number(reader) !== Reader.cpu) chain.push(`dma address ${hex(dma!)}`);
-  chain.push(mfn! >= 0n ? `machine frame ${hex(mfn!)} (unit ${unit})` : 'no machine frame (fault or outside RAM)');
-  const detail = `${READER_NAME[Number(reader)] ?? 'read'} of ${who}: ${chain.join(' → ')}; saw ${stampText(seenHi!, seenLo!)}, expected ${stampText(expHi!, expLo!)}`;
-  return {
-    kind: KIND_NAME[Number(kind)]!,
-    op: origin(Number(op)),
-    pfn: n(pfn!),
-    mfn: n(mfn!),
-    dmaAddr: dma === -1n && Number(reader) === Reader.cpu ? null : hex(dma!),
-    detail,
-  };
-}
 
 const dirName = (d: bigint) => (d >= 0n ? (DIRS[Number(d)] ?? `dir ${d}`).toUpperCase() : '?');
 
@@ -168,7 +151,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     counters,
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: { kind: scenario.engine, wallMs: Math.round(wallMs * 10) / 10, pageOpsPerSec: wallMs > 0 ? Math.round(pageOps(all) / (wallMs / 1000)) : 0, workers },
-    firstViolation: violationFrom(raw.violation, origin, ctx.names),
+    firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script ? 'line' : 'op', names: ctx.names, writers: raw.writers }),
     dmaDebug: debugFrom(raw.debug, origin),
     extra,
   };

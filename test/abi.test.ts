@@ -47,6 +47,7 @@ describe('ABI mirror', () => {
     for (const [k, v] of Object.entries(abi.Zone)) expectEqual(`ZONE_${snake(k)}`, v);
     for (const [k, v] of Object.entries(abi.ViolationKind)) expectEqual(`VIOLATION_${snake(k)}`, v);
     for (const [k, v] of Object.entries(abi.GartFamily)) expectEqual(`GART_${snake(k)}`, v);
+    for (const [k, v] of Object.entries(abi.Via)) expectEqual(`VIA_${snake(k)}`, v);
   });
   it('kernel constants', () => {
     for (const k of ['PAGE_SHIFT', 'IO_TLB_SHIFT', 'IO_TLB_SEGSIZE', 'IO_TLB_OVERFLOW_PAGES', 'MAX_ORDER', 'XEN_MAX_EXCHANGE_ORDER',

@@ -92,7 +92,7 @@ function runOn(engine: Engine, m: Machine, script: object[]) {
   const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload }, sink);
   script.forEach((o, i) => t.line(JSON.stringify(o), i + 1));
   sink.finish();
-  return { ...readRaw(engine), invariants: engine.checkInvariants?.() ?? -1 };
+  return { ...readRaw(engine, sink), invariants: engine.checkInvariants?.() ?? -1 };
 }
 
 import { COUNTERS } from '../src/engine/abi.js';

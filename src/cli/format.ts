@@ -87,6 +87,7 @@ export function machineLine(r: Result): string {
 
 export function formatResult(r: Result): string {
   const out: string[] = [];
+  const opWord = r.scenario.script ? 'line' : 'op';
   out.push(`gartbench — ${scenarioLine(r)}`);
   const bad = r.counters.staleReads! + r.counters.lostWrites! + r.counters.foreignReads!;
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
@@ -111,13 +112,13 @@ export function formatResult(r: Result): string {
   if (r.firstViolation) {
     const v = r.firstViolation;
     out.push('');
-    out.push(`first violation (${v.kind}) at op ${v.op}:`);
+    out.push(`first violation (${v.kind}) at ${opWord} ${v.op}:`);
     out.push(`  ${v.detail}`);
   }
   if (r.dmaDebug.length) {
     out.push('');
     out.push(`dma-debug (${num(r.counters.dmaDebugErrors ?? 0)} report${r.counters.dmaDebugErrors === 1 ? '' : 's'}):`);
-    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  op ${d.op} ${d.class}: ${d.message}`);
+    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}`);
     if (r.dmaDebug.length > 10) out.push(`  … ${r.dmaDebug.length - 10} more in --json`);
   }
   return out.join('\n') + '\n';

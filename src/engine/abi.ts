@@ -104,11 +104,26 @@ export const MAX_DEBUG_RECORDS = 100;
 export const DEBUG_WORDS = 10;
 
 /**
- * The first violation is VIOLATION_WORDS i64 words:
- * [kind, op, reader, pfn, mfn, dmaAddr, gpuPage, pte, unit, seenHi, seenLo, expHi, expLo, bufId]
- * dmaAddr and pte are u64 bit patterns (DMA_MAPPING_ERROR is -1 as i64). Missing values are -1.
+ * The first violation is VIOLATION_WORDS i64 words, named in order by VIOLATION_FIELDS. dmaAddr
+ * and pte are u64 bit patterns (DMA_MAPPING_ERROR is -1 as i64). Missing values are -1.
+ * Stamps: hi = buffer id, lo = dev << 31 | version, and a version is the index + 1 of the op
+ * that wrote it, so the words name the writes seen and expected (docs/ENGINE.md §2).
  */
-export const VIOLATION_WORDS = 14;
+export const VIOLATION_FIELDS = [
+  'kind', 'op', 'reader', 'pfn', 'mfn', 'dmaAddr', 'gpuPage', 'pte', 'unit', 'seenHi', 'seenLo', 'expHi', 'expLo', 'bufId',
+  // the hops (docs/ENGINE.md §2, "first violation"):
+  'pageMfn', // the machine frame of the page the reader should have seen
+  'via', // what dmaAddr is (Via)
+  'slot', // the swiotlb slot dmaAddr falls in
+  'hopPfn', // the guest page behind dmaAddr: the slot's original, the IOVA's page, the frame's owner
+  'gattEntryAddr', // AGP: the machine address where the chipset read the entry
+  'gattTableMfn', // AGP: the machine frame of the table page the CPU wrote the entry in
+] as const;
+export const VIOLATION_WORDS = VIOLATION_FIELDS.length;
+
+/** What the address a reader used is (gartbench.result/1 `via`; 0 = no address). */
+export const Via = { none: 0, direct: 1, swiotlb: 2, overflow: 3, iommu: 4, gatt: 5 } as const;
+export const VIA_NAMES = ['direct', 'swiotlb', 'overflow', 'iommu', 'gatt'] as const;
 
 /** Engine init failures (return codes of init). */
 export const InitError = {

@@ -12,6 +12,8 @@ export class OpSink {
   count = 0;
   /** For replay: op index → script line, so reports can name lines. */
   private origins: Int32Array | null;
+  /** Op index → op code: a violation's stamps name the ops that wrote them (one byte per op). */
+  private codes = new Uint8Array(CHUNK_OPS);
 
   constructor(private readonly engine: Engine, trackOrigins = false) {
     this.origins = trackOrigins ? new Int32Array(CHUNK_OPS) : null;
@@ -21,14 +23,12 @@ export class OpSink {
     const w = this.fill * OP_WORDS;
     const ch = this.chunk;
     ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d;
-    if (this.origins) {
-      if (this.count >= this.origins.length) {
-        const grown = new Int32Array(this.origins.length * 2);
-        grown.set(this.origins);
-        this.origins = grown;
-      }
-      this.origins[this.count] = origin;
+    if (this.count >= this.codes.length) {
+      this.codes = grow(this.codes);
+      if (this.origins) this.origins = grow(this.origins);
     }
+    this.codes[this.count] = code;
+    if (this.origins) this.origins[this.count] = origin;
     this.count++;
     if (++this.fill === CHUNK_OPS) this.flush();
   }
@@ -45,8 +45,19 @@ export class OpSink {
     this.flush();
   }
 
+  /** The op code of op index `op`, or -1 when there is no such op. */
+  codeAt(op: number): number {
+    return op >= 0 && op < this.count ? this.codes[op]! : -1;
+  }
+
   /** The script line (or other origin) of op index `op`; the index itself when not tracked. */
   origin(op: number): number {
     return this.origins && op >= 0 && op < this.count ? this.origins[op]! : op;
   }
+}
+
+function grow<T extends Uint8Array | Int32Array>(a: T): T {
+  const bigger = new (a.constructor as new (n: number) => T)(a.length * 2);
+  bigger.set(a);
+  return bigger;
 }

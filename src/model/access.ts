@@ -6,15 +6,14 @@ import { bufferPhys, pageHandle, type Buffer } from './buffers.js';
 import { DMA_ERROR } from './gart.js';
 import { DEV_BIT, fillPayload, payloadByte, type Stamp } from './memory.js';
 import type { Model } from './model.js';
-import { classify, type Kind, type Violation } from './oracle.js';
+import { classify, type Described, type Kind } from './oracle.js';
 
 /** Maps an address of the logical side (guest physical) to a machine address, or -1. */
 export type Translate = (logical: number) => number;
 
-/** A new write operation's stamp: every write op takes the next version. */
+/** A write op's stamp: its version is the op's index + 1, so a stamp names the op that wrote it. */
 export function nextStamp(model: Model, bufId: number, dev: boolean): Stamp {
-  model.version++;
-  return { hi: bufId, lo: ((dev ? DEV_BIT : 0) | (model.version & 0x7fff_ffff)) >>> 0 };
+  return { hi: bufId, lo: ((dev ? DEV_BIT : 0) | ((model.op + 1) & 0x7fff_ffff)) >>> 0 };
 }
 
 /** Where a device access to `bus` lands in machine memory, or -1 (fault / nothing there). */
@@ -107,7 +106,7 @@ export function readPage(model: Model, start: number, end: number, translate: Tr
   if (worst === ViolationKind.none) return;
   const unitAddr = pageBase + worstUnit * UNIT_SIZE;
   const firstByte = Math.max(start, unitAddr);
-  model.oracle.failPage(worst, (): Violation => ({
+  model.oracle.failPage(worst, (): Described => ({
     kind: worst, op: model.op, reader: ctx.reader, pfn: ctx.pfn,
     mfn: worstMachine >= 0 ? Math.floor(worstMachine / PAGE_SIZE) : -1,
     dmaAddr: ctx.dmaAddr, gpuPage: ctx.gpuPage, pte: ctx.pte, unit: worstUnit,

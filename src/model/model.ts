@@ -16,6 +16,7 @@ import { gartBind, gartUnbind, gpuRead, gpuWrite } from './gpu.js';
 import { Iommu } from './iommu.js';
 import { Machine, layoutFor, type Layout } from './machine.js';
 import { UnitMemory } from './memory.js';
+import { hopsOf } from './hops.js';
 import { Oracle } from './oracle.js';
 import { allocPages, buildZones, exchange, releaseBuffer, type Zones } from './pages.js';
 import { SwiotlbPool } from './swiotlb.js';
@@ -30,7 +31,7 @@ const XEN_POOL_PIECE_PAGES = 64;
 
 export class Model {
   readonly counters = newCounters();
-  readonly oracle = new Oracle(this.counters);
+  readonly oracle = new Oracle(this.counters, (reader, pfn, dmaAddr, gpuPage) => hopsOf(this, reader, pfn, dmaAddr, gpuPage));
   readonly debug = new DmaDebug(this.counters);
   readonly layout: Layout;
   readonly machine: Machine;
@@ -55,7 +56,6 @@ export class Model {
   released = false;
   /** Ids of buffers currently held by a slot (the GART may outlive them). */
   readonly liveIds = new Set<number>();
-  version = 0;
   bufCounter = 0;
   /** Index of the op being executed. */
   op = 0;

@@ -2,6 +2,7 @@
 // logical units, from either side, in program order. A page counts once, by its worst unit.
 import { VIOLATION_WORDS, ViolationKind } from '../engine/abi.js';
 import type { Counters } from './counters.js';
+import type { Hops } from './hops.js';
 import { DEV_BIT, stampVersion } from './memory.js';
 
 export type Kind = (typeof ViolationKind)[keyof typeof ViolationKind];
@@ -14,8 +15,8 @@ export function classify(cpuReader: boolean, seenHi: number, seenLo: number, exp
   return ViolationKind.foreign;
 }
 
-/** The earliest failing page, word for word as VIOLATION_WORDS describes. */
-export interface Violation {
+/** The earliest failing page, word for word as VIOLATION_FIELDS names them. */
+export interface Violation extends Hops {
   kind: Kind;
   op: number;
   reader: number;
@@ -32,18 +33,26 @@ export interface Violation {
   bufId: number;
 }
 
+export type Described = Omit<Violation, keyof Hops>;
+
 export class Oracle {
   first: Violation | null = null;
 
-  constructor(private readonly counters: Counters) {}
+  constructor(
+    private readonly counters: Counters,
+    /** The hops behind the address the reader used (hops.ts), asked for the first violation only. */
+    private readonly hops: (reader: number, pfn: number, dmaAddr: bigint, gpuPage: number) => Hops,
+  ) {}
 
   /** Counts a failing page; the first one is kept (built lazily: most pages are fine). */
-  failPage(kind: Kind, describe: () => Violation): void {
+  failPage(kind: Kind, describe: () => Described): void {
     if (kind === ViolationKind.none) return;
     if (kind === ViolationKind.stale) this.counters.staleReads++;
     else if (kind === ViolationKind.lost) this.counters.lostWrites++;
     else this.counters.foreignReads++;
-    if (!this.first) this.first = describe();
+    if (this.first) return;
+    const d = describe();
+    this.first = { ...d, ...this.hops(d.reader, d.pfn, d.dmaAddr, d.gpuPage) };
   }
 
   words(): bigint[] | null {
@@ -53,6 +62,7 @@ export class Oracle {
       BigInt(v.kind), BigInt(v.op), BigInt(v.reader), BigInt(v.pfn), BigInt(v.mfn), v.dmaAddr,
       BigInt(v.gpuPage), v.pte, BigInt(v.unit), BigInt(v.seenHi), BigInt(v.seenLo),
       BigInt(v.expHi), BigInt(v.expLo), BigInt(v.bufId),
+      BigInt(v.pageMfn), BigInt(v.via), BigInt(v.slot), BigInt(v.hopPfn), BigInt(v.gattEntryAddr), BigInt(v.gattTableMfn),
     ];
     if (words.length !== VIOLATION_WORDS) throw new Error('violation record layout');
     return words.map((w) => BigInt.asIntN(64, w));

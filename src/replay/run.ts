@@ -35,7 +35,7 @@ export async function replay(req: ReplayRequest): Promise<Result> {
   return buildResult({
     scenario, machine: m, costs: req.costs ?? loadCosts(undefined), wallMs, workers: 1,
     origin: (op) => sink.origin(op), names: (id) => tr.names[id] ?? `#${id}`,
-  }, readRaw(engine));
+  }, readRaw(engine, sink));
 }
 
 export function initErrorText(code: number): string {

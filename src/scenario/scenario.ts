@@ -135,7 +135,7 @@ async function runCellUnchecked(c: Cell & { fault?: Fault }, mod?: WebAssembly.M
   if (c.fault === 'trap') sink.push(TRAP_OP);
   const w: WorkloadSpec = { workload: s.workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed: c.seed, profile };
   generateWorkload(w, sink);
-  return { raw: readRaw(engine), wallMs: performance.now() - t0 };
+  return { raw: readRaw(engine, sink), wallMs: performance.now() - t0 };
 }
 
 export function scenarioRecord(s: ScenarioSpec): Scenario {
@@ -152,15 +152,16 @@ export function mergeOutputs(outs: CellOutput[]): { raw: RawOutput; wallMs: numb
   const counters = first.counters.map(() => 0);
   const peakIdx = COUNTER_INDEX.swiotlbPeakSlots;
   let violation: bigint[] | null = null;
+  let writers: RawOutput['writers'] = null;
   const records: bigint[][] = [];
   let total = 0;
   let wallMs = 0;
   for (const o of outs) {
     o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
-    violation ??= o.raw.violation;
+    if (!violation && o.raw.violation) ({ violation, writers } = o.raw);
     for (const r of o.raw.debug.records) if (records.length < MAX_DEBUG_RECORDS) records.push(r);
     total += o.raw.debug.total;
     wallMs += o.wallMs;
   }
-  return { raw: { counters, violation, debug: { total, records } }, wallMs };
+  return { raw: { counters, violation, writers, debug: { total, records } }, wallMs };
 }

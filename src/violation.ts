@@ -1,0 +1,186 @@
+// The first violation for the person debugging it: the violation words of either engine turned
+// into the contract's fields and one explanation that names each hop as a kernel engineer would
+// (the page and its machine frame, the address the driver gave the device and what that address
+// is, the PTE or GATT entry, the frame the reader reached, what it saw and what it should have).
+import { Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from './engine/abi.js';
+import { hex } from './units.js';
+
+export type ViaName = (typeof VIA_NAMES)[number];
+
+export interface Violation {
+  kind: 'stale' | 'foreign' | 'lost';
+  /** The op (a script line in replay) whose read failed. */
+  op: number;
+  reader: 'cpu' | 'device' | 'gpu';
+  /** The page the reader should have seen, and its machine frame. */
+  pfn: number | null;
+  pageMfn: number | null;
+  /** The address the reader used (the device's handle, the decoded PTE or GATT entry). */
+  dmaAddr: string | null;
+  via: ViaName | null;
+  slot: number | null;
+  /** The machine frame the reader actually touched. */
+  mfn: number | null;
+  gpuPage: number | null;
+  pte: string | null;
+  /** The ops (script lines in replay) that wrote what was seen and what was expected. */
+  seenOp: number | null;
+  expectedOp: number | null;
+  detail: string;
+}
+
+/** The op codes that wrote the seen and the expected data (−1: none), found by the harness. */
+export type Writers = [seenCode: number, expectedCode: number];
+
+type Words = Record<(typeof VIOLATION_FIELDS)[number], bigint>;
+
+const KIND_NAME: Record<number, Violation['kind']> = { [ViolationKind.stale]: 'stale', [ViolationKind.lost]: 'lost', [ViolationKind.foreign]: 'foreign' };
+const READER: Record<number, Violation['reader']> = { [Reader.cpu]: 'cpu', [Reader.dev]: 'device', [Reader.gpu]: 'gpu' };
+const WRITE_NAME: Record<number, string> = {
+  [Op.ALLOC]: "the CPU's zero-fill at alloc",
+  [Op.ALLOC_COHERENT]: "the CPU's zero-fill at dma_alloc_coherent",
+  [Op.TT_POPULATE]: "the CPU's zero-fill when the TTM pages were populated",
+  [Op.CPU_WRITE]: "the CPU's write",
+  [Op.DEV_WRITE]: "the device's write through its dma handle",
+  [Op.GPU_WRITE]: "the GPU's write through the GART",
+};
+
+const VERSION_MASK = 0x7fff_ffffn;
+const num = (v: bigint) => (v < 0n ? null : Number(v));
+const frame = (mfn: bigint | number) => `machine frame ${hex(mfn)}`;
+
+export interface ExplainContext {
+  /** Op index → what the user calls it (a script line in replay). */
+  origin: (op: number) => number;
+  /** "line" in replay, "op" for generated workloads. */
+  opWord: string;
+  names?: (id: number) => string;
+  writers?: Writers | null;
+}
+
+/** The ops that wrote a stamp: version v is op v − 1 (docs/ENGINE.md §2). */
+function writerOp(lo: bigint, hi: bigint): number | null {
+  if (lo === 0n && hi === 0n) return null;
+  return Number(lo & VERSION_MASK) - 1;
+}
+
+export function violationFrom(raw: bigint[] | null, ctx: ExplainContext): Violation | null {
+  if (!raw || Number(raw[0]) === ViolationKind.none) return null;
+  const w = Object.fromEntries(VIOLATION_FIELDS.map((f, i) => [f, raw[i] ?? -1n])) as Words;
+  const reader = READER[Number(w.reader)]!;
+  const via = Number(w.via) === Via.none ? null : VIA_NAMES[Number(w.via) - 1]!;
+  const hasAddr = BigInt.asUintN(64, w.dmaAddr) !== BigInt.asUintN(64, -1n);
+  const seenOp = writerOp(w.seenLo, w.seenHi);
+  const expectedOp = writerOp(w.expLo, w.expHi);
+  return {
+    kind: KIND_NAME[Number(w.kind)]!,
+    op: ctx.origin(Number(w.op)),
+    reader,
+    pfn: num(w.pfn),
+    pageMfn: num(w.pageMfn),
+    dmaAddr: hasAddr ? hex(w.dmaAddr) : null,
+    via,
+    slot: num(w.slot),
+    mfn: num(w.mfn),
+    gpuPage: num(w.gpuPage),
+    pte: reader === 'gpu' ? hex(w.pte) : null,
+    seenOp: seenOp === null ? null : ctx.origin(seenOp),
+    expectedOp: expectedOp === null ? null : ctx.origin(expectedOp),
+    detail: explain(w, ctx),
+  };
+}
+
+function bufferName(id: bigint, ctx: ExplainContext): string {
+  return ctx.names ? `buffer '${ctx.names(Number(id))}' (#${id})` : `buffer #${id}`;
+}
+
+/** What a stamp holds, in words: "the CPU's write of op 17". */
+function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, owner: bigint): string {
+  const op = writerOp(lo, hi);
+  if (op === null) return 'nothing ever written there';
+  const dev = (lo >> 31n) & 1n;
+  const what = WRITE_NAME[code] ?? (dev ? 'a device write' : 'a CPU write');
+  const whose = hi === owner ? '' : hi === 0n ? ' through an entry no live buffer owned' : ` of ${bufferName(hi, ctx)}`;
+  return `${what}${whose} (${ctx.opWord} ${ctx.origin(op)})`;
+}
+
+/** The address hop: what the dma address is, and where it leads. */
+function addressHop(w: Words): string {
+  const addr = hex(w.dmaAddr);
+  switch (Number(w.via)) {
+    case Via.swiotlb: {
+      const slotAt = hex(BigInt.asUintN(64, w.dmaAddr) & ~BigInt(UNIT_SIZE - 1));
+      const copy = w.hopPfn < 0n ? 'a slot no mapping holds now' : w.hopPfn === w.pfn ? 'the bounce copy of this page' : `the bounce copy of pfn ${hex(w.hopPfn)}`;
+      return `dma address ${addr}: bounce slot ${w.slot} of swiotlb at machine ${slotAt} (${copy})`;
+    }
+    case Via.overflow:
+      return `dma address ${addr}: the 2010 swiotlb overflow buffer (the pool was full; only dma_mapping_error() tells)`;
+    case Via.iommu:
+      return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page' : `the IOMMU maps to pfn ${hex(w.hopPfn)}`}`;
+    case Via.direct: {
+      const target = BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT);
+      if (w.pageMfn >= 0n && target === BigInt(w.pageMfn)) return `dma address ${addr}: the page itself (${frame(target)})`;
+      return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs pfn ${hex(w.hopPfn)}, not this page`}`;
+    }
+    default:
+      return 'no dma address';
+  }
+}
+
+function gpuHops(w: Words): string[] {
+  if (Number(w.via) === Via.gatt) {
+    if (w.gattEntryAddr < 0n) return [`GPU page ${w.gpuPage}`, 'no AGP GATT exists: the chipset finds no entry, the GPU reads nothing'];
+    const base = BigInt.asUintN(64, w.gattEntryAddr) - 4n * w.gpuPage;
+    const readAt = BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT);
+    const where = readAt === BigInt(w.gattTableMfn)
+      ? 'the table the CPU filled'
+      : `${w.hopPfn < 0n ? 'a frame of no page of this guest' : `the frame of pfn ${hex(w.hopPfn)}`}, not the table the CPU filled (${frame(w.gattTableMfn)})`;
+    const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}): ${where}`];
+    const valid = (w.pte & 1n) !== 0n;
+    hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}, past any IOMMU` : `entry ${hex(w.pte)} is not valid: the GPU reads nothing`);
+    return hops;
+  }
+  const hops = [`GPU page ${w.gpuPage}`];
+  if (Number(w.via) === Via.none) hops.push(`GART PTE ${hex(w.pte)} is not valid: the GPU reads nothing`);
+  else hops.push(`GART PTE ${hex(w.pte)}`, addressHop(w));
+  return hops;
+}
+
+function explain(w: Words, ctx: ExplainContext): string {
+  const reader = Number(w.reader);
+  const [seenCode, expCode] = ctx.writers ?? [-1, -1];
+  const owner = w.bufId;
+  const page = w.pfn >= 0n
+    ? `${owner > 0n ? `${bufferName(owner, ctx)}, ` : ''}page pfn ${hex(w.pfn)} (${w.pageMfn >= 0n ? frame(w.pageMfn) : 'no machine frame'})`
+    : 'a GART page no live buffer owns';
+  const hops: string[] = [];
+  if (reader === Reader.gpu) hops.push(...gpuHops(w));
+  else if (reader === Reader.dev) hops.push(addressHop(w));
+  else hops.push(Number(w.via) === Via.none ? 'the driver holds no dma address for it' : `the device was given ${addressHop(w)}`);
+  const unit = Number(w.unit);
+  const bytes = `bytes ${unit * UNIT_SIZE}–${(unit + 1) * UNIT_SIZE - 1}`;
+  const reached = w.mfn >= 0n ? `read ${frame(w.mfn)}, ${bytes}` : 'reached no memory';
+  const who = reader === Reader.gpu ? 'the GPU' : reader === Reader.dev ? 'the device' : 'the CPU';
+  const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner);
+  const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
+  const why = reasonText(w);
+  return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
+}
+
+/** The one-sentence reason, where the hops make it certain. */
+function reasonText(w: Words): string {
+  const kind = Number(w.kind);
+  const via = Number(w.via);
+  if (via === Via.swiotlb && kind === ViolationKind.stale) return 'the bounce slot holds an older copy: nothing copied the later write into it (no dma_sync_single_for_device)';
+  if (via === Via.swiotlb && kind === ViolationKind.lost) return "the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu)";
+  if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
+    return 'the bridge was given an address that is not the machine address of the table';
+  }
+  if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
+    return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
+  }
+  if (via === Via.direct && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn) && kind === ViolationKind.foreign) {
+    return 'the address the device was given is not the machine address of the page';
+  }
+  return '';
+}

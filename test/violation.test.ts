@@ -1,0 +1,175 @@
+// The first violation, hop by hop (INTERFACE.md firstViolation): for each kind of address a
+// reader can use — a swiotlb bounce slot, the 2010 overflow buffer, an IOVA, an AGP GATT entry, a
+// plain machine frame, no address at all — both engines name the same hops, and the explanation
+// names each of them without a placeholder or an internal term.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCosts } from '../src/costs.js';
+import { machineOptionsFrom } from '../src/machine.js';
+import { replay } from '../src/replay/run.js';
+import type { Result } from '../src/result.js';
+import { scratch, script, seedReadback, seedUpload } from './helpers.js';
+
+const dir = scratch();
+const SMALL = { ram: 512 * 2 ** 20, 'host-ram': 6 * 2 ** 30, 'xen-low-free': 128 * 2 ** 20, swiotlb: 4 * 2 ** 20, 'payload-bytes': 0, seed: 1 };
+
+async function run(name: string, ops: object[], platform: string, device = 'r100', engine: 'wasm' | 'js' = 'wasm', kernel = '2010', swiotlb?: number): Promise<Result> {
+  const machine = machineOptionsFrom({ ...SMALL, platform, device, kernel, ...(swiotlb ? { swiotlb } : {}) });
+  return replay({ script: script(dir, `${name}-${engine}.jsonl`, ops), machine, engine, costs: loadCosts(undefined) });
+}
+
+/** No placeholder printed as an address, no unexplained internal term. */
+function assertReadable(detail: string): void {
+  assert.doesNotMatch(detail, /0xffffffffffffffff/, detail);
+  assert.doesNotMatch(detail, /\bunit\b|\bversion\b|stamp/, detail);
+}
+
+interface Case {
+  description: string;
+  platform: string;
+  device?: string;
+  kernel?: string;
+  swiotlb?: number;
+  ops: object[];
+  check: (r: Result) => void;
+}
+
+const bind = (buf: string, gpuPage = 0) => ({ op: 'gart_bind', buf, gpuPage });
+
+const CASES: Case[] = [
+  {
+    description: "xen-pv, the seed's bug: the GPU reads bounce slot N; the page's own frame is above 4 GiB",
+    platform: 'xen-pv', ops: seedUpload(),
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.kind, 'stale');
+      assert.equal(v.via, 'swiotlb');
+      assert.ok(v.slot !== null && v.slot >= 0);
+      assert.ok(v.pageMfn! >= 2 ** 20, 'the page itself is a high machine frame');
+      assert.ok(v.mfn! < 2 ** 20, 'the GPU read a frame of the low bounce pool');
+      assert.notEqual(v.mfn, v.pageMfn);
+      assert.equal(v.seenOp, 1, 'saw what line 1 (the alloc zero-fill) wrote');
+      assert.equal(v.expectedOp, 5, 'expected what line 5 (cpu_write) wrote');
+      assert.match(v.detail, new RegExp(`bounce slot ${v.slot} of swiotlb at machine 0x`));
+      assert.match(v.detail, new RegExp(`machine frame 0x${v.pageMfn!.toString(16)}\\b`));
+      assert.match(v.detail, /zero-fill at alloc \(line 1\)/);
+      assert.match(v.detail, /CPU's write \(line 5\)/);
+      assert.match(v.detail, /dma_sync_single_for_device/);
+    },
+  },
+  {
+    description: 'swiotlb-force readback: the CPU reads the page; the device was given bounce slot N; its write is lost',
+    platform: 'swiotlb-force', ops: seedReadback(),
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.kind, 'lost');
+      assert.equal(v.reader, 'cpu');
+      assert.equal(v.via, 'swiotlb');
+      assert.equal(v.mfn, v.pageMfn, 'the CPU reads the page itself');
+      assert.match(v.detail, /the device was given dma address 0x[0-9a-f]+: bounce slot \d+ of swiotlb/);
+      assert.match(v.detail, /GPU's write through the GART \(line 5\)/);
+    },
+  },
+  {
+    description: 'swiotlb-force 2010 with the pool too small: the map returns the overflow buffer',
+    platform: 'swiotlb-force', swiotlb: 256 * 1024,
+    ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, bind('a'), { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.via, 'overflow');
+      assert.equal(v.slot, null);
+      assert.match(v.detail, /overflow buffer/);
+    },
+  },
+  {
+    description: 'iommu: a buffer bound without a map hands the GART a physical address that no IOVA covers',
+    platform: 'iommu',
+    ops: [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, bind('a'), { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.kind, 'foreign');
+      assert.equal(v.via, 'iommu');
+      assert.equal(v.mfn, null, 'the IOMMU faults: no frame reached');
+      assert.match(v.detail, /an IOVA with no IOMMU entry \(the IOMMU faults\)/);
+      assert.match(v.detail, /reached no memory/);
+    },
+  },
+  {
+    description: "xen-pv, 40-bit device bound without a map: virt_to_phys's address is some other machine frame",
+    platform: 'xen-pv', device: 'r600',
+    ops: [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, bind('a'), { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.via, 'direct');
+      assert.equal(v.mfn, v.pfn, 'the pseudo-physical address read as a machine address');
+      assert.notEqual(v.mfn, v.pageMfn);
+      assert.match(v.detail, /no page of this guest|which backs pfn/);
+      assert.match(v.detail, /not the machine address of the page/);
+    },
+  },
+  {
+    description: 'nv50: a GPU read of an unbound page meets an invalid PTE and names no address',
+    platform: 'bare-metal', device: 'nv50',
+    ops: [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, bind('a'), { op: 'gart_unbind', gpuPage: 0, pages: 1 }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.kind, 'foreign');
+      assert.equal(v.via, null);
+      assert.equal(v.dmaAddr, null);
+      assert.equal(v.pfn, null);
+      assert.match(v.detail, /GART PTE 0x0 is not valid: the GPU reads nothing/);
+    },
+  },
+  {
+    description: 'modern swiotlb full: the failed map is DMA_MAPPING_ERROR, which names no address',
+    platform: 'swiotlb-force', kernel: 'modern', swiotlb: 256 * 1024,
+    ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'dev_write', buf: 'a', size: 4096 }, { op: 'cpu_read', buf: 'a', size: 4096 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.via, null);
+      assert.equal(v.dmaAddr, null);
+    },
+  },
+];
+
+for (const engine of ['wasm', 'js'] as const) {
+  describe(`first violation, hop by hop (engine ${engine})`, () => {
+    for (const c of CASES) {
+      it(c.description, async () => {
+        const r = await run(`v${CASES.indexOf(c)}`, c.ops, c.platform, c.device, engine, c.kernel, c.swiotlb);
+        assert.ok(r.firstViolation, 'a violation');
+        c.check(r);
+        assertReadable(r.firstViolation!.detail);
+      });
+    }
+  });
+}
+
+describe('first violation: both engines say the same', () => {
+  for (const c of CASES) {
+    it(c.description, async () => {
+      const [w, j] = await Promise.all(['wasm', 'js'].map((e) => run(`same${CASES.indexOf(c)}`, c.ops, c.platform, c.device, e as 'wasm', c.kernel, c.swiotlb)));
+      assert.deepEqual(w!.firstViolation, j!.firstViolation);
+    });
+  }
+});
+
+describe('first violation of an AGP GATT', () => {
+  it('phys under Xen: the chipset reads the entry at the pseudo-physical base, not where the table is', async () => {
+    const { runCell } = await import('../src/scenario/scenario.js');
+    const { buildResult } = await import('../src/result.js');
+    const { scenarioFrom, scenarioRecord } = await import('../src/scenario/scenario.js');
+    const v = { ...SMALL, platform: 'xen-pv', device: 'agp', kernel: '2010', gatt: 'phys', strategy: 'legacy', workload: 'upload', pages: 64, 'bo-pages': 16, rounds: 1, replicas: 1, engine: 'wasm' };
+    const spec = scenarioFrom(v, new Set(), machineOptionsFrom(v));
+    for (const engine of ['wasm', 'js'] as const) {
+      const out = await runCell({ spec: { ...spec, engine }, replica: 0, seed: 1 });
+      const r = buildResult({ scenario: scenarioRecord({ ...spec, engine }), machine: spec.machine, costs: loadCosts(undefined), wallMs: 0, workers: 1 }, out.raw);
+      const f = r.firstViolation!;
+      assert.equal(f.via, 'gatt');
+      assert.equal(f.kind, 'foreign');
+      assert.match(f.detail, /the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+\): a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\)/);
+      assert.match(f.detail, /not the machine address of the table/);
+      assertReadable(f.detail);
+    }
+  });
+});
