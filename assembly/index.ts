@@ -1,21 +1,23 @@
 // gartbench's Wasm engine: the one export file. The host fills the ops buffer, calls run(), and
 // reads counters, the first violation and dma-debug records straight from linear memory.
-// Semantics: docs/ENGINE.md. Integers only cross the boundary; u64 values live in memory.
+// Semantics: docs/ENGINE.md; the map of the house: docs/ARCHITECTURE.md. Integers only cross
+// the boundary; u64 values live in memory.
 
-import { PLATFORM_XEN_PV, IO_TLB_OVERFLOW_PAGES, KERNEL_RESERVED_PAGES, DMA32_LIMIT_PFN,
-  XEN_LOW_BASE_MFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, COUNTER_COUNT,
-  C_DMA_DEBUG_ERRORS, UNIT_SIZE } from './abi';
+import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT,
+  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP } from './abi';
 import * as L from './layout';
-import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID, ZONE_XEN_LOW_ID } from './buddy';
-import { rand_seed } from './rand';
-import { p2m_init } from './p2m';
-import { swiotlb_init } from './swiotlb';
-import { xen_swiotlb_boot } from './xen_swiotlb';
-import { gart_init } from './gart';
-import { debug_reset } from './dma_debug';
-import { counter } from './counters';
+import { counter } from './sim/counters';
+import { rand_seed } from './sim/rand';
+import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID, ZONE_XEN_LOW_ID } from './mm/buddy';
+import { p2m_init, xen_pv_domain } from './xen/p2m';
+import { xen_heap_init } from './xen/exchange';
+import { xen_swiotlb_boot } from './xen/swiotlb_xen';
+import { swiotlb_init } from './dma/swiotlb';
+import { debug_reset } from './dma/debug';
+import { gart_init } from './drm/gart';
+import { agp_init } from './drm/agp_gatt';
+import { ttm_pools_init } from './drm/ttm_page_alloc';
 import { run_ops } from './ops';
-import { ttm_pools_init } from './ttm_page_alloc';
 import { check_invariants } from './invariants';
 
 let initialized = false;
@@ -24,30 +26,8 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
                      gartPages: i32, gartFamily: i32): i32 {
   if (initialized) return INIT_LAYOUT; // one machine per instance
-  const xen = platform == PLATFORM_XEN_PV;
-  L.platform = platform;
-  L.mask_bits = maskBits;
-  L.dma_mask = maskBits >= 64 ? u64.MAX_VALUE : (<u64>1 << <u64>maskBits) - 1;
-  L.kernel_era = kernel;
-  L.ram_pages = ramPages;
-  L.host_pages = xen ? hostPages : ramPages;
-  L.xen_low_pages = xen ? xenLowPages : 0;
-  L.nslabs = nslabs;
-  L.payload_bytes = payloadBytes;
-  L.unit_payload = min(payloadBytes, UNIT_SIZE);
-  L.max_buffers = maxBuffers;
-  L.gart_pages = gartPages;
-  L.gart_family = gartFamily;
-
-  L.io_tlb_start_pfn = KERNEL_RESERVED_PAGES;
-  L.pool_pages = (nslabs + 1) >> 1;
-  L.overflow_pfn = L.io_tlb_start_pfn + L.pool_pages;
-  L.dummy_pfn = L.overflow_pfn + IO_TLB_OVERFLOW_PAGES;
-  L.first_free_pfn = L.dummy_pfn + 1;
-  if (ramPages <= 0 || nslabs <= 0 || maxBuffers < 0 || gartPages < 0 || L.first_free_pfn > ramPages) return INIT_LAYOUT;
-  if (xen && (hostPages < ramPages || xenLowPages < 0 || XEN_LOW_BASE_MFN + xenLowPages > hostPages - ramPages)) {
-    return INIT_LAYOUT;
-  }
+  if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
+    maxBuffers, gartPages, gartFamily)) return INIT_LAYOUT;
   if (!L.layout_compute()) return INIT_TOO_LARGE;
   initialized = true;
 
@@ -60,13 +40,15 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   rand_seed(<u32>seed);
   swiotlb_init();
   debug_reset();
-  if (xen) {
+  if (xen_pv_domain()) {
     const low_end = XEN_LOW_BASE_MFN + xenLowPages;
     zone_init(ZONE_XEN_LOW_ID, L.low_tag_ptr, L.low_next_ptr, L.low_prev_ptr, XEN_LOW_BASE_MFN, XEN_LOW_BASE_MFN, low_end);
     zone_free_range(ZONE_XEN_LOW_ID, XEN_LOW_BASE_MFN, low_end);
     p2m_init();
+    xen_heap_init();
     if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
   }
+  agp_init(gartFamily == GART_AGP);
   gart_init();
   ttm_pools_init();
   return INIT_OK;

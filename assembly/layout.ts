@@ -4,25 +4,39 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES } from './abi';
+  IOMMU_WINDOW_PAGES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
+  KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
-@inline export const BUF_BYTES: i32 = 128; // one buffer record (see buffers.ts)
-@inline export const SLOT_BYTES: i32 = 16; // per swiotlb slot: orig phys u64, size u32, nslots u32
+@inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
 @inline export const DEBUG_ENTRY_BYTES: i32 = 48;
-@inline export const DEBUG_ENTRY_CAPACITY: i32 = 1 << 16; // dma-debug's preallocated entries
 @inline export const DEBUG_HASH_BITS: i32 = 16;            // one bucket per entry
 @inline export const DEBUG_HASH_SIZE: i32 = 1 << DEBUG_HASH_BITS;
-@inline export const DEBUG_NARROW_SPAN: i32 = 16; // entries reaching at most this many pages past their first are page-indexed
 @inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
 @inline export const GART_OWNER_BYTES: i32 = 12; // slot i32, bufId u32, pfn i32
 @inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
+@inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
+// ---- slots: what the harness names (driver/buffers.ts, drm/ttm_tt.ts) ----
+// Every slot record starts with the same header; the body is a buffer's or a tt's own layout.
+//   +0 id  +4 kind  +8 failed  +12 body...
+@inline export const SLOT_BYTES: i32 = 128;
+@inline export const SLOT_ID: i32 = 0;
+@inline export const SLOT_KIND: i32 = SLOT_ID + 4;
+@inline export const SLOT_FAILED: i32 = SLOT_KIND + 4;
+@inline export const SLOT_BODY: i32 = SLOT_FAILED + 4;
+@inline export const KIND_NONE: i32 = 0;
+@inline export const KIND_PAGE: i32 = 1;     // alloc_pages memory (driver/buffers.ts)
+@inline export const KIND_COHERENT: i32 = 2; // dma_alloc_coherent memory (driver/buffers.ts)
+@inline export const KIND_TT: i32 = 3;       // a TTM page array (drm/ttm_tt.ts)
+
 // ---- machine configuration ----
 export let platform: i32 = 0;
+export let has_p2m = false;   // Xen PV: guest frames are not machine frames (sim/translate.ts)
+export let has_iommu = false; // bus addresses are IOVAs (sim/translate.ts)
 export let mask_bits: i32 = 32;
 export let dma_mask: u64 = 0;
 export let kernel_era: i32 = 0;
@@ -51,7 +65,8 @@ export const VIOLATION_PTR: usize = COUNTERS_PTR + <usize>(((COUNTER_COUNT + 3) 
 export const DEBUG_PTR: usize = VIOLATION_PTR + <usize>(((VIOLATION_WORDS + 1) & ~1) * 8);
 export const ZONES_PTR: usize = DEBUG_PTR + <usize>(MAX_DEBUG_RECORDS * DEBUG_WORDS * 8);
 export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
-export const FIXED_END: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
+export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
+export const FIXED_END: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
 
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
@@ -83,6 +98,54 @@ export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
 export let memory_end: usize = 0;     // bytes currently committed by memory.grow
 
+/**
+ * The machine's configuration and fixed guest layout (docs/ENGINE.md §1). Returns false when the
+ * numbers cannot make a machine; the caller reports INIT_LAYOUT.
+ */
+export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
+                                 xenLowPages: i32, nslabsIn: i32, payloadBytes: i32, maxBuffers: i32,
+                                 gartPages: i32, gartFamily: i32): bool {
+  platform = plat;
+  has_p2m = plat == PLATFORM_XEN_PV;
+  has_iommu = plat == PLATFORM_IOMMU;
+  mask_bits = maskBits;
+  dma_mask = maskBits >= 64 ? u64.MAX_VALUE : (<u64>1 << <u64>maskBits) - 1;
+  kernel_era = kernel;
+  ram_pages = ramPages;
+  host_pages = has_p2m ? hostPages : ramPages;
+  xen_low_pages = has_p2m ? xenLowPages : 0;
+  nslabs = nslabsIn;
+  payload_bytes = payloadBytes;
+  unit_payload = min(payloadBytes, UNIT_SIZE);
+  max_buffers = maxBuffers;
+  gart_pages = gartPages;
+  gart_family = gartFamily;
+  io_tlb_start_pfn = KERNEL_RESERVED_PAGES;
+  pool_pages = (nslabsIn + 1) >> 1;
+  overflow_pfn = io_tlb_start_pfn + pool_pages;
+  dummy_pfn = overflow_pfn + IO_TLB_OVERFLOW_PAGES;
+  first_free_pfn = dummy_pfn + 1;
+  if (ramPages <= 0 || nslabsIn <= 0 || maxBuffers < 0 || gartPages < 0 || first_free_pfn > ramPages) return false;
+  return !has_p2m || (hostPages >= ramPages && xenLowPages >= 0 && XEN_LOW_BASE_MFN + xenLowPages <= hostPages - ramPages);
+}
+
+// ---- slot records ----
+@inline export function slot_rec(slot: i32): usize {
+  assert(<u32>slot < <u32>max_buffers, 'slot out of range');
+  return buffers_ptr + <usize>(slot * SLOT_BYTES);
+}
+@inline export function valid_slot(slot: i32): bool { return <u32>slot < <u32>max_buffers; }
+@inline export function rec_id(r: usize): i32 { return load<i32>(r, SLOT_ID); }
+@inline export function rec_kind(r: usize): i32 { return load<i32>(r, SLOT_KIND); }
+@inline export function rec_failed(r: usize): bool { return load<i32>(r, SLOT_FAILED) != 0; }
+/** A record ops act on: it holds something that was allocated completely. */
+@inline export function rec_usable(r: usize): bool { return rec_kind(r) != KIND_NONE && !rec_failed(r); }
+export function rec_start(r: usize, id: i32, kind: i32, failed: bool): void {
+  memory.fill(r, 0, SLOT_BYTES);
+  store<i32>(r, id, SLOT_ID); store<i32>(r, kind, SLOT_KIND); store<i32>(r, failed ? 1 : 0, SLOT_FAILED);
+}
+@inline export function rec_clear(r: usize): void { memory.fill(r, 0, SLOT_BYTES); }
+
 function region(at: u64, bytes: u64): u64 {
   return (at + bytes + 15) & ~(<u64>15);
 }
@@ -94,11 +157,11 @@ export function layout_compute(): bool {
   const pfns = <u64>ram_pages;
   stamps_ptr = <usize>at; at = region(at, frames * 16);
   expected_ptr = <usize>at; at = region(at, pfns * 16);
-  if (platform == 2) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
+  if (has_p2m) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
   buddy_tag_ptr = <usize>at; at = region(at, pfns);
   buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
   buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
-  if (platform == 2) {
+  if (has_p2m) {
     const low = <u64>xen_low_pages;
     low_tag_ptr = <usize>at; at = region(at, low);
     low_next_ptr = <usize>at; at = region(at, low * 4);
@@ -106,12 +169,12 @@ export function layout_compute(): bool {
     heap_ptr = <usize>at; at = region(at, low * 4);
   }
   slots_list_ptr = <usize>at; at = region(at, <u64>nslabs * 4);
-  slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * SLOT_BYTES);
-  if (platform == 3) {
+  slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);
+  if (has_iommu) {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
     iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
   }
-  buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * BUF_BYTES);
+  buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * SLOT_BYTES);
   debug_entries_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_ENTRY_BYTES);
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
@@ -121,7 +184,7 @@ export function layout_compute(): bool {
   tt_next_ptr = <usize>at; at = region(at, pfns * 4);
   tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
   tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
-  if (platform == 2) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
+  if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
   if (payload_bytes > 0) {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);
     pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);

@@ -7,39 +7,23 @@ import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EX
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
   OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE,
-  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, C_TLB_FLUSHES } from './abi';
-
-@inline const MAX_TT_PAGES: i32 = 1 << 24;
-@inline const MAX_GATT_ENTRIES: i32 = 1 << 20;
+  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES } from './abi';
+import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable } from './layout';
+import { set_cur_op } from './sim/counters';
+import { debug_release } from './dma/debug';
+import { gart_unbind } from './drm/gart';
+import { gatt_create, is_agp } from './drm/agp_gatt';
 import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, tt_cpu_read, is_tt,
-  tt_usable, ttm_teardown } from './ttm_tt';
-import { gatt_create, is_agp } from './agp_gatt';
+  tt_usable, ttm_teardown } from './drm/ttm_tt';
+import { op_alloc, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dma_map, dma_unmap, dma_sync,
+  dma_mapping_error, gart_bind } from './driver/buffer_ops';
+import { cpu_write, cpu_read, dev_write, dev_read, gpu_write, gpu_read } from './driver/access';
+import { explain_violation } from './driver/hops';
 import { note_op } from './invariants';
-import { OPS_PTR, gart_pages } from './layout';
-import { count, set_cur_op } from './counters';
-import { buf, valid_slot, usable, b_id, b_pfn, b_pages, page_handle } from './buffers';
-import { op_alloc, op_free, op_exchange } from './alloc';
-import { op_alloc_coherent, op_free_coherent } from './coherent';
-import { dma_map, dma_unmap, dma_sync, dma_mapping_error } from './dma';
-import { cpu_write, cpu_read, dev_write, dev_read, gpu_write, gpu_read } from './access';
-import { gart_set, gart_unbind } from './gart';
-import { debug_release } from './dma_debug';
-
-/** radeon_gart_bind: one PTE per page of the buffer's handle, then one TLB flush. */
-function gart_bind(slot: i32, first: i32): void {
-  const b = buf(slot);
-  const pages = b_pages(b);
-  for (let i = 0; i < pages; i++) {
-    const p = first + i;
-    if (<u32>p >= <u32>gart_pages) break;
-    gart_set(p, page_handle(b, i), slot, b_id(b), b_pfn(b) + i);
-  }
-  count(C_TLB_FLUSHES);
-}
 
 /** Ops that name a buffer slot: is the slot in range and holding a usable buffer (not a tt)? */
 @inline function on_buffer(slot: i32): bool {
-  return valid_slot(slot) && usable(buf(slot)) && !is_tt(slot);
+  return valid_slot(slot) && rec_usable(slot_rec(slot)) && !is_tt(slot);
 }
 
 /** Buffer ops that (re)fill or empty a slot leave a slot holding a tt alone. */
@@ -92,6 +76,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_GATT_CREATE: if (a >= 1 && a <= MAX_GATT_ENTRIES && <u32>b <= <u32>GATT_MODE_FSB_HOOKS) gatt_create(a, b); break;
       default: unknown_op(code); break;
     }
+    explain_violation();
     note_op(code == OP_RELEASE);
   }
 }

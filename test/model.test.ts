@@ -7,9 +7,9 @@ import {
   type CounterName, type DebugClass, type MachineConfig,
 } from '../src/engine/abi.js';
 import { createJsEngine } from '../src/engine/js.js';
-import { Buddy } from '../src/model/buddy.js';
-import { decodePte, encodePte, pteValid } from '../src/model/gart.js';
-import { SwiotlbPool } from '../src/model/swiotlb.js';
+import { Buddy } from '../src/model/mm/buddy.js';
+import { decodePte, encodePte, pteValid } from '../src/model/drm/gart.js';
+import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
 
 const PAGE = 4096;
 const { bidirectional: BIDI, to_device: TO_DEV, from_device: FROM_DEV } = Dir;
@@ -130,36 +130,36 @@ describe('oracle through the op stream', () => {
 describe('swiotlb slot allocator', () => {
   it('consecutive one-page runs are handed out next-fit', () => {
     const pool = new SwiotlbPool(256);
-    assert.deepEqual([pool.allocate(0, PAGE), pool.allocate(0, PAGE), pool.allocate(0, PAGE)], [0, 2, 4]);
+    assert.deepEqual([pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, PAGE)], [0, 2, 4]);
     assert.equal(pool.slotsInUse, 6);
   });
   it('runs above a page are page-aligned (stride 2)', () => {
     const pool = new SwiotlbPool(256);
-    assert.equal(pool.allocate(0, 2048), 0);
-    assert.equal(pool.allocate(0, 2 * PAGE), 2);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2048), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2 * PAGE), 2);
   });
   it('more than 128 slots fail at once', () => {
     const pool = new SwiotlbPool(1024);
-    assert.equal(pool.allocate(0, 129 * 2048), -1);
-    assert.equal(pool.allocate(0, 128 * 2048), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 129 * 2048), -1);
+    assert.equal(pool.swiotlbTblMapSingle(0, 128 * 2048), 0);
   });
   it('a run never crosses a 128-slot segment', () => {
     const pool = new SwiotlbPool(256);
-    assert.equal(pool.allocate(0, 100 * 2048), 0);
-    assert.equal(pool.allocate(0, 64 * 2048), 128);
+    assert.equal(pool.swiotlbTblMapSingle(0, 100 * 2048), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 64 * 2048), 128);
   });
   it('release merges with free neighbours and restores the initial counters', () => {
     const pool = new SwiotlbPool(256);
     const initial = Array.from(pool.list);
-    const runs = [pool.allocate(0, PAGE), pool.allocate(0, 3 * PAGE), pool.allocate(0, 2048), pool.allocate(0, PAGE)];
-    for (const i of [runs[1], runs[3], runs[0], runs[2]]) pool.release(i);
+    const runs = [pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, 3 * PAGE), pool.swiotlbTblMapSingle(0, 2048), pool.swiotlbTblMapSingle(0, PAGE)];
+    for (const i of [runs[1], runs[3], runs[0], runs[2]]) pool.swiotlbTblUnmapSingle(i);
     assert.deepEqual(Array.from(pool.list), initial);
     assert.equal(pool.slotsInUse, 0);
   });
   it('full: wraps once and gives up', () => {
     const pool = new SwiotlbPool(128);
-    assert.equal(pool.allocate(0, 64 * PAGE), 0);
-    assert.equal(pool.allocate(0, 2048), -1);
+    assert.equal(pool.swiotlbTblMapSingle(0, 64 * PAGE), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2048), -1);
   });
 });
 
@@ -376,7 +376,7 @@ describe('buddy allocator', () => {
 
 // ---- the TTM and AGP layer (ENGINE.md §11-13, §15 T1-T21) -------------------------------------
 import { BindMode, Caching, GattMode, Pool } from '../src/engine/abi.js';
-import { Model } from '../src/model/model.js';
+import { Model } from '../src/model/index.js';
 import { checkInvariants } from '../src/model/invariants.js';
 
 const populate = (slot: number, pages: number, pool: number = Pool.ttm, caching: number = Caching.wc): OpWords =>
@@ -635,7 +635,7 @@ describe('randomised TTM stress with a leak check', () => {
     it(`platform ${platform} seed ${seed}: freeing everything restores the pools, Xen's reserve and the buddy`, () => {
       const cfg = config({ platform, nslabs: 2048, xenLowPages: 4096 });
       const fresh = runModel(cfg, []);
-      const lowFree0 = fresh.machine.xenLow?.freeFrames ?? 0;
+      const lowFree0 = fresh.xen?.low.freeFrames ?? 0;
       const buddyFree0 = fresh.zones.dma32.freeFrames;
       const r = rng(seed);
       const ops: OpWords[] = [];
@@ -673,7 +673,7 @@ describe('randomised TTM stress with a leak check', () => {
       assert.equal(m.ttmPools.dmaInUse, 0);
       assert.equal(m.counters.pagesAllocated, m.counters.pagesFreed, 'every page back');
       assert.equal(m.zones.dma32.freeFrames, buddyFree0);
-      assert.equal(m.machine.xenLow?.freeFrames ?? 0, lowFree0, "Xen's low reserve back to its boot state");
+      assert.equal(m.xen?.low.freeFrames ?? 0, lowFree0, "Xen's low reserve back to its boot state");
       assert.equal(m.swiotlb.slotsInUse, 0);
       assert.ok(m.counters.cachingChangeCalls > 0 && m.counters.poolRefills > 0);
     });

@@ -1,6 +1,6 @@
-// The boundary between the harness and both engines: op codes, enums, counter order and record
-// layouts. `assembly/abi.ts` mirrors these numbers; test/abi.test.ts keeps the two equal.
-// Semantics: docs/ENGINE.md.
+// Every number both engines share, once: op codes, enums, counter order, record sizes and the
+// kernel constants. The reference model imports it; the build turns it into assembly/abi.ts
+// (src/engine/abigen.ts), so the Wasm engine reads the same numbers. Semantics: docs/ENGINE.md.
 
 /** Every op is OP_WORDS consecutive i32 words: [code, a, b, c, d, e, 0, 0]. */
 export const OP_WORDS = 8;
@@ -133,22 +133,45 @@ export const InitError = {
   LAYOUT: 3, // RAM too small for the fixed layout (kernel, pool, overflow, dummy)
 } as const;
 
-// Shared constants (kernel values).
+// Shared constants (kernel values), each derived from the one before it where it can be.
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
-export const IO_TLB_SHIFT = 11;
+export const PAGE_MASK = PAGE_SIZE - 1;
+export const IO_TLB_SHIFT = 11; // swiotlb slot: 2 KiB, the oracle's unit
 export const UNIT_SIZE = 1 << IO_TLB_SHIFT;
+export const UNIT_MASK = UNIT_SIZE - 1;
 export const UNITS_PER_PAGE = PAGE_SIZE / UNIT_SIZE;
 export const IO_TLB_SEGSIZE = 128;
 export const IO_TLB_OVERFLOW_PAGES = 8; // 32 KiB
+export const IO_TLB_OVERFLOW = IO_TLB_OVERFLOW_PAGES * PAGE_SIZE;
 export const MAX_ORDER = 11; // orders 0..MAX_ORDER-1
 export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);
 export const XEN_MAX_EXCHANGE_ORDER = 9;
+export const XEN_POOL_PIECE_ORDER = 6; // the xen-swiotlb pool is exchanged in 256 KiB pieces
 export const KERNEL_RESERVED_PAGES = 4096; // 16 MiB
 export const XEN_LOW_BASE_MFN = 65536; // 256 MiB
 export const DMA32_LIMIT_PFN = 1 << 20; // 4 GiB
 export const IOMMU_BASE = 0x8000_0000;
 export const IOMMU_WINDOW_PAGES = 1 << 19; // 2 GiB
+export const DMA_MAPPING_ERROR = 0xffff_ffff_ffff_ffffn; // all ones, u64
+// Stamps (docs/ENGINE.md §2): hi = buffer id, lo = dev << 31 | version.
+export const DEV_BIT = 0x8000_0000;
+export const VERSION_MASK = DEV_BIT - 1;
+export const PRNG_GOLDEN = 0x9e37_79b9;
+// TTM (drivers/gpu/drm/ttm/ttm_page_alloc.c, ttm_page_alloc_dma.c) and AGP (drivers/char/agp).
+export const NUM_PAGES_TO_ALLOC = 512; // refill batch, shrink minimum, caching-change batch
+export const TTM_POOL_SMALL = 16; // ttm_page_alloc: below this a request refills
+export const TTM_DMA_POOL_SMALL = 4; // ttm_page_alloc_dma: refill size
+export const MAX_TT_PAGES = 1 << 24; // TT_POPULATE's page count bound
+export const AGP_ENTRY_BYTES = 4; // one u32 GATT entry
+export const AGP_ENTRIES_PER_PAGE = PAGE_SIZE / AGP_ENTRY_BYTES;
+export const AGP_VALID = 1;
+export const MAX_GATT_ENTRIES = 1 << 20; // GATT_CREATE's entry count bound
+// dma-debug (lib/dma-debug.c PREALLOC_DMA_DEBUG_ENTRIES): beyond these live entries it disables itself.
+export const DEBUG_ENTRY_CAPACITY = 1 << 16;
+/** Both engines index live dma-debug entries reaching at most this many pages past their first by page. */
+export const DEBUG_NARROW_SPAN = 16;
+export const IOMMU_NONE = 0; // an empty IOVA entry
 
 /** Machine configuration, in the order init() takes its arguments. */
 export interface MachineConfig {
@@ -168,3 +191,25 @@ export interface MachineConfig {
 }
 
 export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as const;
+
+/**
+ * What the build writes into assembly/abi.ts (src/engine/abigen.ts): enums as PREFIX_NAME, the
+ * constants under their own names. A constant is i32 unless named here.
+ */
+export const ENGINE_ENUMS = {
+  OP: Op, POOL: Pool, CACHING: Caching, BIND_MODE: BindMode, GATT_MODE: GattMode, PLATFORM: Platform,
+  KERNEL: Kernel, DMA: Dir, ZONE: Zone, READER: Reader, VIOLATION: ViolationKind, DEBUG_TYPE: DebugType,
+  GART: GartFamily, INIT: InitError, VIA: Via,
+} as const;
+export const ENGINE_LISTS = { C: COUNTERS, DBG: DEBUG_CLASSES } as const;
+export const ENGINE_CONSTANTS = {
+  OP_WORDS, MAX_DEBUG_RECORDS, DEBUG_WORDS, VIOLATION_WORDS,
+  PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, UNITS_PER_PAGE, IO_TLB_SEGSIZE,
+  IO_TLB_OVERFLOW_PAGES, IO_TLB_OVERFLOW, MAX_ORDER, MAX_ALLOC_PAGES, XEN_MAX_EXCHANGE_ORDER, XEN_POOL_PIECE_ORDER,
+  KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
+  DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
+  AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
+} as const;
+export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
+  IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',
+};

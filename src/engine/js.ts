@@ -2,9 +2,9 @@
 // written for clarity). The Wasm engine in assembly/ is tested against it word for word.
 import { InitError, type MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
-import { countersInOrder } from '../model/counters.js';
+import { countersInOrder } from '../model/sim/counters.js';
 import { checkInvariants } from '../model/invariants.js';
-import { Model } from '../model/model.js';
+import { Model } from '../model/index.js';
 
 export function createJsEngine(): Engine {
   let model: Model | null = null;

@@ -1,0 +1,196 @@
+// The DMA API dispatcher (kernel/dma/mapping.c over dma-direct, lib/swiotlb.c, swiotlb-xen and
+// an IOMMU): one switch on the platform id, no indirect calls, as dma_map_ops' direct fast path.
+// Different per era: 2010 swiotlb returns the overflow buffer when full and does not copy at a
+// FROM_DEVICE map; modern returns DMA_MAPPING_ERROR and copies at every map.
+
+import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_IOMMU,
+  KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
+  IO_TLB_OVERFLOW, PAGE_SHIFT, PAGE_MASK, PAGE_SIZE, IO_TLB_SHIFT, DEBUG_TYPE_SINGLE,
+  VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
+  C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
+  C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
+import { platform, kernel_era, dma_mask } from '../layout';
+import { count } from '../sim/counters';
+import { copy_phys } from '../sim/stamps';
+import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
+import { V_VIA, V_SLOT, V_HOP_PFN } from '../sim/oracle';
+import { mfn_to_pfn } from '../xen/p2m';
+import { xen_phys_to_bus, range_straddles_page_boundary } from '../xen/swiotlb_xen';
+import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
+  slot_size, slot_in_use, overflow_bus, bus_to_slot } from './swiotlb';
+import { iommu_alloc, iommu_free_at, iova_of } from './iommu';
+import { debug_add, check_sync } from './debug';
+
+// How a map reached the device (a caller's outcome record, e.g. a buffer's mapping fields):
+//   how (MAP_*), then the swiotlb run's first slot and slot count, or the IOVA entries.
+@inline export const OUT_HOW: i32 = 0;
+@inline export const OUT_FIRST: i32 = OUT_HOW + 4;
+@inline export const OUT_COUNT: i32 = OUT_FIRST + 4;
+@inline export const OUT_BYTES: i32 = OUT_COUNT + 4;
+@inline export const MAP_DIRECT: i32 = 0;
+@inline export const MAP_BOUNCE: i32 = 1;
+@inline export const MAP_IOMMU: i32 = 2;
+@inline export const MAP_FAILED: i32 = 3;
+
+/** dma_capable: the whole range sits under the device mask. */
+@inline function dma_capable(addr: u64, size: i32): bool {
+  const last = addr + <u64>size - 1;
+  return last >= addr && last <= dma_mask;
+}
+
+@inline function copies_to_device(dir: i32): bool { return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL; }
+@inline function copies_to_cpu(dir: i32): bool { return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL; }
+
+function bounce_copy(src: u64, dst: u64, n: i32): void {
+  copy_phys(src, dst, n);
+  count(C_BOUNCE_BYTES, n);
+}
+
+function set_out(out: usize, how: i32, first: i32, n: i32): void {
+  store<i32>(out, how, OUT_HOW); store<i32>(out, first, OUT_FIRST); store<i32>(out, n, OUT_COUNT);
+}
+
+/** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
+function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize): u64 {
+  const index = swiotlb_tbl_map_single(phys, size);
+  if (index < 0) {
+    count(C_SWIOTLB_FULL);
+    count(C_MAPPING_ERRORS);
+    set_out(out, MAP_FAILED, -1, 0);
+    if (kernel_era == KERNEL_MODERN) return DMA_MAPPING_ERROR;
+    if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
+    return overflow_bus();
+  }
+  count(C_BOUNCES);
+  if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, slot_phys(index), size);
+  const dma = slot_bus(index);
+  set_out(out, MAP_BOUNCE, index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  return dma;
+}
+
+/**
+ * dma_map_page for guest phys [phys, phys + size): the platform's dma_map_ops, one switch.
+ * Returns the dma address (an era's error address when it failed); how it got there goes to `out`.
+ */
+export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
+  count(C_MAPS);
+  let dma: u64 = phys;
+  switch (platform) {
+    case PLATFORM_BARE_METAL: {
+      if (!dma_capable(dma, size)) return swiotlb_bounce(phys, size, dir, out);
+      break;
+    }
+    case PLATFORM_SWIOTLB_FORCE: return swiotlb_bounce(phys, size, dir, out);
+    case PLATFORM_XEN_PV: {
+      dma = xen_phys_to_bus(phys);
+      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) return swiotlb_bounce(phys, size, dir, out);
+      break;
+    }
+    case PLATFORM_IOMMU: {
+      const npages = <i32>(((phys & PAGE_MASK) + <u64>size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+      const first = iommu_alloc(<i32>(phys >> PAGE_SHIFT), npages, true);
+      if (first < 0) {
+        count(C_MAPPING_ERRORS);
+        set_out(out, MAP_FAILED, -1, 0);
+        return DMA_MAPPING_ERROR;
+      }
+      dma = iova_of(first) | (phys & PAGE_MASK);
+      set_out(out, MAP_IOMMU, first, npages);
+      debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+      return dma;
+    }
+    default: break;
+  }
+  set_out(out, MAP_DIRECT, -1, 0);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  return dma;
+}
+
+/** What dma_mapping_error would say of the map whose outcome is `out`. */
+@inline export function map_failed(out: usize): bool { return load<i32>(out, OUT_HOW) == MAP_FAILED; }
+
+/** The bus address of a page the driver maps once at init and nobody counts (radeon's dummy page). */
+export function dma_map_boot_page(pfn: i32): u64 {
+  if (platform == PLATFORM_IOMMU) {
+    const first = iommu_alloc(pfn, 1, false);
+    if (first >= 0) return iova_of(first);
+  }
+  return <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
+}
+
+@inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
+
+/** dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release. */
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
+  if (platform == PLATFORM_IOMMU) {
+    iommu_free_at(dma);
+  } else if (dma != DMA_MAPPING_ERROR) {
+    const index = bus_to_slot(dma);
+    if (index >= 0 && slot_size(index) > 0) {
+      if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), min(size, slot_size(index)));
+      swiotlb_tbl_unmap_single(index);
+    }
+  }
+}
+
+/**
+ * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
+ * only a live bounce slot is copied; coherent or direct handles cost the call and nothing more.
+ */
+export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, live: bool): void {
+  count_sync(to_cpu);
+  check_sync(dma, PAGE_SIZE, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (!live || platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
+  const index = bus_to_slot(dma);
+  if (index < 0 || slot_size(index) <= 0) return;
+  if (to_cpu) {
+    if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), PAGE_SIZE);
+  } else if (copies_to_device(dir)) {
+    bounce_copy(slot_orig(index), slot_phys(index), PAGE_SIZE);
+  }
+}
+
+/** The copy of a sync on bytes [delta, delta + size) of a live bounced run starting at slot `first`. */
+export function swiotlb_sync_range(first: i32, delta: i32, size: i32, dir: i32, to_cpu: bool): void {
+  const bounce = slot_phys(first) + <u64>delta;
+  const orig = slot_orig(first) + <u64>delta;
+  if (to_cpu) {
+    if (copies_to_cpu(dir)) bounce_copy(bounce, orig, size);
+  } else if (copies_to_device(dir)) {
+    bounce_copy(orig, bounce, size);
+  }
+}
+
+/**
+ * What a bus address is, for a violation's hops (violation record at `v`): an IOVA and the page
+ * it maps; a swiotlb slot (is_swiotlb_buffer) and the page it holds a copy of; the 2010 overflow
+ * buffer; or a machine frame and the guest page it backs.
+ */
+export function dma_describe(dma: u64, v: usize): void {
+  let via = VIA_DIRECT;
+  let slot: i64 = -1;
+  let hop: i64 = -1;
+  if (dma == DMA_MAPPING_ERROR) {
+    via = VIA_NONE;
+  } else if (platform == PLATFORM_IOMMU) {
+    via = VIA_IOMMU;
+    const e = iova_entry_of(dma);
+    if (e >= 0) hop = iova_entry_pfn(e);
+  } else {
+    const index = bus_to_slot(dma);
+    const ovf = overflow_bus();
+    if (index >= 0) {
+      via = VIA_SWIOTLB;
+      slot = index;
+      if (slot_in_use(index)) hop = <i64>(slot_orig(index) >> PAGE_SHIFT);
+    } else if (dma >= ovf && dma - ovf < <u64>IO_TLB_OVERFLOW) {
+      via = VIA_OVERFLOW;
+    } else {
+      hop = mfn_to_pfn(<i64>(dma >> PAGE_SHIFT));
+    }
+  }
+  store<i64>(v, via, V_VIA);
+  store<i64>(v, slot, V_SLOT);
+  store<i64>(v, hop, V_HOP_PFN);
+}

@@ -1,0 +1,128 @@
+// lib/swiotlb.c as of 2010: the io_tlb_list "free slots left in this segment" counters,
+// next-fit from io_tlb_index with a page stride for multi-page maps, and the 32 KiB overflow
+// buffer handed back when the pool is full. Different from modern kernel/dma/swiotlb.c: a full
+// pool is not an error value, so only dma_mapping_error() (the overflow address) tells.
+
+import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT,
+  XEN_POOL_PIECE_ORDER, C_SWIOTLB_SLOTS_IN_USE } from '../abi';
+import { nslabs, slots_list_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn } from '../layout';
+import { count, slots_in_use_add } from '../sim/counters';
+import { pfn_to_mfn } from '../sim/translate';
+import { xen_pv_domain } from '../xen/p2m';
+
+// Slot record (TLB_SLOT_BYTES): io_tlb_orig_addr of every slot; at a run's first slot also the
+// mapped size and the run's slot count (0 = no run starts here).
+@inline const S_ORIG: i32 = 0;
+@inline const S_SIZE: i32 = S_ORIG + 8;
+@inline const S_NSLOTS: i32 = S_SIZE + 4;
+
+@inline const PIECE_SLOTS: i32 = (1 << XEN_POOL_PIECE_ORDER) * (PAGE_SIZE / UNIT_SIZE);
+
+let io_tlb_index: i32 = 0;
+
+@inline function list_at(i: i32): usize {
+  assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
+  return slots_list_ptr + (<usize>i << 2);
+}
+@inline function rec_at(i: i32): usize {
+  assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
+  return slots_rec_ptr + <usize>(i * TLB_SLOT_BYTES);
+}
+
+export function swiotlb_init(): void {
+  for (let i = 0; i < nslabs; i++) store<i32>(list_at(i), IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE));
+  io_tlb_index = 0;
+}
+
+/** Guest phys of slot i: the pool is plain guest memory to the CPU that copies through it. */
+@inline export function slot_phys(i: i32): u64 {
+  return (<u64>io_tlb_start_pfn << PAGE_SHIFT) + (<u64>i << IO_TLB_SHIFT);
+}
+
+/** Bus address of slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
+export function slot_bus(i: i32): u64 {
+  const pfn = io_tlb_start_pfn + (i >> 1);
+  return (<u64>pfn_to_mfn(pfn) << PAGE_SHIFT) | (<u64>(i & 1) << IO_TLB_SHIFT);
+}
+
+export function overflow_bus(): u64 {
+  return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
+}
+
+/** Slot whose bus address is `bus`, or −1 (is_swiotlb_buffer after bus→phys). */
+export function bus_to_slot(bus: u64): i32 {
+  if (!xen_pv_domain()) {
+    const start = slot_phys(0);
+    if (bus < start) return -1;
+    const i = (bus - start) >> IO_TLB_SHIFT;
+    return i < <u64>nslabs ? <i32>i : -1;
+  }
+  const mfn = bus >> PAGE_SHIFT;
+  for (let p = 0; p * PIECE_SLOTS < nslabs; p++) {
+    const base = <u64>pfn_to_mfn(io_tlb_start_pfn + (p << XEN_POOL_PIECE_ORDER));
+    if (mfn >= base && mfn < base + (1 << XEN_POOL_PIECE_ORDER)) {
+      const i = p * PIECE_SLOTS + (<i32>(bus >> IO_TLB_SHIFT) - <i32>(base << 1));
+      return i < nslabs ? i : -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`.
+ * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment).
+ */
+export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
+  const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
+  if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
+  const stride = size > PAGE_SIZE ? 2 : 1;
+  let index = (io_tlb_index + stride - 1) & ~(stride - 1);
+  if (index >= nslabs) index = 0;
+  const wrap = index;
+  while (true) {
+    if (load<i32>(list_at(index)) >= nslots && index + nslots <= nslabs) break;
+    index += stride;
+    if (index >= nslabs) index = 0;
+    if (index == wrap) return -1;
+  }
+  for (let i = index; i < index + nslots; i++) store<i32>(list_at(i), 0);
+  let c = 0;
+  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
+    store<i32>(list_at(i), ++c);
+  }
+  io_tlb_index = index + nslots;
+  if (io_tlb_index >= nslabs) io_tlb_index = 0;
+  for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
+  store<i32>(rec_at(index), size, S_SIZE);
+  store<i32>(rec_at(index), nslots, S_NSLOTS);
+  slots_in_use_add(nslots);
+  return index;
+}
+
+/** Recorded size of the live mapping starting at slot i (0 = none starts there). */
+@inline export function slot_size(i: i32): i32 { return load<i32>(rec_at(i), S_SIZE); }
+@inline export function slot_orig(i: i32): u64 { return load<u64>(rec_at(i), S_ORIG); }
+/** Is slot i part of a live run (io_tlb_list 0)? */
+@inline export function slot_in_use(i: i32): bool { return load<i32>(list_at(i)) == 0; }
+
+/** swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side. */
+export function swiotlb_tbl_unmap_single(index: i32): void {
+  const nslots = load<i32>(rec_at(index), S_NSLOTS);
+  if (nslots <= 0) return;
+  const end = index + nslots;
+  let c = (end % IO_TLB_SEGSIZE) != 0 && end < nslabs ? load<i32>(list_at(end)) : 0;
+  for (let i = end - 1; i >= index; i--) store<i32>(list_at(i), ++c);
+  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
+    store<i32>(list_at(i), ++c);
+  }
+  store<i32>(rec_at(index), 0, S_SIZE);
+  store<i32>(rec_at(index), 0, S_NSLOTS);
+  count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+}
+
+/** checkInvariants bit 2, asked when no streaming mapping is live: nothing in use, lists healed. */
+export function swiotlb_idle_pristine(in_use: i64): bool {
+  if (in_use != 0) return false;
+  for (let i = 0; i < nslabs; i++) if (load<i32>(list_at(i)) != IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
+  return true;
+}

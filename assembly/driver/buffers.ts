@@ -1,0 +1,97 @@
+// The driver's view of its buffers: struct page blocks from alloc_pages or dma_alloc_coherent,
+// and the dma handle a 2010 driver would program (include/linux/dma-mapping.h users: TTM, radeon).
+// Different: each buffer remembers only its *last* streaming mapping, exactly like a driver
+// that keeps one dma_addr per page and overwrites it on every map.
+
+import { PAGE_SHIFT, PAGE_SIZE, DMA_MAPPING_ERROR } from '../abi';
+import { SLOT_BODY, SLOT_BYTES, KIND_COHERENT, KIND_TT, slot_rec, rec_kind } from '../layout';
+import { MAP_FAILED, OUT_HOW, OUT_FIRST, OUT_COUNT, OUT_BYTES } from '../dma/mapping';
+import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
+
+// Buffer record: the slot header (layout.ts), then the block (first pfn, order, pages used,
+// zone), the coherent outcome (dma/coherent.ts: handle, exchanged order), and the last streaming
+// mapping: whether there is one and whether it is live, its dma address, the buffer range it
+// covers, its direction, and the map's outcome (dma/mapping.ts: how, first slot or IOVA, count).
+@inline const B_PFN: i32 = SLOT_BODY;
+@inline const B_ORDER: i32 = B_PFN + 4;
+@inline const B_PAGES: i32 = B_ORDER + 4;
+@inline const B_ZONE: i32 = B_PAGES + 4;
+@inline export const B_COH: i32 = B_ZONE + 8; // u64-aligned
+@inline const M_HAS: i32 = B_COH + 12;
+@inline const M_LIVE: i32 = M_HAS + 4;
+@inline const M_DMA: i32 = M_LIVE + 8; // u64-aligned
+@inline const M_OFFSET: i32 = M_DMA + 8;
+@inline const M_SIZE: i32 = M_OFFSET + 4;
+@inline const M_DIR: i32 = M_SIZE + 4;
+@inline export const M_OUT: i32 = M_DIR + 4;
+@inline const B_END: i32 = M_OUT + OUT_BYTES;
+
+/** The buffer in a slot (never a tt: callers check). */
+@inline export function buf(slot: i32): usize {
+  const b = slot_rec(slot);
+  assert(rec_kind(b) != KIND_TT, 'a tt where a buffer was expected');
+  assert(B_END <= SLOT_BYTES, 'buffer record larger than a slot');
+  return b;
+}
+
+@inline export function b_pfn(b: usize): i32 { return load<i32>(b, B_PFN); }
+@inline export function b_order(b: usize): i32 { return load<i32>(b, B_ORDER); }
+@inline export function b_pages(b: usize): i32 { return load<i32>(b, B_PAGES); }
+@inline export function b_exch(b: usize): i32 { return load<i32>(b, B_COH + COH_EXCH); }
+@inline export function b_handle(b: usize): u64 { return load<u64>(b, B_COH + COH_HANDLE); }
+@inline export function set_b_exch(b: usize, order: i32): void { store<i32>(b, order, B_COH + COH_EXCH); }
+@inline export function m_has(b: usize): bool { return load<i32>(b, M_HAS) != 0; }
+@inline export function m_live(b: usize): bool { return load<i32>(b, M_LIVE) != 0; }
+@inline export function m_dma(b: usize): u64 { return load<u64>(b, M_DMA); }
+@inline export function m_offset(b: usize): i32 { return load<i32>(b, M_OFFSET); }
+@inline export function m_size(b: usize): i32 { return load<i32>(b, M_SIZE); }
+@inline export function m_how(b: usize): i32 { return load<i32>(b, M_OUT + OUT_HOW); }
+@inline export function m_first(b: usize): i32 { return load<i32>(b, M_OUT + OUT_FIRST); }
+@inline export function m_count(b: usize): i32 { return load<i32>(b, M_OUT + OUT_COUNT); }
+
+/** After rec_start: the block. The exchanged order starts at −1 (none). */
+export function buf_set(b: usize, pfn: i32, order: i32, pages: i32, zone: i32): void {
+  store<i32>(b, pfn, B_PFN); store<i32>(b, order, B_ORDER); store<i32>(b, pages, B_PAGES); store<i32>(b, zone, B_ZONE);
+  set_b_exch(b, -1);
+}
+
+/** A map's result, after dma_map_phys wrote its outcome into M_OUT. */
+export function set_mapping(b: usize, dma: u64, offset: i32, size: i32, dir: i32): void {
+  store<i32>(b, 1, M_HAS); store<i32>(b, m_how(b) == MAP_FAILED ? 0 : 1, M_LIVE);
+  store<u64>(b, dma, M_DMA); store<i32>(b, offset, M_OFFSET); store<i32>(b, size, M_SIZE); store<i32>(b, dir, M_DIR);
+}
+
+@inline export function kill_mapping(b: usize): void { store<i32>(b, 0, M_LIVE); }
+
+/**
+ * The dma address a driver uses for buffer byte `offset` (GART PTEs, device access, sync; D10):
+ * the coherent handle, the last mapping (live or dead) if it covers the byte, else virt_to_phys
+ * as a careless driver would. A failed map's error address stays the error address.
+ */
+export function byte_handle(b: usize, offset: i32): u64 {
+  if (rec_kind(b) == KIND_COHERENT) return b_handle(b) + <u64>offset;
+  if (m_has(b) && offset >= m_offset(b) && offset - m_offset(b) < m_size(b)) {
+    const dma = m_dma(b);
+    if (dma == DMA_MAPPING_ERROR) return dma;
+    return dma + <u64>(offset - m_offset(b));
+  }
+  return (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset;
+}
+
+@inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
+
+/** The handle reported with a CPU read's violation (D4): −1 when the driver holds no dma address. */
+export function cpu_page_handle(b: usize, i: i32): u64 {
+  const at = i * PAGE_SIZE;
+  if (rec_kind(b) != KIND_COHERENT && !(m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b))) {
+    return DMA_MAPPING_ERROR; // −1 as i64
+  }
+  return byte_handle(b, at);
+}
+
+/** The address a driver passes to unmap (D10): its last mapping's, else the coherent handle, else phys. */
+export function unmap_handle(b: usize): u64 {
+  if (m_has(b)) return m_dma(b);
+  if (rec_kind(b) == KIND_COHERENT) return b_handle(b);
+  return <u64>b_pfn(b) << PAGE_SHIFT;
+}

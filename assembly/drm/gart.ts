@@ -1,0 +1,125 @@
+// GART page tables of 2010 GPUs: drivers/gpu/drm/radeon/r100.c (PCI GART), r600.c (PCIe GART)
+// and nouveau_sgdma.c (nv04 and nv50 DMA objects). The GPU never sees the offset inside a page
+// and never checks a mask: what the PTE format cannot hold is silently lost (r100 keeps 32 bits).
+
+import { GART_R100, GART_R600, GART_NV04, GART_NV50, GART_AGP, C_GART_WRITES, C_TLB_FLUSHES } from '../abi';
+import { gart_family, gart_pte_ptr, gart_owner_ptr, gart_pages, GART_OWNER_BYTES, dummy_pfn } from '../layout';
+import { count } from '../sim/counters';
+import { dma_map_boot_page } from '../dma/mapping';
+
+// r100 PCI GART entry (u32, no flags: every entry is "valid"):
+//   31                    12 11          0
+//  |   address[31:12]        | address[11:0] (kept, ignored on decode) |
+//
+// r600 PCIe GART entry (u64):
+//   63                  12 11   7  6  5  4 3  2  1  0
+//  |   address[63:12]      | 0  | W| R| 0  | S| Y| V|     V valid, Y system, S snooped, R/W access
+@inline const R600_FLAGS: u64 = 0x67;
+//
+// nv04 DMA object entry (u32):
+//   31                    12 11     2  1  0
+//  |   address[31:12]        | addr  | 1| V|     (low 32 bits of the address | 3)
+@inline const NV04_FLAGS: u64 = 3;
+//
+// nv50 entry (two u32 words, stored as one u64 = high << 32 | low):
+//   high: 31      8 7        0     low: 31               12 11   6 5  4   1 0
+//        |   0     | addr[39:32]|        |  address[31:12]   | addr | 1| addr| V|
+@inline const NV50_FLAGS: u64 = 0x21;
+@inline const LOW32: u64 = 0xFFFF_FFFF;
+@inline const PAGE_BITS32: u64 = 0xFFFF_F000;
+@inline const PAGE_BITS64: u64 = ~(<u64>0xFFF);
+
+let dummy_bus: u64 = 0;
+
+export function gart_pte_encode(addr: u64): u64 {
+  switch (gart_family) {
+    case GART_R100: return addr & LOW32;
+    case GART_R600: return (addr & PAGE_BITS64) | R600_FLAGS;
+    case GART_NV04: return (addr & LOW32) | NV04_FLAGS;
+    case GART_AGP: return (addr & PAGE_BITS32) | 1; // a GATT entry (agp_gatt.ts)
+    default: return (((addr >> 32) & 0xFF) << 32) | ((addr & LOW32) | NV50_FLAGS);
+  }
+}
+
+@inline export function gart_pte_valid(pte: u64): bool {
+  return gart_family == GART_R100 || (pte & 1) != 0;
+}
+
+export function gart_pte_decode(pte: u64): u64 {
+  switch (gart_family) {
+    case GART_R100: return pte & PAGE_BITS32;
+    case GART_R600: return pte & PAGE_BITS64;
+    case GART_NV04: return pte & PAGE_BITS32;
+    case GART_AGP: return pte & PAGE_BITS32;
+    default: return (((pte >> 32) & 0xFF) << 32) | (pte & PAGE_BITS32);
+  }
+}
+
+// Who each GPU page belongs to (GART_OWNER_BYTES): the slot, the id of the buffer or tt that was
+// bound there, and the guest page behind it. The GPU never reads this: the oracle does.
+@inline const O_SLOT: i32 = 0;
+@inline const O_ID: i32 = O_SLOT + 4;
+@inline const O_PFN: i32 = O_ID + 4;
+
+@inline function pte_at(page: i32): usize {
+  assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
+  return gart_pte_ptr + (<usize>page << 3);
+}
+@inline export function gart_pte(page: i32): u64 { return load<u64>(pte_at(page)); }
+@inline function owner_at(page: i32): usize {
+  assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
+  return gart_owner_ptr + <usize>(page * GART_OWNER_BYTES);
+}
+@inline export function owner_slot(page: i32): i32 { return load<i32>(owner_at(page), O_SLOT); }
+@inline export function owner_id(page: i32): i32 { return load<i32>(owner_at(page), O_ID); }
+@inline export function owner_pfn(page: i32): i32 { return load<i32>(owner_at(page), O_PFN); }
+
+/** Owner slot of a page whose TT_BIND failed: GPU work aimed at it is never submitted. */
+@inline export const OWNER_FAILED: i32 = -2;
+@inline export function gart_page_failed(page: i32): bool { return owner_slot(page) == OWNER_FAILED; }
+
+export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32): void {
+  const o = owner_at(page);
+  store<i32>(o, slot, O_SLOT); store<i32>(o, id, O_ID); store<i32>(o, pfn, O_PFN);
+}
+
+export function gart_clear_owner(page: i32): void { gart_set_owner(page, -1, 0, -1); }
+
+/** A failed bind leaves the entries as they were but the range unusable (ENGINE.md §11). */
+export function gart_mark_failed(first: i32, pages: i32): void {
+  for (let p = first; p < first + pages; p++) {
+    if (<u32>p >= <u32>gart_pages) break;
+    gart_set_owner(p, OWNER_FAILED, 0, -1);
+  }
+}
+
+/** The dummy entry unbound pages point at (nv50 leaves them invalid instead). */
+@inline function dummy_pte(): u64 {
+  return gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
+}
+
+/** radeon_dummy_page_init + gart init: the dummy page is DMA-mapped once, every entry points at it. */
+export function gart_init(): void {
+  dummy_bus = dma_map_boot_page(dummy_pfn);
+  const d = dummy_pte();
+  for (let p = 0; p < gart_pages; p++) {
+    store<u64>(pte_at(p), d);
+    gart_clear_owner(p);
+  }
+}
+
+export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32): void {
+  store<u64>(pte_at(page), gart_pte_encode(addr));
+  gart_set_owner(page, slot, id, pfn);
+  count(C_GART_WRITES);
+}
+
+export function gart_unbind(first: i32, pages: i32): void {
+  const d = dummy_pte();
+  for (let p = first; p < first + pages; p++) {
+    store<u64>(pte_at(p), d);
+    gart_clear_owner(p);
+  }
+  count(C_GART_WRITES, pages);
+  count(C_TLB_FLUSHES);
+}

@@ -1,0 +1,180 @@
+// drivers/gpu/drm/ttm/ttm_page_alloc.c (2010): four global pools {wc, uc} x {normal, dma32} of
+// order-0 pages whose caching was already changed, refilled NUM_PAGES_TO_ALLOC at a time for small
+// requests and capped at half the kernel zone. Fix 3 of the RFC (the xen-aware allocator) is the
+// same code with an order-0 XENMEM_exchange for every page it takes from the buddy. Different:
+// the pools are pfn lists threaded through ttm_page.ts, so a pool costs nothing but its 16 bytes.
+
+import { CACHING_CACHED, CACHING_WC, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
+  C_CACHING_CHANGE_PAGES, C_POOL_REFILLS, C_PAGES_ALLOCATED } from '../abi';
+import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits } from '../layout';
+import { count } from '../sim/counters';
+import { forget_pages } from '../sim/stamps';
+import { alloc_block, free_block } from '../mm/page_alloc';
+import { xen_create_contiguous_region, xen_destroy_contiguous_region, xen_frame_above } from '../xen/exchange';
+import { page_next, set_page_next, page_exchanged, set_page_exchanged, page_reset, clear_page_dma,
+  list_init, list_len, list_append, list_push_head, list_take_head, list_cut_tail, LIST_BYTES } from './ttm_page';
+
+// Pool descriptor (POOL_DESC_BYTES): a page list (ttm_page.ts), then the pool's caching state.
+// Pool ids: ttm 0..3 and xen-aware 4..7 as base + (caching - 1) * 2 + dma32; ttm dma 8 + caching.
+@inline const P_CACHING: i32 = LIST_BYTES;
+@inline export const POOL_ID_TTM: i32 = 0;
+@inline export const POOL_ID_XEN_AWARE: i32 = 4;
+@inline export const POOL_ID_DMA: i32 = 8;
+@inline export const POOL_ID_END: i32 = 11;
+
+@inline function pd(p: i32): usize {
+  assert(p >= 0 && p < POOL_ID_END, 'pool id');
+  return POOLS_PTR + <usize>(p * POOL_DESC_BYTES);
+}
+@inline export function pool_count(p: i32): i32 { return list_len(pd(p)); }
+@inline export function pool_caching(p: i32): i32 { return load<i32>(pd(p), P_CACHING); }
+@inline export function pool_push_tail(p: i32, pfn: i32): void { list_append(pd(p), pfn); }
+@inline export function pool_push_head(p: i32, pfn: i32): void { list_push_head(pd(p), pfn); }
+@inline export function pool_take_head(p: i32): i32 { return list_take_head(pd(p)); }
+@inline export function pool_cut_tail(p: i32, n: i32): i32 { return list_cut_tail(pd(p), n); }
+
+export function ttm_pools_init(): void {
+  for (let p = 0; p < POOL_ID_END; p++) {
+    list_init(pd(p));
+    store<i32>(pd(p), p >= POOL_ID_DMA ? p - POOL_ID_DMA : CACHING_WC + (((p & 3) >> 1)), P_CACHING);
+  }
+}
+
+/** Half of the kernel zone, which is half of RAM: the cap every pool shrinks back to. */
+@inline export function pool_max(): i32 { return ram_pages >> 2; }
+
+/** The device's GFP_DMA32 decision: a 32-bit mask takes the dma32 pools. */
+@inline export function device_dma32(): bool { return mask_bits <= 32; }
+
+/** ttm_get_pool for the 2010 allocator (base POOL_ID_TTM) or the xen-aware one; -1 for cached. */
+export function ttm_pool_of(base: i32, caching: i32): i32 {
+  if (caching == CACHING_CACHED) return -1;
+  return base + (caching - CACHING_WC) * 2 + (device_dma32() ? 1 : 0);
+}
+
+/** set_pages_array_{wc,uc,wb}: one costly call per batch of at most NUM_PAGES_TO_ALLOC pages. */
+@inline export function caching_change(pages: i32): void {
+  if (pages <= 0) return;
+  count(C_CACHING_CHANGE_CALLS, (pages + NUM_PAGES_TO_ALLOC - 1) / NUM_PAGES_TO_ALLOC);
+  count(C_CACHING_CHANGE_PAGES, pages);
+}
+
+/** tt_alloc_page's failures: the buddy had nothing, or the page's exchange failed. */
+@inline export const NO_PAGE: i32 = -1;
+@inline export const EXCHANGE_FAILED: i32 = -2;
+
+/**
+ * alloc_page for a tt allocator: order 0 from the zone, and with `exchange_bits` > 0 under Xen
+ * an order-0 xen_create_contiguous_region when the frame is above that many bits. A failed
+ * exchange gives the page back. Returns the pfn, NO_PAGE or EXCHANGE_FAILED.
+ */
+export function tt_alloc_page(dma32_only: bool, exchange_bits: i32): i32 {
+  const pfn = alloc_block(0, dma32_only);
+  if (pfn < 0) return NO_PAGE;
+  count(C_PAGES_ALLOCATED);
+  page_reset(pfn);
+  if (exchange_bits > 0 && xen_frame_above(pfn, exchange_bits)) {
+    if (!xen_create_contiguous_region(pfn, 0, exchange_bits, true)) {
+      free_block(pfn, 0);
+      return EXCHANGE_FAILED;
+    }
+    set_page_exchanged(pfn);
+  }
+  return pfn;
+}
+
+/** __free_page for a tt page: an exchanged frame goes back to Xen first. */
+export function tt_free_page(pfn: i32): void {
+  if (page_exchanged(pfn)) xen_destroy_contiguous_region(pfn, 0);
+  page_reset(pfn);
+  forget_pages(pfn, 1);
+  free_block(pfn, 0);
+}
+
+/** The xen-aware allocator exchanges below the device mask; the 2010 one never exchanges. */
+@inline function exchange_bits_of(base: i32): i32 { return base == POOL_ID_XEN_AWARE ? mask_bits : 0; }
+
+// ttm_page_pool_fill_locked: up to NUM_PAGES_TO_ALLOC new pages, each list_add'ed (the last one
+// allocated ends up at the head), one caching change for the batch; a refill counts when whole.
+// Returns false when an exchange failed (the populate then fails).
+function ttm_pool_refill(p: i32, base: i32): bool {
+  let got = 0;
+  let ok = true;
+  for (let i = 0; i < NUM_PAGES_TO_ALLOC; i++) {
+    const pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
+    if (pfn < 0) { ok = pfn != EXCHANGE_FAILED; break; }
+    pool_push_head(p, pfn);
+    got++;
+  }
+  caching_change(got);
+  if (got == NUM_PAGES_TO_ALLOC) count(C_POOL_REFILLS);
+  return ok;
+}
+
+/**
+ * ttm_get_pages for `n` pages of one caching state, appended in order to the page list `l`
+ * (ttm_page.ts). Returns the pages obtained (n on success).
+ */
+export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
+  const p = ttm_pool_of(base, caching);
+  let direct_run = 0;
+  let got = 0;
+  for (let i = 0; i < n; i++) {
+    let pfn = -1;
+    if (p >= 0) {
+      if (pool_count(p) == 0 && n - i < TTM_POOL_SMALL) {
+        caching_change(direct_run); // a refill ends a run of direct pages
+        direct_run = 0;
+        if (!ttm_pool_refill(p, base)) break;
+      }
+      pfn = pool_take_head(p);
+    }
+    if (pfn >= 0) {
+      caching_change(direct_run);
+      direct_run = 0;
+    } else {
+      pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
+      if (pfn < 0) break;
+      if (caching != CACHING_CACHED && ++direct_run == NUM_PAGES_TO_ALLOC) {
+        caching_change(direct_run);
+        direct_run = 0;
+      }
+    }
+    list_append(l, pfn);
+    got++;
+  }
+  caching_change(direct_run);
+  return got;
+}
+
+/** ttm_put_pages: cached pages are freed, the rest go to their pool's tail; then the cap. */
+export function ttm_put_page(base: i32, caching: i32, pfn: i32): void {
+  const p = ttm_pool_of(base, caching);
+  if (p < 0) { tt_free_page(pfn); return; }
+  forget_pages(pfn, 1);
+  clear_page_dma(pfn); // the next tt starts with no mapping (T11)
+  pool_push_tail(p, pfn);
+}
+
+/** After a put: a pool above its cap frees max(excess, NUM_PAGES_TO_ALLOC) pages from the tail. */
+export function ttm_pool_shrink(base: i32, caching: i32): void {
+  const p = ttm_pool_of(base, caching);
+  if (p < 0) return;
+  const excess = pool_count(p) - pool_max();
+  if (excess <= 0) return;
+  ttm_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
+}
+
+/** ttm_page_pool_free: n pages off the tail, one change back to wb, then to the buddy. */
+export function ttm_page_pool_free(p: i32, n: i32): void {
+  let pfn = pool_cut_tail(p, n);
+  let freed = 0;
+  for (let q = pfn; q >= 0; q = page_next(q)) freed++;
+  caching_change(freed);
+  while (pfn >= 0) {
+    const next = page_next(pfn);
+    set_page_next(pfn, -1);
+    tt_free_page(pfn);
+    pfn = next;
+  }
+}

@@ -1,0 +1,285 @@
+// drivers/gpu/drm/ttm/ttm_tt.c with the radeon/nouveau backends (2010-2011): a tt is a buffer
+// object's page array, populated from one of the allocators, bound by writing one GART entry per
+// page (after dma_map_page, or with the pool's coherent handle), unbound to the dummy page.
+// Different: the pages are a linked list through ttm_page.ts, so a tt of any size costs one
+// buffer record; CPU access walks that list, the GPU reaches pages only through the GART.
+
+import { POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
+  BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DMA_MAPPING_ERROR,
+  PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_UNMAPS, C_TLB_FLUSHES, C_BIND_FAILURES,
+  C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY } from '../abi';
+import { gart_pages, max_buffers, OUT_SCRATCH_PTR, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
+  rec_id, rec_failed, rec_start, rec_clear } from '../layout';
+import { count } from '../sim/counters';
+import { write_page, next_stamp, next_buf_id, MODE_PHYS } from '../sim/stamps';
+import { check_page } from '../sim/oracle';
+import { pfn_to_mfn } from '../sim/translate';
+import { dma_map_phys, map_failed, dma_unmap_addr, dma_sync_page, count_sync } from '../dma/mapping';
+import { check_unmap, debug_mapping_error, debug_set_quiet } from '../dma/debug';
+import { gart_set, gart_unbind, gart_mark_failed } from './gart';
+import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry, agp_remove_memory,
+  gatt_free } from './agp_gatt';
+import { page_next, page_current_handle, page_has_dma, page_dma, set_page_dma, page_has_coh, page_coh,
+  page_phys, list_init, list_append, list_head, list_len, set_page_next, LIST_BYTES } from './ttm_page';
+import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, ttm_get_pages, ttm_put_page,
+  ttm_pool_shrink, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page, tt_free_page } from './ttm_page_alloc';
+import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_pool_free,
+  ttm_dma_alloc_page, ttm_dma_free_page } from './ttm_page_alloc_dma';
+
+// tt record: the slot header (layout.ts), then its own body: the page list (ttm_page.ts; its
+// length is the pages held), the pages asked for, the pool kind and caching state, and the bind:
+// whether bound, at which GPU page, in which mode, and whether into the GATT (a device that
+// became AGP after the bind still undoes a GART bind at unbind: T23).
+@inline const TT_LIST: i32 = SLOT_BODY;
+@inline const TT_PAGES: i32 = TT_LIST + LIST_BYTES;
+@inline const TT_POOL: i32 = TT_PAGES + 4;
+@inline const TT_CACHING: i32 = TT_POOL + 4;
+@inline const TT_BOUND: i32 = TT_CACHING + 4;
+@inline const TT_GPU: i32 = TT_BOUND + 4;
+@inline const TT_MODE: i32 = TT_GPU + 4;
+@inline const TT_BOUND_AGP: i32 = TT_MODE + 4;
+
+@inline function tt_rec(slot: i32): usize { return slot_rec(slot); }
+@inline function tt_of(slot: i32): usize {
+  const t = slot_rec(slot);
+  assert(rec_kind(t) == KIND_TT, 'not a tt');
+  return t;
+}
+@inline function tt_head(t: usize): i32 { return list_head(t + TT_LIST); }
+@inline function tt_held(t: usize): i32 { return list_len(t + TT_LIST); }
+@inline function tt_pages(t: usize): i32 { return load<i32>(t, TT_PAGES); }
+@inline function tt_pool(t: usize): i32 { return load<i32>(t, TT_POOL); }
+@inline function tt_caching(t: usize): i32 { return load<i32>(t, TT_CACHING); }
+@inline function tt_bound(t: usize): bool { return load<i32>(t, TT_BOUND) != 0; }
+@inline function tt_gpu(t: usize): i32 { return load<i32>(t, TT_GPU); }
+@inline function tt_mode(t: usize): i32 { return load<i32>(t, TT_MODE); }
+@inline function tt_bound_agp(t: usize): bool { return load<i32>(t, TT_BOUND_AGP) != 0; }
+
+@inline export function is_tt(slot: i32): bool { return rec_kind(tt_rec(slot)) == KIND_TT; }
+/** A tt the driver can use: populated completely. */
+@inline export function tt_usable(slot: i32): bool { return is_tt(slot) && !rec_failed(tt_rec(slot)); }
+
+/** The tt's own dma_map handle (mode 0 binds) must be unmapped at unbind: TTM devices only. */
+@inline function maps_pages(t: usize): bool { return tt_mode(t) == BIND_MODE_MAP && !tt_bound_agp(t); }
+
+/** ttm_tt_populate: pages from the pool kind, zeroed by the CPU (one write op). */
+export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): void {
+  const t = tt_rec(slot); // whatever the slot held is replaced and leaks (T1, D19)
+  rec_start(t, next_buf_id(), KIND_TT, false);
+  const l = t + TT_LIST;
+  list_init(l);
+  store<i32>(t, pages, TT_PAGES); store<i32>(t, pool, TT_POOL); store<i32>(t, caching, TT_CACHING);
+  store<i32>(t, -1, TT_GPU);
+  let got = 0;
+  switch (pool) {
+    case POOL_TTM: got = ttm_get_pages(l, POOL_ID_TTM, caching, pages); break;
+    case POOL_XEN_AWARE: got = ttm_get_pages(l, POOL_ID_XEN_AWARE, caching, pages); break;
+    case POOL_TTM_DMA: got = ttm_dma_get_pages(l, caching, pages); break;
+    case POOL_AGP:
+    case POOL_AGP_FSB: got = agp_alloc_pages(l, pages, pool == POOL_AGP_FSB); break;
+    case POOL_AGP_COHERENT: got = agp_coherent_pages(l, pages); break;
+    default: break;
+  }
+  if (got < pages) {
+    store<i32>(t, 1, SLOT_FAILED);
+    count(C_ALLOC_FAILURES);
+    return;
+  }
+  tt_write(t, 0, pages * PAGE_SIZE, false); // the zeroing: a CPU write nobody counts
+}
+
+// agp_generic_alloc_page per page (DMA32), then set uncached once for the populate; the fsb hook
+// also trades each page below 4 GiB.
+function agp_alloc_pages(l: usize, n: i32, fsb: bool): i32 {
+  let got = 0;
+  for (let i = 0; i < n; i++) {
+    const pfn = tt_alloc_page(true, fsb ? 32 : 0);
+    if (pfn < 0) break;
+    list_append(l, pfn);
+    got++;
+  }
+  caching_change(got);
+  return got;
+}
+
+function agp_coherent_pages(l: usize, n: i32): i32 {
+  let got = 0;
+  for (let i = 0; i < n; i++) {
+    const pfn = ttm_dma_alloc_page();
+    if (pfn < 0) break;
+    list_append(l, pfn);
+    got++;
+  }
+  return got;
+}
+
+/** ttm_tt_unpopulate: unbind if bound, then every page back where its allocator keeps it. */
+export function tt_unpopulate(slot: i32): void {
+  const t = tt_rec(slot);
+  if (rec_kind(t) != KIND_TT) return;
+  if (tt_bound(t)) tt_unbind(slot);
+  const pool = tt_pool(t);
+  const caching = tt_caching(t);
+  if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
+  let pfn = tt_head(t);
+  while (pfn >= 0) {
+    const next = page_next(pfn);
+    set_page_next(pfn, -1);
+    switch (pool) {
+      case POOL_TTM: ttm_put_page(POOL_ID_TTM, caching, pfn); break;
+      case POOL_XEN_AWARE: ttm_put_page(POOL_ID_XEN_AWARE, caching, pfn); break;
+      case POOL_TTM_DMA: ttm_dma_put_page(caching, pfn); break;
+      case POOL_AGP_COHERENT: ttm_dma_free_page(pfn); break;
+      default: tt_free_page(pfn); break;
+    }
+    pfn = next;
+  }
+  if (pool == POOL_TTM) ttm_pool_shrink(POOL_ID_TTM, caching);
+  else if (pool == POOL_XEN_AWARE) ttm_pool_shrink(POOL_ID_XEN_AWARE, caching);
+  else if (pool == POOL_TTM_DMA) ttm_dma_pool_shrink(caching);
+  rec_clear(t);
+}
+
+/** The address a bind writes for a page (T12): its fresh map, its coherent handle, or machine address. */
+function bind_addr(pfn: i32, mode: i32): u64 {
+  if (mode == BIND_MODE_MAP) return is_agp() ? page_phys(pfn) : page_dma(pfn);
+  if (mode == BIND_MODE_COHERENT) return page_has_coh(pfn) ? page_coh(pfn) : page_phys(pfn);
+  return <u64>pfn_to_mfn(pfn) << PAGE_SHIFT; // virt_to_fsb
+}
+
+/** A bind that cannot happen (T12): counted, nothing written, the gpu range unusable. */
+function bind_failure(first: i32, pages: i32): void {
+  count(C_BIND_FAILURES);
+  gart_mark_failed(max(first, 0), first + pages - max(first, 0));
+}
+
+/** ttm_tt_bind: the backend's bind (radeon_gart_bind / nouveau sgdma / agp insert_memory). */
+export function tt_bind(slot: i32, first: i32, mode: i32): void {
+  const t = tt_of(slot);
+  if (tt_bound(t)) return;
+  const pages = tt_pages(t);
+  const agp = is_agp();
+  if (rec_failed(t) || (agp && !gatt_exists()) || first < 0 || first + pages > gart_pages ||
+      (agp && first + pages > gatt_entry_count())) {
+    bind_failure(first, pages);
+    return;
+  }
+  if (mode == BIND_MODE_MAP && !agp) {
+    // dma_map_page per page, each checked with dma_mapping_error; the first failure undoes all.
+    // A page's dma is each successful map's address, kept even when a later page fails (T11).
+    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
+      const dma = dma_map_phys(page_phys(pfn), PAGE_SIZE, DMA_BIDIRECTIONAL, OUT_SCRATCH_PTR);
+      if (map_failed(OUT_SCRATCH_PTR)) {
+        for (let q = tt_head(t); q != pfn; q = page_next(q)) unmap_page(page_dma(q));
+        bind_failure(first, pages);
+        return;
+      }
+      debug_mapping_error(dma);
+      set_page_dma(pfn, dma);
+    }
+  }
+  if (agp) {
+    if (agp_range_busy(first, pages)) { count(C_GATT_BUSY); return; }
+    let j = first;
+    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) agp_insert_entry(j++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+  } else {
+    let p = first;
+    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+  }
+  count(C_TLB_FLUSHES);
+  store<i32>(t, 1, TT_BOUND); store<i32>(t, first, TT_GPU); store<i32>(t, mode, TT_MODE); store<i32>(t, agp ? 1 : 0, TT_BOUND_AGP);
+}
+
+/** dma_unmap_page(handle, PAGE_SIZE, BIDIRECTIONAL) of one tt page. */
+function unmap_page(dma: u64): void {
+  count(C_UNMAPS);
+  check_unmap(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE);
+  dma_unmap_addr(dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
+}
+
+/** ttm_tt_unbind: entries to the dummy page (agp: 0), then the pages' mappings go. */
+export function tt_unbind(slot: i32): void {
+  const t = tt_rec(slot);
+  if (rec_kind(t) != KIND_TT || !tt_bound(t)) return;
+  const first = tt_gpu(t);
+  const n = tt_held(t);
+  if (tt_bound_agp(t)) {
+    agp_remove_memory(first, n);
+  } else {
+    gart_unbind(first, n);
+    if (maps_pages(t)) for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) unmap_page(page_dma(pfn));
+  }
+  store<i32>(t, 0, TT_BOUND); store<i32>(t, -1, TT_GPU);
+}
+
+/** dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle. */
+export function tt_sync(slot: i32, to_cpu: bool): void {
+  const t = tt_of(slot);
+  const live = tt_bound(t) && maps_pages(t);
+  for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
+    // A coherent page: the kernel finds its bidirectional coherent entry, nothing to say or copy (T14).
+    if (!page_has_dma(pfn) && page_has_coh(pfn)) { count_sync(to_cpu); continue; }
+    dma_sync_page(page_current_handle(pfn), DMA_BIDIRECTIONAL, to_cpu, live);
+  }
+}
+
+/** One CPU write op over tt bytes [offset, offset + size), through the page list. */
+function tt_write(t: usize, offset: i32, size: i32, counted: bool): void {
+  const s = next_stamp(rec_id(t), 0);
+  const end = offset + size;
+  let pfn = tt_head(t);
+  let pages = 0;
+  for (let i = 0; pfn >= 0 && i * PAGE_SIZE < end; i++) {
+    if ((i + 1) * PAGE_SIZE > offset) {
+      write_page(s, pfn, MODE_PHYS, page_phys(pfn), max(offset - i * PAGE_SIZE, 0), min(end - i * PAGE_SIZE, PAGE_SIZE));
+      pages++;
+    }
+    pfn = page_next(pfn);
+  }
+  if (counted) count(C_CPU_WRITES, pages);
+}
+
+export function tt_cpu_write(slot: i32, offset: i32, size: i32): void {
+  if (size > 0) tt_write(tt_of(slot), offset, size, true);
+}
+
+/** CPU read through the page list; a violation names the page's dma handle, −1 when it has none. */
+export function tt_cpu_read(slot: i32, offset: i32, size: i32): void {
+  const t = tt_of(slot);
+  const end = offset + size;
+  let pfn = tt_head(t);
+  let pages = 0;
+  for (let i = 0; pfn >= 0 && i * PAGE_SIZE < end; i++) {
+    if ((i + 1) * PAGE_SIZE > offset) {
+      const dma = page_has_dma(pfn) ? page_dma(pfn) : page_has_coh(pfn) ? page_coh(pfn) : DMA_MAPPING_ERROR;
+      check_page(READER_CPU, pfn, rec_id(t), MODE_PHYS, page_phys(pfn), max(offset - i * PAGE_SIZE, 0),
+        min(end - i * PAGE_SIZE, PAGE_SIZE), dma, -1, 0);
+      pages++;
+    }
+    pfn = page_next(pfn);
+  }
+  count(C_CPU_READS, pages);
+}
+
+/**
+ * Device teardown after the leak check (ENGINE.md §13): live tts unbound and unpopulated in slot
+ * order, then every pool drained, all without dma-debug reports.
+ */
+export function ttm_teardown(): void {
+  debug_set_quiet(true);
+  for (let slot = 0; slot < max_buffers; slot++) if (is_tt(slot)) tt_unpopulate(slot);
+  for (let p = POOL_ID_TTM; p < POOL_ID_DMA; p++) {
+    if (pool_count(p) > 0) ttm_page_pool_free(p, pool_count(p));
+  }
+  for (let p = POOL_ID_DMA; p < POOL_ID_END; p++) {
+    if (pool_count(p) > 0) ttm_dma_page_pool_free(p, pool_count(p));
+  }
+  gatt_free();
+  debug_set_quiet(false);
+}
+
+/** Bit 3's first half: is every pool empty? */
+export function ttm_pools_empty(): bool {
+  for (let p = 0; p < POOL_ID_END; p++) if (pool_count(p) != 0) return false;
+  return true;
+}

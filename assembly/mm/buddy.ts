@@ -1,0 +1,127 @@
+// mm/page_alloc.c buddy allocator as of 2010 (__rmqueue_smallest, __free_one_page), used for
+// the guest's DMA32/Normal zones and for Xen's low reserve (one zone of machine frames).
+// Different: free lists are LIFO and the upper half of every split goes back on the list,
+// so allocation order is fully determined by history — both engines must agree page for page.
+
+import { MAX_ORDER } from '../abi';
+import { ZONES_PTR, ZONE_DESC_BYTES } from '../layout';
+
+// Zone descriptor (ZONE_DESC_BYTES): the per-frame arrays (tag: u8, the order of a free block
+// head or NOT_FREE; next/prev: i32 links, -1 = none), the frame number of array index 0, the
+// zone's frames [start, end), and one list head per order (i32 frame, -1 = empty).
+@inline const Z_TAG: i32 = 0;
+@inline const Z_NEXT: i32 = Z_TAG + 4;
+@inline const Z_PREV: i32 = Z_NEXT + 4;
+@inline const Z_BASE: i32 = Z_PREV + 4;
+@inline const Z_START: i32 = Z_BASE + 4;
+@inline const Z_END: i32 = Z_START + 4;
+@inline const Z_HEADS: i32 = 32;
+@inline export const ZONE_DMA32_ID: i32 = 0;
+@inline export const ZONE_NORMAL_ID: i32 = 1;
+@inline export const ZONE_XEN_LOW_ID: i32 = 2;
+@inline const NOT_FREE: u8 = 0xFF;
+@inline const TOP_ORDER: i32 = MAX_ORDER - 1;
+
+@inline function zd(z: i32): usize {
+  assert(z >= ZONE_DMA32_ID && z <= ZONE_XEN_LOW_ID, 'zone id');
+  return ZONES_PTR + <usize>(z * ZONE_DESC_BYTES);
+}
+@inline function index_of(z: usize, f: i32): usize {
+  assert(f >= load<i32>(z, Z_START) && f < load<i32>(z, Z_END), 'frame outside its zone');
+  return <usize>(f - load<i32>(z, Z_BASE));
+}
+@inline function tag_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_TAG) + index_of(z, f); }
+@inline function next_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_NEXT) + (index_of(z, f) << 2); }
+@inline function prev_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_PREV) + (index_of(z, f) << 2); }
+@inline function head_at(z: usize, order: i32): usize { return z + Z_HEADS + (<usize>order << 2); }
+
+function list_add(z: usize, f: i32, order: i32): void {
+  const h = head_at(z, order);
+  const old = load<i32>(h);
+  store<i32>(next_at(z, f), old);
+  store<i32>(prev_at(z, f), -1);
+  if (old >= 0) store<i32>(prev_at(z, old), f);
+  store<i32>(h, f);
+  store<u8>(tag_at(z, f), <u8>order);
+}
+
+function list_del(z: usize, f: i32, order: i32): void {
+  const n = load<i32>(next_at(z, f));
+  const p = load<i32>(prev_at(z, f));
+  if (p >= 0) store<i32>(next_at(z, p), n); else store<i32>(head_at(z, order), n);
+  if (n >= 0) store<i32>(prev_at(z, n), p);
+  store<u8>(tag_at(z, f), NOT_FREE);
+}
+
+export function zone_init(z: i32, tag: usize, next: usize, prev: usize, base: i32, start: i32, end: i32): void {
+  const d = zd(z);
+  store<u32>(d, <u32>tag, Z_TAG); store<u32>(d, <u32>next, Z_NEXT); store<u32>(d, <u32>prev, Z_PREV);
+  store<i32>(d, base, Z_BASE); store<i32>(d, start, Z_START); store<i32>(d, end, Z_END);
+  for (let o = 0; o < MAX_ORDER; o++) store<i32>(head_at(d, o), -1);
+  if (end > start) memory.fill(tag + <usize>(start - base), NOT_FREE, <usize>(end - start));
+}
+
+/** Boot: the zone's frames go in as the largest aligned blocks, ascending, each at a list head. */
+export function zone_free_range(z: i32, start: i32, end: i32): void {
+  const d = zd(z);
+  let f = start;
+  while (f < end) {
+    let order = TOP_ORDER;
+    while (order > 0 && ((f & ((1 << order) - 1)) != 0 || f + (1 << order) > end)) order--;
+    list_add(d, f, order);
+    f += 1 << order;
+  }
+}
+
+/**
+ * __rmqueue_smallest: the head of the first non-empty list at or above `order`, split down.
+ * `limit` (exclusive, in frames) makes Xen's address-bits request: the first block on a list
+ * that lies wholly below it is taken instead of the head (ENGINE.md D5). Returns -1 when none.
+ */
+export function buddy_alloc(z: i32, order: i32, limit: i32 = i32.MAX_VALUE): i32 {
+  const d = zd(z);
+  for (let j = order; j < MAX_ORDER; j++) {
+    let f = load<i32>(head_at(d, j));
+    while (f >= 0 && f + (1 << j) > limit) f = load<i32>(next_at(d, f)); // D5: the whole block
+    if (f < 0) continue;
+    list_del(d, f, j);
+    let k = j;
+    while (k > order) {
+      k--;
+      list_add(d, f + (1 << k), k);
+    }
+    return f;
+  }
+  return -1;
+}
+
+/** __free_one_page: coalesce with free buddies of the same order inside the zone, then push. */
+export function buddy_free(z: i32, f: i32, order: i32): void {
+  const d = zd(z);
+  const start = load<i32>(d, Z_START);
+  const end = load<i32>(d, Z_END);
+  let k = order;
+  while (k < TOP_ORDER) {
+    const b = f ^ (1 << k);
+    if (b < start || b + (1 << k) > end) break;
+    if (load<u8>(tag_at(d, b)) != <u8>k) break;
+    list_del(d, b, k);
+    if (b < f) f = b;
+    k++;
+  }
+  list_add(d, f, k);
+}
+
+/** Free frames in the zone (checkInvariants only): walks every free list. */
+export function zone_free_frames(z: i32): i64 {
+  const d = zd(z);
+  let n: i64 = 0;
+  for (let o = 0; o < MAX_ORDER; o++) {
+    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(next_at(d, f))) n += 1 << o;
+  }
+  return n;
+}
+
+/** Free list walking for checkInvariants: the head of list `order`, and a block's successor. */
+export function zone_list_head(z: i32, order: i32): i32 { return load<i32>(head_at(zd(z), order)); }
+export function zone_list_next(z: i32, f: i32): i32 { return load<i32>(next_at(zd(z), f)); }

@@ -1,0 +1,175 @@
+// Machine memory contents as version stamps (one per 2 KiB swiotlb slot-sized unit) plus the
+// optional payload bytes. Models no single kernel file: it is the RAM every other file moves.
+// Different: a stamp is (bufId << 32 | dev << 31 | version), so one i64 compare tells whether
+// a reader saw the last write; payload bytes are stored sparsely, only for frames ever written.
+
+import { PAGE_SHIFT, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
+import { cur_op } from './counters';
+import { stamps_ptr, expected_ptr, host_pages, payload_bytes, unit_payload,
+  pay_mach_ptr, pay_shadow_ptr, bump_alloc } from '../layout';
+import { phys_to_machine, bus_to_machine } from './translate';
+
+// How an access reaches machine memory.
+@inline export const MODE_PHYS: i32 = 0; // the CPU: guest phys through p2m
+@inline export const MODE_BUS: i32 = 1;  // a device: bus address through the IOMMU, if any
+@inline export const MODE_NONE: i32 = 2; // a fault: reads see nothing, writes are dropped
+@inline export const MODE_MACH: i32 = 3; // the AGP chipset: a machine address, no IOMMU, no p2m
+
+//  stamp (i64):  63            32 31 30                0
+//               |    bufId       |dev|     version      |
+@inline export function make_stamp(buf_id: u32, dev: u32, version: u32): u64 {
+  return (<u64>buf_id << 32) | (<u64>dev << 31) | <u64>version;
+}
+
+/** A write op's stamp: its version is the op's index + 1, so a stamp names the op that wrote it. */
+@inline export function next_stamp(buf_id: i32, dev: u32): u64 {
+  return make_stamp(<u32>buf_id, dev, <u32>(cur_op + 1) & VERSION_MASK);
+}
+
+// Buffer ids: every alloc, alloc_coherent and tt populate takes the next, whether or not it succeeds.
+let buf_counter: i32 = 0;
+@inline export function next_buf_id(): i32 { return ++buf_counter; }
+
+@inline export function machine_stamp(m: i64): u64 {
+  if (m < 0) return 0;
+  return load<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3));
+}
+
+@inline export function expected_stamp(pfn: i32, unit: i32): u64 {
+  return load<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3));
+}
+
+@inline export function set_expected(pfn: i32, unit: i32, s: u64): void {
+  store<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3), s);
+}
+
+/** Machine address of logical byte `k` of a page whose byte 0 sits at `base` in `mode`. */
+@inline export function reach(mode: i32, base: u64, k: i32): i64 {
+  if (mode == MODE_NONE) return -1;
+  const x = base + <u64>k;
+  if (x < base) return -1; // past the top of the 64-bit bus: nothing there
+  if (mode == MODE_PHYS) return phys_to_machine(x);
+  if (mode == MODE_MACH) return (x >> PAGE_SHIFT) < <u64>host_pages ? <i64>x : -1;
+  return bus_to_machine(x);
+}
+
+// ---- payload bytes ----
+// Machine frame slot: 2 × unit_payload bytes (the first unit_payload bytes of each unit), so a
+// page bounced into an odd slot keeps its logical bytes. Shadow slot: payload_bytes per pfn.
+
+@inline export function payload_byte(s: u64, k: i32): u8 {
+  return <u8>((<u32>s * 31 + <u32>(s >> 32) * 17 + <u32>k * 7) & 0xFF);
+}
+
+export function mach_slot(mfn: i32, create: bool): usize {
+  const p = pay_mach_ptr + (<usize>mfn << 2);
+  let at = <usize>load<u32>(p);
+  if (at == 0 && create) { at = bump_alloc(unit_payload << 1); store<u32>(p, <u32>at); }
+  return at;
+}
+
+export function shadow_slot(pfn: i32, create: bool): usize {
+  const p = pay_shadow_ptr + (<usize>pfn << 2);
+  let at = <usize>load<u32>(p);
+  if (at == 0 && create) { at = bump_alloc(payload_bytes); store<u32>(p, <u32>at); }
+  return at;
+}
+
+/** Byte at machine address m (0 when unstored). */
+export function machine_byte(m: i64): u8 {
+  if (m < 0) return 0;
+  const o = <i32>(m & UNIT_MASK);
+  if (o >= unit_payload) return 0;
+  const slot = mach_slot(<i32>(m >> PAGE_SHIFT), false);
+  if (slot == 0) return 0;
+  return load<u8>(slot + <usize>((<i32>(m >> IO_TLB_SHIFT) & 1) * unit_payload + o));
+}
+
+function set_machine_byte(m: i64, v: u8): void {
+  const o = <i32>(m & UNIT_MASK);
+  if (o >= unit_payload) return;
+  const slot = mach_slot(<i32>(m >> PAGE_SHIFT), true);
+  store<u8>(slot + <usize>((<i32>(m >> IO_TLB_SHIFT) & 1) * unit_payload + o), v);
+}
+
+export function shadow_byte(pfn: i32, k: i32): u8 {
+  const slot = shadow_slot(pfn, false);
+  return slot == 0 ? 0 : load<u8>(slot + <usize>k);
+}
+
+/** Length of the piece starting at logical byte k that stays in one logical and one reached unit. */
+@inline export function piece_len(k: i32, end: i32, x: u64): i32 {
+  let n = end - k;
+  const lu = UNIT_SIZE - (k & UNIT_MASK);
+  if (lu < n) n = lu;
+  const mu = UNIT_SIZE - <i32>(x & UNIT_MASK);
+  if (mu < n) n = mu;
+  return n;
+}
+
+/**
+ * One write operation's effect on bytes [a, b) of one logical page: every reached machine unit
+ * takes stamp s, and the oracle's expectation for the logical unit (pfn ≥ 0) becomes s.
+ */
+export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i32): void {
+  let k = a;
+  while (k < b) {
+    const x = base + <u64>k;
+    const n = piece_len(k, b, x);
+    const m = reach(mode, base, k);
+    if (m >= 0) store<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3), s);
+    if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
+    if (payload_bytes > 0 && k < payload_bytes) {
+      const top = min(k + n, payload_bytes);
+      const sh = pfn >= 0 ? shadow_slot(pfn, true) : 0;
+      for (let j = k; j < top; j++) {
+        const v = payload_byte(s, j);
+        if (sh != 0) store<u8>(sh + <usize>j, v);
+        if (m >= 0) set_machine_byte(m + <i64>(j - k), v);
+      }
+    }
+    k += n;
+  }
+}
+
+/**
+ * The CPU copies n bytes between two guest phys ranges (a bounce copy). Each destination unit
+ * takes the stamp of the source unit holding the first byte copied into it.
+ */
+export function copy_phys(src: u64, dst: u64, n: i32): void {
+  let done = 0;
+  while (done < n) {
+    const xs = src + <u64>done;
+    const xd = dst + <u64>done;
+    let len = n - done;
+    const ls = UNIT_SIZE - <i32>(xs & UNIT_MASK);
+    if (ls < len) len = ls;
+    const ld = UNIT_SIZE - <i32>(xd & UNIT_MASK);
+    if (ld < len) len = ld;
+    const ms = phys_to_machine(xs);
+    const md = phys_to_machine(xd);
+    if (md >= 0) {
+      if (done == 0 || (xd & UNIT_MASK) == 0) {
+        store<u64>(stamps_ptr + (<usize>(md >> IO_TLB_SHIFT) << 3), machine_stamp(ms));
+      }
+      if (payload_bytes > 0) {
+        for (let j = 0; j < len; j++) {
+          if (<i32>((md + j) & UNIT_MASK) >= unit_payload) break;
+          set_machine_byte(md + j, machine_byte(ms < 0 ? -1 : ms + j));
+        }
+      }
+    }
+    done += len;
+  }
+}
+
+/** Zeroes the oracle's memory of a freed block: nobody owns its contents any more. */
+export function forget_pages(pfn: i32, pages: i32): void {
+  memory.fill(expected_ptr + (<usize>pfn << 4), 0, <usize>pages << 4);
+  if (payload_bytes > 0) {
+    for (let i = 0; i < pages; i++) {
+      const sh = shadow_slot(pfn + i, false);
+      if (sh != 0) memory.fill(sh, 0, <usize>payload_bytes);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// dma_alloc_coherent / dma_free_coherent per platform (twin of assembly/dma/coherent.ts):
+// dma-direct (kernel/dma/direct.c), xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c, 2010:
+// exchange when the machine range is above the mask or scattered) and an IOMMU mapping. The
+// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with scarce low frames.
+import { DebugType, Dir, PAGE_SIZE, Zone } from '../../engine/abi.js';
+import { allocBlock, freeBlock } from '../mm/pageAlloc.js';
+import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
+import { xenPvDomain } from '../xen/p2m.js';
+import { rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
+import { dmaCapable, type DmaState } from './mapping.js';
+
+/** A coherent block: its first pfn, device handle, and the order Xen exchanged for it (-1: none). */
+export interface CoherentBlock {
+  pfn: number;
+  handle: number;
+  exchanged: number;
+}
+
+/**
+ * dma_alloc_coherent's memory part for one 2^order block: zone from the coherent mask, then the
+ * platform step (Xen exchange, IOVAs). pagesAllocated when taken, coherentAllocs on success, a
+ * give-back (pagesFreed) when the platform step fails (D8); null on failure, allocFailures being
+ * the caller's (a failed exchange counts its own, §6). `tracked` adds the dma-debug coherent
+ * entry (the device's internal allocations, TTM pools and the GATT, are never tracked: T8).
+ */
+export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number): CoherentBlock | null {
+  const pfn = allocBlock(s, order, s.cfg.maskBits === 32 ? Zone.dma32 : Zone.normal);
+  if (pfn < 0) return null;
+  s.counters.pagesAllocated += 2 ** order; // counted when taken, even if the platform step fails (D8)
+  const block = platformHandle(s, pfn, order);
+  if (!block) {
+    freeBlock(s, pfn, order);
+    return null;
+  }
+  s.counters.coherentAllocs++;
+  if (tracked) s.debug.add(block.handle, size, Dir.bidirectional, DebugType.coherent);
+  return block;
+}
+
+/** Gives the block its device handle, or null when the platform cannot (the caller frees it). */
+function platformHandle(s: DmaState, pfn: number, order: number): CoherentBlock | null {
+  const { machine } = s;
+  const blockPages = 2 ** order;
+  if (xenPvDomain(s)) {
+    const reachable = dmaCapable(s, machine.mfnOf(pfn) * PAGE_SIZE, blockPages * PAGE_SIZE)
+      && !rangeStraddlesPageBoundary(machine, pfn * PAGE_SIZE, blockPages * PAGE_SIZE);
+    if (!reachable && !xenCreateContiguousRegion(s, pfn, order, s.cfg.maskBits, true)) return null;
+    return { pfn, handle: machine.mfnOf(pfn) * PAGE_SIZE, exchanged: reachable ? -1 : order };
+  }
+  if (s.iommu) {
+    const first = s.iommu.allocate(blockPages);
+    if (first < 0) return null;
+    s.iommu.fill(first, pfn, blockPages);
+    s.counters.iommuPagesMapped += blockPages;
+    return { pfn, handle: s.iommu.busOf(first, 0), exchanged: -1 };
+  }
+  return { pfn, handle: pfn * PAGE_SIZE, exchanged: -1 };
+}
+
+/** dma_free_coherent's memory part: the debug check if tracked, undo the exchange or the IOVAs, free. */
+export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number): void {
+  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
+  if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
+  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle);
+  s.expected.clearPages(block.pfn, 2 ** order);
+  freeBlock(s, block.pfn, order);
+}

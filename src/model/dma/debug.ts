@@ -1,0 +1,204 @@
+// DMA-API debugging of kernel/dma/debug.c (twin of assembly/dma/debug.ts): every live mapping is an entry; unmap and sync are
+// checked against it (check_unmap, check_sync) and the device's release reports leftovers.
+// It sees misuse of the API, never a missing sync — that is the oracle's job.
+import {
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DebugType, Dir, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
+} from '../../engine/abi.js';
+import type { Counters } from '../sim/counters.js';
+
+export interface DebugEntry {
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  type: number;
+  /** dma_mapping_error() was called (coherent entries need no check). */
+  checked: boolean;
+  /** Creation order: the larger, the newer. */
+  seq: number;
+}
+
+/** What the driver passed to unmap or sync. */
+export interface DebugRef {
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  type: number;
+}
+
+const MISSING = -1;
+/** Entries whose last byte is at most this many pages past their first page are page-indexed. */
+const NARROW_SPAN = DEBUG_NARROW_SPAN;
+
+/** Pages past its first that an entry reaches, or −1 if it is wide (empty, or reaching further). */
+function spanOf(dmaAddr: number, size: number): number {
+  if (size <= 0) return -1;
+  const span = Math.floor(((dmaAddr % PAGE_SIZE) + size - 1) / PAGE_SIZE);
+  return span <= NARROW_SPAN ? span : -1;
+}
+
+function pushTo<K>(map: Map<K, DebugEntry[]>, key: K, entry: DebugEntry): void {
+  const list = map.get(key);
+  if (list) list.push(entry);
+  else map.set(key, [entry]);
+}
+
+function dropFrom<K>(map: Map<K, DebugEntry[]>, key: K, entry: DebugEntry): void {
+  const list = map.get(key)!;
+  list.splice(list.lastIndexOf(entry), 1);
+  if (list.length === 0) map.delete(key);
+}
+
+export class DmaDebug {
+  /** Live entries, oldest first (a Set keeps insertion order and deletes in O(1)). */
+  private readonly entries = new Set<DebugEntry>();
+  /** Live entries by exact dma address, oldest first (the kernel hashes its entries too). */
+  private readonly byAddr = new Map<number, DebugEntry[]>();
+  /** Narrow live entries (see spanOf) by first page, oldest first; the others are wide. */
+  private readonly byPage = new Map<number, DebugEntry[]>();
+  private readonly wide = new Set<DebugEntry>();
+  /** Live narrow entries per page span, and the largest span with any. */
+  private readonly spans = new Array<number>(NARROW_SPAN + 1).fill(0);
+  private maxSpan = 0;
+  private seq = 0;
+  private singles = 0;
+  /** Out of preallocated entries: every hook does nothing from then on (ENGINE.md T22). */
+  private disabled = false;
+  readonly records: bigint[][] = [];
+  total = 0;
+  /** Device teardown (ENGINE.md T20): checks still remove entries, but report nothing. */
+  quiet = false;
+
+  constructor(private readonly counters: Counters) {}
+
+  add(dmaAddr: number, size: number, dir: number, type: number): DebugEntry | null {
+    if (this.disabled) return null;
+    if (this.entries.size >= DEBUG_ENTRY_CAPACITY) {
+      this.disabled = true;
+      return null;
+    }
+    if (type === DebugType.single) this.singles++;
+    const entry: DebugEntry = { dmaAddr, size, dir, type, checked: type === DebugType.coherent, seq: ++this.seq };
+    this.entries.add(entry);
+    pushTo(this.byAddr, dmaAddr, entry);
+    const span = spanOf(dmaAddr, size);
+    if (span < 0) {
+      this.wide.add(entry);
+    } else {
+      pushTo(this.byPage, Math.floor(dmaAddr / PAGE_SIZE), entry);
+      this.spans[span]++;
+      if (span > this.maxSpan) this.maxSpan = span;
+    }
+    return entry;
+  }
+
+  get liveCount(): number {
+    return this.entries.size;
+  }
+
+  /** Live streaming (single) entries (ENGINE.md §13 bit 2). */
+  get liveSingles(): number {
+    return this.singles;
+  }
+
+  isLive(entry: DebugEntry): boolean {
+    return this.entries.has(entry);
+  }
+
+  checkUnmap(op: number, ref: DebugRef): void {
+    if (this.disabled) return;
+    const entry = this.findExact(ref.dmaAddr);
+    if (!entry) {
+      this.report('unmap-unknown', op, ref, null);
+      return;
+    }
+    if (ref.size !== entry.size) this.report('unmap-size', op, ref, entry);
+    if (ref.type !== entry.type) this.report('unmap-wrong-function', op, ref, entry);
+    if (ref.dir !== entry.dir) this.report('unmap-direction', op, ref, entry);
+    if (!entry.checked) this.report('map-error-unchecked', op, ref, entry);
+    this.remove(entry);
+  }
+
+  checkSync(op: number, ref: DebugRef, toCpu: boolean): void {
+    if (this.disabled) return;
+    // D21: an entry at exactly the sync's address first; only without one, the containing scan.
+    const entry = this.findExact(ref.dmaAddr) ?? this.findContaining(ref.dmaAddr);
+    if (!entry) {
+      this.report('sync-unknown', op, ref, null);
+      return;
+    }
+    if (ref.dmaAddr - entry.dmaAddr + ref.size > entry.size) this.report('sync-outside', op, ref, entry);
+    if (entry.dir === Dir.bidirectional) return;
+    if (ref.dir !== entry.dir) this.report('sync-direction', op, ref, entry);
+    if (toCpu && entry.dir !== Dir.from_device && ref.dir !== Dir.to_device) {
+      this.report('sync-cpu-readonly', op, ref, entry);
+    }
+    if (!toCpu && entry.dir !== Dir.to_device && ref.dir !== Dir.from_device) {
+      this.report('sync-device-writeonly', op, ref, entry);
+    }
+  }
+
+  /** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `addr` is checked (D7). */
+  mappingError(addr: number): void {
+    if (this.disabled) return;
+    const entry = this.byAddr.get(addr)?.find((e) => e.type === DebugType.single && !e.checked);
+    if (entry) entry.checked = true;
+  }
+
+  /** The device goes away: one leak report if anything is still mapped. */
+  release(op: number): void {
+    if (this.disabled) return;
+    if (this.entries.size > 0) this.report('leak', op, null, null, this.entries.size);
+  }
+
+  /** The newest live entry at exactly `addr`. */
+  private findExact(addr: number): DebugEntry | undefined {
+    const same = this.byAddr.get(addr);
+    return same ? same[same.length - 1] : undefined;
+  }
+
+  /**
+   * The newest live entry whose range holds `addr`: what a scan of every entry finds. A narrow
+   * entry holding it starts at most maxSpan pages before it; wide entries are all looked at.
+   */
+  private findContaining(addr: number): DebugEntry | undefined {
+    let found: DebugEntry | undefined;
+    const consider = (e: DebugEntry): void => {
+      if (addr >= e.dmaAddr && addr < e.dmaAddr + e.size && (!found || e.seq > found.seq)) found = e;
+    };
+    const page = Math.floor(addr / PAGE_SIZE);
+    for (let d = 0; d <= this.maxSpan && d <= page; d++) this.byPage.get(page - d)?.forEach(consider);
+    this.wide.forEach(consider);
+    return found;
+  }
+
+  private remove(entry: DebugEntry): void {
+    this.entries.delete(entry);
+    if (entry.type === DebugType.single) this.singles--;
+    dropFrom(this.byAddr, entry.dmaAddr, entry);
+    const span = spanOf(entry.dmaAddr, entry.size);
+    if (span < 0) {
+      this.wide.delete(entry);
+    } else {
+      dropFrom(this.byPage, Math.floor(entry.dmaAddr / PAGE_SIZE), entry);
+      this.spans[span]--;
+      while (this.maxSpan > 0 && this.spans[this.maxSpan] === 0) this.maxSpan--;
+    }
+  }
+
+  /** [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize] */
+  private report(cls: DebugClass, op: number, ref: DebugRef | null, entry: DebugEntry | null, count = MISSING): void {
+    if (this.quiet) return;
+    this.total++;
+    this.counters.dmaDebugErrors++;
+    if (this.records.length >= MAX_DEBUG_RECORDS) return;
+    const words = [
+      DEBUG_CLASSES.indexOf(cls), op,
+      ref ? ref.dmaAddr : MISSING, ref ? ref.size : MISSING,
+      entry ? entry.dir : MISSING, ref ? ref.dir : MISSING,
+      entry ? entry.type : MISSING, ref ? ref.type : MISSING,
+      count, entry ? entry.size : MISSING,
+    ];
+    if (words.length !== DEBUG_WORDS) throw new Error('debug record layout');
+    this.records.push(words.map((w) => BigInt.asIntN(64, BigInt(w))));
+  }
+}

@@ -1,0 +1,192 @@
+// The streaming DMA API dispatched by platform (twin of assembly/dma/mapping.ts; kernel/dma/mapping.c):
+// dma-direct with swiotlb fallback (bare metal), forced swiotlb, xen-swiotlb
+// (drivers/xen/swiotlb-xen.c, 2010) and an IOMMU. Bounce buffers follow lib/swiotlb.c (2010) or
+// kernel/dma/swiotlb.c (modern): a full pool is the overflow buffer in 2010, DMA_MAPPING_ERROR now.
+import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, type MachineConfig } from '../../engine/abi.js';
+import { copyPhys } from '../sim/stamps.js';
+import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
+import type { XenState } from '../xen/exchange.js';
+import { rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
+import type { DmaDebug } from './debug.js';
+import type { Iommu } from './iommu.js';
+import { busToSlot, inOverflow, slotPhys, type SwiotlbPool } from './swiotlb.js';
+
+/** A dma address that is DMA_MAPPING_ERROR (all ones, u64). */
+export const DMA_ERROR = -1;
+
+export interface DmaState extends XenState {
+  readonly cfg: MachineConfig;
+  readonly swiotlb: SwiotlbPool;
+  readonly iommu: Iommu | null;
+  readonly debug: DmaDebug;
+}
+
+/** How a map reached the device; it stays the caller's handle source after unmap. */
+export interface MappingRecord {
+  dmaAddr: number;
+  offset: number;
+  size: number;
+  dir: number;
+  live: boolean;
+  /** The map failed (overflow buffer or DMA_MAPPING_ERROR): not tracked by dma-debug. */
+  failed: boolean;
+  /** First swiotlb slot if bounced, else -1. */
+  bounceIndex: number;
+}
+
+export function dmaCapable(s: DmaState, addr: number, size: number): boolean {
+  return addr + size - 1 <= 2 ** s.cfg.maskBits - 1;
+}
+
+const copiesToDevice = (dir: number) => dir === Dir.to_device || dir === Dir.bidirectional;
+const copiesToCpu = (dir: number) => dir === Dir.from_device || dir === Dir.bidirectional;
+
+function bounceCopy(s: DmaState, src: number, dst: number, size: number): void {
+  copyPhys(s, src, dst, size);
+  s.counters.bounceBytes += size;
+}
+
+/**
+ * dma_map_page on guest physical range [phys, phys + size) (`offset`: where it starts in the
+ * caller's buffer, kept in the record): platform dispatch, maps++, the dma-debug entry.
+ */
+export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number): MappingRecord {
+  s.counters.maps++;
+  const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
+  switch (s.cfg.platform) {
+    case Platform['bare-metal']:
+      if (!dmaCapable(s, phys, size)) swiotlbBounce(s, rec, phys);
+      break;
+    case Platform['swiotlb-force']:
+      swiotlbBounce(s, rec, phys);
+      break;
+    case Platform['xen-pv']:
+      rec.dmaAddr = xenPhysToBus(s.machine, phys);
+      if (!dmaCapable(s, rec.dmaAddr, size) || rangeStraddlesPageBoundary(s.machine, phys, size)) swiotlbBounce(s, rec, phys);
+      break;
+    default:
+      iommuMap(s, rec, phys);
+  }
+  if (rec.failed) rec.live = false;
+  else s.debug.add(rec.dmaAddr, size, dir, DebugType.single);
+  return rec;
+}
+
+/** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
+function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
+  const c = s.counters;
+  const index = s.swiotlb.swiotlbTblMapSingle(phys, rec.size);
+  if (index < 0) {
+    c.swiotlbFull++;
+    c.mappingErrors++;
+    rec.failed = true;
+    if (s.cfg.kernel === Kernel['2010']) {
+      rec.dmaAddr = xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
+      if (rec.size > IO_TLB_OVERFLOW) c.swiotlbPanics++;
+    } else {
+      rec.dmaAddr = DMA_ERROR;
+    }
+    return;
+  }
+  c.bounces++;
+  c.swiotlbSlotsInUse = s.swiotlb.slotsInUse;
+  c.swiotlbPeakSlots = Math.max(c.swiotlbPeakSlots, s.swiotlb.slotsInUse);
+  rec.bounceIndex = index;
+  rec.dmaAddr = xenPhysToBus(s.machine, slotPhys(s.layout, index));
+  if (copiesToDevice(rec.dir) || s.cfg.kernel === Kernel.modern) bounceCopy(s, phys, slotPhys(s.layout, index), rec.size);
+}
+
+function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
+  const iommu = s.iommu!;
+  const firstPfn = Math.floor(phys / PAGE_SIZE);
+  const pages = Math.floor((phys + rec.size - 1) / PAGE_SIZE) - firstPfn + 1;
+  const first = iommu.allocate(pages);
+  if (first < 0) {
+    s.counters.mappingErrors++;
+    rec.failed = true;
+    rec.dmaAddr = DMA_ERROR;
+    return;
+  }
+  iommu.fill(first, firstPfn, pages);
+  s.counters.iommuPagesMapped += pages;
+  rec.dmaAddr = iommu.busOf(first, phys % PAGE_SIZE);
+}
+
+/** The bus address of a page the driver maps once at init and nobody counts (radeon's dummy page). */
+export function dmaMapBootPage(s: DmaState, pfn: number): number {
+  if (s.iommu) {
+    const first = s.iommu.allocate(1);
+    s.iommu.fill(first, pfn, 1);
+    return s.iommu.busOf(first, 0);
+  }
+  return s.machine.mfnOf(pfn) * PAGE_SIZE;
+}
+
+/** A live bounce run starting at the slot `addr` falls in, or -1. */
+function liveBounceRun(s: DmaState, addr: number): number {
+  if (s.iommu || addr === DMA_ERROR) return -1;
+  const index = busToSlot(s.layout, s.machine, s.swiotlb, addr);
+  return index >= 0 && s.swiotlb.isRunStart(index) ? index : -1;
+}
+
+/** dma_unmap_page on `addr`: unmaps++, dma-debug's check, then the IOVA release or the bounce copy-back and slot release. */
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number): void {
+  const c = s.counters;
+  c.unmaps++;
+  s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: DebugType.single });
+  if (s.iommu) {
+    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr);
+    return;
+  }
+  const index = liveBounceRun(s, addr);
+  if (index < 0) return;
+  const pool = s.swiotlb;
+  if (copiesToCpu(dir)) bounceCopy(s, slotPhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
+  pool.swiotlbTblUnmapSingle(index);
+  c.swiotlbSlotsInUse = pool.slotsInUse;
+}
+
+export function countSync(s: DmaState, toCpu: boolean): void {
+  if (toCpu) s.counters.syncsForCpu++;
+  else s.counters.syncsForDevice++;
+}
+
+/**
+ * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
+ * only a live bounce slot is copied; coherent or direct handles cost the call and nothing more.
+ */
+export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean, live: boolean): void {
+  countSync(s, toCpu);
+  s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir, type: DebugType.single }, toCpu);
+  if (!live) return;
+  const index = liveBounceRun(s, dma);
+  if (index >= 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, dir, toCpu);
+}
+
+/** The copy of a sync on bytes [delta, delta + size) of the live bounced run starting at slot `first`. */
+export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size: number, dir: number, toCpu: boolean): void {
+  const bounce = slotPhys(s.layout, first) + delta;
+  const orig = s.swiotlb.orig[first]! + delta;
+  if (toCpu) {
+    if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, size);
+  } else if (copiesToDevice(dir)) {
+    bounceCopy(s, orig, bounce, size);
+  }
+}
+
+/** What a bus address is, for a violation's hops (twin of dma_describe). */
+export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number } {
+  if (BigInt.asUintN(64, dma) === BigInt.asUintN(64, -1n)) return { via: Via.none, slot: -1, hopPfn: -1 };
+  const bus = Number(dma);
+  if (s.iommu) {
+    const e = iovaEntryOf(bus);
+    return { via: Via.iommu, slot: -1, hopPfn: e < 0 ? -1 : iovaEntryPfn(s.trans, e) };
+  }
+  const slot = busToSlot(s.layout, s.machine, s.swiotlb, bus);
+  if (slot >= 0) {
+    const inUse = s.swiotlb.list[slot] === 0;
+    return { via: Via.swiotlb, slot, hopPfn: inUse ? Math.floor(s.swiotlb.orig[slot]! / PAGE_SIZE) : -1 };
+  }
+  if (inOverflow(s.layout, s.machine, bus)) return { via: Via.overflow, slot: -1, hopPfn: -1 };
+  return { via: Via.direct, slot: -1, hopPfn: s.machine.mfnToPfn(Math.floor(bus / PAGE_SIZE)) };
+}

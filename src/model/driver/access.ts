@@ -1,0 +1,122 @@
+// Who touches memory and how (twin of assembly/driver/access.ts): the CPU through the kernel mapping
+// (guest phys → p2m), a device through the driver's dma handle (bus → IOMMU), the GPU through
+// decoded GART entries or, on an AGP bridge, GATT entries the chipset fetches itself. The same
+// page reached by different routes sees different frames once a bounce or a p2m sits between them,
+// and the oracle is asked after every read.
+import { PAGE_SIZE, Reader } from '../../engine/abi.js';
+import { foreignPage, readPage } from '../sim/oracle.js';
+import { cpuReach, nextStamp, writeRange, type Reach } from '../sim/stamps.js';
+import { busToMachine } from '../sim/translate.js';
+import { DMA_ERROR } from '../dma/mapping.js';
+import { entryAddress, entryValid } from '../drm/agpGatt.js';
+import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
+import { pagesTouched, type TtState } from '../drm/ttmTt.js';
+import { bufferPhys, cpuPageHandle, pageHandle, type Buffer } from './buffers.js';
+
+/** The device reaching buffer bytes through the handle of each page. */
+function deviceReach(s: TtState, buf: Buffer): Reach {
+  const base = bufferPhys(buf);
+  return (phys) => {
+    const i = Math.floor((phys - base) / PAGE_SIZE);
+    const handle = pageHandle(buf, i);
+    return handle === DMA_ERROR ? -1 : busToMachine(s.trans, handle + ((phys - base) % PAGE_SIZE));
+  };
+}
+
+/** cpu_write / dev_write / cpu_read / dev_read of buffer bytes [offset, offset + size). */
+export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: number, dev: boolean, write: boolean): void {
+  const c = s.counters;
+  const pages = pagesTouched(offset, size);
+  if (write) dev ? (c.gpuWrites += pages) : (c.cpuWrites += pages);
+  else dev ? (c.gpuReads += pages) : (c.cpuReads += pages);
+  const reach = dev ? deviceReach(s, buf) : cpuReach(s);
+  const start = bufferPhys(buf) + offset;
+  const end = start + size;
+  if (write) {
+    writeRange(s, nextStamp(s, buf.id, dev), start, end, reach, true);
+    return;
+  }
+  for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
+    const i = page - buf.pfn;
+    const handle = dev ? pageHandle(buf, i) : cpuPageHandle(buf, i);
+    readPage(s, Math.max(start, page * PAGE_SIZE), Math.min(end, (page + 1) * PAGE_SIZE), reach, {
+      reader: dev ? Reader.dev : Reader.cpu, pfn: page, dmaAddr: BigInt(handle), gpuPage: -1, pte: 0n, bufId: buf.id,
+    });
+  }
+}
+
+/** What the GPU finds for one of its pages: the raw entry, whether it is valid, where it leads. */
+interface GpuEntry {
+  valid: boolean;
+  /** The raw PTE or GATT entry (u64 bit pattern). */
+  pte: bigint;
+  /** The decoded bus address (-1 when invalid), as the violation reports it (D15). */
+  dmaAddr: bigint;
+  /** Machine address of the page reached, or -1 (invalid entry, fault, no RAM). */
+  machine: number;
+}
+
+const INVALID: GpuEntry = { valid: false, pte: 0n, dmaAddr: -1n, machine: -1 };
+
+/** GART: decode the PTE, then the IOMMU if any. AGP: the chipset reads the GATT (T18), no IOMMU. */
+function gpuEntry(s: TtState, gpuPage: number): GpuEntry {
+  if (s.agp) {
+    if (!s.gatt) return INVALID;
+    const entry = s.gatt.chipsetEntry(s, gpuPage);
+    if (!entryValid(entry)) return { valid: false, pte: BigInt(entry), dmaAddr: -1n, machine: -1 };
+    const addr = entryAddress(entry);
+    return { valid: true, pte: BigInt(entry), dmaAddr: BigInt(addr), machine: addr < s.trans.hostPages * PAGE_SIZE ? addr : -1 };
+  }
+  const { gart } = s;
+  const pte = gart.pte(gpuPage);
+  if (!pteValid(gart.family, pte)) return { valid: false, pte: pteBig(pte), dmaAddr: -1n, machine: -1 };
+  return {
+    valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte),
+    machine: busToMachine(s.trans, decodePte(gart.family, pte)),
+  };
+}
+
+/** The live owner of an entry: its buffer or tt id, or 0 when unbound or gone. */
+function liveOwner(s: TtState, gpuPage: number): number {
+  const id = s.gart.ownerId[gpuPage]!;
+  return id !== 0 && s.liveIds.has(id) ? id : 0;
+}
+
+/** A page of a failed bind: the driver knows, the GPU never touches it (T15). */
+function skipped(s: TtState, gpuPage: number): boolean {
+  if (s.gpuFailed[gpuPage] !== 1) return false;
+  s.counters.gpuSkippedPages++;
+  return true;
+}
+
+export function gpuWrite(s: TtState, gpuPage: number, pages: number): void {
+  const { lo } = nextStamp(s, 0, true); // one version for the whole operation
+  for (let g = gpuPage; g < gpuPage + pages; g++) {
+    if (skipped(s, g)) continue;
+    s.counters.gpuWrites++;
+    const { machine } = gpuEntry(s, g);
+    const owner = liveOwner(s, g);
+    const stamp = { hi: owner, lo }; // D9: the live owner's id, else 0
+    // Logical side: the owner's page if it is alive; else only machine memory changes.
+    const base = owner ? s.gart.ownerPfn[g]! * PAGE_SIZE : 0;
+    writeRange(s, stamp, base, base + PAGE_SIZE, (a) => (machine < 0 ? -1 : machine + (a - base)), owner !== 0);
+  }
+}
+
+export function gpuRead(s: TtState, gpuPage: number, pages: number): void {
+  for (let g = gpuPage; g < gpuPage + pages; g++) {
+    if (skipped(s, g)) continue;
+    s.counters.gpuReads++;
+    const { pte, dmaAddr, machine } = gpuEntry(s, g);
+    const owner = liveOwner(s, g);
+    if (!owner) {
+      foreignPage(s, machine, dmaAddr, g, pte);
+      continue;
+    }
+    const pfn = s.gart.ownerPfn[g]!;
+    const base = pfn * PAGE_SIZE;
+    readPage(s, base, base + PAGE_SIZE, (a) => (machine < 0 ? -1 : machine + (a - base)), {
+      reader: Reader.gpu, pfn, dmaAddr, gpuPage: g, pte, bufId: owner,
+    });
+  }
+}

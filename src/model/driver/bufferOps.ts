@@ -1,0 +1,125 @@
+// The script's DMA-API calls on its own buffers (twin of assembly/driver/buffer_ops.ts):
+// alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
+// xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
+// by dma-debug. A buffer keeps only its last mapping.
+import { DebugType, Dir, PAGE_SIZE } from '../../engine/abi.js';
+import { adopt, vacate } from '../layout.js';
+import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
+import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
+import { xenCreateContiguousRegion } from '../xen/exchange.js';
+import { xenPvDomain } from '../xen/p2m.js';
+import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
+import { dmaMapPhys, dmaUnmapPage, swiotlbSyncRange } from '../dma/mapping.js';
+import type { TtState } from '../drm/ttmTt.js';
+import { bufferPhys, failedBuffer, handleAt, pageHandle, unmapHandle, type Buffer } from './buffers.js';
+
+/** The CPU zeroes a fresh buffer: one write operation (not counted in cpuWrites). */
+function zeroFill(s: TtState, buf: Buffer): void {
+  const start = buf.pfn * PAGE_SIZE;
+  writeRange(s, nextStamp(s, buf.id, false), start, start + buf.pages * PAGE_SIZE, cpuReach(s), true);
+}
+
+export function allocPages(s: TtState, slot: number, pages: number, zone: number): void {
+  const id = nextBufId(s);
+  const order = getOrder(pages);
+  const pfn = allocBlock(s, order, zone);
+  if (pfn < 0) {
+    s.counters.allocFailures++;
+    adopt(s, slot, failedBuffer(id, 'page', pages));
+    return;
+  }
+  s.counters.pagesAllocated += 2 ** order;
+  const buf: Buffer = { id, kind: 'page', pfn, order, pages, handle: -1, mapping: null, exchangedOrder: -1, failed: false };
+  adopt(s, slot, buf);
+  zeroFill(s, buf);
+}
+
+/** Returns the buffer's block to the buddy and forgets what it held; the slot empties. */
+export function releaseBuffer(s: TtState, slot: number, buf: Buffer): void {
+  vacate(s, slot);
+  if (buf.failed) return;
+  freeBlock(s, buf.pfn, buf.order);
+  s.expected.clearPages(buf.pfn, 2 ** buf.order);
+}
+
+/** The Xen-aware driver's explicit exchange (fix 3 of the RFC); nothing to trade off Xen. */
+export function exchange(s: TtState, buf: Buffer, addressBits: number): void {
+  if (!xenPvDomain(s)) return;
+  if (xenCreateContiguousRegion(s, buf.pfn, buf.order, addressBits, true)) buf.exchangedOrder = buf.order;
+}
+
+export function allocCoherent(s: TtState, slot: number, pages: number): void {
+  const id = nextBufId(s);
+  const order = getOrder(pages);
+  const block = coherentAllocBlock(s, order, true, pages * PAGE_SIZE);
+  if (!block) {
+    s.counters.allocFailures++;
+    adopt(s, slot, failedBuffer(id, 'coherent', pages));
+    return;
+  }
+  const buf: Buffer = {
+    id, kind: 'coherent', pfn: block.pfn, order, pages, handle: block.handle, mapping: null,
+    exchangedOrder: block.exchanged, failed: false,
+  };
+  adopt(s, slot, buf);
+  zeroFill(s, buf);
+}
+
+export function freeCoherent(s: TtState, slot: number, buf: Buffer): void {
+  const size = buf.pages * PAGE_SIZE;
+  if (buf.kind === 'coherent') {
+    coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size);
+    vacate(s, slot);
+    return;
+  }
+  // D1: dma_free_coherent on alloc_pages memory: dma-debug sees it, the pages are freed as by free.
+  s.debug.checkUnmap(s.op, { dmaAddr: pageHandle(buf, 0), size, dir: Dir.bidirectional, type: DebugType.coherent });
+  releaseBuffer(s, slot, buf);
+}
+
+export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number): void {
+  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir);
+}
+
+export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number): void {
+  dmaUnmapPage(s, unmapHandle(buf), size, dir);
+  if (buf.mapping) buf.mapping.live = false;
+}
+
+/** dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size). */
+export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean): void {
+  const c = s.counters;
+  if (toCpu) c.syncsForCpu++;
+  else c.syncsForDevice++;
+  s.debug.checkSync(s.op, { dmaAddr: handleAt(buf, offset), size, dir, type: DebugType.single }, toCpu);
+  const rec = buf.mapping;
+  if (!rec || !rec.live || rec.bounceIndex < 0) return;
+  if (offset < rec.offset || offset + size > rec.offset + rec.size) return;
+  swiotlbSyncRange(s, rec.bounceIndex, offset - rec.offset, size, dir, toCpu);
+}
+
+/** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
+export function dmaMappingError(s: TtState, buf: Buffer): void {
+  if (buf.mapping) s.debug.mappingError(buf.mapping.dmaAddr);
+}
+
+/** radeon_gart_bind: one PTE per page of the buffer's handle, then one TLB flush. */
+export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
+  if (s.agp) return; // AGP memory is bound through TT_BIND only (T16)
+  for (let i = 0; i < buf.pages; i++) {
+    s.gart.bind(gpuPage + i, pageHandle(buf, i), buf.id, buf.pfn + i);
+    s.gpuFailed[gpuPage + i] = 0;
+  }
+  s.counters.gartWrites += buf.pages;
+  s.counters.tlbFlushes++;
+}
+
+export function gartUnbind(s: TtState, gpuPage: number, pages: number): void {
+  if (s.agp) return;
+  for (let i = 0; i < pages; i++) {
+    s.gart.unbind(gpuPage + i, s.dummyBus);
+    s.gpuFailed[gpuPage + i] = 0;
+  }
+  s.counters.gartWrites += pages;
+  s.counters.tlbFlushes++;
+}

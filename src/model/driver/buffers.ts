@@ -1,0 +1,60 @@
+// A driver's buffers and the dma handle it would hand the device for each page (twin of
+// assembly/driver/buffers.ts; the driver's view, as in drivers/gpu/drm/ttm and radeon_gart.c): the
+// coherent handle, else the last streaming mapping, else what a careless driver uses, virt_to_phys.
+import { PAGE_SIZE } from '../../engine/abi.js';
+import { DMA_ERROR, type MappingRecord } from '../dma/mapping.js';
+import { getOrder } from '../mm/pageAlloc.js';
+
+export interface Buffer {
+  id: number;
+  kind: 'page' | 'coherent';
+  pfn: number;
+  order: number;
+  pages: number;
+  /** Coherent buffers: the handle dma_alloc_coherent returned. */
+  handle: number;
+  mapping: MappingRecord | null;
+  /** Order of a successful xen exchange, or -1. */
+  exchangedOrder: number;
+  /** The allocation failed: every op but free is a no-op. */
+  failed: boolean;
+}
+
+export function bufferPhys(buf: Buffer): number {
+  return buf.pfn * PAGE_SIZE;
+}
+
+function offsetHandle(base: number, delta: number): number {
+  return base === DMA_ERROR ? DMA_ERROR : base + delta;
+}
+
+/** The dma address of buffer page i as the driver hands it to the device (ENGINE.md §3). */
+export function pageHandle(buf: Buffer, i: number): number {
+  return handleAt(buf, i * PAGE_SIZE);
+}
+
+/** The dma address of byte `offset` of the buffer, by the same rule (D10). */
+export function handleAt(buf: Buffer, offset: number): number {
+  if (buf.kind === 'coherent') return buf.handle + offset;
+  const m = buf.mapping;
+  if (m && offset >= m.offset && offset < m.offset + m.size) return offsetHandle(m.dmaAddr, offset - m.offset);
+  return bufferPhys(buf) + offset;
+}
+
+/** D4: a CPU read reports the dma address the driver holds for the page, or -1 when it holds none. */
+export function cpuPageHandle(buf: Buffer, i: number): number {
+  const m = buf.mapping;
+  const at = i * PAGE_SIZE;
+  const held = buf.kind === 'coherent' || (m !== null && at >= m.offset && at < m.offset + m.size);
+  return held ? pageHandle(buf, i) : DMA_ERROR;
+}
+
+/** The address a driver passes to unmap (D10): its last mapping's, else the coherent handle, else phys. */
+export function unmapHandle(buf: Buffer): number {
+  if (buf.mapping) return buf.mapping.dmaAddr;
+  return buf.kind === 'coherent' ? buf.handle : bufferPhys(buf);
+}
+
+export function failedBuffer(id: number, kind: Buffer['kind'], pages: number): Buffer {
+  return { id, kind, pfn: -1, order: getOrder(pages), pages, handle: DMA_ERROR, mapping: null, exchangedOrder: -1, failed: true };
+}

@@ -1,0 +1,114 @@
+// GART page tables of 2010 GPUs (twin of assembly/drm/gart.ts): radeon r100.c (PCI GART), r600.c,
+// nouveau_sgdma.c (nv04, nv50). Each PTE is a u64 kept as two u32 words so that the bit math stays
+// exact in JS. The GPU adds nothing for the offset inside a page: every decode masks the low 12
+// bits away. The owner of each GPU page (which buffer or tt bound it) is the oracle's, not the GPU's.
+import { GartFamily, PAGE_MASK } from '../../engine/abi.js';
+import { DMA_ERROR } from '../dma/mapping.js';
+
+const TWO32 = 2 ** 32;
+const PAGE_MASK_LO = (~PAGE_MASK) >>> 0; // low word with the page offset cleared
+
+/** A PTE as two u32 words. */
+export interface Pte {
+  hi: number;
+  lo: number;
+}
+
+function split(addr: number): Pte {
+  if (addr === DMA_ERROR) return { hi: 0xffffffff, lo: 0xffffffff };
+  return { hi: Math.floor(addr / TWO32) >>> 0, lo: addr % TWO32 };
+}
+
+/*
+ * r100:  [31:12 page | 11:0 low bits of addr]        no flags, every entry valid, 32 bits
+ * r600:  [63:12 page | 6 W | 5 R | 2 SNOOP | 1 SYS | 0 VALID] = addr & ~0xFFF | 0x67
+ * nv04:  [31:12 page | 11:0 addr low bits | 1:0 = 3]  lower_32_bits(addr) | 3
+ * nv50:  hi word [7:0 = addr bits 39:32], lo word [31:0 = lower_32_bits(addr) | 0x21]
+ */
+export function encodePte(family: number, addr: number): Pte {
+  const a = split(addr);
+  switch (family) {
+    case GartFamily.r100:
+      return { hi: 0, lo: a.lo };
+    case GartFamily.r600:
+      return { hi: a.hi, lo: ((a.lo & PAGE_MASK_LO) | 0x67) >>> 0 };
+    case GartFamily.nv04:
+      return { hi: 0, lo: (a.lo | 3) >>> 0 };
+    default:
+      return { hi: a.hi & 0xff, lo: (a.lo | 0x21) >>> 0 };
+  }
+}
+
+export function pteValid(family: number, pte: Pte): boolean {
+  return family === GartFamily.r100 || (pte.lo & 1) === 1;
+}
+
+/** The bus address a valid PTE points at, as a bigint (exact over all 64 bits). */
+export function decodePteBig(family: number, pte: Pte): bigint {
+  const lo = BigInt((pte.lo & PAGE_MASK_LO) >>> 0);
+  switch (family) {
+    case GartFamily.r600:
+      return (BigInt(pte.hi) << 32n) | lo;
+    case GartFamily.nv50:
+      return (BigInt(pte.hi & 0xff) << 32n) | lo;
+    default:
+      return lo;
+  }
+}
+
+/** The bus address as a number, or -1 when it is beyond 2^53 (no RAM is there). */
+export function decodePte(family: number, pte: Pte): number {
+  const lo = (pte.lo & PAGE_MASK_LO) >>> 0;
+  const hi = family === GartFamily.r600 ? pte.hi : family === GartFamily.nv50 ? pte.hi & 0xff : 0;
+  return hi >= 2 ** 21 ? -1 : hi * TWO32 + lo;
+}
+
+export function pteBig(pte: Pte): bigint {
+  return (BigInt(pte.hi) << 32n) | BigInt(pte.lo);
+}
+
+/** The aperture: one PTE per GPU page plus the logical owner the bind wrote it for. */
+export class Gart {
+  private readonly hi: Uint32Array;
+  private readonly lo: Uint32Array;
+  /** Buffer id the entry was bound for (0 = none) and that buffer's pfn for this page. */
+  readonly ownerId: Float64Array;
+  readonly ownerPfn: Int32Array;
+
+  constructor(readonly family: number, readonly pages: number) {
+    this.hi = new Uint32Array(pages);
+    this.lo = new Uint32Array(pages);
+    this.ownerId = new Float64Array(pages);
+    this.ownerPfn = new Int32Array(pages).fill(-1);
+  }
+
+  pte(gpuPage: number): Pte {
+    return { hi: this.hi[gpuPage]!, lo: this.lo[gpuPage]! };
+  }
+
+  bind(gpuPage: number, addr: number, ownerId: number, ownerPfn: number): void {
+    this.setPte(gpuPage, encodePte(this.family, addr));
+    this.ownerId[gpuPage] = ownerId;
+    this.ownerPfn[gpuPage] = ownerPfn;
+  }
+
+  /** Points the entry at the dummy page (nv50: an invalid zero entry). */
+  unbind(gpuPage: number, dummyAddr: number): void {
+    this.setPte(gpuPage, this.family === GartFamily.nv50 ? { hi: 0, lo: 0 } : encodePte(this.family, dummyAddr));
+    this.clearOwner(gpuPage);
+  }
+
+  setOwner(gpuPage: number, id: number, pfn: number): void {
+    this.ownerId[gpuPage] = id;
+    this.ownerPfn[gpuPage] = pfn;
+  }
+
+  clearOwner(gpuPage: number): void {
+    this.setOwner(gpuPage, 0, -1);
+  }
+
+  private setPte(gpuPage: number, pte: Pte): void {
+    this.hi[gpuPage] = pte.hi;
+    this.lo[gpuPage] = pte.lo;
+  }
+}

@@ -1,0 +1,323 @@
+// TTM translation tables of drivers/gpu/drm/ttm/ttm_tt.c (2010) and the backend binds of
+// radeon_ttm.c / radeon_gart.c / nouveau_sgdma.c: a tt is a buffer object's page array, filled
+// from one of the pools (ttmPool.ts, ttmDmaPool.ts, agpGatt.ts), bound into the GART (mode 0:
+// dma_map_page per page, each checked with dma_mapping_error; mode 1: the pages' coherent
+// handles; mode 2: machine addresses) or the AGP GATT, synced page by page, and torn down at the
+// device's release. ENGINE.md §11–13 and §15 T1, T7, T10–T15, T19–T20.
+import { BindMode, Caching, Dir, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, Zone } from '../../engine/abi.js';
+import { adopt, vacate, type SlotState } from '../layout.js';
+import { readPage } from '../sim/oracle.js';
+import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
+import { coherentAllocBlock } from '../dma/coherent.js';
+import { countSync, dmaMapPhys, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
+import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
+import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPutPages } from './ttmPageAllocDma.js';
+import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
+import type { PageArray } from './ttmPage.js';
+
+const NONE = -1;
+
+/** What TTM needs: the pools, the GART or GATT, the slots, and the GPU pages a bind failed on. */
+export interface TtState extends AgpState, PoolState, SlotState {
+  /** Gpu pages of a failed bind: GPU ops skip them (T15). */
+  readonly gpuFailed: Uint8Array;
+  /** The GART dummy page's bus address (D2, D3): what unbound entries point at. */
+  readonly dummyBus: number;
+}
+
+export class Tt implements PageArray {
+  readonly kind = 'tt';
+  /** Pages held so far (== pages unless the populate failed). */
+  count = 0;
+  readonly pfn: Int32Array;
+  /** Coherent handle per page (kinds 1 and 4), else null. */
+  readonly coh: Float64Array | null;
+  /** Exchanged-by-Xen flag per page (kinds that exchange), else null. */
+  readonly exch: Uint8Array | null;
+  /** Address of each page's last successful mode-0 map (live or dead), -1 = none (T11). */
+  dma: Float64Array | null = null;
+  failed = false;
+  bound = false;
+  gpuPage = 0;
+  mode = 0;
+  /** Bound into the AGP GATT rather than a GART. */
+  boundAgp = false;
+
+  constructor(readonly id: number, readonly pages: number, readonly pool: number, readonly caching: number) {
+    this.pfn = new Int32Array(pages);
+    const coherent = pool === Pool.ttmDma || pool === Pool.agpCoherent;
+    this.coh = coherent ? new Float64Array(pages).fill(NONE) : null;
+    this.exch = pool === Pool.ttm || pool === Pool.agp ? null : new Uint8Array(pages);
+  }
+
+  addPage(pfn: number, coh: number, exchanged: boolean): void {
+    const i = this.count++;
+    this.pfn[i] = pfn;
+    if (this.coh) this.coh[i] = coh;
+    if (this.exch) this.exch[i] = exchanged ? 1 : 0;
+  }
+
+  isExchanged(i: number): boolean {
+    return this.exch !== null && this.exch[i] === 1;
+  }
+
+  cohOf(i: number): number {
+    return this.coh ? this.coh[i]! : NONE;
+  }
+
+  /** The dma address the driver holds for page i (T11): the last map, else the coherent handle, else -1. */
+  heldHandle(i: number): number {
+    if (this.dma && this.dma[i] !== NONE) return this.dma[i];
+    if (this.coh) return this.coh[i];
+    return NONE;
+  }
+}
+
+// ---- TT_POPULATE / TT_UNPOPULATE ------------------------------------------------------------
+
+export function ttPopulate(s: TtState, slot: number, pages: number, pool: number, caching: number): void {
+  if (pages < 1 || pages > MAX_TT_PAGES || pool < Pool.ttm || pool > Pool.agpFsb || caching < Caching.cached || caching > Caching.uc) return;
+  const tt = new Tt(nextBufId(s), pages, pool, caching);
+  let ok: boolean;
+  switch (pool) {
+    case Pool.ttm:
+    case Pool.xenAware:
+      ok = ttmGetPages(s, tt);
+      break;
+    case Pool.ttmDma:
+      ok = ttmDmaGetPages(s, tt);
+      break;
+    default:
+      ok = agpPopulate(s, tt);
+  }
+  if (!ok) {
+    s.counters.allocFailures++;
+    tt.failed = true;
+  }
+  adopt(s, slot, tt);
+  if (ok) zeroFillTt(s, tt);
+}
+
+/** The CPU zeroes the new pages: one write operation, not counted in cpuWrites (T10). */
+function zeroFillTt(s: TtState, tt: Tt): void {
+  const stamp = nextStamp(s, tt.id, false);
+  const reach = cpuReach(s);
+  for (let i = 0; i < tt.count; i++) {
+    const base = tt.pfn[i]! * PAGE_SIZE;
+    writeRange(s, stamp, base, base + PAGE_SIZE, reach, true);
+  }
+}
+
+/**
+ * agp_generic_alloc_page for every page (kind 3), with Keir's alloc_fsb_pages exchange below
+ * 4 GiB under Xen (kind 5), or dma_alloc_coherent (kind 4). T6.
+ */
+function agpPopulate(s: TtState, tt: Tt): boolean {
+  if (tt.pool === Pool.agpCoherent) {
+    for (let i = 0; i < tt.pages; i++) {
+      const block = coherentAllocBlock(s, 0, false, PAGE_SIZE);
+      if (!block) return false;
+      tt.addPage(block.pfn, block.handle, block.exchanged >= 0);
+    }
+    return true;
+  }
+  const exchanged = [false];
+  let ok = true;
+  for (let i = 0; i < tt.pages; i++) {
+    const pfn = ttAllocPage(s, Zone.dma32, tt.pool === Pool.agpFsb ? 32 : 0, exchanged);
+    if (pfn < 0) {
+      ok = false;
+      break;
+    }
+    tt.addPage(pfn, -1, exchanged[0]!);
+  }
+  cachingChange(s, tt.count); // map_page_into_agp: set uncached
+  return ok;
+}
+
+/** agp_generic_destroy_pages (kinds 3, 5: back to wb, then freed) or dma_free_coherent (kind 4). */
+function agpUnpopulate(s: TtState, tt: Tt): void {
+  if (tt.pool === Pool.agpCoherent) {
+    for (let i = 0; i < tt.count; i++) ttmDmaFreePage(s, tt.pfn[i]!, tt.coh![i]!, tt.isExchanged(i));
+    return;
+  }
+  cachingChange(s, tt.count);
+  for (let i = 0; i < tt.count; i++) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
+}
+
+/** TT_UNPOPULATE (T7): unbind if bound, pages back to where they came from, the slot empties. */
+export function ttUnpopulate(s: TtState, slot: number, tt: Tt): void {
+  if (tt.bound) ttUnbind(s, tt);
+  switch (tt.pool) {
+    case Pool.ttm:
+    case Pool.xenAware:
+      ttmPutPages(s, tt);
+      break;
+    case Pool.ttmDma:
+      ttmDmaPutPages(s, tt);
+      break;
+    default:
+      agpUnpopulate(s, tt);
+  }
+  vacate(s, slot);
+}
+
+// ---- TT_BIND / TT_UNBIND --------------------------------------------------------------------
+
+/** Marks the bind's gpu pages failed (T12, T15) and counts the failure. */
+function bindFailed(s: TtState, tt: Tt, gpuPage: number): void {
+  s.counters.bindFailures++;
+  const end = Math.min(gpuPage + tt.pages, s.gpuFailed.length);
+  for (let g = Math.max(0, gpuPage); g < end; g++) s.gpuFailed[g] = 1;
+}
+
+export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void {
+  if (tt.bound || mode < BindMode.map || mode > BindMode.fsb) return;
+  const agp = s.agp;
+  const gatt = s.gatt;
+  if (tt.failed || (agp && !gatt)) return bindFailed(s, tt, gpuPage);
+  const end = gpuPage + tt.pages;
+  if (gpuPage < 0 || end > s.gart.pages || (gatt && end > gatt.entries)) return bindFailed(s, tt, gpuPage);
+  if (!agp && mode === BindMode.map && !mapPages(s, tt)) return bindFailed(s, tt, gpuPage);
+  if (gatt) {
+    // agp_generic_insert_memory: every entry of the range must be empty (the CPU's view).
+    for (let g = gpuPage; g < end; g++) {
+      if (gatt.table[g] !== 0) {
+        s.counters.gattBusy++;
+        return;
+      }
+    }
+  }
+  for (let i = 0; i < tt.pages; i++) {
+    const g = gpuPage + i;
+    const addr = bindAddress(s, tt, i, mode, agp);
+    if (gatt) gatt.table[g] = gattEntry(addr);
+    else s.gart.bind(g, addr, tt.id, tt.pfn[i]!);
+    s.gart.setOwner(g, tt.id, tt.pfn[i]!);
+    s.gpuFailed[g] = 0;
+  }
+  s.counters.gartWrites += tt.pages;
+  s.counters.tlbFlushes++;
+  tt.bound = true;
+  tt.gpuPage = gpuPage;
+  tt.mode = mode;
+  tt.boundAgp = agp;
+}
+
+/** What page i's entry points at (T12). */
+function bindAddress(s: TtState, tt: Tt, i: number, mode: number, agp: boolean): number {
+  const pfn = tt.pfn[i]!;
+  switch (mode) {
+    case BindMode.map:
+      return agp ? pfn * PAGE_SIZE : tt.dma![i]!;
+    case BindMode.coherent:
+      return tt.coh ? tt.coh[i]! : pfn * PAGE_SIZE;
+    default:
+      return s.machine.mfnOf(pfn) * PAGE_SIZE;
+  }
+}
+
+/**
+ * dma_map_page + dma_mapping_error for every page in order; at the first failure the pages
+ * mapped so far are unmapped again (radeon_gart_bind's error path) and false is returned.
+ */
+function mapPages(s: TtState, tt: Tt): boolean {
+  if (!tt.dma) tt.dma = new Float64Array(tt.pages).fill(NONE);
+  const dma = tt.dma;
+  for (let i = 0; i < tt.pages; i++) {
+    const rec = dmaMapPhys(s, tt.pfn[i]! * PAGE_SIZE, 0, PAGE_SIZE, Dir.bidirectional);
+    if (rec.failed) {
+      for (let j = 0; j < i; j++) dmaUnmapPage(s, dma[j]!, PAGE_SIZE, Dir.bidirectional);
+      return false;
+    }
+    s.debug.mappingError(rec.dmaAddr);
+    dma[i] = rec.dmaAddr;
+  }
+  return true;
+}
+
+/** TT_UNBIND (T13): entries to the dummy page (AGP: 0), one flush, then mode 0's unmaps. */
+export function ttUnbind(s: TtState, tt: Tt): void {
+  if (!tt.bound) return;
+  const gatt = tt.boundAgp ? s.gatt : null;
+  for (let i = 0; i < tt.pages; i++) {
+    const g = tt.gpuPage + i;
+    if (gatt) gatt.table[g] = 0;
+    else if (!tt.boundAgp) s.gart.unbind(g, s.dummyBus);
+    s.gart.clearOwner(g);
+    s.gpuFailed[g] = 0;
+  }
+  s.counters.gartWrites += tt.pages;
+  s.counters.tlbFlushes++;
+  if (!tt.boundAgp && tt.mode === BindMode.map) for (let i = 0; i < tt.pages; i++) dmaUnmapPage(s, tt.dma![i]!, PAGE_SIZE, Dir.bidirectional);
+  tt.bound = false;
+}
+
+// ---- TT_SYNC and CPU access -----------------------------------------------------------------
+
+/** TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes. */
+export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
+  const live = tt.bound && !tt.boundAgp && tt.mode === BindMode.map;
+  for (let i = 0; i < tt.count; i++) {
+    const mapped = tt.dma !== null && tt.dma[i] !== NONE;
+    // A coherent handle: the kernel finds its bidirectional coherent entry, nothing to say or copy.
+    if (!mapped && tt.coh) {
+      countSync(s, toCpu);
+      continue;
+    }
+    dmaSyncPage(s, mapped ? tt.dma![i]! : tt.pfn[i]! * PAGE_SIZE, Dir.bidirectional, toCpu, live);
+  }
+}
+
+/** CPU_WRITE / CPU_READ of tt bytes [offset, offset + size), walking the page list (T11). */
+export function ttAccess(s: TtState, tt: Tt, offset: number, size: number, write: boolean): void {
+  const c = s.counters;
+  const touched = pagesTouched(offset, size);
+  if (write) c.cpuWrites += touched;
+  else c.cpuReads += touched;
+  if (touched === 0) return;
+  const reach = cpuReach(s);
+  const stamp = write ? nextStamp(s, tt.id, false) : null;
+  const first = Math.floor(offset / PAGE_SIZE);
+  const last = Math.min(Math.floor((offset + size - 1) / PAGE_SIZE), tt.count - 1);
+  for (let p = first; p <= last; p++) {
+    const base = tt.pfn[p]! * PAGE_SIZE;
+    const start = base + Math.max(offset - p * PAGE_SIZE, 0);
+    const end = base + Math.min(offset + size - p * PAGE_SIZE, PAGE_SIZE);
+    if (stamp) {
+      writeRange(s, stamp, start, end, reach, true);
+      continue;
+    }
+    readPage(s, start, end, reach, {
+      reader: Reader.cpu, pfn: tt.pfn[p]!, dmaAddr: BigInt(tt.heldHandle(p)), gpuPage: -1, pte: 0n, bufId: tt.id,
+    });
+  }
+}
+
+/** Pages of a buffer that [offset, offset + size) touches. */
+export function pagesTouched(offset: number, size: number): number {
+  if (size <= 0) return 0;
+  return Math.floor((offset + size - 1) / PAGE_SIZE) - Math.floor(offset / PAGE_SIZE) + 1;
+}
+
+// ---- RELEASE --------------------------------------------------------------------------------
+
+/**
+ * The device goes away (T20): every tt unbound and unpopulated in slot order, every pool
+ * drained, the GATT freed. Counted like the ops; dma-debug reports nothing.
+ */
+export function ttmTeardown(s: TtState): void {
+  s.debug.quiet = true;
+  s.slots.forEach((held, slot) => {
+    if (held instanceof Tt) ttUnpopulate(s, slot, held);
+  });
+  for (const { pool, kind, caching } of s.ttmPools.all()) {
+    if (kind === Pool.ttmDma) {
+      freeFromTail(s, pool, pool.size, caching !== Caching.cached, (pfn, handle, exchanged) => ttmDmaFreePage(s, pfn, handle, exchanged));
+    } else {
+      freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
+    }
+  }
+  gattFree(s);
+  s.debug.quiet = false;
+}

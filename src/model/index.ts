@@ -1,0 +1,90 @@
+// The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
+// holds its state, one plain object every layer reads through the part of it that layer knows
+// (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
+import { GartFamily, InitError, Platform, DMA32_LIMIT_PFN, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
+import { layoutFor, type Layout, type Slotted } from './layout.js';
+import { newCounters } from './sim/counters.js';
+import { Oracle } from './sim/oracle.js';
+import { UnitMemory } from './sim/stamps.js';
+import type { Translation } from './sim/translate.js';
+import { buildZones, type Zones } from './mm/pageAlloc.js';
+import { P2m } from './xen/p2m.js';
+import { XenFrames } from './xen/exchange.js';
+import { xenSwiotlbBoot } from './xen/swiotlbXen.js';
+import { DmaDebug } from './dma/debug.js';
+import { Iommu } from './dma/iommu.js';
+import { dmaMapBootPage } from './dma/mapping.js';
+import { SwiotlbPool } from './dma/swiotlb.js';
+import type { AgpGatt } from './drm/agpGatt.js';
+import { Gart } from './drm/gart.js';
+import { TtmPools } from './drm/ttmPageAlloc.js';
+import type { TtState } from './drm/ttmTt.js';
+import { runOps } from './ops.js';
+
+/** The largest host this model accepts (256 GiB of 4 KiB frames). */
+const MAX_HOST_PAGES = 2 ** 26;
+
+export class Model implements TtState {
+  readonly counters = newCounters();
+  readonly oracle = new Oracle(this.counters);
+  readonly debug = new DmaDebug(this.counters);
+  readonly machine: P2m;
+  readonly xen: XenFrames | null;
+  readonly trans: Translation;
+  /** Machine RAM contents, by machine address. */
+  readonly ram: UnitMemory;
+  /** What each logical unit should hold, by guest physical address. */
+  readonly expected: UnitMemory;
+  readonly zones: Zones;
+  readonly swiotlb: SwiotlbPool;
+  readonly iommu: Iommu | null;
+  readonly gart: Gart;
+  readonly slots: (Slotted | null)[];
+  readonly liveIds = new Set<number>();
+  readonly ttmPools = new TtmPools();
+  readonly gpuFailed: Uint8Array;
+  gatt: AgpGatt | null = null;
+  agp: boolean;
+  /** The last op executed was RELEASE (§13 bit 3). */
+  released = false;
+  bufCounter = 0;
+  op = 0;
+  dummyBus = 0;
+
+  /** Builds the machine, or returns an InitError code. */
+  static create(cfg: MachineConfig): Model | number {
+    const layout = layoutFor(cfg);
+    const xen = cfg.platform === Platform['xen-pv'];
+    const hostPages = xen ? cfg.hostPages : cfg.ramPages;
+    if (hostPages > MAX_HOST_PAGES || cfg.ramPages > MAX_HOST_PAGES) return InitError.TOO_LARGE;
+    if (cfg.ramPages < layout.firstFreePfn) return InitError.LAYOUT;
+    if (xen && hostPages - cfg.ramPages < DMA32_LIMIT_PFN) return InitError.LAYOUT;
+    if (xen && XEN_LOW_BASE_MFN + cfg.xenLowPages > hostPages - cfg.ramPages) return InitError.LAYOUT;
+    const model = new Model(cfg, layout);
+    if (xen && !xenSwiotlbBoot(model)) return InitError.XEN_LOW;
+    // radeon_dummy_page_init: the dummy page is DMA-mapped once and every GART entry starts out
+    // pointing at it (D2, D3).
+    model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
+    for (let g = 0; g < model.gart.pages; g++) model.gart.unbind(g, model.dummyBus);
+    return model;
+  }
+
+  private constructor(readonly cfg: MachineConfig, readonly layout: Layout) {
+    this.machine = new P2m(cfg);
+    this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine) : null;
+    this.iommu = cfg.platform === Platform.iommu ? new Iommu() : null;
+    this.trans = { ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null };
+    this.ram = new UnitMemory(this.machine.hostPages, cfg.payloadBytes);
+    this.expected = new UnitMemory(cfg.ramPages, cfg.payloadBytes);
+    this.zones = buildZones(layout, cfg.ramPages);
+    this.swiotlb = new SwiotlbPool(cfg.nslabs);
+    this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
+    this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
+    this.agp = cfg.gartFamily === GartFamily.agp;
+    this.gpuFailed = new Uint8Array(cfg.gartPages);
+  }
+
+  run(ops: Int32Array, count: number, firstOp: number): void {
+    runOps(this, ops, count, firstOp);
+  }
+}

@@ -1,0 +1,117 @@
+// The op loop (twin of assembly/ops.ts): decodes the harness's Int32Array stream and calls the
+// kernel paths in program order, as a driver (TTM + radeon/nouveau, 2010) issues DMA API calls.
+// Ops on a slot that holds no usable buffer are no-ops, like a driver that ignores a failure.
+import { OP_WORDS, Op } from '../engine/abi.js';
+import { gattCreate } from './drm/agpGatt.js';
+import { Tt, ttAccess, ttBind, ttmTeardown, ttPopulate, ttSync, ttUnbind, ttUnpopulate, type TtState } from './drm/ttmTt.js';
+import { bufferAccess, gpuRead, gpuWrite } from './driver/access.js';
+import type { Buffer } from './driver/buffers.js';
+import {
+  allocCoherent, allocPages, dmaMap, dmaMappingError, dmaSync, dmaUnmap, exchange, freeCoherent, gartBind, gartUnbind,
+  releaseBuffer,
+} from './driver/bufferOps.js';
+import { explainViolation } from './driver/hops.js';
+
+type State = TtState & { released: boolean };
+
+export function runOps(s: State, ops: Int32Array, count: number, firstOp: number): void {
+  for (let n = 0; n < count; n++) {
+    s.op = firstOp + n;
+    const w = n * OP_WORDS;
+    execute(s, ops[w]!, ops[w + 1]!, ops[w + 2]!, ops[w + 3]!, ops[w + 4]!);
+    explainViolation(s);
+  }
+}
+
+/** The §3 buffer in a slot (live or failed), or null. */
+function bufferIn(s: State, slot: number): Buffer | null {
+  const held = s.slots[slot];
+  return held && !(held instanceof Tt) ? (held as Buffer) : null;
+}
+
+function execute(s: State, code: number, a: number, b: number, c: number, d: number): void {
+  if (code < Op.ALLOC || code > Op.GATT_CREATE) throw new Error(`op ${s.op}: unknown op code ${code}`);
+  s.released = false;
+  switch (code) {
+    case Op.ALLOC:
+      return allocPages(s, a, b, c);
+    case Op.ALLOC_COHERENT:
+      return allocCoherent(s, a, b);
+    case Op.FREE: {
+      const held = bufferIn(s, a);
+      return held ? releaseBuffer(s, a, held) : undefined;
+    }
+    case Op.FREE_COHERENT: {
+      const held = bufferIn(s, a);
+      if (!held) return;
+      return held.failed ? releaseBuffer(s, a, held) : freeCoherent(s, a, held);
+    }
+    case Op.GART_UNBIND:
+      return gartUnbind(s, a, b);
+    case Op.GPU_WRITE:
+      return gpuWrite(s, a, b);
+    case Op.GPU_READ:
+      return gpuRead(s, a, b);
+    case Op.RELEASE:
+      s.debug.release(s.op);
+      ttmTeardown(s);
+      s.released = true;
+      return;
+    case Op.TT_POPULATE:
+      return ttPopulate(s, a, b, c, d);
+    case Op.GATT_CREATE:
+      return gattCreate(s, a, b);
+    case Op.TT_UNPOPULATE:
+    case Op.TT_BIND:
+    case Op.TT_UNBIND:
+    case Op.TT_SYNC:
+    case Op.CPU_WRITE:
+    case Op.CPU_READ: {
+      const tt = s.slots[a];
+      if (tt instanceof Tt) return executeTt(s, code, a, tt, b, c);
+    }
+  }
+  const buf = bufferIn(s, a);
+  if (!buf || buf.failed) return;
+  switch (code) {
+    case Op.EXCHANGE:
+      return exchange(s, buf, b);
+    case Op.MAP:
+      return dmaMap(s, buf, b, c, d);
+    case Op.MAPPING_ERROR:
+      return dmaMappingError(s, buf);
+    case Op.SYNC_FOR_DEVICE:
+      return dmaSync(s, buf, b, c, d, false);
+    case Op.SYNC_FOR_CPU:
+      return dmaSync(s, buf, b, c, d, true);
+    case Op.UNMAP:
+      return dmaUnmap(s, buf, b, c);
+    case Op.CPU_WRITE:
+      return bufferAccess(s, buf, b, c, false, true);
+    case Op.CPU_READ:
+      return bufferAccess(s, buf, b, c, false, false);
+    case Op.DEV_WRITE:
+      return bufferAccess(s, buf, b, c, true, true);
+    case Op.DEV_READ:
+      return bufferAccess(s, buf, b, c, true, false);
+    case Op.GART_BIND:
+      return gartBind(s, buf, b);
+  }
+}
+
+/** Ops on a slot holding a tt (§11, T1): a failed tt only unpopulates. */
+function executeTt(s: State, code: number, slot: number, tt: Tt, b: number, c: number): void {
+  if (code === Op.TT_UNPOPULATE) return ttUnpopulate(s, slot, tt);
+  if (code === Op.TT_BIND) return ttBind(s, tt, b, c);
+  if (tt.failed) return;
+  switch (code) {
+    case Op.TT_UNBIND:
+      return ttUnbind(s, tt);
+    case Op.TT_SYNC:
+      return ttSync(s, tt, b !== 0);
+    case Op.CPU_WRITE:
+      return ttAccess(s, tt, b, c, true);
+    case Op.CPU_READ:
+      return ttAccess(s, tt, b, c, false);
+  }
+}

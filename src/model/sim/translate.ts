@@ -1,0 +1,52 @@
+// How an address reaches machine memory (twin of assembly/sim/translate.ts): the CPU's
+// guest-physical address through the p2m table (Xen PV), a device's bus address through the
+// IOMMU's table (an IOVA), or as itself. It only reads the tables; xen/p2m.ts and dma/iommu.ts
+// fill them, and a machine without the table is the identity.
+import { IOMMU_BASE, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
+
+/** The tables a translation reads; the arrays are shared with their owners, so they stay current. */
+export interface Translation {
+  readonly ramPages: number;
+  readonly hostPages: number;
+  /** Guest pfn → machine frame (Xen PV), else null. */
+  readonly p2m: Int32Array | null;
+  /** Per IOVA page: pfn + 1, 0 = empty (an IOMMU), else null. */
+  readonly iova: Int32Array | null;
+}
+
+export function pfnToMfn(t: Translation, pfn: number): number {
+  return t.p2m ? t.p2m[pfn]! : pfn;
+}
+
+/** Guest physical byte address → machine byte address, or -1 outside RAM. */
+export function physToMachine(t: Translation, phys: number): number {
+  if (phys < 0) return -1;
+  const pfn = Math.floor(phys / PAGE_SIZE);
+  if (pfn >= t.ramPages) return -1;
+  return pfnToMfn(t, pfn) * PAGE_SIZE + (phys % PAGE_SIZE);
+}
+
+/** The IOVA entry a bus address falls in, or -1 outside the window. */
+export function iovaEntryOf(bus: number): number {
+  if (bus < IOMMU_BASE) return -1;
+  const entry = Math.floor((bus - IOMMU_BASE) / PAGE_SIZE);
+  return entry < IOMMU_WINDOW_PAGES ? entry : -1;
+}
+
+/** The page an IOVA entry maps, or -1 when it is empty. */
+export function iovaEntryPfn(t: Translation, entry: number): number {
+  return t.iova![entry]! - 1;
+}
+
+/** Where a device access to `bus` lands in machine memory, or -1 (an IOMMU fault, nothing there). */
+export function busToMachine(t: Translation, bus: number): number {
+  if (bus < 0) return -1;
+  let machine = bus;
+  if (t.iova) {
+    const e = iovaEntryOf(bus);
+    const pfn = e < 0 ? -1 : iovaEntryPfn(t, e);
+    if (pfn < 0) return -1;
+    machine = pfn * PAGE_SIZE + (bus % PAGE_SIZE);
+  }
+  return machine < t.hostPages * PAGE_SIZE ? machine : -1;
+}
