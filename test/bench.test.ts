@@ -1,10 +1,13 @@
 // The benchmark report: the four files exist and parse, the strategy comparison holds every
-// platform × strategy (and × gatt) cell, and the HTML carries its charts as inline SVG.
+// platform × strategy (and × gatt) cell and matches the committed golden file exactly, and the
+// HTML carries its charts as inline SVG.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, scratch } from './helpers.js';
+import { cli, ROOT, scratch } from './helpers.js';
+import { type Golden, diffGolden, goldenOf, resultsOf } from '../bench/golden.js';
+import { sweep } from '../bench/strategies.js';
 
 describe('gartbench bench --quick --only strategies', () => {
   const dir = scratch();
@@ -30,6 +33,13 @@ describe('gartbench bench --quick --only strategies', () => {
         }
       }
     }
+  });
+
+  it('the quick sweep matches bench/golden.json exactly (else: npm run golden, if the change is intended)', () => {
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    const old = JSON.parse(readFileSync(join(ROOT, 'bench', 'golden.json'), 'utf8')) as Golden;
+    const diffs = diffGolden(old, goldenOf(resultsOf(report), report.environment.seed, sweep(true)));
+    assert.deepEqual(diffs.slice(0, 10), [], `${diffs.length} differences from bench/golden.json`);
   });
 
   it('benchmark.json is customBiggerIsBetter', () => {
