@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Result } from '../src/result.js';
 import { packageRoot } from './innerLoop.js';
 import { type Sweep, runSpecs, strategySpecs, sweep } from './strategies.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './types.js';
 
 export const GOLDEN_SEED = 1;
 export const REGENERATE = 'npm run golden';

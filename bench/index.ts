@@ -1,8 +1,8 @@
 // `gartbench bench` / `npm run bench`: every benchmark file, in order, into one report.
 import { performance } from 'node:perf_hooks';
 import { environment } from './environment.js';
-import { type BenchReport, renderMarkdown, writeReport } from './report.js';
-import type { BenchModule, Section } from './types.js';
+import { renderMarkdown, writeReport } from './report.js';
+import type { BenchModule, BenchReport, Section } from './types.js';
 import { engineThroughput } from './engineThroughput.js';
 import { micro } from './micro.js';
 import { strategies } from './strategies.js';

@@ -2,16 +2,9 @@
 // benchmark.json (customBiggerIsBetter). All written atomically.
 import { join } from 'node:path';
 import { toJson, writeAtomic } from '../src/cli/output.js';
-import type { Environment } from './environment.js';
-import type { Section, Table } from './types.js';
+import { benchmarkJson } from './metrics.js';
+import type { BenchReport, Table } from './types.js';
 import { renderHtml } from './html.js';
-
-export interface BenchReport {
-  schema: 'gartbench.bench/1';
-  environment: Environment;
-  wallSeconds: number;
-  sections: Section[];
-}
 
 function mdTable(t: Table): string {
   const head = `| ${t.columns.join(' | ')} |\n|${t.columns.map(() => '---').join('|')}|`;
@@ -44,7 +37,7 @@ export async function writeReport(dir: string, r: BenchReport): Promise<string[]
     'report.md': renderMarkdown(r),
     'report.html': await renderHtml(r),
     'report.json': toJson(r),
-    'benchmark.json': toJson(r.sections.flatMap((s) => s.metrics)),
+    'benchmark.json': toJson(benchmarkJson(r.sections.flatMap((s) => s.metrics))),
   };
   for (const [name, text] of Object.entries(files)) writeAtomic(join(dir, name), text);
   return Object.keys(files).map((f) => join(dir, f));
