@@ -2,6 +2,7 @@
 // inline SVG by vega-lite at build time — no scripts, opens offline.
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
+import { costTable } from './costTable.js';
 import type { BenchReport, Chart, Table } from './types.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -89,6 +90,7 @@ export async function renderHtml(r: BenchReport): Promise<string> {
     for (const t of s.tables) parts.push(await htmlTable(t));
     if (s.notes.length) parts.push(`<ul>${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   }
+  if (r.costs.length) parts.push('<h2>Cost table</h2>' + await htmlTable(costTable(r.costs)));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gartbench benchmark report</title>
 <style>

@@ -8,8 +8,10 @@ import { micro } from './micro.js';
 import { strategies } from './strategies.js';
 import { scaling } from './scaling.js';
 import { innerLoop } from './innerLoop.js';
+import { copyBandwidth } from './copyBandwidth.js';
+import { defaultCostEntries } from '../src/costs.js';
 
-export const BENCHMARKS: BenchModule[] = [strategies, engineThroughput, innerLoop, micro, scaling];
+export const BENCHMARKS: BenchModule[] = [strategies, copyBandwidth, engineThroughput, innerLoop, micro, scaling];
 
 export interface BenchOptions {
   quick: boolean;
@@ -32,6 +34,7 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     environment: environment(o.seed, o.quick),
     wallSeconds: (performance.now() - t0) / 1000,
     sections,
+    costs: defaultCostEntries(),
   };
   const files = await writeReport(o.out, report);
   return { report, files, markdown: renderMarkdown(report) };

@@ -2,6 +2,7 @@
 // benchmark.json (customBiggerIsBetter). All written atomically.
 import { join } from 'node:path';
 import { toJson, writeAtomic } from '../src/cli/output.js';
+import { costTable } from './costTable.js';
 import { benchmarkJson } from './metrics.js';
 import type { BenchReport, Table } from './types.js';
 import { renderHtml } from './html.js';
@@ -29,6 +30,7 @@ export function renderMarkdown(r: BenchReport): string {
     for (const n of s.notes) out.push(`- ${n}`);
     if (s.notes.length) out.push('');
   }
+  if (r.costs.length) out.push('## Cost table', '', mdTable(costTable(r.costs)));
   return out.join('\n');
 }
 

@@ -1,6 +1,7 @@
 // The shape every benchmark file returns; bench/report.ts turns sections into report.md,
 // report.html, report.json and benchmark.json.
 
+import type { CostEntry } from '../src/costs.js';
 import type { Environment } from './environment.js';
 
 /** report.json (`gartbench.bench/1`): everything report.md, report.html and benchmark.json show. */
@@ -9,6 +10,8 @@ export interface BenchReport {
   environment: Environment;
   wallSeconds: number;
   sections: Section[];
+  /** The cost table every modelled figure used (costs/default.json), with each entry's source. */
+  costs: CostEntry[];
 }
 
 export interface BenchContext {

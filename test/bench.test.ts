@@ -14,9 +14,9 @@ import type { BenchReport } from '../bench/types.js';
 
 const WORKLOADS = ['upload', 'readback', 'stream', 'churn'];
 
-describe('gartbench bench --quick --only strategies', () => {
+describe('gartbench bench --quick --only strategies,copy-bandwidth', () => {
   const dir = scratch();
-  const r = cli('bench', '--quick', '--only', 'strategies', '--out', dir);
+  const r = cli('bench', '--quick', '--only', 'strategies,copy-bandwidth', '--out', dir);
   const report = (): BenchReport => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
 
   it('exits 0 and prints the markdown report', () => {
@@ -68,7 +68,13 @@ describe('gartbench bench --quick --only strategies', () => {
     const unranked = cells.filter((c) => c.scenario.workload === 'upload' && !rankable(c));
     assert.ok(unranked.length > 0, 'the sweep has corrupt upload runs');
     for (const c of unranked) assert.ok(!modelled.some((m) => m.name.endsWith(`${c.scenario.platform} ${c.scenario.device} ${c.scenario.strategy ?? c.scenario.gatt}`)), 'never ranked');
-    for (const m of metrics.filter((x) => !x.name.startsWith('modelled '))) assert.match(m.range ?? '', /^± \d/, `${m.name} carries a range`);
+    const timed = metrics.filter((m) => !m.name.startsWith('modelled '));
+    assert.ok(timed.some((m) => /copy bandwidth/.test(m.name)), 'the copy bandwidth is a timed entry');
+    for (const m of timed) {
+      assert.match(m.range ?? '', /^± \d/, `${m.name} carries a range`);
+      assert.match(m.extra ?? '', /median of \d+ samples; min .*, max /, m.name);
+      assert.ok(Number(/median of (\d+)/.exec(m.extra!)![1]) >= 5, `${m.name}: at least 5 samples`);
+    }
   });
 
   it('report.html opens offline and draws cost versus correctness for every workload and device family, labels whole', () => {
@@ -83,6 +89,15 @@ describe('gartbench bench --quick --only strategies', () => {
     const svgText = (html.match(/<svg[\s\S]*?<\/svg>/g) ?? []).join('');
     assert.doesNotMatch(svgText, /…/, 'no label cut short');
     assert.match(svgText, /coherent, \d+% moved/, 'completion is in the legend');
+  });
+
+  it('the report shows the copy bandwidth beside the default and prints the cost table with sources', () => {
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    assert.match(md, /\| assumed \(costs\/default\.json\) \| 10\.0 \| 0\.1000 \|.*\| baseline \|/);
+    assert.match(md, /\| measured on this machine \| [\d.]+ \([\d.]+–[\d.]+\) \|/);
+    assert.match(md, /modelled MiB\/s, measured [\d.]+ ns\/B/);
+    assert.match(md, /## Cost table[\s\S]*\| key \| ns \| per \| source \|[\s\S]*\| bounceCopyByte \| 0\.1 \|/);
+    for (const k of ['iommuMapPage', 'hypercall', 'gpuPage']) assert.match(md, new RegExp(`\\| ${k} \\| [\\d.]+ \\| [^|]+ \\| [^|]+ \\|`));
   });
 
   it('a file where the output directory should be is a usage error', () => {

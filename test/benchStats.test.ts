@@ -6,6 +6,7 @@ import { MIN_SAMPLES, median, pairedRatios, rangeText, scaled, statCell, summari
 import { benchmarkJson, exactMetric, timedMetric } from '../bench/metrics.js';
 import { timeTasks } from '../bench/tiny.js';
 import { timeRounds } from '../bench/rounds.js';
+import { measureCopyBandwidth } from '../bench/copyBandwidth.js';
 
 describe('bench statistics', () => {
   const cases = [
@@ -82,5 +83,13 @@ describe('timing helpers return samples, not just a mean', () => {
     assert.equal(t.b!.length, 5);
     assert.deepEqual(calls.slice(0, 6), ['before a', 'a', 'b', 'before a', 'a', 'b'], 'variants take turns, round by round');
     assert.equal(calls.filter((c) => c === 'a').length, 6, 'one warm-up round and five timed');
+  });
+
+  it('the 4 KiB copy-bandwidth measurement returns at least 5 samples with median, min and max', async () => {
+    const m = await measureCopyBandwidth({ workingSetBytes: 1 << 20, samples: MIN_SAMPLES });
+    assert.ok(m.gbPerSec.samples >= MIN_SAMPLES, `${m.gbPerSec.samples} samples`);
+    assert.equal(m.nsPerByte.samples, m.gbPerSec.samples);
+    assert.equal(m.workingSetBytes, 1 << 20);
+    for (const s of [m.gbPerSec, m.nsPerByte]) assert.ok(s.min > 0 && s.min <= s.median && s.median <= s.max);
   });
 });
