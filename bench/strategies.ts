@@ -110,7 +110,7 @@ export const strategies: BenchModule = {
     const { results } = await runSpecs(specs, 2, ctx.log);
     const tables = WORKLOADS.map((w) => ({
       charts: DEVICE_FAMILIES.map((d) => costChart(results, w, d.device, d.what)),
-      caption: `${w}: ${s.pages.toLocaleString('en-US')} pages in BOs of ${s.boPages}, ${s.rounds} round${s.rounds === 1 ? '' : 's'} (${(s.pages * s.rounds).toLocaleString('en-US')} pages requested; churn keeps a quarter live), guest RAM ${s.ram / 2 ** 30} GiB, Xen host ${s.hostRam / 2 ** 30} GiB with ${s.xenLowFree / MiB} MiB free below 4 GiB, swiotlb 64 MiB, kernel 2010.`,
+      caption: `${w}: ${s.pages.toLocaleString('en-US')} pages in BOs of ${s.boPages}, ${s.rounds} round${s.rounds === 1 ? '' : 's'}${w === 'churn' ? ' (churn creates that many per round and keeps a quarter live)' : ''}, guest RAM ${s.ram / 2 ** 30} GiB, Xen host ${s.hostRam / 2 ** 30} GiB with ${s.xenLowFree / MiB} MiB free below 4 GiB, swiotlb 64 MiB, kernel 2010.`,
       columns: ['device', 'platform', 'strategy', 'verdict, completion', 'pages moved', 'stale', 'lost', 'foreign', 'modelled MiB/s', 'bounce MiB', 'hypercalls', 'swiotlb peak slots', 'map errors', 'alloc failures'],
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
