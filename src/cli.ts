@@ -64,7 +64,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'gartbench bench [--quick] [--out DIR] [--seed N] [--only IDS]',
     about: 'Runs the benchmarks and writes report.md, report.html, report.json and benchmark.json to DIR.\nThis is what `npm run bench` runs.',
     specs: [
-      { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections; what CI runs (measured: 26–36 s on a busy 2-core AMD EPYC VM)' },
+      { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections; what CI runs (measured: 26–61 s on a 2-core AMD EPYC VM shared with other jobs)' },
       { name: 'out', kind: 'path', arg: 'DIR', default: 'bench-results', help: 'directory for the report files, created if missing' },
       { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
       { name: 'only', kind: 'path', arg: 'IDS', help: `run only these benchmarks: a comma-separated list of ids from ${BENCHMARKS.map((b) => b.id).join(', ')}` },
