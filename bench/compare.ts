@@ -1,27 +1,95 @@
-// CI: compares a report's machine-independent ratios with the committed baseline. Changes
-// beyond the noise band are printed; only a regression worse than 2× fails (exit 1).
+// CI: timings printed beside their committed baseline (bench/baseline.json), failing only on
+// what cannot happen by chance: an end-to-end ratio whose MEDIAN over at least 5 samples fell
+// below half its baseline. A micro ratio (one primitive, one loop) or a parallel speed-up (it
+// depends on free cores) never fails, nor does an absolute timing (it depends on the machine).
 // usage: node dist/bench/compare.js REPORT.json BASELINE.json [--write]
+//   --write records the report's medians as the new baseline (commit it with the reason).
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { BenchReport } from './report.js';
+import { MIN_SAMPLES, type Stat, round3, statCell, summarize } from './stats.js';
+import type { BenchReport, Ratio } from './types.js';
 
 const NOISE = 0.25; // ±25%: the band within which a ratio is called unchanged
-const FAIL = 2; // a ratio that fell to less than half its baseline fails the run
+const FAIL = 2; // an end-to-end ratio whose median fell below half its baseline fails the run
 
-export function ratiosOf(r: BenchReport): Record<string, number> {
+export function ratiosOf(r: BenchReport): Record<string, Ratio> {
   return Object.assign({}, ...r.sections.map((s) => s.ratios));
 }
 
-export interface Comparison { key: string; base: number; now: number; change: number; verdict: 'same' | 'better' | 'worse' | 'regression' | 'new' }
+export type Verdict = 'same' | 'better' | 'worse' | 'regression' | 'new' | 'too few samples';
 
-export function compare(now: Record<string, number>, base: Record<string, number>): Comparison[] {
-  return Object.keys(now).sort().map((key) => {
-    const b = base[key];
-    const n = now[key]!;
-    if (b === undefined || !(b > 0)) return { key, base: NaN, now: n, change: NaN, verdict: 'new' as const };
-    const change = n / b;
-    const verdict = change < 1 / FAIL ? 'regression' : change < 1 - NOISE ? 'worse' : change > 1 + NOISE ? 'better' : 'same';
-    return { key, base: b, now: n, change, verdict };
-  });
+export interface Comparison {
+  key: string;
+  kind: Ratio['kind'];
+  base: number | null;
+  now: Stat;
+  /** now.median ÷ base */
+  change: number | null;
+  verdict: Verdict;
+  /** Only an end-to-end regression over at least MIN_SAMPLES samples fails CI. */
+  fails: boolean;
+}
+
+export function compareOne(key: string, r: Ratio, base: number | undefined): Comparison {
+  const now = summarize(r.samples);
+  if (base === undefined || !(base > 0)) return { key, kind: r.kind, base: null, now, change: null, verdict: 'new', fails: false };
+  const change = now.median / base;
+  const halved = change < 1 / FAIL;
+  if (halved && r.kind === 'end-to-end') {
+    return now.samples >= MIN_SAMPLES
+      ? { key, kind: r.kind, base, now, change, verdict: 'regression', fails: true }
+      : { key, kind: r.kind, base, now, change, verdict: 'too few samples', fails: false };
+  }
+  const verdict: Verdict = change < 1 - NOISE ? 'worse' : change > 1 + NOISE ? 'better' : 'same';
+  return { key, kind: r.kind, base, now, change, verdict, fails: false };
+}
+
+export function compare(now: Record<string, Ratio>, base: Record<string, number>): Comparison[] {
+  return Object.keys(now).sort().map((key) => compareOne(key, now[key]!, base[key]));
+}
+
+export interface Baseline {
+  about: string;
+  environment: BenchReport['environment'];
+  /** Median of each ratio. */
+  ratios: Record<string, number>;
+  /** Median of each timed benchmark.json figure, for reading beside the new one (never compared for failure). */
+  timings: Record<string, { value: number; unit: string }>;
+}
+
+export function baselineOf(r: BenchReport): Baseline {
+  const ratios = Object.fromEntries(Object.entries(ratiosOf(r)).map(([k, v]) => [k, summarize(v.samples).median]));
+  const timings = Object.fromEntries(r.sections.flatMap((s) => s.metrics).filter((m) => m.timed).map((m) => [m.name, { value: m.value, unit: m.unit }]));
+  return {
+    about: `Medians from \`npm run bench -- --quick\`, read by bench/compare.ts. Only an end-to-end ratio fails CI, when its median over at least ${MIN_SAMPLES} samples falls below 1/${FAIL} of the value here. Rewrite with: node dist/bench/compare.js bench-results/report.json bench/baseline.json --write`,
+    environment: r.environment,
+    ratios,
+    timings,
+  };
+}
+
+const pct = (c: number | null) => (c === null ? '—' : `${c >= 1 ? '+' : ''}${((c - 1) * 100).toFixed(0)}%`);
+
+/** The printed comparison (markdown) and whether CI fails. */
+export function render(r: BenchReport, base: Baseline): { text: string; fails: Comparison[] } {
+  const rows = compare(ratiosOf(r), base.ratios);
+  const out: string[] = [];
+  out.push('', '## Ratios compared with the baseline', '', `Only an end-to-end ratio can fail: its median over at least ${MIN_SAMPLES} samples below 1/${FAIL} of the baseline. Micro and parallel ratios are printed, never failed.`, '');
+  out.push('| ratio | kind | baseline | now: median (min–max) | samples | change | verdict |', '|---|---|---|---|---|---|---|');
+  for (const c of rows) {
+    const v = c.fails ? '**REGRESSION (fails)**' : c.verdict === 'worse' && c.kind !== 'end-to-end' ? 'worse (never fails)' : c.verdict;
+    out.push(`| ${c.key} | ${c.kind} | ${c.base === null ? '—' : round3(c.base)} | ${statCell(c.now)} | ${c.now.samples} | ${pct(c.change)} | ${v} |`);
+  }
+  out.push('', '## Timings beside the baseline (machine-dependent: never failed)', '', '| figure | unit | baseline | now: median | range | samples | change |', '|---|---|---|---|---|---|---|');
+  for (const m of r.sections.flatMap((s) => s.metrics).filter((x) => x.timed)) {
+    const b = base.timings?.[m.name];
+    const n = /median of (\d+) samples/.exec(m.extra ?? '')?.[1] ?? '?';
+    out.push(`| ${m.name} | ${m.unit} | ${b ? round3(b.value) : '—'} | ${round3(m.value)} | ${m.range ?? '—'} | ${n} | ${b ? pct(m.value / b.value) : '—'} |`);
+  }
+  const fails = rows.filter((c) => c.fails);
+  out.push('', fails.length
+    ? `FAIL: ${fails.map((c) => `${c.key} (median ${round3(c.now.median)} < ${round3(c.base! / FAIL)}, half its baseline ${round3(c.base!)})`).join('; ')}`
+    : `no end-to-end ratio fell below 1/${FAIL} of its baseline (noise band ±${NOISE * 100}%)`, '');
+  return { text: out.join('\n'), fails };
 }
 
 function main(argv: string[]): number {
@@ -31,25 +99,14 @@ function main(argv: string[]): number {
     return 2;
   }
   const report = JSON.parse(readFileSync(reportPath, 'utf8')) as BenchReport;
-  const now = ratiosOf(report);
   if (argv.includes('--write')) {
-    writeFileSync(basePath, JSON.stringify({ about: 'Machine-independent ratios from `npm run bench -- --quick`; CI fails on a regression worse than 2×.', environment: report.environment, ratios: now }, null, 2) + '\n');
+    writeFileSync(basePath, JSON.stringify(baselineOf(report), null, 2) + '\n');
     process.stdout.write(`baseline written to ${basePath}\n`);
     return 0;
   }
-  const base = (JSON.parse(readFileSync(basePath, 'utf8')) as { ratios: Record<string, number> }).ratios;
-  const rows = compare(now, base);
-  process.stdout.write('\n## Compared with the baseline (ratios that do not depend on machine speed)\n\n| ratio | baseline | now | change | |\n|---|---|---|---|---|\n');
-  for (const r of rows) {
-    process.stdout.write(`| ${r.key} | ${Number.isNaN(r.base) ? '—' : r.base.toFixed(2)} | ${r.now.toFixed(2)} | ${Number.isNaN(r.change) ? '—' : `${((r.change - 1) * 100).toFixed(0)}%`} | ${r.verdict} |\n`);
-  }
-  const bad = rows.filter((r) => r.verdict === 'regression');
-  if (bad.length) {
-    process.stdout.write(`\nFAIL: ${bad.map((r) => r.key).join(', ')} regressed by more than ${FAIL}×\n`);
-    return 1;
-  }
-  process.stdout.write(`\nno regression worse than ${FAIL}× (noise band ±${NOISE * 100}%)\n`);
-  return 0;
+  const { text, fails } = render(report, JSON.parse(readFileSync(basePath, 'utf8')) as Baseline);
+  process.stdout.write(text);
+  return fails.length ? 1 : 0;
 }
 
 if (process.argv[1]?.endsWith('compare.js')) process.exitCode = main(process.argv.slice(2));

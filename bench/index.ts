@@ -1,15 +1,17 @@
 // `gartbench bench` / `npm run bench`: every benchmark file, in order, into one report.
 import { performance } from 'node:perf_hooks';
 import { environment } from './environment.js';
-import { type BenchReport, renderMarkdown, writeReport } from './report.js';
-import type { BenchModule, Section } from './types.js';
+import { renderMarkdown, writeReport } from './report.js';
+import type { BenchModule, BenchReport, Section } from './types.js';
 import { engineThroughput } from './engineThroughput.js';
 import { micro } from './micro.js';
 import { strategies } from './strategies.js';
 import { scaling } from './scaling.js';
 import { innerLoop } from './innerLoop.js';
+import { copyBandwidth } from './copyBandwidth.js';
+import { defaultCostEntries } from '../src/costs.js';
 
-export const BENCHMARKS: BenchModule[] = [strategies, engineThroughput, innerLoop, micro, scaling];
+export const BENCHMARKS: BenchModule[] = [strategies, copyBandwidth, engineThroughput, innerLoop, micro, scaling];
 
 export interface BenchOptions {
   quick: boolean;
@@ -32,6 +34,7 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     environment: environment(o.seed, o.quick),
     wallSeconds: (performance.now() - t0) / 1000,
     sections,
+    costs: defaultCostEntries(),
   };
   const files = await writeReport(o.out, report);
   return { report, files, markdown: renderMarkdown(report) };

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  BATCH, NSLABS, N_PAGES, type LoopInput, type LoopResult, makeInput, makeState, runLoop, writeInputFile,
+  NSLABS, N_PAGES, type LoopInput, type LoopResult, makeInput, makeState, runLoop, writeInputFile,
 } from './innerloop/loop.js';
-import { timeTasks } from './tiny.js';
+import { timedMetric } from './metrics.js';
+import { timeRounds } from './rounds.js';
+import { pairedRatios, round3, statCell, summarize, summarizeAs } from './stats.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
 
 /** The package root: the first directory above this file that holds package.json. */
@@ -82,16 +84,19 @@ export function compileC(dir: string): CBuild {
   return { ok: true, bin };
 }
 
-export interface CRun extends LoopResult { nsPerRun: number }
+export interface CRun extends LoopResult {
+  /** Nanoseconds of each timed run, in run order. */
+  samplesNs: number[];
+}
 
-/** Runs the compiled C binary on an input file: one untimed warm-up, then `runs` timed runs (mean). */
+/** Runs the compiled C binary on an input file: one untimed warm-up, then `runs` timed runs, each reported. */
 export function runC(bin: string, inputFile: string, runs: number): CRun {
   const r = spawnSync(bin, [inputFile, String(runs)], { encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw new Error(`C inner loop: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`C inner loop exited ${r.status}: ${r.stderr.trim()}`);
   const parts = r.stdout.trim().split(/\s+/).map(Number);
-  if (parts.length !== 3 || parts.some((v) => !Number.isFinite(v))) throw new Error(`C inner loop: unexpected output '${r.stdout.trim()}'`);
-  return { nsPerRun: parts[0]!, mismatches: parts[1]!, checksum: parts[2]! };
+  if (parts.length !== 2 + runs || parts.some((v) => !Number.isFinite(v))) throw new Error(`C inner loop: unexpected output '${r.stdout.trim()}'`);
+  return { mismatches: parts[0]!, checksum: parts[1]!, samplesNs: parts.slice(2) };
 }
 
 function same(a: LoopResult, b: LoopResult): boolean {
@@ -106,7 +111,7 @@ export const innerLoop: BenchModule = {
   id: 'inner-loop',
   async run(ctx: BenchContext): Promise<Section> {
     const m = ctx.quick ? 1 << 18 : 1 << 20;
-    const iterations = ctx.quick ? 8 : 15;
+    const rounds = ctx.quick ? 8 : 15;
     ctx.log(`inner loop: generating input (n=${N_PAGES}, m=${m}, seed ${ctx.seed})`);
     const inp = makeInput(ctx.seed, m);
     const dir = mkdtempSync(join(tmpdir(), 'gartbench-innerloop-'));
@@ -120,11 +125,11 @@ export const innerLoop: BenchModule = {
       const st = makeState(inp.batch);
       let tsOut: LoopResult | undefined;
       let wasmOut: LoopResult | undefined;
-      ctx.log(`inner loop: timing TypeScript and Wasm (${iterations} runs each after a warm-up)`);
-      const [tsT, wasmT] = await timeTasks([
-        { name: 'typescript', fn: () => { tsOut = runLoop(inp, st); return tsOut; } },
-        { name: 'wasm', fn: () => { wasmOut = wasm.run(); return wasmOut; } },
-      ], { iterations, timeMs: 0 });
+      ctx.log(`inner loop: timing TypeScript and Wasm (${rounds} rounds, each runs both, after a warm-up round)`);
+      const t = await timeRounds([
+        { name: 'ts', fn: () => { tsOut = runLoop(inp, st); } },
+        { name: 'wasm', fn: () => { wasmOut = wasm.run(); } },
+      ], rounds);
       if (!tsOut || !wasmOut) throw new Error('inner loop: a variant did not run');
       if (!same(tsOut, wasmOut)) throw new Error(`inner loop: Wasm (${wasmOut.mismatches}, ${hex(wasmOut.checksum)}) disagrees with TypeScript (${tsOut.mismatches}, ${hex(tsOut.checksum)})`);
 
@@ -133,63 +138,72 @@ export const innerLoop: BenchModule = {
       let cOut: CRun | undefined;
       let cReason = '';
       if (build.ok) {
-        cOut = runC(build.bin, inputFile, iterations);
+        cOut = runC(build.bin, inputFile, rounds);
         if (!same(cOut, tsOut)) throw new Error(`inner loop: C (${cOut.mismatches}, ${hex(cOut.checksum)}) disagrees with TypeScript (${tsOut.mismatches}, ${hex(tsOut.checksum)})`);
       } else {
         cReason = build.reason;
         ctx.log(`inner loop: C not available: ${cReason}`);
       }
 
-      const tsNs = (tsT!.meanMs * 1e6) / m;
-      const wasmNs = (wasmT!.meanMs * 1e6) / m;
-      const cNs = cOut ? cOut.nsPerRun / m : NaN;
+      // Per request: ns from each sample, then M requests/s (bigger is better) from each.
+      const perReq = (ms: number[]) => ms.map((v) => (v * 1e6) / m);
+      const nsTs = perReq(t.ts!);
+      const nsWasm = perReq(t.wasm!);
+      const nsC = cOut ? cOut.samplesNs.map((v) => v / m) : [];
       const mps = (ns: number) => 1e3 / ns; // M requests/s from ns/request
-      const wasmVsTs = tsNs / wasmNs;
-      const cVsWasm = cOut ? wasmNs / cNs : NaN;
-      const row = (name: string, ns: number, rme: string, r: LoopResult) =>
-        [name, `${ns.toFixed(2)}${rme}`, mps(ns).toFixed(1), (tsNs / ns).toFixed(2) + '×', r.mismatches, hex(r.checksum)];
+      const wasmVsTs = pairedRatios(nsTs, nsWasm); // round by round: TS time ÷ Wasm time
+      const wasmOverC = cOut ? pairedRatios(nsC, nsWasm) : []; // C's i-th run against Wasm's i-th: C time ÷ Wasm time
+      const fig = (ns: number[]) => ({ ns: summarize(ns), rate: summarizeAs(ns, mps) });
+      const ts = fig(nsTs);
+      const wa = fig(nsWasm);
+      const c = cOut ? fig(nsC) : undefined;
+      const f2 = (v: number) => v.toFixed(2);
+      const row = (name: string, f: ReturnType<typeof fig>, vs: string, r: LoopResult) =>
+        [name, statCell(f.ns, f2), statCell(f.rate), f.ns.samples, vs, r.mismatches, hex(r.checksum)];
       const rows: (string | number)[][] = [
-        row('TypeScript (typed arrays)', tsNs, ` ±${tsT!.rmePct.toFixed(0)}%`, tsOut),
-        row('AssemblyScript → Wasm', wasmNs, ` ±${wasmT!.rmePct.toFixed(0)}%`, wasmOut),
-        cOut ? row('C (cc -O2)', cNs, '', cOut) : ['C (cc -O2)', `not available: ${cReason}`, '—', '—', '—', '—'],
+        row('TypeScript (typed arrays)', ts, 'baseline', tsOut),
+        row('AssemblyScript → Wasm', wa, `${statCell(summarize(wasmVsTs), f2)}×`, wasmOut),
+        c && cOut ? row('C (cc -O2)', c, `${statCell(summarize(pairedRatios(nsTs, nsC)), f2)}×`, cOut) : ['C (cc -O2)', `not available: ${cReason}`, '—', 0, '—', '—', '—'],
       ];
-      const bars = [
-        { label: 'TypeScript', value: +mps(tsNs).toFixed(2) },
-        { label: 'Wasm (AssemblyScript)', value: +mps(wasmNs).toFixed(2) },
-        ...(cOut ? [{ label: 'C (cc -O2)', value: +mps(cNs).toFixed(2) }] : []),
-      ];
+      const bar = (label: string, f: ReturnType<typeof fig>) => ({ label, value: +round3(f.rate.median), lo: f.rate.min, hi: f.rate.max, text: round3(f.rate.median) });
+      const bars = [bar('TypeScript', ts), bar('Wasm (AssemblyScript)', wa), ...(c ? [bar('C (cc -O2)', c)] : [])];
       const batches = Math.ceil(m / inp.batch);
+      const vt = summarize(wasmVsTs);
+      const vc = cOut ? summarize(wasmOverC) : undefined;
       return {
         id: 'inner-loop',
         title: 'One inner loop three ways: Wasm, TypeScript, C',
         question: 'How fast is one hot inner loop (swiotlb map + r600 GART bind, a GPU read pass, unmap) written three ways — AssemblyScript compiled to Wasm, plain typed-array TypeScript, and C compiled by the system compiler — on the same input in the same run?',
         tables: [{
-          caption: `${m.toLocaleString('en-US')} requests over a ${N_PAGES.toLocaleString('en-US')}-page p2m, in ${batches} batches of ${inp.batch} (map+bind, read, unmap) through a ${NSLABS}-slot swiotlb pool; mean of ${iterations} runs after a warm-up, one thread. Ratio = speed relative to TypeScript.`,
-          columns: ['variant', 'ns per request', 'M requests/s', 'ratio vs TS', 'mismatches', 'checksum'],
+          caption: `${m.toLocaleString('en-US')} requests over a ${N_PAGES.toLocaleString('en-US')}-page p2m, in ${batches} batches of ${inp.batch} (map+bind, read, unmap) through a ${NSLABS}-slot swiotlb pool, one thread. Median (min–max) of ${rounds} runs after a warm-up. "vs baseline" is the speed relative to TypeScript.`,
+          columns: ['variant', 'ns per request', 'M requests/s', 'samples', 'vs baseline', 'mismatches', 'checksum'],
           rows,
         }],
         metrics: [
-          { name: 'Inner loop, Wasm (AssemblyScript)', unit: 'M req/s', value: +mps(wasmNs).toFixed(2) },
-          { name: 'Inner loop, TypeScript (typed arrays)', unit: 'M req/s', value: +mps(tsNs).toFixed(2) },
-          ...(cOut ? [{ name: 'Inner loop, C (cc -O2)', unit: 'M req/s', value: +mps(cNs).toFixed(2) }] : []),
-          { name: 'Inner loop, Wasm ÷ TypeScript', unit: 'x', value: +wasmVsTs.toFixed(2) },
-          ...(cOut ? [{ name: 'Inner loop, C ÷ Wasm', unit: 'x', value: +cVsWasm.toFixed(2) }] : []),
+          timedMetric('Inner loop, Wasm (AssemblyScript)', 'M req/s', wa.rate),
+          timedMetric('Inner loop, TypeScript (typed arrays)', 'M req/s', ts.rate),
+          ...(c ? [timedMetric('Inner loop, C (cc -O2)', 'M req/s', c.rate)] : []),
+          timedMetric('Inner loop, Wasm ÷ TypeScript', 'x', vt),
+          ...(vc ? [timedMetric('Inner loop, Wasm ÷ C', 'x', vc)] : []),
         ],
-        charts: [{ title: 'Inner loop throughput (M requests/s)', unit: 'M req/s', bars }],
+        charts: [{ title: 'Inner loop throughput (M requests/s; whiskers: min–max)', unit: 'M req/s', bars }],
         targets: [
-          { what: 'Wasm ≥ 2.5× the typed-array TypeScript', measured: `${wasmVsTs.toFixed(2)}× (${wasmNs.toFixed(2)} vs ${tsNs.toFixed(2)} ns/request)`, met: wasmVsTs >= 2.5 },
-          cOut
-            ? { what: 'Wasm within 2× of C', measured: `C is ${cVsWasm.toFixed(2)}× Wasm (${cNs.toFixed(2)} vs ${wasmNs.toFixed(2)} ns/request)`, met: cVsWasm <= 2 }
-            : { what: 'Wasm within 2× of C', measured: `not measured: C not available: ${cReason}`, met: false },
+          { what: 'Wasm ≥ 2.5× the typed-array TypeScript (median)', measured: `${f2(vt.median)}× (${f2(wa.ns.median)} vs ${f2(ts.ns.median)} ns/request)`, met: vt.median >= 2.5 },
+          vc && c
+            ? { what: 'Wasm within 2× of C (Wasm ÷ C ≥ 0.5, median)', measured: `Wasm ÷ C = ${f2(vc.median)} (${f2(wa.ns.median)} vs ${f2(c.ns.median)} ns/request)`, met: vc.median >= 0.5 }
+            : { what: 'Wasm within 2× of C (Wasm ÷ C ≥ 0.5, median)', measured: `not measured: C not available: ${cReason}`, met: false },
         ],
         notes: [
           'All variants ran the same input (seeded xorshift32, generated once in TypeScript; C reads it from a binary file in a temp dir) and produced the same mismatch count and checksum; a disagreement fails the benchmark.',
           'Per request: allocate 2 consecutive slots with the 2010 swiotlb algorithm (stride 1, next-fit cursor, 128-slot segments), look up the mfn, copy the page\'s 2 unit stamps into the bounce slots, write the r600 PTE (bus & ~0xFFF) | 0x67; then a separate pass decodes every PTE, reads the bounce stamps, compares them with the expected stamps (~1/8 of pages differ) and folds PTE and the slot\'s recorded mfn into an FNV-style checksum; then every run is freed with the kernel\'s merge rule.',
-          `TypeScript and Wasm are timed with tinybench (mean of ${iterations} runs after a warm-up; instantiation, input copies and state allocation are outside the timed function). The C binary times itself with clock_gettime(CLOCK_MONOTONIC) and reports the MEAN of ${iterations} runs after one untimed warm-up; its process start and file read are not timed.`,
-          cOut ? 'C was compiled at bench time with `cc -O2` from bench/innerloop/loop.c.' : `C: not available: ${cReason}. The C row shows the reason, the C metric and the C÷Wasm ratio are omitted, and the "within 2× of C" target could not be checked (reported as not met).`,
+          `TypeScript and Wasm run in turn in each of ${rounds} rounds after a warm-up round (instantiation, input copies and state allocation are outside the timed calls), so Wasm ÷ TypeScript is taken round by round. The C binary times each of its ${rounds} runs with clock_gettime(CLOCK_MONOTONIC) after one untimed warm-up and reports every one; its process start and file read are not timed. Wasm ÷ C pairs the i-th Wasm run with C's i-th.`,
+          cOut ? 'C was compiled at bench time with `cc -O2` from bench/innerloop/loop.c.' : `C: not available: ${cReason}. The C row shows the reason, the C metric and the Wasm ÷ C ratio are omitted, and the "within 2× of C" target could not be checked (reported as not met).`,
         ],
-        ratios: cOut ? { wasmVsTs, cVsWasm } : { wasmVsTs },
-        data: { m, n: N_PAGES, batch: inp.batch, iterations, tsNs, wasmNs, cNs: cOut ? cNs : null, cAvailable: !!cOut, cReason: cReason || undefined },
+        ratios: {
+          wasmVsTs: { kind: 'micro', samples: wasmVsTs },
+          ...(cOut ? { wasmOverC: { kind: 'micro' as const, samples: wasmOverC } } : {}),
+        },
+        data: { m, n: N_PAGES, batch: inp.batch, rounds, nsTs, nsWasm, nsC: cOut ? nsC : null, cAvailable: !!cOut, cReason: cReason || undefined },
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });

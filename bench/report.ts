@@ -2,16 +2,10 @@
 // benchmark.json (customBiggerIsBetter). All written atomically.
 import { join } from 'node:path';
 import { toJson, writeAtomic } from '../src/cli/output.js';
-import type { Environment } from './environment.js';
-import type { Section, Table } from './types.js';
+import { costTable } from './costTable.js';
+import { benchmarkJson } from './metrics.js';
+import type { BenchReport, Table } from './types.js';
 import { renderHtml } from './html.js';
-
-export interface BenchReport {
-  schema: 'gartbench.bench/1';
-  environment: Environment;
-  wallSeconds: number;
-  sections: Section[];
-}
 
 function mdTable(t: Table): string {
   const head = `| ${t.columns.join(' | ')} |\n|${t.columns.map(() => '---').join('|')}|`;
@@ -36,6 +30,7 @@ export function renderMarkdown(r: BenchReport): string {
     for (const n of s.notes) out.push(`- ${n}`);
     if (s.notes.length) out.push('');
   }
+  if (r.costs.length) out.push('## Cost table', '', mdTable(costTable(r.costs)));
   return out.join('\n');
 }
 
@@ -44,7 +39,7 @@ export async function writeReport(dir: string, r: BenchReport): Promise<string[]
     'report.md': renderMarkdown(r),
     'report.html': await renderHtml(r),
     'report.json': toJson(r),
-    'benchmark.json': toJson(r.sections.flatMap((s) => s.metrics)),
+    'benchmark.json': toJson(benchmarkJson(r.sections.flatMap((s) => s.metrics))),
   };
   for (const [name, text] of Object.entries(files)) writeAtomic(join(dir, name), text);
   return Object.keys(files).map((f) => join(dir, f));

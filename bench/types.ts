@@ -1,6 +1,19 @@
 // The shape every benchmark file returns; bench/report.ts turns sections into report.md,
 // report.html, report.json and benchmark.json.
 
+import type { CostEntry } from '../src/costs.js';
+import type { Environment } from './environment.js';
+
+/** report.json (`gartbench.bench/1`): everything report.md, report.html and benchmark.json show. */
+export interface BenchReport {
+  schema: 'gartbench.bench/1';
+  environment: Environment;
+  wallSeconds: number;
+  sections: Section[];
+  /** The cost table every modelled figure used (costs/default.json), with each entry's source. */
+  costs: CostEntry[];
+}
+
 export interface BenchContext {
   quick: boolean;
   seed: number;
@@ -11,23 +24,51 @@ export interface Table {
   caption?: string;
   columns: string[];
   rows: (string | number)[][];
+  /** Charts of this table's figures, drawn just before it in report.html. */
+  charts?: Chart[];
 }
 
-/** One entry of benchmark.json (customBiggerIsBetter). */
+/**
+ * One entry of benchmark.json (customBiggerIsBetter): a bigger value is always better. A timed
+ * figure (`timed`) carries `range` and says in `extra` how many samples it rests on; `timed`
+ * itself stays in report.json and is not written to benchmark.json. Build them with
+ * bench/metrics.ts.
+ */
 export interface Metric {
   name: string;
   unit: string;
   value: number;
   range?: string;
   extra?: string;
+  timed: boolean;
 }
 
-/** A bar chart drawn as SVG in report.html. */
+/** One bar; bars that share a label and differ in `series` stand side by side. */
+export interface Bar {
+  /** The category on the y axis. */
+  label: string;
+  value: number;
+  /** Bars of one label with different series are drawn side by side (and coloured by series unless `color` is set). */
+  series?: string;
+  /** The colour group (e.g. a verdict with its completion). */
+  color?: string;
+  /** Written at the end of the bar. */
+  text?: string;
+  /** Whisker from the smallest to the largest sample of a timed figure. */
+  lo?: number;
+  hi?: number;
+}
+
+/** A horizontal bar chart drawn as SVG in report.html. */
 export interface Chart {
   title: string;
   unit: string;
-  bars: { label: string; value: number; group?: string }[];
+  bars: Bar[];
   log?: boolean;
+  /** Legend title for `color` (or `series`). */
+  legend?: string;
+  /** Fixed colours for some colour groups; others get the default scheme. */
+  colors?: Record<string, string>;
 }
 
 /** A target from an issue, checked against what was measured. */
@@ -47,9 +88,19 @@ export interface Section {
   charts: Chart[];
   targets: Target[];
   notes: string[];
-  /** Machine-independent ratios CI compares with the committed baseline. */
-  ratios: Record<string, number>;
+  /** Machine-independent ratios CI compares with the committed baseline (bench/compare.ts). */
+  ratios: Record<string, Ratio>;
   data?: unknown;
+}
+
+/**
+ * A ratio of two timed figures (bigger is better), sample by sample. Only an `end-to-end` ratio
+ * may fail CI, and only when its median over at least 5 samples falls below half its baseline;
+ * a `micro` ratio (one primitive or one loop) and a `parallel` one (depends on free cores) never do.
+ */
+export interface Ratio {
+  kind: 'end-to-end' | 'micro' | 'parallel';
+  samples: number[];
 }
 
 export interface BenchModule {

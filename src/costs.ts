@@ -50,14 +50,26 @@ function tableFrom(file: string, data: unknown, base?: CostTable): CostTable {
   return out;
 }
 
+const DEFAULT_FILE = () => fileURLToPath(new URL('../../costs/default.json', import.meta.url));
+
 let defaults: CostTable | undefined;
 export function defaultCosts(): CostTable {
   if (!defaults) {
-    const path = fileURLToPath(new URL('../../costs/default.json', import.meta.url));
+    const path = DEFAULT_FILE();
     defaults = tableFrom(path, JSON.parse(readFileSync(path, 'utf8')));
     for (const k of COST_KEYS) if (defaults[k] === undefined) throw new Error(`costs/default.json lacks '${k}'`);
   }
   return defaults;
+}
+
+/** One entry of the shipped table as a reader sees it: the cost, what it is paid per, and its source. */
+export interface CostEntry { key: CostKey; ns: number; per: string; source: string }
+
+/** costs/default.json's entries in file order, each with its "per" and "source" text. */
+export function defaultCostEntries(): CostEntry[] {
+  const table = defaultCosts();
+  const file = JSON.parse(readFileSync(DEFAULT_FILE(), 'utf8')) as { costs: Record<string, { per?: string; source?: string }> };
+  return COST_KEYS.map((key) => ({ key, ns: table[key], per: file.costs[key]?.per ?? '', source: file.costs[key]?.source ?? '' }));
 }
 
 /** Where a result's cost table came from: the shipped defaults, or a file (path and SHA-256). */

@@ -1,14 +1,23 @@
 // The benchmark report: the four files exist and parse, the strategy comparison holds every
-// platform × strategy (and × gatt) cell, and the HTML carries its charts as inline SVG.
+// platform × strategy (and × gatt) cell and matches the committed golden file exactly,
+// benchmark.json never ranks a corrupt or incomplete run and every timed figure carries its
+// range, and the HTML draws a cost-versus-correctness chart per workload and device family.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, scratch } from './helpers.js';
+import { cli, ROOT, scratch } from './helpers.js';
+import { type Golden, diffGolden, goldenOf, resultsOf } from '../bench/golden.js';
+import { rankable, sweep } from '../bench/strategies.js';
+import type { Result } from '../src/result.js';
+import type { BenchReport } from '../bench/types.js';
 
-describe('gartbench bench --quick --only strategies', () => {
+const WORKLOADS = ['upload', 'readback', 'stream', 'churn'];
+
+describe('gartbench bench --quick --only strategies,copy-bandwidth', () => {
   const dir = scratch();
-  const r = cli('bench', '--quick', '--only', 'strategies', '--out', dir);
+  const r = cli('bench', '--quick', '--only', 'strategies,copy-bandwidth', '--out', dir);
+  const report = (): BenchReport => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
 
   it('exits 0 and prints the markdown report', () => {
     assert.equal(r.code, 0, r.stderr);
@@ -17,10 +26,10 @@ describe('gartbench bench --quick --only strategies', () => {
   });
 
   it('report.json holds every platform × strategy and platform × gatt cell of every workload', () => {
-    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-    assert.equal(report.schema, 'gartbench.bench/1');
-    const cells = report.sections.find((s: { id: string }) => s.id === 'strategies').data as { scenario: Record<string, string> }[];
-    for (const workload of ['upload', 'readback', 'stream', 'churn']) {
+    const rep = report();
+    assert.equal(rep.schema, 'gartbench.bench/1');
+    const cells = resultsOf(rep);
+    for (const workload of WORKLOADS) {
       for (const platform of ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu']) {
         for (const strategy of ['legacy', 'coherent', 'sync', 'xen-aware']) {
           assert.ok(cells.some((c) => c.scenario.workload === workload && c.scenario.platform === platform && c.scenario.strategy === strategy), `${workload} ${platform} ${strategy}`);
@@ -32,22 +41,63 @@ describe('gartbench bench --quick --only strategies', () => {
     }
   });
 
-  it('benchmark.json is customBiggerIsBetter', () => {
-    const metrics = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number }[];
-    assert.ok(metrics.length > 0);
+  it('the quick sweep matches bench/golden.json exactly (else: npm run golden, if the change is intended)', () => {
+    const rep = report();
+    const old = JSON.parse(readFileSync(join(ROOT, 'bench', 'golden.json'), 'utf8')) as Golden;
+    const diffs = diffGolden(old, goldenOf(resultsOf(rep), rep.environment.seed, sweep(true)));
+    assert.deepEqual(diffs.slice(0, 10), [], `${diffs.length} differences from bench/golden.json`);
+  });
+
+  it('benchmark.json: bigger-is-better entries; no corrupt or incomplete run ranked; every timed entry has range', () => {
+    const metrics = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number; range?: string; extra?: string }[];
+    const cells = resultsOf(report());
+    const modelled = metrics.filter((m) => m.name.startsWith('modelled '));
+    assert.ok(modelled.length > 0, 'strategies are ranked');
     for (const m of metrics) {
-      assert.equal(typeof m.name, 'string');
+      assert.deepEqual(Object.keys(m).filter((k) => !['name', 'unit', 'value', 'range', 'extra'].includes(k)), [], m.name);
       assert.equal(typeof m.unit, 'string');
       assert.ok(Number.isFinite(m.value), m.name);
+      assert.doesNotMatch(m.name, /C ÷ Wasm|÷ Wasm/, 'ratios are named bigger-is-better');
+    }
+    for (const m of modelled) {
+      const [, platform, device, fix] = /^modelled upload MiB\/s, (\S+) (\S+) (\S+)$/.exec(m.name) ?? [];
+      const cell = cells.find((c: Result) => c.scenario.workload === 'upload' && c.scenario.platform === platform && c.scenario.device === device && (c.scenario.strategy ?? c.scenario.gatt) === fix);
+      assert.ok(cell, m.name);
+      assert.ok(rankable(cell), `${m.name} is ranked but was ${cell.verdict}, ${cell.completion.pagesMoved} of ${cell.completion.pagesRequested} moved`);
+    }
+    const unranked = cells.filter((c) => c.scenario.workload === 'upload' && !rankable(c));
+    assert.ok(unranked.length > 0, 'the sweep has corrupt upload runs');
+    for (const c of unranked) assert.ok(!modelled.some((m) => m.name.endsWith(`${c.scenario.platform} ${c.scenario.device} ${c.scenario.strategy ?? c.scenario.gatt}`)), 'never ranked');
+    const timed = metrics.filter((m) => !m.name.startsWith('modelled '));
+    assert.ok(timed.some((m) => /copy bandwidth/.test(m.name)), 'the copy bandwidth is a timed entry');
+    for (const m of timed) {
+      assert.match(m.range ?? '', /^± \d/, `${m.name} carries a range`);
+      assert.match(m.extra ?? '', /median of \d+ samples; min .*, max /, m.name);
+      assert.ok(Number(/median of (\d+)/.exec(m.extra!)![1]) >= 5, `${m.name}: at least 5 samples`);
     }
   });
 
-  it('report.html opens offline and holds its charts', () => {
+  it('report.html opens offline and draws cost versus correctness for every workload and device family, labels whole', () => {
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     assert.match(html, /^<!doctype html>/);
-    assert.ok((html.match(/<svg/g) ?? []).length >= 2, 'charts drawn as SVG');
     assert.doesNotMatch(html, /<script/, 'no scripts');
     assert.doesNotMatch(html, /src="http/, 'nothing fetched');
+    for (const w of WORKLOADS) {
+      for (const d of ['r100', 'AGP']) assert.match(html, new RegExp(`${w} on ${d}`), `${w} on ${d}`);
+    }
+    assert.ok((html.match(/<svg/g) ?? []).length >= 8, 'charts drawn as SVG');
+    const svgText = (html.match(/<svg[\s\S]*?<\/svg>/g) ?? []).join('');
+    assert.doesNotMatch(svgText, /…/, 'no label cut short');
+    assert.match(svgText, /coherent, \d+% moved/, 'completion is in the legend');
+  });
+
+  it('the report shows the copy bandwidth beside the default and prints the cost table with sources', () => {
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    assert.match(md, /\| assumed \(costs\/default\.json\) \| 10\.0 \| 0\.1000 \|.*\| baseline \|/);
+    assert.match(md, /\| measured on this machine \| [\d.]+ \([\d.]+–[\d.]+\) \|/);
+    assert.match(md, /modelled MiB\/s, measured [\d.]+ ns\/B/);
+    assert.match(md, /## Cost table[\s\S]*\| key \| ns \| per \| source \|[\s\S]*\| bounceCopyByte \| 0\.1 \|/);
+    for (const k of ['iommuMapPage', 'hypercall', 'gpuPage']) assert.match(md, new RegExp(`\\| ${k} \\| [\\d.]+ \\| [^|]+ \\| [^|]+ \\|`));
   });
 
   it('a file where the output directory should be is a usage error', () => {

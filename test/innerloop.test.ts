@@ -38,8 +38,10 @@ test('inner loop: C (cc -O2) agrees with TS on a small input', { skip: hasCc ? f
     assert.ok(build.ok, build.ok ? '' : build.reason);
     const file = join(dir, 'input.bin');
     writeInputFile(inp, file);
-    const c = runC(build.bin, file, 2);
+    const c = runC(build.bin, file, 5);
     assert.deepEqual({ mismatches: c.mismatches, checksum: c.checksum }, ts);
+    assert.equal(c.samplesNs.length, 5, 'every timed run is reported, not just a mean');
+    for (const ns of c.samplesNs) assert.ok(Number.isFinite(ns) && ns >= 0);
     assert.equal(c.mismatches, naiveMismatches(inp));
   } finally {
     rmSync(dir, { recursive: true, force: true });

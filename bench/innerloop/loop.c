@@ -2,8 +2,9 @@
  * step). Usage: innerloop <input file> <runs>. Reads the input written by loop.ts
  * (u32 LE header [magic, version, n, m, batch], then p2m[n], orig[2n], expected[2n], req[m]),
  * runs the loop once untimed (warm-up) and then <runs> times, each timed with
- * clock_gettime(CLOCK_MONOTONIC); every run must give the same result. Prints
- * "ns_per_run mismatches checksum" where ns_per_run is the MEAN of the timed runs. */
+ * clock_gettime(CLOCK_MONOTONIC); every run must give the same result. Prints one line:
+ * "mismatches checksum ns_1 ... ns_runs", every timed run's nanoseconds in run order, so the
+ * caller computes its own statistics. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
 #include <stdio.h>
@@ -139,13 +140,16 @@ int main(int argc, char **argv) {
 
   uint32_t c0, c;
   uint32_t m0 = run(p2m, orig, expected, req, (int)m, (int)batch, pte, &c0); /* warm-up, untimed */
-  double total = 0;
+  double *ns = calloc((size_t)runs, sizeof(double));
+  if (!ns) { fprintf(stderr, "out of memory\n"); return 2; }
   for (int r = 0; r < runs; r++) {
     double t0 = now_ns();
     uint32_t mm = run(p2m, orig, expected, req, (int)m, (int)batch, pte, &c);
-    total += now_ns() - t0;
+    ns[r] = now_ns() - t0;
     if (mm != m0 || c != c0) { fprintf(stderr, "run %d disagrees with the warm-up run\n", r); return 3; }
   }
-  printf("%.0f %u %u\n", total / runs, m0, c0);
+  printf("%u %u", m0, c0);
+  for (int r = 0; r < runs; r++) printf(" %.0f", ns[r]);
+  printf("\n");
   return 0;
 }

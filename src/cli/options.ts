@@ -20,6 +20,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** How --help names the value (e.g. 'DIR', 'IDS'); by default from the kind. */
+  arg?: string;
 }
 
 const I32_MAX = 2 ** 31 - 1;
@@ -121,7 +123,7 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
 
 export function helpText(usage: string, about: string, specs: OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const arg = s.kind === 'flag' ? '' : s.kind === 'choice' ? ` <${s.choices!.join('|')}>` : s.kind === 'size' ? ' SIZE' : s.kind === 'path' ? ' FILE' : ' N';
+    const arg = s.arg !== undefined ? ` ${s.arg}` : s.kind === 'flag' ? '' : s.kind === 'choice' ? ` <${s.choices!.join('|')}>` : s.kind === 'size' ? ' SIZE' : s.kind === 'path' ? ' FILE' : ' N';
     const def = s.default !== undefined ? ` (default: ${s.default})` : '';
     return [`  --${s.name}${arg}`, `${s.help}${def}`];
   });
