@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DIRS, KERNELS, PLATFORMS } from '../src/engine/abi.js';
-import { createEngine, wasmModule } from '../src/engine/factory.js';
+import { createEngine } from '../src/engine/factory.js';
+import { defaultEnginePath, loadEngineModule } from '../src/engine/wasm.js';
 import { OpSink } from '../src/engine/stream.js';
 import type { Engine } from '../src/engine/types.js';
 import { type DeviceName, machineConfig } from '../src/machine.js';
@@ -97,6 +98,9 @@ function runOn(engine: Engine, m: Machine, script: object[]) {
 
 import { COUNTERS } from '../src/engine/abi.js';
 
+// The debug build keeps the engine's asserts (record kinds, ranges): a broken one traps.
+const debugModule = loadEngineModule(defaultEnginePath(true));
+
 /** What differs between two raw outputs, named. */
 function differences(a: ReturnType<typeof readRaw>, b: ReturnType<typeof readRaw>): string[] {
   const out: string[] = [];
@@ -126,7 +130,7 @@ const actionsArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.
 
 describe('differential: Wasm engine vs reference model', () => {
   it('identical results on random scripts (misuse included)', async () => {
-    const mod = await wasmModule();
+    const mod = await debugModule;
     await fc.assert(
       fc.asyncProperty(machineArb, actionsArb, async (m, actions) => {
         const script = toScript(actions, m.payload === 4096);
@@ -215,7 +219,7 @@ function runTt(engine: Engine, m: Machine & { ttDevice: number; gattMode: number
 
 describe('differential: the TTM and AGP layer', () => {
   it('identical results on random TTM/AGP op streams, invariants hold after teardown', async () => {
-    const mod = await wasmModule();
+    const mod = await debugModule;
     const ttMachine = fc.record({ ttDevice: fc.integer({ min: 0, max: 4 }), gattMode: fc.integer({ min: 0, max: 2 }) });
     await fc.assert(
       fc.asyncProperty(machineArb, ttMachine, actionsArb, async (m0, t, actions) => {
