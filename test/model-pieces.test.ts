@@ -1,0 +1,98 @@
+// The reference model's own pieces, checked directly (reference model only): the buddy allocator,
+// the 2010 swiotlb slot allocator and the GART PTE encoders. Their twins through the op stream,
+// on both engines: engine-mm (buddy order and LIFO heads), engine-xen (the low reserve's limit),
+// engine-swiotlb (slot search, segments, merging, a full pool) and engine-gart (the raw PTE).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GartFamily } from '../src/engine/abi.js';
+import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
+import { decodePte, encodePte, pteValid } from '../src/model/drm/gart.js';
+import { Buddy } from '../src/model/mm/buddy.js';
+
+const PAGE = 4096;
+
+describe('swiotlb slot allocator (model piece)', () => {
+  it('consecutive one-page runs are handed out next-fit', () => {
+    const pool = new SwiotlbPool(256);
+    assert.deepEqual([pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, PAGE)], [0, 2, 4]);
+    assert.equal(pool.slotsInUse, 6);
+  });
+  it('runs above a page are page-aligned (stride 2)', () => {
+    const pool = new SwiotlbPool(256);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2048), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2 * PAGE), 2);
+  });
+  it('more than 128 slots fail at once', () => {
+    const pool = new SwiotlbPool(1024);
+    assert.equal(pool.swiotlbTblMapSingle(0, 129 * 2048), -1);
+    assert.equal(pool.swiotlbTblMapSingle(0, 128 * 2048), 0);
+  });
+  it('a run never crosses a 128-slot segment', () => {
+    const pool = new SwiotlbPool(256);
+    assert.equal(pool.swiotlbTblMapSingle(0, 100 * 2048), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 64 * 2048), 128);
+  });
+  it('release merges with free neighbours and restores the initial counters', () => {
+    const pool = new SwiotlbPool(256);
+    const initial = Array.from(pool.list);
+    const runs = [pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, 3 * PAGE), pool.swiotlbTblMapSingle(0, 2048), pool.swiotlbTblMapSingle(0, PAGE)];
+    for (const i of [runs[1], runs[3], runs[0], runs[2]]) pool.swiotlbTblUnmapSingle(i);
+    assert.deepEqual(Array.from(pool.list), initial);
+    assert.equal(pool.slotsInUse, 0);
+  });
+  it('full: wraps once and gives up', () => {
+    const pool = new SwiotlbPool(128);
+    assert.equal(pool.swiotlbTblMapSingle(0, 64 * PAGE), 0);
+    assert.equal(pool.swiotlbTblMapSingle(0, 2048), -1);
+  });
+});
+
+describe('GART PTE formats (model piece)', () => {
+  const addr40 = 0x12_3456_7000; // above 4 GiB
+  const cases = [
+    { family: 'r100', addr: 0x1234_5000, pte: [0, 0x1234_5000], decoded: 0x1234_5000 },
+    { family: 'r100', addr: addr40, pte: [0, 0x3456_7000], decoded: 0x3456_7000 }, // silently truncated
+    { family: 'r600', addr: addr40 + 0x800, pte: [0x12, 0x3456_7067], decoded: addr40 },
+    { family: 'nv04', addr: 0x1234_5000, pte: [0, 0x1234_5003], decoded: 0x1234_5000 },
+    { family: 'nv50', addr: addr40, pte: [0x12, 0x3456_7021], decoded: addr40 },
+    { family: 'nv50', addr: 0x3f_0000_0000 + 0x1000, pte: [0x3f, 0x0000_1021], decoded: 0x3f_0000_1000 },
+  ] as const;
+  for (const tc of cases) {
+    it(`${tc.family} encodes 0x${tc.addr.toString(16)}`, () => {
+      const family = GartFamily[tc.family];
+      const pte = encodePte(family, tc.addr);
+      assert.deepEqual([pte.hi, pte.lo], tc.pte);
+      assert.ok(pteValid(family, pte));
+      assert.equal(decodePte(family, pte), tc.decoded);
+    });
+  }
+  it('nv50 unbind writes an invalid zero entry; r600 DMA_MAPPING_ERROR decodes beyond RAM', () => {
+    assert.equal(pteValid(GartFamily.nv50, { hi: 0, lo: 0 }), false);
+    assert.equal(decodePte(GartFamily.r600, encodePte(GartFamily.r600, -1)), -1);
+  });
+});
+
+describe('buddy allocator (model piece)', () => {
+  it('splits keep the lower half and LIFO heads; freeing everything merges back', () => {
+    const zone = new Buddy(4096, 4096 + 5000);
+    zone.freeRangeAtInit();
+    const initial = zone.freeFrames;
+    const a = zone.alloc(0);
+    const b = zone.alloc(0);
+    assert.equal(a, 9088, 'the smallest free block (9088, order 3, at the ragged end) is split first');
+    const c = zone.alloc(0);
+    assert.equal(c, b + 1, 'after a split the upper half is the next head');
+    const blocks: [number, number][] = [[a, 0], [b, 0], [c, 0]];
+    for (const order of [3, 10, 0, 5, 2]) blocks.push([zone.alloc(order), order]);
+    assert.ok(blocks.every(([pfn, order]) => pfn >= 0 && pfn % 2 ** order === 0));
+    for (const [pfn, order] of blocks.reverse()) zone.free(pfn, order);
+    assert.equal(zone.freeFrames, initial);
+    assert.equal(zone.alloc(10), blocks.find(([, o]) => o === 10)![0], 'the order-10 block is back at its head');
+  });
+  it('a limit makes the low reserve skip blocks ending above it', () => {
+    const low = new Buddy(65536, 65536 + 4096);
+    low.freeRangeAtInit();
+    assert.equal(low.alloc(10), 65536 + 3072, 'the highest block is taken first');
+    assert.equal(low.alloc(10, 65536 + 2048), 65536 + 1024);
+  });
+});
