@@ -1,0 +1,82 @@
+// The AGP GATT (docs/ENGINE.md §12, §15; drivers/char/agp/generic.c 2005): the chipset reads
+// entries at machine addresses, behind no IOMMU; inserts are -EBUSY over used entries and -EINVAL
+// beyond num_entries; AGP pages are set uncached per populate. Both engines, invariants checked.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BindMode, Caching, GartFamily, GattMode, Platform, Pool, ViolationKind, type MachineConfig } from '../src/engine/abi.js';
+import {
+  COHERENT, ENGINES, PAGE, cpuWrite, gattCreate, gpuRead, oracleOf, populate, runCases, runOn, ttBind, ttUnbind, unpopulate,
+  type EngineCase, type OpWords,
+} from './engineHarness.js';
+
+const agp = (platform: number, over: Partial<MachineConfig> = {}) => ({ platform, gartFamily: GartFamily.agp, ...over });
+const GATT_POOL = [Pool.agp, Pool.agpCoherent, Pool.agpFsb];
+const GATT_BIND = [BindMode.map, BindMode.coherent, BindMode.fsb];
+/** A 64-entry table (one page, order 0), a 4-page uc tt bound at 0, written by the CPU, read by the GPU. */
+const agpUpload = (mode: number): OpWords[] => [
+  gattCreate(64, mode), populate(0, 4, GATT_POOL[mode], Caching.uc), ttBind(0, 0, GATT_BIND[mode]), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4),
+];
+
+const rows: { description: string; platform: number; mode: number; foreign: number; also?: object }[] = [
+  { description: 'phys under xen-pv: the bridge base is a pfn, the chipset finds no table there', platform: Platform['xen-pv'], mode: GattMode.phys, foreign: 4 },
+  { description: 'phys on bare metal works', platform: Platform['bare-metal'], mode: GattMode.phys, foreign: 0 },
+  { description: 'phys under an IOMMU works (the chipset bypasses it, the table is in place)', platform: Platform.iommu, mode: GattMode.phys, foreign: 0 },
+  { description: 'dma-coherent under an IOMMU: the base is an IOVA, no machine address', platform: Platform.iommu, mode: GattMode.dmaCoherent, foreign: 4 },
+  { description: 'dma-coherent under xen-pv works (exchanged, machine handles)', platform: Platform['xen-pv'], mode: GattMode.dmaCoherent, foreign: 0 },
+  { description: 'fsb-hooks under xen-pv works: the table (order 0) and each page are exchanged below 4 GiB',
+    platform: Platform['xen-pv'], mode: GattMode.fsbHooks, foreign: 0, also: { hypercalls: 1 + 4, exchangedFrames: 1 + 4 } },
+  { description: 'fsb-hooks on bare metal works', platform: Platform['bare-metal'], mode: GattMode.fsbHooks, foreign: 0 },
+  { description: 'fsb-hooks under an IOMMU works', platform: Platform.iommu, mode: GattMode.fsbHooks, foreign: 0 },
+];
+
+const bareAgp = agp(Platform['bare-metal']);
+const insertCases: EngineCase[] = [
+  { description: 'a second tt over used entries is -EBUSY: nothing of it is written',
+    cfg: bareAgp, ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), populate(1, 2, Pool.agp), ttBind(0, 0), ttBind(1, 2), gpuRead(2, 2)],
+    expect: { gattBusy: 1, gartWrites: 4, tlbFlushes: 1, bindFailures: 0, foreignReads: 0 } },
+  { description: 'after the first is unbound the second fits',
+    cfg: bareAgp, ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), populate(1, 2, Pool.agp), ttBind(0, 0), ttUnbind(0), ttBind(1, 2)],
+    expect: { gattBusy: 0, gartWrites: 4 + 4 + 2, tlbFlushes: 3 } },
+  { description: 'beyond num_entries (-EINVAL): a bind failure, the GPU skips the range',
+    cfg: bareAgp, ops: [gattCreate(64, GattMode.phys), populate(0, 4, Pool.agp), ttBind(0, 62), gpuRead(62, 4)],
+    expect: { bindFailures: 1, gpuSkippedPages: 4, gartWrites: 0 } },
+  { description: 'no table yet: the bind fails',
+    cfg: bareAgp, ops: [populate(0, 4, Pool.agp), ttBind(0, 0)], expect: { bindFailures: 1 } },
+  { description: 'no DMA API call for AGP binds',
+    cfg: agp(Platform['xen-pv']), ops: [gattCreate(64, GattMode.fsbHooks), populate(0, 4, Pool.agpFsb), ttBind(0, 0, BindMode.fsb), ttUnbind(0)],
+    expect: { maps: 0, unmaps: 0 } },
+  { description: 'agp pages are set uc once per populate and back to wb once per unpopulate',
+    cfg: bareAgp, ops: [populate(0, 4, Pool.agp), unpopulate(0)], expect: { cachingChangeCalls: 2, cachingChangePages: 8, pagesFreed: 4 } },
+  { description: 'agp pages: one change per populate and one back per unpopulate, each in calls of up to 512 pages',
+    cfg: bareAgp, ops: [populate(0, 600, Pool.agp), unpopulate(0)],
+    expect: { cachingChangeCalls: 4, cachingChangePages: 1200, pagesAllocated: 600, pagesFreed: 600 } },
+];
+
+for (const engine of ENGINES) {
+  describe(`the AGP GATT: the chipset reads entries at machine addresses, behind no IOMMU (engine ${engine})`, () => {
+    for (const tc of rows) {
+      it(tc.description, async () => {
+        const o = await runOn(engine, agp(tc.platform), agpUpload(tc.mode));
+        assert.deepEqual(oracleOf(o), { ...COHERENT, foreign: tc.foreign });
+        assert.equal(o.c.gpuReads, 4);
+        assert.equal(o.c.maps, 0, 'no DMA API on the AGP path');
+        for (const [k, want] of Object.entries(tc.also ?? {})) assert.equal(o.c[k as keyof typeof o.c], want, k);
+        assert.equal(o.invariants, 0);
+      });
+    }
+    it('the xen-pv phys violation: the entry the chipset found is invalid (0)', async () => {
+      const { violation } = await runOn(engine, agp(Platform['xen-pv']), agpUpload(GattMode.phys));
+      const [kind, , reader, , mfn, dmaAddr, gpuPage, pte] = violation!;
+      assert.deepEqual([kind, reader, mfn, dmaAddr, gpuPage, pte], [BigInt(ViolationKind.foreign), 2n, -1n, -1n, 0n, 0n]);
+    });
+    it('GATT_CREATE also turns a gartFamily-0 (r100) device into the AGP device (T16)', async () => {
+      const phys = await runOn(engine, {}, agpUpload(GattMode.phys));
+      assert.equal(oracleOf(phys).foreign, 4);
+      assert.equal(phys.c.maps, 0);
+      assert.equal(oracleOf(await runOn(engine, {}, agpUpload(GattMode.fsbHooks))).foreign, 0);
+    });
+  });
+
+  describe(`GATT insert: -EBUSY over a used entry, -EINVAL beyond num_entries; AGP caching (engine ${engine})`, () =>
+    runCases(engine, insertCases));
+}
