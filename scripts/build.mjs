@@ -13,7 +13,7 @@
 //   node scripts/build.mjs --status    print current | stale | missing and exit 0 (never builds)
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -81,6 +81,8 @@ function npmRun(root, script) {
  */
 export function build(root) {
   const hash = inputsHash(root);
+  // A source that was deleted or moved must not leave its old output behind (node --test would run it).
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   npmRun(root, 'build:ts');
   npmRun(root, 'build:abi');
   npmRun(root, 'build:wasm');
