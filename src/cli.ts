@@ -3,11 +3,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg } from './errors.js';
 import {
-  DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec, type Values,
+  DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
   helpText, parseOptions,
 } from './cli/options.js';
 import { formatResult } from './cli/format.js';
-import { toJson, writeAtomic } from './cli/output.js';
+import { checkOutPath, emit } from './cli/output.js';
+import type { Command, Io } from './cli/command.js';
 import { machineOptionsFrom } from './machine.js';
 import { replay } from './replay/run.js';
 import { loadCosts } from './costs.js';
@@ -15,34 +16,8 @@ import type { EngineKind } from './engine/types.js';
 import { commands as scenarioCommands } from './scenario/commands.js';
 import { BENCHMARKS, runBench } from '../bench/index.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-export interface Command {
-  usage: string;
-  about: string;
-  specs: OptionSpec[];
-  positionals?: number;
-  run(values: Values, args: string[], io: Io, given: Set<string>): Promise<void>;
-}
-
 const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS,
   { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' } as OptionSpec];
-
-/** Checks --out before any work, so a bad path costs nothing and changes nothing. */
-export function checkOutPath(out: unknown): void {
-  if (typeof out !== 'string') return;
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a directory; give a file name`);
-}
-
-/** Prints a result (or any JSON document) as the output options ask. */
-export function emit(values: Values, io: Io, doc: unknown, human: () => string): void {
-  const json = toJson(doc);
-  if (typeof values.out === 'string') writeAtomic(values.out, json);
-  io.out(values.json ? json : human());
-}
 
 const COMMANDS: Record<string, Command> = {
   replay: {

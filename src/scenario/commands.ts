@@ -9,8 +9,8 @@ import { PLATFORMS } from '../engine/abi.js';
 import { GATTS, STRATEGIES } from '../cli/options.js';
 import { type ScenarioSpec, cellsOf, checkScenario, mergeOutputs, scenarioFrom, scenarioRecord } from './scenario.js';
 import { runCells } from './executor.js';
-import type { Command, Io } from '../cli.js';
-import { checkOutPath, emit } from '../cli.js';
+import type { Command, Io } from '../cli/command.js';
+import { checkOutPath, emit } from '../cli/output.js';
 import { progress } from '../cli/progress.js';
 
 const RUN_SPECS: OptionSpec[] = [...SCENARIO_OPTIONS, ...MACHINE_OPTIONS.filter((s) => s.name !== 'seed'), ...OUTPUT_OPTIONS];

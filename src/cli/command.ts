@@ -1,0 +1,16 @@
+// What a command is to the CLI: its usage line, its options (one table) and what it runs. Kept
+// apart from src/cli.ts, so the command modules and the CLI do not import each other.
+import type { OptionSpec, Values } from './options.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export interface Command {
+  usage: string;
+  about: string;
+  specs: OptionSpec[];
+  positionals?: number;
+  run(values: Values, args: string[], io: Io, given: Set<string>): Promise<void>;
+}
