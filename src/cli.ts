@@ -12,6 +12,7 @@ import type { Command, Io } from './cli/command.js';
 import { machineOptionsFrom } from './machine.js';
 import { replay } from './replay/run.js';
 import { loadCosts } from './costs.js';
+import { toolVersion } from './provenance.js';
 import type { EngineKind } from './engine/types.js';
 import { commands as scenarioCommands } from './scenario/commands.js';
 import { BENCHMARKS, runBench } from '../bench/index.js';
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
 const TOP_HELP = `gartbench — what happens to GPU memory when the kernel's addresses are not the hardware's
 
 usage: gartbench <command> [options]
+       gartbench --version
 
 commands:
   run       simulate one scenario (platform × device × strategy × workload)
@@ -68,16 +70,26 @@ commands:
   replay    replay a DMA-API script (JSON Lines) and check every read
   bench     the benchmark report (what \`npm run bench\` runs)
 
-'gartbench <command> --help' lists each command's options with their defaults.
+'gartbench <command> --help' (or -h) lists each command's options with their defaults.
+README.md is the guide; docs/ENGINE.md gives the semantics of every simulated operation.
 `;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    io.err(TOP_HELP);
+    return EXIT_USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.out(TOP_HELP);
-    return name ? EXIT_OK : EXIT_USAGE;
+    return EXIT_OK;
   }
   try {
+    if (name === '--version' || name === '-V') {
+      if (rest.length > 0) throw new UsageError(msg.extraArg(rest[0]!, name));
+      io.out(`gartbench ${toolVersion()}\n`);
+      return EXIT_OK;
+    }
     const cmd = COMMANDS[name];
     if (!cmd) throw new UsageError(msg.unknownCommand(name, Object.keys(COMMANDS)));
     const { values, args, given } = parseOptions(name, rest, cmd.specs, cmd.positionals ?? 0);

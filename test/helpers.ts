@@ -16,7 +16,23 @@ export function cli(...args: string[]): CliRun {
 
 /** The CLI with extra environment variables; a run that hangs fails after `timeout` ms. */
 export function cliWith(env: Record<string, string>, ...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+  return cliAs({ env }, ...args);
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** Standard input; none (an empty stream) when absent. */
+  input?: string | Buffer;
+  /** Run as this user and group (the tests run as root: uid 65534 is nobody). */
+  uid?: number;
+  gid?: number;
+}
+
+/** The CLI with standard input, or as another user. */
+export function cliAs(o: CliOptions, ...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8', env: { ...process.env, CI: 'true', ...o.env }, timeout: 120_000, input: o.input ?? '', uid: o.uid, gid: o.gid,
+  });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -39,7 +39,7 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
   { name: 'out', kind: 'path', help: 'also write the JSON result to FILE (atomically)' },
 ];
 
-export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'machine platform (MODEL.md §3)' };
+export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb) or an IOMMU (docs/ENGINE.md §1, §5)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: 'swiotlb full/overflow and FROM_DEVICE map semantics' };
 
@@ -62,7 +62,10 @@ export type Values = Record<string, string | number | boolean | undefined>;
 
 /** Parses argv against the specs; returns typed values (defaults applied) and positionals. */
 export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], positionals = 0): { values: Values; args: string[]; given: Set<string> } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  // -h or --help anywhere before '--' shows the help, whatever else the line holds.
+  const end = argv.indexOf('--');
+  if ((end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help')) return { values: { help: true }, args: [], given: new Set() };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string' };
   // A value that starts with '-' but is a number ('--pages -5') is the option's value, so that the
   // range check, not the parser, answers it.
@@ -125,7 +128,7 @@ export function helpText(usage: string, about: string, specs: OptionSpec[]): str
     const def = s.default !== undefined ? ` (default: ${s.default})` : '';
     return [`  --${s.name}${arg}`, `${s.help}${def}`];
   });
-  rows.push(['  --help', 'show this help']);
+  rows.push(['  -h, --help', 'show this help']);
   const w = Math.min(48, Math.max(...rows.map((r) => r[0]!.length)) + 2);
   const lines = rows.map(([a, b]) => (a!.length >= w ? `${a}\n${' '.repeat(w)}${b}` : a!.padEnd(w) + b));
   return `usage: ${usage}\n\n${about}\n\noptions:\n${lines.join('\n')}\n`;
