@@ -1,7 +1,7 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
 // stderr and nothing on stdout; internal failures exit 1.
 import { existsSync, statSync } from 'node:fs';
-import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg } from './errors.js';
+import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg, oneLine } from './errors.js';
 import {
   DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
   helpText, parseOptions,
@@ -101,11 +101,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`gartbench: ${e.message}\n`);
+      io.err(`gartbench: ${oneLine(e.message)}\n`);
       return EXIT_USAGE;
     }
     const err = e as Error;
-    io.err(e instanceof CellError ? `gartbench: ${err.message}\n` : `gartbench: internal error: ${err?.message ?? String(e)}\n`);
+    io.err(`gartbench: ${e instanceof CellError ? '' : 'internal error: '}${oneLine(err?.message ?? String(e))}\n`);
     if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
     return EXIT_INTERNAL;
   }

@@ -1,6 +1,6 @@
 // Options as data: one table drives parsing, validation and --help for every command.
 import { parseArgs } from 'node:util';
-import { UsageError, msg } from '../errors.js';
+import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
 import { KERNELS, PLATFORMS } from '../engine/abi.js';
 
@@ -67,14 +67,14 @@ export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], p
   if ((end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help')) return { values: { help: true }, args: [], given: new Set() };
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string' };
-  // A value that starts with '-' but is a number ('--pages -5') is the option's value, so that the
-  // range check, not the parser, answers it.
+  // A value that starts with '-' but reads as a number ('--pages -5', '-Infinity', '-NaN') is the
+  // option's value, so that the range check, not the parser, answers it.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = argv[i + 1];
     const name = a.startsWith('--') ? a.slice(2) : '';
-    if (options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+    if (options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|inf|nan)/i.test(next)) {
       args.push(`${a}=${next}`);
       i++;
     } else args.push(a);
@@ -83,14 +83,16 @@ export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], p
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (e) {
+    // node's messages quote the option as typed; an unknown one may hold any character.
     const err = e as { code?: string; message: string };
-    const m = /'([^']+)'/.exec(err.message);
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(msg.unknownOption(m?.[1] ?? '?', cmd));
-    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const name = /--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
-      throw new UsageError(`--${name}: ${/boolean/.test(err.message) ? 'takes no value' : 'needs a value'}`);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UsageError(msg.unknownOption(/^Unknown option '(.*)'\. To specify/s.exec(err.message)?.[1] ?? '?', cmd));
     }
-    throw new UsageError(err.message.split('\n')[0]!);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /^Option '--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
+      throw new UsageError(options[name]?.type === 'boolean' ? msg.takesNoValue(name) : msg.needsValue(name));
+    }
+    throw new UsageError(oneLine(err.message.split('\n')[0]!));
   }
   const values: Values = { help: parsed.values.help as boolean | undefined };
   const given = new Set<string>();
@@ -115,7 +117,7 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
     case 'size':
       return parseSize(s.name, raw);
     case 'path':
-      if (raw === '') throw new UsageError(`--${s.name}: needs a file name`);
+      if (raw === '') throw new UsageError(msg.needsFileName(s.name));
       return raw;
     case 'flag':
       return true;

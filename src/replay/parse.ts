@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
-import { UsageError, listOf } from '../errors.js';
+import { UsageError, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from '../engine/stream.js';
 
 export const REPLAY_OPS = [
@@ -41,19 +41,19 @@ export class ReplayTranslator {
   line(text: string, lineNo: number): void {
     if (text.trim() === '') return;
     const fail = (what: string): never => {
-      throw new UsageError(`${this.file}:${lineNo}: ${what}`);
+      throw new UsageError(msg.scriptLine(this.file, lineNo, what));
     };
     let rec: unknown;
     try {
       rec = JSON.parse(text);
     } catch (e) {
-      fail(`not valid JSON (${(e as Error).message})`);
+      fail(`not valid JSON (${oneLine((e as Error).message)})`);
     }
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) fail('each line must be a JSON object');
     const r = rec as Json;
     const op = r.op;
     if (typeof op !== 'string') fail(`"op" must be a string (valid: ${listOf(REPLAY_OPS)})`);
-    if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op '${String(op)}' (valid: ${listOf(REPLAY_OPS)})`);
+    if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op ${shown(op as string)} (valid: ${listOf(REPLAY_OPS)})`);
     const f = new Fields(r, fail);
     const emit = (code: number, a = 0, b = 0, c = 0, d = 0) => this.sink.push(code, a, b, c, d, lineNo);
 
@@ -61,7 +61,7 @@ export class ReplayTranslator {
       case 'alloc':
       case 'alloc_coherent': {
         const name = f.name('buf');
-        if (this.buffers.has(name)) fail(`buffer '${name}' is already allocated`);
+        if (this.buffers.has(name)) fail(`buffer ${shown(name)} is already allocated`);
         const pages = f.int('pages', 1, MAX_ALLOC_PAGES);
         const slot = this.takeSlot(fail);
         this.buffers.set(name, { slot, pages });
@@ -143,7 +143,7 @@ export class ReplayTranslator {
 
   private buffer(name: string, fail: (w: string) => never): Buffer {
     const b = this.buffers.get(name);
-    if (!b) fail(`unknown buffer '${name}' (not allocated, or already freed)`);
+    if (!b) fail(`unknown buffer ${shown(name)} (not allocated, or already freed)`);
     return b!;
   }
 
@@ -189,13 +189,14 @@ class Fields {
 
 /** Streams SCRIPT through the translator. */
 export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink): Promise<ReplayTranslator> {
+  const fail = (line: number, what: string) => new UsageError(msg.scriptLine(path, line, what));
   let info;
   try {
     info = await stat(path);
-  } catch {
-    throw new UsageError(`${path}:0: cannot read the script (no such file)`);
+  } catch (e) {
+    throw fail(0, msg.cannotRead(fsReason(e)));
   }
-  if (!info.isFile()) throw new UsageError(`${path}:0: not a file`);
+  if (!info.isFile()) throw fail(0, 'not a file');
   const t = new ReplayTranslator(path, limits, sink);
   const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNo = 0;
@@ -206,6 +207,6 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
     t.line(text, lineNo);
     ops += sink.count - before;
   }
-  if (ops === 0) throw new UsageError(`${path}:${lineNo}: the script has no operations`);
+  if (ops === 0) throw fail(lineNo, msg.scriptEmpty);
   return t;
 }
