@@ -2,9 +2,10 @@
 // with ONE line on stderr naming the option or FILE:LINE, nothing on stdout, and no internal error.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMALL, cli, type CliRun, scratch, script, seedUpload } from './helpers.js';
+import { BIN, SMALL, cli, cliAs, type CliRun, scratch, script, seedUpload } from './helpers.js';
 
 const dir = scratch();
 const good = script(dir, 'good.jsonl', seedUpload());
@@ -104,5 +105,72 @@ describe('--costs: an object of finite, non-negative costs', () => {
     assert.equal(r.code, 0, r.stderr);
     const m = JSON.parse(r.stdout).modeled;
     for (const k of ['totalNs', 'nsPerPage', 'mibPerSec']) assert.ok(Number.isFinite(m[k]), `${k}: ${m[k]}`);
+  });
+});
+
+/** Options that run the CLI as a user who is not root (root reads anything); null when this
+ * machine cannot (the project is not readable by nobody). */
+export function unprivileged(): { uid?: number; gid?: number } | null {
+  if (process.getuid?.() !== 0) return {};
+  const nobody = { uid: 65534, gid: 65534 };
+  return cliAs(nobody, '--version').code === 0 ? nobody : null;
+}
+
+/** A scratch directory that an unprivileged user can enter and read. */
+export function openScratch(): string {
+  const d = scratch();
+  chmodSync(d, 0o755);
+  return d;
+}
+
+describe('the replay script', () => {
+  const user = unprivileged();
+  const pub = openScratch();
+
+  it('unreadable: SCRIPT:0: cannot read (permission denied), exit 2', { skip: user ? false : 'cannot run as an unprivileged user here' }, () => {
+    const path = script(pub, 'secret.jsonl', seedUpload());
+    chmodSync(path, 0o000);
+    expectUsage(cliAs(user!, 'replay', path), /^gartbench: .*secret\.jsonl:0: cannot read \(permission denied\)\n$/);
+  });
+
+  it('a directory: SCRIPT:0: cannot read (is a directory)', () => expectUsage(cli('replay', dir), /^gartbench: .*:0: cannot read \(is a directory\)\n$/));
+  it('missing: SCRIPT:0: cannot read (no such file)', () => expectUsage(cli('replay', join(dir, 'none.jsonl')), /^gartbench: .*none\.jsonl:0: cannot read \(no such file\)\n$/));
+  it('a device: SCRIPT:0: cannot read (not a regular file or a pipe)', () => expectUsage(cli('replay', '/dev/zero'), /^gartbench: \/dev\/zero:0: cannot read \(not a regular file or a pipe\)\n$/));
+
+  it('a pipe, as bash gives <(…)', { skip: existsSync('/bin/bash') ? false : 'no bash' }, () => {
+    const r = spawnSync('/bin/bash', ['-c', 'exec "$0" "$1" replay <(cat "$2") --json', process.execPath, BIN, good], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(JSON.parse(r.stdout).scenario.script, /^\/dev\/fd\/\d+$/);
+  });
+
+  it("'-' reads standard input", () => {
+    const text = seedUpload().map((o) => JSON.stringify(o)).join('\n') + '\n';
+    const r = cliAs({ input: text }, 'replay', '-', '--platform', 'xen-pv', '--json', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.verdict, 'corrupt');
+    assert.equal(res.scenario.script, '-');
+    const fromFile = JSON.parse(cli('replay', good, '--platform', 'xen-pv', '--json', ...SMALL).stdout);
+    assert.deepEqual(res.counters, fromFile.counters);
+  });
+
+  it("'-' names standard input in its errors", () => {
+    expectUsage(cliAs({ input: '{"op":"alloc","buf":"a","pages":1}\n{"op":"nope"}\n' }, 'replay', '-'), /^gartbench: <stdin>:2: unknown op 'nope'/);
+    expectUsage(cliAs({ input: '' }, 'replay', '-'), /^gartbench: <stdin>:0: the script has no operations\n$/);
+  });
+
+  it('a leading UTF-8 byte-order mark is ignored, from a file and from standard input; CRLF too', () => {
+    const text = '\uFEFF' + seedUpload().map((o) => JSON.stringify(o)).join('\r\n') + '\r\n';
+    const path = script(dir, 'bom.jsonl', text);
+    const want = JSON.parse(cli('replay', good, '--json', ...SMALL).stdout).counters;
+    for (const r of [cli('replay', path, '--json', ...SMALL), cliAs({ input: Buffer.from(text, 'utf8') }, 'replay', '-', '--json', ...SMALL)]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).counters, want);
+    }
+  });
+
+  it('a BOM anywhere but the start is still an error', () => {
+    const path = script(dir, 'bom2.jsonl', '{"op":"alloc","buf":"a","pages":1}\n\uFEFF{"op":"free","buf":"a"}\n');
+    expectUsage(cli('replay', path, ...SMALL), /bom2\.jsonl:2: not valid JSON/);
   });
 });

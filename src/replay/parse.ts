@@ -2,9 +2,9 @@
 // out. A script is streamed line by line; any line that is not a well-formed operation on a
 // known buffer is a usage error naming SCRIPT:LINE. DMA-API misuse is not an error here: the
 // engine simulates it and dma-debug reports it.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
 import { UsageError, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from '../engine/stream.js';
@@ -187,26 +187,54 @@ class Fields {
   }
 }
 
-/** Streams SCRIPT through the translator. */
-export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink): Promise<ReplayTranslator> {
-  const fail = (line: number, what: string) => new UsageError(msg.scriptLine(path, line, what));
-  let info;
-  try {
-    info = await stat(path);
-  } catch (e) {
-    throw fail(0, msg.cannotRead(fsReason(e)));
-  }
-  if (!info.isFile()) throw fail(0, 'not a file');
-  const t = new ReplayTranslator(path, limits, sink);
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+/** How messages name standard input (`-` as SCRIPT). */
+export const STDIN_NAME = '<stdin>';
+
+/** Streams SCRIPT (`-`: standard input) through the translator; a leading UTF-8 BOM is skipped.
+ * A script that cannot be opened or read is a usage error at line 0 (or the line it stopped at). */
+export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink, signal?: AbortSignal): Promise<ReplayTranslator> {
+  const name = path === '-' ? STDIN_NAME : path;
+  const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
+  const input = path === '-' ? process.stdin : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
+  const t = new ReplayTranslator(name, limits, sink);
+  const rl = createInterface({ input, crlfDelay: Infinity, signal });
   let lineNo = 0;
   let ops = 0;
-  for await (const text of rl) {
-    lineNo++;
-    const before = sink.count;
-    t.line(text, lineNo);
-    ops += sink.count - before;
+  try {
+    for await (const text of rl) {
+      signal?.throwIfAborted();
+      lineNo++;
+      const before = sink.count;
+      t.line(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
+      ops += sink.count - before;
+    }
+  } catch (e) {
+    signal?.throwIfAborted();
+    if (e instanceof UsageError) throw e;
+    throw fail(lineNo + 1, msg.cannotRead(fsReason(e)));
+  } finally {
+    rl.close();
+    if (input !== process.stdin) input.destroy();
   }
+  signal?.throwIfAborted();
   if (ops === 0) throw fail(lineNo, msg.scriptEmpty);
   return t;
+}
+
+const BOM = '\uFEFF';
+
+/** Opens a script file: a regular file or a pipe (`<(…)`), never a directory or a device. */
+async function openScript(path: string, cannot: (why: string) => UsageError): Promise<Readable> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw cannot(fsReason(e));
+  }
+  const info = await fh.stat();
+  if (!info.isFile() && !info.isFIFO()) {
+    await fh.close();
+    throw cannot(info.isDirectory() ? 'is a directory' : 'not a regular file or a pipe');
+  }
+  return fh.createReadStream({ encoding: 'utf8' });
 }
