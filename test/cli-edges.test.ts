@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_BO_PAGES } from '../src/engine/abi.js';
 import { BIN, SMALL, cli, cliAs, type CliRun, scratch, script, seedUpload } from './helpers.js';
 
 const dir = scratch();
@@ -63,10 +64,18 @@ describe('option values at the edges', () => {
     { description: '--pages=-Infinity too', args: ['run', '--pages=-Infinity'], pattern: /--pages: '-Infinity' is not a whole number from 1/ },
     { description: '--pages Infinity too', args: ['run', '--pages', 'Infinity'], pattern: /--pages: 'Infinity' is not a whole number from 1/ },
     { description: '--ram -4G is not a size', args: ['run', '--ram', '-4G'], pattern: /--ram: '-4G' is not a size/ },
+    { description: "--bo-pages over the real maximum names it", args: ['run', '--bo-pages', String(2 ** 20)], pattern: new RegExp(`--bo-pages: '${2 ** 20}' is not a whole number from 1 to ${MAX_BO_PAGES}`) },
+    { description: "--bo-pages just over it too", args: ['run', '--bo-pages', String(MAX_BO_PAGES + 1)], pattern: new RegExp(`--bo-pages: '${MAX_BO_PAGES + 1}' is not a whole number from 1 to ${MAX_BO_PAGES}`) },
     { description: 'an option without its value', args: ['run', '--pages'], pattern: /^gartbench: --pages: needs a value\n$/ },
     { description: 'an option followed by another option', args: ['run', '--platform', '--json'], pattern: /^gartbench: --platform: needs a value\n$/ },
   ];
   for (const c of CASES) it(c.description, () => expectUsage(cli(...c.args), c.pattern, c.description));
+});
+
+it('--bo-pages accepts its real maximum', () => {
+  const r = cli('run', '--bo-pages', String(MAX_BO_PAGES), '--pages', '64', '--json', ...SMALL);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).scenario.boPages, MAX_BO_PAGES);
 });
 
 describe('--costs: an object of finite, non-negative costs', () => {

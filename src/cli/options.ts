@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
-import { KERNELS, PLATFORMS } from '../engine/abi.js';
+import { KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
 
 export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
 export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const;
@@ -50,7 +50,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp)' },
   { name: 'workload', kind: 'choice', default: 'upload', choices: WORKLOADS, help: 'what the GPU and CPU do' },
   { name: 'pages', kind: 'int', default: '4096', min: 1, max: I32_MAX, help: 'working set, 4 KiB pages (churn: pages created per round, a quarter live at once)' },
-  { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: 1 << 20, help: 'pages per buffer object' },
+  { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: MAX_BO_PAGES, help: 'pages per buffer object' },
   { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
   KERNEL_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },

@@ -2,7 +2,7 @@
 // replica, each an independent machine with its own seed. A cell is plain data, so it can be
 // sent to a worker thread.
 import { performance } from 'node:perf_hooks';
-import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
+import { COUNTER_INDEX, InitError, MAX_BO_PAGES, MAX_DEBUG_RECORDS, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
 import { createEngine } from '../engine/factory.js';
 import { OpSink } from '../engine/stream.js';
 import type { EngineKind } from '../engine/types.js';
@@ -40,8 +40,6 @@ export interface CellOutput {
   raw: RawOutput;
   wallMs: number;
 }
-
-export const MAX_BO_PAGES = 1 << 18; // a BO's byte size must fit the op stream's i32 fields
 
 /** Reads and cross-checks scenario options; `given` tells which the user typed. */
 export function scenarioFrom(v: Values, given: Set<string>, machine: MachineOptions): ScenarioSpec {
