@@ -1,13 +1,13 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
 // stderr and nothing on stdout; internal failures exit 1.
 import { existsSync, statSync } from 'node:fs';
-import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg, oneLine } from './errors.js';
+import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
 import {
   DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
   helpText, parseOptions,
 } from './cli/options.js';
 import { formatResult } from './cli/format.js';
-import { checkOutPath, emit } from './cli/output.js';
+import { checkOutPath, costsInput, emit } from './cli/output.js';
 import type { Command, Io } from './cli/command.js';
 import { machineOptionsFrom } from './machine.js';
 import { replay } from './replay/run.js';
@@ -29,7 +29,7 @@ const COMMANDS: Record<string, Command> = {
     async run(v, args, io) {
       const script = args[0];
       if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
-      checkOutPath(v.out);
+      checkOutPath(v.out, [{ path: script === '-' ? undefined : script, is: 'the script being replayed' }, costsInput(v)]);
       const costs = loadCosts(v.costs as string | undefined);
       const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs });
       emit(v, io, result, () => formatResult(result));
@@ -105,7 +105,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT_USAGE;
     }
     const err = e as Error;
-    io.err(`gartbench: ${e instanceof CellError ? '' : 'internal error: '}${oneLine(err?.message ?? String(e))}\n`);
+    io.err(`gartbench: ${e instanceof CellError || e instanceof OutputError ? '' : 'internal error: '}${oneLine(err?.message ?? String(e))}\n`);
     if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
     return EXIT_INTERNAL;
   }

@@ -5,6 +5,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** An output file that could not be written once the run was done (a full disk): exit 1, no
+ * internal error — the message says what happened. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
 /** A failure inside a simulation cell, named so the user can rerun it alone. */
 export class CellError extends Error {
   override name = 'CellError';
@@ -69,6 +75,14 @@ export const msg = {
   scriptEmpty: 'the script has no operations',
   extraArg: (a: string, cmd: string) => `unexpected argument ${shown(a)} for '${cmd}'`,
   initFailed: (why: string) => `the machine cannot be built: ${why}`,
+  outUnusable: (out: string, why: string) => `--out: ${shown(out)} ${why}`,
+  outSymlink: 'is a symbolic link: give the file itself (a link is never written through or replaced)',
+  outDirectory: 'is a directory; give a file name',
+  outSpecial: (kind: string) => `is a ${kind}, not a regular file; give a file name`,
+  outIsInput: (what: string) => `is ${what}; give another file`,
+  outCannot: (why: string) => `cannot be written (${why})`,
+  outUnder: (dir: string) => `cannot be created: ${shown(dir)} is not a directory`,
+  outIn: (dir: string, why: string) => `cannot be created in ${shown(dir)} (${why})`,
   costsUnreadable: (file: string, why: string) => `--costs: cannot read ${shown(file)} (${why})`,
   costsJson: (file: string, why: string) => `--costs: ${escapeText(file)}: not valid JSON (${oneLine(why)})`,
   costsShape: (file: string) => `--costs: ${escapeText(file)}: expected a JSON object {"costs": {KEY: {"ns": N}, …}}`,

@@ -6,18 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_BO_PAGES } from '../src/engine/abi.js';
-import { BIN, SMALL, cli, cliAs, type CliRun, scratch, script, seedUpload } from './helpers.js';
+import { BIN, SMALL, cli, cliAs, expectUsage, openScratch, scratch, script, seedUpload, unprivileged } from './helpers.js';
 
 const dir = scratch();
 const good = script(dir, 'good.jsonl', seedUpload());
-
-export function expectUsage(r: CliRun, pattern: RegExp, what = ''): void {
-  assert.equal(r.code, 2, `exit code ${what}: ${r.stderr}`);
-  assert.equal(r.stdout, '', 'nothing on stdout');
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stderr.split('\n').length, 2, `exactly one line: ${JSON.stringify(r.stderr)}`);
-  assert.doesNotMatch(r.stderr, /internal error|at .*\.js:\d+/);
-}
 
 describe('user text with a newline or a control character is echoed escaped', () => {
   const NL = 'a\nb';
@@ -116,21 +108,6 @@ describe('--costs: an object of finite, non-negative costs', () => {
     for (const k of ['totalNs', 'nsPerPage', 'mibPerSec']) assert.ok(Number.isFinite(m[k]), `${k}: ${m[k]}`);
   });
 });
-
-/** Options that run the CLI as a user who is not root (root reads anything); null when this
- * machine cannot (the project is not readable by nobody). */
-export function unprivileged(): { uid?: number; gid?: number } | null {
-  if (process.getuid?.() !== 0) return {};
-  const nobody = { uid: 65534, gid: 65534 };
-  return cliAs(nobody, '--version').code === 0 ? nobody : null;
-}
-
-/** A scratch directory that an unprivileged user can enter and read. */
-export function openScratch(): string {
-  const d = scratch();
-  chmodSync(d, 0o755);
-  return d;
-}
 
 describe('the replay script', () => {
   const user = unprivileged();

@@ -10,7 +10,7 @@ import { GATTS, STRATEGIES } from '../cli/options.js';
 import { type ScenarioSpec, cellsOf, checkScenario, mergeOutputs, scenarioFrom, scenarioRecord } from './scenario.js';
 import { runCells } from './executor.js';
 import type { Command, Io } from '../cli/command.js';
-import { checkOutPath, emit } from '../cli/output.js';
+import { checkOutPath, costsInput, emit } from '../cli/output.js';
 import { progress } from '../cli/progress.js';
 
 const RUN_SPECS: OptionSpec[] = [...SCENARIO_OPTIONS, ...MACHINE_OPTIONS.filter((s) => s.name !== 'seed'), ...OUTPUT_OPTIONS];
@@ -44,7 +44,7 @@ export const commands: Record<string, Command> = {
     specs: RUN_SPECS,
     async run(v, _args, io, given) {
       const spec = scenarioFrom(v, given, machineOptionsFrom(v));
-      checkOutPath(v.out);
+      checkOutPath(v.out, [costsInput(v)]);
       const [result] = await runScenarios([spec], v, io);
       emit(v, io, result, () => formatResult(result!));
     },
@@ -64,7 +64,7 @@ export const commands: Record<string, Command> = {
           specs.push(spec);
         }
       }
-      checkOutPath(v.out);
+      checkOutPath(v.out, [costsInput(v)]);
       const cells = await runScenarios(specs, v, io);
       emit(v, io, { schema: 'gartbench.matrix/1', cells }, () => formatMatrix(cells));
     },
