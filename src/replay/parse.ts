@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
-import { UsageError, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
+import { UsageError, escapeText, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from '../engine/stream.js';
 
 export const REPLAY_OPS = [
@@ -31,7 +31,7 @@ export class ReplayTranslator {
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private readonly granule: number;
-  /** Buffer id → script name (the engine numbers every alloc from 1). */
+  /** Buffer id → script name as reports show it, escaped (the engine numbers every alloc from 1). */
   readonly names: string[] = [''];
 
   constructor(private readonly file: string, private readonly limits: ReplayLimits, private readonly sink: OpSink) {
@@ -65,7 +65,7 @@ export class ReplayTranslator {
         const pages = f.int('pages', 1, MAX_ALLOC_PAGES);
         const slot = this.takeSlot(fail);
         this.buffers.set(name, { slot, pages });
-        this.names.push(name);
+        this.names.push(escapeText(name));
         if (op === 'alloc') emit(Op.ALLOC, slot, pages, Zone[f.choice('zone', ZONES, 'dma32')]);
         else emit(Op.ALLOC_COHERENT, slot, pages);
         return;

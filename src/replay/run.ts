@@ -4,7 +4,7 @@ import { InitError } from '../engine/abi.js';
 import { createEngine } from '../engine/factory.js';
 import { OpSink } from '../engine/stream.js';
 import type { EngineKind } from '../engine/types.js';
-import { UsageError, escapeText, msg } from '../errors.js';
+import { UsageError, msg } from '../errors.js';
 import { type MachineOptions, machineConfig } from '../machine.js';
 import { buildResult, readRaw, type Result } from '../result.js';
 import { type Costs, loadCosts } from '../costs.js';
@@ -34,7 +34,7 @@ export async function replay(req: ReplayRequest): Promise<Result> {
   };
   return buildResult({
     scenario, machine: m, costs: req.costs ?? loadCosts(undefined), wallMs, workers: 1,
-    origin: (op) => sink.origin(op), names: (id) => escapeText(tr.names[id] ?? `#${id}`),
+    origin: (op) => sink.origin(op), names: (id) => tr.names[id] ?? `#${id}`,
   }, readRaw(engine));
 }
 
