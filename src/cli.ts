@@ -1,7 +1,8 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
 // stderr and nothing on stdout; internal failures exit 1.
 import { existsSync, statSync } from 'node:fs';
-import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
+import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
+import { onInterrupt } from './cli/interrupt.js';
 import {
   DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
   helpText, parseOptions,
@@ -26,12 +27,12 @@ const COMMANDS: Record<string, Command> = {
     about: 'Replays a DMA-API script (JSON Lines, one operation per line) on one simulated machine and checks\nevery read against the oracle. In the result, "op" numbers are script lines.',
     specs: REPLAY_SPECS,
     positionals: 1,
-    async run(v, args, io) {
+    async run(v, args, io, _given, signal) {
       const script = args[0];
       if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
       checkOutPath(v.out, [{ path: script === '-' ? undefined : script, is: 'the script being replayed' }, costsInput(v)]);
       const costs = loadCosts(v.costs as string | undefined);
-      const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs });
+      const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs, signal });
       emit(v, io, result, () => formatResult(result));
     },
   },
@@ -74,6 +75,8 @@ commands:
 README.md is the guide; docs/ENGINE.md gives the semantics of every simulated operation.
 `;
 
+export { EXIT_INTERRUPTED } from './errors.js';
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -84,6 +87,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(TOP_HELP);
     return EXIT_OK;
   }
+  const sayInterrupted = () => io.err(`gartbench: ${msg.interrupted}\n`);
+  const interrupt = onInterrupt(sayInterrupted);
   try {
     if (name === '--version' || name === '-V') {
       if (rest.length > 0) throw new UsageError(msg.extraArg(rest[0]!, name));
@@ -97,9 +102,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(helpText(cmd.usage, cmd.about, cmd.specs));
       return EXIT_OK;
     }
-    await cmd.run(values, args, io, given);
+    await cmd.run(values, args, io, given, interrupt.signal);
     return EXIT_OK;
   } catch (e) {
+    if (interrupt.signal.aborted) {
+      sayInterrupted();
+      return EXIT_INTERRUPTED;
+    }
     if (e instanceof UsageError) {
       io.err(`gartbench: ${oneLine(e.message)}\n`);
       return EXIT_USAGE;
@@ -108,5 +117,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`gartbench: ${e instanceof CellError || e instanceof OutputError ? '' : 'internal error: '}${oneLine(err?.message ?? String(e))}\n`);
     if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
     return EXIT_INTERNAL;
+  } finally {
+    interrupt.stop();
   }
 }

@@ -16,9 +16,16 @@ export class CellError extends Error {
   override name = 'CellError';
 }
 
+/** Ctrl-C (SIGINT) stopped the run before it wrote anything. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_USAGE = 2;
+/** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
 
 export function listOf(values: readonly string[]): string {
   return values.join(', ');
@@ -75,6 +82,7 @@ export const msg = {
   scriptEmpty: 'the script has no operations',
   extraArg: (a: string, cmd: string) => `unexpected argument ${shown(a)} for '${cmd}'`,
   initFailed: (why: string) => `the machine cannot be built: ${why}`,
+  interrupted: 'interrupted (Ctrl-C); no result was written',
   outUnusable: (out: string, why: string) => `--out: ${shown(out)} ${why}`,
   outSymlink: 'is a symbolic link: give the file itself (a link is never written through or replaced)',
   outDirectory: 'is a directory; give a file name',

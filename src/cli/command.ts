@@ -12,5 +12,6 @@ export interface Command {
   about: string;
   specs: OptionSpec[];
   positionals?: number;
-  run(values: Values, args: string[], io: Io, given: Set<string>): Promise<void>;
+  /** `signal` is aborted by Ctrl-C: a command stops at its next check and writes nothing. */
+  run(values: Values, args: string[], io: Io, given: Set<string>, signal: AbortSignal): Promise<void>;
 }

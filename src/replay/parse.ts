@@ -2,7 +2,9 @@
 // out. A script is streamed line by line; any line that is not a well-formed operation on a
 // known buffer is a usage error naming SCRIPT:LINE. DMA-API misuse is not an error here: the
 // engine simulates it and dma-debug reports it.
-import { open } from 'node:fs/promises';
+import { constants, openSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
@@ -223,18 +225,22 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
 
 const BOM = '\uFEFF';
 
-/** Opens a script file: a regular file or a pipe (`<(…)`), never a directory or a device. */
+/** Opens a script file: a regular file or a pipe (a FIFO, `<(…)`), never a directory or a device.
+ * A pipe is read through the event loop (a socket), not by a thread blocked in read(2), so that
+ * Ctrl-C ends the run even while the writer is silent. */
 async function openScript(path: string, cannot: (why: string) => UsageError): Promise<Readable> {
-  let fh;
+  let info;
   try {
-    fh = await open(path, 'r');
+    info = await stat(path);
   } catch (e) {
     throw cannot(fsReason(e));
   }
-  const info = await fh.stat();
-  if (!info.isFile() && !info.isFIFO()) {
-    await fh.close();
-    throw cannot(info.isDirectory() ? 'is a directory' : 'not a regular file or a pipe');
+  if (info.isDirectory()) throw cannot('is a directory');
+  if (!info.isFile() && !info.isFIFO()) throw cannot('not a regular file or a pipe');
+  try {
+    if (info.isFIFO()) return new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false }).setEncoding('utf8');
+    return (await open(path, 'r')).createReadStream({ encoding: 'utf8' });
+  } catch (e) {
+    throw cannot(fsReason(e));
   }
-  return fh.createReadStream({ encoding: 'utf8' });
 }

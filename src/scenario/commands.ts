@@ -20,13 +20,17 @@ RUN_SPECS.splice(SCENARIO_OPTIONS.findIndex((s) => s.name === 'kernel') + 1, 0, 
 const MATRIX_SPECS: OptionSpec[] = RUN_SPECS.filter((s) => !['platform', 'strategy', 'gatt'].includes(s.name));
 
 /** Runs scenarios (all their replicas) and returns one result each, in order. */
-async function runScenarios(specs: ScenarioSpec[], v: Values, io: Io): Promise<Result[]> {
+async function runScenarios(specs: ScenarioSpec[], v: Values, io: Io, signal: AbortSignal): Promise<Result[]> {
   const costs = loadCosts(v.costs as string | undefined);
   const cells = specs.flatMap((s) => cellsOf(s));
   const workers = v.workers as number;
   const bar = progress(io, cells.length);
-  const outs = await runCells(cells, { workers, onProgress: bar.update });
-  bar.done();
+  let outs;
+  try {
+    outs = await runCells(cells, { workers, onProgress: bar.update, signal });
+  } finally {
+    bar.done();
+  }
   const results: Result[] = [];
   let k = 0;
   for (const s of specs) {
@@ -42,10 +46,10 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench run [scenario options] [machine options] [--json] [--out FILE]',
     about: 'Simulates one scenario — a platform, a GPU, a fixing strategy (or AGP GATT strategy) and a workload —\nand checks every CPU and GPU read against the oracle.',
     specs: RUN_SPECS,
-    async run(v, _args, io, given) {
+    async run(v, _args, io, given, signal) {
       const spec = scenarioFrom(v, given, machineOptionsFrom(v));
       checkOutPath(v.out, [costsInput(v)]);
-      const [result] = await runScenarios([spec], v, io);
+      const [result] = await runScenarios([spec], v, io, signal);
       emit(v, io, result, () => formatResult(result!));
     },
   },
@@ -53,7 +57,7 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench matrix [--device D] [--workload W] [scenario options but platform/strategy/gatt] [--json] [--out FILE]',
     about: 'Runs every platform × strategy (TTM devices) or platform × gatt (agp) for one device and workload,\nand prints the verdicts side by side.',
     specs: MATRIX_SPECS,
-    async run(v, _args, io) {
+    async run(v, _args, io, _given, signal) {
       const agp = v.device === 'agp';
       const specs: ScenarioSpec[] = [];
       for (const platform of PLATFORMS) {
@@ -65,7 +69,7 @@ export const commands: Record<string, Command> = {
         }
       }
       checkOutPath(v.out, [costsInput(v)]);
-      const cells = await runScenarios(specs, v, io);
+      const cells = await runScenarios(specs, v, io, signal);
       emit(v, io, { schema: 'gartbench.matrix/1', cells }, () => formatMatrix(cells));
     },
   },
