@@ -2,7 +2,7 @@
 // stderr and nothing on stdout; internal failures exit 1.
 import { existsSync, statSync } from 'node:fs';
 import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
-import { onInterrupt } from './cli/interrupt.js';
+import { type InterruptWatch, onInterrupt } from './cli/interrupt.js';
 import {
   DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
   helpText, parseOptions,
@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
     about: 'Replays a DMA-API script (JSON Lines, one operation per line) on one simulated machine and checks\nevery read against the oracle. In the result, "op" numbers are script lines.',
     specs: REPLAY_SPECS,
     positionals: 1,
+    interruptible: true,
     async run(v, args, io, _given, signal) {
       const script = args[0];
       if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
@@ -88,7 +89,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   const sayInterrupted = () => io.err(`gartbench: ${msg.interrupted}\n`);
-  const interrupt = onInterrupt(sayInterrupted);
+  let interrupt: InterruptWatch | undefined;
   try {
     if (name === '--version' || name === '-V') {
       if (rest.length > 0) throw new UsageError(msg.extraArg(rest[0]!, name));
@@ -102,10 +103,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(helpText(cmd.usage, cmd.about, cmd.specs));
       return EXIT_OK;
     }
-    await cmd.run(values, args, io, given, interrupt.signal);
+    interrupt = cmd.interruptible ? onInterrupt(sayInterrupted) : undefined;
+    await cmd.run(values, args, io, given, interrupt?.signal ?? new AbortController().signal);
     return EXIT_OK;
   } catch (e) {
-    if (interrupt.signal.aborted) {
+    if (interrupt?.signal.aborted) {
       sayInterrupted();
       return EXIT_INTERRUPTED;
     }
@@ -118,6 +120,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
     return EXIT_INTERNAL;
   } finally {
-    interrupt.stop();
+    interrupt?.stop();
   }
 }

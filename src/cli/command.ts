@@ -12,6 +12,10 @@ export interface Command {
   about: string;
   specs: OptionSpec[];
   positionals?: number;
-  /** `signal` is aborted by Ctrl-C: a command stops at its next check and writes nothing. */
+  /** It stops when `signal` is aborted: Ctrl-C then exits 130 with one line (src/cli/interrupt.ts).
+   * Without it, SIGINT keeps its default effect. */
+  interruptible?: boolean;
+  /** `signal` is aborted by Ctrl-C (interruptible commands): the command stops at its next check
+   * and writes nothing. */
   run(values: Values, args: string[], io: Io, given: Set<string>, signal: AbortSignal): Promise<void>;
 }

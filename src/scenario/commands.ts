@@ -46,6 +46,7 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench run [scenario options] [machine options] [--json] [--out FILE]',
     about: 'Simulates one scenario — a platform, a GPU, a fixing strategy (or AGP GATT strategy) and a workload —\nand checks every CPU and GPU read against the oracle.',
     specs: RUN_SPECS,
+    interruptible: true,
     async run(v, _args, io, given, signal) {
       const spec = scenarioFrom(v, given, machineOptionsFrom(v));
       checkOutPath(v.out, [costsInput(v)]);
@@ -57,6 +58,7 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench matrix [--device D] [--workload W] [scenario options but platform/strategy/gatt] [--json] [--out FILE]',
     about: 'Runs every platform × strategy (TTM devices) or platform × gatt (agp) for one device and workload,\nand prints the verdicts side by side.',
     specs: MATRIX_SPECS,
+    interruptible: true,
     async run(v, _args, io, _given, signal) {
       const agp = v.device === 'agp';
       const specs: ScenarioSpec[] = [];
