@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
 import { type InterruptWatch, onInterrupt } from './cli/interrupt.js';
 import {
-  DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec,
+  COSTS_OPTION, DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION,
   helpText, parseOptions,
 } from './cli/options.js';
 import { formatResult } from './cli/format.js';
@@ -18,8 +18,7 @@ import type { EngineKind } from './engine/types.js';
 import { commands as scenarioCommands } from './scenario/commands.js';
 import { BENCHMARKS, runBench } from '../bench/index.js';
 
-const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS,
-  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' } as OptionSpec];
+const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS, COSTS_OPTION];
 
 const COMMANDS: Record<string, Command> = {
   replay: {

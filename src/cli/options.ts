@@ -41,6 +41,7 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
 
 export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb) or an IOMMU (docs/ENGINE.md §1, §5)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
+export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: 'swiotlb full/overflow and FROM_DEVICE map semantics' };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
@@ -55,7 +56,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   KERNEL_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads (never changes a counter)' },
-  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' },
+  COSTS_OPTION,
 ];
 
 export type Values = Record<string, string | number | boolean | undefined>;
