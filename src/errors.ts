@@ -80,6 +80,8 @@ export const msg = {
   scriptLine: (file: string, line: number, what: string) => `${escapeText(file)}:${line}: ${what}`,
   cannotRead: (why: string) => `cannot read (${why})`,
   scriptEmpty: 'the script has no operations',
+  scriptIsDirectory: 'is a directory',
+  scriptNotFile: 'not a regular file or a pipe',
   extraArg: (a: string, cmd: string) => `unexpected argument ${shown(a)} for '${cmd}'`,
   initFailed: (why: string) => `the machine cannot be built: ${why}`,
   interrupted: 'interrupted (Ctrl-C); no result was written',

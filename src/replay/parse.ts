@@ -235,8 +235,8 @@ async function openScript(path: string, cannot: (why: string) => UsageError): Pr
   } catch (e) {
     throw cannot(fsReason(e));
   }
-  if (info.isDirectory()) throw cannot('is a directory');
-  if (!info.isFile() && !info.isFIFO()) throw cannot('not a regular file or a pipe');
+  if (info.isDirectory()) throw cannot(msg.scriptIsDirectory);
+  if (!info.isFile() && !info.isFIFO()) throw cannot(msg.scriptNotFile);
   try {
     if (info.isFIFO()) return new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false }).setEncoding('utf8');
     return (await open(path, 'r')).createReadStream({ encoding: 'utf8' });
