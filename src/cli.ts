@@ -1,5 +1,5 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
-// stderr and nothing on stdout; internal failures exit 1.
+// stderr and nothing on stdout; internal failures exit 1; Ctrl-C exits 130 (src/cli/interrupt.ts).
 import { existsSync, statSync } from 'node:fs';
 import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
 import { type InterruptWatch, onInterrupt } from './cli/interrupt.js';

@@ -94,14 +94,14 @@ export function emit(values: Values, io: Io, doc: unknown, human: () => string):
 
 /** Writes `text` to `path` through a temporary file and a rename; the target is checked again
  * just before, so what changed since the first check is not replaced either. */
-export function writeAtomic(path: string, text: string, inputs: Input[] = []): void {
+export function writeAtomic(path: string, text: string): void {
   const dir = dirname(path);
   let tmp: string | undefined;
   try {
     makeDirectories(dir);
     tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
     writeFileSync(tmp, text, { flag: 'wx' });
-    const problem = targetProblem(path, inputs);
+    const problem = targetProblem(path, []);
     if (problem) throw new UsageError(msg.outUnusable(path, problem));
     const old = modeOf(path);
     if (old !== undefined) chmodSync(tmp, old);

@@ -190,7 +190,7 @@ class Fields {
 }
 
 /** How messages name standard input (`-` as SCRIPT). */
-export const STDIN_NAME = '<stdin>';
+const STDIN_NAME = '<stdin>';
 
 /** Streams SCRIPT (`-`: standard input) through the translator; a leading UTF-8 BOM is skipped.
  * A script that cannot be opened or read is a usage error at line 0 (or the line it stopped at). */
