@@ -8,7 +8,10 @@ try {
   process.stderr.write('gartbench: not built yet: run `npm ci` (or `npm run build`) in the gartbench directory\n');
   process.exit(1);
 }
-process.exitCode = await cli.main(process.argv.slice(2), {
+const code = await cli.main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 });
+// Ctrl-C: leave now, even if a read from a pipe that has not ended is still pending.
+if (code === cli.EXIT_INTERRUPTED) process.exit(code);
+process.exitCode = code;

@@ -1,48 +1,24 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
-// stderr and nothing on stdout; internal failures exit 1.
+// stderr and nothing on stdout; internal failures exit 1; Ctrl-C exits 130 (src/cli/interrupt.ts).
 import { existsSync, statSync } from 'node:fs';
-import { CellError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, msg } from './errors.js';
+import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from './errors.js';
+import { type InterruptWatch, onInterrupt } from './cli/interrupt.js';
 import {
-  DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, type OptionSpec, type Values,
+  COSTS_OPTION, DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION,
   helpText, parseOptions,
 } from './cli/options.js';
 import { formatResult } from './cli/format.js';
-import { toJson, writeAtomic } from './cli/output.js';
+import { checkOutPath, costsInput, emit } from './cli/output.js';
+import type { Command, Io } from './cli/command.js';
 import { machineOptionsFrom } from './machine.js';
 import { replay } from './replay/run.js';
 import { loadCosts } from './costs.js';
+import { toolVersion } from './provenance.js';
 import type { EngineKind } from './engine/types.js';
 import { commands as scenarioCommands } from './scenario/commands.js';
 import { BENCHMARKS, runBench } from '../bench/index.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-export interface Command {
-  usage: string;
-  about: string;
-  specs: OptionSpec[];
-  positionals?: number;
-  run(values: Values, args: string[], io: Io, given: Set<string>): Promise<void>;
-}
-
-const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS,
-  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' } as OptionSpec];
-
-/** Checks --out before any work, so a bad path costs nothing and changes nothing. */
-export function checkOutPath(out: unknown): void {
-  if (typeof out !== 'string') return;
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a directory; give a file name`);
-}
-
-/** Prints a result (or any JSON document) as the output options ask. */
-export function emit(values: Values, io: Io, doc: unknown, human: () => string): void {
-  const json = toJson(doc);
-  if (typeof values.out === 'string') writeAtomic(values.out, json);
-  io.out(values.json ? json : human());
-}
+const REPLAY_SPECS = [PLATFORM_OPTION, DEVICE_OPTION, KERNEL_OPTION, ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS, COSTS_OPTION];
 
 const COMMANDS: Record<string, Command> = {
   replay: {
@@ -50,12 +26,13 @@ const COMMANDS: Record<string, Command> = {
     about: 'Replays a DMA-API script (JSON Lines, one operation per line) on one simulated machine and checks\nevery read against the oracle. In the result, "op" numbers are script lines.',
     specs: REPLAY_SPECS,
     positionals: 1,
-    async run(v, args, io) {
+    interruptible: true,
+    async run(v, args, io, _given, signal) {
       const script = args[0];
       if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
-      checkOutPath(v.out);
+      checkOutPath(v.out, [{ path: script === '-' ? undefined : script, is: 'the script being replayed' }, costsInput(v)]);
       const costs = loadCosts(v.costs as string | undefined);
-      const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs });
+      const result = await replay({ script, machine: machineOptionsFrom(v), engine: v.engine as EngineKind, costs, signal });
       emit(v, io, result, () => formatResult(result));
     },
   },
@@ -86,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
 const TOP_HELP = `gartbench — what happens to GPU memory when the kernel's addresses are not the hardware's
 
 usage: gartbench <command> [options]
+       gartbench --version
 
 commands:
   run       simulate one scenario (platform × device × strategy × workload)
@@ -93,16 +71,30 @@ commands:
   replay    replay a DMA-API script (JSON Lines) and check every read
   bench     the benchmark report (what \`npm run bench\` runs)
 
-'gartbench <command> --help' lists each command's options with their defaults.
+'gartbench <command> --help' (or -h) lists each command's options with their defaults.
+README.md is the guide; docs/ENGINE.md gives the semantics of every simulated operation.
 `;
+
+export { EXIT_INTERRUPTED } from './errors.js';
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(TOP_HELP);
-    return name ? EXIT_OK : EXIT_USAGE;
+  if (name === undefined) {
+    io.err(TOP_HELP);
+    return EXIT_USAGE;
   }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.out(TOP_HELP);
+    return EXIT_OK;
+  }
+  const sayInterrupted = () => io.err(`gartbench: ${msg.interrupted}\n`);
+  let interrupt: InterruptWatch | undefined;
   try {
+    if (name === '--version' || name === '-V') {
+      if (rest.length > 0) throw new UsageError(msg.extraArg(rest[0]!, name));
+      io.out(`gartbench ${toolVersion()}\n`);
+      return EXIT_OK;
+    }
     const cmd = COMMANDS[name];
     if (!cmd) throw new UsageError(msg.unknownCommand(name, Object.keys(COMMANDS)));
     const { values, args, given } = parseOptions(name, rest, cmd.specs, cmd.positionals ?? 0);
@@ -110,16 +102,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(helpText(cmd.usage, cmd.about, cmd.specs));
       return EXIT_OK;
     }
-    await cmd.run(values, args, io, given);
+    interrupt = cmd.interruptible ? onInterrupt(sayInterrupted) : undefined;
+    await cmd.run(values, args, io, given, interrupt?.signal ?? new AbortController().signal);
     return EXIT_OK;
   } catch (e) {
+    if (interrupt?.signal.aborted) {
+      sayInterrupted();
+      return EXIT_INTERRUPTED;
+    }
     if (e instanceof UsageError) {
-      io.err(`gartbench: ${e.message}\n`);
+      io.err(`gartbench: ${oneLine(e.message)}\n`);
       return EXIT_USAGE;
     }
     const err = e as Error;
-    io.err(e instanceof CellError ? `gartbench: ${err.message}\n` : `gartbench: internal error: ${err?.message ?? String(e)}\n`);
+    io.err(`gartbench: ${e instanceof CellError || e instanceof OutputError ? '' : 'internal error: '}${oneLine(err?.message ?? String(e))}\n`);
     if (process.env.GARTBENCH_DEBUG) io.err(`${err?.stack}\n`);
     return EXIT_INTERNAL;
+  } finally {
+    interrupt?.stop();
   }
 }

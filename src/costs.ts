@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UsageError, listOf } from './errors.js';
+import { UsageError, fsReason, msg } from './errors.js';
 import { PAGE_SIZE, type CounterName } from './engine/abi.js';
 
 export type CostKey =
@@ -35,16 +35,19 @@ const BASIS: Record<CostKey, (c: Record<CounterName, number>) => number> = {
 };
 export const COST_KEYS = Object.keys(BASIS) as CostKey[];
 
-interface CostFile { costs: Record<string, { ns: unknown }> }
+/** The largest cost accepted, 1000 s per event: any sum of counters times costs stays finite. */
+export const MAX_COST_NS = 1e12;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function tableFrom(file: string, data: unknown, base?: CostTable): CostTable {
-  const costs = (data as CostFile | null)?.costs;
-  if (typeof costs !== 'object' || costs === null) throw new UsageError(`--costs: ${file}: expected {"costs": {KEY: {"ns": N}}}`);
+  const costs = isObject(data) ? data.costs : undefined;
+  if (!isObject(costs)) throw new UsageError(msg.costsShape(file));
   const out = { ...(base ?? ({} as CostTable)) };
   for (const [k, v] of Object.entries(costs)) {
-    if (!(COST_KEYS as string[]).includes(k)) throw new UsageError(`--costs: ${file}: unknown cost '${k}' (valid: ${listOf(COST_KEYS)})`);
-    const ns = (v as { ns: unknown } | null)?.ns;
-    if (typeof ns !== 'number' || !Number.isFinite(ns) || ns < 0) throw new UsageError(`--costs: ${file}: '${k}.ns' must be a number >= 0`);
+    if (!(COST_KEYS as string[]).includes(k)) throw new UsageError(msg.costsUnknown(file, k, COST_KEYS));
+    const ns = isObject(v) ? v.ns : undefined;
+    if (typeof ns !== 'number' || !Number.isFinite(ns) || ns < 0 || ns > MAX_COST_NS) throw new UsageError(msg.costsValue(file, k, MAX_COST_NS));
     out[k as CostKey] = ns;
   }
   return out;
@@ -82,16 +85,15 @@ export function loadCosts(file: string | undefined): Costs {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`--costs: cannot read '${file}'`);
+  } catch (e) {
+    throw new UsageError(msg.costsUnreadable(file, fsReason(e)));
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--costs: ${file}: not valid JSON (${(e as Error).message})`);
+    throw new UsageError(msg.costsJson(file, (e as Error).message));
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--costs: ${file}: expected a JSON object {"costs": {KEY: {"ns": N}}}`);
   return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }
 

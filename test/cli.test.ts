@@ -39,7 +39,7 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
     });
   }
 
-  it('a script that does not exist', () => expectUsage(['replay', `${dir}/nope.jsonl`], /nope\.jsonl:0: cannot read the script/));
+  it('a script that does not exist', () => expectUsage(['replay', `${dir}/nope.jsonl`], /nope\.jsonl:0: cannot read \(no such file\)$/m));
   it('byte-exact offsets are fine with --payload-bytes 4096', () => {
     const path = script(dir, 'bytes.jsonl', '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":100,"size":200}\n{"op":"cpu_read","buf":"a","offset":100,"size":200}\n');
     const r = cli('replay', path, '--payload-bytes', '4096', '--json', ...SMALL);

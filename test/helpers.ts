@@ -1,6 +1,7 @@
 // Shared by the tests: run the CLI as a user would, and write scripts to a scratch directory.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,23 @@ export function cli(...args: string[]): CliRun {
 
 /** The CLI with extra environment variables; a run that hangs fails after `timeout` ms. */
 export function cliWith(env: Record<string, string>, ...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+  return cliAs({ env }, ...args);
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** Standard input; none (an empty stream) when absent. */
+  input?: string | Buffer;
+  /** Run as this user and group (the tests run as root: uid 65534 is nobody). */
+  uid?: number;
+  gid?: number;
+}
+
+/** The CLI with standard input, or as another user. */
+export function cliAs(o: CliOptions, ...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8', env: { ...process.env, CI: 'true', ...o.env }, timeout: 120_000, input: o.input ?? '', uid: o.uid, gid: o.gid,
+  });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -58,3 +75,27 @@ export function seedReadback(extra: { syncBeforeRead?: boolean } = {}): object[]
 
 /** Small machines keep tests fast. */
 export const SMALL = ['--ram', '512M', '--host-ram', '6G', '--xen-low-free', '128M', '--swiotlb', '4M'];
+
+/** Bad input: exit 2, exactly one line on stderr matching `pattern`, nothing on stdout, no internal error. */
+export function expectUsage(r: CliRun, pattern: RegExp, what = ''): void {
+  assert.equal(r.code, 2, `exit code ${what}: ${r.stderr}`);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.split('\n').length, 2, `exactly one line: ${JSON.stringify(r.stderr)}`);
+  assert.doesNotMatch(r.stderr, /internal error|at .*\.js:\d+/);
+}
+
+/** Options that run the CLI as a user who is not root (root reads anything); null when this
+ * machine cannot (the project is not readable by nobody). */
+export function unprivileged(): { uid?: number; gid?: number } | null {
+  if (process.getuid?.() !== 0) return {};
+  const nobody = { uid: 65534, gid: 65534 };
+  return cliAs(nobody, '--version').code === 0 ? nobody : null;
+}
+
+/** A scratch directory that an unprivileged user can enter and read. */
+export function openScratch(): string {
+  const d = scratch();
+  chmodSync(d, 0o755);
+  return d;
+}

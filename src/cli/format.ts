@@ -2,6 +2,7 @@
 // the counters that explain it, and where the first bad read came from.
 import type { Result } from '../result.js';
 import { formatSize } from '../units.js';
+import { escapeText } from '../errors.js';
 
 const GROUPS: [string, string[]][] = [
   ['oracle', ['staleReads', 'lostWrites', 'foreignReads']],
@@ -68,7 +69,7 @@ export function scenarioLine(r: Result): string {
   if (s.strategy) parts.push(`strategy ${s.strategy}`);
   if (s.gatt) parts.push(`gatt ${s.gatt}`);
   if (s.workload) parts.push(`workload ${s.workload} (${num(s.pages ?? 0)} pages, ${s.boPages} per BO, ${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
-  if (s.script) parts.push(`script ${s.script}`);
+  if (s.script) parts.push(`script ${escapeText(s.script)}`);
   parts.push(`kernel ${s.kernel}`, `seed ${s.seed}`, `engine ${s.engine}`);
   return parts.join(', ');
 }
@@ -81,7 +82,7 @@ export function machineLine(r: Result): string {
   if (m.xenLowFreeBytes !== null) parts.push(`Xen low free ${formatSize(m.xenLowFreeBytes)}`);
   parts.push(`swiotlb ${formatSize(m.swiotlbBytes)}`);
   if (r.scenario.payloadBytes) parts.push(`payload ${r.scenario.payloadBytes} B/page`);
-  parts.push(m.costs === 'default' ? 'default costs' : `costs ${m.costs.path} (sha256 ${m.costs.sha256.slice(0, 12)}…)`);
+  parts.push(m.costs === 'default' ? 'default costs' : `costs ${escapeText(m.costs.path)} (sha256 ${m.costs.sha256.slice(0, 12)}…)`);
   return `machine: ${parts.join(', ')} · gartbench ${r.tool.version}, engine ${r.scenario.engine} ${r.tool.engineSha256.slice(0, 12)}, node ${r.tool.node.replace(/^v/, '')}`;
 }
 

@@ -1,8 +1,8 @@
 // Options as data: one table drives parsing, validation and --help for every command.
 import { parseArgs } from 'node:util';
-import { UsageError, msg } from '../errors.js';
+import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
-import { KERNELS, PLATFORMS } from '../engine/abi.js';
+import { KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
 
 export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
 export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const;
@@ -41,8 +41,9 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
   { name: 'out', kind: 'path', help: 'also write the JSON result to FILE (atomically)' },
 ];
 
-export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'machine platform (MODEL.md §3)' };
+export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb) or an IOMMU (docs/ENGINE.md §1, §5)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
+export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: 'swiotlb full/overflow and FROM_DEVICE map semantics' };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
@@ -52,28 +53,31 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp)' },
   { name: 'workload', kind: 'choice', default: 'upload', choices: WORKLOADS, help: 'what the GPU and CPU do' },
   { name: 'pages', kind: 'int', default: '4096', min: 1, max: I32_MAX, help: 'working set, 4 KiB pages (churn: pages created per round, a quarter live at once)' },
-  { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: 1 << 20, help: 'pages per buffer object' },
+  { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: MAX_BO_PAGES, help: 'pages per buffer object' },
   { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
   KERNEL_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads (never changes a counter)' },
-  { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' },
+  COSTS_OPTION,
 ];
 
 export type Values = Record<string, string | number | boolean | undefined>;
 
 /** Parses argv against the specs; returns typed values (defaults applied) and positionals. */
 export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], positionals = 0): { values: Values; args: string[]; given: Set<string> } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  // -h or --help anywhere before '--' shows the help, whatever else the line holds.
+  const end = argv.indexOf('--');
+  if ((end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help')) return { values: { help: true }, args: [], given: new Set() };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string' };
-  // A value that starts with '-' but is a number ('--pages -5') is the option's value, so that the
-  // range check, not the parser, answers it.
+  // A value that starts with '-' but reads as a number ('--pages -5', '-Infinity', '-NaN') is the
+  // option's value, so that the range check, not the parser, answers it.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = argv[i + 1];
     const name = a.startsWith('--') ? a.slice(2) : '';
-    if (options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+    if (options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|inf|nan)/i.test(next)) {
       args.push(`${a}=${next}`);
       i++;
     } else args.push(a);
@@ -82,14 +86,16 @@ export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], p
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (e) {
+    // node's messages quote the option as typed; an unknown one may hold any character.
     const err = e as { code?: string; message: string };
-    const m = /'([^']+)'/.exec(err.message);
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(msg.unknownOption(m?.[1] ?? '?', cmd));
-    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const name = /--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
-      throw new UsageError(`--${name}: ${/boolean/.test(err.message) ? 'takes no value' : 'needs a value'}`);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UsageError(msg.unknownOption(/^Unknown option '(.*)'\. To specify/s.exec(err.message)?.[1] ?? '?', cmd));
     }
-    throw new UsageError(err.message.split('\n')[0]!);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /^Option '--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
+      throw new UsageError(options[name]?.type === 'boolean' ? msg.takesNoValue(name) : msg.needsValue(name));
+    }
+    throw new UsageError(oneLine(err.message.split('\n')[0]!));
   }
   const values: Values = { help: parsed.values.help as boolean | undefined };
   const given = new Set<string>();
@@ -114,7 +120,7 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
     case 'size':
       return parseSize(s.name, raw);
     case 'path':
-      if (raw === '') throw new UsageError(`--${s.name}: needs a file name`);
+      if (raw === '') throw new UsageError(msg.needsFileName(s.name));
       return raw;
     case 'flag':
       return true;
@@ -127,7 +133,7 @@ export function helpText(usage: string, about: string, specs: OptionSpec[]): str
     const def = s.default !== undefined ? ` (default: ${s.default})` : '';
     return [`  --${s.name}${arg}`, `${s.help}${def}`];
   });
-  rows.push(['  --help', 'show this help']);
+  rows.push(['  -h, --help', 'show this help']);
   const w = Math.min(48, Math.max(...rows.map((r) => r[0]!.length)) + 2);
   const lines = rows.map(([a, b]) => (a!.length >= w ? `${a}\n${' '.repeat(w)}${b}` : a!.padEnd(w) + b));
   return `usage: ${usage}\n\n${about}\n\noptions:\n${lines.join('\n')}\n`;

@@ -1,5 +1,5 @@
 // Progress for long runs: on a terminal's stderr only — never on stdout, never in CI.
-import type { Io } from '../cli.js';
+import type { Io } from './command.js';
 
 export function progress(_io: Io, total: number): { update: (done: number, total: number) => void; done: () => void } {
   const on = process.stderr.isTTY && !process.env.CI && total > 1;

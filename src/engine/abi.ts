@@ -146,6 +146,7 @@ export const IO_TLB_OVERFLOW_PAGES = 8; // 32 KiB
 export const IO_TLB_OVERFLOW = IO_TLB_OVERFLOW_PAGES * PAGE_SIZE;
 export const MAX_ORDER = 11; // orders 0..MAX_ORDER-1
 export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);
+export const MAX_BO_PAGES = 1 << 18; // a BO's byte size must fit the op stream's i32 fields
 export const XEN_MAX_EXCHANGE_ORDER = 9;
 export const XEN_POOL_PIECE_ORDER = 6; // the xen-swiotlb pool is exchanged in 256 KiB pieces
 export const KERNEL_RESERVED_PAGES = 4096; // 16 MiB

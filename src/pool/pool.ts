@@ -1,6 +1,6 @@
 // Cells on worker threads. Outputs are returned in cell order, so merging never depends on
 // which worker finished first. A failing cell fails the run naming the cell and its seed; the
-// pool is always torn down, and Ctrl-C stops it cleanly.
+// pool is always torn down. An aborted signal (Ctrl-C) ends the workers' tasks and throws its reason.
 import { fileURLToPath } from 'node:url';
 import { CellError } from '../errors.js';
 import { wasmModule } from '../engine/factory.js';
@@ -12,27 +12,27 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
   const module = await wasmModule();
   const filename = fileURLToPath(new URL('./worker.js', import.meta.url));
   const pool = createPool<Cell, CellOutput>(filename, o.workers, { module });
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    void pool.destroy().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  // One listener for the whole run: tearing the pool down ends every task, running or queued.
+  const stop = () => void pool.destroy();
+  o.signal?.addEventListener('abort', stop, { once: true });
   let done = 0;
   try {
-    return await Promise.all(cells.map(async (c) => {
+    o.signal?.throwIfAborted();
+    const outs = await Promise.all(cells.map(async (c) => {
       try {
         const out = await pool.run(c);
         o.onProgress?.(++done, cells.length);
         return out;
       } catch (e) {
-        if (interrupted) throw e;
+        o.signal?.throwIfAborted();
         const m = (e as Error).message ?? String(e);
         throw new CellError(m.includes(`seed ${c.seed}`) ? m : `cell ${describeCell(c)} failed: ${m}`);
       }
     }));
+    o.signal?.throwIfAborted();
+    return outs;
   } finally {
-    process.off('SIGINT', onSigint);
+    o.signal?.removeEventListener('abort', stop);
     await pool.destroy();
   }
 }

@@ -2,11 +2,13 @@
 // out. A script is streamed line by line; any line that is not a well-formed operation on a
 // known buffer is a usage error naming SCRIPT:LINE. DMA-API misuse is not an error here: the
 // engine simulates it and dma-debug reports it.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, openSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
-import { UsageError, listOf } from '../errors.js';
+import { UsageError, escapeText, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from '../engine/stream.js';
 
 export const REPLAY_OPS = [
@@ -31,7 +33,7 @@ export class ReplayTranslator {
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private readonly granule: number;
-  /** Buffer id → script name (the engine numbers every alloc from 1). */
+  /** Buffer id → script name as reports show it, escaped (the engine numbers every alloc from 1). */
   readonly names: string[] = [''];
 
   constructor(private readonly file: string, private readonly limits: ReplayLimits, private readonly sink: OpSink) {
@@ -41,19 +43,19 @@ export class ReplayTranslator {
   line(text: string, lineNo: number): void {
     if (text.trim() === '') return;
     const fail = (what: string): never => {
-      throw new UsageError(`${this.file}:${lineNo}: ${what}`);
+      throw new UsageError(msg.scriptLine(this.file, lineNo, what));
     };
     let rec: unknown;
     try {
       rec = JSON.parse(text);
     } catch (e) {
-      fail(`not valid JSON (${(e as Error).message})`);
+      fail(`not valid JSON (${oneLine((e as Error).message)})`);
     }
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) fail('each line must be a JSON object');
     const r = rec as Json;
     const op = r.op;
     if (typeof op !== 'string') fail(`"op" must be a string (valid: ${listOf(REPLAY_OPS)})`);
-    if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op '${String(op)}' (valid: ${listOf(REPLAY_OPS)})`);
+    if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op ${shown(op as string)} (valid: ${listOf(REPLAY_OPS)})`);
     const f = new Fields(r, fail);
     const emit = (code: number, a = 0, b = 0, c = 0, d = 0) => this.sink.push(code, a, b, c, d, lineNo);
 
@@ -61,11 +63,11 @@ export class ReplayTranslator {
       case 'alloc':
       case 'alloc_coherent': {
         const name = f.name('buf');
-        if (this.buffers.has(name)) fail(`buffer '${name}' is already allocated`);
+        if (this.buffers.has(name)) fail(`buffer ${shown(name)} is already allocated`);
         const pages = f.int('pages', 1, MAX_ALLOC_PAGES);
         const slot = this.takeSlot(fail);
         this.buffers.set(name, { slot, pages });
-        this.names.push(name);
+        this.names.push(escapeText(name));
         if (op === 'alloc') emit(Op.ALLOC, slot, pages, Zone[f.choice('zone', ZONES, 'dma32')]);
         else emit(Op.ALLOC_COHERENT, slot, pages);
         return;
@@ -143,7 +145,7 @@ export class ReplayTranslator {
 
   private buffer(name: string, fail: (w: string) => never): Buffer {
     const b = this.buffers.get(name);
-    if (!b) fail(`unknown buffer '${name}' (not allocated, or already freed)`);
+    if (!b) fail(`unknown buffer ${shown(name)} (not allocated, or already freed)`);
     return b!;
   }
 
@@ -187,25 +189,58 @@ class Fields {
   }
 }
 
-/** Streams SCRIPT through the translator. */
-export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink): Promise<ReplayTranslator> {
+/** How messages name standard input (`-` as SCRIPT). */
+const STDIN_NAME = '<stdin>';
+
+/** Streams SCRIPT (`-`: standard input) through the translator; a leading UTF-8 BOM is skipped.
+ * A script that cannot be opened or read is a usage error at line 0 (or the line it stopped at). */
+export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink, signal?: AbortSignal): Promise<ReplayTranslator> {
+  const name = path === '-' ? STDIN_NAME : path;
+  const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
+  const input = path === '-' ? process.stdin : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
+  const t = new ReplayTranslator(name, limits, sink);
+  const rl = createInterface({ input, crlfDelay: Infinity, signal });
+  let lineNo = 0;
+  let ops = 0;
+  try {
+    for await (const text of rl) {
+      signal?.throwIfAborted();
+      lineNo++;
+      const before = sink.count;
+      t.line(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
+      ops += sink.count - before;
+    }
+  } catch (e) {
+    signal?.throwIfAborted();
+    if (e instanceof UsageError) throw e;
+    throw fail(lineNo + 1, msg.cannotRead(fsReason(e)));
+  } finally {
+    rl.close();
+    if (input !== process.stdin) input.destroy();
+  }
+  signal?.throwIfAborted();
+  if (ops === 0) throw fail(lineNo, msg.scriptEmpty);
+  return t;
+}
+
+const BOM = '\uFEFF';
+
+/** Opens a script file: a regular file or a pipe (a FIFO, `<(…)`), never a directory or a device.
+ * A pipe is read through the event loop (a socket), not by a thread blocked in read(2), so that
+ * Ctrl-C ends the run even while the writer is silent. */
+async function openScript(path: string, cannot: (why: string) => UsageError): Promise<Readable> {
   let info;
   try {
     info = await stat(path);
-  } catch {
-    throw new UsageError(`${path}:0: cannot read the script (no such file)`);
+  } catch (e) {
+    throw cannot(fsReason(e));
   }
-  if (!info.isFile()) throw new UsageError(`${path}:0: not a file`);
-  const t = new ReplayTranslator(path, limits, sink);
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let lineNo = 0;
-  let ops = 0;
-  for await (const text of rl) {
-    lineNo++;
-    const before = sink.count;
-    t.line(text, lineNo);
-    ops += sink.count - before;
+  if (info.isDirectory()) throw cannot(msg.scriptIsDirectory);
+  if (!info.isFile() && !info.isFIFO()) throw cannot(msg.scriptNotFile);
+  try {
+    if (info.isFIFO()) return new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false }).setEncoding('utf8');
+    return (await open(path, 'r')).createReadStream({ encoding: 'utf8' });
+  } catch (e) {
+    throw cannot(fsReason(e));
   }
-  if (ops === 0) throw new UsageError(`${path}:${lineNo}: the script has no operations`);
-  return t;
 }

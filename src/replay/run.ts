@@ -15,6 +15,8 @@ export interface ReplayRequest {
   machine: MachineOptions;
   engine: EngineKind;
   costs?: Costs;
+  /** Ctrl-C: stops the script between two lines. */
+  signal?: AbortSignal;
 }
 
 export async function replay(req: ReplayRequest): Promise<Result> {
@@ -24,7 +26,7 @@ export async function replay(req: ReplayRequest): Promise<Result> {
   const code = engine.init(cfg);
   if (code !== InitError.OK) throw new UsageError(msg.initFailed(initErrorText(code)));
   const sink = new OpSink(engine, true);
-  const tr = await translateScript(req.script, { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes }, sink);
+  const tr = await translateScript(req.script, { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes }, sink, req.signal);
   sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0);
   const wallMs = performance.now() - t0;
   const m = req.machine;

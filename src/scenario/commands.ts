@@ -9,8 +9,8 @@ import { PLATFORMS } from '../engine/abi.js';
 import { GATTS, STRATEGIES } from '../cli/options.js';
 import { type ScenarioSpec, cellsOf, checkScenario, mergeOutputs, scenarioFrom, scenarioRecord } from './scenario.js';
 import { runCells } from './executor.js';
-import type { Command, Io } from '../cli.js';
-import { checkOutPath, emit } from '../cli.js';
+import type { Command, Io } from '../cli/command.js';
+import { checkOutPath, costsInput, emit } from '../cli/output.js';
 import { progress } from '../cli/progress.js';
 
 const RUN_SPECS: OptionSpec[] = [...SCENARIO_OPTIONS, ...MACHINE_OPTIONS.filter((s) => s.name !== 'seed'), ...OUTPUT_OPTIONS];
@@ -20,13 +20,17 @@ RUN_SPECS.splice(SCENARIO_OPTIONS.findIndex((s) => s.name === 'kernel') + 1, 0, 
 const MATRIX_SPECS: OptionSpec[] = RUN_SPECS.filter((s) => !['platform', 'strategy', 'gatt'].includes(s.name));
 
 /** Runs scenarios (all their replicas) and returns one result each, in order. */
-async function runScenarios(specs: ScenarioSpec[], v: Values, io: Io): Promise<Result[]> {
+async function runScenarios(specs: ScenarioSpec[], v: Values, io: Io, signal: AbortSignal): Promise<Result[]> {
   const costs = loadCosts(v.costs as string | undefined);
   const cells = specs.flatMap((s) => cellsOf(s));
   const workers = v.workers as number;
   const bar = progress(io, cells.length);
-  const outs = await runCells(cells, { workers, onProgress: bar.update });
-  bar.done();
+  let outs;
+  try {
+    outs = await runCells(cells, { workers, onProgress: bar.update, signal });
+  } finally {
+    bar.done();
+  }
   const results: Result[] = [];
   let k = 0;
   for (const s of specs) {
@@ -42,10 +46,11 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench run [scenario options] [machine options] [--json] [--out FILE]',
     about: 'Simulates one scenario — a platform, a GPU, a fixing strategy (or AGP GATT strategy) and a workload —\nand checks every CPU and GPU read against the oracle.',
     specs: RUN_SPECS,
-    async run(v, _args, io, given) {
+    interruptible: true,
+    async run(v, _args, io, given, signal) {
       const spec = scenarioFrom(v, given, machineOptionsFrom(v));
-      checkOutPath(v.out);
-      const [result] = await runScenarios([spec], v, io);
+      checkOutPath(v.out, [costsInput(v)]);
+      const [result] = await runScenarios([spec], v, io, signal);
       emit(v, io, result, () => formatResult(result!));
     },
   },
@@ -53,7 +58,8 @@ export const commands: Record<string, Command> = {
     usage: 'gartbench matrix [--device D] [--workload W] [scenario options but platform/strategy/gatt] [--json] [--out FILE]',
     about: 'Runs every platform × strategy (TTM devices) or platform × gatt (agp) for one device and workload,\nand prints the verdicts side by side.',
     specs: MATRIX_SPECS,
-    async run(v, _args, io) {
+    interruptible: true,
+    async run(v, _args, io, _given, signal) {
       const agp = v.device === 'agp';
       const specs: ScenarioSpec[] = [];
       for (const platform of PLATFORMS) {
@@ -64,8 +70,8 @@ export const commands: Record<string, Command> = {
           specs.push(spec);
         }
       }
-      checkOutPath(v.out);
-      const cells = await runScenarios(specs, v, io);
+      checkOutPath(v.out, [costsInput(v)]);
+      const cells = await runScenarios(specs, v, io, signal);
       emit(v, io, { schema: 'gartbench.matrix/1', cells }, () => formatMatrix(cells));
     },
   },

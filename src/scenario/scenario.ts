@@ -2,7 +2,7 @@
 // replica, each an independent machine with its own seed. A cell is plain data, so it can be
 // sent to a worker thread.
 import { performance } from 'node:perf_hooks';
-import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
+import { COUNTER_INDEX, InitError, MAX_BO_PAGES, MAX_DEBUG_RECORDS, type MachineConfig, PAGE_SIZE } from '../engine/abi.js';
 import { createEngine } from '../engine/factory.js';
 import { OpSink } from '../engine/stream.js';
 import type { EngineKind } from '../engine/types.js';
@@ -15,7 +15,7 @@ import { formatSize } from '../units.js';
 import { initErrorText } from '../replay/run.js';
 import {
   GATT_PROFILES, STRATEGY_PROFILES, type GattName, type StrategyName, type WorkloadName, type WorkloadSpec,
-  aperturePages, generateWorkload, residentPages, slotsNeeded,
+  aperturePages, generateWorkload, residentPages, runWorkload, slotsNeeded,
 } from './workloads.js';
 
 export interface ScenarioSpec {
@@ -40,8 +40,6 @@ export interface CellOutput {
   raw: RawOutput;
   wallMs: number;
 }
-
-export const MAX_BO_PAGES = 1 << 18; // a BO's byte size must fit the op stream's i32 fields
 
 /** Reads and cross-checks scenario options; `given` tells which the user typed. */
 export function scenarioFrom(v: Values, given: Set<string>, machine: MachineOptions): ScenarioSpec {
@@ -109,11 +107,13 @@ export type Fault = 'throw' | 'trap' | 'oom';
 export const FAULTS: Fault[] = ['throw', 'trap', 'oom'];
 const TRAP_OP = 0x7fff_ffff;
 
-/** Runs one cell on this thread. Any failure comes back as a CellError naming the cell and its seed. */
-export async function runCell(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module): Promise<CellOutput> {
+/** Runs one cell on this thread; `signal` stops it between two buffer objects. Any failure comes
+ * back as a CellError naming the cell and its seed. */
+export async function runCell(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
   try {
-    return await runCellUnchecked(c, mod);
+    return await runCellUnchecked(c, mod, signal);
   } catch (e) {
+    signal?.throwIfAborted();
     if (e instanceof CellError) throw e;
     const err = e as Error;
     const what = err instanceof WebAssembly.RuntimeError ? `the Wasm engine trapped (${err.message})` : err.message;
@@ -121,7 +121,7 @@ export async function runCell(c: Cell & { fault?: Fault }, mod?: WebAssembly.Mod
   }
 }
 
-async function runCellUnchecked(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module): Promise<CellOutput> {
+async function runCellUnchecked(c: Cell & { fault?: Fault }, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
   const s = c.spec;
   if (c.fault === 'throw') throw new Error('injected fault');
   const profile = s.gatt ? GATT_PROFILES[s.gatt] : STRATEGY_PROFILES[s.strategy!];
@@ -134,7 +134,8 @@ async function runCellUnchecked(c: Cell & { fault?: Fault }, mod?: WebAssembly.M
   const sink = new OpSink(engine);
   if (c.fault === 'trap') sink.push(TRAP_OP);
   const w: WorkloadSpec = { workload: s.workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed: c.seed, profile };
-  generateWorkload(w, sink);
+  if (signal) await runWorkload(w, sink, signal);
+  else generateWorkload(w, sink);
   return { raw: readRaw(engine, sink), wallMs: performance.now() - t0 };
 }
 

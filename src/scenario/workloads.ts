@@ -3,6 +3,7 @@
 // data (a driver profile), not branches scattered through the workloads.
 import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool } from '../engine/abi.js';
 import type { OpSink } from '../engine/stream.js';
+import { performance } from 'node:perf_hooks';
 import { XorShift32 } from '../rand.js';
 
 export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
@@ -100,6 +101,26 @@ class Driver {
 }
 
 export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
+  for (const _ of workloadSteps(w, sink));
+}
+
+/** How often a workload run with a signal lets the event loop in (Ctrl-C is heard there). */
+const PAUSE_EVERY_MS = 20;
+
+/** The workload, pausing now and then so that `signal` can stop it between two buffer objects. */
+export async function runWorkload(w: WorkloadSpec, sink: OpSink, signal: AbortSignal): Promise<void> {
+  let last = performance.now();
+  let steps = 0;
+  for (const _ of workloadSteps(w, sink)) {
+    if ((++steps & 255) !== 0 || performance.now() - last < PAUSE_EVERY_MS) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal.throwIfAborted();
+    last = performance.now();
+  }
+}
+
+/** The workload's ops, one buffer object per step. */
+function* workloadSteps(w: WorkloadSpec, sink: OpSink): Generator<void, void, undefined> {
   const d = new Driver(sink, w.profile);
   if (w.profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), w.profile.gattMode);
   switch (w.workload) {
@@ -107,14 +128,18 @@ export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
     case 'readback': {
       // The whole working set exists at once; each BO is bound, used and unbound in turn.
       const sizes = boSizes(w.pages, w.boPages);
-      sizes.forEach((n, slot) => d.populate(slot, n));
+      for (const [slot, n] of sizes.entries()) {
+        d.populate(slot, n);
+        yield;
+      }
       for (let r = 0; r < w.rounds; r++) {
-        sizes.forEach((n, slot) => {
+        for (const [slot, n] of sizes.entries()) {
           d.bind(slot, 0);
           if (w.workload === 'upload') d.upload(slot, 0, n);
           else d.readback(slot, 0, n);
           d.unbind(slot);
-        });
+          yield;
+        }
       }
       sizes.forEach((_, slot) => d.destroy(slot));
       break;
@@ -124,13 +149,21 @@ export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
       const sizes = boSizes(w.pages, w.boPages);
       const base: number[] = [];
       let gpu = 0;
-      sizes.forEach((n, slot) => { d.populate(slot, n); d.bind(slot, gpu); base.push(gpu); gpu += n; });
-      for (let r = 0; r < w.rounds; r++) sizes.forEach((n, slot) => d.upload(slot, base[slot]!, n));
+      for (const [slot, n] of sizes.entries()) {
+        d.populate(slot, n); d.bind(slot, gpu); base.push(gpu); gpu += n;
+        yield;
+      }
+      for (let r = 0; r < w.rounds; r++) {
+        for (const [slot, n] of sizes.entries()) {
+          d.upload(slot, base[slot]!, n);
+          yield;
+        }
+      }
       sizes.forEach((_, slot) => { d.unbind(slot); d.destroy(slot); });
       break;
     }
     case 'churn':
-      churn(w, d);
+      yield* churn(w, d);
       break;
   }
   sink.finish();
@@ -140,7 +173,7 @@ export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
  * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
  * order, `pages` pages created per round, at most a quarter of them live at once.
  */
-function churn(w: WorkloadSpec, d: Driver): void {
+function* churn(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
   const rng = new XorShift32(w.seed);
   const cap = churnLivePages(w.pages);
   const aperture = new Aperture(cap);
@@ -178,6 +211,7 @@ function churn(w: WorkloadSpec, d: Driver): void {
       livePages += n;
       created += n;
       if (rng.chance(0.4) && live.length > 0) drop(rng.int(0, live.length - 1));
+      yield;
     }
     while (live.length) drop(live.length - 1);
   }
