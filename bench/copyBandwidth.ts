@@ -4,9 +4,9 @@
 // a working set larger than the last-level cache and recomputes the modelled figures with it.
 import { readFileSync } from 'node:fs';
 import type { CounterName } from '../src/engine/abi.js';
-import { defaultCosts, modeledCost } from '../src/costs.js';
-import { verdictCell } from '../src/cli/format.js';
-import type { Result } from '../src/result.js';
+import { defaultCosts, modeledCost } from '../src/report/costs.js';
+import { verdictCell } from '../src/report/format.js';
+import type { Result } from '../src/report/result.js';
 import { timedMetric } from './metrics.js';
 import { type Stat, round3, scaled, statCell } from './stats.js';
 import { runSpecs, strategySpecs, sweep } from './strategies.js';
@@ -86,7 +86,7 @@ export const copyBandwidth: BenchModule = {
 
     // The strategy comparison's upload cells on the bouncing platforms, recomputed with the measured copy cost.
     const s = sweep(ctx.quick);
-    const specs = strategySpecs(s, ctx.seed, ['upload']).filter((sp) => sp.machine.device === 'r100' && (sp.machine.platform === 'xen-pv' || sp.machine.platform === 'swiotlb-force'));
+    const specs = strategySpecs(s, ctx.seed, ['upload']).filter(({ scenario: sc }) => sc.device === 'r100' && (sc.platform === 'xen-pv' || sc.platform === 'swiotlb-force'));
     ctx.log(`copy bandwidth: ${specs.length} upload cells on xen-pv and swiotlb-force`);
     const { results } = await runSpecs(specs, 2, ctx.log);
     const bouncing = results.filter((r) => r.counters.bounceBytes! > 0);

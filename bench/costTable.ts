@@ -1,6 +1,6 @@
 // The cost table as the report prints it: every key with its ns, what it is paid per, and the
 // source of the number (a publication, or "assumed").
-import type { CostEntry } from '../src/costs.js';
+import type { CostEntry } from '../src/report/costs.js';
 import type { Table } from './types.js';
 
 export function costTable(costs: CostEntry[]): Table {

@@ -4,7 +4,7 @@ import { createEngine, wasmModule } from '../src/engine/factory.js';
 import { createWasmEngine } from '../src/engine/wasm.js';
 import { createJsEngine } from '../src/engine/js.js';
 import type { Engine, EngineKind } from '../src/engine/types.js';
-import { machineConfig } from '../src/machine.js';
+import { machineConfig } from '../src/run/machine.js';
 import { exactMetric, timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
 import { type Stat, pairedRatios, round3, statCell, summarize, summarizeAs } from './stats.js';

@@ -9,8 +9,8 @@
 // Regenerate only when a change of semantics is intended, and commit the diff with that change.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Result } from '../src/result.js';
-import { packageRoot } from './innerLoop.js';
+import type { Result } from '../src/report/result.js';
+import { packageFile } from '../src/paths.js';
 import { type Sweep, runSpecs, strategySpecs, sweep } from './strategies.js';
 import type { BenchReport } from './types.js';
 
@@ -104,7 +104,7 @@ export function goldenText(g: Golden): string {
 const show = (v: unknown) => (v === undefined ? 'absent' : JSON.stringify(v));
 
 async function main(argv: string[]): Promise<number> {
-  const file = (p?: string) => p ?? join(packageRoot(), 'bench', 'golden.json');
+  const file = (p?: string) => p ?? packageFile('bench', 'golden.json');
   if (argv[0] === '--write') {
     const sw = sweep(true);
     const { results } = await runSpecs(strategySpecs(sw, GOLDEN_SEED), 2, (l) => process.stderr.write(`${l}\n`));

@@ -9,7 +9,7 @@ import { strategies } from './strategies.js';
 import { scaling } from './scaling.js';
 import { innerLoop } from './innerLoop.js';
 import { copyBandwidth } from './copyBandwidth.js';
-import { defaultCostEntries } from '../src/costs.js';
+import { defaultCostEntries } from '../src/report/costs.js';
 
 export const BENCHMARKS: BenchModule[] = [strategies, copyBandwidth, engineThroughput, innerLoop, micro, scaling];
 

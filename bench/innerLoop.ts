@@ -13,17 +13,8 @@ import { timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
 import { pairedRatios, round3, statCell, summarize, summarizeAs } from './stats.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
+import { packageFile } from '../src/paths.js';
 
-/** The package root: the first directory above this file that holds package.json. */
-export function packageRoot(from = import.meta.url): string {
-  let dir = dirname(fileURLToPath(from));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(from)}`);
-    dir = up;
-  }
-}
 
 // ---- Wasm host ----
 
@@ -36,7 +27,7 @@ interface InnerLoopExports {
 }
 
 export async function loadInnerLoopModule(): Promise<WebAssembly.Module> {
-  const file = join(packageRoot(), 'build', 'innerloop.wasm');
+  const file = packageFile('build', 'innerloop.wasm');
   if (!existsSync(file)) throw new Error(`${file} is missing: build it with npx asc bench/innerloop/loop.as.ts --config bench/innerloop/asconfig.json --target release`);
   return WebAssembly.compile(readFileSync(file));
 }
@@ -75,7 +66,7 @@ export type CBuild = { ok: true; bin: string } | { ok: false; reason: string };
 
 /** Compiles bench/innerloop/loop.c with `cc -O2` into dir; never throws. */
 export function compileC(dir: string): CBuild {
-  const src = join(packageRoot(), 'bench', 'innerloop', 'loop.c');
+  const src = packageFile('bench', 'innerloop', 'loop.c');
   if (!existsSync(src)) return { ok: false, reason: `${src} not found` };
   const bin = join(dir, process.platform === 'win32' ? 'innerloop.exe' : 'innerloop');
   const r = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });

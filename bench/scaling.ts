@@ -1,22 +1,17 @@
 // Question: how do cells per second scale from 1 worker thread to one per core?
 import { availableParallelism } from 'node:os';
 import { runSpecs } from './strategies.js';
-import type { ScenarioSpec } from '../src/scenario/scenario.js';
-import { checkScenario } from '../src/scenario/scenario.js';
+import { type Plan, planWorkload } from '../src/run/plan.js';
 import { timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
 import { pairedRatios, statCell, summarize, summarizeAs } from './stats.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
 
-function cells(n: number, pages: number, seed: number): ScenarioSpec[] {
-  return Array.from({ length: n }, (_, i) => {
-    const s: ScenarioSpec = {
-      machine: { platform: 'xen-pv', device: 'r100', kernel: '2010', ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 512 * 2 ** 20, swiotlb: 64 * 2 ** 20, payloadBytes: 0, seed: seed + i },
-      strategy: (['legacy', 'coherent', 'sync', 'xen-aware'] as const)[i % 4], gatt: null, workload: 'churn', pages, boPages: 256, rounds: 1, replicas: 1, engine: 'wasm',
-    };
-    checkScenario(s);
-    return s;
-  });
+function cells(n: number, pages: number, seed: number): Plan[] {
+  return Array.from({ length: n }, (_, i) => planWorkload({
+    platform: 'xen-pv', device: 'r100', strategy: (['legacy', 'coherent', 'sync', 'xen-aware'] as const)[i % 4], gatt: null,
+    workload: 'churn', pages, boPages: 256, rounds: 1, seed: seed + i, kernel: '2010', replicas: 1, payloadBytes: 0, engine: 'wasm',
+  }, { ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 512 * 2 ** 20, swiotlb: 64 * 2 ** 20 }));
 }
 
 export const scaling: BenchModule = {
@@ -50,7 +45,7 @@ export const scaling: BenchModule = {
       title: 'Scaling over worker threads',
       question: 'How do cells per second scale from 1 worker to one per core (piscina pool, one Wasm module compiled once)?',
       tables: [{
-        caption: `${specs.length} churn cells (xen-pv r100, 4 strategies, ${specs[0]!.pages.toLocaleString('en-US')}-page working sets); pool start-up included. Median (min–max) of ${rounds} rounds; each round runs the set once per worker count, so the speed-up is taken round by round.`,
+        caption: `${specs.length} churn cells (xen-pv r100, 4 strategies, ${specs[0]!.scenario.pages!.toLocaleString('en-US')}-page working sets); pool start-up included. Median (min–max) of ${rounds} rounds; each round runs the set once per worker count, so the speed-up is taken round by round.`,
         columns: ['workers', 'cells', 'wall s', 'cells/s', 'samples', 'speed-up vs baseline'],
         rows,
       }],

@@ -2,13 +2,12 @@
 // what does it cost (modelled throughput, bounce bytes, hypercalls, swiotlb pressure, failures)?
 import { PLATFORMS, type PlatformName } from '../src/engine/abi.js';
 import { GATTS, STRATEGIES, WORKLOADS } from '../src/cli/options.js';
-import { loadCosts } from '../src/costs.js';
-import { buildResult, type Result } from '../src/result.js';
-import { runCells } from '../src/scenario/executor.js';
-import { type ScenarioSpec, cellsOf, checkScenario, mergeOutputs, scenarioRecord } from '../src/scenario/scenario.js';
-import type { GattName, StrategyName, WorkloadName } from '../src/scenario/workloads.js';
-import type { DeviceName } from '../src/machine.js';
-import { verdictCell } from '../src/cli/format.js';
+import { loadCosts } from '../src/report/costs.js';
+import type { Result } from '../src/report/result.js';
+import { resultsOf } from '../src/report/results.js';
+import { type Plan, planWorkload } from '../src/run/plan.js';
+import type { DeviceName, GattName, StrategyName, WorkloadName } from '../src/source/scenario.js';
+import { verdictCell } from '../src/report/format.js';
 import { exactMetric } from './metrics.js';
 import type { BenchContext, BenchModule, Chart, Section } from './types.js';
 
@@ -29,36 +28,29 @@ export function sweep(quick: boolean): Sweep {
 }
 
 /** Every platform × strategy (r100) and platform × gatt (agp), on each workload. */
-export function strategySpecs(s: Sweep, seed: number, workloads: readonly WorkloadName[] = WORKLOADS): ScenarioSpec[] {
-  const specs: ScenarioSpec[] = [];
-  const base = (platform: PlatformName, device: DeviceName) => ({
-    platform, device, kernel: '2010' as const, ram: s.ram, hostRam: s.hostRam, xenLowFree: s.xenLowFree, swiotlb: 64 * 2 ** 20, payloadBytes: 0, seed,
-  });
+export function strategySpecs(s: Sweep, seed: number, workloads: readonly WorkloadName[] = WORKLOADS): Plan[] {
+  const plans: Plan[] = [];
+  const sizes = { ram: s.ram, hostRam: s.hostRam, xenLowFree: s.xenLowFree, swiotlb: 64 * 2 ** 20 };
+  const plan = (platform: PlatformName, device: DeviceName, strategy: StrategyName | null, gatt: GattName | null, workload: WorkloadName) => planWorkload({
+    platform, device, strategy, gatt, workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, seed, kernel: '2010',
+    replicas: 1, payloadBytes: 0, engine: 'wasm',
+  }, sizes);
   for (const workload of workloads) {
     for (const platform of PLATFORMS) {
-      for (const strategy of STRATEGIES) {
-        specs.push({ machine: base(platform, 'r100'), strategy: strategy as StrategyName, gatt: null, workload, pages: s.pages, boPages: s.boPages, rounds: s.rounds, replicas: 1, engine: 'wasm' });
-      }
-      for (const gatt of GATTS) {
-        const pages = s.pages;
-        specs.push({ machine: base(platform, 'agp'), strategy: null, gatt: gatt as GattName, workload, pages, boPages: s.boPages, rounds: s.rounds, replicas: 1, engine: 'wasm' });
-      }
+      for (const strategy of STRATEGIES) plans.push(plan(platform, 'r100', strategy, null, workload));
+      for (const gatt of GATTS) plans.push(plan(platform, 'agp', null, gatt, workload));
     }
   }
-  specs.forEach((sp) => checkScenario(sp));
-  return specs;
+  return plans;
 }
 
-export async function runSpecs(specs: ScenarioSpec[], workers: number, log: (l: string) => void): Promise<{ results: Result[]; wallMs: number }> {
+export async function runSpecs(plans: Plan[], workers: number, log: (l: string) => void): Promise<{ results: Result[]; wallMs: number }> {
   const t0 = performance.now();
-  const cells = specs.flatMap((s) => cellsOf(s));
   let last = 0;
-  const outs = await runCells(cells, { workers, onProgress: (d, t) => { if (d - last >= Math.ceil(t / 8) || d === t) { last = d; log(`  ${d}/${t} cells`); } } });
-  const costs = loadCosts(undefined);
-  const results = specs.map((s, i) => {
-    const m = mergeOutputs([outs[i]!]);
-    return buildResult({ scenario: scenarioRecord(s), machine: s.machine, costs, wallMs: m.wallMs, workers }, m.raw);
-  });
+  const onProgress = (d: number, t: number) => {
+    if (d - last >= Math.ceil(t / 8) || d === t) { last = d; log(`  ${d}/${t} cells`); }
+  };
+  const results = await resultsOf(plans, loadCosts(undefined), { workers, onProgress });
   return { results, wallMs: performance.now() - t0 };
 }
 

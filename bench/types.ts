@@ -1,7 +1,7 @@
 // The shape every benchmark file returns; bench/report.ts turns sections into report.md,
 // report.html, report.json and benchmark.json.
 
-import type { CostEntry } from '../src/costs.js';
+import type { CostEntry } from '../src/report/costs.js';
 import type { Environment } from './environment.js';
 
 /** report.json (`gartbench.bench/1`): everything report.md, report.html and benchmark.json show. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The installed command: the compiled CLI (npm ci builds it through the prepare script).
+// The installed command: the compiled CLI (npm ci builds it through the prepare script), plus the
+// bench's command, loaded only when asked for (src/ never imports bench/).
 let cli;
 try {
-  cli = await import('../dist/src/cli.js');
+  cli = await import('../dist/src/cli/main.js');
 } catch (e) {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
   process.stderr.write('gartbench: not built yet: run `npm ci` (or `npm run build`) in the gartbench directory\n');
@@ -11,7 +12,7 @@ try {
 const code = await cli.main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
-});
+}, { bench: async () => (await import('../dist/bench/command.js')).bench });
 // Ctrl-C: leave now, even if a read from a pipe that has not ended is still pending.
 if (code === cli.EXIT_INTERRUPTED) process.exit(code);
 process.exitCode = code;

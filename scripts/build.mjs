@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const INPUT_DIRS = ['assembly', 'src', 'bench', 'test'];
 export const INPUT_FILES = ['asconfig.json', 'tsconfig.json', 'package.json', 'package-lock.json'];
-export const OUTPUTS = ['build/engine.wasm', 'build/engine.debug.wasm', 'build/innerloop.wasm', 'dist/src/cli.js', 'dist/bench/index.js'];
+export const OUTPUTS = ['build/engine.wasm', 'build/engine.debug.wasm', 'build/innerloop.wasm', 'dist/src/cli/main.js', 'dist/bench/index.js'];
 export const STAMP = 'build/.inputs.sha256';
 /** Written by the build itself (src/engine/abigen.ts from src/engine/abi.ts, which is an input). */
 export const GENERATED = ['assembly/abi.ts'];

@@ -1,18 +1,8 @@
-// Seeded randomness for workloads and replica seeds (xorshift32, as the engines use for p2m).
+// Seeded randomness for workloads and replica seeds: the engines' xorshift32
+// (src/model/sim/rand.ts), with the draws a workload needs.
+import { Xorshift32 } from './model/sim/rand.js';
 
-export class XorShift32 {
-  private x: number;
-  constructor(seed: number) {
-    this.x = (seed ^ 0x9e3779b9) >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.x = x;
-    return x;
-  }
+export class XorShift32 extends Xorshift32 {
   /** Uniform integer in [lo, hi]. */
   int(lo: number, hi: number): number {
     return lo + (this.next() % (hi - lo + 1));

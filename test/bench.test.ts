@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cli, ROOT, scratch } from './helpers.js';
 import { type Golden, diffGolden, goldenOf, resultsOf } from '../bench/golden.js';
 import { rankable, sweep } from '../bench/strategies.js';
-import type { Result } from '../src/result.js';
+import type { Result } from '../src/report/result.js';
 import type { BenchReport } from '../bench/types.js';
 
 const WORKLOADS = ['upload', 'readback', 'stream', 'churn'];

@@ -2,7 +2,7 @@
 // specification, or "assumed"; bounceCopyByte points at the bench section that measures it.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COST_KEYS, defaultCostEntries } from '../src/costs.js';
+import { COST_KEYS, defaultCostEntries } from '../src/report/costs.js';
 
 it('every default cost cites a source or says assumed', () => {
   const entries = defaultCostEntries();

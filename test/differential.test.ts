@@ -6,11 +6,12 @@ import fc from 'fast-check';
 import { DIRS, KERNELS, PLATFORMS } from '../src/engine/abi.js';
 import { createEngine } from '../src/engine/factory.js';
 import { defaultEnginePath, loadEngineModule } from '../src/engine/wasm.js';
-import { OpSink } from '../src/engine/stream.js';
+import { OpSink } from '../src/source/sink.js';
 import type { Engine } from '../src/engine/types.js';
-import { type DeviceName, machineConfig } from '../src/machine.js';
-import { ReplayTranslator } from '../src/replay/parse.js';
-import { readRaw } from '../src/result.js';
+import { machineConfig } from '../src/run/machine.js';
+import type { DeviceName } from '../src/source/scenario.js';
+import { ReplayTranslator } from '../src/source/replay.js';
+import { readRaw } from '../src/run/cell.js';
 
 const DEVICES: DeviceName[] = ['r100', 'r600', 'nv04', 'nv50'];
 const OPS = ['alloc', 'alloc_coherent', 'free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',

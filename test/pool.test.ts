@@ -2,9 +2,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers.js';
-import { runOnPool } from '../src/pool/pool.js';
-import { cellsOf, type ScenarioSpec } from '../src/scenario/scenario.js';
-import { runCells } from '../src/scenario/executor.js';
+import { runOnPool } from '../src/run/pool.js';
+import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
+import { runCells } from '../src/run/executor.js';
 
 const ARGS = ['run', '--json', '--platform', 'xen-pv', '--strategy', 'legacy', '--workload', 'churn', '--pages', '2048', '--bo-pages', '64',
   '--replicas', '4', '--ram', '1G', '--host-ram', '6G', '--swiotlb', '8M'];
@@ -27,11 +27,11 @@ describe('workers and engines', () => {
   });
 
   it('a cell that throws fails the run and names the cell and its seed', async () => {
-    const spec: ScenarioSpec = {
-      machine: { platform: 'bare-metal', device: 'r100', kernel: '2010', ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 23, payloadBytes: 0, seed: 7 },
+    const spec = planWorkload({
+      platform: 'bare-metal', device: 'r100', kernel: '2010', payloadBytes: 0, seed: 7,
       strategy: 'legacy', gatt: null, workload: 'upload', pages: 64, boPages: 16, rounds: 1, replicas: 3, engine: 'wasm',
-    };
-    const cells = cellsOf(spec).map((c, i) => (i === 1 ? { ...c, fault: 'throw' } : c));
+    }, { ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 23 });
+    const cells = cellsOf(spec).map((c, i): Cell => (i === 1 ? { ...c, fault: 'throw' } : c));
     await assert.rejects(runOnPool(cells, { workers: 2 }), (e: Error) => {
       assert.match(e.message, /bare-metal\/r100\/legacy\/upload replica 1 \(seed \d+\)/);
       return true;

@@ -4,18 +4,19 @@
 // names each of them without a placeholder or an internal term.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCosts } from '../src/costs.js';
-import { machineOptionsFrom } from '../src/machine.js';
-import { replay } from '../src/replay/run.js';
-import type { Result } from '../src/result.js';
+import { replayPlanFrom, workloadPlanFrom } from '../src/cli/plans.js';
+import { loadCosts } from '../src/report/costs.js';
+import type { Result } from '../src/report/result.js';
+import { resultsOf } from '../src/report/results.js';
 import { scratch, script, seedReadback, seedUpload } from './helpers.js';
 
 const dir = scratch();
 const SMALL = { ram: 512 * 2 ** 20, 'host-ram': 6 * 2 ** 30, 'xen-low-free': 128 * 2 ** 20, swiotlb: 4 * 2 ** 20, 'payload-bytes': 0, seed: 1 };
 
 async function run(name: string, ops: object[], platform: string, device = 'r100', engine: 'wasm' | 'js' = 'wasm', kernel = '2010', swiotlb?: number): Promise<Result> {
-  const machine = machineOptionsFrom({ ...SMALL, platform, device, kernel, ...(swiotlb ? { swiotlb } : {}) });
-  return replay({ script: script(dir, `${name}-${engine}.jsonl`, ops), machine, engine, costs: loadCosts(undefined) });
+  const v = { ...SMALL, platform, device, kernel, engine, ...(swiotlb ? { swiotlb } : {}) };
+  const [r] = await resultsOf([replayPlanFrom(v, script(dir, `${name}-${engine}.jsonl`, ops))], loadCosts(undefined), { workers: 1 });
+  return r!;
 }
 
 /** No placeholder printed as an address, no unexplained internal term. */
@@ -156,15 +157,10 @@ describe('first violation: both engines say the same', () => {
 
 describe('first violation of an AGP GATT', () => {
   it('phys under Xen: the chipset reads the entry at the pseudo-physical base, not where the table is', async () => {
-    const { runCell } = await import('../src/scenario/scenario.js');
-    const { buildResult } = await import('../src/result.js');
-    const { scenarioFrom, scenarioRecord } = await import('../src/scenario/scenario.js');
-    const v = { ...SMALL, platform: 'xen-pv', device: 'agp', kernel: '2010', gatt: 'phys', strategy: 'legacy', workload: 'upload', pages: 64, 'bo-pages': 16, rounds: 1, replicas: 1, engine: 'wasm' };
-    const spec = scenarioFrom(v, new Set(), machineOptionsFrom(v));
     for (const engine of ['wasm', 'js'] as const) {
-      const out = await runCell({ spec: { ...spec, engine }, replica: 0, seed: 1 });
-      const r = buildResult({ scenario: scenarioRecord({ ...spec, engine }), machine: spec.machine, costs: loadCosts(undefined), wallMs: 0, workers: 1 }, out.raw);
-      const f = r.firstViolation!;
+      const v = { ...SMALL, platform: 'xen-pv', device: 'agp', kernel: '2010', gatt: 'phys', strategy: 'legacy', workload: 'upload', pages: 64, 'bo-pages': 16, rounds: 1, replicas: 1, engine };
+      const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
+      const f = r!.firstViolation!;
       assert.equal(f.via, 'gatt');
       assert.equal(f.kind, 'foreign');
       assert.match(f.detail, /the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+\): a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\)/);

@@ -1,13 +1,17 @@
 // The TypeScript reference engine: the Engine interface over src/model/ (ENGINE.md semantics,
 // written for clarity). The Wasm engine in assembly/ is tested against it word for word.
-import { InitError, type MachineConfig } from './abi.js';
+import { InitError, OP_WORDS, type MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { countersInOrder } from '../model/sim/counters.js';
 import { checkInvariants } from '../model/invariants.js';
 import { Model } from '../model/index.js';
 
+/** The reference model's op buffer: the same capacity as the Wasm engine's. */
+const BUFFER_OPS = 16384;
+
 export function createJsEngine(): Engine {
   let model: Model | null = null;
+  const buffer = new Int32Array(BUFFER_OPS * OP_WORDS);
   const ready = (): Model => {
     if (!model) throw new Error('js engine: init() first');
     return model;
@@ -23,6 +27,10 @@ export function createJsEngine(): Engine {
     },
     run(ops: Int32Array, count: number, firstOp: number): void {
       ready().run(ops, count, firstOp);
+    },
+    opBuffer: () => buffer,
+    runBuffered(count: number, firstOp: number): void {
+      ready().run(buffer, count, firstOp);
     },
     counters(): number[] {
       return countersInOrder(ready().counters);

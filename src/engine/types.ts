@@ -10,6 +10,14 @@ export interface Engine {
   init(cfg: MachineConfig): number;
   /** Executes `count` ops (OP_WORDS i32 each) from `ops`; the first has index `firstOp`. */
   run(ops: Int32Array, count: number, firstOp: number): void;
+  /**
+   * The engine's own op buffer (the Wasm engine's is a view of its linear memory): a producer
+   * writes ops straight into it and calls runBuffered, so no op is copied. Ask again after each
+   * runBuffered: running may move it.
+   */
+  opBuffer(): Int32Array;
+  /** Executes the first `count` ops of opBuffer(); the first has index `firstOp`. */
+  runBuffered(count: number, firstOp: number): void;
   /** Counters in COUNTERS order. */
   counters(): number[];
   /** The first violation (VIOLATION_WORDS words) or null. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, VIOLATION_WORDS } from './abi.js';
 import type { MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
+import { packageFile } from '../paths.js';
 
 interface EngineExports {
   memory: WebAssembly.Memory;
@@ -27,20 +28,10 @@ interface EngineExports {
   checkInvariants(): number;
 }
 
-/** The package root: the nearest ancestor of this file holding package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('gartbench: cannot find package.json above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
 
 /** Default build: the release engine; `debug` picks build/engine.debug.wasm (asserts kept). */
 export function defaultEnginePath(debug = false): string {
-  return join(packageRoot(), 'build', debug ? 'engine.debug.wasm' : 'engine.wasm');
+  return packageFile('build', debug ? 'engine.debug.wasm' : 'engine.wasm');
 }
 
 export async function loadEngineModule(path?: string): Promise<WebAssembly.Module> {
@@ -100,6 +91,11 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
         ex.run(n, firstOp + done);
         done += n;
       }
+    },
+    // A fresh view each time: running may grow (and so detach) the memory buffer.
+    opBuffer: () => new Int32Array(ex.memory.buffer, ex.opsPtr(), capacity * OP_WORDS),
+    runBuffered(count: number, firstOp: number): void {
+      ex.run(count, firstOp);
     },
     counters(): number[] {
       const v = new BigInt64Array(ex.memory.buffer, ex.countersPtr(), COUNTERS.length);

@@ -2,8 +2,8 @@
 // into the contract's fields and one explanation that names each hop as a kernel engineer would
 // (the page and its machine frame, the address the driver gave the device and what that address
 // is, the PTE or GATT entry, the frame the reader reached, what it saw and what it should have).
-import { Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from './engine/abi.js';
-import { hex } from './units.js';
+import { Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from '../engine/abi.js';
+import { hex } from '../units.js';
 
 export type ViaName = (typeof VIA_NAMES)[number];
 

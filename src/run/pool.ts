@@ -4,8 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import { CellError } from '../errors.js';
 import { wasmModule } from '../engine/factory.js';
-import { type Cell, type CellOutput, describeCell } from '../scenario/scenario.js';
-import type { ExecOptions } from '../scenario/executor.js';
+import type { CellOutput } from './cell.js';
+import { type Cell, describeCell } from './plan.js';
+import type { ExecOptions } from './executor.js';
 import { createPool } from './piscina.js';
 
 export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {

@@ -1,10 +1,11 @@
 // A piscina worker: instantiates nothing until asked, then serves many cells with the module it
 // was given at start.
 import { workerData } from 'node:worker_threads';
-import { type Cell, type CellOutput, type Fault, runCell } from '../scenario/scenario.js';
+import { type CellOutput, runCell } from './cell.js';
+import type { Cell } from './plan.js';
 
 const mod = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 
-export default async function run(cell: Cell & { fault?: Fault }): Promise<CellOutput> {
+export default async function run(cell: Cell): Promise<CellOutput> {
   return runCell(cell, mod);
 }

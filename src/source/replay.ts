@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
 import { UsageError, escapeText, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
-import type { OpSink } from '../engine/stream.js';
+import type { OpSink } from './sink.js';
 
 export const REPLAY_OPS = [
   'alloc', 'free', 'alloc_coherent', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',

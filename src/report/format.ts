@@ -1,6 +1,6 @@
 // The human-readable report: what a person debugging a DMA problem wants first — the verdict,
 // the counters that explain it, and where the first bad read came from.
-import type { Result } from '../result.js';
+import type { Result } from './result.js';
 import { formatSize } from '../units.js';
 import { escapeText } from '../errors.js';
 

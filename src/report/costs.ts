@@ -2,9 +2,9 @@
 // Fixed data in, so results stay deterministic.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { UsageError, fsReason, msg } from './errors.js';
-import { PAGE_SIZE, type CounterName } from './engine/abi.js';
+import { UsageError, fsReason, msg } from '../errors.js';
+import { PAGE_SIZE, type CounterName } from '../engine/abi.js';
+import { packageFile } from '../paths.js';
 
 export type CostKey =
   | 'pageAlloc' | 'pageFree' | 'mapDirect' | 'swiotlbSlots' | 'bounceCopyByte' | 'syncCall' | 'iommuMapPage'
@@ -53,7 +53,7 @@ function tableFrom(file: string, data: unknown, base?: CostTable): CostTable {
   return out;
 }
 
-const DEFAULT_FILE = () => fileURLToPath(new URL('../../costs/default.json', import.meta.url));
+const DEFAULT_FILE = () => packageFile('costs', 'default.json');
 
 let defaults: CostTable | undefined;
 export function defaultCosts(): CostTable {

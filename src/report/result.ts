@@ -1,30 +1,15 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, VIOLATION_FIELDS } from './engine/abi.js';
-import type { OpSink } from './engine/stream.js';
-import { type Violation, type Writers, violationFrom } from './violation.js';
-import type { Engine } from './engine/types.js';
-import { hex } from './units.js';
+import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS } from '../engine/abi.js';
+import type { RawOutput } from '../run/cell.js';
+import type { MachineSizes } from '../run/machine.js';
+import type { Scenario } from '../source/scenario.js';
+import { hex } from '../units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
-import type { MachineOptions } from './machine.js';
 import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';
+import { type Violation, violationFrom } from './violation.js';
 
-export interface Scenario {
-  platform: string;
-  device: string;
-  strategy: string | null;
-  gatt: string | null;
-  workload: string | null;
-  pages: number | null;
-  boPages: number | null;
-  rounds: number | null;
-  seed: number;
-  kernel: string;
-  replicas: number;
-  payloadBytes: number;
-  engine: string;
-  script?: string;
-}
+export type { Scenario } from '../source/scenario.js';
 
 export interface DebugRecord { class: string; op: number; message: string }
 
@@ -48,26 +33,6 @@ export interface Result {
   firstViolation: Violation | null;
   dmaDebug: DebugRecord[];
   extra: Record<string, number>;
-}
-
-/** Raw engine output, as the engines return it (also what workers send back). */
-export interface RawOutput {
-  counters: number[];
-  violation: bigint[] | null;
-  /** The op codes that wrote what the first violation saw and expected (the harness knows them). */
-  writers: Writers | null;
-  debug: { total: number; records: bigint[][] };
-}
-
-const SEEN_LO = VIOLATION_FIELDS.indexOf('seenLo');
-const EXP_LO = VIOLATION_FIELDS.indexOf('expLo');
-
-export function readRaw(engine: Engine, sink?: OpSink): RawOutput {
-  const violation = engine.violation();
-  // A version is the writing op's index + 1 (0: never written).
-  const codeOf = (lo: bigint) => sink ? sink.codeAt(Number(lo & 0x7fff_ffffn) - 1) : -1;
-  const writers: Writers | null = violation ? [codeOf(violation[SEEN_LO]!), codeOf(violation[EXP_LO]!)] : null;
-  return { counters: engine.counters(), violation, writers, debug: engine.debug() };
 }
 
 export function counterRecord(counters: number[]): Record<CounterName, number> {
@@ -120,19 +85,17 @@ export function completionOf(c: Record<CounterName, number>): Completion {
 /** Everything a result says besides what the engine returned. */
 export interface ResultContext {
   scenario: Scenario;
-  machine: MachineOptions;
+  sizes: MachineSizes;
   costs: Costs;
   wallMs: number;
   workers: number;
-  /** Op index → what the user calls it (a script line); the index itself by default. */
-  origin?: (op: number) => number;
-  /** Buffer id → the script's name for it. */
-  names?: (id: number) => string;
 }
 
 export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
   const { scenario, wallMs, workers } = ctx;
-  const origin = ctx.origin ?? ((op: number) => op);
+  // A replay names ops by script line and buffers by the script's names.
+  const origin = (op: number) => raw.lines?.[op] ?? op;
+  const names = raw.names ? (id: number) => raw.names![id] ?? `#${id}` : undefined;
   const all = counterRecord(raw.counters);
   const counters: Record<string, number> = {};
   for (const k of RESULT_COUNTERS) counters[k] = all[k];
@@ -143,15 +106,15 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
   return {
     schema: 'gartbench.result/1',
     scenario,
-    machine: machineRecord(ctx.machine, ctx.costs.source),
-    tool: toolRecord(scenario.engine as 'wasm' | 'js'),
+    machine: machineRecord({ ...scenario, ...ctx.sizes }, ctx.costs.source),
+    tool: toolRecord(scenario.engine),
     host: hostRecord(),
     verdict: corrupt ? 'corrupt' : 'coherent',
     completion,
     counters,
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: { kind: scenario.engine, wallMs: Math.round(wallMs * 10) / 10, pageOpsPerSec: wallMs > 0 ? Math.round(pageOps(all) / (wallMs / 1000)) : 0, workers },
-    firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script ? 'line' : 'op', names: ctx.names, writers: raw.writers }),
+    firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers }),
     dmaDebug: debugFrom(raw.debug, origin),
     extra,
   };

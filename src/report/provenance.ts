@@ -5,9 +5,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageFile } from '../paths.js';
 import type { CostSource } from './costs.js';
-import type { EngineKind } from './engine/types.js';
-import type { MachineOptions } from './machine.js';
+import type { EngineKind } from '../engine/types.js';
+import type { MachineOptions } from '../run/machine.js';
 
 /** The simulated machine, in bytes; an option that does not apply to the platform is null. */
 export interface MachineRecord {
@@ -39,20 +40,10 @@ export function machineRecord(m: MachineOptions, costs: CostSource): MachineReco
   };
 }
 
-/** The package root: the nearest ancestor of this file holding package.json. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 let version: string | undefined;
 export function toolVersion(): string {
-  version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
   return version;
 }
 
@@ -61,9 +52,9 @@ function engineSha256(kind: EngineKind): string {
   let h = engineHash.get(kind);
   if (h) return h;
   const sha = createHash('sha256');
-  if (kind === 'wasm') sha.update(readFileSync(join(packageRoot(), 'build', 'engine.wasm')));
+  if (kind === 'wasm') sha.update(readFileSync(packageFile('build', 'engine.wasm')));
   else {
-    const dir = fileURLToPath(new URL('./model/', import.meta.url));
+    const dir = fileURLToPath(new URL('../model/', import.meta.url));
     for (const f of readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort()) {
       sha.update(f).update(readFileSync(join(dir, f)));
     }

@@ -3,7 +3,8 @@
 // `signal` (Ctrl-C) stops the run: the cells in flight are dropped and its reason is thrown.
 import { setImmediate as turn } from 'node:timers/promises';
 import { wasmModule } from '../engine/factory.js';
-import { type Cell, type CellOutput, runCell } from './scenario.js';
+import { type CellOutput, runCell } from './cell.js';
+import type { Cell } from './plan.js';
 
 export interface ExecOptions {
   workers: number;
@@ -13,10 +14,10 @@ export interface ExecOptions {
 
 export async function runCells(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
   if (o.workers > 1 && cells.length > 1) {
-    const { runOnPool } = await import('../pool/pool.js');
+    const { runOnPool } = await import('./pool.js');
     return runOnPool(cells, o);
   }
-  const mod = cells.some((c) => c.spec.engine === 'wasm') ? await wasmModule() : undefined;
+  const mod = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const outs: CellOutput[] = [];
   for (const c of cells) {
     if (o.signal) {

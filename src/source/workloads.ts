@@ -1,14 +1,11 @@
 // The four workloads of INTERFACE.md as op streams. Pure and seeded: the same scenario and seed
 // give the same ops, whichever engine runs them. The fixing strategies of MODEL.md §5 are
 // data (a driver profile), not branches scattered through the workloads.
-import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool } from '../engine/abi.js';
-import type { OpSink } from '../engine/stream.js';
 import { performance } from 'node:perf_hooks';
+import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
-
-export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
-export type GattName = 'phys' | 'dma-coherent' | 'fsb-hooks';
-export type WorkloadName = 'upload' | 'readback' | 'stream' | 'churn';
+import type { GattName, StrategyName, WorkloadScenario } from './scenario.js';
+import type { OpSink } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
 export interface DriverProfile {
@@ -34,13 +31,12 @@ export const GATT_PROFILES: Record<GattName, DriverProfile> = {
   'fsb-hooks': { pool: Pool.agpFsb, caching: Caching.uc, bindMode: BindMode.fsb, sync: false, gattMode: GattMode.fsbHooks },
 };
 
-export interface WorkloadSpec {
-  workload: WorkloadName;
-  pages: number;
-  boPages: number;
-  rounds: number;
-  seed: number;
-  profile: DriverProfile;
+/** What a workload generates from: the scenario's workload fields and strategy (or gatt). */
+export type WorkloadSpec = Pick<WorkloadScenario, 'workload' | 'pages' | 'boPages' | 'rounds' | 'strategy' | 'gatt'>;
+
+/** The driver profile of a scenario's strategy (TTM devices) or gatt (agp). */
+export function profileOf(w: Pick<WorkloadSpec, 'strategy' | 'gatt'>): DriverProfile {
+  return w.gatt ? GATT_PROFILES[w.gatt] : STRATEGY_PROFILES[w.strategy!];
 }
 
 /** BO sizes that split `pages` into objects of at most `boPages`. */
@@ -55,12 +51,12 @@ export function churnLivePages(pages: number): number {
 }
 
 /** Pages the workload holds allocated at once (what must fit in RAM). */
-export function residentPages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+export function residentPages(w: Pick<WorkloadSpec, 'workload' | 'pages'>): number {
   return w.workload === 'churn' ? churnLivePages(w.pages) : w.pages;
 }
 
 /** GPU aperture pages the workload needs at once. */
-export function aperturePages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+export function aperturePages(w: Pick<WorkloadSpec, 'workload' | 'pages' | 'boPages'>): number {
   switch (w.workload) {
     case 'upload':
     case 'readback':
@@ -73,7 +69,7 @@ export function aperturePages(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds
 }
 
 /** Buffer slots the workload uses at most. */
-export function slotsNeeded(w: Omit<WorkloadSpec, 'profile' | 'seed' | 'rounds'>): number {
+export function slotsNeeded(w: Pick<WorkloadSpec, 'workload' | 'pages' | 'boPages'>): number {
   return w.workload === 'churn' ? churnLivePages(w.pages) + 1 : boSizes(w.pages, w.boPages).length + 1;
 }
 
@@ -100,18 +96,19 @@ class Driver {
   }
 }
 
-export function generateWorkload(w: WorkloadSpec, sink: OpSink): void {
-  for (const _ of workloadSteps(w, sink));
+/** The workload's ops for one replica (`seed`), pushed into `sink`. */
+export function generateWorkload(w: WorkloadSpec, seed: number, sink: OpSink): void {
+  for (const _ of workloadSteps(w, seed, sink));
 }
 
 /** How often a workload run with a signal lets the event loop in (Ctrl-C is heard there). */
 const PAUSE_EVERY_MS = 20;
 
 /** The workload, pausing now and then so that `signal` can stop it between two buffer objects. */
-export async function runWorkload(w: WorkloadSpec, sink: OpSink, signal: AbortSignal): Promise<void> {
+export async function runWorkload(w: WorkloadSpec, seed: number, sink: OpSink, signal: AbortSignal): Promise<void> {
   let last = performance.now();
   let steps = 0;
-  for (const _ of workloadSteps(w, sink)) {
+  for (const _ of workloadSteps(w, seed, sink)) {
     if ((++steps & 255) !== 0 || performance.now() - last < PAUSE_EVERY_MS) continue;
     await new Promise((resolve) => setImmediate(resolve));
     signal.throwIfAborted();
@@ -120,9 +117,10 @@ export async function runWorkload(w: WorkloadSpec, sink: OpSink, signal: AbortSi
 }
 
 /** The workload's ops, one buffer object per step. */
-function* workloadSteps(w: WorkloadSpec, sink: OpSink): Generator<void, void, undefined> {
-  const d = new Driver(sink, w.profile);
-  if (w.profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), w.profile.gattMode);
+function* workloadSteps(w: WorkloadSpec, seed: number, sink: OpSink): Generator<void, void, undefined> {
+  const profile = profileOf(w);
+  const d = new Driver(sink, profile);
+  if (profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), profile.gattMode);
   switch (w.workload) {
     case 'upload':
     case 'readback': {
@@ -163,7 +161,7 @@ function* workloadSteps(w: WorkloadSpec, sink: OpSink): Generator<void, void, un
       break;
     }
     case 'churn':
-      yield* churn(w, d);
+      yield* churn(w, seed, d);
       break;
   }
   sink.finish();
@@ -173,8 +171,8 @@ function* workloadSteps(w: WorkloadSpec, sink: OpSink): Generator<void, void, un
  * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
  * order, `pages` pages created per round, at most a quarter of them live at once.
  */
-function* churn(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
-  const rng = new XorShift32(w.seed);
+function* churn(w: WorkloadSpec, seed: number, d: Driver): Generator<void, void, undefined> {
+  const rng = new XorShift32(seed);
   const cap = churnLivePages(w.pages);
   const aperture = new Aperture(cap);
   const live: { slot: number; pages: number; gpu: number }[] = [];

@@ -3,12 +3,10 @@
 import {
   DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
   type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, UNIT_SIZE, XEN_LOW_BASE_MFN,
-} from './engine/abi.js';
-import { UsageError, msg } from './errors.js';
-import { formatSize } from './units.js';
-import type { Values } from './cli/options.js';
-
-export type DeviceName = 'r100' | 'r600' | 'nv04' | 'nv50' | 'agp';
+} from '../engine/abi.js';
+import { UsageError, msg } from '../errors.js';
+import { formatSize } from '../units.js';
+import type { DeviceName, Scenario } from '../source/scenario.js';
 
 export interface DeviceInfo {
   maskBits: number;
@@ -16,7 +14,7 @@ export interface DeviceInfo {
   what: string;
 }
 
-/** MODEL.md §4: radeon PCI/AGP and pre-NV50 nouveau are 32-bit; radeon PCIe and NV50 are 40-bit. */
+/** Radeon PCI/AGP and pre-NV50 nouveau are 32-bit; radeon PCIe and NV50 are 40-bit (docs/ENGINE.md §1). */
 export const DEVICE_INFO: Record<DeviceName, DeviceInfo> = {
   r100: { maskBits: 32, gartFamily: GartFamily.r100, what: 'radeon r100 PCI GART, 32-bit DMA mask' },
   r600: { maskBits: 40, gartFamily: GartFamily.r600, what: 'radeon r600 PCIe GART, 40-bit DMA mask' },
@@ -32,31 +30,16 @@ const MIN_RAM = 256 * 2 ** 20;
 const MAX_RAM = 256 * 2 ** 30; // pfns must fit in i32 with room
 const MAX_HOST = 256 * 2 ** 30;
 
-export interface MachineOptions {
-  platform: PlatformName;
-  device: DeviceName;
-  kernel: KernelName;
+/** The sizes of the simulated machine, in bytes (`--ram`, `--host-ram`, `--xen-low-free`, `--swiotlb`). */
+export interface MachineSizes {
   ram: number;
   hostRam: number;
   xenLowFree: number;
   swiotlb: number;
-  payloadBytes: number;
-  seed: number;
 }
 
-export function machineOptionsFrom(v: Values): MachineOptions {
-  return {
-    platform: v.platform as PlatformName,
-    device: v.device as DeviceName,
-    kernel: v.kernel as KernelName,
-    ram: v.ram as number,
-    hostRam: v['host-ram'] as number,
-    xenLowFree: v['xen-low-free'] as number,
-    swiotlb: v.swiotlb as number,
-    payloadBytes: v['payload-bytes'] as number,
-    seed: v.seed as number,
-  };
-}
+/** Everything a machine is built from: the scenario's platform, device, era, payload and seed, and the sizes. */
+export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'payloadBytes' | 'seed'> & MachineSizes;
 
 function checkSize(opt: string, bytes: number, min: number, max: number, align: number, alignName: string): void {
   if (bytes < min || bytes > max) throw new UsageError(msg.sizeRange(opt, formatSize(bytes), formatSize(min), formatSize(max)));

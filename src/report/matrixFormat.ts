@@ -1,6 +1,6 @@
 // The matrix for a person: verdicts side by side, with what each cell cost.
-import { completionText, machineLine, num, verdictCell } from '../cli/format.js';
-import type { Result } from '../result.js';
+import { completionText, machineLine, num, verdictCell } from './format.js';
+import type { Result } from './result.js';
 
 export function formatMatrix(cells: Result[]): string {
   const first = cells[0]!.scenario;

@@ -1,0 +1,64 @@
+// From parsed options to plans, and from plans to results: the one path every simulating command
+// takes (run, matrix, replay). Options are validated here, before any work.
+import type { KernelName, PlatformName } from '../engine/abi.js';
+import type { EngineKind } from '../engine/types.js';
+import { UsageError } from '../errors.js';
+import { type Costs, loadCosts } from '../report/costs.js';
+import type { Result } from '../report/result.js';
+import { resultsOf } from '../report/results.js';
+import type { MachineSizes } from '../run/machine.js';
+import { type Plan, planReplay, planWorkload } from '../run/plan.js';
+import type { DeviceName, GattName, Scenario, StrategyName, WorkloadName, WorkloadScenario } from '../source/scenario.js';
+import type { Io } from './command.js';
+import { GATTS, STRATEGIES, type Values } from './options.js';
+import { progress } from './progress.js';
+
+export function sizesFrom(v: Values): MachineSizes {
+  return { ram: v.ram as number, hostRam: v['host-ram'] as number, xenLowFree: v['xen-low-free'] as number, swiotlb: v.swiotlb as number };
+}
+
+/** The fields every scenario shares, from the options. */
+function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'pages' | 'boPages' | 'rounds' | 'replicas'> {
+  return {
+    platform: v.platform as PlatformName, device: v.device as DeviceName, seed: v.seed as number,
+    kernel: v.kernel as KernelName, payloadBytes: v['payload-bytes'] as number, engine: v.engine as EngineKind,
+  };
+}
+
+/** A workload's scenario; `given` tells which options the user typed (strategy and gatt exclude each other). */
+export function workloadScenarioFrom(v: Values, given: Set<string>): WorkloadScenario {
+  const agp = v.device === 'agp';
+  if (agp && given.has('strategy')) throw new UsageError(`--strategy: not with --device agp (AGP uses --gatt: ${GATTS.join(', ')})`);
+  if (!agp && given.has('gatt')) throw new UsageError(`--gatt: only with --device agp (TTM devices use --strategy: ${STRATEGIES.join(', ')})`);
+  return {
+    ...common(v),
+    strategy: agp ? null : (v.strategy as StrategyName), gatt: agp ? (v.gatt as GattName) : null,
+    workload: v.workload as WorkloadName, pages: v.pages as number, boPages: v['bo-pages'] as number,
+    rounds: v.rounds as number, replicas: v.replicas as number,
+  };
+}
+
+export function workloadPlanFrom(v: Values, given: Set<string>): Plan {
+  return planWorkload(workloadScenarioFrom(v, given), sizesFrom(v));
+}
+
+export function replayPlanFrom(v: Values, script: string): Plan {
+  const scenario: Scenario = {
+    ...common(v), strategy: null, gatt: null, workload: null, pages: null, boPages: null, rounds: null, replicas: 1, script,
+  };
+  return planReplay(scenario, sizesFrom(v));
+}
+
+/** Runs plans (all their replicas, on `workers` threads) and returns one result each, in order. */
+export async function runPlans(plans: Plan[], costs: Costs, workers: number, io: Io, signal: AbortSignal): Promise<Result[]> {
+  const bar = progress(io, plans.reduce((n, p) => n + p.scenario.replicas, 0));
+  try {
+    return await resultsOf(plans, costs, { workers, onProgress: bar.update, signal });
+  } finally {
+    bar.done();
+  }
+}
+
+export function costsFrom(v: Values): Costs {
+  return loadCosts(v.costs as string | undefined);
+}

@@ -1,0 +1,23 @@
+// `gartbench run`: one scenario, all its replicas.
+import type { Command } from './command.js';
+import { costsInput, checkOutPath, emit } from './output.js';
+import { MACHINE_OPTIONS, OUTPUT_OPTIONS, SCENARIO_OPTIONS, type OptionSpec } from './options.js';
+import { costsFrom, runPlans, workloadPlanFrom } from './plans.js';
+import { formatResult } from '../report/format.js';
+
+export const RUN_SPECS: OptionSpec[] = [...SCENARIO_OPTIONS, ...MACHINE_OPTIONS.filter((s) => s.name !== 'seed'), ...OUTPUT_OPTIONS];
+// --seed sits in SCENARIO_OPTIONS' table order for help; reuse the machine spec.
+RUN_SPECS.splice(SCENARIO_OPTIONS.findIndex((s) => s.name === 'kernel') + 1, 0, MACHINE_OPTIONS.find((s) => s.name === 'seed')!);
+
+export const run: Command = {
+  usage: 'gartbench run [scenario options] [machine options] [--json] [--out FILE]',
+  about: 'Simulates one scenario — a platform, a GPU, a fixing strategy (or AGP GATT strategy) and a workload —\nand checks every CPU and GPU read against the oracle.',
+  specs: RUN_SPECS,
+  interruptible: true,
+  async run(v, _args, io, given, signal) {
+    const plan = workloadPlanFrom(v, given);
+    checkOutPath(v.out, [costsInput(v)]);
+    const [result] = await runPlans([plan], costsFrom(v), v.workers as number, io, signal);
+    emit(v, io, result, () => formatResult(result!));
+  },
+};

@@ -1,0 +1,122 @@
+// The one cell runner, for workloads and replays alike: build the machine, feed the engine the
+// cell's ops (a generated workload, or a script translated line by line) and read back what it
+// counted. A cell is run on this thread or on a worker (run/pool.ts); its output is plain data.
+import { performance } from 'node:perf_hooks';
+import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '../engine/abi.js';
+import { createEngine } from '../engine/factory.js';
+import type { Engine } from '../engine/types.js';
+import { CellError, UsageError, msg } from '../errors.js';
+import { translateScript } from '../source/replay.js';
+import { isWorkload } from '../source/scenario.js';
+import { OpSink } from '../source/sink.js';
+import { generateWorkload, runWorkload } from '../source/workloads.js';
+import { type Cell, describeCell } from './plan.js';
+
+/** Raw engine output (also what workers send back), with the script's names for what it mentions. */
+export interface RawOutput {
+  counters: number[];
+  violation: bigint[] | null;
+  /** The op codes that wrote what the first violation saw and expected (the harness knows them). */
+  writers: [seenCode: number, expectedCode: number] | null;
+  debug: { total: number; records: bigint[][] };
+  /** Replay: the script line of each op index the output mentions. */
+  lines?: Record<number, number>;
+  /** Replay: the script's name of each buffer id the output mentions. */
+  names?: Record<number, string>;
+}
+
+export interface CellOutput {
+  raw: RawOutput;
+  wallMs: number;
+}
+
+const TRAP_OP = 0x7fff_ffff;
+const VERSION_MASK = 0x7fff_ffffn;
+const V = Object.fromEntries(VIOLATION_FIELDS.map((f, i) => [f, i])) as Record<(typeof VIOLATION_FIELDS)[number], number>;
+
+/** Runs one cell; `signal` (Ctrl-C) stops it between two buffer objects or script lines. A failure
+ * comes back as a CellError naming the cell and its seed (a bad script line stays a usage error). */
+export async function runCell(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
+  try {
+    return await runCellUnchecked(c, mod, signal);
+  } catch (e) {
+    signal?.throwIfAborted();
+    if (e instanceof CellError || e instanceof UsageError) throw e;
+    const err = e as Error;
+    const what = err instanceof WebAssembly.RuntimeError ? `the Wasm engine trapped (${err.message})` : err.message;
+    throw new CellError(`cell ${describeCell(c)} failed: ${what}`);
+  }
+}
+
+async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
+  const s = c.plan.scenario;
+  if (c.fault === 'throw') throw new Error('injected fault');
+  const engine = await createEngine(s.engine, mod);
+  const t0 = performance.now();
+  const cfg = { ...c.plan.cfg, seed: c.seed >>> 0 };
+  if (c.fault === 'oom') cfg.hostPages = cfg.ramPages = 1 << 30; // 4 TiB: more than any engine can hold
+  const code = engine.init(cfg);
+  if (code !== InitError.OK) {
+    if (!isWorkload(s)) throw new UsageError(msg.initFailed(initErrorText(code)));
+    throw new CellError(`cell ${describeCell(c)} failed: ${initErrorText(code)}`);
+  }
+  const sink = new OpSink(engine, !isWorkload(s));
+  if (c.fault === 'trap') sink.push(TRAP_OP);
+  if (isWorkload(s)) {
+    if (signal) await runWorkload(s, c.seed, sink, signal);
+    else generateWorkload(s, c.seed, sink);
+    return { raw: readRaw(engine, sink), wallMs: performance.now() - t0 };
+  }
+  const tr = await translateScript(s.script!, { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes }, sink, signal);
+  sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0);
+  return { raw: readRaw(engine, sink, tr.names), wallMs: performance.now() - t0 };
+}
+
+/** What the engine counted and recorded; with a script, the lines and names the output mentions. */
+export function readRaw(engine: Engine, sink?: OpSink, names?: string[]): RawOutput {
+  const violation = engine.violation();
+  const debug = engine.debug();
+  // A version is the writing op's index + 1 (0: never written).
+  const writerOp = (lo: bigint) => Number(lo & VERSION_MASK) - 1;
+  const writers = violation && sink
+    ? [sink.codeAt(writerOp(violation[V.seenLo]!)), sink.codeAt(writerOp(violation[V.expLo]!))] as [number, number]
+    : null;
+  const raw: RawOutput = { counters: engine.counters(), violation, writers, debug };
+  if (!sink || !names) return raw;
+  const ops = [...debug.records.map((r) => Number(r[1])), ...(violation ? [Number(violation[V.op]), writerOp(violation[V.seenLo]!), writerOp(violation[V.expLo]!)] : [])];
+  raw.lines = Object.fromEntries(ops.filter((op) => op >= 0).map((op) => [op, sink.origin(op)]));
+  const ids = violation ? [violation[V.bufId]!, violation[V.seenHi]!, violation[V.expHi]!].map(Number) : [];
+  raw.names = Object.fromEntries(ids.filter((id) => id > 0 && names[id] !== undefined).map((id) => [id, names[id]!]));
+  return raw;
+}
+
+/** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation wins. */
+export function mergeOutputs(outs: CellOutput[]): CellOutput {
+  const counters = outs[0]!.raw.counters.map(() => 0);
+  const peakIdx = COUNTER_INDEX.swiotlbPeakSlots;
+  let first: RawOutput | undefined;
+  const records: bigint[][] = [];
+  let total = 0;
+  let wallMs = 0;
+  for (const o of outs) {
+    o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
+    if (!first && o.raw.violation) first = o.raw;
+    for (const r of o.raw.debug.records) if (records.length < MAX_DEBUG_RECORDS) records.push(r);
+    total += o.raw.debug.total;
+    wallMs += o.wallMs;
+  }
+  const named = outs[0]!.raw;
+  return {
+    raw: { counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records }, lines: named.lines, names: named.names },
+    wallMs,
+  };
+}
+
+export function initErrorText(code: number): string {
+  switch (code) {
+    case InitError.TOO_LARGE: return 'it needs more engine memory than the limit (4 GiB of Wasm memory); use a smaller --host-ram, --ram or --payload-bytes';
+    case InitError.XEN_LOW: return "Xen's low reserve cannot hold the xen-swiotlb pool; raise --xen-low-free or lower --swiotlb";
+    case InitError.LAYOUT: return '--ram is too small for the kernel, the swiotlb pool and the GART dummy page';
+    default: return `engine init failed with code ${code}`;
+  }
+}

@@ -1,0 +1,73 @@
+// One validated plan from options to result: the scenario (what the user asked for, in the one
+// shape a result records), the machine's sizes, and the MachineConfig built and checked once; and
+// the cells it runs as, one per replica, each an independent machine with its own seed. Plans and
+// cells are plain data, so they can be sent to worker threads. A replay is a plan too.
+import { AGP_ENTRIES_PER_PAGE, MAX_BO_PAGES, type MachineConfig, PAGE_SIZE, XEN_MAX_EXCHANGE_ORDER } from '../engine/abi.js';
+import { UsageError, msg } from '../errors.js';
+import { replicaSeed } from '../rand.js';
+import type { Scenario, WorkloadScenario } from '../source/scenario.js';
+import { aperturePages, residentPages, slotsNeeded } from '../source/workloads.js';
+import { formatSize } from '../units.js';
+import { GART_PAGES, MAX_BUFFERS, type MachineSizes, machineConfig, reservedPages } from './machine.js';
+
+export interface Plan {
+  scenario: Scenario;
+  sizes: MachineSizes;
+  /** The engine's configuration; each cell replaces only the seed. */
+  cfg: MachineConfig;
+}
+
+/** Test-only fault injection (GARTBENCH_FAULT=KIND:REPLICA), so the failure paths can be exercised. */
+export type Fault = 'throw' | 'trap' | 'oom';
+export const FAULTS: Fault[] = ['throw', 'trap', 'oom'];
+
+export interface Cell {
+  plan: Plan;
+  replica: number;
+  seed: number;
+  fault?: Fault;
+}
+
+/** A workload's plan: the machine must hold its working set and the aperture its bound pages. */
+export function planWorkload(scenario: WorkloadScenario, sizes: MachineSizes): Plan {
+  if (scenario.boPages > MAX_BO_PAGES) throw new UsageError(msg.badInt('bo-pages', String(scenario.boPages), 1, MAX_BO_PAGES));
+  const cfg = machineConfig({ ...scenario, ...sizes });
+  cfg.maxBuffers = Math.max(MAX_BUFFERS, slotsNeeded(scenario));
+  const usable = cfg.ramPages - reservedPages(sizes.swiotlb);
+  const resident = residentPages(scenario);
+  if (resident > usable) {
+    throw new UsageError(`--pages: a working set of ${resident} pages (${formatSize(resident * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(sizes.ram)} leaves free; raise --ram or lower --pages`);
+  }
+  const ap = aperturePages(scenario);
+  if (ap > GART_PAGES) throw new UsageError(`--pages: ${scenario.workload} keeps ${ap} pages bound, more than the ${GART_PAGES}-page (4 GiB) GART aperture`);
+  // The largest table fsb-hooks can make machine-contiguous with one exchange (order 9, 2 MiB).
+  const gattMax = (1 << XEN_MAX_EXCHANGE_ORDER) * AGP_ENTRIES_PER_PAGE;
+  if (scenario.gatt && ap > gattMax) throw new UsageError(`--pages: the AGP GATT holds at most ${gattMax} entries here (a 2 MiB table); ${scenario.workload} needs ${ap}`);
+  return { scenario, sizes, cfg };
+}
+
+/** A replay's plan: one machine, one script. */
+export function planReplay(scenario: Scenario, sizes: MachineSizes): Plan {
+  return { scenario, sizes, cfg: machineConfig({ ...scenario, ...sizes }) };
+}
+
+export function cellsOf(plan: Plan): Cell[] {
+  const fault = injectedFault();
+  return Array.from({ length: plan.scenario.replicas }, (_, i) => ({
+    plan, replica: i, seed: replicaSeed(plan.scenario.seed, i), ...(fault && fault.replica === i ? { fault: fault.kind } : {}),
+  }));
+}
+
+function injectedFault(): { kind: Fault; replica: number } | undefined {
+  const v = process.env.GARTBENCH_FAULT;
+  if (!v) return undefined;
+  const [kind, replica] = v.split(':');
+  if (!FAULTS.includes(kind as Fault)) return undefined;
+  return { kind: kind as Fault, replica: Number(replica ?? 0) };
+}
+
+export function describeCell(c: Cell): string {
+  const s = c.plan.scenario;
+  const what = s.script !== undefined ? `replay of ${s.script}` : `${s.strategy ?? s.gatt}/${s.workload}`;
+  return `${s.platform}/${s.device}/${what} replica ${c.replica} (seed ${c.seed})`;
+}

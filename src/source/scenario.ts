@@ -1,0 +1,37 @@
+// What the user asked for, in one shape: the scenario a result records (gartbench.result/1
+// `scenario`), the plan runs and the workloads generate ops from. A replay is a scenario too:
+// a script instead of a workload.
+import type { EngineKind } from '../engine/types.js';
+import type { KernelName, PlatformName } from '../engine/abi.js';
+
+export type DeviceName = 'r100' | 'r600' | 'nv04' | 'nv50' | 'agp';
+export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
+export type GattName = 'phys' | 'dma-coherent' | 'fsb-hooks';
+export type WorkloadName = 'upload' | 'readback' | 'stream' | 'churn';
+
+export interface Scenario {
+  platform: PlatformName;
+  device: DeviceName;
+  /** The TTM path (TTM devices), or the AGP GATT path (agp); the other is null. */
+  strategy: StrategyName | null;
+  gatt: GattName | null;
+  /** A generated workload, or null for a replayed script. */
+  workload: WorkloadName | null;
+  pages: number | null;
+  boPages: number | null;
+  rounds: number | null;
+  seed: number;
+  kernel: KernelName;
+  replicas: number;
+  payloadBytes: number;
+  engine: EngineKind;
+  /** The replayed script's path (`-`: standard input). */
+  script?: string;
+}
+
+/** A scenario that generates a workload. */
+export type WorkloadScenario = Scenario & { workload: WorkloadName; pages: number; boPages: number; rounds: number };
+
+export function isWorkload(s: Scenario): s is WorkloadScenario {
+  return s.workload !== null;
+}
