@@ -99,7 +99,7 @@ export function formatResult(r: Result): string {
   out.push(req === 0
     ? 'completion: no page was asked to move through the device'
     : incomplete ? `completion: INCOMPLETE — ${incomplete}; the verdict speaks only of the pages that moved`
-      : `completion: COMPLETE — all ${num(req)} page${req === 1 ? '' : 's'} moved through the device`);
+      : `completion: COMPLETE — ${req === 1 ? 'the one page' : `all ${num(req)} pages`} the work asked for moved through the device`);
   out.push(machineLine(r));
   out.push('');
   for (const [title, keys] of GROUPS) {
