@@ -5,7 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NSLABS, SEGSIZE, makeInput, makeState, naiveMismatches, runLoop, writeInputFile } from '../bench/innerloop/loop.js';
+import { NSLABS, NSLOTS, POOL_BASE, SEGSIZE, makeInput, makeState, naiveMismatches, r600PteLo, runLoop, slotAlloc, slotFree, writeInputFile } from '../bench/innerloop/loop.js';
+import { GartFamily, Op, Platform, Dir } from '../src/engine/abi.js';
+import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
+import { encodePte } from '../src/model/drm/gart.js';
+import { runOn } from './engineHarness.js';
 import { compileC, createWasmLoop, loadInnerLoopModule, runC } from '../bench/innerLoop.js';
 
 const hasCc = !spawnSync('cc', ['--version']).error;
@@ -56,4 +60,38 @@ test('inner loop: a different seed changes the checksum and the naive count stil
   assert.notEqual(ra.checksum, rb.checksum);
   assert.equal(ra.mismatches, naiveMismatches(a));
   assert.equal(rb.mismatches, naiveMismatches(b));
+});
+
+// The inner loop is a fourth copy of two engine rules (the 2010 swiotlb slot search and the r600
+// PTE); this proves it computes what the engines compute, so its timings measure the real thing.
+test('inner loop: the same slots and PTEs as the engines (swiotlb 2010, r600)', async () => {
+  const list = new Int32Array(NSLABS);
+  for (let i = 0; i < NSLABS; i++) list[i] = SEGSIZE - (i % SEGSIZE);
+  const pool = new SwiotlbPool(NSLABS);
+  let cursor = 0;
+  // Three rounds of 9000 one-page maps and their unmaps: the cursor wraps the 32768-slot pool.
+  for (let round = 0; round < 3; round++) {
+    const taken: number[] = [];
+    for (let i = 0; i < 9000; i++) {
+      const mine = slotAlloc(list, cursor);
+      const engine = pool.swiotlbTblMapSingle(0, 2 * 2048);
+      assert.equal(mine, engine, `round ${round} map ${i}`);
+      cursor = mine + NSLOTS >= NSLABS ? 0 : mine + NSLOTS;
+      taken.push(mine);
+      const bus = POOL_BASE + mine * 2048;
+      assert.equal(r600PteLo(bus), encodePte(GartFamily.r600, bus).lo);
+    }
+    for (const slot of taken.reverse()) {
+      slotFree(list, slot);
+      pool.swiotlbTblUnmapSingle(slot);
+    }
+    assert.deepEqual(Array.from(list), Array.from(pool.list), 'the free counters agree after the unmaps');
+  }
+  // And the Wasm engine puts the first bounces at the same bus addresses (swiotlb=force, r600):
+  // an unmap with the wrong size makes dma-debug report the address it was given.
+  const ops: number[][] = [];
+  for (let i = 0; i < 6; i++) ops.push([Op.ALLOC, i, 1, 0], [Op.MAP, i, Dir.bidirectional, 0, 4096]);
+  for (let i = 0; i < 6; i++) ops.push([Op.UNMAP, i, Dir.bidirectional, 2048]);
+  const o = await runOn('wasm', { platform: Platform['swiotlb-force'], maskBits: 40, gartFamily: GartFamily.r600 }, ops);
+  assert.deepEqual(o.records.filter((_, i) => o.classes[i] === 'unmap-size').map((r) => Number(r[2])), [0, 2, 4, 6, 8, 10].map((slot) => POOL_BASE + slot * 2048));
 });

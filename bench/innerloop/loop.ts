@@ -114,7 +114,7 @@ export function writeInputFile(inp: LoopInput, path: string): void {
 }
 
 /** Linux 2010 swiotlb_tbl_map_single for NSLOTS slots, stride 1. Returns the slot or -1 (full). */
-function slotAlloc(list: Int32Array, cursor: number): number {
+export function slotAlloc(list: Int32Array, cursor: number): number {
   let index = cursor;
   if (index >= NSLABS) index = 0;
   const wrap = index;
@@ -133,11 +133,16 @@ function slotAlloc(list: Int32Array, cursor: number): number {
 }
 
 /** swiotlb_tbl_unmap_single's merge rule for a run of NSLOTS at index. */
-function slotFree(list: Int32Array, index: number): void {
+export function slotFree(list: Int32Array, index: number): void {
   const end = index + NSLOTS;
   let count = (end & (SEGSIZE - 1)) !== 0 ? list[end]! : 0;
   for (let i = end - 1; i >= index; i--) list[i] = ++count;
   for (let i = index - 1; i >= 0 && (i & (SEGSIZE - 1)) !== SEGSIZE - 1 && list[i] !== 0; i--) list[i] = ++count;
+}
+
+/** The low word of the r600 PTE for a bus address below 4 GiB. */
+export function r600PteLo(bus: number): number {
+  return ((bus & ~0xfff) | R600_FLAGS) >>> 0;
 }
 
 /** One run over all requests: batches of map+bind, GPU read, unmap. */
@@ -162,8 +167,7 @@ export function runLoop(inp: LoopInput, st: LoopState): LoopResult {
       bounce[slot + 1] = orig[2 * pfn + 1]!;
       slotOrig[slot] = mfn;
       slotOrig[slot + 1] = mfn;
-      const bus = POOL_BASE + slot * 2048;
-      pte[2 * i] = ((bus & ~0xfff) | R600_FLAGS) >>> 0;
+      pte[2 * i] = r600PteLo(POOL_BASE + slot * 2048);
       pte[2 * i + 1] = 0; // bus < 2^32
     }
     // Pass 2: GPU reads through the PTEs.
