@@ -4,7 +4,7 @@
 // the boundary; u64 values live in memory.
 
 import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT,
-  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP } from './abi';
+  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END } from './abi';
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
@@ -16,7 +16,7 @@ import { swiotlb_init } from './dma/swiotlb';
 import { debug_reset } from './dma/debug';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
-import { ttm_pools_init } from './drm/ttm_page_alloc';
+import { ttm_pools_init, pool_count } from './drm/ttm_page_alloc';
 import { run_ops } from './ops';
 import { check_invariants } from './invariants';
 
@@ -67,5 +67,7 @@ export function debugPtr(): usize { return L.DEBUG_PTR; }
 export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
+/** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS), for a replay's `pools`. */
+export function poolPages(p: i32): i32 { return initialized && p >= 0 && p < POOL_ID_END ? pool_count(p) : 0; }
 /** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
 export function checkInvariants(): i32 { return initialized ? check_invariants() : 0; }

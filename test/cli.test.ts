@@ -21,7 +21,7 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
   const CASES: { description: string; text: string; pattern: RegExp }[] = [
     { description: 'malformed JSON', text: '{"op":"alloc","buf":"a","pages":1}\n{"op": oops}\n', pattern: /bad\.jsonl:2: not valid JSON/ },
     { description: 'a line that is not an object', text: '[1,2]\n', pattern: /:1: each line must be a JSON object/ },
-    { description: 'unknown op, with the valid ones', text: '{"op":"alloc","buf":"a","pages":1}\n\n{"op":"dance","buf":"a"}\n', pattern: /:3: unknown op 'dance' \(valid: alloc, free, .*gpu_read\)/ },
+    { description: 'unknown op, with the valid ones', text: '{"op":"alloc","buf":"a","pages":1}\n\n{"op":"dance","buf":"a"}\n', pattern: /:3: unknown op 'dance' \(valid: alloc, free, .*gpu_read, tt_populate, tt_bind, tt_unbind, tt_sync, tt_unpopulate\)/ },
     { description: 'unknown buffer', text: '{"op":"map","buf":"zz","dir":"to_device"}\n', pattern: /:1: unknown buffer 'zz'/ },
     { description: 'use after free', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"free","buf":"a"}\n{"op":"cpu_read","buf":"a"}\n', pattern: /:3: unknown buffer 'a'/ },
     { description: 'wrong field type', text: '{"op":"alloc","buf":"a","pages":"one"}\n', pattern: /:1: "pages" must be an integer/ },

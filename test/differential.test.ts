@@ -12,18 +12,23 @@ import { machineConfig } from '../src/run/machine.js';
 import type { DeviceName } from '../src/source/scenario.js';
 import { ReplayTranslator } from '../src/source/replay.js';
 import { readRaw } from '../src/run/cell.js';
+import { STRATEGY_PROFILES } from '../src/source/workloads.js';
+import { STRATEGIES } from '../src/cli/options.js';
 
 const DEVICES: DeviceName[] = ['r100', 'r600', 'nv04', 'nv50'];
 const OPS = ['alloc', 'alloc_coherent', 'free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',
-  'sync_for_cpu', 'unmap', 'cpu_write', 'cpu_read', 'dev_write', 'dev_read', 'gart_bind', 'gart_unbind', 'gpu_write', 'gpu_read'] as const;
+  'sync_for_cpu', 'unmap', 'cpu_write', 'cpu_read', 'dev_write', 'dev_read', 'gart_bind', 'gart_unbind', 'gpu_write', 'gpu_read',
+  'tt_populate', 'tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'] as const;
+const TT_ONLY = ['tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'];
+const BUFFER_ONLY = ['free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device', 'sync_for_cpu', 'unmap', 'dev_write', 'dev_read', 'gart_bind'];
 const GPU_PAGES = 64;
 
-interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number }
+interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number; strategy: number }
 type Action = [number, number, number, number, number];
 
 /** Turns abstract random actions into a well-formed script (names valid, ranges inside buffers). */
 function toScript(actions: Action[], bytes: boolean): object[] {
-  const live: { name: string; pages: number }[] = [];
+  const live: { name: string; pages: number; tt: boolean }[] = [];
   let next = 0;
   const out: object[] = [];
   const g = bytes ? 1 : 2048;
@@ -35,22 +40,33 @@ function toScript(actions: Action[], bytes: boolean): object[] {
   };
   for (const [k, a, b, c, d] of actions) {
     const op = OPS[k % OPS.length]!;
-    if (op === 'alloc' || op === 'alloc_coherent' || live.length === 0) {
+    // A tt op needs a tt, a buffer op a buffer: pick among the live ones of the right kind.
+    const fits = live.filter((x) => (TT_ONLY.includes(op) ? x.tt : BUFFER_ONLY.includes(op) ? !x.tt : true));
+    if (op === 'alloc' || op === 'alloc_coherent' || op === 'tt_populate' || fits.length === 0) {
       if (live.length >= 8) continue;
       const pages = [1, 1, 2, 3, 4, 8, 16, 64][a % 8]!;
       const name = `b${next++}`;
-      live.push({ name, pages });
-      out.push(op === 'alloc_coherent' ? { op, buf: name, pages } : { op: 'alloc', buf: name, pages, zone: b % 3 === 0 ? 'normal' : 'dma32' });
+      const tt = op === 'tt_populate' || (fits.length === 0 && TT_ONLY.includes(op));
+      live.push({ name, pages, tt });
+      if (tt) out.push({ op: 'tt_populate', buf: name, pages, caching: ['cached', 'wc', 'uc'][b % 3] });
+      else out.push(op === 'alloc_coherent' ? { op, buf: name, pages } : { op: 'alloc', buf: name, pages, zone: b % 3 === 0 ? 'normal' : 'dma32' });
       continue;
     }
-    const bi = a % live.length;
-    const buf = live[bi]!;
+    const buf = fits[a % fits.length]!;
+    const bi = live.indexOf(buf);
     const dir = DIRS[b % 3]!;
     switch (op) {
       case 'free':
       case 'free_coherent':
+      case 'tt_unpopulate':
         live.splice(bi, 1);
         out.push({ op, buf: buf.name });
+        break;
+      case 'tt_unbind':
+        out.push({ op, buf: buf.name });
+        break;
+      case 'tt_sync':
+        out.push({ op, buf: buf.name, for: c % 2 ? 'cpu' : 'device' });
         break;
       case 'exchange':
         out.push({ op, buf: buf.name, addressBits: [32, 32, 30, 40][c % 4] });
@@ -73,6 +89,7 @@ function toScript(actions: Action[], bytes: boolean): object[] {
         out.push({ op, buf: buf.name, ...(d % 2 === 0 ? range(buf.pages, c, d) : {}) });
         break;
       case 'gart_bind':
+      case 'tt_bind':
         out.push({ op, buf: buf.name, gpuPage: c % (GPU_PAGES - buf.pages + 1) });
         break;
       default: {
@@ -91,10 +108,12 @@ function runOn(engine: Engine, m: Machine, script: object[]) {
   });
   assert.equal(engine.init(cfg), 0);
   const sink = new OpSink(engine);
-  const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload }, sink);
+  const tt = STRATEGY_PROFILES[STRATEGIES[m.strategy % STRATEGIES.length]!];
+  const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload, tt }, sink);
   script.forEach((o, i) => t.line(JSON.stringify(o), i + 1));
-  sink.finish();
-  return { ...readRaw(engine, sink), invariants: engine.checkInvariants?.() ?? -1 };
+  let pools: number[] = [];
+  sink.finish(0, () => { pools = engine.pools(); });
+  return { ...readRaw(engine, sink), invariants: engine.checkInvariants?.() ?? -1, poolPages: [...pools, ...engine.pools()] };
 }
 
 import { COUNTERS } from '../src/engine/abi.js';
@@ -126,6 +145,7 @@ const machineArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   swiotlb: fc.constantFrom(256 * 1024, 512 * 1024, 4 * 2 ** 20),
   low: fc.constantFrom(128 * 1024, 2 * 2 ** 20, 32 * 2 ** 20), // beyond what the xen-swiotlb pool takes
+  strategy: fc.nat(), // the TTM pool behind tt_* ops
 });
 const actionsArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 60 });
 
@@ -139,6 +159,7 @@ describe('differential: Wasm engine vs reference model', () => {
         const js = runOn(await createEngine('js'), m, script);
         const diff = differences(wasm, js);
         if (wasm.invariants !== js.invariants) diff.push(`invariants wasm=${wasm.invariants} js=${js.invariants}`);
+        if (wasm.poolPages.join() !== js.poolPages.join()) diff.push(`pools wasm=[${wasm.poolPages}] js=[${js.poolPages}]`);
         // bit 2 (swiotlb back to its initial state) holds only once nothing is mapped; scripts may leak mappings
         if ((wasm.invariants & ~4) !== 0) diff.push(`invariants violated: mask ${wasm.invariants}`);
         if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);

@@ -4,7 +4,7 @@
 // same code with an order-0 XENMEM_exchange for every page it takes from the buddy. Different:
 // the pools are pfn lists threaded through ttm_page.ts, so a pool costs nothing but its 16 bytes.
 
-import { CACHING_CACHED, CACHING_WC, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
+import { CACHING_CACHED, CACHING_WC, NUM_PAGES_TO_ALLOC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
   C_CACHING_CHANGE_PAGES, C_POOL_REFILLS, C_PAGES_ALLOCATED } from '../abi';
 import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits } from '../layout';
 import { count } from '../sim/counters';
@@ -17,10 +17,6 @@ import { page_next, set_page_next, page_exchanged, set_page_exchanged, page_rese
 // Pool descriptor (POOL_DESC_BYTES): a page list (ttm_page.ts), then the pool's caching state.
 // Pool ids: ttm 0..3 and xen-aware 4..7 as base + (caching - 1) * 2 + dma32; ttm dma 8 + caching.
 @inline const P_CACHING: i32 = LIST_BYTES;
-@inline export const POOL_ID_TTM: i32 = 0;
-@inline export const POOL_ID_XEN_AWARE: i32 = 4;
-@inline export const POOL_ID_DMA: i32 = 8;
-@inline export const POOL_ID_END: i32 = 11;
 
 @inline function pd(p: i32): usize {
   assert(p >= 0 && p < POOL_ID_END, 'pool id');

@@ -3,13 +3,13 @@
 // handle for the GART; refilled 4 (`small`) at a time, pages in use tracked. Different: the
 // handle travels with the pfn (ttm_page.ts), so a page back from a tt needs no new mapping.
 
-import { CACHING_CACHED, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
+import { CACHING_CACHED, POOL_ID_DMA, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
   C_TTM_DMA_PEAK_IN_USE } from '../abi';
 import { OUT_SCRATCH_PTR } from '../layout';
 import { count, counter } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
-import { POOL_ID_DMA, pool_count, pool_caching, pool_push_tail, pool_push_head, pool_take_head, pool_cut_tail,
+import { pool_count, pool_caching, pool_push_tail, pool_push_head, pool_take_head, pool_cut_tail,
   pool_max, caching_change } from './ttm_page_alloc';
 import { page_next, set_page_next, page_exchanged, set_page_exchanged, page_reset, set_page_coh, page_coh,
   clear_page_dma, list_append } from './ttm_page';

@@ -4,7 +4,7 @@
 // Different: the pages are a linked list through ttm_page.ts, so a tt of any size costs one
 // buffer record; CPU access walks that list, the GPU reaches pages only through the GART.
 
-import { POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
+import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
   BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DMA_MAPPING_ERROR,
   PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_UNMAPS, C_TLB_FLUSHES, C_BIND_FAILURES,
   C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY } from '../abi';
@@ -21,7 +21,7 @@ import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry
   gatt_free } from './agp_gatt';
 import { page_next, page_current_handle, page_has_dma, page_dma, set_page_dma, page_has_coh, page_coh,
   page_phys, list_init, list_append, list_head, list_len, set_page_next, LIST_BYTES } from './ttm_page';
-import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, ttm_get_pages, ttm_put_page,
+import { ttm_get_pages, ttm_put_page,
   ttm_pool_shrink, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page, tt_free_page } from './ttm_page_alloc';
 import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_pool_free,
   ttm_dma_alloc_page, ttm_dma_free_page } from './ttm_page_alloc_dma';

@@ -46,10 +46,12 @@ export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', defau
 export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: 'swiotlb full/overflow and FROM_DEVICE map semantics' };
 
+export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp): the pool behind TTM pages, syncs or not' };
+
 export const SCENARIO_OPTIONS: OptionSpec[] = [
   PLATFORM_OPTION,
   DEVICE_OPTION,
-  { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp)' },
+  STRATEGY_OPTION,
   { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp)' },
   { name: 'workload', kind: 'choice', default: 'upload', choices: WORKLOADS, help: 'what the GPU and CPU do' },
   { name: 'pages', kind: 'int', default: '4096', min: 1, max: I32_MAX, help: 'working set, 4 KiB pages (churn: pages created per round, a quarter live at once)' },

@@ -42,9 +42,11 @@ export function workloadPlanFrom(v: Values, given: Set<string>): Plan {
   return planWorkload(workloadScenarioFrom(v, given), sizesFrom(v));
 }
 
-export function replayPlanFrom(v: Values, script: string): Plan {
+export function replayPlanFrom(v: Values, script: string, given = new Set<string>()): Plan {
+  if (v.device === 'agp' && given.has('strategy')) throw new UsageError('--strategy: not with --device agp (its tt_* ops would bind through the GATT, which replay does not drive)');
   const scenario: Scenario = {
-    ...common(v), strategy: null, gatt: null, workload: null, pages: null, boPages: null, rounds: null, replicas: 1, script,
+    ...common(v), strategy: v.device === 'agp' ? null : (v.strategy as StrategyName), gatt: null,
+    workload: null, pages: null, boPages: null, rounds: null, replicas: 1, script,
   };
   return planReplay(scenario, sizesFrom(v));
 }

@@ -38,6 +38,21 @@ export const Op = {
 export const Pool = { ttm: 0, ttmDma: 1, xenAware: 2, agp: 3, agpCoherent: 4, agpFsb: 5 } as const;
 /** TTM caching states. */
 export const Caching = { cached: 0, wc: 1, uc: 2 } as const;
+export const CACHINGS = Object.keys(Caching) as (keyof typeof Caching)[];
+/**
+ * The TTM pools both engines keep, by id (a replay result's `pools`): the 2010 global pools
+ * {wc, uc} × {normal, dma32} at POOL_ID_TTM + (caching − 1)·2 + dma32, the xen-aware ones the same
+ * from POOL_ID_XEN_AWARE, and the 2011 per-device dma pools at POOL_ID_DMA + caching.
+ */
+export const TTM_POOLS = [
+  'wc normal', 'wc dma32', 'uc normal', 'uc dma32',
+  'xen-aware wc normal', 'xen-aware wc dma32', 'xen-aware uc normal', 'xen-aware uc dma32',
+  'dma cached', 'dma wc', 'dma uc',
+] as const;
+export const POOL_ID_TTM = 0;
+export const POOL_ID_XEN_AWARE = TTM_POOLS.indexOf('xen-aware wc normal');
+export const POOL_ID_DMA = TTM_POOLS.indexOf('dma cached');
+export const POOL_ID_END = TTM_POOLS.length;
 /** TT_BIND address modes: map each page / use the coherent handles / (agp) machine addresses. */
 export const BindMode = { map: 0, coherent: 1, fsb: 2 } as const;
 /** GATT_CREATE table modes. */
@@ -210,6 +225,7 @@ export const ENGINE_CONSTANTS = {
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
+  POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',

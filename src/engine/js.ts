@@ -42,6 +42,7 @@ export function createJsEngine(): Engine {
       const { debug } = ready();
       return { total: debug.total, records: debug.records.map((r) => [...r]) };
     },
+    pools: () => ready().poolPages(),
     checkInvariants(): number {
       return checkInvariants(ready());
     },

@@ -24,6 +24,8 @@ export interface Engine {
   violation(): bigint[] | null;
   /** Total dma-debug reports, and the first MAX_DEBUG_RECORDS as DEBUG_WORDS words each. */
   debug(): { total: number; records: bigint[][] };
+  /** Free pages in each TTM pool, by id (TTM_POOLS). */
+  pools(): number[];
   /** docs/ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
   checkInvariants?(): number;
   /** Bytes of engine memory in use (Wasm linear memory), when the engine can tell. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, VIOLATION_WORDS } from './abi.js';
+import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
 import type { MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { packageFile } from '../paths.js';
@@ -26,6 +26,7 @@ interface EngineExports {
   debugTotal(): number;
   memoryBytes(): number;
   checkInvariants(): number;
+  poolPages(p: number): number;
 }
 
 
@@ -114,6 +115,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
       return { total, records };
     },
     checkInvariants: () => ex.checkInvariants(),
+    pools: () => TTM_POOLS.map((_, p) => ex.poolPages(p)),
     memoryBytes: () => ex.memoryBytes(),
     committedBytes: () => ex.memory.buffer.byteLength,
   };

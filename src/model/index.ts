@@ -1,7 +1,7 @@
 // The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
 // holds its state, one plain object every layer reads through the part of it that layer knows
 // (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
-import { GartFamily, InitError, Platform, DMA32_LIMIT_PFN, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
+import { GartFamily, InitError, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
 import { layoutFor, type Layout, type Slotted } from './layout.js';
 import { newCounters } from './sim/counters.js';
 import { Oracle } from './sim/oracle.js';
@@ -86,5 +86,15 @@ export class Model implements TtState {
 
   run(ops: Int32Array, count: number, firstOp: number): void {
     runOps(this, ops, count, firstOp);
+  }
+
+  /** Free pages per TTM pool id (TTM_POOLS): a kind's pools exist for the device's zone only. */
+  poolPages(): number[] {
+    const out: number[] = TTM_POOLS.map(() => 0);
+    const dma32 = this.cfg.maskBits === 32 ? 1 : 0;
+    this.ttmPools.ttm.forEach((p, c) => { out[POOL_ID_TTM + c * 2 + dma32] = p.size; });
+    this.ttmPools.xenAware.forEach((p, c) => { out[POOL_ID_XEN_AWARE + c * 2 + dma32] = p.size; });
+    this.ttmPools.dma.forEach((p, c) => { out[POOL_ID_DMA + c] = p.size; });
+    return out;
   }
 }

@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS } from '../engine/abi.js';
+import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import type { Scenario } from '../source/scenario.js';
@@ -33,7 +33,14 @@ export interface Result {
   firstViolation: Violation | null;
   dmaDebug: DebugRecord[];
   extra: Record<string, number>;
+  /** Replay: every TTM pool's free pages at the end of the script, and after the device's release. */
+  pools?: PoolRecord[];
+  poolsAfterRelease?: PoolRecord[];
 }
+
+export interface PoolRecord { pool: string; order: number; pages: number }
+
+const poolRecords = (pages: number[]): PoolRecord[] => TTM_POOLS.map((pool, i) => ({ pool, order: 0, pages: pages[i] ?? 0 }));
 
 export function counterRecord(counters: number[]): Record<CounterName, number> {
   return Object.fromEntries(COUNTERS.map((n, i) => [n, counters[i] ?? 0])) as Record<CounterName, number>;
@@ -117,5 +124,6 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers }),
     dmaDebug: debugFrom(raw.debug, origin),
     extra,
+    ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),
   };
 }

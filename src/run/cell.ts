@@ -9,7 +9,7 @@ import { CellError, UsageError, msg } from '../errors.js';
 import { translateScript } from '../source/replay.js';
 import { isWorkload } from '../source/scenario.js';
 import { OpSink } from '../source/sink.js';
-import { generateWorkload, runWorkload } from '../source/workloads.js';
+import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
 import { type Cell, describeCell } from './plan.js';
 
 /** Raw engine output (also what workers send back), with the script's names for what it mentions. */
@@ -23,6 +23,8 @@ export interface RawOutput {
   lines?: Record<number, number>;
   /** Replay: the script's name of each buffer id the output mentions. */
   names?: Record<number, string>;
+  /** Replay: free pages per TTM pool (TTM_POOLS) at the end of the script, and after the release. */
+  pools?: { end: number[]; released: number[] };
 }
 
 export interface CellOutput {
@@ -67,9 +69,13 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
     else generateWorkload(s, c.seed, sink);
     return { raw: readRaw(engine, sink), wallMs: performance.now() - t0 };
   }
-  const tr = await translateScript(s.script!, { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes }, sink, signal);
-  sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0);
-  return { raw: readRaw(engine, sink, tr.names), wallMs: performance.now() - t0 };
+  const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
+  const tr = await translateScript(s.script!, limits, sink, signal);
+  let end: number[] = [];
+  sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
+  const raw = readRaw(engine, sink, tr.names);
+  raw.pools = { end, released: engine.pools() };
+  return { raw, wallMs: performance.now() - t0 };
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
@@ -107,7 +113,10 @@ export function mergeOutputs(outs: CellOutput[]): CellOutput {
   }
   const named = outs[0]!.raw;
   return {
-    raw: { counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records }, lines: named.lines, names: named.names },
+    raw: {
+      counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records },
+      lines: named.lines, names: named.names, pools: named.pools,
+    },
     wallMs,
   };
 }

@@ -7,24 +7,31 @@ import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { Dir, DIRS, MAX_ALLOC_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
+import { CACHINGS, Caching, Dir, DIRS, MAX_ALLOC_PAGES, MAX_TT_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
 import { UsageError, escapeText, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from './sink.js';
+import type { DriverProfile } from './workloads.js';
 
 export const REPLAY_OPS = [
   'alloc', 'free', 'alloc_coherent', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device',
   'sync_for_cpu', 'unmap', 'cpu_write', 'cpu_read', 'dev_write', 'dev_read', 'gart_bind', 'gart_unbind',
-  'gpu_write', 'gpu_read',
+  'gpu_write', 'gpu_read', 'tt_populate', 'tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate',
 ] as const;
+
+/** The ops that act on a TTM tt (besides cpu_write and cpu_read, which work on both). */
+const TT_OPS = ['tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'];
+const BOTH_OPS = ['cpu_write', 'cpu_read'];
 
 type Json = Record<string, unknown>;
 
-interface Buffer { slot: number; pages: number }
+interface Buffer { slot: number; pages: number; tt: boolean }
 
 export interface ReplayLimits {
   maxBuffers: number;
   gartPages: number;
   payloadBytes: number;
+  /** The TTM path of --strategy behind tt_* ops; null on an AGP device. */
+  tt: DriverProfile | null;
 }
 
 /** Stateful translator: names to slots, fields to words. One per script. */
@@ -66,33 +73,61 @@ export class ReplayTranslator {
         if (this.buffers.has(name)) fail(`buffer ${shown(name)} is already allocated`);
         const pages = f.int('pages', 1, MAX_ALLOC_PAGES);
         const slot = this.takeSlot(fail);
-        this.buffers.set(name, { slot, pages });
+        this.buffers.set(name, { slot, pages, tt: false });
         this.names.push(escapeText(name));
         if (op === 'alloc') emit(Op.ALLOC, slot, pages, Zone[f.choice('zone', ZONES, 'dma32')]);
         else emit(Op.ALLOC_COHERENT, slot, pages);
         return;
       }
       case 'free':
-      case 'free_coherent': {
+      case 'free_coherent':
+      case 'tt_unpopulate': {
         const name = f.name('buf');
-        const b = this.buffer(name, fail);
+        const b = this.buffer(name, fail, op);
         this.buffers.delete(name);
         this.freeSlots.push(b.slot);
-        emit(op === 'free' ? Op.FREE : Op.FREE_COHERENT, b.slot);
+        emit(op === 'free' ? Op.FREE : op === 'free_coherent' ? Op.FREE_COHERENT : Op.TT_UNPOPULATE, b.slot);
+        return;
+      }
+      case 'tt_populate': {
+        const tt = this.limits.tt;
+        if (!tt) fail('tt_* ops need a TTM device (r100, r600, nv04, nv50): the agp device binds through its GATT');
+        const name = f.name('buf');
+        if (this.buffers.has(name)) fail(`buffer ${shown(name)} is already allocated`);
+        const pages = f.int('pages', 1, MAX_TT_PAGES);
+        const caching = Caching[f.choice('caching', CACHINGS, CACHINGS[tt!.caching])];
+        const slot = this.takeSlot(fail);
+        this.buffers.set(name, { slot, pages, tt: true });
+        this.names.push(escapeText(name));
+        emit(Op.TT_POPULATE, slot, pages, tt!.pool, caching);
+        return;
+      }
+      case 'tt_bind': {
+        const b = this.buffer(f.name('buf'), fail, op);
+        const gpuPage = this.gpuRange(f, b, fail);
+        emit(Op.TT_BIND, b.slot, gpuPage, this.limits.tt!.bindMode);
+        return;
+      }
+      case 'tt_unbind':
+        emit(Op.TT_UNBIND, this.buffer(f.name('buf'), fail, op).slot);
+        return;
+      case 'tt_sync': {
+        const b = this.buffer(f.name('buf'), fail, op);
+        emit(Op.TT_SYNC, b.slot, f.choice('for', ['device', 'cpu'] as const) === 'cpu' ? 1 : 0);
         return;
       }
       case 'exchange': {
-        const b = this.buffer(f.name('buf'), fail);
+        const b = this.buffer(f.name('buf'), fail, op);
         emit(Op.EXCHANGE, b.slot, f.int('addressBits', 12, 64));
         return;
       }
       case 'mapping_error':
-        emit(Op.MAPPING_ERROR, this.buffer(f.name('buf'), fail).slot);
+        emit(Op.MAPPING_ERROR, this.buffer(f.name('buf'), fail, op).slot);
         return;
       case 'map':
       case 'sync_for_device':
       case 'sync_for_cpu': {
-        const b = this.buffer(f.name('buf'), fail);
+        const b = this.buffer(f.name('buf'), fail, op);
         const dir = Dir[f.choice('dir', DIRS)];
         const [offset, size] = this.range(f, b, fail);
         const code = op === 'map' ? Op.MAP : op === 'sync_for_device' ? Op.SYNC_FOR_DEVICE : Op.SYNC_FOR_CPU;
@@ -100,7 +135,7 @@ export class ReplayTranslator {
         return;
       }
       case 'unmap': {
-        const b = this.buffer(f.name('buf'), fail);
+        const b = this.buffer(f.name('buf'), fail, op);
         const dir = Dir[f.choice('dir', DIRS)];
         const size = f.int('size', 1, b.pages * PAGE_SIZE, b.pages * PAGE_SIZE);
         if (size % this.granule !== 0) fail(`"size" ${size} is not a multiple of ${this.granule} (use --payload-bytes 4096 for byte-exact sizes)`);
@@ -111,17 +146,15 @@ export class ReplayTranslator {
       case 'cpu_read':
       case 'dev_write':
       case 'dev_read': {
-        const b = this.buffer(f.name('buf'), fail);
+        const b = this.buffer(f.name('buf'), fail, op);
         const [offset, size] = this.range(f, b, fail);
         const code = { cpu_write: Op.CPU_WRITE, cpu_read: Op.CPU_READ, dev_write: Op.DEV_WRITE, dev_read: Op.DEV_READ }[op];
         emit(code, b.slot, offset, size);
         return;
       }
       case 'gart_bind': {
-        const b = this.buffer(f.name('buf'), fail);
-        const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
-        if (gpuPage + b.pages > this.limits.gartPages) fail(`"gpuPage" ${gpuPage} + ${b.pages} pages runs past the GART (${this.limits.gartPages} pages)`);
-        emit(Op.GART_BIND, b.slot, gpuPage);
+        const b = this.buffer(f.name('buf'), fail, op);
+        emit(Op.GART_BIND, b.slot, this.gpuRange(f, b, fail));
         return;
       }
       case 'gart_unbind':
@@ -143,10 +176,21 @@ export class ReplayTranslator {
     return this.nextSlot++;
   }
 
-  private buffer(name: string, fail: (w: string) => never): Buffer {
+  /** The buffer a line names; `op` must suit what it is (a TTM tt takes tt_* ops, cpu_write and cpu_read). */
+  private buffer(name: string, fail: (w: string) => never, op?: string): Buffer {
     const b = this.buffers.get(name);
     if (!b) fail(`unknown buffer ${shown(name)} (not allocated, or already freed)`);
+    if (op && !BOTH_OPS.includes(op) && b!.tt !== TT_OPS.includes(op)) {
+      fail(b!.tt ? `${op} on ${shown(name)}, a TTM tt (use ${listOf([...TT_OPS, ...BOTH_OPS])})` : `${op} needs a TTM tt; ${shown(name)} was allocated with alloc or alloc_coherent`);
+    }
     return b!;
+  }
+
+  /** A bind's first GPU page: the whole buffer must fit in the aperture. */
+  private gpuRange(f: Fields, b: Buffer, fail: (w: string) => never): number {
+    const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
+    if (gpuPage + b.pages > this.limits.gartPages) fail(`"gpuPage" ${gpuPage} + ${b.pages} pages runs past the GART (${this.limits.gartPages} pages)`);
+    return gpuPage;
   }
 
   private range(f: Fields, b: Buffer, fail: (w: string) => never): [number, number] {

@@ -44,8 +44,13 @@ export class OpSink {
     this.chunk = this.engine.opBuffer();
   }
 
-  /** Ends the stream: the device is released (dma-debug leak check). */
-  finish(origin = 0): void {
+  /** Ends the stream: the device is released (dma-debug leak check, teardown). `beforeRelease`
+   * sees the engine with every op of the stream done, just before the release. */
+  finish(origin = 0, beforeRelease?: () => void): void {
+    if (beforeRelease) {
+      this.flush();
+      beforeRelease();
+    }
     this.push(Op.RELEASE, 0, 0, 0, 0, origin);
     this.flush();
   }

@@ -34,6 +34,11 @@ export const GATT_PROFILES: Record<GattName, DriverProfile> = {
 /** What a workload generates from: the scenario's workload fields and strategy (or gatt). */
 export type WorkloadSpec = Pick<WorkloadScenario, 'workload' | 'pages' | 'boPages' | 'rounds' | 'strategy' | 'gatt'>;
 
+/** The TTM path a replay's tt_* ops take: the strategy's profile on a TTM device, none on agp. */
+export function ttProfileOf(s: Pick<WorkloadSpec, 'strategy' | 'gatt'>): DriverProfile | null {
+  return s.strategy ? STRATEGY_PROFILES[s.strategy] : null;
+}
+
 /** The driver profile of a scenario's strategy (TTM devices) or gatt (agp). */
 export function profileOf(w: Pick<WorkloadSpec, 'strategy' | 'gatt'>): DriverProfile {
   return w.gatt ? GATT_PROFILES[w.gatt] : STRATEGY_PROFILES[w.strategy!];
