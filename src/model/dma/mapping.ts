@@ -112,6 +112,16 @@ function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
   rec.dmaAddr = iommu.busOf(first, phys % PAGE_SIZE);
 }
 
+/**
+ * The one bus address the platform's dma_mapping_error() is true for (twin of dma_error_addr):
+ * 2010 generic swiotlb: the overflow buffer's; 2010 Xen: 0; the IOMMU and modern: DMA_MAPPING_ERROR.
+ */
+export function dmaErrorAddr(s: DmaState): number {
+  if (s.cfg.kernel === Kernel.modern || s.cfg.platform === Platform.iommu) return DMA_ERROR;
+  if (s.cfg.platform === Platform['xen-pv']) return 0;
+  return xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
+}
+
 /** The bus address of a page the driver maps once at init and nobody counts (radeon's dummy page). */
 export function dmaMapBootPage(s: DmaState, pfn: number): number {
   if (s.iommu) {
