@@ -11,7 +11,7 @@ import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { coherentAllocBlock } from '../dma/coherent.js';
 import { countSync, dmaMapPhys, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
-import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPutPages } from './ttmPageAllocDma.js';
+import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
 import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
 
@@ -63,6 +63,10 @@ export class Tt implements PageArray {
 
   cohOf(i: number): number {
     return this.coh ? this.coh[i]! : NONE;
+  }
+
+  clear(): void {
+    this.count = 0;
   }
 
   /** The dma address the driver holds for page i (T11): the last map, else the coherent handle, else -1. */
@@ -312,11 +316,9 @@ export function ttmTeardown(s: TtState): void {
     if (held instanceof Tt) ttUnpopulate(s, slot, held);
   });
   for (const { pool, kind, caching } of s.ttmPools.all()) {
-    if (kind === Pool.ttmDma) {
-      freeFromTail(s, pool, pool.size, caching !== Caching.cached, (pfn, handle, exchanged) => ttmDmaFreePage(s, pfn, handle, exchanged));
-    } else {
-      freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
-    }
+    // ttm_page_alloc_fini and ttm_dma_page_alloc_fini: every page, from the tail
+    if (kind === Pool.ttmDma) ttmDmaPoolDrain(s, pool, caching);
+    else freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
   }
   gattFree(s);
   s.debug.quiet = false;
