@@ -24,10 +24,10 @@ import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry
   gatt_free } from './agp_gatt';
 import { page_next, page_current_handle, page_has_dma, page_dma, page_has_coh, page_coh,
   page_phys, list_init, list_append, list_head, list_len, set_page_next, LIST_BYTES } from './ttm_page';
-import { ttm_get_pages, ttm_put_page,
-  ttm_pool_shrink, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page, tt_free_page } from './ttm_page_alloc';
-import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_pool_free,
-  ttm_dma_alloc_page, ttm_dma_free_page } from './ttm_page_alloc_dma';
+import { ttm_get_pages, ttm_put_pages, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page,
+  tt_free_page } from './ttm_page_alloc';
+import { ttm_dma_get_pages, ttm_dma_unpopulate, ttm_dma_page_pool_free, ttm_dma_alloc_page,
+  ttm_dma_free_page } from './ttm_page_alloc_dma';
 
 // tt record: the slot header (layout.ts), then its own body: the page list (ttm_page.ts; its
 // length is the pages held), the pages asked for, the pool kind and caching state, and the bind:
@@ -151,23 +151,23 @@ export function tt_unpopulate(slot: i32): void {
   tt_backend_destroy(slot, t);
   const pool = tt_pool(t);
   const caching = tt_caching(t);
-  if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
-  let pfn = tt_head(t);
-  while (pfn >= 0) {
-    const next = page_next(pfn);
-    set_page_next(pfn, -1);
-    switch (pool) {
-      case POOL_TTM: ttm_put_page(POOL_ID_TTM, caching, pfn); break;
-      case POOL_XEN_AWARE: ttm_put_page(POOL_ID_XEN_AWARE, caching, pfn); break;
-      case POOL_TTM_DMA: ttm_dma_put_page(caching, pfn); break;
-      case POOL_AGP_COHERENT: ttm_dma_free_page(pfn); break;
-      default: tt_free_page(pfn); break;
+  const l = t + TT_LIST;
+  switch (pool) {
+    // ttm_tt_destroy → ttm_tt_free_alloced_pages: one ttm_put_pages for the whole tt
+    case POOL_TTM: ttm_put_pages(l, POOL_ID_TTM, caching); break;
+    case POOL_XEN_AWARE: ttm_put_pages(l, POOL_ID_XEN_AWARE, caching); break;
+    case POOL_TTM_DMA: ttm_dma_unpopulate(l, caching); break;
+    default: {
+      if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
+      let pfn = tt_head(t);
+      while (pfn >= 0) {
+        const next = page_next(pfn);
+        set_page_next(pfn, -1);
+        if (pool == POOL_AGP_COHERENT) ttm_dma_free_page(pfn); else tt_free_page(pfn);
+        pfn = next;
+      }
     }
-    pfn = next;
   }
-  if (pool == POOL_TTM) ttm_pool_shrink(POOL_ID_TTM, caching);
-  else if (pool == POOL_XEN_AWARE) ttm_pool_shrink(POOL_ID_XEN_AWARE, caching);
-  else if (pool == POOL_TTM_DMA) ttm_dma_pool_shrink(caching);
   rec_clear(t);
 }
 

@@ -13,7 +13,7 @@ import { countSync, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
 import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
-import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPutPages } from './ttmPageAllocDma.js';
+import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
 import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
 
@@ -67,6 +67,10 @@ export class Tt implements PageArray, BackendTt {
 
   cohOf(i: number): number {
     return this.coh ? this.coh[i]! : NONE;
+  }
+
+  clear(): void {
+    this.count = 0;
   }
 
   /** The dma address the driver holds for page i (T11): the last map, else the coherent handle, else -1. */
@@ -343,11 +347,9 @@ export function ttmTeardown(s: TtState): void {
     if (held instanceof Tt) ttUnpopulate(s, slot, held);
   });
   for (const { pool, kind, caching } of s.ttmPools.all()) {
-    if (kind === Pool.ttmDma) {
-      freeFromTail(s, pool, pool.size, caching !== Caching.cached, (pfn, handle, exchanged) => ttmDmaFreePage(s, pfn, handle, exchanged));
-    } else {
-      freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
-    }
+    // ttm_page_alloc_fini and ttm_dma_page_alloc_fini: every page, from the tail
+    if (kind === Pool.ttmDma) ttmDmaPoolDrain(s, pool, caching);
+    else freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
   }
   gattFree(s);
   s.debug.quiet = false;
