@@ -13,7 +13,8 @@ import { p2m_init, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init } from './dma/swiotlb';
-import { debug_reset } from './dma/debug';
+import { debug_reset, debug_set_error_addr } from './dma/debug';
+import { dma_error_addr } from './dma/mapping';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
 import { ttm_pools_init, pool_count } from './drm/ttm_page_alloc';
@@ -52,6 +53,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   agp_init(gartFamily == GART_AGP);
   gart_init();
   ttm_pools_init();
+  debug_set_error_addr(dma_error_addr());
   return INIT_OK;
 }
 

@@ -1,19 +1,40 @@
-// DMA-API debug (docs/ENGINE.md §9, D13, D14, D21; kernel/dma/debug.c): which misuse is reported
-// under which class, on both engines. Each case checks the classes in order, the total of reports
-// and the dmaDebugErrors counter.
+// DMA-API debug (docs/ENGINE.md §9, D7, D13, D14, D21): which misuse is reported under which
+// class, on both engines and per era (`2010`: lib/dma-debug.c of 2.6.37; `modern`: today's
+// engine rules). Each case checks the classes in order, the total of reports and the
+// dmaDebugErrors counter. The kernel's messages one by one: test/peer-dma-debug.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Platform, type DebugClass, type MachineConfig } from '../src/engine/abi.js';
+import { Kernel, Platform, type DebugClass, type MachineConfig } from '../src/engine/abi.js';
 import {
   BIDI, ENGINES, FROM_DEV, PAGE, TO_DEV, alloc, allocCoherent, freeCoherent, map, mappingError, release, runOn, syncCpu,
   syncDev, unmap, type OpWords,
 } from './engineHarness.js';
 
 const bare = { platform: Platform['bare-metal'] };
+const modern = { ...bare, kernel: Kernel.modern };
+// The issue's case: one page mapped twice (to_device 1 page, then bidirectional 2 pages, each
+// checked), each mapping unmapped exactly.
+const mappedTwice = [alloc(0, 2), map(0, TO_DEV, 0, PAGE), mappingError(0), map(0, BIDI, 0, 2 * PAGE), mappingError(0),
+  unmap(0, TO_DEV, PAGE), unmap(0, BIDI, 2 * PAGE)];
 
 const cases: { description: string; cfg?: Partial<MachineConfig>; ops: OpWords[]; classes: DebugClass[] }[] = [
   { description: 'checked map, matching unmap: nothing', ops: [alloc(0), map(0), mappingError(0), unmap(0)], classes: [] },
-  { description: 'unmap without dma_mapping_error', ops: [alloc(0), map(0), unmap(0)], classes: ['map-error-unchecked'] },
+  { description: '2010: unmap without dma_mapping_error is fine (2.6.37 has no map-error check)', ops: [alloc(0), map(0), unmap(0)], classes: [] },
+  { description: 'modern: unmap without dma_mapping_error', cfg: modern, ops: [alloc(0), map(0), unmap(0)], classes: ['map-error-unchecked'] },
+  { description: '2010: a page mapped twice, each unmapped exactly: best fit finds each, 0 reports', ops: mappedTwice, classes: [] },
+  { description: 'modern (D14, the newest entry): the same stream reports size and direction twice', cfg: modern, ops: mappedTwice,
+    classes: ['unmap-size', 'unmap-direction', 'unmap-size', 'unmap-direction'] },
+  { description: '2010: two entries at one address, neither perfect: unmap-unknown, both leak',
+    ops: [alloc(0), map(0, TO_DEV), map(0, FROM_DEV), unmap(0, BIDI), release()], classes: ['unmap-unknown', 'leak'] },
+  { description: 'modern (D14): the same stream takes the newest (from_device) entry',
+    cfg: modern, ops: [alloc(0), map(0, TO_DEV), map(0, FROM_DEV), unmap(0, BIDI), release()],
+    classes: ['unmap-direction', 'map-error-unchecked', 'leak'] },
+  { description: '2010: a sync starting inside a mapping is unknown (exact handle)',
+    ops: [alloc(0, 2), map(0, BIDI, 0, 2 * PAGE), syncCpu(0, BIDI, PAGE, PAGE)], classes: ['sync-unknown'] },
+  { description: 'modern (D21): the same sync is contained, fine',
+    cfg: modern, ops: [alloc(0, 2), map(0, BIDI, 0, 2 * PAGE), syncCpu(0, BIDI, PAGE, PAGE)], classes: [] },
+  { description: 'modern (D21, exact first): a sync past the end from the handle is still sync-outside',
+    cfg: modern, ops: [alloc(0, 2), map(0, TO_DEV), syncDev(0, TO_DEV, 0, 2 * PAGE)], classes: ['sync-outside'] },
   { description: 'unmap of a never-mapped buffer', ops: [alloc(0), unmap(0)], classes: ['unmap-unknown'] },
   { description: 'unmap twice', ops: [alloc(0), map(0), mappingError(0), unmap(0), unmap(0)], classes: ['unmap-unknown'] },
   { description: 'unmap of a 2-page mapping with the size of 1 page',
@@ -38,6 +59,9 @@ const cases: { description: string; cfg?: Partial<MachineConfig>; ops: OpWords[]
   { description: 'free_coherent with matching handle and size: nothing', ops: [allocCoherent(0, 2), freeCoherent(0), release()], classes: [] },
   { description: 'swiotlb=force: a failed map (129 slots) is not tracked, nothing leaks',
     cfg: { platform: Platform['swiotlb-force'] }, ops: [alloc(0, 65), map(0, BIDI, 0, 129 * 2048), release()], classes: [] },
+  { description: '2010 swiotlb=force: unmap of the failed map\'s overflow address is the invalid-address report',
+    cfg: { platform: Platform['swiotlb-force'] }, ops: [alloc(0, 65), map(0, BIDI, 0, 129 * 2048), unmap(0, BIDI, 129 * 2048)],
+    classes: ['unmap-unknown'] },
 ];
 
 for (const engine of ENGINES) {
@@ -50,6 +74,14 @@ for (const engine of ENGINES) {
         assert.equal(o.c.dmaDebugErrors, tc.classes.length);
       });
     }
+
+    it('unknown records count the entries at the address (D13): 0, 2 when best fit gave up, −1 for an invalid address', async () => {
+      const none = await runOn(engine, bare, [alloc(0), unmap(0)]);
+      const two = await runOn(engine, bare, [alloc(0), map(0, TO_DEV), map(0, FROM_DEV), unmap(0, BIDI)]);
+      const invalid = await runOn(engine, { platform: Platform['swiotlb-force'] },
+        [alloc(0, 65), map(0, BIDI, 0, 129 * 2048), unmap(0, BIDI, 129 * 2048)]);
+      assert.deepEqual([none, two, invalid].map((o) => o.records[0]![8]), [0n, 2n, -1n]);
+    });
 
     it('the leak record carries the count of live mappings, and -1 for what a leak has not', async () => {
       for (const live of [1, 2]) {

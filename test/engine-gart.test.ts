@@ -35,8 +35,9 @@ for (const engine of ENGINES) {
       });
     }
     runCases(engine, [
+      // nv50: each bind and unbind flushes the PFIFO and the PGRAPH TLB (nv50_vm_flush, engines 5 and 0): 2 + 2.
       { description: 'nv50: an unbound page is invalid and a GPU read of it is foreign', cfg: { maskBits: 40, gartFamily: GartFamily.nv50 },
-        ops: [...upload, unbind(0, 1), gpuRead()], expect: { foreignReads: 1, tlbFlushes: 2, gartWrites: 2 } },
+        ops: [...upload, unbind(0, 1), gpuRead()], expect: { foreignReads: 1, tlbFlushes: 4, gartWrites: 2 } },
       { description: '40-bit device + r100 on xen: the coherent handle\'s PTE is truncated, the GPU reads the wrong frame',
         cfg: { maskBits: 40 }, ops: [allocCoherent(0), bind(0), cpuWrite(0), gpuRead()], expect: { foreignReads: 1 } },
       { description: '40-bit device + r600 on xen: the coherent handle\'s PTE is exact, coherent',

@@ -1,5 +1,9 @@
-// kernel/dma/debug.c (CONFIG_DMA_API_DEBUG): a table of live mappings and the checks
-// check_unmap / check_sync apply against it; debug_dma_mapping_error marks entries checked.
+// DMA-API debugging (CONFIG_DMA_API_DEBUG): a table of live mappings and the checks
+// check_unmap / check_sync apply against it. Per era (docs/ENGINE.md §9): `2010` is
+// lib/dma-debug.c of 2.6.37 (best-fit hash_bucket_find, exact-handle check_sync, the
+// dma_mapping_error test first in check_unmap, no map-error tracking); `modern` is
+// kernel/dma/debug.c as the engine has long modelled it (newest exact entry, D21's containing
+// sync lookup, debug_dma_mapping_error marking entries checked).
 // Different: it sees only what the driver tells the DMA API — never a missing sync, which is
 // the oracle's job — and it reports every failed check of an op, not just the first.
 
@@ -7,9 +11,10 @@ import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_F
   DBG_UNMAP_UNKNOWN, DBG_UNMAP_SIZE, DBG_UNMAP_DIRECTION,
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK,
-  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN } from '../abi';
+  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
+  KERNEL_MODERN } from '../abi';
 import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr,
-  DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE } from '../layout';
+  DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era } from '../layout';
 import { count, counter, cur_op } from '../sim/counters';
 
 // Entry (DEBUG_ENTRY_BYTES): dma address, size, direction, type, whether dma_mapping_error saw
@@ -32,6 +37,14 @@ export function debug_set_quiet(q: bool): void { quiet = q; }
 // dma_entry_alloc out of preallocated entries: "DMA-API: debugging out of memory - disabling".
 // From then on every hook returns at once, as the kernel's global_disable makes them (T22).
 let global_disable = false;
+// The one bus address for which the platform's dma_mapping_error() is true (ENGINE.md §9): the
+// 2010 overflow buffer (swiotlb_dma_mapping_error), 0 on 2010 Xen (xen_swiotlb_dma_mapping_error
+// is !dma_addr), DMA_MAPPING_ERROR otherwise. Set once at init by the layer that knows the
+// platform (dma/mapping.ts dma_error_addr).
+let error_addr: u64 = DMA_MAPPING_ERROR;
+export function debug_set_error_addr(addr: u64): void { error_addr = addr; }
+// Live entries at exactly the address of the last lookup (hash_bucket_find's `matches`).
+let matches: i32 = 0;
 
 @inline const E_DMA: i32 = 0;
 @inline const E_SIZE: i32 = E_DMA + 8;
@@ -156,12 +169,38 @@ function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64,
   store<i64>(r, n, R_COUNT); store<i64>(r, esize, R_ESIZE);
 }
 
-/** Newest entry at exactly `dma` (hash_bucket_find's exact match), or −1: a chain's first match. */
+/** Newest entry at exactly `dma`, or −1 (modern; ENGINE.md D14): a chain's first match. */
 function find_exact(dma: u64): i32 {
+  matches = 0;
   for (let k = load<i32>(addr_head(dma)); k != 0; k = load<i32>(ent(k - 1), ADDR_LINK)) {
-    if (load<u64>(ent(k - 1), E_DMA) == dma) return k - 1;
+    if (load<u64>(ent(k - 1), E_DMA) == dma) { matches = 1; return k - 1; }
   }
   return -1;
+}
+
+/**
+ * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37): of the live entries at exactly `dma`
+ * (one device), score one point each for equal size, type and direction, plus one for the sg entry
+ * count (0 on both sides here, so always equal). The first perfect score in insertion order wins
+ * at once; otherwise the best score (last level starting at 0, strictly better replaces) counts
+ * only if it was the lone candidate — several, none perfect: nothing ("has not allocated").
+ * The chain runs newest → oldest, so the last perfect entry met is the oldest.
+ */
+function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
+  matches = 0;
+  let perfect = -1;
+  let best = -1;
+  for (let k = load<i32>(addr_head(dma)); k != 0; k = load<i32>(ent(k - 1), ADDR_LINK)) {
+    const e = ent(k - 1);
+    if (load<u64>(e, E_DMA) != dma) continue;
+    matches++;
+    const lvl = (load<i32>(e, E_SIZE) == size ? 1 : 0) + (load<i32>(e, E_TYPE) == type ? 1 : 0) +
+      (load<i32>(e, E_DIR) == dir ? 1 : 0) + 1;
+    if (lvl == 4) perfect = k - 1;
+    else if (lvl > 0) best = k - 1; // only used when it is the lone candidate
+  }
+  if (perfect >= 0) return perfect;
+  return matches == 1 ? best : -1;
 }
 
 /** Newest of the entries on chain `k` (link field `off`) that contain `dma`, given the best so far. */
@@ -188,11 +227,25 @@ function find_contain(dma: u64): i32 {
   return newest_containing(load<i32>(wide_head()), PAGE_LINK, dma, best);
 }
 
+/**
+ * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to free
+ * an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (kernel/dma/debug.c)
+ * looks up first and tests dma_mapping_error only when nothing is found; a failed map is never
+ * recorded, so no entry sits at the error address and the order changes nothing. The invalid
+ * address is reported as `unmap-unknown` with count −1 (INTERFACE has no class of its own).
+ * Then every mismatch: size, wrong function, direction, and (modern only: map_err_type came
+ * with debug_dma_mapping_error, after 3.0) a map error nobody checked. The entry goes.
+ */
 export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   if (global_disable) return;
-  const i = find_exact(dma);
-  if (i < 0) {
+  if (dma == error_addr) {
     report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, -1, -1);
+    return;
+  }
+  const modern = kernel_era == KERNEL_MODERN;
+  const i = modern ? find_exact(dma) : find_best_fit(dma, size, dir, type);
+  if (i < 0) {
+    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
     return;
   }
   const e = ent(i);
@@ -202,17 +255,29 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, type, -1, esize);
   if (etype != type) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
   if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
-  if (load<i32>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, type, -1, esize);
+  if (modern && load<i32>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, type, -1, esize);
   remove(i);
 }
 
+/**
+ * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; the containing lookup is in 3.0, 2.6.37 itself is
+ * unpinned — ENGINE.md §9): the best-fit lookup at exactly the handle, ref type single; so a sync
+ * starting inside a mapping is "has not allocated", and one running past the end is "outside
+ * allocated range". Modern: D21 (exact, else the newest containing entry). Then the
+ * BIDIRECTIONAL early exit and the direction checks.
+ */
 export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: bool): void {
   if (global_disable) return;
-  // D21: an entry at exactly the sync's address first; only without one, the containing scan.
-  let i = find_exact(dma);
-  if (i < 0) i = find_contain(dma);
+  let i: i32;
+  if (kernel_era == KERNEL_MODERN) {
+    // D21: an entry at exactly the sync's address first; only without one, the containing scan.
+    i = find_exact(dma);
+    if (i < 0) i = find_contain(dma);
+  } else {
+    i = find_best_fit(dma, size, dir, type);
+  }
   if (i < 0) {
-    report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, type, -1, -1);
+    report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
     return;
   }
   const e = ent(i);
@@ -232,9 +297,12 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   }
 }
 
-/** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `dma` becomes checked (D7). */
+/**
+ * debug_dma_mapping_error (modern): the oldest live unchecked single entry at exactly `dma`
+ * becomes checked (D7). 2010 has no such hook: 2.6.37's dma_mapping_error never calls dma-debug.
+ */
 export function debug_mapping_error(dma: u64): void {
-  if (global_disable) return;
+  if (global_disable || kernel_era != KERNEL_MODERN) return;
   let best = -1;
   // The chain runs newest → oldest: the last match is the oldest.
   for (let k = load<i32>(addr_head(dma)); k != 0; k = load<i32>(ent(k - 1), ADDR_LINK)) {

@@ -116,6 +116,18 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
   return dma;
 }
 
+/**
+ * The one bus address the platform's dma_mapping_error() is true for, for dma-debug's
+ * check_unmap: 2010 generic swiotlb ops (swiotlb_dma_mapping_error, lib/swiotlb.c 2.6.37): the
+ * overflow buffer's; 2010 Xen (xen_swiotlb_dma_mapping_error, drivers/xen/swiotlb-xen.c): 0;
+ * the IOMMU and modern kernels: DMA_MAPPING_ERROR.
+ */
+export function dma_error_addr(): u64 {
+  if (kernel_era == KERNEL_MODERN || platform == PLATFORM_IOMMU) return DMA_MAPPING_ERROR;
+  if (platform == PLATFORM_XEN_PV) return XEN_DMA_ERROR_CODE;
+  return overflow_bus();
+}
+
 /** What dma_mapping_error would say of the map whose outcome is `out`. */
 @inline export function map_failed(out: usize): bool { return load<i32>(out, OUT_HOW) == MAP_FAILED; }
 

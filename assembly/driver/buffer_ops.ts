@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, C_TLB_FLUSHES } from '../abi';
+  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
 import { mask_bits, gart_pages, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -15,7 +15,7 @@ import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, swiotlb_sync_range, MAP_BOUNCE } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error } from '../dma/debug';
-import { gart_set } from '../drm/gart';
+import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_how, m_first, m_offset, m_size, m_dma, byte_handle, page_handle, unmap_handle, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
@@ -117,7 +117,7 @@ export function dma_mapping_error(slot: i32): void {
   debug_mapping_error(m_dma(b));
 }
 
-/** radeon_gart_bind: one PTE per page of the buffer's handle, then one TLB flush. */
+/** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's TLB flushes. */
 export function gart_bind(slot: i32, first: i32): void {
   const b = buf(slot);
   const pages = b_pages(b);
@@ -126,5 +126,5 @@ export function gart_bind(slot: i32, first: i32): void {
     if (<u32>p >= <u32>gart_pages) break;
     gart_set(p, page_handle(b, i), slot, rec_id(b), b_pfn(b) + i);
   }
-  count(C_TLB_FLUSHES);
+  gart_tlb_flush();
 }

@@ -2,8 +2,8 @@
 // and nouveau_sgdma.c (nv04 and nv50 DMA objects). The GPU never sees the offset inside a page
 // and never checks a mask: what the PTE format cannot hold is silently lost (r100 keeps 32 bits).
 
-import { GART_R100, GART_R600, GART_NV04, GART_NV50, GART_AGP, C_GART_WRITES, C_TLB_FLUSHES } from '../abi';
-import { gart_family, gart_pte_ptr, gart_owner_ptr, gart_pages, GART_OWNER_BYTES, dummy_pfn } from '../layout';
+import { GART_R100, GART_R600, GART_NV04, GART_NV50, GART_AGP, KERNEL_MODERN, C_GART_WRITES, C_TLB_FLUSHES } from '../abi';
+import { gart_family, kernel_era, gart_pte_ptr, gart_owner_ptr, gart_pages, GART_OWNER_BYTES, dummy_pfn } from '../layout';
 import { count } from '../sim/counters';
 import { dma_map_boot_page } from '../dma/mapping';
 
@@ -117,12 +117,36 @@ export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32): vo
   count(C_GART_WRITES);
 }
 
-export function gart_unbind(first: i32, pages: i32): void {
+/** The entries of [first, first + pages) back to the dummy entry, owners cleared; no flush. */
+export function gart_unbind_entries(first: i32, pages: i32): void {
   const d = dummy_pte();
   for (let p = first; p < first + pages; p++) {
     store<u64>(pte_at(p), d);
     gart_clear_owner(p);
   }
   count(C_GART_WRITES, pages);
-  count(C_TLB_FLUSHES);
+}
+
+/**
+ * The TLB flushes one GART bind or unbind gives the hardware (ENGINE.md §10), 2.6.37:
+ * - r100/r600: radeon_gart_bind/radeon_gart_unbind end with one radeon_gart_tlb_flush;
+ * - nv04: nouveau_sgdma_bind/unbind call only instmem.flush, and nv04_instmem_flush is empty:
+ *   the ctxdma has no TLB to flush, so none;
+ * - nv50: instmem.flush (a PRAMIN write flush, not a TLB one), then fifo.tlb_flush and
+ *   graph.tlb_flush: nv50_vm_flush for engine 5 (PFIFO) and engine 0 (PGRAPH), two.
+ * The modern kernel keeps one per bind or unbind, as before (its drivers' flushes are a later issue).
+ */
+export function gart_tlb_flush(): void {
+  if (kernel_era == KERNEL_MODERN) { count(C_TLB_FLUSHES); return; }
+  switch (gart_family) {
+    case GART_NV04: break;
+    case GART_NV50: count(C_TLB_FLUSHES, 2); break;
+    default: count(C_TLB_FLUSHES); break;
+  }
+}
+
+/** The script op gart_unbind: entries to the dummy page, then the family's TLB flushes. */
+export function gart_unbind(first: i32, pages: i32): void {
+  gart_unbind_entries(first, pages);
+  gart_tlb_flush();
 }

@@ -126,6 +126,11 @@ export function list_cut_tail(l: usize, n: i32): i32 {
     store<i32>(l, keep, LIST_TAIL);
   }
   store<i32>(l, have - n, LIST_LEN);
+  return chain_reverse(first);
+}
+
+/** Reverses a chain of pages linked through page_next (-1 ends it); returns its new first pfn. */
+export function chain_reverse(first: i32): i32 {
   let rev = -1;
   while (first >= 0) {
     const next = page_next(first);

@@ -1,18 +1,22 @@
-// drivers/gpu/drm/ttm/ttm_page_alloc.c (2010): four global pools {wc, uc} x {normal, dma32} of
-// order-0 pages whose caching was already changed, refilled NUM_PAGES_TO_ALLOC at a time for small
-// requests and capped at half the kernel zone. Fix 3 of the RFC (the xen-aware allocator) is the
-// same code with an order-0 XENMEM_exchange for every page it takes from the buddy. Different:
-// the pools are pfn lists threaded through ttm_page.ts, so a pool costs nothing but its 16 bytes.
+// drivers/gpu/drm/ttm/ttm_page_alloc.c: four global pools {wc, uc} x {normal, dma32} of order-0
+// pages whose caching was already changed; cached pages have no pool. `2010` follows Linux 2.6.37:
+// ttm_tt_populate asks ttm_get_pages for one page at a time, so a pool refills NUM_PAGES_TO_ALLOC
+// only when it is empty, and pages go back to the head (LIFO). `modern` keeps the whole-request
+// form (refill below `small`, runs of direct pages) until the ttm_pool.c rework. Fix 3 of the RFC
+// (the xen-aware allocator) is the same code with an order-0 XENMEM_exchange for every page it
+// takes from the buddy. Different: the pools are pfn lists threaded through ttm_page.ts, so a pool
+// costs nothing but its 16 bytes.
 
-import { CACHING_CACHED, CACHING_WC, NUM_PAGES_TO_ALLOC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
+import { CACHING_CACHED, CACHING_WC, KERNEL_2010, NUM_PAGES_TO_ALLOC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
   C_CACHING_CHANGE_PAGES, C_POOL_REFILLS, C_PAGES_ALLOCATED } from '../abi';
-import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits } from '../layout';
+import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits, kernel_era } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { alloc_block, free_block } from '../mm/page_alloc';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region, xen_frame_above } from '../xen/exchange';
 import { page_next, set_page_next, page_exchanged, set_page_exchanged, page_reset, clear_page_dma,
-  list_init, list_len, list_append, list_push_head, list_take_head, list_cut_tail, LIST_BYTES } from './ttm_page';
+  list_init, list_len, list_head, list_append, list_push_head, list_take_head, list_cut_tail, chain_reverse,
+  LIST_BYTES } from './ttm_page';
 
 // Pool descriptor (POOL_DESC_BYTES): a page list (ttm_page.ts), then the pool's caching state.
 // Pool ids: ttm 0..3 and xen-aware 4..7 as base + (caching - 1) * 2 + dma32; ttm dma 8 + caching.
@@ -36,7 +40,10 @@ export function ttm_pools_init(): void {
   }
 }
 
-/** Half of the kernel zone, which is half of RAM: the cap every pool shrinks back to. */
+/**
+ * The cap every pool shrinks back to: ttm_mem_global_init gives ttm_page_alloc_init the kernel
+ * zone's max_mem / (2 * PAGE_SIZE), and the zone is half of lowmem: a quarter of RAM, per pool.
+ */
 @inline export function pool_max(): i32 { return ram_pages >> 2; }
 
 /** The device's GFP_DMA32 decision: a 32-bit mask takes the dma32 pools. */
@@ -90,9 +97,126 @@ export function tt_free_page(pfn: i32): void {
 /** The xen-aware allocator exchanges below the device mask; the 2010 one never exchanges. */
 @inline function exchange_bits_of(base: i32): i32 { return base == POOL_ID_XEN_AWARE ? mask_bits : 0; }
 
-// ttm_page_pool_fill_locked: up to NUM_PAGES_TO_ALLOC new pages, each list_add'ed (the last one
-// allocated ends up at the head), one caching change for the batch; a refill counts when whole.
-// Returns false when an exchange failed (the populate then fails).
+// ---- 2010: Linux 2.6.37, one page per ttm_get_pages call --------------------------------------
+
+/**
+ * ttm_page_pool_fill_locked → ttm_alloc_new_pages (2.6.37): NUM_PAGES_TO_ALLOC pages with the
+ * pool's gfp, each list_add'ed (the last allocated ends up at the head), one set_pages_array_wc/uc
+ * for the batch (or for the part got when an allocation fails: a failed exchange counts as one);
+ * the list is spliced onto the pool's head; nrefills only when whole. Returns the pages got.
+ */
+function ttm_page_pool_fill(p: i32, base: i32): i32 {
+  let got = 0;
+  while (got < NUM_PAGES_TO_ALLOC) {
+    const pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
+    if (pfn < 0) break;
+    pool_push_head(p, pfn);
+    got++;
+  }
+  caching_change(got);
+  if (got == NUM_PAGES_TO_ALLOC) count(C_POOL_REFILLS);
+  return got;
+}
+
+/**
+ * ttm_get_pages(…, 1) as __ttm_tt_get_page calls it (2.6.37): the pfn, or < 0 when it fails.
+ * Cached: ttm_get_pool has no pool, one alloc_page (GFP_DMA32 for a 32-bit device), no caching
+ * change. wc/uc: ttm_page_pool_fill_locked fills only when count (1) < small and count > npages,
+ * i.e. when the pool is empty; ttm_page_pool_get_pages then takes the head.
+ */
+function ttm_get_page(base: i32, caching: i32): i32 {
+  const p = ttm_pool_of(base, caching);
+  if (p < 0) return tt_alloc_page(device_dma32(), exchange_bits_of(base));
+  if (pool_count(p) == 0 && ttm_page_pool_fill(p, base) < NUM_PAGES_TO_ALLOC) return ttm_get_page_unfilled(p, base);
+  return pool_take_head(p);
+}
+
+/**
+ * After a failed fill (2.6.37): the fill spliced the pages it got onto the pool but added the
+ * length the pool list had before the splice (0), so ttm_page_pool_get_pages (count 1 >= npages 0)
+ * moves the whole list to the caller and ttm_get_pages allocates the page itself
+ * (ttm_alloc_new_pages, one caching change). If that fails too, ttm_put_pages(list, 0) counts the
+ * list and splices it back onto the head, then the cap; if it succeeds, the new page is the
+ * list's first entry, which __ttm_tt_get_page keeps, and the pages before it are lost.
+ */
+function ttm_get_page_unfilled(p: i32, base: i32): i32 {
+  const pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
+  if (pfn < 0) {
+    ttm_pool_cap(p);
+    return pfn;
+  }
+  caching_change(1);
+  list_init(pd(p));
+  return pfn;
+}
+
+/**
+ * ttm_get_pages for a populate of `n` pages of one caching state, appended in order to the page
+ * list `l` (ttm_page.ts). 2010: ttm_tt_populate → __ttm_tt_get_page, one page per index in
+ * index order. Returns the pages obtained (n on success).
+ */
+export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
+  if (kernel_era != KERNEL_2010) return ttm_get_pages_whole(l, base, caching, n);
+  for (let i = 0; i < n; i++) {
+    const pfn = ttm_get_page(base, caching);
+    if (pfn < 0) return i;
+    list_append(l, pfn);
+  }
+  return n;
+}
+
+/**
+ * ttm_tt_free_alloced_pages → one ttm_put_pages for the tt's page list `l`, which it empties.
+ * 2010: the list is built with list_add, so in reverse index order: cached pages are
+ * __free_page'd in that order; wc/uc pages are spliced onto the pool's head (the tt's last page
+ * becomes the head), then the cap.
+ */
+export function ttm_put_pages(l: usize, base: i32, caching: i32): void {
+  const p = ttm_pool_of(base, caching);
+  const era2010 = kernel_era == KERNEL_2010;
+  let pfn = p < 0 && era2010 ? chain_reverse(list_head(l)) : list_head(l);
+  while (pfn >= 0) {
+    const next = page_next(pfn);
+    set_page_next(pfn, -1);
+    if (p < 0) tt_free_page(pfn);
+    else {
+      forget_pages(pfn, 1);
+      clear_page_dma(pfn); // the next tt starts with no mapping (T11)
+      if (era2010) pool_push_head(p, pfn); else pool_push_tail(p, pfn);
+    }
+    pfn = next;
+  }
+  list_init(l);
+  if (p >= 0) ttm_pool_cap(p);
+}
+
+/** ttm_put_pages' cap: a pool above it frees max(excess, NUM_PAGES_TO_ALLOC) pages from the tail. */
+function ttm_pool_cap(p: i32): void {
+  const excess = pool_count(p) - pool_max();
+  if (excess > 0) ttm_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
+}
+
+/**
+ * ttm_page_pool_free: n pages off the tail (oldest first), in batches of NUM_PAGES_TO_ALLOC, each
+ * batch one set_pages_array_wb (counted by caching_change) and then __free_page tail first.
+ */
+export function ttm_page_pool_free(p: i32, n: i32): void {
+  let pfn = pool_cut_tail(p, n);
+  let freed = 0;
+  for (let q = pfn; q >= 0; q = page_next(q)) freed++;
+  caching_change(freed);
+  while (pfn >= 0) {
+    const next = page_next(pfn);
+    set_page_next(pfn, -1);
+    tt_free_page(pfn);
+    pfn = next;
+  }
+}
+
+// ---- modern: the whole-request form, unchanged until the ttm_pool.c rework --------------------
+
+// A refill of up to NUM_PAGES_TO_ALLOC pages into the empty pool, the last allocated at the head,
+// one caching change; false when an exchange failed (the populate then fails).
 function ttm_pool_refill(p: i32, base: i32): bool {
   let got = 0;
   let ok = true;
@@ -107,11 +231,8 @@ function ttm_pool_refill(p: i32, base: i32): bool {
   return ok;
 }
 
-/**
- * ttm_get_pages for `n` pages of one caching state, appended in order to the page list `l`
- * (ttm_page.ts). Returns the pages obtained (n on success).
- */
-export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
+/** The whole request at once: refill when below `small` and empty, runs of direct pages (T4). */
+function ttm_get_pages_whole(l: usize, base: i32, caching: i32, n: i32): i32 {
   const p = ttm_pool_of(base, caching);
   let direct_run = 0;
   let got = 0;
@@ -141,36 +262,4 @@ export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
   }
   caching_change(direct_run);
   return got;
-}
-
-/** ttm_put_pages: cached pages are freed, the rest go to their pool's tail; then the cap. */
-export function ttm_put_page(base: i32, caching: i32, pfn: i32): void {
-  const p = ttm_pool_of(base, caching);
-  if (p < 0) { tt_free_page(pfn); return; }
-  forget_pages(pfn, 1);
-  clear_page_dma(pfn); // the next tt starts with no mapping (T11)
-  pool_push_tail(p, pfn);
-}
-
-/** After a put: a pool above its cap frees max(excess, NUM_PAGES_TO_ALLOC) pages from the tail. */
-export function ttm_pool_shrink(base: i32, caching: i32): void {
-  const p = ttm_pool_of(base, caching);
-  if (p < 0) return;
-  const excess = pool_count(p) - pool_max();
-  if (excess <= 0) return;
-  ttm_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
-}
-
-/** ttm_page_pool_free: n pages off the tail, one change back to wb, then to the buddy. */
-export function ttm_page_pool_free(p: i32, n: i32): void {
-  let pfn = pool_cut_tail(p, n);
-  let freed = 0;
-  for (let q = pfn; q >= 0; q = page_next(q)) freed++;
-  caching_change(freed);
-  while (pfn >= 0) {
-    const next = page_next(pfn);
-    set_page_next(pfn, -1);
-    tt_free_page(pfn);
-    pfn = next;
-  }
 }

@@ -1,24 +1,27 @@
-// drivers/gpu/drm/ttm/ttm_page_alloc_dma.c (2011, fix 1 of the RFC): per-device pools, one per
-// caching state, of pages that came from dma_alloc_coherent one at a time and keep their coherent
-// handle for the GART; refilled 4 (`small`) at a time, pages in use tracked. Different: the
-// handle travels with the pfn (ttm_page.ts), so a page back from a tt needs no new mapping.
+// drivers/gpu/drm/ttm/ttm_page_alloc_dma.c (fix 1 of the RFC; `2010` follows its first release,
+// Linux 3.3): per-device pools, one per caching state, of pages that came from dma_alloc_coherent
+// one at a time and keep their coherent handle for the GART. Before each page the pool is topped
+// up by `small` (4) pages whenever fewer than 4 are free; cached pages are freed at unpopulate,
+// wc/uc pages go back to the head and as many of the oldest leave from the tail. `modern` keeps
+// the refill-when-empty, return-to-tail form until the ttm_pool.c rework. Different: the handle
+// travels with the pfn (ttm_page.ts), so a page back from a tt needs no new mapping.
 
-import { CACHING_CACHED, POOL_ID_DMA, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
+import { CACHING_CACHED, KERNEL_2010, POOL_ID_DMA, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
   C_TTM_DMA_PEAK_IN_USE } from '../abi';
-import { OUT_SCRATCH_PTR } from '../layout';
+import { OUT_SCRATCH_PTR, kernel_era } from '../layout';
 import { count, counter } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
 import { pool_count, pool_caching, pool_push_tail, pool_push_head, pool_take_head, pool_cut_tail,
   pool_max, caching_change } from './ttm_page_alloc';
 import { page_next, set_page_next, page_exchanged, set_page_exchanged, page_reset, set_page_coh, page_coh,
-  clear_page_dma, list_append } from './ttm_page';
+  clear_page_dma, list_init, list_head, list_len, list_append, chain_reverse } from './ttm_page';
 
 let pages_in_use: i32 = 0;
 
 @inline function dma_pool_of(caching: i32): i32 { return POOL_ID_DMA + caching; }
 
-/** One page from dma_alloc_coherent, its handle and exchange remembered; -1 on failure. */
+/** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered; -1 on failure. */
 export function ttm_dma_alloc_page(): i32 {
   const pfn = coherent_alloc_block(0, false, PAGE_SIZE, OUT_SCRATCH_PTR);
   if (pfn < 0) return -1;
@@ -28,7 +31,7 @@ export function ttm_dma_alloc_page(): i32 {
   return pfn;
 }
 
-/** The device's internal dma_free_coherent of one page (no dma-debug entry to check: T8). */
+/** __ttm_dma_free_page: the device's internal dma_free_coherent of one page (no dma-debug entry to check: T8). */
 export function ttm_dma_free_page(pfn: i32): void {
   const exch = page_exchanged(pfn) ? 0 : -1;
   const handle = page_coh(pfn);
@@ -36,7 +39,124 @@ export function ttm_dma_free_page(pfn: i32): void {
   coherent_free_block(pfn, 0, handle, exch, PAGE_SIZE, false);
 }
 
-// ttm_dma_page_pool_fill_locked: `small` pages, one caching change for the batch.
+/** A page enters the tt's list: pages in use, and their peak. */
+function take(l: usize, pfn: i32): void {
+  list_append(l, pfn);
+  pages_in_use++;
+  if (<i64>pages_in_use > counter(C_TTM_DMA_PEAK_IN_USE)) count(C_TTM_DMA_PEAK_IN_USE, <i64>pages_in_use - counter(C_TTM_DMA_PEAK_IN_USE));
+}
+
+/**
+ * ttm_dma_populate: `n` pages appended to the tt's list `l`; returns the pages got (n on
+ * success). 2010 (3.3): one ttm_dma_pool_get_pages per index; on a failure ttm_dma_unpopulate
+ * gives back what the tt got, so a failed tt holds nothing (0 is returned).
+ */
+export function ttm_dma_get_pages(l: usize, caching: i32, n: i32): i32 {
+  const p = dma_pool_of(caching);
+  if (kernel_era != KERNEL_2010) return ttm_dma_get_pages_when_empty(l, p, caching, n);
+  for (let i = 0; i < n; i++) {
+    // ttm_dma_page_pool_fill_locked: a refill when fewer than `small` are free; what it returns
+    // decides (the pages free, or the pages the refill got), then the head is taken.
+    let avail = pool_count(p);
+    if (avail < TTM_DMA_POOL_SMALL) avail = ttm_dma_page_pool_fill(p, caching);
+    if (avail == 0) {
+      ttm_dma_unpopulate(l, caching);
+      return 0;
+    }
+    take(l, pool_take_head(p));
+  }
+  return n;
+}
+
+/**
+ * ttm_dma_page_pool_fill_locked → ttm_dma_pool_alloc_new_pages (3.3): `small` pages, each its
+ * own dma_alloc_coherent, list_add'ed (newest first), one set_pages_array_wc/uc for the pages got
+ * (none for a cached pool). All got: spliced onto the head, nrefills, returns `small`. Short: the
+ * pages got are spliced onto the tail (still newest first) and their number is returned.
+ */
+function ttm_dma_page_pool_fill(p: i32, caching: i32): i32 {
+  let chain = -1;
+  let got = 0;
+  while (got < TTM_DMA_POOL_SMALL) {
+    const pfn = ttm_dma_alloc_page();
+    if (pfn < 0) break;
+    set_page_next(pfn, chain);
+    chain = pfn;
+    got++;
+  }
+  if (caching != CACHING_CACHED) caching_change(got);
+  if (got == TTM_DMA_POOL_SMALL) {
+    // list_splice onto the head: pushing the chain's pages oldest first leaves the newest at the head
+    chain = chain_reverse(chain);
+    while (chain >= 0) { const next = page_next(chain); pool_push_head(p, chain); chain = next; }
+    count(C_POOL_REFILLS);
+  } else {
+    while (chain >= 0) { const next = page_next(chain); pool_push_tail(p, chain); chain = next; }
+  }
+  return got;
+}
+
+/**
+ * ttm_dma_unpopulate for the tt's list `l`, which it empties; pages in use fall by its length.
+ * 2010 (3.3): cached pages are ttm_dma_page_put one by one in tt order (no caching change: the
+ * cached-pool guard; dma_free_coherent), never pooled. wc/uc pages are spliced onto the head in
+ * tt order; then ttm_dma_page_pool_free frees as many pages as came back (the 3.3 quirk: the
+ * oldest leave), or max(excess, NUM_PAGES_TO_ALLOC) when the pool is above its cap.
+ */
+export function ttm_dma_unpopulate(l: usize, caching: i32): void {
+  const p = dma_pool_of(caching);
+  const n = list_len(l);
+  pages_in_use -= n;
+  const era2010 = kernel_era == KERNEL_2010;
+  let pfn = era2010 && caching != CACHING_CACHED ? chain_reverse(list_head(l)) : list_head(l);
+  while (pfn >= 0) {
+    const next = page_next(pfn);
+    set_page_next(pfn, -1);
+    forget_pages(pfn, 1);
+    clear_page_dma(pfn);
+    if (!era2010) pool_push_tail(p, pfn);
+    else if (caching == CACHING_CACHED) ttm_dma_free_page(pfn);
+    else pool_push_head(p, pfn);
+    pfn = next;
+  }
+  list_init(l);
+  const excess = pool_count(p) - pool_max();
+  if (!era2010) {
+    if (excess > 0) ttm_dma_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
+    return;
+  }
+  if (caching == CACHING_CACHED) return;
+  const nfree = excess > 0 ? max(excess, NUM_PAGES_TO_ALLOC) : n;
+  if (nfree > 0) ttm_dma_page_pool_free(p, nfree);
+}
+
+/**
+ * ttm_dma_page_pool_free: n pages off the tail (oldest first), in batches of NUM_PAGES_TO_ALLOC,
+ * each batch one set_pages_array_wb unless the pool is cached, then dma_free_coherent. 2010
+ * (3.3): a batch is list_move'd page by page to a local list's head, so it is freed in pool
+ * order (the page nearest the head first); modern frees tail first.
+ */
+export function ttm_dma_page_pool_free(p: i32, n: i32): void {
+  while (n > 0 && pool_count(p) > 0) {
+    const batch = min(n, NUM_PAGES_TO_ALLOC);
+    let pfn = pool_cut_tail(p, batch);
+    let freed = 0;
+    for (let q = pfn; q >= 0; q = page_next(q)) freed++;
+    if (pool_caching(p) != CACHING_CACHED) caching_change(freed);
+    if (kernel_era == KERNEL_2010) pfn = chain_reverse(pfn);
+    while (pfn >= 0) {
+      const next = page_next(pfn);
+      set_page_next(pfn, -1);
+      ttm_dma_free_page(pfn);
+      pfn = next;
+    }
+    n -= batch;
+  }
+}
+
+// ---- modern: unchanged until the ttm_pool.c rework ------------------------------------------------
+
+// `small` coherent pages into the empty pool, the last allocated at the head, one caching change.
 function ttm_dma_pool_refill(p: i32, caching: i32): void {
   let got = 0;
   for (let i = 0; i < TTM_DMA_POOL_SMALL; i++) {
@@ -49,50 +169,17 @@ function ttm_dma_pool_refill(p: i32, caching: i32): void {
   if (got == TTM_DMA_POOL_SMALL) count(C_POOL_REFILLS);
 }
 
-/** ttm_dma_populate: every page from the pool, refilled whenever it is empty. Returns pages got. */
-export function ttm_dma_get_pages(l: usize, caching: i32, n: i32): i32 {
-  const p = dma_pool_of(caching);
+/** Every page from the pool, refilled whenever it is empty (T5); the tt keeps what it got. */
+function ttm_dma_get_pages_when_empty(l: usize, p: i32, caching: i32, n: i32): i32 {
   let got = 0;
   for (let i = 0; i < n; i++) {
     if (pool_count(p) == 0) ttm_dma_pool_refill(p, caching);
     const pfn = pool_take_head(p);
     if (pfn < 0) break;
-    list_append(l, pfn);
+    take(l, pfn);
     got++;
-    pages_in_use++;
-    if (<i64>pages_in_use > counter(C_TTM_DMA_PEAK_IN_USE)) count(C_TTM_DMA_PEAK_IN_USE, <i64>pages_in_use - counter(C_TTM_DMA_PEAK_IN_USE));
   }
   return got;
-}
-
-/** ttm_dma_unpopulate, one page: back to its pool's tail. */
-export function ttm_dma_put_page(caching: i32, pfn: i32): void {
-  forget_pages(pfn, 1);
-  clear_page_dma(pfn);
-  pool_push_tail(dma_pool_of(caching), pfn);
-  pages_in_use--;
-}
-
-/** Above the cap, the excess (at least NUM_PAGES_TO_ALLOC) leaves from the tail. */
-export function ttm_dma_pool_shrink(caching: i32): void {
-  const p = dma_pool_of(caching);
-  const excess = pool_count(p) - pool_max();
-  if (excess <= 0) return;
-  ttm_dma_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
-}
-
-/** ttm_dma_page_pool_free: n pages off the tail, back to wb when they were not, dma_free_coherent. */
-export function ttm_dma_page_pool_free(p: i32, n: i32): void {
-  let pfn = pool_cut_tail(p, n);
-  let freed = 0;
-  for (let q = pfn; q >= 0; q = page_next(q)) freed++;
-  if (pool_caching(p) != CACHING_CACHED) caching_change(freed);
-  while (pfn >= 0) {
-    const next = page_next(pfn);
-    set_page_next(pfn, -1);
-    ttm_dma_free_page(pfn);
-    pfn = next;
-  }
 }
 
 @inline export function ttm_dma_pages_in_use(): i32 { return pages_in_use; }

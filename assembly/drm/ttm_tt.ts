@@ -1,35 +1,39 @@
 // drivers/gpu/drm/ttm/ttm_tt.c with the radeon/nouveau backends (2010-2011): a tt is a buffer
 // object's page array, populated from one of the allocators, bound by writing one GART entry per
-// page (after dma_map_page, or with the pool's coherent handle), unbound to the dummy page.
+// page (radeon: after dma_map_page; nouveau 2.6.37: with the populate's map, ttm_backend.ts; or
+// with the pool's coherent handle), unbound to the dummy page.
 // Different: the pages are a linked list through ttm_page.ts, so a tt of any size costs one
 // buffer record; CPU access walks that list, the GPU reaches pages only through the GART.
 
 import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
-  BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DMA_MAPPING_ERROR,
-  PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_UNMAPS, C_TLB_FLUSHES, C_BIND_FAILURES,
+  BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
+  PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
   C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY } from '../abi';
-import { gart_pages, max_buffers, OUT_SCRATCH_PTR, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
+import { gart_pages, max_buffers, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
   rec_id, rec_failed, rec_start, rec_clear } from '../layout';
 import { count } from '../sim/counters';
 import { write_page, next_stamp, next_buf_id, MODE_PHYS } from '../sim/stamps';
 import { check_page } from '../sim/oracle';
 import { pfn_to_mfn } from '../sim/translate';
-import { dma_map_phys, map_failed, dma_unmap_addr, dma_sync_page, count_sync } from '../dma/mapping';
-import { check_unmap, debug_mapping_error, debug_set_quiet } from '../dma/debug';
-import { gart_set, gart_unbind, gart_mark_failed } from './gart';
+import { dma_sync_page, count_sync } from '../dma/mapping';
+import { debug_set_quiet } from '../dma/debug';
+import { gart_set, gart_set_owner, gart_unbind_entries, gart_clear_owner, gart_tlb_flush, gart_mark_failed } from './gart';
+import { SGDMA_NONE, SGDMA_MAPPED, SGDMA_EMPTY, maps_at_bind, maps_at_populate, radeon_map_pages, sgdma_populate,
+  sgdma_clear, unmap_tt_page } from './ttm_backend';
 import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry, agp_remove_memory,
   gatt_free } from './agp_gatt';
-import { page_next, page_current_handle, page_has_dma, page_dma, set_page_dma, page_has_coh, page_coh,
+import { page_next, page_current_handle, page_has_dma, page_dma, page_has_coh, page_coh,
   page_phys, list_init, list_append, list_head, list_len, set_page_next, LIST_BYTES } from './ttm_page';
-import { ttm_get_pages, ttm_put_page,
-  ttm_pool_shrink, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page, tt_free_page } from './ttm_page_alloc';
-import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_pool_free,
-  ttm_dma_alloc_page, ttm_dma_free_page } from './ttm_page_alloc_dma';
+import { ttm_get_pages, ttm_put_pages, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page,
+  tt_free_page } from './ttm_page_alloc';
+import { ttm_dma_get_pages, ttm_dma_unpopulate, ttm_dma_page_pool_free, ttm_dma_alloc_page,
+  ttm_dma_free_page } from './ttm_page_alloc_dma';
 
 // tt record: the slot header (layout.ts), then its own body: the page list (ttm_page.ts; its
 // length is the pages held), the pages asked for, the pool kind and caching state, and the bind:
 // whether bound, at which GPU page, in which mode, and whether into the GATT (a device that
-// became AGP after the bind still undoes a GART bind at unbind: T23).
+// became AGP after the bind still undoes a GART bind at unbind: T23); last, what the nouveau
+// backend holds since the populate (ttm_backend.ts: SGDMA_*).
 @inline const TT_LIST: i32 = SLOT_BODY;
 @inline const TT_PAGES: i32 = TT_LIST + LIST_BYTES;
 @inline const TT_POOL: i32 = TT_PAGES + 4;
@@ -38,6 +42,7 @@ import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_
 @inline const TT_GPU: i32 = TT_BOUND + 4;
 @inline const TT_MODE: i32 = TT_GPU + 4;
 @inline const TT_BOUND_AGP: i32 = TT_MODE + 4;
+@inline const TT_SGDMA: i32 = TT_BOUND_AGP + 4;
 
 @inline function tt_rec(slot: i32): usize { return slot_rec(slot); }
 @inline function tt_of(slot: i32): usize {
@@ -54,13 +59,38 @@ import { ttm_dma_get_pages, ttm_dma_put_page, ttm_dma_pool_shrink, ttm_dma_page_
 @inline function tt_gpu(t: usize): i32 { return load<i32>(t, TT_GPU); }
 @inline function tt_mode(t: usize): i32 { return load<i32>(t, TT_MODE); }
 @inline function tt_bound_agp(t: usize): bool { return load<i32>(t, TT_BOUND_AGP) != 0; }
+@inline function tt_sgdma(t: usize): i32 { return load<i32>(t, TT_SGDMA); }
 
 @inline export function is_tt(slot: i32): bool { return rec_kind(tt_rec(slot)) == KIND_TT; }
 /** A tt the driver can use: populated completely. */
 @inline export function tt_usable(slot: i32): bool { return is_tt(slot) && !rec_failed(tt_rec(slot)); }
 
-/** The tt's own dma_map handle (mode 0 binds) must be unmapped at unbind: TTM devices only. */
-@inline function maps_pages(t: usize): bool { return tt_mode(t) == BIND_MODE_MAP && !tt_bound_agp(t); }
+/** The bind mapped the pages (mode 0 into a GART, radeon): unbind unmaps them. */
+@inline function maps_pages(t: usize): bool { return tt_mode(t) == BIND_MODE_MAP && !tt_bound_agp(t) && maps_at_bind(); }
+
+/** Are the pages' mappings live (TT_SYNC copies)? nouveau's from the populate, radeon's while bound. */
+@inline function mappings_live(t: usize): bool {
+  const sg = tt_sgdma(t);
+  return sg != SGDMA_NONE ? sg == SGDMA_MAPPED : tt_bound(t) && maps_pages(t);
+}
+
+/**
+ * The backend's populate, at the end of ttm_tt_populate (pages got and zeroed): nouveau_sgdma_populate
+ * maps every page (ttm_backend.ts); radeon_ttm_backend_populate only records the pages.
+ */
+function tt_backend_populate(t: usize): void {
+  if (maps_at_populate(tt_pool(t))) store<i32>(t, sgdma_populate(tt_head(t)), TT_SGDMA);
+}
+
+/**
+ * The backend's destroy, first in ttm_tt_destroy: radeon_ttm_backend_destroy unbinds if bound;
+ * nouveau_sgdma_destroy → nouveau_sgdma_clear unbinds if bound, then unmaps every page in reverse.
+ */
+function tt_backend_destroy(slot: i32, t: usize): void {
+  if (tt_bound(t)) tt_unbind(slot);
+  if (tt_sgdma(t) == SGDMA_MAPPED) sgdma_clear(tt_head(t), -1);
+  store<i32>(t, SGDMA_NONE, TT_SGDMA);
+}
 
 /** ttm_tt_populate: pages from the pool kind, zeroed by the CPU (one write op). */
 export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): void {
@@ -86,6 +116,7 @@ export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): voi
     return;
   }
   tt_write(t, 0, pages * PAGE_SIZE, false); // the zeroing: a CPU write nobody counts
+  tt_backend_populate(t);
 }
 
 // agp_generic_alloc_page per page (DMA32), then set uncached once for the populate; the fsb hook
@@ -117,32 +148,33 @@ function agp_coherent_pages(l: usize, n: i32): i32 {
 export function tt_unpopulate(slot: i32): void {
   const t = tt_rec(slot);
   if (rec_kind(t) != KIND_TT) return;
-  if (tt_bound(t)) tt_unbind(slot);
+  tt_backend_destroy(slot, t);
   const pool = tt_pool(t);
   const caching = tt_caching(t);
-  if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
-  let pfn = tt_head(t);
-  while (pfn >= 0) {
-    const next = page_next(pfn);
-    set_page_next(pfn, -1);
-    switch (pool) {
-      case POOL_TTM: ttm_put_page(POOL_ID_TTM, caching, pfn); break;
-      case POOL_XEN_AWARE: ttm_put_page(POOL_ID_XEN_AWARE, caching, pfn); break;
-      case POOL_TTM_DMA: ttm_dma_put_page(caching, pfn); break;
-      case POOL_AGP_COHERENT: ttm_dma_free_page(pfn); break;
-      default: tt_free_page(pfn); break;
+  const l = t + TT_LIST;
+  switch (pool) {
+    // ttm_tt_destroy → ttm_tt_free_alloced_pages: one ttm_put_pages for the whole tt
+    case POOL_TTM: ttm_put_pages(l, POOL_ID_TTM, caching); break;
+    case POOL_XEN_AWARE: ttm_put_pages(l, POOL_ID_XEN_AWARE, caching); break;
+    case POOL_TTM_DMA: ttm_dma_unpopulate(l, caching); break;
+    default: {
+      if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
+      let pfn = tt_head(t);
+      while (pfn >= 0) {
+        const next = page_next(pfn);
+        set_page_next(pfn, -1);
+        if (pool == POOL_AGP_COHERENT) ttm_dma_free_page(pfn); else tt_free_page(pfn);
+        pfn = next;
+      }
     }
-    pfn = next;
   }
-  if (pool == POOL_TTM) ttm_pool_shrink(POOL_ID_TTM, caching);
-  else if (pool == POOL_XEN_AWARE) ttm_pool_shrink(POOL_ID_XEN_AWARE, caching);
-  else if (pool == POOL_TTM_DMA) ttm_dma_pool_shrink(caching);
   rec_clear(t);
 }
 
 /** The address a bind writes for a page (T12): its fresh map, its coherent handle, or machine address. */
 function bind_addr(pfn: i32, mode: i32): u64 {
-  if (mode == BIND_MODE_MAP) return is_agp() ? page_phys(pfn) : page_dma(pfn);
+  // radeon: the map the bind just made; nouveau (2.6.37): the populate's map, else the coherent handle
+  if (mode == BIND_MODE_MAP) return is_agp() ? page_phys(pfn) : page_current_handle(pfn);
   if (mode == BIND_MODE_COHERENT) return page_has_coh(pfn) ? page_coh(pfn) : page_phys(pfn);
   return <u64>pfn_to_mfn(pfn) << PAGE_SHIFT; // virt_to_fsb
 }
@@ -153,7 +185,12 @@ function bind_failure(first: i32, pages: i32): void {
   gart_mark_failed(max(first, 0), first + pages - max(first, 0));
 }
 
-/** ttm_tt_bind: the backend's bind (radeon_gart_bind / nouveau sgdma / agp insert_memory). */
+/**
+ * ttm_tt_bind: the backend's bind. radeon_gart_bind maps every page first (mode 0, ttm_backend.ts);
+ * nouveau_sgdma_bind (2.6.37) writes the entries of the pages its backend holds (none after a
+ * failed populate map, though TTM still takes the range) with the populate's addresses; agp:
+ * agp_generic_insert_memory. Then the TLB flushes the hardware gets (gart_tlb_flush; agp: one).
+ */
 export function tt_bind(slot: i32, first: i32, mode: i32): void {
   const t = tt_of(slot);
   if (tt_bound(t)) return;
@@ -164,40 +201,31 @@ export function tt_bind(slot: i32, first: i32, mode: i32): void {
     bind_failure(first, pages);
     return;
   }
-  if (mode == BIND_MODE_MAP && !agp) {
-    // dma_map_page per page, each checked with dma_mapping_error; the first failure undoes all.
-    // A page's dma is each successful map's address, kept even when a later page fails (T11).
-    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
-      const dma = dma_map_phys(page_phys(pfn), PAGE_SIZE, DMA_BIDIRECTIONAL, OUT_SCRATCH_PTR);
-      if (map_failed(OUT_SCRATCH_PTR)) {
-        for (let q = tt_head(t); q != pfn; q = page_next(q)) unmap_page(page_dma(q));
-        bind_failure(first, pages);
-        return;
-      }
-      debug_mapping_error(dma);
-      set_page_dma(pfn, dma);
-    }
+  if (mode == BIND_MODE_MAP && !agp && maps_at_bind() && !radeon_map_pages(tt_head(t))) {
+    bind_failure(first, pages);
+    return;
   }
   if (agp) {
     if (agp_range_busy(first, pages)) { count(C_GATT_BUSY); return; }
     let j = first;
     for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) agp_insert_entry(j++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+    count(C_TLB_FLUSHES); // agp_generic_insert_memory: the bridge's tlb_flush
   } else {
+    const writes = tt_sgdma(t) != SGDMA_EMPTY;
     let p = first;
-    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
+      if (writes) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+      else gart_set_owner(p++, slot, rec_id(t), pfn);
+    }
+    gart_tlb_flush();
   }
-  count(C_TLB_FLUSHES);
   store<i32>(t, 1, TT_BOUND); store<i32>(t, first, TT_GPU); store<i32>(t, mode, TT_MODE); store<i32>(t, agp ? 1 : 0, TT_BOUND_AGP);
 }
 
-/** dma_unmap_page(handle, PAGE_SIZE, BIDIRECTIONAL) of one tt page. */
-function unmap_page(dma: u64): void {
-  count(C_UNMAPS);
-  check_unmap(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE);
-  dma_unmap_addr(dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
-}
-
-/** ttm_tt_unbind: entries to the dummy page (agp: 0), then the pages' mappings go. */
+/**
+ * ttm_tt_unbind: entries to the dummy page (nv50: 0; agp: 0; none for a nouveau backend that holds
+ * no page), the TLB flushes; then radeon_gart_unbind's unmaps, ascending. nouveau keeps its maps.
+ */
 export function tt_unbind(slot: i32): void {
   const t = tt_rec(slot);
   if (rec_kind(t) != KIND_TT || !tt_bound(t)) return;
@@ -206,16 +234,21 @@ export function tt_unbind(slot: i32): void {
   if (tt_bound_agp(t)) {
     agp_remove_memory(first, n);
   } else {
-    gart_unbind(first, n);
-    if (maps_pages(t)) for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) unmap_page(page_dma(pfn));
+    if (tt_sgdma(t) != SGDMA_EMPTY) gart_unbind_entries(first, n);
+    else for (let p = first; p < first + n; p++) gart_clear_owner(p);
+    gart_tlb_flush();
+    if (maps_pages(t)) for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) unmap_tt_page(page_dma(pfn));
   }
   store<i32>(t, 0, TT_BOUND); store<i32>(t, -1, TT_GPU);
 }
 
-/** dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle. */
+/**
+ * dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle; a live
+ * bounce is copied: nouveau's populate maps whether bound or not, radeon's while bound (T14).
+ */
 export function tt_sync(slot: i32, to_cpu: bool): void {
   const t = tt_of(slot);
-  const live = tt_bound(t) && maps_pages(t);
+  const live = mappings_live(t);
   for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
     // A coherent page: the kernel finds its bidirectional coherent entry, nothing to say or copy (T14).
     if (!page_has_dma(pfn) && page_has_coh(pfn)) { count_sync(to_cpu); continue; }

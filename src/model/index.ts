@@ -13,7 +13,7 @@ import { XenFrames } from './xen/exchange.js';
 import { xenSwiotlbBoot } from './xen/swiotlbXen.js';
 import { DmaDebug } from './dma/debug.js';
 import { Iommu } from './dma/iommu.js';
-import { dmaMapBootPage } from './dma/mapping.js';
+import { dmaErrorAddr, dmaMapBootPage } from './dma/mapping.js';
 import { SwiotlbPool } from './dma/swiotlb.js';
 import type { AgpGatt } from './drm/agpGatt.js';
 import { Gart } from './drm/gart.js';
@@ -27,7 +27,7 @@ const MAX_HOST_PAGES = 2 ** 26;
 export class Model implements TtState {
   readonly counters = newCounters();
   readonly oracle = new Oracle(this.counters);
-  readonly debug = new DmaDebug(this.counters);
+  readonly debug: DmaDebug;
   readonly machine: P2m;
   readonly xen: XenFrames | null;
   readonly trans: Translation;
@@ -66,11 +66,13 @@ export class Model implements TtState {
     // radeon_dummy_page_init / nouveau_sgdma_init: the dummy page is DMA-mapped once and every GART
     // entry starts out pointing at it (D2, D3); an AGP bridge maps none (its scratch entry is 0).
     if (cfg.gartFamily !== GartFamily.agp) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
+    model.debug.errorAddr = dmaErrorAddr(model);
     for (let g = 0; g < model.gart.pages; g++) model.gart.unbind(g, model.dummyBus);
     return model;
   }
 
   private constructor(readonly cfg: MachineConfig, readonly layout: Layout) {
+    this.debug = new DmaDebug(this.counters, cfg.kernel);
     this.machine = new P2m(cfg);
     this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine, layout.poolPages) : null;
     this.iommu = cfg.platform === Platform.iommu ? new Iommu() : null;

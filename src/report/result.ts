@@ -64,7 +64,8 @@ export function debugMessage(w: bigint[]): string {
   const [cls, , dma, size, eDir, rDir, eType, rType, count, eSize] = w as [bigint, ...bigint[]];
   const at = `[device address=${hex(dma!)}] [size=${size} bytes]`;
   switch (DEBUG_CLASSES[Number(cls)]) {
-    case 'unmap-unknown': return `device driver tries to free DMA memory it has not allocated ${at}`;
+    case 'unmap-unknown': // count −1: the address is the platform's mapping error (ENGINE.md D13)
+      return count < 0n ? 'device driver tries to free an invalid DMA memory address' : `device driver tries to free DMA memory it has not allocated ${at}`;
     case 'unmap-size': return `device driver frees DMA memory with different size [device address=${hex(dma!)}] [map size=${eSize} bytes] [unmap size=${size} bytes]`;
     case 'unmap-direction': return `device driver frees DMA memory with different direction ${at} [mapped with ${dirName(eDir!)}] [unmapped with ${dirName(rDir!)}]`;
     case 'unmap-wrong-function': return `device driver frees DMA memory with wrong function ${at} [mapped as ${TYPE_NAME[Number(eType)]}] [unmapped as ${TYPE_NAME[Number(rType)]}]`;

@@ -2,9 +2,9 @@
 // give the same ops, whichever engine runs them. The fixing strategies of MODEL.md §5 are
 // data (a driver profile), not branches scattered through the workloads.
 import { performance } from 'node:perf_hooks';
-import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool } from '../engine/abi.js';
+import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
-import type { GattName, StrategyName, WorkloadScenario } from './scenario.js';
+import type { DeviceName, GattName, StrategyName, WorkloadScenario } from './scenario.js';
 import type { OpSink } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
@@ -18,11 +18,29 @@ export interface DriverProfile {
   gattMode: number | null;
 }
 
+/** The strategies' profiles as `modern` runs them; 2010 takes each device's caching (TT_CACHING). */
 export const STRATEGY_PROFILES: Record<StrategyName, DriverProfile> = {
   legacy: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
   coherent: { pool: Pool.ttmDma, caching: Caching.wc, bindMode: BindMode.coherent, sync: false, gattMode: null },
   sync: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: true, gattMode: null },
   'xen-aware': { pool: Pool.xenAware, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
+};
+
+export type TtmDeviceName = Exclude<DeviceName, 'agp'>;
+
+/**
+ * The caching of a fresh GTT buffer object's tt, per kernel and TTM device (docs/ENGINE.md T2).
+ * 2010: radeon_init_mem_type (r100 PCI GART, r600 PCIe; 2.6.37 and 3.3) and nouveau's
+ * init_mem_type for SGDMA (nv04 and nv50 both in 2.6.37) give TT every caching with cached the
+ * default; a new BO starts SYSTEM|CACHED (ttm_bo_init) and ttm_bo_select_caching keeps the
+ * current caching when the placement allows it, so the tt is cached: ttm_get_pool has no pool for
+ * it (each page one alloc_page, no caching change) and 3.3's ttm_dma_populate takes its cached
+ * pool. (AGP would be WC on radeon, UC on nouveau: the agp device takes the GATT path instead.)
+ * modern: wc, unchanged until the ttm_pool.c rework.
+ */
+export const TT_CACHING: Record<KernelName, Record<TtmDeviceName, number>> = {
+  '2010': { r100: Caching.cached, r600: Caching.cached, nv04: Caching.cached, nv50: Caching.cached },
+  modern: { r100: Caching.wc, r600: Caching.wc, nv04: Caching.wc, nv50: Caching.wc },
 };
 
 export const GATT_PROFILES: Record<GattName, DriverProfile> = {
@@ -31,17 +49,20 @@ export const GATT_PROFILES: Record<GattName, DriverProfile> = {
   'fsb-hooks': { pool: Pool.agpFsb, caching: Caching.uc, bindMode: BindMode.fsb, sync: false, gattMode: GattMode.fsbHooks },
 };
 
-/** What a workload generates from: the scenario's workload fields and strategy (or gatt). */
-export type WorkloadSpec = Pick<WorkloadScenario, 'workload' | 'pages' | 'boPages' | 'rounds' | 'strategy' | 'gatt'>;
+/** What a workload generates from: the scenario's workload fields, machine and strategy (or gatt). */
+export type WorkloadSpec = Pick<WorkloadScenario, 'workload' | 'pages' | 'boPages' | 'rounds' | 'strategy' | 'gatt' | 'device' | 'kernel'>;
+
+type ProfileSpec = Pick<WorkloadSpec, 'strategy' | 'gatt' | 'device' | 'kernel'>;
 
 /** The TTM path a replay's tt_* ops take: the strategy's profile on a TTM device, none on agp. */
-export function ttProfileOf(s: Pick<WorkloadSpec, 'strategy' | 'gatt'>): DriverProfile | null {
-  return s.strategy ? STRATEGY_PROFILES[s.strategy] : null;
+export function ttProfileOf(s: ProfileSpec): DriverProfile | null {
+  if (!s.strategy || s.device === 'agp') return null;
+  return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device] };
 }
 
 /** The driver profile of a scenario's strategy (TTM devices) or gatt (agp). */
-export function profileOf(w: Pick<WorkloadSpec, 'strategy' | 'gatt'>): DriverProfile {
-  return w.gatt ? GATT_PROFILES[w.gatt] : STRATEGY_PROFILES[w.strategy!];
+export function profileOf(w: ProfileSpec): DriverProfile {
+  return w.gatt ? GATT_PROFILES[w.gatt] : ttProfileOf(w)!;
 }
 
 /** BO sizes that split `pages` into objects of at most `boPages`. */

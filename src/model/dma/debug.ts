@@ -1,8 +1,12 @@
-// DMA-API debugging of kernel/dma/debug.c (twin of assembly/dma/debug.ts): every live mapping is an entry; unmap and sync are
-// checked against it (check_unmap, check_sync) and the device's release reports leftovers.
+// DMA-API debugging (twin of assembly/dma/debug.ts): every live mapping is an entry; unmap and
+// sync are checked against it (check_unmap, check_sync) and the device's release reports
+// leftovers. Per era (docs/ENGINE.md §9): `2010` is lib/dma-debug.c of 2.6.37 (best-fit
+// hash_bucket_find, exact-handle check_sync, dma_mapping_error first in check_unmap, no
+// map-error tracking); `modern` is kernel/dma/debug.c as the engine has long modelled it.
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
-  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DebugType, Dir, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DebugType, Dir, Kernel, MAX_DEBUG_RECORDS, PAGE_SIZE,
+  type DebugClass,
 } from '../../engine/abi.js';
 import type { Counters } from '../sim/counters.js';
 
@@ -67,8 +71,18 @@ export class DmaDebug {
   total = 0;
   /** Device teardown (ENGINE.md T20): checks still remove entries, but report nothing. */
   quiet = false;
+  /**
+   * The one bus address the platform's dma_mapping_error() is true for (dma/mapping.ts
+   * dmaErrorAddr: the 2010 overflow buffer, 0 on 2010 Xen, DMA_MAPPING_ERROR otherwise).
+   */
+  errorAddr = -1;
+  /** Live entries at exactly the address of the last lookup (hash_bucket_find's `matches`). */
+  private matches = 0;
+  private readonly modern: boolean;
 
-  constructor(private readonly counters: Counters) {}
+  constructor(private readonly counters: Counters, kernel: number) {
+    this.modern = kernel === Kernel.modern;
+  }
 
   add(dmaAddr: number, size: number, dir: number, type: number): DebugEntry | null {
     if (this.disabled) return null;
@@ -104,26 +118,41 @@ export class DmaDebug {
     return this.entries.has(entry);
   }
 
+  /**
+   * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to
+   * free an invalid DMA memory address", no lookup; then the best-fit lookup. Modern looks up
+   * first, but a failed map is never recorded, so the order changes nothing. The invalid address
+   * is `unmap-unknown` with count −1 (INTERFACE has no class of its own). Then every mismatch:
+   * size, wrong function, direction, and (modern only) a map error nobody checked.
+   */
   checkUnmap(op: number, ref: DebugRef): void {
     if (this.disabled) return;
-    const entry = this.findExact(ref.dmaAddr);
-    if (!entry) {
+    if (ref.dmaAddr === this.errorAddr) {
       this.report('unmap-unknown', op, ref, null);
+      return;
+    }
+    const entry = this.modern ? this.findExact(ref.dmaAddr) : this.findBestFit(ref);
+    if (!entry) {
+      this.report('unmap-unknown', op, ref, null, this.matches);
       return;
     }
     if (ref.size !== entry.size) this.report('unmap-size', op, ref, entry);
     if (ref.type !== entry.type) this.report('unmap-wrong-function', op, ref, entry);
     if (ref.dir !== entry.dir) this.report('unmap-direction', op, ref, entry);
-    if (!entry.checked) this.report('map-error-unchecked', op, ref, entry);
+    if (this.modern && !entry.checked) this.report('map-error-unchecked', op, ref, entry);
     this.remove(entry);
   }
 
+  /**
+   * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; 2.6.37 unpinned, ENGINE.md §9): best-fit at
+   * exactly the handle. Modern: D21. Then the BIDIRECTIONAL early exit and the direction checks.
+   */
   checkSync(op: number, ref: DebugRef, toCpu: boolean): void {
     if (this.disabled) return;
-    // D21: an entry at exactly the sync's address first; only without one, the containing scan.
-    const entry = this.findExact(ref.dmaAddr) ?? this.findContaining(ref.dmaAddr);
+    // D21 (modern): an entry at exactly the sync's address first; only without one, the containing scan.
+    const entry = this.modern ? this.findExact(ref.dmaAddr) ?? this.findContaining(ref.dmaAddr) : this.findBestFit(ref);
     if (!entry) {
-      this.report('sync-unknown', op, ref, null);
+      this.report('sync-unknown', op, ref, null, this.matches);
       return;
     }
     if (ref.dmaAddr - entry.dmaAddr + ref.size > entry.size) this.report('sync-outside', op, ref, entry);
@@ -137,9 +166,12 @@ export class DmaDebug {
     }
   }
 
-  /** debug_dma_mapping_error: the oldest live unchecked single entry at exactly `addr` is checked (D7). */
+  /**
+   * debug_dma_mapping_error (modern): the oldest live unchecked single entry at exactly `addr` is
+   * checked (D7). 2010 has no such hook: 2.6.37's dma_mapping_error never calls dma-debug.
+   */
   mappingError(addr: number): void {
-    if (this.disabled) return;
+    if (this.disabled || !this.modern) return;
     const entry = this.byAddr.get(addr)?.find((e) => e.type === DebugType.single && !e.checked);
     if (entry) entry.checked = true;
   }
@@ -150,10 +182,34 @@ export class DmaDebug {
     if (this.entries.size > 0) this.report('leak', op, null, null, this.entries.size);
   }
 
-  /** The newest live entry at exactly `addr`. */
+  /** The newest live entry at exactly `addr` (modern; ENGINE.md D14). */
   private findExact(addr: number): DebugEntry | undefined {
     const same = this.byAddr.get(addr);
+    this.matches = same ? 1 : 0;
     return same ? same[same.length - 1] : undefined;
+  }
+
+  /**
+   * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37): of the live entries at exactly the
+   * address, in insertion order, one point each for equal size, type and direction, plus one for
+   * the sg entry count (0 on both sides here). The first perfect score wins at once; otherwise the
+   * best score (from 0, strictly better replaces) counts only for a lone candidate — several,
+   * none perfect: nothing ("has not allocated").
+   */
+  private findBestFit(ref: DebugRef): DebugEntry | undefined {
+    const same = this.byAddr.get(ref.dmaAddr) ?? [];
+    this.matches = same.length;
+    let best: DebugEntry | undefined;
+    let lastLvl = 0;
+    for (const e of same) {
+      const lvl = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) + (e.dir === ref.dir ? 1 : 0) + 1;
+      if (lvl === 4) return e;
+      if (lvl > lastLvl) {
+        lastLvl = lvl;
+        best = e;
+      }
+    }
+    return same.length === 1 ? best : undefined;
   }
 
   /**

@@ -121,6 +121,16 @@ function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
 }
 
 /**
+ * The one bus address the platform's dma_mapping_error() is true for (twin of dma_error_addr):
+ * 2010 generic swiotlb: the overflow buffer's; 2010 Xen: 0; the IOMMU and modern: DMA_MAPPING_ERROR.
+ */
+export function dmaErrorAddr(s: DmaState): number {
+  if (s.cfg.kernel === Kernel.modern || s.cfg.platform === Platform.iommu) return DMA_ERROR;
+  if (s.cfg.platform === Platform['xen-pv']) return XEN_DMA_ERROR_CODE;
+  return xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
+}
+
+/**
  * The GART dummy page's pci_map_page(…, 0, PAGE_SIZE, BIDIRECTIONAL) at device init
  * (radeon_dummy_page_init, nouveau_sgdma_init, 2.6.37), through the platform's streaming path:
  * direct, a bounce (swiotlb-force; xen-pv when its machine address is above the mask: it is

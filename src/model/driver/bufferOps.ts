@@ -10,6 +10,7 @@ import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
 import { dmaMapPhys, dmaUnmapPage, swiotlbSyncRange } from '../dma/mapping.js';
+import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, unmapHandle, type Buffer } from './buffers.js';
 
@@ -103,7 +104,7 @@ export function dmaMappingError(s: TtState, buf: Buffer): void {
   if (buf.mapping) s.debug.mappingError(buf.mapping.dmaAddr);
 }
 
-/** radeon_gart_bind: one PTE per page of the buffer's handle, then one TLB flush. */
+/** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's TLB flushes. */
 export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
   if (s.agp) return; // AGP memory is bound through TT_BIND only (T16)
   for (let i = 0; i < buf.pages; i++) {
@@ -111,7 +112,7 @@ export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
     s.gpuFailed[gpuPage + i] = 0;
   }
   s.counters.gartWrites += buf.pages;
-  s.counters.tlbFlushes++;
+  gartTlbFlush(s);
 }
 
 export function gartUnbind(s: TtState, gpuPage: number, pages: number): void {
@@ -121,5 +122,5 @@ export function gartUnbind(s: TtState, gpuPage: number, pages: number): void {
     s.gpuFailed[gpuPage + i] = 0;
   }
   s.counters.gartWrites += pages;
-  s.counters.tlbFlushes++;
+  gartTlbFlush(s);
 }

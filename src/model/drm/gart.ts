@@ -2,7 +2,7 @@
 // nouveau_sgdma.c (nv04, nv50). Each PTE is a u64 kept as two u32 words so that the bit math stays
 // exact in JS. The GPU adds nothing for the offset inside a page: every decode masks the low 12
 // bits away. The owner of each GPU page (which buffer or tt bound it) is the oracle's, not the GPU's.
-import { GartFamily, PAGE_MASK } from '../../engine/abi.js';
+import { GartFamily, Kernel, PAGE_MASK, type MachineConfig } from '../../engine/abi.js';
 import { DMA_ERROR } from '../dma/mapping.js';
 
 const TWO32 = 2 ** 32;
@@ -65,6 +65,31 @@ export function decodePte(family: number, pte: Pte): number {
 
 export function pteBig(pte: Pte): bigint {
   return (BigInt(pte.hi) << 32n) | BigInt(pte.lo);
+}
+
+/**
+ * The TLB flushes one GART bind or unbind gives the hardware (ENGINE.md §10), 2.6.37:
+ * - r100/r600: radeon_gart_bind/radeon_gart_unbind end with one radeon_gart_tlb_flush;
+ * - nv04: nouveau_sgdma_bind/unbind call only instmem.flush, and nv04_instmem_flush is empty:
+ *   the ctxdma has no TLB to flush, so none;
+ * - nv50: instmem.flush (a PRAMIN write flush, not a TLB one), then fifo.tlb_flush and
+ *   graph.tlb_flush: nv50_vm_flush for engine 5 (PFIFO) and engine 0 (PGRAPH), two.
+ * The modern kernel keeps one per bind or unbind, as before (its drivers' flushes are a later issue).
+ */
+export function gartTlbFlush(s: { readonly cfg: MachineConfig; readonly gart: Gart; readonly counters: { tlbFlushes: number } }): void {
+  if (s.cfg.kernel === Kernel.modern) {
+    s.counters.tlbFlushes++;
+    return;
+  }
+  switch (s.gart.family) {
+    case GartFamily.nv04:
+      break;
+    case GartFamily.nv50:
+      s.counters.tlbFlushes += 2;
+      break;
+    default:
+      s.counters.tlbFlushes++;
+  }
 }
 
 /** The aperture: one PTE per GPU page plus the logical owner the bind wrote it for. */

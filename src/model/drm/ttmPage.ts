@@ -15,6 +15,8 @@ export interface PageArray {
   isExchanged(i: number): boolean;
   /** The coherent handle of page i, or -1. */
   cohOf(i: number): number;
+  /** Forgets every page it holds (a 3.3 dma populate that failed gave them back). */
+  clear(): void;
 }
 
 /**
@@ -53,6 +55,11 @@ export class PageDeque {
   popTail(): number {
     this.size--;
     return this.take((this.head + this.size) & (this.pfns.length - 1));
+  }
+
+  /** Drops every entry (pages lost to the 2.6.37 fill miscount: ttmPageAlloc.ts). */
+  clear(): void {
+    this.size = 0;
   }
 
   private put(at: number, pfn: number, handle: number, exchanged: boolean): void {

@@ -1,17 +1,19 @@
 // TTM translation tables of drivers/gpu/drm/ttm/ttm_tt.c (2010) and the backend binds of
 // radeon_ttm.c / radeon_gart.c / nouveau_sgdma.c: a tt is a buffer object's page array, filled
 // from one of the pools (ttmPool.ts, ttmDmaPool.ts, agpGatt.ts), bound into the GART (mode 0:
-// dma_map_page per page, each checked with dma_mapping_error; mode 1: the pages' coherent
-// handles; mode 2: machine addresses) or the AGP GATT, synced page by page, and torn down at the
-// device's release. ENGINE.md §11–13 and §15 T1, T7, T10–T15, T19–T20.
+// radeon dma_map_page's each page at bind, nouveau 2.6.37 at populate (ttmBackend.ts); mode 1:
+// the pages' coherent handles; mode 2: machine addresses) or the AGP GATT, synced page by page,
+// and torn down at the device's release. ENGINE.md §11–13 and §15 T1, T7, T10–T15, T19–T20.
 import { BindMode, Caching, Dir, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, Zone } from '../../engine/abi.js';
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { coherentAllocBlock } from '../dma/coherent.js';
-import { countSync, dmaMapPhys, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
+import { countSync, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
-import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPutPages } from './ttmPageAllocDma.js';
+import { gartTlbFlush } from './gart.js';
+import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
+import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
 import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
 
@@ -25,7 +27,7 @@ export interface TtState extends AgpState, PoolState, SlotState {
   readonly dummyBus: number;
 }
 
-export class Tt implements PageArray {
+export class Tt implements PageArray, BackendTt {
   readonly kind = 'tt';
   /** Pages held so far (== pages unless the populate failed). */
   count = 0;
@@ -42,6 +44,8 @@ export class Tt implements PageArray {
   mode = 0;
   /** Bound into the AGP GATT rather than a GART. */
   boundAgp = false;
+  /** What the nouveau backend holds since the populate (Sgdma). */
+  sgdma: number = Sgdma.none;
 
   constructor(readonly id: number, readonly pages: number, readonly pool: number, readonly caching: number) {
     this.pfn = new Int32Array(pages);
@@ -65,11 +69,21 @@ export class Tt implements PageArray {
     return this.coh ? this.coh[i]! : NONE;
   }
 
+  clear(): void {
+    this.count = 0;
+  }
+
   /** The dma address the driver holds for page i (T11): the last map, else the coherent handle, else -1. */
   heldHandle(i: number): number {
     if (this.dma && this.dma[i] !== NONE) return this.dma[i];
     if (this.coh) return this.coh[i];
     return NONE;
+  }
+
+  /** Page i's current handle (T11): the held handle, else its phys as a careless driver would. */
+  currentHandle(i: number): number {
+    const held = this.heldHandle(i);
+    return held === NONE ? this.pfn[i]! * PAGE_SIZE : held;
   }
 }
 
@@ -96,6 +110,25 @@ export function ttPopulate(s: TtState, slot: number, pages: number, pool: number
   }
   adopt(s, slot, tt);
   if (ok) zeroFillTt(s, tt);
+  if (ok) ttBackendPopulate(s, tt);
+}
+
+/**
+ * The backend's populate, at the end of ttm_tt_populate (pages got and zeroed): nouveau_sgdma_populate
+ * maps every page (ttmBackend.ts); radeon_ttm_backend_populate only records the pages.
+ */
+function ttBackendPopulate(s: TtState, tt: Tt): void {
+  if (mapsAtPopulate(s, tt.pool)) sgdmaPopulate(s, tt);
+}
+
+/**
+ * The backend's destroy, first in ttm_tt_destroy: radeon_ttm_backend_destroy unbinds if bound;
+ * nouveau_sgdma_destroy → nouveau_sgdma_clear unbinds if bound, then unmaps every page in reverse.
+ */
+function ttBackendDestroy(s: TtState, tt: Tt): void {
+  if (tt.bound) ttUnbind(s, tt);
+  if (tt.sgdma === Sgdma.mapped) sgdmaClear(s, tt, tt.count);
+  tt.sgdma = Sgdma.none;
 }
 
 /** The CPU zeroes the new pages: one write operation, not counted in cpuWrites (T10). */
@@ -147,7 +180,7 @@ function agpUnpopulate(s: TtState, tt: Tt): void {
 
 /** TT_UNPOPULATE (T7): unbind if bound, pages back to where they came from, the slot empties. */
 export function ttUnpopulate(s: TtState, slot: number, tt: Tt): void {
-  if (tt.bound) ttUnbind(s, tt);
+  ttBackendDestroy(s, tt);
   switch (tt.pool) {
     case Pool.ttm:
     case Pool.xenAware:
@@ -171,6 +204,12 @@ function bindFailed(s: TtState, tt: Tt, gpuPage: number): void {
   for (let g = Math.max(0, gpuPage); g < end; g++) s.gpuFailed[g] = 1;
 }
 
+/**
+ * ttm_tt_bind: the backend's bind. radeon_gart_bind maps every page first (mode 0, ttmBackend.ts);
+ * nouveau_sgdma_bind (2.6.37) writes the entries of the pages its backend holds (none after a
+ * failed populate map, though TTM still takes the range) with the populate's addresses; agp:
+ * agp_generic_insert_memory. Then the TLB flushes the hardware gets (gartTlbFlush; agp: one).
+ */
 export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void {
   if (tt.bound || mode < BindMode.map || mode > BindMode.fsb) return;
   const agp = s.agp;
@@ -178,7 +217,7 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
   if (tt.failed || (agp && !gatt)) return bindFailed(s, tt, gpuPage);
   const end = gpuPage + tt.pages;
   if (gpuPage < 0 || end > s.gart.pages || (gatt && end > gatt.entries)) return bindFailed(s, tt, gpuPage);
-  if (!agp && mode === BindMode.map && !mapPages(s, tt)) return bindFailed(s, tt, gpuPage);
+  if (!agp && mode === BindMode.map && mapsAtBind(s) && !radeonMapPages(s, tt)) return bindFailed(s, tt, gpuPage);
   if (gatt) {
     // agp_generic_insert_memory: every entry of the range must be empty (the CPU's view).
     for (let g = gpuPage; g < end; g++) {
@@ -188,16 +227,17 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
       }
     }
   }
+  const writes = tt.sgdma !== Sgdma.empty;
   for (let i = 0; i < tt.pages; i++) {
     const g = gpuPage + i;
-    const addr = bindAddress(s, tt, i, mode, agp);
-    if (gatt) gatt.table[g] = gattEntry(addr);
-    else s.gart.bind(g, addr, tt.id, tt.pfn[i]!);
+    if (gatt) gatt.table[g] = gattEntry(bindAddress(s, tt, i, mode, agp));
+    else if (writes) s.gart.bind(g, bindAddress(s, tt, i, mode, agp), tt.id, tt.pfn[i]!);
     s.gart.setOwner(g, tt.id, tt.pfn[i]!);
     s.gpuFailed[g] = 0;
   }
-  s.counters.gartWrites += tt.pages;
-  s.counters.tlbFlushes++;
+  if (writes || gatt) s.counters.gartWrites += tt.pages;
+  if (gatt) s.counters.tlbFlushes++; // agp_generic_insert_memory: the bridge's tlb_flush
+  else gartTlbFlush(s);
   tt.bound = true;
   tt.gpuPage = gpuPage;
   tt.mode = mode;
@@ -209,7 +249,8 @@ function bindAddress(s: TtState, tt: Tt, i: number, mode: number, agp: boolean):
   const pfn = tt.pfn[i]!;
   switch (mode) {
     case BindMode.map:
-      return agp ? pfn * PAGE_SIZE : tt.dma![i]!;
+      // radeon: the map the bind just made; nouveau (2.6.37): the populate's map, else the coherent handle
+      return agp ? pfn * PAGE_SIZE : tt.currentHandle(i);
     case BindMode.coherent:
       return tt.coh ? tt.coh[i]! : pfn * PAGE_SIZE;
     default:
@@ -217,47 +258,41 @@ function bindAddress(s: TtState, tt: Tt, i: number, mode: number, agp: boolean):
   }
 }
 
-/**
- * dma_map_page + dma_mapping_error for every page in order; at the first failure the pages
- * mapped so far are unmapped again (radeon_gart_bind's error path) and false is returned.
- */
-function mapPages(s: TtState, tt: Tt): boolean {
-  if (!tt.dma) tt.dma = new Float64Array(tt.pages).fill(NONE);
-  const dma = tt.dma;
-  for (let i = 0; i < tt.pages; i++) {
-    const rec = dmaMapPhys(s, tt.pfn[i]! * PAGE_SIZE, 0, PAGE_SIZE, Dir.bidirectional);
-    if (rec.failed) {
-      for (let j = 0; j < i; j++) dmaUnmapPage(s, dma[j]!, PAGE_SIZE, Dir.bidirectional);
-      return false;
-    }
-    s.debug.mappingError(rec.dmaAddr);
-    dma[i] = rec.dmaAddr;
-  }
-  return true;
+/** The bind mapped the pages (mode 0 into a GART, radeon): unbind unmaps them. */
+function bindMapped(s: TtState, tt: Tt): boolean {
+  return !tt.boundAgp && tt.mode === BindMode.map && mapsAtBind(s);
 }
 
-/** TT_UNBIND (T13): entries to the dummy page (AGP: 0), one flush, then mode 0's unmaps. */
+/**
+ * TT_UNBIND (T13): entries to the dummy page (nv50: 0; AGP: 0; none for a nouveau backend that
+ * holds no page), the TLB flushes; then radeon_gart_unbind's unmaps, ascending. nouveau keeps its maps.
+ */
 export function ttUnbind(s: TtState, tt: Tt): void {
   if (!tt.bound) return;
   const gatt = tt.boundAgp ? s.gatt : null;
+  const writes = tt.boundAgp || tt.sgdma !== Sgdma.empty;
   for (let i = 0; i < tt.pages; i++) {
     const g = tt.gpuPage + i;
     if (gatt) gatt.table[g] = 0;
-    else if (!tt.boundAgp) s.gart.unbind(g, s.dummyBus);
+    else if (!tt.boundAgp && writes) s.gart.unbind(g, s.dummyBus);
     s.gart.clearOwner(g);
     s.gpuFailed[g] = 0;
   }
-  s.counters.gartWrites += tt.pages;
-  s.counters.tlbFlushes++;
-  if (!tt.boundAgp && tt.mode === BindMode.map) for (let i = 0; i < tt.pages; i++) dmaUnmapPage(s, tt.dma![i]!, PAGE_SIZE, Dir.bidirectional);
+  if (writes) s.counters.gartWrites += tt.pages;
+  if (tt.boundAgp) s.counters.tlbFlushes++;
+  else gartTlbFlush(s);
+  if (bindMapped(s, tt)) for (let i = 0; i < tt.pages; i++) dmaUnmapPage(s, tt.dma![i]!, PAGE_SIZE, Dir.bidirectional);
   tt.bound = false;
 }
 
 // ---- TT_SYNC and CPU access -----------------------------------------------------------------
 
-/** TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes. */
+/**
+ * TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes; a live
+ * bounce is copied: nouveau's populate maps whether bound or not, radeon's while bound.
+ */
 export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
-  const live = tt.bound && !tt.boundAgp && tt.mode === BindMode.map;
+  const live = tt.sgdma !== Sgdma.none ? tt.sgdma === Sgdma.mapped : tt.bound && bindMapped(s, tt);
   for (let i = 0; i < tt.count; i++) {
     const mapped = tt.dma !== null && tt.dma[i] !== NONE;
     // A coherent handle: the kernel finds its bidirectional coherent entry, nothing to say or copy.
@@ -312,11 +347,9 @@ export function ttmTeardown(s: TtState): void {
     if (held instanceof Tt) ttUnpopulate(s, slot, held);
   });
   for (const { pool, kind, caching } of s.ttmPools.all()) {
-    if (kind === Pool.ttmDma) {
-      freeFromTail(s, pool, pool.size, caching !== Caching.cached, (pfn, handle, exchanged) => ttmDmaFreePage(s, pfn, handle, exchanged));
-    } else {
-      freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
-    }
+    // ttm_page_alloc_fini and ttm_dma_page_alloc_fini: every page, from the tail
+    if (kind === Pool.ttmDma) ttmDmaPoolDrain(s, pool, caching);
+    else freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
   }
   gattFree(s);
   s.debug.quiet = false;
