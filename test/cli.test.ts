@@ -78,6 +78,23 @@ describe('options', () => {
     }
   });
 
+  it('with --xen-low-free 0 a 40-bit device still gets coherent memory (exchanged above 4 GiB); a 32-bit one does not', () => {
+    const coherent = script(dir, 'coherent.jsonl', [
+      { op: 'alloc_coherent', buf: 'c', pages: 16 }, { op: 'cpu_write', buf: 'c' }, { op: 'dev_read', buf: 'c' }, { op: 'free_coherent', buf: 'c' },
+    ]);
+    const counters = (device: string) => {
+      const r = cli('replay', coherent, '--platform', 'xen-pv', '--device', device, '--xen-low-free', '0', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const { coherentAllocs, allocFailures, hypercalls, exchangedFrames } = JSON.parse(r.stdout).counters;
+      return { coherentAllocs, allocFailures, hypercalls, exchangedFrames };
+    };
+    // 2.6.37: alloc_coherent exchanges 16 frames at 40 bits, free_coherent destroys them.
+    assert.deepEqual(counters('r600'), { coherentAllocs: 1, allocFailures: 0, hypercalls: 2, exchangedFrames: 32 });
+    assert.deepEqual(counters('nv50'), { coherentAllocs: 1, allocFailures: 0, hypercalls: 2, exchangedFrames: 32 });
+    // 32 bits: nothing left below 4 GiB, the exchange fails and so does the allocation.
+    assert.deepEqual(counters('r100'), { coherentAllocs: 0, allocFailures: 2, hypercalls: 1, exchangedFrames: 0 });
+  });
+
   it('a failed run leaves an existing --out file exactly as it was', () => {
     const out = `${dir}/keep.json`;
     writeFileSync(out, 'precious');
