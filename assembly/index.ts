@@ -8,9 +8,9 @@ import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LO
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
-import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID, ZONE_XEN_LOW_ID } from './mm/buddy';
+import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
 import { p2m_init, xen_pv_domain } from './xen/p2m';
-import { xen_heap_init } from './xen/exchange';
+import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
@@ -42,11 +42,12 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   swiotlb_init();
   debug_reset();
   if (xen_pv_domain()) {
-    const low_end = XEN_LOW_BASE_MFN + xenLowPages;
-    zone_init(ZONE_XEN_LOW_ID, L.low_tag_ptr, L.low_next_ptr, L.low_prev_ptr, XEN_LOW_BASE_MFN, XEN_LOW_BASE_MFN, low_end);
-    zone_free_range(ZONE_XEN_LOW_ID, XEN_LOW_BASE_MFN, low_end);
+    // Xen's free heap when the guest boots: the low range below 4 GiB, and every frame from 4 GiB
+    // up to the guest's (which are the host's highest); the rest belongs to other domains.
     p2m_init();
-    xen_heap_init();
+    xen_heap_reset();
+    xen_heap_add_range(XEN_LOW_BASE_MFN, L.xen_low_end);
+    xen_heap_add_range(DMA32_LIMIT_PFN, hostPages - ramPages);
     if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
   }
   agp_init(gartFamily == GART_AGP);

@@ -1,6 +1,7 @@
 // The bookkeeping the kernel and Xen keep consistent, checked from outside (ENGINE.md §13): p2m is
-// a bijection, every machine frame has exactly one owner, swiotlb's free counters heal, TTM pools
-// drain at release, no low frame is lost, and the buddy allocator accounts for every page.
+// a bijection, every machine frame has exactly one owner, swiotlb's free counters heal (but for the
+// dummy page's run), TTM pools drain at release, no low frame is lost, and the buddy allocator
+// accounts for every page.
 // Models no kernel file (CONFIG_DEBUG_VM-style checks); slow on purpose, never on the op path.
 
 import { C_SWIOTLB_SLOTS_IN_USE, C_PAGES_ALLOCATED, C_PAGES_FREED } from './abi';
@@ -21,7 +22,7 @@ let released = false;
 @inline export function note_op(release: bool): void { released = release; }
 
 export function check_invariants(): i32 {
-  let bad = xen_check_frames(); // bits 0, 1 and the low-reserve half of 3
+  let bad = xen_check_frames(); // bits 0, 1 and the low-range half of 3
   if (debug_live_single() == 0 && !swiotlb_idle_pristine(counter(C_SWIOTLB_SLOTS_IN_USE))) bad |= INV_SWIOTLB;
   if (released && !ttm_pools_empty()) bad |= INV_POOLS;
   const free = zone_free_frames(ZONE_DMA32_ID) + zone_free_frames(ZONE_NORMAL_ID);

@@ -5,7 +5,8 @@
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
   IOMMU_WINDOW_PAGES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
-  KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN } from './abi';
+  KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -42,7 +43,8 @@ export let dma_mask: u64 = 0;
 export let kernel_era: i32 = 0;
 export let ram_pages: i32 = 0;
 export let host_pages: i32 = 0; // machine frames (all platforms)
-export let xen_low_pages: i32 = 0;
+export let xen_low_pages: i32 = 0; // free below 4 GiB once booted (the option)
+export let xen_low_end: i32 = 0;   // the free low range Xen starts with: [XEN_LOW_BASE_MFN, xen_low_end)
 export let nslabs: i32 = 0;
 export let payload_bytes: i32 = 0;
 export let unit_payload: i32 = 0; // bytes stored per machine unit: min(payloadBytes, 2048)
@@ -74,10 +76,11 @@ export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
 export let buddy_tag_ptr: usize = 0;  // u8 per pfn: free-head order, 0xFF = not a free head
 export let buddy_next_ptr: usize = 0; // i32 per pfn
 export let buddy_prev_ptr: usize = 0; // i32 per pfn
-export let low_tag_ptr: usize = 0;    // same three for Xen's low reserve, per low mfn
-export let low_next_ptr: usize = 0;
-export let low_prev_ptr: usize = 0;
-export let heap_ptr: usize = 0;       // u32 explicit part of Xen's free-heap stack
+export let heap_tag_ptr: usize = 0;   // Xen's heap (xen/heap.ts), per machine frame: u8 free-head order, 0xFF = not one
+export let heap_next_ptr: usize = 0;  // i32 per machine frame
+export let heap_prev_ptr: usize = 0;  // i32 per machine frame
+export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
+export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
 export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
@@ -126,7 +129,12 @@ export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages
   dummy_pfn = overflow_pfn + IO_TLB_OVERFLOW_PAGES;
   first_free_pfn = dummy_pfn + 1;
   if (ramPages <= 0 || nslabsIn <= 0 || maxBuffers < 0 || gartPages < 0 || first_free_pfn > ramPages) return false;
-  return !has_p2m || (hostPages >= ramPages && xenLowPages >= 0 && XEN_LOW_BASE_MFN + xenLowPages <= hostPages - ramPages);
+  if (!has_p2m) return true;
+  // Xen starts with what the booted guest leaves free below 4 GiB plus what its boot exchanges
+  // take (the pool; ENGINE.md §1), all under 4 GiB; the guest's own frames are all above it.
+  if (xenLowPages < 0 || hostPages - ramPages < DMA32_LIMIT_PFN) return false;
+  xen_low_end = XEN_LOW_BASE_MFN + xenLowPages + pool_pages;
+  return xen_low_end <= DMA32_LIMIT_PFN;
 }
 
 // ---- slot records ----
@@ -162,11 +170,11 @@ export function layout_compute(): bool {
   buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
   buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
   if (has_p2m) {
-    const low = <u64>xen_low_pages;
-    low_tag_ptr = <usize>at; at = region(at, low);
-    low_next_ptr = <usize>at; at = region(at, low * 4);
-    low_prev_ptr = <usize>at; at = region(at, low * 4);
-    heap_ptr = <usize>at; at = region(at, low * 4);
+    heap_tag_ptr = <usize>at; at = region(at, frames);
+    heap_next_ptr = <usize>at; at = region(at, frames * 4);
+    heap_prev_ptr = <usize>at; at = region(at, frames * 4);
+    heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
+    xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
   }
   slots_list_ptr = <usize>at; at = region(at, <u64>nslabs * 4);
   slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);

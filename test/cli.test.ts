@@ -59,7 +59,8 @@ describe('options', () => {
     { description: 'a swiotlb pool that is not whole segments', args: ['replay', good, '--swiotlb', '100K'], pattern: /--swiotlb: 100K is (outside|not a multiple)/ },
     { description: 'payload bytes out of range', args: ['replay', good, '--payload-bytes', '5000'], pattern: /--payload-bytes: '5000' is not a whole number from 0 to 4096/ },
     { description: 'a Xen host too small for the guest', args: ['replay', good, '--platform', 'xen-pv', '--ram', '4G', '--host-ram', '6G'], pattern: /--host-ram: 6G must exceed --ram 4G by at least 4G/ },
-    { description: "Xen's low memory cannot hold the xen-swiotlb pool", args: ['replay', good, '--platform', 'xen-pv', '--xen-low-free', '16M'], pattern: /--xen-low-free: 16M cannot hold the xen-swiotlb pool/ },
+    { description: "Xen's low free memory does not fit below 4 GiB beside the xen-swiotlb pool", args: ['replay', good, '--platform', 'xen-pv', '--xen-low-free', '3800M'], pattern: /^gartbench: --xen-low-free: 3800M is outside 0\.\.3776M \(Xen's free memory below 4 GiB beside the 64M xen-swiotlb pool\)\n$/ },
+    { description: '--xen-low-free in whole pages', args: ['replay', good, '--platform', 'xen-pv', '--xen-low-free', '6K'], pattern: /--xen-low-free: 6K is not a multiple of 4K/ },
     { description: '--strategy with agp', args: ['run', '--device', 'agp', '--strategy', 'sync'], pattern: /--strategy: not with --device agp/ },
     { description: '--gatt without agp', args: ['run', '--device', 'r100', '--gatt', 'phys'], pattern: /--gatt: only with --device agp/ },
     { description: 'a working set larger than RAM', args: ['run', '--ram', '512M', '--pages', '200000'], pattern: /--pages: a working set of 200000 pages .* is larger than/ },
@@ -68,6 +69,31 @@ describe('options', () => {
     { description: 'an unreadable cost file', args: ['replay', good, '--costs', `${dir}/none.json`], pattern: /--costs: cannot read/ },
   ];
   for (const c of CASES) it(c.description, () => expectUsage(c.args, c.pattern));
+
+  it('--xen-low-free 0 is valid: the booted guest may leave Xen nothing below 4 GiB', () => {
+    for (const size of ['0', '3776M']) {
+      const r = cli('replay', good, '--platform', 'xen-pv', '--xen-low-free', size, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).machine.xenLowFreeBytes, size === '0' ? 0 : 3776 * 2 ** 20);
+    }
+  });
+
+  it('with --xen-low-free 0 a 40-bit device still gets coherent memory (exchanged above 4 GiB); a 32-bit one does not', () => {
+    const coherent = script(dir, 'coherent.jsonl', [
+      { op: 'alloc_coherent', buf: 'c', pages: 16 }, { op: 'cpu_write', buf: 'c' }, { op: 'dev_read', buf: 'c' }, { op: 'free_coherent', buf: 'c' },
+    ]);
+    const counters = (device: string) => {
+      const r = cli('replay', coherent, '--platform', 'xen-pv', '--device', device, '--xen-low-free', '0', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const { coherentAllocs, allocFailures, hypercalls, exchangedFrames } = JSON.parse(r.stdout).counters;
+      return { coherentAllocs, allocFailures, hypercalls, exchangedFrames };
+    };
+    // 2.6.37: alloc_coherent exchanges 16 frames at 40 bits, free_coherent destroys them.
+    assert.deepEqual(counters('r600'), { coherentAllocs: 1, allocFailures: 0, hypercalls: 2, exchangedFrames: 32 });
+    assert.deepEqual(counters('nv50'), { coherentAllocs: 1, allocFailures: 0, hypercalls: 2, exchangedFrames: 32 });
+    // 32 bits: nothing left below 4 GiB, the exchange fails and so does the allocation.
+    assert.deepEqual(counters('r100'), { coherentAllocs: 0, allocFailures: 2, hypercalls: 1, exchangedFrames: 0 });
+  });
 
   it('a failed run leaves an existing --out file exactly as it was', () => {
     const out = `${dir}/keep.json`;

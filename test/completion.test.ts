@@ -9,7 +9,7 @@ import { ROOT, cli, scratch } from './helpers.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 // Xen's low memory runs out half way: the incomplete run, smaller.
-const STARVED = ['--platform', 'xen-pv', '--strategy', 'coherent', '--xen-low-free', '80M', '--pages', '8192'];
+const STARVED = ['--platform', 'xen-pv', '--strategy', 'coherent', '--xen-low-free', '16M', '--pages', '8192'];
 
 function json(...args: string[]) {
   const r = cli(...args, '--json');
@@ -48,11 +48,11 @@ describe('completion', () => {
   });
 
   it('every matrix cell says it too', () => {
-    const r = cli('matrix', '--xen-low-free', '80M', '--pages', '8192');
+    const r = cli('matrix', '--xen-low-free', '16M', '--pages', '8192');
     assert.equal(r.code, 0, r.stderr);
     const xen = r.stdout.split('\n').find((l) => l.startsWith('xen-pv '))!;
     assert.match(xen, /coherent, \d+% moved/, xen);
-    const m = json('matrix', '--xen-low-free', '80M', '--pages', '8192');
+    const m = json('matrix', '--xen-low-free', '16M', '--pages', '8192');
     const cell = m.cells.find((c: { scenario: { platform: string; strategy: string } }) => c.scenario.platform === 'xen-pv' && c.scenario.strategy === 'coherent');
     assert.ok(cell.completion.pagesMoved < cell.completion.pagesRequested);
   });

@@ -64,8 +64,9 @@ for (const engine of ENGINES) {
       assert.deepEqual([v.kind, v.reader, v.pte, v.dmaAddr, v.mfn], [BigInt(ViolationKind.foreign), 2n, 0n, -1n, -1n]);
     });
     it('r600 on the modern kernel: a DMA_MAPPING_ERROR handle keeps all 64 bits and decodes beyond RAM', async () => {
-      // A 128-slot pool filled by one 64-page map: the next map fails with all ones (§5, D15).
-      const ops = [alloc(0, 64), map(0, TO_DEV, 0, 64 * PAGE), alloc(1), map(1), bind(1), gpuRead()];
+      // A 128-slot pool: the dummy page holds slots 0-1 (§1), one 63-page map the other 126; the
+      // next map fails with all ones (§5, D15).
+      const ops = [alloc(0, 63), map(0, TO_DEV, 0, 63 * PAGE), alloc(1), map(1), bind(1), gpuRead()];
       const cfg = { platform: Platform['swiotlb-force'], kernel: Kernel.modern, nslabs: 128, gartFamily: GartFamily.r600 };
       const v = fields((await runOn(engine, cfg, ops)).violation);
       assert.equal(v.kind, BigInt(ViolationKind.foreign));

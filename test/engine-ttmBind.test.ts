@@ -10,26 +10,27 @@ import {
   unbind, unpopulate, type EngineCase, type OpWords,
 } from './engineHarness.js';
 
-// A 256-slot swiotlb pool: 128 page maps fit, the 129th fails. On xen-pv (32-bit device, guest
-// frames above 4 GiB) and under swiotlb=force every page bounces, so both fail the same way.
+// A 256-slot swiotlb pool whose slots 0-1 the GART dummy page holds from init (ENGINE.md §1):
+// 127 page maps fit, the 128th fails. On xen-pv (32-bit device, guest frames above 4 GiB) and
+// under swiotlb=force every page bounces, so both fail the same way.
 const full: [string, Partial<MachineConfig>][] = [
   ['xen-pv', { nslabs: 256 }],
   ['swiotlb=force', { platform: Platform['swiotlb-force'], nslabs: 256 }],
 ];
 
 const failureCases: EngineCase[] = full.flatMap(([name, cfg]): EngineCase[] => [
-  { description: `${name}, 2010: the 129th dma_map_page fails: 128 unmapped again, nothing written, 200 GPU pages skipped twice`,
+  { description: `${name}, 2010: the 128th dma_map_page fails: 127 unmapped again, nothing written, 200 GPU pages skipped twice`,
     cfg, ops: [populate(0, 200), ttBind(0), gpuRead(0, 200), gpuWrite(0, 200)],
-    expect: { maps: 129, unmaps: 128, mappingErrors: 1, swiotlbFull: 1, bindFailures: 1, gartWrites: 0, tlbFlushes: 0,
-      gpuSkippedPages: 400, gpuReads: 0, gpuWrites: 0, foreignReads: 0, dmaDebugErrors: 0, swiotlbSlotsInUse: 0 } },
+    expect: { maps: 128, unmaps: 127, mappingErrors: 1, swiotlbFull: 1, bindFailures: 1, gartWrites: 0, tlbFlushes: 0,
+      gpuSkippedPages: 400, gpuReads: 0, gpuWrites: 0, foreignReads: 0, dmaDebugErrors: 0, swiotlbSlotsInUse: 2 } },
   { description: `${name}, modern kernel: the same failure through DMA_MAPPING_ERROR, same unwinding`,
     cfg: { ...cfg, kernel: Kernel.modern }, ops: [populate(0, 200), ttBind(0), gpuRead(0, 10)],
-    expect: { maps: 129, unmaps: 128, bindFailures: 1, swiotlbSlotsInUse: 0, gpuSkippedPages: 10 } },
+    expect: { maps: 128, unmaps: 127, bindFailures: 1, swiotlbSlotsInUse: 2, gpuSkippedPages: 10 } },
 ]);
 
 const force = full[1][1];
 const bare = { platform: Platform['bare-metal'] };
-const tight = { nslabs: 256, xenLowPages: 128 + 8 + 1 + 2 }; // 2 low frames spare after boot
+const tight = { nslabs: 256, xenLowPages: 2 }; // 2 low frames left after boot
 
 const bindCases: EngineCase[] = [
   ...failureCases,
@@ -50,7 +51,7 @@ const bindCases: EngineCase[] = [
   { description: 'xen-pv: unbind unmaps every page and copies back', cfg: {},
     ops: [populate(0, 4), ttBind(0), ttUnbind(0)], expect: { unmaps: 4, bounceBytes: 8 * PAGE, gartWrites: 8, tlbFlushes: 2 } },
   { description: 'xen-pv: unpopulate of a bound tt unbinds first', cfg: {},
-    ops: [populate(0, 4), ttBind(0), unpopulate(0)], expect: { unmaps: 4, gartWrites: 8, swiotlbSlotsInUse: 0 } },
+    ops: [populate(0, 4), ttBind(0), unpopulate(0)], expect: { unmaps: 4, gartWrites: 8, swiotlbSlotsInUse: 2 } },
 ];
 
 // ---- nouveau (2.6.37): nouveau_sgdma_populate maps, clear unmaps; bind and unbind write entries only ----
@@ -69,9 +70,9 @@ const nouveauCases: EngineCase[] = [
   { description: 'nv04, xen-pv: populate maps every page once; bind, unbind, rebind map nothing; unpopulate unmaps all (copy-back)',
     cfg: nv04, ops: [populate(0, 4), ttBind(0), ttUnbind(0), ttBind(0), unpopulate(0)],
     // 4 maps in (4 pages copied), 4 unmaps at clear (4 copied back); entries: 4 × (bind, unbind, bind, unbind)
-    expect: { maps: 4, unmaps: 4, bounces: 4, bounceBytes: 8 * PAGE, gartWrites: 16, tlbFlushes: 0, swiotlbSlotsInUse: 0, dmaDebugErrors: 0 } },
+    expect: { maps: 4, unmaps: 4, bounces: 4, bounceBytes: 8 * PAGE, gartWrites: 16, tlbFlushes: 0, swiotlbSlotsInUse: 2, dmaDebugErrors: 0 } },
   { description: 'nv04, xen-pv: a populated tt holds its bounce slots before any bind', cfg: nv04, ops: [populate(0, 4)],
-    expect: { maps: 4, bounceBytes: four, swiotlbSlotsInUse: 8, gartWrites: 0 } },
+    expect: { maps: 4, bounceBytes: four, swiotlbSlotsInUse: 2 + 8, gartWrites: 0 } }, // the dummy page's 2, then 2 per page
   { description: 'nv04, xen-pv: a CPU write between populate and bind is stale (the bounce was filled at populate)',
     cfg: nv04, ops: writeThenBind, expect: { staleReads: 4, maps: 4 }, kind: ViolationKind.stale },
   { description: 'r100, xen-pv: the same ops are clean: radeon_gart_bind maps after the write', cfg: {}, ops: writeThenBind,
@@ -90,16 +91,17 @@ const nouveauCases: EngineCase[] = [
   { description: 'nv04, xen-pv: TT_SYNC for the CPU after unbind brings the GPU\'s writes back',
     cfg: nv04, ops: [populate(0, 4), ttBind(0), gpuWrite(0, 4), ttUnbind(0), ttSync(0, 1), cpuRead(0, 0, four)],
     expect: { lostWrites: 0, syncsForCpu: 4, bounceBytes: 8 * PAGE, dmaDebugErrors: 0 }, kind: ViolationKind.none },
-  // nouveau_sgdma_populate: the 129th map fails; clear unmaps the 128 (in reverse) and returns
+  // nouveau_sgdma_populate: with the dummy page in 2 of the 256 slots the 128th map fails; clear
+  // unmaps the 127 (in reverse, copying each back) and returns
   // -EFAULT, which ttm_tt_populate ignores: the tt is populated (no allocation failure), the bind
   // succeeds with no entry written (its backend holds no page) and the GPU reads the dummy page.
   { description: 'nv04, xen-pv: a failed populate map is ignored by TTM: the bind writes nothing, the GPU reads the dummy page',
     cfg: { ...nv04, nslabs: 256 }, ops: [populate(0, 200), ttBind(0), gpuRead(0, 200), ttUnbind(0), unpopulate(0)],
-    expect: { maps: 129, unmaps: 128, mappingErrors: 1, swiotlbFull: 1, allocFailures: 0, bindFailures: 0, gartWrites: 0, tlbFlushes: 0,
-      gpuSkippedPages: 0, gpuReads: 200, foreignReads: 200, swiotlbSlotsInUse: 0, bounceBytes: 256 * PAGE }, kind: ViolationKind.foreign },
+    expect: { maps: 128, unmaps: 127, mappingErrors: 1, swiotlbFull: 1, allocFailures: 0, bindFailures: 0, gartWrites: 0, tlbFlushes: 0,
+      gpuSkippedPages: 0, gpuReads: 200, foreignReads: 200, swiotlbSlotsInUse: 2, bounceBytes: 2 * 127 * PAGE }, kind: ViolationKind.foreign },
   { description: 'nv50, swiotlb=force: the same, with nv50\'s four TLB flushes and invalid (zero) entries',
     cfg: { ...nv50Force, nslabs: 256 }, ops: [populate(0, 200), ttBind(0), gpuRead(0, 200), ttUnbind(0)],
-    expect: { maps: 129, unmaps: 128, bindFailures: 0, gartWrites: 0, tlbFlushes: 4, foreignReads: 200 }, kind: ViolationKind.foreign },
+    expect: { maps: 128, unmaps: 127, bindFailures: 0, gartWrites: 0, tlbFlushes: 4, foreignReads: 200 }, kind: ViolationKind.foreign },
   { description: 'nv04, xen-pv: dma-pool pages bind with their coherent handles in mode 0: nothing mapped, clean',
     cfg: nv04, ops: [populate(0, 4, Pool.ttmDma), ttBind(0), cpuWrite(0, 0, four), gpuRead(0, 4), ttUnbind(0), unpopulate(0)],
     expect: { maps: 0, unmaps: 0, gartWrites: 8, staleReads: 0 }, kind: ViolationKind.none },
@@ -107,7 +109,7 @@ const nouveauCases: EngineCase[] = [
     cfg: nv04, ops: [gattCreate(1024, GattMode.phys), populate(0, 4, Pool.agp, Caching.uc)], expect: { maps: 0 } },
   { description: 'nv04, xen-pv: a tt populated before the device became AGP keeps its maps until unpopulate (T23)',
     cfg: nv04, ops: [populate(0, 4), gattCreate(1024, GattMode.phys), ttBind(0), ttUnbind(0), unpopulate(0)],
-    expect: { maps: 4, unmaps: 4, tlbFlushes: 2, swiotlbSlotsInUse: 0 } },
+    expect: { maps: 4, unmaps: 4, tlbFlushes: 2, swiotlbSlotsInUse: 2 } },
   { description: 'nv04, modern kernel: maps at bind as before (ttm_pool mappings are a later issue)',
     cfg: { ...nv04, kernel: Kernel.modern }, ops: [populate(0, 4), ttBind(0), ttUnbind(0)],
     expect: { maps: 4, unmaps: 4, tlbFlushes: 2 } },

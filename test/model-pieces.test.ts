@@ -8,6 +8,7 @@ import { GartFamily } from '../src/engine/abi.js';
 import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
 import { decodePte, encodePte, pteValid } from '../src/model/drm/gart.js';
 import { Buddy } from '../src/model/mm/buddy.js';
+import { XenHeap } from '../src/model/xen/heap.js';
 
 const PAGE = 4096;
 
@@ -89,10 +90,33 @@ describe('buddy allocator (model piece)', () => {
     assert.equal(zone.freeFrames, initial);
     assert.equal(zone.alloc(10), blocks.find(([, o]) => o === 10)![0], 'the order-10 block is back at its head');
   });
-  it('a limit makes the low reserve skip blocks ending above it', () => {
-    const low = new Buddy(65536, 65536 + 4096);
-    low.freeRangeAtInit();
-    assert.equal(low.alloc(10), 65536 + 3072, 'the highest block is taken first');
-    assert.equal(low.alloc(10, 65536 + 2048), 65536 + 1024);
+});
+
+describe("Xen's zone heap (model piece; xen/common/page_alloc.c, Xen 4.0)", () => {
+  // A 4 GiB+ host: 4096 free frames at 256 MiB (zone 16: one order-12 block) and zone 20 whole
+  // (mfns [2^20, 2^21): one order-20 block, MAX_ORDER).
+  const heapOf = () => {
+    const heap = new XenHeap(1 << 22);
+    heap.addRange(65536, 65536 + 4096);
+    heap.addRange(1 << 20, 1 << 21);
+    return heap;
+  };
+  it('a 40-bit request takes the top frame of the highest zone; the split leaves the lower halves in FIFO lists', () => {
+    const heap = heapOf();
+    assert.equal(heap.allocDomheapPages(0, 40), (1 << 21) - 1, 'twenty halvings keep the top frame');
+    assert.equal(heap.allocDomheapPages(0, 40), (1 << 21) - 2, 'the last lower half is the order-0 list');
+    assert.equal(heap.allocDomheapPages(1, 40), (1 << 21) - 4, 'then the order-1 half');
+    heap.freeHeapPages((1 << 21) - 2, 0);
+    heap.freeHeapPages((1 << 21) - 1, 0);
+    heap.freeHeapPages((1 << 21) - 4, 1);
+    assert.equal(heap.allocDomheapPages(20, 40), 1 << 20, 'freed frames merge back into one order-20 block');
+  });
+  it('a 32-bit request is served below 4 GiB (zone 19 down), from the top of the order-12 block', () => {
+    const heap = heapOf();
+    assert.equal(heap.allocDomheapPages(9, 32), 65536 + 4096 - 512);
+    assert.equal(heap.allocDomheapPages(9, 32), 65536 + 4096 - 1024, 'the order-9 lower half left by the split');
+    assert.equal(heap.allocDomheapPages(0, 13), -1, '13 bits reach only MEMZONE_XEN');
+    assert.equal(heap.allocDomheapPages(0, 28), -1, 'zone 15 and below hold nothing');
+    assert.equal(heap.allocDomheapPages(0, 0), (1 << 21) - 1, 'no limit: the highest zone first');
   });
 });

@@ -1,11 +1,15 @@
-// dma_alloc_coherent / dma_free_coherent (2010): dma-direct picks the zone from the coherent mask,
-// xen_swiotlb_alloc_coherent exchanges frames that are too high or scattered, an IOMMU maps IOVAs.
+// dma_alloc_coherent / dma_free_coherent: dma-direct picks the zone from the coherent mask, an
+// IOMMU maps IOVAs, and xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c) exchanges: in
+// 2.6.37 always, with address bits fls64(coherent mask), and xen_swiotlb_free_coherent always
+// destroys; from 3.2 (modern) only frames that are too high or scattered, and only those go back.
+// The coherent mask is the device's DMA mask here (3.x radeon and 2.6.37 nouveau set both; 2.6.34
+// radeon left it at the 32-bit default: a version uncertainty, ENGINE.md §7).
 // Different: this is fix 1 of the RFC — memory both sides see without syncs — and under Xen it
 // is paid for with scarce low machine frames.
 
 import { PAGE_SHIFT, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, C_COHERENT_ALLOCS,
-  C_PAGES_ALLOCATED } from '../abi';
-import { mask_bits, dma_mask } from '../layout';
+  C_PAGES_ALLOCATED, KERNEL_MODERN } from '../abi';
+import { mask_bits, dma_mask, kernel_era } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { pfn_to_mfn } from '../sim/translate';
@@ -37,7 +41,8 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   if (xen_pv_domain()) {
     const phys = <u64>pfn << PAGE_SHIFT;
     const bus = <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
-    if (bus + (<u64>n << PAGE_SHIFT) - 1 > dma_mask || range_straddles_page_boundary(phys, n * PAGE_SIZE)) {
+    const out_of_reach = bus + (<u64>n << PAGE_SHIFT) - 1 > dma_mask || range_straddles_page_boundary(phys, n * PAGE_SIZE);
+    if (kernel_era != KERNEL_MODERN || out_of_reach) {
       if (!xen_create_contiguous_region(pfn, order, mask_bits, true)) {
         free_block(pfn, order);
         return -1;

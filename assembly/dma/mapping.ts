@@ -1,10 +1,12 @@
 // The DMA API dispatcher (kernel/dma/mapping.c over dma-direct, lib/swiotlb.c, swiotlb-xen and
 // an IOMMU): one switch on the platform id, no indirect calls, as dma_map_ops' direct fast path.
-// Different per era: 2010 swiotlb returns the overflow buffer when full and does not copy at a
-// FROM_DEVICE map; modern returns DMA_MAPPING_ERROR and copies at every map.
+// Different per era: 2010 generic swiotlb (swiotlb_map_page) returns the overflow buffer when full
+// and does not copy at a FROM_DEVICE map; 2010 xen_swiotlb_map_page (drivers/xen/swiotlb-xen.c,
+// 2.6.37) returns DMA_ERROR_CODE, 0 on x86, silently; modern returns DMA_MAPPING_ERROR and copies
+// at every map.
 
 import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_IOMMU,
-  KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
+  KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR, XEN_DMA_ERROR_CODE,
   IO_TLB_OVERFLOW, PAGE_SHIFT, PAGE_MASK, PAGE_SIZE, IO_TLB_SHIFT, DEBUG_TYPE_SINGLE,
   VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
   C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
@@ -17,7 +19,7 @@ import { V_VIA, V_SLOT, V_HOP_PFN } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
-  slot_size, slot_in_use, overflow_bus, bus_to_slot } from './swiotlb';
+  slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold } from './swiotlb';
 import { iommu_alloc, iommu_free_at, iova_of } from './iommu';
 import { debug_add, check_sync } from './debug';
 
@@ -50,7 +52,13 @@ function set_out(out: usize, how: i32, first: i32, n: i32): void {
   store<i32>(out, how, OUT_HOW); store<i32>(out, first, OUT_FIRST); store<i32>(out, n, OUT_COUNT);
 }
 
-/** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
+/**
+ * swiotlb_map_page's slow path (xen_swiotlb_map_page's on xen-pv): take slots, copy in, or report
+ * the pool full per era. 2010 on Xen: swiotlb_tbl_map_single's NULL (a full pool, or more than a
+ * 128-slot segment) becomes DMA_ERROR_CODE, 0 on x86, with no message, no overflow buffer and no
+ * panic (xen_swiotlb_dma_mapping_error is !dma_addr); 2010 elsewhere: the overflow buffer, and a
+ * size over 32 KiB is swiotlb_full's panic; modern: DMA_MAPPING_ERROR.
+ */
 function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize): u64 {
   const index = swiotlb_tbl_map_single(phys, size);
   if (index < 0) {
@@ -58,6 +66,7 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize): u64 {
     count(C_MAPPING_ERRORS);
     set_out(out, MAP_FAILED, -1, 0);
     if (kernel_era == KERNEL_MODERN) return DMA_MAPPING_ERROR;
+    if (platform == PLATFORM_XEN_PV) return XEN_DMA_ERROR_CODE;
     if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
     return overflow_bus();
   }
@@ -115,20 +124,40 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
  */
 export function dma_error_addr(): u64 {
   if (kernel_era == KERNEL_MODERN || platform == PLATFORM_IOMMU) return DMA_MAPPING_ERROR;
-  if (platform == PLATFORM_XEN_PV) return 0;
+  if (platform == PLATFORM_XEN_PV) return XEN_DMA_ERROR_CODE;
   return overflow_bus();
 }
 
 /** What dma_mapping_error would say of the map whose outcome is `out`. */
 @inline export function map_failed(out: usize): bool { return load<i32>(out, OUT_HOW) == MAP_FAILED; }
 
-/** The bus address of a page the driver maps once at init and nobody counts (radeon's dummy page). */
+/**
+ * The GART dummy page's pci_map_page(…, 0, PAGE_SIZE, BIDIRECTIONAL) at device init
+ * (radeon_dummy_page_init, nouveau_sgdma_init, 2.6.37): the platform's streaming path for one
+ * page — direct on bare metal, a bounce on swiotlb-force, a bounce on xen-pv when the page's
+ * machine address is above the mask (it is alloc_page memory, never exchanged), the first IOVA
+ * entry on the iommu (D3). The driver holds it for the device's life and unmaps it at teardown,
+ * before dma-debug looks: no counter, no dma-debug entry, but its slots stay in use.
+ */
 export function dma_map_boot_page(pfn: i32): u64 {
-  if (platform == PLATFORM_IOMMU) {
-    const first = iommu_alloc(pfn, 1, false);
-    if (first >= 0) return iova_of(first);
+  const phys = <u64>pfn << PAGE_SHIFT;
+  let dma = phys;
+  let bounce = false;
+  switch (platform) {
+    case PLATFORM_IOMMU: {
+      const first = iommu_alloc(pfn, 1, false);
+      return first >= 0 ? iova_of(first) : DMA_MAPPING_ERROR;
+    }
+    case PLATFORM_SWIOTLB_FORCE: bounce = true; break;
+    case PLATFORM_XEN_PV: dma = xen_phys_to_bus(phys); bounce = !dma_capable(dma, PAGE_SIZE); break;
+    default: bounce = !dma_capable(dma, PAGE_SIZE); break;
   }
-  return <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
+  if (!bounce) return dma;
+  const index = swiotlb_tbl_map_single(phys, PAGE_SIZE); // an empty pool at init: it always fits
+  assert(index >= 0, 'the dummy page found no bounce slot');
+  copy_phys(phys, slot_phys(index), PAGE_SIZE);
+  swiotlb_hold(index);
+  return slot_bus(index);
 }
 
 @inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
@@ -183,8 +212,8 @@ export function dma_describe(dma: u64, v: usize): void {
   let via = VIA_DIRECT;
   let slot: i64 = -1;
   let hop: i64 = -1;
-  if (dma == DMA_MAPPING_ERROR) {
-    via = VIA_NONE;
+  if (dma == DMA_MAPPING_ERROR || (dma == XEN_DMA_ERROR_CODE && platform == PLATFORM_XEN_PV && kernel_era != KERNEL_MODERN)) {
+    via = VIA_NONE; // an error handle names nothing (2010 Xen's 0: no guest page has machine frame 0)
   } else if (platform == PLATFORM_IOMMU) {
     via = VIA_IOMMU;
     const e = iova_entry_of(dma);

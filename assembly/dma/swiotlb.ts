@@ -19,6 +19,8 @@ import { xen_pv_domain } from '../xen/p2m';
 @inline const PIECE_SLOTS: i32 = (1 << XEN_POOL_PIECE_ORDER) * (PAGE_SIZE / UNIT_SIZE);
 
 let io_tlb_index: i32 = 0;
+// The run the GART dummy page holds for the device's life (dma/mapping.ts), −1 when it holds none.
+let held_index: i32 = -1;
 
 @inline function list_at(i: i32): usize {
   assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
@@ -32,7 +34,11 @@ let io_tlb_index: i32 = 0;
 export function swiotlb_init(): void {
   for (let i = 0; i < nslabs; i++) store<i32>(list_at(i), IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE));
   io_tlb_index = 0;
+  held_index = -1;
 }
+
+/** The dummy page's bounce run: held until the device goes away, which no op does. */
+export function swiotlb_hold(index: i32): void { held_index = index; }
 
 /** Guest phys of slot i: the pool is plain guest memory to the CPU that copies through it. */
 @inline export function slot_phys(i: i32): u64 {
@@ -120,9 +126,18 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
   count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
 }
 
-/** checkInvariants bit 2, asked when no streaming mapping is live: nothing in use, lists healed. */
+/**
+ * checkInvariants bit 2, asked when no streaming mapping is live: only the dummy page's run is in
+ * use, and every list counter is what a fresh pool with just that run taken holds.
+ */
 export function swiotlb_idle_pristine(in_use: i64): bool {
-  if (in_use != 0) return false;
-  for (let i = 0; i < nslabs; i++) if (load<i32>(list_at(i)) != IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
+  const held = held_index >= 0 ? load<i32>(rec_at(held_index), S_NSLOTS) : 0;
+  if (in_use != <i64>held) return false;
+  for (let i = 0; i < nslabs; i++) {
+    let want = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
+    if (held > 0 && i >= held_index && i < held_index + held) want = 0;
+    else if (held > 0 && i < held_index && i / IO_TLB_SEGSIZE == held_index / IO_TLB_SEGSIZE) want = held_index - i;
+    if (load<i32>(list_at(i)) != want) return false;
+  }
   return true;
 }

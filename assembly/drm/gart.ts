@@ -98,9 +98,12 @@ export function gart_mark_failed(first: i32, pages: i32): void {
   return gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
 }
 
-/** radeon_dummy_page_init + gart init: the dummy page is DMA-mapped once, every entry points at it. */
+/**
+ * radeon_dummy_page_init / nouveau_sgdma_init + gart init: the dummy page is DMA-mapped once and
+ * every entry points at it. An AGP bridge has no dummy mapping (its scratch entry is 0).
+ */
 export function gart_init(): void {
-  dummy_bus = dma_map_boot_page(dummy_pfn);
+  dummy_bus = gart_family == GART_AGP ? 0 : dma_map_boot_page(dummy_pfn);
   const d = dummy_pte();
   for (let p = 0; p < gart_pages; p++) {
     store<u64>(pte_at(p), d);

@@ -1,5 +1,5 @@
 // mm/page_alloc.c buddy allocator as of 2010 (__rmqueue_smallest, __free_one_page), used for
-// the guest's DMA32/Normal zones and for Xen's low reserve (one zone of machine frames).
+// the guest's DMA32/Normal zones (Xen's own heap is xen/heap.ts).
 // Different: free lists are LIFO and the upper half of every split goes back on the list,
 // so allocation order is fully determined by history — both engines must agree page for page.
 
@@ -18,12 +18,11 @@ import { ZONES_PTR, ZONE_DESC_BYTES } from '../layout';
 @inline const Z_HEADS: i32 = 32;
 @inline export const ZONE_DMA32_ID: i32 = 0;
 @inline export const ZONE_NORMAL_ID: i32 = 1;
-@inline export const ZONE_XEN_LOW_ID: i32 = 2;
 @inline const NOT_FREE: u8 = 0xFF;
 @inline const TOP_ORDER: i32 = MAX_ORDER - 1;
 
 @inline function zd(z: i32): usize {
-  assert(z >= ZONE_DMA32_ID && z <= ZONE_XEN_LOW_ID, 'zone id');
+  assert(z >= ZONE_DMA32_ID && z <= ZONE_NORMAL_ID, 'zone id');
   return ZONES_PTR + <usize>(z * ZONE_DESC_BYTES);
 }
 @inline function index_of(z: usize, f: i32): usize {
@@ -73,16 +72,11 @@ export function zone_free_range(z: i32, start: i32, end: i32): void {
   }
 }
 
-/**
- * __rmqueue_smallest: the head of the first non-empty list at or above `order`, split down.
- * `limit` (exclusive, in frames) makes Xen's address-bits request: the first block on a list
- * that lies wholly below it is taken instead of the head (ENGINE.md D5). Returns -1 when none.
- */
-export function buddy_alloc(z: i32, order: i32, limit: i32 = i32.MAX_VALUE): i32 {
+/** __rmqueue_smallest: the head of the first non-empty list at or above `order`, split down; -1 when none. */
+export function buddy_alloc(z: i32, order: i32): i32 {
   const d = zd(z);
   for (let j = order; j < MAX_ORDER; j++) {
-    let f = load<i32>(head_at(d, j));
-    while (f >= 0 && f + (1 << j) > limit) f = load<i32>(next_at(d, f)); // D5: the whole block
+    const f = load<i32>(head_at(d, j));
     if (f < 0) continue;
     list_del(d, f, j);
     let k = j;
@@ -121,7 +115,3 @@ export function zone_free_frames(z: i32): i64 {
   }
   return n;
 }
-
-/** Free list walking for checkInvariants: the head of list `order`, and a block's successor. */
-export function zone_list_head(z: i32, order: i32): i32 { return load<i32>(head_at(zd(z), order)); }
-export function zone_list_next(z: i32, f: i32): i32 { return load<i32>(next_at(zd(z), f)); }

@@ -1,63 +1,44 @@
 // XENMEM_exchange as the guest sees it through xen_create_contiguous_region /
-// xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2010), and the two pools of machine frames
-// Xen trades from: its free heap (high memory, LIFO) and the low reserve below 4 GiB (a buddy
-// zone). Different: the only way to get frames below 4 GiB is to trade with a finite reserve.
+// xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2.6.36+; unchanged in the 3.0 copy), served
+// by Xen's memory_exchange (xen/common/memory.c, Xen 4.1) from its zone heap (xen/heap.ts).
+// Different: one chunk per call (Linux asks 2^k frames for one extent or back), so it is all or
+// nothing; frames outside the guest, the heap and the low range belong to other domains.
 
-import { XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN, MAX_ORDER, PAGE_SHIFT,
-  C_HYPERCALLS, C_ALLOC_FAILURES, C_EXCHANGED_FRAMES } from '../abi';
-import { heap_ptr, ram_pages, host_pages, xen_low_pages, frame_bits_ptr } from '../layout';
+import { XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN, XEN_NR_ZONES, XEN_HEAP_MAX_ORDER,
+  PAGE_SHIFT, C_HYPERCALLS, C_ALLOC_FAILURES, C_EXCHANGED_FRAMES } from '../abi';
+import { ram_pages, host_pages, xen_low_end, frame_bits_ptr, stamps_ptr, payload_bytes, unit_payload,
+  xen_out_ptr } from '../layout';
 import { count } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
-import { buddy_alloc, buddy_free, zone_list_head, zone_list_next, ZONE_XEN_LOW_ID } from '../mm/buddy';
+import { mach_slot, forget_pages } from '../sim/stamps';
 import { set_p2m, xen_pv_domain } from './p2m';
+import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } from './heap';
 
-// Xen's free heap is a LIFO of machine frames. At boot it holds [2^20, host - ram), less the low
-// reserve, in ascending order; that run is kept implicit (frame = heap_base + index) and only
-// frames pushed later are stored. Every push pairs with a low-reserve allocation and every pop
-// with a low-reserve free, so the explicit part never exceeds xenLowPages.
-let heap_implicit: i32 = 0;
-let heap_explicit: i32 = 0;
-let heap_base: i32 = DMA32_LIMIT_PFN; // first frame of the implicit run (above the low reserve)
+@inline function is_low_frame(mfn: i32): bool { return mfn >= XEN_LOW_BASE_MFN && mfn < xen_low_end; }
 
-/** Boot: everything above 4 GiB the guest was not given is on the heap, the low reserve is free. */
-export function xen_heap_init(): void {
-  heap_base = max(DMA32_LIMIT_PFN, XEN_LOW_BASE_MFN + xen_low_pages);
-  heap_implicit = max(0, host_pages - ram_pages - heap_base);
-  heap_explicit = 0;
-}
-
-function heap_push(mfn: i32): void {
-  if (heap_explicit >= xen_low_pages) return; // cannot happen (see above); never corrupt memory
-  store<i32>(heap_ptr + (<usize>heap_explicit << 2), mfn);
-  heap_explicit++;
-}
-
-function heap_pop(): i32 {
-  if (heap_explicit > 0) {
-    heap_explicit--;
-    return load<i32>(heap_ptr + (<usize>heap_explicit << 2));
+/**
+ * The memset both region calls start with (through the guest's mapping, into the frames it holds
+ * now): the frames read zero, and so do the pages as the oracle expects them (they were written).
+ */
+function zero_range(pfn: i32, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const mfn = pfn_to_mfn(pfn + i);
+    memory.fill(stamps_ptr + (<usize>mfn << 4), 0, 16);
+    if (payload_bytes > 0) {
+      const slot = mach_slot(mfn, false);
+      if (slot != 0) memory.fill(slot, 0, <usize>(unit_payload << 1));
+    }
   }
-  if (heap_implicit > 0) {
-    heap_implicit--;
-    return heap_base + heap_implicit;
-  }
-  return -1;
-}
-
-@inline function is_low_frame(mfn: i32): bool {
-  return mfn >= XEN_LOW_BASE_MFN && mfn < XEN_LOW_BASE_MFN + xen_low_pages;
-}
-
-/** A frame the guest trades away (D6): low-reserve frames go home one by one, others to the heap. */
-function give_back_frame(mfn: i32): void {
-  if (is_low_frame(mfn)) buddy_free(ZONE_XEN_LOW_ID, mfn, 0);
-  else heap_push(mfn);
+  forget_pages(pfn, n);
 }
 
 /**
- * xen_create_contiguous_region for pfns [pfn, pfn + 2^order): all or nothing. `counted` is
- * false for the boot-time exchanges of the xen-swiotlb pool, which no counter sees.
- * Returns true on success.
+ * xen_create_contiguous_region for pfns [pfn, pfn + 2^order): order above MAX_CONTIG_ORDER (9)
+ * fails before anything happens; else the range is zeroed, then memory_exchange steals the 2^k
+ * frames, asks alloc_domheap_pages for one order-k block under 2^address_bits and, only if it got
+ * one, frees the stolen frames one by one (in_chunk_list is LIFO: the last pfn's frame first).
+ * A failure leaves the old (now zeroed) frames; the new frames keep whatever they held.
+ * `counted` is false for the boot-time exchanges of the xen-swiotlb pool, which no counter sees.
  */
 export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits: i32, counted: bool): bool {
   assert(xen_pv_domain(), 'an exchange off Xen');
@@ -65,37 +46,45 @@ export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits:
     if (counted) count(C_ALLOC_FAILURES);
     return false;
   }
+  const n = 1 << order;
+  zero_range(pfn, n);
   if (counted) count(C_HYPERCALLS);
-  const limit_bits = address_bits - PAGE_SHIFT;
-  const limit = limit_bits >= 31 ? i32.MAX_VALUE : 1 << limit_bits;
-  const low = buddy_alloc(ZONE_XEN_LOW_ID, order, limit);
-  if (low < 0) {
+  const base = alloc_domheap_pages(order, address_bits);
+  if (base < 0) {
     if (counted) count(C_ALLOC_FAILURES);
     return false;
   }
-  const n = 1 << order;
-  for (let i = 0; i < n; i++) {
-    give_back_frame(pfn_to_mfn(pfn + i));
-    set_p2m(pfn + i, low + i);
+  for (let i = n - 1; i >= 0; i--) {
+    free_heap_pages(pfn_to_mfn(pfn + i), 0);
+    set_p2m(pfn + i, base + i);
   }
   if (counted) count(C_EXCHANGED_FRAMES, n);
   return true;
 }
 
 /**
- * xen_destroy_contiguous_region: each pfn in turn takes a frame from Xen's heap and its low frame
- * goes home (D6, D16). All or nothing: a heap too short to refill every pfn changes nothing.
+ * xen_destroy_contiguous_region: nothing above order 9; else the range is zeroed and exchanged for
+ * 2^k single frames with no address limit (highest zones first). memory_exchange allocates them
+ * all before freeing the old block frame by frame (last first), and hands them out from
+ * out_chunk_list's head, so pfn + i gets the (2^k − 1 − i)-th allocated. If Xen runs out part way,
+ * what it got goes back (newest first) and the pfns keep their old frames (D16).
  */
 export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
   assert(xen_pv_domain(), 'an exchange off Xen');
-  count(C_HYPERCALLS);
+  if (order > XEN_MAX_EXCHANGE_ORDER) return;
   const n = 1 << order;
-  if (heap_explicit + heap_implicit < n) return;
-  for (let i = 0; i < n; i++) {
-    const old = pfn_to_mfn(pfn + i);
-    set_p2m(pfn + i, heap_pop());
-    give_back_frame(old);
+  zero_range(pfn, n);
+  count(C_HYPERCALLS);
+  for (let j = 0; j < n; j++) {
+    const f = alloc_domheap_pages(0, 0);
+    if (f < 0) {
+      for (let i = j - 1; i >= 0; i--) free_heap_pages(load<i32>(xen_out_ptr + (<usize>i << 2)), 0);
+      return;
+    }
+    store<i32>(xen_out_ptr + (<usize>j << 2), f);
   }
+  for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0);
+  for (let i = 0; i < n; i++) set_p2m(pfn + i, load<i32>(xen_out_ptr + (<usize>(n - 1 - i) << 2)));
   count(C_EXCHANGED_FRAMES, n);
 }
 
@@ -136,23 +125,22 @@ export function xen_check_frames(): i32 {
     if (mfn < 0 || mfn >= host_pages || !claim(mfn)) { bad |= INV_P2M; continue; }
     if (is_low_frame(mfn)) low_held++;
   }
-  for (let i = 0; i < heap_explicit; i++) {
-    const f = load<i32>(heap_ptr + (<usize>i << 2));
-    if (f < 0 || f >= host_pages || !claim(f)) bad |= INV_FRAME_OWNERS;
-  }
-  for (let i = 0; i < heap_implicit; i++) if (!claim(heap_base + i)) bad |= INV_FRAME_OWNERS;
   let low_free = 0;
-  for (let o = 0; o < MAX_ORDER; o++) {
-    for (let f = zone_list_head(ZONE_XEN_LOW_ID, o); f >= 0; f = zone_list_next(ZONE_XEN_LOW_ID, f)) {
-      for (let k = 0; k < (1 << o); k++) if (!claim(f + k)) bad |= INV_FRAME_OWNERS;
-      low_free += 1 << o;
+  for (let z = 0; z < XEN_NR_ZONES; z++) {
+    for (let o = 0; o <= XEN_HEAP_MAX_ORDER; o++) {
+      for (let f = heap_list_head(z, o); f >= 0; f = heap_list_next(f)) {
+        for (let k = 0; k < (1 << o); k++) {
+          if (f + k >= host_pages || !claim(f + k)) { bad |= INV_FRAME_OWNERS; break; }
+          if (is_low_frame(f + k)) low_free++;
+        }
+      }
     }
   }
-  // Other domains own the frames below 4 GiB outside the reserve; everything else has an owner.
+  // Other domains own the frames below 4 GiB outside the low range; everything else has an owner.
   for (let f = 0; f < host_pages; f++) {
     const others = f < DMA32_LIMIT_PFN && !is_low_frame(f);
     if (others == claimed(f)) { bad |= INV_FRAME_OWNERS; break; }
   }
-  if (low_free + low_held != xen_low_pages) bad |= INV_LOW;
+  if (low_free + low_held != xen_low_end - XEN_LOW_BASE_MFN) bad |= INV_LOW;
   return bad;
 }

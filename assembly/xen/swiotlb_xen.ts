@@ -2,9 +2,10 @@
 // its machine address is above the mask or a multi-page range is not machine-contiguous.
 // Different: the guest's DMA32 pfns are usually high mfns, so a 32-bit device bounces nearly
 // everything — the bug the RFC describes — while its pool pieces were exchanged low at boot.
+// A full pool on the 2010 path is dma/mapping.ts's (xen_swiotlb_map_page returns 0).
 
-import { PAGE_SHIFT, PAGE_MASK, XEN_POOL_PIECE_ORDER, IO_TLB_OVERFLOW_PAGES } from '../abi';
-import { io_tlb_start_pfn, pool_pages, overflow_pfn, dummy_pfn } from '../layout';
+import { PAGE_SHIFT, PAGE_MASK, XEN_POOL_PIECE_ORDER, XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS } from '../abi';
+import { io_tlb_start_pfn, pool_pages } from '../layout';
 import { pfn_to_mfn } from '../sim/translate';
 import { xen_create_contiguous_region } from './exchange';
 
@@ -23,16 +24,25 @@ export function range_straddles_page_boundary(phys: u64, size: i32): bool {
   return false;
 }
 
-/** xen_swiotlb_init's boot exchanges: pool pieces, overflow buffer, dummy page, below 4 GiB. */
+/**
+ * xen_swiotlb_init → xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the pool is exchanged
+ * in 128-slot (256 KiB, order 6) pieces, in ascending order. The address-bits cursor starts at
+ * 18 (get_order of a segment + PAGE_SHIFT) and grows by one after each failed try, up to 32; it
+ * is never reset between pieces. A piece that fails at 32 bits fails the boot (the kernel
+ * panics: "Failed to exchange pages allocated for DMA with Xen"). Boot exchanges count in no
+ * counter. The overflow buffer (plain low bootmem) and the GART dummy page (alloc_page) are not
+ * exchanged: their frames are wherever the p2m put them.
+ */
 export function xen_swiotlb_boot(): bool {
   const piece = 1 << XEN_POOL_PIECE_ORDER;
+  let dma_bits = XEN_POOL_FIRST_BITS;
   for (let p = 0; p < pool_pages; p += piece) {
     let order = XEN_POOL_PIECE_ORDER;
     while (order > 0 && p + (1 << order) > pool_pages) order--; // a short last piece
-    if (!xen_create_contiguous_region(io_tlb_start_pfn + p, order, 32, false)) return false;
+    while (!xen_create_contiguous_region(io_tlb_start_pfn + p, order, dma_bits, false)) {
+      if (dma_bits >= XEN_POOL_MAX_BITS) return false;
+      dma_bits++;
+    }
   }
-  let overflow_order = 0;
-  while ((1 << overflow_order) < IO_TLB_OVERFLOW_PAGES) overflow_order++;
-  if (!xen_create_contiguous_region(overflow_pfn, overflow_order, 32, false)) return false;
-  return xen_create_contiguous_region(dummy_pfn, 0, 32, false);
+  return true;
 }

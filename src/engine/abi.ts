@@ -144,7 +144,7 @@ export const VIA_NAMES = ['direct', 'swiotlb', 'overflow', 'iommu', 'gatt'] as c
 export const InitError = {
   OK: 0,
   TOO_LARGE: 1, // memory needed exceeds the engine's limit
-  XEN_LOW: 2, // Xen's low reserve cannot hold the xen-swiotlb pool
+  XEN_LOW: 2, // xen_swiotlb_fixup found no frames below 4 GiB for a pool piece (the kernel panics)
   LAYOUT: 3, // RAM too small for the fixed layout (kernel, pool, overflow, dummy)
 } as const;
 
@@ -164,12 +164,23 @@ export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);
 export const MAX_BO_PAGES = 1 << 18; // a BO's byte size must fit the op stream's i32 fields
 export const XEN_MAX_EXCHANGE_ORDER = 9;
 export const XEN_POOL_PIECE_ORDER = 6; // the xen-swiotlb pool is exchanged in 256 KiB pieces
+// xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the address-bits cursor starts at
+// get_order(one 128-slot segment) + PAGE_SHIFT and widens by one per failed try up to max_dma_bits.
+export const XEN_POOL_FIRST_BITS = XEN_POOL_PIECE_ORDER + PAGE_SHIFT;
+export const XEN_POOL_MAX_BITS = 32;
+// Xen's domain heap (xen/common/page_alloc.c, Xen 4.0/4.1): MAX_ORDER (orders 0..20), NR_ZONES =
+// PADDR_BITS (44) - PAGE_SHIFT, and the address bits that mean "no limit" (BITS_PER_LONG + PAGE_SHIFT).
+export const XEN_HEAP_MAX_ORDER = 20;
+export const XEN_NR_ZONES = 32;
+export const XEN_NO_LIMIT_BITS = 76;
 export const KERNEL_RESERVED_PAGES = 4096; // 16 MiB
 export const XEN_LOW_BASE_MFN = 65536; // 256 MiB
 export const DMA32_LIMIT_PFN = 1 << 20; // 4 GiB
 export const IOMMU_BASE = 0x8000_0000;
 export const IOMMU_WINDOW_PAGES = 1 << 19; // 2 GiB
 export const DMA_MAPPING_ERROR = 0xffff_ffff_ffff_ffffn; // all ones, u64
+// What a failed 2010 xen_swiotlb_map_page returns: DMA_ERROR_CODE, 0 on x86 (swiotlb-xen.c, 2.6.37).
+export const XEN_DMA_ERROR_CODE = 0;
 // Stamps (docs/ENGINE.md §2): hi = buffer id, lo = dev << 31 | version.
 export const DEV_BIT = 0x8000_0000;
 export const VERSION_MASK = DEV_BIT - 1;
@@ -196,6 +207,7 @@ export interface MachineConfig {
   kernel: number;
   ramPages: number;
   hostPages: number;
+  /** Free machine frames below 4 GiB Xen still has once the guest booted (xen-pv; ENGINE.md §1). */
   xenLowPages: number;
   nslabs: number;
   payloadBytes: number;
@@ -222,11 +234,13 @@ export const ENGINE_CONSTANTS = {
   OP_WORDS, MAX_DEBUG_RECORDS, DEBUG_WORDS, VIOLATION_WORDS,
   PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, UNITS_PER_PAGE, IO_TLB_SEGSIZE,
   IO_TLB_OVERFLOW_PAGES, IO_TLB_OVERFLOW, MAX_ORDER, MAX_ALLOC_PAGES, XEN_MAX_EXCHANGE_ORDER, XEN_POOL_PIECE_ORDER,
+  XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS,
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
+  XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
-  IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',
+  IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',
 };

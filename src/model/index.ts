@@ -59,12 +59,13 @@ export class Model implements TtState {
     if (hostPages > MAX_HOST_PAGES || cfg.ramPages > MAX_HOST_PAGES) return InitError.TOO_LARGE;
     if (cfg.ramPages < layout.firstFreePfn) return InitError.LAYOUT;
     if (xen && hostPages - cfg.ramPages < DMA32_LIMIT_PFN) return InitError.LAYOUT;
-    if (xen && XEN_LOW_BASE_MFN + cfg.xenLowPages > hostPages - cfg.ramPages) return InitError.LAYOUT;
+    // Xen's low range: what the booted guest leaves free plus the pool its boot exchanges take (§1).
+    if (xen && (cfg.xenLowPages < 0 || XEN_LOW_BASE_MFN + cfg.xenLowPages + layout.poolPages > DMA32_LIMIT_PFN)) return InitError.LAYOUT;
     const model = new Model(cfg, layout);
     if (xen && !xenSwiotlbBoot(model)) return InitError.XEN_LOW;
-    // radeon_dummy_page_init: the dummy page is DMA-mapped once and every GART entry starts out
-    // pointing at it (D2, D3).
-    model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
+    // radeon_dummy_page_init / nouveau_sgdma_init: the dummy page is DMA-mapped once and every GART
+    // entry starts out pointing at it (D2, D3); an AGP bridge maps none (its scratch entry is 0).
+    if (cfg.gartFamily !== GartFamily.agp) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
     model.debug.errorAddr = dmaErrorAddr(model);
     for (let g = 0; g < model.gart.pages; g++) model.gart.unbind(g, model.dummyBus);
     return model;
@@ -73,7 +74,7 @@ export class Model implements TtState {
   private constructor(readonly cfg: MachineConfig, readonly layout: Layout) {
     this.debug = new DmaDebug(this.counters, cfg.kernel);
     this.machine = new P2m(cfg);
-    this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine) : null;
+    this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine, layout.poolPages) : null;
     this.iommu = cfg.platform === Platform.iommu ? new Iommu() : null;
     this.trans = { ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null };
     this.ram = new UnitMemory(this.machine.hostPages, cfg.payloadBytes);

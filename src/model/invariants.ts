@@ -1,5 +1,5 @@
 // The accounting invariants of ENGINE.md §13 (and §15 T21; twin of assembly/invariants.ts), checked
-// on demand: nothing lost or doubled between the guest's p2m, Xen's heap and low reserve, the
+// on demand: nothing lost or doubled between the guest's p2m, Xen's zone heap and low range, the
 // swiotlb slot lists, the TTM pools and the buddy allocator. No kernel file: these are what the
 // kernel relies on silently.
 import { IO_TLB_SEGSIZE } from '../engine/abi.js';
@@ -16,19 +16,29 @@ export const Invariant = {
 
 /** A bitmask of the invariants that do not hold; 0 when all hold. */
 export function checkInvariants(s: TtState & { released: boolean }): number {
-  let violated = xenCheckFrames(s); // bits 0, 1 and the low-reserve half of 3
+  let violated = xenCheckFrames(s); // bits 0, 1 and the low-range half of 3
   if (!swiotlbIdle(s)) violated |= Invariant.swiotlbIdle;
   if (s.released && s.ttmPools.all().some(({ pool }) => pool.size > 0)) violated |= Invariant.poolsAndLowReserve;
   if (!buddyAccounts(s)) violated |= Invariant.buddyAccounting;
   return violated;
 }
 
-/** bit 2: with no streaming mapping live, swiotlb is back to its boot state. */
+/**
+ * bit 2: with no streaming mapping live, swiotlb is back to its boot state: only the GART dummy
+ * page's run in use, every list counter what a fresh pool with just that run taken holds.
+ */
 function swiotlbIdle(s: TtState): boolean {
   if (s.debug.liveSingles > 0) return true;
   const pool = s.swiotlb;
-  if (pool.slotsInUse !== 0) return false;
-  for (let i = 0; i < pool.nslabs; i++) if (pool.list[i] !== IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
+  const held = pool.heldIndex >= 0 ? pool.runSlots[pool.heldIndex]! : 0;
+  if (pool.slotsInUse !== held) return false;
+  const segment = (i: number) => Math.floor(i / IO_TLB_SEGSIZE);
+  for (let i = 0; i < pool.nslabs; i++) {
+    let want = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
+    if (held > 0 && i >= pool.heldIndex && i < pool.heldIndex + held) want = 0;
+    else if (held > 0 && i < pool.heldIndex && segment(i) === segment(pool.heldIndex)) want = pool.heldIndex - i;
+    if (pool.list[i] !== want) return false;
+  }
   return true;
 }
 

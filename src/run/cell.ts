@@ -124,7 +124,7 @@ export function mergeOutputs(outs: CellOutput[]): CellOutput {
 export function initErrorText(code: number): string {
   switch (code) {
     case InitError.TOO_LARGE: return 'it needs more engine memory than the limit (4 GiB of Wasm memory); use a smaller --host-ram, --ram or --payload-bytes';
-    case InitError.XEN_LOW: return "Xen's low reserve cannot hold the xen-swiotlb pool; raise --xen-low-free or lower --swiotlb";
+    case InitError.XEN_LOW: return 'xen_swiotlb_fixup found no machine frames below 4 GiB for a piece of the xen-swiotlb pool (the kernel panics); lower --swiotlb';
     case InitError.LAYOUT: return '--ram is too small for the kernel, the swiotlb pool and the GART dummy page';
     default: return `engine init failed with code ${code}`;
   }

@@ -1,8 +1,10 @@
 // dma_alloc_coherent / dma_free_coherent per platform (twin of assembly/dma/coherent.ts):
-// dma-direct (kernel/dma/direct.c), xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c, 2010:
-// exchange when the machine range is above the mask or scattered) and an IOMMU mapping. The
-// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with scarce low frames.
-import { DebugType, Dir, PAGE_SIZE, Zone } from '../../engine/abi.js';
+// dma-direct (kernel/dma/direct.c), xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c: in
+// 2.6.37 always an exchange with fls64(coherent mask) bits and always a destroy at free; from 3.2,
+// modern, only when the machine range is above the mask or scattered) and an IOMMU mapping. The
+// coherent mask is the DMA mask (a version uncertainty for 2.6.34 radeon, ENGINE.md §7). The
+// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with hypercalls and frames.
+import { DebugType, Dir, Kernel, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { allocBlock, freeBlock } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
@@ -44,8 +46,9 @@ function platformHandle(s: DmaState, pfn: number, order: number): CoherentBlock 
   if (xenPvDomain(s)) {
     const reachable = dmaCapable(s, machine.mfnOf(pfn) * PAGE_SIZE, blockPages * PAGE_SIZE)
       && !rangeStraddlesPageBoundary(machine, pfn * PAGE_SIZE, blockPages * PAGE_SIZE);
-    if (!reachable && !xenCreateContiguousRegion(s, pfn, order, s.cfg.maskBits, true)) return null;
-    return { pfn, handle: machine.mfnOf(pfn) * PAGE_SIZE, exchanged: reachable ? -1 : order };
+    const exchange = s.cfg.kernel === Kernel['2010'] || !reachable;
+    if (exchange && !xenCreateContiguousRegion(s, pfn, order, s.cfg.maskBits, true)) return null;
+    return { pfn, handle: machine.mfnOf(pfn) * PAGE_SIZE, exchanged: exchange ? order : -1 };
   }
   if (s.iommu) {
     const first = s.iommu.allocate(blockPages);

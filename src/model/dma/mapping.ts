@@ -1,8 +1,9 @@
 // The streaming DMA API dispatched by platform (twin of assembly/dma/mapping.ts; kernel/dma/mapping.c):
 // dma-direct with swiotlb fallback (bare metal), forced swiotlb, xen-swiotlb
 // (drivers/xen/swiotlb-xen.c, 2010) and an IOMMU. Bounce buffers follow lib/swiotlb.c (2010) or
-// kernel/dma/swiotlb.c (modern): a full pool is the overflow buffer in 2010, DMA_MAPPING_ERROR now.
-import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, type MachineConfig } from '../../engine/abi.js';
+// kernel/dma/swiotlb.c (modern): a full pool is the overflow buffer in 2010 (generic
+// swiotlb_map_page), 0 under 2010 Xen (xen_swiotlb_map_page's DMA_ERROR_CODE), DMA_MAPPING_ERROR now.
+import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
 import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
@@ -72,7 +73,12 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
   return rec;
 }
 
-/** swiotlb_map_page's slow path: take slots, copy in, or report the pool full per era. */
+/**
+ * swiotlb_map_page's slow path (xen_swiotlb_map_page's on xen-pv): take slots, copy in, or report
+ * the pool full per era: 2010 Xen returns DMA_ERROR_CODE (0) silently, no overflow buffer, no
+ * panic; 2010 elsewhere the overflow buffer (and swiotlb_full's panic over 32 KiB); modern
+ * DMA_MAPPING_ERROR.
+ */
 function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
   const c = s.counters;
   const index = s.swiotlb.swiotlbTblMapSingle(phys, rec.size);
@@ -80,7 +86,9 @@ function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
     c.swiotlbFull++;
     c.mappingErrors++;
     rec.failed = true;
-    if (s.cfg.kernel === Kernel['2010']) {
+    if (s.cfg.kernel === Kernel['2010'] && s.machine.isXen) {
+      rec.dmaAddr = XEN_DMA_ERROR_CODE;
+    } else if (s.cfg.kernel === Kernel['2010']) {
       rec.dmaAddr = xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
       if (rec.size > IO_TLB_OVERFLOW) c.swiotlbPanics++;
     } else {
@@ -118,18 +126,34 @@ function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
  */
 export function dmaErrorAddr(s: DmaState): number {
   if (s.cfg.kernel === Kernel.modern || s.cfg.platform === Platform.iommu) return DMA_ERROR;
-  if (s.cfg.platform === Platform['xen-pv']) return 0;
+  if (s.cfg.platform === Platform['xen-pv']) return XEN_DMA_ERROR_CODE;
   return xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
 }
 
-/** The bus address of a page the driver maps once at init and nobody counts (radeon's dummy page). */
+/**
+ * The GART dummy page's pci_map_page(…, 0, PAGE_SIZE, BIDIRECTIONAL) at device init
+ * (radeon_dummy_page_init, nouveau_sgdma_init, 2.6.37), through the platform's streaming path:
+ * direct, a bounce (swiotlb-force; xen-pv when its machine address is above the mask: it is
+ * alloc_page memory, never exchanged) or the first IOVA (D3). Held for the device's life: no
+ * counter, no dma-debug entry, but its slots stay in use.
+ */
 export function dmaMapBootPage(s: DmaState, pfn: number): number {
   if (s.iommu) {
     const first = s.iommu.allocate(1);
     s.iommu.fill(first, pfn, 1);
     return s.iommu.busOf(first, 0);
   }
-  return s.machine.mfnOf(pfn) * PAGE_SIZE;
+  const phys = pfn * PAGE_SIZE;
+  const dma = s.machine.isXen ? xenPhysToBus(s.machine, phys) : phys;
+  const bounce = s.cfg.platform === Platform['swiotlb-force'] || !dmaCapable(s, dma, PAGE_SIZE);
+  if (!bounce) return dma;
+  const pool = s.swiotlb;
+  const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE); // an empty pool at init: it always fits
+  copyPhys(s, phys, slotPhys(s.layout, index), PAGE_SIZE);
+  pool.heldIndex = index;
+  s.counters.swiotlbSlotsInUse = pool.slotsInUse;
+  s.counters.swiotlbPeakSlots = Math.max(s.counters.swiotlbPeakSlots, pool.slotsInUse);
+  return xenPhysToBus(s.machine, slotPhys(s.layout, index));
 }
 
 /** A live bounce run starting at the slot `addr` falls in, or -1. */
@@ -187,6 +211,8 @@ export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size
 /** What a bus address is, for a violation's hops (twin of dma_describe). */
 export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number } {
   if (BigInt.asUintN(64, dma) === BigInt.asUintN(64, -1n)) return { via: Via.none, slot: -1, hopPfn: -1 };
+  // 2010 Xen's error handle, 0: no guest page has machine frame 0.
+  if (dma === BigInt(XEN_DMA_ERROR_CODE) && s.machine.isXen && s.cfg.kernel === Kernel['2010']) return { via: Via.none, slot: -1, hopPfn: -1 };
   const bus = Number(dma);
   if (s.iommu) {
     const e = iovaEntryOf(bus);

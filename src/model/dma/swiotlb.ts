@@ -16,6 +16,8 @@ export class SwiotlbPool {
   readonly runBytes: Float64Array;
   cursor = 0;
   slotsInUse = 0;
+  /** The run the GART dummy page holds for the device's life (dma/mapping.ts), -1 when none. */
+  heldIndex = -1;
 
   constructor(readonly nslabs: number) {
     this.list = new Int32Array(nslabs);

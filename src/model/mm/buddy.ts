@@ -1,6 +1,6 @@
 // The 2010 buddy allocator of mm/page_alloc.c (twin of assembly/mm/buddy.ts: __rmqueue_smallest,
-// __free_one_page), one zone. Free lists are LIFO per order; alloc keeps the lower half when splitting. Also used for Xen's
-// low reserve (xen/common/page_alloc.c), where an allocation may demand a block below a limit.
+// __free_one_page), one zone. Free lists are LIFO per order; alloc keeps the lower half when
+// splitting. (Xen's own heap is xen/heap.ts.)
 import { MAX_ORDER } from '../../engine/abi.js';
 
 const TOP_ORDER = MAX_ORDER - 1;
@@ -33,26 +33,14 @@ export class Buddy {
     }
   }
 
-  /** Calls fn for every free block (for the invariant checks). */
-  forEachFreeBlock(fn: (block: number, order: number) => void): void {
-    for (let j = 0; j <= TOP_ORDER; j++) {
-      for (let b = this.heads[j]; b !== NONE; b = this.next[b - this.start]) fn(b, j);
-    }
-  }
-
   get freeFrames(): number {
     return this.freeCount;
   }
 
-  /**
-   * A block of 2^order frames, or -1. With `limit`, only list blocks (whole, at the list's own
-   * order) ending at or below `limit` qualify (ENGINE.md D5): each list is walked from its head
-   * for the first such block (Xen's address-bits constraint); without it this is the plain head-of-first-non-empty-list rule.
-   */
-  alloc(order: number, limit = Infinity): number {
+  /** __rmqueue_smallest: a block of 2^order frames (the head of the first non-empty list at or above it, split down), or -1. */
+  alloc(order: number): number {
     for (let j = order; j <= TOP_ORDER; j++) {
-      let block = this.heads[j];
-      while (block !== NONE && block + 2 ** j > limit) block = this.next[block - this.start];
+      const block = this.heads[j];
       if (block === NONE) continue;
       this.unlink(block, j);
       while (j > order) {

@@ -1,7 +1,8 @@
 // drivers/xen/swiotlb-xen.c (twin of assembly/xen/swiotlb_xen.ts, 2010): bus addresses come from
 // the p2m, a page is bounced when its machine address is above the mask or a multi-page range is
-// not machine-contiguous, and the pool was exchanged below 4 GiB at boot.
-import { IO_TLB_OVERFLOW_PAGES, PAGE_SIZE, XEN_POOL_PIECE_ORDER } from '../../engine/abi.js';
+// not machine-contiguous, and the pool was exchanged below 4 GiB at boot (a full pool on the 2010
+// path is dma/mapping.ts's: 0).
+import { PAGE_SIZE, XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_POOL_PIECE_ORDER } from '../../engine/abi.js';
 import { getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, type XenState } from './exchange.js';
 import type { P2m } from './p2m.js';
@@ -17,12 +18,22 @@ export function rangeStraddlesPageBoundary(machine: P2m, phys: number, size: num
   return !machine.machineContiguous(first, Math.floor((phys + size - 1) / PAGE_SIZE) - first + 1);
 }
 
-/** xen_swiotlb_init's boot exchanges: pool pieces, overflow buffer, dummy page, below 4 GiB. */
+/**
+ * xen_swiotlb_init → xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the pool in 128-slot
+ * (order 6) pieces, ascending, with one address-bits cursor from 18 that grows by one after each
+ * failed try up to 32 and is never reset; a piece that fails at 32 fails the boot (a panic). The
+ * overflow buffer and the dummy page are not exchanged. Boot exchanges count nothing.
+ */
 export function xenSwiotlbBoot(s: XenState): boolean {
-  const { poolPfn, poolPages, overflowPfn, dummyPfn } = s.layout;
+  const { poolPfn, poolPages } = s.layout;
   const piece = 2 ** XEN_POOL_PIECE_ORDER;
-  const regions: [number, number][] = [];
-  for (let p = 0; p < poolPages; p += piece) regions.push([poolPfn + p, Math.min(piece, poolPages - p)]);
-  regions.push([overflowPfn, IO_TLB_OVERFLOW_PAGES], [dummyPfn, 1]);
-  return regions.every(([pfn, pages]) => xenCreateContiguousRegion(s, pfn, getOrder(pages), 32, false));
+  let dmaBits = XEN_POOL_FIRST_BITS;
+  for (let p = 0; p < poolPages; p += piece) {
+    const order = getOrder(Math.min(piece, poolPages - p));
+    while (!xenCreateContiguousRegion(s, poolPfn + p, order, dmaBits, false)) {
+      if (dmaBits >= XEN_POOL_MAX_BITS) return false;
+      dmaBits++;
+    }
+  }
+  return true;
 }

@@ -1,0 +1,142 @@
+// Xen's domain heap (xen/common/page_alloc.c, Xen 4.0/4.1): one binary buddy per zone, where zone
+// z holds the machine frames [2^z, 2^(z+1)) (page_to_zone: fls(mfn) - 1). Free lists are FIFO
+// (page_list_add_tail, page_list_remove_head). alloc_heap_pages walks the zones from the highest
+// allowed down and takes the head of the smallest sufficient order, splitting it so that the lower
+// halves go back on the lists and the top piece is returned; free_heap_pages merges with a free
+// buddy of the same order and appends the result at the tail. Different: one NUMA node, no tmem,
+// no offlining, and dma_bitsize 0 (a single-node host: alloc_domheap_pages makes no first pass).
+// There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
+
+import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
+import { heap_tag_ptr, heap_next_ptr, heap_prev_ptr, heap_lists_ptr, host_pages } from '../layout';
+
+@inline const NOT_FREE: u8 = 0xFF;
+@inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
+@inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
+
+@inline function tag_at(f: i32): usize {
+  assert(<u32>f < <u32>host_pages, 'heap frame out of range');
+  return heap_tag_ptr + <usize>f;
+}
+@inline function next_at(f: i32): usize { return heap_next_ptr + (<usize>f << 2); }
+@inline function prev_at(f: i32): usize { return heap_prev_ptr + (<usize>f << 2); }
+@inline function head_at(zone: i32, order: i32): usize {
+  assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
+  return heap_lists_ptr + (<usize>(zone * ORDERS + order) << 3);
+}
+@inline function tail_at(zone: i32, order: i32): usize { return head_at(zone, order) + 4; }
+@inline function avail_at(zone: i32): usize { return heap_lists_ptr + AVAIL_AT + (<usize>zone << 2); }
+
+/** page_to_zone for a domain-heap frame: the index of its top bit. */
+@inline export function heap_zone(mfn: i32): i32 { return 31 - clz<i32>(mfn); }
+
+/** bits_to_zone: the highest zone whose frames all lie below 2^bits (0 for bits <= PAGE_SHIFT). */
+@inline function bits_to_zone(bits: i32): i32 { return bits < PAGE_SHIFT + 1 ? 0 : bits - (PAGE_SHIFT + 1); }
+
+/** page_list_add_tail of a free block head. */
+function list_add_tail(zone: i32, order: i32, f: i32): void {
+  const t = load<i32>(tail_at(zone, order));
+  store<i32>(next_at(f), -1);
+  store<i32>(prev_at(f), t);
+  if (t >= 0) store<i32>(next_at(t), f); else store<i32>(head_at(zone, order), f);
+  store<i32>(tail_at(zone, order), f);
+  store<u8>(tag_at(f), <u8>order);
+}
+
+/** page_list_del of a free block head. */
+function list_del(zone: i32, order: i32, f: i32): void {
+  const n = load<i32>(next_at(f));
+  const p = load<i32>(prev_at(f));
+  if (p >= 0) store<i32>(next_at(p), n); else store<i32>(head_at(zone, order), n);
+  if (n >= 0) store<i32>(prev_at(n), p); else store<i32>(tail_at(zone, order), p);
+  store<u8>(tag_at(f), NOT_FREE);
+}
+
+/** init_node_heap: every list empty, nothing available, no frame a free head. */
+export function xen_heap_reset(): void {
+  memory.fill(heap_tag_ptr, NOT_FREE, <usize>host_pages);
+  for (let z = 0; z < XEN_NR_ZONES; z++) {
+    for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
+    store<i32>(avail_at(z), 0);
+  }
+}
+
+/**
+ * init_heap_pages for [start, end): Xen frees the frames one by one in ascending order, merging,
+ * which leaves the largest aligned blocks (at most order 20, never across a zone) appended in
+ * ascending order; this builds that result directly.
+ */
+export function xen_heap_add_range(start: i32, end: i32): void {
+  let f = start;
+  while (f < end) {
+    let order = XEN_HEAP_MAX_ORDER;
+    while (order > 0 && ((f & ((1 << order) - 1)) != 0 || f + (1 << order) > end)) order--;
+    const z = heap_zone(f);
+    list_add_tail(z, order, f);
+    store<i32>(avail_at(z), load<i32>(avail_at(z)) + (1 << order));
+    f += 1 << order;
+  }
+}
+
+/**
+ * alloc_heap_pages(zone_lo 1, zone_hi, order): zones from zone_hi down, in each the head of the
+ * smallest non-empty list at or above `order`; the block is halved, each lower half appended to
+ * its list, and the top 2^order piece returned. −1 when no zone can serve it.
+ */
+function alloc_heap_pages(zone_hi: i32, order: i32): i32 {
+  for (let zone = zone_hi; zone >= 1; zone--) {
+    if (load<i32>(avail_at(zone)) < (1 << order)) continue;
+    for (let j = order; j < ORDERS; j++) {
+      let pg = load<i32>(head_at(zone, j));
+      if (pg < 0) continue;
+      list_del(zone, j, pg);
+      while (j != order) {
+        j--;
+        list_add_tail(zone, j, pg);
+        pg += 1 << j;
+      }
+      store<i32>(avail_at(zone), load<i32>(avail_at(zone)) - (1 << order));
+      return pg;
+    }
+  }
+  return -1;
+}
+
+/**
+ * alloc_domheap_pages(NULL, order, MEMF_bits(address_bits)): 0 bits means no limit; zone_hi =
+ * min(bits_to_zone(bits), NR_ZONES - 1), and zone 0 (MEMZONE_XEN) never serves a domain.
+ */
+export function alloc_domheap_pages(order: i32, address_bits: i32): i32 {
+  const bits = address_bits == 0 ? XEN_NO_LIMIT_BITS : address_bits;
+  const zone_hi = min(bits_to_zone(bits), XEN_NR_ZONES - 1);
+  if (zone_hi == 0) return -1;
+  return alloc_heap_pages(zone_hi, order);
+}
+
+/** free_heap_pages: merge with the predecessor or successor block of the same order while free. */
+export function free_heap_pages(mfn: i32, order: i32): void {
+  const zone = heap_zone(mfn);
+  store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
+  let pg = mfn;
+  while (order < XEN_HEAP_MAX_ORDER) {
+    const mask = 1 << order;
+    const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
+    if (buddy < 0 || buddy >= host_pages || load<u8>(tag_at(buddy)) != <u8>order) break;
+    assert(heap_zone(buddy) == zone, 'a heap merge across zones');
+    list_del(zone, order, buddy);
+    if (buddy < pg) pg = buddy;
+    order++;
+  }
+  list_add_tail(zone, order, pg);
+}
+
+/** Free frames in all zones (avail summed). */
+export function xen_heap_free_frames(): i64 {
+  let n: i64 = 0;
+  for (let z = 0; z < XEN_NR_ZONES; z++) n += load<i32>(avail_at(z));
+  return n;
+}
+
+/** Free list walking for checkInvariants: the head of a list, and a block's successor. */
+export function heap_list_head(zone: i32, order: i32): i32 { return load<i32>(head_at(zone, order)); }
+export function heap_list_next(f: i32): i32 { return load<i32>(next_at(f)); }
