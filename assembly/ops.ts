@@ -8,7 +8,7 @@ import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EX
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
   OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE,
   POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES } from './abi';
-import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable } from './layout';
+import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_failed, KIND_NONE } from './layout';
 import { set_cur_op } from './sim/counters';
 import { debug_release } from './dma/debug';
 import { gart_unbind } from './drm/gart';
@@ -17,13 +17,18 @@ import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, 
   tt_usable, ttm_teardown } from './drm/ttm_tt';
 import { op_alloc, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dma_map, dma_unmap, dma_sync,
   dma_mapping_error, gart_bind } from './driver/buffer_ops';
-import { cpu_write, cpu_read, dev_write, dev_read, gpu_write, gpu_read } from './driver/access';
+import { cpu_write, cpu_read, dev_write, dev_read, dev_skipped, gpu_write, gpu_read } from './driver/access';
 import { explain_violation } from './driver/hops';
 import { note_op } from './invariants';
 
 /** Ops that name a buffer slot: is the slot in range and holding a usable buffer (not a tt)? */
 @inline function on_buffer(slot: i32): bool {
   return valid_slot(slot) && rec_usable(slot_rec(slot)) && !is_tt(slot);
+}
+
+/** A slot holding a buffer whose allocation failed: device accesses to it are skipped (D22). */
+@inline function failed_buffer(slot: i32): bool {
+  return valid_slot(slot) && !is_tt(slot) && rec_kind(slot_rec(slot)) != KIND_NONE && rec_failed(slot_rec(slot));
 }
 
 /** Buffer ops that (re)fill or empty a slot leave a slot holding a tt alone. */
@@ -59,8 +64,8 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b, c); break;
       case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
-      case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); break;
-      case OP_DEV_READ: if (on_buffer(a)) dev_read(a, b, c); break;
+      case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;
+      case OP_DEV_READ: if (on_buffer(a)) dev_read(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;
       case OP_GART_BIND: if (on_buffer(a) && !is_agp()) gart_bind(a, b); break;
       case OP_GART_UNBIND: if (!is_agp()) gart_unbind(a, min(b, gart_pages - a)); break;
       case OP_GPU_WRITE: gpu_write(a, min(b, gart_pages - a)); break;

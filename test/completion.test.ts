@@ -69,6 +69,22 @@ describe('completion', () => {
     assert.match(human.stdout, /completion: no page was asked to move through the device/);
     assert.match(human.stdout, /no page moved, so no per-page figure/);
   });
+
+  it('a device read of a buffer whose allocation failed was asked for and did not move (D22), on both engines', () => {
+    const dir = scratch();
+    const path = join(dir, 'failed-coherent.jsonl');
+    // a 32-bit device's coherent pages need Xen's memory below 4 GiB: with none left the allocation fails
+    writeFileSync(path, '{"op":"alloc_coherent","buf":"c","pages":16}\n{"op":"cpu_write","buf":"c"}\n{"op":"dev_read","buf":"c"}\n{"op":"dev_write","buf":"c","offset":2048,"size":4096}\n');
+    for (const engine of ['wasm', 'js']) {
+      const r = json('replay', path, '--platform', 'xen-pv', '--device', 'r100', '--xen-low-free', '0', '--engine', engine);
+      assert.equal(r.counters.coherentAllocs, 0);
+      assert.deepEqual(r.completion, { pagesRequested: 18, pagesMoved: 0 }, engine);
+      assert.equal(r.extra.gpuSkippedPages, 18);
+    }
+    const human = cli('replay', path, '--platform', 'xen-pv', '--device', 'r100', '--xen-low-free', '0');
+    assert.match(human.stdout, /verdict: COHERENT, vacuously — no CPU or GPU read happened/);
+    assert.match(human.stdout, /completion: INCOMPLETE — 0% moved \(0 of 18 pages\)/);
+  });
 });
 
 describe('a result names its machine and its tool', () => {

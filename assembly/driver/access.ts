@@ -69,6 +69,11 @@ export function dev_read(slot: i32, offset: i32, size: i32): void {
   count(C_GPU_READS, buffer_read(buf(slot), offset, size, true));
 }
 
+/** A device access to a buffer that was never allocated: the pages were asked for, none moved (D22). */
+export function dev_skipped(offset: i32, size: i32): void {
+  count(C_GPU_SKIPPED_PAGES, pages_touched(offset, size));
+}
+
 @inline function pages_touched(offset: i32, size: i32): i32 {
   if (size <= 0) return 0;
   return ((offset + size - 1) >> PAGE_SHIFT) - (offset >> PAGE_SHIFT) + 1;

@@ -4,7 +4,7 @@
 import { OP_WORDS, Op } from '../engine/abi.js';
 import { gattCreate } from './drm/agpGatt.js';
 import { Tt, ttAccess, ttBind, ttmTeardown, ttPopulate, ttSync, ttUnbind, ttUnpopulate, type TtState } from './drm/ttmTt.js';
-import { bufferAccess, gpuRead, gpuWrite } from './driver/access.js';
+import { bufferAccess, devSkipped, gpuRead, gpuWrite } from './driver/access.js';
 import type { Buffer } from './driver/buffers.js';
 import {
   allocCoherent, allocPages, dmaMap, dmaMappingError, dmaSync, dmaUnmap, exchange, freeCoherent, gartBind, gartUnbind,
@@ -72,6 +72,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     }
   }
   const buf = bufferIn(s, a);
+  if (buf?.failed && (code === Op.DEV_READ || code === Op.DEV_WRITE)) return devSkipped(s, b, c);
   if (!buf || buf.failed) return;
   switch (code) {
     case Op.EXCHANGE:

@@ -92,8 +92,10 @@ export function formatResult(r: Result): string {
   out.push(`gartbench — ${scenarioLine(r)}`);
   const bad = r.counters.staleReads! + r.counters.lostWrites! + r.counters.foreignReads!;
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
+  const reads = r.counters.cpuReads! + r.counters.gpuReads!;
   out.push(r.verdict === 'coherent'
-    ? `verdict: COHERENT — every CPU and GPU read saw the latest write`
+    ? reads === 0 ? 'verdict: COHERENT, vacuously — no CPU or GPU read happened, so the oracle checked nothing'
+      : `verdict: COHERENT — every CPU and GPU read saw the latest write (${num(reads)} page read${reads === 1 ? '' : 's'})`
     : `verdict: CORRUPT — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
   const incomplete = completionText(r);
   out.push(req === 0

@@ -45,6 +45,11 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
   }
 }
 
+/** A device access to a buffer that was never allocated: the pages were asked for, none moved (D22). */
+export function devSkipped(s: TtState, offset: number, size: number): void {
+  s.counters.gpuSkippedPages += pagesTouched(offset, size);
+}
+
 /** What the GPU finds for one of its pages: the raw entry, whether it is valid, where it leads. */
 interface GpuEntry {
   valid: boolean;
