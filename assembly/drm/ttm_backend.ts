@@ -68,14 +68,16 @@ function map_chain(head: i32): i32 {
 
 /**
  * radeon_gart_bind's maps: every page; at the first failure the pages mapped so far are unmapped
- * again in ascending order (radeon_gart_bind's error path through radeon_gart_unbind) and false
- * is returned.
+ * again in ascending order (radeon_gart_bind's error path through radeon_gart_unbind). Returns -1
+ * when every page mapped, else how many pages had been mapped (and had their entries written)
+ * before the map that failed.
  */
-export function radeon_map_pages(head: i32): bool {
+export function radeon_map_pages(head: i32): i32 {
   const failed = map_chain(head);
-  if (failed < 0) return true;
-  for (let q = head; q != failed; q = page_next(q)) unmap_tt_page(page_dma(q));
-  return false;
+  if (failed < 0) return -1;
+  let n = 0;
+  for (let q = head; q != failed; q = page_next(q)) { unmap_tt_page(page_dma(q)); n++; }
+  return n;
 }
 
 /**

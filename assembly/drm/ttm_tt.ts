@@ -8,7 +8,7 @@
 import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
   BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
   PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
-  C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY } from '../abi';
+  C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES } from '../abi';
 import { gart_pages, max_buffers, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
   rec_id, rec_failed, rec_start, rec_clear } from '../layout';
 import { count } from '../sim/counters';
@@ -201,9 +201,17 @@ export function tt_bind(slot: i32, first: i32, mode: i32): void {
     bind_failure(first, pages);
     return;
   }
-  if (mode == BIND_MODE_MAP && !agp && maps_at_bind() && !radeon_map_pages(tt_head(t))) {
-    bind_failure(first, pages);
-    return;
+  if (mode == BIND_MODE_MAP && !agp && maps_at_bind()) {
+    const mapped = radeon_map_pages(tt_head(t));
+    if (mapped >= 0) {
+      // radeon_gart_bind wrote each mapped page's entries before the failing map; its error path,
+      // radeon_gart_unbind, points them back at the dummy page and flushes the GART TLB once.
+      count(C_GART_WRITES, mapped);
+      gart_unbind_entries(first, mapped);
+      gart_tlb_flush();
+      bind_failure(first, pages);
+      return;
+    }
   }
   if (agp) {
     if (agp_range_busy(first, pages)) { count(C_GATT_BUSY); return; }

@@ -65,13 +65,15 @@ function mapPages(s: AgpState, tt: BackendTt): number {
 
 /**
  * radeon_gart_bind's maps: every page; at the first failure the pages mapped so far are unmapped
- * again in ascending order (its error path through radeon_gart_unbind) and false is returned.
+ * again in ascending order (its error path through radeon_gart_unbind). Returns -1 when every
+ * page mapped, else how many pages had been mapped (and had their entries written) before the
+ * map that failed.
  */
-export function radeonMapPages(s: AgpState, tt: BackendTt): boolean {
+export function radeonMapPages(s: AgpState, tt: BackendTt): number {
   const failed = mapPages(s, tt);
-  if (failed < 0) return true;
+  if (failed < 0) return -1;
   for (let j = 0; j < failed; j++) dmaUnmapPage(s, tt.dma![j]!, PAGE_SIZE, Dir.bidirectional);
-  return false;
+  return failed;
 }
 
 /**

@@ -217,7 +217,17 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
   if (tt.failed || (agp && !gatt)) return bindFailed(s, tt, gpuPage);
   const end = gpuPage + tt.pages;
   if (gpuPage < 0 || end > s.gart.pages || (gatt && end > gatt.entries)) return bindFailed(s, tt, gpuPage);
-  if (!agp && mode === BindMode.map && mapsAtBind(s) && !radeonMapPages(s, tt)) return bindFailed(s, tt, gpuPage);
+  if (!agp && mode === BindMode.map && mapsAtBind(s)) {
+    const mapped = radeonMapPages(s, tt);
+    if (mapped >= 0) {
+      // radeon_gart_bind wrote each mapped page's entries before the failing map; its error path,
+      // radeon_gart_unbind, points them back at the dummy page and flushes the GART TLB once.
+      for (let g = gpuPage; g < gpuPage + mapped; g++) s.gart.unbind(g, s.dummyBus);
+      s.counters.gartWrites += 2 * mapped;
+      gartTlbFlush(s);
+      return bindFailed(s, tt, gpuPage);
+    }
+  }
   if (gatt) {
     // agp_generic_insert_memory: every entry of the range must be empty (the CPU's view).
     for (let g = gpuPage; g < end; g++) {
