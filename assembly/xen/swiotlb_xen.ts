@@ -29,7 +29,7 @@ export function range_straddles_page_boundary(phys: u64, size: i32): bool {
  * in 128-slot (256 KiB, order 6) pieces, in ascending order. The address-bits cursor starts at
  * 18 (get_order of a segment + PAGE_SHIFT) and grows by one after each failed try, up to 32; it
  * is never reset between pieces. A piece that fails at 32 bits fails the boot (the kernel
- * panics: "Failed to exchange pages allocated for DMA with Xen"). Boot exchanges count in no
+ * panics, saying Xen would not exchange the pool's pages). Boot exchanges count in no
  * counter. The overflow buffer (plain low bootmem) and the GART dummy page (alloc_page) are not
  * exchanged: their frames are wherever the p2m put them.
  */
@@ -37,8 +37,9 @@ export function xen_swiotlb_boot(): bool {
   const piece = 1 << XEN_POOL_PIECE_ORDER;
   let dma_bits = XEN_POOL_FIRST_BITS;
   for (let p = 0; p < pool_pages; p += piece) {
-    let order = XEN_POOL_PIECE_ORDER;
-    while (order > 0 && p + (1 << order) > pool_pages) order--; // a short last piece
+    const n = min(piece, pool_pages - p); // a short last piece: get_order rounds up
+    let order = 0;
+    while ((1 << order) < n) order++;
     while (!xen_create_contiguous_region(io_tlb_start_pfn + p, order, dma_bits, false)) {
       if (dma_bits >= XEN_POOL_MAX_BITS) return false;
       dma_bits++;
