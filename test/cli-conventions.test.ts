@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli } from './helpers.js';
 
-const COMMANDS = ['run', 'matrix', 'replay', 'bench'];
+const COMMANDS = ['run', 'matrix', 'replay', 'bench', 'merge'];
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; files: string[] };
 
 describe('version and usage', () => {

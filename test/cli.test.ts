@@ -50,7 +50,7 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
 
 describe('options', () => {
   const CASES: { description: string; args: string[]; pattern: RegExp }[] = [
-    { description: 'unknown command lists the commands', args: ['dance'], pattern: /unknown command 'dance' \(valid: run, matrix, replay, bench\)/ },
+    { description: 'unknown command lists the commands', args: ['dance'], pattern: /unknown command 'dance' \(valid: run, matrix, replay, merge, bench\)/ },
     { description: 'unknown option', args: ['replay', good, '--turbo'], pattern: /unknown option '--turbo'/ },
     { description: 'bad platform names the valid ones', args: ['replay', good, '--platform', 'vax'], pattern: /--platform: 'vax' is not valid \(valid: bare-metal, swiotlb-force, xen-pv, iommu\)/ },
     { description: 'bad device', args: ['run', '--device', 'voodoo'], pattern: /--device: 'voodoo' is not valid \(valid: r100, r600, nv04, nv50, agp\)/ },

@@ -4,15 +4,18 @@ import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Output
 import { toolVersion } from '../report/provenance.js';
 import type { Command, Io } from './command.js';
 import { type InterruptWatch, onInterrupt } from './interrupt.js';
-import { matrix } from './matrix.js';
 import { helpText, parseOptions } from './options.js';
-import { replay } from './replay.js';
-import { run } from './run.js';
 
-/** Commands that live outside src/ (the bench, in bench/command.ts), loaded only when named. */
+/** Commands by name, each loaded only when named, so a command loads only what it uses (the
+ * bench, in bench/command.ts, comes from bin/gartbench.mjs: src/ never imports bench/). */
 export type CommandLoaders = Record<string, () => Promise<Command>>;
 
-const COMMANDS: Record<string, Command> = { run, matrix, replay };
+const COMMANDS: CommandLoaders = {
+  run: async () => (await import('./run.js')).run,
+  matrix: async () => (await import('./matrix.js')).matrix,
+  replay: async () => (await import('./replay.js')).replay,
+  merge: async () => (await import('./merge.js')).merge,
+};
 
 const TOP_HELP = `gartbench — what happens to GPU memory when the kernel's addresses are not the hardware's
 
@@ -24,6 +27,7 @@ commands:
   matrix    every platform × strategy (or × gatt for agp) for one device and workload
   replay    replay a DMA-API script (JSON Lines) and check every read
   bench     the benchmark report (what \`npm run bench\` runs)
+  merge     join the parts of a sharded matrix (matrix --shard K/N) into the one unsharded result
 
 'gartbench <command> --help' (or -h) lists each command's options with their defaults.
 README.md is the guide; docs/ENGINE.md gives the semantics of every simulated operation.
@@ -49,8 +53,9 @@ export async function main(argv: string[], io: Io, more: CommandLoaders = {}): P
       io.out(`gartbench ${toolVersion()}\n`);
       return EXIT_OK;
     }
-    const cmd = COMMANDS[name] ?? (Object.hasOwn(more, name) ? await more[name]!() : undefined);
-    if (!cmd) throw new UsageError(msg.unknownCommand(name, [...Object.keys(COMMANDS), ...Object.keys(more)]));
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : Object.hasOwn(more, name) ? more[name] : undefined;
+    if (!load) throw new UsageError(msg.unknownCommand(name, [...Object.keys(COMMANDS), ...Object.keys(more)]));
+    const cmd = await load();
     const { values, args, given } = parseOptions(name, rest, cmd.specs, cmd.positionals ?? 0);
     if (values.help) {
       io.out(helpText(cmd.usage, cmd.about, cmd.specs));

@@ -3,14 +3,15 @@ import { parseArgs } from 'node:util';
 import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
 import { KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
+import { GATTS, STRATEGIES } from '../run/matrix.js';
+
+export { GATTS, STRATEGIES };
 
 export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
-export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const;
-export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const;
 export const WORKLOADS = ['upload', 'readback', 'stream', 'churn'] as const;
 export const ENGINES = ['wasm', 'js'] as const;
 
-type Kind = 'choice' | 'int' | 'size' | 'flag' | 'path';
+type Kind = 'choice' | 'int' | 'size' | 'flag' | 'path' | 'text';
 
 export interface OptionSpec {
   name: string;
@@ -59,9 +60,16 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
   KERNEL_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
-  { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads (never changes a counter)' },
+  { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads, at most one per cell (replica) and, without --oversubscribe, per core; the output says when a request was capped (never changes a counter)' },
+  { name: 'oversubscribe', kind: 'flag', help: 'let --workers exceed the cores (os.availableParallelism()); never the cells' },
   COSTS_OPTION,
 ];
+
+/** `--shard K/N` (matrix; the bench can take the same spec): src/run/shard.ts. */
+export const SHARD_OPTION: OptionSpec = {
+  name: 'shard', kind: 'text', arg: 'K/N',
+  help: 'run only shard K of N (1 ≤ K ≤ N): the cells whose index i (0-based, in the unsharded order) has i mod N = K−1; --json/--out then also record what `gartbench merge` needs to join the parts into the unsharded result. For a scheduler you already run (a CI matrix, a Kubernetes Indexed Job: README.md)',
+};
 
 export type Values = Record<string, string | number | boolean | undefined>;
 
@@ -124,6 +132,9 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
     case 'path':
       if (raw === '') throw new UsageError(msg.needsFileName(s.name));
       return raw;
+    case 'text':
+      if (raw === '') throw new UsageError(msg.needsValue(s.name));
+      return raw;
     case 'flag':
       return true;
   }
@@ -131,7 +142,7 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
 
 export function helpText(usage: string, about: string, specs: OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const arg = s.arg !== undefined ? ` ${s.arg}` : s.kind === 'flag' ? '' : s.kind === 'choice' ? ` <${s.choices!.join('|')}>` : s.kind === 'size' ? ' SIZE' : s.kind === 'path' ? ' FILE' : ' N';
+    const arg = s.arg !== undefined ? ` ${s.arg}` : s.kind === 'flag' ? '' : s.kind === 'choice' ? ` <${s.choices!.join('|')}>` : s.kind === 'size' ? ' SIZE' : s.kind === 'path' ? ' FILE' : s.kind === 'text' ? ' TEXT' : ' N';
     const def = s.default !== undefined ? ` (default: ${s.default})` : '';
     return [`  --${s.name}${arg}`, `${s.help}${def}`];
   });

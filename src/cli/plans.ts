@@ -4,8 +4,7 @@ import type { KernelName, PlatformName } from '../engine/abi.js';
 import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
-import type { Result } from '../report/result.js';
-import { resultsOf } from '../report/results.js';
+import { type RunResults, runResults } from '../report/results.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import type { DeviceName, GattName, Scenario, StrategyName, WorkloadName, WorkloadScenario } from '../source/scenario.js';
@@ -51,11 +50,12 @@ export function replayPlanFrom(v: Values, script: string, given = new Set<string
   return planReplay(scenario, sizesFrom(v));
 }
 
-/** Runs plans (all their replicas, on `workers` threads) and returns one result each, in order. */
-export async function runPlans(plans: Plan[], costs: Costs, workers: number, io: Io, signal: AbortSignal): Promise<Result[]> {
+/** Runs plans (all their replicas, on the workers `v` asks for, capped: run/executor.ts) and
+ * returns one result each, in order, and how the run went. */
+export async function runPlans(plans: Plan[], costs: Costs, v: Values, io: Io, signal: AbortSignal): Promise<RunResults> {
   const bar = progress(io, plans.reduce((n, p) => n + p.scenario.replicas, 0));
   try {
-    return await resultsOf(plans, costs, { workers, onProgress: bar.update, signal });
+    return await runResults(plans, costs, { workers: (v.workers as number | undefined) ?? 1, oversubscribe: !!v.oversubscribe, onProgress: bar.update, signal });
   } finally {
     bar.done();
   }

@@ -1,11 +1,9 @@
 // `gartbench replay SCRIPT`: a DMA-API script on one machine, through the same plan → cell →
 // result path as `run`.
 import { UsageError, msg } from '../errors.js';
-import { formatResult } from '../report/format.js';
 import type { Command } from './command.js';
 import { costsInput, checkOutPath, emit } from './output.js';
 import { COSTS_OPTION, DEVICE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, OUTPUT_OPTIONS, PLATFORM_OPTION, STRATEGY_OPTION } from './options.js';
-import { costsFrom, replayPlanFrom, runPlans } from './plans.js';
 
 export const replay: Command = {
   usage: 'gartbench replay SCRIPT.jsonl [--platform P] [--device D] [--strategy S] [--kernel K] [machine options] [--json] [--out FILE]',
@@ -16,9 +14,10 @@ export const replay: Command = {
   async run(v, args, io, given, signal) {
     const script = args[0];
     if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl (see gartbench replay --help)'));
+    const [{ costsFrom, replayPlanFrom, runPlans }, { formatResult }] = await Promise.all([import('./plans.js'), import('../report/format.js')]);
     checkOutPath(v.out, [{ path: script === '-' ? undefined : script, is: 'the script being replayed' }, costsInput(v)]);
     const costs = costsFrom(v);
-    const [result] = await runPlans([replayPlanFrom(v, script, given)], costs, 1, io, signal);
+    const [result] = (await runPlans([replayPlanFrom(v, script, given)], costs, { workers: 1 }, io, signal)).results;
     emit(v, io, result, () => formatResult(result!));
   },
 };

@@ -1,9 +1,8 @@
-// `gartbench run`: one scenario, all its replicas.
+// `gartbench run`: one scenario, all its replicas. The simulator and the report load when the
+// command runs (--help needs only the options).
 import type { Command } from './command.js';
 import { costsInput, checkOutPath, emit } from './output.js';
 import { MACHINE_OPTIONS, OUTPUT_OPTIONS, SCENARIO_OPTIONS, type OptionSpec } from './options.js';
-import { costsFrom, runPlans, workloadPlanFrom } from './plans.js';
-import { formatResult } from '../report/format.js';
 
 export const RUN_SPECS: OptionSpec[] = [...SCENARIO_OPTIONS, ...MACHINE_OPTIONS.filter((s) => s.name !== 'seed'), ...OUTPUT_OPTIONS];
 // --seed sits in SCENARIO_OPTIONS' table order for help; reuse the machine spec.
@@ -15,9 +14,10 @@ export const run: Command = {
   specs: RUN_SPECS,
   interruptible: true,
   async run(v, _args, io, given, signal) {
+    const [{ costsFrom, runPlans, workloadPlanFrom }, { formatResult }] = await Promise.all([import('./plans.js'), import('../report/format.js')]);
     const plan = workloadPlanFrom(v, given);
     checkOutPath(v.out, [costsInput(v)]);
-    const [result] = await runPlans([plan], costsFrom(v), v.workers as number, io, signal);
+    const [result] = (await runPlans([plan], costsFrom(v), v, io, signal)).results;
     emit(v, io, result, () => formatResult(result!));
   },
 };

@@ -1,8 +1,7 @@
 // One place that turns an engine name into an Engine. The Wasm module is compiled once per
-// process and can be handed to workers.
+// process and can be handed to workers. The reference model is loaded only when it runs.
 import type { Engine, EngineKind } from './types.js';
 import { createWasmEngine, loadEngineModule } from './wasm.js';
-import { createJsEngine } from './js.js';
 
 let module: Promise<WebAssembly.Module> | undefined;
 
@@ -12,6 +11,6 @@ export function wasmModule(): Promise<WebAssembly.Module> {
 }
 
 export async function createEngine(kind: EngineKind, mod?: WebAssembly.Module): Promise<Engine> {
-  if (kind === 'js') return createJsEngine();
+  if (kind === 'js') return (await import('./js.js')).createJsEngine();
   return createWasmEngine(mod ?? (await wasmModule()));
 }

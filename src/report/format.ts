@@ -1,6 +1,6 @@
 // The human-readable report: what a person debugging a DMA problem wants first — the verdict,
 // the counters that explain it, and where the first bad read came from.
-import type { Result } from './result.js';
+import type { EngineRecord, Result } from './result.js';
 import { formatSize } from '../units.js';
 import { escapeText } from '../errors.js';
 
@@ -13,8 +13,45 @@ const GROUPS: [string, string[]][] = [
   ['dma-debug', ['dmaDebugErrors']],
 ];
 
+/** A number as toLocaleString('en-US') writes it (1,234,567.891), without starting ICU for it
+ * (which costs a short command a good part of its start-up): the shortest decimal form, rounded
+ * half away from zero to 3 decimals, digits grouped by three. */
 export function num(n: number): string {
-  return n.toLocaleString('en-US');
+  const s = String(Math.abs(n));
+  if (!/^\d+(\.\d+)?$/.test(s)) return n.toLocaleString('en-US'); // exponents, NaN, Infinity
+  let [int, frac = ''] = s.split('.') as [string, string?];
+  if (frac.length > 3) {
+    const up = frac[3]! >= '5';
+    frac = frac.slice(0, 3);
+    if (up) {
+      const d = (int + frac).split('').map(Number);
+      let i = d.length - 1;
+      for (; i >= 0 && d[i] === 9; i--) d[i] = 0;
+      if (i < 0) d.unshift(1);
+      else d[i]!++;
+      const all = d.join('');
+      [int, frac] = [all.slice(0, -3), all.slice(-3)];
+    }
+  }
+  frac = frac.replace(/0+$/, '');
+  const sign = n < 0 || Object.is(n, -0) ? '-' : '';
+  return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
+}
+
+/** Bytes in MiB or GiB, for memory figures. */
+export function bytesText(b: number): string {
+  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.round(b / 2 ** 20)} MiB`;
+}
+
+/** How the simulator ran, for a person: the wall time, the workers (and what capped them), the
+ * memory one worker needed and the process's peak. */
+export function simulatorText(e: EngineRecord): string {
+  const w = `${e.workers} worker${e.workers === 1 ? '' : 's'}`;
+  const capped = e.workersCappedBy === 'cells'
+    ? ` (asked ${e.workersAsked}; capped at ${e.workers}, one per cell)`
+    : e.workersCappedBy === 'cores' ? ` (asked ${e.workersAsked}; capped at the ${e.workers} core${e.workers === 1 ? '' : 's'} — --oversubscribe goes beyond)` : '';
+  const busy = e.workers > 1 ? ` (${e.cellMs} ms of engine time over the workers)` : '';
+  return `${e.wallMs} ms wall${busy}, ${num(e.pageOpsPerSec)} page-ops/s, ${w}${capped}, ${bytesText(e.machineBytes)} per machine (one per worker at a time), peak RSS ${bytesText(e.peakRssBytes)}`;
 }
 
 export function duration(ns: number): string {
@@ -111,7 +148,7 @@ export function formatResult(r: Result): string {
   out.push('');
   const m = r.modeled;
   out.push(`  modelled   ${duration(m.totalNs)} kernel+bus time${m.nsPerPage === null ? ' (no page moved, so no per-page figure)' : `, ${num(m.nsPerPage)} ns per moved page, ${num(m.mibPerSec!)} MiB/s`}`);
-  out.push(`  simulator  ${r.engine.wallMs} ms wall, ${num(r.engine.pageOpsPerSec)} page-ops/s, ${r.engine.workers} worker${r.engine.workers === 1 ? '' : 's'}`);
+  out.push(`  simulator  ${simulatorText(r.engine)}`);
   if (r.firstViolation) {
     const v = r.firstViolation;
     out.push('');

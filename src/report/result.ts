@@ -29,13 +29,46 @@ export interface Result {
   completion: Completion;
   counters: Record<string, number>;
   modeled: Modeled;
-  engine: { kind: string; wallMs: number; pageOpsPerSec: number; workers: number };
+  engine: EngineRecord;
   firstViolation: Violation | null;
   dmaDebug: DebugRecord[];
   extra: Record<string, number>;
   /** Replay: every TTM pool's free pages at the end of the script, and after the device's release. */
   pools?: PoolRecord[];
   poolsAfterRelease?: PoolRecord[];
+}
+
+/**
+ * How the simulator ran (INTERFACE `engine`; the fields after `workers` are additions). Timings and
+ * memory vary from run to run; counters never do.
+ */
+export interface EngineRecord {
+  kind: string;
+  /** Wall time of the engine work: while at least one of the result's machines was being built or
+   * run, whatever the number of workers (not the sum of their times: that is cellMs). */
+  wallMs: number;
+  /** Page-operations (pageOps) per second of wallMs. */
+  pageOpsPerSec: number;
+  /** Worker threads the run used: at most one per cell, and per core unless --oversubscribe. */
+  workers: number;
+  /** What --workers asked for, and what capped it ('cells', 'cores'; null: nothing). */
+  workersAsked: number;
+  workersCappedBy: 'cells' | 'cores' | null;
+  /** The sum of the replicas' engine times (equal to wallMs on one worker, up to workers × wallMs on more). */
+  cellMs: number;
+  /** The largest machine one worker held (Wasm linear memory; the reference model's JS heap):
+   * a worker holds one machine at a time, so this is the memory per worker. */
+  machineBytes: number;
+  /** The process's peak resident memory so far, all threads (getrusage maxrss). */
+  peakRssBytes: number;
+}
+
+/** What resultsOf knows of how a plan ran, for EngineRecord. */
+export interface EngineRun {
+  wallMs: number;
+  cellMs: number;
+  machineBytes: number;
+  workers: { workers: number; asked: number; cappedBy: 'cells' | 'cores' | null };
 }
 
 export interface PoolRecord { pool: string; order: number; pages: number }
@@ -95,12 +128,22 @@ export interface ResultContext {
   scenario: Scenario;
   sizes: MachineSizes;
   costs: Costs;
-  wallMs: number;
-  workers: number;
+  run: EngineRun;
+}
+
+const tenth = (ms: number) => Math.round(ms * 10) / 10;
+
+export function engineRecord(kind: string, run: EngineRun, ops: number): EngineRecord {
+  const { wallMs, workers: w } = run;
+  return {
+    kind, wallMs: tenth(wallMs), pageOpsPerSec: wallMs > 0 ? Math.round(ops / (wallMs / 1000)) : 0, workers: w.workers,
+    workersAsked: w.asked, workersCappedBy: w.cappedBy, cellMs: tenth(run.cellMs), machineBytes: run.machineBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
-  const { scenario, wallMs, workers } = ctx;
+  const { scenario } = ctx;
   // A replay names ops by script line and buffers by the script's names.
   const origin = (op: number) => raw.lines?.[op] ?? op;
   const names = raw.names ? (id: number) => raw.names![id] ?? `#${id}` : undefined;
@@ -121,7 +164,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     completion,
     counters,
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
-    engine: { kind: scenario.engine, wallMs: Math.round(wallMs * 10) / 10, pageOpsPerSec: wallMs > 0 ? Math.round(pageOps(all) / (wallMs / 1000)) : 0, workers },
+    engine: engineRecord(scenario.engine, ctx.run, pageOps(all)),
     firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers }),
     dmaDebug: debugFrom(raw.debug, origin),
     extra,

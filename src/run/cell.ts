@@ -6,7 +6,6 @@ import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '.
 import { createEngine } from '../engine/factory.js';
 import type { Engine } from '../engine/types.js';
 import { CellError, UsageError, msg } from '../errors.js';
-import { translateScript } from '../source/replay.js';
 import { isWorkload } from '../source/scenario.js';
 import { OpSink } from '../source/sink.js';
 import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
@@ -29,7 +28,16 @@ export interface RawOutput {
 
 export interface CellOutput {
   raw: RawOutput;
+  /** The engine's time on this cell: building the machine and running its ops. */
   wallMs: number;
+  /** When that time began and ended, in ms on one clock for every thread of the process
+   * (performance.timeOrigin + performance.now()), so a plan's wall can be taken over workers. */
+  startMs: number;
+  endMs: number;
+  /** The memory the cell's machine held at its end: the Wasm engine's linear memory, or the
+   * reference model's JS heap in use (its thread's, garbage included). One worker holds one
+   * machine at a time, so this bounds what a worker needs. */
+  machineBytes: number;
 }
 
 const TRAP_OP = 0x7fff_ffff;
@@ -55,6 +63,10 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
   if (c.fault === 'throw') throw new Error('injected fault');
   const engine = await createEngine(s.engine, mod);
   const t0 = performance.now();
+  const done = (raw: RawOutput): CellOutput => {
+    const t1 = performance.now();
+    return { raw, wallMs: t1 - t0, startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + t1, machineBytes: machineBytes(engine) };
+  };
   const cfg = { ...c.plan.cfg, seed: c.seed >>> 0 };
   if (c.fault === 'oom') cfg.hostPages = cfg.ramPages = 1 << 30; // 4 TiB: more than any engine can hold
   const code = engine.init(cfg);
@@ -67,15 +79,23 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
   if (isWorkload(s)) {
     if (signal) await runWorkload(s, c.seed, sink, signal);
     else generateWorkload(s, c.seed, sink);
-    return { raw: readRaw(engine, sink), wallMs: performance.now() - t0 };
+    return done(readRaw(engine, sink));
   }
+  // Only a replay reads a script (and loads the reader).
+  const { translateScript } = await import('../source/replay.js');
   const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
   const tr = await translateScript(s.script!, limits, sink, signal);
   let end: number[] = [];
   sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
   const raw = readRaw(engine, sink, tr.names);
   raw.pools = { end, released: engine.pools() };
-  return { raw, wallMs: performance.now() - t0 };
+  return done(raw);
+}
+
+function machineBytes(engine: Engine): number {
+  const wasm = engine as Engine & { committedBytes?: () => number };
+  if (wasm.committedBytes) return wasm.committedBytes();
+  return process.memoryUsage().heapUsed;
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
@@ -96,29 +116,56 @@ export function readRaw(engine: Engine, sink?: OpSink, names?: string[]): RawOut
   return raw;
 }
 
-/** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation wins. */
-export function mergeOutputs(outs: CellOutput[]): CellOutput {
+export interface MergedOutput extends CellOutput {
+  /** The sum of the replicas' engine times (wallMs, the wall, is less when they overlapped). */
+  cellMs: number;
+}
+
+/** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation
+ * wins; the wall time is wallOf the replicas (not the sum of their times: on several workers
+ * they overlap), and the machine the largest one. */
+export function mergeOutputs(outs: CellOutput[]): MergedOutput {
   const counters = outs[0]!.raw.counters.map(() => 0);
   const peakIdx = COUNTER_INDEX.swiotlbPeakSlots;
   let first: RawOutput | undefined;
   const records: bigint[][] = [];
   let total = 0;
-  let wallMs = 0;
+  let cellMs = 0;
+  let machine = 0;
   for (const o of outs) {
     o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
     if (!first && o.raw.violation) first = o.raw;
     for (const r of o.raw.debug.records) if (records.length < MAX_DEBUG_RECORDS) records.push(r);
     total += o.raw.debug.total;
-    wallMs += o.wallMs;
+    cellMs += o.wallMs;
+    machine = Math.max(machine, o.machineBytes);
   }
+  const startMs = outs.reduce((m, o) => Math.min(m, o.startMs), Infinity);
+  const endMs = outs.reduce((m, o) => Math.max(m, o.endMs), -Infinity);
   const named = outs[0]!.raw;
   return {
     raw: {
       counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records },
       lines: named.lines, names: named.names, pools: named.pools,
     },
-    wallMs,
+    wallMs: wallOf(outs), cellMs, startMs, endMs, machineBytes: machine,
   };
+}
+
+/** The wall time of cells that ran on one or more threads: the span of their intervals, less the
+ * gaps in which none of them ran (so cells run one after another still give the sum of their
+ * times, and cells run side by side count once). */
+export function wallOf(outs: readonly Pick<CellOutput, 'startMs' | 'endMs'>[]): number {
+  const spans = outs.map((o) => [o.startMs, o.endMs] as const).sort((a, b) => a[0] - b[0]);
+  let wall = 0;
+  let [from, to] = spans[0] ?? [0, 0];
+  for (const [a, b] of spans) {
+    if (a > to) {
+      wall += to - from;
+      [from, to] = [a, b];
+    } else to = Math.max(to, b);
+  }
+  return wall + (to - from);
 }
 
 export function initErrorText(code: number): string {

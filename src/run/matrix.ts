@@ -1,0 +1,20 @@
+// The matrix's cells and their one order — every platform × strategy for a TTM device, every
+// platform × gatt for agp — which `matrix`, its shards and `merge` all follow.
+import { PLATFORMS, type PlatformName } from '../engine/abi.js';
+import type { DeviceName, GattName, StrategyName } from '../source/scenario.js';
+
+export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly StrategyName[];
+export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const satisfies readonly GattName[];
+
+export interface MatrixCell {
+  platform: PlatformName;
+  strategy: StrategyName | null;
+  gatt: GattName | null;
+}
+
+export function matrixOrder(device: DeviceName): MatrixCell[] {
+  const agp = device === 'agp';
+  return PLATFORMS.flatMap((platform): MatrixCell[] => (agp
+    ? GATTS.map((gatt) => ({ platform, strategy: null, gatt }))
+    : STRATEGIES.map((strategy) => ({ platform, strategy, gatt: null }))));
+}
