@@ -10,7 +10,8 @@ import type { ExecOptions } from './executor.js';
 import { createPool } from './piscina.js';
 
 export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
-  const module = await wasmModule();
+  // Compiled once here and sent to each worker once (it shares the compiled code).
+  const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const filename = fileURLToPath(new URL('./worker.js', import.meta.url));
   const pool = createPool<Cell, CellOutput>(filename, o.workers, { module });
   // One listener for the whole run: tearing the pool down ends every task, running or queued.
