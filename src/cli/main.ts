@@ -1,7 +1,6 @@
 // gartbench's command line: parse, validate, run, print. Usage errors exit 2 with one line on
 // stderr and nothing on stdout; internal failures exit 1; Ctrl-C exits 130 (src/cli/interrupt.ts).
 import { CellError, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OutputError, UsageError, msg, oneLine } from '../errors.js';
-import { toolVersion } from '../report/provenance.js';
 import type { Command, Io } from './command.js';
 import { type InterruptWatch, onInterrupt } from './interrupt.js';
 import { helpText, parseOptions } from './options.js';
@@ -50,7 +49,7 @@ export async function main(argv: string[], io: Io, more: CommandLoaders = {}): P
   try {
     if (name === '--version' || name === '-V') {
       if (rest.length > 0) throw new UsageError(msg.extraArg(rest[0]!, name));
-      io.out(`gartbench ${toolVersion()}\n`);
+      io.out(`gartbench ${(await import('../report/provenance.js')).toolVersion()}\n`);
       return EXIT_OK;
     }
     const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : Object.hasOwn(more, name) ? more[name] : undefined;
