@@ -1,7 +1,9 @@
 // CI: timings printed beside their committed baseline (bench/baseline.json), failing only on
-// what cannot happen by chance: an end-to-end ratio whose MEDIAN over at least 5 samples fell
-// below half its baseline. A micro ratio (one primitive, one loop) or a parallel speed-up (it
-// depends on free cores) never fails, nor does an absolute timing (it depends on the machine).
+// what cannot happen by chance: an end-to-end ratio (the Wasm engine ÷ the reference model on a
+// user's whole `gartbench run`, bench/endToEnd.ts) whose MEDIAN over at least 5 samples fell below
+// half its baseline. A micro ratio (one primitive, one loop), a parallel speed-up (it depends on
+// free cores) or a scale ratio (one engine at two sizes; a fixed cost such as the machine's build
+// moves it) never fails, nor does an absolute timing (it depends on the machine), nor a target.
 // usage: node dist/bench/compare.js REPORT.json BASELINE.json [--write]
 //   --write records the report's medians as the new baseline (commit it with the reason).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -73,7 +75,7 @@ const pct = (c: number | null) => (c === null ? '—' : `${c >= 1 ? '+' : ''}${(
 export function render(r: BenchReport, base: Baseline): { text: string; fails: Comparison[] } {
   const rows = compare(ratiosOf(r), base.ratios);
   const out: string[] = [];
-  out.push('', '## Ratios compared with the baseline', '', `Only an end-to-end ratio can fail: its median over at least ${MIN_SAMPLES} samples below 1/${FAIL} of the baseline. Micro and parallel ratios are printed, never failed.`, '');
+  out.push('', '## Ratios compared with the baseline', '', `Only an end-to-end ratio can fail: its median over at least ${MIN_SAMPLES} samples below 1/${FAIL} of the baseline. Micro, parallel and scale ratios are printed, never failed.`, '');
   out.push('| ratio | kind | baseline | now: median (min–max) | samples | change | verdict |', '|---|---|---|---|---|---|---|');
   for (const c of rows) {
     const v = c.fails ? '**REGRESSION (fails)**' : c.verdict === 'worse' && c.kind !== 'end-to-end' ? 'worse (never fails)' : c.verdict;
@@ -85,6 +87,8 @@ export function render(r: BenchReport, base: Baseline): { text: string; fails: C
     const n = /median of (\d+) samples/.exec(m.extra ?? '')?.[1] ?? '?';
     out.push(`| ${m.name} | ${m.unit} | ${b ? round3(b.value) : '—'} | ${round3(m.value)} | ${m.range ?? '—'} | ${n} | ${b ? pct(m.value / b.value) : '—'} |`);
   }
+  const gone = Object.keys(base.ratios).filter((k) => !rows.some((c) => c.key === k)).sort();
+  if (gone.length) out.push('', `In the baseline, not measured in this run (another size, --only, or renamed): ${gone.join('; ')}.`);
   const fails = rows.filter((c) => c.fails);
   out.push('', fails.length
     ? `FAIL: ${fails.map((c) => `${c.key} (median ${round3(c.now.median)} < ${round3(c.base! / FAIL)}, half its baseline ${round3(c.base!)})`).join('; ')}`

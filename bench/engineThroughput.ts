@@ -29,7 +29,7 @@ export const engineThroughput: BenchModule = {
   id: 'engine-throughput',
   async run(ctx: BenchContext): Promise<Section> {
     const total = 1 << 20; // a million pages, also in --quick: it is the issue's size
-    const rounds = ctx.quick ? 7 : 11; // the gating ratio: 7 rounds leave a margin over the 5 CI needs
+    const rounds = ctx.quick ? 5 : 11;
     const stream = dmaPathStream(total);
     const mod = await wasmModule();
     // A fresh machine per call, built outside the timed region: only run() is measured. Every
@@ -86,7 +86,7 @@ export const engineThroughput: BenchModule = {
     const rb = summarize(ratioBare);
     return {
       id: 'engine-throughput',
-      title: 'Engine throughput and memory',
+      title: 'Micro-benchmark: engine throughput on the DMA path, and memory',
       question: 'How many page-operations per second does each engine execute on the DMA path (map, GART bind, CPU write, GPU read, unmap), and what does a machine frame cost in engine memory?',
       tables: [
         {
@@ -117,12 +117,13 @@ export const engineThroughput: BenchModule = {
         })),
       }],
       targets: [
-        { what: 'Wasm engine ≥ 25 M page-ops/s (single thread, stamps only; median)', measured: `${round3(wx.rate.median)} M`, met: wx.rate.median >= 25 },
-        { what: 'Wasm engine ≥ 5× the reference model (median)', measured: `${round3(rx.median)}× (bare metal ${round3(rb.median)}×)`, met: rx.median >= 5 },
+        { what: 'micro-benchmark, DMA path: Wasm engine ≥ 25 M page-ops/s (single thread, stamps only; median)', measured: `${statCell(wx.rate)} M, ${wx.rate.samples} rounds`, met: wx.rate.median >= 25 },
+        { what: 'micro-benchmark, DMA path: Wasm engine ≥ 5× the reference model (median)', measured: `${statCell(rx)}× (bare metal ${statCell(rb)}×), ${rx.samples} rounds`, met: rx.median >= 5 },
         { what: '≤ 32 bytes of engine memory per machine frame (64 GiB host in ≤ 512 MiB)', measured: `${perFrame.toFixed(1)} B/frame, ${(bytes / 2 ** 20).toFixed(0)} MiB`, met: perFrame <= 32 },
       ],
       notes: [`The reference model and the Wasm engine ran the same ${stream.count.toLocaleString('en-US')} ops and agreed on every counter.`],
-      ratios: { wasmVsJsXen: { kind: 'end-to-end', samples: ratioXen }, wasmVsJsBare: { kind: 'end-to-end', samples: ratioBare } },
+      // A pre-built stream through one path: a micro-benchmark (the end-to-end ratios are in bench/endToEnd.ts).
+      ratios: { wasmVsJsXen: { kind: 'micro', samples: ratioXen }, wasmVsJsBare: { kind: 'micro', samples: ratioBare } },
     };
   },
 };

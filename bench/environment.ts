@@ -1,6 +1,6 @@
 // The header every report opens with: what ran, where, on which commit and seed.
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 export interface Environment {
   node: string;
@@ -12,6 +12,13 @@ export interface Environment {
   seed: number;
   quick: boolean;
   date: string;
+  /** The 1-minute load average when the bench started and when it ended: how busy the machine was. */
+  loadAverage?: { start: number; end: number };
+}
+
+/** The 1-minute load average, 2 decimals. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
 }
 
 export function environment(seed: number, quick: boolean): Environment {
@@ -34,5 +41,6 @@ export function environment(seed: number, quick: boolean): Environment {
     seed,
     quick,
     date: new Date().toISOString(),
+    loadAverage: { start: loadAverage(), end: loadAverage() },
   };
 }

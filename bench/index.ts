@@ -1,8 +1,11 @@
 // `gartbench bench` / `npm run bench`: every benchmark file, in order, into one report.
 import { performance } from 'node:perf_hooks';
-import { environment } from './environment.js';
+import { environment, loadAverage } from './environment.js';
 import { renderMarkdown, writeReport } from './report.js';
 import type { BenchModule, BenchReport, Section } from './types.js';
+import { endToEnd } from './endToEnd.js';
+import { costPerPage } from './costPerPage.js';
+import { profile } from './profile.js';
 import { engineThroughput } from './engineThroughput.js';
 import { micro } from './micro.js';
 import { strategies } from './strategies.js';
@@ -11,7 +14,17 @@ import { innerLoop } from './innerLoop.js';
 import { copyBandwidth } from './copyBandwidth.js';
 import { defaultCostEntries } from '../src/report/costs.js';
 
-export const BENCHMARKS: BenchModule[] = [strategies, copyBandwidth, engineThroughput, innerLoop, micro, scaling];
+/**
+ * In report order: the end-to-end figures first (whole user commands: both engines, cost per page
+ * by size, a profile, workers by wall time), then the modelled strategy comparison, then the
+ * micro-benchmarks and the AS/TS/C inner loop.
+ */
+export const BENCHMARKS: BenchModule[] = [endToEnd, costPerPage, profile, scaling, strategies, copyBandwidth, engineThroughput, innerLoop, micro];
+
+/** The bench command that makes one section alone. */
+export function sectionCommand(id: string, quick: boolean, seed: number): string {
+  return `gartbench bench${quick ? ' --quick' : ''} --only ${id}${seed === 1 ? '' : ` --seed ${seed}`}`;
+}
 
 export interface BenchOptions {
   quick: boolean;
@@ -23,15 +36,21 @@ export interface BenchOptions {
 
 export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; files: string[]; markdown: string }> {
   const t0 = performance.now();
+  const env = environment(o.seed, o.quick); // at the start: its load average says how busy the machine was going in
   const sections: Section[] = [];
   for (const b of BENCHMARKS) {
     if (o.only && !o.only.includes(b.id)) continue;
     o.log(`bench: ${b.id}`);
-    sections.push(await b.run({ quick: o.quick, seed: o.seed, log: o.log }));
+    const s0 = performance.now();
+    const section = await b.run({ quick: o.quick, seed: o.seed, log: o.log });
+    section.command = sectionCommand(b.id, o.quick, o.seed);
+    section.seconds = Math.round((performance.now() - s0) / 100) / 10;
+    o.log(`bench: ${b.id} took ${section.seconds} s`);
+    sections.push(section);
   }
   const report: BenchReport = {
     schema: 'gartbench.bench/1',
-    environment: environment(o.seed, o.quick),
+    environment: { ...env, loadAverage: { start: env.loadAverage!.start, end: loadAverage() } },
     wallSeconds: (performance.now() - t0) / 1000,
     sections,
     costs: defaultCostEntries(),

@@ -1,70 +1,87 @@
-// Question: how do cells per second scale from 1 worker thread to one per core?
+// Question: does a user's command finish sooner on 2 worker threads than on 1 — by the wall
+// clock, pool start-up included — for a matrix and for one scenario's replicas?
 import { availableParallelism } from 'node:os';
-import { runSpecs } from './strategies.js';
-import { type Plan, planWorkload } from '../src/run/plan.js';
 import { timedMetric } from './metrics.js';
-import { timeRounds } from './rounds.js';
-import { pairedRatios, statCell, summarize, summarizeAs } from './stats.js';
-import type { BenchContext, BenchModule, Section } from './types.js';
+import { pairedRatios, statCell, summarize } from './stats.js';
+import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } from './types.js';
+import { type CommandVariant, argvOf, commandLine, commandRounds, pow2 } from './userRun.js';
 
-function cells(n: number, pages: number, seed: number): Plan[] {
-  return Array.from({ length: n }, (_, i) => planWorkload({
-    platform: 'xen-pv', device: 'r100', strategy: (['legacy', 'coherent', 'sync', 'xen-aware'] as const)[i % 4], gatt: null,
-    workload: 'churn', pages, boPages: 256, rounds: 1, seed: seed + i, kernel: '2010', replicas: 1, payloadBytes: 0, engine: 'wasm',
-  }, { ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 512 * 2 ** 20, swiotlb: 64 * 2 ** 20 }));
+/** The issue's target: 2 workers at least 1.7× faster than 1, by wall time. */
+export const TARGET_SCALING = 1.7;
+export const WORKERS = [1, 2] as const;
+
+export interface ScalingConfig {
+  pages: number;
+  replicas: number;
+  machine: Record<string, string>;
+  seed: number;
+  rounds: number;
+  warmup: number;
+}
+
+export function scalingConfig(quick: boolean, seed: number): ScalingConfig {
+  return { pages: quick ? 2 ** 15 : 2 ** 17, replicas: 4, machine: { ram: '1G', 'host-ram': '8G', 'xen-low-free': '512M' }, seed, rounds: 5, warmup: 1 };
+}
+
+export interface ScalingCase { id: string; what: string; argv: (workers: number) => string[] }
+
+export function scalingCases(c: ScalingConfig): ScalingCase[] {
+  const common = { workload: 'upload', pages: c.pages, ...c.machine, seed: c.seed };
+  return [
+    { id: 'matrix', what: 'a matrix (every platform × strategy, r100: 16 cells)', argv: (w) => ['matrix', ...argvOf({ device: 'r100', ...common, workers: w })] },
+    { id: 'replicas', what: `one scenario's ${c.replicas} replicas`, argv: (w) => ['run', ...argvOf({ platform: 'xen-pv', device: 'r100', strategy: 'sync', ...common, replicas: c.replicas, workers: w })] },
+  ];
+}
+
+export async function measureScaling(c: ScalingConfig, log: (l: string) => void): Promise<Section> {
+  const cases = scalingCases(c);
+  const variants: CommandVariant[] = cases.flatMap((k) => WORKERS.map((w) => ({ name: `${k.id}/${w}`, argv: k.argv(w) })));
+  log(`scaling: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${variants.length} commands on 1 and 2 workers, ${pow2(c.pages)} pages per cell`);
+  const runs = await commandRounds(variants, c.rounds, c.warmup, log);
+  const rows: (string | number)[][] = [];
+  const bars: Bar[] = [];
+  const metrics: Metric[] = [];
+  const targets: Target[] = [];
+  const ratios: Record<string, Ratio> = {};
+  for (const k of cases) {
+    const wall = (w: number) => runs[`${k.id}/${w}`]!.map((u) => u.wallMs);
+    const digest = (w: number) => JSON.stringify(runs[`${k.id}/${w}`]!.at(-1)!.results.map((r) => r.counters));
+    if (digest(1) !== digest(2)) throw new Error(`scaling: ${k.id} counted differently on 2 workers`);
+    const speedUp = pairedRatios(wall(1), wall(2)); // 1-worker wall ÷ 2-worker wall, round by round
+    const up = summarize(speedUp);
+    for (const w of WORKERS) {
+      const u = runs[`${k.id}/${w}`]!;
+      const s = summarize(wall(w).map((ms) => ms / 1000));
+      const reported = summarize(u.map((x) => x.results.reduce((a, r) => a + r.engine.wallMs, 0) / 1000));
+      const used = Math.max(...u.map((x) => Math.max(...x.results.map((r) => r.engine.workers))));
+      rows.push([k.what, w, used, u[0]!.results.length, statCell(s, (v) => v.toFixed(2)), statCell(reported, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(up, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
+      bars.push({ label: k.id, series: `${w} worker${w === 1 ? '' : 's'}`, value: s.median, lo: s.min, hi: s.max, text: `${s.median.toFixed(2)} s` });
+    }
+    targets.push({ what: `${k.what}: 2 workers ≥ ${TARGET_SCALING}× one worker by wall time (median)`, measured: `${statCell(up, (v) => v.toFixed(2))}×, ${up.samples} rounds`, met: up.median >= TARGET_SCALING });
+    metrics.push(timedMetric(`scaling: ${k.id}, 2 workers ÷ 1 by wall time`, 'x', up));
+    ratios[`parallel: ${k.id} at ${pow2(c.pages)} pages, 2 workers ÷ 1 by wall`] = { kind: 'parallel', samples: speedUp };
+  }
+  return {
+    id: 'scaling',
+    title: 'Worker scaling by wall time',
+    question: 'Does a matrix, or one scenario\'s replicas, finish sooner on 2 worker threads than on 1 — by the wall clock, worker start-up included?',
+    tables: [{
+      caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json); wall is the whole command, the worker pool's start-up included. "workers used" and "engine.wallMs reported" are what the results say (the matrix's engine.wallMs summed over its cells). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
+      columns: ['what', '--workers', 'workers used', 'results', 'wall s', 'engine.wallMs reported, s', 'samples', 'speed-up by wall', 'command'],
+      rows,
+    }],
+    metrics,
+    charts: [{ title: 'Wall seconds by worker count (whiskers: min–max)', unit: 'wall s', legend: 'workers', bars }],
+    targets,
+    notes: [
+      'Every worker count produced identical counters (checked on the last round).',
+      'The speed-up depends on how many cores are free while the benchmark runs: CI prints it beside its baseline and never fails on it; the 1.7× target is printed, never gated.',
+    ],
+    ratios,
+  };
 }
 
 export const scaling: BenchModule = {
   id: 'scaling',
-  async run(ctx: BenchContext): Promise<Section> {
-    const max = Math.max(2, availableParallelism());
-    const specs = cells(ctx.quick ? 8 : 16, ctx.quick ? 32768 : 65536, ctx.seed);
-    const rounds = ctx.quick ? 5 : 7;
-    const counts: number[] = [];
-    for (let w = 1; w <= max; w *= 2) counts.push(w);
-    let reference: string | undefined;
-    // Each round runs the whole set once per worker count, in turn (a fresh pool each time).
-    ctx.log(`scaling: ${rounds} rounds of ${specs.length} cells on ${counts.join(', ')} workers`);
-    const t = await timeRounds(counts.map((w) => ({
-      name: String(w),
-      fn: async () => {
-        const { results } = await runSpecs(specs, w, () => {});
-        const digest = JSON.stringify(results.map((r) => r.counters));
-        reference ??= digest;
-        if (digest !== reference) throw new Error(`counters changed with ${w} workers`);
-      },
-    })), rounds, 0);
-    const cellsPerSec = (ms: number) => specs.length / (ms / 1000);
-    const rate = (w: number) => summarizeAs(t[w]!, cellsPerSec);
-    const speedUp = (w: number) => pairedRatios(t['1']!, t[w]!); // 1-worker time ÷ w-worker time, round by round
-    const rows = counts.map((w) => [w, specs.length, statCell(summarize(t[w]!.map((ms) => ms / 1000)), (v) => v.toFixed(2)), statCell(rate(w), (v) => v.toFixed(1)), rounds,
-      w === 1 ? 'baseline' : `${statCell(summarize(speedUp(w)), (v) => v.toFixed(2))}×`]);
-    const two = summarize(speedUp(2));
-    return {
-      id: 'scaling',
-      title: 'Scaling over worker threads',
-      question: 'How do cells per second scale from 1 worker to one per core (piscina pool, one Wasm module compiled once)?',
-      tables: [{
-        caption: `${specs.length} churn cells (xen-pv r100, 4 strategies, ${specs[0]!.scenario.pages!.toLocaleString('en-US')}-page working sets); pool start-up included. Median (min–max) of ${rounds} rounds; each round runs the set once per worker count, so the speed-up is taken round by round.`,
-        columns: ['workers', 'cells', 'wall s', 'cells/s', 'samples', 'speed-up vs baseline'],
-        rows,
-      }],
-      metrics: [
-        timedMetric('cells/s, 1 worker', 'cells/s', rate(1)),
-        timedMetric('cells/s, 2 workers', 'cells/s', rate(2)),
-        timedMetric('speed-up, 2 workers ÷ 1', 'x', two),
-      ],
-      charts: [{
-        title: 'Cells per second by worker count (whiskers: min–max)',
-        unit: 'cells/s',
-        bars: counts.map((w) => ({ label: `${w} worker${w === 1 ? '' : 's'}`, value: rate(w).median, lo: rate(w).min, hi: rate(w).max, text: rate(w).median.toFixed(1) })),
-      }],
-      targets: [{ what: '2 workers ≥ 1.7× the cells per second of 1 (median)', measured: `${two.median.toFixed(2)}×`, met: two.median >= 1.7 }],
-      notes: [
-        'Every worker count produced identical counters for every cell.',
-        'The speed-up depends on how many cores are free while the benchmark runs: CI prints it beside its baseline and never fails on it.',
-      ],
-      ratios: { scaling2: { kind: 'parallel', samples: speedUp(2) } },
-    };
-  },
+  run: (ctx: BenchContext) => measureScaling(scalingConfig(ctx.quick, ctx.seed), ctx.log),
 };

@@ -122,7 +122,7 @@ export const strategies: BenchModule = {
       charts: [], // drawn beside each workload's table
       targets: [],
       notes: [
-        `${specs.length} cells, simulated on 2 workers (the simulator's own speed is in "Scaling over worker threads").`,
+        `${specs.length} cells, simulated on 2 workers (the simulator's own speed is in the end-to-end sections above).`,
         'Modelled time uses the cost table at the end of this report (costs/default.json); each entry there cites its source or says "assumed". Modelled MiB/s is over the pages that moved.',
         'Verdict: coherent when no read was stale, lost or foreign. Completion beside it: pages that reached the device of those requested; failures (map errors, alloc failures) are counted beside it, not folded into it.',
         'benchmark.json ranks only the upload runs that were coherent and complete: a corrupt or incomplete run is never ranked.',

@@ -81,6 +81,10 @@ export interface Target {
 export interface Section {
   id: string;
   title: string;
+  /** What made this section's figures: the bench command (set by bench/index.ts), whatever user commands the tables name besides. */
+  command?: string;
+  /** How long this section took, in seconds (so --quick can be kept within CI's budget). */
+  seconds?: number;
   /** The one question this benchmark answers. */
   question: string;
   tables: Table[];
@@ -95,11 +99,13 @@ export interface Section {
 
 /**
  * A ratio of two timed figures (bigger is better), sample by sample. Only an `end-to-end` ratio
- * may fail CI, and only when its median over at least 5 samples falls below half its baseline;
- * a `micro` ratio (one primitive or one loop) and a `parallel` one (depends on free cores) never do.
+ * (the Wasm engine ÷ the reference model on a user's whole command) may fail CI, and only when its
+ * median over at least 5 samples falls below half its baseline; a `micro` ratio (one primitive or
+ * one loop), a `parallel` one (depends on free cores) and a `scale` one (the same engine at two
+ * sizes: fixed costs such as building the machine move it legitimately) never do.
  */
 export interface Ratio {
-  kind: 'end-to-end' | 'micro' | 'parallel';
+  kind: 'end-to-end' | 'micro' | 'parallel' | 'scale';
   samples: number[];
 }
 

@@ -1,5 +1,5 @@
 // bench/compare.ts fails CI only on what cannot happen by chance: an end-to-end ratio whose
-// median over at least 5 samples fell below half its baseline. Micro and parallel ratios never fail.
+// median over at least 5 samples fell below half its baseline. Micro, parallel and scale ratios never fail.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, compareOne, render } from '../bench/compare.js';
@@ -15,6 +15,7 @@ describe('compare with the baseline', () => {
     { description: 'end-to-end below half on fewer than 5 samples: not gated', ratio: { kind: 'end-to-end', samples: [1, 1, 1, 1] }, base: 5, verdict: 'too few samples', fails: false },
     { description: 'micro, 8× worse: printed, never fails', ratio: { kind: 'micro', samples: five(1) }, base: 8, verdict: 'worse', fails: false },
     { description: 'parallel speed-up halved (a busy machine): never fails', ratio: { kind: 'parallel', samples: five(0.8) }, base: 1.9, verdict: 'worse', fails: false },
+    { description: 'scale (one engine at two sizes) halved: never fails', ratio: { kind: 'scale', samples: five(0.4) }, base: 1, verdict: 'worse', fails: false },
     { description: 'no baseline yet: new, never fails', ratio: { kind: 'end-to-end', samples: five(0.1) }, base: undefined, verdict: 'new', fails: false },
     { description: 'better: never fails', ratio: { kind: 'end-to-end', samples: five(20) }, base: 5, verdict: 'better', fails: false },
   ];
@@ -37,10 +38,11 @@ describe('compare with the baseline', () => {
         ratios: { e2e: { kind: 'end-to-end', samples: five(2) }, micro: { kind: 'micro', samples: five(0.5) } },
       }],
     } as BenchReport;
-    const { text, fails } = render(report, { about: '', environment: report.environment, ratios: { e2e: 5, micro: 8 }, timings: { 'Wasm engine': { value: 40, unit: 'M page-ops/s' } } });
+    const { text, fails } = render(report, { about: '', environment: report.environment, ratios: { e2e: 5, micro: 8, old: 3 }, timings: { 'Wasm engine': { value: 40, unit: 'M page-ops/s' } } });
     assert.deepEqual(fails.map((f) => f.key), ['e2e']);
     assert.match(text, /FAIL: e2e \(median 2\.00 < 2\.50, half its baseline 5\.00\)/);
     assert.match(text, /\| micro \| micro \| 8\.00 \|.*worse \(never fails\)/);
+    assert.match(text, /In the baseline, not measured in this run \(another size, --only, or renamed\): old\./);
     assert.match(text, /\| Wasm engine \| M page-ops\/s \| 40\.0 \| 30\.0 \| ± 2 \| 5 \| -25% \|/);
     assert.equal(compare({ e2e: { kind: 'end-to-end', samples: five(5) } }, { e2e: 5 })[0]!.fails, false);
   });

@@ -1,0 +1,203 @@
+// The end-to-end sections of `npm run bench`, run at tiny sizes: every figure carries median, min,
+// max and samples and names the command that made it; targets say met or not met beside what was
+// measured; benchmark.json ranks no corrupt or incomplete strategy; the ratios are of the kind CI
+// may (end-to-end) or may not (scale, parallel) fail on. A profile is summed by function name,
+// the release engine's functions named from build/engine.wat. No timing is asserted.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BENCHMARKS, sectionCommand } from '../bench/index.js';
+import { measureEndToEnd, uploadArgv } from '../bench/endToEnd.js';
+import { measureCostPerPage } from '../bench/costPerPage.js';
+import { measureScaling } from '../bench/scaling.js';
+import { type CpuProfile, engineFunctionNames, frameName, measureProfile, summarizeProfile, wasmFunctionCount, watFunctionNames } from '../bench/profile.js';
+import { renderMarkdown } from '../bench/report.js';
+import type { BenchReport, Section } from '../bench/types.js';
+import { userRun } from '../bench/userRun.js';
+
+const SPREAD = /^[\d.]+ \([\d.]+–[\d.]+\)/; // "median (min–max)"
+const quiet = () => {};
+const tinyMachine = { ram: '1G', 'host-ram': '8G', 'xen-low-free': '512M' };
+
+/** Every timed benchmark.json entry of a section carries its range and at least 5 samples. */
+function assertTimedMetrics(s: Section): void {
+  for (const m of s.metrics) {
+    assert.ok(m.timed, m.name);
+    assert.match(m.range ?? '', /^± \d/, m.name);
+    assert.ok(Number(/median of (\d+) samples/.exec(m.extra ?? '')?.[1]) >= 5, m.name);
+  }
+}
+
+describe('bench: the report leads with end-to-end figures', () => {
+  it('the four end-to-end sections come first, the micro-benchmarks after', () => {
+    const ids = BENCHMARKS.map((b) => b.id);
+    assert.deepEqual(ids.slice(0, 4), ['end-to-end', 'cost-per-page', 'profile', 'scaling']);
+    for (const micro of ['engine-throughput', 'inner-loop', 'micro']) assert.ok(ids.indexOf(micro) > 3, micro);
+    assert.equal(sectionCommand('profile', true, 1), 'gartbench bench --quick --only profile');
+    assert.equal(sectionCommand('scaling', false, 7), 'gartbench bench --only scaling --seed 7');
+  });
+
+  it('a user command runs in-process as typed, with its results', async () => {
+    const u = await userRun(uploadArgv({ pages: 256, machine: tinyMachine, seed: 1, rounds: 1, warmup: 0 }, 'sync', 'js'));
+    assert.equal(u.command, 'gartbench run --platform xen-pv --device r100 --strategy sync --workload upload --pages 256 --ram 1G --host-ram 8G --xen-low-free 512M --seed 1 --engine js');
+    assert.equal(u.results.length, 1);
+    assert.equal(u.results[0]!.engine.kind, 'js');
+    await assert.rejects(userRun(['run', '--pages', '0']), /gartbench run --pages 0 exited 2/);
+  });
+});
+
+describe('bench: end to end, both engines (tiny)', async () => {
+  const s = await measureEndToEnd({ pages: 1024, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0 }, quiet);
+  const rows = s.tables[0]!.rows;
+
+  it('one row per strategy and engine, plus the whole set, each with its spread, samples and command', () => {
+    assert.equal(rows.length, 4 * 2 + 2);
+    for (const r of rows) {
+      assert.match(String(r[3]), SPREAD, 'engine wall ms');
+      assert.match(String(r[4]), SPREAD, 'pages/s');
+      assert.equal(r[5], 5);
+      assert.match(String(r[7]), /^gartbench run .*--pages 1024 .*--engine (js|wasm)$|^the 4 commands above/);
+    }
+    for (const r of rows.filter((x) => x[2] === 'Wasm engine')) assert.match(String(r[6]), /^[\d.]+ \([\d.]+–[\d.]+\)×$/);
+  });
+
+  it('a target per strategy, met or not beside the measured ratio, saying the size measured is not the issue\'s', () => {
+    assert.equal(s.targets.length, 4);
+    for (const t of s.targets) {
+      assert.match(t.what, /Wasm ≥ 10× the reference model .*measured at 2\^10 pages; the issue's size, 2\^19/);
+      assert.match(t.measured, /^[\d.]+ \([\d.]+–[\d.]+\)×, 5 rounds$/);
+      assert.equal(typeof t.met, 'boolean');
+      assert.equal(t.met, Number(t.measured.split(' ')[0]) >= 10);
+    }
+  });
+
+  it('benchmark.json ranks only coherent, complete strategies; ratios are end-to-end with 5 samples', () => {
+    assertTimedMetrics(s);
+    for (const r of rows.filter((x) => x[2] === 'Wasm engine' && x[0] !== 'all 4')) {
+      const named = s.metrics.filter((m) => m.name.includes(`r100 ${r[0]},`));
+      assert.equal(named.length, r[1] === 'coherent' ? 2 : 0, `${r[0]} (${r[1]})`);
+    }
+    assert.ok(rows.some((r) => r[1] !== 'coherent'), 'legacy is corrupt here, so the rule is exercised');
+    const ratios = Object.entries(s.ratios);
+    assert.equal(ratios.length, 5);
+    for (const [key, r] of ratios) {
+      assert.match(key, /^end to end: upload xen-pv\/r100.* at 2\^10 pages, Wasm ÷ model$/);
+      assert.equal(r.kind, 'end-to-end');
+      assert.equal(r.samples.length, 5);
+    }
+  });
+});
+
+describe('bench: cost per page by size (tiny)', async () => {
+  const s = await measureCostPerPage({ sizes: [2 ** 10, 2 ** 11, 2 ** 12], small: 2 ** 10, large: 2 ** 12, machine: { ram: '1G' }, seed: 1, rounds: 5, warmup: 0 }, quiet);
+
+  it('a row per size with its spread and command, a chart with both measures, a scale ratio that never fails', () => {
+    const rows = s.tables[0]!.rows;
+    assert.deepEqual(rows.map((r) => r[0]), ['2^10', '2^11', '2^12']);
+    for (const r of rows) {
+      for (const i of [2, 3, 4]) assert.match(String(r[i]), /^-?[\d.]+ \(-?[\d.]+–-?[\d.]+\)$/);
+      assert.equal(r[5], 5);
+      assert.match(String(r[7]), /^gartbench run --platform swiotlb-force --device r600 --strategy sync --workload upload --pages \d+ --ram 1G --seed 1$/);
+    }
+    assert.equal(s.charts[0]!.bars.length, 6);
+    assert.deepEqual(Object.values(s.ratios).map((r) => [r.kind, r.samples.length]), [['scale', 5]]);
+    assertTimedMetrics(s);
+  });
+
+  it('the target names the span actually measured when it is not the issue\'s', () => {
+    assert.equal(s.targets.length, 1);
+    assert.match(s.targets[0]!.what, /2\^22 pages within 1\.3× of 2\^18 .*measured 2\^12 ÷ 2\^10 instead/);
+    assert.match(s.targets[0]!.measured, /^2\^12 ÷ 2\^10: [\d.]+ \([\d.]+–[\d.]+\)×, 5 rounds \(without the machine's build: /);
+  });
+});
+
+describe('bench: worker scaling by wall time (tiny)', async () => {
+  const s = await measureScaling({ pages: 2 ** 10, replicas: 4, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0 }, quiet);
+
+  it('a matrix and 4 replicas on 1 and 2 workers, wall and reported engine time, parallel ratios', () => {
+    const rows = s.tables[0]!.rows;
+    assert.equal(rows.length, 4);
+    assert.deepEqual(rows.map((r) => [r[1], r[3]]), [[1, 16], [2, 16], [1, 1], [2, 1]]);
+    for (const r of rows) {
+      assert.ok(Number(r[2]) >= 1 && Number(r[2]) <= Number(r[1]), 'workers used: at most those asked for');
+      assert.match(String(r[4]), SPREAD);
+      assert.match(String(r[5]), SPREAD);
+      assert.match(String(r[8]), new RegExp(`^gartbench (matrix|run) .*--workers ${r[1]}$`));
+    }
+    assert.match(String(rows[3]![8]), /--replicas 4/);
+    assert.equal(s.targets.length, 2);
+    for (const t of s.targets) assert.equal(t.met, Number(t.measured.split(' ')[0]) >= 1.7);
+    for (const r of Object.values(s.ratios)) assert.equal(r.kind, 'parallel');
+    assertTimedMetrics(s);
+  });
+});
+
+describe('bench: CPU profiles', () => {
+  it('self time is summed by function name; a sample lasts until the next; idle is left out', () => {
+    const wasm = ['~lib/builtins/abort', 'assembly/dma/swiotlb/bus_to_slot', 'assembly/sim/stamps/write_page'];
+    const p: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '' } },
+        { id: 2, callFrame: { functionName: 'wasm-function[1]', url: 'wasm://wasm/0001' } },
+        { id: 3, callFrame: { functionName: 'wasm-function[1]', url: 'wasm://wasm/0001' } }, // another call site, same function
+        { id: 4, callFrame: { functionName: 'generateWorkload', url: 'file:///x/dist/src/source/workloads.js' } },
+        { id: 5, callFrame: { functionName: '(idle)', url: '' } },
+        { id: 6, callFrame: { functionName: '(garbage collector)', url: '' } },
+        { id: 7, callFrame: { functionName: 'readFileSync', url: 'node:fs' } },
+      ],
+      samples: [2, 3, 4, 5, 6, 7, 2],
+      timeDeltas: [0, 100, 300, 50, 1000, 20, 30],
+    };
+    const s = summarizeProfile(p, wasm);
+    // Sample i lasts timeDeltas[i + 1]: bus_to_slot 100 + 300, workloads 50, idle (1000) dropped, GC 20, fs 30, the last sample 0.
+    assert.deepEqual(s.functions.map((f) => [f.name, f.where, f.us]), [
+      ['dma/swiotlb/bus_to_slot', 'Wasm engine', 400],
+      ['generateWorkload (src/source/workloads.js)', 'gartbench (JS)', 50],
+      ['readFileSync (node)', 'node', 30],
+      ['(garbage collector)', 'garbage collector', 20],
+    ]);
+    assert.equal(s.totalUs, 500);
+    assert.equal(frameName({ functionName: 'wasm-function[9]', url: 'wasm://wasm/1' }, wasm)!.name, 'wasm-function[9]', 'unknown index: kept as V8 names it');
+  });
+
+  it('function names come from the .wat in function-space order, imports first; the count is the module\'s', () => {
+    const wat = '(module\n (import "env" "abort" (func $~lib/builtins/abort (param i32)))\n (func $a/b (param $0 i32)\n )\n (func $c/d\n )\n)';
+    assert.deepEqual(watFunctionNames(wat), ['~lib/builtins/abort', 'a/b', 'c/d']);
+    // (module (import "env" "f" (func)) (func) (func)): type, import, function sections, two empty bodies.
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 9, 1, 3, 101, 110, 118, 1, 102, 0, 0, 3, 3, 2, 0, 0, 10, 7, 2, 2, 0, 11, 2, 0, 11]);
+    assert.equal(wasmFunctionCount(bytes), 3);
+    const names = engineFunctionNames();
+    assert.ok(names.length > 10, 'build/engine.wat describes build/engine.wasm');
+    for (const n of names) assert.match(n, /^(assembly\/|~)/);
+  });
+
+  it('a whole run profiled in a child process: parts and top functions with their spread, Wasm functions named', async () => {
+    const s = await measureProfile({ commands: [{ argv: ['run', '--pages', '2048', '--seed', '1'], label: 'small', why: 'a test' }], repeats: 2, intervalUs: 100, top: 40 }, quiet);
+    const [parts, top] = s.tables;
+    assert.match(parts!.caption!, /^`gartbench run --pages 2048 --seed 1` — a test\. 2 profiles/);
+    assert.deepEqual(parts!.rows.map((r) => r[0]), ['Wasm engine', 'gartbench (JS)', 'node', 'garbage collector', 'V8 (program)']);
+    const total = parts!.rows.reduce((a, r) => a + Number(String(r[1]).split(' ')[0]), 0);
+    assert.ok(total > 90 && total < 110, `medians of the parts add up to about 100%: ${total}`);
+    const engine = top!.rows.filter((r) => r[2] === 'Wasm engine');
+    assert.ok(engine.length > 0, 'the engine shows in the profile');
+    for (const r of engine) assert.doesNotMatch(String(r[1]), /wasm-function/, 'named from build/engine.wat');
+    for (const r of top!.rows) assert.match(String(r[3]), SPREAD);
+  });
+});
+
+describe('bench report text', () => {
+  it('each section says the command that made it; targets read met / not met', () => {
+    const report = {
+      schema: 'gartbench.bench/1', wallSeconds: 3, costs: [],
+      environment: { node: 'v20', cpu: 'x', cores: 2, memoryGiB: 1, platform: 'linux-x64', commit: 'c', seed: 1, quick: true, date: 'd', loadAverage: { start: 1.5, end: 2.25 } },
+      sections: [{
+        id: 's', title: 'T', question: 'q', tables: [], charts: [], notes: [], metrics: [], ratios: {}, command: 'gartbench bench --quick --only s', seconds: 1.5,
+        targets: [{ what: 'a', measured: '2.0 (1.0–3.0)×, 5 rounds', met: true }, { what: 'b', measured: '1.0 (0.5–2.0)×, 5 rounds', met: false }],
+      }],
+    } as BenchReport;
+    const md = renderMarkdown(report);
+    assert.match(md, /load 1\.5 → 2\.25/);
+    assert.match(md, /Made by `gartbench bench --quick --only s` in 1\.5 s\./);
+    assert.match(md, /\| a \| 2\.0 \(1\.0–3\.0\)×, 5 rounds \| met \|/);
+    assert.match(md, /\| b \| 1\.0 \(0\.5–2\.0\)×, 5 rounds \| \*\*not met\*\* \|/);
+  });
+});
