@@ -12,14 +12,17 @@ import { strategies } from './strategies.js';
 import { scaling } from './scaling.js';
 import { innerLoop } from './innerLoop.js';
 import { copyBandwidth } from './copyBandwidth.js';
+import { startup } from './startup.js';
 import { defaultCostEntries } from '../src/report/costs.js';
+import { toolVersion } from '../src/report/provenance.js';
+import { type Shard, shardSlice } from '../src/run/shard.js';
 
 /**
  * In report order: the end-to-end figures first (whole user commands: both engines, cost per page
  * by size, a profile, workers by wall time), then the modelled strategy comparison, then the
  * micro-benchmarks and the AS/TS/C inner loop.
  */
-export const BENCHMARKS: BenchModule[] = [endToEnd, costPerPage, profile, scaling, strategies, copyBandwidth, engineThroughput, innerLoop, micro];
+export const BENCHMARKS: BenchModule[] = [endToEnd, costPerPage, profile, scaling, startup, strategies, copyBandwidth, engineThroughput, innerLoop, micro];
 
 /** The bench command that makes one section alone. */
 export function sectionCommand(id: string, quick: boolean, seed: number): string {
@@ -31,15 +34,23 @@ export interface BenchOptions {
   out: string;
   seed: number;
   only?: string[];
+  /** `--shard K/N`: only the K-th slice of the sections (round robin, src/run/shard.ts), as a part `gartbench merge` joins. */
+  shard?: Shard;
   log: (line: string) => void;
+}
+
+/** The sections a run makes, in report order: --only's, then the shard's slice of those. */
+export function selectedBenchmarks(only?: string[], shard?: Shard): { run: BenchModule[]; all: BenchModule[] } {
+  const all = BENCHMARKS.filter((b) => !only || only.includes(b.id));
+  return { run: shard ? shardSlice(all, shard).items : all, all };
 }
 
 export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; files: string[]; markdown: string }> {
   const t0 = performance.now();
   const env = environment(o.seed, o.quick); // at the start: its load average says how busy the machine was going in
   const sections: Section[] = [];
-  for (const b of BENCHMARKS) {
-    if (o.only && !o.only.includes(b.id)) continue;
+  const { run, all } = selectedBenchmarks(o.only, o.shard);
+  for (const b of run) {
     o.log(`bench: ${b.id}`);
     const s0 = performance.now();
     const section = await b.run({ quick: o.quick, seed: o.seed, log: o.log });
@@ -55,6 +66,10 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     sections,
     costs: defaultCostEntries(),
   };
+  if (o.shard) {
+    report.shard = { index: o.shard.index, count: o.shard.count, sections: run.map((b) => b.id), all: all.map((b) => b.id), of: { quick: o.quick, seed: o.seed, version: toolVersion() } };
+    for (const s of sections) s.environment = report.environment; // merged, each section still names its machine
+  }
   const files = await writeReport(o.out, report);
   return { report, files, markdown: renderMarkdown(report) };
 }

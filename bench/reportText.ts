@@ -5,12 +5,15 @@ import type { BenchReport, Section } from './types.js';
 export function environmentLine(r: BenchReport): string {
   const e = r.environment;
   const load = e.loadAverage ? ` · load ${e.loadAverage.start} → ${e.loadAverage.end}` : '';
-  return `node ${e.node} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · ${e.platform} · commit ${e.commit} · seed ${e.seed}${e.quick ? ' · --quick' : ''} · ${e.date} · ${r.wallSeconds.toFixed(0)} s${load}`;
+  const parts = r.shards ? ` · merged from ${r.shards} shards (each section names its machine; the header is shard 1's)` : r.shard ? ` · shard ${r.shard.index}/${r.shard.count} (sections ${r.shard.sections.join(', ')})` : '';
+  return `node ${e.node} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · ${e.platform} · commit ${e.commit} · seed ${e.seed}${e.quick ? ' · --quick' : ''} · ${e.date} · ${r.wallSeconds.toFixed(0)} s${load}${parts}`;
 }
 
 /** Under each section's title: the command that made it and how long it took. */
 export function madeBy(s: Section): string {
-  return `Made by \`${s.command ?? 'gartbench bench'}\`${s.seconds !== undefined ? ` in ${s.seconds} s` : ''}.`;
+  const e = s.environment;
+  const where = e ? ` on ${e.cpu}, ${e.cores} cores, ${e.memoryGiB} GiB, node ${e.node}, commit ${e.commit}, ${e.date}${e.loadAverage ? `, load ${e.loadAverage.start} → ${e.loadAverage.end}` : ''}` : '';
+  return `Made by \`${s.command ?? 'gartbench bench'}\`${s.seconds !== undefined ? ` in ${s.seconds} s` : ''}${where}.`;
 }
 
 /** A target is printed as met or not met beside what was measured; none gates CI. */

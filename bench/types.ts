@@ -12,6 +12,21 @@ export interface BenchReport {
   sections: Section[];
   /** The cost table every modelled figure used (costs/default.json), with each entry's source. */
   costs: CostEntry[];
+  /** Only in a part of a sharded bench (`bench --shard K/N`): which sections it holds, of which run. */
+  shard?: BenchShardRecord;
+  /** Only in a merged report (`gartbench merge` of bench parts): how many parts it joins. */
+  shards?: number;
+}
+
+/** A bench part's `shard` record: shard `index` of `count`, holding sections `sections` of `all`. */
+export interface BenchShardRecord {
+  index: number;
+  count: number;
+  sections: string[];
+  /** Every section of the whole run, in order (after --only). */
+  all: string[];
+  /** What every part of one run shares. */
+  of: { quick: boolean; seed: number; version: string };
 }
 
 export interface BenchContext {
@@ -85,6 +100,8 @@ export interface Section {
   command?: string;
   /** How long this section took, in seconds (so --quick can be kept within CI's budget). */
   seconds?: number;
+  /** The machine that made this section, when it is not the report's (a merged sharded bench). */
+  environment?: Environment;
   /** The one question this benchmark answers. */
   question: string;
   tables: Table[];

@@ -12,6 +12,7 @@ try {
 const code = await cli.main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  benchMerge: async () => (await import('../dist/bench/merge.js')).mergeBench,
 }, { bench: async () => (await import('../dist/bench/command.js')).bench });
 // Ctrl-C: leave now, even if a read from a pipe that has not ended is still pending.
 if (code === cli.EXIT_INTERRUPTED) process.exit(code);

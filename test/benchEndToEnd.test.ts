@@ -9,6 +9,7 @@ import { BENCHMARKS, sectionCommand } from '../bench/index.js';
 import { measureEndToEnd, uploadArgv } from '../bench/endToEnd.js';
 import { measureCostPerPage } from '../bench/costPerPage.js';
 import { measureScaling } from '../bench/scaling.js';
+import { measureStartup } from '../bench/startup.js';
 import { type CpuProfile, engineFunctionNames, frameName, measureProfile, summarizeProfile, wasmFunctionCount, watFunctionNames } from '../bench/profile.js';
 import { renderMarkdown } from '../bench/report.js';
 import type { BenchReport, Section } from '../bench/types.js';
@@ -199,5 +200,21 @@ describe('bench report text', () => {
     assert.match(md, /Made by `gartbench bench --quick --only s` in 1\.5 s\./);
     assert.match(md, /\| a \| 2\.0 \(1\.0–3\.0\)×, 5 rounds \| met \|/);
     assert.match(md, /\| b \| 1\.0 \(0\.5–2\.0\)×, 5 rounds \| \*\*not met\*\* \|/);
+  });
+});
+
+describe('bench: start-up, whole processes (tiny)', async () => {
+  const s = await measureStartup(1, 0, quiet);
+
+  it('node -e 0 as the baseline, each command timed from spawn to exit with its spread and its ratio', () => {
+    const rows = s.tables[0]!.rows;
+    assert.deepEqual(rows.map((r) => r[0]), ['node -e 0', 'gartbench run --pages 64', 'gartbench run --pages 64 --json', 'gartbench run --help']);
+    for (const r of rows) assert.match(String(r[1]), SPREAD);
+    assert.equal(rows[0]![3], 'baseline');
+    for (const r of rows.slice(1)) assert.match(String(r[3]), /×$/);
+    assert.equal(s.targets.length, 1);
+    assert.match(s.targets[0]!.what, /run --pages 64 ≤ 3× node -e 0/);
+    assert.equal(s.targets[0]!.met, Number(s.targets[0]!.measured.split(' ')[0]) <= 3);
+    for (const r of Object.values(s.ratios)) assert.equal(r.kind, 'micro');
   });
 });

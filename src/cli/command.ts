@@ -5,6 +5,9 @@ import type { OptionSpec, Values } from './options.js';
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** What bin/gartbench.mjs adds from outside src/ (src/ never imports bench/): the merge of bench
+   * parts (bench --shard K/N), which writes the bench's report files. */
+  benchMerge?: () => Promise<(parts: { name: string; doc: unknown }[], values: Values, io: Io) => Promise<void>>;
 }
 
 export interface Command {

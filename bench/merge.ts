@@ -1,0 +1,90 @@
+// `gartbench merge` of bench parts (`bench --shard K/N`, each DIR/report.json): the sections put
+// back in report order into one report, each section keeping the machine that made it (timings
+// from different machines are never combined: every ratio stays within its own section, measured
+// side by side on one machine). A bad part is one line and exit 2, and nothing is written.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError, escapeText, shown } from '../src/errors.js';
+import type { Io } from '../src/cli/command.js';
+import type { Values } from '../src/cli/options.js';
+import { shardIndices } from '../src/run/shard.js';
+import { renderMarkdown, writeReport } from './report.js';
+import { toJson } from '../src/cli/output.js';
+import type { BenchReport, BenchShardRecord, Section } from './types.js';
+
+export const BENCH_SCHEMA = 'gartbench.bench/1';
+
+export interface BenchPart {
+  name: string;
+  doc: unknown;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown, min: number): x is number => Number.isInteger(x) && (x as number) >= min;
+const show = (v: unknown) => escapeText(typeof v === 'string' ? v : JSON.stringify(v) ?? 'none');
+
+function checkPart(p: BenchPart): BenchReport & { shard: BenchShardRecord } {
+  const bad = (why: string) => new UsageError(`${shown(p.name)}: ${why}`);
+  const d = p.doc;
+  if (!isObject(d) || d.schema !== BENCH_SCHEMA) throw bad(`not a ${BENCH_SCHEMA} report; give the report.json files that bench --shard K/N wrote`);
+  const s = d.shard;
+  if (s === undefined) throw bad('a whole bench report, not a shard\'s part (it has no "shard" record); give the report.json files that bench --shard K/N wrote');
+  if (!isObject(s) || !isCount(s.count, 1) || !isCount(s.index, 1) || s.index > s.count || !Array.isArray(s.sections) || !Array.isArray(s.all)
+    || !isObject(s.of) || !Array.isArray(d.sections) || !isObject(d.environment) || !Array.isArray(d.costs)) {
+    throw bad('its "shard" record or sections are malformed (was the file edited?)');
+  }
+  const allIds = s.all as unknown[];
+  const want = shardIndices(allIds.length, { index: s.index, count: s.count }).map((i) => allIds[i]);
+  const have = (d.sections as unknown[]).map((x) => (isObject(x) ? x.id : undefined));
+  if (JSON.stringify(s.sections) !== JSON.stringify(want) || JSON.stringify(have) !== JSON.stringify(want)) {
+    throw bad(`holds sections that are not shard ${s.index}/${s.count}'s (was the file edited?)`);
+  }
+  return d as unknown as BenchReport & { shard: BenchShardRecord };
+}
+
+/** Joins the parts of one sharded bench into one report (sections in report order). */
+export function mergeBenchParts(parts: BenchPart[]): BenchReport {
+  const docs = parts.map((p) => ({ name: shown(p.name), doc: checkPart(p) }));
+  const first = docs[0]!;
+  const { count, all } = first.doc.shard;
+  const byIndex = new Map<number, (typeof docs)[number]>();
+  for (const d of docs) {
+    const s = d.doc.shard;
+    if (s.count !== count) throw new UsageError(`${d.name} is shard ${s.index}/${s.count}, but ${first.name} is shard ${first.doc.shard.index}/${count}: every part must come from the same --shard N`);
+    for (const [k, what] of [['quick', '--quick'], ['seed', '--seed'], ['version', 'gartbench version']] as const) {
+      if (s.of[k] !== first.doc.shard.of[k]) throw new UsageError(`${d.name} is from another run than ${first.name}: ${what} ${show(s.of[k])}, not ${show(first.doc.shard.of[k])}`);
+    }
+    if (JSON.stringify(s.all) !== JSON.stringify(all)) throw new UsageError(`${d.name} is from another run than ${first.name}: its sections are ${show(s.all.join(','))}, not ${show(all.join(','))} (another --only)`);
+    const twin = byIndex.get(s.index);
+    if (twin) throw new UsageError(`${d.name} and ${twin.name} are both shard ${s.index}/${count}: the parts overlap; give each shard once`);
+    byIndex.set(s.index, d);
+  }
+  const missing: number[] = [];
+  for (let k = 1; k <= Math.min(count, all.length); k++) if (!byIndex.has(k)) missing.push(k);
+  if (missing.length) throw new UsageError(`missing shard${missing.length === 1 ? '' : 's'} ${missing.map((k) => `${k}/${count}`).join(', ')} of the ${all.length}-section bench: give all ${Math.min(count, all.length)} parts`);
+  const byId = new Map<string, Section>();
+  for (const { doc } of docs) for (const sec of doc.sections) byId.set(sec.id, sec);
+  const head = byIndex.get(1)!.doc;
+  return {
+    schema: BENCH_SCHEMA,
+    environment: head.environment,
+    wallSeconds: Math.max(...docs.map((d) => d.doc.wallSeconds)), // the parts ran side by side
+    sections: all.map((id) => byId.get(id)!),
+    costs: head.costs,
+    shards: docs.length,
+  };
+}
+
+/** merge's bench half: --out DIR gets report.md, report.html, report.json and benchmark.json. */
+export async function mergeBench(parts: BenchPart[], v: Values, io: Io): Promise<void> {
+  const out = v.out;
+  if (typeof out !== 'string') throw new UsageError('--out: merging bench parts writes report files: give --out DIR (a directory)');
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${shown(out)} is a file; bench parts merge into a directory`);
+  for (const p of parts) {
+    if (resolve(dirname(p.name)) === resolve(out)) throw new UsageError(`--out: ${shown(out)} holds the part ${shown(p.name)}, which the merged report.json would replace; give another directory`);
+  }
+  const report = mergeBenchParts(parts);
+  const files = await writeReport(out, report);
+  io.out(v.json ? toJson(report) : renderMarkdown(report));
+  io.err(`wrote ${files.join(', ')}\n`);
+}
