@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { UsageError, escapeText, shown } from '../src/errors.js';
 import type { Io } from '../src/cli/command.js';
 import type { Values } from '../src/cli/options.js';
-import { shardIndices } from '../src/run/shard.js';
+import { checkShardSet, shardIndices } from '../src/run/shard.js';
 import { renderMarkdown, writeReport } from './report.js';
 import { toJson } from '../src/cli/output.js';
 import type { BenchReport, BenchShardRecord, Section } from './types.js';
@@ -42,26 +42,22 @@ function checkPart(p: BenchPart): BenchReport & { shard: BenchShardRecord } {
   return d as unknown as BenchReport & { shard: BenchShardRecord };
 }
 
+/** How part `s` differs from part `f` in what every part of one bench run shares, if it does. */
+function otherRun(f: BenchShardRecord, s: BenchShardRecord): string | undefined {
+  for (const [k, what] of [['quick', '--quick'], ['seed', '--seed'], ['version', 'gartbench version']] as const) {
+    if (s.of[k] !== f.of[k]) return `${what} ${show(s.of[k])}, not ${show(f.of[k])}`;
+  }
+  if (JSON.stringify(s.all) !== JSON.stringify(f.all)) return `its sections are ${show(s.all.join(','))}, not ${show(f.all.join(','))} (another --only)`;
+  return undefined;
+}
+
 /** Joins the parts of one sharded bench into one report (sections in report order). */
 export function mergeBenchParts(parts: BenchPart[]): BenchReport {
   const docs = parts.map((p) => ({ name: shown(p.name), doc: checkPart(p) }));
   const first = docs[0]!;
-  const { count, all } = first.doc.shard;
-  const byIndex = new Map<number, (typeof docs)[number]>();
-  for (const d of docs) {
-    const s = d.doc.shard;
-    if (s.count !== count) throw new UsageError(`${d.name} is shard ${s.index}/${s.count}, but ${first.name} is shard ${first.doc.shard.index}/${count}: every part must come from the same --shard N`);
-    for (const [k, what] of [['quick', '--quick'], ['seed', '--seed'], ['version', 'gartbench version']] as const) {
-      if (s.of[k] !== first.doc.shard.of[k]) throw new UsageError(`${d.name} is from another run than ${first.name}: ${what} ${show(s.of[k])}, not ${show(first.doc.shard.of[k])}`);
-    }
-    if (JSON.stringify(s.all) !== JSON.stringify(all)) throw new UsageError(`${d.name} is from another run than ${first.name}: its sections are ${show(s.all.join(','))}, not ${show(all.join(','))} (another --only)`);
-    const twin = byIndex.get(s.index);
-    if (twin) throw new UsageError(`${d.name} and ${twin.name} are both shard ${s.index}/${count}: the parts overlap; give each shard once`);
-    byIndex.set(s.index, d);
-  }
-  const missing: number[] = [];
-  for (let k = 1; k <= Math.min(count, all.length); k++) if (!byIndex.has(k)) missing.push(k);
-  if (missing.length) throw new UsageError(`missing shard${missing.length === 1 ? '' : 's'} ${missing.map((k) => `${k}/${count}`).join(', ')} of the ${all.length}-section bench: give all ${Math.min(count, all.length)} parts`);
+  const { all } = first.doc.shard;
+  const byIndex = checkShardSet(docs.map((d) => ({ name: d.name, index: d.doc.shard.index, count: d.doc.shard.count, doc: d.doc })), all.length, `the ${all.length}-section bench`,
+    (p, f) => otherRun(f.doc.shard, p.doc.shard));
   const byId = new Map<string, Section>();
   for (const { doc } of docs) for (const sec of doc.sections) byId.set(sec.id, sec);
   const head = byIndex.get(1)!.doc;

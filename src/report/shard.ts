@@ -8,7 +8,7 @@ import { UsageError, escapeText, shown } from '../errors.js';
 import type { MachineSizes } from '../run/machine.js';
 import { matrixOrder } from '../run/matrix.js';
 import type { Plan } from '../run/plan.js';
-import { type Shard, shardIndices } from '../run/shard.js';
+import { type Shard, checkShardSet, shardIndices } from '../run/shard.js';
 import type { Costs } from './costs.js';
 import { toolRecord } from './provenance.js';
 import { type EngineRecord, type EngineRun, type Result, engineRecord, pageOps } from './result.js';
@@ -143,23 +143,9 @@ function cellName(platform: PlatformName, variant: string | null): string {
 export function mergeParts(parts: Part[]): MatrixDoc {
   const docs = parts.map((p) => ({ name: shown(p.name), doc: checkPart(p) }));
   const first = docs[0]!;
-  const { count, total } = first.doc.shard;
-  const byIndex = new Map<number, (typeof docs)[number]>();
-  for (const d of docs) {
-    const s = d.doc.shard;
-    if (s.count !== count) throw new UsageError(`${d.name} is shard ${s.index}/${s.count}, but ${first.name} is shard ${first.doc.shard.index}/${count}: every part must come from the same --shard N`);
-    const diff = difference(first.doc.shard.of, s.of);
-    if (diff) throw new UsageError(`${d.name} is from another run than ${first.name}: ${diff}`);
-    const twin = byIndex.get(s.index);
-    if (twin) throw new UsageError(`${d.name} and ${twin.name} are both shard ${s.index}/${count}: the parts overlap; give each shard once`);
-    byIndex.set(s.index, d);
-  }
-  const missing: number[] = [];
-  for (let k = 1; k <= Math.min(count, total); k++) if (!byIndex.has(k)) missing.push(k);
-  if (missing.length) {
-    const list = missing.slice(0, 8).map((k) => `${k}/${count}`).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
-    throw new UsageError(`missing shard${missing.length === 1 ? '' : 's'} ${list} of the ${total}-cell matrix: give all ${Math.min(count, total)} parts`);
-  }
+  const { total } = first.doc.shard;
+  checkShardSet(docs.map((d) => ({ name: d.name, index: d.doc.shard.index, count: d.doc.shard.count, of: d.doc.shard.of })), total, `the ${total}-cell matrix`,
+    (p, f) => difference(f.of, p.of));
   const cells = new Array<Result>(total);
   for (const { doc } of docs) doc.shard.cells.forEach((i, j) => { cells[i] = doc.cells[j]!; });
   return { schema: MATRIX_SCHEMA, engine: mergedEngine(docs.map((d) => d.doc.engine), cells), cells };

@@ -38,6 +38,40 @@ export function shardSlice<T>(items: readonly T[], s: Shard): { items: T[]; indi
   return { items: indices.map((i) => items[i]!), indices };
 }
 
+/** A part of a sharded run, as `merge` sees it: its file's name and its shard. */
+export interface ShardPart {
+  name: string;
+  index: number;
+  count: number;
+}
+
+/**
+ * Checks that `parts` are the shards of one `--shard N` run of `total` items (what: "the 16-cell
+ * matrix"), each once, none missing and all of one run (`otherRun` names how a part differs from the
+ * first, if it does); a problem is a usage error of one line naming the files.
+ * Returns the parts by shard index.
+ */
+export function checkShardSet<P extends ShardPart>(parts: P[], total: number, what: string, otherRun: (p: P, first: P) => string | undefined): Map<number, P> {
+  const first = parts[0]!;
+  const byIndex = new Map<number, P>();
+  for (const p of parts) {
+    if (p.count !== first.count) throw new UsageError(`${p.name} is shard ${p.index}/${p.count}, but ${first.name} is shard ${first.index}/${first.count}: every part must come from the same --shard N`);
+    const other = otherRun(p, first);
+    if (other) throw new UsageError(`${p.name} is from another run than ${first.name}: ${other}`);
+    const twin = byIndex.get(p.index);
+    if (twin) throw new UsageError(`${p.name} and ${twin.name} are both shard ${p.index}/${p.count}: the parts overlap; give each shard once`);
+    byIndex.set(p.index, p);
+  }
+  const missing: number[] = [];
+  const needed = Math.min(first.count, total);
+  for (let k = 1; k <= needed; k++) if (!byIndex.has(k)) missing.push(k);
+  if (missing.length) {
+    const list = missing.slice(0, 8).map((k) => `${k}/${first.count}`).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
+    throw new UsageError(`missing shard${missing.length === 1 ? '' : 's'} ${list} of ${what}: give all ${needed} parts`);
+  }
+  return byIndex;
+}
+
 /** The shard (1-based K) that runs cell `i`. */
 export function shardOfCell(i: number, count: number): number {
   return (i % count) + 1;
