@@ -73,6 +73,7 @@ export const FIXED_END: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
+export let m2p_ptr: usize = 0;        // u32 per machine frame: pfn + 1, 0 = not the guest's (xen-pv only)
 export let buddy_tag_ptr: usize = 0;  // u8 per pfn: free-head order, 0xFF = not a free head
 export let buddy_next_ptr: usize = 0; // i32 per pfn
 export let buddy_prev_ptr: usize = 0; // i32 per pfn
@@ -93,6 +94,7 @@ export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
 export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
+export let tt_prev_ptr: usize = 0;   // i32 per pfn: previous page of the same list (valid inside a list)
 export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
 export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
@@ -166,6 +168,7 @@ export function layout_compute(): bool {
   stamps_ptr = <usize>at; at = region(at, frames * 16);
   expected_ptr = <usize>at; at = region(at, pfns * 16);
   if (has_p2m) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
+  if (has_p2m) { m2p_ptr = <usize>at; at = region(at, frames * 4); }
   buddy_tag_ptr = <usize>at; at = region(at, pfns);
   buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
   buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
@@ -190,6 +193,7 @@ export function layout_compute(): bool {
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
   tt_next_ptr = <usize>at; at = region(at, pfns * 4);
+  tt_prev_ptr = <usize>at; at = region(at, pfns * 4);
   tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
   tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
   if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }

@@ -3,20 +3,18 @@
 // buffer handed back when the pool is full. Different from modern kernel/dma/swiotlb.c: a full
 // pool is not an error value, so only dma_mapping_error() (the overflow address) tells.
 
-import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT,
-  XEN_POOL_PIECE_ORDER, C_SWIOTLB_SLOTS_IN_USE } from '../abi';
+import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK,
+  C_SWIOTLB_SLOTS_IN_USE } from '../abi';
 import { nslabs, slots_list_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn } from '../layout';
 import { count, slots_in_use_add } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
-import { xen_pv_domain } from '../xen/p2m';
+import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 
 // Slot record (TLB_SLOT_BYTES): io_tlb_orig_addr of every slot; at a run's first slot also the
 // mapped size and the run's slot count (0 = no run starts here).
 @inline const S_ORIG: i32 = 0;
 @inline const S_SIZE: i32 = S_ORIG + 8;
 @inline const S_NSLOTS: i32 = S_SIZE + 4;
-
-@inline const PIECE_SLOTS: i32 = (1 << XEN_POOL_PIECE_ORDER) * (PAGE_SIZE / UNIT_SIZE);
 
 let io_tlb_index: i32 = 0;
 // The run the GART dummy page holds for the device's life (dma/mapping.ts), −1 when it holds none.
@@ -55,23 +53,22 @@ export function overflow_bus(): u64 {
   return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
 }
 
-/** Slot whose bus address is `bus`, or −1 (is_swiotlb_buffer after bus→phys). */
+/**
+ * Slot whose bus address is `bus`, or −1: is_swiotlb_buffer after the bus address is turned back
+ * into a guest one (xen_bus_to_phys under Xen: bus → machine frame → m2p → pseudo-physical), so
+ * one lookup whatever the size of the pool or the machine.
+ */
 export function bus_to_slot(bus: u64): i32 {
-  if (!xen_pv_domain()) {
-    const start = slot_phys(0);
-    if (bus < start) return -1;
-    const i = (bus - start) >> IO_TLB_SHIFT;
-    return i < <u64>nslabs ? <i32>i : -1;
+  let phys = bus;
+  if (xen_pv_domain()) {
+    const pfn = mfn_to_pfn(<i64>(bus >> PAGE_SHIFT));
+    if (pfn < 0) return -1;
+    phys = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
-  const mfn = bus >> PAGE_SHIFT;
-  for (let p = 0; p * PIECE_SLOTS < nslabs; p++) {
-    const base = <u64>pfn_to_mfn(io_tlb_start_pfn + (p << XEN_POOL_PIECE_ORDER));
-    if (mfn >= base && mfn < base + (1 << XEN_POOL_PIECE_ORDER)) {
-      const i = p * PIECE_SLOTS + (<i32>(bus >> IO_TLB_SHIFT) - <i32>(base << 1));
-      return i < nslabs ? i : -1;
-    }
-  }
-  return -1;
+  const start = slot_phys(0);
+  if (phys < start) return -1;
+  const i = (phys - start) >> IO_TLB_SHIFT;
+  return i < <u64>nslabs ? <i32>i : -1;
 }
 
 /**
