@@ -33,9 +33,9 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   initialized = true;
 
   const dma32_end = min(ramPages, DMA32_LIMIT_PFN);
-  zone_init(ZONE_DMA32_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, L.first_free_pfn, dma32_end);
+  zone_init(ZONE_DMA32_ID, L.buddy_rec_ptr, 0, L.first_free_pfn, dma32_end);
   zone_free_range(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);
-  zone_init(ZONE_NORMAL_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
+  zone_init(ZONE_NORMAL_ID, L.buddy_rec_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
   if (ramPages > DMA32_LIMIT_PFN) zone_free_range(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, ramPages);
 
   rand_seed(<u32>seed);

@@ -18,6 +18,8 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
+@inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
+@inline export const HEAP_REC_BYTES: usize = 12;  // per machine frame: next, prev, tag (xen/heap.ts)
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -74,12 +76,8 @@ export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
 export let m2p_ptr: usize = 0;        // u32 per machine frame: pfn + 1, 0 = not the guest's (xen-pv only)
-export let buddy_tag_ptr: usize = 0;  // u8 per pfn: free-head order, 0xFF = not a free head
-export let buddy_next_ptr: usize = 0; // i32 per pfn
-export let buddy_prev_ptr: usize = 0; // i32 per pfn
-export let heap_tag_ptr: usize = 0;   // Xen's heap (xen/heap.ts), per machine frame: u8 free-head order, 0xFF = not one
-export let heap_next_ptr: usize = 0;  // i32 per machine frame
-export let heap_prev_ptr: usize = 0;  // i32 per machine frame
+export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
+export let heap_rec_ptr: usize = 0;   // Xen's heap (xen/heap.ts): HEAP_REC_BYTES per machine frame, links and tag
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
 export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
@@ -169,13 +167,9 @@ export function layout_compute(): bool {
   expected_ptr = <usize>at; at = region(at, pfns * 16);
   if (has_p2m) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
   if (has_p2m) { m2p_ptr = <usize>at; at = region(at, frames * 4); }
-  buddy_tag_ptr = <usize>at; at = region(at, pfns);
-  buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
-  buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
+  buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
   if (has_p2m) {
-    heap_tag_ptr = <usize>at; at = region(at, frames);
-    heap_next_ptr = <usize>at; at = region(at, frames * 4);
-    heap_prev_ptr = <usize>at; at = region(at, frames * 4);
+    heap_rec_ptr = <usize>at; at = region(at, frames * HEAP_REC_BYTES);
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
   }

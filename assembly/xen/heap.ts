@@ -8,18 +8,21 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { heap_tag_ptr, heap_next_ptr, heap_prev_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { heap_rec_ptr, HEAP_REC_BYTES, heap_lists_ptr, host_pages } from '../layout';
 
-@inline const NOT_FREE: u8 = 0xFF;
+// A frame's record (HEAP_REC_BYTES): next/prev i32 links (-1 = none), then the tag: the order of
+// a free block head plus one, 0 when the frame heads no free block (fresh memory needs no fill).
+@inline const NOT_FREE: u8 = 0;
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
-@inline function tag_at(f: i32): usize {
+@inline function rec_of(f: i32): usize {
   assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return heap_tag_ptr + <usize>f;
+  return heap_rec_ptr + <usize>f * HEAP_REC_BYTES;
 }
-@inline function next_at(f: i32): usize { return heap_next_ptr + (<usize>f << 2); }
-@inline function prev_at(f: i32): usize { return heap_prev_ptr + (<usize>f << 2); }
+@inline function next_at(f: i32): usize { return rec_of(f); }
+@inline function prev_at(f: i32): usize { return rec_of(f) + 4; }
+@inline function tag_at(f: i32): usize { return rec_of(f) + 8; }
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
   return heap_lists_ptr + (<usize>(zone * ORDERS + order) << 3);
@@ -40,7 +43,7 @@ function list_add_tail(zone: i32, order: i32, f: i32): void {
   store<i32>(prev_at(f), t);
   if (t >= 0) store<i32>(next_at(t), f); else store<i32>(head_at(zone, order), f);
   store<i32>(tail_at(zone, order), f);
-  store<u8>(tag_at(f), <u8>order);
+  store<u8>(tag_at(f), <u8>(order + 1));
 }
 
 /** page_list_del of a free block head. */
@@ -54,7 +57,7 @@ function list_del(zone: i32, order: i32, f: i32): void {
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  memory.fill(heap_tag_ptr, NOT_FREE, <usize>host_pages);
+  // Every frame's tag is NOT_FREE: the records are fresh (zero) memory.
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
@@ -121,7 +124,7 @@ export function free_heap_pages(mfn: i32, order: i32): void {
   while (order < XEN_HEAP_MAX_ORDER) {
     const mask = 1 << order;
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
-    if (buddy < 0 || buddy >= host_pages || load<u8>(tag_at(buddy)) != <u8>order) break;
+    if (buddy < 0 || buddy >= host_pages || load<u8>(tag_at(buddy)) != <u8>(order + 1)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
     list_del(zone, order, buddy);
     if (buddy < pg) pg = buddy;
