@@ -19,7 +19,13 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
-@inline export const HEAP_REC_BYTES: usize = 12;  // per machine frame: next, prev, tag (xen/heap.ts)
+// Xen's record of a machine frame (XEN_FRAME_BYTES): the heap's free-list links and tag
+// (xen/heap.ts) and the frame's m2p word (xen/p2m.ts).
+@inline export const XEN_FRAME_BYTES: usize = 16;
+@inline export const XF_NEXT: usize = 0;
+@inline export const XF_PREV: usize = XF_NEXT + 4;
+@inline export const XF_M2P: usize = XF_PREV + 4;
+@inline export const XF_TAG: usize = XF_M2P + 4;
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -60,6 +66,7 @@ export let pool_pages: i32 = 0;
 export let overflow_pfn: i32 = 0;
 export let dummy_pfn: i32 = 0;
 export let first_free_pfn: i32 = 0;
+export let guest_base: i32 = 0; // xen-pv: the first of the host's frames the guest owns at boot
 
 // ---- regions ----
 // Fixed part, usable before init: ops, counters, violation, debug records.
@@ -72,12 +79,13 @@ export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
 export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
 export const FIXED_END: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
 
-export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
+export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame), in frame store order (sim/translate.ts)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
-export let m2p_ptr: usize = 0;        // u32 per machine frame: pfn + 1, 0 = not the guest's (xen-pv only)
+export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
+export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
 export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
-export let heap_rec_ptr: usize = 0;   // Xen's heap (xen/heap.ts): HEAP_REC_BYTES per machine frame, links and tag
+export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in machine order (below; xen-pv only)
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
 export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
@@ -96,7 +104,7 @@ export let tt_prev_ptr: usize = 0;   // i32 per pfn: previous page of the same l
 export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
 export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
-export let pay_mach_ptr: usize = 0;   // u32 per machine frame: payload slot + 1 (payload only)
+export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
 export let memory_end: usize = 0;     // bytes currently committed by memory.grow
@@ -116,6 +124,7 @@ export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages
   kernel_era = kernel;
   ram_pages = ramPages;
   host_pages = has_p2m ? hostPages : ramPages;
+  guest_base = host_pages - ramPages;
   xen_low_pages = has_p2m ? xenLowPages : 0;
   nslabs = nslabsIn;
   payload_bytes = payloadBytes;
@@ -165,11 +174,14 @@ export function layout_compute(): bool {
   const pfns = <u64>ram_pages;
   stamps_ptr = <usize>at; at = region(at, frames * 16);
   expected_ptr = <usize>at; at = region(at, pfns * 16);
-  if (has_p2m) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
-  if (has_p2m) { m2p_ptr = <usize>at; at = region(at, frames * 4); }
+  if (has_p2m) {
+    p2m_ptr = <usize>at; at = region(at, pfns * 4);
+    sfn_ptr = <usize>at; at = region(at, pfns * 4);
+    boot_m2p_ptr = <usize>at; at = region(at, pfns * 4);
+  }
   buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
   if (has_p2m) {
-    heap_rec_ptr = <usize>at; at = region(at, frames * HEAP_REC_BYTES);
+    xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
   }

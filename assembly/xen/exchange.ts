@@ -9,7 +9,7 @@ import { XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN, XEN_NR_ZONES
 import { ram_pages, host_pages, xen_low_end, frame_bits_ptr, stamps_ptr, payload_bytes, unit_payload,
   xen_out_ptr } from '../layout';
 import { count } from '../sim/counters';
-import { pfn_to_mfn } from '../sim/translate';
+import { pfn_to_mfn, pfn_to_sfn } from '../sim/translate';
 import { mach_slot, forget_pages } from '../sim/stamps';
 import { set_p2m, xen_pv_domain } from './p2m';
 import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } from './heap';
@@ -22,10 +22,10 @@ import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } 
  */
 function zero_range(pfn: i32, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const mfn = pfn_to_mfn(pfn + i);
-    memory.fill(stamps_ptr + (<usize>mfn << 4), 0, 16);
+    const sfn = pfn_to_sfn(pfn + i);
+    memory.fill(stamps_ptr + (<usize>sfn << 4), 0, 16);
     if (payload_bytes > 0) {
-      const slot = mach_slot(mfn, false);
+      const slot = mach_slot(sfn, false);
       if (slot != 0) memory.fill(slot, 0, <usize>(unit_payload << 1));
     }
   }

@@ -8,9 +8,9 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { heap_rec_ptr, HEAP_REC_BYTES, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_TAG, heap_lists_ptr, host_pages } from '../layout';
 
-// A frame's record (HEAP_REC_BYTES): next/prev i32 links (-1 = none), then the tag: the order of
+// In a frame's Xen record (layout.ts): next/prev i32 links (-1 = none), and the tag: the order of
 // a free block head plus one, 0 when the frame heads no free block (fresh memory needs no fill).
 @inline const NOT_FREE: u8 = 0;
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
@@ -18,11 +18,11 @@ import { heap_rec_ptr, HEAP_REC_BYTES, heap_lists_ptr, host_pages } from '../lay
 
 @inline function rec_of(f: i32): usize {
   assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return heap_rec_ptr + <usize>f * HEAP_REC_BYTES;
+  return xen_frames_ptr + <usize>f * XEN_FRAME_BYTES;
 }
-@inline function next_at(f: i32): usize { return rec_of(f); }
-@inline function prev_at(f: i32): usize { return rec_of(f) + 4; }
-@inline function tag_at(f: i32): usize { return rec_of(f) + 8; }
+@inline function next_at(f: i32): usize { return rec_of(f) + XF_NEXT; }
+@inline function prev_at(f: i32): usize { return rec_of(f) + XF_PREV; }
+@inline function tag_at(f: i32): usize { return rec_of(f) + XF_TAG; }
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
   return heap_lists_ptr + (<usize>(zone * ORDERS + order) << 3);
