@@ -19,13 +19,14 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
-// Xen's record of a machine frame (XEN_FRAME_BYTES): the heap's free-list links and tag
-// (xen/heap.ts) and the frame's m2p word (xen/p2m.ts).
-@inline export const XEN_FRAME_BYTES: usize = 16;
+// Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
+// like the stamps, so the frames a run of guest pages gives back sit together: the heap's
+// free-list links (xen/heap.ts) and the frame's m2p word (xen/p2m.ts). The heap's tags, which a
+// merge reads for a frame's machine-order neighbour, are a dense byte per frame in machine order.
+@inline export const XEN_FRAME_BYTES: usize = 12;
 @inline export const XF_NEXT: usize = 0;
 @inline export const XF_PREV: usize = XF_NEXT + 4;
 @inline export const XF_M2P: usize = XF_PREV + 4;
-@inline export const XF_TAG: usize = XF_M2P + 4;
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -85,7 +86,8 @@ export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
 export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
 export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
-export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in machine order (below; xen-pv only)
+export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
+export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
 export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
@@ -182,6 +184,7 @@ export function layout_compute(): bool {
   buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
+    heap_tag_ptr = <usize>at; at = region(at, frames);
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
   }

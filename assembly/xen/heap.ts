@@ -8,21 +8,24 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_TAG, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, heap_tag_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { mfn_to_sfn } from '../sim/translate';
 
-// In a frame's Xen record (layout.ts): next/prev i32 links (-1 = none), and the tag: the order of
-// a free block head plus one, 0 when the frame heads no free block (fresh memory needs no fill).
+// A frame's Xen record (layout.ts) holds its next/prev i32 links (-1 = none); its tag byte is the
+// order of a free block head plus one, 0 when the frame heads no free block (fresh memory needs no
+// fill).
 @inline const NOT_FREE: u8 = 0;
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
 @inline function rec_of(f: i32): usize {
   assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return xen_frames_ptr + <usize>f * XEN_FRAME_BYTES;
+  return xen_frames_ptr + <usize>mfn_to_sfn(f) * XEN_FRAME_BYTES;
 }
-@inline function next_at(f: i32): usize { return rec_of(f) + XF_NEXT; }
-@inline function prev_at(f: i32): usize { return rec_of(f) + XF_PREV; }
-@inline function tag_at(f: i32): usize { return rec_of(f) + XF_TAG; }
+@inline function tag_at(f: i32): usize {
+  assert(<u32>f < <u32>host_pages, 'heap frame out of range');
+  return heap_tag_ptr + <usize>f;
+}
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
   return heap_lists_ptr + (<usize>(zone * ORDERS + order) << 3);
@@ -39,19 +42,21 @@ import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_TAG, heap_lists_p
 /** page_list_add_tail of a free block head. */
 function list_add_tail(zone: i32, order: i32, f: i32): void {
   const t = load<i32>(tail_at(zone, order));
-  store<i32>(next_at(f), -1);
-  store<i32>(prev_at(f), t);
-  if (t >= 0) store<i32>(next_at(t), f); else store<i32>(head_at(zone, order), f);
+  const r = rec_of(f);
+  store<i32>(r, -1, XF_NEXT);
+  store<i32>(r, t, XF_PREV);
+  if (t >= 0) store<i32>(rec_of(t), f, XF_NEXT); else store<i32>(head_at(zone, order), f);
   store<i32>(tail_at(zone, order), f);
   store<u8>(tag_at(f), <u8>(order + 1));
 }
 
 /** page_list_del of a free block head. */
 function list_del(zone: i32, order: i32, f: i32): void {
-  const n = load<i32>(next_at(f));
-  const p = load<i32>(prev_at(f));
-  if (p >= 0) store<i32>(next_at(p), n); else store<i32>(head_at(zone, order), n);
-  if (n >= 0) store<i32>(prev_at(n), p); else store<i32>(tail_at(zone, order), p);
+  const r = rec_of(f);
+  const n = load<i32>(r, XF_NEXT);
+  const p = load<i32>(r, XF_PREV);
+  if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
+  if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
   store<u8>(tag_at(f), NOT_FREE);
 }
 
@@ -142,4 +147,4 @@ export function xen_heap_free_frames(): i64 {
 
 /** Free list walking for checkInvariants: the head of a list, and a block's successor. */
 export function heap_list_head(zone: i32, order: i32): i32 { return load<i32>(head_at(zone, order)); }
-export function heap_list_next(f: i32): i32 { return load<i32>(next_at(f)); }
+export function heap_list_next(f: i32): i32 { return load<i32>(rec_of(f), XF_NEXT); }

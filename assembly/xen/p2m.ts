@@ -10,7 +10,7 @@ import { PLATFORM_XEN_PV } from '../abi';
 import { platform, p2m_ptr, sfn_ptr, boot_m2p_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, guest_base,
   ram_pages, host_pages } from '../layout';
 import { rand_next } from '../sim/rand';
-import { pfn_to_mfn, mfn_to_sfn } from '../sim/translate';
+import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 
 /** xen_pv_domain(): the one question the rest of the kernel asks about Xen. */
 @inline export function xen_pv_domain(): bool { return platform == PLATFORM_XEN_PV; }
@@ -19,13 +19,14 @@ import { pfn_to_mfn, mfn_to_sfn } from '../sim/translate';
 // otherwise pfn + 1.
 @inline const M2P_NONE: u32 = 0xFFFF_FFFF;
 
-@inline function m2p_at(mfn: i32): usize {
-  assert(<u32>mfn < <u32>host_pages, 'm2p entry out of range');
-  return xen_frames_ptr + <usize>mfn * XEN_FRAME_BYTES + XF_M2P;
+/** The m2p word of the frame at store frame `sfn`. */
+@inline function m2p_at(sfn: i32): usize {
+  assert(<u32>sfn < <u32>host_pages, 'm2p entry out of range');
+  return xen_frames_ptr + <usize>sfn * XEN_FRAME_BYTES + XF_M2P;
 }
 
 @inline function m2p(mfn: i32): i32 {
-  const w = load<u32>(m2p_at(mfn));
+  const w = load<u32>(m2p_at(mfn_to_sfn(mfn)));
   if (w == 0) return mfn >= guest_base ? load<i32>(boot_m2p_ptr + (<usize>(mfn - guest_base) << 2)) : -1;
   return w == M2P_NONE ? -1 : <i32>(w - 1);
 }
@@ -33,11 +34,14 @@ import { pfn_to_mfn, mfn_to_sfn } from '../sim/translate';
 /** Points pfn at mfn, keeping m2p the inverse (set_phys_to_machine + the hypervisor's m2p update). */
 export function set_p2m(pfn: i32, mfn: i32): void {
   assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
-  const old = pfn_to_mfn(pfn);
-  if (m2p(old) == pfn) store<u32>(m2p_at(old), M2P_NONE);
+  // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
+  // one-to-one: that owner is pfn (no need to read the boot inverse).
+  const old = m2p_at(pfn_to_sfn(pfn));
+  const w = load<u32>(old);
+  if (w == 0 || w == <u32>pfn + 1) store<u32>(old, M2P_NONE);
   store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
-  store<u32>(m2p_at(mfn), <u32>pfn + 1);
   const sfn = mfn_to_sfn(mfn);
+  store<u32>(m2p_at(sfn), <u32>pfn + 1);
   store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
 }
 
