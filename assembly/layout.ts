@@ -4,7 +4,7 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
+  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
   XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER } from './abi';
 
@@ -90,7 +90,7 @@ export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in f
 export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
-export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
+export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
 export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
@@ -188,7 +188,7 @@ export function layout_compute(): bool {
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
   }
-  slots_list_ptr = <usize>at; at = region(at, <u64>nslabs * 4);
+  slots_used_ptr = <usize>at; at = region(at, (<u64>(nslabs + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));
   slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);
   if (has_iommu) {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
