@@ -21,12 +21,14 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
 // Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
 // like the stamps, so the frames a run of guest pages gives back sit together: the heap's
-// free-list links (xen/heap.ts) and the frame's m2p word (xen/p2m.ts). The heap's tags, which a
-// merge reads for a frame's machine-order neighbour, are a dense byte per frame in machine order.
-@inline export const XEN_FRAME_BYTES: usize = 12;
+// free-list links and, while it heads a free block, its machine frame (xen/heap.ts), and the
+// frame's m2p word (xen/p2m.ts). The heap's tags, which a merge reads for a frame's machine-order
+// neighbour, are a dense byte per frame in machine order.
+@inline export const XEN_FRAME_BYTES: usize = 16;
 @inline export const XF_NEXT: usize = 0;
 @inline export const XF_PREV: usize = XF_NEXT + 4;
 @inline export const XF_M2P: usize = XF_PREV + 4;
+@inline export const XF_MFN: usize = XF_M2P + 4;
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 

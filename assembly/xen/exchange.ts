@@ -12,7 +12,7 @@ import { count } from '../sim/counters';
 import { pfn_to_mfn, pfn_to_sfn } from '../sim/translate';
 import { mach_slot, forget_pages } from '../sim/stamps';
 import { set_p2m, xen_pv_domain } from './p2m';
-import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } from './heap';
+import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next, heap_block_mfn } from './heap';
 
 @inline function is_low_frame(mfn: i32): bool { return mfn >= XEN_LOW_BASE_MFN && mfn < xen_low_end; }
 
@@ -55,7 +55,7 @@ export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits:
     return false;
   }
   for (let i = n - 1; i >= 0; i--) {
-    free_heap_pages(pfn_to_mfn(pfn + i), 0);
+    free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
     set_p2m(pfn + i, base + i);
   }
   if (counted) count(C_EXCHANGED_FRAMES, n);
@@ -83,7 +83,7 @@ export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
     }
     store<i32>(xen_out_ptr + (<usize>j << 2), f);
   }
-  for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0);
+  for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
   for (let i = 0; i < n; i++) set_p2m(pfn + i, load<i32>(xen_out_ptr + (<usize>(n - 1 - i) << 2)));
   count(C_EXCHANGED_FRAMES, n);
 }
@@ -128,7 +128,8 @@ export function xen_check_frames(): i32 {
   let low_free = 0;
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o <= XEN_HEAP_MAX_ORDER; o++) {
-      for (let f = heap_list_head(z, o); f >= 0; f = heap_list_next(f)) {
+      for (let b = heap_list_head(z, o); b >= 0; b = heap_list_next(b)) {
+        const f = heap_block_mfn(b);
         for (let k = 0; k < (1 << o); k++) {
           if (f + k >= host_pages || !claim(f + k)) { bad |= INV_FRAME_OWNERS; break; }
           if (is_low_frame(f + k)) low_free++;

@@ -8,19 +8,21 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, heap_tag_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_tag_ptr, heap_lists_ptr, host_pages } from '../layout';
 import { mfn_to_sfn } from '../sim/translate';
 
-// A frame's Xen record (layout.ts) holds its next/prev i32 links (-1 = none); its tag byte is the
+// A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
+// store frame (sim/translate.ts): the lists link store frames (-1 = none), so walking them reads
+// no table, and the record remembers its machine frame. Its tag byte, in machine order, is the
 // order of a free block head plus one, 0 when the frame heads no free block (fresh memory needs no
 // fill).
 @inline const NOT_FREE: u8 = 0;
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
-@inline function rec_of(f: i32): usize {
-  assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return xen_frames_ptr + <usize>mfn_to_sfn(f) * XEN_FRAME_BYTES;
+@inline function rec_of(s: i32): usize {
+  assert(<u32>s < <u32>host_pages, 'heap store frame out of range');
+  return xen_frames_ptr + <usize>s * XEN_FRAME_BYTES;
 }
 @inline function tag_at(f: i32): usize {
   assert(<u32>f < <u32>host_pages, 'heap frame out of range');
@@ -39,25 +41,28 @@ import { mfn_to_sfn } from '../sim/translate';
 /** bits_to_zone: the highest zone whose frames all lie below 2^bits (0 for bits <= PAGE_SHIFT). */
 @inline function bits_to_zone(bits: i32): i32 { return bits < PAGE_SHIFT + 1 ? 0 : bits - (PAGE_SHIFT + 1); }
 
-/** page_list_add_tail of a free block head. */
-function list_add_tail(zone: i32, order: i32, f: i32): void {
+/** page_list_add_tail of the free block headed by frame f, whose store frame is s. */
+function list_add_tail(zone: i32, order: i32, f: i32, s: i32): void {
   const t = load<i32>(tail_at(zone, order));
-  const r = rec_of(f);
+  const r = rec_of(s);
   store<i32>(r, -1, XF_NEXT);
   store<i32>(r, t, XF_PREV);
-  if (t >= 0) store<i32>(rec_of(t), f, XF_NEXT); else store<i32>(head_at(zone, order), f);
-  store<i32>(tail_at(zone, order), f);
+  store<i32>(r, f, XF_MFN);
+  if (t >= 0) store<i32>(rec_of(t), s, XF_NEXT); else store<i32>(head_at(zone, order), s);
+  store<i32>(tail_at(zone, order), s);
   store<u8>(tag_at(f), <u8>(order + 1));
 }
 
-/** page_list_del of a free block head. */
-function list_del(zone: i32, order: i32, f: i32): void {
-  const r = rec_of(f);
+/** page_list_del of the free block whose head is at store frame s; returns the head's frame. */
+function list_del(zone: i32, order: i32, s: i32): i32 {
+  const r = rec_of(s);
   const n = load<i32>(r, XF_NEXT);
   const p = load<i32>(r, XF_PREV);
   if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
   if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
+  const f = load<i32>(r, XF_MFN);
   store<u8>(tag_at(f), NOT_FREE);
+  return f;
 }
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
@@ -80,7 +85,7 @@ export function xen_heap_add_range(start: i32, end: i32): void {
     let order = XEN_HEAP_MAX_ORDER;
     while (order > 0 && ((f & ((1 << order) - 1)) != 0 || f + (1 << order) > end)) order--;
     const z = heap_zone(f);
-    list_add_tail(z, order, f);
+    list_add_tail(z, order, f, mfn_to_sfn(f));
     store<i32>(avail_at(z), load<i32>(avail_at(z)) + (1 << order));
     f += 1 << order;
   }
@@ -95,12 +100,12 @@ function alloc_heap_pages(zone_hi: i32, order: i32): i32 {
   for (let zone = zone_hi; zone >= 1; zone--) {
     if (load<i32>(avail_at(zone)) < (1 << order)) continue;
     for (let j = order; j < ORDERS; j++) {
-      let pg = load<i32>(head_at(zone, j));
-      if (pg < 0) continue;
-      list_del(zone, j, pg);
+      const head = load<i32>(head_at(zone, j));
+      if (head < 0) continue;
+      let pg = list_del(zone, j, head);
       while (j != order) {
         j--;
-        list_add_tail(zone, j, pg);
+        list_add_tail(zone, j, pg, mfn_to_sfn(pg));
         pg += 1 << j;
       }
       store<i32>(avail_at(zone), load<i32>(avail_at(zone)) - (1 << order));
@@ -121,8 +126,11 @@ export function alloc_domheap_pages(order: i32, address_bits: i32): i32 {
   return alloc_heap_pages(zone_hi, order);
 }
 
-/** free_heap_pages: merge with the predecessor or successor block of the same order while free. */
-export function free_heap_pages(mfn: i32, order: i32): void {
+/**
+ * free_heap_pages: merge with the predecessor or successor block of the same order while free.
+ * `sfn` is the frame's store frame when the caller knows it (a guest page's), else −1.
+ */
+export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
   const zone = heap_zone(mfn);
   store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
   let pg = mfn;
@@ -131,11 +139,11 @@ export function free_heap_pages(mfn: i32, order: i32): void {
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
     if (buddy < 0 || buddy >= host_pages || load<u8>(tag_at(buddy)) != <u8>(order + 1)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
-    list_del(zone, order, buddy);
+    list_del(zone, order, mfn_to_sfn(buddy));
     if (buddy < pg) pg = buddy;
     order++;
   }
-  list_add_tail(zone, order, pg);
+  list_add_tail(zone, order, pg, pg == mfn && sfn >= 0 ? sfn : mfn_to_sfn(pg));
 }
 
 /** Free frames in all zones (avail summed). */
@@ -145,6 +153,8 @@ export function xen_heap_free_frames(): i64 {
   return n;
 }
 
-/** Free list walking for checkInvariants: the head of a list, and a block's successor. */
+/** Free list walking for checkInvariants, by store frame (−1 ends a list): a list's head, a block's
+ * successor, and the block's first frame. */
 export function heap_list_head(zone: i32, order: i32): i32 { return load<i32>(head_at(zone, order)); }
-export function heap_list_next(f: i32): i32 { return load<i32>(rec_of(f), XF_NEXT); }
+export function heap_list_next(s: i32): i32 { return load<i32>(rec_of(s), XF_NEXT); }
+export function heap_block_mfn(s: i32): i32 { return load<i32>(rec_of(s), XF_MFN); }
