@@ -90,8 +90,9 @@ export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, 
 export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
 export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
 export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
+export let heap_heads_ptr: usize = 0; // 1 bit per machine frame, u64 words: heads a free block of Xen's heap
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
-export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
+export let xen_out_ptr: usize = 0;    // per frame of one exchange's output chunk: its mfn and sfn, i32 each (xen/exchange.ts)
 export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
@@ -187,8 +188,9 @@ export function layout_compute(): bool {
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
     heap_tag_ptr = <usize>at; at = region(at, frames);
+    heap_heads_ptr = <usize>at; at = region(at, ((frames + 63) >> 6) << 3);
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
-    xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
+    xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
   }
   slots_used_ptr = <usize>at; at = region(at, (<u64>(nslabs + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));
   slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);

@@ -49,14 +49,14 @@ export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits:
   const n = 1 << order;
   zero_range(pfn, n);
   if (counted) count(C_HYPERCALLS);
-  const base = alloc_domheap_pages(order, address_bits);
+  const base = alloc_domheap_pages(order, address_bits, xen_out_ptr);
   if (base < 0) {
     if (counted) count(C_ALLOC_FAILURES);
     return false;
   }
   for (let i = n - 1; i >= 0; i--) {
     free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
-    set_p2m(pfn + i, base + i);
+    set_p2m(pfn + i, base + i, i == 0 ? load<i32>(xen_out_ptr) : -1);
   }
   if (counted) count(C_EXCHANGED_FRAMES, n);
   return true;
@@ -76,15 +76,19 @@ export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
   zero_range(pfn, n);
   count(C_HYPERCALLS);
   for (let j = 0; j < n; j++) {
-    const f = alloc_domheap_pages(0, 0);
+    const at = xen_out_ptr + (<usize>j << 3);
+    const f = alloc_domheap_pages(0, 0, at + 4);
     if (f < 0) {
-      for (let i = j - 1; i >= 0; i--) free_heap_pages(load<i32>(xen_out_ptr + (<usize>i << 2)), 0);
+      for (let i = j - 1; i >= 0; i--) free_heap_pages(load<i32>(xen_out_ptr + (<usize>i << 3)), 0, load<i32>(xen_out_ptr + (<usize>i << 3), 4));
       return;
     }
-    store<i32>(xen_out_ptr + (<usize>j << 2), f);
+    store<i32>(at, f);
   }
   for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
-  for (let i = 0; i < n; i++) set_p2m(pfn + i, load<i32>(xen_out_ptr + (<usize>(n - 1 - i) << 2)));
+  for (let i = 0; i < n; i++) {
+    const at = xen_out_ptr + (<usize>(n - 1 - i) << 3);
+    set_p2m(pfn + i, load<i32>(at), load<i32>(at, 4));
+  }
   count(C_EXCHANGED_FRAMES, n);
 }
 

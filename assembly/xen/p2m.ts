@@ -31,8 +31,11 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
   return w == M2P_NONE ? -1 : <i32>(w - 1);
 }
 
-/** Points pfn at mfn, keeping m2p the inverse (set_phys_to_machine + the hypervisor's m2p update). */
-export function set_p2m(pfn: i32, mfn: i32): void {
+/**
+ * Points pfn at mfn, keeping m2p the inverse (set_phys_to_machine + the hypervisor's m2p update).
+ * `sfn` is mfn's store frame when the caller has it (Xen's heap hands it out), else −1.
+ */
+export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
   // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
   // one-to-one: that owner is pfn (no need to read the boot inverse).
@@ -40,7 +43,7 @@ export function set_p2m(pfn: i32, mfn: i32): void {
   const w = load<u32>(old);
   if (w == 0 || w == <u32>pfn + 1) store<u32>(old, M2P_NONE);
   store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
-  const sfn = mfn_to_sfn(mfn);
+  if (sfn < 0) sfn = mfn_to_sfn(mfn);
   store<u32>(m2p_at(sfn), <u32>pfn + 1);
   store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
 }
