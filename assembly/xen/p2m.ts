@@ -48,18 +48,30 @@ export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
 }
 
-/** The guest owns the highest ram_pages frames of the host, handed out in a seeded order. */
-export function p2m_init(): void {
+/**
+ * The guest owns the highest ram_pages frames of the host, handed out in a seeded order: pfn →
+ * guest_base + pfn, shuffled (Fisher–Yates from the top entry down), then the boot inverse.
+ * Different: done in three passes over ranges of entries, so the host can call them a chunk at a
+ * time (index.ts bootStep); the passes in order, each over all its ranges, are the one shuffle.
+ */
+export function p2m_fill(from: i32, to: i32): void {
+  for (let pfn = from; pfn < to; pfn++) store<i32>(p2m_ptr + (<usize>pfn << 2), guest_base + pfn);
+}
+
+/** The shuffle's steps for entries hi down to lo (≥ 1), drawing from the one seeded sequence. */
+export function p2m_shuffle(hi: i32, lo: i32): void {
   const p2m = p2m_ptr;
-  for (let pfn = 0; pfn < ram_pages; pfn++) store<i32>(p2m + (<usize>pfn << 2), guest_base + pfn);
-  for (let i = ram_pages - 1; i >= 1; i--) {
+  for (let i = hi; i >= lo; i--) {
     const j = <i32>(rand_next() % <u32>(i + 1));
     const a = load<i32>(p2m + (<usize>i << 2));
     store<i32>(p2m + (<usize>i << 2), load<i32>(p2m + (<usize>j << 2)));
     store<i32>(p2m + (<usize>j << 2), a);
   }
-  // The boot inverse; every m2p word and store frame starts at 0 (fresh memory): the boot owner.
-  for (let pfn = 0; pfn < ram_pages; pfn++) store<i32>(boot_m2p_ptr + (<usize>(pfn_to_mfn(pfn) - guest_base) << 2), pfn);
+}
+
+/** The boot inverse for pfns [from, to); every m2p word and store frame starts at 0 (fresh memory): the boot owner. */
+export function p2m_boot_inverse(from: i32, to: i32): void {
+  for (let pfn = from; pfn < to; pfn++) store<i32>(boot_m2p_ptr + (<usize>(pfn_to_mfn(pfn) - guest_base) << 2), pfn);
 }
 
 /** m2p for one frame: the guest page it backs, −1 for a frame the guest does not own; identity elsewhere. */
