@@ -1,15 +1,16 @@
-// gartbench's Wasm engine: the one export file. The host fills the ops buffer, calls run(), and
-// reads counters, the first violation and dma-debug records straight from linear memory.
+// gartbench's Wasm engine: the one export file. The host calls init(), then bootStep() until it
+// returns a final code, fills the ops buffer, calls run(), and reads counters, the first
+// violation and dma-debug records straight from linear memory.
 // Semantics: docs/ENGINE.md; the map of the house: docs/ARCHITECTURE.md. Integers only cross
 // the boundary; u64 values live in memory.
 
-import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT,
+import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, INIT_PENDING,
   COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END } from './abi';
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
 import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
-import { p2m_init, xen_pv_domain } from './xen/p2m';
+import { p2m_fill, p2m_shuffle, p2m_boot_inverse, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init } from './dma/swiotlb';
@@ -21,46 +22,94 @@ import { ttm_pools_init, pool_count } from './drm/ttm_page_alloc';
 import { run_ops } from './ops';
 import { check_invariants } from './invariants';
 
-let initialized = false;
+let configured = false;           // init was called: one machine per instance
+let boot_code: i32 = INIT_PENDING; // what boot ended with; ops run only after INIT_OK
 
+// Boot work that grows with RAM (the p2m: a fill, a shuffle and the inverse, each over every
+// entry) runs a chunk per bootStep call, which the host repeats until it returns a final code.
+// Different, for speed only: V8 runs a Wasm function's first calls in its baseline tier and swaps
+// in optimized code between calls, never inside one (no on-stack replacement for Wasm), so one
+// long call would run these loops unoptimized from start to end. The same steps in the same order.
+@inline const BOOT_CHUNK: i32 = 1 << 16;
+@inline const BOOT_FILL: i32 = 0;
+@inline const BOOT_SHUFFLE: i32 = 1;
+@inline const BOOT_INVERSE: i32 = 2;
+@inline const BOOT_REST: i32 = 3;
+let boot_phase: i32 = BOOT_REST;
+let boot_at: i32 = 0;
+
+/** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
                      gartPages: i32, gartFamily: i32): i32 {
-  if (initialized) return INIT_LAYOUT; // one machine per instance
+  if (configured) return INIT_LAYOUT; // one machine per instance
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return INIT_LAYOUT;
   if (!L.layout_compute()) return INIT_TOO_LARGE;
-  initialized = true;
+  configured = true;
 
   const dma32_end = min(ramPages, DMA32_LIMIT_PFN);
-  zone_init(ZONE_DMA32_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, L.first_free_pfn, dma32_end);
+  zone_init(ZONE_DMA32_ID, L.buddy_rec_ptr, 0, L.first_free_pfn, dma32_end);
   zone_free_range(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);
-  zone_init(ZONE_NORMAL_ID, L.buddy_tag_ptr, L.buddy_next_ptr, L.buddy_prev_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
+  zone_init(ZONE_NORMAL_ID, L.buddy_rec_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
   if (ramPages > DMA32_LIMIT_PFN) zone_free_range(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, ramPages);
 
   rand_seed(<u32>seed);
   swiotlb_init();
   debug_reset();
+  boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;
+  boot_at = 0;
+  return INIT_PENDING;
+}
+
+/** The next chunk of boot; INIT_PENDING while work remains, then INIT_OK or why boot failed. */
+export function bootStep(): i32 {
+  if (!configured) return INIT_LAYOUT;
+  if (boot_code != INIT_PENDING) return boot_code;
+  const n = L.ram_pages;
+  if (boot_phase == BOOT_FILL) {
+    const to = min(n, boot_at + BOOT_CHUNK);
+    p2m_fill(boot_at, to);
+    boot_at = to;
+    if (to == n) { boot_phase = BOOT_SHUFFLE; boot_at = n - 1; }
+    return INIT_PENDING;
+  }
+  if (boot_phase == BOOT_SHUFFLE) {
+    if (boot_at >= 1) {
+      const lo = max(1, boot_at - BOOT_CHUNK + 1);
+      p2m_shuffle(boot_at, lo);
+      boot_at = lo - 1;
+    }
+    if (boot_at < 1) { boot_phase = BOOT_INVERSE; boot_at = 0; }
+    return INIT_PENDING;
+  }
+  if (boot_phase == BOOT_INVERSE) {
+    const to = min(n, boot_at + BOOT_CHUNK);
+    p2m_boot_inverse(boot_at, to);
+    boot_at = to;
+    if (to == n) boot_phase = BOOT_REST;
+    return INIT_PENDING;
+  }
   if (xen_pv_domain()) {
     // Xen's free heap when the guest boots: the low range below 4 GiB, and every frame from 4 GiB
     // up to the guest's (which are the host's highest); the rest belongs to other domains.
-    p2m_init();
     xen_heap_reset();
     xen_heap_add_range(XEN_LOW_BASE_MFN, L.xen_low_end);
-    xen_heap_add_range(DMA32_LIMIT_PFN, hostPages - ramPages);
-    if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
+    xen_heap_add_range(DMA32_LIMIT_PFN, L.host_pages - n);
+    if (!xen_swiotlb_boot()) { boot_code = INIT_XEN_LOW; return boot_code; }
   }
-  agp_init(gartFamily == GART_AGP);
+  agp_init(L.gart_family == GART_AGP);
   gart_init();
   ttm_pools_init();
   debug_set_error_addr(dma_error_addr());
-  return INIT_OK;
+  boot_code = INIT_OK;
+  return boot_code;
 }
 
 export function opsPtr(): usize { return L.OPS_PTR; }
 export function opsCapacity(): i32 { return L.OPS_CAPACITY; }
 export function run(count: i32, firstOp: i32): void {
-  if (!initialized) return;
+  if (boot_code != INIT_OK) return;
   run_ops(min(count, L.OPS_CAPACITY), firstOp);
 }
 export function countersPtr(): usize { return L.COUNTERS_PTR; }
@@ -71,6 +120,6 @@ export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
 /** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS), for a replay's `pools`. */
-export function poolPages(p: i32): i32 { return initialized && p >= 0 && p < POOL_ID_END ? pool_count(p) : 0; }
+export function poolPages(p: i32): i32 { return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END ? pool_count(p) : 0; }
 /** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
-export function checkInvariants(): i32 { return initialized ? check_invariants() : 0; }
+export function checkInvariants(): i32 { return boot_code == INIT_OK ? check_invariants() : 0; }

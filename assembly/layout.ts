@@ -4,7 +4,7 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
+  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
   XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER } from './abi';
 
@@ -18,6 +18,17 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
+@inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
+// Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
+// like the stamps, so the frames a run of guest pages gives back sit together: the heap's
+// free-list links and, while it heads a free block, its machine frame (xen/heap.ts), and the
+// frame's m2p word (xen/p2m.ts). The heap's tags, which a merge reads for a frame's machine-order
+// neighbour, are a dense byte per frame in machine order.
+@inline export const XEN_FRAME_BYTES: usize = 16;
+@inline export const XF_NEXT: usize = 0;
+@inline export const XF_PREV: usize = XF_NEXT + 4;
+@inline export const XF_M2P: usize = XF_PREV + 4;
+@inline export const XF_MFN: usize = XF_M2P + 4;
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -58,6 +69,7 @@ export let pool_pages: i32 = 0;
 export let overflow_pfn: i32 = 0;
 export let dummy_pfn: i32 = 0;
 export let first_free_pfn: i32 = 0;
+export let guest_base: i32 = 0; // xen-pv: the first of the host's frames the guest owns at boot
 
 // ---- regions ----
 // Fixed part, usable before init: ops, counters, violation, debug records.
@@ -70,18 +82,18 @@ export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
 export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
 export const FIXED_END: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
 
-export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame)
+export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame), in frame store order (sim/translate.ts)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
-export let buddy_tag_ptr: usize = 0;  // u8 per pfn: free-head order, 0xFF = not a free head
-export let buddy_next_ptr: usize = 0; // i32 per pfn
-export let buddy_prev_ptr: usize = 0; // i32 per pfn
-export let heap_tag_ptr: usize = 0;   // Xen's heap (xen/heap.ts), per machine frame: u8 free-head order, 0xFF = not one
-export let heap_next_ptr: usize = 0;  // i32 per machine frame
-export let heap_prev_ptr: usize = 0;  // i32 per machine frame
+export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
+export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
+export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
+export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
+export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
+export let heap_heads_ptr: usize = 0; // 1 bit per machine frame, u64 words: heads a free block of Xen's heap
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
-export let xen_out_ptr: usize = 0;    // i32 per frame of one exchange's output chunk (xen/exchange.ts)
-export let slots_list_ptr: usize = 0; // i32 io_tlb_list per slot
+export let xen_out_ptr: usize = 0;    // per frame of one exchange's output chunk: its mfn and sfn, i32 each (xen/exchange.ts)
+export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
 export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
@@ -93,10 +105,11 @@ export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
 export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
+export let tt_prev_ptr: usize = 0;   // i32 per pfn: previous page of the same list (valid inside a list)
 export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
 export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
-export let pay_mach_ptr: usize = 0;   // u32 per machine frame: payload slot + 1 (payload only)
+export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
 export let memory_end: usize = 0;     // bytes currently committed by memory.grow
@@ -116,6 +129,7 @@ export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages
   kernel_era = kernel;
   ram_pages = ramPages;
   host_pages = has_p2m ? hostPages : ramPages;
+  guest_base = host_pages - ramPages;
   xen_low_pages = has_p2m ? xenLowPages : 0;
   nslabs = nslabsIn;
   payload_bytes = payloadBytes;
@@ -165,18 +179,20 @@ export function layout_compute(): bool {
   const pfns = <u64>ram_pages;
   stamps_ptr = <usize>at; at = region(at, frames * 16);
   expected_ptr = <usize>at; at = region(at, pfns * 16);
-  if (has_p2m) { p2m_ptr = <usize>at; at = region(at, pfns * 4); }
-  buddy_tag_ptr = <usize>at; at = region(at, pfns);
-  buddy_next_ptr = <usize>at; at = region(at, pfns * 4);
-  buddy_prev_ptr = <usize>at; at = region(at, pfns * 4);
   if (has_p2m) {
-    heap_tag_ptr = <usize>at; at = region(at, frames);
-    heap_next_ptr = <usize>at; at = region(at, frames * 4);
-    heap_prev_ptr = <usize>at; at = region(at, frames * 4);
-    heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
-    xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 4);
+    p2m_ptr = <usize>at; at = region(at, pfns * 4);
+    sfn_ptr = <usize>at; at = region(at, pfns * 4);
+    boot_m2p_ptr = <usize>at; at = region(at, pfns * 4);
   }
-  slots_list_ptr = <usize>at; at = region(at, <u64>nslabs * 4);
+  buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
+  if (has_p2m) {
+    xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
+    heap_tag_ptr = <usize>at; at = region(at, frames);
+    heap_heads_ptr = <usize>at; at = region(at, ((frames + 63) >> 6) << 3);
+    heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
+    xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
+  }
+  slots_used_ptr = <usize>at; at = region(at, (<u64>(nslabs + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));
   slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);
   if (has_iommu) {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
@@ -190,6 +206,7 @@ export function layout_compute(): bool {
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
   tt_next_ptr = <usize>at; at = region(at, pfns * 4);
+  tt_prev_ptr = <usize>at; at = region(at, pfns * 4);
   tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
   tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
   if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }

@@ -2,13 +2,20 @@
 // next-fit from io_tlb_index with a page stride for multi-page maps, and the 32 KiB overflow
 // buffer handed back when the pool is full. Different from modern kernel/dma/swiotlb.c: a full
 // pool is not an error value, so only dma_mapping_error() (the overflow address) tells.
+// Different, and the simulator's own: io_tlb_list is not stored but derived. Every value the
+// kernel's walks write is the distance from a free slot to the next used slot of its 128-slot
+// segment, or to the segment's end, so one bit per slot (used or not) gives any value with one
+// count of trailing zeros, and a map or unmap costs its own slots, not the walk back over the
+// free slots before it. The one history the bits cannot tell: in a last segment cut short by
+// nslabs, the free tail counts to the segment's end until a run ending at nslabs is released
+// (its count then starts at 0, so the tail counts to nslabs); a flag keeps that.
 
-import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT,
-  XEN_POOL_PIECE_ORDER, C_SWIOTLB_SLOTS_IN_USE } from '../abi';
-import { nslabs, slots_list_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn } from '../layout';
+import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK,
+  C_SWIOTLB_SLOTS_IN_USE } from '../abi';
+import { nslabs, slots_used_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn } from '../layout';
 import { count, slots_in_use_add } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
-import { xen_pv_domain } from '../xen/p2m';
+import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 
 // Slot record (TLB_SLOT_BYTES): io_tlb_orig_addr of every slot; at a run's first slot also the
 // mapped size and the run's slot count (0 = no run starts here).
@@ -16,25 +23,51 @@ import { xen_pv_domain } from '../xen/p2m';
 @inline const S_SIZE: i32 = S_ORIG + 8;
 @inline const S_NSLOTS: i32 = S_SIZE + 4;
 
-@inline const PIECE_SLOTS: i32 = (1 << XEN_POOL_PIECE_ORDER) * (PAGE_SIZE / UNIT_SIZE);
-
 let io_tlb_index: i32 = 0;
 // The run the GART dummy page holds for the device's life (dma/mapping.ts), −1 when it holds none.
 let held_index: i32 = -1;
 
-@inline function list_at(i: i32): usize {
+// Used bits: two u64 words per segment, bit i & 63 of word i >> 6 set while slot i is taken.
+@inline function word_at(i: i32): usize {
   assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
-  return slots_list_ptr + (<usize>i << 2);
+  return slots_used_ptr + (<usize>(i >> 6) << 3);
 }
+@inline function set_used(first: i32, n: i32, used: bool): void {
+  for (let i = first; i < first + n; i++) {
+    const w = word_at(i);
+    const bit = <u64>1 << <u64>(i & 63);
+    store<u64>(w, used ? load<u64>(w) | bit : load<u64>(w) & ~bit);
+  }
+}
+// The last segment's free tail counts to nslabs, not to the segment's end (above).
+let tail_clipped = false;
+
+/** io_tlb_list[i]: 0 for a used slot, else the free slots from i to the next used one or the segment's end. */
+function list_value(i: i32): i32 {
+  const seg = i & ~(IO_TLB_SEGSIZE - 1); // IO_TLB_SEGSIZE is 128: two words
+  const lo = load<u64>(word_at(seg));
+  const hi = load<u64>(word_at(seg), 8);
+  const off = i - seg;
+  // the first used slot at or after i in the segment, as an offset in it (128: none)
+  const next = off < 64
+    ? ((lo >> <u64>off) != 0 ? <i32>ctz(lo >> <u64>off) + off : (hi != 0 ? 64 + <i32>ctz(hi) : IO_TLB_SEGSIZE))
+    : ((hi >> <u64>(off - 64)) != 0 ? <i32>ctz(hi >> <u64>(off - 64)) + off : IO_TLB_SEGSIZE);
+  if (next < IO_TLB_SEGSIZE) return next - off;
+  const end = seg + IO_TLB_SEGSIZE;
+  return (end > nslabs && tail_clipped ? nslabs : end) - i;
+}
+
 @inline function rec_at(i: i32): usize {
   assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
   return slots_rec_ptr + <usize>(i * TLB_SLOT_BYTES);
 }
 
 export function swiotlb_init(): void {
-  for (let i = 0; i < nslabs; i++) store<i32>(list_at(i), IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE));
+  assert(IO_TLB_SEGSIZE == 128, 'list_value reads a segment as two u64 words');
+  // every slot free (the used bits are fresh memory): io_tlb_list[i] = IO_TLB_SEGSIZE - i % IO_TLB_SEGSIZE
   io_tlb_index = 0;
   held_index = -1;
+  tail_clipped = false;
 }
 
 /** The dummy page's bounce run: held until the device goes away, which no op does. */
@@ -55,23 +88,22 @@ export function overflow_bus(): u64 {
   return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
 }
 
-/** Slot whose bus address is `bus`, or −1 (is_swiotlb_buffer after bus→phys). */
+/**
+ * Slot whose bus address is `bus`, or −1: is_swiotlb_buffer after the bus address is turned back
+ * into a guest one (xen_bus_to_phys under Xen: bus → machine frame → m2p → pseudo-physical), so
+ * one lookup whatever the size of the pool or the machine.
+ */
 export function bus_to_slot(bus: u64): i32 {
-  if (!xen_pv_domain()) {
-    const start = slot_phys(0);
-    if (bus < start) return -1;
-    const i = (bus - start) >> IO_TLB_SHIFT;
-    return i < <u64>nslabs ? <i32>i : -1;
+  let phys = bus;
+  if (xen_pv_domain()) {
+    const pfn = mfn_to_pfn(<i64>(bus >> PAGE_SHIFT));
+    if (pfn < 0) return -1;
+    phys = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
-  const mfn = bus >> PAGE_SHIFT;
-  for (let p = 0; p * PIECE_SLOTS < nslabs; p++) {
-    const base = <u64>pfn_to_mfn(io_tlb_start_pfn + (p << XEN_POOL_PIECE_ORDER));
-    if (mfn >= base && mfn < base + (1 << XEN_POOL_PIECE_ORDER)) {
-      const i = p * PIECE_SLOTS + (<i32>(bus >> IO_TLB_SHIFT) - <i32>(base << 1));
-      return i < nslabs ? i : -1;
-    }
-  }
-  return -1;
+  const start = slot_phys(0);
+  if (phys < start) return -1;
+  const i = (phys - start) >> IO_TLB_SHIFT;
+  return i < <u64>nslabs ? <i32>i : -1;
 }
 
 /**
@@ -86,16 +118,13 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   if (index >= nslabs) index = 0;
   const wrap = index;
   while (true) {
-    if (load<i32>(list_at(index)) >= nslots && index + nslots <= nslabs) break;
+    if (index + nslots <= nslabs && list_value(index) >= nslots) break;
     index += stride;
     if (index >= nslabs) index = 0;
     if (index == wrap) return -1;
   }
-  for (let i = index; i < index + nslots; i++) store<i32>(list_at(i), 0);
-  let c = 0;
-  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
-    store<i32>(list_at(i), ++c);
-  }
+  // The run's counters become 0 and the free slots before it in the segment count up to it.
+  set_used(index, nslots, true);
   io_tlb_index = index + nslots;
   if (io_tlb_index >= nslabs) io_tlb_index = 0;
   for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
@@ -109,18 +138,17 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
 @inline export function slot_size(i: i32): i32 { return load<i32>(rec_at(i), S_SIZE); }
 @inline export function slot_orig(i: i32): u64 { return load<u64>(rec_at(i), S_ORIG); }
 /** Is slot i part of a live run (io_tlb_list 0)? */
-@inline export function slot_in_use(i: i32): bool { return load<i32>(list_at(i)) == 0; }
+@inline export function slot_in_use(i: i32): bool { return (load<u64>(word_at(i)) >> <u64>(i & 63) & 1) != 0; }
 
 /** swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side. */
 export function swiotlb_tbl_unmap_single(index: i32): void {
   const nslots = load<i32>(rec_at(index), S_NSLOTS);
   if (nslots <= 0) return;
   const end = index + nslots;
-  let c = (end % IO_TLB_SEGSIZE) != 0 && end < nslabs ? load<i32>(list_at(end)) : 0;
-  for (let i = end - 1; i >= index; i--) store<i32>(list_at(i), ++c);
-  for (let i = index - 1; i >= 0 && (i % IO_TLB_SEGSIZE) != IO_TLB_SEGSIZE - 1 && load<i32>(list_at(i)) != 0; i--) {
-    store<i32>(list_at(i), ++c);
-  }
+  // The kernel counts on from io_tlb_list[end] (0 at a segment's end or at nslabs) through the
+  // run and the free slots before it: the distances the bits give.
+  set_used(index, nslots, false);
+  if (end == nslabs && (end % IO_TLB_SEGSIZE) != 0) tail_clipped = true;
   store<i32>(rec_at(index), 0, S_SIZE);
   store<i32>(rec_at(index), 0, S_NSLOTS);
   count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
@@ -137,7 +165,7 @@ export function swiotlb_idle_pristine(in_use: i64): bool {
     let want = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
     if (held > 0 && i >= held_index && i < held_index + held) want = 0;
     else if (held > 0 && i < held_index && i / IO_TLB_SEGSIZE == held_index / IO_TLB_SEGSIZE) want = held_index - i;
-    if (load<i32>(list_at(i)) != want) return false;
+    if (list_value(i) != want) return false;
   }
   return true;
 }

@@ -1,7 +1,7 @@
 // The first violation's hops, filled in right after the op that found it: the page's own machine
 // frame, then what the address the reader used is (dma/mapping.ts dma_describe), or for a GPU on
 // an AGP bridge, where the chipset read the GATT entry and where the CPU wrote the table.
-// Different: asked once per run, so it may scan (xen/p2m.ts mfn_to_pfn) where the hot path may not.
+// Different: asked once per run, after the op that found it.
 
 import { PAGE_SHIFT, READER_GPU, VIA_GATT } from '../abi';
 import { VIOLATION_PTR } from '../layout';

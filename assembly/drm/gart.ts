@@ -57,6 +57,9 @@ export function gart_pte_decode(pte: u64): u64 {
 
 // Who each GPU page belongs to (GART_OWNER_BYTES): the slot, the id of the buffer or tt that was
 // bound there, and the guest page behind it. The GPU never reads this: the oracle does.
+// Different: both tables are stored so that zero is the state gart_init leaves (a PTE as its
+// difference from the dummy entry, slot and pfn plus one), so a 4 GiB aperture costs nothing
+// until a page is bound.
 @inline const O_SLOT: i32 = 0;
 @inline const O_ID: i32 = O_SLOT + 4;
 @inline const O_PFN: i32 = O_ID + 4;
@@ -65,14 +68,15 @@ export function gart_pte_decode(pte: u64): u64 {
   assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
   return gart_pte_ptr + (<usize>page << 3);
 }
-@inline export function gart_pte(page: i32): u64 { return load<u64>(pte_at(page)); }
+@inline export function gart_pte(page: i32): u64 { return load<u64>(pte_at(page)) ^ dummy_pte(); }
+@inline function set_pte(page: i32, pte: u64): void { store<u64>(pte_at(page), pte ^ dummy_pte()); }
 @inline function owner_at(page: i32): usize {
   assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
   return gart_owner_ptr + <usize>(page * GART_OWNER_BYTES);
 }
-@inline export function owner_slot(page: i32): i32 { return load<i32>(owner_at(page), O_SLOT); }
+@inline export function owner_slot(page: i32): i32 { return load<i32>(owner_at(page), O_SLOT) - 1; }
 @inline export function owner_id(page: i32): i32 { return load<i32>(owner_at(page), O_ID); }
-@inline export function owner_pfn(page: i32): i32 { return load<i32>(owner_at(page), O_PFN); }
+@inline export function owner_pfn(page: i32): i32 { return load<i32>(owner_at(page), O_PFN) - 1; }
 
 /** Owner slot of a page whose TT_BIND failed: GPU work aimed at it is never submitted. */
 @inline export const OWNER_FAILED: i32 = -2;
@@ -80,7 +84,7 @@ export function gart_pte_decode(pte: u64): u64 {
 
 export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32): void {
   const o = owner_at(page);
-  store<i32>(o, slot, O_SLOT); store<i32>(o, id, O_ID); store<i32>(o, pfn, O_PFN);
+  store<i32>(o, slot + 1, O_SLOT); store<i32>(o, id, O_ID); store<i32>(o, pfn + 1, O_PFN);
 }
 
 export function gart_clear_owner(page: i32): void { gart_set_owner(page, -1, 0, -1); }
@@ -93,10 +97,9 @@ export function gart_mark_failed(first: i32, pages: i32): void {
   }
 }
 
-/** The dummy entry unbound pages point at (nv50 leaves them invalid instead). */
-@inline function dummy_pte(): u64 {
-  return gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
-}
+/** The dummy entry unbound pages point at (nv50 leaves them invalid instead); fixed at gart_init. */
+let dummy_entry: u64 = 0;
+@inline function dummy_pte(): u64 { return dummy_entry; }
 
 /**
  * radeon_dummy_page_init / nouveau_sgdma_init + gart init: the dummy page is DMA-mapped once and
@@ -104,24 +107,20 @@ export function gart_mark_failed(first: i32, pages: i32): void {
  */
 export function gart_init(): void {
   dummy_bus = gart_family == GART_AGP ? 0 : dma_map_boot_page(dummy_pfn);
-  const d = dummy_pte();
-  for (let p = 0; p < gart_pages; p++) {
-    store<u64>(pte_at(p), d);
-    gart_clear_owner(p);
-  }
+  dummy_entry = gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
+  // Every entry now points at the dummy page and has no owner: zero in both tables (above).
 }
 
 export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32): void {
-  store<u64>(pte_at(page), gart_pte_encode(addr));
+  set_pte(page, gart_pte_encode(addr));
   gart_set_owner(page, slot, id, pfn);
   count(C_GART_WRITES);
 }
 
 /** The entries of [first, first + pages) back to the dummy entry, owners cleared; no flush. */
 export function gart_unbind_entries(first: i32, pages: i32): void {
-  const d = dummy_pte();
   for (let p = first; p < first + pages; p++) {
-    store<u64>(pte_at(p), d);
+    store<u64>(pte_at(p), 0); // the dummy entry
     gart_clear_owner(p);
   }
   count(C_GART_WRITES, pages);

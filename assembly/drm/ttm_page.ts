@@ -4,7 +4,7 @@
 // so a page list costs 12 bytes per guest page and nothing is allocated while ops run.
 
 import { DMA_MAPPING_ERROR, PAGE_SHIFT } from '../abi';
-import { tt_next_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../layout';
+import { tt_next_ptr, tt_prev_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../layout';
 
 
 //  handle word (u32):  31                                 0
@@ -24,6 +24,9 @@ import { tt_next_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../layout';
 }
 @inline export function page_next(pfn: i32): i32 { return load<i32>(at(tt_next_ptr, pfn)); }
 @inline export function set_page_next(pfn: i32, next: i32): void { store<i32>(at(tt_next_ptr, pfn), next); }
+// The list_head's back link: only a list (below) keeps it, so its tail can be cut without a walk.
+@inline function page_prev(pfn: i32): i32 { return load<i32>(at(tt_prev_ptr, pfn)); }
+@inline function set_page_prev(pfn: i32, prev: i32): void { store<i32>(at(tt_prev_ptr, pfn), prev); }
 
 // The exchanged flag rides in the coh word's top bit: a coherent handle needs at most 29 bits.
 //  coh word (u32):  31  30 29                          0
@@ -64,7 +67,8 @@ export function page_reset(pfn: i32): void {
 @inline export function page_phys(pfn: i32): u64 { return <u64>pfn << PAGE_SHIFT; }
 
 // A page list (ttm_tt's pages[], a pool's list): a record of head pfn, tail pfn and length, kept
-// inside whatever owns the list (drm/ttm_tt.ts's tt record, drm/ttm_page_alloc.ts's pools).
+// inside whatever owns the list (drm/ttm_tt.ts's tt record, drm/ttm_page_alloc.ts's pools). Pages
+// are linked both ways, as list_head is, so every operation costs only the pages it moves.
 @inline export const LIST_HEAD: i32 = 0;
 @inline export const LIST_TAIL: i32 = LIST_HEAD + 4;
 @inline export const LIST_LEN: i32 = LIST_TAIL + 4;
@@ -80,6 +84,7 @@ export function list_init(l: usize): void {
 export function list_append(l: usize, pfn: i32): void {
   set_page_next(pfn, -1);
   const tail = load<i32>(l, LIST_TAIL);
+  set_page_prev(pfn, tail);
   if (tail < 0) store<i32>(l, pfn, LIST_HEAD); else set_page_next(tail, pfn);
   store<i32>(l, pfn, LIST_TAIL);
   store<i32>(l, load<i32>(l, LIST_LEN) + 1, LIST_LEN);
@@ -89,8 +94,9 @@ export function list_append(l: usize, pfn: i32): void {
 export function list_push_head(l: usize, pfn: i32): void {
   const head = load<i32>(l, LIST_HEAD);
   set_page_next(pfn, head);
+  set_page_prev(pfn, -1);
   store<i32>(l, pfn, LIST_HEAD);
-  if (head < 0) store<i32>(l, pfn, LIST_TAIL);
+  if (head < 0) store<i32>(l, pfn, LIST_TAIL); else set_page_prev(head, pfn);
   store<i32>(l, load<i32>(l, LIST_LEN) + 1, LIST_LEN);
 }
 
@@ -100,7 +106,7 @@ export function list_take_head(l: usize): i32 {
   if (pfn < 0) return -1;
   const next = page_next(pfn);
   store<i32>(l, next, LIST_HEAD);
-  if (next < 0) store<i32>(l, -1, LIST_TAIL);
+  if (next < 0) store<i32>(l, -1, LIST_TAIL); else set_page_prev(next, -1);
   store<i32>(l, load<i32>(l, LIST_LEN) - 1, LIST_LEN);
   set_page_next(pfn, -1);
   return pfn;
@@ -108,20 +114,18 @@ export function list_take_head(l: usize): i32 {
 
 /**
  * Unlinks the last n pages and returns them as a chain in the order the kernel frees them: from
- * the tail backwards (ttm_page_pool_free walks the list in reverse).
+ * the tail backwards (ttm_page_pool_free walks the list in reverse). Walks only the n pages cut.
  */
 export function list_cut_tail(l: usize, n: i32): i32 {
   const have = load<i32>(l, LIST_LEN);
   if (n > have) n = have;
   if (n <= 0) return -1;
-  let first: i32;
+  let first = load<i32>(l, LIST_TAIL);
+  for (let i = 1; i < n; i++) first = page_prev(first);
   if (n == have) {
-    first = load<i32>(l, LIST_HEAD);
     store<i32>(l, -1, LIST_HEAD); store<i32>(l, -1, LIST_TAIL);
   } else {
-    let keep = load<i32>(l, LIST_HEAD);
-    for (let i = 1; i < have - n; i++) keep = page_next(keep);
-    first = page_next(keep);
+    const keep = page_prev(first);
     set_page_next(keep, -1);
     store<i32>(l, keep, LIST_TAIL);
   }

@@ -4,34 +4,37 @@
 // so allocation order is fully determined by history — both engines must agree page for page.
 
 import { MAX_ORDER } from '../abi';
-import { ZONES_PTR, ZONE_DESC_BYTES } from '../layout';
+import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES } from '../layout';
 
-// Zone descriptor (ZONE_DESC_BYTES): the per-frame arrays (tag: u8, the order of a free block
-// head or NOT_FREE; next/prev: i32 links, -1 = none), the frame number of array index 0, the
+// Zone descriptor (ZONE_DESC_BYTES): the per-frame records, the frame number of record 0, the
 // zone's frames [start, end), and one list head per order (i32 frame, -1 = empty).
-@inline const Z_TAG: i32 = 0;
-@inline const Z_NEXT: i32 = Z_TAG + 4;
-@inline const Z_PREV: i32 = Z_NEXT + 4;
-@inline const Z_BASE: i32 = Z_PREV + 4;
+// A frame's record (BUDDY_REC_BYTES), one cache line for everything a list operation touches:
+// next/prev i32 links (-1 = none), then the tag: the order of a free block head plus one, 0 when
+// the frame heads no free block (so fresh memory needs no fill).
+@inline const Z_REC: i32 = 0;
+@inline const Z_BASE: i32 = Z_REC + 4;
 @inline const Z_START: i32 = Z_BASE + 4;
 @inline const Z_END: i32 = Z_START + 4;
 @inline const Z_HEADS: i32 = 32;
 @inline export const ZONE_DMA32_ID: i32 = 0;
 @inline export const ZONE_NORMAL_ID: i32 = 1;
-@inline const NOT_FREE: u8 = 0xFF;
+@inline const NOT_FREE: u8 = 0;
 @inline const TOP_ORDER: i32 = MAX_ORDER - 1;
+@inline const R_NEXT: usize = 0;
+@inline const R_PREV: usize = 4;
+@inline const R_TAG: usize = 8;
 
 @inline function zd(z: i32): usize {
   assert(z >= ZONE_DMA32_ID && z <= ZONE_NORMAL_ID, 'zone id');
   return ZONES_PTR + <usize>(z * ZONE_DESC_BYTES);
 }
-@inline function index_of(z: usize, f: i32): usize {
+@inline function rec_of(z: usize, f: i32): usize {
   assert(f >= load<i32>(z, Z_START) && f < load<i32>(z, Z_END), 'frame outside its zone');
-  return <usize>(f - load<i32>(z, Z_BASE));
+  return <usize>load<u32>(z, Z_REC) + <usize>(f - load<i32>(z, Z_BASE)) * BUDDY_REC_BYTES;
 }
-@inline function tag_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_TAG) + index_of(z, f); }
-@inline function next_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_NEXT) + (index_of(z, f) << 2); }
-@inline function prev_at(z: usize, f: i32): usize { return <usize>load<u32>(z, Z_PREV) + (index_of(z, f) << 2); }
+@inline function tag_at(z: usize, f: i32): usize { return rec_of(z, f) + R_TAG; }
+@inline function next_at(z: usize, f: i32): usize { return rec_of(z, f) + R_NEXT; }
+@inline function prev_at(z: usize, f: i32): usize { return rec_of(z, f) + R_PREV; }
 @inline function head_at(z: usize, order: i32): usize { return z + Z_HEADS + (<usize>order << 2); }
 
 function list_add(z: usize, f: i32, order: i32): void {
@@ -41,7 +44,7 @@ function list_add(z: usize, f: i32, order: i32): void {
   store<i32>(prev_at(z, f), -1);
   if (old >= 0) store<i32>(prev_at(z, old), f);
   store<i32>(h, f);
-  store<u8>(tag_at(z, f), <u8>order);
+  store<u8>(tag_at(z, f), <u8>(order + 1));
 }
 
 function list_del(z: usize, f: i32, order: i32): void {
@@ -52,12 +55,12 @@ function list_del(z: usize, f: i32, order: i32): void {
   store<u8>(tag_at(z, f), NOT_FREE);
 }
 
-export function zone_init(z: i32, tag: usize, next: usize, prev: usize, base: i32, start: i32, end: i32): void {
+export function zone_init(z: i32, rec: usize, base: i32, start: i32, end: i32): void {
   const d = zd(z);
-  store<u32>(d, <u32>tag, Z_TAG); store<u32>(d, <u32>next, Z_NEXT); store<u32>(d, <u32>prev, Z_PREV);
+  store<u32>(d, <u32>rec, Z_REC);
   store<i32>(d, base, Z_BASE); store<i32>(d, start, Z_START); store<i32>(d, end, Z_END);
   for (let o = 0; o < MAX_ORDER; o++) store<i32>(head_at(d, o), -1);
-  if (end > start) memory.fill(tag + <usize>(start - base), NOT_FREE, <usize>(end - start));
+  // Tags start at NOT_FREE: the records are fresh (zero) memory.
 }
 
 /** Boot: the zone's frames go in as the largest aligned blocks, ascending, each at a list head. */
@@ -98,7 +101,7 @@ export function buddy_free(z: i32, f: i32, order: i32): void {
   while (k < TOP_ORDER) {
     const b = f ^ (1 << k);
     if (b < start || b + (1 << k) > end) break;
-    if (load<u8>(tag_at(d, b)) != <u8>k) break;
+    if (load<u8>(tag_at(d, b)) != <u8>(k + 1)) break;
     list_del(d, b, k);
     if (b < f) f = b;
     k++;

@@ -9,6 +9,7 @@ import { IO_TLB_SHIFT, UNIT_SIZE, PAGE_SHIFT, VERSION_MASK, DEV_BIT, READER_CPU,
 import { VIOLATION_PTR, payload_bytes } from '../layout';
 import { count, cur_op } from './counters';
 import { reach, machine_stamp, expected_stamp, machine_byte, shadow_byte, piece_len } from './stamps';
+import { sfn_to_mfn } from './translate';
 
 // The violation record (VIOLATION_WORDS i64, src/engine/abi.ts VIOLATION_FIELDS): the words the
 // oracle fills; the hop words after them are the driver's (driver/hops.ts).
@@ -67,7 +68,8 @@ function record(kind: i32, reader: i32, pfn: i32, m: i64, dma: u64, gpu_page: i6
   if (load<i64>(VIOLATION_PTR) != VIOLATION_NONE) return;
   const v = VIOLATION_PTR;
   store<i64>(v, kind, V_KIND); store<i64>(v, cur_op, V_OP); store<i64>(v, reader, V_READER); store<i64>(v, pfn, V_PFN);
-  store<i64>(v, m < 0 ? -1 : m >> PAGE_SHIFT, V_MFN); store<u64>(v, dma, V_DMA); store<i64>(v, gpu_page, V_GPU_PAGE);
+  store<i64>(v, m < 0 ? -1 : sfn_to_mfn(<i32>(m >> PAGE_SHIFT)), V_MFN); // m is a store address
+  store<u64>(v, dma, V_DMA); store<i64>(v, gpu_page, V_GPU_PAGE);
   store<u64>(v, pte, V_PTE); store<i64>(v, unit, V_UNIT);
   store<i64>(v, <i64>(seen >> 32), V_SEEN_HI); store<i64>(v, <i64>(seen & 0xFFFF_FFFF), V_SEEN_LO);
   store<i64>(v, <i64>(exp >> 32), V_EXP_HI); store<i64>(v, <i64>(exp & 0xFFFF_FFFF), V_EXP_LO);

@@ -2,12 +2,14 @@
 // optional payload bytes. Models no single kernel file: it is the RAM every other file moves.
 // Different: a stamp is (bufId << 32 | dev << 31 | version), so one i64 compare tells whether
 // a reader saw the last write; payload bytes are stored sparsely, only for frames ever written.
+// Machine memory is addressed by *store address* (sfn << PAGE_SHIFT | offset, sim/translate.ts):
+// the same frames in an order that keeps the guest's pages together.
 
 import { PAGE_SHIFT, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
 import { cur_op } from './counters';
-import { stamps_ptr, expected_ptr, host_pages, payload_bytes, unit_payload,
+import { stamps_ptr, expected_ptr, payload_bytes, unit_payload,
   pay_mach_ptr, pay_shadow_ptr, bump_alloc } from '../layout';
-import { phys_to_machine, bus_to_machine } from './translate';
+import { phys_to_store, machine_to_store, bus_to_store } from './translate';
 
 // How an access reaches machine memory.
 @inline export const MODE_PHYS: i32 = 0; // the CPU: guest phys through p2m
@@ -30,6 +32,7 @@ import { phys_to_machine, bus_to_machine } from './translate';
 let buf_counter: i32 = 0;
 @inline export function next_buf_id(): i32 { return ++buf_counter; }
 
+/** The stamp of the unit holding store address m (0 when nothing is there). */
 @inline export function machine_stamp(m: i64): u64 {
   if (m < 0) return 0;
   return load<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3));
@@ -43,26 +46,26 @@ let buf_counter: i32 = 0;
   store<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3), s);
 }
 
-/** Machine address of logical byte `k` of a page whose byte 0 sits at `base` in `mode`. */
+/** Store address of logical byte `k` of a page whose byte 0 sits at `base` in `mode`. */
 @inline export function reach(mode: i32, base: u64, k: i32): i64 {
   if (mode == MODE_NONE) return -1;
   const x = base + <u64>k;
   if (x < base) return -1; // past the top of the 64-bit bus: nothing there
-  if (mode == MODE_PHYS) return phys_to_machine(x);
-  if (mode == MODE_MACH) return (x >> PAGE_SHIFT) < <u64>host_pages ? <i64>x : -1;
-  return bus_to_machine(x);
+  if (mode == MODE_PHYS) return phys_to_store(x);
+  if (mode == MODE_MACH) return machine_to_store(x);
+  return bus_to_store(x);
 }
 
 // ---- payload bytes ----
-// Machine frame slot: 2 × unit_payload bytes (the first unit_payload bytes of each unit), so a
+// Store frame slot: 2 × unit_payload bytes (the first unit_payload bytes of each unit), so a
 // page bounced into an odd slot keeps its logical bytes. Shadow slot: payload_bytes per pfn.
 
 @inline export function payload_byte(s: u64, k: i32): u8 {
   return <u8>((<u32>s * 31 + <u32>(s >> 32) * 17 + <u32>k * 7) & 0xFF);
 }
 
-export function mach_slot(mfn: i32, create: bool): usize {
-  const p = pay_mach_ptr + (<usize>mfn << 2);
+export function mach_slot(sfn: i32, create: bool): usize {
+  const p = pay_mach_ptr + (<usize>sfn << 2);
   let at = <usize>load<u32>(p);
   if (at == 0 && create) { at = bump_alloc(unit_payload << 1); store<u32>(p, <u32>at); }
   return at;
@@ -75,7 +78,7 @@ export function shadow_slot(pfn: i32, create: bool): usize {
   return at;
 }
 
-/** Byte at machine address m (0 when unstored). */
+/** Byte at store address m (0 when unstored). */
 export function machine_byte(m: i64): u8 {
   if (m < 0) return 0;
   const o = <i32>(m & UNIT_MASK);
@@ -146,8 +149,8 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
     if (ls < len) len = ls;
     const ld = UNIT_SIZE - <i32>(xd & UNIT_MASK);
     if (ld < len) len = ld;
-    const ms = phys_to_machine(xs);
-    const md = phys_to_machine(xd);
+    const ms = phys_to_store(xs);
+    const md = phys_to_store(xd);
     if (md >= 0) {
       if (done == 0 || (xd & UNIT_MASK) == 0) {
         store<u64>(stamps_ptr + (<usize>(md >> IO_TLB_SHIFT) << 3), machine_stamp(ms));

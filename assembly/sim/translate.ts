@@ -3,9 +3,19 @@
 // (an IOVA; arch/powerpc/kernel/iommu.c style), or as itself. Different: it only reads the tables
 // the layout made; who fills them (xen/p2m.ts, dma/iommu.ts) is above, and a machine without
 // the table is the identity.
+//
+// Different, and the simulator's own: machine memory's contents (sim/stamps.ts) are kept in
+// *frame store order*, not machine order. Under Xen the guest's frames are a shuffled set of the
+// host's highest ones, so in machine order every page the CPU touches would land somewhere random
+// in a table of the whole host. The store puts the frame pfn p owned at boot at store frame number
+// (sfn) p, and every other frame (Xen's, other domains') after the guest's, in machine order: a
+// fixed permutation, chosen once at boot, that changes nothing anyone can observe. A pfn's sfn is
+// a load from a table that stays the identity until the pfn is exchanged; a machine frame's sfn is
+// one load from the boot inverse of the p2m. Elsewhere the store is machine order.
 
 import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES } from '../abi';
-import { has_p2m, has_iommu, p2m_ptr, iommu_ptr, ram_pages, host_pages } from '../layout';
+import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, boot_m2p_ptr, guest_base, iommu_ptr, ram_pages,
+  host_pages } from '../layout';
 
 @inline const WINDOW_BYTES: u64 = <u64>IOMMU_WINDOW_PAGES << PAGE_SHIFT;
 
@@ -16,11 +26,41 @@ import { has_p2m, has_iommu, p2m_ptr, iommu_ptr, ram_pages, host_pages } from '.
   return load<i32>(p2m_ptr + (<usize>pfn << 2));
 }
 
-/** Guest phys → machine address, −1 outside RAM. */
-@inline export function phys_to_machine(phys: u64): i64 {
+/** The sfn of the machine frame behind a guest page (the table holds sfn + 1, 0 = the pfn itself). */
+@inline export function pfn_to_sfn(pfn: i32): i32 {
+  if (!has_p2m) return pfn;
+  assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
+  const v = load<i32>(sfn_ptr + (<usize>pfn << 2));
+  return v == 0 ? pfn : v - 1;
+}
+
+/** The sfn of machine frame `mfn` (< host_pages): its boot owner's pfn, or after the guest's. */
+@inline export function mfn_to_sfn(mfn: i32): i32 {
+  if (!has_p2m) return mfn;
+  assert(<u32>mfn < <u32>host_pages, 'mfn out of range');
+  if (mfn >= guest_base) return load<i32>(boot_m2p_ptr + (<usize>(mfn - guest_base) << 2));
+  return ram_pages + mfn;
+}
+
+/** The machine frame at store frame `sfn`. Scans the boot inverse: for explanations, never the hot path. */
+export function sfn_to_mfn(sfn: i32): i32 {
+  if (!has_p2m) return sfn;
+  if (sfn >= ram_pages) return sfn - ram_pages;
+  for (let i = 0; i < ram_pages; i++) if (load<i32>(boot_m2p_ptr + (<usize>i << 2)) == sfn) return guest_base + i;
+  return -1;
+}
+
+/** Guest phys → store address (sfn << PAGE_SHIFT | offset), −1 outside RAM. */
+@inline export function phys_to_store(phys: u64): i64 {
   const pfn = phys >> PAGE_SHIFT;
   if (pfn >= <u64>ram_pages) return -1;
-  return <i64>((<u64>pfn_to_mfn(<i32>pfn) << PAGE_SHIFT) | (phys & PAGE_MASK));
+  return <i64>((<u64>pfn_to_sfn(<i32>pfn) << PAGE_SHIFT) | (phys & PAGE_MASK));
+}
+
+/** Machine address → store address, −1 beyond the last frame. */
+@inline export function machine_to_store(m: u64): i64 {
+  if ((m >> PAGE_SHIFT) >= <u64>host_pages) return -1;
+  return <i64>((<u64>mfn_to_sfn(<i32>(m >> PAGE_SHIFT)) << PAGE_SHIFT) | (m & PAGE_MASK));
 }
 
 /** The IOVA entry a bus address falls in, or −1 outside the window. */
@@ -34,16 +74,15 @@ import { has_p2m, has_iommu, p2m_ptr, iommu_ptr, ram_pages, host_pages } from '.
   return <i32>load<u32>(iommu_ptr + (<usize>entry << 2)) - 1; // entries hold pfn + 1, IOMMU_NONE = empty
 }
 
-/** Bus address → machine address, −1 when nothing answers (an IOMMU fault, beyond the last frame). */
-export function bus_to_machine(bus: u64): i64 {
-  let m: i64 = <i64>bus;
+/** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame). */
+export function bus_to_store(bus: u64): i64 {
+  let m = bus;
   if (has_iommu) {
     const e = iova_entry_of(bus);
     if (e < 0) return -1;
     const pfn = iova_entry_pfn(e);
     if (pfn < 0) return -1;
-    m = <i64>((<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK));
+    m = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
-  if ((<u64>m >> PAGE_SHIFT) >= <u64>host_pages) return -1;
-  return m;
+  return machine_to_store(m);
 }

@@ -9,10 +9,10 @@ import { XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN, XEN_NR_ZONES
 import { ram_pages, host_pages, xen_low_end, frame_bits_ptr, stamps_ptr, payload_bytes, unit_payload,
   xen_out_ptr } from '../layout';
 import { count } from '../sim/counters';
-import { pfn_to_mfn } from '../sim/translate';
+import { pfn_to_mfn, pfn_to_sfn } from '../sim/translate';
 import { mach_slot, forget_pages } from '../sim/stamps';
 import { set_p2m, xen_pv_domain } from './p2m';
-import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } from './heap';
+import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next, heap_block_mfn } from './heap';
 
 @inline function is_low_frame(mfn: i32): bool { return mfn >= XEN_LOW_BASE_MFN && mfn < xen_low_end; }
 
@@ -22,10 +22,10 @@ import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next } 
  */
 function zero_range(pfn: i32, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const mfn = pfn_to_mfn(pfn + i);
-    memory.fill(stamps_ptr + (<usize>mfn << 4), 0, 16);
+    const sfn = pfn_to_sfn(pfn + i);
+    memory.fill(stamps_ptr + (<usize>sfn << 4), 0, 16);
     if (payload_bytes > 0) {
-      const slot = mach_slot(mfn, false);
+      const slot = mach_slot(sfn, false);
       if (slot != 0) memory.fill(slot, 0, <usize>(unit_payload << 1));
     }
   }
@@ -49,14 +49,14 @@ export function xen_create_contiguous_region(pfn: i32, order: i32, address_bits:
   const n = 1 << order;
   zero_range(pfn, n);
   if (counted) count(C_HYPERCALLS);
-  const base = alloc_domheap_pages(order, address_bits);
+  const base = alloc_domheap_pages(order, address_bits, xen_out_ptr);
   if (base < 0) {
     if (counted) count(C_ALLOC_FAILURES);
     return false;
   }
   for (let i = n - 1; i >= 0; i--) {
-    free_heap_pages(pfn_to_mfn(pfn + i), 0);
-    set_p2m(pfn + i, base + i);
+    free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
+    set_p2m(pfn + i, base + i, i == 0 ? load<i32>(xen_out_ptr) : -1);
   }
   if (counted) count(C_EXCHANGED_FRAMES, n);
   return true;
@@ -76,15 +76,19 @@ export function xen_destroy_contiguous_region(pfn: i32, order: i32): void {
   zero_range(pfn, n);
   count(C_HYPERCALLS);
   for (let j = 0; j < n; j++) {
-    const f = alloc_domheap_pages(0, 0);
+    const at = xen_out_ptr + (<usize>j << 3);
+    const f = alloc_domheap_pages(0, 0, at + 4);
     if (f < 0) {
-      for (let i = j - 1; i >= 0; i--) free_heap_pages(load<i32>(xen_out_ptr + (<usize>i << 2)), 0);
+      for (let i = j - 1; i >= 0; i--) free_heap_pages(load<i32>(xen_out_ptr + (<usize>i << 3)), 0, load<i32>(xen_out_ptr + (<usize>i << 3), 4));
       return;
     }
-    store<i32>(xen_out_ptr + (<usize>j << 2), f);
+    store<i32>(at, f);
   }
-  for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0);
-  for (let i = 0; i < n; i++) set_p2m(pfn + i, load<i32>(xen_out_ptr + (<usize>(n - 1 - i) << 2)));
+  for (let i = n - 1; i >= 0; i--) free_heap_pages(pfn_to_mfn(pfn + i), 0, pfn_to_sfn(pfn + i));
+  for (let i = 0; i < n; i++) {
+    const at = xen_out_ptr + (<usize>(n - 1 - i) << 3);
+    set_p2m(pfn + i, load<i32>(at), load<i32>(at, 4));
+  }
   count(C_EXCHANGED_FRAMES, n);
 }
 
@@ -128,7 +132,8 @@ export function xen_check_frames(): i32 {
   let low_free = 0;
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o <= XEN_HEAP_MAX_ORDER; o++) {
-      for (let f = heap_list_head(z, o); f >= 0; f = heap_list_next(f)) {
+      for (let b = heap_list_head(z, o); b >= 0; b = heap_list_next(b)) {
+        const f = heap_block_mfn(b);
         for (let k = 0; k < (1 << o); k++) {
           if (f + k >= host_pages || !claim(f + k)) { bad |= INV_FRAME_OWNERS; break; }
           if (is_low_frame(f + k)) low_free++;

@@ -8,18 +8,39 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { heap_tag_ptr, heap_next_ptr, heap_prev_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_tag_ptr, heap_heads_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { mfn_to_sfn } from '../sim/translate';
 
-@inline const NOT_FREE: u8 = 0xFF;
+// A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
+// store frame (sim/translate.ts): the lists link store frames (-1 = none), so walking them reads
+// no table, and the record remembers its machine frame. In machine order, for a merge's look at a
+// frame's neighbour: one bit per frame (does it head a free block: a table small enough to stay in
+// cache) and its tag byte, the order of that block plus one, read only when the bit is set. Fresh
+// memory is "no free block": nothing is filled at boot.
+@inline const NOT_FREE: u8 = 0;
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
+@inline function rec_of(s: i32): usize {
+  assert(<u32>s < <u32>host_pages, 'heap store frame out of range');
+  return xen_frames_ptr + <usize>s * XEN_FRAME_BYTES;
+}
 @inline function tag_at(f: i32): usize {
   assert(<u32>f < <u32>host_pages, 'heap frame out of range');
   return heap_tag_ptr + <usize>f;
 }
-@inline function next_at(f: i32): usize { return heap_next_ptr + (<usize>f << 2); }
-@inline function prev_at(f: i32): usize { return heap_prev_ptr + (<usize>f << 2); }
+@inline function heads_word(f: i32): usize { return heap_heads_ptr + (<usize>(f >> 6) << 3); }
+@inline function set_free_head(f: i32, order: i32): void {
+  store<u8>(tag_at(f), <u8>(order + 1));
+  store<u64>(heads_word(f), load<u64>(heads_word(f)) | (<u64>1 << <u64>(f & 63)));
+}
+@inline function clear_free_head(f: i32): void {
+  store<u64>(heads_word(f), load<u64>(heads_word(f)) & ~(<u64>1 << <u64>(f & 63)));
+}
+/** Does frame f head a free block of this order? */
+@inline function free_head_of_order(f: i32, order: i32): bool {
+  return ((load<u64>(heads_word(f)) >> <u64>(f & 63)) & 1) != 0 && load<u8>(tag_at(f)) == <u8>(order + 1);
+}
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
   return heap_lists_ptr + (<usize>(zone * ORDERS + order) << 3);
@@ -33,28 +54,33 @@ import { heap_tag_ptr, heap_next_ptr, heap_prev_ptr, heap_lists_ptr, host_pages 
 /** bits_to_zone: the highest zone whose frames all lie below 2^bits (0 for bits <= PAGE_SHIFT). */
 @inline function bits_to_zone(bits: i32): i32 { return bits < PAGE_SHIFT + 1 ? 0 : bits - (PAGE_SHIFT + 1); }
 
-/** page_list_add_tail of a free block head. */
-function list_add_tail(zone: i32, order: i32, f: i32): void {
+/** page_list_add_tail of the free block headed by frame f, whose store frame is s. */
+function list_add_tail(zone: i32, order: i32, f: i32, s: i32): void {
   const t = load<i32>(tail_at(zone, order));
-  store<i32>(next_at(f), -1);
-  store<i32>(prev_at(f), t);
-  if (t >= 0) store<i32>(next_at(t), f); else store<i32>(head_at(zone, order), f);
-  store<i32>(tail_at(zone, order), f);
-  store<u8>(tag_at(f), <u8>order);
+  const r = rec_of(s);
+  store<i32>(r, -1, XF_NEXT);
+  store<i32>(r, t, XF_PREV);
+  store<i32>(r, f, XF_MFN);
+  if (t >= 0) store<i32>(rec_of(t), s, XF_NEXT); else store<i32>(head_at(zone, order), s);
+  store<i32>(tail_at(zone, order), s);
+  set_free_head(f, order);
 }
 
-/** page_list_del of a free block head. */
-function list_del(zone: i32, order: i32, f: i32): void {
-  const n = load<i32>(next_at(f));
-  const p = load<i32>(prev_at(f));
-  if (p >= 0) store<i32>(next_at(p), n); else store<i32>(head_at(zone, order), n);
-  if (n >= 0) store<i32>(prev_at(n), p); else store<i32>(tail_at(zone, order), p);
-  store<u8>(tag_at(f), NOT_FREE);
+/** page_list_del of the free block whose head is at store frame s; returns the head's frame. */
+function list_del(zone: i32, order: i32, s: i32): i32 {
+  const r = rec_of(s);
+  const n = load<i32>(r, XF_NEXT);
+  const p = load<i32>(r, XF_PREV);
+  if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
+  if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
+  const f = load<i32>(r, XF_MFN);
+  clear_free_head(f);
+  return f;
 }
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  memory.fill(heap_tag_ptr, NOT_FREE, <usize>host_pages);
+  // Every frame's tag is NOT_FREE: the records are fresh (zero) memory.
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
@@ -72,7 +98,7 @@ export function xen_heap_add_range(start: i32, end: i32): void {
     let order = XEN_HEAP_MAX_ORDER;
     while (order > 0 && ((f & ((1 << order) - 1)) != 0 || f + (1 << order) > end)) order--;
     const z = heap_zone(f);
-    list_add_tail(z, order, f);
+    list_add_tail(z, order, f, mfn_to_sfn(f));
     store<i32>(avail_at(z), load<i32>(avail_at(z)) + (1 << order));
     f += 1 << order;
   }
@@ -81,21 +107,24 @@ export function xen_heap_add_range(start: i32, end: i32): void {
 /**
  * alloc_heap_pages(zone_lo 1, zone_hi, order): zones from zone_hi down, in each the head of the
  * smallest non-empty list at or above `order`; the block is halved, each lower half appended to
- * its list, and the top 2^order piece returned. −1 when no zone can serve it.
+ * its list, and the top 2^order piece returned. −1 when no zone can serve it. The piece's store
+ * frame goes to `out_sfn` (an i32 the caller passes; 0: not wanted).
  */
-function alloc_heap_pages(zone_hi: i32, order: i32): i32 {
+function alloc_heap_pages(zone_hi: i32, order: i32, out_sfn: usize): i32 {
   for (let zone = zone_hi; zone >= 1; zone--) {
     if (load<i32>(avail_at(zone)) < (1 << order)) continue;
     for (let j = order; j < ORDERS; j++) {
-      let pg = load<i32>(head_at(zone, j));
-      if (pg < 0) continue;
-      list_del(zone, j, pg);
+      const head = load<i32>(head_at(zone, j));
+      if (head < 0) continue;
+      let pg = list_del(zone, j, head);
+      const split = j != order;
       while (j != order) {
         j--;
-        list_add_tail(zone, j, pg);
+        list_add_tail(zone, j, pg, mfn_to_sfn(pg));
         pg += 1 << j;
       }
       store<i32>(avail_at(zone), load<i32>(avail_at(zone)) - (1 << order));
+      if (out_sfn != 0) store<i32>(out_sfn, split ? mfn_to_sfn(pg) : head);
       return pg;
     }
   }
@@ -106,28 +135,31 @@ function alloc_heap_pages(zone_hi: i32, order: i32): i32 {
  * alloc_domheap_pages(NULL, order, MEMF_bits(address_bits)): 0 bits means no limit; zone_hi =
  * min(bits_to_zone(bits), NR_ZONES - 1), and zone 0 (MEMZONE_XEN) never serves a domain.
  */
-export function alloc_domheap_pages(order: i32, address_bits: i32): i32 {
+export function alloc_domheap_pages(order: i32, address_bits: i32, out_sfn: usize = 0): i32 {
   const bits = address_bits == 0 ? XEN_NO_LIMIT_BITS : address_bits;
   const zone_hi = min(bits_to_zone(bits), XEN_NR_ZONES - 1);
   if (zone_hi == 0) return -1;
-  return alloc_heap_pages(zone_hi, order);
+  return alloc_heap_pages(zone_hi, order, out_sfn);
 }
 
-/** free_heap_pages: merge with the predecessor or successor block of the same order while free. */
-export function free_heap_pages(mfn: i32, order: i32): void {
+/**
+ * free_heap_pages: merge with the predecessor or successor block of the same order while free.
+ * `sfn` is the frame's store frame when the caller knows it (a guest page's), else −1.
+ */
+export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
   const zone = heap_zone(mfn);
   store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
   let pg = mfn;
   while (order < XEN_HEAP_MAX_ORDER) {
     const mask = 1 << order;
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
-    if (buddy < 0 || buddy >= host_pages || load<u8>(tag_at(buddy)) != <u8>order) break;
+    if (buddy < 0 || buddy >= host_pages || !free_head_of_order(buddy, order)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
-    list_del(zone, order, buddy);
+    list_del(zone, order, mfn_to_sfn(buddy));
     if (buddy < pg) pg = buddy;
     order++;
   }
-  list_add_tail(zone, order, pg);
+  list_add_tail(zone, order, pg, pg == mfn && sfn >= 0 ? sfn : mfn_to_sfn(pg));
 }
 
 /** Free frames in all zones (avail summed). */
@@ -137,6 +169,8 @@ export function xen_heap_free_frames(): i64 {
   return n;
 }
 
-/** Free list walking for checkInvariants: the head of a list, and a block's successor. */
+/** Free list walking for checkInvariants, by store frame (−1 ends a list): a list's head, a block's
+ * successor, and the block's first frame. */
 export function heap_list_head(zone: i32, order: i32): i32 { return load<i32>(head_at(zone, order)); }
-export function heap_list_next(f: i32): i32 { return load<i32>(next_at(f)); }
+export function heap_list_next(s: i32): i32 { return load<i32>(rec_of(s), XF_NEXT); }
+export function heap_block_mfn(s: i32): i32 { return load<i32>(rec_of(s), XF_MFN); }

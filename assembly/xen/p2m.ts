@@ -1,39 +1,82 @@
 // Xen PV pseudo-physical map (arch/x86/xen/mmu.c, p2m.c, 2010): the guest's "physical" frames are
-// a shuffled set of the host's highest machine frames. Different: p2m is the only table; m2p is
-// not stored, since only the first violation's explanation asks a machine-to-guest question.
+// a shuffled set of the host's highest machine frames. The m2p is kept as p2m's inverse, as Xen
+// keeps machine_to_phys_mapping for every frame, so bus → machine → pseudo-physical is one load
+// (mfn_to_pfn, arch/x86/include/asm/xen/page.h). Different: a frame's m2p word sits in its Xen
+// frame record (layout.ts) and reads 0 until the frame changes hands, meaning "the boot owner",
+// whose pfn the boot inverse holds (sim/translate.ts keeps that table for the frame store too);
+// p2m changes also keep the pfn's store frame (sfn) current.
 
 import { PLATFORM_XEN_PV } from '../abi';
-import { platform, p2m_ptr, ram_pages, host_pages } from '../layout';
+import { platform, p2m_ptr, sfn_ptr, boot_m2p_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, guest_base,
+  ram_pages, host_pages } from '../layout';
 import { rand_next } from '../sim/rand';
-import { pfn_to_mfn } from '../sim/translate';
+import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 
 /** xen_pv_domain(): the one question the rest of the kernel asks about Xen. */
 @inline export function xen_pv_domain(): bool { return platform == PLATFORM_XEN_PV; }
 
-@inline export function set_p2m(pfn: i32, mfn: i32): void {
-  assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
-  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
+// m2p word: 0 = the boot owner (none for a frame below guest_base), M2P_NONE = no guest page,
+// otherwise pfn + 1.
+@inline const M2P_NONE: u32 = 0xFFFF_FFFF;
+
+/** The m2p word of the frame at store frame `sfn`. */
+@inline function m2p_at(sfn: i32): usize {
+  assert(<u32>sfn < <u32>host_pages, 'm2p entry out of range');
+  return xen_frames_ptr + <usize>sfn * XEN_FRAME_BYTES + XF_M2P;
 }
 
-/** The guest owns the highest ram_pages frames of the host, handed out in a seeded order. */
-export function p2m_init(): void {
-  const base = host_pages - ram_pages;
-  for (let pfn = 0; pfn < ram_pages; pfn++) set_p2m(pfn, base + pfn);
-  for (let i = ram_pages - 1; i >= 1; i--) {
-    const j = <i32>(rand_next() % <u32>(i + 1));
-    const a = pfn_to_mfn(i);
-    set_p2m(i, pfn_to_mfn(j));
-    set_p2m(j, a);
-  }
+@inline function m2p(mfn: i32): i32 {
+  const w = load<u32>(m2p_at(mfn_to_sfn(mfn)));
+  if (w == 0) return mfn >= guest_base ? load<i32>(boot_m2p_ptr + (<usize>(mfn - guest_base) << 2)) : -1;
+  return w == M2P_NONE ? -1 : <i32>(w - 1);
 }
 
 /**
- * m2p for one frame: the guest page it backs, −1 for a frame the guest does not own. A scan of
- * p2m under Xen, so only explanations (the first violation) ask it; identity elsewhere.
+ * Points pfn at mfn, keeping m2p the inverse (set_phys_to_machine + the hypervisor's m2p update).
+ * `sfn` is mfn's store frame when the caller has it (Xen's heap hands it out), else −1.
  */
+export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
+  assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
+  // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
+  // one-to-one: that owner is pfn (no need to read the boot inverse).
+  const old = m2p_at(pfn_to_sfn(pfn));
+  const w = load<u32>(old);
+  if (w == 0 || w == <u32>pfn + 1) store<u32>(old, M2P_NONE);
+  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
+  if (sfn < 0) sfn = mfn_to_sfn(mfn);
+  store<u32>(m2p_at(sfn), <u32>pfn + 1);
+  store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
+}
+
+/**
+ * The guest owns the highest ram_pages frames of the host, handed out in a seeded order: pfn →
+ * guest_base + pfn, shuffled (Fisher–Yates from the top entry down), then the boot inverse.
+ * Different: done in three passes over ranges of entries, so the host can call them a chunk at a
+ * time (index.ts bootStep); the passes in order, each over all its ranges, are the one shuffle.
+ */
+export function p2m_fill(from: i32, to: i32): void {
+  for (let pfn = from; pfn < to; pfn++) store<i32>(p2m_ptr + (<usize>pfn << 2), guest_base + pfn);
+}
+
+/** The shuffle's steps for entries hi down to lo (≥ 1), drawing from the one seeded sequence. */
+export function p2m_shuffle(hi: i32, lo: i32): void {
+  const p2m = p2m_ptr;
+  for (let i = hi; i >= lo; i--) {
+    const j = <i32>(rand_next() % <u32>(i + 1));
+    const a = load<i32>(p2m + (<usize>i << 2));
+    store<i32>(p2m + (<usize>i << 2), load<i32>(p2m + (<usize>j << 2)));
+    store<i32>(p2m + (<usize>j << 2), a);
+  }
+}
+
+/** The boot inverse for pfns [from, to); every m2p word and store frame starts at 0 (fresh memory): the boot owner. */
+export function p2m_boot_inverse(from: i32, to: i32): void {
+  for (let pfn = from; pfn < to; pfn++) store<i32>(boot_m2p_ptr + (<usize>(pfn_to_mfn(pfn) - guest_base) << 2), pfn);
+}
+
+/** m2p for one frame: the guest page it backs, −1 for a frame the guest does not own; identity elsewhere. */
 export function mfn_to_pfn(mfn: i64): i32 {
   if (mfn < 0 || mfn >= <i64>host_pages) return -1;
   if (!xen_pv_domain()) return mfn < <i64>ram_pages ? <i32>mfn : -1;
-  for (let pfn = 0; pfn < ram_pages; pfn++) if (<i64>pfn_to_mfn(pfn) == mfn) return pfn;
-  return -1;
+  return m2p(<i32>mfn);
 }

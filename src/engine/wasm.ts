@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
+import { COUNTERS, DEBUG_WORDS, InitError, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
 import type { MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { packageFile } from '../paths.js';
@@ -17,6 +17,7 @@ interface EngineExports {
     xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
     gartPages: number, gartFamily: number,
   ): number;
+  bootStep(): number;
   opsPtr(): number;
   opsCapacity(): number;
   run(count: number, firstOp: number): void;
@@ -78,10 +79,14 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
   return {
     kind: 'wasm',
     init(cfg: MachineConfig): number {
-      return ex.init(
+      let code = ex.init(
         cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
         cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily,
       );
+      // Boot work that grows with RAM comes a chunk per call, so V8 can swap in optimized code
+      // between calls (assembly/index.ts bootStep).
+      while (code === InitError.PENDING) code = ex.bootStep();
+      return code;
     },
     run(ops: Int32Array, count: number, firstOp: number): void {
       for (let done = 0; done < count; ) {
