@@ -106,6 +106,21 @@ export function bootStep(): i32 {
   return boot_code;
 }
 
+/**
+ * The bytes of linear memory a machine's tables need (init's layout), and the most the engine may
+ * use: the host checks a machine fits before it runs one (src/engine/wasm.ts). On an instance of
+ * its own: it lays the machine out, and the instance holds no machine after it.
+ */
+export function tablesBytes(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
+                            xenLowPages: i32, nslabs: i32, payloadBytes: i32, maxBuffers: i32,
+                            gartPages: i32, gartFamily: i32): f64 {
+  if (configured) return -1;
+  if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
+    maxBuffers, gartPages, gartFamily)) return -1;
+  configured = true; // this instance never boots a machine
+  return <f64>L.layout_place();
+}
+export function maxMemoryBytes(): f64 { return <f64>L.max_memory_bytes(); }
 export function opsPtr(): usize { return L.OPS_PTR; }
 export function opsCapacity(): i32 { return L.OPS_CAPACITY; }
 export function run(count: i32, firstOp: i32): void {

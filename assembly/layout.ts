@@ -174,6 +174,13 @@ function region(at: u64, bytes: u64): u64 {
 
 /** Lays out every table; returns false when it cannot fit in 32-bit linear memory. */
 export function layout_compute(): bool {
+  const at = layout_place();
+  if (at > MAX_MEMORY) return false;
+  return memory_ensure(<usize>at);
+}
+
+/** Places every table (the pointers below) and returns where the last one ends, committing nothing. */
+export function layout_place(): u64 {
   let at: u64 = <u64>FIXED_END;
   const frames = <u64>host_pages;
   const pfns = <u64>ram_pages;
@@ -215,9 +222,11 @@ export function layout_compute(): bool {
     pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);
   }
   bump_ptr = <usize>at;
-  if (at > MAX_MEMORY) return false;
-  return memory_ensure(<usize>at);
+  return at;
 }
+
+/** The most linear memory the engine may use, in bytes. */
+export function max_memory_bytes(): u64 { return MAX_MEMORY; }
 
 /** Commits linear memory up to `end`; fresh pages are zero, which every table relies on. */
 export function memory_ensure(end: usize): bool {

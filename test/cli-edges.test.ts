@@ -64,6 +64,22 @@ describe('option values at the edges', () => {
   for (const c of CASES) it(c.description, () => expectUsage(cli(...c.args), c.pattern, c.description));
 });
 
+describe('a machine the Wasm engine cannot hold is a usage error, before anything runs', () => {
+  it('run, matrix and replay name --ram and --host-ram, the need and the limit (exit 2, one line, no file)', () => {
+    const out = join(dir, 'too-large.json');
+    for (const args of [['run', '--platform', 'xen-pv'], ['matrix'], ['replay', good, '--platform', 'xen-pv']]) {
+      expectUsage(cli(...args, '--host-ram', '256G', '--ram', '200G', '--out', out),
+        /^gartbench: --ram 200G with --host-ram 256G: the Wasm engine's tables for this machine need [\d.]+ GiB, more than its 4\.00 GiB of linear memory; use a smaller --ram or --host-ram, or --engine js/, args.join(' '));
+      assert.equal(existsSync(out), false);
+    }
+  });
+
+  it('the largest xen-pv guest the README names for a 256G host fits', () => {
+    const r = cli('run', '--platform', 'xen-pv', '--host-ram', '256G', '--ram', '136G', '--pages', '64', '--json');
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
 it('--bo-pages accepts its real maximum', () => {
   const r = cli('run', '--bo-pages', String(MAX_BO_PAGES), '--pages', '64', '--json', ...SMALL);
   assert.equal(r.code, 0, r.stderr);

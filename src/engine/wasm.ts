@@ -18,6 +18,12 @@ interface EngineExports {
     gartPages: number, gartFamily: number,
   ): number;
   bootStep(): number;
+  tablesBytes(
+    platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
+    xenLowPages: number, nslabs: number, payloadBytes: number, maxBuffers: number,
+    gartPages: number, gartFamily: number,
+  ): number;
+  maxMemoryBytes(): number;
   opsPtr(): number;
   opsCapacity(): number;
   run(count: number, firstOp: number): void;
@@ -59,7 +65,19 @@ export interface WasmEngine extends Engine {
   checkInvariants(): number;
 }
 
-export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
+/**
+ * The linear memory a machine's tables need on the Wasm engine, and the most it may use (bytes),
+ * from an instance of its own that lays the machine out and commits nothing
+ * (assembly/index.ts tablesBytes). `need` is −1 when the numbers make no machine at all.
+ */
+export function wasmTablesBytes(module: WebAssembly.Module, cfg: MachineConfig): { need: number; limit: number } {
+  const ex = instantiate(module);
+  const need = ex.tablesBytes(cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
+    cfg.nslabs, cfg.payloadBytes, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily);
+  return { need, limit: ex.maxMemoryBytes() };
+}
+
+function instantiate(module: WebAssembly.Module): EngineExports {
   let memory: WebAssembly.Memory | undefined;
   const instance = new WebAssembly.Instance(module, {
     env: {
@@ -74,6 +92,11 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
   });
   const ex = instance.exports as unknown as EngineExports;
   memory = ex.memory;
+  return ex;
+}
+
+export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
+  const ex = instantiate(module);
   const capacity = ex.opsCapacity();
 
   return {

@@ -5,6 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as turn } from 'node:timers/promises';
 import { wasmModule } from '../engine/factory.js';
+import { wasmTablesBytes } from '../engine/wasm.js';
+import { UsageError } from '../errors.js';
+import { formatSize } from '../units.js';
 import { type CellOutput, runCell } from './cell.js';
 import type { Cell } from './plan.js';
 
@@ -38,6 +41,7 @@ export function chooseWorkers(asked: number, cells: number, oversubscribe = fals
 }
 
 export async function runCells(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
+  if (cells.some((c) => c.plan.scenario.engine === 'wasm')) checkMachinesFit(cells, await wasmModule());
   const { workers } = chooseWorkers(o.workers, cells.length, o.oversubscribe);
   if (workers > 1) {
     const { runOnPool } = await import('./pool.js');
@@ -58,4 +62,25 @@ export async function runCells(cells: Cell[], o: ExecOptions): Promise<CellOutpu
     o.signal.throwIfAborted();
   }
   return outs;
+}
+
+/**
+ * Before anything runs: every machine the Wasm engine is asked to build fits its linear memory
+ * (4 GiB), or the run is a usage error naming the options that size it (exit 2, nothing written),
+ * never a failed cell. Payload storage comes on top as pages are written (--payload-bytes).
+ */
+export function checkMachinesFit(cells: Cell[], mod: WebAssembly.Module): void {
+  const seen = new Set<string>();
+  for (const c of cells) {
+    if (c.plan.scenario.engine !== 'wasm') continue;
+    const key = JSON.stringify({ ...c.plan.cfg, seed: 0 });
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const { need, limit } = wasmTablesBytes(mod, c.plan.cfg);
+    if (need <= limit) continue;
+    const { ram, hostRam } = c.plan.sizes;
+    const xen = c.plan.scenario.platform === 'xen-pv';
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    throw new UsageError(`--ram ${formatSize(ram)}${xen ? ` with --host-ram ${formatSize(hostRam)}` : ''}: the Wasm engine's tables for this machine need ${gib(need)}, more than its ${gib(limit)} of linear memory; use a smaller --ram${xen ? ' or --host-ram' : ''}, or --engine js (the reference model)`);
+  }
 }
