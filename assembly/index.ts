@@ -5,7 +5,7 @@
 // the boundary; u64 values live in memory.
 
 import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, INIT_PENDING,
-  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END } from './abi';
+  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END, IOMMU_MODE_STRICT, IOMMU_MODE_LAZY, KERNEL_MODERN } from './abi';
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
@@ -16,6 +16,7 @@ import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
 import { dma_error_addr } from './dma/mapping';
+import { iommu_set_lazy } from './dma/iommu';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
 import { ttm_pools_init, pool_count } from './drm/ttm_page_alloc';
@@ -41,8 +42,10 @@ let boot_at: i32 = 0;
 /** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
-                     gartPages: i32, gartFamily: i32): i32 {
+                     gartPages: i32, gartFamily: i32, iommuMode: i32): i32 {
   if (configured) return INIT_LAYOUT; // one machine per instance
+  // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
+  if (iommuMode != IOMMU_MODE_STRICT && (iommuMode != IOMMU_MODE_LAZY || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return INIT_LAYOUT;
   if (!L.layout_compute()) return INIT_TOO_LARGE;
@@ -55,6 +58,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   if (ramPages > DMA32_LIMIT_PFN) zone_free_range(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, ramPages);
 
   rand_seed(<u32>seed);
+  iommu_set_lazy(iommuMode == IOMMU_MODE_LAZY);
   swiotlb_init();
   debug_reset();
   boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;

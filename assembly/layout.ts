@@ -6,7 +6,7 @@
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
   IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
-  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER } from './abi';
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -80,7 +80,9 @@ export const DEBUG_PTR: usize = VIOLATION_PTR + <usize>(((VIOLATION_WORDS + 1) &
 export const ZONES_PTR: usize = DEBUG_PTR + <usize>(MAX_DEBUG_RECORDS * DEBUG_WORDS * 8);
 export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
 export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
-export const FIXED_END: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
+// The lazy IOMMU's flush queue ring (dma/iommu.ts): per entry first IOVA page i32, pages i32, op i64.
+export const IOMMU_FQ_PTR: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
+export const FIXED_END: usize = IOMMU_FQ_PTR + <usize>(IOVA_DEFAULT_FQ_SIZE * 16);
 
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame), in frame store order (sim/translate.ts)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import {
-  BindMode, COUNTERS, Caching, DEBUG_CLASSES, Dir, GartFamily, InitError, Kernel, Op, OP_WORDS, Platform, Pool,
+  BindMode, COUNTERS, Caching, DEBUG_CLASSES, Dir, GartFamily, InitError, IommuMode, Kernel, Op, OP_WORDS, Platform, Pool,
   ViolationKind, Zone, type CounterName, type DebugClass, type MachineConfig,
 } from '../src/engine/abi.js';
 import { createJsEngine } from '../src/engine/js.js';
@@ -30,7 +30,7 @@ export const { bidirectional: BIDI, to_device: TO_DEV, from_device: FROM_DEV } =
 export const BASE: MachineConfig = {
   platform: Platform['xen-pv'], maskBits: 32, kernel: Kernel['2010'], ramPages: 131072, hostPages: 2097152,
   xenLowPages: 65536, nslabs: 32768, payloadBytes: 0, seed: 1, maxBuffers: 16, gartPages: 1024,
-  gartFamily: GartFamily.r100,
+  gartFamily: GartFamily.r100, iommuMode: IommuMode.strict,
 };
 /** io_tlb_start: the first pfn of the swiotlb pool (after the 16 MiB the kernel keeps). */
 export const POOL_PFN = 4096;

@@ -2,14 +2,28 @@
 // next-fit from a hint over the table, wrap once, the hint moves past each allocation.
 // Different: bus addresses are IOVAs that mean nothing to memory until translated here, so a
 // stale or foreign handle faults instead of hitting some other page.
+// Unmap is strict (the entries clear at once, as ppc64's iommu_free and x86's iommu.strict=1) or,
+// on the modern kernel, lazy: 6.12's dma-iommu flush queue (drivers/iommu/dma-iommu.c), where the
+// IOTLB keeps a freed IOVA's translation and the allocator cannot reuse it until a flush.
 
-import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT,
-  C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED } from '../abi';
-import { platform, iommu_ptr, iommu_len_ptr } from '../layout';
-import { count } from '../sim/counters';
+import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
+  C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
+import { platform, iommu_ptr, iommu_len_ptr, IOMMU_FQ_PTR } from '../layout';
+import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
 let hint: i32 = 0;
+
+// The flush queue (6.12 struct iova_fq, one CPU's ring): per entry the first IOVA page, its
+// length and the op that queued it; head..tail, one slot always empty (fq_full).
+let lazy = false;
+@inline function fq_at(i: i32): usize { return IOMMU_FQ_PTR + (<usize>i << 4); }
+let fq_head: i32 = 0;
+let fq_tail: i32 = 0;
+@inline const FQ_MOD_MASK: i32 = IOVA_DEFAULT_FQ_SIZE - 1;
+
+/** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (iommu_dma_init_fq), else strict. */
+export function iommu_set_lazy(on: bool): void { lazy = on; fq_head = 0; fq_tail = 0; }
 
 /** Is there a hardware IOMMU between devices and memory (the iommu platform)? */
 @inline export function iommu_present(): bool { return platform == PLATFORM_IOMMU; }
@@ -53,14 +67,60 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool): i32 {
   return IOMMU_BASE + (<u64>first << PAGE_SHIFT);
 }
 
-/** Frees the allocation starting at the entry holding `bus`; false when none starts there. */
+/** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
+function clear_run(first: i32, n: i32): void {
+  for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), IOMMU_NONE);
+}
+
+/**
+ * fq_flush_iotlb then fq_ring_free (dma-iommu.c, 6.12): one flush_iotlb_all invalidates every
+ * queued translation, after which every entry queued before it is freed, head first.
+ */
+function fq_flush(): void {
+  count(C_IOMMU_FLUSHES);
+  while (fq_head != fq_tail) {
+    clear_run(load<i32>(fq_at(fq_head)), load<i32>(fq_at(fq_head), 4));
+    fq_head = (fq_head + 1) & FQ_MOD_MASK;
+  }
+}
+
+/**
+ * queue_iova (dma-iommu.c, 6.12): a full ring ((tail + 1) & mod_mask == head) is flushed and
+ * freed first, then the run takes the tail entry. Its entries keep their page: the IOTLB still
+ * translates the IOVA and the allocator sees it taken. The 10 ms fq_timer is not modelled (no clock).
+ */
+function queue_iova(first: i32, n: i32): void {
+  if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
+  const at = fq_at(fq_tail);
+  store<i32>(at, first);
+  store<i32>(at, n, 4);
+  store<i64>(at, cur_op, 8);
+  fq_tail = (fq_tail + 1) & FQ_MOD_MASK;
+  count(C_IOMMU_PAGES_QUEUED, n);
+}
+
+/**
+ * Frees the allocation starting at the entry holding `bus`; false when none starts there.
+ * __iommu_dma_unmap then iommu_dma_free_iova (dma-iommu.c, 6.12): strict syncs the IOTLB and frees
+ * the IOVA at once; lazy (gather->queued) queues it.
+ */
 export function iommu_free_at(bus: u64): bool {
   const first = iova_entry_of(bus);
   if (first < 0) return false;
   const n = <i32>load<u32>(len_at(first));
   if (n == 0) return false;
-  for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), IOMMU_NONE);
   store<u32>(len_at(first), 0);
   count(C_IOMMU_PAGES_UNMAPPED, n);
+  if (lazy) queue_iova(first, n);
+  else clear_run(first, n);
   return true;
+}
+
+/** The op that unmapped the queued run holding IOVA entry `e`, −1 when none (for explanations: scans the ring). */
+export function iommu_queued_unmap_op(e: i32): i64 {
+  for (let i = fq_head; i != fq_tail; i = (i + 1) & FQ_MOD_MASK) {
+    const first = load<i32>(fq_at(i));
+    if (e >= first && e < first + load<i32>(fq_at(i), 4)) return load<i64>(fq_at(i), 8);
+  }
+  return -1;
 }

@@ -15,12 +15,12 @@ import { platform, kernel_era, dma_mask } from '../layout';
 import { count } from '../sim/counters';
 import { copy_phys } from '../sim/stamps';
 import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
-import { V_VIA, V_SLOT, V_HOP_PFN } from '../sim/oracle';
+import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold } from './swiotlb';
-import { iommu_alloc, iommu_free_at, iova_of } from './iommu';
+import { iommu_alloc, iommu_free_at, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
 // How a map reached the device (a caller's outcome record, e.g. a buffer's mapping fields):
@@ -217,7 +217,7 @@ export function dma_describe(dma: u64, v: usize): void {
   } else if (platform == PLATFORM_IOMMU) {
     via = VIA_IOMMU;
     const e = iova_entry_of(dma);
-    if (e >= 0) hop = iova_entry_pfn(e);
+    if (e >= 0) { hop = iova_entry_pfn(e); store<i64>(v, iommu_queued_unmap_op(e), V_IOVA_UNMAP_OP); }
   } else {
     const index = bus_to_slot(dma);
     const ovf = overflow_bus();

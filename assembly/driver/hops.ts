@@ -7,7 +7,7 @@ import { PAGE_SHIFT, READER_GPU, VIA_GATT } from '../abi';
 import { VIOLATION_PTR } from '../layout';
 import { pfn_to_mfn } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
-  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN } from '../sim/oracle';
+  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn } from '../drm/agp_gatt';
@@ -21,6 +21,7 @@ export function explain_violation(): void {
   store<i64>(v, pfn >= 0 ? <i64>pfn_to_mfn(pfn) : -1, V_PAGE_MFN);
   store<i64>(v, -1, V_GATT_ENTRY_ADDR);
   store<i64>(v, -1, V_GATT_TABLE_MFN);
+  store<i64>(v, -1, V_IOVA_UNMAP_OP);
   if (<i32>load<i64>(v, V_READER) == READER_GPU && is_agp()) {
     store<i64>(v, VIA_GATT, V_VIA);
     store<i64>(v, -1, V_SLOT);

@@ -34,6 +34,7 @@ import { sfn_to_mfn } from './translate';
 @inline export const V_HOP_PFN: i32 = V_SLOT + 8;
 @inline export const V_GATT_ENTRY_ADDR: i32 = V_HOP_PFN + 8;
 @inline export const V_GATT_TABLE_MFN: i32 = V_GATT_ENTRY_ADDR + 8;
+@inline export const V_IOVA_UNMAP_OP: i32 = V_GATT_TABLE_MFN + 8; // dma/iommu.ts: a queued IOVA's unmap
 
 // Set when the first violation is recorded, until its hops are filled in after the op.
 let fresh = false;

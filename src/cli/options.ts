@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
-import { KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
+import { IOMMU_MODES, KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
 import { GATTS, STRATEGIES } from '../run/matrix.js';
 
 export { GATTS, STRATEGIES };
@@ -47,6 +47,8 @@ export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', defau
 export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = today's swiotlb semantics; docs/ENGINE.md" };
 
+export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice', choices: IOMMU_MODES, help: "iommu platform: strict = invalidate the IOTLB at every unmap; lazy = Linux 6.12's flush queue (dma-iommu.c queue_iova: a freed IOVA stays reachable and taken until the 256-entry ring fills and one flush_iotlb_all empties it). Default: lazy on --kernel modern (x86's default, CONFIG_IOMMU_DEFAULT_DMA_LAZY; iommu.strict=1 is strict), strict on 2010, which has no lazy mode; docs/ENGINE.md §8" };
+
 export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp): the pool behind TTM pages, syncs or not' };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
@@ -59,6 +61,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: MAX_BO_PAGES, help: 'pages per buffer object' },
   { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
   KERNEL_OPTION,
+  IOMMU_MODE_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads, at most one per cell (replica) and, without --oversubscribe, per core; the output says when a request was capped (never changes a counter)' },
   { name: 'oversubscribe', kind: 'flag', help: 'let --workers exceed the cores (os.availableParallelism()); never the cells' },

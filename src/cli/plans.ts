@@ -1,13 +1,13 @@
 // From parsed options to plans, and from plans to results: the one path every simulating command
 // takes (run, matrix, replay). Options are validated here, before any work.
-import type { KernelName, PlatformName } from '../engine/abi.js';
+import type { IommuModeName, KernelName, PlatformName } from '../engine/abi.js';
 import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
 import { type RunResults, runResults } from '../report/results.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
-import type { DeviceName, GattName, Scenario, StrategyName, WorkloadName, WorkloadScenario } from '../source/scenario.js';
+import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
 import { GATTS, STRATEGIES, type Values } from './options.js';
 import { progress } from './progress.js';
@@ -20,8 +20,16 @@ export function sizesFrom(v: Values): MachineSizes {
 function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'pages' | 'boPages' | 'rounds' | 'replicas'> {
   return {
     platform: v.platform as PlatformName, device: v.device as DeviceName, seed: v.seed as number,
-    kernel: v.kernel as KernelName, payloadBytes: v['payload-bytes'] as number, engine: v.engine as EngineKind,
+    kernel: v.kernel as KernelName, iommuMode: iommuModeFrom(v), payloadBytes: v['payload-bytes'] as number, engine: v.engine as EngineKind,
   };
+}
+
+/** --iommu-mode, or the era's default; lazy is 6.12's flush queue, which the 2010 kernel has not. */
+function iommuModeFrom(v: Values): IommuModeName {
+  const kernel = v.kernel as KernelName;
+  const mode = v['iommu-mode'] as IommuModeName | undefined;
+  if (mode === 'lazy' && kernel !== 'modern') throw new UsageError('--iommu-mode: lazy is the modern kernel\'s flush queue, not with --kernel 2010 (2010 is strict)');
+  return mode ?? defaultIommuMode(kernel);
 }
 
 /** A workload's scenario; `given` tells which options the user typed (strategy and gatt exclude each other). */

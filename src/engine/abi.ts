@@ -67,6 +67,15 @@ export const Kernel = { '2010': 0, modern: 1 } as const;
 export type KernelName = keyof typeof Kernel;
 export const KERNELS = Object.keys(Kernel) as KernelName[];
 
+/**
+ * IOTLB invalidation on the iommu platform (docs/ENGINE.md §8): strict invalidates at every unmap;
+ * lazy (modern only) batches unmaps through dma-iommu's flush queue (drivers/iommu/dma-iommu.c,
+ * 6.12 queue_iova).
+ */
+export const IommuMode = { strict: 0, lazy: 1 } as const;
+export type IommuModeName = keyof typeof IommuMode;
+export const IOMMU_MODES = Object.keys(IommuMode) as IommuModeName[];
+
 /** enum dma_data_direction values, as the kernel numbers them. */
 export const Dir = { bidirectional: 0, to_device: 1, from_device: 2 } as const;
 export type DirName = keyof typeof Dir;
@@ -96,7 +105,11 @@ export const COUNTERS = [
   // TTM and AGP layer (docs/ENGINE.md §11-13)
   'cachingChangeCalls', 'cachingChangePages', 'poolRefills', 'bindFailures', 'gpuSkippedPages', 'gattBusy',
   'ttmDmaPeakInUse',
+  // the lazy IOMMU's flush queue (docs/ENGINE.md §8; reported only for a lazy iommu)
+  'iommuPagesQueued', 'iommuFlushes',
 ] as const;
+/** Extras a result lists only when the machine has a flush queue (iommu, --iommu-mode lazy). */
+export const FLUSH_QUEUE_COUNTERS: readonly CounterName[] = ['iommuPagesQueued', 'iommuFlushes'];
 export type CounterName = (typeof COUNTERS)[number];
 export const COUNTER_INDEX = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as Record<CounterName, number>;
 /** The counters gartbench.result/1 lists, in its order. */
@@ -133,6 +146,7 @@ export const VIOLATION_FIELDS = [
   'hopPfn', // the guest page behind dmaAddr: the slot's original, the IOVA's page, the frame's owner
   'gattEntryAddr', // AGP: the machine address where the chipset read the entry
   'gattTableMfn', // AGP: the machine frame of the table page the CPU wrote the entry in
+  'iovaUnmapOp', // iommu, lazy: the op that unmapped the IOVA while it still waits in the flush queue, else -1
 ] as const;
 export const VIOLATION_WORDS = VIOLATION_FIELDS.length;
 
@@ -202,6 +216,10 @@ export const DEBUG_ENTRY_CAPACITY = 1 << 16;
 /** Both engines index live dma-debug entries reaching at most this many pages past their first by page. */
 export const DEBUG_NARROW_SPAN = 16;
 export const IOMMU_NONE = 0; // an empty IOVA entry
+// dma-iommu's per-CPU flush queue (drivers/iommu/dma-iommu.c, 6.12 iommu_dma_init_options): a ring
+// of IOVA_DEFAULT_FQ_SIZE entries, x86's queue (the single 32768-entry queue is for IOMMUs that
+// shadow_on_flush, i.e. virtualised ones); fq_full keeps one entry empty, so it holds 255 unmaps.
+export const IOVA_DEFAULT_FQ_SIZE = 256;
 
 /** Machine configuration, in the order init() takes its arguments. */
 export interface MachineConfig {
@@ -219,6 +237,8 @@ export interface MachineConfig {
   gartPages: number;
   /** GART PTE family: 0 r100, 1 r600, 2 nv04, 3 nv50, 4 agp GATT (docs/ENGINE.md §12). */
   gartFamily: number;
+  /** IommuMode: 0 strict, 1 lazy (modern iommu only; docs/ENGINE.md §8). */
+  iommuMode: number;
 }
 
 export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as const;
@@ -230,7 +250,7 @@ export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as cons
 export const ENGINE_ENUMS = {
   OP: Op, POOL: Pool, CACHING: Caching, BIND_MODE: BindMode, GATT_MODE: GattMode, PLATFORM: Platform,
   KERNEL: Kernel, DMA: Dir, ZONE: Zone, READER: Reader, VIOLATION: ViolationKind, DEBUG_TYPE: DebugType,
-  GART: GartFamily, INIT: InitError, VIA: Via,
+  GART: GartFamily, INIT: InitError, VIA: Via, IOMMU_MODE: IommuMode,
 } as const;
 export const ENGINE_LISTS = { C: COUNTERS, DBG: DEBUG_CLASSES } as const;
 export const ENGINE_CONSTANTS = {
@@ -242,6 +262,7 @@ export const ENGINE_CONSTANTS = {
   XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
+  IOVA_DEFAULT_FQ_SIZE,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {

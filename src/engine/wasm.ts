@@ -15,7 +15,7 @@ interface EngineExports {
   init(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
-    gartPages: number, gartFamily: number,
+    gartPages: number, gartFamily: number, iommuMode: number,
   ): number;
   bootStep(): number;
   tablesBytes(
@@ -104,7 +104,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
     init(cfg: MachineConfig): number {
       let code = ex.init(
         cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
-        cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily,
+        cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.iommuMode,
       );
       // Boot work that grows with RAM comes a chunk per call, so V8 can swap in optimized code
       // between calls (assembly/index.ts bootStep).

@@ -1,7 +1,7 @@
 // The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
 // holds its state, one plain object every layer reads through the part of it that layer knows
 // (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
-import { GartFamily, InitError, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
+import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
 import { layoutFor, type Layout, type Slotted } from './layout.js';
 import { newCounters } from './sim/counters.js';
 import { Oracle } from './sim/oracle.js';
@@ -58,6 +58,8 @@ export class Model implements TtState {
     const hostPages = xen ? cfg.hostPages : cfg.ramPages;
     if (hostPages > MAX_HOST_PAGES || cfg.ramPages > MAX_HOST_PAGES) return InitError.TOO_LARGE;
     if (cfg.ramPages < layout.firstFreePfn) return InitError.LAYOUT;
+    // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
+    if (cfg.iommuMode !== IommuMode.strict && (cfg.iommuMode !== IommuMode.lazy || cfg.kernel !== Kernel.modern)) return InitError.LAYOUT;
     if (xen && hostPages - cfg.ramPages < DMA32_LIMIT_PFN) return InitError.LAYOUT;
     // Xen's low range: what the booted guest leaves free plus the pool its boot exchanges take (§1).
     if (xen && (cfg.xenLowPages < 0 || XEN_LOW_BASE_MFN + cfg.xenLowPages + layout.poolPages > DMA32_LIMIT_PFN)) return InitError.LAYOUT;
@@ -75,7 +77,7 @@ export class Model implements TtState {
     this.debug = new DmaDebug(this.counters, cfg.kernel);
     this.machine = new P2m(cfg);
     this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine, layout.poolPages) : null;
-    this.iommu = cfg.platform === Platform.iommu ? new Iommu() : null;
+    this.iommu = cfg.platform === Platform.iommu ? new Iommu(this.counters, cfg.iommuMode === IommuMode.lazy) : null;
     this.trans = { ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null };
     this.ram = new UnitMemory(this.machine.hostPages, cfg.payloadBytes);
     this.expected = new UnitMemory(cfg.ramPages, cfg.payloadBytes);

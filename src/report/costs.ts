@@ -8,7 +8,7 @@ import { packageFile } from '../paths.js';
 
 export type CostKey =
   | 'pageAlloc' | 'pageFree' | 'mapDirect' | 'swiotlbSlots' | 'bounceCopyByte' | 'syncCall' | 'iommuMapPage'
-  | 'iommuUnmapPage' | 'coherentAlloc' | 'hypercall' | 'exchangedFrame' | 'gartWrite' | 'tlbFlush' | 'cpuPage' | 'gpuPage'
+  | 'iommuUnmapPage' | 'iommuQueuedUnmapPage' | 'iommuFlush' | 'coherentAlloc' | 'hypercall' | 'exchangedFrame' | 'gartWrite' | 'tlbFlush' | 'cpuPage' | 'gpuPage'
   | 'cachingChangeCall' | 'cachingChangePage';
 
 export type CostTable = Record<CostKey, number>;
@@ -22,7 +22,11 @@ const BASIS: Record<CostKey, (c: Record<CounterName, number>) => number> = {
   bounceCopyByte: (c) => c.bounceBytes,
   syncCall: (c) => c.syncsForCpu + c.syncsForDevice,
   iommuMapPage: (c) => c.iommuPagesMapped,
-  iommuUnmapPage: (c) => c.iommuPagesUnmapped,
+  // Strict unmaps pay their invalidation page by page; a lazy one queues it (iommuPagesQueued, a
+  // part of iommuPagesUnmapped) and the flush queue pays one flush_iotlb_all per full ring.
+  iommuUnmapPage: (c) => c.iommuPagesUnmapped - c.iommuPagesQueued,
+  iommuQueuedUnmapPage: (c) => c.iommuPagesQueued,
+  iommuFlush: (c) => c.iommuFlushes,
   coherentAlloc: (c) => c.coherentAllocs,
   hypercall: (c) => c.hypercalls,
   exchangedFrame: (c) => c.exchangedFrames,

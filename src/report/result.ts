@@ -1,9 +1,9 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, RESULT_COUNTERS, TTM_POOLS } from '../engine/abi.js';
+import { COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
-import type { Scenario } from '../source/scenario.js';
+import { type Scenario, defaultIommuMode } from '../source/scenario.js';
 import { hex } from '../units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
 import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';
@@ -151,7 +151,9 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
   const counters: Record<string, number> = {};
   for (const k of RESULT_COUNTERS) counters[k] = all[k];
   const extra: Record<string, number> = {};
-  for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) extra[k] = all[k];
+  // The flush queue's counters exist only on a lazy iommu (docs/ENGINE.md §8).
+  const flushQueue = scenario.platform === 'iommu' && (scenario.iommuMode ?? defaultIommuMode(scenario.kernel)) === 'lazy';
+  for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) if (flushQueue || !FLUSH_QUEUE_COUNTERS.includes(k)) extra[k] = all[k];
   const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
   const completion = completionOf(all);
   return {

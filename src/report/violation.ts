@@ -105,7 +105,7 @@ function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, own
 }
 
 /** The address hop: what the dma address is, and where it leads. */
-function addressHop(w: Words): string {
+function addressHop(w: Words, ctx: ExplainContext): string {
   const addr = hex(w.dmaAddr);
   switch (Number(w.via)) {
     case Via.swiotlb: {
@@ -116,6 +116,11 @@ function addressHop(w: Words): string {
     case Via.overflow:
       return `dma address ${addr}: the 2010 swiotlb overflow buffer (the pool was full; only dma_mapping_error() tells)`;
     case Via.iommu:
+      // A lazy IOMMU's freed IOVA still in the flush queue: its IOTLB entry is not yet invalidated.
+      if (w.iovaUnmapOp >= 0n) {
+        const to = w.hopPfn === w.pfn ? 'this page' : `pfn ${hex(w.hopPfn)}`;
+        return `dma address ${addr}: an IOVA unmapped at ${ctx.opWord} ${ctx.origin(Number(w.iovaUnmapOp))} and not yet flushed (lazy IOMMU: it waits in the flush queue, so the IOTLB still maps it to ${to})`;
+      }
       return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page' : `the IOMMU maps to pfn ${hex(w.hopPfn)}`}`;
     case Via.direct: {
       const target = BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT);
@@ -127,7 +132,7 @@ function addressHop(w: Words): string {
   }
 }
 
-function gpuHops(w: Words): string[] {
+function gpuHops(w: Words, ctx: ExplainContext): string[] {
   if (Number(w.via) === Via.gatt) {
     if (w.gattEntryAddr < 0n) return [`GPU page ${w.gpuPage}`, 'no AGP GATT exists: the chipset finds no entry, the GPU reads nothing'];
     const base = BigInt.asUintN(64, w.gattEntryAddr) - 4n * w.gpuPage;
@@ -142,7 +147,7 @@ function gpuHops(w: Words): string[] {
   }
   const hops = [`GPU page ${w.gpuPage}`];
   if (Number(w.via) === Via.none) hops.push(`GART PTE ${hex(w.pte)} is not valid: the GPU reads nothing`);
-  else hops.push(`GART PTE ${hex(w.pte)}`, addressHop(w));
+  else hops.push(`GART PTE ${hex(w.pte)}`, addressHop(w, ctx));
   return hops;
 }
 
@@ -154,9 +159,9 @@ function explain(w: Words, ctx: ExplainContext): string {
     ? `${owner > 0n ? `${bufferName(owner, ctx)}, ` : ''}page pfn ${hex(w.pfn)} (${w.pageMfn >= 0n ? frame(w.pageMfn) : 'no machine frame'})`
     : 'a GART page no live buffer owns';
   const hops: string[] = [];
-  if (reader === Reader.gpu) hops.push(...gpuHops(w));
-  else if (reader === Reader.dev) hops.push(addressHop(w));
-  else hops.push(Number(w.via) === Via.none ? 'the driver holds no dma address for it' : `the device was given ${addressHop(w)}`);
+  if (reader === Reader.gpu) hops.push(...gpuHops(w, ctx));
+  else if (reader === Reader.dev) hops.push(addressHop(w, ctx));
+  else hops.push(Number(w.via) === Via.none ? 'the driver holds no dma address for it' : `the device was given ${addressHop(w, ctx)}`);
   const unit = Number(w.unit);
   const bytes = `bytes ${unit * UNIT_SIZE}–${(unit + 1) * UNIT_SIZE - 1}`;
   const reached = w.mfn >= 0n ? `read ${frame(w.mfn)}, ${bytes}` : 'reached no memory';

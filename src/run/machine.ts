@@ -1,12 +1,12 @@
 // From user options to the engine's MachineConfig, with every rule that makes a machine
 // impossible checked here, so the engines never see one.
 import {
-  DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
+  IommuMode, DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
   type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, UNIT_SIZE, XEN_LOW_BASE_MFN,
 } from '../engine/abi.js';
 import { UsageError, msg } from '../errors.js';
 import { formatSize } from '../units.js';
-import type { DeviceName, Scenario } from '../source/scenario.js';
+import { type DeviceName, type Scenario, defaultIommuMode } from '../source/scenario.js';
 
 export interface DeviceInfo {
   maskBits: number;
@@ -39,7 +39,7 @@ export interface MachineSizes {
 }
 
 /** Everything a machine is built from: the scenario's platform, device, era, payload and seed, and the sizes. */
-export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'payloadBytes' | 'seed'> & MachineSizes;
+export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'iommuMode' | 'payloadBytes' | 'seed'> & MachineSizes;
 
 function checkSize(opt: string, bytes: number, min: number, max: number, align: number, alignName: string): void {
   if (bytes < min || bytes > max) throw new UsageError(msg.sizeRange(opt, formatSize(bytes), formatSize(min), formatSize(max)));
@@ -93,5 +93,6 @@ export function machineConfig(o: MachineOptions): MachineConfig {
     maxBuffers: MAX_BUFFERS,
     gartPages: GART_PAGES,
     gartFamily: dev.gartFamily,
+    iommuMode: IommuMode[o.iommuMode ?? defaultIommuMode(o.kernel)],
   };
 }

@@ -2,7 +2,7 @@
 // `scenario`), the plan runs and the workloads generate ops from. A replay is a scenario too:
 // a script instead of a workload.
 import type { EngineKind } from '../engine/types.js';
-import type { KernelName, PlatformName } from '../engine/abi.js';
+import type { IommuModeName, KernelName, PlatformName } from '../engine/abi.js';
 
 export type DeviceName = 'r100' | 'r600' | 'nv04' | 'nv50' | 'agp';
 export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
@@ -22,6 +22,11 @@ export interface Scenario {
   rounds: number | null;
   seed: number;
   kernel: KernelName;
+  /**
+   * IOTLB invalidation on the iommu platform: strict, or lazy through the flush queue (modern
+   * only). Absent: the era's default (defaultIommuMode below); the CLI always sets it.
+   */
+  iommuMode?: IommuModeName;
   replicas: number;
   payloadBytes: number;
   engine: EngineKind;
@@ -31,6 +36,16 @@ export interface Scenario {
 
 /** A scenario that generates a workload. */
 export type WorkloadScenario = Scenario & { workload: WorkloadName; pages: number; boPages: number; rounds: number };
+
+/**
+ * The IOTLB invalidation mode the iommu platform boots with: 2010 is strict (the 2010 platform is
+ * ppc64-style, whose iommu_free clears the entries at every unmap; docs/ENGINE.md §8); 6.12 is
+ * lazy, x86's default (drivers/iommu/Kconfig: IOMMU_DEFAULT_DMA_LAZY is the default choice on X86;
+ * iommu.strict=1 overrides it).
+ */
+export function defaultIommuMode(kernel: KernelName): IommuModeName {
+  return kernel === 'modern' ? 'lazy' : 'strict';
+}
 
 export function isWorkload(s: Scenario): s is WorkloadScenario {
   return s.workload !== null;

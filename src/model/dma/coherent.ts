@@ -64,7 +64,7 @@ function platformHandle(s: DmaState, pfn: number, order: number): CoherentBlock 
 export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number): void {
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
-  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle);
+  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);
 }

@@ -1,7 +1,13 @@
 // A hardware IOMMU window (twin of assembly/dma/iommu.ts) in the style of arch/powerpc/kernel/iommu.c (iommu_range_alloc):
 // a bitmap of IOVA pages, next-fit from a hint, one wrap to 0. Entries hold the pfn they map
 // (mfn == pfn on these platforms). Devices translate through it; a miss faults.
-import { IOMMU_BASE, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
+// Unmap is strict (entries clear at once) or, modern only, lazy: 6.12's dma-iommu flush queue
+// (drivers/iommu/dma-iommu.c), where a freed IOVA keeps its translation and stays taken until a flush.
+import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
+import type { Counters } from '../sim/counters.js';
+
+/** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
+interface FqEntry { first: number; pages: number; op: number }
 
 export class Iommu {
   /** pfn + 1 per IOVA page; 0 = empty (sim/translate.ts reads it). */
@@ -9,6 +15,11 @@ export class Iommu {
   /** First entry of each live allocation -> its length. */
   private readonly runs = new Map<number, number>();
   private hint = 0;
+  /** The flush queue, oldest first (one CPU's ring; it holds IOVA_DEFAULT_FQ_SIZE - 1 entries). */
+  private readonly fq: FqEntry[] = [];
+
+  /** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (lazy), else strict. */
+  constructor(private readonly counters: Counters, private readonly lazy: boolean) {}
 
   /** First entry of n free consecutive pages, or -1 when the window is exhausted. */
   allocate(n: number): number {
@@ -34,14 +45,44 @@ export class Iommu {
     for (let k = 0; k < n; k++) this.entries[first + k] = pfn + k + 1;
   }
 
-  /** Frees the allocation starting at the entry `bus` falls in; returns its length (0 if none). */
-  freeAt(bus: number): number {
+  /**
+   * Frees the allocation starting at the entry `bus` falls in; returns its length (0 if none).
+   * __iommu_dma_unmap then iommu_dma_free_iova (dma-iommu.c, 6.12): strict syncs the IOTLB and
+   * frees the IOVA at once; lazy (gather->queued) queues it (queueIova).
+   */
+  freeAt(bus: number, op: number): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);
     if (n === undefined) return 0;
-    for (let k = 0; k < n; k++) this.entries[first + k] = 0;
     this.runs.delete(first);
+    if (this.lazy) this.queueIova(first, n, op);
+    else this.clearRun(first, n);
     return n;
+  }
+
+  /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
+  private clearRun(first: number, n: number): void {
+    this.entries.fill(0, first, first + n);
+  }
+
+  /**
+   * queue_iova (dma-iommu.c, 6.12): a full ring (fq_full: one slot always stays empty) is flushed
+   * first — fq_flush_iotlb, one flush_iotlb_all, then fq_ring_free frees every entry queued before
+   * it — and the run takes the tail. Its entries keep their page until then. No fq_timer (no clock).
+   */
+  private queueIova(first: number, pages: number, op: number): void {
+    if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) {
+      this.counters.iommuFlushes++;
+      for (const e of this.fq) this.clearRun(e.first, e.pages);
+      this.fq.length = 0;
+    }
+    this.fq.push({ first, pages, op });
+    this.counters.iommuPagesQueued += pages;
+  }
+
+  /** The op that unmapped the queued run holding IOVA entry `e`, -1 when none. */
+  queuedUnmapOp(e: number): number {
+    return this.fq.find((q) => e >= q.first && e < q.first + q.pages)?.op ?? -1;
   }
 
   busOf(first: number, offsetInPage: number): number {

@@ -169,7 +169,7 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
   c.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: DebugType.single });
   if (s.iommu) {
-    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr);
+    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op);
     return;
   }
   const index = liveBounceRun(s, addr);
@@ -209,14 +209,14 @@ export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size
 }
 
 /** What a bus address is, for a violation's hops (twin of dma_describe). */
-export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number } {
+export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number; iovaUnmapOp?: number } {
   if (BigInt.asUintN(64, dma) === BigInt.asUintN(64, -1n)) return { via: Via.none, slot: -1, hopPfn: -1 };
   // 2010 Xen's error handle, 0: no guest page has machine frame 0.
   if (dma === BigInt(XEN_DMA_ERROR_CODE) && s.machine.isXen && s.cfg.kernel === Kernel['2010']) return { via: Via.none, slot: -1, hopPfn: -1 };
   const bus = Number(dma);
   if (s.iommu) {
     const e = iovaEntryOf(bus);
-    return { via: Via.iommu, slot: -1, hopPfn: e < 0 ? -1 : iovaEntryPfn(s.trans, e) };
+    return { via: Via.iommu, slot: -1, hopPfn: e < 0 ? -1 : iovaEntryPfn(s.trans, e), iovaUnmapOp: e < 0 ? -1 : s.iommu.queuedUnmapOp(e) };
   }
   const slot = busToSlot(s.layout, s.machine, s.swiotlb, bus);
   if (slot >= 0) {

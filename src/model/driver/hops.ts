@@ -15,6 +15,7 @@ export function explainViolation(s: TtState): void {
   v.pageMfn = pfn >= 0 ? s.machine.mfnOf(pfn) : -1;
   v.gattEntryAddr = -1;
   v.gattTableMfn = -1;
+  v.iovaUnmapOp = -1;
   if (Number(v.reader) === Reader.gpu && s.agp) {
     Object.assign(v, { via: Via.gatt, slot: -1, hopPfn: -1 });
     const g = s.gatt;
