@@ -1,7 +1,10 @@
-// lib/swiotlb.c as of 2010: the io_tlb_list "free slots left in this segment" counters,
+// The swiotlb slot allocator, per era (twin of src/model/dma/swiotlb.ts).
+// 2010: lib/swiotlb.c (2.6.37): the io_tlb_list "free slots left in this segment" counters,
 // next-fit from io_tlb_index with a page stride for multi-page maps, and the 32 KiB overflow
-// buffer handed back when the pool is full. Different from modern kernel/dma/swiotlb.c: a full
-// pool is not an error value, so only dma_mapping_error() (the overflow address) tells.
+// buffer handed back when the pool is full (dma/mapping.ts). Modern: kernel/dma/swiotlb.c (6.12):
+// the same counters (io_tlb_slot.list), searched per CPU area (swiotlb_find_slots →
+// swiotlb_search_pool_area), each area with its own cursor and used count; a request of a page
+// or more is page-aligned; a full pool is DMA_MAPPING_ERROR (dma/mapping.ts).
 // Different, and the simulator's own: io_tlb_list is not stored but derived. Every value the
 // kernel's walks write is the distance from a free slot to the next used slot of its 128-slot
 // segment, or to the segment's end, so one bit per slot (used or not) gives any value with one
@@ -10,9 +13,10 @@
 // nslabs, the free tail counts to the segment's end until a run ending at nslabs is released
 // (its count then starts at 0, so the tail counts to nslabs); a flag keeps that.
 
-import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK,
-  C_SWIOTLB_SLOTS_IN_USE } from '../abi';
-import { nslabs, slots_used_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn } from '../layout';
+import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK,
+  C_SWIOTLB_SLOTS_IN_USE, KERNEL_MODERN, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU } from '../abi';
+import { nslabs, slots_used_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn,
+  kernel_era } from '../layout';
 import { count, slots_in_use_add } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
 import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
@@ -24,6 +28,15 @@ import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 @inline const S_NSLOTS: i32 = S_SIZE + 4;
 
 let io_tlb_index: i32 = 0;
+// 6.12 areas (swiotlb_init_io_tlb_pool): how many, slots each, and per area its cursor (index)
+// and used slots, two i32 words each.
+let nareas: i32 = 1;
+let area_nslabs: i32 = 0;
+const areas_ptr: usize = memory.data(SWIOTLB_MAX_AREAS * 8);
+@inline function area_at(a: i32): usize {
+  assert(<u32>a < <u32>nareas, 'swiotlb area out of range');
+  return areas_ptr + (<usize>a << 3);
+}
 // The run the GART dummy page holds for the device's life (dma/mapping.ts), −1 when it holds none.
 let held_index: i32 = -1;
 
@@ -62,12 +75,24 @@ function list_value(i: i32): i32 {
   return slots_rec_ptr + <usize>(i * TLB_SLOT_BYTES);
 }
 
+/**
+ * The areas a pool of `n` slots has on 6.12: swiotlb_adjust_nareas(num_possible_cpus()) rounded
+ * up to a power of two (SWIOTLB_MAX_AREAS), then limit_nareas: no more than one per
+ * IO_TLB_SEGSIZE slots (n / IO_TLB_SEGSIZE, which need not be a power of two).
+ */
+export function swiotlb_areas(n: i32): i32 {
+  return n < SWIOTLB_MAX_AREAS * IO_TLB_SEGSIZE ? n / IO_TLB_SEGSIZE : SWIOTLB_MAX_AREAS;
+}
+
 export function swiotlb_init(): void {
   assert(IO_TLB_SEGSIZE == 128, 'list_value reads a segment as two u64 words');
   // every slot free (the used bits are fresh memory): io_tlb_list[i] = IO_TLB_SEGSIZE - i % IO_TLB_SEGSIZE
   io_tlb_index = 0;
   held_index = -1;
   tail_clipped = false;
+  nareas = max(1, swiotlb_areas(nslabs));
+  area_nslabs = nslabs / nareas;
+  for (let a = 0; a < nareas; a++) { store<i32>(area_at(a), 0); store<i32>(area_at(a), 0, 4); }
 }
 
 /** The dummy page's bounce run: held until the device goes away, which no op does. */
@@ -113,6 +138,17 @@ export function bus_to_slot(bus: u64): i32 {
 export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
   if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
+  const index = kernel_era == KERNEL_MODERN ? swiotlb_find_slots(size, nslots) : find_slots_2010(size, nslots);
+  if (index < 0) return -1;
+  for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
+  store<i32>(rec_at(index), size, S_SIZE);
+  store<i32>(rec_at(index), nslots, S_NSLOTS);
+  slots_in_use_add(nslots);
+  return index;
+}
+
+/** The 2.6.37 search (swiotlb_tbl_map_single, lib/swiotlb.c): next-fit from io_tlb_index. */
+function find_slots_2010(size: i32, nslots: i32): i32 {
   const stride = size > PAGE_SIZE ? 2 : 1;
   let index = (io_tlb_index + stride - 1) & ~(stride - 1);
   if (index >= nslabs) index = 0;
@@ -127,11 +163,61 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   set_used(index, nslots, true);
   io_tlb_index = index + nslots;
   if (io_tlb_index >= nslabs) io_tlb_index = 0;
-  for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
-  store<i32>(rec_at(index), size, S_SIZE);
-  store<i32>(rec_at(index), nslots, S_NSLOTS);
-  slots_in_use_add(nslots);
   return index;
+}
+
+/**
+ * 6.12 swiotlb_find_slots (!CONFIG_SWIOTLB_DYNAMIC): try the mapping CPU's area, then the next
+ * ones round the pool's areas, until one finds a run.
+ */
+function swiotlb_find_slots(size: i32, nslots: i32): i32 {
+  const start = SWIOTLB_MAP_CPU & (nareas - 1);
+  let a = start;
+  do {
+    const index = swiotlb_search_pool_area(a, size, nslots);
+    if (index >= 0) return index;
+    if (++a >= nareas) a = 0;
+  } while (a != start);
+  return -1;
+}
+
+/** wrap_area_index: a cursor past the area's end starts again at its first slot. */
+@inline function wrap_area_index(i: i32): i32 { return i >= area_nslabs ? 0 : i; }
+
+/**
+ * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
+ * min_align_mask 0: no modelled GPU sets one): a request of PAGE_SIZE or more gets the page as
+ * its alignment, every request at least a slot; the stride is that alignment in slots. An area
+ * without `nslots` unused slots is skipped outright. From the area's cursor, a misaligned slot
+ * moves on by one, an aligned one whose counter is too small by the stride; the cursor wraps to
+ * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
+ * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
+ */
+function swiotlb_search_pool_area(a: i32, size: i32, nslots: i32): i32 {
+  const align_mask = (size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
+  const stride = (align_mask >> IO_TLB_SHIFT) + 1;
+  const area = area_at(a);
+  if (nslots > area_nslabs - load<i32>(area, 4)) return -1;
+  const slot_base = a * area_nslabs;
+  let index = load<i32>(area);
+  for (let checked = 0; checked < area_nslabs;) {
+    const slot = slot_base + index;
+    // the pool starts on a page (layout.ts), so a slot's address alignment is its index's
+    if (((slot << IO_TLB_SHIFT) & align_mask) != 0) {
+      index = wrap_area_index(index + 1);
+      checked++;
+      continue;
+    }
+    if (list_value(slot) >= nslots) {
+      set_used(slot, nslots, true);
+      store<i32>(area, wrap_area_index(index + nslots));
+      store<i32>(area, load<i32>(area, 4) + nslots, 4);
+      return slot;
+    }
+    index = wrap_area_index(index + stride);
+    checked += stride;
+  }
+  return -1;
 }
 
 /** Recorded size of the live mapping starting at slot i (0 = none starts there). */
@@ -140,11 +226,20 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
 /** Is slot i part of a live run (io_tlb_list 0)? */
 @inline export function slot_in_use(i: i32): bool { return (load<u64>(word_at(i)) >> <u64>(i & 63) & 1) != 0; }
 
-/** swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side. */
+/**
+ * swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side.
+ * 6.12 swiotlb_release_slots counts on from the counter after the run only inside the run's
+ * segment (pools are whole segments there, so the bits give it as for 2.6.37), and gives the
+ * run's slots back to the area its first slot lies in.
+ */
 export function swiotlb_tbl_unmap_single(index: i32): void {
   const nslots = load<i32>(rec_at(index), S_NSLOTS);
   if (nslots <= 0) return;
   const end = index + nslots;
+  if (kernel_era == KERNEL_MODERN) {
+    const area = area_at(index / area_nslabs);
+    store<i32>(area, load<i32>(area, 4) - nslots, 4);
+  }
   // The kernel counts on from io_tlb_list[end] (0 at a segment's end or at nslabs) through the
   // run and the free slots before it: the distances the bits give.
   set_used(index, nslots, false);

@@ -175,6 +175,14 @@ export const UNIT_MASK = UNIT_SIZE - 1;
 export const UNITS_PER_PAGE = PAGE_SIZE / UNIT_SIZE;
 export const IO_TLB_SEGSIZE = 128;
 export const IO_TLB_OVERFLOW_PAGES = 8; // 32 KiB
+// Linux 6.12 swiotlb areas (kernel/dma/swiotlb.c): swiotlb_init_remap asks swiotlb_adjust_nareas
+// for num_possible_cpus() areas, rounded up to a power of two, and limit_nareas keeps each area at
+// least IO_TLB_SEGSIZE slots. The kernel takes the count from the CPUs, so it is a machine
+// constant here: the modelled machine has 8 possible CPUs (assumed; no option sets it). Every op
+// runs on one CPU, CPU 0, so raw_smp_processor_id() of every map is SWIOTLB_MAP_CPU.
+export const SWIOTLB_POSSIBLE_CPUS = 8;
+export const SWIOTLB_MAX_AREAS = 2 ** Math.ceil(Math.log2(SWIOTLB_POSSIBLE_CPUS)); // roundup_pow_of_two
+export const SWIOTLB_MAP_CPU = 0;
 export const IO_TLB_OVERFLOW = IO_TLB_OVERFLOW_PAGES * PAGE_SIZE;
 export const MAX_ORDER = 11; // orders 0..MAX_ORDER-1
 export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);
@@ -264,6 +272,7 @@ export const ENGINE_CONSTANTS = {
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
   IOVA_DEFAULT_FQ_SIZE,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
+  SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',

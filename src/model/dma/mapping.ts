@@ -81,7 +81,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
  */
 function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
   const c = s.counters;
-  const index = s.swiotlb.swiotlbTblMapSingle(phys, rec.size);
+  const index = s.swiotlb.swiotlbTblMapSingle(phys, rec.size, s.cfg.kernel);
   if (index < 0) {
     c.swiotlbFull++;
     c.mappingErrors++;
@@ -148,7 +148,7 @@ export function dmaMapBootPage(s: DmaState, pfn: number): number {
   const bounce = s.cfg.platform === Platform['swiotlb-force'] || !dmaCapable(s, dma, PAGE_SIZE);
   if (!bounce) return dma;
   const pool = s.swiotlb;
-  const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE); // an empty pool at init: it always fits
+  const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE, s.cfg.kernel); // an empty pool at init: it always fits
   copyPhys(s, phys, slotPhys(s.layout, index), PAGE_SIZE);
   pool.heldIndex = index;
   s.counters.swiotlbSlotsInUse = pool.slotsInUse;
@@ -176,7 +176,7 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
   if (index < 0) return;
   const pool = s.swiotlb;
   if (copiesToCpu(dir)) bounceCopy(s, slotPhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
-  pool.swiotlbTblUnmapSingle(index);
+  pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }
 

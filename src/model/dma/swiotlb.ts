@@ -1,10 +1,22 @@
-// The swiotlb slot allocator of lib/swiotlb.c (twin of assembly/dma/swiotlb.ts; 2010, and
-// kernel/dma/swiotlb.c keeps the scheme): per-slot "free slots left in this 128-slot segment"
-// counters, next-fit from a rotating cursor, page-aligned (stride 2) runs above a page, merge with
-// free neighbours on release. Slots live in guest memory right after the kernel (layout.ts).
-import { IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, PAGE_SIZE, UNIT_SIZE } from '../../engine/abi.js';
+// The swiotlb slot allocator (twin of assembly/dma/swiotlb.ts). Both eras keep per-slot "free
+// slots left in this 128-slot segment" counters and merge a freed run with its free neighbours.
+// 2010 (lib/swiotlb.c, 2.6.37): next-fit from one rotating cursor over the whole pool, stride 2
+// for runs above a page. Modern (kernel/dma/swiotlb.c, 6.12): per-CPU areas, each with its own
+// cursor and used count, searched from the mapping CPU's area; runs of a page or more page-aligned.
+// Slots live in guest memory right after the kernel (layout.ts), which starts on a page.
+import { IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, Kernel, PAGE_MASK, PAGE_SIZE,
+  SWIOTLB_MAP_CPU, SWIOTLB_MAX_AREAS, UNIT_MASK, UNIT_SIZE } from '../../engine/abi.js';
 import type { Layout } from '../layout.js';
 import type { P2m } from '../xen/p2m.js';
+
+/**
+ * The areas a pool of `nslabs` slots has on 6.12: swiotlb_adjust_nareas(num_possible_cpus())
+ * rounded up to a power of two (SWIOTLB_MAX_AREAS), then limit_nareas: no more than one per
+ * IO_TLB_SEGSIZE slots (nslabs / IO_TLB_SEGSIZE, which need not be a power of two).
+ */
+export function swiotlbAreas(nslabs: number): number {
+  return nslabs < SWIOTLB_MAX_AREAS * IO_TLB_SEGSIZE ? Math.floor(nslabs / IO_TLB_SEGSIZE) : SWIOTLB_MAX_AREAS;
+}
 
 export class SwiotlbPool {
   /** Free slots from here to the next used slot or segment end (0 = in use). */
@@ -19,7 +31,17 @@ export class SwiotlbPool {
   /** The run the GART dummy page holds for the device's life (dma/mapping.ts), -1 when none. */
   heldIndex = -1;
 
+  /** 6.12 areas (swiotlb_init_io_tlb_pool): their count, slots each, cursor and used slots. */
+  readonly nareas: number;
+  readonly areaNslabs: number;
+  readonly areaIndex: Int32Array;
+  readonly areaUsed: Int32Array;
+
   constructor(readonly nslabs: number) {
+    this.nareas = Math.max(1, swiotlbAreas(nslabs));
+    this.areaNslabs = Math.floor(nslabs / this.nareas);
+    this.areaIndex = new Int32Array(this.nareas);
+    this.areaUsed = new Int32Array(this.nareas);
     this.list = new Int32Array(nslabs);
     for (let i = 0; i < nslabs; i++) this.list[i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
     this.orig = new Float64Array(nslabs);
@@ -28,9 +50,20 @@ export class SwiotlbPool {
   }
 
   /** swiotlb_tbl_map_single's search: the first slot of a run for `size` bytes, or -1 (full). */
-  swiotlbTblMapSingle(origPhys: number, size: number): number {
+  swiotlbTblMapSingle(origPhys: number, size: number, kernel: number = Kernel['2010']): number {
     const nslots = Math.ceil(size / UNIT_SIZE);
     if (nslots > IO_TLB_SEGSIZE || nslots === 0) return -1;
+    const index = kernel === Kernel.modern ? this.swiotlbFindSlots(size, nslots) : this.findSlots2010(size, nslots);
+    if (index < 0) return -1;
+    for (let i = 0; i < nslots; i++) this.orig[index + i] = origPhys + i * UNIT_SIZE;
+    this.runSlots[index] = nslots;
+    this.runBytes[index] = size;
+    this.slotsInUse += nslots;
+    return index;
+  }
+
+  /** The 2.6.37 search (swiotlb_tbl_map_single, lib/swiotlb.c): next-fit from io_tlb_index. */
+  private findSlots2010(size: number, nslots: number): number {
     const stride = size > 2 * UNIT_SIZE ? 2 : 1;
     let index = Math.ceil(this.cursor / stride) * stride;
     if (index >= this.nslabs) index = 0;
@@ -41,24 +74,82 @@ export class SwiotlbPool {
       if (index >= this.nslabs) index = 0;
       if (index === wrap) return -1;
     }
+    this.takeRun(index, nslots);
+    this.cursor = index + nslots >= this.nslabs ? 0 : index + nslots;
+    return index;
+  }
+
+  /** Both eras: the run's counters become 0, the free slots before it in its segment count up to it. */
+  private takeRun(index: number, nslots: number): void {
     for (let i = index; i < index + nslots; i++) this.list[i] = 0;
     let count = 0;
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) {
       this.list[i] = ++count;
     }
-    this.cursor = index + nslots >= this.nslabs ? 0 : index + nslots;
-    for (let i = 0; i < nslots; i++) this.orig[index + i] = origPhys + i * UNIT_SIZE;
-    this.runSlots[index] = nslots;
-    this.runBytes[index] = size;
-    this.slotsInUse += nslots;
-    return index;
   }
 
-  /** swiotlb_tbl_unmap_single's release of the run starting at `index` (its recorded size). */
-  swiotlbTblUnmapSingle(index: number): void {
-    const nslots = this.runSlots[index];
+  /**
+   * 6.12 swiotlb_find_slots (!CONFIG_SWIOTLB_DYNAMIC): try the mapping CPU's area, then the next
+   * ones round the pool's areas, until one finds a run.
+   */
+  private swiotlbFindSlots(size: number, nslots: number): number {
+    const start = SWIOTLB_MAP_CPU & (this.nareas - 1);
+    let area = start;
+    do {
+      const index = this.swiotlbSearchPoolArea(area, size, nslots);
+      if (index >= 0) return index;
+      if (++area >= this.nareas) area = 0;
+    } while (area !== start);
+    return -1;
+  }
+
+  /**
+   * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
+   * min_align_mask 0: no modelled GPU sets one): a request of PAGE_SIZE or more gets the page as
+   * its alignment, every request at least a slot; the stride is that alignment in slots. An area
+   * without `nslots` unused slots is skipped outright. From the area's cursor, a misaligned slot
+   * moves on by one, an aligned one whose counter is too small by the stride; the cursor wraps to
+   * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
+   * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
+   */
+  private swiotlbSearchPoolArea(area: number, size: number, nslots: number): number {
+    const alignMask = (size >= PAGE_SIZE ? PAGE_MASK : 0) | UNIT_MASK;
+    const stride = (alignMask >> IO_TLB_SHIFT) + 1;
+    const areaNslabs = this.areaNslabs;
+    if (nslots > areaNslabs - this.areaUsed[area]!) return -1;
+    const slotBase = area * areaNslabs;
+    const wrap = (i: number) => (i >= areaNslabs ? 0 : i); // wrap_area_index
+    let index = this.areaIndex[area]!;
+    for (let checked = 0; checked < areaNslabs;) {
+      const slot = slotBase + index;
+      if (((slot * UNIT_SIZE) & alignMask) !== 0) {
+        index = wrap(index + 1);
+        checked++;
+        continue;
+      }
+      if (this.list[slot]! >= nslots) {
+        this.takeRun(slot, nslots);
+        this.areaIndex[area] = wrap(index + nslots);
+        this.areaUsed[area]! += nslots;
+        return slot;
+      }
+      index = wrap(index + stride);
+      checked += stride;
+    }
+    return -1;
+  }
+
+  /**
+   * swiotlb_tbl_unmap_single's release of the run starting at `index` (its recorded size). 6.12
+   * swiotlb_release_slots: the count starts from the counter after the run if that slot is in the
+   * run's segment (pools are whole segments, so as 2.6.37's), and the run's slots go back to the
+   * area its first slot lies in.
+   */
+  swiotlbTblUnmapSingle(index: number, kernel: number = Kernel['2010']): void {
+    const nslots = this.runSlots[index]!;
     const end = index + nslots;
-    let count = end % IO_TLB_SEGSIZE !== 0 && end < this.nslabs ? this.list[end] : 0;
+    if (kernel === Kernel.modern) this.areaUsed[Math.floor(index / this.areaNslabs)]! -= nslots;
+    let count = end % IO_TLB_SEGSIZE !== 0 && end < this.nslabs ? this.list[end]! : 0;
     for (let i = end - 1; i >= index; i--) this.list[i] = ++count;
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) {
       this.list[i] = ++count;
