@@ -10,7 +10,8 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
-@inline export const DEBUG_ENTRY_BYTES: i32 = 48;
+@inline export const DEBUG_ENTRY_BYTES: i32 = 56;
+@inline export const DEBUG_CLN_BYTES: i32 = 16; // a tracked cacheline (dma/debug.ts): number u64, overlap i32, next i32
 @inline export const DEBUG_HASH_BITS: i32 = 16;            // one bucket per entry
 @inline export const DEBUG_HASH_SIZE: i32 = 1 << DEBUG_HASH_BITS;
 @inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
@@ -103,6 +104,8 @@ export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
 export let debug_hash_ptr: usize = 0;  // i32 per bucket: newest entry index + 1, 0 = empty
 export let debug_page_ptr: usize = 0;  // same, by first page; one more head: the wide entries
+export let debug_cln_ptr: usize = 0;   // modern dma-debug's active cachelines, one per live entry at most
+export let debug_cln_hash_ptr: usize = 0; // i32 heads of their chains, by cacheline number
 export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN: live narrow entries
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
@@ -212,6 +215,8 @@ export function layout_place(): u64 {
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
   debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 1) * 4);
+  debug_cln_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_CLN_BYTES);
+  debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
   tt_next_ptr = <usize>at; at = region(at, pfns * 4);

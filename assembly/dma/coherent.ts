@@ -62,7 +62,7 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   store<i32>(out, exch, COH_EXCH);
   count(C_COHERENT_ALLOCS);
   // Coherent entries have no dma_mapping_error to forget: they start out "checked".
-  if (tracked) debug_add(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true);
+  if (tracked) debug_add(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true, <u64>pfn << PAGE_SHIFT);
   return pfn;
 }
 

@@ -1,25 +1,26 @@
 // DMA-API debugging (CONFIG_DMA_API_DEBUG): a table of live mappings and the checks
 // check_unmap / check_sync apply against it. Per era (docs/ENGINE.md §9): `2010` is
-// lib/dma-debug.c of 2.6.37 (best-fit hash_bucket_find, exact-handle check_sync, the
-// dma_mapping_error test first in check_unmap, no map-error tracking); `modern` is
-// kernel/dma/debug.c as the engine has long modelled it (newest exact entry, D21's containing
-// sync lookup, debug_dma_mapping_error marking entries checked).
+// lib/dma-debug.c of 2.6.37 (best-fit hash_bucket_find, exact-handle check_sync, dma_mapping_error
+// first in check_unmap, no map-error tracking); `modern` is kernel/dma/debug.c of 6.12 (the same
+// best fit, bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // Different: it sees only what the driver tells the DMA API — never a missing sync, which is
 // the oracle's job — and it reports every failed check of an op, not just the first.
 
 import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
   DBG_UNMAP_UNKNOWN, DBG_UNMAP_SIZE, DBG_UNMAP_DIRECTION,
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
-  DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK,
+  DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
+  DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT,
   C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
   KERNEL_MODERN } from '../abi';
-import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr,
-  DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era } from '../layout';
+import { active_cacheline_insert, active_cacheline_remove, active_cacheline_reset } from './debug_cacheline';
+import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era } from '../layout';
 import { count, counter, cur_op } from '../sim/counters';
 
 // Entry (DEBUG_ENTRY_BYTES): dma address, size, direction, type, whether dma_mapping_error saw
-// it, a sequence number (newer is larger), then two doubly linked chains: by exact address, and
-// by first page or on the wide list (links are index + 1, 0 = none). Entries stay dense: a removal moves the last one into the
+// it, a sequence number (newer is larger), two doubly linked chains: by exact address, and
+// by first page or on the wide list (links are index + 1, 0 = none), then its active cacheline
+// (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last one into the
 // hole. Chains run newest → oldest, as the kernel's hash_bucket_add puts new entries at a
 // bucket's head. Address buckets: by exact dma address, one per preallocated entry, so unmap,
 // mapping_error and an exact sync walk about one entry. Page buckets: by the entry's first page,
@@ -48,12 +49,12 @@ let matches: i32 = 0;
 
 @inline const E_DMA: i32 = 0;
 @inline const E_SIZE: i32 = E_DMA + 8;
-@inline const E_DIR: i32 = E_SIZE + 4;
-@inline const E_TYPE: i32 = E_DIR + 4;
+@inline const E_DIR: i32 = E_SIZE + 4; @inline const E_TYPE: i32 = E_DIR + 4;
 @inline const E_CHECKED: i32 = E_TYPE + 4;
 @inline const E_SEQ: i32 = E_CHECKED + 4;
 @inline const ADDR_LINK: usize = E_SEQ + 8;   // next, prev
 @inline const PAGE_LINK: usize = ADDR_LINK + 8; // next, prev
+@inline const E_CLN: i32 = 48; @inline const NO_CLN: u64 = u64.MAX_VALUE; // after PAGE_LINK's two links
 // A debug record (DEBUG_WORDS i64, src/engine/abi.ts): class, op, dma, size, entry dir, ref dir,
 // entry type, ref type, count, entry size.
 @inline const R_CLASS: i32 = 0;
@@ -117,14 +118,22 @@ function repoint(head: usize, i: i32, off: usize): void {
   if (n != 0) store<i32>(ent(n - 1) + off, i + 1, 4);
 }
 
-export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool): void {
+/**
+ * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12) then tracks the
+ * cacheline of `phys`, the mapped memory's first byte (to_cacheline_number: memory, not dma
+ * address, so a bounce or IOVA of a page overlaps a direct mapping of it), unless DMA_TO_DEVICE
+ * (active_cacheline_insert). Its EEXIST is one `overlap` record per mapping ("cacheline tracking
+ * EEXIST, overlapping mappings aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which
+ * no modelled map passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+ */
+export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
   if (global_disable) return;
   if (live >= DEBUG_ENTRY_CAPACITY) { global_disable = true; return; }
   const i = live++;
   if (type == DEBUG_TYPE_SINGLE) live_single++;
   const e = ent(i);
   store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<i32>(e, dir, E_DIR); store<i32>(e, type, E_TYPE);
-  store<i32>(e, checked ? 1 : 0, E_CHECKED); store<u64>(e, ++seq, E_SEQ);
+  store<i32>(e, checked ? 1 : 0, E_CHECKED); store<u64>(e, ++seq, E_SEQ); store<u64>(e, NO_CLN, E_CLN);
   link(addr_head(dma), i, ADDR_LINK);
   const span = span_of(dma, size);
   if (span >= 0) {
@@ -135,11 +144,20 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   } else {
     link(wide_head(), i, PAGE_LINK);
   }
+  if (kernel_era == KERNEL_MODERN && dir != DMA_TO_DEVICE) {
+    const cln = phys >> L1_CACHE_SHIFT;
+    store<u64>(e, cln, E_CLN);
+    const overlap = active_cacheline_insert(cln);
+    if (overlap > 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, type, -1, overlap, size);
+  }
 }
 
 function remove(i: i32): void {
   const e = ent(i);
   const dma = load<u64>(e, E_DMA);
+  // dma_entry_free → active_cacheline_remove (modern; to_device entries were never tracked).
+  const cln = load<u64>(e, E_CLN);
+  if (cln != NO_CLN) active_cacheline_remove(cln);
   if (load<i32>(e, E_TYPE) == DEBUG_TYPE_SINGLE) live_single--;
   unlink(addr_head(dma), i, ADDR_LINK);
   const span = span_of(dma, load<i32>(e, E_SIZE));
@@ -169,21 +187,22 @@ function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64,
   store<i64>(r, n, R_COUNT); store<i64>(r, esize, R_ESIZE);
 }
 
-/** Newest entry at exactly `dma`, or −1 (modern; ENGINE.md D14): a chain's first match. */
-function find_exact(dma: u64): i32 {
-  matches = 0;
+/** Live entries at exactly `dma` (a modern sync-unknown record's count, D13). */
+function count_at(dma: u64): i32 {
+  let n = 0;
   for (let k = load<i32>(addr_head(dma)); k != 0; k = load<i32>(ent(k - 1), ADDR_LINK)) {
-    if (load<u64>(ent(k - 1), E_DMA) == dma) { matches = 1; return k - 1; }
+    if (load<u64>(ent(k - 1), E_DMA) == dma) n++;
   }
-  return -1;
+  return n;
 }
 
 /**
- * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37): of the live entries at exactly `dma`
- * (one device), score one point each for equal size, type and direction, plus one for the sg entry
- * count (0 on both sides here, so always equal). The first perfect score in insertion order wins
- * at once; otherwise the best score (last level starting at 0, strictly better replaces) counts
- * only if it was the lone candidate — several, none perfect: nothing ("has not allocated").
+ * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37); kernel/dma/debug.c 6.12
+ * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
+ * nothing: the sg count always scores). Of the live entries at exactly `dma`, one point each for
+ * equal size, type, direction and sg entry count (0 on both sides here). The first perfect score
+ * in insertion order (the kernel's buckets are list_add_tail: oldest first) wins; otherwise the
+ * best counts only as the lone candidate — several, none perfect: nothing ("has not allocated").
  * The chain runs newest → oldest, so the last perfect entry met is the oldest.
  */
 function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
@@ -203,36 +222,82 @@ function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
   return matches == 1 ? best : -1;
 }
 
-/** Newest of the entries on chain `k` (link field `off`) that contain `dma`, given the best so far. */
-@inline function newest_containing(k: i32, off: usize, dma: u64, best: i32): i32 {
-  let best_seq: u64 = best >= 0 ? load<u64>(ent(best), E_SEQ) : 0;
-  for (; k != 0; k = load<i32>(ent(k - 1) + off)) {
-    const e = ent(k - 1);
-    const start = load<u64>(e, E_DMA);
-    if (dma >= start && dma - start < <u64>load<i32>(e, E_SIZE) && load<u64>(e, E_SEQ) > best_seq) {
-      best = k - 1; best_seq = load<u64>(e, E_SEQ);
-    }
+// bucket_find_contain's state: the sync; a counting pass (c_target −1), a scoring pass.
+let c_dma: u64 = 0; let c_end: u64 = 0; let c_size: i32 = 0; let c_dir: i32 = 0; let c_type: i32 = 0;
+let c_after: i32 = -1; let c_min: i32 = 0; let c_target: i32 = -1;
+let c_matches: i32 = 0; let c_perfect: i32 = -1; let c_perfect_seq: u64 = 0; let c_lone: i32 = -1;
+
+/**
+ * containing_match (6.12): the entry holds all of [dma, dma + size), sums in u64 as the
+ * kernel's (a sync at DMA_MAPPING_ERROR wraps its end). Its step is how many 8 KiB hash buckets
+ * back from the sync's bucket the walk meets the entry's bucket (hash_fn, mod HASH_SIZE).
+ */
+function consider(i: i32): void {
+  const e = ent(i);
+  const start = load<u64>(e, E_DMA);
+  if (start > c_dma || start + <u64>load<i32>(e, E_SIZE) < c_end) return;
+  const step = <i32>(((c_dma >> DMA_DEBUG_HASH_FN_SHIFT) - (start >> DMA_DEBUG_HASH_FN_SHIFT)) & <u64>(DMA_DEBUG_HASH_SIZE - 1));
+  if (c_target < 0) {
+    if (step > c_after && step < c_min) c_min = step;
+    return;
   }
-  return best;
+  if (step != c_target) return;
+  c_matches++;
+  c_lone = i;
+  if (load<i32>(e, E_SIZE) == c_size && load<i32>(e, E_TYPE) == c_type && load<i32>(e, E_DIR) == c_dir) {
+    const sq = load<u64>(e, E_SEQ);
+    if (c_perfect < 0 || sq < c_perfect_seq) { c_perfect = i; c_perfect_seq = sq; }
+  }
 }
 
-/** Newest entry whose range contains `dma` (bucket_find_contain), or −1. A narrow entry holding
- * `dma` starts at most max_span pages before it; wide entries are all looked at. */
-function find_contain(dma: u64): i32 {
-  let best = -1;
-  const page = dma >> 12;
-  for (let d = 0; d <= max_span && <u64>d <= page; d++) {
-    best = newest_containing(load<i32>(page_head(page - <u64>d)), PAGE_LINK, dma, best);
+/** Every live entry that can contain the sync: the narrow ones starting at most max_span pages
+ * before it (each chain only for its own page), the wide ones; all of them if the end wrapped. */
+function walk_containing(): void {
+  if (c_end < c_dma) {
+    for (let i = 0; i < live; i++) consider(i);
+    return;
   }
-  return newest_containing(load<i32>(wide_head()), PAGE_LINK, dma, best);
+  const page = c_dma >> 12;
+  for (let d = 0; d <= max_span && <u64>d <= page; d++) {
+    const p = page - <u64>d;
+    for (let k = load<i32>(page_head(p)); k != 0; k = load<i32>(ent(k - 1) + PAGE_LINK)) {
+      if (load<u64>(ent(k - 1), E_DMA) >> 12 == p) consider(k - 1);
+    }
+  }
+  for (let k = load<i32>(wide_head()); k != 0; k = load<i32>(ent(k - 1) + PAGE_LINK)) consider(k - 1);
+}
+
+/**
+ * kernel/dma/debug.c 6.12 bucket_find_contain: from the sync's hash bucket back one bucket
+ * (8 KiB of dma address) at a time, at most HASH_SIZE of them and not below address 0 (which
+ * still meets every containing entry), __hash_bucket_find with containing_match in each: the
+ * oldest entry of that bucket with equal size, type and direction, else the bucket's only
+ * containing entry; several and none perfect → that bucket gives nothing and the walk goes on.
+ * No containing entry → −1 ("has not allocated"), so a sync running past a mapping's end is
+ * unknown, not outside.
+ */
+function bucket_find_contain(dma: u64, size: i32, dir: i32, type: i32): i32 {
+  c_dma = dma; c_end = dma + <u64>size; c_size = size; c_dir = dir; c_type = type;
+  let after = -1;
+  while (true) {
+    c_target = -1; c_after = after; c_min = DMA_DEBUG_HASH_SIZE;
+    walk_containing();
+    if (c_min >= DMA_DEBUG_HASH_SIZE) return -1;
+    c_target = c_min; c_matches = 0; c_perfect = -1; c_lone = -1;
+    walk_containing();
+    if (c_perfect >= 0) return c_perfect;
+    if (c_matches == 1) return c_lone;
+    after = c_min;
+  }
 }
 
 /**
  * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to free
- * an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (kernel/dma/debug.c)
- * looks up first and tests dma_mapping_error only when nothing is found; a failed map is never
- * recorded, so no entry sits at the error address and the order changes nothing. The invalid
- * address is reported as `unmap-unknown` with count −1 (INTERFACE has no class of its own).
+ * an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (kernel/dma/debug.c
+ * 6.12 check_unmap) takes bucket_find_exact first — the same best fit — and tests
+ * dma_mapping_error only when nothing is found; a failed map is never recorded, so no entry sits
+ * at the error address and the order changes nothing. The invalid address is `unmap-unknown`
+ * with count −1 (INTERFACE has no class of its own).
  * Then every mismatch: size, wrong function, direction, and (modern only: map_err_type came
  * with debug_dma_mapping_error, after 3.0) a map error nobody checked. The entry goes.
  */
@@ -243,7 +308,7 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
     return;
   }
   const modern = kernel_era == KERNEL_MODERN;
-  const i = modern ? find_exact(dma) : find_best_fit(dma, size, dir, type);
+  const i = find_best_fit(dma, size, dir, type);
   if (i < 0) {
     report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
     return;
@@ -263,16 +328,17 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
  * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; the containing lookup is in 3.0, 2.6.37 itself is
  * unpinned — ENGINE.md §9): the best-fit lookup at exactly the handle, ref type single; so a sync
  * starting inside a mapping is "has not allocated", and one running past the end is "outside
- * allocated range". Modern: D21 (exact, else the newest containing entry). Then the
- * BIDIRECTIONAL early exit and the direction checks.
+ * allocated range". Modern (6.12 check_sync): bucket_find_contain (D21), and "outside allocated
+ * range" only when the sync is larger than the entry found (possible only when a sync at
+ * DMA_MAPPING_ERROR wrapped its end). Then the BIDIRECTIONAL early exit and the direction checks.
  */
 export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: bool): void {
   if (global_disable) return;
+  const modern = kernel_era == KERNEL_MODERN;
   let i: i32;
-  if (kernel_era == KERNEL_MODERN) {
-    // D21: an entry at exactly the sync's address first; only without one, the containing scan.
-    i = find_exact(dma);
-    if (i < 0) i = find_contain(dma);
+  if (modern) {
+    i = bucket_find_contain(dma, size, dir, type);
+    matches = i < 0 ? count_at(dma) : 0;
   } else {
     i = find_best_fit(dma, size, dir, type);
   }
@@ -284,7 +350,7 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   const esize = load<i32>(e, E_SIZE);
   const edir = load<i32>(e, E_DIR);
   const etype = load<i32>(e, E_TYPE);
-  if (<u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) {
+  if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) {
     report(DBG_SYNC_OUTSIDE, <i64>dma, size, edir, dir, etype, type, -1, esize);
   }
   if (edir == DMA_BIDIRECTIONAL) return;
@@ -320,13 +386,13 @@ export function debug_release(): void {
 
 export function debug_reset(): void {
   live = 0; live_single = 0; max_span = 0; seq = 0; quiet = false; global_disable = false;
+  active_cacheline_reset();
   if (debug_hash_ptr != 0) {
     memory.fill(debug_hash_ptr, 0, <usize>DEBUG_HASH_SIZE * 4);
     memory.fill(debug_page_ptr, 0, <usize>(DEBUG_HASH_SIZE + 1) * 4);
     memory.fill(debug_span_ptr, 0, <usize>(DEBUG_NARROW_SPAN + 1) * 4);
   }
 }
-
 
 /** Live single (streaming) entries: checkInvariants' "no streaming mapping is live" (T21). */
 export function debug_live_single(): i32 { return live_single; }

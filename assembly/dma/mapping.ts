@@ -74,7 +74,7 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize): u64 {
   if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, slot_phys(index), size);
   const dma = slot_bus(index);
   set_out(out, MAP_BOUNCE, index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
-  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false, phys);
   return dma;
 }
 
@@ -106,13 +106,13 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
       }
       dma = iova_of(first) | (phys & PAGE_MASK);
       set_out(out, MAP_IOMMU, first, npages);
-      debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+      debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false, phys);
       return dma;
     }
     default: break;
   }
   set_out(out, MAP_DIRECT, -1, 0);
-  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false);
+  debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false, phys);
   return dma;
 }
 

@@ -119,7 +119,7 @@ export const RESULT_COUNTERS = COUNTERS.slice(0, COUNTERS.indexOf('dmaDebugError
 export const DEBUG_CLASSES = [
   'unmap-unknown', 'unmap-size', 'unmap-direction', 'unmap-wrong-function', 'map-error-unchecked',
   'sync-unknown', 'sync-outside', 'sync-direction', 'sync-cpu-readonly', 'sync-device-writeonly',
-  'leak',
+  'leak', 'overlap',
 ] as const;
 export type DebugClass = (typeof DEBUG_CLASSES)[number];
 export const MAX_DEBUG_RECORDS = 100;
@@ -228,6 +228,13 @@ export const IOMMU_NONE = 0; // an empty IOVA entry
 // of IOVA_DEFAULT_FQ_SIZE entries, x86's queue (the single 32768-entry queue is for IOMMUs that
 // shadow_on_flush, i.e. virtualised ones); fq_full keeps one entry empty, so it holds 255 unmaps.
 export const IOVA_DEFAULT_FQ_SIZE = 256;
+// Modern dma-debug (kernel/dma/debug.c, 6.12): hash buckets of 2^13 bytes of dma address
+// (HASH_FN_SHIFT), HASH_SIZE of them; cachelines of 2^6 bytes (x86 L1_CACHE_SHIFT); an active
+// cacheline's overlap counter is RADIX_TREE_MAX_TAGS (3) tag bits, so it stops at 7.
+export const DMA_DEBUG_HASH_FN_SHIFT = 13;
+export const DMA_DEBUG_HASH_SIZE = 16384;
+export const L1_CACHE_SHIFT = 6;
+export const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 
 /** Machine configuration, in the order init() takes its arguments. */
 export interface MachineConfig {
@@ -271,6 +278,7 @@ export const ENGINE_CONSTANTS = {
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
   IOVA_DEFAULT_FQ_SIZE,
+  DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
 } as const;

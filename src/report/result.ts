@@ -109,6 +109,7 @@ export function debugMessage(w: bigint[]): string {
     case 'sync-cpu-readonly': return `device driver syncs device read-only DMA memory for cpu ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
     case 'sync-device-writeonly': return `device driver syncs device write-only DMA memory to device ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
     case 'leak': return `device driver has pending DMA allocations while released from device [count=${count}]`;
+    case 'overlap': return `cacheline tracking EEXIST, overlapping mappings aren't supported ${at} [mapped with ${dirName(eDir!)}]: the memory's first cacheline already starts ${count > 7n ? 'more than 7 other live mappings (the counter stops at 7)' : `${count} other live mapping${count === 1n ? '' : 's'}`} the device may write, and cache maintenance for one can clobber the other`;
     default: return `unknown dma-debug class ${cls}`;
   }
 }

@@ -35,7 +35,7 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
     return null;
   }
   s.counters.coherentAllocs++;
-  if (tracked) s.debug.add(block.handle, size, Dir.bidirectional, DebugType.coherent);
+  if (tracked) s.debug.add(s.op, block.handle, size, Dir.bidirectional, DebugType.coherent, pfn * PAGE_SIZE);
   return block;
 }
 

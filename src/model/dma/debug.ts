@@ -2,12 +2,14 @@
 // sync are checked against it (check_unmap, check_sync) and the device's release reports
 // leftovers. Per era (docs/ENGINE.md §9): `2010` is lib/dma-debug.c of 2.6.37 (best-fit
 // hash_bucket_find, exact-handle check_sync, dma_mapping_error first in check_unmap, no
-// map-error tracking); `modern` is kernel/dma/debug.c as the engine has long modelled it.
+// map-error tracking); `modern` is kernel/dma/debug.c of 6.12 (the same best fit,
+// bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
-  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DebugType, Dir, Kernel, MAX_DEBUG_RECORDS, PAGE_SIZE,
-  type DebugClass,
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
+  Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
 } from '../../engine/abi.js';
+import { ActiveCachelines } from './debugCacheline.js';
 import type { Counters } from '../sim/counters.js';
 
 export interface DebugEntry {
@@ -19,6 +21,8 @@ export interface DebugEntry {
   checked: boolean;
   /** Creation order: the larger, the newer. */
   seq: number;
+  /** Its active cacheline (modern, not to_device), or −1. */
+  cln: number;
 }
 
 /** What the driver passed to unmap or sync. */
@@ -79,19 +83,28 @@ export class DmaDebug {
   /** Live entries at exactly the address of the last lookup (hash_bucket_find's `matches`). */
   private matches = 0;
   private readonly modern: boolean;
+  private readonly cachelines = new ActiveCachelines();
 
   constructor(private readonly counters: Counters, kernel: number) {
     this.modern = kernel === Kernel.modern;
   }
 
-  add(dmaAddr: number, size: number, dir: number, type: number): DebugEntry | null {
+  /**
+   * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12) then tracks the
+   * cacheline of `phys`, the mapped memory's first byte (to_cacheline_number: memory, not dma
+   * address, so a bounce or IOVA of a page overlaps a direct mapping of it), unless DMA_TO_DEVICE
+   * (active_cacheline_insert). Its EEXIST is one `overlap` record per mapping ("cacheline tracking
+   * EEXIST, overlapping mappings aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which
+   * no modelled map passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+   */
+  add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number): DebugEntry | null {
     if (this.disabled) return null;
     if (this.entries.size >= DEBUG_ENTRY_CAPACITY) {
       this.disabled = true;
       return null;
     }
     if (type === DebugType.single) this.singles++;
-    const entry: DebugEntry = { dmaAddr, size, dir, type, checked: type === DebugType.coherent, seq: ++this.seq };
+    const entry: DebugEntry = { dmaAddr, size, dir, type, checked: type === DebugType.coherent, seq: ++this.seq, cln: -1 };
     this.entries.add(entry);
     pushTo(this.byAddr, dmaAddr, entry);
     const span = spanOf(dmaAddr, size);
@@ -101,6 +114,11 @@ export class DmaDebug {
       pushTo(this.byPage, Math.floor(dmaAddr / PAGE_SIZE), entry);
       this.spans[span]++;
       if (span > this.maxSpan) this.maxSpan = span;
+    }
+    if (this.modern && dir !== Dir.to_device) {
+      entry.cln = Math.floor(phys / 2 ** L1_CACHE_SHIFT);
+      const overlap = this.cachelines.insert(entry.cln);
+      if (overlap > 0) this.report('overlap', op, { dmaAddr, size, dir: MISSING, type: MISSING }, entry, overlap);
     }
     return entry;
   }
@@ -120,8 +138,9 @@ export class DmaDebug {
 
   /**
    * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to
-   * free an invalid DMA memory address", no lookup; then the best-fit lookup. Modern looks up
-   * first, but a failed map is never recorded, so the order changes nothing. The invalid address
+   * free an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (6.12
+   * check_unmap) takes bucket_find_exact first — the same best fit — but a failed map is never
+   * recorded, so the order changes nothing. The invalid address
    * is `unmap-unknown` with count −1 (INTERFACE has no class of its own). Then every mismatch:
    * size, wrong function, direction, and (modern only) a map error nobody checked.
    */
@@ -131,7 +150,7 @@ export class DmaDebug {
       this.report('unmap-unknown', op, ref, null);
       return;
     }
-    const entry = this.modern ? this.findExact(ref.dmaAddr) : this.findBestFit(ref);
+    const entry = this.findBestFit(ref);
     if (!entry) {
       this.report('unmap-unknown', op, ref, null, this.matches);
       return;
@@ -145,17 +164,20 @@ export class DmaDebug {
 
   /**
    * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; 2.6.37 unpinned, ENGINE.md §9): best-fit at
-   * exactly the handle. Modern: D21. Then the BIDIRECTIONAL early exit and the direction checks.
+   * exactly the handle. Modern (6.12 check_sync): bucketFindContain (D21), and "outside allocated
+   * range" only when the sync is larger than the entry found (possible only when a sync at
+   * DMA_MAPPING_ERROR wrapped its end). Then the BIDIRECTIONAL early exit and the direction checks.
    */
   checkSync(op: number, ref: DebugRef, toCpu: boolean): void {
     if (this.disabled) return;
-    // D21 (modern): an entry at exactly the sync's address first; only without one, the containing scan.
-    const entry = this.modern ? this.findExact(ref.dmaAddr) ?? this.findContaining(ref.dmaAddr) : this.findBestFit(ref);
+    const entry = this.modern ? this.bucketFindContain(ref) : this.findBestFit(ref);
+    if (this.modern && !entry) this.matches = this.byAddr.get(ref.dmaAddr)?.length ?? 0;
     if (!entry) {
       this.report('sync-unknown', op, ref, null, this.matches);
       return;
     }
-    if (ref.dmaAddr - entry.dmaAddr + ref.size > entry.size) this.report('sync-outside', op, ref, entry);
+    const outside = this.modern ? ref.size > entry.size : ref.dmaAddr - entry.dmaAddr + ref.size > entry.size;
+    if (outside) this.report('sync-outside', op, ref, entry);
     if (entry.dir === Dir.bidirectional) return;
     if (ref.dir !== entry.dir) this.report('sync-direction', op, ref, entry);
     if (toCpu && entry.dir !== Dir.from_device && ref.dir !== Dir.to_device) {
@@ -182,17 +204,13 @@ export class DmaDebug {
     if (this.entries.size > 0) this.report('leak', op, null, null, this.entries.size);
   }
 
-  /** The newest live entry at exactly `addr` (modern; ENGINE.md D14). */
-  private findExact(addr: number): DebugEntry | undefined {
-    const same = this.byAddr.get(addr);
-    this.matches = same ? 1 : 0;
-    return same ? same[same.length - 1] : undefined;
-  }
-
   /**
-   * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37): of the live entries at exactly the
-   * address, in insertion order, one point each for equal size, type and direction, plus one for
-   * the sg entry count (0 on both sides here). The first perfect score wins at once; otherwise the
+   * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37); kernel/dma/debug.c 6.12
+   * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
+   * nothing: the sg count always scores). Of the live entries at exactly the address, in
+   * insertion order (6.12's buckets are list_add_tail: oldest first), one point each for equal
+   * size, type and direction, plus one for the sg entry count (0 on both sides here). The first
+   * perfect score wins at once; otherwise the
    * best score (from 0, strictly better replaces) counts only for a lone candidate — several,
    * none perfect: nothing ("has not allocated").
    */
@@ -213,22 +231,51 @@ export class DmaDebug {
   }
 
   /**
-   * The newest live entry whose range holds `addr`: what a scan of every entry finds. A narrow
-   * entry holding it starts at most maxSpan pages before it; wide entries are all looked at.
+   * kernel/dma/debug.c 6.12 bucket_find_contain: from the sync's hash bucket back one bucket (8 KiB
+   * of dma address) at a time, at most HASH_SIZE of them and not below address 0 (which still
+   * meets every containing entry), __hash_bucket_find with containing_match in each: the oldest
+   * entry of that bucket with equal size, type and direction, else the bucket's only containing
+   * entry; several and none perfect → that bucket gives nothing and the walk goes on. None → no
+   * entry ("has not allocated"), so a sync running past a mapping's end is unknown, not outside.
    */
-  private findContaining(addr: number): DebugEntry | undefined {
-    let found: DebugEntry | undefined;
+  private bucketFindContain(ref: DebugRef): DebugEntry | undefined {
+    // containing_match: the entry holds all of [addr, addr + size), sums in u64 as the kernel's:
+    // a sync at DMA_MAPPING_ERROR (−1 here) wraps its end to size − 1, and every entry starts
+    // below it. Its step: how many buckets back from the sync's (hash_fn, mod HASH_SIZE).
+    if (ref.dmaAddr < 0 && ref.size === 0) return undefined; // its end is all ones: nothing holds it
+    const wrapped = ref.dmaAddr < 0;
+    const end = wrapped ? ref.size - 1 : ref.dmaAddr + ref.size;
+    const bucket = (a: number): number => Math.floor(a / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
+    const home = wrapped ? DMA_DEBUG_HASH_SIZE - 1 : bucket(ref.dmaAddr);
+    const found: { e: DebugEntry; step: number }[] = [];
     const consider = (e: DebugEntry): void => {
-      if (addr >= e.dmaAddr && addr < e.dmaAddr + e.size && (!found || e.seq > found.seq)) found = e;
+      if ((wrapped || e.dmaAddr <= ref.dmaAddr) && e.dmaAddr + e.size >= end) {
+        found.push({ e, step: (home - bucket(e.dmaAddr) + DMA_DEBUG_HASH_SIZE) % DMA_DEBUG_HASH_SIZE });
+      }
     };
-    const page = Math.floor(addr / PAGE_SIZE);
-    for (let d = 0; d <= this.maxSpan && d <= page; d++) this.byPage.get(page - d)?.forEach(consider);
-    this.wide.forEach(consider);
-    return found;
+    if (wrapped) {
+      this.entries.forEach(consider);
+    } else {
+      const page = Math.floor(ref.dmaAddr / PAGE_SIZE);
+      for (let d = 0; d <= this.maxSpan && d <= page; d++) this.byPage.get(page - d)?.forEach(consider);
+      this.wide.forEach(consider);
+    }
+    found.sort((a, b) => a.step - b.step || a.e.seq - b.e.seq);
+    for (let i = 0; i < found.length; ) {
+      let j = i;
+      while (j < found.length && found[j].step === found[i].step) j++;
+      const perfect = found.slice(i, j).find(({ e }) => e.size === ref.size && e.type === ref.type && e.dir === ref.dir);
+      if (perfect) return perfect.e;
+      if (j - i === 1) return found[i].e;
+      i = j;
+    }
+    return undefined;
   }
 
   private remove(entry: DebugEntry): void {
     this.entries.delete(entry);
+    // dma_entry_free → active_cacheline_remove (modern; to_device entries were never tracked).
+    if (entry.cln >= 0) this.cachelines.remove(entry.cln);
     if (entry.type === DebugType.single) this.singles--;
     dropFrom(this.byAddr, entry.dmaAddr, entry);
     const span = spanOf(entry.dmaAddr, entry.size);

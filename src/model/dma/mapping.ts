@@ -69,7 +69,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       iommuMap(s, rec, phys);
   }
   if (rec.failed) rec.live = false;
-  else s.debug.add(rec.dmaAddr, size, dir, DebugType.single);
+  else s.debug.add(s.op, rec.dmaAddr, size, dir, DebugType.single, phys);
   return rec;
 }
 
