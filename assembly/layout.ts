@@ -4,9 +4,9 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
+  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
-  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE } from './abi';
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -118,6 +118,8 @@ export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts):
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
 export let memory_end: usize = 0;     // bytes currently committed by memory.grow
+/** Live dma-debug entries the machine holds (per era: abi.ts DEBUG_ENTRY_CAPACITY[_MODERN]). */
+export let debug_capacity: i32 = 0;
 
 /**
  * The machine's configuration and fixed guest layout (docs/ENGINE.md §1). Returns false when the
@@ -132,6 +134,7 @@ export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages
   mask_bits = maskBits;
   dma_mask = maskBits >= 64 ? u64.MAX_VALUE : (<u64>1 << <u64>maskBits) - 1;
   kernel_era = kernel;
+  debug_capacity = kernel == KERNEL_MODERN ? DEBUG_ENTRY_CAPACITY_MODERN : DEBUG_ENTRY_CAPACITY;
   ram_pages = ramPages;
   host_pages = has_p2m ? hostPages : ramPages;
   guest_base = host_pages - ramPages;
@@ -211,11 +214,11 @@ export function layout_place(): u64 {
     iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
   }
   buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * SLOT_BYTES);
-  debug_entries_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_ENTRY_BYTES);
+  debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
   debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 1) * 4);
-  debug_cln_ptr = <usize>at; at = region(at, <u64>DEBUG_ENTRY_CAPACITY * DEBUG_CLN_BYTES);
+  debug_cln_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_CLN_BYTES);
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);

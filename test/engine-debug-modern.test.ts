@@ -121,6 +121,21 @@ for (const engine of ENGINES) {
       });
     }
 
+    // 2.6.37 dma_entry_alloc: the preallocated 65536 entries run out → "debugging out of memory -
+    // disabling" (global_disable, T22): the later unmap of a never-mapped buffer says nothing.
+    // 6.12 dma_entry_alloc grows the pool instead (dma_debug_create_entries), so it is reported.
+    it('dma_entry_alloc: past 65536 live entries 6.12 keeps checking (2.6.37 disabled itself)', async () => {
+      // 65536 maps of 64 bytes at distinct addresses in a 1024-page buffer, one more of buffer 2:
+      // 65537 live entries; buffer 1 is never mapped.
+      const ops = [alloc(0, 1024), alloc(1), alloc(2), ...Array.from({ length: 65536 }, (_, i) => map(0, TO_DEV, i * 64, 64)),
+        map(2, TO_DEV), unmap(1, TO_DEV)];
+      const now = await runOn(engine, modern, ops);
+      assert.deepEqual(now.classes, ['unmap-unknown']);
+      const then = await runOn(engine, era2010, ops);
+      assert.deepEqual(then.classes, []);
+      assert.equal(then.c.dmaDebugErrors, 0);
+    });
+
     it('an overlap record: the new mapping\'s address, size and direction, its type, and no reference', async () => {
       const o = await runOn(engine, modern, [alloc(0), ...maps(1, FROM_DEV), map(0, BIDI, 0, 128), me(0)]);
       const [, op, dmaAddr, size, edir, rdir, etype, rtype, count, esize] = o.records[0];

@@ -11,10 +11,10 @@ import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_F
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT,
-  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
+  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
   KERNEL_MODERN } from '../abi';
 import { active_cacheline_insert, active_cacheline_remove, active_cacheline_reset } from './debug_cacheline';
-import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era } from '../layout';
+import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era, debug_capacity } from '../layout';
 import { count, counter, cur_op } from '../sim/counters';
 
 // Entry (DEBUG_ENTRY_BYTES): dma address, size, direction, type, whether dma_mapping_error saw
@@ -69,7 +69,7 @@ let matches: i32 = 0;
 @inline const R_ESIZE: i32 = R_COUNT + 8;
 
 @inline function ent(i: i32): usize {
-  assert(i >= 0 && i < DEBUG_ENTRY_CAPACITY, 'dma-debug entry out of range');
+  assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
   return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
 }
 /** Fibonacci hashing: every key bit reaches the top bits. */
@@ -128,7 +128,7 @@ function repoint(head: usize, i: i32, off: usize): void {
  */
 export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
   if (global_disable) return;
-  if (live >= DEBUG_ENTRY_CAPACITY) { global_disable = true; return; }
+  if (live >= debug_capacity) { global_disable = true; return; }
   const i = live++;
   if (type == DEBUG_TYPE_SINGLE) live_single++;
   const e = ent(i);

@@ -4,8 +4,8 @@
 // Different: a hash of dense nodes stands in for the radix tree (same answers, no allocation
 // after init); the entry the kernel stores at a node is never read back in 6.12, so none is kept.
 
-import { DEBUG_ENTRY_CAPACITY, ACTIVE_CACHELINE_MAX_OVERLAP } from '../abi';
-import { debug_cln_ptr, debug_cln_hash_ptr, DEBUG_CLN_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE } from '../layout';
+import { ACTIVE_CACHELINE_MAX_OVERLAP } from '../abi';
+import { debug_capacity, debug_cln_ptr, debug_cln_hash_ptr, DEBUG_CLN_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE } from '../layout';
 
 /** Fibonacci hashing, as dma/debug.ts's. */
 @inline function hash(key: u64): usize {
@@ -18,7 +18,7 @@ import { debug_cln_ptr, debug_cln_hash_ptr, DEBUG_CLN_BYTES, DEBUG_HASH_BITS, DE
 // than live tracked entries (each node stands for its counter + 1 of them at most).
 let cln_nodes: i32 = 0;
 @inline function cln_node(i: i32): usize {
-  assert(i >= 0 && i < DEBUG_ENTRY_CAPACITY, 'dma-debug cacheline out of range');
+  assert(i >= 0 && i < debug_capacity, 'dma-debug cacheline out of range');
   return debug_cln_ptr + <usize>(i * DEBUG_CLN_BYTES);
 }
 @inline function cln_head(cln: u64): usize { return debug_cln_hash_ptr + (hash(cln) << 2); }

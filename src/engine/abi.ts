@@ -221,6 +221,13 @@ export const AGP_VALID = 1;
 export const MAX_GATT_ENTRIES = 1 << 20; // GATT_CREATE's entry count bound
 // dma-debug (lib/dma-debug.c PREALLOC_DMA_DEBUG_ENTRIES): beyond these live entries it disables itself.
 export const DEBUG_ENTRY_CAPACITY = 1 << 16;
+/**
+ * Live dma-debug entries on `modern`. 6.12's dma_entry_alloc does not stop at its preallocation:
+ * an empty free list grows by DMA_DEBUG_DYNAMIC_ENTRIES (dma_debug_create_entries, GFP_ATOMIC,
+ * "dma_debug_entry pool grown to …") and disables only when that allocation fails. The simulation
+ * holds at most this many (2^21: 8 GiB of pages mapped at once), then disables as T22 says.
+ */
+export const DEBUG_ENTRY_CAPACITY_MODERN = 1 << 21;
 /** Both engines index live dma-debug entries reaching at most this many pages past their first by page. */
 export const DEBUG_NARROW_SPAN = 16;
 export const IOMMU_NONE = 0; // an empty IOVA entry
@@ -276,7 +283,7 @@ export const ENGINE_CONSTANTS = {
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
   XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
-  AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, IOMMU_NONE,
+  AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
   IOVA_DEFAULT_FQ_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,

@@ -6,7 +6,7 @@
 // bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
-  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_NARROW_SPAN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
   Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
 } from '../../engine/abi.js';
 import { ActiveCachelines } from './debugCacheline.js';
@@ -99,7 +99,7 @@ export class DmaDebug {
    */
   add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number): DebugEntry | null {
     if (this.disabled) return null;
-    if (this.entries.size >= DEBUG_ENTRY_CAPACITY) {
+    if (this.entries.size >= (this.modern ? DEBUG_ENTRY_CAPACITY_MODERN : DEBUG_ENTRY_CAPACITY)) {
       this.disabled = true;
       return null;
     }
