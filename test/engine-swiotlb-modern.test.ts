@@ -132,3 +132,28 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+// 6.12 swiotlb_init_remap → swiotlb_adjust_nareas(num_possible_cpus()) → round_up_default_nslabs:
+// default_nslabs is raised to IO_TLB_SEGSIZE × nareas (128 × 8 = 1024 slots = 2 MiB) when smaller,
+// and any size that is not a power of two rounds up to one; 2.6.37 keeps the pool as given.
+describe('the pool a kernel boots with for --swiotlb (round_up_default_nslabs)', () => {
+  it('modern: at least 2 MiB, a power of two; 2010: as given', async () => {
+    const { swiotlbPoolBytes } = await import('../src/run/machine.js');
+    const K = 1024, M = 1024 * K;
+    const cases: [number, number][] = [[256 * K, 2 * M], [768 * K, 2 * M], [2 * M, 2 * M], [3 * M, 4 * M], [64 * M, 64 * M], [96 * M, 128 * M], [1024 * M, 1024 * M]];
+    for (const [given, booted] of cases) {
+      assert.equal(swiotlbPoolBytes('modern', given), booted, `${given / K}K`);
+      assert.equal(swiotlbPoolBytes('2010', given), given);
+    }
+  });
+
+  it('the CLI records the booted pool, and it has 8 areas', async () => {
+    const { cli } = await import('./helpers.js');
+    for (const [kernel, want] of [['modern', 2 * 2 ** 20], ['2010', 768 * 1024]] as const) {
+      const r = cli('run', '--kernel', kernel, '--platform', 'swiotlb-force', '--swiotlb', '768K', '--pages', '64', '--ram', '512M', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).machine.swiotlbBytes, want);
+    }
+    assert.equal(swiotlbAreas(2 * 2 ** 20 / SLOT), SWIOTLB_MAX_AREAS);
+  });
+});

@@ -31,7 +31,7 @@ export const MACHINE_OPTIONS: OptionSpec[] = [
   { name: 'ram', kind: 'size', default: '4G', help: 'guest (or bare-metal) RAM' },
   { name: 'host-ram', kind: 'size', default: '16G', help: 'Xen host RAM (xen-pv only)' },
   { name: 'xen-low-free', kind: 'size', default: '256M', help: 'free machine memory below 4 GiB that Xen still has once the guest booted, beside the xen-swiotlb pool (xen-pv only; 0 is valid)' },
-  { name: 'swiotlb', kind: 'size', default: '64M', help: 'swiotlb bounce pool size (multiple of 256K)' },
+  { name: 'swiotlb', kind: 'size', default: '64M', help: 'swiotlb bounce pool size (multiple of 256K); --kernel modern boots with it rounded up as 6.12 does (swiotlb_adjust_nareas: at least 2M, a power of two), and the result records that pool' },
   { name: 'payload-bytes', kind: 'int', default: '0', min: 0, max: 4096, help: 'real bytes tracked per page besides version stamps (0..4096)' },
   { name: 'engine', kind: 'choice', default: 'wasm', choices: ENGINES, help: 'the Wasm engine or the TypeScript reference model' },
   { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },

@@ -2,7 +2,7 @@
 // impossible checked here, so the engines never see one.
 import {
   IommuMode, DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
-  type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, UNIT_SIZE, XEN_LOW_BASE_MFN,
+  type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, SWIOTLB_MAX_AREAS, UNIT_SIZE, XEN_LOW_BASE_MFN,
 } from '../engine/abi.js';
 import { UsageError, msg } from '../errors.js';
 import { formatSize } from '../units.js';
@@ -44,6 +44,21 @@ export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | '
 function checkSize(opt: string, bytes: number, min: number, max: number, align: number, alignName: string): void {
   if (bytes < min || bytes > max) throw new UsageError(msg.sizeRange(opt, formatSize(bytes), formatSize(min), formatSize(max)));
   if (bytes % align !== 0) throw new UsageError(msg.sizeAlign(opt, formatSize(bytes), alignName));
+}
+
+/**
+ * The swiotlb pool a kernel boots with for `--swiotlb BYTES`. 2010 (2.6.37 swiotlb_init_with_default_size):
+ * as given. modern (6.12 swiotlb_init_remap → swiotlb_adjust_nareas → round_up_default_nslabs): at
+ * least IO_TLB_SEGSIZE slots per area (SWIOTLB_MAX_AREAS areas), and a size that is not a power of
+ * two rounded up to one — "SWIOTLB bounce buffer size roundup to …MB". The same path serves Xen
+ * PV (its pool is remapped by xen_swiotlb_fixup inside swiotlb_init_remap).
+ */
+export function swiotlbPoolBytes(kernel: KernelName, bytes: number): number {
+  if (kernel !== 'modern') return bytes;
+  let nslabs = bytes / UNIT_SIZE;
+  if (nslabs < IO_TLB_SEGSIZE * SWIOTLB_MAX_AREAS) nslabs = IO_TLB_SEGSIZE * SWIOTLB_MAX_AREAS;
+  nslabs = 2 ** Math.ceil(Math.log2(nslabs));
+  return nslabs * UNIT_SIZE;
 }
 
 /** Pages the fixed layout takes before the page allocator gets any (docs/ENGINE.md §1). */
