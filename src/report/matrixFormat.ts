@@ -22,7 +22,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   }
   const first = cells[0]!.scenario;
   // A part lays out the whole matrix (its own cells filled in); a whole matrix, the cells it has.
-  const layout = shard ? matrixOrder(first.device) : cells.map((c) => c.scenario);
+  const layout = shard ? matrixOrder(first.device, first.kernel) : cells.map((c) => c.scenario);
   const variants = [...new Set(layout.map((c) => c.strategy ?? c.gatt ?? ''))];
   const platforms = [...new Set(layout.map((c) => c.platform))];
   const cell = (p: string, v: string) => cells.find((c) => c.scenario.platform === p && (c.scenario.strategy ?? c.scenario.gatt) === v);
