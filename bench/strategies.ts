@@ -1,6 +1,7 @@
 // Question: for every platform, which fix keeps the GPU's view coherent on each workload, and
 // what does it cost (modelled throughput, bounce bytes, hypercalls, swiotlb pressure, failures)?
-import { PLATFORMS, type PlatformName } from '../src/engine/abi.js';
+import type { PlatformName } from '../src/engine/abi.js';
+import { platformsOf } from '../src/run/matrix.js';
 import { GATTS, STRATEGIES, WORKLOADS } from '../src/cli/options.js';
 import { loadCosts } from '../src/report/costs.js';
 import type { Result } from '../src/report/result.js';
@@ -36,7 +37,7 @@ export function strategySpecs(s: Sweep, seed: number, workloads: readonly Worklo
     replicas: 1, payloadBytes: 0, engine: 'wasm',
   }, sizes);
   for (const workload of workloads) {
-    for (const platform of PLATFORMS) {
+    for (const platform of platformsOf('2010')) { // the golden sweep is 2010's: no coco
       for (const strategy of STRATEGIES) plans.push(plan(platform, 'r100', strategy, null, workload));
       for (const gatt of GATTS) plans.push(plan(platform, 'agp', null, gatt, workload));
     }

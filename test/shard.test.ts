@@ -65,9 +65,13 @@ describe('shard slices', () => {
   });
 
   it('the matrix order: every platform × strategy, or × gatt for agp', () => {
-    assert.equal(matrixOrder('r100').length, 16);
-    assert.equal(matrixOrder('agp').length, 12);
-    assert.deepEqual(matrixOrder('r100')[1], { platform: 'bare-metal', strategy: 'coherent', gatt: null });
+    // 2010: 4 platforms (no coco); modern: 5 (coco last).
+    assert.equal(matrixOrder('r100', '2010').length, 16);
+    assert.equal(matrixOrder('agp', '2010').length, 12);
+    assert.deepEqual(matrixOrder('r100', '2010')[1], { platform: 'bare-metal', strategy: 'coherent', gatt: null });
+    assert.equal(matrixOrder('r100', 'modern').length, 20);
+    assert.equal(matrixOrder('agp', 'modern').length, 15);
+    assert.deepEqual(matrixOrder('r100', 'modern')[16], { platform: 'coco', strategy: 'legacy', gatt: null });
   });
 });
 

@@ -5,10 +5,12 @@
 // The coherent mask is the device's DMA mask here (3.x radeon and 2.6.37 nouveau set both; 2.6.34
 // radeon left it at the 32-bit default: a version uncertainty, ENGINE.md §7).
 // Different: this is fix 1 of the RFC — memory both sides see without syncs — and under Xen it
-// is paid for with scarce low machine frames.
+// is paid for with scarce low machine frames. In a confidential-computing guest (coco) it is paid
+// for with private -> shared conversions: dma_direct_alloc's dma_set_decrypted at allocation and
+// dma_direct_free's dma_set_encrypted at free (kernel/dma/direct.c, 6.12; docs/ENGINE.md §16).
 
 import { PAGE_SHIFT, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, C_COHERENT_ALLOCS,
-  C_PAGES_ALLOCATED, KERNEL_MODERN } from '../abi';
+  C_PAGES_ALLOCATED, KERNEL_MODERN, C_CC_CONVERSIONS, C_CC_CONVERTED_PAGES } from '../abi';
 import { mask_bits, dma_mask, kernel_era } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
@@ -19,11 +21,26 @@ import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../
 import { range_straddles_page_boundary } from '../xen/swiotlb_xen';
 import { iommu_present, iommu_alloc, iova_of, iommu_free_at } from './iommu';
 import { debug_add, check_unmap } from './debug';
+import { force_dma_unencrypted } from './mapping';
 
 // What an allocation hands back besides the pfn (a caller's outcome record): the dma handle, and
 // the order Xen exchanged for it (-1 = none), which the free must undo.
 @inline export const COH_HANDLE: i32 = 0;
 @inline export const COH_EXCH: i32 = COH_HANDLE + 8;
+
+/**
+ * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
+ * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
+ * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
+ * arch/x86/mm/pat/set_memory.c). A tracked allocation (dma_alloc_coherent of `size` bytes)
+ * converts PFN_UP(size) pages; the device's internal ones (TTM pools' PAGE_SIZE << order, the AGP
+ * GATT's 2^order table) are whole blocks.
+ */
+function cc_convert(order: i32, tracked: bool, size: i32): void {
+  if (!force_dma_unencrypted()) return;
+  count(C_CC_CONVERSIONS);
+  count(C_CC_CONVERTED_PAGES, tracked ? (size + PAGE_SIZE - 1) >> PAGE_SHIFT : 1 << order);
+}
 
 /**
  * dma_alloc_coherent's memory part for one 2^order block: zone from the coherent mask, then the
@@ -58,6 +75,10 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
     }
     handle = iova_of(first);
   }
+  // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
+  // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
+  // page tables', not the device's address).
+  cc_convert(order, tracked, size);
   store<u64>(out, handle, COH_HANDLE);
   store<i32>(out, exch, COH_EXCH);
   count(C_COHERENT_ALLOCS);
@@ -71,6 +92,7 @@ export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32
   if (tracked) check_unmap(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
   if (iommu_present()) iommu_free_at(handle);
+  cc_convert(order, tracked, size); // dma_direct_free: back to private before the pages return to the buddy
   forget_pages(pfn, 1 << order);
   free_block(pfn, order);
 }

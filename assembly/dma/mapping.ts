@@ -3,9 +3,10 @@
 // Different per era: 2010 generic swiotlb (swiotlb_map_page) returns the overflow buffer when full
 // and does not copy at a FROM_DEVICE map; 2010 xen_swiotlb_map_page (drivers/xen/swiotlb-xen.c,
 // 2.6.37) returns DMA_ERROR_CODE, 0 on x86, silently; modern returns DMA_MAPPING_ERROR and copies
-// at every map.
+// at every map. A confidential-computing guest (coco, modern only) bounces every map, as
+// swiotlb-force does (docs/ENGINE.md §16).
 
-import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_IOMMU,
+import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_IOMMU, PLATFORM_COCO,
   KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR, XEN_DMA_ERROR_CODE,
   IO_TLB_OVERFLOW, PAGE_SHIFT, PAGE_MASK, PAGE_SIZE, IO_TLB_SHIFT, DEBUG_TYPE_SINGLE,
   VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
@@ -39,6 +40,13 @@ import { debug_add, check_sync } from './debug';
   const last = addr + <u64>size - 1;
   return last >= addr && last <= dma_mask;
 }
+
+/**
+ * force_dma_unencrypted (arch/x86/mm/mem_encrypt.c, 6.12): true in a guest with
+ * CC_ATTR_GUEST_MEM_ENCRYPT (SEV, SEV-SNP, TDX): all DMA goes to shared memory, so
+ * dma_direct_alloc decrypts what it hands out (dma/coherent.ts).
+ */
+@inline export function force_dma_unencrypted(): bool { return platform == PLATFORM_COCO; }
 
 @inline function copies_to_device(dir: i32): bool { return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL; }
 @inline function copies_to_cpu(dir: i32): bool { return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL; }
@@ -91,6 +99,11 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
       break;
     }
     case PLATFORM_SWIOTLB_FORCE: return swiotlb_bounce(phys, size, dir, out);
+    // dma_direct_map_page (kernel/dma/direct.h, 6.12): is_swiotlb_force_bounce, set at boot by
+    // pci_swiotlb_detect's SWIOTLB_FORCE under CC_ATTR_GUEST_MEM_ENCRYPT (arch/x86/kernel/pci-dma.c),
+    // sends every map to swiotlb_map whatever the mask; the pool sits below 4 GiB
+    // (swiotlb_memblock_alloc without SWIOTLB_ANY: memblock_alloc_low), so every mask reaches it.
+    case PLATFORM_COCO: return swiotlb_bounce(phys, size, dir, out);
     case PLATFORM_XEN_PV: {
       dma = xen_phys_to_bus(phys);
       if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) return swiotlb_bounce(phys, size, dir, out);
@@ -149,6 +162,7 @@ export function dma_map_boot_page(pfn: i32): u64 {
       return first >= 0 ? iova_of(first) : DMA_MAPPING_ERROR;
     }
     case PLATFORM_SWIOTLB_FORCE: bounce = true; break;
+    case PLATFORM_COCO: bounce = true; break; // forced bounce, as dma_map_phys
     case PLATFORM_XEN_PV: dma = xen_phys_to_bus(phys); bounce = !dma_capable(dma, PAGE_SIZE); break;
     default: bounce = !dma_capable(dma, PAGE_SIZE); break;
   }

@@ -2,6 +2,7 @@
 // --shard K/N only the K-th of N slices of those cells, as a part `gartbench merge` can join.
 import { matrixOrder } from '../run/matrix.js';
 import { parseShard, shardSlice } from '../run/shard.js';
+import type { KernelName } from '../engine/abi.js';
 import type { DeviceName } from '../source/scenario.js';
 import type { Command } from './command.js';
 import { costsInput, checkOutPath, emit } from './output.js';
@@ -17,7 +18,7 @@ export const matrix: Command = {
     const shard = typeof v.shard === 'string' ? parseShard(v.shard) : undefined;
     const [{ costsFrom, runPlans, workloadPlanFrom }, { formatMatrix }, { matrixDoc, runIdentity, shardRecord }] = await Promise.all([
       import('./plans.js'), import('../report/matrixFormat.js'), import('../report/shard.js')]);
-    const all = matrixOrder(v.device as DeviceName).map((c) => workloadPlanFrom({ ...v, platform: c.platform, strategy: c.strategy ?? undefined, gatt: c.gatt ?? undefined }, new Set()));
+    const all = matrixOrder(v.device as DeviceName, v.kernel as KernelName).map((c) => workloadPlanFrom({ ...v, platform: c.platform, strategy: c.strategy ?? undefined, gatt: c.gatt ?? undefined }, new Set()));
     checkOutPath(v.out, [costsInput(v)]);
     const costs = costsFrom(v);
     const { items: plans, indices } = shard ? shardSlice(all, shard) : { items: all, indices: undefined };

@@ -31,7 +31,7 @@ export const MACHINE_OPTIONS: OptionSpec[] = [
   { name: 'ram', kind: 'size', default: '4G', help: 'guest (or bare-metal) RAM' },
   { name: 'host-ram', kind: 'size', default: '16G', help: 'Xen host RAM (xen-pv only)' },
   { name: 'xen-low-free', kind: 'size', default: '256M', help: 'free machine memory below 4 GiB that Xen still has once the guest booted, beside the xen-swiotlb pool (xen-pv only; 0 is valid)' },
-  { name: 'swiotlb', kind: 'size', default: '64M', help: 'swiotlb bounce pool size (multiple of 256K); --kernel modern boots with it rounded up as 6.12 does (swiotlb_adjust_nareas: at least 2M, a power of two), and the result records that pool' },
+  { name: 'swiotlb', kind: 'size', default: '64M', help: 'swiotlb bounce pool size (multiple of 256K); --kernel modern boots with it as 6.12 does: on coco the default 64M becomes 6% of --ram (64M-1G), then rounded up (swiotlb_adjust_nareas: at least 2M, a power of two); the result records that pool' },
   { name: 'payload-bytes', kind: 'int', default: '0', min: 0, max: 4096, help: 'real bytes tracked per page besides version stamps (0..4096)' },
   { name: 'engine', kind: 'choice', default: 'wasm', choices: ENGINES, help: 'the Wasm engine or the TypeScript reference model' },
   { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
@@ -42,7 +42,7 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
   { name: 'out', kind: 'path', help: 'also write the JSON result to FILE (atomically)' },
 ];
 
-export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb) or an IOMMU (docs/ENGINE.md §1, §5)' };
+export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb), an IOMMU, or coco = a confidential-computing guest (SEV-SNP/TDX; --kernel modern only): every map bounces through a shared swiotlb sized 6% of --ram (64M-1G) unless --swiotlb gives another size, coherent memory is converted to shared (docs/ENGINE.md §1, §5, §16)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
 export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = today's swiotlb semantics; docs/ENGINE.md" };

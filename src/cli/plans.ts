@@ -5,7 +5,7 @@ import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
 import { type RunResults, runResults } from '../report/results.js';
-import { type MachineSizes, swiotlbPoolBytes } from '../run/machine.js';
+import type { MachineSizes } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
@@ -13,8 +13,7 @@ import { GATTS, STRATEGIES, type Values } from './options.js';
 import { progress } from './progress.js';
 
 export function sizesFrom(v: Values): MachineSizes {
-  // The pool the kernel boots with: 6.12 rounds --swiotlb up (run/machine.ts swiotlbPoolBytes).
-  return { ram: v.ram as number, hostRam: v['host-ram'] as number, xenLowFree: v['xen-low-free'] as number, swiotlb: swiotlbPoolBytes(v.kernel as KernelName, v.swiotlb as number) };
+  return { ram: v.ram as number, hostRam: v['host-ram'] as number, xenLowFree: v['xen-low-free'] as number, swiotlb: v.swiotlb as number };
 }
 
 /** The fields every scenario shares, from the options. */

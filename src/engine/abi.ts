@@ -59,9 +59,11 @@ export const BindMode = { map: 0, coherent: 1, fsb: 2 } as const;
 export const GattMode = { phys: 0, dmaCoherent: 1, fsbHooks: 2 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
-export const Platform = { 'bare-metal': 0, 'swiotlb-force': 1, 'xen-pv': 2, iommu: 3 } as const;
+export const Platform = { 'bare-metal': 0, 'swiotlb-force': 1, 'xen-pv': 2, iommu: 3, coco: 4 } as const;
 export type PlatformName = keyof typeof Platform;
 export const PLATFORMS = Object.keys(Platform) as PlatformName[];
+/** Platforms a kernel era has: `coco` (an SEV-SNP/TDX guest, MODEL.md §9) is the modern kernel's only. */
+export const MODERN_ONLY_PLATFORMS: readonly PlatformName[] = ['coco'];
 
 export const Kernel = { '2010': 0, modern: 1 } as const;
 export type KernelName = keyof typeof Kernel;
@@ -107,9 +109,13 @@ export const COUNTERS = [
   'ttmDmaPeakInUse',
   // the lazy IOMMU's flush queue (docs/ENGINE.md §8; reported only for a lazy iommu)
   'iommuPagesQueued', 'iommuFlushes',
+  // a confidential-computing guest's private <-> shared conversions (docs/ENGINE.md §16; coco only)
+  'ccConversions', 'ccConvertedPages',
 ] as const;
 /** Extras a result lists only when the machine has a flush queue (iommu, --iommu-mode lazy). */
 export const FLUSH_QUEUE_COUNTERS: readonly CounterName[] = ['iommuPagesQueued', 'iommuFlushes'];
+/** Extras a result lists only on the coco platform. */
+export const COCO_COUNTERS: readonly CounterName[] = ['ccConversions', 'ccConvertedPages'];
 export type CounterName = (typeof COUNTERS)[number];
 export const COUNTER_INDEX = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as Record<CounterName, number>;
 /** The counters gartbench.result/1 lists, in its order. */
@@ -183,6 +189,12 @@ export const IO_TLB_OVERFLOW_PAGES = 8; // 32 KiB
 export const SWIOTLB_POSSIBLE_CPUS = 8;
 export const SWIOTLB_MAX_AREAS = 2 ** Math.ceil(Math.log2(SWIOTLB_POSSIBLE_CPUS)); // roundup_pow_of_two
 export const SWIOTLB_MAP_CPU = 0;
+// The default swiotlb pool (include/linux/swiotlb.h IO_TLB_DEFAULT_SIZE, 64 MiB) and what a
+// memory-encrypted guest makes of it (arch/x86/mm/mem_encrypt.c mem_encrypt_setup_arch, SEV and
+// TDX alike, 6.12): 6 % of RAM, clamped to [IO_TLB_DEFAULT_SIZE, SZ_1G] (src/run/machine.ts).
+export const IO_TLB_DEFAULT_SIZE = 64 * 2 ** 20;
+export const CC_SWIOTLB_PERCENT = 6;
+export const CC_SWIOTLB_MAX = 2 ** 30;
 export const IO_TLB_OVERFLOW = IO_TLB_OVERFLOW_PAGES * PAGE_SIZE;
 export const MAX_ORDER = 11; // orders 0..MAX_ORDER-1
 export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);

@@ -9,7 +9,7 @@ import { packageFile } from '../paths.js';
 export type CostKey =
   | 'pageAlloc' | 'pageFree' | 'mapDirect' | 'swiotlbSlots' | 'bounceCopyByte' | 'syncCall' | 'iommuMapPage'
   | 'iommuUnmapPage' | 'iommuQueuedUnmapPage' | 'iommuFlush' | 'coherentAlloc' | 'hypercall' | 'exchangedFrame' | 'gartWrite' | 'tlbFlush' | 'cpuPage' | 'gpuPage'
-  | 'cachingChangeCall' | 'cachingChangePage';
+  | 'cachingChangeCall' | 'cachingChangePage' | 'ccConversion' | 'ccConvertedPage';
 
 export type CostTable = Record<CostKey, number>;
 
@@ -36,6 +36,8 @@ const BASIS: Record<CostKey, (c: Record<CounterName, number>) => number> = {
   gpuPage: (c) => c.gpuReads + c.gpuWrites,
   cachingChangeCall: (c) => c.cachingChangeCalls,
   cachingChangePage: (c) => c.cachingChangePages,
+  ccConversion: (c) => c.ccConversions,
+  ccConvertedPage: (c) => c.ccConvertedPages,
 };
 export const COST_KEYS = Object.keys(BASIS) as CostKey[];
 

@@ -2,6 +2,7 @@
 // its own cells and leaves the others' places empty.
 import { completionText, machineLine, num, simulatorText, verdictCell } from './format.js';
 import { matrixOrder } from '../run/matrix.js';
+import { formatSize } from '../units.js';
 import type { EngineRecord, Result } from './result.js';
 import type { ShardRecord } from './shard.js';
 
@@ -22,13 +23,18 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   }
   const first = cells[0]!.scenario;
   // A part lays out the whole matrix (its own cells filled in); a whole matrix, the cells it has.
-  const layout = shard ? matrixOrder(first.device) : cells.map((c) => c.scenario);
+  const layout = shard ? matrixOrder(first.device, first.kernel) : cells.map((c) => c.scenario);
   const variants = [...new Set(layout.map((c) => c.strategy ?? c.gatt ?? ''))];
   const platforms = [...new Set(layout.map((c) => c.platform))];
   const cell = (p: string, v: string) => cells.find((c) => c.scenario.platform === p && (c.scenario.strategy ?? c.scenario.gatt) === v);
   out.push(`gartbench matrix — device ${first.device}, workload ${first.workload} (${num(first.pages ?? 0)} pages, ${first.boPages} per BO, ${first.rounds} round${first.rounds === 1 ? '' : 's'}), kernel ${first.kernel}, seed ${first.seed}, engine ${first.engine}`);
   const xen = cells.find((c) => c.machine.hostRamBytes !== null);
   out.push(machineLine(xen ?? cells[0]!).replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
+  // A coco guest boots with its own swiotlb size (6 % of RAM; docs/ENGINE.md §16).
+  const coco = cells.find((c) => c.scenario.platform === 'coco');
+  if (coco && coco.machine.swiotlbBytes !== (xen ?? cells[0]!).machine.swiotlbBytes) {
+    out.push(`coco boots with swiotlb ${formatSize(coco.machine.swiotlbBytes)} (6% of RAM, 64M-1G, as Linux 6.12 sizes it)`);
+  }
   out.push('');
   const w0 = Math.max(...platforms.map((p) => p.length), 8) + 2;
   const shown = (p: string, v: string) => { const r = cell(p, v); return r ? verdictCell(r) : '·'; };

@@ -120,7 +120,7 @@ function checkPart(p: Part): MatrixDoc & { shard: ShardRecord } {
     throw bad(`holds cells that are not shard ${s.index}/${s.count}'s (was the file edited?)`);
   }
   const of = s.of as unknown as RunIdentity;
-  const order = matrixOrder(of.scenario.device as Parameters<typeof matrixOrder>[0]);
+  const order = matrixOrder(of.scenario.device as Parameters<typeof matrixOrder>[0], of.scenario.kernel as Parameters<typeof matrixOrder>[1]);
   if (order.length !== s.total) throw bad(`says the matrix has ${s.total} cells; a ${show(of.scenario.device)} matrix has ${order.length}`);
   cells.forEach((c, j) => {
     const i = expected[j]!;

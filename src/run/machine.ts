@@ -1,6 +1,7 @@
 // From user options to the engine's MachineConfig, with every rule that makes a machine
 // impossible checked here, so the engines never see one.
 import {
+  CC_SWIOTLB_MAX, CC_SWIOTLB_PERCENT, IO_TLB_DEFAULT_SIZE, MODERN_ONLY_PLATFORMS,
   IommuMode, DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
   type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, SWIOTLB_MAX_AREAS, UNIT_SIZE, XEN_LOW_BASE_MFN,
 } from '../engine/abi.js';
@@ -66,9 +67,39 @@ export function reservedPages(swiotlbBytes: number): number {
   return KERNEL_RESERVED_PAGES + swiotlbBytes / PAGE_SIZE + IO_TLB_OVERFLOW_PAGES + 1;
 }
 
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/**
+ * The swiotlb pool a confidential-computing guest boots with, in bytes (docs/ENGINE.md §16), Linux
+ * 6.12: mem_encrypt_setup_arch (arch/x86/mm/mem_encrypt.c; SEV and TDX alike, both are
+ * CC_ATTR_GUEST_MEM_ENCRYPT) takes 6 % of memblock_phys_mem_size() (RAM; integer division),
+ * clamped to [IO_TLB_DEFAULT_SIZE, SZ_1G], and swiotlb_adjust_size (kernel/dma/swiotlb.c) applies
+ * it only while default_nslabs is still the default: a swiotlb= of any other size wins, and one of
+ * exactly 64 MiB cannot be told from the default, so it is adjusted too. swiotlb_adjust_size
+ * aligns the size to IO_TLB_SIZE and the slot count to IO_TLB_SEGSIZE; swiotlb_init_remap then
+ * calls swiotlb_adjust_nareas(num_possible_cpus()), whose round_up_default_nslabs makes the slot
+ * count a power of two (at least IO_TLB_SEGSIZE per area). The pool is memblock_alloc_low memory,
+ * below 4 GiB (x86 passes no SWIOTLB_ANY for SEV/TDX). Other platforms: `swiotlb`, rounded the
+ * same way on modern (swiotlbPoolBytes), as given on 2010.
+ */
+export function bootSwiotlbBytes(platform: PlatformName, ram: number, swiotlb: number, kernel: KernelName = 'modern'): number {
+  if (platform !== 'coco' || swiotlb !== IO_TLB_DEFAULT_SIZE) return swiotlbPoolBytes(kernel, swiotlb);
+  const size = Math.min(Math.max(Math.floor((ram * CC_SWIOTLB_PERCENT) / 100), IO_TLB_DEFAULT_SIZE), CC_SWIOTLB_MAX);
+  return swiotlbPoolBytes(kernel, alignUp(alignUp(size, UNIT_SIZE) / UNIT_SIZE, IO_TLB_SEGSIZE) * UNIT_SIZE);
+}
+
+/** The machine sizes a scenario boots with: its kernel's swiotlb pool (coco's adjustment, 6.12's rounding). */
+export function bootSizes(platform: PlatformName, kernel: KernelName, sizes: MachineSizes): MachineSizes {
+  return { ...sizes, swiotlb: bootSwiotlbBytes(platform, sizes.ram, sizes.swiotlb, kernel) };
+}
+
 export function machineConfig(o: MachineOptions): MachineConfig {
+  if (MODERN_ONLY_PLATFORMS.includes(o.platform) && o.kernel !== 'modern') {
+    throw new UsageError(`--platform: ${o.platform} (a confidential-computing guest, Linux 6.12) needs --kernel modern; --kernel ${o.kernel} has no ${o.platform}`);
+  }
   checkSize('ram', o.ram, MIN_RAM, MAX_RAM, 2 ** 21, '2M');
   checkSize('swiotlb', o.swiotlb, SEGMENT_BYTES, 1 << 30, SEGMENT_BYTES, '256K (one 128-slot segment)');
+  o = { ...o, swiotlb: bootSwiotlbBytes(o.platform, o.ram, o.swiotlb, o.kernel) };
   const ramPages = o.ram / PAGE_SIZE;
   if (reservedPages(o.swiotlb) * 2 > Math.min(ramPages, DMA32_LIMIT_PFN)) {
     throw new UsageError(`--swiotlb: ${formatSize(o.swiotlb)} does not fit in half of the low memory of --ram ${formatSize(o.ram)}`);

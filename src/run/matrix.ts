@@ -1,6 +1,7 @@
 // The matrix's cells and their one order — every platform × strategy for a TTM device, every
-// platform × gatt for agp — which `matrix`, its shards and `merge` all follow.
-import { PLATFORMS, type PlatformName } from '../engine/abi.js';
+// platform × gatt for agp — which `matrix`, its shards and `merge` all follow. A kernel's matrix
+// covers the platforms it has: `coco` only on modern (a 2010 matrix leaves it out; MODEL.md §9).
+import { MODERN_ONLY_PLATFORMS, PLATFORMS, type KernelName, type PlatformName } from '../engine/abi.js';
 import type { DeviceName, GattName, StrategyName } from '../source/scenario.js';
 
 export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly StrategyName[];
@@ -12,9 +13,14 @@ export interface MatrixCell {
   gatt: GattName | null;
 }
 
-export function matrixOrder(device: DeviceName): MatrixCell[] {
+/** The platforms a kernel has: every one on modern; 2010 has no confidential-computing guest. */
+export function platformsOf(kernel: KernelName): PlatformName[] {
+  return kernel === 'modern' ? [...PLATFORMS] : PLATFORMS.filter((p) => !MODERN_ONLY_PLATFORMS.includes(p));
+}
+
+export function matrixOrder(device: DeviceName, kernel: KernelName): MatrixCell[] {
   const agp = device === 'agp';
-  return PLATFORMS.flatMap((platform): MatrixCell[] => (agp
+  return platformsOf(kernel).flatMap((platform): MatrixCell[] => (agp
     ? GATTS.map((gatt) => ({ platform, strategy: null, gatt }))
     : STRATEGIES.map((strategy) => ({ platform, strategy, gatt: null }))));
 }

@@ -8,7 +8,7 @@ import { replicaSeed } from '../rand.js';
 import type { Scenario, WorkloadScenario } from '../source/scenario.js';
 import { aperturePages, residentPages, slotsNeeded } from '../source/workloads.js';
 import { formatSize } from '../units.js';
-import { GART_PAGES, MAX_BUFFERS, type MachineSizes, machineConfig, reservedPages } from './machine.js';
+import { GART_PAGES, MAX_BUFFERS, type MachineSizes, bootSizes, machineConfig, reservedPages } from './machine.js';
 
 export interface Plan {
   scenario: Scenario;
@@ -32,6 +32,7 @@ export interface Cell {
 export function planWorkload(scenario: WorkloadScenario, sizes: MachineSizes): Plan {
   if (scenario.boPages > MAX_BO_PAGES) throw new UsageError(msg.badInt('bo-pages', String(scenario.boPages), 1, MAX_BO_PAGES));
   const cfg = machineConfig({ ...scenario, ...sizes });
+  sizes = bootSizes(scenario.platform, scenario.kernel, sizes); // what the result records: the pool the guest booted with
   cfg.maxBuffers = Math.max(MAX_BUFFERS, slotsNeeded(scenario));
   const usable = cfg.ramPages - reservedPages(sizes.swiotlb);
   const resident = residentPages(scenario);
@@ -48,7 +49,8 @@ export function planWorkload(scenario: WorkloadScenario, sizes: MachineSizes): P
 
 /** A replay's plan: one machine, one script. */
 export function planReplay(scenario: Scenario, sizes: MachineSizes): Plan {
-  return { scenario, sizes, cfg: machineConfig({ ...scenario, ...sizes }) };
+  const cfg = machineConfig({ ...scenario, ...sizes });
+  return { scenario, sizes: bootSizes(scenario.platform, scenario.kernel, sizes), cfg };
 }
 
 export function cellsOf(plan: Plan): Cell[] {

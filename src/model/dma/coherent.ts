@@ -3,19 +3,36 @@
 // 2.6.37 always an exchange with fls64(coherent mask) bits and always a destroy at free; from 3.2,
 // modern, only when the machine range is above the mask or scattered) and an IOMMU mapping. The
 // coherent mask is the DMA mask (a version uncertainty for 2.6.34 radeon, ENGINE.md §7). The
-// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with hypercalls and frames.
+// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with hypercalls and frames,
+// and in a confidential-computing guest (coco) with private -> shared conversions:
+// dma_direct_alloc's dma_set_decrypted and dma_direct_free's dma_set_encrypted (kernel/dma/direct.c,
+// 6.12; docs/ENGINE.md §16).
 import { DebugType, Dir, Kernel, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { allocBlock, freeBlock } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
-import { dmaCapable, type DmaState } from './mapping.js';
+import { dmaCapable, forceDmaUnencrypted, type DmaState } from './mapping.js';
 
 /** A coherent block: its first pfn, device handle, and the order Xen exchanged for it (-1: none). */
 export interface CoherentBlock {
   pfn: number;
   handle: number;
   exchanged: number;
+}
+
+/**
+ * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
+ * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
+ * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
+ * arch/x86/mm/pat/set_memory.c). A tracked allocation (dma_alloc_coherent of `size` bytes)
+ * converts PFN_UP(size) pages; the device's internal ones (TTM pools' PAGE_SIZE << order, the AGP
+ * GATT's 2^order table) are whole blocks.
+ */
+function ccConvert(s: DmaState, order: number, tracked: boolean, size: number): void {
+  if (!forceDmaUnencrypted(s)) return;
+  s.counters.ccConversions++;
+  s.counters.ccConvertedPages += tracked ? Math.ceil(size / PAGE_SIZE) : 2 ** order;
 }
 
 /**
@@ -34,6 +51,10 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
     freeBlock(s, pfn, order);
     return null;
   }
+  // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
+  // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
+  // page tables', not the device's address).
+  ccConvert(s, order, tracked, size);
   s.counters.coherentAllocs++;
   if (tracked) s.debug.add(s.op, block.handle, size, Dir.bidirectional, DebugType.coherent, pfn * PAGE_SIZE);
   return block;
@@ -65,6 +86,7 @@ export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: numb
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
+  ccConvert(s, order, tracked, size); // dma_direct_free: back to private before the pages return to the buddy
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);
 }

@@ -3,6 +3,8 @@
 // (drivers/xen/swiotlb-xen.c, 2010) and an IOMMU. Bounce buffers follow lib/swiotlb.c (2010) or
 // kernel/dma/swiotlb.c (modern): a full pool is the overflow buffer in 2010 (generic
 // swiotlb_map_page), 0 under 2010 Xen (xen_swiotlb_map_page's DMA_ERROR_CODE), DMA_MAPPING_ERROR now.
+// A confidential-computing guest (coco, modern only) bounces every map, as swiotlb-force does
+// (docs/ENGINE.md §16).
 import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
 import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
@@ -39,6 +41,15 @@ export function dmaCapable(s: DmaState, addr: number, size: number): boolean {
   return addr + size - 1 <= 2 ** s.cfg.maskBits - 1;
 }
 
+/**
+ * force_dma_unencrypted (arch/x86/mm/mem_encrypt.c, 6.12): true in a guest with
+ * CC_ATTR_GUEST_MEM_ENCRYPT (SEV, SEV-SNP, TDX): all DMA goes to shared memory, so
+ * dma_direct_alloc decrypts what it hands out (dma/coherent.ts).
+ */
+export function forceDmaUnencrypted(s: DmaState): boolean {
+  return s.cfg.platform === Platform.coco;
+}
+
 const copiesToDevice = (dir: number) => dir === Dir.to_device || dir === Dir.bidirectional;
 const copiesToCpu = (dir: number) => dir === Dir.from_device || dir === Dir.bidirectional;
 
@@ -59,6 +70,13 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       if (!dmaCapable(s, phys, size)) swiotlbBounce(s, rec, phys);
       break;
     case Platform['swiotlb-force']:
+      swiotlbBounce(s, rec, phys);
+      break;
+    // dma_direct_map_page (kernel/dma/direct.h, 6.12): is_swiotlb_force_bounce, set at boot by
+    // pci_swiotlb_detect's SWIOTLB_FORCE under CC_ATTR_GUEST_MEM_ENCRYPT (arch/x86/kernel/pci-dma.c),
+    // sends every map to swiotlb_map whatever the mask; the pool sits below 4 GiB
+    // (swiotlb_memblock_alloc without SWIOTLB_ANY: memblock_alloc_low), so every mask reaches it.
+    case Platform.coco:
       swiotlbBounce(s, rec, phys);
       break;
     case Platform['xen-pv']:
@@ -145,7 +163,8 @@ export function dmaMapBootPage(s: DmaState, pfn: number): number {
   }
   const phys = pfn * PAGE_SIZE;
   const dma = s.machine.isXen ? xenPhysToBus(s.machine, phys) : phys;
-  const bounce = s.cfg.platform === Platform['swiotlb-force'] || !dmaCapable(s, dma, PAGE_SIZE);
+  // coco: forced bounce, as dmaMapPhys.
+  const bounce = s.cfg.platform === Platform['swiotlb-force'] || s.cfg.platform === Platform.coco || !dmaCapable(s, dma, PAGE_SIZE);
   if (!bounce) return dma;
   const pool = s.swiotlb;
   const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE, s.cfg.kernel); // an empty pool at init: it always fits
