@@ -58,6 +58,9 @@ describe('coco pool size from RAM (mem_encrypt_setup_arch, swiotlb_adjust_size, 
     assert.equal(bootSwiotlbBytes('coco', 4 * GiB, 128 * MiB), 128 * MiB);
     assert.equal(cocoMachine(4 * GiB, 'r600', 4 * MiB).nslabs, 2048);
     assert.equal(bootSwiotlbBytes('coco', 4 * GiB, 64 * MiB), 256 * MiB);
+    // swiotlb=48M is not the default, so not adjusted; round_up_default_nslabs then makes 24576
+    // slots a power of two: 32768 slots = 64 MiB (not the 6% pool).
+    assert.equal(bootSwiotlbBytes('coco', 4 * GiB, 48 * MiB), 64 * MiB);
   });
   it('other platforms keep --swiotlb as given', () => {
     for (const p of ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu'] as const) assert.equal(bootSwiotlbBytes(p, 4 * GiB, 64 * MiB), 64 * MiB);
