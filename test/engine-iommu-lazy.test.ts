@@ -1,11 +1,13 @@
 // --iommu-mode strict|lazy on the iommu platform (docs/ENGINE.md §8), on both engines: Linux
 // 6.12's dma-iommu flush queue (drivers/iommu/dma-iommu.c). __iommu_dma_unmap clears the page
-// table and, strict, syncs the IOTLB and frees the IOVA at once (iommu_dma_free_iova →
-// free_iova_fast); lazy, iommu_dma_free_iova → queue_iova puts the run on a per-CPU ring of
-// IOVA_DEFAULT_FQ_SIZE = 256 entries (fq_full keeps one empty: 255 unmaps), and the IOVA is freed
-// only after fq_flush_iotlb (one flush_iotlb_all) when the ring is full. The IOTLB keeps the freed
-// IOVA's translation until then (the simulation assumes the device's IOTLB holds it), so a device
-// reaches the old page. The numbers are derived by hand from those rules and the base machine of
+// table at once in both modes (iommu_unmap_fast, drivers/iommu/iommu.c) and, strict, syncs the
+// IOTLB and frees the IOVA (iommu_dma_free_iova → free_iova_fast); lazy (iotlb_gather.queued)
+// skips the sync and iommu_dma_free_iova → queue_iova puts the run on a per-CPU ring of
+// IOVA_DEFAULT_FQ_SIZE = 256 entries (fq_full keeps one empty: 255 unmaps); the IOVA is freed
+// only after fq_flush_iotlb (one flush_iotlb_all) when the ring is full. Until then the device
+// reaches the old page only through a translation its IOTLB cached, i.e. an IOVA page it accessed
+// while mapped (the simulation assumes the IOTLB holds every one); an IOVA page it never used
+// walks the cleared page table and faults, as under strict. The numbers are derived by hand from those rules and the base machine of
 // test/engineHarness.ts: the dummy page holds IOVA entry 0 (D3), so the first streaming map is
 // entry 1; a one-page alloc gets pfn 20489, the first free pfn, which is odd, so the buddy's init
 // leaves it alone on the order-0 list, and a free puts it back at the head for the next alloc.
@@ -24,12 +26,17 @@ const field = (o: Outcome, name: (typeof VIOLATION_FIELDS)[number]): bigint => o
 const PFN = firstFreePfn(32768); // 20489
 const FIRST_IOVA = BigInt(IOMMU_BASE + PAGE); // entry 1
 
-/** One buffer mapped, unmapped, freed while a GART PTE still holds its IOVA; another buffer then gets its page. */
-const staleGart = (tail: OpWords[]): OpWords[] => [alloc(0), map(0), bind(0, 0), unmap(0), free(0), alloc(1), ...tail];
+/**
+ * One buffer mapped, unmapped, freed while a GART PTE still holds its IOVA; another buffer then
+ * gets its page. `used`: the GPU read through the PTE before the unmap (op 3), so its IOTLB
+ * caches the IOVA and the unmap is op 4; else the unmap is op 3.
+ */
+const staleGart = (used: boolean, tail: OpWords[]): OpWords[] =>
+  [alloc(0), map(0), bind(0, 0), ...(used ? [gpuRead(0)] : []), unmap(0), free(0), alloc(1), ...tail];
 
 for (const engine of ENGINES) {
   describe(`iommu strict vs lazy (engine ${engine})`, () => {
-    it('a device read after unmap: strict faults (foreign), lazy still reads the old page (queue_iova keeps the IOTLB entry)', async () => {
+    it('a device read after unmap of an IOVA the device never used faults on both modes (iommu_unmap_fast cleared the page table)', async () => {
       const ops = [alloc(0), cpuWrite(0), map(0), unmap(0), devRead(0)];
       const s = await runOn(engine, strict, ops);
       assert.deepEqual([s.c.foreignReads, s.c.staleReads, s.c.iommuPagesUnmapped, s.c.iommuPagesQueued, s.c.iommuFlushes], [1, 0, 1, 0, 0]);
@@ -37,11 +44,35 @@ for (const engine of ENGINES) {
       assert.equal(field(s, 'hopPfn'), -1n, 'strict: the entry is empty, the IOMMU faults');
       assert.equal(field(s, 'iovaUnmapOp'), -1n);
       const l = await runOn(engine, lazy, ops);
-      assert.deepEqual([l.kind, l.c.iommuPagesUnmapped, l.c.iommuPagesQueued, l.c.iommuFlushes], [ViolationKind.none, 1, 1, 0]);
+      assert.deepEqual([l.kind, l.c.foreignReads, l.c.staleReads, l.c.iommuPagesUnmapped, l.c.iommuPagesQueued, l.c.iommuFlushes],
+        [ViolationKind.foreign, 1, 0, 1, 1, 0], 'lazy: queued, but nothing cached, so the walk faults');
+      assert.equal(field(l, 'dmaAddr'), FIRST_IOVA);
+      assert.deepEqual([field(l, 'mfn'), field(l, 'hopPfn'), field(l, 'iovaUnmapOp')], [-1n, -1n, -1n]);
     });
 
-    it('a GART PTE left on a freed buffer: lazy reaches the page its next owner wrote, and says the IOVA waits in the flush queue', async () => {
-      const ops = staleGart([cpuWrite(1), gpuRead(0)]);
+    it('map → device read → unmap → device read: lazy reads the old page through the IOTLB, strict faults', async () => {
+      const ops = [alloc(0), cpuWrite(0), map(0), devRead(0), unmap(0), devRead(0)];
+      const s = await runOn(engine, strict, ops);
+      assert.deepEqual([s.kind, s.c.foreignReads, s.c.gpuReads, field(s, 'hopPfn')], [ViolationKind.foreign, 1, 2, -1n]);
+      const l = await runOn(engine, lazy, ops);
+      assert.deepEqual([l.kind, l.c.foreignReads, l.c.staleReads, l.c.gpuReads, l.c.iommuPagesQueued, l.c.iommuFlushes],
+        [ViolationKind.none, 0, 0, 2, 1, 0]);
+    });
+
+    it('the IOTLB holds only the IOVA pages the device used: a two-page map read on its first page only faults on the second', async () => {
+      // Entries 1 and 2; the device reads page 0 (entry 1) while mapped, then the whole buffer after
+      // the unmap. Two pages are an order-1 block: 20489 is odd, so the buffer is pfns 20490-20491.
+      const ops = [alloc(0, 2), cpuWrite(0, 0, 2 * PAGE), map(0, BIDI, 0, 2 * PAGE), devRead(0, 0, PAGE), unmap(0, BIDI, 2 * PAGE), devRead(0, 0, 2 * PAGE)];
+      const l = await runOn(engine, lazy, ops);
+      assert.deepEqual([l.kind, l.c.foreignReads, l.c.iommuPagesQueued], [ViolationKind.foreign, 1, 2], 'page 0 reached, page 1 faults');
+      assert.equal(field(l, 'dmaAddr'), FIRST_IOVA + BigInt(PAGE), 'entry 2');
+      assert.deepEqual([field(l, 'pfn'), field(l, 'hopPfn'), field(l, 'iovaUnmapOp')], [BigInt(PFN + 2), -1n, -1n]);
+      const s = await runOn(engine, strict, ops);
+      assert.deepEqual([s.c.foreignReads, field(s, 'dmaAddr')], [2, FIRST_IOVA], 'strict: both pages fault');
+    });
+
+    it('a GART PTE left on a freed buffer the GPU had used: lazy reaches the page its next owner wrote, and says the IOVA waits in the flush queue', async () => {
+      const ops = staleGart(true, [cpuWrite(1), gpuRead(0)]);
       const s = await runOn(engine, strict, ops);
       assert.equal(s.kind, ViolationKind.foreign);
       assert.deepEqual([field(s, 'mfn'), field(s, 'hopPfn'), field(s, 'iovaUnmapOp')], [-1n, -1n, -1n], 'strict: a fault, nothing reached');
@@ -50,16 +81,26 @@ for (const engine of ENGINES) {
       assert.equal(field(l, 'via'), BigInt(Via.iommu));
       assert.equal(field(l, 'dmaAddr'), FIRST_IOVA);
       assert.deepEqual([field(l, 'mfn'), field(l, 'hopPfn')], [BigInt(PFN), BigInt(PFN)], 'the IOTLB still maps the IOVA to the old page, now buffer 1');
-      assert.equal(field(l, 'iovaUnmapOp'), 3n, 'op 3 unmapped it');
+      assert.equal(field(l, 'iovaUnmapOp'), 4n, 'op 4 unmapped it');
       assert.equal(field(l, 'seenHi'), 2n, "buffer 1's (#2) data");
     });
 
-    it('a GPU write through a queued IOVA lands in the next owner (lost to strict, which drops it)', async () => {
-      const ops = staleGart([gpuWrite(0), cpuRead(1)]);
-      const s = await runOn(engine, strict, ops);
-      assert.equal(s.kind, ViolationKind.none);
-      const l = await runOn(engine, lazy, ops);
+    it('a GART PTE left on a freed buffer the GPU never used before the unmap: lazy faults as strict does', async () => {
+      const ops = staleGart(false, [cpuWrite(1), gpuRead(0)]);
+      for (const cfg of [strict, lazy]) {
+        const o = await runOn(engine, cfg, ops);
+        assert.deepEqual([o.kind, o.c.foreignReads], [ViolationKind.foreign, 1]);
+        assert.deepEqual([field(o, 'dmaAddr'), field(o, 'mfn'), field(o, 'hopPfn'), field(o, 'iovaUnmapOp')], [FIRST_IOVA, -1n, -1n, -1n]);
+      }
+    });
+
+    it('a GPU write through a queued IOVA it had used lands in the next owner (strict, or an unused IOVA, drops it)', async () => {
+      const used = staleGart(true, [gpuWrite(0), cpuRead(1)]);
+      assert.equal((await runOn(engine, strict, used)).kind, ViolationKind.none);
+      const l = await runOn(engine, lazy, used);
       assert.deepEqual([l.kind, l.c.foreignReads, Number(field(l, 'pfn'))], [ViolationKind.foreign, 1, PFN]);
+      const unused = await runOn(engine, lazy, staleGart(false, [gpuWrite(0), cpuRead(1)]));
+      assert.deepEqual([unused.kind, unused.c.foreignReads], [ViolationKind.none, 0]);
     });
 
     it('an IOVA in the flush queue is not reused: a full window stays full until the flush (alloc_iova_fast flushes only the rcaches)', async () => {
@@ -77,10 +118,10 @@ for (const engine of ENGINES) {
 
     it('a full ring flushes: 255 unmaps stay queued, the 256th flushes them (fq_full, fq_flush_iotlb, fq_ring_free)', async () => {
       assert.equal(IOVA_DEFAULT_FQ_SIZE, 256);
-      // Buffer 0's one mapping (entry 1) is the first unmap; buffer 1 adds the rest, then the
-      // device reads buffer 0 through entry 1.
+      // Buffer 0's one mapping (entry 1), read by the device so its IOTLB caches it, is the first
+      // unmap; buffer 1 adds the rest, then the device reads buffer 0 through entry 1.
       const run = (unmaps: number) => {
-        const ops: OpWords[] = [alloc(0), cpuWrite(0), alloc(1), map(0), unmap(0)];
+        const ops: OpWords[] = [alloc(0), cpuWrite(0), alloc(1), map(0), devRead(0), unmap(0)];
         for (let i = 1; i < unmaps; i++) ops.push(map(1), unmap(1));
         ops.push(devRead(0));
         return runOn(engine, lazy, ops);
@@ -112,9 +153,13 @@ describe('--iommu-mode (CLI)', () => {
     { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'cpu_write', buf: 'a' }, { op: 'map', buf: 'a', dir: 'bidirectional' },
     { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'dev_read', buf: 'a' },
   ]);
+  const used = script(dir, 'used.jsonl', [
+    { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'cpu_write', buf: 'a' }, { op: 'map', buf: 'a', dir: 'bidirectional' },
+    { op: 'dev_read', buf: 'a' }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'dev_read', buf: 'a' },
+  ]);
   const gart = script(dir, 'gart.jsonl', [
     { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
-    { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' }, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' },
+    { op: 'gpu_read', gpuPage: 0, pages: 1 }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' }, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' },
     { op: 'cpu_write', buf: 'b' }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
   ]);
   const replay = (path: string, ...args: string[]) => {
@@ -133,17 +178,20 @@ describe('--iommu-mode (CLI)', () => {
   });
 
   for (const engine of ['wasm', 'js']) {
-    it(`replay (engine ${engine}): the use after unmap faults under strict, and the first violation under lazy names the queued IOVA`, () => {
-      const s = replay(uau, '--kernel', 'modern', '--iommu-mode', 'strict', '--engine', engine);
-      assert.equal(s.firstViolation.kind, 'foreign');
-      assert.match(s.firstViolation.detail, /no IOMMU entry \(the IOMMU faults\)/);
-      assert.equal(replay(uau, '--kernel', 'modern', '--iommu-mode', 'lazy', '--engine', engine).verdict, 'coherent');
+    it(`replay (engine ${engine}): a use after unmap faults under strict, and under lazy unless the device had used the IOVA; the first violation names the queued IOVA`, () => {
+      for (const mode of ['strict', 'lazy']) {
+        const s = replay(uau, '--kernel', 'modern', '--iommu-mode', mode, '--engine', engine);
+        assert.equal(s.firstViolation.kind, 'foreign', mode);
+        assert.match(s.firstViolation.detail, /no IOMMU entry \(the IOMMU faults\)/, mode);
+      }
+      assert.equal(replay(used, '--kernel', 'modern', '--iommu-mode', 'strict', '--engine', engine).firstViolation.kind, 'foreign');
+      assert.equal(replay(used, '--kernel', 'modern', '--iommu-mode', 'lazy', '--engine', engine).verdict, 'coherent');
       const l = replay(gart, '--kernel', 'modern', '--iommu-mode', 'lazy', '--engine', engine);
       assert.equal(l.firstViolation.kind, 'foreign');
       assert.equal(l.firstViolation.via, 'iommu');
       // --swiotlb 4M: the pool is 1024 pages after the kernel's 4096, then 8 overflow pages and the
       // dummy page, so buffer 'a' and then 'b' get pfn 4096 + 1024 + 9 = 0x1409.
-      assert.match(l.firstViolation.detail, /an IOVA unmapped at line 4 and not yet flushed .*flush queue.* pfn 0x1409/);
+      assert.match(l.firstViolation.detail, /an IOVA unmapped at line 5 and not yet flushed .*flush queue.* pfn 0x1409/);
       assert.match(l.firstViolation.detail, /saw the CPU's write of buffer 'b'/);
     });
   }

@@ -4,9 +4,11 @@
 // stale or foreign handle faults instead of hitting some other page.
 // Unmap is strict (the entries clear at once, as ppc64's iommu_free and x86's iommu.strict=1) or,
 // on the modern kernel, lazy: 6.12's dma-iommu flush queue (drivers/iommu/dma-iommu.c), where the
-// IOTLB keeps a freed IOVA's translation and the allocator cannot reuse it until a flush.
+// page table is cleared at once but the IOTLB keeps the translations the device had cached, and
+// the allocator cannot reuse the IOVA until a flush.
 
 import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
+  IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
 import { platform, iommu_ptr, iommu_len_ptr, IOMMU_FQ_PTR } from '../layout';
 import { count, cur_op } from '../sim/counters';
@@ -86,8 +88,9 @@ function fq_flush(): void {
 
 /**
  * queue_iova (dma-iommu.c, 6.12): a full ring ((tail + 1) & mod_mask == head) is flushed and
- * freed first, then the run takes the tail entry. Its entries keep their page: the IOTLB still
- * translates the IOVA and the allocator sees it taken. The 10 ms fq_timer is not modelled (no clock).
+ * freed first, then the run takes the tail entry. The allocator sees its IOVAs taken until then;
+ * which of them still translate is iommu_unmap_fast's business (iommu_free_at). The 10 ms
+ * fq_timer is not modelled (no clock).
  */
 function queue_iova(first: i32, n: i32): void {
   if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
@@ -101,8 +104,11 @@ function queue_iova(first: i32, n: i32): void {
 
 /**
  * Frees the allocation starting at the entry holding `bus`; false when none starts there.
- * __iommu_dma_unmap then iommu_dma_free_iova (dma-iommu.c, 6.12): strict syncs the IOTLB and frees
- * the IOVA at once; lazy (gather->queued) queues it.
+ * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once with iommu_unmap_fast
+ * (iommu.c), then strict syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
+ * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
+ * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
+ * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
  */
 export function iommu_free_at(bus: u64): bool {
   const first = iova_entry_of(bus);
@@ -111,13 +117,42 @@ export function iommu_free_at(bus: u64): bool {
   if (n == 0) return false;
   store<u32>(len_at(first), 0);
   count(C_IOMMU_PAGES_UNMAPPED, n);
-  if (lazy) queue_iova(first, n);
-  else clear_run(first, n);
+  if (lazy) {
+    for (let i = 0; i < n; i++) {
+      const p = entry_at(first + i);
+      if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);
+    }
+    queue_iova(first, n);
+  } else {
+    clear_run(first, n);
+  }
   return true;
 }
 
-/** The op that unmapped the queued run holding IOVA entry `e`, −1 when none (for explanations: scans the ring). */
+/**
+ * A device access to bus bytes [bus, bus + len) through the IOMMU: every IOVA page in it that
+ * translates (a live mapping, or one the IOTLB already holds) is now cached in the device's IOTLB.
+ * The IOTLB is assumed to hold every translation the device used (no eviction). Only the lazy
+ * mode reads the mark (a strict unmap syncs the IOTLB), so only it keeps one.
+ */
+export function iommu_iotlb_fill(bus: u64, len: i32): void {
+  if (!lazy || !iommu_present() || len <= 0) return;
+  const a = iova_entry_of(bus);
+  const b = iova_entry_of(bus + <u64>(len - 1));
+  if (a < 0 || b < 0) return;
+  for (let e = a; e <= b; e++) {
+    const p = entry_at(e);
+    const v = load<u32>(p);
+    if ((v & IOMMU_PFN_MASK) != 0) store<u32>(p, v | IOMMU_IOTLB);
+  }
+}
+
+/**
+ * The op that unmapped the queued run holding IOVA entry `e`, when the device still reaches the
+ * page through its IOTLB; −1 otherwise (for explanations: scans the ring).
+ */
 export function iommu_queued_unmap_op(e: i32): i64 {
+  if ((load<u32>(entry_at(e)) & IOMMU_PFN_MASK) == 0) return -1;
   for (let i = fq_head; i != fq_tail; i = (i + 1) & FQ_MOD_MASK) {
     const first = load<i32>(fq_at(i));
     if (e >= first && e < first + load<i32>(fq_at(i), 4)) return load<i64>(fq_at(i), 8);

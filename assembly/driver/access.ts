@@ -12,6 +12,7 @@ import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } fro
 import { check_page, foreign_page } from '../sim/oracle';
 import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from '../drm/agp_gatt';
 import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, gart_page_failed } from '../drm/gart';
+import { iommu_iotlb_fill } from '../dma/iommu';
 import { buf, b_pfn, page_handle, cpu_page_handle } from './buffers';
 
 /** One write op over buffer bytes [offset, offset + size) by the CPU (dev 0) or device (dev 1). */
@@ -24,6 +25,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
     const pfn = b_pfn(b) + i;
     if (dev) {
       const h = page_handle(b, i);
+      if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
       write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
@@ -41,6 +43,7 @@ function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
     const pfn = b_pfn(b) + i;
     if (dev) {
       const h = page_handle(b, i);
+      if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
       check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
     } else {
       check_page(READER_CPU, pfn, rec_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
@@ -100,6 +103,7 @@ export function gpu_write(first: i32, pages: i32): void {
   for (let p = first; p < first + pages; p++) {
     if (gart_page_failed(p)) { skipped++; continue; }
     const e = gpu_entry(p);
+    if (gpu_mode(e) == MODE_BUS) iommu_iotlb_fill(gpu_entry_addr(e), PAGE_SIZE);
     if (owned(p)) {
       const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
       write_page(s, owner_pfn(p), gpu_mode(e), gpu_entry_addr(e), 0, PAGE_SIZE);
@@ -119,6 +123,7 @@ export function gpu_read(first: i32, pages: i32): void {
     const mode = gpu_mode(e);
     const addr = gpu_entry_addr(e);
     const dma = mode == MODE_NONE ? DMA_MAPPING_ERROR : addr; // −1: an invalid entry names no address (D15)
+    if (mode == MODE_BUS) iommu_iotlb_fill(addr, PAGE_SIZE);
     if (owned(p)) {
       check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, dma, p, e);
     } else {

@@ -13,7 +13,7 @@
 // a load from a table that stays the identity until the pfn is exchanged; a machine frame's sfn is
 // one load from the boot inverse of the p2m. Elsewhere the store is machine order.
 
-import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES } from '../abi';
+import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK } from '../abi';
 import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, boot_m2p_ptr, guest_base, iommu_ptr, ram_pages,
   host_pages } from '../layout';
 
@@ -69,9 +69,10 @@ export function sfn_to_mfn(sfn: i32): i32 {
   return <i32>((bus - IOMMU_BASE) >> PAGE_SHIFT);
 }
 
-/** The page an IOVA entry maps, or −1 when it is empty. */
+/** The page an IOVA entry maps, or −1 when it is empty or held by the flush queue without a translation. */
 @inline export function iova_entry_pfn(entry: i32): i32 {
-  return <i32>load<u32>(iommu_ptr + (<usize>entry << 2)) - 1; // entries hold pfn + 1, IOMMU_NONE = empty
+  // entries hold pfn + 1 under IOMMU_PFN_MASK (0 = no translation), IOTLB/held flag above it
+  return <i32>(load<u32>(iommu_ptr + (<usize>entry << 2)) & IOMMU_PFN_MASK) - 1;
 }
 
 /** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame). */

@@ -2,15 +2,16 @@
 // a bitmap of IOVA pages, next-fit from a hint, one wrap to 0. Entries hold the pfn they map
 // (mfn == pfn on these platforms). Devices translate through it; a miss faults.
 // Unmap is strict (entries clear at once) or, modern only, lazy: 6.12's dma-iommu flush queue
-// (drivers/iommu/dma-iommu.c), where a freed IOVA keeps its translation and stays taken until a flush.
-import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
+// (drivers/iommu/dma-iommu.c), where the page table is cleared at once but the IOTLB keeps the
+// translations the device had cached, and a freed IOVA stays taken until a flush.
+import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
 import type { Counters } from '../sim/counters.js';
 
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
 interface FqEntry { first: number; pages: number; op: number }
 
 export class Iommu {
-  /** pfn + 1 per IOVA page; 0 = empty (sim/translate.ts reads it). */
+  /** pfn + 1 per IOVA page under IOMMU_PFN_MASK, | IOMMU_IOTLB once cached; 0 = empty, IOMMU_HELD = queued without a translation (sim/translate.ts reads it). */
   readonly entries = new Int32Array(IOMMU_WINDOW_PAGES);
   /** First entry of each live allocation -> its length. */
   private readonly runs = new Map<number, number>();
@@ -47,17 +48,35 @@ export class Iommu {
 
   /**
    * Frees the allocation starting at the entry `bus` falls in; returns its length (0 if none).
-   * __iommu_dma_unmap then iommu_dma_free_iova (dma-iommu.c, 6.12): strict syncs the IOTLB and
-   * frees the IOVA at once; lazy (gather->queued) queues it (queueIova).
+   * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once (iommu_unmap_fast,
+   * iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
+   * (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page stays
+   * reachable only through a translation the device had cached (iotlbFill); the rest are held.
    */
   freeAt(bus: number, op: number): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);
     if (n === undefined) return 0;
     this.runs.delete(first);
-    if (this.lazy) this.queueIova(first, n, op);
-    else this.clearRun(first, n);
+    if (this.lazy) {
+      for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
+      this.queueIova(first, n, op);
+    } else {
+      this.clearRun(first, n);
+    }
     return n;
+  }
+
+  /**
+   * A device access to bus bytes [bus, bus + len): every IOVA page in it that translates is now
+   * cached in the device's IOTLB (assumed large enough for all of them). Only lazy keeps the mark.
+   */
+  iotlbFill(bus: number, len: number): void {
+    if (!this.lazy || len <= 0) return;
+    const a = this.entryOf(bus);
+    const b = this.entryOf(bus + len - 1);
+    if (a < 0 || b < 0) return;
+    for (let e = a; e <= b; e++) if ((this.entries[e]! & IOMMU_PFN_MASK) !== 0) this.entries[e]! |= IOMMU_IOTLB;
   }
 
   /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
@@ -80,8 +99,9 @@ export class Iommu {
     this.counters.iommuPagesQueued += pages;
   }
 
-  /** The op that unmapped the queued run holding IOVA entry `e`, -1 when none. */
+  /** The op that unmapped the queued run holding IOVA entry `e` when the IOTLB still reaches its page, else -1. */
   queuedUnmapOp(e: number): number {
+    if ((this.entries[e]! & IOMMU_PFN_MASK) === 0) return -1;
     return this.fq.find((q) => e >= q.first && e < q.first + q.pages)?.op ?? -1;
   }
 
@@ -92,8 +112,8 @@ export class Iommu {
   /** Bus address -> guest physical (= machine) address, or -1 on a fault. */
   translate(bus: number): number {
     const entry = this.entryOf(bus);
-    if (entry < 0 || this.entries[entry] === 0) return -1;
-    return (this.entries[entry] - 1) * PAGE_SIZE + (bus % PAGE_SIZE);
+    if (entry < 0 || (this.entries[entry]! & IOMMU_PFN_MASK) === 0) return -1;
+    return ((this.entries[entry]! & IOMMU_PFN_MASK) - 1) * PAGE_SIZE + (bus % PAGE_SIZE);
   }
 
   private entryOf(bus: number): number {

@@ -23,6 +23,17 @@ function deviceReach(s: TtState, buf: Buffer): Reach {
   };
 }
 
+/** The device's IOTLB caches the IOVA pages it reaches through each page's handle (dma/iommu.ts iotlbFill). */
+function deviceIotlbFill(s: TtState, buf: Buffer, start: number, end: number): void {
+  if (!s.iommu) return;
+  for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
+    const handle = pageHandle(buf, page - buf.pfn);
+    const a = Math.max(start, page * PAGE_SIZE) - page * PAGE_SIZE;
+    const e = Math.min(end, (page + 1) * PAGE_SIZE) - page * PAGE_SIZE;
+    if (handle !== DMA_ERROR) s.iommu.iotlbFill(handle + a, e - a);
+  }
+}
+
 /** cpu_write / dev_write / cpu_read / dev_read of buffer bytes [offset, offset + size). */
 export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: number, dev: boolean, write: boolean): void {
   const c = s.counters;
@@ -32,6 +43,7 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
   const reach = dev ? deviceReach(s, buf) : cpuReach(s);
   const start = bufferPhys(buf) + offset;
   const end = start + size;
+  if (dev) deviceIotlbFill(s, buf, start, end);
   if (write) {
     writeRange(s, nextStamp(s, buf.id, dev), start, end, reach, true);
     return;
@@ -75,10 +87,9 @@ function gpuEntry(s: TtState, gpuPage: number): GpuEntry {
   const { gart } = s;
   const pte = gart.pte(gpuPage);
   if (!pteValid(gart.family, pte)) return { valid: false, pte: pteBig(pte), dmaAddr: -1n, machine: -1 };
-  return {
-    valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte),
-    machine: busToMachine(s.trans, decodePte(gart.family, pte)),
-  };
+  const bus = decodePte(gart.family, pte);
+  s.iommu?.iotlbFill(bus, PAGE_SIZE); // the GPU's access caches the IOVA's translation (dma/iommu.ts)
+  return { valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte), machine: busToMachine(s.trans, bus) };
 }
 
 /** The live owner of an entry: its buffer or tt id, or 0 when unbound or gone. */

@@ -2,7 +2,7 @@
 // guest-physical address through the p2m table (Xen PV), a device's bus address through the
 // IOMMU's table (an IOVA), or as itself. It only reads the tables; xen/p2m.ts and dma/iommu.ts
 // fill them, and a machine without the table is the identity.
-import { IOMMU_BASE, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
+import { IOMMU_BASE, IOMMU_PFN_MASK, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
 
 /** The tables a translation reads; the arrays are shared with their owners, so they stay current. */
 export interface Translation {
@@ -10,7 +10,7 @@ export interface Translation {
   readonly hostPages: number;
   /** Guest pfn → machine frame (Xen PV), else null. */
   readonly p2m: Int32Array | null;
-  /** Per IOVA page: pfn + 1, 0 = empty (an IOMMU), else null. */
+  /** Per IOVA page: pfn + 1 under IOMMU_PFN_MASK, 0 = no translation (an IOMMU), else null. */
   readonly iova: Int32Array | null;
 }
 
@@ -33,9 +33,9 @@ export function iovaEntryOf(bus: number): number {
   return entry < IOMMU_WINDOW_PAGES ? entry : -1;
 }
 
-/** The page an IOVA entry maps, or -1 when it is empty. */
+/** The page an IOVA entry maps, or -1 when it is empty or held by the flush queue without a translation. */
 export function iovaEntryPfn(t: Translation, entry: number): number {
-  return t.iova![entry]! - 1;
+  return (t.iova![entry]! & IOMMU_PFN_MASK) - 1;
 }
 
 /** Where a device access to `bus` lands in machine memory, or -1 (an IOMMU fault, nothing there). */
