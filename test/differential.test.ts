@@ -23,9 +23,11 @@ const TT_ONLY = ['tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'];
 const BUFFER_ONLY = ['free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device', 'sync_for_cpu', 'unmap', 'dev_write', 'dev_read', 'gart_bind'];
 const GPU_PAGES = 64;
 
-interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number; strategy: number; lazy: number }
+interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number; strategy: number; lazy: number; dyn: number }
 /** --iommu-mode: lazy (the flush queue) exists on the modern kernel only. */
 const iommuModeOf = (m: Machine): 'lazy' | 'strict' => (m.kernel === 1 && m.lazy === 1 ? 'lazy' : 'strict');
+/** --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC exists on the modern kernel only. */
+const dynamicOf = (m: Machine): { swiotlbDynamic?: true } => (m.kernel === 1 && m.dyn === 1 ? { swiotlbDynamic: true } : {});
 type Action = [number, number, number, number, number];
 
 /** Turns abstract random actions into a well-formed script (names valid, ranges inside buffers). */
@@ -105,7 +107,7 @@ function toScript(actions: Action[], bytes: boolean): object[] {
 
 function runOn(engine: Engine, m: Machine, script: object[]) {
   const cfg = machineConfig({
-    platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
+    platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ...dynamicOf(m), ram: 256 * 2 ** 20,
     hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
   });
   assert.equal(engine.init(cfg), 0);
@@ -149,6 +151,7 @@ const machineArb = fc.record({
   low: fc.constantFrom(0, 128 * 1024, 2 * 2 ** 20, 32 * 2 ** 20), // what Xen has left below 4 GiB once booted (the pool comes on top)
   strategy: fc.nat(), // the TTM pool behind tt_* ops
   lazy: fc.integer({ min: 0, max: 1 }), // modern: --iommu-mode lazy or strict
+  dyn: fc.integer({ min: 0, max: 1 }), // modern: --swiotlb-dynamic
 });
 const actionsArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 60 });
 
@@ -234,7 +237,7 @@ function ttOps(device: DeviceName, actions: Action[], gattMode: number): Int32Ar
 function runTt(engine: Engine, m: Machine & { ttDevice: number; gattMode: number }, ops: Int32Array) {
   const device = TT_DEVICES[m.ttDevice]!;
   const cfg = machineConfig({
-    platform: PLATFORMS[m.platform]!, device, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
+    platform: PLATFORMS[m.platform]!, device, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ...dynamicOf(m), ram: 256 * 2 ** 20,
     hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
   });
   assert.equal(engine.init(cfg), 0);
