@@ -27,7 +27,8 @@ interface Machine { platform: number; device: number; kernel: number; payload: n
 /** --iommu-mode: lazy (the flush queue) exists on the modern kernel only. */
 const iommuModeOf = (m: Machine): 'lazy' | 'strict' => (m.kernel === 1 && m.lazy === 1 ? 'lazy' : 'strict');
 /** --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC exists on the modern kernel only. */
-const dynamicOf = (m: Machine): { swiotlbDynamic?: true } => (m.kernel === 1 && m.dyn === 1 ? { swiotlbDynamic: true } : {});
+const dynamicOf = (m: Machine): { swiotlbDynamic?: true; swiotlb?: number } =>
+  (m.kernel === 1 && m.dyn === 1 ? { swiotlbDynamic: true, swiotlb: 256 * 1024 } : {}); // the smallest pool, so that it grows
 type Action = [number, number, number, number, number];
 
 /** Turns abstract random actions into a well-formed script (names valid, ranges inside buffers). */
@@ -107,8 +108,8 @@ function toScript(actions: Action[], bytes: boolean): object[] {
 
 function runOn(engine: Engine, m: Machine, script: object[]) {
   const cfg = machineConfig({
-    platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ...dynamicOf(m), ram: 256 * 2 ** 20,
-    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+    platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed, ...dynamicOf(m),
   });
   assert.equal(engine.init(cfg), 0);
   const sink = new OpSink(engine);
@@ -171,6 +172,30 @@ describe('differential: Wasm engine vs reference model', () => {
         if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
       }),
       { includeErrorInReport: true, numRuns: Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
+    );
+  });
+
+  // --swiotlb-dynamic under pressure: a swiotlb-force machine whose 256 KiB boot pool a 63-page
+  // map fills (the GART dummy page holds slots 0-1), then a page map that takes a transient pool
+  // and has the worker add a pool, released after the random script: its maps find the worker's
+  // pool first and grow again when it fills (docs/ENGINE.md §5).
+  it('identical results when the swiotlb grows (--swiotlb-dynamic)', async () => {
+    const mod = await debugModule;
+    const fill = [{ op: 'alloc', buf: 'fill', pages: 63, zone: 'dma32' }, { op: 'map', buf: 'fill', dir: 'to_device' },
+      { op: 'alloc', buf: 'grow', pages: 1, zone: 'dma32' }, { op: 'cpu_write', buf: 'grow' }, { op: 'map', buf: 'grow', dir: 'bidirectional' }];
+    const release = [{ op: 'dev_write', buf: 'grow' }, { op: 'unmap', buf: 'grow', dir: 'bidirectional' }, { op: 'cpu_read', buf: 'grow' }];
+    await fc.assert(
+      fc.asyncProperty(machineArb, actionsArb, async (m0, actions) => {
+        const m = { ...m0, platform: PLATFORMS.indexOf('swiotlb-force'), kernel: 1, dyn: 1 };
+        const script = [...fill, ...toScript(actions, m.payload === 4096), ...release];
+        const wasm = runOn(await createEngine('wasm', mod), m, script);
+        const js = runOn(await createEngine('js'), m, script);
+        const diff = differences(wasm, js);
+        if (wasm.invariants !== js.invariants) diff.push(`invariants wasm=${wasm.invariants} js=${js.invariants}`);
+        if ((wasm.invariants & ~4) !== 0) diff.push(`invariants violated: mask ${wasm.invariants}`);
+        if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
+      }),
+      { includeErrorInReport: true, numRuns: Math.ceil(Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150) / 4), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
     );
   });
 });
@@ -237,8 +262,8 @@ function ttOps(device: DeviceName, actions: Action[], gattMode: number): Int32Ar
 function runTt(engine: Engine, m: Machine & { ttDevice: number; gattMode: number }, ops: Int32Array) {
   const device = TT_DEVICES[m.ttDevice]!;
   const cfg = machineConfig({
-    platform: PLATFORMS[m.platform]!, device, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ...dynamicOf(m), ram: 256 * 2 ** 20,
-    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+    platform: PLATFORMS[m.platform]!, device, kernel: KERNELS[m.kernel]!, iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed, ...dynamicOf(m),
   });
   assert.equal(engine.init(cfg), 0);
   engine.run(ops, ops.length / OP_WORDS, 0);
