@@ -121,10 +121,11 @@ export function bootStep(): i32 {
  */
 export function tablesBytes(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                             xenLowPages: i32, nslabs: i32, payloadBytes: i32, maxBuffers: i32,
-                            gartPages: i32, gartFamily: i32): f64 {
+                            gartPages: i32, gartFamily: i32, swiotlbDynamic: i32): f64 {
   if (configured) return -1;
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return -1;
+  if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return -1;
   configured = true; // this instance never boots a machine
   return <f64>L.layout_place();
 }

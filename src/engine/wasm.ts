@@ -21,7 +21,7 @@ interface EngineExports {
   tablesBytes(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, maxBuffers: number,
-    gartPages: number, gartFamily: number,
+    gartPages: number, gartFamily: number, swiotlbDynamic: number,
   ): number;
   maxMemoryBytes(): number;
   opsPtr(): number;
@@ -73,7 +73,7 @@ export interface WasmEngine extends Engine {
 export function wasmTablesBytes(module: WebAssembly.Module, cfg: MachineConfig): { need: number; limit: number } {
   const ex = instantiate(module);
   const need = ex.tablesBytes(cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
-    cfg.nslabs, cfg.payloadBytes, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily);
+    cfg.nslabs, cfg.payloadBytes, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.swiotlbDynamic ?? 0);
   return { need, limit: ex.maxMemoryBytes() };
 }
 
