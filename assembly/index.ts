@@ -13,7 +13,7 @@ import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/
 import { p2m_fill, p2m_shuffle, p2m_boot_inverse, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
-import { swiotlb_init } from './dma/swiotlb';
+import { swiotlb_init, swiotlb_set_dynamic } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
 import { dma_error_addr } from './dma/mapping';
 import { iommu_set_lazy } from './dma/iommu';
@@ -42,12 +42,15 @@ let boot_at: i32 = 0;
 /** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
-                     gartPages: i32, gartFamily: i32, iommuMode: i32): i32 {
+                     gartPages: i32, gartFamily: i32, iommuMode: i32, swiotlbDynamic: i32): i32 {
   if (configured) return INIT_LAYOUT; // one machine per instance
   // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
   if (iommuMode != IOMMU_MODE_STRICT && (iommuMode != IOMMU_MODE_LAZY || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return INIT_LAYOUT;
+  // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
+  if (swiotlbDynamic != 0 && (swiotlbDynamic != 1 || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
+  if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return INIT_LAYOUT;
   if (!L.layout_compute()) return INIT_TOO_LARGE;
   configured = true;
 
@@ -60,6 +63,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   rand_seed(<u32>seed);
   iommu_set_lazy(iommuMode == IOMMU_MODE_LAZY);
   swiotlb_init();
+  swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
   debug_reset();
   boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;
   boot_at = 0;
@@ -117,10 +121,11 @@ export function bootStep(): i32 {
  */
 export function tablesBytes(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                             xenLowPages: i32, nslabs: i32, payloadBytes: i32, maxBuffers: i32,
-                            gartPages: i32, gartFamily: i32): f64 {
+                            gartPages: i32, gartFamily: i32, swiotlbDynamic: i32): f64 {
   if (configured) return -1;
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return -1;
+  if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return -1;
   configured = true; // this instance never boots a machine
   return <f64>L.layout_place();
 }

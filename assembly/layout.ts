@@ -6,7 +6,7 @@
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
   IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
-  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN } from './abi';
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -58,6 +58,11 @@ export let host_pages: i32 = 0; // machine frames (all platforms)
 export let xen_low_pages: i32 = 0; // free below 4 GiB once booted (the option)
 export let xen_low_end: i32 = 0;   // the free low range Xen starts with: [XEN_LOW_BASE_MFN, xen_low_end)
 export let nslabs: i32 = 0;
+// CONFIG_SWIOTLB_DYNAMIC (dma/swiotlb_dyn.ts): the slot records run on past the boot pool's, one
+// stripe of SWIOTLB_DYN_MAX_SLABS per dynamic pool from dyn_slot_base (a segment boundary).
+export let swiotlb_dynamic = false;
+export let dyn_slot_base: i32 = 0;
+export let slot_capacity: i32 = 0; // boot pool slots, plus the stripes when dynamic
 export let payload_bytes: i32 = 0;
 export let unit_payload: i32 = 0; // bytes stored per machine unit: min(payloadBytes, 2048)
 export let max_buffers: i32 = 0;
@@ -180,6 +185,14 @@ function region(at: u64, bytes: u64): u64 {
   return (at + bytes + 15) & ~(<u64>15);
 }
 
+/** --swiotlb-dynamic: room for the dynamic pools' slot records; false if the boot pool is not whole segments. */
+export function layout_swiotlb_dynamic(on: bool): bool {
+  swiotlb_dynamic = on;
+  dyn_slot_base = nslabs;
+  slot_capacity = on ? nslabs + SWIOTLB_DYN_POOLS * SWIOTLB_DYN_MAX_SLABS : nslabs;
+  return !on || nslabs % IO_TLB_SEGSIZE == 0;
+}
+
 /** Lays out every table; returns false when it cannot fit in 32-bit linear memory. */
 export function layout_compute(): bool {
   const at = layout_place();
@@ -207,8 +220,9 @@ export function layout_place(): u64 {
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
   }
-  slots_used_ptr = <usize>at; at = region(at, (<u64>(nslabs + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));
-  slots_rec_ptr = <usize>at; at = region(at, <u64>nslabs * TLB_SLOT_BYTES);
+  const slots = <u64>max(slot_capacity, nslabs);
+  slots_used_ptr = <usize>at; at = region(at, ((slots + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));
+  slots_rec_ptr = <usize>at; at = region(at, slots * TLB_SLOT_BYTES);
   if (has_iommu) {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
     iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);

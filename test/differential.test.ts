@@ -23,11 +23,14 @@ const TT_ONLY = ['tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'];
 const BUFFER_ONLY = ['free', 'free_coherent', 'exchange', 'map', 'mapping_error', 'sync_for_device', 'sync_for_cpu', 'unmap', 'dev_write', 'dev_read', 'gart_bind'];
 const GPU_PAGES = 64;
 
-interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number; strategy: number; lazy: number }
+interface Machine { platform: number; device: number; kernel: number; payload: number; seed: number; swiotlb: number; low: number; strategy: number; lazy: number; dyn: number }
 /** --iommu-mode: lazy (the flush queue) exists on the modern kernel only. */
 const iommuModeOf = (m: Machine): 'lazy' | 'strict' => (m.kernel === 1 && m.lazy === 1 ? 'lazy' : 'strict');
 /** The kernel of a machine: coco (platform 4, a confidential-computing guest) is modern only. */
 const kernelOf = (m: Machine) => KERNELS[PLATFORMS[m.platform] === 'coco' ? 1 : m.kernel]!;
+/** --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC exists on the modern kernel only. */
+const dynamicOf = (m: Machine): { swiotlbDynamic?: true; swiotlb?: number } =>
+  (kernelOf(m) === 'modern' && m.dyn === 1 ? { swiotlbDynamic: true, swiotlb: 256 * 1024 } : {}); // the smallest pool, so that it grows
 type Action = [number, number, number, number, number];
 
 /** Turns abstract random actions into a well-formed script (names valid, ranges inside buffers). */
@@ -108,7 +111,7 @@ function toScript(actions: Action[], bytes: boolean): object[] {
 function runOn(engine: Engine, m: Machine, script: object[]) {
   const cfg = machineConfig({
     platform: PLATFORMS[m.platform]!, device: DEVICES[m.device]!, kernel: kernelOf(m), iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
-    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed, ...dynamicOf(m),
   });
   assert.equal(engine.init(cfg), 0);
   const sink = new OpSink(engine);
@@ -151,6 +154,7 @@ const machineArb = fc.record({
   low: fc.constantFrom(0, 128 * 1024, 2 * 2 ** 20, 32 * 2 ** 20), // what Xen has left below 4 GiB once booted (the pool comes on top)
   strategy: fc.nat(), // the TTM pool behind tt_* ops
   lazy: fc.integer({ min: 0, max: 1 }), // modern: --iommu-mode lazy or strict
+  dyn: fc.integer({ min: 0, max: 1 }), // modern: --swiotlb-dynamic
 });
 const actionsArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 60 });
 
@@ -170,6 +174,32 @@ describe('differential: Wasm engine vs reference model', () => {
         if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
       }),
       { includeErrorInReport: true, numRuns: Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
+    );
+  });
+
+  // --swiotlb-dynamic under pressure: a swiotlb-force machine whose boot pool (--swiotlb 256K
+  // boots as 2 MiB on modern: 8 areas of 128 slots) seven 64-page maps and a 63-page map fill (the
+  // GART dummy page holds slots 0-1 of area 0), then a page map that takes a transient pool
+  // and has the worker add a pool, released after the random script: its maps find the worker's
+  // pool first and grow again when it fills (docs/ENGINE.md §5).
+  it('identical results when the swiotlb grows (--swiotlb-dynamic)', async () => {
+    const mod = await debugModule;
+    const fill = [...Array.from({ length: 8 }, (_, i) => [{ op: 'alloc', buf: `fill${i}`, pages: i < 7 ? 64 : 63, zone: 'dma32' },
+      { op: 'map', buf: `fill${i}`, dir: 'to_device' }]).flat(),
+      { op: 'alloc', buf: 'grow', pages: 1, zone: 'dma32' }, { op: 'cpu_write', buf: 'grow' }, { op: 'map', buf: 'grow', dir: 'bidirectional' }];
+    const release = [{ op: 'dev_write', buf: 'grow' }, { op: 'unmap', buf: 'grow', dir: 'bidirectional' }, { op: 'cpu_read', buf: 'grow' }];
+    await fc.assert(
+      fc.asyncProperty(machineArb, actionsArb, async (m0, actions) => {
+        const m = { ...m0, platform: PLATFORMS.indexOf('swiotlb-force'), kernel: 1, dyn: 1 };
+        const script = [...fill, ...toScript(actions, m.payload === 4096), ...release];
+        const wasm = runOn(await createEngine('wasm', mod), m, script);
+        const js = runOn(await createEngine('js'), m, script);
+        const diff = differences(wasm, js);
+        if (wasm.invariants !== js.invariants) diff.push(`invariants wasm=${wasm.invariants} js=${js.invariants}`);
+        if ((wasm.invariants & ~4) !== 0) diff.push(`invariants violated: mask ${wasm.invariants}`);
+        if (diff.length) throw new Error(`engines disagree: ${diff.join('; ')}\nscript:\n${script.map((o) => JSON.stringify(o)).join('\n')}`);
+      }),
+      { includeErrorInReport: true, numRuns: Math.ceil(Number(process.env.GARTBENCH_FUZZ_RUNS ?? 150) / 4), seed: Number(process.env.GARTBENCH_FUZZ_SEED ?? 20261121) },
     );
   });
 });
@@ -237,7 +267,7 @@ function runTt(engine: Engine, m: Machine & { ttDevice: number; gattMode: number
   const device = TT_DEVICES[m.ttDevice]!;
   const cfg = machineConfig({
     platform: PLATFORMS[m.platform]!, device, kernel: kernelOf(m), iommuMode: iommuModeOf(m), ram: 256 * 2 ** 20,
-    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed,
+    hostRam: 4 * 2 ** 30 + 256 * 2 ** 20, xenLowFree: m.low, swiotlb: m.swiotlb, payloadBytes: m.payload, seed: m.seed, ...dynamicOf(m),
   });
   assert.equal(engine.init(cfg), 0);
   engine.run(ops, ops.length / OP_WORDS, 0);

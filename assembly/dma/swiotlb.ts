@@ -14,9 +14,12 @@
 // (its count then starts at 0, so the tail counts to nslabs); a flag keeps that.
 
 import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK,
-  C_SWIOTLB_SLOTS_IN_USE, KERNEL_MODERN, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU } from '../abi';
+  C_SWIOTLB_SLOTS_IN_USE, KERNEL_MODERN, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU, SWIOTLB_DYN_POOLS,
+  SWIOTLB_DYN_MAX_SLABS, IO_TLB_MIN_SLABS, C_SWIOTLB_POOLS_ADDED, C_SWIOTLB_TRANSIENT_POOLS } from '../abi';
 import { nslabs, slots_used_ptr, slots_rec_ptr, TLB_SLOT_BYTES, io_tlb_start_pfn, overflow_pfn,
-  kernel_era } from '../layout';
+  kernel_era, slot_capacity, swiotlb_dynamic, dyn_slot_base, dma_mask } from '../layout';
+import { DYN_FREE, DYN_POOL, DYN_TRANSIENT, dyn_reset, dyn_kind, dyn_start_pfn, dyn_nslabs, dyn_nareas,
+  dyn_area_nslabs, dyn_areas, dyn_base, dyn_pool_of, swiotlb_alloc_pool, swiotlb_dyn_free } from './swiotlb_dyn';
 import { count, slots_in_use_add } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
 import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
@@ -42,7 +45,7 @@ let held_index: i32 = -1;
 
 // Used bits: two u64 words per segment, bit i & 63 of word i >> 6 set while slot i is taken.
 @inline function word_at(i: i32): usize {
-  assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
+  assert(<u32>i < <u32>slot_capacity, 'swiotlb slot out of range');
   return slots_used_ptr + (<usize>(i >> 6) << 3);
 }
 @inline function set_used(first: i32, n: i32, used: bool): void {
@@ -67,11 +70,11 @@ function list_value(i: i32): i32 {
     : ((hi >> <u64>(off - 64)) != 0 ? <i32>ctz(hi >> <u64>(off - 64)) + off : IO_TLB_SEGSIZE);
   if (next < IO_TLB_SEGSIZE) return next - off;
   const end = seg + IO_TLB_SEGSIZE;
-  return (end > nslabs && tail_clipped ? nslabs : end) - i;
+  return (seg < nslabs && end > nslabs && tail_clipped ? nslabs : end) - i;
 }
 
 @inline function rec_at(i: i32): usize {
-  assert(<u32>i < <u32>nslabs, 'swiotlb slot out of range');
+  assert(<u32>i < <u32>slot_capacity, 'swiotlb slot out of range');
   return slots_rec_ptr + <usize>(i * TLB_SLOT_BYTES);
 }
 
@@ -84,6 +87,20 @@ export function swiotlb_areas(n: i32): i32 {
   return n < SWIOTLB_MAX_AREAS * IO_TLB_SEGSIZE ? n / IO_TLB_SEGSIZE : SWIOTLB_MAX_AREAS;
 }
 
+// CONFIG_SWIOTLB_DYNAMIC: may the pool list grow (io_tlb_mem.can_grow), and the worker's pools,
+// newest first (add_mem_pool puts a pool at the list's head; the boot pool stays last).
+let can_grow = false;
+let pools_count: i32 = 0;
+const pools_ptr: usize = memory.data(SWIOTLB_DYN_POOLS * 4);
+@inline function pool_at(k: i32): i32 { return load<i32>(pools_ptr + (<usize>k << 2)); }
+
+/**
+ * --swiotlb-dynamic. 6.12 swiotlb_init_remap sets can_grow only when it is given no remap
+ * function; Xen PV boots the pool through swiotlb_init_remap(.., xen_swiotlb_fixup)
+ * (arch/x86/kernel/pci-dma.c pci_xen_swiotlb_init), so there the pool never grows.
+ */
+export function swiotlb_set_dynamic(grow: bool): void { can_grow = grow; }
+
 export function swiotlb_init(): void {
   assert(IO_TLB_SEGSIZE == 128, 'list_value reads a segment as two u64 words');
   // every slot free (the used bits are fresh memory): io_tlb_list[i] = IO_TLB_SEGSIZE - i % IO_TLB_SEGSIZE
@@ -93,6 +110,13 @@ export function swiotlb_init(): void {
   nareas = max(1, swiotlb_areas(nslabs));
   area_nslabs = nslabs / nareas;
   for (let a = 0; a < nareas; a++) { store<i32>(area_at(a), 0); store<i32>(area_at(a), 0, 4); }
+  pools_count = 0;
+  dyn_reset();
+}
+
+/** The dynamic pool slot i lies in, or −1 for the boot pool. */
+@inline function pool_of_slot(i: i32): i32 {
+  return i < dyn_slot_base ? -1 : (i - dyn_slot_base) / SWIOTLB_DYN_MAX_SLABS;
 }
 
 /** The dummy page's bounce run: held until the device goes away, which no op does. */
@@ -100,13 +124,15 @@ export function swiotlb_hold(index: i32): void { held_index = index; }
 
 /** Guest phys of slot i: the pool is plain guest memory to the CPU that copies through it. */
 @inline export function slot_phys(i: i32): u64 {
-  return (<u64>io_tlb_start_pfn << PAGE_SHIFT) + (<u64>i << IO_TLB_SHIFT);
+  const p = pool_of_slot(i);
+  if (p < 0) return (<u64>io_tlb_start_pfn << PAGE_SHIFT) + (<u64>i << IO_TLB_SHIFT);
+  return (<u64>dyn_start_pfn(p) << PAGE_SHIFT) + (<u64>(i - dyn_base(p)) << IO_TLB_SHIFT);
 }
 
 /** Bus address of slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
 export function slot_bus(i: i32): u64 {
-  const pfn = io_tlb_start_pfn + (i >> 1);
-  return (<u64>pfn_to_mfn(pfn) << PAGE_SHIFT) | (<u64>(i & 1) << IO_TLB_SHIFT);
+  const phys = slot_phys(i);
+  return (<u64>pfn_to_mfn(<i32>(phys >> PAGE_SHIFT)) << PAGE_SHIFT) | (phys & PAGE_MASK);
 }
 
 export function overflow_bus(): u64 {
@@ -126,9 +152,12 @@ export function bus_to_slot(bus: u64): i32 {
     phys = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
   const start = slot_phys(0);
-  if (phys < start) return -1;
-  const i = (phys - start) >> IO_TLB_SHIFT;
-  return i < <u64>nslabs ? <i32>i : -1;
+  if (phys >= start && (phys - start) >> IO_TLB_SHIFT < <u64>nslabs) return <i32>((phys - start) >> IO_TLB_SHIFT);
+  if (!swiotlb_dynamic) return -1;
+  // swiotlb_find_pool: the io_tlb_mem's pools, then the device's transient ones
+  const p = dyn_pool_of(phys);
+  if (p < 0) return -1;
+  return dyn_base(p) + <i32>((phys - (<u64>dyn_start_pfn(p) << PAGE_SHIFT)) >> IO_TLB_SHIFT);
 }
 
 /**
@@ -138,7 +167,8 @@ export function bus_to_slot(bus: u64): i32 {
 export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
   if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
-  const index = kernel_era == KERNEL_MODERN ? swiotlb_find_slots(size, nslots) : find_slots_2010(size, nslots);
+  const index = kernel_era != KERNEL_MODERN ? find_slots_2010(size, nslots)
+    : swiotlb_dynamic ? swiotlb_find_slots_dyn(size, nslots) : swiotlb_find_slots(size, nslots);
   if (index < 0) return -1;
   for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
   store<i32>(rec_at(index), size, S_SIZE);
@@ -174,15 +204,56 @@ function swiotlb_find_slots(size: i32, nslots: i32): i32 {
   const start = SWIOTLB_MAP_CPU & (nareas - 1);
   let a = start;
   do {
-    const index = swiotlb_search_pool_area(a, size, nslots);
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, a, size, nslots);
     if (index >= 0) return index;
     if (++a >= nareas) a = 0;
   } while (a != start);
   return -1;
 }
 
+/**
+ * 6.12 swiotlb_find_slots with CONFIG_SWIOTLB_DYNAMIC: for each CPU offset i below default_nareas,
+ * swiotlb_search_area tries area (cpu + i) of every pool on the list, newest first, skipping a
+ * pool with no area i. When none has room and the pool may grow: a transient pool of the request's
+ * own slots, one area, under the device's DMA mask (swiotlb_alloc_pool(dev, n, n, 1, mask,
+ * GFP_NOWAIT)), searched in area 0 and kept on the device's list; and the schedule_work'ed
+ * background worker, swiotlb_dyn_alloc, which here runs as soon as this map is done: a pool of
+ * default_nslabs (the boot pool's; at most SWIOTLB_DYN_MAX_SLABS, halving down to IO_TLB_MIN_SLABS)
+ * with default_nareas areas under the default limit, 4 GiB on x86 (ARCH_LOW_ADDRESS_LIMIT),
+ * added at the list's head (add_mem_pool). The transient pool comes first: the worker runs later.
+ */
+function swiotlb_find_slots_dyn(size: i32, nslots: i32): i32 {
+  for (let i = 0; i < SWIOTLB_MAX_AREAS; i++) {
+    for (let k = pools_count - 1; k >= 0; k--) {
+      const p = pool_at(k);
+      if (i >= dyn_nareas(p)) continue;
+      const a = (SWIOTLB_MAP_CPU + i) & (dyn_nareas(p) - 1);
+      const index = swiotlb_search_pool_area(dyn_base(p), dyn_area_nslabs(p), dyn_areas(p), a, size, nslots);
+      if (index >= 0) return index;
+    }
+    if (i >= nareas) continue;
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, (SWIOTLB_MAP_CPU + i) & (nareas - 1), size, nslots);
+    if (index >= 0) return index;
+  }
+  if (!can_grow) return -1;
+  let index = -1;
+  const t = swiotlb_alloc_pool(DYN_TRANSIENT, nslots, nslots, 1, dma_mask);
+  if (t >= 0) {
+    index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, size, nslots);
+    if (index < 0) swiotlb_dyn_free(t);
+    else count(C_SWIOTLB_TRANSIENT_POOLS);
+  }
+  const p = swiotlb_alloc_pool(DYN_POOL, IO_TLB_MIN_SLABS, nslabs, SWIOTLB_MAX_AREAS, 0xFFFFFFFF);
+  if (p >= 0) {
+    store<i32>(pools_ptr + (<usize>pools_count << 2), p);
+    pools_count++;
+    count(C_SWIOTLB_POOLS_ADDED);
+  }
+  return index;
+}
+
 /** wrap_area_index: a cursor past the area's end starts again at its first slot. */
-@inline function wrap_area_index(i: i32): i32 { return i >= area_nslabs ? 0 : i; }
+@inline function wrap_area_index(i: i32, area_nslabs: i32): i32 { return i >= area_nslabs ? 0 : i; }
 
 /**
  * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
@@ -193,28 +264,28 @@ function swiotlb_find_slots(size: i32, nslots: i32): i32 {
  * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
  * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
  */
-function swiotlb_search_pool_area(a: i32, size: i32, nslots: i32): i32 {
+function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, size: i32, nslots: i32): i32 {
   const align_mask = (size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
   const stride = (align_mask >> IO_TLB_SHIFT) + 1;
-  const area = area_at(a);
+  const area = areas + (<usize>a << 3);
   if (nslots > area_nslabs - load<i32>(area, 4)) return -1;
-  const slot_base = a * area_nslabs;
+  const slot_base = base + a * area_nslabs;
   let index = load<i32>(area);
   for (let checked = 0; checked < area_nslabs;) {
     const slot = slot_base + index;
-    // the pool starts on a page (layout.ts), so a slot's address alignment is its index's
-    if (((slot << IO_TLB_SHIFT) & align_mask) != 0) {
-      index = wrap_area_index(index + 1);
+    // every pool starts on a page (layout.ts, a page block), so a slot's alignment is its index's
+    if ((((slot - base) << IO_TLB_SHIFT) & align_mask) != 0) {
+      index = wrap_area_index(index + 1, area_nslabs);
       checked++;
       continue;
     }
     if (list_value(slot) >= nslots) {
       set_used(slot, nslots, true);
-      store<i32>(area, wrap_area_index(index + nslots));
+      store<i32>(area, wrap_area_index(index + nslots, area_nslabs));
       store<i32>(area, load<i32>(area, 4) + nslots, 4);
       return slot;
     }
-    index = wrap_area_index(index + stride);
+    index = wrap_area_index(index + stride, area_nslabs);
     checked += stride;
   }
   return -1;
@@ -236,8 +307,20 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
   const nslots = load<i32>(rec_at(index), S_NSLOTS);
   if (nslots <= 0) return;
   const end = index + nslots;
+  const p = pool_of_slot(index);
+  if (p >= 0 && dyn_kind(p) == DYN_TRANSIENT) {
+    // swiotlb_del_transient: the whole pool goes (swiotlb_del_pool → swiotlb_dyn_free; the RCU
+    // grace period before the free is not modelled)
+    set_used(index, nslots, false);
+    store<i32>(rec_at(index), 0, S_SIZE);
+    store<i32>(rec_at(index), 0, S_NSLOTS);
+    count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+    swiotlb_dyn_free(p);
+    return;
+  }
   if (kernel_era == KERNEL_MODERN) {
-    const area = area_at(index / area_nslabs);
+    const an = p < 0 ? area_nslabs : dyn_area_nslabs(p);
+    const area = p < 0 ? area_at(index / an) : dyn_areas(p) + (<usize>((index - dyn_base(p)) / an) << 3);
     store<i32>(area, load<i32>(area, 4) - nslots, 4);
   }
   // The kernel counts on from io_tlb_list[end] (0 at a segment's end or at nslabs) through the
@@ -261,6 +344,13 @@ export function swiotlb_idle_pristine(in_use: i64): bool {
     if (held > 0 && i >= held_index && i < held_index + held) want = 0;
     else if (held > 0 && i < held_index && i / IO_TLB_SEGSIZE == held_index / IO_TLB_SEGSIZE) want = held_index - i;
     if (list_value(i) != want) return false;
+  }
+  // the worker's pools are back to fresh (none holds a run; transient pools are gone with theirs)
+  for (let p = 0; p < SWIOTLB_DYN_POOLS; p++) {
+    if (dyn_kind(p) == DYN_FREE) continue;
+    if (dyn_kind(p) == DYN_TRANSIENT) return false;
+    const base = dyn_base(p);
+    for (let i = 0; i < dyn_nslabs(p); i++) if (list_value(base + i) != IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
   }
   return true;
 }

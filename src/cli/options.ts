@@ -49,6 +49,8 @@ export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', defau
 
 export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice', choices: IOMMU_MODES, help: "iommu platform: strict = invalidate the IOTLB at every unmap; lazy = Linux 6.12's flush queue (dma-iommu.c queue_iova: the page table is cleared at once, but a freed IOVA stays taken, and reachable through a translation the device had cached in its IOTLB, until the 256-entry ring fills and one flush_iotlb_all empties it). Default: lazy on --kernel modern (x86's default, CONFIG_IOMMU_DEFAULT_DMA_LAZY; iommu.strict=1 is strict), strict on 2010, which has no lazy mode; docs/ENGINE.md §8" };
 
+export const SWIOTLB_DYNAMIC_OPTION: OptionSpec = { name: 'swiotlb-dynamic', kind: 'flag', help: "--kernel modern with CONFIG_SWIOTLB_DYNAMIC (off by default, as in 6.12's Kconfig): when no pool has room a map gets a transient pool of its own size (freed at its unmap) and a background worker adds a pool of up to 4 MiB, searched newest first; no effect under xen-pv, whose pool cannot grow; not with --kernel 2010; docs/ENGINE.md §5" };
+
 export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp): the pool behind TTM pages, syncs or not' };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
@@ -62,6 +64,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   { name: 'rounds', kind: 'int', default: '1', min: 1, max: 1 << 20, help: 'repetitions of the workload' },
   KERNEL_OPTION,
   IOMMU_MODE_OPTION,
+  SWIOTLB_DYNAMIC_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads, at most one per cell (replica) and, without --oversubscribe, per core; the output says when a request was capped (never changes a counter)' },
   { name: 'oversubscribe', kind: 'flag', help: 'let --workers exceed the cores (os.availableParallelism()); never the cells' },

@@ -21,7 +21,18 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
   return {
     platform: v.platform as PlatformName, device: v.device as DeviceName, seed: v.seed as number,
     kernel: v.kernel as KernelName, iommuMode: iommuModeFrom(v), payloadBytes: v['payload-bytes'] as number, engine: v.engine as EngineKind,
+    ...(swiotlbDynamicFrom(v) ? { swiotlbDynamic: true } : {}),
   };
+}
+
+/**
+ * --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC came with Linux 6.6, so not with --kernel 2010. Under
+ * xen-pv it is accepted and changes nothing: 6.12 never lets that pool grow (docs/ENGINE.md §5).
+ */
+function swiotlbDynamicFrom(v: Values): boolean {
+  const on = v['swiotlb-dynamic'] === true;
+  if (on && v.kernel !== 'modern') throw new UsageError('--swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC is Linux 6.6+, only with --kernel modern (not --kernel 2010)');
+  return on;
 }
 
 /** --iommu-mode, or the era's default; lazy is 6.12's flush queue, which the 2010 kernel has not. */

@@ -111,11 +111,15 @@ export const COUNTERS = [
   'iommuPagesQueued', 'iommuFlushes',
   // a confidential-computing guest's private <-> shared conversions (docs/ENGINE.md §16; coco only)
   'ccConversions', 'ccConvertedPages',
+  // CONFIG_SWIOTLB_DYNAMIC (docs/ENGINE.md §5; reported only with --swiotlb-dynamic)
+  'swiotlbPoolsAdded', 'swiotlbTransientPools',
 ] as const;
 /** Extras a result lists only when the machine has a flush queue (iommu, --iommu-mode lazy). */
 export const FLUSH_QUEUE_COUNTERS: readonly CounterName[] = ['iommuPagesQueued', 'iommuFlushes'];
 /** Extras a result lists only on the coco platform. */
 export const COCO_COUNTERS: readonly CounterName[] = ['ccConversions', 'ccConvertedPages'];
+/** Extras a result lists only when the machine runs with --swiotlb-dynamic. */
+export const SWIOTLB_DYNAMIC_COUNTERS: readonly CounterName[] = ['swiotlbPoolsAdded', 'swiotlbTransientPools'];
 export type CounterName = (typeof COUNTERS)[number];
 export const COUNTER_INDEX = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as Record<CounterName, number>;
 /** The counters gartbench.result/1 lists, in its order. */
@@ -195,6 +199,15 @@ export const SWIOTLB_MAP_CPU = 0;
 export const IO_TLB_DEFAULT_SIZE = 64 * 2 ** 20;
 export const CC_SWIOTLB_PERCENT = 6;
 export const CC_SWIOTLB_MAX = 2 ** 30;
+// CONFIG_SWIOTLB_DYNAMIC (6.12 kernel/dma/swiotlb.c; docs/ENGINE.md §5): the smallest pool the
+// background worker accepts (IO_TLB_MIN_SLABS, 1 MiB), the largest pool swiotlb_alloc_pool makes
+// (SLABS_PER_PAGE << MAX_PAGE_ORDER: one order-10 block, 4 MiB), sizeof(struct io_tlb_slot) on a
+// 64-bit kernel (orig_addr 8, alloc_size 8, list 2, pad_slots 2, padded to 24: the slot array a
+// pool takes from the page allocator), and the simulator's own cap on live dynamic pools.
+export const IO_TLB_MIN_SLABS = 512;
+export const SWIOTLB_DYN_MAX_SLABS = 2048;
+export const IO_TLB_SLOT_STRUCT_BYTES = 24;
+export const SWIOTLB_DYN_POOLS = 64;
 export const IO_TLB_OVERFLOW = IO_TLB_OVERFLOW_PAGES * PAGE_SIZE;
 export const MAX_ORDER = 11; // orders 0..MAX_ORDER-1
 export const MAX_ALLOC_PAGES = 1 << (MAX_ORDER - 1);
@@ -280,6 +293,11 @@ export interface MachineConfig {
   gartFamily: number;
   /** IommuMode: 0 strict, 1 lazy (modern iommu only; docs/ENGINE.md §8). */
   iommuMode: number;
+  /**
+   * CONFIG_SWIOTLB_DYNAMIC: 1 = on (modern only; docs/ENGINE.md §5). Absent = 0, the 6.12 default
+   * (kernel/dma/Kconfig: SWIOTLB_DYNAMIC is not selected by default).
+   */
+  swiotlbDynamic?: number;
 }
 
 export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as const;
@@ -307,6 +325,7 @@ export const ENGINE_CONSTANTS = {
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
+  IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',

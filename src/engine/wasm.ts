@@ -15,13 +15,13 @@ interface EngineExports {
   init(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
-    gartPages: number, gartFamily: number, iommuMode: number,
+    gartPages: number, gartFamily: number, iommuMode: number, swiotlbDynamic: number,
   ): number;
   bootStep(): number;
   tablesBytes(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, maxBuffers: number,
-    gartPages: number, gartFamily: number,
+    gartPages: number, gartFamily: number, swiotlbDynamic: number,
   ): number;
   maxMemoryBytes(): number;
   opsPtr(): number;
@@ -73,7 +73,7 @@ export interface WasmEngine extends Engine {
 export function wasmTablesBytes(module: WebAssembly.Module, cfg: MachineConfig): { need: number; limit: number } {
   const ex = instantiate(module);
   const need = ex.tablesBytes(cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
-    cfg.nslabs, cfg.payloadBytes, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily);
+    cfg.nslabs, cfg.payloadBytes, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.swiotlbDynamic ?? 0);
   return { need, limit: ex.maxMemoryBytes() };
 }
 
@@ -105,6 +105,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
       let code = ex.init(
         cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
         cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.iommuMode,
+        cfg.swiotlbDynamic ?? 0,
       );
       // Boot work that grows with RAM comes a chunk per call, so V8 can swap in optimized code
       // between calls (assembly/index.ts bootStep).

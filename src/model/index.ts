@@ -1,7 +1,7 @@
 // The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
 // holds its state, one plain object every layer reads through the part of it that layer knows
 // (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
-import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, type MachineConfig } from '../engine/abi.js';
+import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, IO_TLB_SEGSIZE, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, type MachineConfig } from '../engine/abi.js';
 import { layoutFor, type Layout, type Slotted } from './layout.js';
 import { newCounters } from './sim/counters.js';
 import { Oracle } from './sim/oracle.js';
@@ -15,6 +15,7 @@ import { DmaDebug } from './dma/debug.js';
 import { Iommu } from './dma/iommu.js';
 import { dmaErrorAddr, dmaMapBootPage } from './dma/mapping.js';
 import { SwiotlbPool } from './dma/swiotlb.js';
+import { SwiotlbDyn } from './dma/swiotlbDyn.js';
 import type { AgpGatt } from './drm/agpGatt.js';
 import { Gart } from './drm/gart.js';
 import { TtmPools } from './drm/ttmPageAlloc.js';
@@ -60,6 +61,9 @@ export class Model implements TtState {
     if (cfg.ramPages < layout.firstFreePfn) return InitError.LAYOUT;
     // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
     if (cfg.iommuMode !== IommuMode.strict && (cfg.iommuMode !== IommuMode.lazy || cfg.kernel !== Kernel.modern)) return InitError.LAYOUT;
+    // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
+    const dyn = cfg.swiotlbDynamic ?? 0;
+    if (dyn !== 0 && (dyn !== 1 || cfg.kernel !== Kernel.modern || cfg.nslabs % IO_TLB_SEGSIZE !== 0)) return InitError.LAYOUT;
     if (xen && hostPages - cfg.ramPages < DMA32_LIMIT_PFN) return InitError.LAYOUT;
     // Xen's low range: what the booted guest leaves free plus the pool its boot exchanges take (§1).
     if (xen && (cfg.xenLowPages < 0 || XEN_LOW_BASE_MFN + cfg.xenLowPages + layout.poolPages > DMA32_LIMIT_PFN)) return InitError.LAYOUT;
@@ -82,7 +86,15 @@ export class Model implements TtState {
     this.ram = new UnitMemory(this.machine.hostPages, cfg.payloadBytes);
     this.expected = new UnitMemory(cfg.ramPages, cfg.payloadBytes);
     this.zones = buildZones(layout, cfg.ramPages);
-    this.swiotlb = new SwiotlbPool(cfg.nslabs);
+    // --swiotlb-dynamic: 6.12 swiotlb_init_remap lets the pool grow only without a remap function;
+    // Xen PV passes xen_swiotlb_fixup (pci_xen_swiotlb_init), so there it never grows.
+    this.swiotlb = cfg.swiotlbDynamic === 1
+      ? new SwiotlbPool(cfg.nslabs, {
+        pools: new SwiotlbDyn(this, cfg.nslabs, cfg.platform !== Platform['xen-pv']),
+        capacity: cfg.nslabs + SWIOTLB_DYN_POOLS * SWIOTLB_DYN_MAX_SLABS,
+        dmaMask: 2 ** cfg.maskBits - 1, counters: this.counters,
+      })
+      : new SwiotlbPool(cfg.nslabs);
     this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;

@@ -2,6 +2,7 @@
 // on demand: nothing lost or doubled between the guest's p2m, Xen's zone heap and low range, the
 // swiotlb slot lists, the TTM pools and the buddy allocator. No kernel file: these are what the
 // kernel relies on silently.
+import { DynKind } from './dma/swiotlbDyn.js';
 import { IO_TLB_SEGSIZE } from '../engine/abi.js';
 import type { TtState } from './drm/ttmTt.js';
 import { xenCheckFrames } from './xen/exchange.js';
@@ -38,6 +39,12 @@ function swiotlbIdle(s: TtState): boolean {
     if (held > 0 && i >= pool.heldIndex && i < pool.heldIndex + held) want = 0;
     else if (held > 0 && i < pool.heldIndex && segment(i) === segment(pool.heldIndex)) want = pool.heldIndex - i;
     if (pool.list[i] !== want) return false;
+  }
+  // the worker's pools are back to fresh (none holds a run; transient pools are gone with theirs)
+  for (const dyn of pool.dyn ? pool.dyn.pools : []) {
+    if (!dyn) continue;
+    if (dyn.kind === DynKind.transient) return false;
+    for (let i = 0; i < dyn.nslabs; i++) if (pool.list[dyn.base + i] !== IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE)) return false;
   }
   return true;
 }

@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, TTM_POOLS } from '../engine/abi.js';
+import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
@@ -156,8 +156,11 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
   const flushQueue = scenario.platform === 'iommu' && (scenario.iommuMode ?? defaultIommuMode(scenario.kernel)) === 'lazy';
   // The private <-> shared conversions exist only in a confidential-computing guest (§16).
   const coco = scenario.platform === 'coco';
+  // The dynamic pools' counters exist only with --swiotlb-dynamic (docs/ENGINE.md §5).
+  const dynamic = scenario.swiotlbDynamic === true;
   for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) {
-    if ((flushQueue || !FLUSH_QUEUE_COUNTERS.includes(k)) && (coco || !COCO_COUNTERS.includes(k))) extra[k] = all[k];
+    if ((flushQueue || !FLUSH_QUEUE_COUNTERS.includes(k)) && (coco || !COCO_COUNTERS.includes(k))
+      && (dynamic || !SWIOTLB_DYNAMIC_COUNTERS.includes(k))) extra[k] = all[k];
   }
   const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
   const completion = completionOf(all);

@@ -40,7 +40,7 @@ export interface MachineSizes {
 }
 
 /** Everything a machine is built from: the scenario's platform, device, era, payload and seed, and the sizes. */
-export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'iommuMode' | 'payloadBytes' | 'seed'> & MachineSizes;
+export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'iommuMode' | 'swiotlbDynamic' | 'payloadBytes' | 'seed'> & MachineSizes;
 
 function checkSize(opt: string, bytes: number, min: number, max: number, align: number, alignName: string): void {
   if (bytes < min || bytes > max) throw new UsageError(msg.sizeRange(opt, formatSize(bytes), formatSize(min), formatSize(max)));
@@ -140,5 +140,6 @@ export function machineConfig(o: MachineOptions): MachineConfig {
     gartPages: GART_PAGES,
     gartFamily: dev.gartFamily,
     iommuMode: IommuMode[o.iommuMode ?? defaultIommuMode(o.kernel)],
+    ...(o.swiotlbDynamic ? { swiotlbDynamic: 1 } : {}),
   };
 }

@@ -27,6 +27,11 @@ export interface Scenario {
    * only). Absent: the era's default (defaultIommuMode below); the CLI always sets it.
    */
   iommuMode?: IommuModeName;
+  /**
+   * CONFIG_SWIOTLB_DYNAMIC (modern only; docs/ENGINE.md §5): true when on; absent when off, 6.12's
+   * default, so results without it keep their keys.
+   */
+  swiotlbDynamic?: boolean;
   replicas: number;
   payloadBytes: number;
   engine: EngineKind;

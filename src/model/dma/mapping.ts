@@ -12,7 +12,7 @@ import type { XenState } from '../xen/exchange.js';
 import { rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
 import type { DmaDebug } from './debug.js';
 import type { Iommu } from './iommu.js';
-import { busToSlot, inOverflow, slotPhys, type SwiotlbPool } from './swiotlb.js';
+import { busToSlot, inOverflow, type SwiotlbPool } from './swiotlb.js';
 
 /** A dma address that is DMA_MAPPING_ERROR (all ones, u64). */
 export const DMA_ERROR = -1;
@@ -118,8 +118,8 @@ function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
   c.swiotlbSlotsInUse = s.swiotlb.slotsInUse;
   c.swiotlbPeakSlots = Math.max(c.swiotlbPeakSlots, s.swiotlb.slotsInUse);
   rec.bounceIndex = index;
-  rec.dmaAddr = xenPhysToBus(s.machine, slotPhys(s.layout, index));
-  if (copiesToDevice(rec.dir) || s.cfg.kernel === Kernel.modern) bounceCopy(s, phys, slotPhys(s.layout, index), rec.size);
+  rec.dmaAddr = xenPhysToBus(s.machine, s.swiotlb.slotPhys(s.layout, index));
+  if (copiesToDevice(rec.dir) || s.cfg.kernel === Kernel.modern) bounceCopy(s, phys, s.swiotlb.slotPhys(s.layout, index), rec.size);
 }
 
 function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
@@ -168,11 +168,11 @@ export function dmaMapBootPage(s: DmaState, pfn: number): number {
   if (!bounce) return dma;
   const pool = s.swiotlb;
   const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE, s.cfg.kernel); // an empty pool at init: it always fits
-  copyPhys(s, phys, slotPhys(s.layout, index), PAGE_SIZE);
+  copyPhys(s, phys, s.swiotlb.slotPhys(s.layout, index), PAGE_SIZE);
   pool.heldIndex = index;
   s.counters.swiotlbSlotsInUse = pool.slotsInUse;
   s.counters.swiotlbPeakSlots = Math.max(s.counters.swiotlbPeakSlots, pool.slotsInUse);
-  return xenPhysToBus(s.machine, slotPhys(s.layout, index));
+  return xenPhysToBus(s.machine, s.swiotlb.slotPhys(s.layout, index));
 }
 
 /** A live bounce run starting at the slot `addr` falls in, or -1. */
@@ -194,7 +194,7 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
   const index = liveBounceRun(s, addr);
   if (index < 0) return;
   const pool = s.swiotlb;
-  if (copiesToCpu(dir)) bounceCopy(s, slotPhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
+  if (copiesToCpu(dir)) bounceCopy(s, s.swiotlb.slotPhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
   pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }
@@ -218,7 +218,7 @@ export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolea
 
 /** The copy of a sync on bytes [delta, delta + size) of the live bounced run starting at slot `first`. */
 export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size: number, dir: number, toCpu: boolean): void {
-  const bounce = slotPhys(s.layout, first) + delta;
+  const bounce = s.swiotlb.slotPhys(s.layout, first) + delta;
   const orig = s.swiotlb.orig[first]! + delta;
   if (toCpu) {
     if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, size);

@@ -4,10 +4,20 @@
 // for runs above a page. Modern (kernel/dma/swiotlb.c, 6.12): per-CPU areas, each with its own
 // cursor and used count, searched from the mapping CPU's area; runs of a page or more page-aligned.
 // Slots live in guest memory right after the kernel (layout.ts), which starts on a page.
-import { IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, Kernel, PAGE_MASK, PAGE_SIZE,
+import { IO_TLB_MIN_SLABS, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, Kernel, PAGE_MASK, PAGE_SIZE,
   SWIOTLB_MAP_CPU, SWIOTLB_MAX_AREAS, UNIT_MASK, UNIT_SIZE } from '../../engine/abi.js';
+import type { Counters } from '../sim/counters.js';
 import type { Layout } from '../layout.js';
 import type { P2m } from '../xen/p2m.js';
+import { DynKind, type SwiotlbDyn } from './swiotlbDyn.js';
+
+/** One pool's areas as a search sees them: its first slot, area size, cursors and used counts. */
+interface AreaView {
+  readonly base: number;
+  readonly areaNslabs: number;
+  readonly areaIndex: Int32Array;
+  readonly areaUsed: Int32Array;
+}
 
 /**
  * The areas a pool of `nslabs` slots has on 6.12: swiotlb_adjust_nareas(num_possible_cpus())
@@ -26,6 +36,8 @@ export class SwiotlbPool {
   /** At a run's first slot: its slot count and byte size (0 elsewhere). */
   readonly runSlots: Int32Array;
   readonly runBytes: Float64Array;
+  /** The boot pool's slots are the first (dynamic pools follow: swiotlbDyn.ts). */
+  readonly base = 0;
   cursor = 0;
   slotsInUse = 0;
   /** The run the GART dummy page holds for the device's life (dma/mapping.ts), -1 when none. */
@@ -37,23 +49,41 @@ export class SwiotlbPool {
   readonly areaIndex: Int32Array;
   readonly areaUsed: Int32Array;
 
-  constructor(readonly nslabs: number) {
+  /** CONFIG_SWIOTLB_DYNAMIC's pools (--swiotlb-dynamic), null when off. */
+  readonly dyn: SwiotlbDyn | null;
+  /** The device's DMA mask: a transient pool's limit. */
+  private readonly dmaMask: number;
+  private readonly counters: Counters | null;
+
+  /** `dyn`: the dynamic pools, whose slots follow the boot pool's in these arrays (swiotlbDyn.ts). */
+  constructor(readonly nslabs: number, dyn: { pools: SwiotlbDyn; capacity: number; dmaMask: number; counters: Counters } | null = null) {
     this.nareas = Math.max(1, swiotlbAreas(nslabs));
     this.areaNslabs = Math.floor(nslabs / this.nareas);
     this.areaIndex = new Int32Array(this.nareas);
     this.areaUsed = new Int32Array(this.nareas);
-    this.list = new Int32Array(nslabs);
-    for (let i = 0; i < nslabs; i++) this.list[i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
-    this.orig = new Float64Array(nslabs);
-    this.runSlots = new Int32Array(nslabs);
-    this.runBytes = new Float64Array(nslabs);
+    const capacity = dyn ? dyn.capacity : nslabs;
+    this.list = new Int32Array(capacity);
+    for (let i = 0; i < capacity; i++) this.list[i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
+    this.orig = new Float64Array(capacity);
+    this.runSlots = new Int32Array(capacity);
+    this.runBytes = new Float64Array(capacity);
+    this.dyn = dyn ? dyn.pools : null;
+    this.dmaMask = dyn ? dyn.dmaMask : 0;
+    this.counters = dyn ? dyn.counters : null;
+  }
+
+  /** Guest phys of slot `index`: the boot pool right after the kernel (layout.ts), or a dynamic pool's block. */
+  slotPhys(layout: Layout, index: number): number {
+    const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
+    return p < 0 ? slotPhys(layout, index) : this.dyn!.slotPhys(p, index);
   }
 
   /** swiotlb_tbl_map_single's search: the first slot of a run for `size` bytes, or -1 (full). */
   swiotlbTblMapSingle(origPhys: number, size: number, kernel: number = Kernel['2010']): number {
     const nslots = Math.ceil(size / UNIT_SIZE);
     if (nslots > IO_TLB_SEGSIZE || nslots === 0) return -1;
-    const index = kernel === Kernel.modern ? this.swiotlbFindSlots(size, nslots) : this.findSlots2010(size, nslots);
+    const index = kernel !== Kernel.modern ? this.findSlots2010(size, nslots)
+      : this.dyn ? this.swiotlbFindSlotsDyn(size, nslots) : this.swiotlbFindSlots(size, nslots);
     if (index < 0) return -1;
     for (let i = 0; i < nslots; i++) this.orig[index + i] = origPhys + i * UNIT_SIZE;
     this.runSlots[index] = nslots;
@@ -96,11 +126,58 @@ export class SwiotlbPool {
     const start = SWIOTLB_MAP_CPU & (this.nareas - 1);
     let area = start;
     do {
-      const index = this.swiotlbSearchPoolArea(area, size, nslots);
+      const index = this.swiotlbSearchPoolArea(this, area, size, nslots);
       if (index >= 0) return index;
       if (++area >= this.nareas) area = 0;
     } while (area !== start);
     return -1;
+  }
+
+  /**
+   * 6.12 swiotlb_find_slots with CONFIG_SWIOTLB_DYNAMIC: for each CPU offset i below
+   * default_nareas, swiotlb_search_area tries area (cpu + i) of every pool on the list, newest
+   * first, skipping a pool with no area i. When none has room and the pool may grow: a transient
+   * pool of the request's own slots, one area, under the device's DMA mask (swiotlb_alloc_pool(dev,
+   * n, n, 1, mask, GFP_NOWAIT)), searched in area 0 and kept on the device's list; and the
+   * schedule_work'ed background worker, swiotlb_dyn_alloc, which here runs as soon as this map is
+   * done: a pool of default_nslabs (the boot pool's; at most SWIOTLB_DYN_MAX_SLABS, halving down to
+   * IO_TLB_MIN_SLABS) with default_nareas areas under the default limit, 4 GiB on x86
+   * (ARCH_LOW_ADDRESS_LIMIT), added at the list's head (add_mem_pool). The transient pool comes
+   * first: the worker runs later.
+   */
+  private swiotlbFindSlotsDyn(size: number, nslots: number): number {
+    const dyn = this.dyn!;
+    const newestFirst: AreaView[] = [...dyn.added].reverse().map((p) => dyn.pools[p]!);
+    newestFirst.push({ base: 0, areaNslabs: this.areaNslabs, areaIndex: this.areaIndex, areaUsed: this.areaUsed });
+    for (let i = 0; i < SWIOTLB_MAX_AREAS; i++) {
+      for (const pool of newestFirst) {
+        const nareas = pool.areaIndex.length;
+        if (i >= nareas) continue;
+        const index = this.swiotlbSearchPoolArea(pool, (SWIOTLB_MAP_CPU + i) & (nareas - 1), size, nslots);
+        if (index >= 0) return index;
+      }
+    }
+    if (!dyn.canGrow) return -1;
+    let index = -1;
+    const t = dyn.allocPool(DynKind.transient, nslots, nslots, 1, this.dmaMask);
+    if (t >= 0) {
+      this.freshSlots(dyn.pools[t]!);
+      index = this.swiotlbSearchPoolArea(dyn.pools[t]!, 0, size, nslots);
+      if (index < 0) dyn.free(t);
+      else this.counters!.swiotlbTransientPools++;
+    }
+    const p = dyn.allocPool(DynKind.pool, IO_TLB_MIN_SLABS, this.nslabs, SWIOTLB_MAX_AREAS, 0xffffffff);
+    if (p >= 0) {
+      this.freshSlots(dyn.pools[p]!);
+      dyn.added.push(p);
+      this.counters!.swiotlbPoolsAdded++;
+    }
+    return index;
+  }
+
+  /** swiotlb_init_io_tlb_pool: every slot of a new pool free. */
+  private freshSlots(pool: { base: number; nslabs: number }): void {
+    for (let i = 0; i < pool.nslabs; i++) this.list[pool.base + i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
   }
 
   /**
@@ -112,25 +189,26 @@ export class SwiotlbPool {
    * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
    * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
    */
-  private swiotlbSearchPoolArea(area: number, size: number, nslots: number): number {
+  private swiotlbSearchPoolArea(pool: AreaView, area: number, size: number, nslots: number): number {
     const alignMask = (size >= PAGE_SIZE ? PAGE_MASK : 0) | UNIT_MASK;
     const stride = (alignMask >> IO_TLB_SHIFT) + 1;
-    const areaNslabs = this.areaNslabs;
-    if (nslots > areaNslabs - this.areaUsed[area]!) return -1;
-    const slotBase = area * areaNslabs;
+    const areaNslabs = pool.areaNslabs;
+    if (nslots > areaNslabs - pool.areaUsed[area]!) return -1;
+    const slotBase = pool.base + area * areaNslabs;
     const wrap = (i: number) => (i >= areaNslabs ? 0 : i); // wrap_area_index
-    let index = this.areaIndex[area]!;
+    let index = pool.areaIndex[area]!;
     for (let checked = 0; checked < areaNslabs;) {
       const slot = slotBase + index;
-      if (((slot * UNIT_SIZE) & alignMask) !== 0) {
+      // every pool starts on a page (a page block), so a slot's alignment is its index's
+      if ((((slot - pool.base) * UNIT_SIZE) & alignMask) !== 0) {
         index = wrap(index + 1);
         checked++;
         continue;
       }
       if (this.list[slot]! >= nslots) {
         this.takeRun(slot, nslots);
-        this.areaIndex[area] = wrap(index + nslots);
-        this.areaUsed[area]! += nslots;
+        pool.areaIndex[area] = wrap(index + nslots);
+        pool.areaUsed[area]! += nslots;
         return slot;
       }
       index = wrap(index + stride);
@@ -148,8 +226,24 @@ export class SwiotlbPool {
   swiotlbTblUnmapSingle(index: number, kernel: number = Kernel['2010']): void {
     const nslots = this.runSlots[index]!;
     const end = index + nslots;
-    if (kernel === Kernel.modern) this.areaUsed[Math.floor(index / this.areaNslabs)]! -= nslots;
-    let count = end % IO_TLB_SEGSIZE !== 0 && end < this.nslabs ? this.list[end]! : 0;
+    const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
+    const pool = p >= 0 ? this.dyn!.pools[p]! : null;
+    if (pool && pool.kind === DynKind.transient) {
+      // swiotlb_del_transient: the whole pool goes (swiotlb_del_pool → swiotlb_dyn_free; the RCU
+      // grace period before the free is not modelled)
+      this.freshSlots(pool);
+      this.runSlots[index] = 0;
+      this.runBytes[index] = 0;
+      this.slotsInUse -= nslots;
+      this.dyn!.free(p);
+      return;
+    }
+    if (kernel === Kernel.modern) {
+      if (pool) pool.areaUsed[Math.floor((index - pool.base) / pool.areaNslabs)]! -= nslots;
+      else this.areaUsed[Math.floor(index / this.areaNslabs)]! -= nslots;
+    }
+    const poolEnd = pool ? pool.base + pool.nslabs : this.nslabs;
+    let count = end % IO_TLB_SEGSIZE !== 0 && end < poolEnd ? this.list[end]! : 0;
     for (let i = end - 1; i >= index; i--) this.list[i] = ++count;
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) {
       this.list[i] = ++count;
@@ -161,7 +255,7 @@ export class SwiotlbPool {
 
   /** Is `index` the first slot of a live run? */
   isRunStart(index: number): boolean {
-    return index >= 0 && index < this.nslabs && this.runSlots[index] > 0;
+    return index >= 0 && index < this.runSlots.length && this.runSlots[index]! > 0;
   }
 }
 
@@ -173,10 +267,14 @@ export function slotPhys(layout: Layout, index: number): number {
 /** The slot bus address `bus` falls in, or -1 (is_swiotlb_buffer after bus → machine → phys). */
 export function busToSlot(layout: Layout, machine: P2m, pool: SwiotlbPool, bus: number): number {
   const phys = machine.machineToPhys(bus);
+  if (phys < 0) return -1;
   const offset = phys - slotPhys(layout, 0);
-  if (phys < 0 || offset < 0) return -1;
   const index = Math.floor(offset / UNIT_SIZE);
-  return index < pool.nslabs ? index : -1;
+  if (offset >= 0 && index < pool.nslabs) return index;
+  // swiotlb_find_pool: the io_tlb_mem's pools, then the device's transient ones
+  const p = pool.dyn ? pool.dyn.poolOf(phys) : -1;
+  if (p < 0) return -1;
+  return pool.dyn!.baseOf(p) + Math.floor((phys - pool.dyn!.pools[p]!.startPfn * PAGE_SIZE) / UNIT_SIZE);
 }
 
 /** Does bus address `bus` fall in the 2010 overflow buffer? */

@@ -1,0 +1,134 @@
+// --swiotlb-dynamic: Linux 6.12 CONFIG_SWIOTLB_DYNAMIC (kernel/dma/swiotlb.c swiotlb_find_slots,
+// swiotlb_search_area, swiotlb_alloc_pool, swiotlb_alloc_tlb, swiotlb_dyn_alloc,
+// swiotlb_del_transient; docs/ENGINE.md §5) through the op stream, on both engines. Every bus
+// address is derived by hand in the comment above its case.
+// The machine: swiotlb-force, a 32-bit AGP bridge (no dummy page holds slots), a 256 KiB boot pool
+// (128 slots, one area; pfns [4096, 4160)), 4.25 GiB of RAM so that the buffers come from the
+// Normal zone and leave DMA32 to swiotlb's pools. Every buffer is allocated before the first map.
+// DMA32's buddy (ENGINE.md §4) starts after the overflow buffer and the dummy page at pfn 4169:
+// free blocks 4169 (order 0), 4170 (1), 4172 (2), 4176 (4), 4192 (5), 4224 (7), 4352 (8),
+// 4608 (9), then order-10 blocks; an allocation takes the head of the first list with a block,
+// splitting off upper halves. The slot arrays (sizeof(struct io_tlb_slot) 24 bytes per slot: one
+// page for up to 170 slots) ask for no zone, so they come from Normal and touch no DMA32 block.
+// A transient pool's limit is the device's 32-bit mask → __GFP_DMA32; the worker's is
+// ARCH_LOW_ADDRESS_LIMIT, 4 GiB on x86 → __GFP_DMA32. The worker asks for default_nslabs, the
+// boot pool's 128 slots (under the 2048-slot cap): one order-6 block.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GartFamily, InitError, Kernel, Platform, Zone } from '../src/engine/abi.js';
+import { BIDI, ENGINES, PAGE, alloc, initOn, map, runOn, unmap, type OpWords } from './engineHarness.js';
+import { cli, scratch, script } from './helpers.js';
+
+const SLOT = 2048;
+const RAM = (1 << 20) + 65536;
+const dynamic = {
+  platform: Platform['swiotlb-force'], gartFamily: GartFamily.agp, kernel: Kernel.modern, nslabs: 128,
+  ramPages: RAM, swiotlbDynamic: 1,
+};
+const bus = (pfn: number) => BigInt(pfn * PAGE);
+/** Buffer b of `pages` pages from the Normal zone. */
+const buf = (b: number, pages: number): OpWords => alloc(b, pages, Zone.normal);
+/** Unmap buffer b with a 1-byte size: releases its run and reports its bus address (unmap-size). */
+const probe = (b: number): OpWords => unmap(b, BIDI, 1);
+const FULL = 128 * SLOT; // 256 KiB: a whole 128-slot pool
+/** The bus addresses the probes reported (unmap-size records). */
+const probed = (o: { dma: bigint[]; classes: string[] }) => o.dma.filter((_, i) => o.classes[i] === 'unmap-size');
+
+for (const engine of ENGINES) {
+  describe(`CONFIG_SWIOTLB_DYNAMIC (kernel/dma/swiotlb.c 6.12) (engine ${engine})`, () => {
+    // b0 fills the boot pool (slot 0). b1's page finds no room in any pool (swiotlb_search_area
+    // for every area offset), so swiotlb_find_slots makes a transient pool of its 2 slots: order
+    // 0 from DMA32 → pfn 4169, slot 0. Then the worker (schedule_work, run once the map is done):
+    // 128 slots, order 6 → the first list with a block is order 7, 4224: split, 4288 goes to
+    // list 6, the pool starts at 4224, added at the list's head. b2's page: offset 0, the newest
+    // pool first → 4224's slot 0. No mapping error; 128 + 2 + 2 slots at the peak. Pages: the
+    // buffers' 66, the transient 1 + its slot array 1, the worker's 64 + 1: 133.
+    it('a full pool grows instead of failing: a transient pool, then the worker\'s pool', async () => {
+      const ops = [buf(0, 64), buf(1, 1), buf(2, 1), map(0, BIDI, 0, FULL), map(1), map(2), probe(1), probe(2)];
+      const o = await runOn(engine, dynamic, ops);
+      assert.deepEqual(probed(o), [bus(4169), bus(4224)]);
+      assert.deepEqual([o.c.swiotlbFull, o.c.mappingErrors, o.c.bounces, o.c.swiotlbPeakSlots], [0, 0, 3, 132]);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.pagesAllocated], [1, 1, 133]);
+    });
+
+    // swiotlb_tbl_unmap_single → swiotlb_del_transient: the transient pool goes at its unmap,
+    // its slot array then its buffer (swiotlb_dyn_free): 2 pages freed, 4169 back at the head of
+    // DMA32's order-0 list. b2 (128 slots) takes the worker's pool at 4224 whole; b3's page then
+    // fails everywhere again and its transient pool is 4169 once more; the second worker's pool
+    // is 4288 (list 6). Two transient pools, two added; 4 pages freed after b3's unmap.
+    it('the transient pool is freed at unmap, and its page serves the next one', async () => {
+      const ops = [buf(0, 64), buf(1, 1), buf(2, 64), buf(3, 1), map(0, BIDI, 0, FULL), map(1), probe(1)];
+      const first = await runOn(engine, dynamic, ops);
+      assert.deepEqual([probed(first), first.c.pagesFreed, first.c.swiotlbSlotsInUse], [[bus(4169)], 2, 128]);
+      const o = await runOn(engine, dynamic, [...ops, map(2, BIDI, 0, FULL), map(3), probe(2), probe(3)]);
+      assert.deepEqual(probed(o), [bus(4169), bus(4224), bus(4169)]);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.pagesFreed, o.c.swiotlbFull], [2, 2, 4, 0]);
+    });
+
+    // Newest first (add_mem_pool's list_add_rcu; swiotlb_search_area walks the list from its
+    // head). b1 (128 slots): transient order 6 → list 7's 4224 split, 4224; the worker's A →
+    // list 6's 4288. b2 fills A (4288). b3: transient → list 8's 4352 split (4480 to list 7,
+    // 4416 to list 6), 4352; the worker's B → 4416. b2's unmap empties A; b4 (128 slots) could
+    // go to A or B: B, the newer, is searched first → 4416.
+    it('new pools are searched newest first', async () => {
+      const ops = [...[0, 1, 2, 3, 4].map((b) => buf(b, 64)), map(0, BIDI, 0, FULL), map(1, BIDI, 0, FULL),
+        map(2, BIDI, 0, FULL), map(3, BIDI, 0, FULL), probe(2), map(4, BIDI, 0, FULL), probe(4), probe(1), probe(3)];
+      const o = await runOn(engine, dynamic, ops);
+      assert.deepEqual(probed(o), [bus(4288), bus(4416), bus(4224), bus(4352)]);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.swiotlbFull], [2, 2, 0]);
+      assert.equal(o.invariants, 0); // every pool page is accounted for (ENGINE.md §13 bit 4)
+    });
+
+    // CONFIG_SWIOTLB_DYNAMIC came with 6.6; the 2010 kernel (2.6.37 lib/swiotlb.c) has one pool.
+    it('2010 + dynamic is an init error', async () => {
+      assert.equal(await initOn(engine, { ...dynamic, kernel: Kernel['2010'] }), InitError.LAYOUT);
+    });
+
+    // Xen PV: pci_xen_swiotlb_init boots the pool with swiotlb_init_remap(.., xen_swiotlb_fixup),
+    // and swiotlb_init_remap sets can_grow only without a remap function, so a full pool stays
+    // full: swiotlb_find_slots returns -1 before any pool is made, "swiotlb buffer is full",
+    // DMA_MAPPING_ERROR. Every guest frame is above 4 GiB, so both maps bounce.
+    it('under Xen PV the pool does not grow', async () => {
+      const xen = { platform: Platform['xen-pv'], gartFamily: GartFamily.agp, kernel: Kernel.modern, nslabs: 128, swiotlbDynamic: 1 };
+      const o = await runOn(engine, xen, [alloc(0, 64), alloc(1, 1), map(0, BIDI, 0, FULL), map(1)]);
+      assert.deepEqual([o.c.swiotlbFull, o.c.mappingErrors, o.c.bounces], [1, 1, 1]);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.pagesAllocated], [0, 0, 65]);
+    });
+
+    // With room in the boot pool the dynamic search is the static one (one pool: offset i is area
+    // i, as swiotlb_find_slots without CONFIG_SWIOTLB_DYNAMIC from CPU 0): page maps take 0, 2.
+    it('with room in the boot pool nothing changes', async () => {
+      const o = await runOn(engine, dynamic, [buf(0, 1), buf(1, 1), map(0), map(1), probe(0), probe(1)]);
+      assert.deepEqual(probed(o), [bus(4096), bus(4096 + 1)]);
+      assert.equal(o.invariants, 0);
+    });
+  });
+}
+
+describe('--swiotlb-dynamic (CLI)', () => {
+  const dir = scratch();
+  // --swiotlb 256K boots as 2 MiB on modern (round_up_default_nslabs: 1024 slots, 8 areas of 128):
+  // eight 256 KiB maps fill it, one area each; a ninth map then needs a new pool.
+  const fill = Array.from({ length: 8 }, (_, i) => [{ op: 'alloc', buf: `a${i}`, pages: 64, zone: 'dma32' },
+    { op: 'map', buf: `a${i}`, dir: 'bidirectional', size: FULL }]).flat();
+  const ops = script(dir, 'grow.jsonl', [
+    ...fill, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'b', dir: 'bidirectional' },
+  ]);
+  const replay = (...args: string[]) => cli('replay', ops, '--platform', 'swiotlb-force', '--device', 'agp', '--ram', '512M', '--swiotlb', '256K', '--json', ...args);
+
+  it('with --kernel 2010 it is a usage error naming both options', () => {
+    const r = replay('--kernel', '2010', '--swiotlb-dynamic');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr.trim(), /^gartbench: --swiotlb-dynamic: .*--kernel modern/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  for (const engine of ENGINES) {
+    it(`modern: the second map gets a transient pool, and the dynamic counters appear only with the option (engine ${engine})`, () => {
+      const on = JSON.parse(replay('--kernel', 'modern', '--swiotlb-dynamic', '--engine', engine).stdout);
+      assert.deepEqual([on.counters.mappingErrors, on.extra.swiotlbTransientPools, on.extra.swiotlbPoolsAdded, on.scenario.swiotlbDynamic], [0, 1, 1, true]);
+      const off = JSON.parse(replay('--kernel', 'modern', '--engine', engine).stdout);
+      assert.deepEqual([off.counters.mappingErrors, 'swiotlbPoolsAdded' in off.extra, 'swiotlbDynamic' in off.scenario], [1, false, false]);
+    });
+  }
+});
