@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
 import { IOMMU_MODES, KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
-import { GATTS, STRATEGIES } from '../run/matrix.js';
+import { GATTS, STRATEGIES, STRATEGY_CHOICES } from '../run/matrix.js';
 
-export { GATTS, STRATEGIES };
+export { GATTS, STRATEGIES, STRATEGY_CHOICES };
 
 export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
 export const WORKLOADS = ['upload', 'readback', 'stream', 'churn'] as const;
@@ -49,7 +49,7 @@ export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', defau
 
 export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice', choices: IOMMU_MODES, help: "iommu platform: strict = invalidate the IOTLB at every unmap; lazy = Linux 6.12's flush queue (dma-iommu.c queue_iova: a freed IOVA stays reachable and taken until the 256-entry ring fills and one flush_iotlb_all empties it). Default: lazy on --kernel modern (x86's default, CONFIG_IOMMU_DEFAULT_DMA_LAZY; iommu.strict=1 is strict), strict on 2010, which has no lazy mode; docs/ENGINE.md §8" };
 
-export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp): the pool behind TTM pages, syncs or not' };
+export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGY_CHOICES, help: "TTM path fix (not with agp): the pool behind TTM pages, syncs or not; auto = what the kernel's own driver does (2010: legacy; modern: drm_need_swiotlb(dma_bits) true under xen-pv, memory encryption or RAM past the device's mask -> coherent, else legacy; the result records the choice)" };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
   PLATFORM_OPTION,

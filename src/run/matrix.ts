@@ -1,9 +1,12 @@
 // The matrix's cells and their one order — every platform × strategy for a TTM device, every
 // platform × gatt for agp — which `matrix`, its shards and `merge` all follow.
 import { PLATFORMS, type PlatformName } from '../engine/abi.js';
-import type { DeviceName, GattName, StrategyName } from '../source/scenario.js';
+import type { ConcreteStrategyName, DeviceName, GattName, StrategyName } from '../source/scenario.js';
 
-export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly StrategyName[];
+/** The matrix's strategies: the RFC's paths, each a column (`auto` is one of them per machine). */
+export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly ConcreteStrategyName[];
+/** What --strategy accepts: the matrix's strategies, and `auto` (the kernel's own choice: run/needSwiotlb.ts). */
+export const STRATEGY_CHOICES = [...STRATEGIES, 'auto'] as const satisfies readonly StrategyName[];
 export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const satisfies readonly GattName[];
 
 export interface MatrixCell {

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
-import type { DeviceName, GattName, StrategyName, WorkloadScenario } from './scenario.js';
+import type { ConcreteStrategyName, DeviceName, GattName, WorkloadScenario } from './scenario.js';
 import type { OpSink } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
@@ -19,7 +19,7 @@ export interface DriverProfile {
 }
 
 /** The strategies' profiles as `modern` runs them; 2010 takes each device's caching (TT_CACHING). */
-export const STRATEGY_PROFILES: Record<StrategyName, DriverProfile> = {
+export const STRATEGY_PROFILES: Record<ConcreteStrategyName, DriverProfile> = {
   legacy: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
   coherent: { pool: Pool.ttmDma, caching: Caching.wc, bindMode: BindMode.coherent, sync: false, gattMode: null },
   sync: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: true, gattMode: null },
@@ -57,6 +57,7 @@ type ProfileSpec = Pick<WorkloadSpec, 'strategy' | 'gatt' | 'device' | 'kernel'>
 /** The TTM path a replay's tt_* ops take: the strategy's profile on a TTM device, none on agp. */
 export function ttProfileOf(s: ProfileSpec): DriverProfile | null {
   if (!s.strategy || s.device === 'agp') return null;
+  if (s.strategy === 'auto') throw new Error('strategy auto is resolved when the plan is made (run/needSwiotlb.ts)');
   return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device] };
 }
 
