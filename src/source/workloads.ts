@@ -36,11 +36,16 @@ export type TtmDeviceName = Exclude<DeviceName, 'agp'>;
  * current caching when the placement allows it, so the tt is cached: ttm_get_pool has no pool for
  * it (each page one alloc_page, no caching change) and 3.3's ttm_dma_populate takes its cached
  * pool. (AGP would be WC on radeon, UC on nouveau: the agp device takes the GATT path instead.)
- * modern: wc, unchanged until the ttm_pool.c rework.
+ * modern (6.12): cached too. radeon_ttm_tt_create picks uc or wc only for a BO created with
+ * RADEON_GEM_GTT_UC/WC, which radeon_bo_create strips on a non-PCIe device ("PCI GART is always
+ * snooped"); a BO created without them (the kernel's own, radeon_test_moves; userspace may ask WC
+ * on PCIe) is ttm_cached. nouveau_sgdma_create_ttm: cached unless force_coherent (uc) or AGP (wc).
+ * So the 6.12 pool pools none of these pages without DMA allocation (ttm_pool_select_type) and
+ * keeps them in its cached types with it.
  */
 export const TT_CACHING: Record<KernelName, Record<TtmDeviceName, number>> = {
   '2010': { r100: Caching.cached, r600: Caching.cached, nv04: Caching.cached, nv50: Caching.cached },
-  modern: { r100: Caching.wc, r600: Caching.wc, nv04: Caching.wc, nv50: Caching.wc },
+  modern: { r100: Caching.cached, r600: Caching.cached, nv04: Caching.cached, nv50: Caching.cached },
 };
 
 export const GATT_PROFILES: Record<GattName, DriverProfile> = {
