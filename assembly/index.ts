@@ -19,7 +19,8 @@ import { dma_error_addr } from './dma/mapping';
 import { iommu_set_lazy } from './dma/iommu';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
-import { ttm_pools_init, pool_count } from './drm/ttm_page_alloc';
+import { ttm_pools_init } from './drm/ttm_page_alloc';
+import { ttm_pool_init, ttm_pool_pages } from './drm/ttm_pool';
 import { run_ops } from './ops';
 import { check_invariants } from './invariants';
 
@@ -109,6 +110,7 @@ export function bootStep(): i32 {
   agp_init(L.gart_family == GART_AGP);
   gart_init();
   ttm_pools_init();
+  ttm_pool_init();
   debug_set_error_addr(dma_error_addr());
   boot_code = INIT_OK;
   return boot_code;
@@ -144,6 +146,6 @@ export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
 /** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS), for a replay's `pools`. */
-export function poolPages(p: i32): i32 { return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END ? pool_count(p) : 0; }
+export function poolPages(p: i32): i32 { return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END ? ttm_pool_pages(p) : 0; }
 /** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
 export function checkInvariants(): i32 { return boot_code == INIT_OK ? check_invariants() : 0; }

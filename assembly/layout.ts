@@ -6,7 +6,7 @@
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
   IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
-  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS } from './abi';
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, TTM_NR_PAGE_ORDERS } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -16,7 +16,8 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const DEBUG_HASH_SIZE: i32 = 1 << DEBUG_HASH_BITS;
 @inline export const ZONE_DESC_BYTES: i32 = 32 + MAX_ORDER * 4;
 @inline export const GART_OWNER_BYTES: i32 = 12; // slot i32, bufId u32, pfn i32
-@inline export const POOL_COUNT: i32 = 12;      // ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare)
+// ttm 4 + xen-aware 4 + ttm dma 3 (+1 spare), and modern's same ids once per ttm_pool order
+@inline export const POOL_COUNT: i32 = 12 * TTM_NR_PAGE_ORDERS;
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)

@@ -1,8 +1,8 @@
 // TTM page pools (docs/ENGINE.md §11, §15 T2-T9; drivers/gpu/drm/ttm/): on the 2010 kernel the
 // 2.6.37 pool's refills of 512 whenever it is empty and its cap, caching changes in batches of
 // 512, 3.3's dma pool of coherent pages topped up below 4 free, and the xen-aware pool that
-// exchanges every page as it enters; on modern, the pools as they were before. Every case runs on
-// both engines and checks that the accounting invariants hold.
+// exchanges every page as it enters (the modern kernel's 6.12 ttm_pool: engine-ttm-pool-modern.test.ts).
+// Every case runs on both engines and checks that the accounting invariants hold.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Caching, Kernel, Platform, Pool, ViolationKind } from '../src/engine/abi.js';
@@ -103,73 +103,6 @@ const dmaCases: EngineCase[] = [
     cfg: {}, ops: [populate(0, 5, Pool.ttmDma), ttSync(0, 1), release()], expect: { dmaDebugErrors: 0, syncsForCpu: 5, bounceBytes: 0, pagesFreed: 8 } },
 ];
 
-// modern: unchanged until the ttm_pool.c rework — the whole request at once (a refill only when the
-// remaining request is below small (16), runs of direct pages), pages back to the tail, the dma pool
-// refilled only when empty and keeping what comes back.
-const bareModern = { ...bare, kernel: Kernel.modern };
-const modernRefillCases: EngineCase[] = [
-  { description: 'a small request (1 page) from an empty wc pool: one refill of 512, one caching change',
-    cfg: bareModern, ops: [populate(0, 1)], expect: { pagesAllocated: 512, poolRefills: 1, cachingChangeCalls: 1, cachingChangePages: 512 } },
-  { description: '15 pages (below small): the refill serves them all',
-    cfg: bareModern, ops: [populate(0, 15)], expect: { pagesAllocated: 512, poolRefills: 1, cachingChangeCalls: 1 } },
-  { description: '16 pages: the first is allocated directly (16 remaining is not small), then a refill',
-    cfg: bareModern, ops: [populate(0, 16)], expect: { pagesAllocated: 513, poolRefills: 1, cachingChangeCalls: 2, cachingChangePages: 513 } },
-  { description: '48 pages: a direct run of 33 while 16 or more remain, then a refill for the last 15',
-    cfg: bareModern, ops: [populate(0, 48)], expect: { pagesAllocated: 545, poolRefills: 1, cachingChangeCalls: 2, cachingChangePages: 545 } },
-  { description: 'a second small tt is served from the pool without touching the buddy',
-    cfg: bareModern, ops: [populate(0, 1), populate(1, 8)], expect: { pagesAllocated: 512, poolRefills: 1, cachingChangeCalls: 1 } },
-  { description: 'cached pages are never pooled and never change caching',
-    cfg: bareModern, ops: [populate(0, 48, Pool.ttm, Caching.cached), unpopulate(0)],
-    expect: { pagesAllocated: 48, pagesFreed: 48, poolRefills: 0, cachingChangeCalls: 0 } },
-  { description: 'wc and uc have separate pools',
-    cfg: bareModern, ops: [populate(0, 1, Pool.ttm, Caching.wc), populate(1, 1, Pool.ttm, Caching.uc)], expect: { poolRefills: 2, pagesAllocated: 1024 } },
-  { description: 'unpopulate returns wc pages to the pool: nothing freed, no caching change back',
-    cfg: bareModern, ops: [populate(0, 48), unpopulate(0)], expect: { pagesFreed: 0, cachingChangeCalls: 2 } },
-  { description: '1100 pages: a direct run of 1085 takes ceil(1085/512) = 3 caching-change calls, the refill 1',
-    cfg: bareModern, ops: [populate(0, 1100)], expect: { cachingChangeCalls: 4, cachingChangePages: 1085 + 512, pagesAllocated: 1085 + 512 } },
-  { description: 'pool pages first, then a direct run of 74, cut by a refill for the last 15',
-    // 1 page leaves 511 in the pool; of 600: 511 from the pool, 74 direct (89..16 remaining), refill, 15 from it.
-    cfg: bareModern, ops: [populate(0, 1), populate(1, 600)],
-    expect: { cachingChangeCalls: 3, cachingChangePages: 512 + 74 + 512, poolRefills: 2, pagesAllocated: 512 + 74 + 512 } },
-];
-
-// modern: the cap is ramPages / 4 = 32768 pages. Populating n >= 16 pages leaves n - 15 direct pages and a
-// refill of 512 of which 15 are taken: the pool then holds 497, and unpopulating adds n.
-const direct = (n: number) => n - 15;
-const modernCapCases: EngineCase[] = [
-  { description: 'an excess of 129 (below 512) still frees 512 pages from the tail, with one caching change',
-    cfg: bareModern, ops: [populate(0, 32400), unpopulate(0)],
-    expect: { pagesFreed: 512, cachingChangeCalls: Math.ceil(direct(32400) / 512) + 1 + 1 } },
-  { description: 'an excess of 729 is freed whole, in two batches (512 + 217)',
-    cfg: bareModern, ops: [populate(0, 33000), unpopulate(0)],
-    expect: { pagesFreed: 729, cachingChangeCalls: Math.ceil(direct(33000) / 512) + 1 + 2 } },
-  { description: 'an excess of 1113 is freed whole, in three batches of at most 512',
-    cfg: bareModern, ops: [populate(0, 32768 - 497 + 1113), unpopulate(0)],
-    expect: { pagesFreed: 1113, cachingChangeCalls: Math.ceil(direct(33384) / 512) + 1 + 3 } },
-  { description: 'below the cap nothing is freed', cfg: bareModern, ops: [populate(0, 20000), unpopulate(0)], expect: { pagesFreed: 0 } },
-  { description: 'after the shrink the pool holds exactly the cap: 32768 pages come from it, the next page needs a refill',
-    cfg: bareModern, ops: [populate(0, 33000), unpopulate(0), populate(1, 32768), populate(2, 1)],
-    expect: { pagesAllocated: direct(33000) + 512 + 512, poolRefills: 2, pagesFreed: 729 } },
-];
-
-const modernDmaCases: EngineCase[] = [
-  { description: '5 pages: two refills of 4 dma_alloc_coherent pages, one caching change each, 5 in use',
-    cfg: bareModern, ops: [populate(0, 5, Pool.ttmDma)],
-    expect: { poolRefills: 2, coherentAllocs: 8, pagesAllocated: 8, cachingChangeCalls: 2, cachingChangePages: 8, ttmDmaPeakInUse: 5 } },
-  { description: 'the next tt takes the 3 left over: no refill; the peak counts both tts',
-    cfg: bareModern, ops: [populate(0, 5, Pool.ttmDma), populate(1, 3, Pool.ttmDma)], expect: { poolRefills: 2, ttmDmaPeakInUse: 8 } },
-  { description: 'unpopulate keeps the pages pooled; pages in use fall, the peak stays; the pool serves the next tt',
-    cfg: bareModern, ops: [populate(0, 5, Pool.ttmDma), unpopulate(0), populate(1, 2, Pool.ttmDma)],
-    expect: { pagesFreed: 0, poolRefills: 2, coherentAllocs: 8, ttmDmaPeakInUse: 5 } },
-  { description: 'a cached dma pool changes no caching',
-    cfg: bareModern, ops: [populate(0, 4, Pool.ttmDma, Caching.cached)], expect: { poolRefills: 1, cachingChangeCalls: 0 } },
-  { description: 'xen-pv: every coherent page above 4 GiB is exchanged below the mask (order 0)',
-    cfg: { kernel: Kernel.modern }, ops: [populate(0, 5, Pool.ttmDma)], expect: { hypercalls: 8, exchangedFrames: 8, coherentAllocs: 8 } },
-  { description: 'internal coherent pages are not dma-debug entries: nothing leaks at release, TT_SYNC on their handles reports nothing',
-    // RELEASE tears the tt down and drains the pool: the 8 pages of the two refills go back.
-    cfg: { kernel: Kernel.modern }, ops: [populate(0, 5, Pool.ttmDma), ttSync(0, 1), release()], expect: { dmaDebugErrors: 0, syncsForCpu: 5, bounceBytes: 0, pagesFreed: 8 } },
-];
-
 // nslabs 256 with 2 frames left below 4 GiB after boot (xenLowPages counts what the booted guest
 // leaves Xen; the pool's 128 frames come on top, ENGINE.md §1).
 const tight = { nslabs: 256, xenLowPages: 2 };
@@ -211,8 +144,6 @@ for (const engine of ENGINES) {
     runCases(engine, dmaCases));
   describe(`xen-aware pool (fix 3): every page exchanged below the mask as it enters (engine ${engine})`, () =>
     runCases(engine, xenAwareCases));
-  describe(`modern kernel: the pools as before the 2010 rework (engine ${engine})`, () =>
-    runCases(engine, [...modernRefillCases, ...modernCapCases, ...modernDmaCases]));
 }
 
 describe('ttm_page_alloc pool cap: the pool itself (reference model only, reads model internals)', () => {

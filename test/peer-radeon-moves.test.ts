@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { GartFamily, InitError, Platform, ViolationKind, type PlatformName } from '../src/engine/abi.js';
 import { platformsOf } from '../src/run/matrix.js';
 import { ReplayTranslator } from '../src/source/replay.js';
-import type { StrategyName } from '../src/source/scenario.js';
+import type { ConcreteStrategyName as StrategyName } from '../src/source/scenario.js';
 import { OpSink } from '../src/source/sink.js';
 import { STRATEGY_PROFILES } from '../src/source/workloads.js';
 import { ENGINES, createEngine, machineConfig, outcomeOf, type EngineName, type Outcome } from './engineHarness.js';

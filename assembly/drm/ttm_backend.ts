@@ -2,8 +2,8 @@
 // drivers/gpu/drm/nouveau/nouveau_sgdma.c): which backend maps a tt's pages when, and the maps and
 // unmaps themselves. radeon maps each page in radeon_gart_bind and unmaps it in radeon_gart_unbind;
 // nouveau maps every page once in nouveau_sgdma_populate and unmaps them in nouveau_sgdma_clear
-// (through destroy), so its bind and unbind only write entries. The modern kernel keeps the
-// radeon-like map at bind for both drivers, as before (its ttm_pool mappings are a later issue).
+// (through destroy), so its bind and unbind only write entries. The modern (6.12) drivers map
+// nothing themselves: ttm_pool.ts maps each block at allocation and unmaps it at free.
 // Different: a tt's pages are a singly linked list (ttm_page.ts), so clear's reverse walk turns
 // the chain round, walks it and turns it back.
 
@@ -30,10 +30,12 @@ import { page_next, set_page_next, page_dma, set_page_dma, page_phys } from './t
 }
 
 /**
- * radeon_gart_bind maps each page at bind (and the modern kernel, as before, for every driver);
- * nouveau_sgdma_bind (2.6.37) writes the populate's addresses and maps nothing.
+ * radeon_gart_bind (2.6.37) maps each page at bind; nouveau_sgdma_bind (2.6.37) writes the
+ * populate's addresses and maps nothing. 6.12: neither maps at bind: radeon_ttm_backend_bind
+ * hands radeon_gart_bind the tt's dma_address array, which ttm_pool_alloc filled (ttm_pool_map),
+ * and nouveau binds from the same array (nouveau_sgdma_bind → nouveau_mem_host).
  */
-@inline export function maps_at_bind(): bool { return !sgdma_device(); }
+@inline export function maps_at_bind(): bool { return kernel_era == KERNEL_2010 && !sgdma_device(); }
 
 /**
  * Does ttm_tt_populate's be->populate map the pages? nouveau_sgdma_populate on a non-AGP nouveau
@@ -45,10 +47,13 @@ import { page_next, set_page_next, page_dma, set_page_dma, page_phys } from './t
 }
 
 /** dma_unmap_page(handle, PAGE_SIZE, BIDIRECTIONAL) of one tt page. */
-export function unmap_tt_page(dma: u64): void {
+@inline export function unmap_tt_page(dma: u64): void { unmap_tt_range(dma, PAGE_SIZE); }
+
+/** dma_unmap_page(handle, size, BIDIRECTIONAL): a tt page, or (6.12 ttm_pool_unmap) a whole pool block. */
+export function unmap_tt_range(dma: u64, size: i32): void {
   count(C_UNMAPS);
-  check_unmap(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE);
-  dma_unmap_addr(dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
+  check_unmap(dma, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE);
+  dma_unmap_addr(dma, size, DMA_BIDIRECTIONAL);
 }
 
 /**

@@ -27,6 +27,10 @@ import { tt_next_ptr, tt_prev_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../
 // The list_head's back link: only a list (below) keeps it, so its tail can be cut without a walk.
 @inline function page_prev(pfn: i32): i32 { return load<i32>(at(tt_prev_ptr, pfn)); }
 @inline function set_page_prev(pfn: i32, prev: i32): void { store<i32>(at(tt_prev_ptr, pfn), prev); }
+// p->private of a 6.12 ttm_pool block's head while a tt holds it (its order, drm/ttm_pool.ts): the
+// back link is never read inside a tt's list, so the head's slot carries it until the block leaves.
+@inline export function page_private(pfn: i32): i32 { return page_prev(pfn); }
+@inline export function set_page_private(pfn: i32, v: i32): void { set_page_prev(pfn, v); }
 
 // The exchanged flag rides in the coh word's top bit: a coherent handle needs at most 29 bits.
 //  coh word (u32):  31  30 29                          0

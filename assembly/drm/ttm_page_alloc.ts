@@ -1,15 +1,15 @@
 // drivers/gpu/drm/ttm/ttm_page_alloc.c: four global pools {wc, uc} x {normal, dma32} of order-0
 // pages whose caching was already changed; cached pages have no pool. `2010` follows Linux 2.6.37:
 // ttm_tt_populate asks ttm_get_pages for one page at a time, so a pool refills NUM_PAGES_TO_ALLOC
-// only when it is empty, and pages go back to the head (LIFO). `modern` keeps the whole-request
-// form (refill below `small`, runs of direct pages) until the ttm_pool.c rework. Fix 3 of the RFC
+// only when it is empty, and pages go back to the head (LIFO). `modern` is 6.12's ttm_pool.c
+// (ttm_pool.ts). Fix 3 of the RFC
 // (the xen-aware allocator) is the same code with an order-0 XENMEM_exchange for every page it
 // takes from the buddy. Different: the pools are pfn lists threaded through ttm_page.ts, so a pool
 // costs nothing but its 16 bytes.
 
-import { CACHING_CACHED, CACHING_WC, KERNEL_2010, NUM_PAGES_TO_ALLOC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, TTM_POOL_SMALL, C_CACHING_CHANGE_CALLS,
+import { CACHING_CACHED, CACHING_WC, NUM_PAGES_TO_ALLOC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, C_CACHING_CHANGE_CALLS,
   C_CACHING_CHANGE_PAGES, C_POOL_REFILLS, C_PAGES_ALLOCATED } from '../abi';
-import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits, kernel_era } from '../layout';
+import { POOLS_PTR, POOL_DESC_BYTES, ram_pages, mask_bits } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { alloc_block, free_block } from '../mm/page_alloc';
@@ -156,7 +156,6 @@ function ttm_get_page_unfilled(p: i32, base: i32): i32 {
  * index order. Returns the pages obtained (n on success).
  */
 export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
-  if (kernel_era != KERNEL_2010) return ttm_get_pages_whole(l, base, caching, n);
   for (let i = 0; i < n; i++) {
     const pfn = ttm_get_page(base, caching);
     if (pfn < 0) return i;
@@ -173,8 +172,7 @@ export function ttm_get_pages(l: usize, base: i32, caching: i32, n: i32): i32 {
  */
 export function ttm_put_pages(l: usize, base: i32, caching: i32): void {
   const p = ttm_pool_of(base, caching);
-  const era2010 = kernel_era == KERNEL_2010;
-  let pfn = p < 0 && era2010 ? chain_reverse(list_head(l)) : list_head(l);
+  let pfn = p < 0 ? chain_reverse(list_head(l)) : list_head(l);
   while (pfn >= 0) {
     const next = page_next(pfn);
     set_page_next(pfn, -1);
@@ -182,7 +180,7 @@ export function ttm_put_pages(l: usize, base: i32, caching: i32): void {
     else {
       forget_pages(pfn, 1);
       clear_page_dma(pfn); // the next tt starts with no mapping (T11)
-      if (era2010) pool_push_head(p, pfn); else pool_push_tail(p, pfn);
+      pool_push_head(p, pfn);
     }
     pfn = next;
   }
@@ -211,55 +209,4 @@ export function ttm_page_pool_free(p: i32, n: i32): void {
     tt_free_page(pfn);
     pfn = next;
   }
-}
-
-// ---- modern: the whole-request form, unchanged until the ttm_pool.c rework --------------------
-
-// A refill of up to NUM_PAGES_TO_ALLOC pages into the empty pool, the last allocated at the head,
-// one caching change; false when an exchange failed (the populate then fails).
-function ttm_pool_refill(p: i32, base: i32): bool {
-  let got = 0;
-  let ok = true;
-  for (let i = 0; i < NUM_PAGES_TO_ALLOC; i++) {
-    const pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
-    if (pfn < 0) { ok = pfn != EXCHANGE_FAILED; break; }
-    pool_push_head(p, pfn);
-    got++;
-  }
-  caching_change(got);
-  if (got == NUM_PAGES_TO_ALLOC) count(C_POOL_REFILLS);
-  return ok;
-}
-
-/** The whole request at once: refill when below `small` and empty, runs of direct pages (T4). */
-function ttm_get_pages_whole(l: usize, base: i32, caching: i32, n: i32): i32 {
-  const p = ttm_pool_of(base, caching);
-  let direct_run = 0;
-  let got = 0;
-  for (let i = 0; i < n; i++) {
-    let pfn = -1;
-    if (p >= 0) {
-      if (pool_count(p) == 0 && n - i < TTM_POOL_SMALL) {
-        caching_change(direct_run); // a refill ends a run of direct pages
-        direct_run = 0;
-        if (!ttm_pool_refill(p, base)) break;
-      }
-      pfn = pool_take_head(p);
-    }
-    if (pfn >= 0) {
-      caching_change(direct_run);
-      direct_run = 0;
-    } else {
-      pfn = tt_alloc_page(device_dma32(), exchange_bits_of(base));
-      if (pfn < 0) break;
-      if (caching != CACHING_CACHED && ++direct_run == NUM_PAGES_TO_ALLOC) {
-        caching_change(direct_run);
-        direct_run = 0;
-      }
-    }
-    list_append(l, pfn);
-    got++;
-  }
-  caching_change(direct_run);
-  return got;
 }

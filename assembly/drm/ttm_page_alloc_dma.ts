@@ -2,13 +2,13 @@
 // Linux 3.3): per-device pools, one per caching state, of pages that came from dma_alloc_coherent
 // one at a time and keep their coherent handle for the GART. Before each page the pool is topped
 // up by `small` (4) pages whenever fewer than 4 are free; cached pages are freed at unpopulate,
-// wc/uc pages go back to the head and as many of the oldest leave from the tail. `modern` keeps
-// the refill-when-empty, return-to-tail form until the ttm_pool.c rework. Different: the handle
+// wc/uc pages go back to the head and as many of the oldest leave from the tail. `modern` is
+// 6.12's ttm_pool.c with DMA allocation (ttm_pool.ts). Different: the handle
 // travels with the pfn (ttm_page.ts), so a page back from a tt needs no new mapping.
 
-import { CACHING_CACHED, KERNEL_2010, POOL_ID_DMA, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
+import { CACHING_CACHED, POOL_ID_DMA, PAGE_SIZE, TTM_DMA_POOL_SMALL, NUM_PAGES_TO_ALLOC, C_POOL_REFILLS,
   C_TTM_DMA_PEAK_IN_USE } from '../abi';
-import { OUT_SCRATCH_PTR, kernel_era } from '../layout';
+import { OUT_SCRATCH_PTR } from '../layout';
 import { count, counter } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
@@ -53,7 +53,6 @@ function take(l: usize, pfn: i32): void {
  */
 export function ttm_dma_get_pages(l: usize, caching: i32, n: i32): i32 {
   const p = dma_pool_of(caching);
-  if (kernel_era != KERNEL_2010) return ttm_dma_get_pages_when_empty(l, p, caching, n);
   for (let i = 0; i < n; i++) {
     // ttm_dma_page_pool_fill_locked: a refill when fewer than `small` are free; what it returns
     // decides (the pages free, or the pages the refill got), then the head is taken.
@@ -107,24 +106,18 @@ export function ttm_dma_unpopulate(l: usize, caching: i32): void {
   const p = dma_pool_of(caching);
   const n = list_len(l);
   pages_in_use -= n;
-  const era2010 = kernel_era == KERNEL_2010;
-  let pfn = era2010 && caching != CACHING_CACHED ? chain_reverse(list_head(l)) : list_head(l);
+  let pfn = caching != CACHING_CACHED ? chain_reverse(list_head(l)) : list_head(l);
   while (pfn >= 0) {
     const next = page_next(pfn);
     set_page_next(pfn, -1);
     forget_pages(pfn, 1);
     clear_page_dma(pfn);
-    if (!era2010) pool_push_tail(p, pfn);
-    else if (caching == CACHING_CACHED) ttm_dma_free_page(pfn);
+    if (caching == CACHING_CACHED) ttm_dma_free_page(pfn);
     else pool_push_head(p, pfn);
     pfn = next;
   }
   list_init(l);
   const excess = pool_count(p) - pool_max();
-  if (!era2010) {
-    if (excess > 0) ttm_dma_page_pool_free(p, max(excess, NUM_PAGES_TO_ALLOC));
-    return;
-  }
   if (caching == CACHING_CACHED) return;
   const nfree = excess > 0 ? max(excess, NUM_PAGES_TO_ALLOC) : n;
   if (nfree > 0) ttm_dma_page_pool_free(p, nfree);
@@ -134,7 +127,7 @@ export function ttm_dma_unpopulate(l: usize, caching: i32): void {
  * ttm_dma_page_pool_free: n pages off the tail (oldest first), in batches of NUM_PAGES_TO_ALLOC,
  * each batch one set_pages_array_wb unless the pool is cached, then dma_free_coherent. 2010
  * (3.3): a batch is list_move'd page by page to a local list's head, so it is freed in pool
- * order (the page nearest the head first); modern frees tail first.
+ * order (the page nearest the head first).
  */
 export function ttm_dma_page_pool_free(p: i32, n: i32): void {
   while (n > 0 && pool_count(p) > 0) {
@@ -143,7 +136,7 @@ export function ttm_dma_page_pool_free(p: i32, n: i32): void {
     let freed = 0;
     for (let q = pfn; q >= 0; q = page_next(q)) freed++;
     if (pool_caching(p) != CACHING_CACHED) caching_change(freed);
-    if (kernel_era == KERNEL_2010) pfn = chain_reverse(pfn);
+    pfn = chain_reverse(pfn);
     while (pfn >= 0) {
       const next = page_next(pfn);
       set_page_next(pfn, -1);
@@ -153,33 +146,3 @@ export function ttm_dma_page_pool_free(p: i32, n: i32): void {
     n -= batch;
   }
 }
-
-// ---- modern: unchanged until the ttm_pool.c rework ------------------------------------------------
-
-// `small` coherent pages into the empty pool, the last allocated at the head, one caching change.
-function ttm_dma_pool_refill(p: i32, caching: i32): void {
-  let got = 0;
-  for (let i = 0; i < TTM_DMA_POOL_SMALL; i++) {
-    const pfn = ttm_dma_alloc_page();
-    if (pfn < 0) break;
-    pool_push_head(p, pfn);
-    got++;
-  }
-  if (caching != CACHING_CACHED) caching_change(got);
-  if (got == TTM_DMA_POOL_SMALL) count(C_POOL_REFILLS);
-}
-
-/** Every page from the pool, refilled whenever it is empty (T5); the tt keeps what it got. */
-function ttm_dma_get_pages_when_empty(l: usize, p: i32, caching: i32, n: i32): i32 {
-  let got = 0;
-  for (let i = 0; i < n; i++) {
-    if (pool_count(p) == 0) ttm_dma_pool_refill(p, caching);
-    const pfn = pool_take_head(p);
-    if (pfn < 0) break;
-    take(l, pfn);
-    got++;
-  }
-  return got;
-}
-
-@inline export function ttm_dma_pages_in_use(): i32 { return pages_in_use; }

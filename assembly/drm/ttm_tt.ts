@@ -7,16 +7,18 @@
 
 import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
   BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
-  PAGE_SHIFT, PAGE_SIZE, READER_CPU, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
+  PAGE_SHIFT, PAGE_SIZE, READER_CPU, KERNEL_2010, DEBUG_TYPE_SINGLE, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
   C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES } from '../abi';
-import { gart_pages, max_buffers, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
+import { gart_pages, max_buffers, kernel_era, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
   rec_id, rec_failed, rec_start, rec_clear } from '../layout';
 import { count } from '../sim/counters';
 import { write_page, next_stamp, next_buf_id, MODE_PHYS } from '../sim/stamps';
 import { check_page } from '../sim/oracle';
 import { pfn_to_mfn } from '../sim/translate';
-import { dma_sync_page, count_sync } from '../dma/mapping';
-import { debug_set_quiet } from '../dma/debug';
+import { dma_sync_page, count_sync, swiotlb_sync_range } from '../dma/mapping';
+import { debug_set_quiet, check_sync } from '../dma/debug';
+import { bus_to_slot, slot_in_use } from '../dma/swiotlb';
+import { iommu_present } from '../dma/iommu';
 import { gart_set, gart_set_owner, gart_unbind_entries, gart_clear_owner, gart_tlb_flush, gart_mark_failed } from './gart';
 import { SGDMA_NONE, SGDMA_MAPPED, SGDMA_EMPTY, maps_at_bind, maps_at_populate, radeon_map_pages, sgdma_populate,
   sgdma_clear, unmap_tt_page } from './ttm_backend';
@@ -28,6 +30,7 @@ import { ttm_get_pages, ttm_put_pages, ttm_page_pool_free, pool_count, caching_c
   tt_free_page } from './ttm_page_alloc';
 import { ttm_dma_get_pages, ttm_dma_unpopulate, ttm_dma_page_pool_free, ttm_dma_alloc_page,
   ttm_dma_free_page } from './ttm_page_alloc_dma';
+import { ttm_pool_alloc, ttm_pool_free, ttm_pool_pages, ttm_pool_teardown } from './ttm_pool';
 
 // tt record: the slot header (layout.ts), then its own body: the page list (ttm_page.ts; its
 // length is the pages held), the pages asked for, the pool kind and caching state, and the bind:
@@ -68,8 +71,22 @@ import { ttm_dma_get_pages, ttm_dma_unpopulate, ttm_dma_page_pool_free, ttm_dma_
 /** The bind mapped the pages (mode 0 into a GART, radeon): unbind unmaps them. */
 @inline function maps_pages(t: usize): bool { return tt_mode(t) == BIND_MODE_MAP && !tt_bound_agp(t) && maps_at_bind(); }
 
-/** Are the pages' mappings live (TT_SYNC copies)? nouveau's from the populate, radeon's while bound. */
+/** 6.12: does ttm_pool_alloc map this tt's blocks (a pool without DMA allocation: ttm_pool_map)? */
+@inline function pool_maps(t: usize): bool {
+  return kernel_era != KERNEL_2010 && (tt_pool(t) == POOL_TTM || tt_pool(t) == POOL_XEN_AWARE);
+}
+
+/** 6.12: a populate of pool kind 0, 1 or 2 is ttm_pool_alloc's (ttm_pool.ts). */
+@inline function ttm_pool_kind(pool: i32): bool {
+  return kernel_era != KERNEL_2010 && (pool == POOL_TTM || pool == POOL_XEN_AWARE || pool == POOL_TTM_DMA);
+}
+
+/**
+ * Are the pages' mappings live (TT_SYNC copies)? nouveau's from the populate, radeon's while
+ * bound; 6.12's pool maps from allocation to free.
+ */
 @inline function mappings_live(t: usize): bool {
+  if (pool_maps(t)) return true;
   const sg = tt_sgdma(t);
   return sg != SGDMA_NONE ? sg == SGDMA_MAPPED : tt_bound(t) && maps_pages(t);
 }
@@ -101,7 +118,8 @@ export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): voi
   store<i32>(t, pages, TT_PAGES); store<i32>(t, pool, TT_POOL); store<i32>(t, caching, TT_CACHING);
   store<i32>(t, -1, TT_GPU);
   let got = 0;
-  switch (pool) {
+  if (ttm_pool_kind(pool)) got = ttm_pool_alloc(l, pool, caching, pages);
+  else switch (pool) {
     case POOL_TTM: got = ttm_get_pages(l, POOL_ID_TTM, caching, pages); break;
     case POOL_XEN_AWARE: got = ttm_get_pages(l, POOL_ID_XEN_AWARE, caching, pages); break;
     case POOL_TTM_DMA: got = ttm_dma_get_pages(l, caching, pages); break;
@@ -152,7 +170,8 @@ export function tt_unpopulate(slot: i32): void {
   const pool = tt_pool(t);
   const caching = tt_caching(t);
   const l = t + TT_LIST;
-  switch (pool) {
+  if (ttm_pool_kind(pool)) ttm_pool_free(l, pool, caching); // 6.12 ttm_tt_unpopulate → ttm_pool_free
+  else switch (pool) {
     // ttm_tt_destroy → ttm_tt_free_alloced_pages: one ttm_put_pages for the whole tt
     case POOL_TTM: ttm_put_pages(l, POOL_ID_TTM, caching); break;
     case POOL_XEN_AWARE: ttm_put_pages(l, POOL_ID_XEN_AWARE, caching); break;
@@ -257,11 +276,28 @@ export function tt_unbind(slot: i32): void {
 export function tt_sync(slot: i32, to_cpu: bool): void {
   const t = tt_of(slot);
   const live = mappings_live(t);
+  if (pool_maps(t)) {
+    for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) tt_sync_in_block(page_dma(pfn), to_cpu);
+    return;
+  }
   for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
     // A coherent page: the kernel finds its bidirectional coherent entry, nothing to say or copy (T14).
     if (!page_has_dma(pfn) && page_has_coh(pfn)) { count_sync(to_cpu); continue; }
     dma_sync_page(page_current_handle(pfn), DMA_BIDIRECTIONAL, to_cpu, live);
   }
+}
+
+/**
+ * dma_sync_single_for_{cpu,device}(dma, PAGE_SIZE, BIDIRECTIONAL) of one page inside a 6.12 pool
+ * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies the
+ * page's own slot (swiotlb_sync_single_for_* → swiotlb_bounce reads each slot's orig_addr).
+ */
+function tt_sync_in_block(dma: u64, to_cpu: bool): void {
+  count_sync(to_cpu);
+  check_sync(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, to_cpu);
+  if (iommu_present() || dma == DMA_MAPPING_ERROR) return;
+  const index = bus_to_slot(dma);
+  if (index >= 0 && slot_in_use(index)) swiotlb_sync_range(index, 0, PAGE_SIZE, DMA_BIDIRECTIONAL, to_cpu);
 }
 
 /** One CPU write op over tt bytes [offset, offset + size), through the page list. */
@@ -309,10 +345,11 @@ export function tt_cpu_read(slot: i32, offset: i32, size: i32): void {
 export function ttm_teardown(): void {
   debug_set_quiet(true);
   for (let slot = 0; slot < max_buffers; slot++) if (is_tt(slot)) tt_unpopulate(slot);
-  for (let p = POOL_ID_TTM; p < POOL_ID_DMA; p++) {
+  if (kernel_era != KERNEL_2010) ttm_pool_teardown();
+  else for (let p = POOL_ID_TTM; p < POOL_ID_DMA; p++) {
     if (pool_count(p) > 0) ttm_page_pool_free(p, pool_count(p));
   }
-  for (let p = POOL_ID_DMA; p < POOL_ID_END; p++) {
+  if (kernel_era == KERNEL_2010) for (let p = POOL_ID_DMA; p < POOL_ID_END; p++) {
     if (pool_count(p) > 0) ttm_dma_page_pool_free(p, pool_count(p));
   }
   gatt_free();
@@ -321,6 +358,6 @@ export function ttm_teardown(): void {
 
 /** Bit 3's first half: is every pool empty? */
 export function ttm_pools_empty(): bool {
-  for (let p = 0; p < POOL_ID_END; p++) if (pool_count(p) != 0) return false;
+  for (let p = 0; p < POOL_ID_END; p++) if (ttm_pool_pages(p) != 0) return false;
   return true;
 }

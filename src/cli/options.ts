@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { UsageError, msg, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
 import { IOMMU_MODES, KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
-import { GATTS, STRATEGIES } from '../run/matrix.js';
+import { GATTS, STRATEGIES, STRATEGY_CHOICES } from '../run/matrix.js';
 
-export { GATTS, STRATEGIES };
+export { GATTS, STRATEGIES, STRATEGY_CHOICES };
 
 export const DEVICES = ['r100', 'r600', 'nv04', 'nv50', 'agp'] as const;
 export const WORKLOADS = ['upload', 'readback', 'stream', 'churn'] as const;
@@ -45,13 +45,13 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
 export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb), an IOMMU, or coco = a confidential-computing guest (SEV-SNP/TDX; --kernel modern only): every map bounces through a shared swiotlb sized 6% of --ram (64M-1G) unless --swiotlb gives another size, coherent memory is converted to shared (docs/ENGINE.md §1, §5, §16)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
 export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
-export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = today's swiotlb semantics; docs/ENGINE.md" };
+export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = Linux 6.12 (ttm_pool.c: caching x order pools, blocks mapped at allocation; swiotlb, dma-debug, lazy IOMMU); docs/ENGINE.md" };
 
 export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice', choices: IOMMU_MODES, help: "iommu platform: strict = invalidate the IOTLB at every unmap; lazy = Linux 6.12's flush queue (dma-iommu.c queue_iova: the page table is cleared at once, but a freed IOVA stays taken, and reachable through a translation the device had cached in its IOTLB, until the 256-entry ring fills and one flush_iotlb_all empties it). Default: lazy on --kernel modern (x86's default, CONFIG_IOMMU_DEFAULT_DMA_LAZY; iommu.strict=1 is strict), strict on 2010, which has no lazy mode; docs/ENGINE.md §8" };
 
 export const SWIOTLB_DYNAMIC_OPTION: OptionSpec = { name: 'swiotlb-dynamic', kind: 'flag', help: "--kernel modern with CONFIG_SWIOTLB_DYNAMIC (off by default, as in 6.12's Kconfig): when no pool has room a map gets a transient pool of its own size (freed at its unmap) and a background worker adds a pool of up to 4 MiB, searched newest first; no effect under xen-pv, whose pool cannot grow; not with --kernel 2010; docs/ENGINE.md §5" };
 
-export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGIES, help: 'TTM path fix (not with agp): the pool behind TTM pages, syncs or not' };
+export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGY_CHOICES, help: "TTM path fix (not with agp): the pool behind TTM pages, syncs or not; auto = what the kernel's own driver does (2010: legacy; modern: drm_need_swiotlb(dma_bits) true under xen-pv, memory encryption or RAM past the device's mask -> coherent, else legacy; the result records the choice)" };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
   PLATFORM_OPTION,

@@ -9,7 +9,7 @@ import type { MachineSizes } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
-import { GATTS, STRATEGIES, type Values } from './options.js';
+import { GATTS, STRATEGY_CHOICES, type Values } from './options.js';
 import { progress } from './progress.js';
 
 export function sizesFrom(v: Values): MachineSizes {
@@ -47,7 +47,7 @@ function iommuModeFrom(v: Values): IommuModeName {
 export function workloadScenarioFrom(v: Values, given: Set<string>): WorkloadScenario {
   const agp = v.device === 'agp';
   if (agp && given.has('strategy')) throw new UsageError(`--strategy: not with --device agp (AGP uses --gatt: ${GATTS.join(', ')})`);
-  if (!agp && given.has('gatt')) throw new UsageError(`--gatt: only with --device agp (TTM devices use --strategy: ${STRATEGIES.join(', ')})`);
+  if (!agp && given.has('gatt')) throw new UsageError(`--gatt: only with --device agp (TTM devices use --strategy: ${STRATEGY_CHOICES.join(', ')})`);
   return {
     ...common(v),
     strategy: agp ? null : (v.strategy as StrategyName), gatt: agp ? (v.gatt as GattName) : null,

@@ -237,9 +237,16 @@ export const VERSION_MASK = DEV_BIT - 1;
 export const PRNG_GOLDEN = 0x9e37_79b9;
 // TTM (drivers/gpu/drm/ttm/ttm_page_alloc.c, ttm_page_alloc_dma.c) and AGP (drivers/char/agp).
 export const NUM_PAGES_TO_ALLOC = 512; // refill batch, shrink minimum, caching-change batch
-export const TTM_POOL_SMALL = 16; // ttm_page_alloc: below this a request refills
 export const TTM_DMA_POOL_SMALL = 4; // ttm_page_alloc_dma: refill size
 export const MAX_TT_PAGES = 1 << 24; // TT_POPULATE's page count bound
+// Linux 6.12 ttm_pool.c: a pool type per caching x order for orders 0..MAX_PAGE_ORDER (10), i.e.
+// NR_PAGE_ORDERS of them, the buddy allocator's own orders (MAX_ORDER above counts them the same).
+export const TTM_NR_PAGE_ORDERS = MAX_ORDER;
+export const TTM_MAX_PAGE_ORDER = TTM_NR_PAGE_ORDERS - 1;
+// The shrinker list's pool types: per order the global wc, uc, dma32 wc, dma32 uc (twice: the
+// xen-aware globals too), then a DMA-allocating device's cached, wc and uc per order.
+export const TTM_GLOBAL_POOL_TYPES = 4 * TTM_NR_PAGE_ORDERS;
+export const TTM_SHRINK_TYPES = 2 * TTM_GLOBAL_POOL_TYPES + 3 * TTM_NR_PAGE_ORDERS;
 export const AGP_ENTRY_BYTES = 4; // one u32 GATT entry
 export const AGP_ENTRIES_PER_PAGE = PAGE_SIZE / AGP_ENTRY_BYTES;
 export const AGP_VALID = 1;
@@ -319,7 +326,7 @@ export const ENGINE_CONSTANTS = {
   XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS,
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
   XEN_DMA_ERROR_CODE,
-  DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_POOL_SMALL, TTM_DMA_POOL_SMALL, MAX_TT_PAGES,
+  DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
   IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,

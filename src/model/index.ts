@@ -19,6 +19,7 @@ import { SwiotlbDyn } from './dma/swiotlbDyn.js';
 import type { AgpGatt } from './drm/agpGatt.js';
 import { Gart } from './drm/gart.js';
 import { TtmPools } from './drm/ttmPageAlloc.js';
+import { ModernPools } from './drm/ttmPool.js';
 import type { TtState } from './drm/ttmTt.js';
 import { runOps } from './ops.js';
 
@@ -43,6 +44,7 @@ export class Model implements TtState {
   readonly slots: (Slotted | null)[];
   readonly liveIds = new Set<number>();
   readonly ttmPools = new TtmPools();
+  readonly modernPools = new ModernPools();
   readonly gpuFailed: Uint8Array;
   gatt: AgpGatt | null = null;
   agp: boolean;
@@ -112,6 +114,7 @@ export class Model implements TtState {
     this.ttmPools.ttm.forEach((p, c) => { out[POOL_ID_TTM + c * 2 + dma32] = p.size; });
     this.ttmPools.xenAware.forEach((p, c) => { out[POOL_ID_XEN_AWARE + c * 2 + dma32] = p.size; });
     this.ttmPools.dma.forEach((p, c) => { out[POOL_ID_DMA + c] = p.size; });
-    return out;
+    // 6.12's pool types (ttmPool.ts): every order's pages under its pool id (empty on 2010)
+    return out.map((n, p) => n + this.modernPools.pages(p));
   }
 }

@@ -19,7 +19,7 @@ export const Invariant = {
 export function checkInvariants(s: TtState & { released: boolean }): number {
   let violated = xenCheckFrames(s); // bits 0, 1 and the low-range half of 3
   if (!swiotlbIdle(s)) violated |= Invariant.swiotlbIdle;
-  if (s.released && s.ttmPools.all().some(({ pool }) => pool.size > 0)) violated |= Invariant.poolsAndLowReserve;
+  if (s.released && (s.ttmPools.all().some(({ pool }) => pool.size > 0) || s.modernPools.allocatedPages > 0)) violated |= Invariant.poolsAndLowReserve;
   if (!buddyAccounts(s)) violated |= Invariant.buddyAccounting;
   return violated;
 }

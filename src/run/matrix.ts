@@ -2,9 +2,12 @@
 // platform × gatt for agp — which `matrix`, its shards and `merge` all follow. A kernel's matrix
 // covers the platforms it has: `coco` only on modern (a 2010 matrix leaves it out; MODEL.md §9).
 import { MODERN_ONLY_PLATFORMS, PLATFORMS, type KernelName, type PlatformName } from '../engine/abi.js';
-import type { DeviceName, GattName, StrategyName } from '../source/scenario.js';
+import type { ConcreteStrategyName, DeviceName, GattName, StrategyName } from '../source/scenario.js';
 
-export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly StrategyName[];
+/** The matrix's strategies: the RFC's paths, each a column (`auto` is one of them per machine). */
+export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly ConcreteStrategyName[];
+/** What --strategy accepts: the matrix's strategies, and `auto` (the kernel's own choice: run/needSwiotlb.ts). */
+export const STRATEGY_CHOICES = [...STRATEGIES, 'auto'] as const satisfies readonly StrategyName[];
 export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const satisfies readonly GattName[];
 
 export interface MatrixCell {

@@ -9,6 +9,7 @@ import type { Scenario, WorkloadScenario } from '../source/scenario.js';
 import { aperturePages, residentPages, slotsNeeded } from '../source/workloads.js';
 import { formatSize } from '../units.js';
 import { GART_PAGES, MAX_BUFFERS, type MachineSizes, bootSizes, machineConfig, reservedPages } from './machine.js';
+import { resolveAuto } from './needSwiotlb.js';
 
 export interface Plan {
   scenario: Scenario;
@@ -28,8 +29,9 @@ export interface Cell {
   fault?: Fault;
 }
 
-/** A workload's plan: the machine must hold its working set and the aperture its bound pages. */
-export function planWorkload(scenario: WorkloadScenario, sizes: MachineSizes): Plan {
+/** A workload's plan (`auto` resolved: run/needSwiotlb.ts): the machine must hold its working set and the aperture its bound pages. */
+export function planWorkload(asked: WorkloadScenario, sizes: MachineSizes): Plan {
+  const scenario = resolveAuto(asked, sizes);
   if (scenario.boPages > MAX_BO_PAGES) throw new UsageError(msg.badInt('bo-pages', String(scenario.boPages), 1, MAX_BO_PAGES));
   const cfg = machineConfig({ ...scenario, ...sizes });
   sizes = bootSizes(scenario.platform, scenario.kernel, sizes); // what the result records: the pool the guest booted with
@@ -48,7 +50,8 @@ export function planWorkload(scenario: WorkloadScenario, sizes: MachineSizes): P
 }
 
 /** A replay's plan: one machine, one script. */
-export function planReplay(scenario: Scenario, sizes: MachineSizes): Plan {
+export function planReplay(asked: Scenario, sizes: MachineSizes): Plan {
+  const scenario = resolveAuto(asked, sizes);
   const cfg = machineConfig({ ...scenario, ...sizes });
   return { scenario, sizes: bootSizes(scenario.platform, scenario.kernel, sizes), cfg };
 }

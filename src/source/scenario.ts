@@ -5,7 +5,9 @@ import type { EngineKind } from '../engine/types.js';
 import type { IommuModeName, KernelName, PlatformName } from '../engine/abi.js';
 
 export type DeviceName = 'r100' | 'r600' | 'nv04' | 'nv50' | 'agp';
-export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware';
+export type StrategyName = 'legacy' | 'coherent' | 'sync' | 'xen-aware' | 'auto';
+/** A strategy the driver profiles know: `auto` is resolved into one when the plan is made (run/needSwiotlb.ts). */
+export type ConcreteStrategyName = Exclude<StrategyName, 'auto'>;
 export type GattName = 'phys' | 'dma-coherent' | 'fsb-hooks';
 export type WorkloadName = 'upload' | 'readback' | 'stream' | 'churn';
 

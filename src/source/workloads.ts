@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
-import type { DeviceName, GattName, StrategyName, WorkloadScenario } from './scenario.js';
+import type { ConcreteStrategyName, DeviceName, GattName, WorkloadScenario } from './scenario.js';
 import type { OpSink } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
@@ -19,7 +19,7 @@ export interface DriverProfile {
 }
 
 /** The strategies' profiles as `modern` runs them; 2010 takes each device's caching (TT_CACHING). */
-export const STRATEGY_PROFILES: Record<StrategyName, DriverProfile> = {
+export const STRATEGY_PROFILES: Record<ConcreteStrategyName, DriverProfile> = {
   legacy: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: false, gattMode: null },
   coherent: { pool: Pool.ttmDma, caching: Caching.wc, bindMode: BindMode.coherent, sync: false, gattMode: null },
   sync: { pool: Pool.ttm, caching: Caching.wc, bindMode: BindMode.map, sync: true, gattMode: null },
@@ -36,11 +36,16 @@ export type TtmDeviceName = Exclude<DeviceName, 'agp'>;
  * current caching when the placement allows it, so the tt is cached: ttm_get_pool has no pool for
  * it (each page one alloc_page, no caching change) and 3.3's ttm_dma_populate takes its cached
  * pool. (AGP would be WC on radeon, UC on nouveau: the agp device takes the GATT path instead.)
- * modern: wc, unchanged until the ttm_pool.c rework.
+ * modern (6.12): cached too. radeon_ttm_tt_create picks uc or wc only for a BO created with
+ * RADEON_GEM_GTT_UC/WC, which radeon_bo_create strips on a non-PCIe device ("PCI GART is always
+ * snooped"); a BO created without them (the kernel's own, radeon_test_moves; userspace may ask WC
+ * on PCIe) is ttm_cached. nouveau_sgdma_create_ttm: cached unless force_coherent (uc) or AGP (wc).
+ * So the 6.12 pool pools none of these pages without DMA allocation (ttm_pool_select_type) and
+ * keeps them in its cached types with it.
  */
 export const TT_CACHING: Record<KernelName, Record<TtmDeviceName, number>> = {
   '2010': { r100: Caching.cached, r600: Caching.cached, nv04: Caching.cached, nv50: Caching.cached },
-  modern: { r100: Caching.wc, r600: Caching.wc, nv04: Caching.wc, nv50: Caching.wc },
+  modern: { r100: Caching.cached, r600: Caching.cached, nv04: Caching.cached, nv50: Caching.cached },
 };
 
 export const GATT_PROFILES: Record<GattName, DriverProfile> = {
@@ -57,6 +62,7 @@ type ProfileSpec = Pick<WorkloadSpec, 'strategy' | 'gatt' | 'device' | 'kernel'>
 /** The TTM path a replay's tt_* ops take: the strategy's profile on a TTM device, none on agp. */
 export function ttProfileOf(s: ProfileSpec): DriverProfile | null {
   if (!s.strategy || s.device === 'agp') return null;
+  if (s.strategy === 'auto') throw new Error('strategy auto is resolved when the plan is made (run/needSwiotlb.ts)');
   return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device] };
 }
 

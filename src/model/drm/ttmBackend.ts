@@ -2,7 +2,7 @@
 // radeon_gart.c, nouveau_sgdma.c): radeon maps each page in radeon_gart_bind and unmaps it in
 // radeon_gart_unbind; nouveau maps every page once in nouveau_sgdma_populate and unmaps them in
 // nouveau_sgdma_clear (through destroy), so its bind and unbind only write entries. The modern
-// kernel keeps the radeon-like map at bind for both drivers, as before (a later issue).
+// (6.12) drivers map nothing themselves: ttmPool.ts maps each block at allocation, unmaps at free.
 import { Dir, GartFamily, Kernel, PAGE_SIZE, Pool } from '../../engine/abi.js';
 import { dmaMapPhys, dmaUnmapPage } from '../dma/mapping.js';
 import type { AgpState } from './agpGatt.js';
@@ -32,11 +32,13 @@ function sgdmaDevice(s: AgpState): boolean {
 }
 
 /**
- * radeon_gart_bind maps each page at bind (and the modern kernel, as before, for every driver);
- * nouveau_sgdma_bind (2.6.37) writes the populate's addresses and maps nothing.
+ * radeon_gart_bind (2.6.37) maps each page at bind; nouveau_sgdma_bind (2.6.37) writes the
+ * populate's addresses and maps nothing. 6.12: neither maps at bind: radeon_ttm_backend_bind
+ * hands radeon_gart_bind the tt's dma_address array, which ttm_pool_alloc filled (ttm_pool_map),
+ * and nouveau binds from the same array (nouveau_sgdma_bind → nouveau_mem_host).
  */
 export function mapsAtBind(s: AgpState): boolean {
-  return !sgdmaDevice(s);
+  return s.cfg.kernel === Kernel['2010'] && !sgdmaDevice(s);
 }
 
 /**

@@ -3,9 +3,9 @@
 // tail when they grow past their cap, with every caching change batched — plus the "xen-aware"
 // variant (fix 3) whose pages are exchanged below the DMA mask as they enter. `2010` follows Linux
 // 2.6.37: one page per ttm_get_pages call, a refill of 512 only when the pool is empty, pages back
-// to the head (LIFO); `modern` keeps the whole-request form until the ttm_pool.c rework.
+// to the head (LIFO). `modern` is 6.12's ttm_pool.c (ttmPool.ts).
 // ENGINE.md §11 and §15 T2–T4, T7, T9.
-import { Caching, Kernel, NUM_PAGES_TO_ALLOC, Pool, TTM_POOL_SMALL, Zone } from '../../engine/abi.js';
+import { Caching, NUM_PAGES_TO_ALLOC, Pool, Zone } from '../../engine/abi.js';
 import type { DmaState } from '../dma/mapping.js';
 import { allocBlock, freeBlock, type MmState } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion, xenFrameAbove, type XenState } from '../xen/exchange.js';
@@ -135,7 +135,6 @@ function exchangeBitsOf(s: PoolState, tt: PageArray): number {
 
 /** ttm_get_pages for a populate, kind 0 or 2 (T4). False when it fails (the tt keeps what it got). */
 export function ttmGetPages(s: PoolState, tt: PageArray): boolean {
-  if (s.cfg.kernel !== Kernel['2010']) return getPagesWhole(s, tt);
   // 2.6.37 ttm_tt_populate → __ttm_tt_get_page: one ttm_get_pages(…, 1) per index, in index order.
   const pool = tt.caching === Caching.cached ? null : poolOf(s, tt);
   for (let i = 0; i < tt.pages; i++) if (!getPage(s, tt, pool)) return false;
@@ -200,83 +199,14 @@ function fill(s: PoolState, pool: PageDeque, zone: number, bits: number): boolea
  * spliced onto the pool's head (the tt's last page becomes the head); then the cap.
  */
 export function ttmPutPages(s: PoolState, tt: PageArray): void {
-  const era2010 = s.cfg.kernel === Kernel['2010'];
   if (tt.caching === Caching.cached) {
-    if (era2010) for (let i = tt.count - 1; i >= 0; i--) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
-    else for (let i = 0; i < tt.count; i++) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
+    for (let i = tt.count - 1; i >= 0; i--) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
     return;
   }
   const pool = poolOf(s, tt);
   for (let i = 0; i < tt.count; i++) {
     s.expected.clearPages(tt.pfn[i]!, 1);
-    if (era2010) pool.pushHead(tt.pfn[i]!, -1, tt.isExchanged(i));
-    else pool.pushTail(tt.pfn[i]!, -1, tt.isExchanged(i));
+    pool.pushHead(tt.pfn[i]!, -1, tt.isExchanged(i));
   }
   shrinkIfOver(s, pool, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
-}
-
-// ---- modern: the whole-request form, unchanged until the ttm_pool.c rework ----------------------
-
-/** The whole request at once: refill when below `small` and empty, runs of direct pages (T4). */
-function getPagesWhole(s: PoolState, tt: PageArray): boolean {
-  const zone = deviceZone(s);
-  const bits = exchangeBitsOf(s, tt);
-  const exchanged = [false];
-  if (tt.caching === Caching.cached) {
-    for (let i = 0; i < tt.pages; i++) {
-      const pfn = ttAllocPage(s, zone, bits, exchanged);
-      if (pfn < 0) return false;
-      tt.addPage(pfn, -1, exchanged[0]!);
-    }
-    return true;
-  }
-  const pool = poolOf(s, tt);
-  let run = 0; // consecutive direct pages still waiting for their caching change
-  const endRun = () => {
-    cachingChange(s, run);
-    run = 0;
-  };
-  for (let i = 0; i < tt.pages; i++) {
-    if (pool.size === 0 && tt.pages - i < TTM_POOL_SMALL) {
-      endRun();
-      if (!refill(s, pool, zone, bits)) return false;
-    }
-    if (pool.size > 0) {
-      endRun();
-      const pfn = pool.popHead();
-      tt.addPage(pfn, -1, pool.poppedExchanged);
-      continue;
-    }
-    const pfn = ttAllocPage(s, zone, bits, exchanged);
-    if (pfn < 0) {
-      endRun();
-      return false;
-    }
-    tt.addPage(pfn, -1, exchanged[0]!);
-    run++;
-  }
-  endRun();
-  return true;
-}
-
-/**
- * Up to 512 new pages into the empty pool, the last allocated at the head, one caching change
- * for them. False only on a failed exchange (xen-aware), which fails the populate; a short buddy
- * just ends the refill.
- */
-function refill(s: PoolState, pool: PageDeque, zone: number, bits: number): boolean {
-  const exchanged = [false];
-  let got = 0;
-  for (; got < NUM_PAGES_TO_ALLOC; got++) {
-    const pfn = ttAllocPage(s, zone, bits, exchanged);
-    if (pfn === NO_PAGE) break;
-    if (pfn === EXCHANGE_FAILED) {
-      cachingChange(s, got);
-      return false;
-    }
-    pool.pushHead(pfn, -1, exchanged[0]!);
-  }
-  cachingChange(s, got);
-  if (got === NUM_PAGES_TO_ALLOC) s.counters.poolRefills++;
-  return true;
 }

@@ -3,12 +3,12 @@
 // come from dma_alloc_coherent one at a time, so every page keeps a coherent handle the device can
 // use directly. `2010` follows its first release, Linux 3.3: the pool is topped up by `small` (4)
 // whenever fewer than 4 are free, cached pages are freed at unpopulate, wc/uc pages go back to
-// the head and as many of the oldest leave; `modern` keeps the refill-when-empty, return-to-tail
-// form until the ttm_pool.c rework. ENGINE.md §11 and §15 T5, T7, T8.
-import { Caching, Kernel, NUM_PAGES_TO_ALLOC, PAGE_SIZE, TTM_DMA_POOL_SMALL } from '../../engine/abi.js';
+// the head and as many of the oldest leave. `modern` is 6.12's ttm_pool.c with DMA allocation
+// (ttmPool.ts). ENGINE.md §11 and §15 T5, T7, T8.
+import { Caching, NUM_PAGES_TO_ALLOC, PAGE_SIZE, TTM_DMA_POOL_SMALL } from '../../engine/abi.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
 import type { DmaState } from '../dma/mapping.js';
-import { cachingChange, freeFromTail, poolMax, shrinkIfOver, type PoolState } from './ttmPageAlloc.js';
+import { cachingChange, freeFromTail, poolMax, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray, PageDeque } from './ttmPage.js';
 
 /** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered (T8), or null. */
@@ -36,7 +36,6 @@ function take(s: PoolState, tt: PageArray, pool: PageDeque): void {
  */
 export function ttmDmaGetPages(s: PoolState, tt: PageArray): boolean {
   const pool = s.ttmPools.dma[tt.caching]!;
-  if (s.cfg.kernel !== Kernel['2010']) return getPagesWhenEmpty(s, tt, pool);
   for (let i = 0; i < tt.pages; i++) {
     // ttm_dma_page_pool_fill_locked: a refill when fewer than `small` are free; what it returns
     // decides (the pages free, or the pages the refill got), then the head is taken.
@@ -83,18 +82,9 @@ function fill(s: PoolState, pool: PageDeque, caching: number): number {
 export function ttmDmaPutPages(s: PoolState, tt: PageArray): void {
   const pools = s.ttmPools;
   const pool = pools.dma[tt.caching]!;
-  const era2010 = s.cfg.kernel === Kernel['2010'];
   const cached = tt.caching === Caching.cached;
   const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged);
   pools.dmaInUse -= tt.count;
-  if (!era2010) {
-    for (let i = 0; i < tt.count; i++) {
-      s.expected.clearPages(tt.pfn[i]!, 1);
-      pool.pushTail(tt.pfn[i]!, tt.cohOf(i), tt.isExchanged(i));
-    }
-    shrinkIfOver(s, pool, !cached, free);
-    return;
-  }
   if (cached) {
     for (let i = 0; i < tt.count; i++) free(tt.pfn[i]!, tt.cohOf(i), tt.isExchanged(i));
     return;
@@ -111,29 +101,5 @@ export function ttmDmaPutPages(s: PoolState, tt: PageArray): void {
 /** ttm_dma_page_alloc_fini's drain of one pool (T20): every page, batches from the tail. */
 export function ttmDmaPoolDrain(s: PoolState, pool: PageDeque, caching: number): void {
   const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged);
-  freeFromTail(s, pool, pool.size, caching !== Caching.cached, free, s.cfg.kernel === Kernel['2010']);
-}
-
-// ---- modern: unchanged until the ttm_pool.c rework ------------------------------------------------
-
-/** Every page from the pool, refilled whenever it is empty (T5); the tt keeps what it got. */
-function getPagesWhenEmpty(s: PoolState, tt: PageArray, pool: PageDeque): boolean {
-  for (let i = 0; i < tt.pages; i++) {
-    if (pool.size === 0) refill(s, pool, tt.caching);
-    if (pool.size === 0) return false;
-    take(s, tt, pool);
-  }
-  return true;
-}
-
-/** `small` coherent pages into the empty pool, the last allocated at the head. */
-function refill(s: PoolState, pool: PageDeque, caching: number): void {
-  let got = 0;
-  for (; got < TTM_DMA_POOL_SMALL; got++) {
-    const page = ttmDmaAllocPage(s);
-    if (!page) break;
-    pool.pushHead(page.pfn, page.handle, page.exchanged);
-  }
-  if (caching !== Caching.cached) cachingChange(s, got);
-  if (got === TTM_DMA_POOL_SMALL) s.counters.poolRefills++;
+  freeFromTail(s, pool, pool.size, caching !== Caching.cached, free, true);
 }

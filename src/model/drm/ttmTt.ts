@@ -4,23 +4,25 @@
 // radeon dma_map_page's each page at bind, nouveau 2.6.37 at populate (ttmBackend.ts); mode 1:
 // the pages' coherent handles; mode 2: machine addresses) or the AGP GATT, synced page by page,
 // and torn down at the device's release. ENGINE.md §11–13 and §15 T1, T7, T10–T15, T19–T20.
-import { BindMode, Caching, Dir, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, Zone } from '../../engine/abi.js';
+import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, Zone } from '../../engine/abi.js';
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { coherentAllocBlock } from '../dma/coherent.js';
-import { countSync, dmaSyncPage, dmaUnmapPage } from '../dma/mapping.js';
+import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange } from '../dma/mapping.js';
+import { busToSlot } from '../dma/swiotlb.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
 import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
 import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
 import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
+import { ttmPoolAlloc, ttmPoolFree, ttmPoolTeardown, type ModernPoolState } from './ttmPool.js';
 
 const NONE = -1;
 
 /** What TTM needs: the pools, the GART or GATT, the slots, and the GPU pages a bind failed on. */
-export interface TtState extends AgpState, PoolState, SlotState {
+export interface TtState extends AgpState, PoolState, ModernPoolState, SlotState {
   /** Gpu pages of a failed bind: GPU ops skip them (T15). */
   readonly gpuFailed: Uint8Array;
   /** The GART dummy page's bus address (D2, D3): what unbound entries point at. */
@@ -46,6 +48,8 @@ export class Tt implements PageArray, BackendTt {
   boundAgp = false;
   /** What the nouveau backend holds since the populate (Sgdma). */
   sgdma: number = Sgdma.none;
+  /** 6.12 ttm_pool: the order of the block each page index heads (p->private). */
+  blockOrder: Uint8Array | null = null;
 
   constructor(readonly id: number, readonly pages: number, readonly pool: number, readonly caching: number) {
     this.pfn = new Int32Array(pages);
@@ -93,7 +97,8 @@ export function ttPopulate(s: TtState, slot: number, pages: number, pool: number
   if (pages < 1 || pages > MAX_TT_PAGES || pool < Pool.ttm || pool > Pool.agpFsb || caching < Caching.cached || caching > Caching.uc) return;
   const tt = new Tt(nextBufId(s), pages, pool, caching);
   let ok: boolean;
-  switch (pool) {
+  if (ttmPoolKind(s, pool)) ok = ttmPoolAlloc(s, tt);
+  else switch (pool) {
     case Pool.ttm:
     case Pool.xenAware:
       ok = ttmGetPages(s, tt);
@@ -112,6 +117,11 @@ export function ttPopulate(s: TtState, slot: number, pages: number, pool: number
   if (ok) zeroFillTt(s, tt);
   if (ok) ttBackendPopulate(s, tt);
 }
+
+/** 6.12: a populate of pool kind 0, 1 or 2 is ttm_pool_alloc's (ttmPool.ts). */
+const ttmPoolKind = (s: TtState, pool: number) => s.cfg.kernel !== Kernel['2010'] && (pool === Pool.ttm || pool === Pool.xenAware || pool === Pool.ttmDma);
+/** 6.12: does ttm_pool_alloc map this tt's blocks (a pool without DMA allocation: ttm_pool_map)? */
+const poolMaps = (s: TtState, tt: Tt) => s.cfg.kernel !== Kernel['2010'] && (tt.pool === Pool.ttm || tt.pool === Pool.xenAware);
 
 /**
  * The backend's populate, at the end of ttm_tt_populate (pages got and zeroed): nouveau_sgdma_populate
@@ -181,7 +191,8 @@ function agpUnpopulate(s: TtState, tt: Tt): void {
 /** TT_UNPOPULATE (T7): unbind if bound, pages back to where they came from, the slot empties. */
 export function ttUnpopulate(s: TtState, slot: number, tt: Tt): void {
   ttBackendDestroy(s, tt);
-  switch (tt.pool) {
+  if (ttmPoolKind(s, tt.pool)) ttmPoolFree(s, tt); // 6.12 ttm_tt_unpopulate → ttm_pool_free
+  else switch (tt.pool) {
     case Pool.ttm:
     case Pool.xenAware:
       ttmPutPages(s, tt);
@@ -302,6 +313,10 @@ export function ttUnbind(s: TtState, tt: Tt): void {
  * bounce is copied: nouveau's populate maps whether bound or not, radeon's while bound.
  */
 export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
+  if (poolMaps(s, tt)) {
+    for (let i = 0; i < tt.count; i++) ttSyncInBlock(s, tt.dma![i]!, toCpu);
+    return;
+  }
   const live = tt.sgdma !== Sgdma.none ? tt.sgdma === Sgdma.mapped : tt.bound && bindMapped(s, tt);
   for (let i = 0; i < tt.count; i++) {
     const mapped = tt.dma !== null && tt.dma[i] !== NONE;
@@ -312,6 +327,19 @@ export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
     }
     dmaSyncPage(s, mapped ? tt.dma![i]! : tt.pfn[i]! * PAGE_SIZE, Dir.bidirectional, toCpu, live);
   }
+}
+
+/**
+ * dma_sync_single_for_{cpu,device}(dma, PAGE_SIZE, BIDIRECTIONAL) of one page inside a 6.12 pool
+ * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies the
+ * page's own slot (swiotlb_sync_single_for_* → swiotlb_bounce reads each slot's orig_addr).
+ */
+function ttSyncInBlock(s: TtState, dma: number, toCpu: boolean): void {
+  countSync(s, toCpu);
+  s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir: Dir.bidirectional, type: DebugType.single }, toCpu);
+  if (s.iommu || dma === -1) return;
+  const index = busToSlot(s.layout, s.machine, s.swiotlb, dma);
+  if (index >= 0 && s.swiotlb.list[index] === 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, Dir.bidirectional, toCpu);
 }
 
 /** CPU_WRITE / CPU_READ of tt bytes [offset, offset + size), walking the page list (T11). */
@@ -356,7 +384,8 @@ export function ttmTeardown(s: TtState): void {
   s.slots.forEach((held, slot) => {
     if (held instanceof Tt) ttUnpopulate(s, slot, held);
   });
-  for (const { pool, kind, caching } of s.ttmPools.all()) {
+  if (s.cfg.kernel !== Kernel['2010']) ttmPoolTeardown(s);
+  else for (const { pool, kind, caching } of s.ttmPools.all()) {
     // ttm_page_alloc_fini and ttm_dma_page_alloc_fini: every page, from the tail
     if (kind === Pool.ttmDma) ttmDmaPoolDrain(s, pool, caching);
     else freeFromTail(s, pool, pool.size, true, (pfn, _h, exchanged) => ttFreePage(s, pfn, exchanged));
