@@ -69,9 +69,11 @@ describe('shard slices', () => {
     assert.equal(matrixOrder('r100', '2010').length, 16);
     assert.equal(matrixOrder('agp', '2010').length, 12);
     assert.deepEqual(matrixOrder('r100', '2010')[1], { platform: 'bare-metal', strategy: 'coherent', gatt: null });
-    assert.equal(matrixOrder('r100', 'modern').length, 20);
+    // modern: 5 platforms × the four paths and the kernel's own answer (auto) = 25; agp 5 × 3.
+    assert.equal(matrixOrder('r100', 'modern').length, 25);
     assert.equal(matrixOrder('agp', 'modern').length, 15);
-    assert.deepEqual(matrixOrder('r100', 'modern')[16], { platform: 'coco', strategy: 'legacy', gatt: null });
+    assert.deepEqual(matrixOrder('r100', 'modern')[4], { platform: 'bare-metal', strategy: 'auto', gatt: null });
+    assert.deepEqual(matrixOrder('r100', 'modern')[20], { platform: 'coco', strategy: 'legacy', gatt: null });
   });
 });
 
@@ -97,6 +99,22 @@ describe('matrix --shard and merge', () => {
     for (const [i, c] of merged.cells.entries()) assert.deepEqual(c.counters, whole.cells[i]!.counters, `cell ${i}`);
     assert.ok(whole.cells.some((c) => c.counters.bounces! > 0) && whole.cells.some((c) => c.verdict === 'corrupt'), 'the cells differ from each other');
     assert.equal((merged.engine as { shards?: number }).shards, 2);
+  });
+
+  it('a modern matrix (with its auto column) in three shards merges to the unsharded run', () => {
+    const m = (name: string, ...a: string[]) => matrix(name, '--kernel', 'modern', '--bo-pages', '32', ...a);
+    const all = m('modern-whole.json');
+    assert.equal(all.cells.length, 25);
+    // auto: drm_need_swiotlb — the coherent pool on xen-pv and coco, legacy elsewhere (1 GiB RAM, 32-bit r100).
+    const auto = all.cells.filter((c) => c.scenario.strategyAsked === 'auto');
+    assert.deepEqual(auto.map((c) => [c.scenario.platform, c.scenario.strategy]),
+      [['bare-metal', 'legacy'], ['swiotlb-force', 'legacy'], ['xen-pv', 'coherent'], ['iommu', 'legacy'], ['coco', 'coherent']]);
+    for (const k of [1, 2, 3]) m(`modern-${k}.json`, '--shard', `${k}/3`);
+    const out = join(dir, 'modern-merged.json');
+    const r = cli('merge', ...parts(['modern-3.json', 'modern-1.json', 'modern-2.json']), '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /legacy +coherent +sync +xen-aware +auto/);
+    assert.deepEqual(fixed(JSON.parse(readFileSync(out, 'utf8')) as MatrixDoc), fixed(all));
   });
 
   it('three shards of an agp matrix, given in any order, merged equal the unsharded run', () => {

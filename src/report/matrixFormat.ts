@@ -1,7 +1,7 @@
 // The matrix for a person: verdicts side by side, with what each cell cost. A shard's part shows
 // its own cells and leaves the others' places empty.
 import { completionText, machineLine, num, simulatorText, verdictCell } from './format.js';
-import { matrixOrder } from '../run/matrix.js';
+import { columnOf, matrixOrder } from '../run/matrix.js';
 import { formatSize } from '../units.js';
 import type { EngineRecord, Result } from './result.js';
 import type { ShardRecord } from './shard.js';
@@ -24,9 +24,9 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   const first = cells[0]!.scenario;
   // A part lays out the whole matrix (its own cells filled in); a whole matrix, the cells it has.
   const layout = shard ? matrixOrder(first.device, first.kernel) : cells.map((c) => c.scenario);
-  const variants = [...new Set(layout.map((c) => c.strategy ?? c.gatt ?? ''))];
+  const variants = [...new Set(layout.map(columnOf))];
   const platforms = [...new Set(layout.map((c) => c.platform))];
-  const cell = (p: string, v: string) => cells.find((c) => c.scenario.platform === p && (c.scenario.strategy ?? c.scenario.gatt) === v);
+  const cell = (p: string, v: string) => cells.find((c) => c.scenario.platform === p && columnOf(c.scenario) === v);
   out.push(`gartbench matrix — device ${first.device}, workload ${first.workload} (${num(first.pages ?? 0)} pages, ${first.boPages} per BO, ${first.rounds} round${first.rounds === 1 ? '' : 's'}), kernel ${first.kernel}, seed ${first.seed}, engine ${first.engine}`);
   const xen = cells.find((c) => c.machine.hostRamBytes !== null);
   out.push(machineLine(xen ?? cells[0]!).replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
@@ -46,14 +46,15 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   if (shard) out.push(`(· another shard's cell)`);
   out.push('');
   out.push('details (stale / lost / foreign reads, modelled MiB/s per moved page, bounce MiB, hypercalls, swiotlb peak slots, completion):');
-  const wd = Math.max(...platforms.map((p) => p.length)) + Math.max(...variants.map((v) => v.length)) + 2;
+  const wd = Math.max(...platforms.map((p) => p.length)) + Math.max(...variants.map((v) => (v === 'auto' ? v.length + 10 : v.length))) + 2;
   for (const p of platforms) {
     for (const v of variants) {
       const r = cell(p, v);
       if (!r) continue;
       const c = r.counters;
       const mib = r.modeled.mibPerSec === null ? 'no page moved' : `${num(r.modeled.mibPerSec)} MiB/s`;
-      out.push(`  ${(p + ' ' + v).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${num(Math.round(c.bounceBytes! / 2 ** 20))} MiB bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
+      const label = v === 'auto' ? `${v}→${r.scenario.strategy}` : v;
+      out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${num(Math.round(c.bounceBytes! / 2 ** 20))} MiB bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
     }
   }
   if (view.engine) {

@@ -47,7 +47,7 @@ export interface MatrixDoc {
   cells: Result[];
 }
 
-const SHARED = ['platform', 'strategy', 'gatt'];
+const SHARED = ['platform', 'strategy', 'gatt', 'strategyAsked'];
 
 function commonScenario(s: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(s).filter(([k]) => !SHARED.includes(k)));
@@ -127,7 +127,7 @@ function checkPart(p: Part): MatrixDoc & { shard: ShardRecord } {
     const want = order[i]!;
     const sc = isObject(c) && isObject(c.scenario) ? c.scenario : undefined;
     const tool = isObject(c) && isObject(c.tool) ? c.tool : undefined;
-    if (!sc || !isObject((c as Record<string, unknown>).counters) || sc.platform !== want.platform || sc.strategy !== want.strategy || sc.gatt !== want.gatt
+    if (!sc || !isObject((c as Record<string, unknown>).counters) || sc.platform !== want.platform || (sc.strategyAsked ?? sc.strategy) !== want.strategy || sc.gatt !== want.gatt
       || JSON.stringify(commonScenario(sc)) !== JSON.stringify(of.scenario) || tool?.engineSha256 !== of.engineSha256) {
       throw bad(`cell ${i + 1} is not the matrix's ${cellName(want.platform, want.strategy ?? want.gatt)} of this run (was the file edited?)`);
     }

@@ -21,9 +21,20 @@ export function platformsOf(kernel: KernelName): PlatformName[] {
   return kernel === 'modern' ? [...PLATFORMS] : PLATFORMS.filter((p) => !MODERN_ONLY_PLATFORMS.includes(p));
 }
 
+/** A kernel's matrix columns for a TTM device: the RFC's four paths, and on modern the kernel's
+ * own answer beside them (`auto`: drm_need_swiotlb's choice, machine by machine). */
+export function strategiesOf(kernel: KernelName): readonly StrategyName[] {
+  return kernel === 'modern' ? STRATEGY_CHOICES : STRATEGIES;
+}
+
 export function matrixOrder(device: DeviceName, kernel: KernelName): MatrixCell[] {
   const agp = device === 'agp';
   return platformsOf(kernel).flatMap((platform): MatrixCell[] => (agp
     ? GATTS.map((gatt) => ({ platform, strategy: null, gatt }))
-    : STRATEGIES.map((strategy) => ({ platform, strategy, gatt: null }))));
+    : strategiesOf(kernel).map((strategy) => ({ platform, strategy, gatt: null }))));
+}
+
+/** The column a cell stands in: the strategy asked for (`auto`, not what it resolved to), or the gatt. */
+export function columnOf(s: { strategy: StrategyName | null; gatt: GattName | null; strategyAsked?: 'auto' }): string {
+  return s.strategyAsked ?? s.strategy ?? s.gatt ?? '';
 }

@@ -41,5 +41,5 @@ export function autoStrategy(kernel: KernelName, platform: PlatformName | string
 export function resolveAuto<S extends Scenario>(scenario: S, sizes: MachineSizes): S {
   if (scenario.strategy !== 'auto' || scenario.device === 'agp') return scenario;
   const strategy = autoStrategy(scenario.kernel, scenario.platform, DEVICE_INFO[scenario.device].maskBits, sizes.ram);
-  return { ...scenario, strategy };
+  return { ...scenario, strategy, strategyAsked: 'auto' };
 }

@@ -34,6 +34,11 @@ export interface Scenario {
    * default, so results without it keep their keys.
    */
   swiotlbDynamic?: boolean;
+  /**
+   * `auto` when the user (or the modern matrix's auto column) asked for `--strategy auto`:
+   * `strategy` then names what it resolved to (run/needSwiotlb.ts); absent otherwise.
+   */
+  strategyAsked?: 'auto';
   replicas: number;
   payloadBytes: number;
   engine: EngineKind;
