@@ -7,7 +7,7 @@
 // from the rule in the comment beside it; every case runs on both engines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BindMode, Caching, InitError, Kernel, Platform, Pool, TTM_POOLS, ViolationKind } from '../src/engine/abi.js';
+import { BindMode, Caching, InitError, Kernel, Platform, Pool, TTM_POOLS, VIOLATION_FIELDS, Via, ViolationKind } from '../src/engine/abi.js';
 import { runCell } from '../src/run/cell.js';
 import { autoStrategy, drmNeedSwiotlb } from '../src/run/needSwiotlb.js';
 import { cellsOf, planWorkload } from '../src/run/plan.js';
@@ -212,11 +212,23 @@ for (const engine of ENGINES) {
       const { o } = await withPools(engine, xen, [populate(0, 4), ttBind(0), ttUnbind(0), unpopulate(0)]);
       assert.deepEqual([o.c.maps, o.c.unmaps, o.c.tlbFlushes], [1, 1, 2]);
     });
-    it('xen-pv: the block is bounced at allocation, before TTM zeroes and the CPU writes: the GPU reads the old bounce', async () => {
-      // The map copies the page's content before the tt existed into the bounce (16 KiB); the
-      // GPU reads that: none of the 4 pages is this buffer's.
+    it('xen-pv: the block is bounced at allocation, after it came zeroed and before the CPU writes: the GPU reads stale zeros', async () => {
+      // ttm_pool_alloc: alloc_pages(__GFP_ZERO) zeroes the order-2 block, then ttm_pool_map copies
+      // those zeros (this tt's, op 0) into the bounce (16 KiB); the CPU writes the pages (op 2), the
+      // GPU reads the bounce: all 4 pages hold an older version of this buffer — stale, none foreign.
       const { o } = await withPools(engine, xen, [populate(0, 4), ttBind(0), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4)]);
-      assert.deepEqual([o.c.bounceBytes, o.c.foreignReads + o.c.staleReads, o.kind !== ViolationKind.none], [4 * PAGE, 4, true]);
+      assert.deepEqual([o.c.bounceBytes, o.c.staleReads, o.c.foreignReads, o.kind], [4 * PAGE, 4, 0, ViolationKind.stale]);
+    });
+    it('swiotlb-force: a legacy upload reads through the bounce slot the zeros the block was allocated with (stale)', async () => {
+      // 6.12 ttm_pool_alloc (drivers/gpu/drm/ttm/ttm_pool.c): __GFP_ZERO for a TTM_TT_FLAG_ZERO_ALLOC
+      // tt, then ttm_pool_map → dma_map_page(BIDIRECTIONAL) of the block, which swiotlb_tbl_map_single
+      // bounces to the slot. The tt is buffer 1; its zeros carry version 1 (op 0), the CPU's upload
+      // version 3 (op 2). The GPU's first page read sees (1, 1) where (1, 3) is expected, via swiotlb.
+      const { o } = await withPools(engine, { ...bare, platform: Platform['swiotlb-force'] },
+        [populate(0, 4), ttBind(0), cpuWrite(0, 0, 4 * PAGE), gpuRead(0, 4)]);
+      const v = (f: string) => Number(o.violation![VIOLATION_FIELDS.indexOf(f as (typeof VIOLATION_FIELDS)[number])]);
+      assert.deepEqual([o.c.bounceBytes, o.c.staleReads, o.c.foreignReads, o.kind], [4 * PAGE, 4, 0, ViolationKind.stale]);
+      assert.deepEqual(['seenHi', 'seenLo', 'expHi', 'expLo', 'bufId', 'via'].map(v), [1, 1, 1, 3, 1, Via.swiotlb]);
     });
     it('xen-pv, sync: a sync for the device per page copies each page\'s slot of the block\'s bounce: coherent', async () => {
       const { o } = await withPools(engine, xen, [populate(0, 4), ttBind(0), cpuWrite(0, 0, 4 * PAGE), ttSync(0, 0), gpuRead(0, 4)]);

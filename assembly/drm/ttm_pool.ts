@@ -14,7 +14,7 @@ import { CACHING_CACHED, CACHING_WC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA
   C_CACHING_CHANGE_PAGES, C_PAGES_ALLOCATED } from '../abi';
 import { POOLS_PTR, POOL_DESC_BYTES, OUT_SCRATCH_PTR, ram_pages, mask_bits } from '../layout';
 import { count } from '../sim/counters';
-import { forget_pages } from '../sim/stamps';
+import { forget_pages, write_page, next_stamp, MODE_PHYS } from '../sim/stamps';
 import { alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region, xen_frame_above } from '../xen/exchange';
@@ -134,6 +134,18 @@ function ttm_pool_map(kind: i32, pfn: i32, order: i32): bool {
   return true;
 }
 
+/**
+ * The tt's zeros in a block, before ttm_pool_map (6.12 ttm_pool_alloc): a fresh block comes zeroed
+ * from alloc_pages (__GFP_ZERO, added when the tt has TTM_TT_FLAG_ZERO_ALLOC) or dma_alloc_attrs,
+ * a pooled one was cleared by clear_page at ttm_pool_type_give. The oracle names those zeros the
+ * tt's: one uncounted CPU write of the tt's buffer id over the block, so a bounce the map fills
+ * holds them.
+ */
+function zero_block(buf_id: i32, pfn: i32, order: i32): void {
+  const s = next_stamp(buf_id, 0);
+  for (let i = 0; i < (1 << order); i++) write_page(s, pfn + i, MODE_PHYS, page_phys(pfn + i), 0, PAGE_SIZE);
+}
+
 /** ttm_pool_type_give: the block's pages cleared, the block onto the type's list head. */
 function ttm_pool_type_give(pt: i32, pfn: i32, order: i32): void {
   const n = 1 << order;
@@ -154,16 +166,16 @@ function ttm_pool_type_take(pt: i32, order: i32): i32 {
 @inline function ilog2(n: i32): i32 { return 31 - clz(n); }
 
 /**
- * ttm_pool_alloc (6.12) for `n` pages appended in order to the tt's list `l`. Orders go from
+ * ttm_pool_alloc (6.12) for `n` pages of tt `buf_id` appended in order to its list `l`. Orders go from
  * min(MAX_PAGE_ORDER, fls(n) - 1) down and never up: at each order the pool type's blocks are
  * taken first (each committing the fresh run before it: ttm_pool_apply_caching), then fresh
  * blocks while one fits; a fresh allocation that fails drops to the next lower order, at order
- * 0 the populate fails. Every block is mapped as it joins the tt (ttm_pool_page_allocated); the
- * last fresh run's caching is set at the end. On failure (error_free_page, error_free_all) the
+ * 0 the populate fails. Every block, zero already (zero_block), is mapped as it joins the tt
+ * (ttm_pool_page_allocated); the last fresh run's caching is set at the end. On failure (error_free_page, error_free_all) the
  * block in hand is freed, the tt's committed pages go back in its caching and the rest as
  * cached, and 0 is returned with `l` empty; else n.
  */
-export function ttm_pool_alloc(l: usize, kind: i32, caching: i32, n: i32): i32 {
+export function ttm_pool_alloc(l: usize, buf_id: i32, kind: i32, caching: i32, n: i32): i32 {
   let remaining = n;
   let divide = 0; // pages of the tt whose caching is committed (the `caching` cursor)
   let order = min(TTM_MAX_PAGE_ORDER, ilog2(n));
@@ -175,6 +187,7 @@ export function ttm_pool_alloc(l: usize, kind: i32, caching: i32, n: i32): i32 {
       apply_caching(l, divide, caching);
       divide = list_len(l);
       while (p >= 0) {
+        zero_block(buf_id, p, order);
         if (!ttm_pool_map(kind, p, order)) return alloc_failed(l, kind, caching, p, order, caching, divide);
         append_block(l, p, order);
         remaining -= 1 << order;
@@ -186,6 +199,7 @@ export function ttm_pool_alloc(l: usize, kind: i32, caching: i32, n: i32): i32 {
     while (remaining >= (1 << order)) {
       p = ttm_pool_alloc_page(kind, order);
       if (p < 0) break;
+      zero_block(buf_id, p, order);
       if (!ttm_pool_map(kind, p, order)) return alloc_failed(l, kind, caching, p, order, CACHING_CACHED, divide);
       append_block(l, p, order);
       remaining -= 1 << order;

@@ -109,7 +109,7 @@ function tt_backend_destroy(slot: i32, t: usize): void {
   store<i32>(t, SGDMA_NONE, TT_SGDMA);
 }
 
-/** ttm_tt_populate: pages from the pool kind, zeroed by the CPU (one write op). */
+/** ttm_tt_populate: pages from the pool kind, zeroed by the CPU (one write op; 6.12: by the pool, before its maps). */
 export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): void {
   const t = tt_rec(slot); // whatever the slot held is replaced and leaks (T1, D19)
   rec_start(t, next_buf_id(), KIND_TT, false);
@@ -118,7 +118,7 @@ export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): voi
   store<i32>(t, pages, TT_PAGES); store<i32>(t, pool, TT_POOL); store<i32>(t, caching, TT_CACHING);
   store<i32>(t, -1, TT_GPU);
   let got = 0;
-  if (ttm_pool_kind(pool)) got = ttm_pool_alloc(l, pool, caching, pages);
+  if (ttm_pool_kind(pool)) got = ttm_pool_alloc(l, rec_id(t), pool, caching, pages);
   else switch (pool) {
     case POOL_TTM: got = ttm_get_pages(l, POOL_ID_TTM, caching, pages); break;
     case POOL_XEN_AWARE: got = ttm_get_pages(l, POOL_ID_XEN_AWARE, caching, pages); break;
@@ -133,7 +133,8 @@ export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): voi
     count(C_ALLOC_FAILURES);
     return;
   }
-  tt_write(t, 0, pages * PAGE_SIZE, false); // the zeroing: a CPU write nobody counts
+  // the zeroing: a CPU write nobody counts (6.12's pool zeroed each block before its map: ttm_pool.ts)
+  if (!ttm_pool_kind(pool)) tt_write(t, 0, pages * PAGE_SIZE, false);
   tt_backend_populate(t);
 }
 

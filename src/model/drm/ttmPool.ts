@@ -14,11 +14,14 @@ import { dmaMapPhys, dmaUnmapPage } from '../dma/mapping.js';
 import { allocBlock, freeBlock, type MmState } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion, xenFrameAbove } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
+import { cpuReach, nextStamp, writeRange } from '../sim/stamps.js';
 import { PageDeque } from './ttmPage.js';
 import { deviceZone, type PoolState } from './ttmPageAlloc.js';
 
 /** The tt as the pool sees it (drm/ttmTt.ts's Tt is one). */
 export interface PoolTt {
+  /** The tt's buffer id (its zeros carry it). */
+  readonly id: number;
   readonly pages: number;
   readonly pool: number;
   readonly caching: number;
@@ -142,6 +145,22 @@ function appendBlock(tt: PoolTt, kind: number, b: Block, addr: number): void {
   }
 }
 
+/**
+ * The tt's zeros in a block, before ttm_pool_map (6.12 ttm_pool_alloc): a fresh block comes zeroed
+ * from alloc_pages (__GFP_ZERO, added when the tt has TTM_TT_FLAG_ZERO_ALLOC) or dma_alloc_attrs,
+ * a pooled one was cleared by clear_page at ttm_pool_type_give. The oracle names those zeros the
+ * tt's: one uncounted CPU write of the tt's buffer id over the block, so a bounce the map fills
+ * holds them.
+ */
+function zeroBlock(s: ModernPoolState, tt: PoolTt, b: Block): void {
+  const stamp = nextStamp(s, tt.id, false);
+  const reach = cpuReach(s);
+  for (let i = 0; i < 2 ** b.order; i++) {
+    const base = (b.pfn + i) * PAGE_SIZE;
+    writeRange(s, stamp, base, base + PAGE_SIZE, reach, true);
+  }
+}
+
 /** ttm_pool_type_give: the block's pages cleared, the block onto the type's list head. */
 function ttmPoolTypeGive(s: ModernPoolState, pt: number, b: Block): void {
   const n = 2 ** b.order;
@@ -165,8 +184,8 @@ const ilog2 = (n: number) => 31 - Math.clz32(n);
  * ttm_pool_alloc (6.12) for the whole tt. Orders go from min(MAX_PAGE_ORDER, fls(n) - 1) down and
  * never up: at each order the pool type's blocks are taken first (each committing the fresh run
  * before it: ttm_pool_apply_caching), then fresh blocks while one fits; a fresh allocation that
- * fails drops to the next lower order, at order 0 the populate fails. Every block is mapped as it
- * joins the tt; the last fresh run's caching is set at the end. On failure (error_free_page,
+ * fails drops to the next lower order, at order 0 the populate fails. Every block, zero already
+ * (zeroBlock), is mapped as it joins the tt; the last fresh run's caching is set at the end. On failure (error_free_page,
  * error_free_all) the block in hand is freed, the tt's committed pages go back in its caching and
  * the rest as cached, and the tt holds nothing. Returns whether it succeeded.
  */
@@ -184,6 +203,7 @@ export function ttmPoolAlloc(s: ModernPoolState, tt: PoolTt): boolean {
       applyCaching(s, tt, divide, caching);
       divide = tt.count;
       while (p) {
+        zeroBlock(s, tt, p);
         const addr = ttmPoolMap(s, kind, p);
         if (addr === null) return allocFailed(s, tt, p, caching, divide);
         appendBlock(tt, kind, p, addr);
@@ -196,6 +216,7 @@ export function ttmPoolAlloc(s: ModernPoolState, tt: PoolTt): boolean {
     while (remaining >= 2 ** order) {
       p = ttmPoolAllocPage(s, kind, order);
       if (!p) break;
+      zeroBlock(s, tt, p);
       const addr = ttmPoolMap(s, kind, p);
       if (addr === null) return allocFailed(s, tt, p, Caching.cached, divide);
       appendBlock(tt, kind, p, addr);

@@ -114,7 +114,7 @@ export function ttPopulate(s: TtState, slot: number, pages: number, pool: number
     tt.failed = true;
   }
   adopt(s, slot, tt);
-  if (ok) zeroFillTt(s, tt);
+  if (ok && !ttmPoolKind(s, pool)) zeroFillTt(s, tt); // 6.12's pool zeroed each block before its map (ttmPool.ts)
   if (ok) ttBackendPopulate(s, tt);
 }
 
