@@ -5,7 +5,7 @@ import type { KernelName } from '../src/engine/abi.js';
 import { loadCosts } from '../src/report/costs.js';
 import type { Result } from '../src/report/result.js';
 import { resultsOf } from '../src/report/results.js';
-import { platformsOf, strategiesOf } from '../src/run/matrix.js';
+import { columnOf, platformsOf, strategiesOf } from '../src/run/matrix.js';
 import { type Plan, planWorkload } from '../src/run/plan.js';
 import type { DeviceName } from '../src/source/scenario.js';
 import { verdictCell } from '../src/report/format.js';
@@ -38,7 +38,7 @@ export function eraPlans(s: EraSweep, seed: number): Plan[] {
   }, sizes)))));
 }
 
-const column = (r: Result) => r.scenario.strategyAsked ?? r.scenario.strategy!;
+const column = (r: Result) => columnOf(r.scenario);
 const cost = (r: Result) => (r.modeled.nsPerPage === null ? 'no page moved' : `${Math.round(r.modeled.nsPerPage).toLocaleString('en-US')} ns`);
 
 export async function measureEras(s: EraSweep, seed: number, log: (l: string) => void): Promise<Section> {

@@ -16,6 +16,7 @@ import { copyBandwidth } from './copyBandwidth.js';
 import { startup } from './startup.js';
 import { defaultCostEntries } from '../src/report/costs.js';
 import { toolVersion } from '../src/report/provenance.js';
+import { BENCH_SCHEMA } from '../src/report/shard.js';
 import { type Shard, shardSlice } from '../src/run/shard.js';
 
 /**
@@ -61,7 +62,7 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     sections.push(section);
   }
   const report: BenchReport = {
-    schema: 'gartbench.bench/1',
+    schema: BENCH_SCHEMA,
     environment: { ...env, loadAverage: { start: env.loadAverage!.start, end: loadAverage() } },
     wallSeconds: (performance.now() - t0) / 1000,
     sections,

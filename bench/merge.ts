@@ -10,9 +10,9 @@ import type { Values } from '../src/cli/options.js';
 import { checkShardSet, shardIndices } from '../src/run/shard.js';
 import { renderMarkdown, writeReport } from './report.js';
 import { toJson } from '../src/cli/output.js';
+import { BENCH_SCHEMA } from '../src/report/shard.js';
 import type { BenchReport, BenchShardRecord, Section } from './types.js';
 
-export const BENCH_SCHEMA = 'gartbench.bench/1';
 
 export interface BenchPart {
   name: string;

@@ -2,11 +2,12 @@
 // report.html, report.json and benchmark.json.
 
 import type { CostEntry } from '../src/report/costs.js';
+import type { BENCH_SCHEMA } from '../src/report/shard.js';
 import type { Environment } from './environment.js';
 
 /** report.json (`gartbench.bench/1`): everything report.md, report.html and benchmark.json show. */
 export interface BenchReport {
-  schema: 'gartbench.bench/1';
+  schema: typeof BENCH_SCHEMA;
   environment: Environment;
   wallSeconds: number;
   sections: Section[];

@@ -15,6 +15,8 @@ export const merge: Command = {
   async run(v, args, io) {
     if (args.length === 0) throw new UsageError(msg.missing('PART.json (the files matrix --shard K/N --out wrote; see gartbench merge --help)'));
     const parts = args.map((name) => ({ name, doc: readPart(name) }));
+    const [{ formatMatrix }, { BENCH_SCHEMA, mergeParts }] = await Promise.all([import('../report/matrixFormat.js'), import('../report/shard.js')]);
+    const isBenchReport = (doc: unknown) => typeof doc === 'object' && doc !== null && (doc as { schema?: unknown }).schema === BENCH_SCHEMA;
     const bench = parts.filter((p) => isBenchReport(p.doc));
     if (bench.length > 0) {
       if (bench.length !== parts.length) throw new UsageError(`${shown(parts.find((p) => !isBenchReport(p.doc))!.name)} is not a bench report, but ${shown(bench[0]!.name)} is: merge bench parts or matrix parts, not both`);
@@ -22,15 +24,10 @@ export const merge: Command = {
       return (await io.benchMerge())(parts, v, io);
     }
     checkOutPath(v.out, args.map((path) => ({ path, is: 'one of the parts being merged' })));
-    const [{ formatMatrix }, { mergeParts }] = await Promise.all([import('../report/matrixFormat.js'), import('../report/shard.js')]);
     const doc = mergeParts(parts);
     emit(v, io, doc, () => formatMatrix(doc.cells, { engine: doc.engine }));
   },
 };
-
-function isBenchReport(doc: unknown): boolean {
-  return typeof doc === 'object' && doc !== null && (doc as { schema?: unknown }).schema === 'gartbench.bench/1';
-}
 
 function readPart(name: string): unknown {
   let text: string;

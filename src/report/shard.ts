@@ -14,6 +14,8 @@ import { toolRecord } from './provenance.js';
 import { type EngineRecord, type EngineRun, type Result, engineRecord, pageOps } from './result.js';
 
 export const MATRIX_SCHEMA = 'gartbench.matrix/1';
+/** The bench's report.json (bench/types.ts BenchReport), whole or a part of `bench --shard K/N`. */
+export const BENCH_SCHEMA = 'gartbench.bench/1';
 
 /** What one matrix run is, whatever its shard: every part of the run carries the same. */
 export interface RunIdentity {
