@@ -60,11 +60,14 @@ export function workloadPlanFrom(v: Values, given: Set<string>): Plan {
   return planWorkload(workloadScenarioFrom(v, given), sizesFrom(v));
 }
 
-export function replayPlanFrom(v: Values, script: string, given = new Set<string>()): Plan {
+/** A replay's plan; `trace`: the script is kernel trace text, replayed for that recording device
+ * (undefined: the first one the stream shows). */
+export function replayPlanFrom(v: Values, script: string, given = new Set<string>(), trace?: { device: string | undefined }): Plan {
   if (v.device === 'agp' && given.has('strategy')) throw new UsageError('--strategy: not with --device agp (its tt_* ops would bind through the GATT, which replay does not drive)');
   const scenario: Scenario = {
     ...common(v), strategy: v.device === 'agp' ? null : (v.strategy as StrategyName), gatt: null,
     workload: null, pages: null, boPages: null, rounds: null, replicas: 1, script,
+    ...(trace ? { scriptFormat: 'ftrace' as const, ...(trace.device !== undefined ? { traceDevice: trace.device } : {}) } : {}),
   };
   return planReplay(scenario, sizesFrom(v));
 }

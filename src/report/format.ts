@@ -103,10 +103,11 @@ export function verdictCell(r: Result): string {
 export function scenarioLine(r: Result): string {
   const s = r.scenario;
   const parts = [`platform ${s.platform}`, `device ${s.device}`];
-  if (s.strategy) parts.push(`strategy ${s.strategy}`);
+  // A kernel trace has no tt_* ops: the TTM pool of --strategy plays no part in it.
+  if (s.strategy && s.scriptFormat !== 'ftrace') parts.push(`strategy ${s.strategy}`);
   if (s.gatt) parts.push(`gatt ${s.gatt}`);
   if (s.workload) parts.push(`workload ${s.workload} (${num(s.pages ?? 0)} pages, ${s.boPages} per BO, ${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
-  if (s.script) parts.push(`script ${escapeText(s.script)}`);
+  if (s.script) parts.push(s.scriptFormat === 'ftrace' ? `trace ${escapeText(s.script)}` : `script ${escapeText(s.script)}`);
   parts.push(`kernel ${s.kernel}`, `seed ${s.seed}`, `engine ${s.engine}`);
   return parts.join(', ');
 }
@@ -123,6 +124,34 @@ export function machineLine(r: Result): string {
   return `machine: ${parts.join(', ')} · gartbench ${r.tool.version}, engine ${r.scenario.engine} ${r.tool.engineSha256.slice(0, 12)}, node ${r.tool.node.replace(/^v/, '')}`;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
+
+/** What a replayed kernel trace held, and what of it was not replayed or was inferred. */
+export function traceLines(r: Result): string[] {
+  const t = r.trace!;
+  const others = t.devices.filter((d) => d.name !== t.device);
+  const events = Object.values(t.events).reduce((a, b) => a + b, 0);
+  const out = [`trace: device ${escapeText(t.device)}, ${plural(events, 'event')} of ${plural(t.lines, 'line')}${others.length ? `; not replayed: ${others.map((d) => `${escapeText(d.name)} (${plural(d.events, 'event')})`).join(', ')} (--trace-device)` : ''}`];
+  out.push(`  bounces: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced); simulated on ${r.scenario.platform}: ${num(r.counters.bounces ?? 0)}`);
+  const k = t.skipped;
+  const skipped = [
+    k.mmio && `${plural(k.mmio, 'MMIO map or unmap')} (dma_map_resource: never bounced)`,
+    k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded`,
+    k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made`,
+    k.tooLarge && `${plural(k.tooLarge, 'call')} larger than 4 MiB (MAX_ORDER)`,
+    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')}`,
+  ].filter(Boolean);
+  if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
+  const inferred = [
+    t.sgMerged && `${plural(t.sgMerged, 'sg list')} merged by the recording IOMMU (entry lengths not in the trace: split evenly)`,
+    t.sgTruncated && `${plural(t.sgTruncated, 'sg list')} printed in part ([TRUNCATED]: the first 128 entries replayed)`,
+  ].filter(Boolean);
+  if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
+  if (t.lostEvents) out.push(`  INCOMPLETE: the ring buffer dropped ${plural(t.lostEvents, 'event')} while recording ([LOST … EVENTS]); the counts are lower bounds`);
+  if (t.liveAtEnd) out.push(`  ${plural(t.liveAtEnd, 'mapping or allocation', 'mappings and allocations')} still live when the trace ended (the release reports them to dma-debug)`);
+  return out;
+}
+
 export function formatResult(r: Result): string {
   const out: string[] = [];
   const opWord = r.scenario.script ? 'line' : 'op';
@@ -131,7 +160,8 @@ export function formatResult(r: Result): string {
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
   const reads = r.counters.cpuReads! + r.counters.gpuReads!;
   out.push(r.verdict === 'coherent'
-    ? reads === 0 ? 'verdict: COHERENT, vacuously — no CPU or GPU read happened, so the oracle checked nothing'
+    ? r.trace ? 'verdict: not checked — a kernel trace holds no CPU or GPU accesses, so the oracle had nothing to check; the counters and dma-debug below are the result'
+      : reads === 0 ? 'verdict: COHERENT, vacuously — no CPU or GPU read happened, so the oracle checked nothing'
       : `verdict: COHERENT — every CPU and GPU read saw the latest write (${num(reads)} page read${reads === 1 ? '' : 's'})`
     : `verdict: CORRUPT — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
   const incomplete = completionText(r);
@@ -140,6 +170,7 @@ export function formatResult(r: Result): string {
     : incomplete ? `completion: INCOMPLETE — ${incomplete}; the verdict speaks only of the pages that moved`
       : `completion: COMPLETE — ${req === 1 ? 'the one page' : `all ${num(req)} pages`} the work asked for moved through the device`);
   out.push(machineLine(r));
+  if (r.trace) out.push(...traceLines(r));
   out.push('');
   for (const [title, keys] of GROUPS) {
     const cells = keys.map((k) => `${k} ${num(r.counters[k] ?? r.extra[k] ?? 0)}`);

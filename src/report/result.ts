@@ -4,6 +4,7 @@ import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugTy
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
+import type { TraceSummary } from '../source/trace.js';
 import { hex } from '../units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
 import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';
@@ -36,6 +37,9 @@ export interface Result {
   /** Replay: every TTM pool's free pages at the end of the script, and after the device's release. */
   pools?: PoolRecord[];
   poolsAfterRelease?: PoolRecord[];
+  /** Replay of a kernel trace (--format ftrace): the devices it held, the events replayed and
+   * not, and the bounces the recording machine made (source/trace.ts). */
+  trace?: TraceSummary;
 }
 
 /**
@@ -179,5 +183,6 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     dmaDebug: debugFrom(raw.debug, origin),
     extra,
     ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),
+    ...(raw.trace ? { trace: raw.trace } : {}),
   };
 }

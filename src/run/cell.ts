@@ -9,6 +9,7 @@ import { CellError, UsageError, msg } from '../errors.js';
 import { isWorkload } from '../source/scenario.js';
 import { OpSink } from '../source/sink.js';
 import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
+import type { TraceSummary } from '../source/trace.js';
 import { type Cell, describeCell } from './plan.js';
 
 /** Raw engine output (also what workers send back), with the script's names for what it mentions. */
@@ -24,6 +25,8 @@ export interface RawOutput {
   names?: Record<number, string>;
   /** Replay: free pages per TTM pool (TTM_POOLS) at the end of the script, and after the release. */
   pools?: { end: number[]; released: number[] };
+  /** Replay of a kernel trace: what the trace held and what was not replayed (source/trace.ts). */
+  trace?: TraceSummary;
 }
 
 export interface CellOutput {
@@ -81,14 +84,23 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
     else generateWorkload(s, c.seed, sink);
     return done(readRaw(engine, sink));
   }
-  // Only a replay reads a script (and loads the reader).
-  const { translateScript } = await import('../source/replay.js');
-  const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
-  const tr = await translateScript(s.script!, limits, sink, signal);
+  // Only a replay reads a script (and loads the reader it needs).
+  let names: string[];
+  let trace: TraceSummary | undefined;
+  if (s.scriptFormat === 'ftrace') {
+    const { translateTrace } = await import('../source/trace.js');
+    const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers }, sink, s.traceDevice, signal);
+    ({ names, summary: trace } = tr);
+  } else {
+    const { translateScript } = await import('../source/replay.js');
+    const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
+    ({ names } = await translateScript(s.script!, limits, sink, signal));
+  }
   let end: number[] = [];
   sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
-  const raw = readRaw(engine, sink, tr.names);
+  const raw = readRaw(engine, sink, names);
   raw.pools = { end, released: engine.pools() };
+  if (trace) raw.trace = trace;
   return done(raw);
 }
 
@@ -146,7 +158,7 @@ export function mergeOutputs(outs: CellOutput[]): MergedOutput {
   return {
     raw: {
       counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records },
-      lines: named.lines, names: named.names, pools: named.pools,
+      lines: named.lines, names: named.names, pools: named.pools, ...(named.trace ? { trace: named.trace } : {}),
     },
     wallMs: wallOf(outs), cellMs, startMs, endMs, machineBytes: machine,
   };

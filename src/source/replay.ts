@@ -234,25 +234,37 @@ class Fields {
 }
 
 /** How messages name standard input (`-` as SCRIPT). */
-const STDIN_NAME = '<stdin>';
+export const STDIN_NAME = '<stdin>';
 
-/** Streams SCRIPT (`-`: standard input) through the translator; a leading UTF-8 BOM is skipped.
- * A script that cannot be opened or read is a usage error at line 0 (or the line it stopped at). */
+/** Streams SCRIPT (`-`: standard input) through the translator. A script that cannot be opened
+ * or read is a usage error at line 0 (or the line it stopped at). */
 export async function translateScript(path: string, limits: ReplayLimits, sink: OpSink, signal?: AbortSignal): Promise<ReplayTranslator> {
+  const name = path === '-' ? STDIN_NAME : path;
+  const t = new ReplayTranslator(name, limits, sink);
+  let ops = 0;
+  const lines = await readLines(path, (text, lineNo) => {
+    const before = sink.count;
+    t.line(text, lineNo);
+    ops += sink.count - before;
+  }, signal);
+  if (ops === 0) throw new UsageError(msg.scriptLine(name, lines, msg.scriptEmpty));
+  return t;
+}
+
+/** Feeds each line of PATH (`-`: standard input; a leading UTF-8 BOM skipped) to `each`, in
+ * bounded memory; returns the number of lines. A file that cannot be opened or read is a usage
+ * error at line 0 (or the line it stopped at). */
+export async function readLines(path: string, each: (text: string, lineNo: number) => void, signal?: AbortSignal): Promise<number> {
   const name = path === '-' ? STDIN_NAME : path;
   const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
   const input = path === '-' ? process.stdin : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
-  const t = new ReplayTranslator(name, limits, sink);
   const rl = createInterface({ input, crlfDelay: Infinity, signal });
   let lineNo = 0;
-  let ops = 0;
   try {
     for await (const text of rl) {
       signal?.throwIfAborted();
       lineNo++;
-      const before = sink.count;
-      t.line(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
-      ops += sink.count - before;
+      each(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
     }
   } catch (e) {
     signal?.throwIfAborted();
@@ -263,8 +275,7 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
     if (input !== process.stdin) input.destroy();
   }
   signal?.throwIfAborted();
-  if (ops === 0) throw fail(lineNo, msg.scriptEmpty);
-  return t;
+  return lineNo;
 }
 
 const BOM = '\uFEFF';

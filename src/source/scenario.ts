@@ -44,6 +44,10 @@ export interface Scenario {
   engine: EngineKind;
   /** The replayed script's path (`-`: standard input). */
   script?: string;
+  /** `ftrace`: the script is kernel trace text (source/trace.ts); absent: JSON Lines. */
+  scriptFormat?: 'ftrace';
+  /** The recording device whose trace events are replayed (--trace-device, or the busiest). */
+  traceDevice?: string;
 }
 
 /** A scenario that generates a workload. */

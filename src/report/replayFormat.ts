@@ -1,0 +1,40 @@
+// One script or kernel trace on every platform, for a person (`replay --platform all`): one row a
+// platform, with what the same DMA traffic did there.
+import { escapeText } from '../errors.js';
+import { formatSize } from '../units.js';
+import { machineLine, num, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import type { EngineRecord, Result } from './result.js';
+
+export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
+  const first = cells[0]!;
+  const out: string[] = [];
+  out.push(`gartbench replay on every platform — ${scenarioLine(first).replace(/^platform [^,]+, /, '')}`);
+  out.push(machineLine(first).replace(/^machine: /, 'machine (Xen sizes on xen-pv only; coco sizes its own swiotlb): '));
+  if (first.trace) {
+    // What the trace held is the same on every platform; only the simulated bounces differ.
+    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounces:')));
+    out.push(`  the recording machine bounced ${num(first.trace.recordedBounces)} (swiotlb_bounced)`);
+  }
+  out.push('');
+  const head = ['platform', 'verdict', 'maps', 'bounces', 'bounced', 'swiotlb full', 'map errors', 'peak slots', 'alloc fails', 'dma-debug', 'modelled time'];
+  const rows = cells.map((r) => {
+    const c = r.counters;
+    return [
+      r.scenario.platform, r.trace ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
+      num(c.mappingErrors!), num(c.swiotlbPeakSlots!), num(c.allocFailures!), num(c.dmaDebugErrors!), `${num(Math.round(r.modeled.totalNs / 1000))} µs`,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  out.push(line(head));
+  for (const row of rows) out.push(line(row));
+  const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}`);
+  if (firstDebug.length) {
+    out.push('');
+    out.push('first dma-debug report per platform (all of them in --json):');
+    out.push(...firstDebug);
+  }
+  out.push('');
+  out.push(`simulator: ${simulatorText(engine)}`);
+  return out.join('\n') + '\n';
+}

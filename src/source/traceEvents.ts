@@ -1,0 +1,253 @@
+// Reading kernel trace text (INTERFACE.md `replay --format ftrace`, MODEL.md §10): one line of
+// `trace-cmd report` or /sys/kernel/tracing/trace in, one DMA-API event (or "skip") out.
+//
+// The line prefix is what the ring buffer's printer writes before each event
+// (kernel/trace/trace_output.c, trace_print_context: TASK-PID, optionally (TGID), [CPU], the
+// latency flags, TIMESTAMP:), and trace-cmd report's is the same without the flags. The fields
+// follow each event's TP_printk, read from the kernel source:
+// - include/trace/events/dma.h (first in 6.12): the dma_map class (dma_map_page and
+//   dma_map_resource in 6.12; dma_map_phys, which replaced dma_map_page, later) prints
+//   "DEV dir=D dma_addr=X size=N phys_addr=X attrs=F"; the dma_unmap class
+//   "DEV dir=D dma_addr=X size=N attrs=F"; dma_sync_single_for_{cpu,device}
+//   "DEV dir=D dma_addr=X size=N"; dma_alloc "DEV [dir=D] dma_addr=X size=N virt_addr=P flags=G
+//   attrs=F" (dir= came after 6.12, as did the _pages and _sgt forms); dma_free the same without
+//   flags; dma_map_sg "DEV dir=D [nents=a/b ents=c/d[ [TRUNCATED]]] dma_addrs={…} sizes={…}
+//   phys_addrs={…} attrs=F" (the counts and the 128-entry cap came later still); dma_unmap_sg
+//   "DEV dir=D phys_addrs={…} attrs=F"; dma_sync_sg_for_{cpu,device} "DEV dir=D dma_addrs={…}
+//   sizes={…}"; dma_map_sg_err "DEV dir=D dma_addrs={…} err=N attrs=F".
+// - include/trace/events/swiotlb.h: swiotlb_bounced "dev_name: DEV dma_mask=X dev_addr=X size=N
+//   FORCE|NORMAL" (NO_FORCE too before 5.18).
+// Numbers are as printk writes them: %llx without 0x, %zu decimal; __print_array's elements
+// (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces.
+
+/** The dma and swiotlb events replay understands; every other event is skipped. */
+export const TRACE_EVENTS = [
+  'dma_map_page', 'dma_map_phys', 'dma_map_resource', 'dma_unmap_page', 'dma_unmap_phys', 'dma_unmap_resource',
+  'dma_sync_single_for_cpu', 'dma_sync_single_for_device', 'dma_map_sg', 'dma_unmap_sg', 'dma_map_sg_err',
+  'dma_sync_sg_for_cpu', 'dma_sync_sg_for_device', 'dma_alloc', 'dma_alloc_pages', 'dma_alloc_sgt', 'dma_alloc_sgt_err',
+  'dma_free', 'dma_free_pages', 'dma_free_sgt', 'swiotlb_bounced',
+] as const;
+export type TraceEventName = (typeof TRACE_EVENTS)[number];
+const KNOWN = new Set<string>(TRACE_EVENTS);
+
+/** decode_dma_data_direction's symbols (dma.h). */
+export const TRACE_DIRS = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'] as const;
+export type TraceDir = (typeof TRACE_DIRS)[number];
+
+/** A DMA or physical address as printed; `failed` is DMA_MAPPING_ERROR (all ones). */
+export type Addr = number;
+/** DMA_MAPPING_ERROR as a 64-bit hex string (~(dma_addr_t)0). */
+const MAPPING_ERROR_HEX = 'ffffffffffffffff';
+/** The marker an all-ones address parses to (no real address reaches 2^53). */
+export const ADDR_ERROR = -1;
+
+export type TraceEvent =
+  | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean }
+  | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean }
+  | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
+  | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean }
+  | { kind: 'map_sg_err'; name: TraceEventName; device: string }
+  | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[] }
+  | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
+  | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean }
+  | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number }
+  | { kind: 'bounced'; name: TraceEventName; device: string; size: number };
+
+/** What one line of trace text is. */
+export type TraceLine =
+  | { kind: 'event'; event: TraceEvent }
+  /** Blank, a comment or header line, or another event. */
+  | { kind: 'skip'; other?: string }
+  /** The ring buffer overflowed: events are missing here ("CPU:N [LOST M EVENTS]"). */
+  | { kind: 'lost'; events: number };
+
+export class TraceSyntaxError extends Error {}
+
+// TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: EVENT: FIELDS. TASK may hold spaces and dashes; the
+// last "-digits" before the bracketed CPU ends it.
+const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(.*)$/;
+const EVENT = /^([A-Za-z_][\w]*):(?:\s+(.*))?$/;
+const HEADER = /^(?:cpus=\d+|version\s*=\s*\d+|CPU \d+ is empty|trace-cmd: .*)\s*$/;
+const LOST = /^CPU:\s*\d+\s+\[LOST (\d+) EVENTS\]\s*$/;
+
+/** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError. */
+export function parseTraceLine(text: string): TraceLine {
+  const t = text.trim();
+  if (t === '' || t.startsWith('#') || HEADER.test(t)) return { kind: 'skip' };
+  const lost = LOST.exec(t);
+  if (lost) return { kind: 'lost', events: Number(lost[1]) };
+  // An event's stack trace (the stacktrace option) follows it as " => function" lines.
+  if (t.startsWith('=>')) return { kind: 'skip' };
+  const m = PREFIX.exec(text);
+  if (!m) throw new TraceSyntaxError('not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, as trace-cmd report and /sys/kernel/tracing/trace print)');
+  const ev = EVENT.exec(m[5]!);
+  // Other tracers' lines (function, <stack trace>) and other events are not ours.
+  if (!ev) return { kind: 'skip' };
+  const name = ev[1]!;
+  if (!KNOWN.has(name)) return { kind: 'skip', other: name };
+  return { kind: 'event', event: parseFields(name as TraceEventName, (ev[2] ?? '').trim()) };
+}
+
+/** The fields of one of our events, by its TP_printk. */
+function parseFields(name: TraceEventName, text: string): TraceEvent {
+  const f = new Fields(name, text);
+  switch (name) {
+    case 'dma_map_page':
+    case 'dma_map_phys':
+    case 'dma_map_resource': {
+      const attrs = f.str('attrs', '');
+      return {
+        kind: 'map', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), phys: f.addr('phys_addr'),
+        // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
+        mmio: name === 'dma_map_resource' || attrs.split('|').includes('MMIO'),
+      };
+    }
+    case 'dma_unmap_page':
+    case 'dma_unmap_phys':
+    case 'dma_unmap_resource':
+      return { kind: 'unmap', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), resource: name === 'dma_unmap_resource' || f.str('attrs', '').split('|').includes('MMIO') };
+    case 'dma_sync_single_for_cpu':
+    case 'dma_sync_single_for_device':
+      return { kind: 'sync', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), forCpu: name.endsWith('cpu') };
+    case 'dma_map_sg': {
+      const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs');
+      if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
+      const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
+      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]') };
+    }
+    case 'dma_map_sg_err':
+      return { kind: 'map_sg_err', name, device: f.device };
+    case 'dma_unmap_sg':
+      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs') };
+    case 'dma_sync_sg_for_cpu':
+    case 'dma_sync_sg_for_device': {
+      const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes');
+      if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
+      return { kind: 'sync_sg', name, device: f.device, dir: f.dir(), dmas, sizes, forCpu: name.endsWith('cpu') };
+    }
+    case 'dma_alloc':
+    case 'dma_alloc_pages':
+    case 'dma_alloc_sgt': {
+      const dma = f.addr('dma_addr');
+      // dma_alloc_attrs traces failures too: virt_addr NULL (dma_alloc_class stores dma_addr 0 then).
+      const virt = name === 'dma_alloc_sgt' ? 'x' : f.str('virt_addr', 'x');
+      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || /^(?:0x)?0+$|^\(null\)$/.test(virt) };
+    }
+    case 'dma_alloc_sgt_err':
+      return { kind: 'alloc', name, device: f.device, dma: 0, size: f.size('size'), failed: true };
+    case 'dma_free':
+    case 'dma_free_pages':
+    case 'dma_free_sgt':
+      return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size') };
+    case 'swiotlb_bounced':
+      return { kind: 'bounced', name, device: f.device, size: f.size('size') };
+  }
+}
+
+const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;
+
+/** Parses a %llx (or 0x-prefixed) address; all ones is ADDR_ERROR. */
+export function parseAddr(text: string): Addr | null {
+  const m = HEX.exec(text);
+  if (!m) return null;
+  const digits = m[1]!.toLowerCase().replace(/^0+(?=.)/, '');
+  if (digits.length === 16 && digits === MAPPING_ERROR_HEX) return ADDR_ERROR;
+  const v = parseInt(digits, 16);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** The "key=value" words after the device name. */
+class Fields {
+  readonly device: string;
+  private readonly values = new Map<string, string>();
+  private readonly words = new Set<string>();
+
+  constructor(private readonly name: TraceEventName, text: string) {
+    const tokens = text.split(/\s+/).filter((w) => w !== '');
+    if (name === 'swiotlb_bounced') {
+      if (tokens[0] !== 'dev_name:') this.fail('expected "dev_name: DEVICE" first');
+      tokens.shift();
+    }
+    const device = tokens.shift();
+    if (device === undefined || device.includes('=')) this.fail('expected the device name first');
+    this.device = device!;
+    for (let i = 0; i < tokens.length; i++) {
+      let tok = tokens[i]!;
+      const eq = tok.indexOf('=');
+      if (eq <= 0) {
+        this.words.add(tok);
+        continue;
+      }
+      // An array printer that put spaces after its commas: join up to the closing brace.
+      while (tok[eq + 1] === '{' && !tok.endsWith('}') && i + 1 < tokens.length) tok += tokens[++i];
+      this.values.set(tok.slice(0, eq), tok.slice(eq + 1));
+    }
+  }
+
+  fail(what: string): never {
+    throw new TraceSyntaxError(`${this.name}: ${what}`);
+  }
+
+  str(key: string, dflt?: string): string {
+    const v = this.values.get(key);
+    if (v !== undefined) return v;
+    if (dflt !== undefined) return dflt;
+    return this.fail(`missing ${key}=`);
+  }
+
+  flag(word: string): boolean {
+    return this.words.has(word);
+  }
+
+  dir(): TraceDir {
+    const v = this.str('dir');
+    if (!(TRACE_DIRS as readonly string[]).includes(v)) this.fail(`dir=${v} is not one of ${TRACE_DIRS.join(', ')}`);
+    return v as TraceDir;
+  }
+
+  addr(key: string): Addr {
+    const v = this.str(key);
+    const a = parseAddr(v);
+    if (a === null) this.fail(`${key}=${v} is not a hexadecimal address`);
+    return a!;
+  }
+
+  size(key: string): number {
+    const v = this.str(key);
+    if (!/^\d{1,15}$/.test(v)) this.fail(`${key}=${v} is not a size in bytes`);
+    return Number(v);
+  }
+
+  private array(key: string): string[] {
+    const v = this.str(key);
+    if (!v.startsWith('{') || !v.endsWith('}')) this.fail(`${key}=${v} is not an array ({0x…,0x…})`);
+    const inner = v.slice(1, -1).trim();
+    return inner === '' ? [] : inner.split(',').map((e) => e.trim());
+  }
+
+  addrs(key: string): Addr[] {
+    return this.array(key).map((e) => {
+      const a = e.startsWith('0x') ? parseAddr(e) : null;
+      if (a === null) this.fail(`${key}: ${e} is not a 0x-prefixed hexadecimal address`);
+      return a!;
+    });
+  }
+
+  sizes(key: string): number[] {
+    return this.array(key).map((e) => {
+      const a = e.startsWith('0x') ? parseAddr(e) : /^\d+$/.test(e) ? Number(e) : null;
+      if (a === null || a === ADDR_ERROR || a > 0xffff_ffff) this.fail(`${key}: ${e} is not a length`);
+      return a!;
+    });
+  }
+
+  /** "nents=8/8": the entries printed and the list's full length (later kernels only). */
+  count(key: string, printed: number): number {
+    const v = this.values.get(key);
+    if (v === undefined) return printed;
+    const m = /^(\d+)\/(\d+)$/.exec(v);
+    if (!m) this.fail(`${key}=${v} is not PRINTED/FULL`);
+    if (Number(m![1]) !== printed) this.fail(`${key}=${v} but ${printed} entries are printed`);
+    return Number(m![2]);
+  }
+}
