@@ -52,7 +52,7 @@ describe('options', () => {
   const CASES: { description: string; args: string[]; pattern: RegExp }[] = [
     { description: 'unknown command lists the commands', args: ['dance'], pattern: /unknown command 'dance' \(valid: run, matrix, replay, merge, bench\)/ },
     { description: 'unknown option', args: ['replay', good, '--turbo'], pattern: /unknown option '--turbo'/ },
-    { description: 'bad platform names the valid ones', args: ['replay', good, '--platform', 'vax'], pattern: /--platform: 'vax' is not valid \(valid: bare-metal, swiotlb-force, xen-pv, iommu, coco\)/ },
+    { description: 'bad platform names the valid ones', args: ['replay', good, '--platform', 'vax'], pattern: /--platform: 'vax' is not valid \(valid: bare-metal, swiotlb-force, xen-pv, iommu, coco, all\)/ },
     { description: 'bad device', args: ['run', '--device', 'voodoo'], pattern: /--device: 'voodoo' is not valid \(valid: r100, r600, nv04, nv50, agp\)/ },
     { description: 'bad kernel', args: ['replay', good, '--kernel', '1999'], pattern: /--kernel: '1999' is not valid \(valid: 2010, modern\)/ },
     { description: 'a size that cannot be parsed', args: ['replay', good, '--ram', 'lots'], pattern: /--ram: 'lots' is not a size/ },
