@@ -132,7 +132,10 @@ export function traceLines(r: Result): string[] {
   const others = t.devices.filter((d) => d.name !== t.device);
   const events = Object.values(t.events).reduce((a, b) => a + b, 0);
   const out = [`trace: device ${escapeText(t.device)}, ${plural(events, 'event')} of ${plural(t.lines, 'line')}${others.length ? `; not replayed: ${others.map((d) => `${escapeText(d.name)} (${plural(d.events, 'event')})`).join(', ')} (--trace-device)` : ''}`];
-  out.push(`  bounces: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced); simulated on ${r.scenario.platform}: ${num(r.counters.bounces ?? 0)}`);
+  // swiotlb_map traces swiotlb_bounced before it looks for slots: a bounce that found the pool full counts too.
+  const full = r.counters.swiotlbFull ?? 0;
+  const attempts = (r.counters.bounces ?? 0) + full;
+  out.push(`  bounces: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found the pool full)` : ''}`);
   const k = t.skipped;
   const skipped = [
     k.mmio && `${plural(k.mmio, 'MMIO map or unmap')} (dma_map_resource: never bounced)`,

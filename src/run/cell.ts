@@ -77,7 +77,7 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
     if (!isWorkload(s)) throw new UsageError(msg.initFailed(initErrorText(code)));
     throw new CellError(`cell ${describeCell(c)} failed: ${initErrorText(code)}`);
   }
-  const sink = new OpSink(engine, !isWorkload(s));
+  const sink = new OpSink(engine, isWorkload(s) ? 'none' : s.scriptFormat === 'ftrace' ? 'window' : 'all');
   if (c.fault === 'trap') sink.push(TRAP_OP);
   if (isWorkload(s)) {
     if (signal) await runWorkload(s, c.seed, sink, signal);

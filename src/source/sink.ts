@@ -1,6 +1,8 @@
 // The op stream: workloads and replay scripts both push ops here, straight into the engine's own
 // op buffer (its linear memory for the Wasm engine); a full buffer runs, so a script of any length
-// runs in bounded memory and no op is copied.
+// runs in bounded memory and no op is copied. What reports need of past ops (their script lines,
+// their codes) is kept per op for scripts; a kernel trace keeps only the lines of the ops
+// dma-debug recorded (`window`), so a trace of any length holds memory bounded by the buffer.
 import { OP_WORDS, Op } from '../engine/abi.js';
 import type { Engine } from '../engine/types.js';
 
@@ -17,22 +19,32 @@ export class OpSink {
   /** Op index → op code: a violation's stamps name the ops that wrote them (one byte per op). */
   private codes = new Uint8Array(TRACK_OPS);
 
-  constructor(private readonly engine: Engine, trackOrigins = false) {
-    this.origins = trackOrigins ? new Int32Array(TRACK_OPS) : null;
+  /** `window` mode: the op index of origins[0]; ops before it keep a line only in `kept`. */
+  private windowStart = 0;
+  private readonly kept = new Map<number, number>();
+
+  /**
+   * `track`: 'none' (a workload: op indices name themselves), 'all' (a script: every op's line
+   * and code), or 'window' (a trace: lines of the current buffer only, and of the ops the
+   * engine's dma-debug records name, read after every run of the buffer; no codes, since a trace
+   * has no reads that could name a writer).
+   */
+  constructor(private readonly engine: Engine, private readonly track: 'none' | 'all' | 'window' = 'none') {
     this.chunk = engine.opBuffer();
     this.capacity = this.chunk.length / OP_WORDS;
+    this.origins = track === 'none' ? null : new Int32Array(track === 'window' ? this.capacity : TRACK_OPS);
   }
 
   push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0): void {
     const w = this.fill * OP_WORDS;
     const ch = this.chunk;
     ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d; ch[w + 5] = 0; ch[w + 6] = 0; ch[w + 7] = 0;
-    if (this.count >= this.codes.length) {
+    if (this.track !== 'window' && this.count >= this.codes.length) {
       this.codes = grow(this.codes);
       if (this.origins) this.origins = grow(this.origins);
     }
-    this.codes[this.count] = code;
-    if (this.origins) this.origins[this.count] = origin;
+    if (this.track !== 'window') this.codes[this.count] = code;
+    if (this.origins) this.origins[this.count - this.windowStart] = origin;
     this.count++;
     if (++this.fill === this.capacity) this.flush();
   }
@@ -42,6 +54,14 @@ export class OpSink {
     this.engine.runBuffered(this.fill, this.count - this.fill);
     this.fill = 0;
     this.chunk = this.engine.opBuffer();
+    if (this.track === 'window') {
+      // Keep the lines of the ops dma-debug recorded in this buffer; the window moves on.
+      for (const r of this.engine.debug().records) {
+        const op = Number(r[1]);
+        if (op >= this.windowStart && op < this.count) this.kept.set(op, this.origins![op - this.windowStart]!);
+      }
+      this.windowStart = this.count;
+    }
   }
 
   /** Ends the stream: the device is released (dma-debug leak check, teardown). `beforeRelease`
@@ -55,14 +75,17 @@ export class OpSink {
     this.flush();
   }
 
-  /** The op code of op index `op`, or -1 when there is no such op. */
+  /** The op code of op index `op`, or -1 when it is not known (no such op; a trace's). */
   codeAt(op: number): number {
-    return op >= 0 && op < this.count ? this.codes[op]! : -1;
+    return this.track !== 'window' && op >= 0 && op < this.count ? this.codes[op]! : -1;
   }
 
-  /** The script line (or other origin) of op index `op`; the index itself when not tracked. */
+  /** The script line (or other origin) of op index `op`; the index itself when not tracked (or,
+   * in a trace, for an op dma-debug did not record). */
   origin(op: number): number {
-    return this.origins && op >= 0 && op < this.count ? this.origins[op]! : op;
+    if (!this.origins || op < 0 || op >= this.count) return op;
+    if (op >= this.windowStart) return this.origins[op - this.windowStart]!;
+    return this.kept.get(op) ?? op;
   }
 }
 
