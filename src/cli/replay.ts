@@ -53,6 +53,6 @@ async function busiest(script: string, signal: AbortSignal): Promise<string | un
   if (script === '-') return undefined;
   const info = await stat(script).catch(() => undefined);
   if (!info?.isFile()) return undefined;
-  const { busiestDevice, scanTraceDevices } = await import('../source/trace.js');
+  const { busiestDevice, scanTraceDevices } = await import('../source/traceEvents.js');
   return busiestDevice(script, await scanTraceDevices(script, signal));
 }

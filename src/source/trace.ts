@@ -27,7 +27,7 @@ import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
 import { STDIN_NAME, readLines } from './replay.js';
 import type { OpSink } from './sink.js';
-import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
+import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, deviceList, parseTraceLine } from './traceEvents.js';
 
 /** What a replayed trace was, beside the counters (a result's `trace`). */
 export interface TraceSummary {
@@ -380,10 +380,6 @@ function segmentAddr(dmas: Addr[], sizes: number[], at: number): Addr {
   return 0;
 }
 
-export function deviceList(devices: { name: string; events: number }[]): string {
-  return devices.map((d) => `${escapeText(d.name)} (${d.events} events)`).join(', ');
-}
-
 /**
  * Streams TRACE (`-`: standard input) through the translator. `device`: the recording device to
  * replay (--trace-device, or the one scanTraceDevices found busiest); without it, on a stream,
@@ -400,29 +396,4 @@ export async function translateTrace(path: string, limits: TraceLimits, sink: Op
   }
   if (sink.count === 0 && !given) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay`));
   return t;
-}
-
-/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work). */
-export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<{ name: string; events: number }[]> {
-  const counts = new Map<string, number>();
-  await readLines(path, (text, n) => {
-    let parsed;
-    try {
-      parsed = parseTraceLine(text);
-    } catch (e) {
-      if (e instanceof TraceSyntaxError) throw new UsageError(msg.scriptLine(path, n, e.message));
-      throw e;
-    }
-    if (parsed.kind === 'event') counts.set(parsed.event.device, (counts.get(parsed.event.device) ?? 0) + 1);
-  }, signal);
-  return [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
-}
-
-/** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */
-export function busiestDevice(path: string, devices: { name: string; events: number }[]): string {
-  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, 0, 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)'));
-  if (devices.length > 1 && devices[0]!.events === devices[1]!.events) {
-    throw new UsageError(`${escapeText(path)}: several devices have the most events (${deviceList(devices)}); choose one with --trace-device`);
-  }
-  return devices[0]!.name;
 }

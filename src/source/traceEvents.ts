@@ -20,6 +20,9 @@
 // Numbers are as printk writes them: %llx without 0x, %zu decimal; __print_array's elements
 // (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces.
 
+import { UsageError, escapeText, msg } from '../errors.js';
+import { readLines } from './replay.js';
+
 /** The dma and swiotlb events replay understands; every other event is skipped. */
 export const TRACE_EVENTS = [
   'dma_map_page', 'dma_map_phys', 'dma_map_resource', 'dma_unmap_page', 'dma_unmap_phys', 'dma_unmap_resource',
@@ -250,4 +253,33 @@ class Fields {
     if (Number(m![1]) !== printed) this.fail(`${key}=${v} but ${printed} entries are printed`);
     return Number(m![2]);
   }
+}
+
+export function deviceList(devices: { name: string; events: number }[]): string {
+  return devices.map((d) => `${escapeText(d.name)} (${d.events} events)`).join(', ');
+}
+
+/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work). */
+export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<{ name: string; events: number }[]> {
+  const counts = new Map<string, number>();
+  await readLines(path, (text, n) => {
+    let parsed;
+    try {
+      parsed = parseTraceLine(text);
+    } catch (e) {
+      if (e instanceof TraceSyntaxError) throw new UsageError(msg.scriptLine(path, n, e.message));
+      throw e;
+    }
+    if (parsed.kind === 'event') counts.set(parsed.event.device, (counts.get(parsed.event.device) ?? 0) + 1);
+  }, signal);
+  return [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+}
+
+/** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */
+export function busiestDevice(path: string, devices: { name: string; events: number }[]): string {
+  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, 0, 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)'));
+  if (devices.length > 1 && devices[0]!.events === devices[1]!.events) {
+    throw new UsageError(`${escapeText(path)}: several devices have the most events (${deviceList(devices)}); choose one with --trace-device`);
+  }
+  return devices[0]!.name;
 }
