@@ -10,6 +10,7 @@ import { engineThroughput } from './engineThroughput.js';
 import { micro } from './micro.js';
 import { strategies } from './strategies.js';
 import { eras } from './eras.js';
+import { traces } from './traces.js';
 import { scaling } from './scaling.js';
 import { innerLoop } from './innerLoop.js';
 import { copyBandwidth } from './copyBandwidth.js';
@@ -24,7 +25,7 @@ import { type Shard, shardSlice } from '../src/run/shard.js';
  * by size, a profile, workers by wall time), then the modelled strategy comparison, then the
  * micro-benchmarks and the AS/TS/C inner loop.
  */
-export const BENCHMARKS: BenchModule[] = [endToEnd, costPerPage, profile, scaling, startup, strategies, eras, copyBandwidth, engineThroughput, innerLoop, micro];
+export const BENCHMARKS: BenchModule[] = [endToEnd, costPerPage, profile, scaling, startup, strategies, eras, traces, copyBandwidth, engineThroughput, innerLoop, micro];
 
 /** The bench command that makes one section alone. */
 export function sectionCommand(id: string, quick: boolean, seed: number): string {
