@@ -24,7 +24,7 @@ usage: gartbench <command> [options]
 commands:
   run       simulate one scenario (platform × device × strategy × workload)
   matrix    every platform × strategy (or × gatt for agp) for one device and workload
-  replay    replay a DMA-API script (JSON Lines) and check every read
+  replay    replay a DMA-API script (JSON Lines) and check every read, or a kernel trace (--format ftrace)
   bench     the benchmark report (what \`npm run bench\` runs)
   merge     join the parts of a sharded matrix (matrix --shard K/N) into the one unsharded result
 

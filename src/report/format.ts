@@ -150,6 +150,10 @@ export function traceLines(r: Result): string[] {
     t.sgTruncated && `${plural(t.sgTruncated, 'sg list')} printed in part ([TRUNCATED]: the first 128 entries replayed)`,
   ].filter(Boolean);
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
+  // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
+  const failedHere = r.counters.mappingErrors ?? 0;
+  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (unmap-unknown, sync-unknown), where a driver would have taken its dma_mapping_error() path`);
+  if (t.highestPhys > r.machine.ramBytes) out.push(`  the trace's pages reach ${(t.highestPhys / 2 ** 30).toFixed(1)} GiB of physical memory; with RAM ${formatSize(r.machine.ramBytes)} here, pages the recording kernel had above ${formatSize(r.machine.ramBytes)} come from lower memory (give --ram to match the recording machine)`);
   if (t.lostEvents) out.push(`  INCOMPLETE: the ring buffer dropped ${plural(t.lostEvents, 'event')} while recording ([LOST … EVENTS]); the counts are lower bounds`);
   if (t.liveAtEnd) out.push(`  ${plural(t.liveAtEnd, 'mapping or allocation', 'mappings and allocations')} still live when the trace ended (the release reports them to dma-debug)`);
   return out;

@@ -12,7 +12,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   out.push(machineLine(first).replace(/^machine: /, 'machine (Xen sizes on xen-pv only; coco sizes its own swiotlb): '));
   if (first.trace) {
     // What the trace held is the same on every platform; only the simulated bounces differ.
-    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounces:')));
+    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounces:') && !l.includes(' failed here ')));
     out.push(`  the recording machine bounced ${num(first.trace.recordedBounces)} (swiotlb_bounced)`);
   }
   out.push('');
@@ -28,6 +28,9 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const line = (row: string[]) => row.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
   out.push(line(head));
   for (const row of rows) out.push(line(row));
+  if (first.trace && cells.some((r) => r.counters.mappingErrors! > 0)) {
+    out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its dma_mapping_error() path');
+  }
   const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}`);
   if (firstDebug.length) {
     out.push('');

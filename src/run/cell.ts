@@ -97,7 +97,8 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
     ({ names } = await translateScript(s.script!, limits, sink, signal));
   }
   let end: number[] = [];
-  sink.finish(sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
+  // The release comes after the script's last op; a trace ends at its last line, whatever device it was.
+  sink.finish(trace ? trace.lines : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
   const raw = readRaw(engine, sink, names);
   raw.pools = { end, released: engine.pools() };
   if (trace) raw.trace = trace;

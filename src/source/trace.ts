@@ -51,6 +51,12 @@ export interface TraceSummary {
   sgTruncated: number;
   /** Mappings and allocations still live when the trace ended (the release reports them). */
   liveAtEnd: number;
+  /** The end of the highest physical page a replayed map named (bytes): the recording machine's
+   * RAM reached at least that far. */
+  highestPhys: number;
+  /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
+   * result's `verdict` (coherent when no read failed) says nothing about data. */
+  oracleChecked: false;
 }
 
 export interface TraceLimits {
@@ -89,7 +95,7 @@ export class TraceTranslator {
     this.chosen = device;
     this.summary = {
       format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0,
-      skipped: { mmio: 0, failedOnRecording: 0, beforeTrace: 0, tooLarge: 0, zeroLength: 0 }, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0,
+      skipped: { mmio: 0, failedOnRecording: 0, beforeTrace: 0, tooLarge: 0, zeroLength: 0 }, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, highestPhys: 0, oracleChecked: false,
     };
   }
 
@@ -236,6 +242,7 @@ export class TraceTranslator {
       sk.tooLarge++;
       return;
     }
+    this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
     if (b) {
