@@ -357,3 +357,94 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     assert.match(r.stdout, /2 mappings and allocations still live when the trace ended/);
   });
 });
+
+// ---- 5: which device ------------------------------------------------------------------------
+
+describe('trace: the recording device', () => {
+  const OTHER = '0000:00:02.0';
+  const twoDevices = [
+    ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000), ev.unmapPhys('TO_DEVICE', 0x10000000, 4096),
+    ev.mapPhys('FROM_DEVICE', 0x20000000, 8192, 0x20000000, '', OTHER),
+    ev.mapPhys('TO_DEVICE', 0x10001000, 4096, 0x10001000), ev.unmapPhys('TO_DEVICE', 0x10001000, 4096),
+  ];
+  const busy = traceFile('two-devices.trace', twoDevices);
+  const LIST = /0000:03:00\.0 \(4 events\), 0000:00:02\.0 \(1 events?\)/;
+
+  it('by default the device with most events is replayed, the others listed', () => {
+    const res = replayJson(busy, '--platform', 'bare-metal', ...SMALL);
+    assert.equal(res.trace.device, DEV);
+    assert.deepEqual(res.trace.devices, [{ name: DEV, events: 4 }, { name: OTHER, events: 1 }]);
+    assert.equal(res.counters.maps, 2);
+    assert.equal(res.counters.unmaps, 2);
+  });
+
+  it('--trace-device picks another', () => {
+    const res = replayJson(busy, '--platform', 'bare-metal', '--trace-device', OTHER, ...SMALL);
+    assert.equal(res.trace.device, OTHER);
+    assert.deepEqual(res.trace.events, { dma_map_phys: 1 });
+    assert.equal(res.counters.maps, 1);
+    assert.equal(res.counters.unmaps, 0);
+    assert.equal(res.trace.liveAtEnd, 1);
+  });
+
+  it('a tie: exit 2, the devices listed, --trace-device named', () => {
+    const tie = traceFile('tie.trace', [...twoDevices.slice(0, 3), ev.unmapPhys('FROM_DEVICE', 0x20000000, 8192, '', OTHER)]);
+    expectUsage(cli('replay', tie, '--format', 'ftrace', ...SMALL), /tie\.trace: several devices have the most events \(0000:00:02\.0 \(2 events\), 0000:03:00\.0 \(2 events\)\); choose one with --trace-device$/m);
+  });
+
+  it('--trace-device naming a device with no events: exit 2, the devices listed', () => {
+    expectUsage(cli('replay', busy, '--format', 'ftrace', '--trace-device', '0000:09:00.0', ...SMALL), new RegExp(`--trace-device: '0000:09:00\\.0' has no events in .*two-devices\\.trace \\(devices: ${LIST.source}\\)$`, 'm'));
+  });
+
+  it('--trace-device with --format jsonl: exit 2', () => {
+    const jsonl = script(dir, 'plain.jsonl', [{ op: 'alloc', buf: 'a', pages: 1 }]);
+    expectUsage(cli('replay', jsonl, '--trace-device', DEV, ...SMALL), /--trace-device: only with --format ftrace/);
+  });
+
+  it('standard input with two devices and no --trace-device: exit 2, the devices listed', () => {
+    const input = twoDevices.map((b) => sys(b)).join('\n') + '\n';
+    expectUsage(cliAs({ input }, 'replay', '-', '--format', 'ftrace', ...SMALL), new RegExp(`^gartbench: <stdin>: the trace has events of 2 devices \\(${LIST.source}\\); choose one with --trace-device$`, 'm'));
+  });
+
+  it('standard input with two devices and --trace-device: that device', () => {
+    const input = twoDevices.map((b) => sys(b)).join('\n') + '\n';
+    const r = cliAs({ input }, 'replay', '-', '--format', 'ftrace', '--trace-device', OTHER, '--json', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).trace.device, OTHER);
+  });
+
+  it('--platform all with standard input: exit 2', () => {
+    expectUsage(cliAs({ input: sys(twoDevices[0]!) + '\n' }, 'replay', '-', '--format', 'ftrace', '--platform', 'all', ...SMALL), /--platform all: .*give a file, not standard input/);
+  });
+});
+
+// ---- 6: --platform all ----------------------------------------------------------------------
+
+describe('trace: --platform all', () => {
+  const MODERN = ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu', 'coco'];
+
+  it('JSON: a gartbench.matrix/1 document, one cell per platform of the modern kernel, each with its trace section', () => {
+    const path = traceFile('all.trace', CLEAN);
+    const doc = replayJson(path, '--platform', 'all', ...SMALL);
+    assert.equal(doc.schema, 'gartbench.matrix/1');
+    assert.deepEqual(doc.cells.map((c: { scenario: { platform: string } }) => c.scenario.platform), MODERN);
+    for (const c of doc.cells) {
+      assert.equal(c.scenario.kernel, 'modern');
+      assert.equal(c.trace.device, DEV);
+      assert.equal(c.trace.events.dma_map_phys, 3);
+      assert.equal(c.counters.maps, 3);
+    }
+    const bytes = Object.fromEntries(doc.cells.map((c: { scenario: { platform: string }; counters: { bounceBytes: number } }) => [c.scenario.platform, c.counters.bounceBytes]));
+    assert.deepEqual(bytes, { 'bare-metal': 0, 'swiotlb-force': CLEAN_BYTES, 'xen-pv': CLEAN_BYTES, iommu: 0, coco: CLEAN_BYTES });
+  });
+
+  it('human: one row per platform', () => {
+    const path = traceFile('all-human.trace', CLEAN);
+    const r = cli('replay', path, '--format', 'ftrace', '--platform', 'all', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.split('\n').filter((l) => /^\S+\s+not checked\s/.test(l));
+    assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), MODERN);
+    assert.match(r.stdout, /^platform\s+verdict\s+maps\s+bounces/m);
+    assert.match(r.stdout, /trace: device 0000:03:00\.0, 13 events/);
+  });
+});
