@@ -643,3 +643,47 @@ describe('trace: the same calls as a JSON Lines script', () => {
     });
   }
 });
+
+describe('trace: edges', () => {
+  it('a trace with no dma or swiotlb events: exit 2, saying how to record one', () => {
+    const path = script(dir, 'no-events.trace', ['# tracer: nop', sys('sched_switch: prev_comm=a prev_pid=1 prev_prio=120 prev_state=S ==> next_comm=b next_pid=2 next_prio=120')].join('\n') + '\n');
+    expectUsage(cli('replay', path, '--format', 'ftrace'), /no-events\.trace:\d+: no dma or swiotlb trace events \(record with: trace-cmd record -e dma -e swiotlb/);
+  });
+
+  it('dma_unmap_phys of an entry of an sg list: exit 2 at its line', () => {
+    const path = traceFile('sg-single.trace', [ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0x1000, 0x3000], [4096, 4096]), ev.unmapPhys('TO_DEVICE', 0x3000, 4096)], false);
+    expectUsage(cli('replay', path, '--format', 'ftrace'), /sg-single\.trace:2: dma_unmap_phys of dma_addr=3000, an entry of an sg list \(dma_unmap_sg unmaps those\)$/m);
+  });
+
+  it('an sg list is unmapped by its physical addresses, whatever order its lists were made in', () => {
+    const path = traceFile('sg-order.trace', [
+      ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0xf000_0000, 0xf000_2000], [4096, 4096]),
+      ev.mapSg('FROM_DEVICE', [0x8000], [0xf001_0000], [4096]),
+      ev.unmapSg('TO_DEVICE', [0x1000, 0x3000]),
+      ev.syncSg(true, 'FROM_DEVICE', [0xf001_0000], [4096]),
+      ev.unmapSg('FROM_DEVICE', [0x8000]),
+    ]);
+    const res = replayJson(path, '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(res.counters.maps, 3);
+    assert.equal(res.counters.unmaps, 3);
+    assert.equal(res.counters.syncsForCpu, 1);
+    assert.deepEqual(res.dmaDebug, []);
+    assert.equal(res.trace.liveAtEnd, 0);
+    assert.equal(res.trace.skipped.beforeTrace, 0);
+  });
+
+  // The header of src/source/trace.ts skips "unmaps and syncs of mappings made before the trace
+  // began", and the report calls them "of mappings the trace did not show being made"; a second
+  // unmap (or a sync after the unmap) of a mapping the trace made and unmapped is neither, but is
+  // counted there today and never reaches dma-debug.
+  it('a double unmap and a sync after the unmap are not counted as made before the trace', { todo: 'TraceTranslator counts them in skipped.beforeTrace (trace.ts event(), findStart/sync miss)' }, () => {
+    const path = traceFile('double-unmap.trace', [
+      ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000),
+      ev.unmapPhys('TO_DEVICE', 0x10000000, 4096),
+      ev.unmapPhys('TO_DEVICE', 0x10000000, 4096),
+      ev.sync(true, 'TO_DEVICE', 0x10000000, 4096),
+    ]);
+    const res = replayJson(path, '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(res.trace.skipped.beforeTrace, 0);
+  });
+});
