@@ -135,27 +135,34 @@ export function traceLines(r: Result): string[] {
   // swiotlb_map traces swiotlb_bounced before it looks for slots: a bounce that found the pool full counts too.
   const full = r.counters.swiotlbFull ?? 0;
   const attempts = (r.counters.bounces ?? 0) + full;
-  out.push(`  bounces: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found the pool full)` : ''}`);
   const k = t.skipped;
+  out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found the pool full)` : ''}`);
   const skipped = [
-    k.mmio && `${plural(k.mmio, 'MMIO map or unmap')} (dma_map_resource: never bounced)`,
+    k.mmio && `${plural(k.mmio, 'MMIO map or unmap')} (dma_map_resource or DMA_ATTR_MMIO: never RAM, never bounced)`,
+    k.ccShared && `${plural(k.ccShared, 'map')} of memory already shared with the host (DMA_ATTR_CC_SHARED: never bounced)`,
     k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded`,
-    k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made`,
-    k.tooLarge && `${plural(k.tooLarge, 'call')} larger than 4 MiB (MAX_ORDER)`,
+    k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, or addresses the driver passed wrongly)`,
+    k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
+    k.tooLarge && `${plural(k.tooLarge, 'call')} larger than the simulator's largest allocation (4 MiB; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
     k.zeroLength && `${plural(k.zeroLength, 'zero-length call')}`,
+    t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (never bounced)`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
   const inferred = [
-    t.sgMerged && `${plural(t.sgMerged, 'sg list')} merged by the recording IOMMU (entry lengths not in the trace: split evenly)`,
+    t.sgMerged && `${plural(t.sgMerged, 'sg list')} merged by the recording IOMMU (entry lengths not in the trace: whole pages each, the last taking the rest)`,
     t.sgTruncated && `${plural(t.sgTruncated, 'sg list')} printed in part ([TRUNCATED]: the first 128 entries replayed)`,
   ].filter(Boolean);
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
+  if (t.allocFormat612) out.push('  the trace is from 6.12.0–6.12.47 (dma_alloc prints phys_addr=): those kernels traced dma_alloc_pages as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so such memory replays as streaming maps, which may bounce');
+  if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of a mapping the trace had already unmapped (a double unmap, a use after unmap): replayed on its unmapped pages, so dma-debug reports ${t.afterUnmap === 1 ? 'it' : 'them'}`);
+  if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed; the list's dma_unmap_sg then skips it)`);
+  if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the mappings they started in (dma-debug: sync-outside)`);
   // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
   const failedHere = r.counters.mappingErrors ?? 0;
   if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (unmap-unknown, sync-unknown), where a driver would have taken its dma_mapping_error() path`);
   if (t.highestPhys > r.machine.ramBytes) out.push(`  the trace's pages reach ${(t.highestPhys / 2 ** 30).toFixed(1)} GiB of physical memory; with RAM ${formatSize(r.machine.ramBytes)} here, pages the recording kernel had above ${formatSize(r.machine.ramBytes)} come from lower memory (give --ram to match the recording machine)`);
-  if (t.lostEvents) out.push(`  INCOMPLETE: the ring buffer dropped ${plural(t.lostEvents, 'event')} while recording ([LOST … EVENTS]); the counts are lower bounds`);
-  if (t.liveAtEnd) out.push(`  ${plural(t.liveAtEnd, 'mapping or allocation', 'mappings and allocations')} still live when the trace ended (the release reports them to dma-debug)`);
+  if (t.lostMarkers) out.push(`  INCOMPLETE: the ring buffer dropped ${t.lostEvents ? plural(t.lostEvents, 'event') : 'events'} while recording (${plural(t.lostMarkers, 'LOST / DROPPED line')}): the replay saw less than the machine did, and may count an unmap whose map was dropped as made before the trace`);
+  if (t.liveAtEnd) out.push(`  ${plural(t.liveAtEnd, 'mapping or allocation', 'mappings and allocations')} still live when the trace ended: the replay then releases the device, and dma-debug reports them as a driver unbind would (usual for a trace that stops mid-run)`);
   return out;
 }
 

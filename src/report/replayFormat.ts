@@ -12,8 +12,8 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   out.push(machineLine(first).replace(/^machine: /, 'machine (Xen sizes on xen-pv only; coco sizes its own swiotlb): '));
   if (first.trace) {
     // What the trace held is the same on every platform; only the simulated bounces differ.
-    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounces:') && !l.includes(' failed here ')));
-    out.push(`  the recording machine bounced ${num(first.trace.recordedBounces)} (swiotlb_bounced)`);
+    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
+    out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounces (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
   }
   out.push('');
   const head = ['platform', 'verdict', 'maps', 'bounces', 'bounced', 'swiotlb full', 'map errors', 'peak slots', 'alloc fails', 'dma-debug', 'modelled time'];

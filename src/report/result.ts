@@ -4,7 +4,7 @@ import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugTy
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
-import type { TraceSummary } from '../source/trace.js';
+import type { TraceSummary } from '../source/traceSummary.js';
 import { hex } from '../units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
 import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';

@@ -9,7 +9,7 @@ import { CellError, UsageError, msg } from '../errors.js';
 import { isWorkload } from '../source/scenario.js';
 import { OpSink } from '../source/sink.js';
 import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
-import type { TraceSummary } from '../source/trace.js';
+import type { TraceSummary } from '../source/traceSummary.js';
 import { type Cell, describeCell } from './plan.js';
 
 /** Raw engine output (also what workers send back), with the script's names for what it mentions. */
@@ -88,7 +88,7 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
   let names: string[];
   let trace: TraceSummary | undefined;
   if (s.scriptFormat === 'ftrace') {
-    const { translateTrace } = await import('../source/trace.js');
+    const { translateTrace } = await import('../source/traceFile.js');
     const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers }, sink, s.traceDevice, signal);
     ({ names, summary: trace } = tr);
   } else {

@@ -1,70 +1,44 @@
-// Kernel traces as replay input (INTERFACE.md `replay --format ftrace`, MODEL.md §10): the dma and
-// swiotlb events of one device become the engine's ops, so a driver's recorded traffic runs on
-// any simulated platform. A trace names memory by physical address and has no CPU or device
-// accesses: the oracle checks nothing, dma-debug and the counters do the work.
+// Kernel traces as replay input (INTERFACE.md `replay --format ftrace`, MODEL.md §10): one device's
+// dma and swiotlb events become the engine's ops, to run on any simulated platform. A trace names
+// memory by physical address and has no CPU or device accesses: dma-debug and the counters speak.
 //
 // How events become ops (each one said in the result's `trace` section when it applies):
 // - a streaming map (dma_map_page, dma_map_phys) maps the pages under phys_addr: a buffer is
-//   allocated for them (ZONE_DMA32 below 4 GiB, ZONE_NORMAL above, as the recording kernel's
-//   allocator had them) and kept for the next map of the same pages once unmapped, so a page a
-//   driver maps again is the same page in the simulation; a second live map of the same pages
-//   gets pages of its own. A trace does not show dma_mapping_error(), so each map is taken as
-//   checked (drivers must check; dma-debug would otherwise flag every map).
-// - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of
-//   it); the simulation uses the address its own platform gave, as a driver would.
+//   allocated for them (ZONE_DMA32 if they lay below 4 GiB on the recording machine, so 32-bit
+//   reachable, ZONE_NORMAL above) and kept for the next map of the same pages once unmapped, so a
+//   page a driver maps again is the same page in the simulation; a second live map of the same
+//   pages gets pages of its own. A trace does not show dma_mapping_error(), so each map is taken
+//   as checked (drivers must check; dma-debug would otherwise flag every map).
+// - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
+//   mapping, or span several entries an IOMMU merged); the simulation uses the address its own
+//   platform gave, as a driver would. Under dma-direct a page and an sg entry of the same bytes
+//   share a dma_addr: a single unmap takes the single mapping when there is one. An unmap or sync
+//   of an address the trace unmapped before is the driver's double unmap or use after unmap:
+//   replayed on the unmapped pages, for dma-debug to report.
 // - dma_map_sg maps each entry (dma_direct_map_sg maps entry by entry); an sg list is unmapped
-//   by its physical addresses, as dma_unmap_sg's event gives them.
+//   by its physical addresses, as dma_unmap_sg's event gives them (source/traceSg.ts).
 // - dma_alloc and its _pages/_sgt forms are device-reachable memory from the DMA API
 //   (dma_alloc_coherent's path; dma_alloc_pages and dma_alloc_noncontiguous take the same
-//   zones and decryption), named by dma_addr: the trace prints no physical address for them.
-// - swiotlb_bounced lines are counted and compared with the simulation's bounces.
-// - not replayed, and counted: MMIO (dma_map_resource, or DMA_ATTR_MMIO: never bounced, never
-//   RAM), calls that failed on the recording machine (the driver took another path), unmaps and
-//   syncs of mappings made before the trace began, and single calls larger than the largest
-//   block the buddy allocator hands out (MAX_ORDER).
+//   zones and decryption, and are synced by their owner, never bounced), named by dma_addr: the
+//   trace prints no physical address for them.
+// - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
+// - not replayed, and counted: MMIO (dma_map_resource, DMA_ATTR_MMIO), memory already shared with
+//   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded (the driver took another path),
+//   unmaps and syncs of mappings made before the trace, calls over the simulator's 4 MiB blocks.
 import { Dir, MAX_ALLOC_PAGES, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
-import { STDIN_NAME, readLines } from './replay.js';
 import type { OpSink } from './sink.js';
-import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, deviceList, parseTraceLine } from './traceEvents.js';
-
-/** What a replayed trace was, beside the counters (a result's `trace`). */
-export interface TraceSummary {
-  format: 'ftrace';
-  /** The recording device whose events were replayed (its dev_name). */
-  device: string;
-  /** Every device with dma or swiotlb events, most events first. */
-  devices: { name: string; events: number }[];
-  lines: number;
-  /** The replayed device's events, by event name. */
-  events: Record<string, number>;
-  /** swiotlb_bounced lines of the device: what the recording machine bounced. */
-  recordedBounces: number;
-  /** Events the ring buffer dropped ("[LOST N EVENTS]"): the trace is incomplete there. */
-  lostEvents: number;
-  /** Events not replayed, by why (see the file's header). */
-  skipped: { mmio: number; failedOnRecording: number; beforeTrace: number; tooLarge: number; zeroLength: number };
-  /** sg lists whose entries' lengths the trace does not give (merged by the recording IOMMU),
-   * and lists printed only in part ([TRUNCATED], 128 entries). */
-  sgMerged: number;
-  sgTruncated: number;
-  /** Mappings and allocations still live when the trace ended (the release reports them). */
-  liveAtEnd: number;
-  /** The end of the highest physical page a replayed map named (bytes): the recording machine's
-   * RAM reached at least that far. */
-  highestPhys: number;
-  /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
-   * result's `verdict` (coherent when no read failed) says nothing about data. */
-  oracleChecked: false;
-}
+import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
+import { type TraceSummary, emptySummary } from './traceSummary.js';
+import { sgEntries } from './traceSg.js';
 
 export interface TraceLimits {
   maxBuffers: number;
 }
 
-interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean }
-interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean }
+interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
+interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
 
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
@@ -84,8 +58,12 @@ export class TraceTranslator {
   private liveMappings = 0;
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
   private readonly sgLists = new Map<Addr, Mapping[][]>();
-  /** Live DMA-API allocations by recorded dma_addr. */
+  /** Recently unmapped mappings by recorded dma_addr (the latest IDLE_MAX): an unmap or sync that
+   * names one is the driver's double unmap or use after unmap, not a mapping made before the trace. */
+  private readonly dead = new Map<Addr, Mapping>();
+  /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
   private readonly allocs = new Map<Addr, Buffer[]>();
+  private readonly allocRanges = new Map<Buffer, Addr>();
   private readonly deviceEvents = new Map<string, number>();
   private chosen: string | undefined;
   readonly summary: TraceSummary;
@@ -93,10 +71,7 @@ export class TraceTranslator {
 
   constructor(private readonly file: string, private readonly limits: TraceLimits, private readonly sink: OpSink, device: string | undefined) {
     this.chosen = device;
-    this.summary = {
-      format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0,
-      skipped: { mmio: 0, failedOnRecording: 0, beforeTrace: 0, tooLarge: 0, zeroLength: 0 }, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, highestPhys: 0, oracleChecked: false,
-    };
+    this.summary = emptySummary(device);
   }
 
   private fail(what: string): never {
@@ -112,7 +87,10 @@ export class TraceTranslator {
       if (e instanceof TraceSyntaxError) this.fail(e.message);
       throw e;
     }
-    if (parsed.kind === 'lost') this.summary.lostEvents += parsed.events;
+    if (parsed.kind === 'lost') {
+      this.summary.lostEvents += parsed.events;
+      this.summary.lostMarkers++;
+    }
     if (parsed.kind !== 'event') return;
     const ev = parsed.event;
     this.deviceEvents.set(ev.device, (this.deviceEvents.get(ev.device) ?? 0) + 1);
@@ -128,6 +106,7 @@ export class TraceTranslator {
     switch (ev.kind) {
       case 'map':
         if (ev.mmio) sk.mmio++;
+        else if (ev.shared) sk.ccShared++;
         else if (ev.dma === ADDR_ERROR) sk.failedOnRecording++;
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
         return;
@@ -138,10 +117,12 @@ export class TraceTranslator {
         }
         const m = this.findStart(ev.dma);
         if (!m) {
-          sk.beforeTrace++;
+          this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
         }
-        if (m.sg) this.fail(`${ev.name} of dma_addr=${ev.dma.toString(16)}, an entry of an sg list (dma_unmap_sg unmaps those)`);
+        // Only an sg entry is mapped there: the driver unmaps one entry by itself (replayed; its
+        // list's dma_unmap_sg then skips it).
+        if (m.sg) this.summary.sgEntryUnmaps++;
         this.unmap(m, this.dir(ev.dir), ev.size);
         return;
       }
@@ -163,16 +144,18 @@ export class TraceTranslator {
           return;
         }
         const dir = this.dir(ev.dir);
-        for (const m of list) this.unmap(m, dir, m.size);
+        for (const m of list) if (m.live) this.unmap(m, dir, m.size);
         return;
       }
       case 'sync_sg':
         for (let i = 0; i < ev.dmas.length; i++) if (ev.sizes[i]! > 0) this.sync(ev.dmas[i]!, ev.sizes[i]!, this.dir(ev.dir), ev.forCpu);
         return;
       case 'alloc':
+        if (ev.legacyFormat) this.summary.allocFormat612 = true;
         this.alloc(ev.dma, ev.size, ev.failed);
         return;
       case 'free': {
+        if (ev.noop) return;
         const bufs = this.allocs.get(ev.dma);
         const b = bufs?.pop();
         if (bufs && bufs.length === 0) this.allocs.delete(ev.dma);
@@ -182,6 +165,7 @@ export class TraceTranslator {
         }
         this.push(Op.FREE_COHERENT, b.slot);
         this.freeSlots.push(b.slot);
+        this.allocRanges.delete(b);
         return;
       }
       case 'bounced':
@@ -217,13 +201,14 @@ export class TraceTranslator {
 
   private newBuffer(pages: number, key: string, name: string): Buffer {
     const slot = this.takeSlot();
-    const b: Buffer = { slot, id: this.nextId++, pages, key, live: true };
+    const b: Buffer = { slot, id: this.nextId++, pages, key, live: true, freed: false };
     this.names.push(escapeText(name));
     return b;
   }
 
   private dropIdle(b: Buffer): void {
     this.idle.delete(b.key);
+    b.freed = true;
     this.push(Op.FREE, b.slot);
     this.freeSlots.push(b.slot);
   }
@@ -254,7 +239,7 @@ export class TraceTranslator {
     }
     this.push(Op.MAP, b.slot, dir, offset, size);
     this.push(Op.MAPPING_ERROR, b.slot);
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p);
       if (at) at.push(m);
@@ -266,6 +251,7 @@ export class TraceTranslator {
 
   private unmap(m: Mapping, dir: number, size: number): void {
     this.push(Op.UNMAP, m.buf.slot, dir, size);
+    m.live = false;
     for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p)!;
       at.splice(at.lastIndexOf(m), 1);
@@ -275,7 +261,11 @@ export class TraceTranslator {
     const b = m.buf;
     b.live = false;
     // One idle buffer per page range: a second, from a concurrent map of the same pages, goes.
+    this.dead.delete(m.dma);
+    this.dead.set(m.dma, m);
+    if (this.dead.size > IDLE_MAX) this.dead.delete(this.dead.keys().next().value as number);
     if (this.idle.has(b.key)) {
+      b.freed = true;
       this.push(Op.FREE, b.slot);
       this.freeSlots.push(b.slot);
       return;
@@ -284,30 +274,76 @@ export class TraceTranslator {
     if (this.idle.size > IDLE_MAX) this.dropIdle(this.idle.values().next().value as Buffer);
   }
 
-  /** The latest live mapping that starts at `dma`. */
-  private findStart(dma: Addr): Mapping | undefined {
-    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
-    for (let i = (at?.length ?? 0) - 1; i >= 0; i--) if (at![i]!.dma === dma) return at![i];
-    return undefined;
-  }
-
-  /** dma_sync_single_for_{cpu,device} on [dma, dma + size): the latest live mapping holding dma. */
-  private sync(dma: Addr, size: number, dir: number, forCpu: boolean): void {
-    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
-    let m: Mapping | undefined;
-    for (let i = (at?.length ?? 0) - 1; i >= 0 && !m; i--) {
-      const c = at![i]!;
-      if (dma >= c.dma && dma < c.dma + c.size) m = c;
-    }
-    if (!m) {
+  /**
+   * An unmap or sync whose dma_addr no live mapping holds: if the trace unmapped a mapping there,
+   * the driver is using it after its unmap — replayed on the unmapped pages (dma-debug reports it)
+   * while they are still unused, else counted; otherwise its mapping was made before the trace.
+   */
+  private afterUnmap(dma: Addr, replay: (b: Buffer, dead: Mapping) => void): void {
+    const dead = this.dead.get(dma);
+    if (!dead) {
       this.summary.skipped.beforeTrace++;
       return;
     }
-    const offset = m.offset + (dma - m.dma);
-    // A sync past the mapping stays inside the buffer; dma-debug reports it (sync-outside).
-    const len = Math.min(size, m.buf.pages * PAGE_SIZE - offset);
-    if (len <= 0) return;
-    this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir, offset, len);
+    if (dead.buf.live || dead.buf.freed) {
+      this.summary.skipped.afterUnmap++;
+      return;
+    }
+    this.summary.afterUnmap++;
+    replay(dead.buf, dead);
+  }
+
+  /** The latest live mapping that starts at `dma`. */
+  private findStart(dma: Addr): Mapping | undefined {
+    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
+    let sg: Mapping | undefined;
+    for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
+      const m = at![i]!;
+      if (m.dma !== dma) continue;
+      // Under dma-direct a page and an sg entry of the same bytes share a dma_addr: a single
+      // unmap means the single mapping, when there is one.
+      if (!m.sg) return m;
+      sg ??= m;
+    }
+    return sg;
+  }
+
+  /**
+   * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
+   * an IOMMU merged holds several entries), the latest first where two hold the same bytes.
+   */
+  private sync(dma: Addr, size: number, dir: number, forCpu: boolean): void {
+    const seen = new Set<Mapping>();
+    let end = dma;
+    for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
+      const at = this.byPage.get(p);
+      for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
+        const m = at![i]!;
+        const from = Math.max(dma, m.dma), to = Math.min(dma + size, m.dma + m.size);
+        if (seen.has(m) || from >= to || [...seen].some((o) => o.dma <= from && from < o.dma + o.size)) continue;
+        seen.add(m);
+        const offset = m.offset + (from - m.dma);
+        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir, offset, to - from);
+        end = Math.max(end, to);
+      }
+    }
+    if (seen.size > 0) {
+      // A sync running past its mappings stays inside the last buffer; dma-debug reports it.
+      if (end < dma + size) this.summary.syncsPastMapping++;
+      return;
+    }
+    if (this.inAlloc(dma)) {
+      // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
+      this.summary.allocSyncs++;
+      return;
+    }
+    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
+  }
+
+  /** Does a live DMA-API allocation hold recorded dma address `dma`? */
+  private inAlloc(dma: Addr): boolean {
+    for (const [b, start] of this.allocRanges) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;
+    return false;
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -315,25 +351,9 @@ export class TraceTranslator {
     if (ev.phys.length === 0) return;
     const dir = this.dir(ev.dir);
     const list: Mapping[] = [];
-    if (ev.dmas.length === ev.phys.length && ev.ents === ev.nents) {
-      for (let i = 0; i < ev.phys.length; i++) this.map(ev.phys[i]!, ev.sizes[i]!, ev.dmas[i]!, dir, list);
-    } else {
-      // The recording IOMMU merged entries (ents < nents): the trace gives each merged segment's
-      // length, not each entry's. The list's length is split over its entries, whole pages each
-      // but the last; each entry's dma address is its place in the segments laid end to end.
-      this.summary.sgMerged++;
-      const total = ev.sizes.reduce((a, b) => a + b, 0);
-      const n = ev.phys.length;
-      const base = Math.max(PAGE_SIZE, Math.floor(total / n / PAGE_SIZE) * PAGE_SIZE);
-      let left = total;
-      let at = 0;
-      for (let i = 0; i < n && left > 0; i++) {
-        const len = i === n - 1 ? left : Math.min(base, left);
-        this.map(ev.phys[i]!, len, segmentAddr(ev.dmas, ev.sizes, at), dir, list);
-        left -= len;
-        at += len;
-      }
-    }
+    const entries = sgEntries(ev);
+    if (entries.merged) this.summary.sgMerged++;
+    for (const e of entries.list) this.map(e.phys, e.size, e.dma, dir, list);
     if (list.length === 0) return;
     const lists = this.sgLists.get(ev.phys[0]!);
     if (lists) lists.push(list);
@@ -357,6 +377,7 @@ export class TraceTranslator {
     }
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
     this.push(Op.ALLOC_COHERENT, b.slot, pages);
+    this.allocRanges.set(b, dma);
     const bufs = this.allocs.get(dma);
     if (bufs) bufs.push(b);
     else this.allocs.set(dma, [b]);
@@ -367,7 +388,7 @@ export class TraceTranslator {
     const s = this.summary;
     s.lines = lines;
     s.devices = [...this.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
-    if (s.devices.length === 0) throw new UsageError(msg.scriptLine(this.file, lines, 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)'));
+    if (s.devices.length === 0) throw new UsageError(msg.scriptLine(this.file, lines, NO_TRACE_EVENTS));
     if (this.chosen !== undefined && !this.deviceEvents.has(this.chosen)) {
       throw new UsageError(`--trace-device: ${shown(this.chosen)} has no events in ${escapeText(this.file)} (devices: ${deviceList(s.devices)})`);
     }
@@ -375,32 +396,4 @@ export class TraceTranslator {
     s.liveAtEnd = this.liveMappings + [...this.allocs.values()].reduce((a, l) => a + l.length, 0);
     return s;
   }
-}
-
-/** Where stream offset `at` lies in dma segments laid end to end (the last segment's end past them). */
-function segmentAddr(dmas: Addr[], sizes: number[], at: number): Addr {
-  let start = 0;
-  for (let i = 0; i < dmas.length; i++) {
-    if (at < start + sizes[i]! || i === dmas.length - 1) return dmas[i]! + (at - start);
-    start += sizes[i]!;
-  }
-  return 0;
-}
-
-/**
- * Streams TRACE (`-`: standard input) through the translator. `device`: the recording device to
- * replay (--trace-device, or the one scanTraceDevices found busiest); without it, on a stream,
- * the first device seen, and the trace must hold no other.
- */
-export async function translateTrace(path: string, limits: TraceLimits, sink: OpSink, device: string | undefined, signal?: AbortSignal): Promise<TraceTranslator> {
-  const name = path === '-' ? STDIN_NAME : path;
-  const given = device !== undefined;
-  const t = new TraceTranslator(name, limits, sink, device);
-  const lines = await readLines(path, (text, n) => t.line(text, n), signal);
-  const s = t.finish(lines);
-  if (!given && s.devices.length > 1) {
-    throw new UsageError(`${escapeText(name)}: the trace has events of ${s.devices.length} devices (${deviceList(s.devices)}); choose one with --trace-device`);
-  }
-  if (sink.count === 0 && !given) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay`));
-  return t;
 }

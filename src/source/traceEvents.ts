@@ -6,19 +6,24 @@
 // latency flags, TIMESTAMP:), and trace-cmd report's is the same without the flags. The fields
 // follow each event's TP_printk, read from the kernel source:
 // - include/trace/events/dma.h (first in 6.12): the dma_map class (dma_map_page and
-//   dma_map_resource in 6.12; dma_map_phys, which replaced dma_map_page, later) prints
-//   "DEV dir=D dma_addr=X size=N phys_addr=X attrs=F"; the dma_unmap class
+//   dma_map_resource; later dma_map_phys, into which both were folded, MMIO as an attribute)
+//   prints "DEV dir=D dma_addr=X size=N phys_addr=X attrs=F"; the dma_unmap class
 //   "DEV dir=D dma_addr=X size=N attrs=F"; dma_sync_single_for_{cpu,device}
-//   "DEV dir=D dma_addr=X size=N"; dma_alloc "DEV [dir=D] dma_addr=X size=N virt_addr=P flags=G
-//   attrs=F" (dir= came after 6.12, as did the _pages and _sgt forms); dma_free the same without
-//   flags; dma_map_sg "DEV dir=D [nents=a/b ents=c/d[ [TRUNCATED]]] dma_addrs={…} sizes={…}
-//   phys_addrs={…} attrs=F" (the counts and the 128-entry cap came later still); dma_unmap_sg
-//   "DEV dir=D phys_addrs={…} attrs=F"; dma_sync_sg_for_{cpu,device} "DEV dir=D dma_addrs={…}
-//   sizes={…}"; dma_map_sg_err "DEV dir=D dma_addrs={…} err=N attrs=F".
+//   "DEV dir=D dma_addr=X size=N"; dma_alloc, in 6.12.0–6.12.47, "DEV dma_addr=X size=N
+//   phys_addr=X flags=G attrs=F" and, from 6.13 (and 6.12.48), "DEV dir=D dma_addr=X size=N
+//   virt_addr=P flags=G attrs=F" with the _pages and _sgt forms; dma_free the same without flags
+//   (its dir is not read: 6.13 left it unset); dma_map_sg "DEV dir=D [nents=a/b ents=c/d
+//   [ [TRUNCATED]]] dma_addrs={…} sizes={…} phys_addrs={…} attrs=F" (the counts and the
+//   128-entry cap came later still); dma_unmap_sg "DEV dir=D phys_addrs={…} attrs=F";
+//   dma_sync_sg_for_{cpu,device} "DEV dir=D dma_addrs={…} sizes={…}"; dma_map_sg_err (6.13)
+//   "DEV dir=D dma_addrs={…} err=N attrs=F", whose dma_addrs hold the entries' phys addresses.
+//   In 6.12.0–6.12.47 dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as
+//   dma_map_sg: such a trace replays them as streaming maps.
 // - include/trace/events/swiotlb.h: swiotlb_bounced "dev_name: DEV dma_mask=X dev_addr=X size=N
 //   FORCE|NORMAL" (NO_FORCE too before 5.18).
 // Numbers are as printk writes them: %llx without 0x, %zu decimal; __print_array's elements
-// (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces.
+// (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces. A NULL %p is
+// 0000000000000000 from the kernel and (nil) from trace-cmd (libtraceevent prints %p with libc).
 
 import { UsageError, escapeText, msg } from '../errors.js';
 import { readLines } from './replay.js';
@@ -45,15 +50,15 @@ const MAPPING_ERROR_HEX = 'ffffffffffffffff';
 export const ADDR_ERROR = -1;
 
 export type TraceEvent =
-  | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean }
+  | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean }
   | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean }
   | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
   | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean }
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
   | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[] }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
-  | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean }
-  | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number }
+  | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean; legacyFormat?: boolean }
+  | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number; noop: boolean }
   | { kind: 'bounced'; name: TraceEventName; device: string; size: number };
 
 /** What one line of trace text is. */
@@ -61,31 +66,45 @@ export type TraceLine =
   | { kind: 'event'; event: TraceEvent }
   /** Blank, a comment or header line, or another event. */
   | { kind: 'skip'; other?: string }
-  /** The ring buffer overflowed: events are missing here ("CPU:N [LOST M EVENTS]"). */
+  /** The ring buffer overflowed: events are missing here ("CPU:N [LOST M EVENTS]"; trace-cmd's
+   * "[M EVENTS DROPPED]"; without a count, `events` is 0). */
   | { kind: 'lost'; events: number };
 
 export class TraceSyntaxError extends Error {}
 
-// TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: EVENT: FIELDS. TASK may hold spaces and dashes; the
-// last "-digits" before the bracketed CPU ends it.
-const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(.*)$/;
+// TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: [(+DELTA)] EVENT: FIELDS. TASK may hold spaces and
+// dashes; the last "-digits" before the bracketed CPU ends it. trace-cmd report --ts-diff adds the delta.
+const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(?:\(\+[\d.]+\)\s+)?(.*)$/;
 const EVENT = /^([A-Za-z_][\w]*):(?:\s+(.*))?$/;
 const HEADER = /^(?:cpus=\d+|version\s*=\s*\d+|CPU \d+ is empty|trace-cmd: .*)\s*$/;
-const LOST = /^CPU:\s*\d+\s+\[LOST (\d+) EVENTS\]\s*$/;
+// print_trace_line's "[LOST N EVENTS]" ("[LOST EVENTS]" when the count is unknown); trace-cmd's
+// "[N EVENTS DROPPED]" / "[EVENTS DROPPED]".
+const LOST = /^CPU:\s*\d+\s+\[(?:LOST (?:(\d+) )?EVENTS|(?:(\d+) )?EVENTS DROPPED)\]\s*$/;
+/** One of our events somewhere in a line: never skipped as another tracer's. */
+const OURS = new RegExp(`\\b(?:${TRACE_EVENTS.join('|')}):`);
 
 /** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError. */
 export function parseTraceLine(text: string): TraceLine {
   const t = text.trim();
   if (t === '' || t.startsWith('#') || HEADER.test(t)) return { kind: 'skip' };
   const lost = LOST.exec(t);
-  if (lost) return { kind: 'lost', events: Number(lost[1]) };
+  if (lost) return { kind: 'lost', events: Number(lost[1] ?? lost[2] ?? 0) };
   // An event's stack trace (the stacktrace option) follows it as " => function" lines.
   if (t.startsWith('=>')) return { kind: 'skip' };
+  if (t.includes('[FAILED TO PARSE]')) throw new TraceSyntaxError('trace-cmd could not parse this event\'s format ([FAILED TO PARSE]); use a newer trace-cmd/libtraceevent, or read /sys/kernel/tracing/trace');
   const m = PREFIX.exec(text);
-  if (!m) throw new TraceSyntaxError('not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, as trace-cmd report and /sys/kernel/tracing/trace print)');
+  if (!m) {
+    // The latency format (options/latency-format, latency tracers) and function_graph's comments
+    // lay events out otherwise.
+    if (OURS.test(t)) throw new TraceSyntaxError('a dma event in a layout replay does not read (latency-format, function_graph or no context-info?): record it as trace-cmd report or /sys/kernel/tracing/trace print it with options/latency-format off and the nop tracer');
+    throw new TraceSyntaxError('not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, as trace-cmd report and /sys/kernel/tracing/trace print)');
+  }
   const ev = EVENT.exec(m[5]!);
   // Other tracers' lines (function, <stack trace>) and other events are not ours.
-  if (!ev) return { kind: 'skip' };
+  if (!ev) {
+    if (OURS.test(m[5]!)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${m[5]!.slice(0, 40)}…`);
+    return { kind: 'skip' };
+  }
   const name = ev[1]!;
   if (!KNOWN.has(name)) return { kind: 'skip', other: name };
   return { kind: 'event', event: parseFields(name as TraceEventName, (ev[2] ?? '').trim()) };
@@ -98,11 +117,16 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_map_page':
     case 'dma_map_phys':
     case 'dma_map_resource': {
-      const attrs = f.str('attrs', '');
+      const attrs = f.str('attrs', '').split('|');
+      const dma = f.addr('dma_addr');
       return {
-        kind: 'map', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), phys: f.addr('phys_addr'),
+        kind: 'map', name, device: f.device, dir: f.dir(), size: f.size('size'), phys: f.addr('phys_addr'),
+        // DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE) is ffffffff.
+        dma: f.str('dma_addr').toLowerCase().replace(/^0x/, '') === 'ffffffff' ? ADDR_ERROR : dma,
         // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
-        mmio: name === 'dma_map_resource' || attrs.split('|').includes('MMIO'),
+        mmio: name === 'dma_map_resource' || attrs.includes('MMIO'),
+        // Memory a confidential guest already shares with the host: dma-direct maps it as it is.
+        shared: attrs.includes('CC_SHARED'),
       };
     }
     case 'dma_unmap_page':
@@ -132,22 +156,26 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_alloc_pages':
     case 'dma_alloc_sgt': {
       const dma = f.addr('dma_addr');
-      // dma_alloc_attrs traces failures too: virt_addr NULL (dma_alloc_class stores dma_addr 0 then).
+      // dma_alloc_attrs traces failures too, with virt_addr NULL and whatever the handle held
+      // (0, DMA_MAPPING_ERROR or stale); 6.12.0–6.12.47 print phys_addr=, no virt_addr=.
       const virt = name === 'dma_alloc_sgt' ? 'x' : f.str('virt_addr', 'x');
-      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || /^(?:0x)?0+$|^\(null\)$/.test(virt) };
+      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || NULL_POINTER.test(virt), ...(f.has('phys_addr') && !f.has('dir') ? { legacyFormat: true } : {}) };
     }
     case 'dma_alloc_sgt_err':
       return { kind: 'alloc', name, device: f.device, dma: 0, size: f.size('size'), failed: true };
     case 'dma_free':
     case 'dma_free_pages':
     case 'dma_free_sgt':
-      return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size') };
+      // dma_free_attrs traces before it returns on a NULL cpu_addr: such a free frees nothing.
+      return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size'), noop: NULL_POINTER.test(f.str('virt_addr', 'x')) };
     case 'swiotlb_bounced':
       return { kind: 'bounced', name, device: f.device, size: f.size('size') };
   }
 }
 
 const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;
+/** A NULL pointer as %p prints it: the kernel's zeros (or "(null)"), libtraceevent's "(nil)". */
+const NULL_POINTER = /^(?:0x)?0+$|^\((?:null|nil)\)$/;
 
 /** Parses a %llx (or 0x-prefixed) address; all ones is ADDR_ERROR. */
 export function parseAddr(text: string): Addr | null {
@@ -196,6 +224,10 @@ class Fields {
     if (v !== undefined) return v;
     if (dflt !== undefined) return dflt;
     return this.fail(`missing ${key}=`);
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
   }
 
   flag(word: string): boolean {
@@ -256,13 +288,18 @@ class Fields {
 }
 
 export function deviceList(devices: { name: string; events: number }[]): string {
-  return devices.map((d) => `${escapeText(d.name)} (${d.events} events)`).join(', ');
+  return devices.map((d) => `${escapeText(d.name)} (${d.events} event${d.events === 1 ? '' : 's'})`).join(', ');
 }
 
+/** Why a trace with none of our events cannot be replayed, and how to record one that can. */
+export const NO_TRACE_EVENTS = 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)';
+
+export interface TraceScan { devices: { name: string; events: number }[]; lines: number }
+
 /** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work). */
-export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<{ name: string; events: number }[]> {
+export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<TraceScan> {
   const counts = new Map<string, number>();
-  await readLines(path, (text, n) => {
+  const lines = await readLines(path, (text, n) => {
     let parsed;
     try {
       parsed = parseTraceLine(text);
@@ -272,12 +309,12 @@ export async function scanTraceDevices(path: string, signal?: AbortSignal): Prom
     }
     if (parsed.kind === 'event') counts.set(parsed.event.device, (counts.get(parsed.event.device) ?? 0) + 1);
   }, signal);
-  return [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+  return { devices: [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1)), lines };
 }
 
 /** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */
-export function busiestDevice(path: string, devices: { name: string; events: number }[]): string {
-  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, 0, 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)'));
+export function busiestDevice(path: string, { devices, lines }: TraceScan): string {
+  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, lines, NO_TRACE_EVENTS));
   if (devices.length > 1 && devices[0]!.events === devices[1]!.events) {
     throw new UsageError(`${escapeText(path)}: several devices have the most events (${deviceList(devices)}); choose one with --trace-device`);
   }

@@ -1,0 +1,58 @@
+// What a replayed kernel trace was, beside the counters: a result's `trace` (source/trace.ts
+// fills it in).
+
+/** What a replayed trace was, beside the counters (a result's `trace`). */
+export interface TraceSummary {
+  format: 'ftrace';
+  /** The recording device whose events were replayed (its dev_name). */
+  device: string;
+  /** Every device with dma or swiotlb events, most events first. */
+  devices: { name: string; events: number }[];
+  lines: number;
+  /** The replayed device's events, by event name. */
+  events: Record<string, number>;
+  /** swiotlb_bounced lines of the device: what the recording machine bounced. */
+  recordedBounces: number;
+  /** Events the ring buffer dropped ("[LOST N EVENTS]", trace-cmd's "[N EVENTS DROPPED]"), and
+   * how many such lines there were (some give no count): the trace is incomplete there. */
+  lostEvents: number;
+  lostMarkers: number;
+  /** Events not replayed, by why (see the file's header). */
+  skipped: { mmio: number; ccShared: number; failedOnRecording: number; beforeTrace: number; afterUnmap: number; tooLarge: number; zeroLength: number };
+  /** Unmaps and syncs of a mapping the trace had already unmapped (a double unmap, a use after
+   * unmap), replayed on its unmapped pages so dma-debug reports them; when those pages were taken
+   * again or given back, skipped.afterUnmap counts them instead. */
+  afterUnmap: number;
+  /** Syncs inside dma_alloc_pages / dma_alloc_noncontiguous memory: its owner syncs it and it is
+   * never bounced, so they are counted, not replayed. */
+  allocSyncs: number;
+  /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
+  syncsPastMapping: number;
+  /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
+  sgEntryUnmaps: number;
+  /** sg lists whose entries' lengths the trace does not give (merged by the recording IOMMU),
+   * and lists printed only in part ([TRUNCATED], 128 entries). */
+  sgMerged: number;
+  sgTruncated: number;
+  /** Mappings and allocations still live when the trace ended (the release reports them). */
+  liveAtEnd: number;
+  /** The end of the highest physical page a replayed map named (bytes): the recording machine's
+   * RAM reached at least that far. */
+  highestPhys: number;
+  /** The trace's dma_alloc lines have 6.12.0–6.12.47's format (phys_addr=, no dir=): in those
+   * kernels dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so
+   * their memory replays as streaming maps. */
+  allocFormat612: boolean;
+  /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
+   * result's `verdict` (coherent when no read failed) says nothing about data. */
+  oracleChecked: false;
+}
+
+export function emptySummary(device: string | undefined): TraceSummary {
+  return {
+    format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
+    skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
+    afterUnmap: 0, allocSyncs: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, highestPhys: 0,
+    allocFormat612: false, oracleChecked: false,
+  };
+}
