@@ -31,8 +31,10 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
  * phys_limit to the guest's highest low-memory address, which default_swiotlb_limit returns under
  * CONFIG_SWIOTLB_DYNAMIC (else the boot pool's end, exchanged below 4 GiB). xen_swiotlb_dma_supported
  * compares xen_phys_to_dma of it — the guest's last page, whose machine frame is above 4 GiB here —
- * with the mask, so the driver's dma_set_mask of 32 bits fails (-EIO; seen with radeon on 6.12.19,
- * xen-devel, May 2025). A 40-bit device passes (the host ends below 2^38). Null when it can run.
+ * with the mask, so the driver's dma_set_mask of 32 bits fails (-EIO). A 40-bit device passes here:
+ * every guest page has a frame and the host ends below 2^38. (The xen-devel report against 6.12.19,
+ * May 2025, was a dom0 whose limit page had none, INVALID_P2M_ENTRY, so even a 40-bit radeon
+ * failed.) Null when it can run.
  */
 export function xenDynamicRefusal(device: DeviceName): string | null {
   if (DEVICE_INFO[device].maskBits > 32) return null;
