@@ -64,6 +64,8 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   rand_seed(<u32>seed);
   iommu_set_lazy(iommuMode == IOMMU_MODE_LAZY);
   swiotlb_init();
+  // Xen PV boots its pool through a remap function (xen_swiotlb_fixup), so it never grows; a 32-bit
+  // device never gets that far there (its dma_set_mask fails; the CLI refuses it, src/cli/plans.ts).
   swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
   debug_reset();
   boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;

@@ -1,7 +1,8 @@
 // dma_alloc_coherent / dma_free_coherent: dma-direct picks the zone from the coherent mask, an
 // IOMMU maps IOVAs, and xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c) exchanges: in
 // 2.6.37 always, with address bits fls64(coherent mask), and xen_swiotlb_free_coherent always
-// destroys; from 3.2 (modern) only frames that are too high or scattered, and only those go back.
+// destroys; modern (6.12.0) only when the requested pages are too high or scattered, or the
+// block's first machine frame is not aligned to its order, and only those go back.
 // The coherent mask is the device's DMA mask here (3.x radeon and 2.6.37 nouveau set both; 2.6.34
 // radeon left it at the 32-bit default: a version uncertainty, ENGINE.md §7).
 // Different: this is fix 1 of the RFC — memory both sides see without syncs — and under Xen it
@@ -18,7 +19,7 @@ import { pfn_to_mfn } from '../sim/translate';
 import { alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../xen/exchange';
-import { range_straddles_page_boundary } from '../xen/swiotlb_xen';
+import { range_straddles_page_boundary, range_requires_alignment } from '../xen/swiotlb_xen';
 import { iommu_present, iommu_alloc, iova_of, iommu_free_at } from './iommu';
 import { debug_add, check_unmap } from './debug';
 import { force_dma_unencrypted } from './mapping';
@@ -43,14 +44,31 @@ function cc_convert(order: i32, tracked: bool, size: i32): void {
 }
 
 /**
- * dma_alloc_coherent's memory part for one 2^order block: zone from the coherent mask, then the
- * platform step (Xen exchange, IOVAs). Returns the pfn, or -1 (the caller counts the failure).
+ * Does the coherent block come from DMA32 only? dma-direct and the IOMMU path here: for a 32-bit
+ * coherent mask. Xen PV: 2.6.37's dma_alloc_coherent added GFP_DMA32 for a mask of 32 bits or less
+ * and xen_swiotlb_alloc_coherent stripped only DMA and HIGHMEM, so the same; 6.12's dma_alloc_attrs
+ * (kernel/dma/mapping.c) clears __GFP_DMA, __GFP_DMA32 and __GFP_HIGHMEM before ops->alloc, and
+ * xen_swiotlb_alloc_coherent's __get_free_pages adds none, so never (Normal then DMA32): the
+ * exchange, not the zone, brings the frames low.
+ */
+function coherent_dma32_only(): bool {
+  if (xen_pv_domain() && kernel_era == KERNEL_MODERN) return false;
+  return mask_bits <= 32;
+}
+
+/**
+ * dma_alloc_coherent's memory part for one 2^order block of which `size` bytes were asked for: the
+ * zone (coherent_dma32_only), then the platform step (Xen exchange, IOVAs). Xen PV, 6.12.0's
+ * xen_swiotlb_alloc_coherent: the tests see the request rounded up to whole pages
+ * (ALIGN(size, XEN_PAGE_SIZE), since "xen/swiotlb: fix allocated size"), not the 2^order block; the
+ * exchange (xen_create_contiguous_region, arch/x86/xen/mmu_pv.c) is still of the whole block.
+ * Returns the pfn, or -1 (the caller counts the failure).
  * Success counts coherentAllocs; `tracked` adds the dma-debug coherent entry (the device's own
  * internal allocations, TTM pools and the GATT, are freed before dma-debug looks: ENGINE.md T8).
  */
 export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: usize): i32 {
   const n = 1 << order;
-  const pfn = alloc_block(order, mask_bits <= 32);
+  const pfn = alloc_block(order, coherent_dma32_only());
   if (pfn < 0) return -1;
   count(C_PAGES_ALLOCATED, n); // taken from the buddy, even if the platform step fails (D8)
   let handle: u64 = <u64>pfn << PAGE_SHIFT;
@@ -58,7 +76,9 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   if (xen_pv_domain()) {
     const phys = <u64>pfn << PAGE_SHIFT;
     const bus = <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
-    const out_of_reach = bus + (<u64>n << PAGE_SHIFT) - 1 > dma_mask || range_straddles_page_boundary(phys, n * PAGE_SIZE);
+    const bytes = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); // ALIGN(size, XEN_PAGE_SIZE)
+    const out_of_reach = bus + <u64>bytes - 1 > dma_mask || range_straddles_page_boundary(phys, bytes)
+      || range_requires_alignment(pfn, order);
     if (kernel_era != KERNEL_MODERN || out_of_reach) {
       if (!xen_create_contiguous_region(pfn, order, mask_bits, true)) {
         free_block(pfn, order);

@@ -2,7 +2,8 @@
 // an IOMMU): one switch on the platform id, no indirect calls, as dma_map_ops' direct fast path.
 // Different per era: 2010 generic swiotlb (swiotlb_map_page) returns the overflow buffer when full
 // and does not copy at a FROM_DEVICE map; 2010 xen_swiotlb_map_page (drivers/xen/swiotlb-xen.c,
-// 2.6.37) returns DMA_ERROR_CODE, 0 on x86, silently; modern returns DMA_MAPPING_ERROR and copies
+// 2.6.37) returns DMA_ERROR_CODE, 0 on x86, silently (6.12.0's bounces on the same test here; its
+// coherent path is dma/coherent.ts's); modern returns DMA_MAPPING_ERROR and copies
 // at every map. A confidential-computing guest (coco, modern only) bounces every map, as
 // swiotlb-force does (docs/ENGINE.md §16).
 

@@ -52,7 +52,7 @@ export function gatt_create(entries: i32, mode: i32): void {
   let bus: u64 = 0;
   let exch = -1;
   if (mode == GATT_MODE_DMA_COHERENT) {
-    pfn = coherent_alloc_block(order, false, 0, OUT_SCRATCH_PTR);
+    pfn = coherent_alloc_block(order, false, (1 << order) * PAGE_SIZE, OUT_SCRATCH_PTR); // the whole table block
     bus = load<u64>(OUT_SCRATCH_PTR, COH_HANDLE);
     exch = load<i32>(OUT_SCRATCH_PTR, COH_EXCH);
   } else {

@@ -1,5 +1,7 @@
 // XENMEM_exchange as the guest sees it through xen_create_contiguous_region /
-// xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2.6.36+; unchanged in the 3.0 copy), served
+// xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2.6.36+; unchanged in the 3.0 copy and in
+// 6.12.0's arch/x86/xen/mmu_pv.c, order-9 limit included — later 6.12.y allows larger regions,
+// "x86/xen: allow larger contiguous memory regions in PV guests", not followed here), served
 // by Xen's memory_exchange (xen/common/memory.c, Xen 4.1) from its zone heap (xen/heap.ts).
 // Different: one chunk per call (Linux asks 2^k frames for one extent or back), so it is all or
 // nothing; frames outside the guest, the heap and the low range belong to other domains.

@@ -1,5 +1,9 @@
-// drivers/xen/swiotlb-xen.c (2010): bus addresses come from the p2m, and a page is bounced when
-// its machine address is above the mask or a multi-page range is not machine-contiguous.
+// drivers/xen/swiotlb-xen.c (twin of src/model/xen/swiotlbXen.ts; 2.6.37 and 6.12.0): bus addresses
+// come from the p2m, and a page is bounced when its machine address is above the mask or a
+// multi-page range is not machine-contiguous. The pool is exchanged below 4 GiB at boot: 2.6.37's
+// xen_swiotlb_init/xen_swiotlb_fixup, 6.12's pci_xen_swiotlb_init (arch/x86/kernel/pci-dma.c) →
+// swiotlb_init_remap(…, xen_swiotlb_fixup). The coherent path (xen_swiotlb_alloc_coherent) is
+// dma/coherent.ts's.
 // Different: the guest's DMA32 pfns are usually high mfns, so a 32-bit device bounces nearly
 // everything — the bug the RFC describes — while its pool pieces were exchanged low at boot.
 // A full pool on the 2010 path is dma/mapping.ts's (xen_swiotlb_map_page returns 0).
@@ -22,6 +26,18 @@ export function range_straddles_page_boundary(phys: u64, size: i32): bool {
     if (pfn_to_mfn(pfn + 1) != pfn_to_mfn(pfn) + 1) return true;
   }
   return false;
+}
+
+/**
+ * The coherent path's alignment test (6.12.0: inside range_straddles_page_boundary, from "xen/swiotlb:
+ * add alignment check for dma buffers"; later 6.12.y: range_requires_alignment, called by
+ * xen_swiotlb_alloc_coherent and xen_swiotlb_free_coherent only): a buffer whose guest-physical
+ * start is aligned to 2^order pages needs its first machine frame aligned the same. A buddy block
+ * of that order always is guest-aligned, so only the machine frame decides; order 0 never fails.
+ */
+export function range_requires_alignment(pfn: i32, order: i32): bool {
+  const align_mask = (1 << order) - 1;
+  return (pfn & align_mask) == 0 && (pfn_to_mfn(pfn) & align_mask) != 0;
 }
 
 /**

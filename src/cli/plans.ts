@@ -5,7 +5,7 @@ import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
 import { type RunResults, runResults } from '../report/results.js';
-import type { MachineSizes } from '../run/machine.js';
+import { DEVICE_INFO, type MachineSizes } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
@@ -26,12 +26,31 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
 }
 
 /**
+ * Why a 32-bit device cannot run under xen-pv with CONFIG_SWIOTLB_DYNAMIC (6.12): pci_xen_swiotlb_init
+ * (arch/x86/kernel/pci-dma.c) boots the pool with SWIOTLB_ANY, so swiotlb_init_remap sets its
+ * phys_limit to the guest's highest low-memory address, which default_swiotlb_limit returns under
+ * CONFIG_SWIOTLB_DYNAMIC (else the boot pool's end, exchanged below 4 GiB). xen_swiotlb_dma_supported
+ * compares xen_phys_to_dma of it — the guest's last page, whose machine frame is above 4 GiB here —
+ * with the mask, so the driver's dma_set_mask of 32 bits fails (-EIO). A 40-bit device passes here:
+ * every guest page has a frame and the host ends below 2^38. (The xen-devel report against 6.12.19,
+ * May 2025, was a dom0 whose limit page had none, INVALID_P2M_ENTRY, so even a 40-bit radeon
+ * failed.) Null when it can run.
+ */
+export function xenDynamicRefusal(device: DeviceName): string | null {
+  if (DEVICE_INFO[device].maskBits > 32) return null;
+  return `xen-pv with a 32-bit device (${device}) cannot set its DMA mask: CONFIG_SWIOTLB_DYNAMIC makes 6.12's default_swiotlb_limit() the pool's phys_limit (the guest's last page, machine frame above 4 GiB), which xen_swiotlb_dma_supported checks against the mask, so the driver's dma_set_mask fails (-EIO)`;
+}
+
+/**
  * --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC came with Linux 6.6, so not with --kernel 2010. Under
- * xen-pv it is accepted and changes nothing: 6.12 never lets that pool grow (docs/ENGINE.md §5).
+ * xen-pv a 32-bit device never gets a mask (xenDynamicRefusal); a 40-bit one runs, and nothing
+ * changes: 6.12 never lets that pool grow (docs/ENGINE.md §5).
  */
 function swiotlbDynamicFrom(v: Values): boolean {
   const on = v['swiotlb-dynamic'] === true;
   if (on && v.kernel !== 'modern') throw new UsageError('--swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC is Linux 6.6+, only with --kernel modern (not --kernel 2010)');
+  const refusal = on && v.platform === 'xen-pv' ? xenDynamicRefusal(v.device as DeviceName) : null;
+  if (refusal) throw new UsageError(`--swiotlb-dynamic: ${refusal}`);
   return on;
 }
 

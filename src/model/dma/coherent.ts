@@ -1,17 +1,17 @@
 // dma_alloc_coherent / dma_free_coherent per platform (twin of assembly/dma/coherent.ts):
 // dma-direct (kernel/dma/direct.c), xen_swiotlb_alloc_coherent (drivers/xen/swiotlb-xen.c: in
-// 2.6.37 always an exchange with fls64(coherent mask) bits and always a destroy at free; from 3.2,
-// modern, only when the machine range is above the mask or scattered) and an IOMMU mapping. The
-// coherent mask is the DMA mask (a version uncertainty for 2.6.34 radeon, ENGINE.md §7). The
-// handle needs no sync, ever: fix 1 of the RFC, paid for under Xen with hypercalls and frames,
-// and in a confidential-computing guest (coco) with private -> shared conversions:
-// dma_direct_alloc's dma_set_decrypted and dma_direct_free's dma_set_encrypted (kernel/dma/direct.c,
-// 6.12; docs/ENGINE.md §16).
+// 2.6.37 always an exchange with fls64(coherent mask) bits and always a destroy at free; modern,
+// 6.12.0, only when the requested pages are above the mask or scattered, or the block's first
+// machine frame is not aligned to its order) and an IOMMU mapping. The coherent mask is the DMA
+// mask (a version uncertainty for 2.6.34 radeon, ENGINE.md §7). The handle needs no sync, ever:
+// fix 1 of the RFC, paid for under Xen with hypercalls and frames, and in a confidential-computing
+// guest (coco) with private -> shared conversions: dma_direct_alloc's dma_set_decrypted and
+// dma_direct_free's dma_set_encrypted (kernel/dma/direct.c, 6.12; docs/ENGINE.md §16).
 import { DebugType, Dir, Kernel, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { allocBlock, freeBlock } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
-import { rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
+import { rangeRequiresAlignment, rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
 import { dmaCapable, forceDmaUnencrypted, type DmaState } from './mapping.js';
 
 /** A coherent block: its first pfn, device handle, and the order Xen exchanged for it (-1: none). */
@@ -36,17 +36,30 @@ function ccConvert(s: DmaState, order: number, tracked: boolean, size: number): 
 }
 
 /**
- * dma_alloc_coherent's memory part for one 2^order block: zone from the coherent mask, then the
- * platform step (Xen exchange, IOVAs). pagesAllocated when taken, coherentAllocs on success, a
+ * The zone a coherent block comes from. dma-direct and the IOMMU path here: DMA32 for a 32-bit
+ * coherent mask, else Normal then DMA32. Xen PV: 2.6.37's dma_alloc_coherent added GFP_DMA32 for a
+ * mask of 32 bits or less and xen_swiotlb_alloc_coherent stripped only DMA and HIGHMEM, so the
+ * same; 6.12's dma_alloc_attrs (kernel/dma/mapping.c) clears __GFP_DMA, __GFP_DMA32 and
+ * __GFP_HIGHMEM before ops->alloc, and xen_swiotlb_alloc_coherent's __get_free_pages adds none, so
+ * Normal then DMA32 whatever the mask (the exchange, not the zone, brings the frames low).
+ */
+function coherentZone(s: DmaState): number {
+  if (xenPvDomain(s) && s.cfg.kernel === Kernel.modern) return Zone.normal;
+  return s.cfg.maskBits === 32 ? Zone.dma32 : Zone.normal;
+}
+
+/**
+ * dma_alloc_coherent's memory part for one 2^order block of which `size` bytes were asked for:
+ * the zone (coherentZone), then the platform step (Xen exchange, IOVAs). pagesAllocated when taken, coherentAllocs on success, a
  * give-back (pagesFreed) when the platform step fails (D8); null on failure, allocFailures being
  * the caller's (a failed exchange counts its own, §6). `tracked` adds the dma-debug coherent
  * entry (the device's internal allocations, TTM pools and the GATT, are never tracked: T8).
  */
 export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number): CoherentBlock | null {
-  const pfn = allocBlock(s, order, s.cfg.maskBits === 32 ? Zone.dma32 : Zone.normal);
+  const pfn = allocBlock(s, order, coherentZone(s));
   if (pfn < 0) return null;
   s.counters.pagesAllocated += 2 ** order; // counted when taken, even if the platform step fails (D8)
-  const block = platformHandle(s, pfn, order);
+  const block = platformHandle(s, pfn, order, size);
   if (!block) {
     freeBlock(s, pfn, order);
     return null;
@@ -60,13 +73,20 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
   return block;
 }
 
-/** Gives the block its device handle, or null when the platform cannot (the caller frees it). */
-function platformHandle(s: DmaState, pfn: number, order: number): CoherentBlock | null {
+/**
+ * Gives the block its device handle, or null when the platform cannot (the caller frees it). Xen PV,
+ * 6.12.0's xen_swiotlb_alloc_coherent: the tests see the request rounded up to whole pages
+ * (ALIGN(size, XEN_PAGE_SIZE), since "xen/swiotlb: fix allocated size"), not the 2^order block;
+ * the exchange (xen_create_contiguous_region, arch/x86/xen/mmu_pv.c) is still of the whole block.
+ */
+function platformHandle(s: DmaState, pfn: number, order: number, size: number): CoherentBlock | null {
   const { machine } = s;
   const blockPages = 2 ** order;
   if (xenPvDomain(s)) {
-    const reachable = dmaCapable(s, machine.mfnOf(pfn) * PAGE_SIZE, blockPages * PAGE_SIZE)
-      && !rangeStraddlesPageBoundary(machine, pfn * PAGE_SIZE, blockPages * PAGE_SIZE);
+    const bytes = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+    const reachable = dmaCapable(s, machine.mfnOf(pfn) * PAGE_SIZE, bytes)
+      && !rangeStraddlesPageBoundary(machine, pfn * PAGE_SIZE, bytes)
+      && !rangeRequiresAlignment(machine, pfn, order);
     const exchange = s.cfg.kernel === Kernel['2010'] || !reachable;
     if (exchange && !xenCreateContiguousRegion(s, pfn, order, s.cfg.maskBits, true)) return null;
     return { pfn, handle: machine.mfnOf(pfn) * PAGE_SIZE, exchanged: exchange ? order : -1 };

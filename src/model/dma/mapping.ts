@@ -1,6 +1,7 @@
 // The streaming DMA API dispatched by platform (twin of assembly/dma/mapping.ts; kernel/dma/mapping.c):
 // dma-direct with swiotlb fallback (bare metal), forced swiotlb, xen-swiotlb
-// (drivers/xen/swiotlb-xen.c, 2010) and an IOMMU. Bounce buffers follow lib/swiotlb.c (2010) or
+// (drivers/xen/swiotlb-xen.c: 2.6.37's, and 6.12.0's xen_swiotlb_map_page, whose bounce test is the
+// same here; its coherent path is coherent.ts's) and an IOMMU. Bounce buffers follow lib/swiotlb.c (2010) or
 // kernel/dma/swiotlb.c (modern): a full pool is the overflow buffer in 2010 (generic
 // swiotlb_map_page), 0 under 2010 Xen (xen_swiotlb_map_page's DMA_ERROR_CODE), DMA_MAPPING_ERROR now.
 // A confidential-computing guest (coco, modern only) bounces every map, as swiotlb-force does

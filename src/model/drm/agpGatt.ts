@@ -84,7 +84,7 @@ export function gattCreate(s: AgpState, entries: number, mode: number): void {
   const order = getOrder(Math.ceil(entries / AGP_ENTRIES_PER_PAGE));
   const c = s.counters;
   if (mode === GattMode.dmaCoherent) {
-    const block = coherentAllocBlock(s, order, false, 0);
+    const block = coherentAllocBlock(s, order, false, 2 ** order * PAGE_SIZE); // the whole table block
     if (!block) {
       c.allocFailures++;
       return;
@@ -121,7 +121,7 @@ export function gattFree(s: AgpState): void {
   if (!gatt) return;
   s.gatt = null;
   if (gatt.mode === GattMode.dmaCoherent) {
-    coherentFreeBlock(s, { pfn: gatt.tablePfn, handle: gatt.handle, exchanged: gatt.exchanged }, gatt.order, false, 0);
+    coherentFreeBlock(s, { pfn: gatt.tablePfn, handle: gatt.handle, exchanged: gatt.exchanged }, gatt.order, false, gatt.tablePages * PAGE_SIZE);
     return;
   }
   if (gatt.exchanged >= 0) xenDestroyContiguousRegion(s, gatt.tablePfn, gatt.exchanged);

@@ -1,6 +1,9 @@
 // XENMEM_exchange as the guest sees it (twin of assembly/xen/exchange.ts): xen_create_contiguous_region
-// and xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2.6.36+), served by Xen's memory_exchange
-// (xen/common/memory.c, Xen 4.1) from its zone heap (heap.ts). One chunk per call: all or nothing.
+// and xen_destroy_contiguous_region (arch/x86/xen/mmu.c, 2.6.36+; arch/x86/xen/mmu_pv.c in 6.12.0,
+// the same steps and the same order-9 limit, MAX_CONTIG_ORDER — later 6.12.y allows larger regions,
+// "x86/xen: allow larger contiguous memory regions in PV guests", which gartbench does not follow),
+// served by Xen's memory_exchange (xen/common/memory.c, Xen 4.1) from its zone heap (heap.ts). One
+// chunk per call: all or nothing.
 // Both calls zero the range first; the new frames keep whatever contents they had.
 import { DMA32_LIMIT_PFN, PAGE_SIZE, XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, type MachineConfig } from '../../engine/abi.js';
 import type { MmState } from '../mm/pageAlloc.js';

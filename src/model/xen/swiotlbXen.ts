@@ -1,7 +1,9 @@
-// drivers/xen/swiotlb-xen.c (twin of assembly/xen/swiotlb_xen.ts, 2010): bus addresses come from
-// the p2m, a page is bounced when its machine address is above the mask or a multi-page range is
-// not machine-contiguous, and the pool was exchanged below 4 GiB at boot (a full pool on the 2010
-// path is dma/mapping.ts's: 0).
+// drivers/xen/swiotlb-xen.c (twin of assembly/xen/swiotlb_xen.ts; 2.6.37 and 6.12.0): bus addresses
+// come from the p2m, a page is bounced when its machine address is above the mask or a multi-page
+// range is not machine-contiguous, and the pool was exchanged below 4 GiB at boot — 2.6.37's
+// xen_swiotlb_init/xen_swiotlb_fixup, 6.12's pci_xen_swiotlb_init (arch/x86/kernel/pci-dma.c) →
+// swiotlb_init_remap(…, xen_swiotlb_fixup). A full pool on the 2010 path is dma/mapping.ts's: 0.
+// The coherent path (xen_swiotlb_alloc_coherent) is dma/coherent.ts's.
 import { PAGE_SIZE, XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_POOL_PIECE_ORDER } from '../../engine/abi.js';
 import { getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, type XenState } from './exchange.js';
@@ -16,6 +18,17 @@ export function xenPhysToBus(machine: P2m, phys: number): number {
 export function rangeStraddlesPageBoundary(machine: P2m, phys: number, size: number): boolean {
   const first = Math.floor(phys / PAGE_SIZE);
   return !machine.machineContiguous(first, Math.floor((phys + size - 1) / PAGE_SIZE) - first + 1);
+}
+
+/**
+ * The coherent path's alignment test (6.12.0: inside range_straddles_page_boundary, from "xen/swiotlb:
+ * add alignment check for dma buffers"; later 6.12.y: range_requires_alignment, called by
+ * xen_swiotlb_alloc_coherent and xen_swiotlb_free_coherent only): a buffer whose guest-physical
+ * start is aligned to 2^order pages needs its first machine frame aligned the same. A buddy block
+ * of that order always is guest-aligned, so only the machine frame decides; order 0 never fails.
+ */
+export function rangeRequiresAlignment(machine: P2m, pfn: number, order: number): boolean {
+  return pfn % 2 ** order === 0 && machine.mfnOf(pfn) % 2 ** order !== 0;
 }
 
 /**
