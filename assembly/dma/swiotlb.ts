@@ -4,7 +4,8 @@
 // buffer handed back when the pool is full (dma/mapping.ts). Modern: kernel/dma/swiotlb.c (6.12):
 // the same counters (io_tlb_slot.list), searched per CPU area (swiotlb_find_slots →
 // swiotlb_search_pool_area), each area with its own cursor and used count; a request of a page
-// or more is page-aligned; a full pool is DMA_MAPPING_ERROR (dma/mapping.ts).
+// or more is page-aligned unless the device has a min_align_mask, whose bits below a slot the
+// bounce address keeps; a full pool is DMA_MAPPING_ERROR (dma/mapping.ts).
 // Different, and the simulator's own: io_tlb_list is not stored but derived. Every value the
 // kernel's walks write is the distance from a free slot to the next used slot of its 128-slot
 // segment, or to the segment's end, so one bit per slot (used or not) gives any value with one
@@ -94,6 +95,11 @@ let pools_count: i32 = 0;
 const pools_ptr: usize = memory.data(SWIOTLB_DYN_POOLS * 4);
 @inline function pool_at(k: i32): i32 { return load<i32>(pools_ptr + (<usize>k << 2)); }
 
+// The device's dma_get_min_align_mask (--min-align-mask; modern only, 0 or 2^k - 1 up to 4095):
+// 0 for every modelled GPU, NVMe's 4095 when replaying another device's trace.
+let min_align_mask: i32 = 0;
+export function swiotlb_set_min_align_mask(m: i32): void { min_align_mask = m; }
+
 /**
  * --swiotlb-dynamic. 6.12 swiotlb_init_remap sets can_grow only when it is given no remap
  * function; Xen PV boots the pool through swiotlb_init_remap(.., xen_swiotlb_fixup)
@@ -129,11 +135,34 @@ export function swiotlb_hold(index: i32): void { held_index = index; }
   return (<u64>dyn_start_pfn(p) << PAGE_SHIFT) + (<u64>(i - dyn_base(p)) << IO_TLB_SHIFT);
 }
 
-/** Bus address of slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
-export function slot_bus(i: i32): u64 {
-  const phys = slot_phys(i);
+/**
+ * 6.12 swiotlb_align_offset(dev, 0, addr) (a streaming map's alloc_align_mask is 0): the bits of
+ * `addr` under the device's min_align_mask that lie below a slot, kept as the bounce address's
+ * offset into its first slot. 0 on 2010 (no min_align_mask before Linux 5.12).
+ */
+@inline export function swiotlb_align_offset(addr: u64): i32 {
+  return <i32>(addr & <u64>(min_align_mask & UNIT_MASK));
+}
+
+/**
+ * Where the live run through slot i holds its bytes: the slot plus the align offset of the
+ * original address that slot bounces (each slot's orig_addr keeps the original's low bits, so
+ * every slot of a run gives the run's offset: 6.12 swiotlb_bounce's tlb_offset is then 0).
+ */
+export function bounce_phys(i: i32): u64 {
+  return slot_phys(i) + <u64>swiotlb_align_offset(load<u64>(rec_at(i), S_ORIG));
+}
+
+/** Bus address of guest phys `phys` in the pool: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
+@inline function pool_bus(phys: u64): u64 {
   return (<u64>pfn_to_mfn(<i32>(phys >> PAGE_SHIFT)) << PAGE_SHIFT) | (phys & PAGE_MASK);
 }
+
+/** Bus address of slot i. */
+export function slot_bus(i: i32): u64 { return pool_bus(slot_phys(i)); }
+
+/** Bus address of the live run through slot i: its bounce_phys. */
+export function bounce_bus(i: i32): u64 { return pool_bus(bounce_phys(i)); }
 
 export function overflow_bus(): u64 {
   return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
@@ -162,13 +191,17 @@ export function bus_to_slot(bus: u64): i32 {
 
 /**
  * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`.
- * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment).
+ * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment). 6.12
+ * (swiotlb_tbl_map_single, alloc_align_mask 0): the search is for size plus the align offset
+ * (pad_slots is offset >> IO_TLB_SHIFT, always 0 here), each slot's orig_addr is the original
+ * plus i slots, and the first slot's alloc_size, the run's recorded size here, is the mapping's.
  */
 export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
-  const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
+  const alloc_size = size + swiotlb_align_offset(orig);
+  const nslots = (alloc_size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
   if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
   const index = kernel_era != KERNEL_MODERN ? find_slots_2010(size, nslots)
-    : swiotlb_dynamic ? swiotlb_find_slots_dyn(size, nslots) : swiotlb_find_slots(size, nslots);
+    : swiotlb_dynamic ? swiotlb_find_slots_dyn(orig, alloc_size, nslots) : swiotlb_find_slots(orig, alloc_size, nslots);
   if (index < 0) return -1;
   for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
   store<i32>(rec_at(index), size, S_SIZE);
@@ -200,11 +233,11 @@ function find_slots_2010(size: i32, nslots: i32): i32 {
  * 6.12 swiotlb_find_slots (!CONFIG_SWIOTLB_DYNAMIC): try the mapping CPU's area, then the next
  * ones round the pool's areas, until one finds a run.
  */
-function swiotlb_find_slots(size: i32, nslots: i32): i32 {
+function swiotlb_find_slots(orig: u64, size: i32, nslots: i32): i32 {
   const start = SWIOTLB_MAP_CPU & (nareas - 1);
   let a = start;
   do {
-    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, a, size, nslots);
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, a, orig, size, nslots);
     if (index >= 0) return index;
     if (++a >= nareas) a = 0;
   } while (a != start);
@@ -222,24 +255,24 @@ function swiotlb_find_slots(size: i32, nslots: i32): i32 {
  * with default_nareas areas under the default limit, 4 GiB on x86 (ARCH_LOW_ADDRESS_LIMIT),
  * added at the list's head (add_mem_pool). The transient pool comes first: the worker runs later.
  */
-function swiotlb_find_slots_dyn(size: i32, nslots: i32): i32 {
+function swiotlb_find_slots_dyn(orig: u64, size: i32, nslots: i32): i32 {
   for (let i = 0; i < SWIOTLB_MAX_AREAS; i++) {
     for (let k = pools_count - 1; k >= 0; k--) {
       const p = pool_at(k);
       if (i >= dyn_nareas(p)) continue;
       const a = (SWIOTLB_MAP_CPU + i) & (dyn_nareas(p) - 1);
-      const index = swiotlb_search_pool_area(dyn_base(p), dyn_area_nslabs(p), dyn_areas(p), a, size, nslots);
+      const index = swiotlb_search_pool_area(dyn_base(p), dyn_area_nslabs(p), dyn_areas(p), a, orig, size, nslots);
       if (index >= 0) return index;
     }
     if (i >= nareas) continue;
-    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, (SWIOTLB_MAP_CPU + i) & (nareas - 1), size, nslots);
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, (SWIOTLB_MAP_CPU + i) & (nareas - 1), orig, size, nslots);
     if (index >= 0) return index;
   }
   if (!can_grow) return -1;
   let index = -1;
   const t = swiotlb_alloc_pool(DYN_TRANSIENT, nslots, nslots, 1, dma_mask);
   if (t >= 0) {
-    index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, size, nslots);
+    index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, orig, size, nslots);
     if (index < 0) swiotlb_dyn_free(t);
     else count(C_SWIOTLB_TRANSIENT_POOLS);
   }
@@ -256,25 +289,35 @@ function swiotlb_find_slots_dyn(size: i32, nslots: i32): i32 {
 @inline function wrap_area_index(i: i32, area_nslabs: i32): i32 { return i >= area_nslabs ? 0 : i; }
 
 /**
- * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
- * min_align_mask 0: no modelled GPU sets one): a request of PAGE_SIZE or more gets the page as
- * its alignment, every request at least a slot; the stride is that alignment in slots. An area
- * without `nslots` unused slots is skipped outright. From the area's cursor, a misaligned slot
- * moves on by one, an aligned one whose counter is too small by the stride; the cursor wraps to
- * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
- * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
+ * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0) of `size` bytes (the
+ * mapping plus its align offset) from `orig`. The device's min_align_mask is the
+ * iotlb_align_mask. Without one, a request of PAGE_SIZE or more gets the page as its alignment
+ * (the "historically page-aligned" rule, which a device with a min_align_mask does not get);
+ * every request is at least slot-aligned, and the iotlb_align_mask loses the bits that alignment
+ * (or the align offset, below a slot) already keeps: with masks up to 4095 at most bit 11, which
+ * the slot must then share with the original address. The stride is get_max_slots of the larger
+ * mask (6.12 has no separate page stride). An area without `nslots` unused slots is skipped
+ * outright. From the area's cursor, a slot that is misaligned or does not match the original
+ * (when orig_addr is not 0) moves on by one, a fitting one whose counter is too small by the
+ * stride; the cursor wraps to the area's start, and the walk gives up after the area's slot
+ * count. The default 4 GiB segment boundary (iommu_is_span_boundary) never cuts a pool that sits
+ * below 4 GiB.
  */
-function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, size: i32, nslots: i32): i32 {
-  const align_mask = (size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
-  const stride = (align_mask >> IO_TLB_SHIFT) + 1;
+function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, orig: u64, size: i32, nslots: i32): i32 {
+  const align_mask = (min_align_mask == 0 && size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
+  const iotlb_mask = min_align_mask & ~align_mask;
+  const orig_bits = <i32>(orig & <u64>iotlb_mask);
+  const stride = (max(align_mask, iotlb_mask) + UNIT_SIZE) >> IO_TLB_SHIFT; // get_max_slots: nr_slots(mask + 1)
   const area = areas + (<usize>a << 3);
   if (nslots > area_nslabs - load<i32>(area, 4)) return -1;
   const slot_base = base + a * area_nslabs;
   let index = load<i32>(area);
   for (let checked = 0; checked < area_nslabs;) {
     const slot = slot_base + index;
-    // every pool starts on a page (layout.ts, a page block), so a slot's alignment is its index's
-    if ((((slot - base) << IO_TLB_SHIFT) & align_mask) != 0) {
+    // every pool starts on a page (layout.ts, a page block), and both masks lie within a page, so
+    // a slot's alignment is its index's
+    const addr = (slot - base) << IO_TLB_SHIFT;
+    if ((addr & align_mask) != 0 || (orig != 0 && (addr & iotlb_mask) != orig_bits)) {
       index = wrap_area_index(index + 1, area_nslabs);
       checked++;
       continue;
