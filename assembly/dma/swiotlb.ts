@@ -272,8 +272,9 @@ function swiotlb_find_slots_dyn(orig: u64, size: i32, nslots: i32): i32 {
   let index = -1;
   const t = swiotlb_alloc_pool(DYN_TRANSIENT, nslots, nslots, 1, dma_mask);
   if (t >= 0) {
+    transient_fence(t, true);
     index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, orig, size, nslots);
-    if (index < 0) swiotlb_dyn_free(t);
+    if (index < 0) { transient_fence(t, false); swiotlb_dyn_free(t); }
     else count(C_SWIOTLB_TRANSIENT_POOLS);
   }
   const p = swiotlb_alloc_pool(DYN_POOL, IO_TLB_MIN_SLABS, nslabs, SWIOTLB_MAX_AREAS, 0xFFFFFFFF);
@@ -283,6 +284,18 @@ function swiotlb_find_slots_dyn(orig: u64, size: i32, nslots: i32): i32 {
     count(C_SWIOTLB_POOLS_ADDED);
   }
   return index;
+}
+
+/**
+ * 6.12 swiotlb_init_io_tlb_pool caps each fresh slot's counter at the pool's end (the smaller of
+ * the distance to the segment's end and nslabs - i): a transient pool has only the request's
+ * slots, fewer than a segment's, so while it lives the rest of its segment in its stripe counts
+ * as used, and a search from a slot past its first (a min_align_mask's odd slot) cannot run off it.
+ */
+function transient_fence(t: i32, on: bool): void {
+  const n = dyn_nslabs(t);
+  const rest = ((n + IO_TLB_SEGSIZE - 1) & ~(IO_TLB_SEGSIZE - 1)) - n;
+  if (rest > 0) set_used(dyn_base(t) + n, rest, on);
 }
 
 /** wrap_area_index: a cursor past the area's end starts again at its first slot. */
@@ -358,6 +371,7 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
     store<i32>(rec_at(index), 0, S_SIZE);
     store<i32>(rec_at(index), 0, S_NSLOTS);
     count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+    transient_fence(p, false);
     swiotlb_dyn_free(p);
     return;
   }

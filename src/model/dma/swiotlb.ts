@@ -205,9 +205,14 @@ export class SwiotlbPool {
     return index;
   }
 
-  /** swiotlb_init_io_tlb_pool: every slot of a new pool free. */
+  /**
+   * swiotlb_init_io_tlb_pool (6.12): every slot of a new pool free, its counter capped at the pool's
+   * end (the smaller of the distance to the segment's end and nslabs - i): a transient pool has
+   * only the request's slots, so a search from a slot past its first (a min_align_mask's odd slot)
+   * cannot run off it.
+   */
   private freshSlots(pool: { base: number; nslabs: number }): void {
-    for (let i = 0; i < pool.nslabs; i++) this.list[pool.base + i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
+    for (let i = 0; i < pool.nslabs; i++) this.list[pool.base + i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), pool.nslabs - i);
   }
 
   /**
