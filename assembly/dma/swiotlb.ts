@@ -136,9 +136,8 @@ export function swiotlb_hold(index: i32): void { held_index = index; }
 }
 
 /**
- * 6.12 swiotlb_align_offset(dev, 0, addr) (a streaming map's alloc_align_mask is 0): the bits of
- * `addr` under the device's min_align_mask that lie below a slot, kept as the bounce address's
- * offset into its first slot. 0 on 2010 (no min_align_mask before Linux 5.12).
+ * 6.12 swiotlb_align_offset(dev, 0, addr): the bits of `addr` under the device's min_align_mask
+ * below a slot, the bounce address's offset into its first slot (0 on 2010: no mask before 5.12).
  */
 @inline export function swiotlb_align_offset(addr: u64): i32 {
   return <i32>(addr & <u64>(min_align_mask & UNIT_MASK));
@@ -146,23 +145,17 @@ export function swiotlb_hold(index: i32): void { held_index = index; }
 
 /**
  * Where the live run through slot i holds its bytes: the slot plus the align offset of the
- * original address that slot bounces (each slot's orig_addr keeps the original's low bits, so
- * every slot of a run gives the run's offset: 6.12 swiotlb_bounce's tlb_offset is then 0).
+ * original that slot bounces (the same for every slot of a run: 6.12 swiotlb_bounce).
  */
 export function bounce_phys(i: i32): u64 {
   return slot_phys(i) + <u64>swiotlb_align_offset(load<u64>(rec_at(i), S_ORIG));
 }
 
-/** Bus address of guest phys `phys` in the pool: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
-@inline function pool_bus(phys: u64): u64 {
+/** Bus address of the live run through slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
+export function bounce_bus(i: i32): u64 {
+  const phys = bounce_phys(i);
   return (<u64>pfn_to_mfn(<i32>(phys >> PAGE_SHIFT)) << PAGE_SHIFT) | (phys & PAGE_MASK);
 }
-
-/** Bus address of slot i. */
-export function slot_bus(i: i32): u64 { return pool_bus(slot_phys(i)); }
-
-/** Bus address of the live run through slot i: its bounce_phys. */
-export function bounce_bus(i: i32): u64 { return pool_bus(bounce_phys(i)); }
 
 export function overflow_bus(): u64 {
   return <u64>pfn_to_mfn(overflow_pfn) << PAGE_SHIFT;
@@ -190,11 +183,9 @@ export function bus_to_slot(bus: u64): i32 {
 }
 
 /**
- * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`.
- * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment). 6.12
- * (swiotlb_tbl_map_single, alloc_align_mask 0): the search is for size plus the align offset
- * (pad_slots is offset >> IO_TLB_SHIFT, always 0 here), each slot's orig_addr is the original
- * plus i slots, and the first slot's alloc_size, the run's recorded size here, is the mapping's.
+ * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`: the first slot, or
+ * −1 (full, or more than a segment). 6.12 searches for size plus the align offset (pad_slots, its
+ * slots, is 0 here); each slot's orig_addr is the original plus i slots; the size kept is the map's.
  */
 export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   const alloc_size = size + swiotlb_align_offset(orig);
@@ -287,10 +278,9 @@ function swiotlb_find_slots_dyn(orig: u64, size: i32, nslots: i32): i32 {
 }
 
 /**
- * 6.12 swiotlb_init_io_tlb_pool caps each fresh slot's counter at the pool's end (the smaller of
- * the distance to the segment's end and nslabs - i): a transient pool has only the request's
- * slots, fewer than a segment's, so while it lives the rest of its segment in its stripe counts
- * as used, and a search from a slot past its first (a min_align_mask's odd slot) cannot run off it.
+ * 6.12 swiotlb_init_io_tlb_pool caps a fresh slot's counter at the pool's end (nslabs - i): the
+ * rest of a transient pool's segment counts as used while it lives, so a search from past its
+ * first slot (a min_align_mask's odd slot) cannot run off it.
  */
 function transient_fence(t: i32, on: bool): void {
   const n = dyn_nslabs(t);
@@ -302,19 +292,14 @@ function transient_fence(t: i32, on: bool): void {
 @inline function wrap_area_index(i: i32, area_nslabs: i32): i32 { return i >= area_nslabs ? 0 : i; }
 
 /**
- * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0) of `size` bytes (the
- * mapping plus its align offset) from `orig`. The device's min_align_mask is the
- * iotlb_align_mask. Without one, a request of PAGE_SIZE or more gets the page as its alignment
- * (the "historically page-aligned" rule, which a device with a min_align_mask does not get);
- * every request is at least slot-aligned, and the iotlb_align_mask loses the bits that alignment
- * (or the align offset, below a slot) already keeps: with masks up to 4095 at most bit 11, which
- * the slot must then share with the original address. The stride is get_max_slots of the larger
- * mask (6.12 has no separate page stride). An area without `nslots` unused slots is skipped
- * outright. From the area's cursor, a slot that is misaligned or does not match the original
- * (when orig_addr is not 0) moves on by one, a fitting one whose counter is too small by the
- * stride; the cursor wraps to the area's start, and the walk gives up after the area's slot
- * count. The default 4 GiB segment boundary (iommu_is_span_boundary) never cuts a pool that sits
- * below 4 GiB.
+ * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0) of `size` bytes (with the
+ * align offset) from `orig`; the device's min_align_mask is iotlb_align_mask (docs/ENGINE.md §5).
+ * Page alignment for a page or more only without a mask; at least a slot; iotlb_align_mask less
+ * the alignment's bits (at most bit 11), which the slot must share with the original; stride
+ * get_max_slots of the larger mask. An area without `nslots` unused slots is skipped. From the
+ * cursor, a misaligned or unmatched slot moves on by one, a fitting one whose counter is too small
+ * by the stride; the cursor wraps (wrap_area_index) and the walk ends after the area's slot count.
+ * The 4 GiB segment boundary (iommu_is_span_boundary) never cuts a pool below 4 GiB.
  */
 function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, orig: u64, size: i32, nslots: i32): i32 {
   const align_mask = (min_align_mask == 0 && size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
