@@ -5,7 +5,8 @@
 // the boundary; u64 values live in memory.
 
 import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, INIT_PENDING,
-  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END, IOMMU_MODE_STRICT, IOMMU_MODE_LAZY, KERNEL_MODERN } from './abi';
+  COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END, IOMMU_MODE_STRICT, IOMMU_MODE_LAZY, KERNEL_MODERN,
+  MIN_ALIGN_MASK_MAX_BITS } from './abi';
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
@@ -13,7 +14,7 @@ import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/
 import { p2m_fill, p2m_shuffle, p2m_boot_inverse, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
-import { swiotlb_init, swiotlb_set_dynamic } from './dma/swiotlb';
+import { swiotlb_init, swiotlb_set_dynamic, swiotlb_set_min_align_mask } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
 import { dma_error_addr } from './dma/mapping';
 import { iommu_set_lazy } from './dma/iommu';
@@ -43,7 +44,7 @@ let boot_at: i32 = 0;
 /** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
-                     gartPages: i32, gartFamily: i32, iommuMode: i32, swiotlbDynamic: i32): i32 {
+                     gartPages: i32, gartFamily: i32, iommuMode: i32, swiotlbDynamic: i32, minAlignMask: i32): i32 {
   if (configured) return INIT_LAYOUT; // one machine per instance
   // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
   if (iommuMode != IOMMU_MODE_STRICT && (iommuMode != IOMMU_MODE_LAZY || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
@@ -52,6 +53,9 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
   if (swiotlbDynamic != 0 && (swiotlbDynamic != 1 || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return INIT_LAYOUT;
+  // min_align_mask came with Linux 5.12 (dma_set_min_align_mask): modern only, 0 or 2^k - 1 within a page.
+  if (minAlignMask < 0 || minAlignMask >= (1 << MIN_ALIGN_MASK_MAX_BITS) || (minAlignMask & (minAlignMask + 1)) != 0
+    || (minAlignMask != 0 && kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_compute()) return INIT_TOO_LARGE;
   configured = true;
 
@@ -67,6 +71,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   // Xen PV boots its pool through a remap function (xen_swiotlb_fixup), so it never grows; a 32-bit
   // device never gets that far there (its dma_set_mask fails; the CLI refuses it, src/cli/plans.ts).
   swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
+  swiotlb_set_min_align_mask(minAlignMask);
   debug_reset();
   boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;
   boot_at = 0;

@@ -9,8 +9,9 @@
 // swiotlb-force. The device is an AGP bridge (no GART dummy page holds slots at init).
 // The machine has SWIOTLB_POSSIBLE_CPUS = 8 possible CPUs and every op runs on CPU 0, so a pool of
 // n slots has min(8, n / 128) areas (swiotlb_adjust_nareas, limit_nareas) and every search starts
-// in area 0. min_align_mask is 0 for every modelled device (no GPU driver sets one), so no case
-// for it: swiotlb_align_offset is 0 and the mapping starts at its first slot.
+// in area 0. min_align_mask is 0 here, as for every modelled GPU (no GPU driver sets one):
+// swiotlb_align_offset is 0 and the mapping starts at its first slot. --min-align-mask's cases
+// are in test/engine-swiotlb-align.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GartFamily, Kernel, Platform, SWIOTLB_MAX_AREAS } from '../src/engine/abi.js';

@@ -20,8 +20,8 @@ import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
 import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary } from '../xen/swiotlb_xen';
-import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, slot_bus, slot_phys, slot_orig,
-  slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold } from './swiotlb';
+import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig,
+  slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
 import { iommu_alloc, iommu_free_at, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
@@ -80,9 +80,11 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize): u64 {
     return overflow_bus();
   }
   count(C_BOUNCES);
-  if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, slot_phys(index), size);
-  const dma = slot_bus(index);
-  set_out(out, MAP_BOUNCE, index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+  // 6.12 swiotlb_tbl_map_single: the bounce address is the run's first slot plus the align offset
+  // (the original's bits under the device's min_align_mask below a slot; 0 without a mask).
+  if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, bounce_phys(index), size);
+  const dma = bounce_bus(index);
+  set_out(out, MAP_BOUNCE, index, (size + swiotlb_align_offset(phys) + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
   debug_add(dma, size, dir, DEBUG_TYPE_SINGLE, false, phys);
   return dma;
 }
@@ -170,9 +172,9 @@ export function dma_map_boot_page(pfn: i32): u64 {
   if (!bounce) return dma;
   const index = swiotlb_tbl_map_single(phys, PAGE_SIZE); // an empty pool at init: it always fits
   assert(index >= 0, 'the dummy page found no bounce slot');
-  copy_phys(phys, slot_phys(index), PAGE_SIZE);
+  copy_phys(phys, bounce_phys(index), PAGE_SIZE);
   swiotlb_hold(index);
-  return slot_bus(index);
+  return bounce_bus(index);
 }
 
 @inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
@@ -184,7 +186,7 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);
     if (index >= 0 && slot_size(index) > 0) {
-      if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), min(size, slot_size(index)));
+      if (copies_to_cpu(dir)) bounce_copy(bounce_phys(index), slot_orig(index), min(size, slot_size(index)));
       swiotlb_tbl_unmap_single(index);
     }
   }
@@ -201,15 +203,18 @@ export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, live: bool): voi
   const index = bus_to_slot(dma);
   if (index < 0 || slot_size(index) <= 0) return;
   if (to_cpu) {
-    if (copies_to_cpu(dir)) bounce_copy(slot_phys(index), slot_orig(index), PAGE_SIZE);
+    if (copies_to_cpu(dir)) bounce_copy(bounce_phys(index), slot_orig(index), PAGE_SIZE);
   } else if (copies_to_device(dir)) {
-    bounce_copy(slot_orig(index), slot_phys(index), PAGE_SIZE);
+    bounce_copy(slot_orig(index), bounce_phys(index), PAGE_SIZE);
   }
 }
 
-/** The copy of a sync on bytes [delta, delta + size) of a live bounced run starting at slot `first`. */
+/**
+ * The copy of a sync on bytes [delta, delta + size) of a live bounced run through slot `first`
+ * (from the slot's align offset on: 6.12 swiotlb_bounce).
+ */
 export function swiotlb_sync_range(first: i32, delta: i32, size: i32, dir: i32, to_cpu: bool): void {
-  const bounce = slot_phys(first) + <u64>delta;
+  const bounce = bounce_phys(first) + <u64>delta;
   const orig = slot_orig(first) + <u64>delta;
   if (to_cpu) {
     if (copies_to_cpu(dir)) bounce_copy(bounce, orig, size);

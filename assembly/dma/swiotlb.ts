@@ -4,7 +4,8 @@
 // buffer handed back when the pool is full (dma/mapping.ts). Modern: kernel/dma/swiotlb.c (6.12):
 // the same counters (io_tlb_slot.list), searched per CPU area (swiotlb_find_slots →
 // swiotlb_search_pool_area), each area with its own cursor and used count; a request of a page
-// or more is page-aligned; a full pool is DMA_MAPPING_ERROR (dma/mapping.ts).
+// or more is page-aligned unless the device has a min_align_mask, whose bits below a slot the
+// bounce address keeps; a full pool is DMA_MAPPING_ERROR (dma/mapping.ts).
 // Different, and the simulator's own: io_tlb_list is not stored but derived. Every value the
 // kernel's walks write is the distance from a free slot to the next used slot of its 128-slot
 // segment, or to the segment's end, so one bit per slot (used or not) gives any value with one
@@ -94,6 +95,11 @@ let pools_count: i32 = 0;
 const pools_ptr: usize = memory.data(SWIOTLB_DYN_POOLS * 4);
 @inline function pool_at(k: i32): i32 { return load<i32>(pools_ptr + (<usize>k << 2)); }
 
+// The device's dma_get_min_align_mask (--min-align-mask; modern only, 0 or 2^k - 1 up to 4095):
+// 0 for every modelled GPU, NVMe's 4095 when replaying another device's trace.
+let min_align_mask: i32 = 0;
+export function swiotlb_set_min_align_mask(m: i32): void { min_align_mask = m; }
+
 /**
  * --swiotlb-dynamic. 6.12 swiotlb_init_remap sets can_grow only when it is given no remap
  * function; Xen PV boots the pool through swiotlb_init_remap(.., xen_swiotlb_fixup)
@@ -129,9 +135,25 @@ export function swiotlb_hold(index: i32): void { held_index = index; }
   return (<u64>dyn_start_pfn(p) << PAGE_SHIFT) + (<u64>(i - dyn_base(p)) << IO_TLB_SHIFT);
 }
 
-/** Bus address of slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
-export function slot_bus(i: i32): u64 {
-  const phys = slot_phys(i);
+/**
+ * 6.12 swiotlb_align_offset(dev, 0, addr): the bits of `addr` under the device's min_align_mask
+ * below a slot, the bounce address's offset into its first slot (0 on 2010: no mask before 5.12).
+ */
+@inline export function swiotlb_align_offset(addr: u64): i32 {
+  return <i32>(addr & <u64>(min_align_mask & UNIT_MASK));
+}
+
+/**
+ * Where the live run through slot i holds its bytes: the slot plus the align offset of the
+ * original that slot bounces (the same for every slot of a run: 6.12 swiotlb_bounce).
+ */
+export function bounce_phys(i: i32): u64 {
+  return slot_phys(i) + <u64>swiotlb_align_offset(load<u64>(rec_at(i), S_ORIG));
+}
+
+/** Bus address of the live run through slot i: under Xen each 256 KiB piece sits wherever the boot exchange put it. */
+export function bounce_bus(i: i32): u64 {
+  const phys = bounce_phys(i);
   return (<u64>pfn_to_mfn(<i32>(phys >> PAGE_SHIFT)) << PAGE_SHIFT) | (phys & PAGE_MASK);
 }
 
@@ -161,14 +183,16 @@ export function bus_to_slot(bus: u64): i32 {
 }
 
 /**
- * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`.
- * Returns the first slot, or −1 when the pool is full (or the request exceeds a segment).
+ * swiotlb_tbl_map_single's slot search for `size` bytes from guest phys `orig`: the first slot, or
+ * −1 (full, or more than a segment). 6.12 searches for size plus the align offset (pad_slots, its
+ * slots, is 0 here); each slot's orig_addr is the original plus i slots; the size kept is the map's.
  */
 export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
-  const nslots = (size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
+  const alloc_size = size + swiotlb_align_offset(orig);
+  const nslots = (alloc_size + UNIT_SIZE - 1) >> IO_TLB_SHIFT;
   if (nslots > IO_TLB_SEGSIZE || nslots > nslabs || nslots <= 0) return -1;
   const index = kernel_era != KERNEL_MODERN ? find_slots_2010(size, nslots)
-    : swiotlb_dynamic ? swiotlb_find_slots_dyn(size, nslots) : swiotlb_find_slots(size, nslots);
+    : swiotlb_dynamic ? swiotlb_find_slots_dyn(orig, alloc_size, nslots) : swiotlb_find_slots(orig, alloc_size, nslots);
   if (index < 0) return -1;
   for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
   store<i32>(rec_at(index), size, S_SIZE);
@@ -200,11 +224,11 @@ function find_slots_2010(size: i32, nslots: i32): i32 {
  * 6.12 swiotlb_find_slots (!CONFIG_SWIOTLB_DYNAMIC): try the mapping CPU's area, then the next
  * ones round the pool's areas, until one finds a run.
  */
-function swiotlb_find_slots(size: i32, nslots: i32): i32 {
+function swiotlb_find_slots(orig: u64, size: i32, nslots: i32): i32 {
   const start = SWIOTLB_MAP_CPU & (nareas - 1);
   let a = start;
   do {
-    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, a, size, nslots);
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, a, orig, size, nslots);
     if (index >= 0) return index;
     if (++a >= nareas) a = 0;
   } while (a != start);
@@ -222,25 +246,26 @@ function swiotlb_find_slots(size: i32, nslots: i32): i32 {
  * with default_nareas areas under the default limit, 4 GiB on x86 (ARCH_LOW_ADDRESS_LIMIT),
  * added at the list's head (add_mem_pool). The transient pool comes first: the worker runs later.
  */
-function swiotlb_find_slots_dyn(size: i32, nslots: i32): i32 {
+function swiotlb_find_slots_dyn(orig: u64, size: i32, nslots: i32): i32 {
   for (let i = 0; i < SWIOTLB_MAX_AREAS; i++) {
     for (let k = pools_count - 1; k >= 0; k--) {
       const p = pool_at(k);
       if (i >= dyn_nareas(p)) continue;
       const a = (SWIOTLB_MAP_CPU + i) & (dyn_nareas(p) - 1);
-      const index = swiotlb_search_pool_area(dyn_base(p), dyn_area_nslabs(p), dyn_areas(p), a, size, nslots);
+      const index = swiotlb_search_pool_area(dyn_base(p), dyn_area_nslabs(p), dyn_areas(p), a, orig, size, nslots);
       if (index >= 0) return index;
     }
     if (i >= nareas) continue;
-    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, (SWIOTLB_MAP_CPU + i) & (nareas - 1), size, nslots);
+    const index = swiotlb_search_pool_area(0, area_nslabs, areas_ptr, (SWIOTLB_MAP_CPU + i) & (nareas - 1), orig, size, nslots);
     if (index >= 0) return index;
   }
   if (!can_grow) return -1;
   let index = -1;
   const t = swiotlb_alloc_pool(DYN_TRANSIENT, nslots, nslots, 1, dma_mask);
   if (t >= 0) {
-    index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, size, nslots);
-    if (index < 0) swiotlb_dyn_free(t);
+    transient_fence(t, true);
+    index = swiotlb_search_pool_area(dyn_base(t), dyn_area_nslabs(t), dyn_areas(t), 0, orig, size, nslots);
+    if (index < 0) { transient_fence(t, false); swiotlb_dyn_free(t); }
     else count(C_SWIOTLB_TRANSIENT_POOLS);
   }
   const p = swiotlb_alloc_pool(DYN_POOL, IO_TLB_MIN_SLABS, nslabs, SWIOTLB_MAX_AREAS, 0xFFFFFFFF);
@@ -252,29 +277,45 @@ function swiotlb_find_slots_dyn(size: i32, nslots: i32): i32 {
   return index;
 }
 
+/**
+ * 6.12 swiotlb_init_io_tlb_pool caps a fresh slot's counter at the pool's end (nslabs - i): the
+ * rest of a transient pool's segment counts as used while it lives, so a search from past its
+ * first slot (a min_align_mask's odd slot) cannot run off it.
+ */
+function transient_fence(t: i32, on: bool): void {
+  const n = dyn_nslabs(t);
+  const rest = ((n + IO_TLB_SEGSIZE - 1) & ~(IO_TLB_SEGSIZE - 1)) - n;
+  if (rest > 0) set_used(dyn_base(t) + n, rest, on);
+}
+
 /** wrap_area_index: a cursor past the area's end starts again at its first slot. */
 @inline function wrap_area_index(i: i32, area_nslabs: i32): i32 { return i >= area_nslabs ? 0 : i; }
 
 /**
- * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
- * min_align_mask 0: no modelled GPU sets one): a request of PAGE_SIZE or more gets the page as
- * its alignment, every request at least a slot; the stride is that alignment in slots. An area
- * without `nslots` unused slots is skipped outright. From the area's cursor, a misaligned slot
- * moves on by one, an aligned one whose counter is too small by the stride; the cursor wraps to
- * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
- * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
+ * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0) of `size` bytes (with the
+ * align offset) from `orig`; the device's min_align_mask is iotlb_align_mask (docs/ENGINE.md §5).
+ * Page alignment for a page or more only without a mask; at least a slot; iotlb_align_mask less
+ * the alignment's bits (at most bit 11), which the slot must share with the original; stride
+ * get_max_slots of the larger mask. An area without `nslots` unused slots is skipped. From the
+ * cursor, a misaligned or unmatched slot moves on by one, a fitting one whose counter is too small
+ * by the stride; the cursor wraps (wrap_area_index) and the walk ends after the area's slot count.
+ * The 4 GiB segment boundary (iommu_is_span_boundary) never cuts a pool below 4 GiB.
  */
-function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, size: i32, nslots: i32): i32 {
-  const align_mask = (size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
-  const stride = (align_mask >> IO_TLB_SHIFT) + 1;
+function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: i32, orig: u64, size: i32, nslots: i32): i32 {
+  const align_mask = (min_align_mask == 0 && size >= PAGE_SIZE ? <i32>PAGE_MASK : 0) | UNIT_MASK;
+  const iotlb_mask = min_align_mask & ~align_mask;
+  const orig_bits = <i32>(orig & <u64>iotlb_mask);
+  const stride = (max(align_mask, iotlb_mask) + UNIT_SIZE) >> IO_TLB_SHIFT; // get_max_slots: nr_slots(mask + 1)
   const area = areas + (<usize>a << 3);
   if (nslots > area_nslabs - load<i32>(area, 4)) return -1;
   const slot_base = base + a * area_nslabs;
   let index = load<i32>(area);
   for (let checked = 0; checked < area_nslabs;) {
     const slot = slot_base + index;
-    // every pool starts on a page (layout.ts, a page block), so a slot's alignment is its index's
-    if ((((slot - base) << IO_TLB_SHIFT) & align_mask) != 0) {
+    // every pool starts on a page (layout.ts, a page block), and both masks lie within a page, so
+    // a slot's alignment is its index's
+    const addr = (slot - base) << IO_TLB_SHIFT;
+    if ((addr & align_mask) != 0 || (orig != 0 && (addr & iotlb_mask) != orig_bits)) {
       index = wrap_area_index(index + 1, area_nslabs);
       checked++;
       continue;
@@ -315,6 +356,7 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
     store<i32>(rec_at(index), 0, S_SIZE);
     store<i32>(rec_at(index), 0, S_NSLOTS);
     count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+    transient_fence(p, false);
     swiotlb_dyn_free(p);
     return;
   }

@@ -51,6 +51,8 @@ export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice
 
 export const SWIOTLB_DYNAMIC_OPTION: OptionSpec = { name: 'swiotlb-dynamic', kind: 'flag', help: "--kernel modern with CONFIG_SWIOTLB_DYNAMIC (off by default, as in 6.12's Kconfig): when no pool has room a map gets a transient pool of its own size (freed at its unmap) and a background worker adds a pool of up to 4 MiB, searched newest first; not with --kernel 2010; under xen-pv the pool cannot grow, so it changes nothing for a 40-bit device (r600, nv50), and a 32-bit one (r100, nv04, agp) is refused: 6.12's xen_swiotlb_dma_supported then checks default_swiotlb_limit(), the guest's last page, above 4 GiB, so the driver's dma_set_mask fails; docs/ENGINE.md §5" };
 
+export const MIN_ALIGN_MASK_OPTION: OptionSpec = { name: 'min-align-mask', kind: 'int', default: '0', min: 0, help: "--kernel modern: the device's DMA min_align_mask (dma_get_min_align_mask, Linux 5.12+), a decimal integer: 0 or 2^k-1 up to 4095 (1, 3, 7, ..., 2047, 4095; NVMe sets 4095, no modelled GPU sets one). A bounced map keeps the original address's bits under the mask: those below 2 KiB as an offset into the first slot, bit 11 by slot choice; a map of a page or more is then no longer page-aligned beyond that. Not with --kernel 2010; docs/ENGINE.md §5" };
+
 export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGY_CHOICES, help: "TTM path fix (not with agp): the pool behind TTM pages, syncs or not; auto = what the kernel's own driver does (2010: legacy; modern: drm_need_swiotlb(dma_bits) true under xen-pv, memory encryption or RAM past the device's mask -> coherent, else legacy; the result records the choice)" };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
@@ -65,6 +67,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   KERNEL_OPTION,
   IOMMU_MODE_OPTION,
   SWIOTLB_DYNAMIC_OPTION,
+  MIN_ALIGN_MASK_OPTION,
   { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'worker threads, at most one per cell (replica) and, without --oversubscribe, per core; the output says when a request was capped (never changes a counter)' },
   { name: 'oversubscribe', kind: 'flag', help: 'let --workers exceed the cores (os.availableParallelism()); never the cells' },

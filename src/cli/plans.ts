@@ -5,7 +5,7 @@ import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
 import { type RunResults, runResults } from '../report/results.js';
-import { DEVICE_INFO, type MachineSizes } from '../run/machine.js';
+import { DEVICE_INFO, MIN_ALIGN_MASKS, type MachineSizes, validMinAlignMask } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
@@ -22,6 +22,7 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
     platform: v.platform as PlatformName, device: v.device as DeviceName, seed: v.seed as number,
     kernel: v.kernel as KernelName, iommuMode: iommuModeFrom(v), payloadBytes: v['payload-bytes'] as number, engine: v.engine as EngineKind,
     ...(swiotlbDynamicFrom(v) ? { swiotlbDynamic: true } : {}),
+    ...minAlignMaskFrom(v),
   };
 }
 
@@ -39,6 +40,18 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
 export function xenDynamicRefusal(device: DeviceName): string | null {
   if (DEVICE_INFO[device].maskBits > 32) return null;
   return `xen-pv with a 32-bit device (${device}) cannot set its DMA mask: CONFIG_SWIOTLB_DYNAMIC makes 6.12's default_swiotlb_limit() the pool's phys_limit (the guest's last page, machine frame above 4 GiB), which xen_swiotlb_dma_supported checks against the mask, so the driver's dma_set_mask fails (-EIO)`;
+}
+
+/**
+ * --min-align-mask: the device's min_align_mask, which Linux has since 5.12 (dma_set_min_align_mask),
+ * so only with --kernel modern; 0 or 2^k - 1 up to a page less one. Absent from the scenario when
+ * 0, so results without it keep their keys.
+ */
+function minAlignMaskFrom(v: Values): { minAlignMask?: number } {
+  const m = (v['min-align-mask'] as number | undefined) ?? 0;
+  if (!validMinAlignMask(m)) throw new UsageError(`--min-align-mask: ${m} is not a min_align_mask; valid: ${MIN_ALIGN_MASKS.join(', ')}`);
+  if (m !== 0 && v.kernel !== 'modern') throw new UsageError(`--min-align-mask: min_align_mask is Linux 5.12+, only with --kernel modern (not --kernel 2010); valid there: ${MIN_ALIGN_MASKS.join(', ')}`);
+  return m !== 0 ? { minAlignMask: m } : {};
 }
 
 /**

@@ -305,7 +305,19 @@ export interface MachineConfig {
    * (kernel/dma/Kconfig: SWIOTLB_DYNAMIC is not selected by default).
    */
   swiotlbDynamic?: number;
+  /**
+   * The device's DMA min_align_mask (dma_get_min_align_mask; modern only, docs/ENGINE.md §5): 0 or
+   * 2^k - 1 for k in 1..MIN_ALIGN_MASK_MAX_BITS. Absent = 0: no modelled GPU driver sets one.
+   */
+  minAlignMask?: number;
 }
+
+/**
+ * --min-align-mask: at most a page less one (4095, NVMe's NVME_CTRL_PAGE_SIZE - 1), as every
+ * dma_set_min_align_mask caller passes; masks within a page are what a page-aligned pool can honour
+ * by slot choice alone (docs/ENGINE.md §5).
+ */
+export const MIN_ALIGN_MASK_MAX_BITS = PAGE_SHIFT;
 
 export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as const;
 
@@ -332,7 +344,7 @@ export const ENGINE_CONSTANTS = {
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
-  IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS,
+  IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',

@@ -15,7 +15,7 @@ interface EngineExports {
   init(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
-    gartPages: number, gartFamily: number, iommuMode: number, swiotlbDynamic: number,
+    gartPages: number, gartFamily: number, iommuMode: number, swiotlbDynamic: number, minAlignMask: number,
   ): number;
   bootStep(): number;
   tablesBytes(
@@ -105,7 +105,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
       let code = ex.init(
         cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
         cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.iommuMode,
-        cfg.swiotlbDynamic ?? 0,
+        cfg.swiotlbDynamic ?? 0, cfg.minAlignMask ?? 0,
       );
       // Boot work that grows with RAM comes a chunk per call, so V8 can swap in optimized code
       // between calls (assembly/index.ts bootStep).

@@ -1,7 +1,7 @@
 // The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
 // holds its state, one plain object every layer reads through the part of it that layer knows
 // (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
-import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, IO_TLB_SEGSIZE, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, type MachineConfig } from '../engine/abi.js';
+import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, IO_TLB_SEGSIZE, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, MIN_ALIGN_MASK_MAX_BITS, type MachineConfig } from '../engine/abi.js';
 import { layoutFor, type Layout, type Slotted } from './layout.js';
 import { newCounters } from './sim/counters.js';
 import { Oracle } from './sim/oracle.js';
@@ -66,6 +66,10 @@ export class Model implements TtState {
     // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
     const dyn = cfg.swiotlbDynamic ?? 0;
     if (dyn !== 0 && (dyn !== 1 || cfg.kernel !== Kernel.modern || cfg.nslabs % IO_TLB_SEGSIZE !== 0)) return InitError.LAYOUT;
+    // min_align_mask came with Linux 5.12 (dma_set_min_align_mask): modern only, 0 or 2^k - 1 within a page.
+    const minAlign = cfg.minAlignMask ?? 0;
+    const maskOk = Number.isInteger(minAlign) && minAlign >= 0 && minAlign < 2 ** MIN_ALIGN_MASK_MAX_BITS && (minAlign & (minAlign + 1)) === 0;
+    if (!maskOk || (minAlign !== 0 && cfg.kernel !== Kernel.modern)) return InitError.LAYOUT;
     if (xen && hostPages - cfg.ramPages < DMA32_LIMIT_PFN) return InitError.LAYOUT;
     // Xen's low range: what the booted guest leaves free plus the pool its boot exchanges take (§1).
     if (xen && (cfg.xenLowPages < 0 || XEN_LOW_BASE_MFN + cfg.xenLowPages + layout.poolPages > DMA32_LIMIT_PFN)) return InitError.LAYOUT;
@@ -98,6 +102,7 @@ export class Model implements TtState {
         dmaMask: 2 ** cfg.maskBits - 1, counters: this.counters,
       })
       : new SwiotlbPool(cfg.nslabs);
+    this.swiotlb.minAlignMask = cfg.minAlignMask ?? 0;
     this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;

@@ -3,7 +3,7 @@
 import {
   CC_SWIOTLB_MAX, CC_SWIOTLB_PERCENT, IO_TLB_DEFAULT_SIZE, MODERN_ONLY_PLATFORMS,
   IommuMode, DMA32_LIMIT_PFN, GartFamily, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, KERNEL_RESERVED_PAGES, Kernel,
-  type KernelName, type MachineConfig, PAGE_SIZE, Platform, type PlatformName, SWIOTLB_MAX_AREAS, UNIT_SIZE, XEN_LOW_BASE_MFN,
+  type KernelName, type MachineConfig, MIN_ALIGN_MASK_MAX_BITS, PAGE_SIZE, Platform, type PlatformName, SWIOTLB_MAX_AREAS, UNIT_SIZE, XEN_LOW_BASE_MFN,
 } from '../engine/abi.js';
 import { UsageError, msg } from '../errors.js';
 import { formatSize } from '../units.js';
@@ -40,7 +40,11 @@ export interface MachineSizes {
 }
 
 /** Everything a machine is built from: the scenario's platform, device, era, payload and seed, and the sizes. */
-export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'iommuMode' | 'swiotlbDynamic' | 'payloadBytes' | 'seed'> & MachineSizes;
+export type MachineOptions = Pick<Scenario, 'platform' | 'device' | 'kernel' | 'iommuMode' | 'swiotlbDynamic' | 'minAlignMask' | 'payloadBytes' | 'seed'> & MachineSizes;
+
+/** The min_align_masks a machine takes: 0, and 2^k - 1 for k in 1..MIN_ALIGN_MASK_MAX_BITS (1 … 4095). */
+export const MIN_ALIGN_MASKS: readonly number[] = [0, ...Array.from({ length: MIN_ALIGN_MASK_MAX_BITS }, (_, k) => 2 ** (k + 1) - 1)];
+export const validMinAlignMask = (m: number): boolean => MIN_ALIGN_MASKS.includes(m);
 
 function checkSize(opt: string, bytes: number, min: number, max: number, align: number, alignName: string): void {
   if (bytes < min || bytes > max) throw new UsageError(msg.sizeRange(opt, formatSize(bytes), formatSize(min), formatSize(max)));
@@ -94,6 +98,9 @@ export function bootSizes(platform: PlatformName, kernel: KernelName, sizes: Mac
 }
 
 export function machineConfig(o: MachineOptions): MachineConfig {
+  const minAlign = o.minAlignMask ?? 0;
+  if (!validMinAlignMask(minAlign)) throw new UsageError(`--min-align-mask: ${minAlign} is not a min_align_mask; valid: ${MIN_ALIGN_MASKS.join(', ')}`);
+  if (minAlign !== 0 && o.kernel !== 'modern') throw new UsageError(`--min-align-mask: min_align_mask is Linux 5.12+, only with --kernel modern (not --kernel ${o.kernel})`);
   if (MODERN_ONLY_PLATFORMS.includes(o.platform) && o.kernel !== 'modern') {
     throw new UsageError(`--platform: ${o.platform} (a confidential-computing guest, Linux 6.12) needs --kernel modern; --kernel ${o.kernel} has no ${o.platform}`);
   }
@@ -141,5 +148,6 @@ export function machineConfig(o: MachineOptions): MachineConfig {
     gartFamily: dev.gartFamily,
     iommuMode: IommuMode[o.iommuMode ?? defaultIommuMode(o.kernel)],
     ...(o.swiotlbDynamic ? { swiotlbDynamic: 1 } : {}),
+    ...(o.minAlignMask ? { minAlignMask: o.minAlignMask } : {}),
   };
 }

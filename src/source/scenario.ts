@@ -35,6 +35,11 @@ export interface Scenario {
    */
   swiotlbDynamic?: boolean;
   /**
+   * The device's DMA min_align_mask (modern only; docs/ENGINE.md §5): 2^k - 1 up to 4095 when set;
+   * absent when 0, as for every modelled GPU, so results without it keep their keys.
+   */
+  minAlignMask?: number;
+  /**
    * `auto` when the user (or the modern matrix's auto column) asked for `--strategy auto`:
    * `strategy` then names what it resolved to (run/needSwiotlb.ts); absent otherwise.
    */

@@ -119,8 +119,11 @@ function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
   c.swiotlbSlotsInUse = s.swiotlb.slotsInUse;
   c.swiotlbPeakSlots = Math.max(c.swiotlbPeakSlots, s.swiotlb.slotsInUse);
   rec.bounceIndex = index;
-  rec.dmaAddr = xenPhysToBus(s.machine, s.swiotlb.slotPhys(s.layout, index));
-  if (copiesToDevice(rec.dir) || s.cfg.kernel === Kernel.modern) bounceCopy(s, phys, s.swiotlb.slotPhys(s.layout, index), rec.size);
+  // 6.12 swiotlb_tbl_map_single: the bounce address is the run's first slot plus the align offset
+  // (the original's bits under the device's min_align_mask below a slot; 0 without a mask).
+  const bounce = s.swiotlb.bouncePhys(s.layout, index);
+  rec.dmaAddr = xenPhysToBus(s.machine, bounce);
+  if (copiesToDevice(rec.dir) || s.cfg.kernel === Kernel.modern) bounceCopy(s, phys, bounce, rec.size);
 }
 
 function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
@@ -169,11 +172,11 @@ export function dmaMapBootPage(s: DmaState, pfn: number): number {
   if (!bounce) return dma;
   const pool = s.swiotlb;
   const index = pool.swiotlbTblMapSingle(phys, PAGE_SIZE, s.cfg.kernel); // an empty pool at init: it always fits
-  copyPhys(s, phys, s.swiotlb.slotPhys(s.layout, index), PAGE_SIZE);
+  copyPhys(s, phys, s.swiotlb.bouncePhys(s.layout, index), PAGE_SIZE);
   pool.heldIndex = index;
   s.counters.swiotlbSlotsInUse = pool.slotsInUse;
   s.counters.swiotlbPeakSlots = Math.max(s.counters.swiotlbPeakSlots, pool.slotsInUse);
-  return xenPhysToBus(s.machine, s.swiotlb.slotPhys(s.layout, index));
+  return xenPhysToBus(s.machine, s.swiotlb.bouncePhys(s.layout, index));
 }
 
 /** A live bounce run starting at the slot `addr` falls in, or -1. */
@@ -195,7 +198,7 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
   const index = liveBounceRun(s, addr);
   if (index < 0) return;
   const pool = s.swiotlb;
-  if (copiesToCpu(dir)) bounceCopy(s, s.swiotlb.slotPhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
+  if (copiesToCpu(dir)) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
   pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }
@@ -217,9 +220,12 @@ export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolea
   if (index >= 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, dir, toCpu);
 }
 
-/** The copy of a sync on bytes [delta, delta + size) of the live bounced run starting at slot `first`. */
+/**
+ * The copy of a sync on bytes [delta, delta + size) of the live bounced run through slot `first`
+ * (from the slot's align offset on: 6.12 swiotlb_bounce).
+ */
 export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size: number, dir: number, toCpu: boolean): void {
-  const bounce = s.swiotlb.slotPhys(s.layout, first) + delta;
+  const bounce = s.swiotlb.bouncePhys(s.layout, first) + delta;
   const orig = s.swiotlb.orig[first]! + delta;
   if (toCpu) {
     if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, size);

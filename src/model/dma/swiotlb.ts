@@ -2,7 +2,8 @@
 // slots left in this 128-slot segment" counters and merge a freed run with its free neighbours.
 // 2010 (lib/swiotlb.c, 2.6.37): next-fit from one rotating cursor over the whole pool, stride 2
 // for runs above a page. Modern (kernel/dma/swiotlb.c, 6.12): per-CPU areas, each with its own
-// cursor and used count, searched from the mapping CPU's area; runs of a page or more page-aligned.
+// cursor and used count, searched from the mapping CPU's area; runs of a page or more page-aligned
+// unless the device has a min_align_mask, whose bits below a slot the bounce address keeps.
 // Slots live in guest memory right after the kernel (layout.ts), which starts on a page.
 import { IO_TLB_MIN_SLABS, IO_TLB_OVERFLOW_PAGES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, Kernel, PAGE_MASK, PAGE_SIZE,
   SWIOTLB_MAP_CPU, SWIOTLB_MAX_AREAS, UNIT_MASK, UNIT_SIZE } from '../../engine/abi.js';
@@ -42,6 +43,11 @@ export class SwiotlbPool {
   slotsInUse = 0;
   /** The run the GART dummy page holds for the device's life (dma/mapping.ts), -1 when none. */
   heldIndex = -1;
+  /**
+   * The device's dma_get_min_align_mask (--min-align-mask; modern only, 0 or 2^k - 1 up to 4095):
+   * 0 for every modelled GPU, NVMe's 4095 when replaying another device's trace.
+   */
+  minAlignMask = 0;
 
   /** 6.12 areas (swiotlb_init_io_tlb_pool): their count, slots each, cursor and used slots. */
   readonly nareas: number;
@@ -78,12 +84,36 @@ export class SwiotlbPool {
     return p < 0 ? slotPhys(layout, index) : this.dyn!.slotPhys(p, index);
   }
 
-  /** swiotlb_tbl_map_single's search: the first slot of a run for `size` bytes, or -1 (full). */
+  /**
+   * 6.12 swiotlb_align_offset(dev, 0, addr) (a streaming map's alloc_align_mask is 0): the bits of
+   * `addr` under the device's min_align_mask that lie below a slot, kept as the bounce address's
+   * offset into its first slot. 0 on 2010 (no min_align_mask before Linux 5.12).
+   */
+  alignOffset(addr: number): number {
+    return addr & this.minAlignMask & UNIT_MASK;
+  }
+
+  /**
+   * Where the live run through slot `index` holds its bytes: the slot plus the align offset of
+   * the original address that slot bounces (each slot's orig_addr keeps the original's low bits,
+   * so every slot of a run gives the run's offset: 6.12 swiotlb_bounce's tlb_offset is then 0).
+   */
+  bouncePhys(layout: Layout, index: number): number {
+    return this.slotPhys(layout, index) + this.alignOffset(this.orig[index]!);
+  }
+
+  /**
+   * swiotlb_tbl_map_single's search: the first slot of a run for `size` bytes from `origPhys`, or -1
+   * (full). 6.12 (swiotlb_tbl_map_single, alloc_align_mask 0): the search is for size plus the align
+   * offset (pad_slots is offset >> IO_TLB_SHIFT, always 0 here), each slot's orig_addr is the
+   * original plus i slots, and the slot's alloc_size, the run's byte size here, is the mapping's.
+   */
   swiotlbTblMapSingle(origPhys: number, size: number, kernel: number = Kernel['2010']): number {
-    const nslots = Math.ceil(size / UNIT_SIZE);
+    const allocSize = size + this.alignOffset(origPhys);
+    const nslots = Math.ceil(allocSize / UNIT_SIZE);
     if (nslots > IO_TLB_SEGSIZE || nslots === 0) return -1;
     const index = kernel !== Kernel.modern ? this.findSlots2010(size, nslots)
-      : this.dyn ? this.swiotlbFindSlotsDyn(size, nslots) : this.swiotlbFindSlots(size, nslots);
+      : this.dyn ? this.swiotlbFindSlotsDyn(origPhys, allocSize, nslots) : this.swiotlbFindSlots(origPhys, allocSize, nslots);
     if (index < 0) return -1;
     for (let i = 0; i < nslots; i++) this.orig[index + i] = origPhys + i * UNIT_SIZE;
     this.runSlots[index] = nslots;
@@ -122,11 +152,11 @@ export class SwiotlbPool {
    * 6.12 swiotlb_find_slots (!CONFIG_SWIOTLB_DYNAMIC): try the mapping CPU's area, then the next
    * ones round the pool's areas, until one finds a run.
    */
-  private swiotlbFindSlots(size: number, nslots: number): number {
+  private swiotlbFindSlots(origPhys: number, size: number, nslots: number): number {
     const start = SWIOTLB_MAP_CPU & (this.nareas - 1);
     let area = start;
     do {
-      const index = this.swiotlbSearchPoolArea(this, area, size, nslots);
+      const index = this.swiotlbSearchPoolArea(this, area, origPhys, size, nslots);
       if (index >= 0) return index;
       if (++area >= this.nareas) area = 0;
     } while (area !== start);
@@ -145,7 +175,7 @@ export class SwiotlbPool {
    * (ARCH_LOW_ADDRESS_LIMIT), added at the list's head (add_mem_pool). The transient pool comes
    * first: the worker runs later.
    */
-  private swiotlbFindSlotsDyn(size: number, nslots: number): number {
+  private swiotlbFindSlotsDyn(origPhys: number, size: number, nslots: number): number {
     const dyn = this.dyn!;
     const newestFirst: AreaView[] = [...dyn.added].reverse().map((p) => dyn.pools[p]!);
     newestFirst.push({ base: 0, areaNslabs: this.areaNslabs, areaIndex: this.areaIndex, areaUsed: this.areaUsed });
@@ -153,7 +183,7 @@ export class SwiotlbPool {
       for (const pool of newestFirst) {
         const nareas = pool.areaIndex.length;
         if (i >= nareas) continue;
-        const index = this.swiotlbSearchPoolArea(pool, (SWIOTLB_MAP_CPU + i) & (nareas - 1), size, nslots);
+        const index = this.swiotlbSearchPoolArea(pool, (SWIOTLB_MAP_CPU + i) & (nareas - 1), origPhys, size, nslots);
         if (index >= 0) return index;
       }
     }
@@ -162,7 +192,7 @@ export class SwiotlbPool {
     const t = dyn.allocPool(DynKind.transient, nslots, nslots, 1, this.dmaMask);
     if (t >= 0) {
       this.freshSlots(dyn.pools[t]!);
-      index = this.swiotlbSearchPoolArea(dyn.pools[t]!, 0, size, nslots);
+      index = this.swiotlbSearchPoolArea(dyn.pools[t]!, 0, origPhys, size, nslots);
       if (index < 0) dyn.free(t);
       else this.counters!.swiotlbTransientPools++;
     }
@@ -175,23 +205,36 @@ export class SwiotlbPool {
     return index;
   }
 
-  /** swiotlb_init_io_tlb_pool: every slot of a new pool free. */
+  /**
+   * swiotlb_init_io_tlb_pool (6.12): every slot of a new pool free, its counter capped at the pool's
+   * end (the smaller of the distance to the segment's end and nslabs - i): a transient pool has
+   * only the request's slots, so a search from a slot past its first (a min_align_mask's odd slot)
+   * cannot run off it.
+   */
   private freshSlots(pool: { base: number; nslabs: number }): void {
-    for (let i = 0; i < pool.nslabs; i++) this.list[pool.base + i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
+    for (let i = 0; i < pool.nslabs; i++) this.list[pool.base + i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), pool.nslabs - i);
   }
 
   /**
-   * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0, the device's
-   * min_align_mask 0: no modelled GPU sets one): a request of PAGE_SIZE or more gets the page as
-   * its alignment, every request at least a slot; the stride is that alignment in slots. An area
-   * without `nslots` unused slots is skipped outright. From the area's cursor, a misaligned slot
-   * moves on by one, an aligned one whose counter is too small by the stride; the cursor wraps to
-   * the area's start, and the walk gives up after the area's slot count. The default 4 GiB
-   * segment boundary (iommu_is_span_boundary) never cuts a pool that sits below 4 GiB.
+   * 6.12 swiotlb_search_pool_area for a streaming map (alloc_align_mask 0) of `size` bytes (the
+   * mapping plus its align offset) from `origPhys`. The device's min_align_mask is the
+   * iotlb_align_mask. Without one, a request of PAGE_SIZE or more gets the page as its alignment
+   * (the "historically page-aligned" rule, which a device with a min_align_mask does not get);
+   * every request is at least slot-aligned, and the iotlb_align_mask loses the bits that
+   * alignment (or the align offset, below a slot) already keeps: with masks up to 4095 at most
+   * bit 11, which the slot must then share with the original address. The stride is
+   * get_max_slots of the larger mask (6.12 has no separate page stride). An area without `nslots`
+   * unused slots is skipped outright. From the area's cursor, a slot that is misaligned or does
+   * not match the original (when orig_addr is not 0) moves on by one, a fitting one whose counter
+   * is too small by the stride; the cursor wraps to the area's start, and the walk gives up after
+   * the area's slot count. The default 4 GiB segment boundary (iommu_is_span_boundary) never cuts a
+   * pool that sits below 4 GiB.
    */
-  private swiotlbSearchPoolArea(pool: AreaView, area: number, size: number, nslots: number): number {
-    const alignMask = (size >= PAGE_SIZE ? PAGE_MASK : 0) | UNIT_MASK;
-    const stride = (alignMask >> IO_TLB_SHIFT) + 1;
+  private swiotlbSearchPoolArea(pool: AreaView, area: number, origPhys: number, size: number, nslots: number): number {
+    const alignMask = (this.minAlignMask === 0 && size >= PAGE_SIZE ? PAGE_MASK : 0) | UNIT_MASK;
+    const iotlbMask = this.minAlignMask & ~alignMask;
+    const origBits = origPhys & iotlbMask;
+    const stride = Math.ceil((Math.max(alignMask, iotlbMask) + 1) / UNIT_SIZE); // get_max_slots
     const areaNslabs = pool.areaNslabs;
     if (nslots > areaNslabs - pool.areaUsed[area]!) return -1;
     const slotBase = pool.base + area * areaNslabs;
@@ -199,8 +242,10 @@ export class SwiotlbPool {
     let index = pool.areaIndex[area]!;
     for (let checked = 0; checked < areaNslabs;) {
       const slot = slotBase + index;
-      // every pool starts on a page (a page block), so a slot's alignment is its index's
-      if ((((slot - pool.base) * UNIT_SIZE) & alignMask) !== 0) {
+      // every pool starts on a page (a page block), and both masks lie within a page, so a slot's
+      // alignment is its index's
+      const addr = (slot - pool.base) * UNIT_SIZE;
+      if ((addr & alignMask) !== 0 || (origPhys !== 0 && (addr & iotlbMask) !== origBits)) {
         index = wrap(index + 1);
         checked++;
         continue;
