@@ -13,7 +13,7 @@ import { DMA32_LIMIT_PFN, Kernel, Platform } from '../src/engine/abi.js';
 import type { Model } from '../src/model/index.js';
 import type { Buffer } from '../src/model/driver/buffers.js';
 import {
-  ENGINES, PAGE, alloc, allocCoherent, firstFreePfn, free, freeCoherent, exchange, runModel, runCases, type EngineCase,
+  BIDI, ENGINES, PAGE, alloc, allocCoherent, firstFreePfn, free, freeCoherent, exchange, map, runModel, runCases, type EngineCase,
 } from './engineHarness.js';
 
 const modern = { kernel: Kernel.modern };
@@ -70,6 +70,20 @@ const cases: EngineCase[] = [
   { description: 'modern: a contiguous 2-page block below 4 GiB whose first machine frame is odd is exchanged, and destroyed at free',
     cfg: modern, ops: [...misalignPair, allocCoherent(3, 2), freeCoherent(3)],
     expect: { coherentAllocs: 1, hypercalls: 5, exchangedFrames: 7 } },
+  // 6.12.0 xen_swiotlb_map_page: the same test sat in range_straddles_page_boundary, so a streaming
+  // map of that guest-aligned, machine-misaligned pair bounces; 2.6.37 (and later 6.12.y) maps it.
+  { description: 'modern: a 2-page map of a contiguous pair whose first machine frame is odd bounces (6.12.0 map path)',
+    cfg: modern, ops: [...misalignPair, alloc(3, 2), map(3, BIDI, 0, 2 * PAGE)],
+    expect: { maps: 1, bounces: 1 } },
+  { description: 'modern: a map of its first page alone (order 0) does not',
+    cfg: modern, ops: [...misalignPair, alloc(3, 2), map(3, BIDI, 0, PAGE)],
+    expect: { maps: 1, bounces: 0 } },
+  { description: 'modern: a map starting inside the page is not guest-aligned: no bounce',
+    cfg: modern, ops: [...misalignPair, alloc(3, 2), map(3, BIDI, 2048, PAGE)],
+    expect: { maps: 1, bounces: 0 } },
+  { description: '2010: the 2-page map of the pair goes straight to the device (no alignment test in 2.6.37)',
+    cfg: old, ops: [...misalignPair, alloc(3, 2), map(3, BIDI, 0, 2 * PAGE)],
+    expect: { maps: 1, bounces: 0 } },
   { description: 'modern: a single page is never misaligned: reachable, no exchange',
     cfg: modern, ops: [alloc(0, 1), exchange(0), free(0), allocCoherent(1, 1)],
     expect: { coherentAllocs: 1, hypercalls: 1, exchangedFrames: 1 } },

@@ -19,7 +19,7 @@ import { copy_phys } from '../sim/stamps';
 import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
 import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
-import { xen_phys_to_bus, range_straddles_page_boundary } from '../xen/swiotlb_xen';
+import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
 import { iommu_alloc, iommu_free_at, iova_of, iommu_queued_unmap_op } from './iommu';
@@ -109,7 +109,8 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize): u64 {
     case PLATFORM_COCO: return swiotlb_bounce(phys, size, dir, out);
     case PLATFORM_XEN_PV: {
       dma = xen_phys_to_bus(phys);
-      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)) return swiotlb_bounce(phys, size, dir, out);
+      if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)
+        || (kernel_era == KERNEL_MODERN && map_requires_alignment(phys, size))) return swiotlb_bounce(phys, size, dir, out);
       break;
     }
     case PLATFORM_IOMMU: {

@@ -12,6 +12,7 @@ import { PAGE_SHIFT, PAGE_MASK, XEN_POOL_PIECE_ORDER, XEN_POOL_FIRST_BITS, XEN_P
 import { io_tlb_start_pfn, pool_pages } from '../layout';
 import { pfn_to_mfn } from '../sim/translate';
 import { xen_create_contiguous_region } from './exchange';
+import { get_order } from '../mm/page_alloc';
 
 /** xen_phys_to_bus. */
 @inline export function xen_phys_to_bus(phys: u64): u64 {
@@ -38,6 +39,18 @@ export function range_straddles_page_boundary(phys: u64, size: i32): bool {
 export function range_requires_alignment(pfn: i32, order: i32): bool {
   const align_mask = (1 << order) - 1;
   return (pfn & align_mask) == 0 && (pfn_to_mfn(pfn) & align_mask) != 0;
+}
+
+/**
+ * xen_swiotlb_map_page's share of that test in 6.12.0, where it sat inside
+ * range_straddles_page_boundary: a map whose guest-physical start is aligned to
+ * 2^get_order(size) pages (a page offset of 0 included) but whose first machine frame is not
+ * bounces. Later 6.12.y ("xen/swiotlb: relax alignment requirements") dropped it from the map path;
+ * 2.6.37 never had it.
+ */
+export function map_requires_alignment(phys: u64, size: i32): bool {
+  if ((phys & <u64>PAGE_MASK) != 0) return false;
+  return range_requires_alignment(<i32>(phys >> PAGE_SHIFT), get_order((size + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT));
 }
 
 /**

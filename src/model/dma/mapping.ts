@@ -10,7 +10,7 @@ import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, XEN_
 import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
-import { rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
+import { mapRequiresAlignment, rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
 import type { DmaDebug } from './debug.js';
 import type { Iommu } from './iommu.js';
 import { busToSlot, inOverflow, type SwiotlbPool } from './swiotlb.js';
@@ -82,7 +82,8 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       break;
     case Platform['xen-pv']:
       rec.dmaAddr = xenPhysToBus(s.machine, phys);
-      if (!dmaCapable(s, rec.dmaAddr, size) || rangeStraddlesPageBoundary(s.machine, phys, size)) swiotlbBounce(s, rec, phys);
+      if (!dmaCapable(s, rec.dmaAddr, size) || rangeStraddlesPageBoundary(s.machine, phys, size)
+        || (s.cfg.kernel === Kernel.modern && mapRequiresAlignment(s.machine, phys, size))) swiotlbBounce(s, rec, phys);
       break;
     default:
       iommuMap(s, rec, phys);

@@ -32,6 +32,18 @@ export function rangeRequiresAlignment(machine: P2m, pfn: number, order: number)
 }
 
 /**
+ * xen_swiotlb_map_page's share of that test in 6.12.0, where it sat inside
+ * range_straddles_page_boundary: a map whose guest-physical start is aligned to
+ * 2^get_order(size) pages (a page offset of 0 included) but whose first machine frame is not
+ * bounces. Later 6.12.y ("xen/swiotlb: relax alignment requirements") dropped it from the map path;
+ * 2.6.37 never had it.
+ */
+export function mapRequiresAlignment(machine: P2m, phys: number, size: number): boolean {
+  if (phys % PAGE_SIZE !== 0) return false;
+  return rangeRequiresAlignment(machine, phys / PAGE_SIZE, getOrder(Math.ceil(size / PAGE_SIZE)));
+}
+
+/**
  * xen_swiotlb_init → xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the pool in 128-slot
  * (order 6) pieces, ascending, with one address-bits cursor from 18 that grows by one after each
  * failed try up to 32 and is never reset; a piece that fails at 32 fails the boot (a panic). The
