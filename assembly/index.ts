@@ -16,7 +16,8 @@ import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init, swiotlb_set_dynamic, swiotlb_set_min_align_mask } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
-import { dma_error_addr } from './dma/mapping';
+import { dma_error_addr, force_dma_unencrypted } from './dma/mapping';
+import { swiotlb_dyn_set_decrypt } from './dma/swiotlb_dyn';
 import { iommu_set_lazy } from './dma/iommu';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
@@ -71,6 +72,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   // Xen PV boots its pool through a remap function (xen_swiotlb_fixup), so it never grows; a 32-bit
   // device never gets that far there (its dma_set_mask fails; the CLI refuses it, src/cli/plans.ts).
   swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
+  swiotlb_dyn_set_decrypt(force_dma_unencrypted());
   swiotlb_set_min_align_mask(minAlignMask);
   debug_reset();
   boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;

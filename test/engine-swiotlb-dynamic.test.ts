@@ -51,6 +51,18 @@ for (const engine of ENGINES) {
       assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.pagesAllocated], [1, 1, 133]);
     });
 
+    // On coco the worker's pool is decrypted (alloc_dma_pages → set_memory_decrypted over its 64
+    // pages: one conversion); the transient pool comes from the atomic pool, already shared
+    // (swiotlb_alloc_tlb → dma_alloc_from_pool under force_dma_unencrypted): none.
+    it('coco: the worker\'s pool is converted to shared, the transient one is not', async () => {
+      const ops = [buf(0, 64), buf(1, 1), buf(2, 1), map(0, BIDI, 0, FULL), map(1), map(2)];
+      const o = await runOn(engine, { ...dynamic, platform: Platform.coco }, ops);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.mappingErrors], [1, 1, 0]);
+      assert.deepEqual([o.c.ccConversions, o.c.ccConvertedPages], [1, 64]);
+      const plain = await runOn(engine, dynamic, ops);
+      assert.deepEqual([plain.c.ccConversions, plain.c.ccConvertedPages], [0, 0], 'swiotlb=force converts nothing');
+    });
+
     // swiotlb_tbl_unmap_single → swiotlb_del_transient: the transient pool goes at its unmap,
     // its slot array then its buffer (swiotlb_dyn_free): 2 pages freed, 4169 back at the head of
     // DMA32's order-0 list. b2 (128 slots) takes the worker's pool at 4224 whole; b3's page then

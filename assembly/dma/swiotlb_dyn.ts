@@ -9,7 +9,7 @@
 // every pool (layout.ts).
 
 import { SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, SWIOTLB_MAX_AREAS, IO_TLB_SEGSIZE, IO_TLB_SHIFT,
-  IO_TLB_SLOT_STRUCT_BYTES, PAGE_SHIFT, PAGE_SIZE, C_PAGES_ALLOCATED } from '../abi';
+  IO_TLB_SLOT_STRUCT_BYTES, PAGE_SHIFT, PAGE_SIZE, C_PAGES_ALLOCATED, C_CC_CONVERSIONS, C_CC_CONVERTED_PAGES } from '../abi';
 import { dyn_slot_base } from '../layout';
 import { count } from '../sim/counters';
 import { alloc_block, free_block, get_order } from '../mm/page_alloc';
@@ -103,9 +103,19 @@ export function swiotlb_alloc_pool(kind: i32, minslabs: i32, nslabs: i32, nareas
     nslabs = ((nslabs >> 1) + IO_TLB_SEGSIZE - 1) & ~(IO_TLB_SEGSIZE - 1);
     nareas = limit_nareas(nareas, nslabs);
   }
+  // alloc_dma_pages (GFP_KERNEL, the worker's) decrypts the buffer: set_memory_decrypted over
+  // PFN_UP(bytes) pages. A transient pool (GFP_NOWAIT) comes from the atomic pool under
+  // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call.
+  const pages = ((nslabs << IO_TLB_SHIFT) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  const convert = dyn_decrypt && kind == DYN_POOL;
+  if (convert) cc_convert_pool(pages);
   const slots_order = get_order((nslabs * IO_TLB_SLOT_STRUCT_BYTES + PAGE_SIZE - 1) / PAGE_SIZE);
   const slots_pfn = take_block(slots_order, false);
-  if (slots_pfn < 0) { free_block(tlb, order); return -1; }
+  if (slots_pfn < 0) {
+    if (convert) cc_convert_pool(pages); // swiotlb_free_tlb: set_memory_encrypted before the free
+    free_block(tlb, order);
+    return -1;
+  }
   nareas = max(1, nareas);
   const d = dyn_desc(p);
   memory.fill(d, 0, DESC_BYTES);
@@ -118,6 +128,16 @@ export function swiotlb_alloc_pool(kind: i32, minslabs: i32, nslabs: i32, nareas
   store<i32>(d, slots_pfn, D_SLOTS_PFN);
   store<i32>(d, slots_order, D_SLOTS_ORDER);
   return p;
+}
+
+// force_dma_unencrypted (coco): the worker's pools are shared with the host (set at init).
+let dyn_decrypt = false;
+export function swiotlb_dyn_set_decrypt(on: bool): void { dyn_decrypt = on; }
+
+/** One set_memory_decrypted or set_memory_encrypted call over `pages` pages (ENGINE.md §16). */
+function cc_convert_pool(pages: i32): void {
+  count(C_CC_CONVERSIONS);
+  count(C_CC_CONVERTED_PAGES, pages);
 }
 
 /** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator. */

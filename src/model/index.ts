@@ -97,7 +97,7 @@ export class Model implements TtState {
     // device never gets that far under Xen PV: its dma_set_mask fails; the CLI refuses it, plans.ts.)
     this.swiotlb = cfg.swiotlbDynamic === 1
       ? new SwiotlbPool(cfg.nslabs, {
-        pools: new SwiotlbDyn(this, cfg.nslabs, cfg.platform !== Platform['xen-pv']),
+        pools: new SwiotlbDyn(this, cfg.nslabs, cfg.platform !== Platform['xen-pv'], cfg.platform === Platform.coco),
         capacity: cfg.nslabs + SWIOTLB_DYN_POOLS * SWIOTLB_DYN_MAX_SLABS,
         dmaMask: 2 ** cfg.maskBits - 1, counters: this.counters,
       })

@@ -35,8 +35,11 @@ export class SwiotlbDyn {
   /** The worker's pools in the order add_mem_pool added them (the list's head is the last). */
   readonly added: number[] = [];
 
-  /** `canGrow`: io_tlb_mem.can_grow (false under Xen PV: swiotlb_init_remap got a remap function). */
-  constructor(private readonly m: MmState, readonly dynBase: number, readonly canGrow: boolean) {}
+  /**
+   * `canGrow`: io_tlb_mem.can_grow (false under Xen PV: swiotlb_init_remap got a remap function).
+   * `decrypt`: force_dma_unencrypted (coco): the worker's pools are shared with the host.
+   */
+  constructor(private readonly m: MmState, readonly dynBase: number, readonly canGrow: boolean, readonly decrypt = false) {}
 
   baseOf(p: number): number { return this.dynBase + p * SWIOTLB_DYN_MAX_SLABS; }
 
@@ -94,9 +97,16 @@ export class SwiotlbDyn {
       nslabs = Math.ceil((nslabs >> 1) / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
       nareas = limitNareas(nareas, nslabs);
     }
+    // alloc_dma_pages (GFP_KERNEL, the worker's) decrypts the buffer: set_memory_decrypted over
+    // PFN_UP(bytes) pages. A transient pool (GFP_NOWAIT) comes from the atomic pool under
+    // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call.
+    const pages = Math.ceil((nslabs * UNIT_SIZE) / PAGE_SIZE);
+    const convert = this.decrypt && kind === DynKind.pool;
+    if (convert) this.ccConvert(pages);
     const slotsOrder = getOrder(Math.ceil((nslabs * IO_TLB_SLOT_STRUCT_BYTES) / PAGE_SIZE));
     const slotsPfn = this.takeBlock(slotsOrder, Zone.normal);
     if (slotsPfn < 0) {
+      if (convert) this.ccConvert(pages); // swiotlb_free_tlb: set_memory_encrypted before the free
       freeBlock(this.m, tlb, order);
       return -1;
     }
@@ -106,6 +116,12 @@ export class SwiotlbDyn {
       base: this.baseOf(p), areaIndex: new Int32Array(nareas), areaUsed: new Int32Array(nareas),
     };
     return p;
+  }
+
+  /** One set_memory_decrypted or set_memory_encrypted call over `pages` pages (ENGINE.md §16). */
+  private ccConvert(pages: number): void {
+    this.m.counters.ccConversions++;
+    this.m.counters.ccConvertedPages += pages;
   }
 
   /** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator. */
