@@ -85,7 +85,7 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
     return done(readRaw(engine, sink));
   }
   // Only a replay reads a script (and loads the reader it needs).
-  let names: string[];
+  let names: Record<number, string>; // buffer id → name; a trace keeps only its live buffers'
   let trace: TraceSummary | undefined;
   if (s.scriptFormat === 'ftrace') {
     const { translateTrace } = await import('../source/traceFile.js');
@@ -112,7 +112,7 @@ function machineBytes(engine: Engine): number {
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
-export function readRaw(engine: Engine, sink?: OpSink, names?: string[]): RawOutput {
+export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, string>): RawOutput {
   const violation = engine.violation();
   const debug = engine.debug();
   // A version is the writing op's index + 1 (0: never written).

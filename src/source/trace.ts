@@ -42,24 +42,23 @@ interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: bo
 
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
-const IDLE_MAX = 4096;
-const DMA32_LIMIT = 2 ** 32;
+const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32;
 
 /** Stateful translator: one per trace. */
 export class TraceTranslator {
-  /** Buffer id → name as reports show it (the engine numbers every alloc from 1). */
-  readonly names: string[] = [''];
+  /** Live buffers' ids → names as reports show them (the engine numbers every alloc from 1). */
+  readonly names: Record<number, string> = {};
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private nextId = 1;
+  private lineNo = 0;
+  private liveMappings = 0;
   private readonly idle = new Map<string, Buffer>();
   /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
   private readonly byPage = new Map<number, Mapping[]>();
-  private liveMappings = 0;
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
   private readonly sgLists = new Map<Addr, Mapping[][]>();
-  /** Recently unmapped mappings by recorded dma_addr (the latest IDLE_MAX): an unmap or sync that
-   * names one is the driver's double unmap or use after unmap, not a mapping made before the trace. */
+  /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
   private readonly dead = new Map<Addr, Mapping>();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
   private readonly allocs = new Map<Addr, Buffer[]>();
@@ -67,11 +66,9 @@ export class TraceTranslator {
   private readonly deviceEvents = new Map<string, number>();
   private chosen: string | undefined;
   readonly summary: TraceSummary;
-  private lineNo = 0;
 
   constructor(private readonly file: string, private readonly limits: TraceLimits, private readonly sink: OpSink, device: string | undefined) {
-    this.chosen = device;
-    this.summary = emptySummary(device);
+    [this.chosen, this.summary] = [device, emptySummary(device)];
   }
 
   private fail(what: string): never {
@@ -166,6 +163,7 @@ export class TraceTranslator {
         this.push(Op.FREE_COHERENT, b.slot);
         this.freeSlots.push(b.slot);
         this.allocRanges.delete(b);
+        delete this.names[b.id];
         return;
       }
       case 'bounced':
@@ -202,13 +200,14 @@ export class TraceTranslator {
   private newBuffer(pages: number, key: string, name: string): Buffer {
     const slot = this.takeSlot();
     const b: Buffer = { slot, id: this.nextId++, pages, key, live: true, freed: false };
-    this.names.push(escapeText(name));
+    this.names[b.id] = escapeText(name);
     return b;
   }
 
   private dropIdle(b: Buffer): void {
     this.idle.delete(b.key);
     b.freed = true;
+    delete this.names[b.id];
     this.push(Op.FREE, b.slot);
     this.freeSlots.push(b.slot);
   }
@@ -266,6 +265,7 @@ export class TraceTranslator {
     if (this.dead.size > IDLE_MAX) this.dead.delete(this.dead.keys().next().value as number);
     if (this.idle.has(b.key)) {
       b.freed = true;
+      delete this.names[b.id];
       this.push(Op.FREE, b.slot);
       this.freeSlots.push(b.slot);
       return;
