@@ -205,4 +205,9 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
       assert.equal(existsSync(out), false, 'no --out file');
     });
   });
+
+  it('trace text replayed without --format ftrace: the JSON error says to add it', () => {
+    const path = traceFile('no-format.trace', [ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000)]);
+    expectUsage(cli('replay', path), /no-format\.trace:1: not valid JSON .*; kernel trace text\? add --format ftrace$/m);
+  });
 });

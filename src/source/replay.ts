@@ -56,7 +56,9 @@ export class ReplayTranslator {
     try {
       rec = JSON.parse(text);
     } catch (e) {
-      fail(`not valid JSON (${oneLine((e as Error).message)})`);
+      // Kernel trace text given without --format ftrace: say so.
+      const trace = /^\s*#|\[\d+\]\s.*\d+\.\d+:\s+\w+:/.test(text) ? '; kernel trace text? add --format ftrace' : '';
+      fail(`not valid JSON (${oneLine((e as Error).message)})${trace}`);
     }
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) fail('each line must be a JSON object');
     const r = rec as Json;
