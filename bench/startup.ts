@@ -12,7 +12,7 @@ import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } f
 export const TARGET_STARTUP = 3;
 
 /** bin/gartbench.mjs, from dist/bench/startup.js. */
-const BIN = fileURLToPath(new URL('../../bin/gartbench.mjs', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/gartbench.mjs', import.meta.url));
 
 export interface StartupCase {
   id: string;
@@ -31,20 +31,28 @@ export function startupCases(): StartupCase[] {
   ];
 }
 
-/** Whole-process wall time of `node ARGV…` in ms; a non-zero exit is an error naming the command. */
-export function timeProcess(argv: string[], command: string): Promise<number> {
+/** Runs `node ARGV…` as a child process: its wall time in ms (spawn to exit) and, with
+ * `keepOutput`, its standard output; a non-zero exit is an error naming the command. */
+export function runProcess(argv: string[], command: string, keepOutput = false): Promise<{ ms: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'] });
+    let out = '';
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout?.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`start-up: ${command} exited ${code}: ${err.trim()}`));
+      if (code === 0) resolve({ ms, stdout: out });
+      else reject(new Error(`${command} exited ${code}: ${err.trim()}`));
     });
   });
+}
+
+/** Whole-process wall time of `node ARGV…` in ms. */
+export async function timeProcess(argv: string[], command: string): Promise<number> {
+  return (await runProcess(argv, `start-up: ${command}`)).ms;
 }
 
 export async function measureStartup(rounds: number, warmup: number, log: (l: string) => void): Promise<Section> {

@@ -5,37 +5,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { exactMetric, timedMetric } from './metrics.js';
+import { BIN, runProcess } from './startup.js';
 import { statCell, summarize } from './stats.js';
 import { writeSyntheticTrace } from './traceGen.js';
 import type { BenchContext, BenchModule, Metric, Section, Target } from './types.js';
 
-const BIN = fileURLToPath(new URL('../../bin/gartbench.mjs', import.meta.url));
 /** Bounded memory: the process's peak RSS for 10× the lines at most this many times that for 1×. */
 export const TARGET_RSS_GROWTH = 1.5;
 
-interface Replayed { ms: number; rssBytes: number; counters: Record<string, number>; events: number; lines: number }
+interface Replayed { ms: number; rssBytes: number; counters: Record<string, number>; lines: number }
 
-function replayTrace(path: string, engine: string): Promise<Replayed> {
-  return new Promise((resolve, reject) => {
-    const argv = [BIN, 'replay', path, '--format', 'ftrace', '--platform', 'coco', '--ram', '8G', '--engine', engine, '--json'];
-    const t0 = performance.now();
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      if (code !== 0) return reject(new Error(`traces: gartbench ${argv.slice(1).join(' ')} exited ${code}: ${err.trim()}`));
-      const r = JSON.parse(out);
-      resolve({ ms, rssBytes: r.engine.peakRssBytes, counters: { ...r.counters, ...r.extra }, events: Object.values(r.trace.events as Record<string, number>).reduce((a, b) => a + b, 0), lines: r.trace.lines });
-    });
-  });
+async function replayTrace(path: string, engine: string): Promise<Replayed> {
+  const argv = [BIN, 'replay', path, '--format', 'ftrace', '--platform', 'coco', '--ram', '8G', '--engine', engine, '--json'];
+  const { ms, stdout } = await runProcess(argv, `traces: gartbench ${argv.slice(1).join(' ')}`, true);
+  const r = JSON.parse(stdout);
+  return { ms, rssBytes: r.engine.peakRssBytes, counters: { ...r.counters, ...r.extra }, lines: r.trace.lines };
 }
 
 export async function measureTraces(small: number, rounds: number, seed: number, log: (l: string) => void): Promise<Section> {
