@@ -310,24 +310,24 @@ export class TraceTranslator {
 
   /**
    * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
-   * an IOMMU merged holds several entries), the latest first where two hold the same bytes.
+   * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean): void {
-    const seen = new Set<Mapping>();
+    const synced: Mapping[] = [];
     let end = dma;
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p);
       for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
         const m = at![i]!;
         const from = Math.max(dma, m.dma), to = Math.min(dma + size, m.dma + m.size);
-        if (seen.has(m) || from >= to || [...seen].some((o) => o.dma <= from && from < o.dma + o.size)) continue;
-        seen.add(m);
+        if (from >= to || synced.some((o) => o.dma <= from && from < o.dma + o.size)) continue;
+        synced.push(m);
         const offset = m.offset + (from - m.dma);
         this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir, offset, to - from);
         end = Math.max(end, to);
       }
     }
-    if (seen.size > 0) {
+    if (synced.length > 0) {
       // A sync running past its mappings stays inside the last buffer; dma-debug reports it.
       if (end < dma + size) this.summary.syncsPastMapping++;
       return;
