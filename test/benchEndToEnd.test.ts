@@ -113,7 +113,8 @@ describe('bench: cost per page by size (tiny)', async () => {
 });
 
 describe('bench: worker scaling by wall time (tiny)', async () => {
-  const s = await measureScaling({ pages: 2 ** 10, replicas: 4, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0 }, quiet);
+  const ceiling = { rounds: 5, sizes: { alu: 1e5, bandwidth: 2 ** 26, 'first-touch': 2 ** 20 } };
+  const s = await measureScaling({ pages: 2 ** 10, replicas: 4, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0, ceiling }, quiet);
 
   it('a matrix and 4 replicas on 1 and 2 workers, wall and reported engine time, parallel ratios', () => {
     const rows = s.tables[0]!.rows;
@@ -130,6 +131,20 @@ describe('bench: worker scaling by wall time (tiny)', async () => {
     for (const t of s.targets) assert.equal(t.met, Number(t.measured.split(' ')[0]) >= 1.7);
     for (const r of Object.values(s.ratios)) assert.equal(r.kind, 'parallel');
     assertTimedMetrics(s);
+  });
+
+  it("beside it, this machine's own two-thread ceiling for arithmetic, bandwidth and first touch", () => {
+    const t = s.tables[1]!;
+    assert.deepEqual(t.rows.map((r) => String(r[0]).split(' ')[0]), ['arithmetic', 'memory', 'first']);
+    for (const r of t.rows) {
+      assert.match(String(r[2]), SPREAD);
+      assert.match(String(r[3]), SPREAD);
+      assert.equal(r[4], 5);
+      const up = Number(String(r[5]).split(' ')[0]);
+      assert.ok(up > 0 && up < 4, `a two-thread speed-up: ${r[5]}`);
+    }
+    for (const tg of s.targets) assert.match(tg.measured, /two-thread ceiling, measured beside it: arithmetic [\d.]+×, memory bandwidth [\d.]+×, first touch [\d.]+×/);
+    assert.equal(s.metrics.filter((m) => m.name.startsWith('machine ceiling: ')).length, 3);
   });
 });
 
