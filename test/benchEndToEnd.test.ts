@@ -133,8 +133,20 @@ describe('bench: worker scaling by wall time (tiny)', async () => {
     assertTimedMetrics(s);
   });
 
+  it('the same commands as whole processes, with their speed-up', () => {
+    const rows = s.tables[1]!.rows;
+    assert.deepEqual(rows.map((r) => r[1]), [1, 2, 1, 2]);
+    for (const r of rows) {
+      assert.match(String(r[2]), SPREAD);
+      assert.equal(r[3], 5);
+      assert.match(String(r[5]), new RegExp(`^gartbench (matrix|run) .*--workers ${r[1]}$`));
+    }
+    assert.deepEqual(rows.map((r) => String(r[4]).endsWith('×')), [false, true, false, true]);
+    assert.equal(s.metrics.filter((m) => / as whole processes, 2 workers ÷ 1 by wall time$/.test(m.name)).length, 2);
+  });
+
   it("beside it, this machine's own two-thread ceiling for arithmetic, bandwidth and first touch", () => {
-    const t = s.tables[1]!;
+    const t = s.tables[2]!;
     assert.deepEqual(t.rows.map((r) => String(r[0]).split(' ')[0]), ['arithmetic', 'memory', 'first']);
     for (const r of t.rows) {
       assert.match(String(r[2]), SPREAD);
