@@ -21,6 +21,13 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
 @inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
+// TTM's fields of a page, one record per pfn (drm/ttm_page.ts), so that a page's list links and
+// handles share a cache line: next i32, prev i32, dma handle word u32, coherent handle word u32.
+@inline export const TT_PAGE_BYTES: usize = 16;
+@inline export const TP_NEXT: usize = 0;
+@inline export const TP_PREV: usize = TP_NEXT + 4;
+@inline export const TP_DMA: usize = TP_PREV + 4;
+@inline export const TP_COH: usize = TP_DMA + 4;
 // Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
 // like the stamps, so the frames a run of guest pages gives back sit together: the heap's
 // free-list links and, while it heads a free block, its machine frame (xen/heap.ts), and the
@@ -115,10 +122,7 @@ export let debug_cln_hash_ptr: usize = 0; // i32 heads of their chains, by cache
 export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN: live narrow entries
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
-export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
-export let tt_prev_ptr: usize = 0;   // i32 per pfn: previous page of the same list (valid inside a list)
-export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
-export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
+export let tt_page_ptr: usize = 0;   // TT_PAGE_BYTES per pfn: TTM's page fields (drm/ttm_page.ts)
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
 export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
@@ -237,10 +241,7 @@ export function layout_place(): u64 {
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
-  tt_next_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_prev_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
+  tt_page_ptr = <usize>at; at = region(at, pfns * TT_PAGE_BYTES);
   if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
   if (payload_bytes > 0) {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);
