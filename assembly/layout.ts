@@ -104,6 +104,7 @@ export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
 export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
 export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
+export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
 export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
 export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
 export let heap_heads_ptr: usize = 0; // 1 bit per machine frame, u64 words: heads a free block of Xen's heap
@@ -218,6 +219,7 @@ export function layout_place(): u64 {
     boot_m2p_ptr = <usize>at; at = region(at, pfns * 4);
   }
   buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
+  buddy_top_ptr = <usize>at; at = region(at, ((pfns >> <u64>(MAX_ORDER - 1)) + 1) * 8);
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
     heap_tag_ptr = <usize>at; at = region(at, frames);

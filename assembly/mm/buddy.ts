@@ -4,13 +4,16 @@
 // so allocation order is fully determined by history — both engines must agree page for page.
 
 import { MAX_ORDER } from '../abi';
-import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES } from '../layout';
+import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES, buddy_top_ptr } from '../layout';
 
 // Zone descriptor (ZONE_DESC_BYTES): the per-frame records, the frame number of record 0, the
 // zone's frames [start, end), and one list head per order (i32 frame, -1 = empty).
 // A frame's record (BUDDY_REC_BYTES), one cache line for everything a list operation touches:
 // next/prev i32 links (-1 = none), then the tag: the order of a free block head plus one, 0 when
 // the frame heads no free block (so fresh memory needs no fill).
+// Different, for speed only: a block of the top order keeps its links in a dense table by block
+// number (buddy_top_ptr) and no tag, since no merge asks for one (a merge looks for buddies below
+// the top order); so the boot's thousands of top blocks touch a few pages, not one page each.
 @inline const Z_REC: i32 = 0;
 @inline const Z_BASE: i32 = Z_REC + 4;
 @inline const Z_START: i32 = Z_BASE + 4;
@@ -36,9 +39,19 @@ import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES } from '../layout';
 @inline function next_at(z: usize, f: i32): usize { return rec_of(z, f) + R_NEXT; }
 @inline function prev_at(z: usize, f: i32): usize { return rec_of(z, f) + R_PREV; }
 @inline function head_at(z: usize, order: i32): usize { return z + Z_HEADS + (<usize>order << 2); }
+@inline function top_at(f: i32): usize { return buddy_top_ptr + (<usize>(f >> TOP_ORDER) << 3); }
+/** Link words of the free block headed by f: its record's, or the top table's. */
+@inline function link_at(z: usize, f: i32, order: i32): usize { return order == TOP_ORDER ? top_at(f) : next_at(z, f); }
 
 function list_add(z: usize, f: i32, order: i32): void {
   const h = head_at(z, order);
+  if (order == TOP_ORDER) {
+    const old = load<i32>(h);
+    store<i32>(top_at(f), old); store<i32>(top_at(f), -1, 4);
+    if (old >= 0) store<i32>(top_at(old), f, 4);
+    store<i32>(h, f);
+    return;
+  }
   const old = load<i32>(h);
   store<i32>(next_at(z, f), old);
   store<i32>(prev_at(z, f), -1);
@@ -48,11 +61,12 @@ function list_add(z: usize, f: i32, order: i32): void {
 }
 
 function list_del(z: usize, f: i32, order: i32): void {
-  const n = load<i32>(next_at(z, f));
-  const p = load<i32>(prev_at(z, f));
-  if (p >= 0) store<i32>(next_at(z, p), n); else store<i32>(head_at(z, order), n);
-  if (n >= 0) store<i32>(prev_at(z, n), p);
-  store<u8>(tag_at(z, f), NOT_FREE);
+  const l = link_at(z, f, order);
+  const n = load<i32>(l);
+  const p = load<i32>(l, 4);
+  if (p >= 0) store<i32>(link_at(z, p, order), n); else store<i32>(head_at(z, order), n);
+  if (n >= 0) store<i32>(link_at(z, n, order), p, 4);
+  if (order != TOP_ORDER) store<u8>(tag_at(z, f), NOT_FREE);
 }
 
 export function zone_init(z: i32, rec: usize, base: i32, start: i32, end: i32): void {
@@ -114,7 +128,7 @@ export function zone_free_frames(z: i32): i64 {
   const d = zd(z);
   let n: i64 = 0;
   for (let o = 0; o < MAX_ORDER; o++) {
-    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(next_at(d, f))) n += 1 << o;
+    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(link_at(d, f, o))) n += 1 << o;
   }
   return n;
 }
