@@ -106,8 +106,7 @@ export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, 
 export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
 export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
 export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
-export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
-export let heap_heads_ptr: usize = 0; // 1 bit per machine frame, u64 words: heads a free block of Xen's heap
+export let heap_heads_ptr: usize = 0; // per order k, 1 bit per 2^k-frame block, u64 words: heads a free block of Xen's heap (xen/heap.ts)
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // per frame of one exchange's output chunk: its mfn and sfn, i32 each (xen/exchange.ts)
 export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
@@ -206,6 +205,15 @@ export function layout_compute(): bool {
   return memory_ensure(<usize>at);
 }
 
+/** The Xen heap's free-head bitmaps (xen/heap.ts): a table of their addresses, then one per order. */
+export function heap_heads_bytes(frames: u64): u64 {
+  let bytes: u64 = HEAP_HEADS_TABLE;
+  for (let k = 0; k <= XEN_HEAP_MAX_ORDER; k++) bytes += heap_heads_words(frames, k) << 3;
+  return bytes;
+}
+@inline export function heap_heads_words(frames: u64, order: i32): u64 { return (((frames + (<u64>1 << order) - 1) >> order) + 63) >> 6; }
+@inline export const HEAP_HEADS_TABLE: u64 = 128; // XEN_HEAP_MAX_ORDER + 1 addresses (u32)
+
 /** Places every table (the pointers below) and returns where the last one ends, committing nothing. */
 export function layout_place(): u64 {
   let at: u64 = <u64>FIXED_END;
@@ -222,8 +230,7 @@ export function layout_place(): u64 {
   buddy_top_ptr = <usize>at; at = region(at, ((pfns >> <u64>(MAX_ORDER - 1)) + 1) * 8);
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
-    heap_tag_ptr = <usize>at; at = region(at, frames);
-    heap_heads_ptr = <usize>at; at = region(at, ((frames + 63) >> 6) << 3);
+    heap_heads_ptr = <usize>at; at = region(at, heap_heads_bytes(frames));
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
   }

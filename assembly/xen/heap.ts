@@ -8,16 +8,16 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_tag_ptr, heap_heads_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_heads_ptr, heap_lists_ptr, host_pages,
+  heap_heads_words, HEAP_HEADS_TABLE } from '../layout';
 import { mfn_to_sfn } from '../sim/translate';
 
 // A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
 // store frame (sim/translate.ts): the lists link store frames (-1 = none), so walking them reads
 // no table, and the record remembers its machine frame. In machine order, for a merge's look at a
-// frame's neighbour: one bit per frame (does it head a free block: a table small enough to stay in
-// cache) and its tag byte, the order of that block plus one, read only when the bit is set. Fresh
-// memory is "no free block": nothing is filled at boot.
-@inline const NOT_FREE: u8 = 0;
+// frame's neighbour: per order k, one bit per 2^k-aligned block (does a free block of order k start
+// there), small tables that stay in cache; a block's buddy at order 0 sits in the same word as the
+// block. Fresh memory is "no free block": nothing is filled at boot.
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
@@ -25,21 +25,23 @@ import { mfn_to_sfn } from '../sim/translate';
   assert(<u32>s < <u32>host_pages, 'heap store frame out of range');
   return xen_frames_ptr + <usize>s * XEN_FRAME_BYTES;
 }
-@inline function tag_at(f: i32): usize {
-  assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return heap_tag_ptr + <usize>f;
+/** The word of order `order`'s bitmap holding block f's bit (f aligned to the order). */
+@inline function heads_word(f: i32, order: i32): usize {
+  assert(<u32>f < <u32>host_pages && <u32>order < <u32>ORDERS, 'heap frame out of range');
+  return <usize>load<u32>(heap_heads_ptr + (<usize>order << 2)) + (<usize>(f >> order >> 6) << 3);
 }
-@inline function heads_word(f: i32): usize { return heap_heads_ptr + (<usize>(f >> 6) << 3); }
+@inline function head_bit(f: i32, order: i32): u64 { return <u64>1 << <u64>((f >> order) & 63); }
 @inline function set_free_head(f: i32, order: i32): void {
-  store<u8>(tag_at(f), <u8>(order + 1));
-  store<u64>(heads_word(f), load<u64>(heads_word(f)) | (<u64>1 << <u64>(f & 63)));
+  const w = heads_word(f, order);
+  store<u64>(w, load<u64>(w) | head_bit(f, order));
 }
-@inline function clear_free_head(f: i32): void {
-  store<u64>(heads_word(f), load<u64>(heads_word(f)) & ~(<u64>1 << <u64>(f & 63)));
+@inline function clear_free_head(f: i32, order: i32): void {
+  const w = heads_word(f, order);
+  store<u64>(w, load<u64>(w) & ~head_bit(f, order));
 }
 /** Does frame f head a free block of this order? */
 @inline function free_head_of_order(f: i32, order: i32): bool {
-  return ((load<u64>(heads_word(f)) >> <u64>(f & 63)) & 1) != 0 && load<u8>(tag_at(f)) == <u8>(order + 1);
+  return (load<u64>(heads_word(f, order)) & head_bit(f, order)) != 0;
 }
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
@@ -74,13 +76,18 @@ function list_del(zone: i32, order: i32, s: i32): i32 {
   if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
   if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
   const f = load<i32>(r, XF_MFN);
-  clear_free_head(f);
+  clear_free_head(f, order);
   return f;
 }
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  // Every frame's tag is NOT_FREE: the records are fresh (zero) memory.
+  // No frame heads a free block: the bitmaps are fresh (zero) memory. Their addresses, order by order:
+  let at = heap_heads_ptr + <usize>HEAP_HEADS_TABLE;
+  for (let k = 0; k < ORDERS; k++) {
+    store<u32>(heap_heads_ptr + (<usize>k << 2), <u32>at);
+    at += <usize>heap_heads_words(<u64>host_pages, k) << 3;
+  }
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
