@@ -1,10 +1,12 @@
 // The struct page fields TTM leans on (include/linux/mm_types.h, 2010): the lru link that threads
 // a page through a tt's page list or a pool's list, the dma_address TTM keeps beside each page
 // (ttm_tt.c, 2011), and the caching/exchange state. Different: one record per pfn (layout.ts
-// TT_PAGE_BYTES), not page structs, so nothing is allocated while ops run.
+// PAGE_REC_BYTES), not page structs, so nothing is allocated while ops run; the lru links are the
+// buddy's while the page is free (mm/buddy.ts), as page->lru is, so a page leaving the buddy gets
+// page_reset before a list uses them.
 
 import { DMA_MAPPING_ERROR, PAGE_SHIFT } from '../abi';
-import { tt_page_ptr, TT_PAGE_BYTES, TP_NEXT, TP_PREV, TP_DMA, TP_COH, ram_pages } from '../layout';
+import { page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_PREV, TP_DMA, TP_COH, ram_pages } from '../layout';
 
 
 //  handle word (u32):  31                                 0
@@ -20,7 +22,7 @@ import { tt_page_ptr, TT_PAGE_BYTES, TP_NEXT, TP_PREV, TP_DMA, TP_COH, ram_pages
 
 @inline function at(field: usize, pfn: i32): usize {
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  return tt_page_ptr + <usize>pfn * TT_PAGE_BYTES + field;
+  return page_rec_ptr + <usize>pfn * PAGE_REC_BYTES + field;
 }
 @inline export function page_next(pfn: i32): i32 { return load<i32>(at(TP_NEXT, pfn)); }
 @inline export function set_page_next(pfn: i32, next: i32): void { store<i32>(at(TP_NEXT, pfn), next); }

@@ -9,7 +9,7 @@
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
 import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_heads_ptr, heap_lists_ptr, host_pages,
-  heap_heads_words, HEAP_HEADS_TABLE } from '../layout';
+  heads_init } from '../layout';
 import { mfn_to_sfn } from '../sim/translate';
 
 // A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
@@ -82,12 +82,7 @@ function list_del(zone: i32, order: i32, s: i32): i32 {
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  // No frame heads a free block: the bitmaps are fresh (zero) memory. Their addresses, order by order:
-  let at = heap_heads_ptr + <usize>HEAP_HEADS_TABLE;
-  for (let k = 0; k < ORDERS; k++) {
-    store<u32>(heap_heads_ptr + (<usize>k << 2), <u32>at);
-    at += <usize>heap_heads_words(<u64>host_pages, k) << 3;
-  }
+  heads_init(heap_heads_ptr, <u64>host_pages, XEN_HEAP_MAX_ORDER); // no free block: fresh (zero) bitmaps
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
