@@ -120,10 +120,12 @@ function alloc_heap_pages(zone_hi: i32, order: i32, out_sfn: usize): i32 {
       if (head < 0) continue;
       let pg = list_del(zone, j, head);
       const split = j != order;
+      let pg_sfn = head; // the first lower half starts at the block's head, whose store frame the list gave
       while (j != order) {
         j--;
-        list_add_tail(zone, j, pg, mfn_to_sfn(pg));
+        list_add_tail(zone, j, pg, pg_sfn >= 0 ? pg_sfn : mfn_to_sfn(pg));
         pg += 1 << j;
+        pg_sfn = -1;
       }
       store<i32>(avail_at(zone), load<i32>(avail_at(zone)) - (1 << order));
       if (out_sfn != 0) store<i32>(out_sfn, split ? mfn_to_sfn(pg) : head);
@@ -152,16 +154,18 @@ export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
   const zone = heap_zone(mfn);
   store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
   let pg = mfn;
+  let pg_sfn = sfn; // pg's store frame when known, else -1
   while (order < XEN_HEAP_MAX_ORDER) {
     const mask = 1 << order;
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
     if (buddy < 0 || buddy >= host_pages || !free_head_of_order(buddy, order)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
-    list_del(zone, order, mfn_to_sfn(buddy));
-    if (buddy < pg) pg = buddy;
+    const bs = mfn_to_sfn(buddy);
+    list_del(zone, order, bs);
+    if (buddy < pg) { pg = buddy; pg_sfn = bs; }
     order++;
   }
-  list_add_tail(zone, order, pg, pg == mfn && sfn >= 0 ? sfn : mfn_to_sfn(pg));
+  list_add_tail(zone, order, pg, pg_sfn >= 0 ? pg_sfn : mfn_to_sfn(pg));
 }
 
 /** Free frames in all zones (avail summed). */
