@@ -5,7 +5,7 @@
 // Machine memory is addressed by *store address* (sfn << PAGE_SHIFT | offset, sim/translate.ts):
 // the same frames in an order that keeps the guest's pages together.
 
-import { PAGE_SHIFT, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
+import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
 import { cur_op } from './counters';
 import { stamps_ptr, expected_ptr, payload_bytes, unit_payload,
   pay_mach_ptr, pay_shadow_ptr, bump_alloc } from '../layout';
@@ -55,6 +55,12 @@ let buf_counter: i32 = 0;
   if (mode == MODE_MACH) return machine_to_store(x);
   return bus_to_store(x);
 }
+
+/**
+ * reach(mode, base, k) when base is page-aligned and m0 = reach(mode, base, 0): the bytes of one
+ * page sit in one frame whatever the route (a p2m entry, an IOVA entry, a machine frame).
+ */
+@inline export function reach_in(m0: i64, k: i32): i64 { return m0 < 0 ? -1 : m0 + <i64>k; }
 
 // ---- payload bytes ----
 // Store frame slot: 2 × unit_payload bytes (the first unit_payload bytes of each unit), so a
@@ -118,8 +124,9 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
   // Different, for speed only: without payload, a range of whole units reached at unit boundaries
   // is one stamp per unit, the loop below without its piece arithmetic.
   if (payload_bytes == 0 && ((<i32>base | a | b) & UNIT_MASK) == 0) {
+    const m0 = (<i32>base & PAGE_MASK) == 0 ? reach(mode, base, 0) : -2; // a page-aligned base: one frame
     for (let k = a; k < b; k += UNIT_SIZE) {
-      const m = reach(mode, base, k);
+      const m = m0 == -2 ? reach(mode, base, k) : reach_in(m0, k);
       if (m >= 0) store<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3), s);
       if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
     }
@@ -150,6 +157,22 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
  * takes the stamp of the source unit holding the first byte copied into it.
  */
 export function copy_phys(src: u64, dst: u64, n: i32): void {
+  // Different, for speed only: without payload, whole units at unit boundaries copy one stamp
+  // each, each side's page translated once.
+  if (payload_bytes == 0 && ((<i32>src | <i32>dst | n) & UNIT_MASK) == 0) {
+    let sp: u64 = u64.MAX_VALUE; let sm: i64 = -1;
+    let dp: u64 = u64.MAX_VALUE; let dm: i64 = -1;
+    for (let done = 0; done < n; done += UNIT_SIZE) {
+      const xs = src + <u64>done;
+      const xd = dst + <u64>done;
+      if ((xs >> PAGE_SHIFT) != sp) { sp = xs >> PAGE_SHIFT; sm = phys_to_store(sp << PAGE_SHIFT); }
+      if ((xd >> PAGE_SHIFT) != dp) { dp = xd >> PAGE_SHIFT; dm = phys_to_store(dp << PAGE_SHIFT); }
+      if (dm < 0) continue;
+      const ms = reach_in(sm, <i32>(xs & PAGE_MASK));
+      store<u64>(stamps_ptr + (<usize>((dm + <i64>(xd & PAGE_MASK)) >> IO_TLB_SHIFT) << 3), machine_stamp(ms));
+    }
+    return;
+  }
   let done = 0;
   while (done < n) {
     const xs = src + <u64>done;
