@@ -72,11 +72,16 @@ let matches: i32 = 0;
   assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
   return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
 }
-/** Fibonacci hashing: every key bit reaches the top bits. */
+/**
+ * The bucket of a key: its bits folded onto the low DEBUG_HASH_BITS. Lookups compare exact
+ * addresses and pages, so any function gives the same answers; this one keeps neighbouring keys in
+ * neighbouring buckets (a run of pages mapped one after another shares cache lines of the heads).
+ */
 @inline function hash(key: u64): usize {
-  return <usize>((key * 0x9E3779B97F4A7C15) >> (64 - DEBUG_HASH_BITS));
+  return <usize>((key ^ (key >> DEBUG_HASH_BITS) ^ (key >> (2 * DEBUG_HASH_BITS)) ^ (key >> (3 * DEBUG_HASH_BITS))) & <u64>(DEBUG_HASH_SIZE - 1));
 }
-@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma) << 2); }
+// A dma address by its 2 KiB unit (a swiotlb slot; the bytes inside one unit share a bucket).
+@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); }
 @inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
 @inline function wide_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
 
