@@ -72,16 +72,12 @@ let matches: i32 = 0;
   assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
   return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
 }
-/**
- * The bucket of a key: its bits folded onto the low DEBUG_HASH_BITS. Lookups compare exact
- * addresses and pages, so any function gives the same answers; this one keeps neighbouring keys in
- * neighbouring buckets (a run of pages mapped one after another shares cache lines of the heads).
- */
+// A key's bucket: its bits folded. Lookups compare exact keys, so any function answers the same; this
+// one keeps neighbouring keys (pages mapped in a row) in neighbouring buckets, sharing cache lines.
 @inline function hash(key: u64): usize {
   return <usize>((key ^ (key >> DEBUG_HASH_BITS) ^ (key >> (2 * DEBUG_HASH_BITS)) ^ (key >> (3 * DEBUG_HASH_BITS))) & <u64>(DEBUG_HASH_SIZE - 1));
 }
-// A dma address by its 2 KiB unit (a swiotlb slot; the bytes inside one unit share a bucket).
-@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); }
+@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); } // by 2 KiB unit
 @inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
 @inline function wide_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
 
