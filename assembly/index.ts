@@ -10,7 +10,7 @@ import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LO
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
-import { zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
+import { buddy_init, zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
 import { p2m_fill, p2m_shuffle, p2m_boot_inverse, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
@@ -61,9 +61,10 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   configured = true;
 
   const dma32_end = min(ramPages, DMA32_LIMIT_PFN);
-  zone_init(ZONE_DMA32_ID, L.buddy_rec_ptr, 0, L.first_free_pfn, dma32_end);
+  buddy_init();
+  zone_init(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);
   zone_free_range(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);
-  zone_init(ZONE_NORMAL_ID, L.buddy_rec_ptr, 0, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
+  zone_init(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, max(ramPages, DMA32_LIMIT_PFN));
   if (ramPages > DMA32_LIMIT_PFN) zone_free_range(ZONE_NORMAL_ID, DMA32_LIMIT_PFN, ramPages);
 
   rand_seed(<u32>seed);

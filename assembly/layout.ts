@@ -20,7 +20,15 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const POOL_COUNT: i32 = 12 * TTM_NR_PAGE_ORDERS;
 @inline export const OUT_SCRATCH_BYTES: i32 = 16; // an outcome record a caller does not keep (dma/mapping.ts, dma/coherent.ts)
 @inline export const POOL_DESC_BYTES: i32 = 16; // head pfn, tail pfn, count, caching
-@inline export const BUDDY_REC_BYTES: usize = 12; // per pfn: next, prev, tag (mm/buddy.ts)
+// A guest page's struct page fields, one record per pfn (PAGE_REC_BYTES): the lru links (next,
+// prev i32), which thread it through the buddy's free lists while it heads a free block
+// (mm/buddy.ts) and through TTM's lists while a tt or pool holds it (drm/ttm_page.ts), as the
+// kernel's page->lru does; then TTM's dma and coherent handle words (u32).
+@inline export const PAGE_REC_BYTES: usize = 16;
+@inline export const TP_NEXT: usize = 0;
+@inline export const TP_PREV: usize = TP_NEXT + 4;
+@inline export const TP_DMA: usize = TP_PREV + 4;
+@inline export const TP_COH: usize = TP_DMA + 4;
 // Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
 // like the stamps, so the frames a run of guest pages gives back sit together: the heap's
 // free-list links and, while it heads a free block, its machine frame (xen/heap.ts), and the
@@ -96,10 +104,11 @@ export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
 export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
-export let buddy_rec_ptr: usize = 0;  // BUDDY_REC_BYTES per pfn: free-list links and tag (mm/buddy.ts)
+export let page_rec_ptr: usize = 0;   // PAGE_REC_BYTES per pfn (above)
+export let buddy_heads_ptr: usize = 0; // per order below the top, 1 bit per block: heads a free block of the guest buddy (mm/buddy.ts)
+export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
 export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
-export let heap_tag_ptr: usize = 0;   // u8 per machine frame, machine order: Xen heap free-head order + 1, 0 = none
-export let heap_heads_ptr: usize = 0; // 1 bit per machine frame, u64 words: heads a free block of Xen's heap
+export let heap_heads_ptr: usize = 0; // per order k, 1 bit per 2^k-frame block, u64 words: heads a free block of Xen's heap (xen/heap.ts)
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // per frame of one exchange's output chunk: its mfn and sfn, i32 each (xen/exchange.ts)
 export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
@@ -115,10 +124,6 @@ export let debug_cln_hash_ptr: usize = 0; // i32 heads of their chains, by cache
 export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN: live narrow entries
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
-export let tt_next_ptr: usize = 0;   // i32 per pfn: next page of the same tt or pool list, -1 = end
-export let tt_prev_ptr: usize = 0;   // i32 per pfn: previous page of the same list (valid inside a list)
-export let tt_dma_ptr: usize = 0;    // u32 per pfn: handle word of its last successful mode-0 map
-export let tt_coh_ptr: usize = 0;    // u32 per pfn: its coherent handle (pools 1, 4) + exchanged bit
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
 export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
@@ -201,6 +206,26 @@ export function layout_compute(): bool {
   return memory_ensure(<usize>at);
 }
 
+/**
+ * Free-head bitmaps of a buddy over `frames` frames, orders 0..top (xen/heap.ts, mm/buddy.ts): a
+ * table of their addresses (u32 each), then one bitmap per order, one bit per block of the order.
+ */
+export function heads_bytes(frames: u64, top: i32): u64 {
+  let bytes: u64 = HEADS_TABLE_BYTES;
+  for (let k = 0; k <= top; k++) bytes += heads_words(frames, k) << 3;
+  return bytes;
+}
+@inline export function heads_words(frames: u64, order: i32): u64 { return (((frames + (<u64>1 << order) - 1) >> order) + 63) >> 6; }
+@inline export const HEADS_TABLE_BYTES: u64 = 128; // room for 32 orders
+/** Fills the table of a heads region at `at` (fresh memory: no free block anywhere). */
+export function heads_init(at: usize, frames: u64, top: i32): void {
+  let b = at + <usize>HEADS_TABLE_BYTES;
+  for (let k = 0; k <= top; k++) {
+    store<u32>(at + (<usize>k << 2), <u32>b);
+    b += <usize>heads_words(frames, k) << 3;
+  }
+}
+
 /** Places every table (the pointers below) and returns where the last one ends, committing nothing. */
 export function layout_place(): u64 {
   let at: u64 = <u64>FIXED_END;
@@ -213,11 +238,12 @@ export function layout_place(): u64 {
     sfn_ptr = <usize>at; at = region(at, pfns * 4);
     boot_m2p_ptr = <usize>at; at = region(at, pfns * 4);
   }
-  buddy_rec_ptr = <usize>at; at = region(at, pfns * BUDDY_REC_BYTES);
+  page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
+  buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));
+  buddy_top_ptr = <usize>at; at = region(at, ((pfns >> <u64>(MAX_ORDER - 1)) + 1) * 8);
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
-    heap_tag_ptr = <usize>at; at = region(at, frames);
-    heap_heads_ptr = <usize>at; at = region(at, ((frames + 63) >> 6) << 3);
+    heap_heads_ptr = <usize>at; at = region(at, heads_bytes(frames, XEN_HEAP_MAX_ORDER));
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
   }
@@ -237,10 +263,6 @@ export function layout_place(): u64 {
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
-  tt_next_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_prev_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_dma_ptr = <usize>at; at = region(at, pfns * 4);
-  tt_coh_ptr = <usize>at; at = region(at, pfns * 4);
   if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
   if (payload_bytes > 0) {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);

@@ -72,11 +72,12 @@ let matches: i32 = 0;
   assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
   return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
 }
-/** Fibonacci hashing: every key bit reaches the top bits. */
+// A key's bucket: its bits folded. Lookups compare exact keys, so any function answers the same; this
+// one keeps neighbouring keys (pages mapped in a row) in neighbouring buckets, sharing cache lines.
 @inline function hash(key: u64): usize {
-  return <usize>((key * 0x9E3779B97F4A7C15) >> (64 - DEBUG_HASH_BITS));
+  return <usize>((key ^ (key >> DEBUG_HASH_BITS) ^ (key >> (2 * DEBUG_HASH_BITS)) ^ (key >> (3 * DEBUG_HASH_BITS))) & <u64>(DEBUG_HASH_SIZE - 1));
 }
-@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma) << 2); }
+@inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); } // by 2 KiB unit
 @inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
 @inline function wide_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
 

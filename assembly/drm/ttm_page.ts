@@ -1,10 +1,12 @@
 // The struct page fields TTM leans on (include/linux/mm_types.h, 2010): the lru link that threads
 // a page through a tt's page list or a pool's list, the dma_address TTM keeps beside each page
-// (ttm_tt.c, 2011), and the caching/exchange state. Different: per-pfn arrays, not page structs,
-// so a page list costs 12 bytes per guest page and nothing is allocated while ops run.
+// (ttm_tt.c, 2011), and the caching/exchange state. Different: one record per pfn (layout.ts
+// PAGE_REC_BYTES), not page structs, so nothing is allocated while ops run; the lru links are the
+// buddy's while the page is free (mm/buddy.ts), as page->lru is, so a page leaving the buddy gets
+// page_reset before a list uses them.
 
 import { DMA_MAPPING_ERROR, PAGE_SHIFT } from '../abi';
-import { tt_next_ptr, tt_prev_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../layout';
+import { page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_PREV, TP_DMA, TP_COH, ram_pages } from '../layout';
 
 
 //  handle word (u32):  31                                 0
@@ -18,15 +20,15 @@ import { tt_next_ptr, tt_prev_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../
 @inline function encode(dma: u64): u32 { return dma == DMA_MAPPING_ERROR ? HANDLE_ERROR : <u32>(dma >> HANDLE_SHIFT); }
 @inline function decode(h: u32): u64 { return h == HANDLE_ERROR ? DMA_MAPPING_ERROR : <u64>h << HANDLE_SHIFT; }
 
-@inline function at(base: usize, pfn: i32): usize {
+@inline function at(field: usize, pfn: i32): usize {
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  return base + (<usize>pfn << 2);
+  return page_rec_ptr + <usize>pfn * PAGE_REC_BYTES + field;
 }
-@inline export function page_next(pfn: i32): i32 { return load<i32>(at(tt_next_ptr, pfn)); }
-@inline export function set_page_next(pfn: i32, next: i32): void { store<i32>(at(tt_next_ptr, pfn), next); }
+@inline export function page_next(pfn: i32): i32 { return load<i32>(at(TP_NEXT, pfn)); }
+@inline export function set_page_next(pfn: i32, next: i32): void { store<i32>(at(TP_NEXT, pfn), next); }
 // The list_head's back link: only a list (below) keeps it, so its tail can be cut without a walk.
-@inline function page_prev(pfn: i32): i32 { return load<i32>(at(tt_prev_ptr, pfn)); }
-@inline function set_page_prev(pfn: i32, prev: i32): void { store<i32>(at(tt_prev_ptr, pfn), prev); }
+@inline function page_prev(pfn: i32): i32 { return load<i32>(at(TP_PREV, pfn)); }
+@inline function set_page_prev(pfn: i32, prev: i32): void { store<i32>(at(TP_PREV, pfn), prev); }
 // p->private of a 6.12 ttm_pool block's head while a tt holds it (its order, drm/ttm_pool.ts): the
 // back link is never read inside a tt's list, so the head's slot carries it until the block leaves.
 @inline export function page_private(pfn: i32): i32 { return page_prev(pfn); }
@@ -37,15 +39,15 @@ import { tt_next_ptr, tt_prev_ptr, tt_dma_ptr, tt_coh_ptr, ram_pages } from '../
 //                  | X | 0 |  coherent handle >> 11     |   X = traded below the mask (order 0)
 @inline const EXCHANGED_BIT: u32 = 0x8000_0000;
 @inline const COH_BITS: u32 = 0x3FFF_FFFF;
-@inline function coh_at(pfn: i32): usize { return at(tt_coh_ptr, pfn); }
+@inline function coh_at(pfn: i32): usize { return at(TP_COH, pfn); }
 @inline export function page_exchanged(pfn: i32): bool { return (load<u32>(coh_at(pfn)) & EXCHANGED_BIT) != 0; }
 @inline export function set_page_exchanged(pfn: i32): void { store<u32>(coh_at(pfn), load<u32>(coh_at(pfn)) | EXCHANGED_BIT); }
 
 // dma: the address of the page's last successful mode-0 map, live or dead (ENGINE.md T11).
-@inline export function page_has_dma(pfn: i32): bool { return load<u32>(at(tt_dma_ptr, pfn)) != HANDLE_NONE; }
-@inline export function page_dma(pfn: i32): u64 { return decode(load<u32>(at(tt_dma_ptr, pfn))); }
-@inline export function set_page_dma(pfn: i32, dma: u64): void { store<u32>(at(tt_dma_ptr, pfn), encode(dma)); }
-@inline export function clear_page_dma(pfn: i32): void { store<u32>(at(tt_dma_ptr, pfn), HANDLE_NONE); }
+@inline export function page_has_dma(pfn: i32): bool { return load<u32>(at(TP_DMA, pfn)) != HANDLE_NONE; }
+@inline export function page_dma(pfn: i32): u64 { return decode(load<u32>(at(TP_DMA, pfn))); }
+@inline export function set_page_dma(pfn: i32, dma: u64): void { store<u32>(at(TP_DMA, pfn), encode(dma)); }
+@inline export function clear_page_dma(pfn: i32): void { store<u32>(at(TP_DMA, pfn), HANDLE_NONE); }
 
 // coh: the coherent handle a dma pool or agp-coherent page came with.
 @inline export function page_has_coh(pfn: i32): bool { return (load<u32>(coh_at(pfn)) & COH_BITS) != HANDLE_NONE; }

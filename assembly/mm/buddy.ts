@@ -4,25 +4,23 @@
 // so allocation order is fully determined by history — both engines must agree page for page.
 
 import { MAX_ORDER } from '../abi';
-import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES } from '../layout';
+import { ZONES_PTR, ZONE_DESC_BYTES, page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_PREV, buddy_top_ptr, buddy_heads_ptr,
+  heads_init, ram_pages } from '../layout';
 
-// Zone descriptor (ZONE_DESC_BYTES): the per-frame records, the frame number of record 0, the
-// zone's frames [start, end), and one list head per order (i32 frame, -1 = empty).
-// A frame's record (BUDDY_REC_BYTES), one cache line for everything a list operation touches:
-// next/prev i32 links (-1 = none), then the tag: the order of a free block head plus one, 0 when
-// the frame heads no free block (so fresh memory needs no fill).
-@inline const Z_REC: i32 = 0;
-@inline const Z_BASE: i32 = Z_REC + 4;
-@inline const Z_START: i32 = Z_BASE + 4;
+// Zone descriptor (ZONE_DESC_BYTES): the zone's frames [start, end), and one list head per order
+// (i32 frame, -1 = empty). A free block's head keeps its list links in its page record's lru
+// words (layout.ts PAGE_REC_BYTES; page->lru in the kernel), which TTM uses while a tt holds the
+// page. Which frames head a free block of order k: one bit per 2^k-aligned block (PageBuddy and
+// page_private's order in the kernel), bitmaps small enough to stay in cache (fresh memory: none).
+// Different, for speed only: a block of the top order keeps its links in a dense table by block
+// number (buddy_top_ptr) and no bit, since no merge asks for one (a merge looks for buddies below
+// the top order); so the boot's thousands of top blocks touch a few pages, not one page each.
+@inline const Z_START: i32 = 8;
 @inline const Z_END: i32 = Z_START + 4;
 @inline const Z_HEADS: i32 = 32;
 @inline export const ZONE_DMA32_ID: i32 = 0;
 @inline export const ZONE_NORMAL_ID: i32 = 1;
-@inline const NOT_FREE: u8 = 0;
 @inline const TOP_ORDER: i32 = MAX_ORDER - 1;
-@inline const R_NEXT: usize = 0;
-@inline const R_PREV: usize = 4;
-@inline const R_TAG: usize = 8;
 
 @inline function zd(z: i32): usize {
   assert(z >= ZONE_DMA32_ID && z <= ZONE_NORMAL_ID, 'zone id');
@@ -30,37 +28,55 @@ import { ZONES_PTR, ZONE_DESC_BYTES, BUDDY_REC_BYTES } from '../layout';
 }
 @inline function rec_of(z: usize, f: i32): usize {
   assert(f >= load<i32>(z, Z_START) && f < load<i32>(z, Z_END), 'frame outside its zone');
-  return <usize>load<u32>(z, Z_REC) + <usize>(f - load<i32>(z, Z_BASE)) * BUDDY_REC_BYTES;
+  return page_rec_ptr + <usize>f * PAGE_REC_BYTES;
 }
-@inline function tag_at(z: usize, f: i32): usize { return rec_of(z, f) + R_TAG; }
-@inline function next_at(z: usize, f: i32): usize { return rec_of(z, f) + R_NEXT; }
-@inline function prev_at(z: usize, f: i32): usize { return rec_of(z, f) + R_PREV; }
 @inline function head_at(z: usize, order: i32): usize { return z + Z_HEADS + (<usize>order << 2); }
+@inline function top_at(f: i32): usize { return buddy_top_ptr + (<usize>(f >> TOP_ORDER) << 3); }
+/** Link words (next, then prev) of the free block headed by f: its page record's lru, or the top table's. */
+@inline function link_at(z: usize, f: i32, order: i32): usize { return order == TOP_ORDER ? top_at(f) : rec_of(z, f) + TP_NEXT; }
+@inline const PREV: usize = TP_PREV - TP_NEXT;
+
+// ---- free heads below the top order ----
+@inline function heads_word(f: i32, order: i32): usize {
+  assert(<u32>f < <u32>ram_pages && <u32>order < <u32>TOP_ORDER, 'buddy head out of range');
+  return <usize>load<u32>(buddy_heads_ptr + (<usize>order << 2)) + (<usize>(f >> order >> 6) << 3);
+}
+@inline function head_bit(f: i32, order: i32): u64 { return <u64>1 << <u64>((f >> order) & 63); }
+@inline function is_free_head(f: i32, order: i32): bool { return (load<u64>(heads_word(f, order)) & head_bit(f, order)) != 0; }
+@inline function mark_head(f: i32, order: i32, on: bool): void {
+  if (order == TOP_ORDER) return;
+  const w = heads_word(f, order);
+  const v = load<u64>(w);
+  store<u64>(w, on ? v | head_bit(f, order) : v & ~head_bit(f, order));
+}
 
 function list_add(z: usize, f: i32, order: i32): void {
   const h = head_at(z, order);
   const old = load<i32>(h);
-  store<i32>(next_at(z, f), old);
-  store<i32>(prev_at(z, f), -1);
-  if (old >= 0) store<i32>(prev_at(z, old), f);
+  const l = link_at(z, f, order);
+  store<i32>(l, old);
+  store<i32>(l + PREV, -1);
+  if (old >= 0) store<i32>(link_at(z, old, order) + PREV, f);
   store<i32>(h, f);
-  store<u8>(tag_at(z, f), <u8>(order + 1));
+  mark_head(f, order, true);
 }
 
 function list_del(z: usize, f: i32, order: i32): void {
-  const n = load<i32>(next_at(z, f));
-  const p = load<i32>(prev_at(z, f));
-  if (p >= 0) store<i32>(next_at(z, p), n); else store<i32>(head_at(z, order), n);
-  if (n >= 0) store<i32>(prev_at(z, n), p);
-  store<u8>(tag_at(z, f), NOT_FREE);
+  const l = link_at(z, f, order);
+  const n = load<i32>(l);
+  const p = load<i32>(l + PREV);
+  if (p >= 0) store<i32>(link_at(z, p, order), n); else store<i32>(head_at(z, order), n);
+  if (n >= 0) store<i32>(link_at(z, n, order) + PREV, p);
+  mark_head(f, order, false);
 }
 
-export function zone_init(z: i32, rec: usize, base: i32, start: i32, end: i32): void {
+/** The free-head bitmaps' table, once per machine (before either zone). */
+export function buddy_init(): void { heads_init(buddy_heads_ptr, <u64>ram_pages, TOP_ORDER - 1); }
+
+export function zone_init(z: i32, start: i32, end: i32): void {
   const d = zd(z);
-  store<u32>(d, <u32>rec, Z_REC);
-  store<i32>(d, base, Z_BASE); store<i32>(d, start, Z_START); store<i32>(d, end, Z_END);
+  store<i32>(d, start, Z_START); store<i32>(d, end, Z_END);
   for (let o = 0; o < MAX_ORDER; o++) store<i32>(head_at(d, o), -1);
-  // Tags start at NOT_FREE: the records are fresh (zero) memory.
 }
 
 /** Boot: the zone's frames go in as the largest aligned blocks, ascending, each at a list head. */
@@ -101,7 +117,7 @@ export function buddy_free(z: i32, f: i32, order: i32): void {
   while (k < TOP_ORDER) {
     const b = f ^ (1 << k);
     if (b < start || b + (1 << k) > end) break;
-    if (load<u8>(tag_at(d, b)) != <u8>(k + 1)) break;
+    if (!is_free_head(b, k)) break;
     list_del(d, b, k);
     if (b < f) f = b;
     k++;
@@ -114,7 +130,7 @@ export function zone_free_frames(z: i32): i64 {
   const d = zd(z);
   let n: i64 = 0;
   for (let o = 0; o < MAX_ORDER; o++) {
-    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(next_at(d, f))) n += 1 << o;
+    for (let f = load<i32>(head_at(d, o)); f >= 0; f = load<i32>(link_at(d, f, o))) n += 1 << o;
   }
   return n;
 }

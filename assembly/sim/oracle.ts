@@ -3,12 +3,12 @@
 // Different: it classifies by *whose* data was seen — an older version of the right buffer is
 // stale (or lost, when the CPU misses a device write), anything else is a foreign read.
 
-import { IO_TLB_SHIFT, UNIT_SIZE, PAGE_SHIFT, VERSION_MASK, DEV_BIT, READER_CPU,
+import { IO_TLB_SHIFT, UNIT_SIZE, PAGE_SHIFT, PAGE_MASK, VERSION_MASK, DEV_BIT, READER_CPU,
   VIOLATION_NONE, VIOLATION_STALE, VIOLATION_LOST, VIOLATION_FOREIGN, C_STALE_READS,
   C_LOST_WRITES, C_FOREIGN_READS } from '../abi';
 import { VIOLATION_PTR, payload_bytes } from '../layout';
 import { count, cur_op } from './counters';
-import { reach, machine_stamp, expected_stamp, machine_byte, shadow_byte, piece_len } from './stamps';
+import { reach, reach_in, machine_stamp, expected_stamp, machine_byte, shadow_byte, piece_len } from './stamps';
 import { sfn_to_mfn } from './translate';
 
 // The violation record (VIOLATION_WORDS i64, src/engine/abi.ts VIOLATION_FIELDS): the words the
@@ -96,10 +96,11 @@ export function check_page(reader: i32, pfn: i32, buf_id: i32, mode: i32, base: 
   let w_seen: u64 = 0;
   let w_exp: u64 = 0;
   const last = (b - 1) >> IO_TLB_SHIFT;
+  const m0 = (<i32>base & PAGE_MASK) == 0 ? reach(mode, base, 0) : -2; // a page-aligned base: one frame
   for (let u = a >> IO_TLB_SHIFT; u <= last; u++) {
     const k0 = max(a, u * UNIT_SIZE);
     const k1 = min(b, (u + 1) * UNIT_SIZE);
-    const m = reach(mode, base, k0);
+    const m = m0 == -2 ? reach(mode, base, k0) : reach_in(m0, k0);
     const s = machine_stamp(m);
     const e = expected_stamp(pfn, u);
     let kind = classify(reader, s, e);

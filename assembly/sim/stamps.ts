@@ -5,7 +5,7 @@
 // Machine memory is addressed by *store address* (sfn << PAGE_SHIFT | offset, sim/translate.ts):
 // the same frames in an order that keeps the guest's pages together.
 
-import { PAGE_SHIFT, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
+import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
 import { cur_op } from './counters';
 import { stamps_ptr, expected_ptr, payload_bytes, unit_payload,
   pay_mach_ptr, pay_shadow_ptr, bump_alloc } from '../layout';
@@ -55,6 +55,12 @@ let buf_counter: i32 = 0;
   if (mode == MODE_MACH) return machine_to_store(x);
   return bus_to_store(x);
 }
+
+/**
+ * reach(mode, base, k) when base is page-aligned and m0 = reach(mode, base, 0): the bytes of one
+ * page sit in one frame whatever the route (a p2m entry, an IOVA entry, a machine frame).
+ */
+@inline export function reach_in(m0: i64, k: i32): i64 { return m0 < 0 ? -1 : m0 + <i64>k; }
 
 // ---- payload bytes ----
 // Store frame slot: 2 × unit_payload bytes (the first unit_payload bytes of each unit), so a
@@ -115,6 +121,17 @@ export function shadow_byte(pfn: i32, k: i32): u8 {
  * takes stamp s, and the oracle's expectation for the logical unit (pfn ≥ 0) becomes s.
  */
 export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i32): void {
+  // Different, for speed only: without payload, a range of whole units reached at unit boundaries
+  // is one stamp per unit, the loop below without its piece arithmetic.
+  if (payload_bytes == 0 && ((<i32>base | a | b) & UNIT_MASK) == 0) {
+    const m0 = (<i32>base & PAGE_MASK) == 0 ? reach(mode, base, 0) : -2; // a page-aligned base: one frame
+    for (let k = a; k < b; k += UNIT_SIZE) {
+      const m = m0 == -2 ? reach(mode, base, k) : reach_in(m0, k);
+      if (m >= 0) store<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3), s);
+      if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
+    }
+    return;
+  }
   let k = a;
   while (k < b) {
     const x = base + <u64>k;
@@ -140,6 +157,22 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
  * takes the stamp of the source unit holding the first byte copied into it.
  */
 export function copy_phys(src: u64, dst: u64, n: i32): void {
+  // Different, for speed only: without payload, whole units at unit boundaries copy one stamp
+  // each, each side's page translated once.
+  if (payload_bytes == 0 && ((<i32>src | <i32>dst | n) & UNIT_MASK) == 0) {
+    let sp: u64 = u64.MAX_VALUE; let sm: i64 = -1;
+    let dp: u64 = u64.MAX_VALUE; let dm: i64 = -1;
+    for (let done = 0; done < n; done += UNIT_SIZE) {
+      const xs = src + <u64>done;
+      const xd = dst + <u64>done;
+      if ((xs >> PAGE_SHIFT) != sp) { sp = xs >> PAGE_SHIFT; sm = phys_to_store(sp << PAGE_SHIFT); }
+      if ((xd >> PAGE_SHIFT) != dp) { dp = xd >> PAGE_SHIFT; dm = phys_to_store(dp << PAGE_SHIFT); }
+      if (dm < 0) continue;
+      const ms = reach_in(sm, <i32>(xs & PAGE_MASK));
+      store<u64>(stamps_ptr + (<usize>((dm + <i64>(xd & PAGE_MASK)) >> IO_TLB_SHIFT) << 3), machine_stamp(ms));
+    }
+    return;
+  }
   let done = 0;
   while (done < n) {
     const xs = src + <u64>done;
@@ -168,7 +201,10 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
 
 /** Zeroes the oracle's memory of a freed block: nobody owns its contents any more. */
 export function forget_pages(pfn: i32, pages: i32): void {
-  memory.fill(expected_ptr + (<usize>pfn << 4), 0, <usize>pages << 4);
+  const at = expected_ptr + (<usize>pfn << 4);
+  // Different, for speed only: a few pages are cleared by stores (memory.fill is a call out of Wasm).
+  if (pages <= 4) for (let i = 0; i < pages; i++) { store<u64>(at + (<usize>i << 4), 0); store<u64>(at + (<usize>i << 4), 0, 8); }
+  else memory.fill(at, 0, <usize>pages << 4);
   if (payload_bytes > 0) {
     for (let i = 0; i < pages; i++) {
       const sh = shadow_slot(pfn + i, false);

@@ -8,16 +8,16 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_tag_ptr, heap_heads_ptr, heap_lists_ptr, host_pages } from '../layout';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_heads_ptr, heap_lists_ptr, host_pages,
+  heads_init } from '../layout';
 import { mfn_to_sfn } from '../sim/translate';
 
 // A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
 // store frame (sim/translate.ts): the lists link store frames (-1 = none), so walking them reads
 // no table, and the record remembers its machine frame. In machine order, for a merge's look at a
-// frame's neighbour: one bit per frame (does it head a free block: a table small enough to stay in
-// cache) and its tag byte, the order of that block plus one, read only when the bit is set. Fresh
-// memory is "no free block": nothing is filled at boot.
-@inline const NOT_FREE: u8 = 0;
+// frame's neighbour: per order k, one bit per 2^k-aligned block (does a free block of order k start
+// there), small tables that stay in cache; a block's buddy at order 0 sits in the same word as the
+// block. Fresh memory is "no free block": nothing is filled at boot.
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 
@@ -25,21 +25,23 @@ import { mfn_to_sfn } from '../sim/translate';
   assert(<u32>s < <u32>host_pages, 'heap store frame out of range');
   return xen_frames_ptr + <usize>s * XEN_FRAME_BYTES;
 }
-@inline function tag_at(f: i32): usize {
-  assert(<u32>f < <u32>host_pages, 'heap frame out of range');
-  return heap_tag_ptr + <usize>f;
+/** The word of order `order`'s bitmap holding block f's bit (f aligned to the order). */
+@inline function heads_word(f: i32, order: i32): usize {
+  assert(<u32>f < <u32>host_pages && <u32>order < <u32>ORDERS, 'heap frame out of range');
+  return <usize>load<u32>(heap_heads_ptr + (<usize>order << 2)) + (<usize>(f >> order >> 6) << 3);
 }
-@inline function heads_word(f: i32): usize { return heap_heads_ptr + (<usize>(f >> 6) << 3); }
+@inline function head_bit(f: i32, order: i32): u64 { return <u64>1 << <u64>((f >> order) & 63); }
 @inline function set_free_head(f: i32, order: i32): void {
-  store<u8>(tag_at(f), <u8>(order + 1));
-  store<u64>(heads_word(f), load<u64>(heads_word(f)) | (<u64>1 << <u64>(f & 63)));
+  const w = heads_word(f, order);
+  store<u64>(w, load<u64>(w) | head_bit(f, order));
 }
-@inline function clear_free_head(f: i32): void {
-  store<u64>(heads_word(f), load<u64>(heads_word(f)) & ~(<u64>1 << <u64>(f & 63)));
+@inline function clear_free_head(f: i32, order: i32): void {
+  const w = heads_word(f, order);
+  store<u64>(w, load<u64>(w) & ~head_bit(f, order));
 }
 /** Does frame f head a free block of this order? */
 @inline function free_head_of_order(f: i32, order: i32): bool {
-  return ((load<u64>(heads_word(f)) >> <u64>(f & 63)) & 1) != 0 && load<u8>(tag_at(f)) == <u8>(order + 1);
+  return (load<u64>(heads_word(f, order)) & head_bit(f, order)) != 0;
 }
 @inline function head_at(zone: i32, order: i32): usize {
   assert(<u32>zone < <u32>XEN_NR_ZONES && <u32>order < <u32>ORDERS, 'heap list');
@@ -74,13 +76,13 @@ function list_del(zone: i32, order: i32, s: i32): i32 {
   if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
   if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
   const f = load<i32>(r, XF_MFN);
-  clear_free_head(f);
+  clear_free_head(f, order);
   return f;
 }
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  // Every frame's tag is NOT_FREE: the records are fresh (zero) memory.
+  heads_init(heap_heads_ptr, <u64>host_pages, XEN_HEAP_MAX_ORDER); // no free block: fresh (zero) bitmaps
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
@@ -118,10 +120,12 @@ function alloc_heap_pages(zone_hi: i32, order: i32, out_sfn: usize): i32 {
       if (head < 0) continue;
       let pg = list_del(zone, j, head);
       const split = j != order;
+      let pg_sfn = head; // the first lower half starts at the block's head, whose store frame the list gave
       while (j != order) {
         j--;
-        list_add_tail(zone, j, pg, mfn_to_sfn(pg));
+        list_add_tail(zone, j, pg, pg_sfn >= 0 ? pg_sfn : mfn_to_sfn(pg));
         pg += 1 << j;
+        pg_sfn = -1;
       }
       store<i32>(avail_at(zone), load<i32>(avail_at(zone)) - (1 << order));
       if (out_sfn != 0) store<i32>(out_sfn, split ? mfn_to_sfn(pg) : head);
@@ -139,7 +143,8 @@ export function alloc_domheap_pages(order: i32, address_bits: i32, out_sfn: usiz
   const bits = address_bits == 0 ? XEN_NO_LIMIT_BITS : address_bits;
   const zone_hi = min(bits_to_zone(bits), XEN_NR_ZONES - 1);
   if (zone_hi == 0) return -1;
-  return alloc_heap_pages(zone_hi, order, out_sfn);
+  // Different, for speed only: the walk starts at the host's top zone (the zones above it hold no frame).
+  return alloc_heap_pages(min(zone_hi, heap_zone(host_pages - 1)), order, out_sfn);
 }
 
 /**
@@ -150,16 +155,18 @@ export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
   const zone = heap_zone(mfn);
   store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
   let pg = mfn;
+  let pg_sfn = sfn; // pg's store frame when known, else -1
   while (order < XEN_HEAP_MAX_ORDER) {
     const mask = 1 << order;
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
     if (buddy < 0 || buddy >= host_pages || !free_head_of_order(buddy, order)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
-    list_del(zone, order, mfn_to_sfn(buddy));
-    if (buddy < pg) pg = buddy;
+    const bs = mfn_to_sfn(buddy);
+    list_del(zone, order, bs);
+    if (buddy < pg) { pg = buddy; pg_sfn = bs; }
     order++;
   }
-  list_add_tail(zone, order, pg, pg == mfn && sfn >= 0 ? sfn : mfn_to_sfn(pg));
+  list_add_tail(zone, order, pg, pg_sfn >= 0 ? pg_sfn : mfn_to_sfn(pg));
 }
 
 /** Free frames in all zones (avail summed). */
