@@ -80,7 +80,10 @@ export function checkMachinesFit(cells: Cell[], mod: WebAssembly.Module): void {
     if (need <= limit) continue;
     const { ram, hostRam } = c.plan.sizes;
     const xen = c.plan.scenario.platform === 'xen-pv';
-    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-    throw new UsageError(`--ram ${formatSize(ram)}${xen ? ` with --host-ram ${formatSize(hostRam)}` : ''}: the Wasm engine's tables for this machine need ${gib(need)}, more than its ${gib(limit)} of linear memory; use a smaller --ram${xen ? ' or --host-ram' : ''}, or --engine js (the reference model)`);
+    // The coarsest unit that does not print the need and the limit alike.
+    const units = [[2 ** 30, 2, 'GiB'], [2 ** 20, 1, 'MiB'], [1, 0, 'bytes']] as const;
+    const [unit, places, name] = units.find(([u, p]) => (need / u).toFixed(p) !== (limit / u).toFixed(p)) ?? units[2];
+    const size = (b: number) => `${(b / unit).toFixed(places)} ${name}`;
+    throw new UsageError(`--ram ${formatSize(ram)}${xen ? ` with --host-ram ${formatSize(hostRam)}` : ''}: the Wasm engine's tables for this machine need ${size(need)}, more than its ${size(limit)} of linear memory; use a smaller --ram${xen ? ' or --host-ram' : ''}, or --engine js (the reference model)`);
   }
 }
