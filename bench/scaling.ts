@@ -6,7 +6,7 @@ import { pairedRatios, statCell, summarize } from './stats.js';
 import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } from './types.js';
 import { type CommandVariant, argvOf, commandLine, commandRounds, pow2 } from './userRun.js';
 import { type CeilingConfig, ceilingConfig, measureCeiling } from './ceiling.js';
-import { BIN, timeProcess } from './startup.js';
+import { BIN, processRounds } from './startup.js';
 
 /** The issue's target: 2 workers at least 1.7× faster than 1, by wall time. */
 export const TARGET_SCALING = 1.7;
@@ -42,7 +42,8 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
   const variants: CommandVariant[] = cases.flatMap((k) => WORKERS.map((w) => ({ name: `${k.id}/${w}`, argv: k.argv(w) })));
   log(`scaling: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${variants.length} commands on 1 and 2 workers, ${pow2(c.pages)} pages per cell`);
   const runs = await commandRounds(variants, c.rounds, c.warmup, log);
-  const whole = await processRounds(variants, c.rounds, c.warmup, log);
+  log(`scaling: the same ${variants.length} commands as whole processes, ${c.rounds} rounds (after ${c.warmup} warm-up)`);
+  const whole = await processRounds(variants.map((v) => ({ id: v.name, argv: [BIN, ...v.argv], command: commandLine(v.argv) })), c.rounds, c.warmup);
   const ceiling = await measureCeiling(c.ceiling, log);
   const ceilingText = `this machine's own two-thread ceiling, measured beside it: arithmetic ${ceiling.speedUp.alu.toFixed(2)}×, memory bandwidth ${ceiling.speedUp.bandwidth.toFixed(2)}×, first touch ${ceiling.speedUp['first-touch'].toFixed(2)}×`;
   const rows: (string | number)[][] = [];
@@ -107,16 +108,3 @@ export const scaling: BenchModule = {
   id: 'scaling',
   run: (ctx: BenchContext) => measureScaling(scalingConfig(ctx.quick, ctx.seed), ctx.log),
 };
-
-/** Each variant as a process of its own (bin/gartbench.mjs), `rounds` times after `warmup`, in turn: wall ms by name. */
-async function processRounds(variants: CommandVariant[], rounds: number, warmup: number, log: (l: string) => void): Promise<Record<string, number[]>> {
-  log(`scaling: ${rounds} rounds (after ${warmup} warm-up) of the same ${variants.length} commands as whole processes`);
-  const ms: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, [] as number[]]));
-  for (let r = 0; r < warmup + rounds; r++) {
-    for (const v of variants) {
-      const t = await timeProcess([BIN, ...v.argv], commandLine(v.argv));
-      if (r >= warmup) ms[v.name]!.push(t);
-    }
-  }
-  return ms;
-}

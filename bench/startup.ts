@@ -55,17 +55,23 @@ export async function timeProcess(argv: string[], command: string): Promise<numb
   return (await runProcess(argv, `start-up: ${command}`)).ms;
 }
 
-export async function measureStartup(rounds: number, warmup: number, log: (l: string) => void): Promise<Section> {
-  const cases = startupCases();
-  const ms: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c.id, [] as number[]]));
-  log(`start-up: ${rounds} rounds (after ${warmup} warm-up) of ${cases.length} processes`);
+/** Each process (`node ARGV…`) `rounds` times after `warmup`, interleaved so that a burst of
+ * load from elsewhere falls on every command alike: wall ms by id. */
+export async function processRounds(procs: { id: string; argv: string[]; command: string }[], rounds: number, warmup: number): Promise<Record<string, number[]>> {
+  const ms: Record<string, number[]> = Object.fromEntries(procs.map((p) => [p.id, [] as number[]]));
   for (let r = 0; r < warmup + rounds; r++) {
-    // Interleaved, so a burst of load from elsewhere falls on every command alike.
-    for (const c of cases) {
-      const t = await timeProcess(c.argv, c.command);
-      if (r >= warmup) ms[c.id]!.push(t);
+    for (const p of procs) {
+      const t = await timeProcess(p.argv, p.command);
+      if (r >= warmup) ms[p.id]!.push(t);
     }
   }
+  return ms;
+}
+
+export async function measureStartup(rounds: number, warmup: number, log: (l: string) => void): Promise<Section> {
+  const cases = startupCases();
+  log(`start-up: ${rounds} rounds (after ${warmup} warm-up) of ${cases.length} processes`);
+  const ms = await processRounds(cases, rounds, warmup);
   const base = ms.node!;
   const rows: (string | number)[][] = [];
   const bars: Bar[] = [];
