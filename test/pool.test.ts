@@ -5,6 +5,8 @@ import { cli } from './helpers.js';
 import { runOnPool } from '../src/run/pool.js';
 import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
 import { runCells } from '../src/run/executor.js';
+import { createPool } from '../src/run/piscina.js';
+import { fileURLToPath } from 'node:url';
 
 const ARGS = ['run', '--json', '--platform', 'xen-pv', '--strategy', 'legacy', '--workload', 'churn', '--pages', '2048', '--bo-pages', '64',
   '--replicas', '4', '--ram', '1G', '--host-ram', '6G', '--swiotlb', '8M'];
@@ -39,5 +41,13 @@ describe('workers and engines', () => {
     // and the in-process path still works afterwards
     const outs = await runCells(cellsOf(spec), { workers: 1 });
     assert.equal(outs.length, 3);
+  });
+
+  it('a pool torn down at once still waits for its workers to load (tearing a loading worker down aborts node)', async () => {
+    const pool = createPool<Cell, unknown>(fileURLToPath(new URL('../src/run/worker.js', import.meta.url)), 2, {});
+    assert.equal(pool.loaded, 0, 'no worker has loaded yet');
+    await pool.destroy();
+    assert.equal(pool.loaded, 2);
+    assert.equal(pool.failure, undefined);
   });
 });
