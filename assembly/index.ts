@@ -11,7 +11,7 @@ import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
 import { buddy_init, zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
-import { p2m_fill, p2m_shuffle, p2m_boot_inverse, xen_pv_domain } from './xen/p2m';
+import { p2m_boot, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init, swiotlb_set_dynamic, swiotlb_set_min_align_mask } from './dma/swiotlb';
@@ -29,18 +29,9 @@ import { check_invariants } from './invariants';
 let configured = false;           // init was called: one machine per instance
 let boot_code: i32 = INIT_PENDING; // what boot ended with; ops run only after INIT_OK
 
-// Boot work that grows with RAM (the p2m: a fill, a shuffle and the inverse, each over every
-// entry) runs a chunk per bootStep call, which the host repeats until it returns a final code.
-// Different, for speed only: V8 runs a Wasm function's first calls in its baseline tier and swaps
-// in optimized code between calls, never inside one (no on-stack replacement for Wasm), so one
-// long call would run these loops unoptimized from start to end. The same steps in the same order.
-@inline const BOOT_CHUNK: i32 = 1 << 16;
-@inline const BOOT_FILL: i32 = 0;
-@inline const BOOT_SHUFFLE: i32 = 1;
-@inline const BOOT_INVERSE: i32 = 2;
-@inline const BOOT_REST: i32 = 3;
-let boot_phase: i32 = BOOT_REST;
-let boot_at: i32 = 0;
+// The rest of boot runs in bootStep, which the host repeats until it returns a final code. One
+// call ends it today: nothing in boot grows with RAM (the p2m is computed, not filled: xen/p2m.ts),
+// and the loop stays so boot work that did could come back a chunk at a time.
 
 /** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
@@ -76,8 +67,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   swiotlb_dyn_set_decrypt(force_dma_unencrypted());
   swiotlb_set_min_align_mask(minAlignMask);
   debug_reset();
-  boot_phase = xen_pv_domain() ? BOOT_FILL : BOOT_REST;
-  boot_at = 0;
+  if (xen_pv_domain()) p2m_boot();
   return INIT_PENDING;
 }
 
@@ -86,29 +76,6 @@ export function bootStep(): i32 {
   if (!configured) return INIT_LAYOUT;
   if (boot_code != INIT_PENDING) return boot_code;
   const n = L.ram_pages;
-  if (boot_phase == BOOT_FILL) {
-    const to = min(n, boot_at + BOOT_CHUNK);
-    p2m_fill(boot_at, to);
-    boot_at = to;
-    if (to == n) { boot_phase = BOOT_SHUFFLE; boot_at = n - 1; }
-    return INIT_PENDING;
-  }
-  if (boot_phase == BOOT_SHUFFLE) {
-    if (boot_at >= 1) {
-      const lo = max(1, boot_at - BOOT_CHUNK + 1);
-      p2m_shuffle(boot_at, lo);
-      boot_at = lo - 1;
-    }
-    if (boot_at < 1) { boot_phase = BOOT_INVERSE; boot_at = 0; }
-    return INIT_PENDING;
-  }
-  if (boot_phase == BOOT_INVERSE) {
-    const to = min(n, boot_at + BOOT_CHUNK);
-    p2m_boot_inverse(boot_at, to);
-    boot_at = to;
-    if (to == n) boot_phase = BOOT_REST;
-    return INIT_PENDING;
-  }
   if (xen_pv_domain()) {
     // Xen's free heap when the guest boots: the low range below 4 GiB, and every frame from 4 GiB
     // up to the guest's (which are the host's highest); the rest belongs to other domains.

@@ -101,9 +101,8 @@ export const FIXED_END: usize = IOMMU_FQ_PTR + <usize>(IOVA_DEFAULT_FQ_SIZE * 16
 
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame), in frame store order (sim/translate.ts)
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
-export let p2m_ptr: usize = 0;        // u32 per pfn (xen-pv only)
+export let p2m_ptr: usize = 0;        // u32 per pfn, mfn + 1; 0 = the boot placement (xen-pv only; sim/translate.ts)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
-export let boot_m2p_ptr: usize = 0;   // u32 per frame the guest owned at boot, from guest_base: that pfn (xen-pv only)
 export let page_rec_ptr: usize = 0;   // PAGE_REC_BYTES per pfn (above)
 export let buddy_heads_ptr: usize = 0; // per order below the top, 1 bit per block: heads a free block of the guest buddy (mm/buddy.ts)
 export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
@@ -236,7 +235,6 @@ export function layout_place(): u64 {
   if (has_p2m) {
     p2m_ptr = <usize>at; at = region(at, pfns * 4);
     sfn_ptr = <usize>at; at = region(at, pfns * 4);
-    boot_m2p_ptr = <usize>at; at = region(at, pfns * 4);
   }
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
   buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));

@@ -75,13 +75,13 @@ describe('a machine the Wasm engine cannot hold is a usage error, before anythin
   });
 
   it('the largest xen-pv guest the README names for a 256G host fits', () => {
-    const r = cli('run', '--platform', 'xen-pv', '--host-ram', '256G', '--ram', '179G', '--pages', '64', '--json');
+    const r = cli('run', '--platform', 'xen-pv', '--host-ram', '256G', '--ram', '197G', '--pages', '64', '--json');
     assert.equal(r.code, 0, r.stderr);
   });
 
   it('a guest just past it says its need and the limit in a unit that tells them apart', () => {
-    const r = cli('run', '--platform', 'xen-pv', '--host-ram', '256G', '--ram', '180G', '--pages', '64');
-    expectUsage(r, /need ([\d.]+) MiB, more than its 4095\.9 MiB of linear memory;/, '180G');
+    const r = cli('run', '--platform', 'xen-pv', '--host-ram', '256G', '--ram', '198G', '--pages', '64');
+    expectUsage(r, /need ([\d.]+) MiB, more than its 4095\.9 MiB of linear memory;/, '198G');
     assert.ok(Number(/need ([\d.]+) MiB/.exec(r.stderr)![1]) > 4095.9375, "the need exceeds the limit");
   });
 });

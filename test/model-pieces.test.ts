@@ -1,14 +1,16 @@
 // The reference model's own pieces, checked directly (reference model only): the buddy allocator,
-// the 2010 swiotlb slot allocator and the GART PTE encoders. Their twins through the op stream,
+// the 2010 swiotlb slot allocator, the GART PTE encoders, Xen's heap and the p2m's boot permutation. Their twins through the op stream,
 // on both engines: engine-mm (buddy order and LIFO heads), engine-xen (the low reserve's limit),
 // engine-swiotlb (slot search, segments, merging, a full pool) and engine-gart (the raw PTE).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GartFamily } from '../src/engine/abi.js';
+import { GartFamily, Platform, type MachineConfig } from '../src/engine/abi.js';
 import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
 import { decodePte, encodePte, pteValid } from '../src/model/drm/gart.js';
 import { Buddy } from '../src/model/mm/buddy.js';
+import { Permutation, Xorshift32 } from '../src/model/sim/rand.js';
 import { XenHeap } from '../src/model/xen/heap.js';
+import { P2m } from '../src/model/xen/p2m.js';
 
 const PAGE = 4096;
 
@@ -118,5 +120,49 @@ describe("Xen's zone heap (model piece; xen/common/page_alloc.c, Xen 4.0)", () =
     assert.equal(heap.allocDomheapPages(0, 13), -1, '13 bits reach only MEMZONE_XEN');
     assert.equal(heap.allocDomheapPages(0, 28), -1, 'zone 15 and below hold nothing');
     assert.equal(heap.allocDomheapPages(0, 0), (1 << 21) - 1, 'no limit: the highest zone first');
+  });
+});
+
+describe("the p2m's boot permutation (model piece; docs/ENGINE.md §1; the Wasm twin is compared through every differential run)", () => {
+  it('is a permutation of [0, n) whose inverse undoes it, for powers of two, their neighbours and odd sizes', () => {
+    for (const n of [1, 2, 3, 7, 64, 1000, 65535, 65536, 65537, 786432]) {
+      const p = new Permutation(n, new Xorshift32(n));
+      const seen = new Uint8Array(n);
+      for (let x = 0; x < n; x++) {
+        const y = p.of(x);
+        assert.ok(y >= 0 && y < n && seen[y] === 0, `n=${n}: x=${x} gives ${y}, out of range or taken twice`);
+        seen[y] = 1;
+        assert.equal(p.inverse(y), x, `n=${n}: inverse(of(${x}))`);
+      }
+    }
+  });
+  it('scatters neighbours like a random permutation: PFN+1 almost never maps to MFN+1', () => {
+    const n = 1 << 21; // an 8 GiB guest
+    const p = new Permutation(n, new Xorshift32(1));
+    let adjacent = 0, sameSuperpage = 0;
+    for (let x = 1, prev = p.of(0); x < n; x++) {
+      const y = p.of(x);
+      if (y === prev + 1) adjacent++;
+      if (Math.abs(y - prev) < 512) sameSuperpage++;
+      prev = y;
+    }
+    // a uniform random permutation: ~1 adjacent pair and ~1023 pairs within 512 frames
+    assert.ok(adjacent <= 5, `${adjacent} adjacent pairs`);
+    assert.ok(sameSuperpage > 800 && sameSuperpage < 1300, `${sameSuperpage} pairs within 512 frames`);
+  });
+  it('the seed chooses it; the same seed gives the same one', () => {
+    const image = (seed: number) => { const p = new Permutation(4096, new Xorshift32(seed)); return Array.from({ length: 4096 }, (_, x) => p.of(x)); };
+    assert.deepEqual(image(7), image(7));
+    assert.notDeepEqual(image(7), image(8));
+  });
+  it('places the guest on the host\'s highest frames: p2m = guest base + P(pfn), m2p its inverse', () => {
+    const cfg = { platform: Platform['xen-pv'], ramPages: 1 << 16, hostPages: (1 << 20) + (1 << 16), seed: 3 } as MachineConfig;
+    const m = new P2m(cfg);
+    const p = new Permutation(1 << 16, new Xorshift32(3));
+    for (let pfn = 0; pfn < 1 << 16; pfn += 97) {
+      assert.equal(m.mfnOf(pfn), (1 << 20) + p.of(pfn));
+      assert.equal(m.mfnToPfn(m.mfnOf(pfn)), pfn);
+    }
+    assert.equal(m.mfnToPfn((1 << 20) - 1), -1, 'a frame below the guest is no guest page');
   });
 });

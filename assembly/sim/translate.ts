@@ -1,21 +1,23 @@
 // How an address reaches machine memory: the CPU's guest-physical address through the p2m table
 // (Xen PV; arch/x86/xen/mmu.c's pfn_to_mfn), a device's bus address through the IOMMU's table
-// (an IOVA; arch/powerpc/kernel/iommu.c style), or as itself. Different: it only reads the tables
-// the layout made; who fills them (xen/p2m.ts, dma/iommu.ts) is above, and a machine without
-// the table is the identity.
+// (an IOVA; arch/powerpc/kernel/iommu.c style), or as itself. Different: it reads the tables the
+// layout made (and writes a p2m entry's boot placement the first time it is asked for); who
+// changes them (xen/p2m.ts, dma/iommu.ts) is above, and a machine without the table is the identity.
 //
 // Different, and the simulator's own: machine memory's contents (sim/stamps.ts) are kept in
-// *frame store order*, not machine order. Under Xen the guest's frames are a shuffled set of the
+// *frame store order*, not machine order. Under Xen the guest's frames are a permuted set of the
 // host's highest ones, so in machine order every page the CPU touches would land somewhere random
 // in a table of the whole host. The store puts the frame pfn p owned at boot at store frame number
 // (sfn) p, and every other frame (Xen's, other domains') after the guest's, in machine order: a
 // fixed permutation, chosen once at boot, that changes nothing anyone can observe. A pfn's sfn is
 // a load from a table that stays the identity until the pfn is exchanged; a machine frame's sfn is
-// one load from the boot inverse of the p2m. Elsewhere the store is machine order.
+// its boot owner, the boot placement's inverse (sim/rand.ts perm_inverse), computed. Elsewhere the
+// store is machine order.
 
 import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK } from '../abi';
-import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, boot_m2p_ptr, guest_base, iommu_ptr, ram_pages,
+import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, guest_base, iommu_ptr, ram_pages,
   host_pages } from '../layout';
+import { perm_of, perm_inverse } from './rand';
 
 @inline const WINDOW_BYTES: u64 = <u64>IOMMU_WINDOW_PAGES << PAGE_SHIFT;
 
@@ -23,7 +25,16 @@ import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, boot_m2p_ptr, guest_base, iommu_p
 @inline export function pfn_to_mfn(pfn: i32): i32 {
   if (!has_p2m) return pfn;
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  return load<i32>(p2m_ptr + (<usize>pfn << 2));
+  // p2m entries hold mfn + 1; 0 = the boot placement, not yet asked for (fresh memory)
+  const v = load<i32>(p2m_ptr + (<usize>pfn << 2));
+  return v != 0 ? v - 1 : boot_mfn(pfn);
+}
+
+/** The frame pfn got at boot, written into its p2m entry the first time it is asked for. */
+function boot_mfn(pfn: i32): i32 {
+  const mfn = guest_base + <i32>perm_of(<u32>pfn);
+  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1);
+  return mfn;
 }
 
 /** The sfn of the machine frame behind a guest page (the table holds sfn + 1, 0 = the pfn itself). */
@@ -38,16 +49,15 @@ import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, boot_m2p_ptr, guest_base, iommu_p
 @inline export function mfn_to_sfn(mfn: i32): i32 {
   if (!has_p2m) return mfn;
   assert(<u32>mfn < <u32>host_pages, 'mfn out of range');
-  if (mfn >= guest_base) return load<i32>(boot_m2p_ptr + (<usize>(mfn - guest_base) << 2));
+  if (mfn >= guest_base) return <i32>perm_inverse(<u32>(mfn - guest_base));
   return ram_pages + mfn;
 }
 
-/** The machine frame at store frame `sfn`. Scans the boot inverse: for explanations, never the hot path. */
+/** The machine frame at store frame `sfn`: the frame its boot owner got, or after the guest's. */
 export function sfn_to_mfn(sfn: i32): i32 {
   if (!has_p2m) return sfn;
   if (sfn >= ram_pages) return sfn - ram_pages;
-  for (let i = 0; i < ram_pages; i++) if (load<i32>(boot_m2p_ptr + (<usize>i << 2)) == sfn) return guest_base + i;
-  return -1;
+  return guest_base + <i32>perm_of(<u32>sfn);
 }
 
 /** Guest phys → store address (sfn << PAGE_SHIFT | offset), −1 outside RAM. */

@@ -1,15 +1,17 @@
 // Xen PV pseudo-physical map (arch/x86/xen/mmu.c, p2m.c, 2010): the guest's "physical" frames are
-// a shuffled set of the host's highest machine frames. The m2p is kept as p2m's inverse, as Xen
-// keeps machine_to_phys_mapping for every frame, so bus → machine → pseudo-physical is one load
-// (mfn_to_pfn, arch/x86/include/asm/xen/page.h). Different: a frame's m2p word sits in its Xen
-// frame record (layout.ts) and reads 0 until the frame changes hands, meaning "the boot owner",
-// whose pfn the boot inverse holds (sim/translate.ts keeps that table for the frame store too);
-// p2m changes also keep the pfn's store frame (sfn) current.
+// the host's highest machine frames in a seeded order (sim/rand.ts perm_of). The m2p is kept as
+// p2m's inverse, as Xen keeps machine_to_phys_mapping for every frame, so bus → machine →
+// pseudo-physical is one lookup (mfn_to_pfn, arch/x86/include/asm/xen/page.h). Different: a
+// frame's m2p word sits in its Xen frame record (layout.ts) and reads 0 until the frame changes
+// hands, meaning "the boot owner", whose pfn the boot placement's inverse gives (sim/rand.ts
+// perm_inverse; sim/translate.ts uses it for the frame store too); a p2m entry reads 0 until it is
+// first asked for or changed, meaning "the boot placement"; p2m changes also keep the pfn's store
+// frame (sfn) current.
 
 import { PLATFORM_XEN_PV } from '../abi';
-import { platform, p2m_ptr, sfn_ptr, boot_m2p_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, guest_base,
+import { platform, p2m_ptr, sfn_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, guest_base,
   ram_pages, host_pages } from '../layout';
-import { rand_next } from '../sim/rand';
+import { perm_init, perm_inverse } from '../sim/rand';
 import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 
 /** xen_pv_domain(): the one question the rest of the kernel asks about Xen. */
@@ -27,7 +29,7 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 
 @inline function m2p(mfn: i32): i32 {
   const w = load<u32>(m2p_at(mfn_to_sfn(mfn)));
-  if (w == 0) return mfn >= guest_base ? load<i32>(boot_m2p_ptr + (<usize>(mfn - guest_base) << 2)) : -1;
+  if (w == 0) return mfn >= guest_base ? <i32>perm_inverse(<u32>(mfn - guest_base)) : -1;
   return w == M2P_NONE ? -1 : <i32>(w - 1);
 }
 
@@ -38,40 +40,23 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
   // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
-  // one-to-one: that owner is pfn (no need to read the boot inverse).
+  // one-to-one: that owner is pfn (no need to compute the boot placement's inverse).
   const old = m2p_at(pfn_to_sfn(pfn));
   const w = load<u32>(old);
   if (w == 0 || w == <u32>pfn + 1) store<u32>(old, M2P_NONE);
-  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn);
+  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1); // entries hold mfn + 1 (sim/translate.ts)
   if (sfn < 0) sfn = mfn_to_sfn(mfn);
   store<u32>(m2p_at(sfn), <u32>pfn + 1);
   store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
 }
 
 /**
- * The guest owns the highest ram_pages frames of the host, handed out in a seeded order: pfn →
- * guest_base + pfn, shuffled (Fisher–Yates from the top entry down), then the boot inverse.
- * Different: done in three passes over ranges of entries, so the host can call them a chunk at a
- * time (index.ts bootStep); the passes in order, each over all its ranges, are the one shuffle.
+ * The guest owns the highest ram_pages frames of the host, in a seeded order: pfn → guest_base +
+ * perm_of(pfn), keyed by the first three draws of the sequence. Nothing is filled: every p2m entry
+ * and m2p word reads 0 (fresh memory), the boot placement.
  */
-export function p2m_fill(from: i32, to: i32): void {
-  for (let pfn = from; pfn < to; pfn++) store<i32>(p2m_ptr + (<usize>pfn << 2), guest_base + pfn);
-}
-
-/** The shuffle's steps for entries hi down to lo (≥ 1), drawing from the one seeded sequence. */
-export function p2m_shuffle(hi: i32, lo: i32): void {
-  const p2m = p2m_ptr;
-  for (let i = hi; i >= lo; i--) {
-    const j = <i32>(rand_next() % <u32>(i + 1));
-    const a = load<i32>(p2m + (<usize>i << 2));
-    store<i32>(p2m + (<usize>i << 2), load<i32>(p2m + (<usize>j << 2)));
-    store<i32>(p2m + (<usize>j << 2), a);
-  }
-}
-
-/** The boot inverse for pfns [from, to); every m2p word and store frame starts at 0 (fresh memory): the boot owner. */
-export function p2m_boot_inverse(from: i32, to: i32): void {
-  for (let pfn = from; pfn < to; pfn++) store<i32>(boot_m2p_ptr + (<usize>(pfn_to_mfn(pfn) - guest_base) << 2), pfn);
+export function p2m_boot(): void {
+  perm_init(<u32>ram_pages);
 }
 
 /** m2p for one frame: the guest page it backs, −1 for a frame the guest does not own; identity elsewhere. */

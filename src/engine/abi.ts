@@ -235,6 +235,13 @@ export const XEN_DMA_ERROR_CODE = 0;
 export const DEV_BIT = 0x8000_0000;
 export const VERSION_MASK = DEV_BIT - 1;
 export const PRNG_GOLDEN = 0x9e37_79b9;
+// The seeded permutation that places the guest's frames (sim/rand.ts): three rounds of add a key,
+// multiply by an odd constant, xor-shift right, over the smallest power of two that holds the
+// guest's pages (cycle walking keeps the result inside). Odd multipliers: the finalizer of
+// MurmurHash3 and the golden ratio, each invertible modulo 2^32.
+export const PERM_MUL_0 = 0x85eb_ca6b;
+export const PERM_MUL_1 = 0xc2b2_ae35;
+export const PERM_MUL_2 = 0x9e37_79b1;
 // TTM (drivers/gpu/drm/ttm/ttm_page_alloc.c, ttm_page_alloc_dma.c) and AGP (drivers/char/agp).
 export const NUM_PAGES_TO_ALLOC = 512; // refill batch, shrink minimum, caching-change batch
 export const TTM_DMA_POOL_SMALL = 4; // ttm_page_alloc_dma: refill size
@@ -338,7 +345,7 @@ export const ENGINE_CONSTANTS = {
   XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS,
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
   XEN_DMA_ERROR_CODE,
-  DEV_BIT, VERSION_MASK, PRNG_GOLDEN, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
+  DEV_BIT, VERSION_MASK, PRNG_GOLDEN, PERM_MUL_0, PERM_MUL_1, PERM_MUL_2, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
   IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
@@ -347,6 +354,6 @@ export const ENGINE_CONSTANTS = {
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
-  IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', AGP_VALID: 'u32',
+  IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',
   IOMMU_PFN_MASK: 'u32', IOMMU_IOTLB: 'u32', IOMMU_HELD: 'u32',
 };

@@ -1,8 +1,8 @@
 // Xen PV pseudo-physical map (twin of assembly/xen/p2m.ts; arch/x86/xen/mmu.c, p2m.c, 2010): the
-// guest's "physical" frames are a shuffled set of the host's highest machine frames; m2p is kept
-// as the inverse. Elsewhere mfn == pfn.
+// guest's "physical" frames are the host's highest machine frames in a seeded order (a keyed
+// permutation, sim/rand.ts); m2p is kept as the inverse. Elsewhere mfn == pfn.
 import { PAGE_SIZE, Platform, type MachineConfig } from '../../engine/abi.js';
-import { Xorshift32 } from '../sim/rand.js';
+import { Permutation, Xorshift32 } from '../sim/rand.js';
 
 export class P2m {
   readonly isXen: boolean;
@@ -22,15 +22,9 @@ export class P2m {
       return;
     }
     const guestBase = this.hostPages - this.ramPages; // the highest ramPages frames
+    const place = new Permutation(this.ramPages, new Xorshift32(cfg.seed));
     const p2m = new Int32Array(this.ramPages);
-    for (let pfn = 0; pfn < this.ramPages; pfn++) p2m[pfn] = guestBase + pfn;
-    const rng = new Xorshift32(cfg.seed);
-    for (let i = this.ramPages - 1; i >= 1; i--) {
-      const j = rng.next() % (i + 1);
-      const t = p2m[i]!;
-      p2m[i] = p2m[j]!;
-      p2m[j] = t;
-    }
+    for (let pfn = 0; pfn < this.ramPages; pfn++) p2m[pfn] = guestBase + place.of(pfn);
     const m2p = new Int32Array(this.hostPages).fill(-1);
     for (let pfn = 0; pfn < this.ramPages; pfn++) m2p[p2m[pfn]!] = pfn;
     this.p2m = p2m;
