@@ -9,7 +9,7 @@ import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POO
   BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
   PAGE_SHIFT, PAGE_SIZE, READER_CPU, KERNEL_2010, DEBUG_TYPE_SINGLE, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
   C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES } from '../abi';
-import { gart_pages, max_buffers, kernel_era, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
+import { gart_pages, slots_high, kernel_era, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
   rec_id, rec_failed, rec_start, rec_clear } from '../layout';
 import { count } from '../sim/counters';
 import { write_page, next_stamp, next_buf_id, MODE_PHYS } from '../sim/stamps';
@@ -345,7 +345,7 @@ export function tt_cpu_read(slot: i32, offset: i32, size: i32): void {
  */
 export function ttm_teardown(): void {
   debug_set_quiet(true);
-  for (let slot = 0; slot < max_buffers; slot++) if (is_tt(slot)) tt_unpopulate(slot);
+  for (let slot = 0; slot < slots_high; slot++) if (is_tt(slot)) tt_unpopulate(slot);
   if (kernel_era != KERNEL_2010) ttm_pool_teardown();
   else for (let p = POOL_ID_TTM; p < POOL_ID_DMA; p++) {
     if (pool_count(p) > 0) ttm_page_pool_free(p, pool_count(p));
