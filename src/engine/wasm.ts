@@ -107,8 +107,8 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
         cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.iommuMode,
         cfg.swiotlbDynamic ?? 0, cfg.minAlignMask ?? 0,
       );
-      // Boot work that grows with RAM comes a chunk per call, so V8 can swap in optimized code
-      // between calls (assembly/index.ts bootStep).
+      // The rest of boot comes a chunk per call (one call today: nothing in boot grows with RAM;
+      // assembly/index.ts bootStep), so V8 could swap in optimized code between calls.
       while (code === InitError.PENDING) code = ex.bootStep();
       return code;
     },
