@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GartFamily, InitError, IOMMU_BASE, Kernel, Platform, Via, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
+import { Permutation, Xorshift32 } from '../src/model/sim/rand.js';
 import {
-  BIDI, ENGINES, PAGE, TO_DEV, alloc, allocCoherent, cpuRead, cpuWrite, devRead, exchange, freeCoherent, gpuRead, initOn, map,
+  BASE, BIDI, ENGINES, PAGE, TO_DEV, alloc, allocCoherent, cpuRead, cpuWrite, devRead, exchange, freeCoherent, gpuRead, initOn, map,
   oracleOf, populate, runCases, runModel, runOn, ttBind, unmap, COHERENT, type EngineCase, type Outcome,
 } from './engineHarness.js';
 
@@ -194,6 +195,28 @@ for (const engine of ENGINES) {
 
   describe(`2.6.37 xen-swiotlb on a full pool (engine ${engine})`, () => runCases(engine, fullCases));
 }
+
+// The boot placement (docs/ENGINE.md §1: p2m = guest base + P(pfn)): both engines compute the same
+// permutation, read through the bus addresses of pages a 40-bit device reaches without a bounce.
+describe('the boot placement of the guest\'s pages is the same on both engines', () => {
+  it('eight pages allocated one after another: the same scattered machine frames, each the permutation\'s', async () => {
+    const ops = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => [alloc(k, 1), map(k), unmap(k, BIDI, 1)]);
+    const [wasm, js] = await Promise.all(ENGINES.map((e) => runOn(e, { maskBits: 40 }, ops)));
+    assert.equal(wasm!.dma.length, 8, 'one unmap-size report per page');
+    assert.deepEqual(wasm!.dma, js!.dma);
+    const m = runModel({ maskBits: 40 }, ops);
+    const guestBase = BASE.hostPages - BASE.ramPages;
+    const place = new Permutation(BASE.ramPages, new Xorshift32(BASE.seed));
+    const frames = wasm!.dma.map((d) => Number(d >> 12n));
+    for (const mfn of frames) {
+      const pfn = m.machine.mfnToPfn(mfn);
+      assert.ok(pfn >= 0, `frame ${mfn} backs a guest page`);
+      assert.equal(mfn, guestBase + place.of(pfn), `pfn ${pfn}`);
+      assert.equal(place.inverse(mfn - guestBase), pfn);
+    }
+    assert.ok(frames.every((f, i) => i === 0 || Math.abs(f - frames[i - 1]!) > 1), `scattered: ${frames.join(' ')}`);
+  });
+});
 
 // Model only (the engines agree through the differential fuzzer): the fixup cursor widens past a
 // zone. A pool of 65600 pages with nothing else below 4 GiB: zone 16 (65536 frames) holds its
