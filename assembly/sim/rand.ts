@@ -25,15 +25,9 @@ export function rand_seed(seed: u32): void {
 // right by half the width) on `bits`-bit values, each step invertible, repeated while the value
 // falls at or above n (cycle walking: the result stays a permutation of [0, n)). Computed, never
 // stored, both ways: no table to fill at boot, and the inverse costs arithmetic, not a cache miss.
-let perm_n: u32 = 1;
-let perm_mask: u32 = 0;
-let perm_shift: u32 = 1;
-let key0: u32 = 0;
-let key1: u32 = 0;
-let key2: u32 = 0;
-let inv0: u32 = 1;
-let inv1: u32 = 1;
-let inv2: u32 = 1;
+let perm_n: u32 = 1, perm_mask: u32 = 0, perm_shift: u32 = 1; // the domain [0, n), 2^bits − 1, half the bits
+let key0: u32 = 0, key1: u32 = 0, key2: u32 = 0; // one per round
+let inv0: u32 = 1, inv1: u32 = 1, inv2: u32 = 1; // the rounds' multipliers' inverses modulo 2^32
 
 /** The inverse of an odd m modulo 2^32 (Newton's iteration: each step doubles the correct bits). */
 function odd_inverse(m: u32): u32 {
