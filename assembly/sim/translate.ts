@@ -56,6 +56,7 @@ function boot_mfn(pfn: i32): i32 {
 /** The machine frame at store frame `sfn`: the frame its boot owner got, or after the guest's. */
 export function sfn_to_mfn(sfn: i32): i32 {
   if (!has_p2m) return sfn;
+  assert(<u32>sfn < <u32>host_pages, 'store frame out of range');
   if (sfn >= ram_pages) return sfn - ram_pages;
   return guest_base + <i32>perm_of(<u32>sfn);
 }
