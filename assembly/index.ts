@@ -1,10 +1,10 @@
-// gartbench's Wasm engine: the one export file. The host calls init(), then bootStep() until it
-// returns a final code, fills the ops buffer, calls run(), and reads counters, the first
-// violation and dma-debug records straight from linear memory.
+// gartbench's Wasm engine: the one export file. The host calls init(), fills the ops buffer,
+// calls run(), and reads counters, the first violation and dma-debug records straight from
+// linear memory.
 // Semantics: docs/ENGINE.md; the map of the house: docs/ARCHITECTURE.md. Integers only cross
 // the boundary; u64 values live in memory.
 
-import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT, INIT_PENDING,
+import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT,
   COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END, IOMMU_MODE_STRICT, IOMMU_MODE_LAZY, KERNEL_MODERN,
   MIN_ALIGN_MASK_MAX_BITS } from './abi';
 import * as L from './layout';
@@ -27,13 +27,12 @@ import { run_ops } from './ops';
 import { check_invariants } from './invariants';
 
 let configured = false;           // init was called: one machine per instance
-let boot_code: i32 = INIT_PENDING; // what boot ended with; ops run only after INIT_OK
+let boot_code: i32 = INIT_LAYOUT; // what boot ended with (no machine yet); ops run only after INIT_OK
 
-// The rest of boot runs in bootStep, which the host repeats until it returns a final code. One
-// call ends it today: nothing in boot grows with RAM (the p2m is computed, not filled: xen/p2m.ts),
-// and the loop stays so boot work that did could come back a chunk at a time.
-
-/** Lays the machine out and boots what does not grow with RAM; INIT_PENDING on success (bootStep next). */
+/**
+ * Lays the machine out and boots it: INIT_OK, or why not. Nothing in boot grows with RAM (the p2m
+ * is computed, not filled: xen/p2m.ts), so one call does it all.
+ */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,
                      gartPages: i32, gartFamily: i32, iommuMode: i32, swiotlbDynamic: i32, minAlignMask: i32): i32 {
@@ -67,30 +66,26 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   swiotlb_dyn_set_decrypt(force_dma_unencrypted());
   swiotlb_set_min_align_mask(minAlignMask);
   debug_reset();
-  if (xen_pv_domain()) p2m_boot();
-  return INIT_PENDING;
+  boot_code = boot(ramPages);
+  return boot_code;
 }
 
-/** The next chunk of boot; INIT_PENDING while work remains, then INIT_OK or why boot failed. */
-export function bootStep(): i32 {
-  if (!configured) return INIT_LAYOUT;
-  if (boot_code != INIT_PENDING) return boot_code;
-  const n = L.ram_pages;
+function boot(ramPages: i32): i32 {
   if (xen_pv_domain()) {
+    p2m_boot();
     // Xen's free heap when the guest boots: the low range below 4 GiB, and every frame from 4 GiB
     // up to the guest's (which are the host's highest); the rest belongs to other domains.
     xen_heap_reset();
     xen_heap_add_range(XEN_LOW_BASE_MFN, L.xen_low_end);
-    xen_heap_add_range(DMA32_LIMIT_PFN, L.host_pages - n);
-    if (!xen_swiotlb_boot()) { boot_code = INIT_XEN_LOW; return boot_code; }
+    xen_heap_add_range(DMA32_LIMIT_PFN, L.host_pages - ramPages);
+    if (!xen_swiotlb_boot()) return INIT_XEN_LOW;
   }
   agp_init(L.gart_family == GART_AGP);
   gart_init();
   ttm_pools_init();
   ttm_pool_init();
   debug_set_error_addr(dma_error_addr());
-  boot_code = INIT_OK;
-  return boot_code;
+  return INIT_OK;
 }
 
 /**

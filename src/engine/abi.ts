@@ -170,9 +170,6 @@ export const InitError = {
   TOO_LARGE: 1, // memory needed exceeds the engine's limit
   XEN_LOW: 2, // xen_swiotlb_fixup found no frames below 4 GiB for a pool piece (the kernel panics)
   LAYOUT: 3, // RAM too small for the fixed layout (kernel, pool, overflow, dummy)
-  // The Wasm engine's host protocol only, never a result: the machine is laid out and boot work
-  // remains; the host calls bootStep until it returns another code (src/engine/wasm.ts).
-  PENDING: -1,
 } as const;
 
 // Shared constants (kernel values), each derived from the one before it where it can be.

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COUNTERS, DEBUG_WORDS, InitError, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
+import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
 import type { MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { packageFile } from '../paths.js';
@@ -17,7 +17,6 @@ interface EngineExports {
     xenLowPages: number, nslabs: number, payloadBytes: number, seed: number, maxBuffers: number,
     gartPages: number, gartFamily: number, iommuMode: number, swiotlbDynamic: number, minAlignMask: number,
   ): number;
-  bootStep(): number;
   tablesBytes(
     platform: number, maskBits: number, kernel: number, ramPages: number, hostPages: number,
     xenLowPages: number, nslabs: number, payloadBytes: number, maxBuffers: number,
@@ -102,15 +101,11 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
   return {
     kind: 'wasm',
     init(cfg: MachineConfig): number {
-      let code = ex.init(
+      return ex.init(
         cfg.platform, cfg.maskBits, cfg.kernel, cfg.ramPages, cfg.hostPages, cfg.xenLowPages,
         cfg.nslabs, cfg.payloadBytes, cfg.seed | 0, cfg.maxBuffers, cfg.gartPages, cfg.gartFamily, cfg.iommuMode,
         cfg.swiotlbDynamic ?? 0, cfg.minAlignMask ?? 0,
       );
-      // The rest of boot comes a chunk per call (one call today: nothing in boot grows with RAM;
-      // assembly/index.ts bootStep), so V8 could swap in optimized code between calls.
-      while (code === InitError.PENDING) code = ex.bootStep();
-      return code;
     },
     run(ops: Int32Array, count: number, firstOp: number): void {
       for (let done = 0; done < count; ) {
