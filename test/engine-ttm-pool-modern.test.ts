@@ -210,7 +210,8 @@ for (const engine of ENGINES) {
   describe(`6.12 drivers bind the pool's dma addresses (engine ${engine})`, () => {
     it('radeon_gart_bind takes the tt\'s dma_address: the bind maps nothing, the unbind unmaps nothing; the free unmaps the block', async () => {
       const { o } = await withPools(engine, xen, [populate(0, 4), ttBind(0), ttUnbind(0), unpopulate(0)]);
-      assert.deepEqual([o.c.maps, o.c.unmaps, o.c.tlbFlushes], [1, 1, 2]);
+      // r100: radeon_gart_tlb_flush reaches r100_pci_gart_tlb_flush, still empty in 6.12
+      assert.deepEqual([o.c.maps, o.c.unmaps, o.c.gartWrites, o.c.tlbFlushes], [1, 1, 8, 0]);
     });
     it('xen-pv: the block is bounced at allocation, after it came zeroed and before the CPU writes: the GPU reads stale zeros', async () => {
       // ttm_pool_alloc: alloc_pages(__GFP_ZERO) zeroes the order-2 block, then ttm_pool_map copies

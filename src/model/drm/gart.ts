@@ -69,14 +69,18 @@ export function pteBig(pte: Pte): bigint {
 
 /**
  * The TLB flushes one GART bind or unbind gives the hardware (ENGINE.md §10), 2.6.37:
- * - r100/r600: radeon_gart_bind/radeon_gart_unbind end with one radeon_gart_tlb_flush;
+ * - r100: radeon_gart_bind/radeon_gart_unbind end with radeon_gart_tlb_flush, which is
+ *   r100_pci_gart_tlb_flush, an empty function (a TODO: the PCI GART caches one entry): none;
+ * - r600: the same call reaches r600_pcie_gart_tlb_flush (an invalidate request and its poll): one;
  * - nv04: nouveau_sgdma_bind/unbind call only instmem.flush, and nv04_instmem_flush is empty:
  *   the ctxdma has no TLB to flush, so none;
  * - nv50: instmem.flush (a PRAMIN write flush, not a TLB one), then fifo.tlb_flush and
  *   graph.tlb_flush: nv50_vm_flush for engine 5 (PFIFO) and engine 0 (PGRAPH), two.
- * The modern kernel keeps one per bind or unbind, as before (its drivers' flushes are a later issue).
+ * The modern kernel (6.12): r100_pci_gart_tlb_flush is still empty, none; every other family one
+ * per bind or unbind (r600 as in 2.6.37; nouveau's nvkm VMM flushes are not modelled).
  */
 export function gartTlbFlush(s: { readonly cfg: MachineConfig; readonly gart: Gart; readonly counters: { tlbFlushes: number } }): void {
+  if (s.gart.family === GartFamily.r100) return;
   if (s.cfg.kernel === Kernel.modern) {
     s.counters.tlbFlushes++;
     return;
