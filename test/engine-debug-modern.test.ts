@@ -28,6 +28,15 @@ interface Case {
 }
 
 const cases: Case[] = [
+  // debug_dma_map_page → dma_mapping_error → debug_dma_mapping_error before the new entry joins:
+  // the 2nd unchecked map of the page marks the 1st (same dma address) checked; of the two unmaps
+  // only the 2nd entry was never checked. to_device: no cacheline report to get in the way.
+  { description: 'debug_dma_map_page: a map at an address marks the live unchecked entry there checked, so two unchecked maps give one map-error-unchecked',
+    ops: [alloc(0), map(0, TO_DEV), map(0, TO_DEV), ...unmaps(2, TO_DEV)], classes: ['map-error-unchecked'] },
+  { description: 'debug_dma_map_page: three unchecked maps of one address: the 2nd marks the 1st, the 3rd the 2nd: one report',
+    ops: [alloc(0), map(0, TO_DEV), map(0, TO_DEV), map(0, TO_DEV), ...unmaps(3, TO_DEV)], classes: ['map-error-unchecked'] },
+  { description: '2010: no map-error tracking at all: two unchecked maps, no report',
+    cfg: era2010, ops: [alloc(0), map(0, TO_DEV), map(0, TO_DEV), ...unmaps(2, TO_DEV)], classes: [] },
   // add_dma_entry → active_cacheline_insert: the 2nd map's cacheline (pfn, offset 0) is in the
   // tree → radix_tree_insert's EEXIST → active_cacheline_inc_overlap makes it 1 → err_printk.
   { description: 'add_dma_entry: two from_device maps of one page report one overlap (overlap count 1)',

@@ -21,8 +21,7 @@ import { count, counter, cur_op } from '../sim/counters';
 // it, a sequence number (newer is larger), two doubly linked chains: by exact address, and
 // by first page or on the wide list (links are index + 1, 0 = none), then its active cacheline
 // (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last one into the
-// hole. Chains run newest → oldest, as the kernel's hash_bucket_add puts new entries at a
-// bucket's head. Address buckets: by exact dma address, one per preallocated entry, so unmap,
+// hole. Chains run newest → oldest; the kernel's buckets run oldest first (list_add_tail), so the lookups take the last match. Address buckets: by exact dma address, one per preallocated entry, so unmap,
 // mapping_error and an exact sync walk about one entry. Page buckets: by the entry's first page,
 // for the narrow entries (size > 0, last byte at most DEBUG_NARROW_SPAN pages past the first
 // page); the others are on the wide list. A containing lookup then probes the pages an entry
@@ -120,7 +119,8 @@ function repoint(head: usize, i: i32, off: usize): void {
 }
 
 /**
- * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12) then tracks the
+ * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12): first D7 at `dma`
+ * for a streaming map (debug_dma_map_page's dma_mapping_error, before the entry exists); then the
  * cacheline of `phys`, the mapped memory's first byte (to_cacheline_number: memory, not dma
  * address, so a bounce or IOVA of a page overlaps a direct mapping of it), unless DMA_TO_DEVICE
  * (active_cacheline_insert). Its EEXIST is one `overlap` record per mapping ("cacheline tracking
@@ -129,6 +129,7 @@ function repoint(head: usize, i: i32, off: usize): void {
  */
 export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
   if (global_disable) return;
+  if (type == DEBUG_TYPE_SINGLE) debug_mapping_error(dma);
   if (live >= debug_capacity) { global_disable = true; return; }
   const i = live++;
   if (type == DEBUG_TYPE_SINGLE) live_single++;

@@ -99,6 +99,10 @@ export class DmaDebug {
    */
   add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number): DebugEntry | null {
     if (this.disabled) return null;
+    // 6.12 debug_dma_map_page asks dma_mapping_error(dev, addr) before it allocates the entry, and
+    // that inline calls debug_dma_mapping_error first: a streaming map at A marks the oldest live
+    // unchecked entry at A checked (D7) before its own, unchecked, joins. Coherent entries: no such call.
+    if (type === DebugType.single) this.mappingError(dmaAddr);
     if (this.entries.size >= (this.modern ? DEBUG_ENTRY_CAPACITY_MODERN : DEBUG_ENTRY_CAPACITY)) {
       this.disabled = true;
       return null;
