@@ -43,8 +43,7 @@ let global_disable = false;
 // platform (dma/mapping.ts dma_error_addr).
 let error_addr: u64 = DMA_MAPPING_ERROR;
 export function debug_set_error_addr(addr: u64): void { error_addr = addr; }
-// Live entries at exactly the address of the last lookup (hash_bucket_find's `matches`).
-let matches: i32 = 0;
+let matches: i32 = 0; // live entries at exactly the last lookup's address (hash_bucket_find's `matches`)
 
 @inline const E_DMA: i32 = 0;
 @inline const E_SIZE: i32 = E_DMA + 8;
@@ -119,13 +118,13 @@ function repoint(head: usize, i: i32, off: usize): void {
 }
 
 /**
- * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12): first D7 at `dma`
- * for a streaming map (debug_dma_map_page's dma_mapping_error, before the entry exists); then the
- * cacheline of `phys`, the mapped memory's first byte (to_cacheline_number: memory, not dma
- * address, so a bounce or IOVA of a page overlaps a direct mapping of it), unless DMA_TO_DEVICE
- * (active_cacheline_insert). Its EEXIST is one `overlap` record per mapping ("cacheline tracking
- * EEXIST, overlapping mappings aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which
- * no modelled map passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+ * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12): first D7 at `dma` for
+ * a streaming map (debug_dma_map_page's dma_mapping_error, before the entry exists); then tracks the
+ * cacheline of `phys` (to_cacheline_number: memory, not dma address, so a bounce or IOVA of a
+ * page overlaps a direct mapping of it), unless DMA_TO_DEVICE (active_cacheline_insert). Its
+ * EEXIST is one `overlap` record per mapping ("cacheline tracking EEXIST, overlapping mappings
+ * aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which no modelled map passes (the
+ * script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
  */
 export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
   if (global_disable) return;
