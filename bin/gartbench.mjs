@@ -9,9 +9,16 @@ try {
   process.stderr.write('gartbench: not built yet: run `npm ci` (or `npm run build`) in the gartbench directory\n');
   process.exit(1);
 }
+// A reader that went away (`gartbench … | head`): what it no longer reads is dropped, quietly,
+// and the command still finishes (an --out file is still written); no stack trace for an EPIPE.
+const gone = new Set();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => { if (e?.code !== 'EPIPE') throw e; gone.add(stream); });
+}
+const write = (stream, s) => { if (!gone.has(stream)) stream.write(s); };
 const code = await cli.main(process.argv.slice(2), {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => write(process.stdout, s),
+  err: (s) => write(process.stderr, s),
   benchMerge: async () => (await import('../dist/bench/merge.js')).mergeBench,
 }, { bench: async () => (await import('../dist/bench/command.js')).bench });
 // Ctrl-C: leave now, even if a read from a pipe that has not ended is still pending.

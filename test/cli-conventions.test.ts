@@ -3,9 +3,10 @@
 // documents the package ships.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cli } from './helpers.js';
+import { BIN, ROOT, cli, scratch } from './helpers.js';
 
 const COMMANDS = ['run', 'matrix', 'replay', 'bench', 'merge'];
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; files: string[] };
@@ -88,5 +89,32 @@ describe('help texts cite documents the package ships', () => {
       }
     }
     assert.ok(cited > 0, 'the help cites its documents');
+  });
+});
+
+// A reader that goes away (`gartbench … | head`): the pipe's EPIPE is not an internal failure.
+// The read end is closed before the child has started, so its first write fails.
+function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('a closed stdout (EPIPE)', () => {
+  it('--help: exit 0, nothing on stderr (no stack trace)', async () => {
+    const r = await withClosedStdout(['--help']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+  });
+  it('run --json --out FILE: exit 0, nothing on stderr, and the file is still written', async () => {
+    const out = join(scratch(), 'r.json');
+    const r = await withClosedStdout(['run', '--pages', '64', '--json', '--out', out]);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.equal(JSON.parse(readFileSync(out, 'utf8')).schema, 'gartbench.result/1');
   });
 });
