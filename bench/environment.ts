@@ -1,6 +1,8 @@
 // The header every report opens with: what ran, where, on which commit and seed.
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { packageRoot } from '../src/paths.js';
 
 export interface Environment {
   node: string;
@@ -23,10 +25,15 @@ export function loadAverage(): number {
 
 export function environment(seed: number, quick: boolean): Environment {
   let commit = 'unknown';
+  // gartbench's own commit: git asked in the package's directory, and only when that directory is
+  // the checkout's top (an installed copy inside someone's repository is not that repository).
+  const root = packageRoot();
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (dirty) commit += '+dirty';
+    if (realpathSync(git('rev-parse', '--show-toplevel')) === realpathSync(root)) {
+      commit = git('rev-parse', '--short', 'HEAD');
+      if (git('status', '--porcelain', '--untracked-files=no')) commit += '+dirty';
+    }
   } catch {
     // not a git checkout: keep 'unknown'
   }

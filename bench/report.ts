@@ -34,8 +34,11 @@ export function renderMarkdown(r: BenchReport): string {
   return out.join('\n');
 }
 
+/** The files `writeReport` writes into DIR (bench/command.ts checks them before anything runs). */
+export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'benchmark.json'] as const;
+
 export async function writeReport(dir: string, r: BenchReport): Promise<string[]> {
-  const files = {
+  const files: Record<(typeof REPORT_FILES)[number], string> = {
     'report.md': renderMarkdown(r),
     'report.html': await renderHtml(r),
     'report.json': toJson(r),

@@ -4,7 +4,8 @@
 // range, and the HTML draws a cost-versus-correctness chart per workload and device family.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, scratch } from './helpers.js';
 import { type Golden, diffGolden, goldenOf, resultsOf } from '../bench/golden.js';
@@ -104,5 +105,31 @@ describe('gartbench bench --quick --only strategies,copy-bandwidth', () => {
     const bad = cli('bench', '--quick', '--out', join(dir, 'report.md'));
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--out: .* is a file/);
+  });
+});
+
+describe('gartbench bench: what it names and where it writes', () => {
+  it('--out DIR holding a link where a report file goes: exit 2 before any section runs, nothing written', () => {
+    const dir = scratch();
+    const target = join(scratch(), 'elsewhere.md');
+    writeFileSync(target, 'kept\n');
+    symlinkSync(target, join(dir, 'report.md'));
+    const r = cli('bench', '--quick', '--only', 'copy-bandwidth', '--out', dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^gartbench: --out: '.*report\.md' is a symbolic link/);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, 'one line: no section ran');
+    assert.equal(readFileSync(target, 'utf8'), 'kept\n');
+    assert.deepEqual(readdirSync(dir), ['report.md']);
+  });
+
+  it('the commit is gartbench\'s own, whatever the directory it runs from', () => {
+    const url = new URL('../bench/environment.js', import.meta.url).href;
+    const commitFrom = (cwd: string) => execFileSync(process.execPath, ['--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(url)}); process.stdout.write(m.environment(1, true).commit);`], { cwd, encoding: 'utf8' });
+    const own = commitFrom(ROOT);
+    const other = scratch();
+    execFileSync('git', ['init', '-q', other]);
+    assert.equal(commitFrom('/'), own);
+    assert.equal(commitFrom(other), own);
   });
 });
