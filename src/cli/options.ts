@@ -44,7 +44,7 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
 
 export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb), an IOMMU, or coco = a confidential-computing guest (SEV-SNP/TDX; --kernel modern only): every map bounces through a shared swiotlb sized 6% of --ram (64M-1G) unless --swiotlb gives another size, coherent memory is converted to shared (docs/ENGINE.md §1, §5, §16)' };
 export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
-export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults' };
+export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults (without it: the built-in table, costs/default.json)' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = Linux 6.12 (ttm_pool.c: caching x order pools, blocks mapped at allocation; swiotlb, dma-debug, lazy IOMMU); docs/ENGINE.md" };
 
 export const IOMMU_MODE_OPTION: OptionSpec = { name: 'iommu-mode', kind: 'choice', choices: IOMMU_MODES, help: "iommu platform: strict = invalidate the IOTLB at every unmap; lazy = Linux 6.12's flush queue (dma-iommu.c queue_iova: the page table is cleared at once, but a freed IOVA stays taken, and reachable through a translation the device had cached in its IOTLB, until the 256-entry ring fills and one flush_iotlb_all empties it). Default: lazy on --kernel modern (x86's default, CONFIG_IOMMU_DEFAULT_DMA_LAZY; iommu.strict=1 is strict), strict on 2010, which has no lazy mode; docs/ENGINE.md §8" };
@@ -77,7 +77,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
 /** `--shard K/N` (matrix; the bench can take the same spec): src/run/shard.ts. */
 export const SHARD_OPTION: OptionSpec = {
   name: 'shard', kind: 'text', arg: 'K/N',
-  help: 'run only shard K of N (1 ≤ K ≤ N): the cells whose index i (0-based, in the unsharded order) has i mod N = K−1; --json/--out then also record what `gartbench merge` needs to join the parts into the unsharded result. For a scheduler you already run (a CI matrix, a Kubernetes Indexed Job: README.md)',
+  help: 'run only shard K of N (1 ≤ K ≤ N): the cells whose index i (0-based, in the unsharded order) has i mod N = K−1; --json/--out then also record what `gartbench merge` needs to join the parts into the unsharded result. For a scheduler you already run (a CI matrix, a Kubernetes Indexed Job: README.md). Without it: every cell',
 };
 
 export type Values = Record<string, string | number | boolean | undefined>;
