@@ -6,7 +6,7 @@
 
 import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LOW, INIT_LAYOUT,
   COUNTER_COUNT, C_DMA_DEBUG_ERRORS, GART_AGP, POOL_ID_END, IOMMU_MODE_STRICT, IOMMU_MODE_LAZY, KERNEL_MODERN,
-  MIN_ALIGN_MASK_MAX_BITS } from './abi';
+  MIN_ALIGN_MASK_MAX_BITS, TTM_NR_PAGE_ORDERS } from './abi';
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
@@ -22,7 +22,7 @@ import { iommu_set_lazy } from './dma/iommu';
 import { gart_init } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
 import { ttm_pools_init } from './drm/ttm_page_alloc';
-import { ttm_pool_init, ttm_pool_pages } from './drm/ttm_pool';
+import { ttm_pool_init, ttm_pool_pages_at } from './drm/ttm_pool';
 import { run_ops } from './ops';
 import { check_invariants } from './invariants';
 
@@ -117,7 +117,9 @@ export function debugPtr(): usize { return L.DEBUG_PTR; }
 export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
-/** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS), for a replay's `pools`. */
-export function poolPages(p: i32): i32 { return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END ? ttm_pool_pages(p) : 0; }
+/** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS) held in blocks of `order`, for a replay's `pools`. */
+export function poolPages(p: i32, order: i32): i32 {
+  return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END && order >= 0 && order < TTM_NR_PAGE_ORDERS ? ttm_pool_pages_at(p, order) : 0;
+}
 /** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
 export function checkInvariants(): i32 { return boot_code == INIT_OK ? check_invariants() : 0; }

@@ -13,7 +13,7 @@ import { autoStrategy, drmNeedSwiotlb } from '../src/run/needSwiotlb.js';
 import { cellsOf, planWorkload } from '../src/run/plan.js';
 import type { DeviceName, StrategyName, WorkloadScenario } from '../src/source/scenario.js';
 import {
-  ENGINES, PAGE, cpuWrite, createEngine, gpuRead, machineConfig, opWords, outcomeOf, populate, release, runCases, ttBind, ttSync,
+  ENGINES, PAGE, cpuWrite, createEngine, gpuRead, machineConfig, opWords, outcomeOf, poolsByName, populate, release, runCases, ttBind, ttSync,
   ttUnbind, unpopulate, type EngineCase, type EngineName, type OpWords, type Outcome,
 } from './engineHarness.js';
 
@@ -24,7 +24,7 @@ async function withPools(engine: EngineName, over: object, ops: OpWords[]): Prom
   const e = await createEngine(engine);
   assert.equal(e.init(machineConfig(over)), InitError.OK);
   e.run(opWords(ops), ops.length, 0);
-  const pools = Object.fromEntries(TTM_POOLS.map((name, i) => [name, e.pools()[i]!])) as Record<PoolName, number>;
+  const pools = poolsByName(e);
   return { o: outcomeOf(e), pools };
 }
 

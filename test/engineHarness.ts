@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import {
   BindMode, COUNTERS, Caching, DEBUG_CLASSES, Dir, GartFamily, InitError, IommuMode, Kernel, Op, OP_WORDS, Platform, Pool,
-  ViolationKind, Zone, type CounterName, type DebugClass, type MachineConfig,
+  POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS, ViolationKind, Zone, type CounterName, type DebugClass, type MachineConfig,
 } from '../src/engine/abi.js';
 import { createJsEngine } from '../src/engine/js.js';
 import { Model } from '../src/model/index.js';
@@ -179,4 +179,11 @@ export function runModel(over: Partial<MachineConfig>, ops: readonly OpWords[]):
   assert.ok(model instanceof Model);
   model.run(opWords(ops), ops.length, 0);
   return model;
+}
+
+/** An engine's free pool pages by pool name, over all orders (engine.pools() is by id and order). */
+export function poolsByName(e: Engine): Record<(typeof TTM_POOLS)[number], number> {
+  const pages = e.pools();
+  const total = (p: number) => Array.from({ length: TTM_NR_PAGE_ORDERS }, (_, o) => pages[p + POOL_ID_END * o]!).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(TTM_POOLS.map((name, p) => [name, total(p)])) as Record<(typeof TTM_POOLS)[number], number>;
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Caching, InitError, Platform, Pool, TTM_POOLS } from '../src/engine/abi.js';
 import {
-  ENGINES, createEngine, machineConfig, opWords, outcomeOf, populate, release, runModel, ttBind, ttSync, ttUnbind, unpopulate,
+  ENGINES, createEngine, machineConfig, opWords, outcomeOf, poolsByName, populate, release, runModel, ttBind, ttSync, ttUnbind, unpopulate,
   type EngineName, type OpWords, type Outcome,
 } from './engineHarness.js';
 
@@ -29,7 +29,7 @@ async function stages(engine: EngineName, over: object, ...list: OpWords[][]): P
   for (const ops of list) {
     e.run(opWords(ops), ops.length, origin);
     origin += ops.length;
-    pools.push(Object.fromEntries(TTM_POOLS.map((name, i) => [name, e.pools()[i]!])) as Pools);
+    pools.push(poolsByName(e));
   }
   return { pools, o: outcomeOf(e) };
 }

@@ -41,12 +41,15 @@ export function ttm_pool_init(): void {
   shrink_cursor = 0;
 }
 
-/** Pages pool id p holds over all its orders (a replay's `pools`). */
+/** Pages pool id p holds over all its orders (teardown's check). */
 export function ttm_pool_pages(p: i32): i32 {
   let n = 0;
-  for (let o = 0; o < TTM_NR_PAGE_ORDERS; o++) n += list_len(pt_list(p, o)) << o;
+  for (let o = 0; o < TTM_NR_PAGE_ORDERS; o++) n += ttm_pool_pages_at(p, o);
   return n;
 }
+
+/** Pages pool id p holds in its blocks of one order (a replay's `pools`). */
+export function ttm_pool_pages_at(p: i32, order: i32): i32 { return list_len(pt_list(p, order)) << order; }
 
 /** The pool id family a populate's kind uses: the global pools, the xen-aware ones, or the device's DMA pool. */
 @inline function base_of(kind: i32): i32 { return kind == POOL_TTM_DMA ? POOL_ID_DMA : kind == POOL_XEN_AWARE ? POOL_ID_XEN_AWARE : POOL_ID_TTM; }

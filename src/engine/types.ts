@@ -24,7 +24,8 @@ export interface Engine {
   violation(): bigint[] | null;
   /** Total dma-debug reports, and the first MAX_DEBUG_RECORDS as DEBUG_WORDS words each. */
   debug(): { total: number; records: bigint[][] };
-  /** Free pages in each TTM pool, by id (TTM_POOLS). */
+  /** Free pages in each TTM pool's blocks of each order: index id + POOL_ID_END × order (TTM_POOLS;
+   * 2010's pools hold single pages, order 0). */
   pools(): number[];
   /** docs/ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
   checkInvariants?(): number;

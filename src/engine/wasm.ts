@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, TTM_POOLS, VIOLATION_WORDS } from './abi.js';
+import { COUNTERS, DEBUG_WORDS, MAX_DEBUG_RECORDS, OP_WORDS, POOL_ID_END, TTM_NR_PAGE_ORDERS, VIOLATION_WORDS } from './abi.js';
 import type { MachineConfig } from './abi.js';
 import type { Engine } from './types.js';
 import { packageFile } from '../paths.js';
@@ -32,7 +32,7 @@ interface EngineExports {
   debugTotal(): number;
   memoryBytes(): number;
   checkInvariants(): number;
-  poolPages(p: number): number;
+  poolPages(p: number, order: number): number;
 }
 
 
@@ -139,7 +139,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
       return { total, records };
     },
     checkInvariants: () => ex.checkInvariants(),
-    pools: () => TTM_POOLS.map((_, p) => ex.poolPages(p)),
+    pools: () => Array.from({ length: POOL_ID_END * TTM_NR_PAGE_ORDERS }, (_, i) => ex.poolPages(i % POOL_ID_END, Math.floor(i / POOL_ID_END))),
     memoryBytes: () => ex.memoryBytes(),
     committedBytes: () => ex.memory.buffer.byteLength,
   };

@@ -1,7 +1,7 @@
 // The reference model (twin of assembly/index.ts): builds the machine (docs/ENGINE.md §1) and
 // holds its state, one plain object every layer reads through the part of it that layer knows
 // (sim/ SimState … drm/ TtState). ops.ts executes the op stream on it, one op at a time, plainly.
-import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, TTM_POOLS, XEN_LOW_BASE_MFN, IO_TLB_SEGSIZE, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, MIN_ALIGN_MASK_MAX_BITS, type MachineConfig } from '../engine/abi.js';
+import { GartFamily, InitError, IommuMode, Kernel, Platform, DMA32_LIMIT_PFN, POOL_ID_DMA, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_END, TTM_NR_PAGE_ORDERS, XEN_LOW_BASE_MFN, IO_TLB_SEGSIZE, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, MIN_ALIGN_MASK_MAX_BITS, type MachineConfig } from '../engine/abi.js';
 import { layoutFor, type Layout, type Slotted } from './layout.js';
 import { newCounters } from './sim/counters.js';
 import { Oracle } from './sim/oracle.js';
@@ -113,14 +113,15 @@ export class Model implements TtState {
     runOps(this, ops, count, firstOp);
   }
 
-  /** Free pages per TTM pool id (TTM_POOLS): a kind's pools exist for the device's zone only. */
+  /** Free pages per TTM pool id (TTM_POOLS) and order, index id + POOL_ID_END × order: 2010's pools
+   * (single pages, order 0; a kind's pools exist for the device's zone only), then 6.12's pool
+   * types (ttmPool.ts; empty on 2010). */
   poolPages(): number[] {
-    const out: number[] = TTM_POOLS.map(() => 0);
+    const out: number[] = new Array<number>(POOL_ID_END * TTM_NR_PAGE_ORDERS).fill(0);
     const dma32 = this.cfg.maskBits === 32 ? 1 : 0;
     this.ttmPools.ttm.forEach((p, c) => { out[POOL_ID_TTM + c * 2 + dma32] = p.size; });
     this.ttmPools.xenAware.forEach((p, c) => { out[POOL_ID_XEN_AWARE + c * 2 + dma32] = p.size; });
     this.ttmPools.dma.forEach((p, c) => { out[POOL_ID_DMA + c] = p.size; });
-    // 6.12's pool types (ttmPool.ts): every order's pages under its pool id (empty on 2010)
-    return out.map((n, p) => n + this.modernPools.pages(p));
+    return out.map((n, i) => n + this.modernPools.pagesAt(i % POOL_ID_END, Math.floor(i / POOL_ID_END)));
   }
 }

@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, TTM_POOLS } from '../engine/abi.js';
+import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
@@ -77,7 +77,19 @@ export interface EngineRun {
 
 export interface PoolRecord { pool: string; order: number; pages: number }
 
-const poolRecords = (pages: number[]): PoolRecord[] => TTM_POOLS.map((pool, i) => ({ pool, order: 0, pages: pages[i] ?? 0 }));
+/** Every pool at order 0 (2010's pools hold single pages), then each (pool, order > 0) that holds
+ * pages (6.12's pool types are per order: a block is reused only at its own order). `pages` is
+ * engine.pools(): index id + POOL_ID_END × order. */
+function poolRecords(pages: number[]): PoolRecord[] {
+  const out: PoolRecord[] = TTM_POOLS.map((pool, i) => ({ pool, order: 0, pages: pages[i] ?? 0 }));
+  TTM_POOLS.forEach((pool, p) => {
+    for (let order = 1; order < TTM_NR_PAGE_ORDERS; order++) {
+      const n = pages[p + POOL_ID_END * order] ?? 0;
+      if (n > 0) out.push({ pool, order, pages: n });
+    }
+  });
+  return out;
+}
 
 export function counterRecord(counters: number[]): Record<CounterName, number> {
   return Object.fromEntries(COUNTERS.map((n, i) => [n, counters[i] ?? 0])) as Record<CounterName, number>;

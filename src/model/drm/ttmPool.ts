@@ -44,10 +44,9 @@ export class ModernPools {
   shrinkCursor = 0;
 
   /** Pages pool id p holds over all its orders (a replay's `pools`). */
-  pages(p: number): number {
-    let n = 0;
-    for (let o = 0; o < TTM_NR_PAGE_ORDERS; o++) n += this.types[p + POOL_ID_END * o]!.size * 2 ** o;
-    return n;
+  /** Pages pool id p holds in its blocks of one order (a replay's `pools`). */
+  pagesAt(p: number, order: number): number {
+    return this.types[p + POOL_ID_END * order]!.size * 2 ** order;
   }
 }
 
