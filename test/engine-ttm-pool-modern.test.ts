@@ -205,6 +205,14 @@ for (const engine of ENGINES) {
       assert.deepEqual([o.c.pagesFreed, o.c.maps, o.c.unmaps, o.c.cachingChangeCalls], [464, 68, 68, 1 + 4]);
       onlyPools(pools, { 'wc dma32': 65536 });
     });
+    it('the device\'s own (use_dma_alloc) types join the shrinker list in enum ttm_caching\'s order: uncached before cached', async () => {
+      // Pooled: dma cached order 1 (2 pages), dma uc order 1 (2), dma wc 64 × order 10: 65540, 4 over.
+      // ttm_pool_init adds the device's types uc 0..10, wc 0..10, cached 0..10 after the 88 empty
+      // global ones: the shrink frees the uc block (2 pages, still 2 over), then a wc order-10 one.
+      const { pools } = await withPools(engine, bare, [populate(0, 2, Pool.ttmDma, Caching.cached), populate(1, 2, Pool.ttmDma, Caching.uc),
+        populate(2, 65536, Pool.ttmDma, Caching.wc), unpopulate(0), unpopulate(1), unpopulate(2)]);
+      onlyPools(pools, { 'dma cached': 2, 'dma wc': 65536 - 1024 });
+    });
   });
 
   describe(`6.12 drivers bind the pool's dma addresses (engine ${engine})`, () => {

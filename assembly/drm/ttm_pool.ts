@@ -279,7 +279,8 @@ export function ttm_pool_free(l: usize, kind: i32, caching: i32): void {
 /**
  * Type k of the shrinker list as pool id + POOL_ID_END * order: ttm_pool_mgr_init adds, order by
  * order, wc, uc, dma32 wc, dma32 uc; the xen-aware globals follow the same way; ttm_pool_init of
- * a DMA-allocating device adds its types caching by caching (cached, wc, uc), order by order.
+ * a DMA-allocating device adds its types caching by caching in enum ttm_caching's order (uncached,
+ * write-combined, cached: 2 − the project's Caching), order by order.
  */
 function shrink_type(k: i32): i32 {
   if (k < 2 * TTM_GLOBAL_POOL_TYPES) {
@@ -289,7 +290,7 @@ function shrink_type(k: i32): i32 {
     return base + (which & 1) * 2 + (which >> 1) + POOL_ID_END * (j >> 2);
   }
   const d = k - 2 * TTM_GLOBAL_POOL_TYPES;
-  return POOL_ID_DMA + d / TTM_NR_PAGE_ORDERS + POOL_ID_END * (d % TTM_NR_PAGE_ORDERS);
+  return POOL_ID_DMA + (2 - d / TTM_NR_PAGE_ORDERS) + POOL_ID_END * (d % TTM_NR_PAGE_ORDERS);
 }
 
 /** ttm_pool_shrink: the list's first type moves to the tail and gives up one block (freed), if it has one. */

@@ -277,7 +277,8 @@ export function ttmPoolFree(s: ModernPoolState, tt: PoolTt): void {
 /**
  * Type k of the shrinker list as pool id + POOL_ID_END * order: ttm_pool_mgr_init adds, order by
  * order, wc, uc, dma32 wc, dma32 uc; the xen-aware globals follow the same way; ttm_pool_init of
- * a DMA-allocating device adds its types caching by caching (cached, wc, uc), order by order.
+ * a DMA-allocating device adds its types caching by caching in enum ttm_caching's order (uncached,
+ * write-combined, cached: 2 − the project's Caching), order by order.
  */
 function shrinkType(k: number): number {
   if (k < 2 * TTM_GLOBAL_POOL_TYPES) {
@@ -287,7 +288,7 @@ function shrinkType(k: number): number {
     return base + (which & 1) * 2 + (which >> 1) + POOL_ID_END * (j >> 2);
   }
   const d = k - 2 * TTM_GLOBAL_POOL_TYPES;
-  return POOL_ID_DMA + Math.floor(d / TTM_NR_PAGE_ORDERS) + POOL_ID_END * (d % TTM_NR_PAGE_ORDERS);
+  return POOL_ID_DMA + (2 - Math.floor(d / TTM_NR_PAGE_ORDERS)) + POOL_ID_END * (d % TTM_NR_PAGE_ORDERS);
 }
 
 const kindOf = (p: number) => (p >= POOL_ID_DMA ? Pool.ttmDma : p >= POOL_ID_XEN_AWARE ? Pool.xenAware : Pool.ttm);
