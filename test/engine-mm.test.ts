@@ -4,9 +4,9 @@
 // `unmap-unknown` at pfn << 12 (D10).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InitError, Platform, Zone } from '../src/engine/abi.js';
+import { InitError, Kernel, Platform, Zone } from '../src/engine/abi.js';
 import {
-  ENGINES, PAGE, alloc, cpuRead, cpuWrite, firstFreePfn, free, initOn, map, runOn, unmap, type OpWords,
+  ENGINES, PAGE, alloc, allocCoherent, cpuRead, cpuWrite, firstFreePfn, free, initOn, map, runOn, unmap, type OpWords,
 } from './engineHarness.js';
 
 const bare = { platform: Platform['bare-metal'] };
@@ -63,5 +63,33 @@ for (const engine of ENGINES) {
     it('RAM too small for the fixed layout is INIT_LAYOUT', async () => {
       assert.equal(await initOn(engine, { platform: Platform['bare-metal'], ramPages: 4096 }), InitError.LAYOUT);
     });
+  });
+}
+
+// dma_alloc_coherent's zone for a 32-bit device: dma-direct needs DMA32 (GFP_DMA32 from the
+// coherent mask); behind an IOMMU the IOVA brings the block within the mask, so no zone is
+// asked (2.6.37 ppc64 iommu_alloc_coherent: the caller's flags; 6.12 dma_alloc_attrs clears the
+// zone flags and iommu_dma_alloc adds none): Normal first. A 4 GiB + 4 MiB machine whose swiotlb
+// pool fills DMA32 up to 4087 free pages; the allocations below take them all (the 8-page one and
+// each second try fail), then a one-page coherent allocation.
+const bigPool = { ramPages: 2 ** 20 + 1024, nslabs: 2 * (2 ** 20 - 8192), maxBuffers: 32 };
+const fillDma32: OpWords[] = [
+  ...[0, 1, 2, 3].map((s) => alloc(s, 1024)),
+  ...Array.from({ length: 20 }, (_, i) => alloc(4 + i, 2 ** (9 - (i >> 1)))),
+];
+for (const engine of ENGINES) {
+  describe(`coherent memory's zone (engine ${engine})`, () => {
+    for (const kernel of [Kernel['2010'], Kernel.modern]) {
+      it(`kernel ${kernel ? 'modern' : '2010'}: DMA32 is full after the fill; iommu takes the coherent page from Normal, dma-direct fails`, async () => {
+        const iommu = { ...bigPool, platform: Platform.iommu, kernel };
+        const base = await runOn(engine, iommu, fillDma32);
+        const probe = await runOn(engine, iommu, [...fillDma32, alloc(24, 1, Zone.dma32)]);
+        assert.equal(probe.c.allocFailures, base.c.allocFailures + 1, 'DMA32 has no page left');
+        const onIommu = await runOn(engine, iommu, [...fillDma32, allocCoherent(24, 1)]);
+        assert.deepEqual([onIommu.c.coherentAllocs, onIommu.c.allocFailures], [1, base.c.allocFailures]);
+        const direct = await runOn(engine, { ...iommu, platform: Platform['bare-metal'] }, [...fillDma32, allocCoherent(24, 1)]);
+        assert.deepEqual([direct.c.coherentAllocs, direct.c.allocFailures], [0, base.c.allocFailures + 1]);
+      });
+    }
   });
 }
