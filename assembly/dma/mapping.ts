@@ -13,14 +13,14 @@ import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_
   VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
   C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
   C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
-import { platform, kernel_era, dma_mask } from '../layout';
+import { platform, kernel_era, dma_mask, nslabs } from '../layout';
 import { count } from '../sim/counters';
 import { copy_phys } from '../sim/stamps';
 import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
 import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
-import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig,
+import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
 import { iommu_alloc, iommu_free_at, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
@@ -194,12 +194,38 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
 }
 
 /**
+ * 2.6.37's sync of `size` bytes at bus address `dma` (swiotlb_sync_single, xen_swiotlb_sync_single
+ * → swiotlb_tbl_sync_single): if `dma` lies in the pool (is_swiotlb_buffer), the bytes are copied
+ * between it and its slot's io_tlb_orig_addr plus the offset in the slot, in the direction's
+ * sense, whether or not a mapping is live there and however far it runs: unmap never clears
+ * io_tlb_orig_addr (a slot never used holds 0, as the zeroed boot array did) and nothing checks
+ * the size. So a sync after unmap copies again, onto whatever the page or the slot holds now.
+ * Different: the copy stops at the pool's end (the kernel's would run on past it).
+ */
+export function swiotlb_sync_2010(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
+  if (platform == PLATFORM_IOMMU) return;
+  const index = bus_to_slot(dma);
+  if (index < 0) return;
+  const off = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
+  const n = min(size, ((nslabs - index) << IO_TLB_SHIFT) - off);
+  const bounce = slot_phys(index) + <u64>off;
+  const orig = slot_orig(index) + <u64>off;
+  if (to_cpu) {
+    if (copies_to_cpu(dir)) bounce_copy(bounce, orig, n);
+  } else if (copies_to_device(dir)) {
+    bounce_copy(orig, bounce, n);
+  }
+}
+
+/**
  * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
- * only a live bounce slot is copied; coherent or direct handles cost the call and nothing more.
+ * 2010 as swiotlb_sync_2010; modern copies only a live bounce slot. Coherent or direct handles
+ * cost the call and nothing more.
  */
 export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, live: bool): void {
   count_sync(to_cpu);
   check_sync(dma, PAGE_SIZE, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (kernel_era != KERNEL_MODERN) { swiotlb_sync_2010(dma, PAGE_SIZE, dir, to_cpu); return; }
   if (!live || platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
   const index = bus_to_slot(dma);
   if (index < 0 || slot_size(index) <= 0) return;

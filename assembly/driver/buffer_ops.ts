@@ -4,15 +4,15 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
-import { mask_bits, gart_pages, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
+  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN } from '../abi';
+import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, swiotlb_sync_range, MAP_BOUNCE } from '../dma/mapping';
+import { dma_map_phys, dma_unmap_addr, swiotlb_sync_range, swiotlb_sync_2010, MAP_BOUNCE } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
@@ -99,15 +99,23 @@ export function dma_unmap(slot: i32, dir: i32, size: i32): void {
   kill_mapping(b);
 }
 
-/** dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size). */
+/**
+ * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10).
+ * 2010: swiotlb_sync_2010 (a dead or an overrunning mapping copies too). Modern: a live bounce
+ * only, from a start inside the mapping to at most its end (6.12 swiotlb_bounce: an orig_addr
+ * released is INVALID_PHYS_ADDR, nothing copied; a size past the slot's alloc_size warns
+ * "Buffer overflow detected" and is cut to it).
+ */
 export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool): void {
   const b = buf(slot);
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
-  check_sync(byte_handle(b, offset), size, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  const dma = byte_handle(b, offset);
+  check_sync(dma, size, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (kernel_era != KERNEL_MODERN) { swiotlb_sync_2010(dma, size, dir, to_cpu); return; }
   if (!m_has(b) || !m_live(b) || m_how(b) != MAP_BOUNCE) return;
   const mo = m_offset(b);
-  if (offset < mo || offset + size > mo + m_size(b)) return;
-  swiotlb_sync_range(m_first(b), offset - mo, size, dir, to_cpu);
+  if (offset < mo || offset >= mo + m_size(b)) return;
+  swiotlb_sync_range(m_first(b), offset - mo, min(size, mo + m_size(b) - offset), dir, to_cpu);
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

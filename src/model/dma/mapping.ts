@@ -6,7 +6,7 @@
 // swiotlb_map_page), 0 under 2010 Xen (xen_swiotlb_map_page's DMA_ERROR_CODE), DMA_MAPPING_ERROR now.
 // A confidential-computing guest (coco, modern only) bounces every map, as swiotlb-force does
 // (docs/ENGINE.md §16).
-import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
+import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, UNIT_SIZE, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
 import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
@@ -210,12 +210,41 @@ export function countSync(s: DmaState, toCpu: boolean): void {
 }
 
 /**
+ * 2.6.37's sync of `size` bytes at bus address `dma` (swiotlb_sync_single, xen_swiotlb_sync_single
+ * → swiotlb_tbl_sync_single): if `dma` lies in the pool (is_swiotlb_buffer), the bytes are copied
+ * between it and its slot's io_tlb_orig_addr plus the offset in the slot, in the direction's
+ * sense, whether or not a mapping is live there and however far it runs: unmap never clears
+ * io_tlb_orig_addr (a slot never used holds 0, as the zeroed boot array did) and nothing checks
+ * the size. So a sync after unmap copies again, onto whatever the page or the slot holds now.
+ * Different: the copy stops at the pool's end (the kernel's would run on past it).
+ */
+export function swiotlbSync2010(s: DmaState, dma: number, size: number, dir: number, toCpu: boolean): void {
+  if (s.iommu) return;
+  const index = busToSlot(s.layout, s.machine, s.swiotlb, dma);
+  if (index < 0) return;
+  const off = dma % UNIT_SIZE;
+  const n = Math.min(size, (s.swiotlb.nslabs - index) * UNIT_SIZE - off);
+  const bounce = s.swiotlb.slotPhys(s.layout, index) + off;
+  const orig = s.swiotlb.orig[index]! + off;
+  if (toCpu) {
+    if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, n);
+  } else if (copiesToDevice(dir)) {
+    bounceCopy(s, orig, bounce, n);
+  }
+}
+
+/**
  * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
- * only a live bounce slot is copied; coherent or direct handles cost the call and nothing more.
+ * 2010 as swiotlbSync2010; modern copies only a live bounce slot. Coherent or direct handles
+ * cost the call and nothing more.
  */
 export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean, live: boolean): void {
   countSync(s, toCpu);
   s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir, type: DebugType.single }, toCpu);
+  if (s.cfg.kernel !== Kernel.modern) {
+    swiotlbSync2010(s, dma, PAGE_SIZE, dir, toCpu);
+    return;
+  }
   if (!live) return;
   const index = liveBounceRun(s, dma);
   if (index >= 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, dir, toCpu);

@@ -1,0 +1,42 @@
+// A sync at a bounce address the driver no longer holds a live mapping for, or past its end
+// (docs/ENGINE.md §5). 2.6.37's swiotlb_tbl_sync_single copies between the slot and its
+// io_tlb_orig_addr, which unmap never clears, for the whole size asked; 6.12's swiotlb_bounce
+// copies nothing once the slot is released (orig_addr INVALID_PHYS_ADDR) and cuts a size past the
+// mapping's end to it ("Buffer overflow detected"). swiotlb=force, an AGP bridge (no dummy page).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GartFamily, Kernel, Platform, ViolationKind } from '../src/engine/abi.js';
+import { BIDI, ENGINES, PAGE, TO_DEV, alloc, cpuRead, cpuWrite, map, runOn, syncCpu, syncDev, unmap } from './engineHarness.js';
+
+const force = { platform: Platform['swiotlb-force'], gartFamily: GartFamily.agp };
+const era = (kernel: number) => ({ ...force, kernel });
+
+// The CPU writes v1, maps (v1 to the slot), unmaps (v1 back), writes v2, then syncs for the CPU at
+// the dead mapping's address (D10: the last mapping covers the start), then reads.
+const afterUnmap = [alloc(0), cpuWrite(0), map(0, BIDI), unmap(0, BIDI), cpuWrite(0), syncCpu(0, BIDI), cpuRead(0)];
+// One page mapped of a two-page buffer; a sync for the device of both pages.
+const overrun = [alloc(0, 2), map(0, TO_DEV, 0, PAGE), syncDev(0, TO_DEV, 0, 2 * PAGE)];
+
+for (const engine of ENGINES) {
+  describe(`a sync the mapping does not cover (engine ${engine})`, () => {
+    it('2010: a sync for the CPU after unmap copies the slot\'s old contents over the CPU\'s newer write: the CPU reads stale data', async () => {
+      const o = await runOn(engine, era(Kernel['2010']), afterUnmap);
+      assert.equal(o.c.bounceBytes, 3 * PAGE, 'map, unmap and the sync each copy a page');
+      assert.equal(o.kind, ViolationKind.stale);
+      assert.ok(o.c.staleReads > 0);
+    });
+    it('modern: the same sync copies nothing (the released slot\'s orig_addr is invalid): the CPU reads its write', async () => {
+      const o = await runOn(engine, era(Kernel.modern), afterUnmap);
+      assert.equal(o.c.bounceBytes, 2 * PAGE);
+      assert.equal(o.kind, ViolationKind.none);
+    });
+    it('2010: a sync past the mapping\'s end copies the whole size asked (no bounds check)', async () => {
+      const o = await runOn(engine, era(Kernel['2010']), overrun);
+      assert.equal(o.c.bounceBytes, PAGE + 2 * PAGE);
+    });
+    it('modern: a sync past the mapping\'s end is cut to the mapping (swiotlb_bounce: size > alloc_size)', async () => {
+      const o = await runOn(engine, era(Kernel.modern), overrun);
+      assert.equal(o.c.bounceBytes, PAGE + PAGE);
+    });
+  });
+}
