@@ -5,8 +5,11 @@
 // file with require(), which on Node 20.19+ loads an ES module synchronously, and terminating a
 // thread in that window aborts the whole process (a V8 fatal error, "IsGraphAsync must be used
 // on an instantiated module") — seen when one cell failed at once and the run ended while the
-// other worker was still starting. Each worker says it is loaded (loadGate.ts markLoaded, at the
-// end of its module's top level), and destroy() waits for every worker to have said so, or to have failed.
+// other worker was still starting. So the task file is CommonJS (run/workerEntry.cts), which
+// import()s the ES worker; and each worker says it is loaded (loadGate.ts markLoaded, at the end
+// of the ES module's top level), and destroy() waits for every worker to have said so, or to have
+// failed. The gate alone was not enough: the require() still builds the module's facade after its
+// top level has run, and a Ctrl-C at start-up aborted about once in 15 runs.
 import { Piscina } from 'piscina';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadGate } from './loadGate.js';

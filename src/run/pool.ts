@@ -12,7 +12,7 @@ import { createPool } from './piscina.js';
 export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
   // Compiled once here and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
-  const filename = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const filename = fileURLToPath(new URL('./workerEntry.cjs', import.meta.url));
   const pool = createPool<Cell, CellOutput>(filename, o.workers, { module });
   // One listener for the whole run: tearing the pool down ends every task, running or queued.
   const stop = () => void pool.destroy();

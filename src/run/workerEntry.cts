@@ -1,0 +1,17 @@
+// The file piscina loads in each worker thread, as CommonJS. Piscina require()s its task file, and
+// Node 20.19+ loads an ES module given to require() synchronously; a thread terminated while that
+// load builds the module's facade (ModuleWrap::CreateRequiredModuleFacade) aborts the whole
+// process (SIGABRT, "IsGraphAsync must be used on an instantiated module" or a failed assertion)
+// — a Ctrl-C while the pool was still starting did that about once in 15 runs. require() of
+// CommonJS has no such window, and the ES worker (worker.ts) arrives through import(), which a
+// termination interrupts cleanly.
+import type { CellOutput } from './cell.js';
+import type { Cell } from './plan.js';
+
+const worker: Promise<typeof import('./worker.js')> = import('./worker.js');
+
+async function run(cell: Cell): Promise<CellOutput> {
+  return (await worker).default(cell);
+}
+
+export = run;
