@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GartFamily, Kernel, Platform, ViolationKind } from '../src/engine/abi.js';
-import { BIDI, ENGINES, PAGE, TO_DEV, alloc, cpuRead, cpuWrite, map, runOn, syncCpu, syncDev, unmap } from './engineHarness.js';
+import { BIDI, ENGINES, PAGE, TO_DEV, alloc, cpuRead, cpuWrite, devRead, map, runOn, syncCpu, syncDev, unmap } from './engineHarness.js';
 
 const force = { platform: Platform['swiotlb-force'], gartFamily: GartFamily.agp };
 const era = (kernel: number) => ({ ...force, kernel });
@@ -16,6 +16,11 @@ const era = (kernel: number) => ({ ...force, kernel });
 const afterUnmap = [alloc(0), cpuWrite(0), map(0, BIDI), unmap(0, BIDI), cpuWrite(0), syncCpu(0, BIDI), cpuRead(0)];
 // One page mapped of a two-page buffer; a sync for the device of both pages.
 const overrun = [alloc(0, 2), map(0, TO_DEV, 0, PAGE), syncDev(0, TO_DEV, 0, 2 * PAGE)];
+// A 128-slot pool: A maps and unmaps at slots 0-1; 63 maps of B move the cursor round, so C's
+// map takes slots 0-1; the CPU writes C (after its map: the bounce is stale), then a stray
+// sync for the device at A's dead address, then the device reads C.
+const reused = [alloc(0), alloc(1), alloc(2), map(0, TO_DEV), unmap(0, TO_DEV),
+  ...Array.from({ length: 63 }, () => [map(1, TO_DEV), unmap(1, TO_DEV)]).flat(), map(2, TO_DEV), cpuWrite(2), syncDev(0, TO_DEV), devRead(2)];
 
 for (const engine of ENGINES) {
   describe(`a sync the mapping does not cover (engine ${engine})`, () => {
@@ -30,6 +35,13 @@ for (const engine of ENGINES) {
       assert.equal(o.c.bounceBytes, 2 * PAGE);
       assert.equal(o.kind, ViolationKind.none);
     });
+    for (const kernel of [Kernel['2010'], Kernel.modern]) {
+      it(`${kernel ? 'modern' : '2010'}: a stray sync at a dead address copies for whoever holds the slot now: C's own data reaches its bounce`, async () => {
+        const o = await runOn(engine, { ...era(kernel), nslabs: 128 }, reused);
+        assert.equal(o.c.bounceBytes, 66 * PAGE, 'A, 63 × B and C map one page each (to_device), and the sync copies C\'s page');
+        assert.equal(o.kind, ViolationKind.none, 'the device reads what the CPU wrote');
+      });
+    }
     it('2010: a sync past the mapping\'s end copies the whole size asked (no bounds check)', async () => {
       const o = await runOn(engine, era(Kernel['2010']), overrun);
       assert.equal(o.c.bounceBytes, PAGE + 2 * PAGE);

@@ -218,22 +218,36 @@ export function swiotlb_sync_2010(dma: u64, size: i32, dir: i32, to_cpu: bool): 
 }
 
 /**
- * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
- * 2010 as swiotlb_sync_2010; modern copies only a live bounce slot. Coherent or direct handles
- * cost the call and nothing more.
+ * 6.12's sync of `size` bytes at bus address `dma` (swiotlb_sync_single_for_{cpu,device} →
+ * swiotlb_bounce): it goes by the slot at `dma`, whoever holds it now. A released slot's
+ * orig_addr is INVALID_PHYS_ADDR: nothing. Else the copy runs between the address and the
+ * slot's orig_addr plus tlb_offset (the offset in the slot less the align offset), for at most the
+ * slot's alloc_size less tlb_offset — what is left of the mapping from there on ("Buffer
+ * overflow detected" cuts a longer sync to it). A slot's alloc_size is its run's size less the
+ * slots before it: the run's first slot is the nearest one back with a recorded size.
+ * Different: a sync that starts past its mapping's end, in the run's last slot, copies nothing
+ * (the kernel's alloc_size underflows and it copies all `size`).
  */
-export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, live: bool): void {
+export function swiotlb_sync_modern(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
+  if (platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
+  const index = bus_to_slot(dma);
+  if (index < 0 || !slot_in_use(index)) return;
+  let first = index;
+  while (slot_size(first) <= 0) first--;
+  const ao = swiotlb_align_offset(slot_orig(first));
+  const d = ((index - first) << IO_TLB_SHIFT) + <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1)) - ao; // bytes into the mapping
+  const left = slot_size(first) - d;
+  if (left > 0) swiotlb_sync_range(first, d, min(size, left), dir, to_cpu);
+}
+
+/**
+ * dma_sync_single_for_{cpu,device} of one whole page at `dma`: each era's swiotlb sync there. Coherent or direct handles cost the call and nothing more.
+ */
+export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool): void {
   count_sync(to_cpu);
   check_sync(dma, PAGE_SIZE, dir, DEBUG_TYPE_SINGLE, to_cpu);
-  if (kernel_era != KERNEL_MODERN) { swiotlb_sync_2010(dma, PAGE_SIZE, dir, to_cpu); return; }
-  if (!live || platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
-  const index = bus_to_slot(dma);
-  if (index < 0 || slot_size(index) <= 0) return;
-  if (to_cpu) {
-    if (copies_to_cpu(dir)) bounce_copy(bounce_phys(index), slot_orig(index), PAGE_SIZE);
-  } else if (copies_to_device(dir)) {
-    bounce_copy(slot_orig(index), bounce_phys(index), PAGE_SIZE);
-  }
+  if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, PAGE_SIZE, dir, to_cpu);
+  else swiotlb_sync_modern(dma, PAGE_SIZE, dir, to_cpu);
 }
 
 /**

@@ -12,12 +12,12 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, swiotlb_sync_range, swiotlb_sync_2010, MAP_BOUNCE } from '../dma/mapping';
+import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_live, m_how, m_first, m_offset, m_size, m_dma, byte_handle, page_handle, unmap_handle, B_COH, M_OUT } from './buffers';
+  m_has, m_dma, byte_handle, page_handle, unmap_handle, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
 export function op_alloc(slot: i32, pages: i32, zone: i32): void {
@@ -100,22 +100,17 @@ export function dma_unmap(slot: i32, dir: i32, size: i32): void {
 }
 
 /**
- * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10).
- * 2010: swiotlb_sync_2010 (a dead or an overrunning mapping copies too). Modern: a live bounce
- * only, from a start inside the mapping to at most its end (6.12 swiotlb_bounce: an orig_addr
- * released is INVALID_PHYS_ADDR, nothing copied; a size past the slot's alloc_size warns
- * "Buffer overflow detected" and is cut to it).
+ * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10),
+ * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlb_sync_2010,
+ * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
 export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool): void {
   const b = buf(slot);
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
   const dma = byte_handle(b, offset);
   check_sync(dma, size, dir, DEBUG_TYPE_SINGLE, to_cpu);
-  if (kernel_era != KERNEL_MODERN) { swiotlb_sync_2010(dma, size, dir, to_cpu); return; }
-  if (!m_has(b) || !m_live(b) || m_how(b) != MAP_BOUNCE) return;
-  const mo = m_offset(b);
-  if (offset < mo || offset >= mo + m_size(b)) return;
-  swiotlb_sync_range(m_first(b), offset - mo, min(size, mo + m_size(b) - offset), dir, to_cpu);
+  if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
+  else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

@@ -82,16 +82,6 @@ import { ttm_pool_alloc, ttm_pool_free, ttm_pool_pages, ttm_pool_teardown } from
 }
 
 /**
- * Are the pages' mappings live (TT_SYNC copies)? nouveau's from the populate, radeon's while
- * bound; 6.12's pool maps from allocation to free.
- */
-@inline function mappings_live(t: usize): bool {
-  if (pool_maps(t)) return true;
-  const sg = tt_sgdma(t);
-  return sg != SGDMA_NONE ? sg == SGDMA_MAPPED : tt_bound(t) && maps_pages(t);
-}
-
-/**
  * The backend's populate, at the end of ttm_tt_populate (pages got and zeroed): nouveau_sgdma_populate
  * maps every page (ttm_backend.ts); radeon_ttm_backend_populate only records the pages.
  */
@@ -271,12 +261,11 @@ export function tt_unbind(slot: i32): void {
 }
 
 /**
- * dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle; a live
- * bounce is copied: nouveau's populate maps whether bound or not, radeon's while bound (T14).
+ * dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle, which
+ * copies as its era's swiotlb does at that address (T14, §5): live or not.
  */
 export function tt_sync(slot: i32, to_cpu: bool): void {
   const t = tt_of(slot);
-  const live = mappings_live(t);
   if (pool_maps(t)) {
     for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) tt_sync_in_block(page_dma(pfn), to_cpu);
     return;
@@ -284,7 +273,7 @@ export function tt_sync(slot: i32, to_cpu: bool): void {
   for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
     // A coherent page: the kernel finds its bidirectional coherent entry, nothing to say or copy (T14).
     if (!page_has_dma(pfn) && page_has_coh(pfn)) { count_sync(to_cpu); continue; }
-    dma_sync_page(page_current_handle(pfn), DMA_BIDIRECTIONAL, to_cpu, live);
+    dma_sync_page(page_current_handle(pfn), DMA_BIDIRECTIONAL, to_cpu);
   }
 }
 

@@ -234,20 +234,37 @@ export function swiotlbSync2010(s: DmaState, dma: number, size: number, dir: num
 }
 
 /**
- * dma_sync_single_for_{cpu,device} of one whole page whose mapping (if `live`) sits at `dma`:
- * 2010 as swiotlbSync2010; modern copies only a live bounce slot. Coherent or direct handles
- * cost the call and nothing more.
+ * 6.12's sync of `size` bytes at bus address `dma` (swiotlb_sync_single_for_{cpu,device} →
+ * swiotlb_bounce): it goes by the slot at `dma`, whoever holds it now. A released slot's
+ * orig_addr is INVALID_PHYS_ADDR: nothing. Else the copy runs between the address and the
+ * slot's orig_addr plus tlb_offset (the offset in the slot less the align offset), for at most the
+ * slot's alloc_size less tlb_offset — what is left of the mapping from there on ("Buffer
+ * overflow detected" cuts a longer sync to it). A slot's alloc_size is its run's size less the
+ * slots before it: the run's first slot is the nearest one back with a recorded size.
+ * Different: a sync that starts past its mapping's end, in the run's last slot, copies nothing
+ * (the kernel's alloc_size underflows and it copies all `size`).
  */
-export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean, live: boolean): void {
+export function swiotlbSyncModern(s: DmaState, dma: number, size: number, dir: number, toCpu: boolean): void {
+  if (s.iommu || dma === DMA_ERROR) return;
+  const pool = s.swiotlb;
+  const index = busToSlot(s.layout, s.machine, pool, dma);
+  if (index < 0 || pool.list[index] !== 0) return;
+  let first = index;
+  while (!pool.isRunStart(first)) first--;
+  const d = (index - first) * UNIT_SIZE + (dma % UNIT_SIZE) - pool.alignOffset(pool.orig[first]!); // bytes into the mapping
+  const left = pool.runBytes[first]! - d;
+  if (left > 0) swiotlbSyncRange(s, first, d, Math.min(size, left), dir, toCpu);
+}
+
+/**
+ * dma_sync_single_for_{cpu,device} of one whole page at `dma`: each era's swiotlb sync there.
+ * Coherent or direct handles cost the call and nothing more.
+ */
+export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean): void {
   countSync(s, toCpu);
   s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir, type: DebugType.single }, toCpu);
-  if (s.cfg.kernel !== Kernel.modern) {
-    swiotlbSync2010(s, dma, PAGE_SIZE, dir, toCpu);
-    return;
-  }
-  if (!live) return;
-  const index = liveBounceRun(s, dma);
-  if (index >= 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, dir, toCpu);
+  if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, PAGE_SIZE, dir, toCpu);
+  else swiotlbSyncModern(s, dma, PAGE_SIZE, dir, toCpu);
 }
 
 /**

@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import { dmaMapPhys, dmaUnmapPage, swiotlbSync2010, swiotlbSyncRange } from '../dma/mapping.js';
+import { dmaMapPhys, dmaUnmapPage, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, unmapHandle, type Buffer } from './buffers.js';
@@ -88,11 +88,9 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number): vo
 }
 
 /**
- * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10).
- * 2010: swiotlbSync2010 (a dead or an overrunning mapping copies too). Modern: a live bounce
- * only, from a start inside the mapping to at most its end (6.12 swiotlb_bounce: an orig_addr
- * released is INVALID_PHYS_ADDR, nothing copied; a size past the slot's alloc_size warns
- * "Buffer overflow detected" and is cut to it).
+ * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10),
+ * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
+ * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
 export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean): void {
   const c = s.counters;
@@ -100,14 +98,8 @@ export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, si
   else c.syncsForDevice++;
   const dma = handleAt(buf, offset);
   s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: DebugType.single }, toCpu);
-  if (s.cfg.kernel !== Kernel.modern) {
-    swiotlbSync2010(s, dma, size, dir, toCpu);
-    return;
-  }
-  const rec = buf.mapping;
-  if (!rec || !rec.live || rec.bounceIndex < 0) return;
-  if (offset < rec.offset || offset >= rec.offset + rec.size) return;
-  swiotlbSyncRange(s, rec.bounceIndex, offset - rec.offset, Math.min(size, rec.offset + rec.size - offset), dir, toCpu);
+  if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
+  else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */

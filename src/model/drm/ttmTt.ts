@@ -309,15 +309,14 @@ export function ttUnbind(s: TtState, tt: Tt): void {
 // ---- TT_SYNC and CPU access -----------------------------------------------------------------
 
 /**
- * TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes; a live
- * bounce is copied: nouveau's populate maps whether bound or not, radeon's while bound.
+ * TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes, on each
+ * page's handle, which copies as its era's swiotlb does at that address (§5): live or not.
  */
 export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
   if (poolMaps(s, tt)) {
     for (let i = 0; i < tt.count; i++) ttSyncInBlock(s, tt.dma![i]!, toCpu);
     return;
   }
-  const live = tt.sgdma !== Sgdma.none ? tt.sgdma === Sgdma.mapped : tt.bound && bindMapped(s, tt);
   for (let i = 0; i < tt.count; i++) {
     const mapped = tt.dma !== null && tt.dma[i] !== NONE;
     // A coherent handle: the kernel finds its bidirectional coherent entry, nothing to say or copy.
@@ -325,7 +324,7 @@ export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
       countSync(s, toCpu);
       continue;
     }
-    dmaSyncPage(s, mapped ? tt.dma![i]! : tt.pfn[i]! * PAGE_SIZE, Dir.bidirectional, toCpu, live);
+    dmaSyncPage(s, mapped ? tt.dma![i]! : tt.pfn[i]! * PAGE_SIZE, Dir.bidirectional, toCpu);
   }
 }
 
