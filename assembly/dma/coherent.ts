@@ -45,9 +45,9 @@ function cc_convert(order: i32, tracked: bool, size: i32): void {
 
 /**
  * Does the coherent block come from DMA32 only? dma-direct: for a 32-bit coherent mask. An IOMMU:
- * never, the IOVA brings the block within the mask — ppc64's iommu_alloc_coherent (2.6.37) takes
- * the caller's flags, 6.12's dma_alloc_attrs clears the zone flags before iommu_dma_alloc, which
- * adds none. Xen PV: 2.6.37's dma_alloc_coherent added GFP_DMA32 for a mask of 32 bits or less
+ * never, the IOVA brings the block within the mask — 2.6.37's intel_alloc_coherent drops the
+ * GFP_DMA32 the x86 wrapper added (ppc64's iommu_alloc_coherent never had it), 6.12's
+ * dma_alloc_attrs clears the zone flags before iommu_dma_alloc, which adds none. Xen PV: 2.6.37's dma_alloc_coherent added GFP_DMA32 for a mask of 32 bits or less
  * and xen_swiotlb_alloc_coherent stripped only DMA and HIGHMEM, so the same; 6.12's dma_alloc_attrs
  * (kernel/dma/mapping.c) clears __GFP_DMA, __GFP_DMA32 and __GFP_HIGHMEM before ops->alloc, and
  * xen_swiotlb_alloc_coherent's __get_free_pages adds none, so never (Normal then DMA32): the

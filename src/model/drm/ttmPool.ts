@@ -43,7 +43,6 @@ export class ModernPools {
   /** The shrinker list's head: the type ttm_pool_shrink visits next (an index into shrinkType). */
   shrinkCursor = 0;
 
-  /** Pages pool id p holds over all its orders (a replay's `pools`). */
   /** Pages pool id p holds in its blocks of one order (a replay's `pools`). */
   pagesAt(p: number, order: number): number {
     return this.types[p + POOL_ID_END * order]!.size * 2 ** order;
