@@ -3,8 +3,8 @@
 // documents the package ships.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, cli, scratch } from './helpers.js';
 
@@ -116,5 +116,18 @@ describe('a closed stdout (EPIPE)', () => {
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     assert.equal(JSON.parse(readFileSync(out, 'utf8')).schema, 'gartbench.result/1');
+  });
+});
+
+describe('stdout that cannot be written (a full disk)', { skip: existsSync('/dev/full') ? false : 'needs /dev/full' }, () => {
+  it('run: exit 1 (an internal failure) with one line naming the error, no stack trace', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'run', '--pages', '64'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, 'gartbench: cannot write to stdout: ENOSPC\n');
+    } finally {
+      closeSync(full);
+    }
   });
 });
