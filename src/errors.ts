@@ -77,7 +77,8 @@ export const msg = {
   needsValue: (opt: string) => `--${opt}: needs a value`,
   needsFileName: (opt: string) => `--${opt}: needs a file name`,
   missing: (what: string) => `missing ${what}`,
-  scriptLine: (file: string, line: number, what: string) => `${escapeText(file)}:${line}: ${what}`,
+  /** FILE:LINE: what — or FILE: what when no line is involved (line 0: the file as a whole). */
+  scriptLine: (file: string, line: number, what: string) => `${escapeText(file)}${line > 0 ? `:${line}` : ''}: ${what}`,
   cannotRead: (why: string) => `cannot read (${why})`,
   scriptEmpty: 'the script has no operations',
   scriptIsDirectory: 'is a directory',

@@ -63,7 +63,7 @@ describe('-h and --help after every command', () => {
   it("after '--' it is an argument, not a request for help", () => {
     const r = cli('replay', '--', '-h');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^gartbench: -h:0: cannot read/);
+    assert.match(r.stderr, /^gartbench: -h: cannot read/);
   });
 });
 

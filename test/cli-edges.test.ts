@@ -22,7 +22,7 @@ describe('user text with a newline or a control character is echoed escaped', ()
     { description: 'a size', args: ['run', '--ram', '4\nG'], pattern: /--ram: '4\\nG' is not a size/ },
     { description: 'a whole number', args: ['run', '--pages', '5\r\nx'], pattern: /--pages: '5\\r\\nx' is not a whole number/ },
     { description: 'a backslash stays distinguishable from an escape', args: ['run', '--device', 'a\\nb'], pattern: /--device: 'a\\\\nb' is not valid/ },
-    { description: 'a script path', args: ['replay', join(dir, 'no\nsuch.jsonl')], pattern: /no\\nsuch\.jsonl:0: cannot read \(no such file\)/ },
+    { description: 'a script path', args: ['replay', join(dir, 'no\nsuch.jsonl')], pattern: /no\\nsuch\.jsonl: cannot read \(no such file\)/ },
     { description: 'a --costs path', args: ['replay', good, '--costs', join(dir, 'no\nsuch.json')], pattern: /--costs: cannot read '.*no\\nsuch\.json' \(no such file\)/ },
   ];
   for (const c of CASES) it(c.description, () => expectUsage(cli(...c.args), c.pattern, c.description));
@@ -135,15 +135,15 @@ describe('the replay script', () => {
   const user = unprivileged();
   const pub = openScratch();
 
-  it('unreadable: SCRIPT:0: cannot read (permission denied), exit 2', { skip: user ? false : 'cannot run as an unprivileged user here' }, () => {
+  it('unreadable: SCRIPT: cannot read (permission denied), exit 2', { skip: user ? false : 'cannot run as an unprivileged user here' }, () => {
     const path = script(pub, 'secret.jsonl', seedUpload());
     chmodSync(path, 0o000);
-    expectUsage(cliAs(user!, 'replay', path), /^gartbench: .*secret\.jsonl:0: cannot read \(permission denied\)\n$/);
+    expectUsage(cliAs(user!, 'replay', path), /^gartbench: .*secret\.jsonl: cannot read \(permission denied\)\n$/);
   });
 
-  it('a directory: SCRIPT:0: cannot read (is a directory)', () => expectUsage(cli('replay', dir), /^gartbench: .*:0: cannot read \(is a directory\)\n$/));
-  it('missing: SCRIPT:0: cannot read (no such file)', () => expectUsage(cli('replay', join(dir, 'none.jsonl')), /^gartbench: .*none\.jsonl:0: cannot read \(no such file\)\n$/));
-  it('a device: SCRIPT:0: cannot read (not a regular file or a pipe)', () => expectUsage(cli('replay', '/dev/zero'), /^gartbench: \/dev\/zero:0: cannot read \(not a regular file or a pipe\)\n$/));
+  it('a directory: SCRIPT: cannot read (is a directory)', () => expectUsage(cli('replay', dir), /^gartbench: .*: cannot read \(is a directory\)\n$/));
+  it('missing: SCRIPT: cannot read (no such file)', () => expectUsage(cli('replay', join(dir, 'none.jsonl')), /^gartbench: .*none\.jsonl: cannot read \(no such file\)\n$/));
+  it('a device: SCRIPT: cannot read (not a regular file or a pipe)', () => expectUsage(cli('replay', '/dev/zero'), /^gartbench: \/dev\/zero: cannot read \(not a regular file or a pipe\)\n$/));
 
   it('a pipe, as bash gives <(…)', { skip: existsSync('/bin/bash') ? false : 'no bash' }, () => {
     const r = spawnSync('/bin/bash', ['-c', 'exec "$0" "$1" replay <(cat "$2") --json', process.execPath, BIN, good], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
@@ -164,7 +164,7 @@ describe('the replay script', () => {
 
   it("'-' names standard input in its errors", () => {
     expectUsage(cliAs({ input: '{"op":"alloc","buf":"a","pages":1}\n{"op":"nope"}\n' }, 'replay', '-'), /^gartbench: <stdin>:2: unknown op 'nope'/);
-    expectUsage(cliAs({ input: '' }, 'replay', '-'), /^gartbench: <stdin>:0: the script has no operations\n$/);
+    expectUsage(cliAs({ input: '' }, 'replay', '-'), /^gartbench: <stdin>: the script has no operations\n$/);
   });
 
   it('a leading UTF-8 byte-order mark is ignored, from a file and from standard input; CRLF too', () => {

@@ -29,7 +29,7 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
     { description: 'a range outside the buffer', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":2048,"size":4096}\n', pattern: /:2: "offset" 2048 \+ "size" 4096 runs past the buffer/ },
     { description: 'an offset that is not a multiple of 2048', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":100,"size":200}\n', pattern: /:2: "offset" and "size" must be multiples of 2048/ },
     { description: 'a buffer allocated twice', text: '{"op":"alloc","buf":"a","pages":1}\n{"op":"alloc","buf":"a","pages":1}\n', pattern: /:2: buffer 'a' is already allocated/ },
-    { description: 'an empty script', text: '\n\n', pattern: /:2: the script has no operations/ },
+    { description: 'an empty script', text: '\n\n', pattern: /\.jsonl: the script has no operations/ },
     { description: 'a gpu page outside the GART', text: '{"op":"gpu_read","gpuPage":99999999,"pages":1}\n', pattern: /:1: "gpuPage" 99999999 is outside/ },
   ];
   for (const c of CASES) {
@@ -39,7 +39,7 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
     });
   }
 
-  it('a script that does not exist', () => expectUsage(['replay', `${dir}/nope.jsonl`], /nope\.jsonl:0: cannot read \(no such file\)$/m));
+  it('a script that does not exist', () => expectUsage(['replay', `${dir}/nope.jsonl`], /nope\.jsonl: cannot read \(no such file\)$/m));
   it('byte-exact offsets are fine with --payload-bytes 4096', () => {
     const path = script(dir, 'bytes.jsonl', '{"op":"alloc","buf":"a","pages":1}\n{"op":"cpu_write","buf":"a","offset":100,"size":200}\n{"op":"cpu_read","buf":"a","offset":100,"size":200}\n');
     const r = cli('replay', path, '--payload-bytes', '4096', '--json', ...SMALL);

@@ -244,12 +244,12 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
   const name = path === '-' ? STDIN_NAME : path;
   const t = new ReplayTranslator(name, limits, sink);
   let ops = 0;
-  const lines = await readLines(path, (text, lineNo) => {
+  await readLines(path, (text, lineNo) => {
     const before = sink.count;
     t.line(text, lineNo);
     ops += sink.count - before;
   }, signal);
-  if (ops === 0) throw new UsageError(msg.scriptLine(name, lines, msg.scriptEmpty));
+  if (ops === 0) throw new UsageError(msg.scriptLine(name, 0, msg.scriptEmpty));
   return t;
 }
 
