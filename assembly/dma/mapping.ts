@@ -208,8 +208,11 @@ export function swiotlb_sync_2010(dma: u64, size: i32, dir: i32, to_cpu: bool): 
   if (index < 0) return;
   const off = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
   const n = min(size, ((nslabs - index) << IO_TLB_SHIFT) - off);
-  const bounce = slot_phys(index) + <u64>off;
-  const orig = slot_orig(index) + <u64>off;
+  sync_copy(slot_orig(index) + <u64>off, slot_phys(index) + <u64>off, n, dir, to_cpu);
+}
+
+/** A sync's copy: for the CPU bounce → orig if the device may have written, for the device orig → bounce if the CPU may have. */
+function sync_copy(orig: u64, bounce: u64, n: i32, dir: i32, to_cpu: bool): void {
   if (to_cpu) {
     if (copies_to_cpu(dir)) bounce_copy(bounce, orig, n);
   } else if (copies_to_device(dir)) {
@@ -255,13 +258,7 @@ export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool): void {
  * (from the slot's align offset on: 6.12 swiotlb_bounce).
  */
 export function swiotlb_sync_range(first: i32, delta: i32, size: i32, dir: i32, to_cpu: bool): void {
-  const bounce = bounce_phys(first) + <u64>delta;
-  const orig = slot_orig(first) + <u64>delta;
-  if (to_cpu) {
-    if (copies_to_cpu(dir)) bounce_copy(bounce, orig, size);
-  } else if (copies_to_device(dir)) {
-    bounce_copy(orig, bounce, size);
-  }
+  sync_copy(slot_orig(first) + <u64>delta, bounce_phys(first) + <u64>delta, size, dir, to_cpu);
 }
 
 /**

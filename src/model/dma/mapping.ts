@@ -224,8 +224,11 @@ export function swiotlbSync2010(s: DmaState, dma: number, size: number, dir: num
   if (index < 0) return;
   const off = dma % UNIT_SIZE;
   const n = Math.min(size, (s.swiotlb.nslabs - index) * UNIT_SIZE - off);
-  const bounce = s.swiotlb.slotPhys(s.layout, index) + off;
-  const orig = s.swiotlb.orig[index]! + off;
+  syncCopy(s, s.swiotlb.orig[index]! + off, s.swiotlb.slotPhys(s.layout, index) + off, n, dir, toCpu);
+}
+
+/** A sync's copy: for the CPU bounce → orig if the device may have written, for the device orig → bounce if the CPU may have. */
+function syncCopy(s: DmaState, orig: number, bounce: number, n: number, dir: number, toCpu: boolean): void {
   if (toCpu) {
     if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, n);
   } else if (copiesToDevice(dir)) {
@@ -272,13 +275,7 @@ export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolea
  * (from the slot's align offset on: 6.12 swiotlb_bounce).
  */
 export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size: number, dir: number, toCpu: boolean): void {
-  const bounce = s.swiotlb.bouncePhys(s.layout, first) + delta;
-  const orig = s.swiotlb.orig[first]! + delta;
-  if (toCpu) {
-    if (copiesToCpu(dir)) bounceCopy(s, bounce, orig, size);
-  } else if (copiesToDevice(dir)) {
-    bounceCopy(s, orig, bounce, size);
-  }
+  syncCopy(s, s.swiotlb.orig[first]! + delta, s.swiotlb.bouncePhys(s.layout, first) + delta, size, dir, toCpu);
 }
 
 /** What a bus address is, for a violation's hops (twin of dma_describe). */
