@@ -7,7 +7,7 @@
 // from the rule in the comment beside it; every case runs on both engines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BindMode, Caching, InitError, Kernel, Platform, Pool, TTM_POOLS, VIOLATION_FIELDS, Via, ViolationKind } from '../src/engine/abi.js';
+import { BindMode, Caching, GartFamily, InitError, Kernel, Platform, Pool, TTM_POOLS, VIOLATION_FIELDS, Via, ViolationKind } from '../src/engine/abi.js';
 import { runCell } from '../src/run/cell.js';
 import { autoStrategy, drmNeedSwiotlb } from '../src/run/needSwiotlb.js';
 import { cellsOf, planWorkload } from '../src/run/plan.js';
@@ -33,7 +33,8 @@ function onlyPools(pools: Record<PoolName, number>, want: Partial<Record<PoolNam
   assert.deepEqual(Object.fromEntries(Object.entries(pools).filter(([, n]) => n !== 0)), want);
 }
 
-// Bare metal, 512 MiB, a 32-bit r100 (ttm_pool_uses_dma32: the dma32 global types), kernel 6.12.
+// Bare metal, 512 MiB, a 32-bit r100, kernel 6.12: the mask reaches all RAM, so radeon's use_dma32
+// (dma_addressing_limited) is false and wc/uc pages take the normal global types.
 const bare = { platform: Platform['bare-metal'], kernel: Kernel.modern };
 // 32 MiB: the buddy holds pfns [4233, 8192), 3959 pages: three order-10 blocks [5120, 8192) and
 // below them one block each of orders 9, 8, 6, 5, 4, 2, 1, 0 (887 pages; 4233 = 4096 + 128 + 8 + 1).
@@ -168,13 +169,13 @@ for (const engine of ENGINES) {
     it('ttm_pool_alloc_order_mismatch: an order-2 block never serves a 1-page tt (no splitting); both come back', async () => {
       const { o, pools } = await withPools(engine, bare, [populate(0, 4), unpopulate(0), populate(1, 1), unpopulate(1)]);
       assert.equal(o.c.pagesAllocated, 5);
-      onlyPools(pools, { 'wc dma32': 5 });
+      onlyPools(pools, { 'wc normal': 5 });
     });
     it('no merging either: four order-0 pages pooled do not serve a 4-page tt, which takes a fresh order-2 block', async () => {
       const four = [0, 1, 2, 3].map((i) => populate(i, 1));
       const { o, pools } = await withPools(engine, bare, [...four, ...[0, 1, 2, 3].map((i) => unpopulate(i)), populate(4, 4)]);
       assert.equal(o.c.pagesAllocated, 8);
-      onlyPools(pools, { 'wc dma32': 4 });
+      onlyPools(pools, { 'wc normal': 4 });
     });
     it('ttm_pool_free_dma_alloc: a DMA pool\'s uc order-2 type is empty while the tt holds it, pooled after the free', async () => {
       const held = await withPools(engine, bare, [populate(0, 4, Pool.ttmDma, Caching.uc)]);
@@ -186,7 +187,7 @@ for (const engine of ENGINES) {
     it('per-device DMA pools apart from the global ones: pooled wc pages without DMA allocation never serve the DMA pool', async () => {
       const { o, pools } = await withPools(engine, bare, [populate(0, 4), unpopulate(0), populate(1, 4, Pool.ttmDma)]);
       assert.deepEqual([o.c.pagesAllocated, o.c.coherentAllocs], [8, 1]);
-      onlyPools(pools, { 'wc dma32': 4 });
+      onlyPools(pools, { 'wc normal': 4 });
     });
     it('ttm_pool_fini_basic: the release empties every type, one set_pages_wb per wc/uc block, all pages freed', async () => {
       // pooled: wc order 2 (global), uc order 0 (global), dma wc order 1; the release frees 3 blocks
@@ -198,12 +199,12 @@ for (const engine of ENGINES) {
       assert.equal(o.invariants, 0);
     });
     it('ttm_pool_free past page_pool_size (half of RAM, 65536 pages) shrinks round-robin, one block per type visited', async () => {
-      // 66000 = 64 blocks of order 10 + orders 8, 7, 6, 4 (464 pages). Back in 'wc dma32', 464 over the
+      // 66000 = 64 blocks of order 10 + orders 8, 7, 6, 4 (464 pages). Back in 'wc normal', 464 over the
       // size: the shrinker list (order by order: wc, uc, dma32 wc, dma32 uc) first reaches a non-empty
       // type at order 4, then 6, 7, 8: 16 + 64 + 128 + 256 = 464 pages freed, one set_pages_wb each.
       const { o, pools } = await withPools(engine, bare, [populate(0, 66000), unpopulate(0)]);
       assert.deepEqual([o.c.pagesFreed, o.c.maps, o.c.unmaps, o.c.cachingChangeCalls], [464, 68, 68, 1 + 4]);
-      onlyPools(pools, { 'wc dma32': 65536 });
+      onlyPools(pools, { 'wc normal': 65536 });
     });
     it('the device\'s own (use_dma_alloc) types join the shrinker list in enum ttm_caching\'s order: uncached before cached', async () => {
       // Pooled: dma cached order 1 (2 pages), dma uc order 1 (2), dma wc 64 × order 10: 65540, 4 over.
@@ -213,6 +214,29 @@ for (const engine of ENGINES) {
         populate(2, 65536, Pool.ttmDma, Caching.wc), unpopulate(0), unpopulate(1), unpopulate(2)]);
       onlyPools(pools, { 'dma cached': 2, 'dma wc': 65536 - 1024 });
     });
+  });
+
+  // use_dma32 as ttm_device_init gets it: radeon_ttm_init passes dma_addressing_limited(), the mask
+  // below dma_get_required_mask (kernel/dma/mapping.c); nouveau_ttm_init passes dmabits <= 32. A
+  // wc tt of 4 pages goes back to the global wc type that use_dma32 picks.
+  describe(`use_dma32: radeon asks dma_addressing_limited(), nouveau its mask (engine ${engine})`, () => {
+    const GiB8 = { ramPages: 2 ** 21, hostPages: 2 ** 22 };
+    const cases: [string, object, 'wc normal' | 'wc dma32'][] = [
+      ['bare metal, r100, 512 MiB: the 32-bit mask covers the last RAM page (dma_direct_get_required_mask)', bare, 'wc normal'],
+      ['bare metal, r100, 8 GiB: RAM ends above the mask', { ...bare, ...GiB8 }, 'wc dma32'],
+      ['coco, r100, 8 GiB: dma-direct, the same test', { ...bare, ...GiB8, platform: Platform.coco }, 'wc dma32'],
+      ['iommu, r100, 8 GiB: use_dma_iommu, the required mask is 32 bits', { ...bare, ...GiB8, platform: Platform.iommu }, 'wc normal'],
+      ['xen-pv, r100, 8 GiB: xen_swiotlb_dma_ops has no get_required_mask (32 bits)', { ...xen, ...GiB8 }, 'wc normal'],
+      ['bare metal, r600 (40-bit), 8 GiB', { ...bare, ...GiB8, maskBits: 40, gartFamily: GartFamily.r600 }, 'wc normal'],
+      ['bare metal, nv04 (32-bit), 512 MiB: nouveau passes dmabits <= 32', { ...bare, gartFamily: GartFamily.nv04 }, 'wc dma32'],
+    ];
+    for (const [what, cfg, want] of cases) {
+      it(what, async () => {
+        const { o, pools } = await withPools(engine, cfg, [populate(0, 4), unpopulate(0)]);
+        assert.equal(o.c.pagesAllocated, 4);
+        onlyPools(pools, { [want]: 4 });
+      });
+    }
   });
 
   describe(`6.12 drivers bind the pool's dma addresses (engine ${engine})`, () => {

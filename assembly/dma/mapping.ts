@@ -13,7 +13,7 @@ import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_
   VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
   C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
   C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
-import { platform, kernel_era, dma_mask, nslabs } from '../layout';
+import { platform, kernel_era, dma_mask, nslabs, ram_pages } from '../layout';
 import { count } from '../sim/counters';
 import { copy_phys } from '../sim/stamps';
 import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
@@ -48,6 +48,19 @@ import { debug_add, check_sync } from './debug';
  * dma_direct_alloc decrypts what it hands out (dma/coherent.ts).
  */
 @inline export function force_dma_unencrypted(): bool { return platform == PLATFORM_COCO; }
+
+/**
+ * dma_addressing_limited (kernel/dma/mapping.c, 6.12): the device's mask is below
+ * dma_get_required_mask. That is dma_direct_get_required_mask for dma-direct (bare metal,
+ * swiotlb=force, coco): the power-of-two mask over the last RAM page. An IOMMU (use_dma_iommu) and
+ * Xen PV (xen_swiotlb_dma_ops has no get_required_mask) get DMA_BIT_MASK(32), which no device here
+ * is below. Past that test it is false for an ops table or an IOMMU, and for dma-direct when
+ * dma_direct_all_ram_mapped (x86 has no bus_dma_region: always).
+ */
+export function dma_addressing_limited(): bool {
+  if (platform == PLATFORM_XEN_PV || platform == PLATFORM_IOMMU) return dma_mask < 0xFFFFFFFF;
+  return (<u64>(ram_pages - 1) << PAGE_SHIFT) > dma_mask;
+}
 
 @inline function copies_to_device(dir: i32): bool { return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL; }
 @inline function copies_to_cpu(dir: i32): bool { return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL; }

@@ -11,20 +11,19 @@
 
 import { CACHING_CACHED, CACHING_WC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_XEN_AWARE,
   POOL_TTM_DMA, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES, PAGE_SIZE, DMA_BIDIRECTIONAL, C_CACHING_CHANGE_CALLS,
-  C_CACHING_CHANGE_PAGES, C_PAGES_ALLOCATED } from '../abi';
-import { POOLS_PTR, POOL_DESC_BYTES, OUT_SCRATCH_PTR, ram_pages, mask_bits } from '../layout';
+  C_CACHING_CHANGE_PAGES, C_PAGES_ALLOCATED, GART_R100, GART_R600 } from '../abi';
+import { POOLS_PTR, POOL_DESC_BYTES, OUT_SCRATCH_PTR, ram_pages, mask_bits, gart_family } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages, write_page, next_stamp, MODE_PHYS } from '../sim/stamps';
 import { alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region, xen_frame_above } from '../xen/exchange';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
-import { dma_map_phys, map_failed } from '../dma/mapping';
+import { dma_map_phys, map_failed, dma_addressing_limited } from '../dma/mapping';
 import { debug_mapping_error } from '../dma/debug';
 import { page_next, set_page_next, page_reset, page_dma, set_page_dma, clear_page_dma, page_coh, set_page_coh,
   page_exchanged, set_page_exchanged, page_phys, page_private, set_page_private, list_init, list_head, list_len, list_append,
   list_push_head, list_take_head } from './ttm_page';
-import { device_dma32 } from './ttm_page_alloc';
 import { unmap_tt_range } from './ttm_backend';
 
 // A pool type is the descriptor of pool id p (abi TTM_POOLS) at order o: index p + POOL_ID_END * o.
@@ -56,14 +55,22 @@ export function ttm_pool_pages_at(p: i32, order: i32): i32 { return list_len(pt_
 @inline function uses_dma_alloc(kind: i32): bool { return kind == POOL_TTM_DMA; }
 
 /**
+ * The pool's use_dma32 as the driver passes it to ttm_device_init (6.12): radeon_ttm_init gives
+ * dma_addressing_limited(), nouveau_ttm_init `dmabits <= 32`. GFP_DMA32 pages and the dma32
+ * global types when set, else GFP_HIGHUSER (Normal, then DMA32) and the normal ones.
+ */
+@inline function pool_use_dma32(): bool {
+  return gart_family == GART_R100 || gart_family == GART_R600 ? dma_addressing_limited() : mask_bits <= 32;
+}
+
+/**
  * ttm_pool_select_type: a DMA-allocating pool has its own type for every caching and order; else
- * wc and uc take the global (dma32 when the device's mask is 32-bit: ttm_pool_uses_dma32) type,
- * and cached pages have none (-1).
+ * wc and uc take the global type (the dma32 one with use_dma32), and cached pages have none (-1).
  */
 function select_type(kind: i32, caching: i32): i32 {
   if (uses_dma_alloc(kind)) return POOL_ID_DMA + caching;
   if (caching == CACHING_CACHED) return -1;
-  return base_of(kind) + (caching - CACHING_WC) * 2 + (device_dma32() ? 1 : 0);
+  return base_of(kind) + (caching - CACHING_WC) * 2 + (pool_use_dma32() ? 1 : 0);
 }
 
 /** One set_pages_array_wc/uc (ttm_pool_apply_caching) or set_pages_wb (ttm_pool_free_page) call. */
@@ -91,7 +98,7 @@ function ttm_pool_alloc_page(kind: i32, order: i32): i32 {
     if (load<i32>(OUT_SCRATCH_PTR, COH_EXCH) >= 0) set_page_exchanged(pfn);
     return pfn;
   }
-  const pfn = alloc_block(order, device_dma32());
+  const pfn = alloc_block(order, pool_use_dma32());
   if (pfn < 0) return -1;
   count(C_PAGES_ALLOCATED, n);
   for (let i = 0; i < n; i++) page_reset(pfn + i);

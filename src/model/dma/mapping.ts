@@ -51,6 +51,20 @@ export function forceDmaUnencrypted(s: DmaState): boolean {
   return s.cfg.platform === Platform.coco;
 }
 
+/**
+ * dma_addressing_limited (kernel/dma/mapping.c, 6.12): the device's mask is below
+ * dma_get_required_mask. That is dma_direct_get_required_mask for dma-direct (bare metal,
+ * swiotlb=force, coco): the power-of-two mask over the last RAM page. An IOMMU (use_dma_iommu) and
+ * Xen PV (xen_swiotlb_dma_ops has no get_required_mask) get DMA_BIT_MASK(32), which no device here
+ * is below. Past that test it is false for an ops table or an IOMMU, and for dma-direct when
+ * dma_direct_all_ram_mapped (x86 has no bus_dma_region: always).
+ */
+export function dmaAddressingLimited(s: DmaState): boolean {
+  const mask = 2 ** s.cfg.maskBits - 1;
+  if (s.cfg.platform === Platform['xen-pv'] || s.cfg.platform === Platform.iommu) return mask < 2 ** 32 - 1;
+  return (s.cfg.ramPages - 1) * PAGE_SIZE > mask;
+}
+
 const copiesToDevice = (dir: number) => dir === Dir.to_device || dir === Dir.bidirectional;
 const copiesToCpu = (dir: number) => dir === Dir.from_device || dir === Dir.bidirectional;
 

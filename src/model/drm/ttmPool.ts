@@ -7,16 +7,16 @@
 // block back whole at free: cleared into its type's list head, or unmapped and freed. The
 // xen-aware variant (fix 3 of the RFC, no kernel's) is the global pool with each fresh block
 // exchanged below the device mask. ENGINE.md §11 (modern) and T24.
-import { Caching, Dir, PAGE_SIZE, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES, POOL_ID_DMA, POOL_ID_END, POOL_ID_TTM, POOL_ID_XEN_AWARE, Pool, TTM_MAX_PAGE_ORDER,
+import { Caching, Dir, GartFamily, PAGE_SIZE, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES, POOL_ID_DMA, POOL_ID_END, POOL_ID_TTM, POOL_ID_XEN_AWARE, Pool, TTM_MAX_PAGE_ORDER,
   TTM_NR_PAGE_ORDERS, Zone } from '../../engine/abi.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import { dmaMapPhys, dmaUnmapPage } from '../dma/mapping.js';
+import { dmaAddressingLimited, dmaMapPhys, dmaUnmapPage } from '../dma/mapping.js';
 import { allocBlock, freeBlock, type MmState } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion, xenFrameAbove } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { cpuReach, nextStamp, writeRange } from '../sim/stamps.js';
 import { PageDeque } from './ttmPage.js';
-import { deviceZone, type PoolState } from './ttmPageAlloc.js';
+import type { PoolState } from './ttmPageAlloc.js';
 
 /** The tt as the pool sees it (drm/ttmTt.ts's Tt is one). */
 export interface PoolTt {
@@ -57,14 +57,23 @@ const baseOf = (kind: number) => (kind === Pool.ttmDma ? POOL_ID_DMA : kind === 
 const usesDmaAlloc = (kind: number) => kind === Pool.ttmDma;
 
 /**
+ * The pool's use_dma32 as the driver passes it to ttm_device_init (6.12): radeon_ttm_init gives
+ * dma_addressing_limited(), nouveau_ttm_init `dmabits <= 32`. GFP_DMA32 pages and the dma32
+ * global types when set, else GFP_HIGHUSER (Normal, then DMA32) and the normal ones.
+ */
+function poolUseDma32(s: ModernPoolState): boolean {
+  const radeon = s.cfg.gartFamily === GartFamily.r100 || s.cfg.gartFamily === GartFamily.r600;
+  return radeon ? dmaAddressingLimited(s) : s.cfg.maskBits <= 32;
+}
+
+/**
  * ttm_pool_select_type: a DMA-allocating pool has its own type for every caching and order; else
- * wc and uc take the global (dma32 when the device's mask is 32-bit: ttm_pool_uses_dma32) type,
- * and cached pages have none (-1).
+ * wc and uc take the global type (the dma32 one with use_dma32), and cached pages have none (-1).
  */
 function selectType(s: ModernPoolState, kind: number, caching: number): number {
   if (usesDmaAlloc(kind)) return POOL_ID_DMA + caching;
   if (caching === Caching.cached) return -1;
-  return baseOf(kind) + (caching - Caching.wc) * 2 + (deviceZone(s) === Zone.dma32 ? 1 : 0);
+  return baseOf(kind) + (caching - Caching.wc) * 2 + (poolUseDma32(s) ? 1 : 0);
 }
 
 /** One set_pages_array_wc/uc (ttm_pool_apply_caching) or set_pages_wb (ttm_pool_free_page) call. */
@@ -88,7 +97,7 @@ function ttmPoolAllocPage(s: ModernPoolState, kind: number, order: number): Bloc
     const b = coherentAllocBlock(s, order, false, n * PAGE_SIZE);
     return b ? { pfn: b.pfn, order, handle: b.handle, exchanged: b.exchanged >= 0 } : null;
   }
-  const pfn = allocBlock(s, order, deviceZone(s));
+  const pfn = allocBlock(s, order, poolUseDma32(s) ? Zone.dma32 : Zone.normal);
   if (pfn < 0) return null;
   s.counters.pagesAllocated += n;
   let exchanged = false;
