@@ -23,7 +23,8 @@ export const bench: Command = {
   async run(v, _args, io) {
     const out = v.out as string;
     if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a file; give a directory`);
-    for (const f of REPORT_FILES) checkOutPath(join(out, f)); // before anything runs: a link or a device there costs nothing
+    // Before anything runs: a link or a device there costs nothing.
+    for (const f of REPORT_FILES) checkOutPath(join(out, f), [], `bench writes its ${f} there: move it away or give another --out DIR`);
     const only = typeof v.only === 'string' ? v.only.split(',') : undefined;
     for (const id of only ?? []) {
       if (!BENCHMARKS.some((b) => b.id === id)) throw new UsageError(msg.badChoice('only', id, BENCHMARKS.map((b) => b.id)));

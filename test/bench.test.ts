@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, scratch } from './helpers.js';
 import { type Golden, diffGolden, goldenOf, resultsOf } from '../bench/golden.js';
@@ -116,10 +116,19 @@ describe('gartbench bench: what it names and where it writes', () => {
     symlinkSync(target, join(dir, 'report.md'));
     const r = cli('bench', '--quick', '--only', 'copy-bandwidth', '--out', dir);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^gartbench: --out: '.*report\.md' is a symbolic link/);
+    assert.match(r.stderr, /^gartbench: --out: '.*report\.md' is a symbolic link .*; bench writes its report\.md there: move it away or give another --out DIR$/m);
     assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, 'one line: no section ran');
     assert.equal(readFileSync(target, 'utf8'), 'kept\n');
     assert.deepEqual(readdirSync(dir), ['report.md']);
+  });
+
+  it('--out DIR holding a directory named report.json: the advice is about DIR, not a file name', () => {
+    const dir = scratch();
+    mkdirSync(join(dir, 'report.json'));
+    const r = cli('bench', '--quick', '--only', 'copy-bandwidth', '--out', dir);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `gartbench: --out: '${join(dir, 'report.json')}' is a directory; bench writes its report.json there: move it away or give another --out DIR\n`);
+    assert.deepEqual(readdirSync(join(dir, 'report.json')), []);
   });
 
   it('the commit is gartbench\'s own, whatever the directory it runs from', () => {

@@ -16,15 +16,16 @@ export function costsInput(v: Values): Input {
   return { path: typeof v.costs === 'string' ? v.costs : undefined, is: 'the --costs file' };
 }
 
-/** Checks --out before any work (INTERFACE exit 2: one line naming --out, nothing created). */
-export function checkOutPath(out: unknown, inputs: Input[] = []): void {
+/** Checks --out before any work (INTERFACE exit 2: one line naming --out, nothing created).
+ * `hint`: what to do when a link, directory or device sits at the path (default: name a file). */
+export function checkOutPath(out: unknown, inputs: Input[] = [], hint?: string): void {
   if (typeof out !== 'string') return;
-  const problem = targetProblem(out, inputs) ?? directoryProblem(out);
+  const problem = targetProblem(out, inputs, hint) ?? directoryProblem(out);
   if (problem) throw new UsageError(msg.outUnusable(out, problem));
 }
 
 /** What is wrong with the target itself, if it exists. */
-function targetProblem(out: string, inputs: Input[]): string | undefined {
+function targetProblem(out: string, inputs: Input[], hint?: string): string | undefined {
   let st: Stats;
   try {
     st = lstatSync(out);
@@ -32,9 +33,9 @@ function targetProblem(out: string, inputs: Input[]): string | undefined {
     const code = (e as { code?: string }).code;
     return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : msg.outCannot(fsReason(e)); // ENOTDIR: directoryProblem names the part
   }
-  if (st.isSymbolicLink()) return msg.outSymlink;
-  if (st.isDirectory()) return msg.outDirectory;
-  if (!st.isFile()) return msg.outSpecial(st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device');
+  if (st.isSymbolicLink()) return msg.outSymlink(hint);
+  if (st.isDirectory()) return msg.outDirectory(hint);
+  if (!st.isFile()) return msg.outSpecial(st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device', hint);
   for (const i of inputs) {
     if (i.path !== undefined && sameFile(st, i.path)) return msg.outIsInput(i.is);
   }
