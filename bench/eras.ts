@@ -5,7 +5,7 @@ import type { KernelName } from '../src/engine/abi.js';
 import { loadCosts } from '../src/report/costs.js';
 import type { Result } from '../src/report/result.js';
 import { resultsOf } from '../src/report/results.js';
-import { columnOf, platformsOf, strategiesOf } from '../src/run/matrix.js';
+import { STRATEGY_CHOICES, columnOf, platformsOf } from '../src/run/matrix.js';
 import { type Plan, planWorkload } from '../src/run/plan.js';
 import type { DeviceName } from '../src/source/scenario.js';
 import { verdictCell } from '../src/report/format.js';
@@ -31,10 +31,10 @@ export function eraSweep(quick: boolean): EraSweep {
 export const ERA_DEVICES: readonly DeviceName[] = ['r100', 'r600'];
 const KERNELS: readonly KernelName[] = ['2010', 'modern'];
 
-/** Upload on every platform × strategy of each kernel (2010: the four paths; modern: and auto), r100 and r600. */
+/** Upload on every platform × strategy (auto included) of each kernel, r100 and r600. */
 export function eraPlans(s: EraSweep, seed: number): Plan[] {
   const sizes = { ram: s.ram, hostRam: s.hostRam, xenLowFree: s.xenLowFree, swiotlb: 64 * 2 ** 20 };
-  return KERNELS.flatMap((kernel) => ERA_DEVICES.flatMap((device) => platformsOf(kernel).flatMap((platform) => strategiesOf(kernel).map((strategy) => planWorkload({
+  return KERNELS.flatMap((kernel) => ERA_DEVICES.flatMap((device) => platformsOf(kernel).flatMap((platform) => STRATEGY_CHOICES.map((strategy) => planWorkload({
     platform, device, strategy, gatt: null, workload: 'upload', pages: s.pages, boPages: s.boPages, rounds: 1, seed, kernel,
     replicas: 1, payloadBytes: 0, engine: 'wasm',
   }, sizes)))));
@@ -52,10 +52,11 @@ export async function measureEras(s: EraSweep, seed: number, log: (l: string) =>
   const rows: (string | number)[][] = [];
   for (const device of ERA_DEVICES) {
     for (const platform of platformsOf('modern')) {
-      for (const strategy of strategiesOf('modern')) {
+      for (const strategy of STRATEGY_CHOICES) {
         const then = find('2010', device, platform, strategy);
         const now = find('modern', device, platform, strategy)!;
-        rows.push([device, platform, strategy === 'auto' ? `auto → ${now.scenario.strategy}` : strategy,
+        const auto = `auto → ${then ? `${then.scenario.strategy} (2010), ` : ''}${now.scenario.strategy}${then ? ' (modern)' : ''}`;
+        rows.push([device, platform, strategy === 'auto' ? auto : strategy,
           then ? verdictCell(then) : '— (not in 2.6.37)', then ? cost(then) : '—', verdictCell(now), cost(now)]);
       }
     }

@@ -32,7 +32,7 @@ export interface ScalingCase { id: string; what: string; argv: (workers: number)
 export function scalingCases(c: ScalingConfig): ScalingCase[] {
   const common = { workload: 'upload', pages: c.pages, ...c.machine, seed: c.seed };
   return [
-    { id: 'matrix', what: 'a matrix (every platform × strategy, r100: 16 cells)', argv: (w) => ['matrix', ...argvOf({ device: 'r100', ...common, workers: w })] },
+    { id: 'matrix', what: 'a matrix (every platform × strategy, r100: 20 cells)', argv: (w) => ['matrix', ...argvOf({ device: 'r100', ...common, workers: w })] },
     { id: 'replicas', what: `one scenario's ${c.replicas} replicas`, argv: (w) => ['run', ...argvOf({ platform: 'xen-pv', device: 'r100', strategy: 'sync', ...common, replicas: c.replicas, workers: w })] },
   ];
 }

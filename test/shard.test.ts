@@ -66,7 +66,7 @@ describe('shard slices', () => {
 
   it('the matrix order: every platform × strategy, or × gatt for agp', () => {
     // 2010: 4 platforms (no coco); modern: 5 (coco last).
-    assert.equal(matrixOrder('r100', '2010').length, 16);
+    assert.equal(matrixOrder('r100', '2010').length, 20);
     assert.equal(matrixOrder('agp', '2010').length, 12);
     assert.deepEqual(matrixOrder('r100', '2010')[1], { platform: 'bare-metal', strategy: 'coherent', gatt: null });
     // modern: 5 platforms × the four paths and the kernel's own answer (auto) = 25; agp 5 × 3.
@@ -83,10 +83,10 @@ describe('matrix --shard and merge', () => {
   const parts = (names: string[]) => names.map((n) => join(dir, n));
 
   it('two shards merged equal the unsharded run, counter for counter', () => {
-    assert.equal(whole.cells.length, 16);
+    assert.equal(whole.cells.length, 20);
     assert.equal(whole.shard, undefined);
-    assert.deepEqual(halves.map((h) => h.cells.length), [8, 8]);
-    assert.deepEqual(halves[0]!.shard!.cells, [0, 2, 4, 6, 8, 10, 12, 14]);
+    assert.deepEqual(halves.map((h) => h.cells.length), [10, 10]);
+    assert.deepEqual(halves[0]!.shard!.cells, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     // A part holds its own cells, as the unsharded run computed them.
     assert.deepEqual(fixed(halves[1]!), fixed(whole).filter((_, i) => i % 2 === 1));
     const out = join(dir, 'merged2.json');
@@ -135,12 +135,12 @@ describe('matrix --shard and merge', () => {
   it('a part prints its own cells and says which shard it is', () => {
     const r = cli('matrix', ...SMALL, '--shard', '2/2');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^shard 2\/2: 8 of the matrix's 16 cells/);
+    assert.match(r.stdout, /^shard 2\/2: 10 of the matrix's 20 cells/);
     assert.match(r.stdout, /bare-metal +· +\S+/);
   });
 
   it('refuses a missing shard, overlapping parts and parts of another run (exit 2, one line, nothing written)', () => {
-    refused(['merge', ...parts(['half1.json'])], /missing shard 2\/2 of the 16-cell matrix/);
+    refused(['merge', ...parts(['half1.json'])], /missing shard 2\/2 of the 20-cell matrix/);
     refused(['merge', ...parts(['half1.json', 'half1.json', 'half2.json'])], /'.*half1\.json' and '.*half1\.json' are both shard 1\/2: the parts overlap/);
     matrix('other-pages.json', '--shard', '2/2', '--pages', '512');
     refused(['merge', ...parts(['half1.json', 'other-pages.json'])], /other-pages\.json' is from another run than '.*half1\.json': --pages 512, not 256/);
@@ -174,15 +174,15 @@ describe('matrix --shard and merge', () => {
   });
 
   it('shards beyond the cells are empty parts, and merge does not need them', () => {
-    const parts16: Part[] = [];
-    for (let k = 1; k <= 18; k++) {
-      const cells = shardIndices(16, { index: k, count: 18 });
-      const shard = { index: k, count: 18, cells, total: 16, of: halves[0]!.shard!.of };
-      if (k !== 17) parts16.push({ name: `p${k}`, doc: { ...whole, shard, cells: cells.map((i) => whole.cells[i]) } });
+    const parts: Part[] = [];
+    for (let k = 1; k <= 22; k++) {
+      const cells = shardIndices(20, { index: k, count: 22 });
+      const shard = { index: k, count: 22, cells, total: 20, of: halves[0]!.shard!.of };
+      if (k !== 21) parts.push({ name: `p${k}`, doc: { ...whole, shard, cells: cells.map((i) => whole.cells[i]) } });
     }
-    assert.deepEqual(mergeParts(parts16).cells, whole.cells);
-    assert.throws(() => mergeParts(parts16.slice(1)), /missing shard 1\/18/);
-    const r = cli('matrix', ...SMALL, '--shard', '17/18', '--json');
+    assert.deepEqual(mergeParts(parts).cells, whole.cells);
+    assert.throws(() => mergeParts(parts.slice(1)), /missing shard 1\/22/);
+    const r = cli('matrix', ...SMALL, '--shard', '21/22', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).cells, []);
   });

@@ -12,7 +12,7 @@ import { RUN_SPECS } from './run.js';
 
 export const matrix: Command = {
   usage: 'gartbench matrix [--device D] [--workload W] [scenario options but platform/strategy/gatt] [--shard K/N] [--json] [--out FILE]',
-  about: 'Runs every platform × strategy (TTM devices; on --kernel modern also auto, the kernel\'s own choice per\nmachine) or platform × gatt (agp) for one device and workload, and prints the verdicts side by side.\nWith --shard K/N it runs one slice of those cells (one machine of many); `gartbench merge` joins the parts into the result one unsharded run gives.',
+  about: 'Runs every platform × strategy (TTM devices; auto, the kernel\'s own choice, beside the RFC\'s four\npaths) or platform × gatt (agp) for one device and workload, and prints the verdicts side by side.\nWith --shard K/N it runs one slice of those cells (one machine of many); `gartbench merge` joins the parts into the result one unsharded run gives.',
   specs: [...RUN_SPECS.filter((s) => !['platform', 'strategy', 'gatt', 'json', 'out'].includes(s.name)), SHARD_OPTION, ...RUN_SPECS.filter((s) => ['json', 'out'].includes(s.name))],
   interruptible: true,
   async run(v, _args, io, _given, signal) {

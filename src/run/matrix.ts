@@ -4,9 +4,9 @@
 import { MODERN_ONLY_PLATFORMS, PLATFORMS, type KernelName, type PlatformName } from '../engine/abi.js';
 import type { ConcreteStrategyName, DeviceName, GattName, StrategyName } from '../source/scenario.js';
 
-/** The matrix's strategies: the RFC's paths, each a column (`auto` is one of them per machine). */
+/** The RFC's paths (`auto` is one of them per machine). */
 export const STRATEGIES = ['legacy', 'coherent', 'sync', 'xen-aware'] as const satisfies readonly ConcreteStrategyName[];
-/** What --strategy accepts: the matrix's strategies, and `auto` (the kernel's own choice: run/needSwiotlb.ts). */
+/** What --strategy accepts and the matrix's columns: the RFC's paths, and `auto` (the kernel's own choice: run/needSwiotlb.ts). */
 export const STRATEGY_CHOICES = [...STRATEGIES, 'auto'] as const satisfies readonly StrategyName[];
 export const GATTS = ['phys', 'dma-coherent', 'fsb-hooks'] as const satisfies readonly GattName[];
 
@@ -21,17 +21,14 @@ export function platformsOf(kernel: KernelName): PlatformName[] {
   return kernel === 'modern' ? [...PLATFORMS] : PLATFORMS.filter((p) => !MODERN_ONLY_PLATFORMS.includes(p));
 }
 
-/** A kernel's matrix columns for a TTM device: the RFC's four paths, and on modern the kernel's
- * own answer beside them (`auto`: drm_need_swiotlb's choice, machine by machine). */
-export function strategiesOf(kernel: KernelName): readonly StrategyName[] {
-  return kernel === 'modern' ? STRATEGY_CHOICES : STRATEGIES;
-}
-
+/** A TTM device's matrix columns are every --strategy: the RFC's four paths and, beside them, the
+ * kernel's own answer (`auto`: `legacy` on 2010, drm_need_swiotlb's choice machine by machine on
+ * modern). */
 export function matrixOrder(device: DeviceName, kernel: KernelName): MatrixCell[] {
   const agp = device === 'agp';
   return platformsOf(kernel).flatMap((platform): MatrixCell[] => (agp
     ? GATTS.map((gatt) => ({ platform, strategy: null, gatt }))
-    : strategiesOf(kernel).map((strategy) => ({ platform, strategy, gatt: null }))));
+    : STRATEGY_CHOICES.map((strategy) => ({ platform, strategy, gatt: null }))));
 }
 
 /** The column a cell stands in: the strategy asked for (`auto`, not what it resolved to), or the gatt. */
