@@ -101,7 +101,8 @@ export function tablesBytes(platform: i32, maskBits: i32, kernel: i32, ramPages:
     maxBuffers, gartPages, gartFamily)) return -1;
   if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return -1;
   configured = true; // this instance never boots a machine
-  return <f64>L.layout_place();
+  const end = L.layout_place();
+  return <f64>(end + L.xstamp_reserve());
 }
 export function maxMemoryBytes(): f64 { return <f64>L.max_memory_bytes(); }
 export function opsPtr(): usize { return L.OPS_PTR; }

@@ -30,15 +30,16 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 @inline export const TP_DMA: usize = TP_PREV + 4;
 @inline export const TP_COH: usize = TP_DMA + 4;
 // Xen's record of a machine frame (XEN_FRAME_BYTES), kept in frame store order (sim/translate.ts)
-// like the stamps, so the frames a run of guest pages gives back sit together: the heap's
-// free-list links and, while it heads a free block, its machine frame (xen/heap.ts), and the
-// frame's m2p word (xen/p2m.ts). The heap's tags, which a merge reads for a frame's machine-order
-// neighbour, are a dense byte per frame in machine order.
-@inline export const XEN_FRAME_BYTES: usize = 16;
+// like the stamps, so the frames a run of guest pages gives back sit together: the heap's next
+// link (xen/heap.ts) and one word that is the frame's m2p entry (xen/p2m.ts: 0 the boot owner,
+// pfn + 1, or XF_M2P_NONE) or, while the frame heads a free block of Xen's heap, the block's prev
+// link tagged with XF_LINK_TAG. Different, for memory only: a free frame backs no guest page, so
+// the two never meet, and a tagged word reads as "no guest page" (the tag is XF_M2P_NONE's top bit).
+@inline export const XEN_FRAME_BYTES: usize = 8;
 @inline export const XF_NEXT: usize = 0;
-@inline export const XF_PREV: usize = XF_NEXT + 4;
-@inline export const XF_M2P: usize = XF_PREV + 4;
-@inline export const XF_MFN: usize = XF_M2P + 4;
+@inline export const XF_M2P: usize = XF_NEXT + 4;
+@inline export const XF_M2P_NONE: u32 = 0xFFFF_FFFF;
+@inline export const XF_LINK_TAG: u32 = 0x8000_0000;
 @inline const WASM_PAGE: u64 = 65536;
 @inline const MAX_MEMORY: u64 = 65536 * WASM_PAGE - WASM_PAGE; // stay below 4 GiB
 
@@ -99,7 +100,9 @@ export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC
 export const IOMMU_FQ_PTR: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
 export const FIXED_END: usize = IOMMU_FQ_PTR + <usize>(IOVA_DEFAULT_FQ_SIZE * 16);
 
-export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame), in frame store order (sim/translate.ts)
+export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame) of store frames [0, direct_frames) (sim/translate.ts)
+export let xstamps_ptr: usize = 0;    // xen-pv: u32 per chunk of the store frames above: its stamps' address, 0 = none yet (below)
+export let direct_frames: i32 = 0;
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn, mfn + 1; 0 = the boot placement (xen-pv only; sim/translate.ts)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
@@ -191,6 +194,18 @@ export function rec_start(r: usize, id: i32, kind: i32, failed: bool): void {
 }
 @inline export function rec_clear(r: usize): void { memory.fill(r, 0, SLOT_BYTES); }
 
+// Stamps by store frame (sim/translate.ts): the guest's frames, then (xen-pv) the frames below 4
+// GiB up to the end of Xen's low range, where the swiotlb pool and exchanged coherent pages sit,
+// in one table (direct_frames); the rest of a large host, Xen's and other domains' frames that
+// only an exchange gives the guest, in chunks of 2^XSTAMP_CHUNK_SHIFT frames committed at a chunk's
+// first write. A chunk never written reads 0, as fresh memory does. Different, for memory only.
+// The fit check counts every chunk (xstamp_reserve), so a run never runs out of them.
+@inline export const XSTAMP_CHUNK_SHIFT: i32 = 14;
+@inline export const XSTAMP_CHUNK_BYTES: i32 = (1 << XSTAMP_CHUNK_SHIFT) * 16;
+@inline function xstamp_chunks(): u64 { return (<u64>(host_pages - direct_frames) + (1 << XSTAMP_CHUNK_SHIFT) - 1) >> XSTAMP_CHUNK_SHIFT; }
+/** Bytes the chunks may commit during a run, beyond the tables. */
+export function xstamp_reserve(): u64 { return has_p2m ? xstamp_chunks() * <u64>XSTAMP_CHUNK_BYTES : 0; }
+
 function region(at: u64, bytes: u64): u64 {
   return (at + bytes + 15) & ~(<u64>15);
 }
@@ -206,7 +221,7 @@ export function layout_swiotlb_dynamic(on: bool): bool {
 /** Lays out every table; returns false when it cannot fit in 32-bit linear memory. */
 export function layout_compute(): bool {
   const at = layout_place();
-  if (at > MAX_MEMORY) return false;
+  if (at + xstamp_reserve() > MAX_MEMORY) return false;
   return memory_ensure(<usize>at);
 }
 
@@ -235,7 +250,9 @@ export function layout_place(): u64 {
   let at: u64 = <u64>FIXED_END;
   const frames = <u64>host_pages;
   const pfns = <u64>ram_pages;
-  stamps_ptr = <usize>at; at = region(at, frames * 16);
+  direct_frames = has_p2m ? ram_pages + xen_low_end : host_pages;
+  stamps_ptr = <usize>at; at = region(at, <u64>direct_frames * 16);
+  if (has_p2m) { xstamps_ptr = <usize>at; at = region(at, xstamp_chunks() * 4); }
   expected_ptr = <usize>at; at = region(at, pfns * 16);
   if (has_p2m) {
     p2m_ptr = <usize>at; at = region(at, pfns * 4);
@@ -289,12 +306,19 @@ export function memory_ensure(end: usize): bool {
   return true;
 }
 
-/** Sparse payload storage: bump-allocates `bytes` zeroed bytes, traps when memory is gone. */
+// Different, for speed only: a bump allocation past the committed memory commits 16 MiB more at
+// once (when there is room), since every memory.grow makes V8 account for, and collect toward,
+// the larger memory.
+@inline const BUMP_GROW_BYTES: usize = 16 << 20;
+
+/** Sparse storage (payload bytes, stamp chunks): bump-allocates `bytes` zeroed bytes, traps when memory is gone. */
 export function bump_alloc(bytes: i32): usize {
   const at = bump_ptr;
   const end = at + <usize>bytes;
+  const ahead = <u64>end + <u64>BUMP_GROW_BYTES;
+  if (end > memory_end && ahead <= MAX_MEMORY) memory_ensure(<usize>ahead);
   if (end < at || !memory_ensure(end)) {
-    abort('payload storage exhausted', 'assembly/layout.ts', 0, 0);
+    abort('engine memory exhausted (payload bytes)', 'assembly/layout.ts', 0, 0);
     unreachable();
   }
   bump_ptr = end;

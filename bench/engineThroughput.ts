@@ -1,7 +1,7 @@
 // Question: how many page-operations per second does each engine execute on the seed's DMA path,
 // and how much engine memory does a simulated machine frame cost?
 import { createEngine, wasmModule } from '../src/engine/factory.js';
-import { createWasmEngine } from '../src/engine/wasm.js';
+import { createWasmEngine, wasmTablesBytes } from '../src/engine/wasm.js';
 import { createJsEngine } from '../src/engine/js.js';
 import type { Engine, EngineKind } from '../src/engine/types.js';
 import { machineConfig } from '../src/run/machine.js';
@@ -79,6 +79,9 @@ export const engineThroughput: BenchModule = {
     const bytes = wasm!.memoryBytes?.() ?? NaN;
     wasm = undefined;
     const perFrame = bytes / big.hostPages;
+    // The stamps of frames outside the guest and Xen's low range are committed a chunk at a time
+    // as a run first writes them (assembly/layout.ts); the fit check counts them all.
+    const most = wasmTablesBytes(mod, big).need;
     const initMs = summarize(init.init!);
     const wx = fig['wasm/xen-pv']!;
     const jx = fig['js/xen-pv']!;
@@ -95,9 +98,9 @@ export const engineThroughput: BenchModule = {
           rows,
         },
         {
-          caption: `Engine memory for a 64 GiB Xen host with a 16 GiB guest (Wasm linear memory after init; the same on every run). Build time: median (min–max) of ${initMs.samples} builds.`,
-          columns: ['host frames', 'engine MiB', 'bytes per frame', 'init ms', 'samples'],
-          rows: [[big.hostPages, (bytes / 2 ** 20).toFixed(0), perFrame.toFixed(1), statCell(initMs, (v) => v.toFixed(0)), initMs.samples]],
+          caption: `Engine memory for a 64 GiB Xen host with a 16 GiB guest: Wasm linear memory after init (the same on every run), and the most a run can grow it to, once every machine frame outside the guest and Xen's low range has been written (their stamps are committed in chunks as a run first writes them). Build time: median (min–max) of ${initMs.samples} builds.`,
+          columns: ['host frames', 'engine MiB after init', 'bytes per frame', 'at most, MiB', 'bytes per frame at most', 'init ms', 'samples'],
+          rows: [[big.hostPages, (bytes / 2 ** 20).toFixed(0), perFrame.toFixed(1), (most / 2 ** 20).toFixed(0), (most / big.hostPages).toFixed(1), statCell(initMs, (v) => v.toFixed(0)), initMs.samples]],
         },
       ],
       metrics: [
@@ -119,7 +122,7 @@ export const engineThroughput: BenchModule = {
       targets: [
         { what: 'micro-benchmark, DMA path: Wasm engine ≥ 25 M page-ops/s (single thread, stamps only; median)', measured: `${statCell(wx.rate)} M, ${wx.rate.samples} rounds`, met: wx.rate.median >= 25 },
         { what: 'micro-benchmark, DMA path: Wasm engine ≥ 5× the reference model (median)', measured: `${statCell(rx)}× (bare metal ${statCell(rb)}×), ${rx.samples} rounds`, met: rx.median >= 5 },
-        { what: '≤ 32 bytes of engine memory per machine frame (64 GiB host in ≤ 512 MiB)', measured: `${perFrame.toFixed(1)} B/frame, ${(bytes / 2 ** 20).toFixed(0)} MiB`, met: perFrame <= 32 },
+        { what: '≤ 32 bytes of engine memory per machine frame (64 GiB host in ≤ 512 MiB)', measured: `${perFrame.toFixed(1)} B/frame, ${(bytes / 2 ** 20).toFixed(0)} MiB after init (at most ${(most / big.hostPages).toFixed(1)} B/frame, ${(most / 2 ** 20).toFixed(0)} MiB, once a run has written every frame)`, met: perFrame <= 32 },
       ],
       notes: [`The reference model and the Wasm engine ran the same ${stream.count.toLocaleString('en-US')} ops and agreed on every counter.`],
       // A pre-built stream through one path: a micro-benchmark (the end-to-end ratios are in bench/endToEnd.ts).

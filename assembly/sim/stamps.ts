@@ -7,8 +7,8 @@
 
 import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
 import { cur_op } from './counters';
-import { stamps_ptr, expected_ptr, payload_bytes, unit_payload,
-  pay_mach_ptr, pay_shadow_ptr, bump_alloc } from '../layout';
+import { stamps_ptr, xstamps_ptr, direct_frames, expected_ptr, payload_bytes, unit_payload,
+  pay_mach_ptr, pay_shadow_ptr, bump_alloc, XSTAMP_CHUNK_SHIFT, XSTAMP_CHUNK_BYTES } from '../layout';
 import { phys_to_store, machine_to_store, bus_to_store } from './translate';
 
 // How an access reaches machine memory.
@@ -32,10 +32,47 @@ import { phys_to_store, machine_to_store, bus_to_store } from './translate';
 let buf_counter: i32 = 0;
 @inline export function next_buf_id(): i32 { return ++buf_counter; }
 
+/**
+ * The 16 bytes that hold store frame sfn's two unit stamps: the guest's and the low frames in one
+ * table, the others in chunks (layout.ts). `create` commits a missing chunk (a write); else a
+ * missing one gives 0 (its units read 0).
+ */
+@inline export function frame_stamps(sfn: i64, create: bool): usize {
+  if (sfn < <i64>direct_frames) return stamps_ptr + (<usize>sfn << 4);
+  const x = <i32>sfn - direct_frames;
+  const t = xstamps_ptr + (<usize>(x >> XSTAMP_CHUNK_SHIFT) << 2);
+  let chunk = <usize>load<u32>(t);
+  if (chunk == 0) {
+    if (!create) return 0;
+    chunk = bump_alloc(XSTAMP_CHUNK_BYTES);
+    store<u32>(t, <u32>chunk);
+  }
+  return chunk + (<usize>(x & ((1 << XSTAMP_CHUNK_SHIFT) - 1)) << 4);
+}
+
+/** A unit's place in its frame's 16 bytes, from a store address (or a page offset). */
+@inline function unit_off(m: i64): usize { return <usize>((m >> IO_TLB_SHIFT) & 1) << 3; }
+
+/** Where the stamp of the unit holding store address m ≥ 0 is kept (frame_stamps). */
+@inline function unit_at(m: i64, create: bool): usize {
+  const f = frame_stamps(m >> PAGE_SHIFT, create);
+  return f == 0 ? 0 : f + unit_off(m);
+}
+
+/** Stamp s into the unit holding store address m ≥ 0. */
+@inline function set_machine_stamp(m: i64, s: u64): void { store<u64>(unit_at(m, true), s); }
+
 /** The stamp of the unit holding store address m (0 when nothing is there). */
 @inline export function machine_stamp(m: i64): u64 {
   if (m < 0) return 0;
-  return load<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3));
+  const at = unit_at(m, false);
+  return at == 0 ? 0 : load<u64>(at);
+}
+
+/** Both units of store frame sfn read 0 (an exchange's memset; a chunk never written already does). */
+export function zero_frame_stamps(sfn: i32): void {
+  const at = frame_stamps(sfn, false);
+  if (at != 0) { store<u64>(at, 0); store<u64>(at, 0, 8); }
 }
 
 @inline export function expected_stamp(pfn: i32, unit: i32): u64 {
@@ -124,10 +161,18 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
   // Different, for speed only: without payload, a range of whole units reached at unit boundaries
   // is one stamp per unit, the loop below without its piece arithmetic.
   if (payload_bytes == 0 && ((<i32>base | a | b) & UNIT_MASK) == 0) {
-    const m0 = (<i32>base & PAGE_MASK) == 0 ? reach(mode, base, 0) : -2; // a page-aligned base: one frame
+    if ((<i32>base & PAGE_MASK) == 0) { // a page-aligned base: one frame
+      const m0 = reach(mode, base, 0);
+      const f = m0 < 0 ? 0 : frame_stamps(m0 >> PAGE_SHIFT, true);
+      for (let k = a; k < b; k += UNIT_SIZE) {
+        if (f != 0) store<u64>(f + unit_off(k), s);
+        if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
+      }
+      return;
+    }
     for (let k = a; k < b; k += UNIT_SIZE) {
-      const m = m0 == -2 ? reach(mode, base, k) : reach_in(m0, k);
-      if (m >= 0) store<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3), s);
+      const m = reach(mode, base, k);
+      if (m >= 0) set_machine_stamp(m, s);
       if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
     }
     return;
@@ -137,7 +182,7 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
     const x = base + <u64>k;
     const n = piece_len(k, b, x);
     const m = reach(mode, base, k);
-    if (m >= 0) store<u64>(stamps_ptr + (<usize>(m >> IO_TLB_SHIFT) << 3), s);
+    if (m >= 0) set_machine_stamp(m, s);
     if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
     if (payload_bytes > 0 && k < payload_bytes) {
       const top = min(k + n, payload_bytes);
@@ -160,16 +205,25 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
   // Different, for speed only: without payload, whole units at unit boundaries copy one stamp
   // each, each side's page translated once.
   if (payload_bytes == 0 && ((<i32>src | <i32>dst | n) & UNIT_MASK) == 0) {
-    let sp: u64 = u64.MAX_VALUE; let sm: i64 = -1;
-    let dp: u64 = u64.MAX_VALUE; let dm: i64 = -1;
+    let sp: u64 = u64.MAX_VALUE; let sf: usize = 0; // each side's page, and its frame's stamps (0: none)
+    let dp: u64 = u64.MAX_VALUE; let df: usize = 0;
     for (let done = 0; done < n; done += UNIT_SIZE) {
       const xs = src + <u64>done;
       const xd = dst + <u64>done;
-      if ((xs >> PAGE_SHIFT) != sp) { sp = xs >> PAGE_SHIFT; sm = phys_to_store(sp << PAGE_SHIFT); }
-      if ((xd >> PAGE_SHIFT) != dp) { dp = xd >> PAGE_SHIFT; dm = phys_to_store(dp << PAGE_SHIFT); }
-      if (dm < 0) continue;
-      const ms = reach_in(sm, <i32>(xs & PAGE_MASK));
-      store<u64>(stamps_ptr + (<usize>((dm + <i64>(xd & PAGE_MASK)) >> IO_TLB_SHIFT) << 3), machine_stamp(ms));
+      if ((xs >> PAGE_SHIFT) != sp) {
+        sp = xs >> PAGE_SHIFT;
+        const sm = phys_to_store(sp << PAGE_SHIFT);
+        sf = sm < 0 ? 0 : frame_stamps(sm >> PAGE_SHIFT, false);
+      }
+      if ((xd >> PAGE_SHIFT) != dp) {
+        dp = xd >> PAGE_SHIFT;
+        const dm = phys_to_store(dp << PAGE_SHIFT);
+        df = dm < 0 ? 0 : frame_stamps(dm >> PAGE_SHIFT, true);
+      }
+      if (df == 0) continue;
+      // A source frame without stamps reads 0 (looked up again: this copy may have just made them).
+      if (sf == 0) { const sm = phys_to_store(sp << PAGE_SHIFT); if (sm >= 0) sf = frame_stamps(sm >> PAGE_SHIFT, false); }
+      store<u64>(df + unit_off(<i64>xd), sf == 0 ? 0 : load<u64>(sf + unit_off(<i64>xs)));
     }
     return;
   }
@@ -186,7 +240,7 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
     const md = phys_to_store(xd);
     if (md >= 0) {
       if (done == 0 || (xd & UNIT_MASK) == 0) {
-        store<u64>(stamps_ptr + (<usize>(md >> IO_TLB_SHIFT) << 3), machine_stamp(ms));
+        set_machine_stamp(md, machine_stamp(ms));
       }
       if (payload_bytes > 0) {
         for (let j = 0; j < len; j++) {

@@ -8,11 +8,11 @@
 
 import { XEN_LOW_BASE_MFN, XEN_MAX_EXCHANGE_ORDER, DMA32_LIMIT_PFN, XEN_NR_ZONES, XEN_HEAP_MAX_ORDER,
   PAGE_SHIFT, C_HYPERCALLS, C_ALLOC_FAILURES, C_EXCHANGED_FRAMES } from '../abi';
-import { ram_pages, host_pages, xen_low_end, frame_bits_ptr, stamps_ptr, payload_bytes, unit_payload,
+import { ram_pages, host_pages, xen_low_end, frame_bits_ptr, payload_bytes, unit_payload,
   xen_out_ptr } from '../layout';
 import { count } from '../sim/counters';
 import { pfn_to_mfn, pfn_to_sfn } from '../sim/translate';
-import { mach_slot, forget_pages } from '../sim/stamps';
+import { mach_slot, forget_pages, zero_frame_stamps } from '../sim/stamps';
 import { set_p2m, xen_pv_domain } from './p2m';
 import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next, heap_block_mfn } from './heap';
 
@@ -25,7 +25,7 @@ import { alloc_domheap_pages, free_heap_pages, heap_list_head, heap_list_next, h
 function zero_range(pfn: i32, n: i32): void {
   for (let i = 0; i < n; i++) {
     const sfn = pfn_to_sfn(pfn + i);
-    memory.fill(stamps_ptr + (<usize>sfn << 4), 0, 16);
+    zero_frame_stamps(sfn);
     if (payload_bytes > 0) {
       const slot = mach_slot(sfn, false);
       if (slot != 0) memory.fill(slot, 0, <usize>(unit_payload << 1));

@@ -8,13 +8,14 @@
 // There is no separate low reserve: memory below 4 GiB is just the heap's bottom zones.
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
-import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_PREV, XF_MFN, heap_heads_ptr, heap_lists_ptr, host_pages,
-  heads_init } from '../layout';
-import { mfn_to_sfn } from '../sim/translate';
+import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, heap_heads_ptr, heap_lists_ptr,
+  host_pages, heads_init } from '../layout';
+import { mfn_to_sfn, sfn_to_mfn } from '../sim/translate';
 
 // A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
 // store frame (sim/translate.ts): the lists link store frames (-1 = none), so walking them reads
-// no table, and the record remembers its machine frame. In machine order, for a merge's look at a
+// no table; the prev link takes the m2p word, tagged, and goes back to "no guest page" when the
+// block leaves its list; the machine frame comes from the store frame. In machine order, for a merge's look at a
 // frame's neighbour: per order k, one bit per 2^k-aligned block (does a free block of order k start
 // there), small tables that stay in cache; a block's buddy at order 0 sits in the same word as the
 // block. Fresh memory is "no free block": nothing is filled at boot.
@@ -56,13 +57,16 @@ import { mfn_to_sfn } from '../sim/translate';
 /** bits_to_zone: the highest zone whose frames all lie below 2^bits (0 for bits <= PAGE_SHIFT). */
 @inline function bits_to_zone(bits: i32): i32 { return bits < PAGE_SHIFT + 1 ? 0 : bits - (PAGE_SHIFT + 1); }
 
+/** A free head's prev link (store frame, -1 = none) in its tagged m2p word. */
+@inline function prev_of(r: usize): i32 { return <i32>(load<u32>(r, XF_M2P) & ~XF_LINK_TAG) - 1; }
+@inline function set_prev(r: usize, p: i32): void { store<u32>(r, XF_LINK_TAG | <u32>(p + 1), XF_M2P); }
+
 /** page_list_add_tail of the free block headed by frame f, whose store frame is s. */
 function list_add_tail(zone: i32, order: i32, f: i32, s: i32): void {
   const t = load<i32>(tail_at(zone, order));
   const r = rec_of(s);
   store<i32>(r, -1, XF_NEXT);
-  store<i32>(r, t, XF_PREV);
-  store<i32>(r, f, XF_MFN);
+  set_prev(r, t);
   if (t >= 0) store<i32>(rec_of(t), s, XF_NEXT); else store<i32>(head_at(zone, order), s);
   store<i32>(tail_at(zone, order), s);
   set_free_head(f, order);
@@ -72,10 +76,11 @@ function list_add_tail(zone: i32, order: i32, f: i32, s: i32): void {
 function list_del(zone: i32, order: i32, s: i32): i32 {
   const r = rec_of(s);
   const n = load<i32>(r, XF_NEXT);
-  const p = load<i32>(r, XF_PREV);
+  const p = prev_of(r);
   if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
-  if (n >= 0) store<i32>(rec_of(n), p, XF_PREV); else store<i32>(tail_at(zone, order), p);
-  const f = load<i32>(r, XF_MFN);
+  if (n >= 0) set_prev(rec_of(n), p); else store<i32>(tail_at(zone, order), p);
+  store<u32>(r, XF_M2P_NONE, XF_M2P);
+  const f = sfn_to_mfn(s);
   clear_free_head(f, order);
   return f;
 }
@@ -180,4 +185,4 @@ export function xen_heap_free_frames(): i64 {
  * successor, and the block's first frame. */
 export function heap_list_head(zone: i32, order: i32): i32 { return load<i32>(head_at(zone, order)); }
 export function heap_list_next(s: i32): i32 { return load<i32>(rec_of(s), XF_NEXT); }
-export function heap_block_mfn(s: i32): i32 { return load<i32>(rec_of(s), XF_MFN); }
+export function heap_block_mfn(s: i32): i32 { return sfn_to_mfn(s); }

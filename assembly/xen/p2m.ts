@@ -9,7 +9,7 @@
 // frame (sfn) current.
 
 import { PLATFORM_XEN_PV } from '../abi';
-import { platform, p2m_ptr, sfn_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, guest_base,
+import { platform, p2m_ptr, sfn_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, guest_base,
   ram_pages, host_pages } from '../layout';
 import { perm_init, perm_inverse } from '../sim/rand';
 import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
@@ -17,9 +17,8 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 /** xen_pv_domain(): the one question the rest of the kernel asks about Xen. */
 @inline export function xen_pv_domain(): bool { return platform == PLATFORM_XEN_PV; }
 
-// m2p word: 0 = the boot owner (none for a frame below guest_base), M2P_NONE = no guest page,
-// otherwise pfn + 1.
-@inline const M2P_NONE: u32 = 0xFFFF_FFFF;
+// m2p word: 0 = the boot owner (none for a frame below guest_base), pfn + 1, or no guest page:
+// XF_M2P_NONE, or a free heap block's link (layout.ts), both with XF_LINK_TAG set.
 
 /** The m2p word of the frame at store frame `sfn`. */
 @inline function m2p_at(sfn: i32): usize {
@@ -30,7 +29,7 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 @inline function m2p(mfn: i32): i32 {
   const w = load<u32>(m2p_at(mfn_to_sfn(mfn)));
   if (w == 0) return mfn >= guest_base ? <i32>perm_inverse(<u32>(mfn - guest_base)) : -1;
-  return w == M2P_NONE ? -1 : <i32>(w - 1);
+  return (w & XF_LINK_TAG) != 0 ? -1 : <i32>(w - 1);
 }
 
 /**
@@ -40,10 +39,11 @@ import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
 export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   assert(<u32>pfn < <u32>ram_pages && <u32>mfn < <u32>host_pages, 'p2m entry out of range');
   // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
-  // one-to-one: that owner is pfn (no need to compute the boot placement's inverse).
+  // one-to-one: that owner is pfn (no need to compute the boot placement's inverse). A frame
+  // already given back to Xen's heap keeps its word (a free block's link, or none).
   const old = m2p_at(pfn_to_sfn(pfn));
   const w = load<u32>(old);
-  if (w == 0 || w == <u32>pfn + 1) store<u32>(old, M2P_NONE);
+  if (w == 0 || w == <u32>pfn + 1) store<u32>(old, XF_M2P_NONE);
   store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1); // entries hold mfn + 1 (sim/translate.ts)
   if (sfn < 0) sfn = mfn_to_sfn(mfn);
   store<u32>(m2p_at(sfn), <u32>pfn + 1);
