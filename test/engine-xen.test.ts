@@ -35,6 +35,16 @@ const bounceCases: EngineCase[] = [
     ops: [alloc(0, 2), exchange(0), map(0, BIDI, 0, 2 * PAGE)], expect: { bounces: 0, hypercalls: 1, exchangedFrames: 2 } },
   { description: 'exchange a page below 4 GiB first: the map no longer bounces', cfg: {},
     ops: [alloc(0, 1), exchange(0, 32), map(0, BIDI, 0, PAGE)], expect: { bounces: 0, hypercalls: 1, exchangedFrames: 1 } },
+  // BASE's heap holds Xen's free frames [2^20, 2^21 − 2^17) above 4 GiB, in zone 20 with the guest's.
+  // With a 256-slot pool the boot exchange frees only 128 scattered guest frames there, none of them
+  // an order-3 block, so an order-3 exchange with 40 bits splits a block of Xen's own frames. The
+  // Wasm engine keeps those frames' stamps in chunks made at their first write.
+  { description: 'an order-3 exchange with 40 bits takes Xen\'s free frames above 4 GiB: the CPU reads back what it wrote, a 40-bit device reads it in place',
+    cfg: { maskBits: 40, nslabs: 256 }, ops: [alloc(0, 8), exchange(0, 40), cpuWrite(0, 0, 8 * PAGE), cpuRead(0, 0, 8 * PAGE), map(0, BIDI, 0, 8 * PAGE), devRead(0, 0, 8 * PAGE)],
+    expect: { hypercalls: 1, exchangedFrames: 8, bounces: 0, cpuReads: 8, gpuReads: 8, staleReads: 0, foreignReads: 0 } },
+  { description: 'the same frames above 4 GiB for a 32-bit device: the map bounces what the CPU wrote there',
+    cfg: { nslabs: 256 }, ops: [alloc(0, 8), exchange(0, 40), cpuWrite(0, 0, 8 * PAGE), map(0, BIDI, 0, 8 * PAGE), devRead(0, 0, 8 * PAGE)],
+    expect: { hypercalls: 1, exchangedFrames: 8, bounces: 1, bounceBytes: 8 * PAGE, gpuReads: 8, staleReads: 0, foreignReads: 0 } },
 ];
 
 /*

@@ -46,7 +46,7 @@ export interface ShardPart {
 }
 
 /**
- * Checks that `parts` are the shards of one `--shard N` run of `total` items (what: "the 16-cell
+ * Checks that `parts` are the shards of one `--shard N` run of `total` items (what: "the 20-cell
  * matrix"), each once, none missing and all of one run (`otherRun` names how a part differs from the
  * first, if it does); a problem is a usage error of one line naming the files.
  * Returns the parts by shard index.
