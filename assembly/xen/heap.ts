@@ -72,15 +72,16 @@ function list_add_tail(zone: i32, order: i32, f: i32, s: i32): void {
   set_free_head(f, order);
 }
 
-/** page_list_del of the free block whose head is at store frame s; returns the head's frame. */
-function list_del(zone: i32, order: i32, s: i32): i32 {
+/** page_list_del of the free block whose head is at store frame s (frame f, or −1: not known);
+ * returns the head's frame. */
+function list_del(zone: i32, order: i32, s: i32, f: i32 = -1): i32 {
   const r = rec_of(s);
   const n = load<i32>(r, XF_NEXT);
   const p = prev_of(r);
   if (p >= 0) store<i32>(rec_of(p), n, XF_NEXT); else store<i32>(head_at(zone, order), n);
   if (n >= 0) set_prev(rec_of(n), p); else store<i32>(tail_at(zone, order), p);
   store<u32>(r, XF_M2P_NONE, XF_M2P);
-  const f = sfn_to_mfn(s);
+  if (f < 0) f = sfn_to_mfn(s);
   clear_free_head(f, order);
   return f;
 }
@@ -167,7 +168,7 @@ export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
     if (buddy < 0 || buddy >= host_pages || !free_head_of_order(buddy, order)) break;
     assert(heap_zone(buddy) == zone, 'a heap merge across zones');
     const bs = mfn_to_sfn(buddy);
-    list_del(zone, order, bs);
+    list_del(zone, order, bs, buddy);
     if (buddy < pg) { pg = buddy; pg_sfn = bs; }
     order++;
   }
