@@ -205,14 +205,15 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
   // Different, for speed only: without payload, whole units at unit boundaries copy one stamp
   // each, each side's page translated once.
   if (payload_bytes == 0 && ((<i32>src | <i32>dst | n) & UNIT_MASK) == 0) {
-    let sp: u64 = u64.MAX_VALUE; let sf: usize = 0; // each side's page, and its frame's stamps (0: none)
+    // Each side's page, its store address and its frame's stamps (0: none).
+    let sp: u64 = u64.MAX_VALUE; let sm: i64 = -1; let sf: usize = 0;
     let dp: u64 = u64.MAX_VALUE; let df: usize = 0;
     for (let done = 0; done < n; done += UNIT_SIZE) {
       const xs = src + <u64>done;
       const xd = dst + <u64>done;
       if ((xs >> PAGE_SHIFT) != sp) {
         sp = xs >> PAGE_SHIFT;
-        const sm = phys_to_store(sp << PAGE_SHIFT);
+        sm = phys_to_store(sp << PAGE_SHIFT);
         sf = sm < 0 ? 0 : frame_stamps(sm >> PAGE_SHIFT, false);
       }
       if ((xd >> PAGE_SHIFT) != dp) {
@@ -222,7 +223,7 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
       }
       if (df == 0) continue;
       // A source frame without stamps reads 0 (looked up again: this copy may have just made them).
-      if (sf == 0) { const sm = phys_to_store(sp << PAGE_SHIFT); if (sm >= 0) sf = frame_stamps(sm >> PAGE_SHIFT, false); }
+      if (sf == 0 && sm >= 0) sf = frame_stamps(sm >> PAGE_SHIFT, false);
       store<u64>(df + unit_off(<i64>xd), sf == 0 ? 0 : load<u64>(sf + unit_off(<i64>xs)));
     }
     return;
