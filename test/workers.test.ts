@@ -62,6 +62,15 @@ describe('the engine record and the human line', () => {
     assert.match(human.stdout, /simulator +[\d.]+ ms wall, [\d,]+ page-ops\/s, 1 worker, \d+ MiB per machine \(one per worker at a time\), peak RSS \d+ MiB/);
   });
 
+  it('the reference model\'s machine counts its typed arrays, not only its JS heap', () => {
+    // Xen's heap alone on a 16 GiB host: next and prev links (Int32Array) and an order byte per
+    // frame, 9 bytes × 4 Mi frames, all outside the JS heap.
+    const r = cli('run', ...SMALL, '--host-ram', '16G', '--platform', 'xen-pv', '--engine', 'js', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(r.stdout).engine;
+    assert.ok(e.machineBytes >= 9 * 4 * 2 ** 20, String(e.machineBytes));
+  });
+
   it('two workers: the wall is at most the sum of the replicas\' times', () => {
     const r = cli('run', ...SMALL, '--replicas', '4', '--workers', '2', '--oversubscribe', '--json');
     assert.equal(r.code, 0, r.stderr);

@@ -60,7 +60,8 @@ export interface EngineRecord {
   workersCappedBy: 'cells' | 'cores' | null;
   /** The sum of the replicas' engine times (equal to wallMs on one worker, up to workers × wallMs on more). */
   cellMs: number;
-  /** The largest machine one worker held (Wasm linear memory; the reference model's JS heap):
+  /** The largest machine one worker held (Wasm linear memory; the reference model's JS heap and
+   * typed arrays):
    * a worker holds one machine at a time, so this is the memory per worker. */
   machineBytes: number;
   /** The process's peak resident memory so far, all threads (getrusage maxrss). */

@@ -38,8 +38,9 @@ export interface CellOutput {
   startMs: number;
   endMs: number;
   /** The memory the cell's machine held at its end: the Wasm engine's linear memory, or the
-   * reference model's JS heap in use (its thread's, garbage included). One worker holds one
-   * machine at a time, so this bounds what a worker needs. */
+   * reference model's JS heap in use plus the memory outside it that its typed arrays hold (its
+   * thread's V8 heapUsed + external, garbage included). One worker holds one machine at a time,
+   * so this bounds what a worker needs. */
   machineBytes: number;
 }
 
@@ -108,7 +109,9 @@ async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: Abor
 function machineBytes(engine: Engine): number {
   const wasm = engine as Engine & { committedBytes?: () => number };
   if (wasm.committedBytes) return wasm.committedBytes();
-  return process.memoryUsage().heapUsed;
+  // The model's tables are typed arrays, whose memory V8 counts as external, not in the heap.
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
