@@ -7,15 +7,23 @@ import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } f
 import { type CommandVariant, argvOf, commandLine, commandRounds, pow2 } from './userRun.js';
 import { type CeilingConfig, ceilingConfig, measureCeiling } from './ceiling.js';
 import { BIN, processRounds } from './startup.js';
+import { TARGET_PAGES, endToEndConfig } from './endToEnd.js';
 
 /** The issue's target: 2 workers at least 1.7× faster than 1, by wall time. */
 export const TARGET_SCALING = 1.7;
 export const WORKERS = [1, 2] as const;
 
-export interface ScalingConfig {
+/** One size the commands run at: pages per cell and the machine, as typed. */
+export interface ScalingSize {
   pages: number;
-  replicas: number;
   machine: Record<string, string>;
+}
+
+export interface ScalingConfig {
+  /** Each size runs both commands: small cells, where starting the workers weighs, and the
+   * end-to-end size, where the cells' own work does. */
+  sizes: ScalingSize[];
+  replicas: number;
   seed: number;
   rounds: number;
   warmup: number;
@@ -24,23 +32,31 @@ export interface ScalingConfig {
 }
 
 export function scalingConfig(quick: boolean, seed: number): ScalingConfig {
-  return { pages: quick ? 2 ** 15 : 2 ** 17, replicas: 4, machine: { ram: '1G', 'host-ram': '8G', 'xen-low-free': '512M' }, seed, rounds: 5, warmup: 1, ceiling: ceilingConfig(quick) };
+  const small = { ram: '1G', 'host-ram': '8G', 'xen-low-free': '512M' };
+  const sizes = quick
+    ? [{ pages: 2 ** 15, machine: small }]
+    // 2^19 pages is the end-to-end section's size and machine: a matrix of ~3 s on one worker.
+    : [{ pages: 2 ** 17, machine: small }, { pages: TARGET_PAGES, machine: endToEndConfig(false, seed).machine }];
+  return { sizes, replicas: 4, seed, rounds: 5, warmup: 1, ceiling: ceilingConfig(quick) };
 }
 
 export interface ScalingCase { id: string; what: string; argv: (workers: number) => string[] }
 
 export function scalingCases(c: ScalingConfig): ScalingCase[] {
-  const common = { workload: 'upload', pages: c.pages, ...c.machine, seed: c.seed };
-  return [
-    { id: 'matrix', what: 'a matrix (every platform × strategy, r100: 20 cells)', argv: (w) => ['matrix', ...argvOf({ device: 'r100', ...common, workers: w })] },
-    { id: 'replicas', what: `one scenario's ${c.replicas} replicas`, argv: (w) => ['run', ...argvOf({ platform: 'xen-pv', device: 'r100', strategy: 'sync', ...common, replicas: c.replicas, workers: w })] },
-  ];
+  return c.sizes.flatMap((z) => {
+    const common = { workload: 'upload', pages: z.pages, ...z.machine, seed: c.seed };
+    const at = `${pow2(z.pages)} pages`;
+    return [
+      { id: `matrix at ${at}`, what: `a matrix (every platform × strategy, r100: 20 cells) at ${at} per cell`, argv: (w: number) => ['matrix', ...argvOf({ device: 'r100', ...common, workers: w })] },
+      { id: `replicas at ${at}`, what: `one scenario's ${c.replicas} replicas at ${at} each`, argv: (w: number) => ['run', ...argvOf({ platform: 'xen-pv', device: 'r100', strategy: 'sync', ...common, replicas: c.replicas, workers: w })] },
+    ];
+  });
 }
 
 export async function measureScaling(c: ScalingConfig, log: (l: string) => void): Promise<Section> {
   const cases = scalingCases(c);
   const variants: CommandVariant[] = cases.flatMap((k) => WORKERS.map((w) => ({ name: `${k.id}/${w}`, argv: k.argv(w) })));
-  log(`scaling: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${variants.length} commands on 1 and 2 workers, ${pow2(c.pages)} pages per cell`);
+  log(`scaling: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${variants.length} commands on 1 and 2 workers, ${c.sizes.map((z) => pow2(z.pages)).join(' and ')} pages per cell`);
   const runs = await commandRounds(variants, c.rounds, c.warmup, log);
   log(`scaling: the same ${variants.length} commands as whole processes, ${c.rounds} rounds (after ${c.warmup} warm-up)`);
   const whole = await processRounds(variants.map((v) => ({ id: v.name, argv: [BIN, ...v.argv], command: commandLine(v.argv) })), c.rounds, c.warmup);
@@ -52,8 +68,10 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
   const targets: Target[] = [];
   const ratios: Record<string, Ratio> = {};
   const wholeRows: (string | number)[][] = [];
+  const wholeUp = new Map<string, ReturnType<typeof summarize>>();
   for (const k of cases) {
     const upWhole = summarize(pairedRatios(whole[`${k.id}/1`]!, whole[`${k.id}/2`]!));
+    wholeUp.set(k.id, upWhole);
     for (const w of WORKERS) {
       const s = summarize(whole[`${k.id}/${w}`]!.map((ms) => ms / 1000));
       wholeRows.push([k.what, w, statCell(s, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(upWhole, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
@@ -74,16 +92,21 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
       rows.push([k.what, w, used, u[0]!.results.length, statCell(s, (v) => v.toFixed(2)), statCell(reported, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(up, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
       bars.push({ label: k.id, series: `${w} worker${w === 1 ? '' : 's'}`, value: s.median, lo: s.min, hi: s.max, text: `${s.median.toFixed(2)} s` });
     }
-    targets.push({ what: `${k.what}: 2 workers ≥ ${TARGET_SCALING}× one worker by wall time (median)`, measured: `${statCell(up, (v) => v.toFixed(2))}×, ${up.samples} rounds (${ceilingText})`, met: up.median >= TARGET_SCALING });
+    const upWhole = wholeUp.get(k.id)!;
+    targets.push({
+      what: `${k.what}: 2 workers ≥ ${TARGET_SCALING}× one worker by wall time (median), in this process and as whole processes`,
+      measured: `in this process ${statCell(up, (v) => v.toFixed(2))}×, as whole processes ${statCell(upWhole, (v) => v.toFixed(2))}×, ${up.samples} rounds each (${ceilingText})`,
+      met: up.median >= TARGET_SCALING && upWhole.median >= TARGET_SCALING,
+    });
     metrics.push(timedMetric(`scaling: ${k.id}, 2 workers ÷ 1 by wall time`, 'x', up));
-    ratios[`parallel: ${k.id} at ${pow2(c.pages)} pages, 2 workers ÷ 1 by wall`] = { kind: 'parallel', samples: speedUp };
+    ratios[`parallel: ${k.id}, 2 workers ÷ 1 by wall`] = { kind: 'parallel', samples: speedUp };
   }
   return {
     id: 'scaling',
     title: 'Worker scaling by wall time',
     question: 'Does a matrix, or one scenario\'s replicas, finish sooner on 2 worker threads than on 1 — by the wall clock, worker start-up included?',
     tables: [{
-      caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json); wall is the whole command, the worker pool's start-up included. "workers used" and "engine.wallMs reported" are what the results say (the matrix's engine.wallMs summed over its cells). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
+      caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json), after a garbage collection that frees the machines of the commands before it (bench/userRun.ts); wall is the whole command, the worker pool's start-up included. "workers used" and "engine.wallMs reported" are what the results say (the matrix's engine.wallMs summed over its cells). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
       columns: ['what', '--workers', 'workers used', 'results', 'wall s', 'engine.wallMs reported, s', 'samples', 'speed-up by wall', 'command'],
       rows,
     }, {
@@ -97,6 +120,7 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
     notes: [
       'Every worker count produced identical counters (checked on the last round).',
       'In this process (first table) the one-worker run reuses code this process has already compiled and optimised, while the worker threads of each run start cold; as whole processes (second table) both start cold, and the start-up of node is in both.',
+      `Sizes: ${c.sizes.map((z) => `${pow2(z.pages)} pages per cell (${Object.entries(z.machine).map(([k, v]) => `--${k} ${v}`).join(' ')})`).join('; ')}. Small cells last tens of milliseconds, so starting two worker threads (node's worker bootstrap and module loading, ~50 ms here) and their cold first cells weigh on the wall; at the end-to-end section's 2^19 pages the cells' own work does.`,
       'The third table is the ceiling any program meets here: if two threads of plain arithmetic, of memory filling or of first touches do not reach 2×, neither can a run made of them.',
       'The speed-up depends on how many cores are free while the benchmark runs: CI prints it beside its baseline and never fails on it; the 1.7× target is printed, never gated.',
     ],

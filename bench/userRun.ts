@@ -3,6 +3,8 @@
 // same code path `gartbench run` and `gartbench matrix` take — option parsing, plans, cells on
 // this thread or on workers, results — minus the process start-up.
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { main } from '../src/cli/main.js';
 import { parseOptions } from '../src/cli/options.js';
 import { workloadPlanFrom } from '../src/cli/plans.js';
@@ -24,10 +26,30 @@ export function commandLine(argv: readonly string[]): string {
   return `gartbench ${argv.join(' ')}`;
 }
 
-/** Runs `gartbench ARGV… --json` in this process; a non-zero exit is an error naming the command. */
+let gc: (() => void) | undefined;
+
+/**
+ * A full garbage collection in this thread, outside the timed part. A user's command starts in a
+ * fresh process; here every command runs after the ones before it, whose dead machines (Wasm
+ * memories of up to a few hundred MiB, each reserving gigabytes of address space) V8 frees only
+ * when it next collects. Left to pile up they slowed later commands: a 2^19-page matrix on 2
+ * workers measured 1.28× one worker with them, 1.55× without (3 rounds each). Node exposes gc()
+ * only under --expose-gc, which the flag turns on for a fresh context.
+ */
+export function collectGarbage(): void {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
+
+/** Runs `gartbench ARGV… --json` in this process, after collecting the garbage of the commands
+ * before it; a non-zero exit is an error naming the command. */
 export async function userRun(argv: readonly string[]): Promise<UserRun> {
   let out = '';
   let err = '';
+  collectGarbage();
   const t0 = performance.now();
   const code = await main([...argv, '--json'], { out: (s) => { out += s; }, err: (s) => { err += s; } });
   const wallMs = performance.now() - t0;

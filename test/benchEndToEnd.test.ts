@@ -14,7 +14,7 @@ import { measureEras } from '../bench/eras.js';
 import { type CpuProfile, engineFunctionNames, frameName, measureProfile, summarizeProfile, wasmFunctionCount, watFunctionNames } from '../bench/profile.js';
 import { renderMarkdown } from '../bench/report.js';
 import type { BenchReport, Section } from '../bench/types.js';
-import { userRun } from '../bench/userRun.js';
+import { collectGarbage, userRun } from '../bench/userRun.js';
 
 const SPREAD = /^[\d.]+ \([\d.]+–[\d.]+\)/; // "median (min–max)"
 const quiet = () => {};
@@ -112,9 +112,20 @@ describe('bench: cost per page by size (tiny)', async () => {
   });
 });
 
+describe('bench: each command starts without the garbage of the ones before it', () => {
+  it('collectGarbage collects a dead Wasm memory, and leaves no gc() behind in this context', async () => {
+    // Made and dropped in a frame of its own; a WeakRef keeps its target alive until this job ends.
+    const ref = (() => new WeakRef(new WebAssembly.Memory({ initial: 16 })))();
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    assert.equal(ref.deref(), undefined);
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
+  });
+});
+
 describe('bench: worker scaling by wall time (tiny)', async () => {
   const ceiling = { rounds: 5, sizes: { alu: 1e5, bandwidth: 2 ** 26, 'first-touch': 2 ** 20 } };
-  const s = await measureScaling({ pages: 2 ** 10, replicas: 4, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0, ceiling }, quiet);
+  const s = await measureScaling({ sizes: [{ pages: 2 ** 10, machine: tinyMachine }], replicas: 4, seed: 1, rounds: 5, warmup: 0, ceiling }, quiet);
 
   it('a matrix and 4 replicas on 1 and 2 workers, wall and reported engine time, parallel ratios', () => {
     const rows = s.tables[0]!.rows;
@@ -128,7 +139,12 @@ describe('bench: worker scaling by wall time (tiny)', async () => {
     }
     assert.match(String(rows[3]![8]), /--replicas 4/);
     assert.equal(s.targets.length, 2);
-    for (const t of s.targets) assert.equal(t.met, Number(t.measured.split(' ')[0]) >= 1.7);
+    for (const t of s.targets) {
+      // Met only when both medians reach 1.7×: in this process and as whole processes.
+      const m = /^in this process ([\d.]+) \([\d.]+–[\d.]+\)×, as whole processes ([\d.]+) \([\d.]+–[\d.]+\)×, 5 rounds each /.exec(t.measured);
+      assert.ok(m, t.measured);
+      assert.equal(t.met, Number(m[1]) >= 1.7 && Number(m[2]) >= 1.7);
+    }
     for (const r of Object.values(s.ratios)) assert.equal(r.kind, 'parallel');
     assertTimedMetrics(s);
   });
