@@ -44,7 +44,9 @@ describe('workers and engines', () => {
   });
 
   it('a pool torn down at once still waits for its workers to load (tearing a loading worker down aborts node)', async () => {
-    const pool = createPool<Cell, unknown>(fileURLToPath(new URL('../src/run/worker.js', import.meta.url)), 2, {});
+    // The task file runs use (run/pool.ts): CommonJS, since piscina require()s it and a worker torn
+    // down while require() builds an ES module's facade aborts node even after its top level ran.
+    const pool = createPool<Cell, unknown>(fileURLToPath(new URL('../src/run/workerEntry.cjs', import.meta.url)), 2, {});
     assert.equal(pool.loaded, 0, 'no worker has loaded yet');
     await pool.destroy();
     assert.equal(pool.loaded, 2);

@@ -28,7 +28,9 @@ const LOAD_WAIT_MS = 10_000;
 
 export function createPool<T, R>(filename: string, threads: number, workerData: object): WorkerPool<T, R> {
   const loaded = new SharedArrayBuffer(4);
-  const pool = new Piscina({ filename, minThreads: threads, maxThreads: threads, workerData: { ...workerData, loaded } satisfies LoadGate, idleTimeout: 1000 });
+  // Atomics 'async': an idle worker waits with Atomics.waitAsync, so its event loop runs and the
+  // task file's import() of the ES worker finishes before the first task ('sync' blocks the loop).
+  const pool = new Piscina({ filename, minThreads: threads, maxThreads: threads, workerData: { ...workerData, loaded } satisfies LoadGate, idleTimeout: 1000, atomics: 'async' });
   let failure: Error | undefined;
   pool.on('error', (e: Error) => {
     failure ??= e;
