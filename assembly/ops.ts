@@ -15,6 +15,7 @@ import { gart_unbind } from './drm/gart';
 import { gatt_create, is_agp } from './drm/agp_gatt';
 import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, tt_cpu_read, is_tt,
   tt_usable, ttm_teardown } from './drm/ttm_tt';
+import { ttm_dma_pooled_blocks } from './drm/ttm_pool';
 import { op_alloc, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dma_map, dma_unmap, dma_sync,
   dma_mapping_error, gart_bind } from './driver/buffer_ops';
 import { cpu_write, cpu_read, dev_write, dev_read, dev_skipped, gpu_write, gpu_read } from './driver/access';
@@ -70,7 +71,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_GART_UNBIND: if (!is_agp()) gart_unbind(a, min(b, gart_pages - a)); break;
       case OP_GPU_WRITE: gpu_write(a, min(b, gart_pages - a)); break;
       case OP_GPU_READ: gpu_read(a, min(b, gart_pages - a)); break;
-      case OP_RELEASE: debug_release(); ttm_teardown(); break;
+      case OP_RELEASE: debug_release(ttm_dma_pooled_blocks()); ttm_teardown(); break;
       case OP_TT_POPULATE:
         if (valid_slot(a) && b >= 1 && b <= MAX_TT_PAGES && <u32>c <= <u32>POOL_AGP_FSB && <u32>d <= <u32>CACHING_UC) tt_populate(a, b, c, d);
         break;

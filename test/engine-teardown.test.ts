@@ -3,7 +3,7 @@
 // Engine interface cannot (pool sizes, slots, Xen's reserve, the zones).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BindMode, Caching, GartFamily, GattMode, Op, Platform, Pool } from '../src/engine/abi.js';
+import { BindMode, Caching, GartFamily, GattMode, Kernel, Op, Platform, Pool } from '../src/engine/abi.js';
 import { checkInvariants } from '../src/model/invariants.js';
 import {
   BIDI, ENGINES, PAGE, alloc, cpuRead, cpuWrite, free, gattCreate, gpuRead, gpuWrite, map, mappingError, populate, release,
@@ -35,12 +35,13 @@ const churn = (pool: number, caching: number, mode: number): OpWords[] => [
 const dummySlots = (cfg: { platform?: number; gartFamily?: number }): number =>
   cfg.gartFamily === GartFamily.agp ? 0 : cfg.platform === undefined || cfg.platform === Platform['xen-pv'] || cfg.platform === Platform['swiotlb-force'] ? 2 : 0;
 
-const churnCases: { description: string; cfg: { platform?: number; gartFamily?: number }; ops: OpWords[] }[] = [
+// `coherentLive`: the live tts hold dma_alloc_coherent pages, dma-debug entries the release counts (T8, T20).
+const churnCases: { description: string; cfg: { platform?: number; gartFamily?: number }; ops: OpWords[]; coherentLive?: boolean }[] = [
   { description: 'xen-pv, 2010 pool, tts left bound', cfg: {}, ops: churn(Pool.ttm, Caching.wc, BindMode.map) },
-  { description: 'xen-pv, dma pool', cfg: {}, ops: churn(Pool.ttmDma, Caching.uc, BindMode.coherent) },
+  { description: 'xen-pv, dma pool', cfg: {}, ops: churn(Pool.ttmDma, Caching.uc, BindMode.coherent), coherentLive: true },
   { description: 'xen-pv, xen-aware pool: exchanged frames go back to Xen', cfg: {}, ops: churn(Pool.xenAware, Caching.wc, BindMode.map) },
   { description: 'xen-pv, cached xen-aware', cfg: {}, ops: churn(Pool.xenAware, Caching.cached, BindMode.map) },
-  { description: 'iommu, dma pool', cfg: { platform: Platform.iommu }, ops: churn(Pool.ttmDma, Caching.wc, BindMode.coherent) },
+  { description: 'iommu, dma pool', cfg: { platform: Platform.iommu }, ops: churn(Pool.ttmDma, Caching.wc, BindMode.coherent), coherentLive: true },
   { description: 'swiotlb-force, 2010 pool', cfg: { platform: Platform['swiotlb-force'] }, ops: churn(Pool.ttm, Caching.uc, BindMode.map) },
   { description: 'xen-pv agp fsb hooks', cfg: { gartFamily: GartFamily.agp },
     ops: [gattCreate(2048, GattMode.fsbHooks), ...churn(Pool.agpFsb, Caching.uc, BindMode.fsb)] },
@@ -112,7 +113,7 @@ for (const engine of ENGINES) {
         assert.equal(invariants, 0, 'after release');
         assert.equal(c.pagesAllocated, c.pagesFreed, 'every tt and pool page back in the buddy');
         assert.equal(c.swiotlbSlotsInUse, dummySlots(t.cfg), 'only the dummy page\'s slots');
-        assert.equal(c.dmaDebugErrors, before.c.dmaDebugErrors + (before.c.maps > before.c.unmaps ? 1 : 0), 'only the leak report');
+        assert.equal(c.dmaDebugErrors, before.c.dmaDebugErrors + (before.c.maps > before.c.unmaps || t.coherentLive ? 1 : 0), 'only the leak report');
       });
     }
     it('teardown reports nothing to dma-debug but the leak found before it', async () => {
@@ -120,6 +121,29 @@ for (const engine of ENGINES) {
       assert.deepEqual(o.classes, ['leak']);
       assert.equal(o.records[0][8], 4n);
       assert.equal(o.c.unmaps, 4, 'the teardown still unmaps');
+    });
+    it('TTM\'s coherent pages are dma-debug entries (T8): a live tt\'s leak at release, the pool\'s do not (T20)', async () => {
+      // 2010: one entry per page; 5 pages take two refills of 4, so the pool keeps 3.
+      const live = await runOn(engine, {}, [populate(0, 5, Pool.ttmDma), release()]);
+      assert.deepEqual(live.classes, ['leak']);
+      assert.equal(live.records[0]![8], 5n);
+      assert.deepEqual((await runOn(engine, {}, [populate(0, 5, Pool.ttmDma), unpopulate(0), release()])).classes, []);
+      // 6.12: one entry per dma_alloc_attrs block, 5 pages are an order-2 and an order-0 block.
+      const modern = { kernel: Kernel.modern };
+      const blocks = await runOn(engine, modern, [populate(0, 5, Pool.ttmDma), release()]);
+      assert.deepEqual(blocks.classes, ['leak']);
+      assert.equal(blocks.records[0]![8], 2n);
+      assert.deepEqual((await runOn(engine, modern, [populate(0, 5, Pool.ttmDma), unpopulate(0), release()])).classes, []);
+    });
+    it('2010: more than 65536 live TTM coherent pages switch dma-debug off, as its preallocated entries run out (T22)', async () => {
+      const big = { platform: Platform['bare-metal'], ramPages: 1 << 19 }; // 2 GiB: 65,540 pages fit in DMA32
+      const under = await runOn(engine, big, [populate(0, 65532, Pool.ttmDma, Caching.cached), release()]);
+      assert.deepEqual(under.classes, ['leak']);
+      assert.equal(under.records[0]![8], 65532n);
+      // 65,540 allocations (the last refill's 4 among them): the 65,537th finds no free entry.
+      const over = await runOn(engine, big, [populate(0, 65540, Pool.ttmDma, Caching.cached), release()]);
+      assert.deepEqual(over.classes, [], 'dma-debug is off: no leak check');
+      assert.equal(over.c.dmaDebugErrors, 0);
     });
   });
 

@@ -33,14 +33,13 @@ import { force_dma_unencrypted } from './mapping';
  * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
  * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
  * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
- * arch/x86/mm/pat/set_memory.c). A tracked allocation (dma_alloc_coherent of `size` bytes)
- * converts PFN_UP(size) pages; the device's internal ones (TTM pools' PAGE_SIZE << order, the AGP
- * GATT's 2^order table) are whole blocks.
+ * arch/x86/mm/pat/set_memory.c). The device's internal allocations ask for whole blocks (TTM pools'
+ * PAGE_SIZE << order, the AGP GATT's 2^order table).
  */
-function cc_convert(order: i32, tracked: bool, size: i32): void {
+function cc_convert(size: i32): void {
   if (!force_dma_unencrypted()) return;
   count(C_CC_CONVERSIONS);
-  count(C_CC_CONVERTED_PAGES, tracked ? (size + PAGE_SIZE - 1) >> PAGE_SHIFT : 1 << order);
+  count(C_CC_CONVERTED_PAGES, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
 }
 
 /**
@@ -65,8 +64,8 @@ function coherent_dma32_only(): bool {
  * (ALIGN(size, XEN_PAGE_SIZE), since "xen/swiotlb: fix allocated size"), not the 2^order block; the
  * exchange (xen_create_contiguous_region, arch/x86/xen/mmu_pv.c) is still of the whole block.
  * Returns the pfn, or -1 (the caller counts the failure).
- * Success counts coherentAllocs; `tracked` adds the dma-debug coherent entry (the device's own
- * internal allocations, TTM pools and the GATT, are freed before dma-debug looks: ENGINE.md T8).
+ * Success counts coherentAllocs; `tracked` adds the dma-debug coherent entry: the GPU's
+ * allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
 export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: usize): i32 {
   const n = 1 << order;
@@ -100,7 +99,7 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
   // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
   // page tables', not the device's address).
-  cc_convert(order, tracked, size);
+  cc_convert(size);
   store<u64>(out, handle, COH_HANDLE);
   store<i32>(out, exch, COH_EXCH);
   count(C_COHERENT_ALLOCS);
@@ -114,7 +113,7 @@ export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32
   if (tracked) check_unmap(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
   if (iommu_present()) iommu_free_at(handle);
-  cc_convert(order, tracked, size); // dma_direct_free: back to private before the pages return to the buddy
+  cc_convert(size); // dma_direct_free: back to private before the pages return to the buddy
   forget_pages(pfn, 1 << order);
   free_block(pfn, order);
 }

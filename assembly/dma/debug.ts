@@ -379,10 +379,9 @@ export function debug_mapping_error(dma: u64): void {
   if (best >= 0) store<i32>(ent(best), 1, E_CHECKED);
 }
 
-/** Device release: whatever is still mapped leaked. */
-export function debug_release(): void {
-  if (global_disable) return;
-  if (live > 0) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live, -1);
+/** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). */
+export function debug_release(pooled: i32): void {
+  if (!global_disable && live > pooled) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1);
 }
 
 export function debug_reset(): void {

@@ -21,9 +21,10 @@ let pages_in_use: i32 = 0;
 
 @inline function dma_pool_of(caching: i32): i32 { return POOL_ID_DMA + caching; }
 
-/** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered; -1 on failure. */
-export function ttm_dma_alloc_page(): i32 {
-  const pfn = coherent_alloc_block(0, false, PAGE_SIZE, OUT_SCRATCH_PTR);
+/** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered; -1 on
+ * failure. The GPU's pages are dma-debug entries; an AGP tt's (kind 4, the bridge's) are not (T8). */
+export function ttm_dma_alloc_page(tracked: bool): i32 {
+  const pfn = coherent_alloc_block(0, tracked, PAGE_SIZE, OUT_SCRATCH_PTR);
   if (pfn < 0) return -1;
   page_reset(pfn);
   set_page_coh(pfn, load<u64>(OUT_SCRATCH_PTR, COH_HANDLE));
@@ -31,12 +32,12 @@ export function ttm_dma_alloc_page(): i32 {
   return pfn;
 }
 
-/** __ttm_dma_free_page: the device's internal dma_free_coherent of one page (no dma-debug entry to check: T8). */
-export function ttm_dma_free_page(pfn: i32): void {
+/** __ttm_dma_free_page: dma_free_coherent of one page, its dma-debug entry checked when it has one (T8). */
+export function ttm_dma_free_page(pfn: i32, tracked: bool): void {
   const exch = page_exchanged(pfn) ? 0 : -1;
   const handle = page_coh(pfn);
   page_reset(pfn);
-  coherent_free_block(pfn, 0, handle, exch, PAGE_SIZE, false);
+  coherent_free_block(pfn, 0, handle, exch, PAGE_SIZE, tracked);
 }
 
 /** A page enters the tt's list: pages in use, and their peak. */
@@ -77,7 +78,7 @@ function ttm_dma_page_pool_fill(p: i32, caching: i32): i32 {
   let chain = -1;
   let got = 0;
   while (got < TTM_DMA_POOL_SMALL) {
-    const pfn = ttm_dma_alloc_page();
+    const pfn = ttm_dma_alloc_page(true);
     if (pfn < 0) break;
     set_page_next(pfn, chain);
     chain = pfn;
@@ -112,7 +113,7 @@ export function ttm_dma_unpopulate(l: usize, caching: i32): void {
     set_page_next(pfn, -1);
     forget_pages(pfn, 1);
     clear_page_dma(pfn);
-    if (caching == CACHING_CACHED) ttm_dma_free_page(pfn);
+    if (caching == CACHING_CACHED) ttm_dma_free_page(pfn, true);
     else pool_push_head(p, pfn);
     pfn = next;
   }
@@ -140,7 +141,7 @@ export function ttm_dma_page_pool_free(p: i32, n: i32): void {
     while (pfn >= 0) {
       const next = page_next(pfn);
       set_page_next(pfn, -1);
-      ttm_dma_free_page(pfn);
+      ttm_dma_free_page(pfn, true);
       pfn = next;
     }
     n -= batch;

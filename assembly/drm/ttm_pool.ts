@@ -11,8 +11,8 @@
 
 import { CACHING_CACHED, CACHING_WC, POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_XEN_AWARE,
   POOL_TTM_DMA, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES, PAGE_SIZE, DMA_BIDIRECTIONAL, C_CACHING_CHANGE_CALLS,
-  C_CACHING_CHANGE_PAGES, C_PAGES_ALLOCATED, GART_R100, GART_R600 } from '../abi';
-import { POOLS_PTR, POOL_DESC_BYTES, OUT_SCRATCH_PTR, ram_pages, mask_bits, gart_family } from '../layout';
+  C_CACHING_CHANGE_PAGES, C_PAGES_ALLOCATED, GART_R100, GART_R600, KERNEL_2010 } from '../abi';
+import { POOLS_PTR, POOL_DESC_BYTES, OUT_SCRATCH_PTR, ram_pages, mask_bits, gart_family, kernel_era } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages, write_page, next_stamp, MODE_PHYS } from '../sim/stamps';
 import { alloc_block, free_block } from '../mm/page_alloc';
@@ -25,6 +25,7 @@ import { page_next, set_page_next, page_reset, page_dma, set_page_dma, clear_pag
   page_exchanged, set_page_exchanged, page_phys, page_private, set_page_private, list_init, list_head, list_len, list_append,
   list_push_head, list_take_head } from './ttm_page';
 import { unmap_tt_range } from './ttm_backend';
+import { pool_count } from './ttm_page_alloc';
 
 // A pool type is the descriptor of pool id p (abi TTM_POOLS) at order o: index p + POOL_ID_END * o.
 @inline function pt_list(p: i32, order: i32): usize { return POOLS_PTR + <usize>((p + POOL_ID_END * order) * POOL_DESC_BYTES); }
@@ -88,7 +89,7 @@ function select_type(kind: i32, caching: i32): i32 {
 function ttm_pool_alloc_page(kind: i32, order: i32): i32 {
   const n = 1 << order;
   if (uses_dma_alloc(kind)) {
-    const pfn = coherent_alloc_block(order, false, n * PAGE_SIZE, OUT_SCRATCH_PTR);
+    const pfn = coherent_alloc_block(order, true, n * PAGE_SIZE, OUT_SCRATCH_PTR); // dma_alloc_attrs: a dma-debug entry (T8)
     if (pfn < 0) return -1;
     const handle = load<u64>(OUT_SCRATCH_PTR, COH_HANDLE);
     for (let i = 0; i < n; i++) {
@@ -120,7 +121,7 @@ function ttm_pool_free_page(kind: i32, caching: i32, pfn: i32, order: i32): void
     const exch = page_exchanged(pfn) ? order : -1;
     const handle = page_coh(pfn);
     for (let i = 0; i < n; i++) page_reset(pfn + i);
-    coherent_free_block(pfn, order, handle, exch, n * PAGE_SIZE, false);
+    coherent_free_block(pfn, order, handle, exch, n * PAGE_SIZE, true);
     return;
   }
   if (page_exchanged(pfn)) xen_destroy_contiguous_region(pfn, order);
@@ -328,4 +329,18 @@ function drain(t: i32): void {
   const p = t % POOL_ID_END;
   const order = t / POOL_ID_END;
   for (let pfn = ttm_pool_type_take(p, order); pfn >= 0; pfn = ttm_pool_type_take(p, order)) ttm_pool_free_page(kind_of(p), caching_of(p), pfn, order);
+}
+
+/**
+ * The dma_alloc_coherent blocks the device's DMA pools hold, each a dma-debug entry (T8): the
+ * kernel frees these pools at the device's devres release, before dma-debug's unbind check, so
+ * RELEASE does not count them as leaks (T20). 2010's pools hold single pages.
+ */
+export function ttm_dma_pooled_blocks(): i32 {
+  let n = 0;
+  for (let p = POOL_ID_DMA; p < POOL_ID_END; p++) {
+    if (kernel_era == KERNEL_2010) n += pool_count(p);
+    else for (let o = 0; o < TTM_NR_PAGE_ORDERS; o++) n += list_len(pt_list(p, o));
+  }
+  return n;
 }

@@ -145,7 +145,7 @@ function agp_alloc_pages(l: usize, n: i32, fsb: bool): i32 {
 function agp_coherent_pages(l: usize, n: i32): i32 {
   let got = 0;
   for (let i = 0; i < n; i++) {
-    const pfn = ttm_dma_alloc_page();
+    const pfn = ttm_dma_alloc_page(false);
     if (pfn < 0) break;
     list_append(l, pfn);
     got++;
@@ -173,7 +173,7 @@ export function tt_unpopulate(slot: i32): void {
       while (pfn >= 0) {
         const next = page_next(pfn);
         set_page_next(pfn, -1);
-        if (pool == POOL_AGP_COHERENT) ttm_dma_free_page(pfn); else tt_free_page(pfn);
+        if (pool == POOL_AGP_COHERENT) ttm_dma_free_page(pfn, false); else tt_free_page(pfn);
         pfn = next;
       }
     }

@@ -4,6 +4,7 @@
 import { OP_WORDS, Op } from '../engine/abi.js';
 import { gattCreate } from './drm/agpGatt.js';
 import { Tt, ttAccess, ttBind, ttmTeardown, ttPopulate, ttSync, ttUnbind, ttUnpopulate, type TtState } from './drm/ttmTt.js';
+import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
 import { bufferAccess, devSkipped, gpuRead, gpuWrite } from './driver/access.js';
 import type { Buffer } from './driver/buffers.js';
 import {
@@ -53,7 +54,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.GPU_READ:
       return gpuRead(s, a, b);
     case Op.RELEASE:
-      s.debug.release(s.op);
+      s.debug.release(s.op, ttmDmaPooledBlocks(s));
       ttmTeardown(s);
       s.released = true;
       return;

@@ -25,14 +25,13 @@ export interface CoherentBlock {
  * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
  * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
  * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
- * arch/x86/mm/pat/set_memory.c). A tracked allocation (dma_alloc_coherent of `size` bytes)
- * converts PFN_UP(size) pages; the device's internal ones (TTM pools' PAGE_SIZE << order, the AGP
- * GATT's 2^order table) are whole blocks.
+ * arch/x86/mm/pat/set_memory.c). The device's internal allocations ask for whole blocks (TTM pools'
+ * PAGE_SIZE << order, the AGP GATT's 2^order table).
  */
-function ccConvert(s: DmaState, order: number, tracked: boolean, size: number): void {
+function ccConvert(s: DmaState, size: number): void {
   if (!forceDmaUnencrypted(s)) return;
   s.counters.ccConversions++;
-  s.counters.ccConvertedPages += tracked ? Math.ceil(size / PAGE_SIZE) : 2 ** order;
+  s.counters.ccConvertedPages += Math.ceil(size / PAGE_SIZE);
 }
 
 /**
@@ -55,7 +54,7 @@ function coherentZone(s: DmaState): number {
  * the zone (coherentZone), then the platform step (Xen exchange, IOVAs). pagesAllocated when taken, coherentAllocs on success, a
  * give-back (pagesFreed) when the platform step fails (D8); null on failure, allocFailures being
  * the caller's (a failed exchange counts its own, §6). `tracked` adds the dma-debug coherent
- * entry (the device's internal allocations, TTM pools and the GATT, are never tracked: T8).
+ * entry: the GPU's allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
 export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number): CoherentBlock | null {
   const pfn = allocBlock(s, order, coherentZone(s));
@@ -69,7 +68,7 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
   // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
   // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
   // page tables', not the device's address).
-  ccConvert(s, order, tracked, size);
+  ccConvert(s, size);
   s.counters.coherentAllocs++;
   if (tracked) s.debug.add(s.op, block.handle, size, Dir.bidirectional, DebugType.coherent, pfn * PAGE_SIZE);
   return block;
@@ -108,7 +107,7 @@ export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: numb
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
-  ccConvert(s, order, tracked, size); // dma_direct_free: back to private before the pages return to the buddy
+  ccConvert(s, size); // dma_direct_free: back to private before the pages return to the buddy
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);
 }

@@ -202,10 +202,9 @@ export class DmaDebug {
     if (entry) entry.checked = true;
   }
 
-  /** The device goes away: one leak report if anything is still mapped. */
-  release(op: number): void {
-    if (this.disabled) return;
-    if (this.entries.size > 0) this.report('leak', op, null, null, this.entries.size);
+  /** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). */
+  release(op: number, pooled: number): void {
+    if (!this.disabled && this.entries.size > pooled) this.report('leak', op, null, null, this.entries.size - pooled);
   }
 
   /**

@@ -11,15 +11,16 @@ import type { DmaState } from '../dma/mapping.js';
 import { cachingChange, freeFromTail, poolMax, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray, PageDeque } from './ttmPage.js';
 
-/** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered (T8), or null. */
-export function ttmDmaAllocPage(s: DmaState): { pfn: number; handle: number; exchanged: boolean } | null {
-  const block = coherentAllocBlock(s, 0, false, PAGE_SIZE);
+/** __ttm_dma_alloc_page: one page from dma_alloc_coherent, its handle and exchange remembered, or null.
+ * The GPU's pages are dma-debug entries; an AGP tt's (kind 4, the bridge's) are not (T8). */
+export function ttmDmaAllocPage(s: DmaState, tracked: boolean): { pfn: number; handle: number; exchanged: boolean } | null {
+  const block = coherentAllocBlock(s, 0, tracked, PAGE_SIZE);
   return block && { pfn: block.pfn, handle: block.handle, exchanged: block.exchanged >= 0 };
 }
 
-/** __ttm_dma_free_page: the device's internal dma_free_coherent of one page (no dma-debug entry to check: T8). */
-export function ttmDmaFreePage(s: DmaState, pfn: number, handle: number, exchanged: boolean): void {
-  coherentFreeBlock(s, { pfn, handle, exchanged: exchanged ? 0 : -1 }, 0, false, PAGE_SIZE);
+/** __ttm_dma_free_page: dma_free_coherent of one page, its dma-debug entry checked when it has one (T8). */
+export function ttmDmaFreePage(s: DmaState, pfn: number, handle: number, exchanged: boolean, tracked: boolean): void {
+  coherentFreeBlock(s, { pfn, handle, exchanged: exchanged ? 0 : -1 }, 0, tracked, PAGE_SIZE);
 }
 
 /** A page enters the tt: pages in use, and their peak. */
@@ -59,7 +60,7 @@ export function ttmDmaGetPages(s: PoolState, tt: PageArray): boolean {
 function fill(s: PoolState, pool: PageDeque, caching: number): number {
   const got: { pfn: number; handle: number; exchanged: boolean }[] = [];
   while (got.length < TTM_DMA_POOL_SMALL) {
-    const page = ttmDmaAllocPage(s);
+    const page = ttmDmaAllocPage(s, true);
     if (!page) break;
     got.push(page);
   }
@@ -83,7 +84,7 @@ export function ttmDmaPutPages(s: PoolState, tt: PageArray): void {
   const pools = s.ttmPools;
   const pool = pools.dma[tt.caching]!;
   const cached = tt.caching === Caching.cached;
-  const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged);
+  const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged, true);
   pools.dmaInUse -= tt.count;
   if (cached) {
     for (let i = 0; i < tt.count; i++) free(tt.pfn[i]!, tt.cohOf(i), tt.isExchanged(i));
@@ -100,6 +101,6 @@ export function ttmDmaPutPages(s: PoolState, tt: PageArray): void {
 
 /** ttm_dma_page_alloc_fini's drain of one pool (T20): every page, batches from the tail. */
 export function ttmDmaPoolDrain(s: PoolState, pool: PageDeque, caching: number): void {
-  const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged);
+  const free = (pfn: number, handle: number, exchanged: boolean) => ttmDmaFreePage(s, pfn, handle, exchanged, true);
   freeFromTail(s, pool, pool.size, caching !== Caching.cached, free, true);
 }

@@ -8,13 +8,12 @@ import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Poo
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
-import { coherentAllocBlock } from '../dma/coherent.js';
 import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange } from '../dma/mapping.js';
 import { busToSlot } from '../dma/swiotlb.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
 import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
-import { ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
+import { ttmDmaAllocPage, ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
 import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
 import { ttmPoolAlloc, ttmPoolFree, ttmPoolTeardown, type ModernPoolState } from './ttmPool.js';
@@ -158,9 +157,9 @@ function zeroFillTt(s: TtState, tt: Tt): void {
 function agpPopulate(s: TtState, tt: Tt): boolean {
   if (tt.pool === Pool.agpCoherent) {
     for (let i = 0; i < tt.pages; i++) {
-      const block = coherentAllocBlock(s, 0, false, PAGE_SIZE);
-      if (!block) return false;
-      tt.addPage(block.pfn, block.handle, block.exchanged >= 0);
+      const page = ttmDmaAllocPage(s, false);
+      if (!page) return false;
+      tt.addPage(page.pfn, page.handle, page.exchanged);
     }
     return true;
   }
@@ -181,7 +180,7 @@ function agpPopulate(s: TtState, tt: Tt): boolean {
 /** agp_generic_destroy_pages (kinds 3, 5: back to wb, then freed) or dma_free_coherent (kind 4). */
 function agpUnpopulate(s: TtState, tt: Tt): void {
   if (tt.pool === Pool.agpCoherent) {
-    for (let i = 0; i < tt.count; i++) ttmDmaFreePage(s, tt.pfn[i]!, tt.coh![i]!, tt.isExchanged(i));
+    for (let i = 0; i < tt.count; i++) ttmDmaFreePage(s, tt.pfn[i]!, tt.coh![i]!, tt.isExchanged(i), false);
     return;
   }
   cachingChange(s, tt.count);
