@@ -136,12 +136,16 @@ for (const engine of ENGINES) {
       assert.deepEqual((await runOn(engine, modern, [populate(0, 5, Pool.ttmDma), unpopulate(0), release()])).classes, []);
     });
     it('2010: more than 65536 live TTM coherent pages switch dma-debug off, as its preallocated entries run out (T22)', async () => {
-      const big = { platform: Platform['bare-metal'], ramPages: 1 << 19 }; // 2 GiB: 65,540 pages fit in DMA32
+      const big = { platform: Platform['bare-metal'], ramPages: 1 << 19 }; // 2 GiB, all of it DMA32
+      // 65,532 pages take 16,384 refills (one whenever fewer than 4 are free): 65,536 entries, 4 of
+      // them pooled, so dma-debug stays on and the leak is the tt's 65,532.
       const under = await runOn(engine, big, [populate(0, 65532, Pool.ttmDma, Caching.cached), release()]);
+      assert.equal(under.c.coherentAllocs, 65536);
       assert.deepEqual(under.classes, ['leak']);
       assert.equal(under.records[0]![8], 65532n);
-      // 65,540 allocations (the last refill's 4 among them): the 65,537th finds no free entry.
+      // 65,540 pages take 16,386 refills: the 65,537th allocation finds no free entry.
       const over = await runOn(engine, big, [populate(0, 65540, Pool.ttmDma, Caching.cached), release()]);
+      assert.equal(over.c.coherentAllocs, 65544);
       assert.deepEqual(over.classes, [], 'dma-debug is off: no leak check');
       assert.equal(over.c.dmaDebugErrors, 0);
     });

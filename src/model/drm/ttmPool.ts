@@ -330,8 +330,8 @@ function drain(s: ModernPoolState, t: number): void {
 
 /**
  * The dma_alloc_coherent blocks the device's DMA pools hold, each a dma-debug entry (T8): the
- * kernel frees these pools at the device's devres release, before dma-debug's unbind check, so
- * RELEASE does not count them as leaks (T20). 2010's pools hold single pages.
+ * kernel frees these pools before dma-debug's unbind check (3.3 at devres release, 6.12 in the
+ * driver's remove), so RELEASE does not count them as leaks (T20). 2010's pools hold single pages.
  */
 export function ttmDmaPooledBlocks(s: ModernPoolState): number {
   let n = 0;
