@@ -68,17 +68,13 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
   const targets: Target[] = [];
   const ratios: Record<string, Ratio> = {};
   const wholeRows: (string | number)[][] = [];
-  const wholeUp = new Map<string, ReturnType<typeof summarize>>();
   for (const k of cases) {
     const upWhole = summarize(pairedRatios(whole[`${k.id}/1`]!, whole[`${k.id}/2`]!));
-    wholeUp.set(k.id, upWhole);
     for (const w of WORKERS) {
       const s = summarize(whole[`${k.id}/${w}`]!.map((ms) => ms / 1000));
       wholeRows.push([k.what, w, statCell(s, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(upWhole, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
     }
     metrics.push(timedMetric(`scaling: ${k.id} as whole processes, 2 workers ÷ 1 by wall time`, 'x', upWhole));
-  }
-  for (const k of cases) {
     const wall = (w: number) => runs[`${k.id}/${w}`]!.map((u) => u.wallMs);
     const digest = (w: number) => JSON.stringify(runs[`${k.id}/${w}`]!.at(-1)!.results.map((r) => r.counters));
     if (digest(1) !== digest(2)) throw new Error(`scaling: ${k.id} counted differently on 2 workers`);
@@ -92,7 +88,6 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
       rows.push([k.what, w, used, u[0]!.results.length, statCell(s, (v) => v.toFixed(2)), statCell(reported, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(up, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
       bars.push({ label: k.id, series: `${w} worker${w === 1 ? '' : 's'}`, value: s.median, lo: s.min, hi: s.max, text: `${s.median.toFixed(2)} s` });
     }
-    const upWhole = wholeUp.get(k.id)!;
     targets.push({
       what: `${k.what}: 2 workers ≥ ${TARGET_SCALING}× one worker by wall time (median), in this process and as whole processes`,
       measured: `in this process ${statCell(up, (v) => v.toFixed(2))}×, as whole processes ${statCell(upWhole, (v) => v.toFixed(2))}×, ${up.samples} rounds each (${ceilingText})`,
