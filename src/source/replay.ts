@@ -5,8 +5,7 @@
 import { constants, openSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { type Readable, addAbortSignal } from 'node:stream';
 import { CACHINGS, Caching, Dir, DIRS, MAX_ALLOC_PAGES, MAX_TT_PAGES, Op, PAGE_SIZE, UNIT_SIZE, Zone, ZONES } from '../engine/abi.js';
 import { UsageError, escapeText, fsReason, listOf, msg, oneLine, shown } from '../errors.js';
 import type { OpSink } from './sink.js';
@@ -254,32 +253,63 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
 }
 
 /** Feeds each line of PATH (`-`: standard input; a leading UTF-8 BOM skipped) to `each`, in
- * bounded memory; returns the number of lines. A file that cannot be opened or read is a usage
+ * bounded memory; returns the number of lines. Lines end at \n, \r\n or a lone \r (as
+ * readline splits them), read a chunk at a time. A file that cannot be opened or read is a usage
  * error at line 0 (or the line it stopped at). */
 export async function readLines(path: string, each: (text: string, lineNo: number) => void, signal?: AbortSignal): Promise<number> {
   const name = path === '-' ? STDIN_NAME : path;
   const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
-  const input = path === '-' ? process.stdin : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
-  const rl = createInterface({ input, crlfDelay: Infinity, signal });
+  const input = path === '-' ? process.stdin.setEncoding('utf8') : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
+  if (signal) addAbortSignal(signal, input); // Ctrl-C ends a read that waits on a silent pipe
   let lineNo = 0;
+  const lines = new LineSplitter((text) => {
+    lineNo++;
+    each(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
+  });
   try {
-    for await (const text of rl) {
+    for await (const chunk of input as AsyncIterable<string>) {
       signal?.throwIfAborted();
-      lineNo++;
-      each(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
+      lines.push(chunk);
     }
+    lines.end();
   } catch (e) {
     signal?.throwIfAborted();
     if (e instanceof UsageError) throw e;
     throw fail(lineNo + 1, msg.cannotRead(fsReason(e)));
   } finally {
-    rl.close();
     if (input !== process.stdin) input.destroy();
   }
   signal?.throwIfAborted();
   return lineNo;
 }
 
+/** Text in chunks → lines, each given to `emit` without its break: \n, \r\n or a lone \r, as
+ * readline splits them (a chunk may end between \r and \n). */
+export class LineSplitter {
+  /** The text after the last break, the start of a line a later chunk ends; a chunk's final \r
+   * waits here in case the next one starts with \n. */
+  private rest = '';
+
+  constructor(private readonly emit: (line: string) => void) {}
+
+  push(chunk: string): void {
+    let text = this.rest + chunk;
+    const cr = text.endsWith('\r');
+    if (cr) text = text.slice(0, -1);
+    const lines = text.split(LINE_BREAK);
+    this.rest = lines.pop()! + (cr ? '\r' : '');
+    for (const line of lines) this.emit(line);
+  }
+
+  /** The input ended: text after the last break is a line of its own. */
+  end(): void {
+    const last = this.rest;
+    this.rest = '';
+    if (last !== '') this.emit(last.endsWith('\r') ? last.slice(0, -1) : last);
+  }
+}
+
+const LINE_BREAK = /\r\n|\n|\r/;
 const BOM = '\uFEFF';
 
 /** Opens a script file: a regular file or a pipe (a FIFO, `<(…)`), never a directory or a device.

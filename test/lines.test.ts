@@ -1,0 +1,81 @@
+// Reading scripts and traces: lines split as node's readline splits them (\n, \r\n, a lone \r),
+// wherever the input's chunks end (source/replay.ts LineSplitter, readLines).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineSplitter, readLines } from '../src/source/replay.js';
+import { scratch } from './helpers.js';
+
+function split(chunks: string[]): string[] {
+  const out: string[] = [];
+  const s = new LineSplitter((l) => out.push(l));
+  for (const c of chunks) s.push(c);
+  s.end();
+  return out;
+}
+
+async function readline(chunks: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for await (const l of createInterface({ input: Readable.from(chunks), crlfDelay: Infinity })) out.push(l);
+  return out;
+}
+
+/** A small seeded generator (mulberry32), so a failure names a case that replays. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+describe('LineSplitter', () => {
+  it('splits at \\n, \\r\\n and a lone \\r, keeping empty lines and a last line without a break', () => {
+    assert.deepEqual(split(['a\nb\r\nc\rd']), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(split(['\n\n']), ['', '']);
+    assert.deepEqual(split(['a\r\r\n']), ['a', '']);
+    assert.deepEqual(split(['\r']), ['']);
+    assert.deepEqual(split(['']), []);
+  });
+
+  it('a \\r at the end of a chunk and a \\n at the start of the next are one break', () => {
+    assert.deepEqual(split(['a\r', '\nb']), ['a', 'b']);
+    assert.deepEqual(split(['a\r', 'b']), ['a', 'b']);
+    assert.deepEqual(split(['a\r']), ['a']);
+    assert.deepEqual(split(['a', '', 'b\n']), ['ab']);
+  });
+
+  it('gives what readline gives for random text cut into random chunks (400 cases)', async () => {
+    const next = rng(20261130);
+    const alphabet = ['a', 'b', '\r', '\n', ' ', '\uFEFF', 'é'];
+    for (let n = 0; n < 400; n++) {
+      const len = Math.floor(next() * 24);
+      let text = '';
+      for (let i = 0; i < len; i++) text += alphabet[Math.floor(next() * alphabet.length)];
+      const chunks: string[] = [];
+      for (let at = 0; at < text.length;) {
+        const step = 1 + Math.floor(next() * 5);
+        chunks.push(text.slice(at, at + step));
+        at += step;
+      }
+      assert.deepEqual(split(chunks), await readline(chunks), `case ${n}: ${JSON.stringify(chunks)}`);
+    }
+  });
+});
+
+describe('readLines', () => {
+  it('numbers the lines of a file from 1, skips a leading BOM, and counts a last line without a break', async () => {
+    const path = join(scratch(), 'lines.txt');
+    writeFileSync(path, '\uFEFFone\r\ntwo\rthree\n\nfour');
+    const seen: [number, string][] = [];
+    const n = await readLines(path, (text, line) => seen.push([line, text]));
+    assert.equal(n, 5);
+    assert.deepEqual(seen, [[1, 'one'], [2, 'two'], [3, 'three'], [4, ''], [5, 'four']]);
+  });
+});
