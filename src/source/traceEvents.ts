@@ -46,6 +46,8 @@ export type TraceDir = (typeof TRACE_DIRS)[number];
 export type Addr = number;
 /** DMA_MAPPING_ERROR as a 64-bit hex string (~(dma_addr_t)0). */
 const MAPPING_ERROR_HEX = 'ffffffffffffffff';
+/** DMA_MAPPING_ERROR of a 32-bit dma_addr_t, as %llx or 0x-prefixed. */
+const MAPPING_ERROR_32 = /^(?:0x)?ffffffff$/i;
 /** The marker an all-ones address parses to (no real address reaches 2^53). */
 export const ADDR_ERROR = -1;
 
@@ -75,7 +77,8 @@ export class TraceSyntaxError extends Error {}
 // TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: [(+DELTA)] EVENT: FIELDS. TASK may hold spaces and
 // dashes; the last "-digits" before the bracketed CPU ends it. trace-cmd report --ts-diff adds the delta.
 const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(?:\(\+[\d.]+\)\s+)?(.*)$/;
-const EVENT = /^([A-Za-z_][\w]*):(?:\s+(.*))?$/;
+const EVENT_NAME = /^[A-Za-z_]\w*$/;
+const WHITESPACE = /^\s$/;
 const HEADER = /^(?:cpus=\d+|version\s*=\s*\d+|CPU \d+ is empty|trace-cmd: .*)\s*$/;
 // print_trace_line's "[LOST N EVENTS]" ("[LOST EVENTS]" when the count is unknown); trace-cmd's
 // "[N EVENTS DROPPED]" / "[EVENTS DROPPED]".
@@ -99,15 +102,19 @@ export function parseTraceLine(text: string): TraceLine {
     if (OURS.test(t)) throw new TraceSyntaxError('a dma event in a layout replay does not read (latency-format, function_graph or no context-info?): record it as trace-cmd report or /sys/kernel/tracing/trace print it with options/latency-format off and the nop tracer');
     throw new TraceSyntaxError('not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, as trace-cmd report and /sys/kernel/tracing/trace print)');
   }
-  const ev = EVENT.exec(m[5]!);
+  const rest = m[5]!;
+  // EVENT: FIELDS, where a colon ends the name and whitespace (or the end) follows it. PREFIX's
+  // last group holds no line terminator, so the fields are all the text after the colon.
+  const colon = rest.indexOf(':');
+  const name = colon > 0 ? rest.slice(0, colon) : '';
+  const after = rest.charCodeAt(colon + 1); // NaN at the end
   // Other tracers' lines (function, <stack trace>) and other events are not ours.
-  if (!ev) {
-    if (OURS.test(m[5]!)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${m[5]!.slice(0, 40)}…`);
+  if (!EVENT_NAME.test(name) || !(Number.isNaN(after) || WHITESPACE.test(rest[colon + 1]!))) {
+    if (OURS.test(rest)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${rest.slice(0, 40)}…`);
     return { kind: 'skip' };
   }
-  const name = ev[1]!;
   if (!KNOWN.has(name)) return { kind: 'skip', other: name };
-  return { kind: 'event', event: parseFields(name as TraceEventName, (ev[2] ?? '').trim()) };
+  return { kind: 'event', event: parseFields(name as TraceEventName, rest.slice(colon + 1).trim()) };
 }
 
 /** The fields of one of our events, by its TP_printk. */
@@ -122,7 +129,7 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
       return {
         kind: 'map', name, device: f.device, dir: f.dir(), size: f.size('size'), phys: f.addr('phys_addr'),
         // DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE) is ffffffff.
-        dma: f.str('dma_addr').toLowerCase().replace(/^0x/, '') === 'ffffffff' ? ADDR_ERROR : dma,
+        dma: MAPPING_ERROR_32.test(f.str('dma_addr')) ? ADDR_ERROR : dma,
         // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
         mmio: name === 'dma_map_resource' || attrs.includes('MMIO'),
         // Memory a confidential guest already shares with the host: dma-direct maps it as it is.
@@ -177,8 +184,12 @@ const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;
 /** A NULL pointer as %p prints it: the kernel's zeros (or "(null)"), libtraceevent's "(nil)". */
 const NULL_POINTER = /^(?:0x)?0+$|^\((?:null|nil)\)$/;
 
+/** At most 13 hex digits, no prefix: below 2^52, read as it is (the common case, for speed). */
+const SHORT_HEX = /^[0-9a-fA-F]{1,13}$/;
+
 /** Parses a %llx (or 0x-prefixed) address; all ones is ADDR_ERROR. */
 export function parseAddr(text: string): Addr | null {
+  if (SHORT_HEX.test(text)) return parseInt(text, 16);
   const m = HEX.exec(text);
   if (!m) return null;
   const digits = m[1]!.toLowerCase().replace(/^0+(?=.)/, '');
@@ -187,14 +198,19 @@ export function parseAddr(text: string): Addr | null {
   return Number.isSafeInteger(v) ? v : null;
 }
 
-/** The "key=value" words after the device name. */
+/** Any whitespace but the space: the fields need the general split. */
+const OTHER_SPACE = /[^\S ]/;
+
+/** The "key=value" words after the device name (a handful per event: arrays, searched from the
+ * end so that a repeated key's last value counts). */
 class Fields {
   readonly device: string;
-  private readonly values = new Map<string, string>();
-  private readonly words = new Set<string>();
+  private readonly keys: string[] = [];
+  private readonly values: string[] = [];
+  private readonly words: string[] = [];
 
   constructor(private readonly name: TraceEventName, text: string) {
-    const tokens = text.split(/\s+/).filter((w) => w !== '');
+    const tokens = (OTHER_SPACE.test(text) ? text.split(/\s+/) : text.split(' ')).filter((w) => w !== '');
     if (name === 'swiotlb_bounced') {
       if (tokens[0] !== 'dev_name:') this.fail('expected "dev_name: DEVICE" first');
       tokens.shift();
@@ -206,13 +222,19 @@ class Fields {
       let tok = tokens[i]!;
       const eq = tok.indexOf('=');
       if (eq <= 0) {
-        this.words.add(tok);
+        this.words.push(tok);
         continue;
       }
       // An array printer that put spaces after its commas: join up to the closing brace.
       while (tok[eq + 1] === '{' && !tok.endsWith('}') && i + 1 < tokens.length) tok += tokens[++i];
-      this.values.set(tok.slice(0, eq), tok.slice(eq + 1));
+      this.keys.push(tok.slice(0, eq));
+      this.values.push(tok.slice(eq + 1));
     }
+  }
+
+  private value(key: string): string | undefined {
+    const i = this.keys.lastIndexOf(key);
+    return i < 0 ? undefined : this.values[i];
   }
 
   fail(what: string): never {
@@ -220,18 +242,18 @@ class Fields {
   }
 
   str(key: string, dflt?: string): string {
-    const v = this.values.get(key);
+    const v = this.value(key);
     if (v !== undefined) return v;
     if (dflt !== undefined) return dflt;
     return this.fail(`missing ${key}=`);
   }
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.keys.includes(key);
   }
 
   flag(word: string): boolean {
-    return this.words.has(word);
+    return this.words.includes(word);
   }
 
   dir(): TraceDir {
@@ -278,7 +300,7 @@ class Fields {
 
   /** "nents=8/8": the entries printed and the list's full length (later kernels only). */
   count(key: string, printed: number): number {
-    const v = this.values.get(key);
+    const v = this.value(key);
     if (v === undefined) return printed;
     const m = /^(\d+)\/(\d+)$/.exec(v);
     if (!m) this.fail(`${key}=${v} is not PRINTED/FULL`);
