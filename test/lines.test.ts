@@ -1,5 +1,6 @@
 // Reading scripts and traces: lines split as node's readline splits them (\n, \r\n, a lone \r),
-// wherever the input's chunks end (source/replay.ts LineSplitter, readLines).
+// wherever the input's chunks end (source/replay.ts LineSplitter, readLines); the translator's
+// insertion-ordered sets (source/fifoMap.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
@@ -7,6 +8,7 @@ import { Readable } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineSplitter, readLines } from '../src/source/replay.js';
+import { FifoMap } from '../src/source/fifoMap.js';
 import { scratch } from './helpers.js';
 
 function split(chunks: string[]): string[] {
@@ -77,5 +79,39 @@ describe('readLines', () => {
     const n = await readLines(path, (text, line) => seen.push([line, text]));
     assert.equal(n, 5);
     assert.deepEqual(seen, [[1, 'one'], [2, 'two'], [3, 'three'], [4, ''], [5, 'four']]);
+  });
+});
+
+describe('FifoMap (the trace translator\'s idle and unmapped sets)', () => {
+  it('shift() takes entries in insertion order; a deleted and re-set key goes last; empty gives undefined', () => {
+    const m = new FifoMap<string, number>();
+    assert.equal(m.shift(), undefined);
+    m.set('a', 1); m.set('b', 2); m.set('c', 3);
+    m.delete('a'); m.set('a', 4); m.set('b', 5); // b keeps its place, as Map.set
+    assert.deepEqual([m.shift(), m.shift(), m.shift(), m.shift()], [['b', 5], ['c', 3], ['a', 4], undefined]);
+    m.set('d', 6); // after the map was empty
+    assert.deepEqual(m.shift(), ['d', 6]);
+  });
+
+  it('agrees with a list model over 20,000 random sets, deletes and shifts', () => {
+    const next = rng(4096);
+    const m = new FifoMap<number, number>();
+    const model: [number, number][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const k = Math.floor(next() * 64);
+      const r = next();
+      if (r < 0.5) {
+        m.set(k, i);
+        const at = model.findIndex(([key]) => key === k);
+        if (at >= 0) model[at]![1] = i; else model.push([k, i]);
+      } else if (r < 0.75) {
+        const at = model.findIndex(([key]) => key === k);
+        assert.equal(m.delete(k), at >= 0);
+        if (at >= 0) model.splice(at, 1);
+      } else {
+        assert.deepEqual(m.shift(), model.shift(), `step ${i}`);
+      }
+      assert.equal(m.size, model.length);
+    }
   });
 });

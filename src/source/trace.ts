@@ -32,10 +32,9 @@ import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries } from './traceSg.js';
+import { FifoMap } from './fifoMap.js';
 
-export interface TraceLimits {
-  maxBuffers: number;
-}
+export interface TraceLimits { maxBuffers: number }
 
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
 interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
@@ -53,13 +52,13 @@ export class TraceTranslator {
   private nextId = 1;
   private lineNo = 0;
   private liveMappings = 0;
-  private readonly idle = new Map<string, Buffer>();
+  private readonly idle = new FifoMap<string, Buffer>();
   /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
   private readonly byPage = new Map<number, Mapping[]>();
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
   private readonly sgLists = new Map<Addr, Mapping[][]>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
-  private readonly dead = new Map<Addr, Mapping>();
+  private readonly dead = new FifoMap<Addr, Mapping>();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
   private readonly allocs = new Map<Addr, Buffer[]>();
   private readonly allocRanges = new Map<Buffer, Addr>();
@@ -187,9 +186,9 @@ export class TraceTranslator {
     if (s !== undefined) return s;
     if (this.nextSlot >= this.limits.maxBuffers) {
       // Give back the least recently unmapped page buffer before giving up.
-      const oldest = this.idle.values().next().value as Buffer | undefined;
+      const oldest = this.idle.shift();
       if (oldest) {
-        this.dropIdle(oldest);
+        this.dropIdle(oldest[1]);
         return this.freeSlots.pop()!;
       }
       this.fail(`more than ${this.limits.maxBuffers} mappings and allocations live at once`);
@@ -262,7 +261,7 @@ export class TraceTranslator {
     // One idle buffer per page range: a second, from a concurrent map of the same pages, goes.
     this.dead.delete(m.dma);
     this.dead.set(m.dma, m);
-    if (this.dead.size > IDLE_MAX) this.dead.delete(this.dead.keys().next().value as number);
+    if (this.dead.size > IDLE_MAX) this.dead.shift();
     if (this.idle.has(b.key)) {
       b.freed = true;
       delete this.names[b.id];
@@ -271,7 +270,7 @@ export class TraceTranslator {
       return;
     }
     this.idle.set(b.key, b);
-    if (this.idle.size > IDLE_MAX) this.dropIdle(this.idle.values().next().value as Buffer);
+    if (this.idle.size > IDLE_MAX) this.dropIdle(this.idle.shift()![1]);
   }
 
   /**
