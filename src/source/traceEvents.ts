@@ -88,6 +88,15 @@ const OURS = new RegExp(`\\b(?:${TRACE_EVENTS.join('|')}):`);
 
 /** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError. */
 export function parseTraceLine(text: string): TraceLine {
+  const h = traceLineHead(text);
+  return h.kind === 'ours' ? { kind: 'event', event: parseFields(h.name, h.fields) } : h;
+}
+
+/** A line up to its event's fields: what it is, and for one of our events its name and the text
+ * of its fields, not yet read. */
+type TraceHead = Exclude<TraceLine, { kind: 'event' }> | { kind: 'ours'; name: TraceEventName; fields: string };
+
+function traceLineHead(text: string): TraceHead {
   const t = text.trim();
   if (t === '' || t.startsWith('#') || HEADER.test(t)) return { kind: 'skip' };
   const lost = LOST.exec(t);
@@ -114,7 +123,25 @@ export function parseTraceLine(text: string): TraceLine {
     return { kind: 'skip' };
   }
   if (!KNOWN.has(name)) return { kind: 'skip', other: name };
-  return { kind: 'event', event: parseFields(name as TraceEventName, rest.slice(colon + 1).trim()) };
+  return { kind: 'ours', name: name as TraceEventName, fields: rest.slice(colon + 1).trim() };
+}
+
+/**
+ * The recording device of one of our events, for the device scan: its first field (swiotlb_bounced:
+ * the word after "dev_name:"), read without the others, whose errors the replay itself reports
+ * (the scan reads every line, the replay then every line again). Fields that do not start so
+ * simply get the full parse, and its error.
+ */
+function eventDevice(name: TraceEventName, fields: string): string {
+  let at = 0;
+  if (name === 'swiotlb_bounced') at = fields.startsWith('dev_name: ') ? 10 : -1;
+  if (at >= 0 && !OTHER_SPACE.test(fields)) {
+    while (fields.charCodeAt(at) === 32) at++;
+    const end = fields.indexOf(' ', at);
+    const device = fields.slice(at, end < 0 ? fields.length : end);
+    if (device !== '' && !device.includes('=')) return device;
+  }
+  return parseFields(name, fields).device;
 }
 
 /** The fields of one of our events, by its TP_printk. */
@@ -318,18 +345,20 @@ export const NO_TRACE_EVENTS = 'no dma or swiotlb trace events (record with: tra
 
 export interface TraceScan { devices: { name: string; events: number }[]; lines: number }
 
-/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work). */
+/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work;
+ * a line's other fields are read, and their errors reported, by the replay). */
 export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<TraceScan> {
   const counts = new Map<string, number>();
   const lines = await readLines(path, (text, n) => {
-    let parsed;
+    let device: string | undefined;
     try {
-      parsed = parseTraceLine(text);
+      const h = traceLineHead(text);
+      if (h.kind === 'ours') device = eventDevice(h.name, h.fields);
     } catch (e) {
       if (e instanceof TraceSyntaxError) throw new UsageError(msg.scriptLine(path, n, e.message));
       throw e;
     }
-    if (parsed.kind === 'event') counts.set(parsed.event.device, (counts.get(parsed.event.device) ?? 0) + 1);
+    if (device !== undefined) counts.set(device, (counts.get(device) ?? 0) + 1);
   }, signal);
   return { devices: [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1)), lines };
 }
