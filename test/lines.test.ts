@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LineSplitter, readLines } from '../src/source/replay.js';
 import { FifoMap } from '../src/source/fifoMap.js';
 import { scratch } from './helpers.js';
+import { collectGarbage } from '../bench/userRun.js';
 
 function split(chunks: string[]): string[] {
   const out: string[] = [];
@@ -53,6 +54,13 @@ describe('LineSplitter', () => {
     assert.deepEqual(split(['a', '', 'b\n']), ['ab']);
   });
 
+  it('a line longer than many chunks comes out whole, and a final \\r after it ends it', () => {
+    const piece = 'x'.repeat(65536);
+    const chunks = Array.from({ length: 40 }, () => piece);
+    assert.deepEqual(split([...chunks, '\r']).map((l) => l.length), [40 * 65536]);
+    assert.deepEqual(split(['a', ...chunks, '\r', '\nb']).map((l) => l.length), [1 + 40 * 65536, 1]);
+  });
+
   it('gives what readline gives for random text cut into random chunks (400 cases)', async () => {
     const next = rng(20261130);
     const alphabet = ['a', 'b', '\r', '\n', ' ', '\uFEFF', 'é'];
@@ -91,6 +99,24 @@ describe('FifoMap (the trace translator\'s idle and unmapped sets)', () => {
     assert.deepEqual([m.shift(), m.shift(), m.shift(), m.shift()], [['b', 5], ['c', 3], ['a', 4], undefined]);
     m.set('d', 6); // after the map was empty
     assert.deepEqual(m.shift(), ['d', 6]);
+  });
+
+  it('keeps nothing of entries it no longer holds: 1,000,000 deletes and sets of 50 keys after a shift', () => {
+    const m = new FifoMap<number, object>();
+    for (let i = 0; i < 4097; i++) m.set(i, {});
+    m.shift();
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 1_000_000; i++) {
+      const k = 1 + (i % 50);
+      m.delete(k);
+      m.set(k, { i });
+    }
+    collectGarbage();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 16 * 2 ** 20, `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    assert.equal(m.size, 4096);
+    assert.deepEqual(m.shift(), [51, {}]);
   });
 
   it('agrees with a list model over 20,000 random sets, deletes and shifts', () => {
