@@ -286,29 +286,37 @@ export async function readLines(path: string, each: (text: string, lineNo: numbe
 /** Text in chunks → lines, each given to `emit` without its break: \n, \r\n or a lone \r, as
  * readline splits them (a chunk may end between \r and \n). */
 export class LineSplitter {
-  /** The text after the last break, the start of a line a later chunk ends; a chunk's final \r
-   * waits here in case the next one starts with \n. */
+  /** The text after the last break: the start of a line a later chunk ends. */
   private rest = '';
+  /** The last chunk ended in \r (kept out of `rest`): a break, unless the next chunk starts with \n. */
+  private cr = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
   push(chunk: string): void {
-    let text = this.rest + chunk;
-    const cr = text.endsWith('\r');
-    if (cr) text = text.slice(0, -1);
+    if (chunk === '') return;
+    // A chunk inside a long line is only appended: the line is split once, when it ends.
+    if (!this.cr && !BREAK_CHAR.test(chunk)) {
+      this.rest += chunk;
+      return;
+    }
+    let text = this.rest + (this.cr ? '\r' : '') + chunk;
+    this.cr = chunk.endsWith('\r');
+    if (this.cr) text = text.slice(0, -1);
     const lines = text.split(LINE_BREAK);
-    this.rest = lines.pop()! + (cr ? '\r' : '');
+    this.rest = lines.pop()!;
     for (const line of lines) this.emit(line);
   }
 
-  /** The input ended: text after the last break is a line of its own. */
+  /** The input ended: text after the last break, or before a final \r, is a line of its own. */
   end(): void {
-    const last = this.rest;
-    this.rest = '';
-    if (last !== '') this.emit(last.endsWith('\r') ? last.slice(0, -1) : last);
+    const [last, cr] = [this.rest, this.cr];
+    [this.rest, this.cr] = ['', false];
+    if (last !== '' || cr) this.emit(last);
   }
 }
 
+const BREAK_CHAR = /[\r\n]/;
 const LINE_BREAK = /\r\n|\n|\r/;
 const BOM = '\uFEFF';
 
