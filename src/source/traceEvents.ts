@@ -116,9 +116,8 @@ function traceLineHead(text: string): TraceHead {
   // last group holds no line terminator, so the fields are all the text after the colon.
   const colon = rest.indexOf(':');
   const name = colon > 0 ? rest.slice(0, colon) : '';
-  const after = rest.charCodeAt(colon + 1); // NaN at the end
   // Other tracers' lines (function, <stack trace>) and other events are not ours.
-  if (!EVENT_NAME.test(name) || !(Number.isNaN(after) || WHITESPACE.test(rest[colon + 1]!))) {
+  if (!EVENT_NAME.test(name) || !(colon + 1 === rest.length || WHITESPACE.test(rest[colon + 1]!))) {
     if (OURS.test(rest)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${rest.slice(0, 40)}…`);
     return { kind: 'skip' };
   }
@@ -130,7 +129,9 @@ function traceLineHead(text: string): TraceHead {
  * The recording device of one of our events, for the device scan: its first field (swiotlb_bounced:
  * the word after "dev_name:"), read without the others, whose errors the replay itself reports
  * (the scan reads every line, the replay then every line again). Fields that do not start so
- * simply get the full parse, and its error.
+ * simply get the full parse, and its error. So a trace with several problems may be told another
+ * one first than a full scan would find: a tie between devices (before a bad field of a line), or
+ * a replay error on an earlier line (before a bad field of a later one); each is exit 2.
  */
 function eventDevice(name: TraceEventName, fields: string): string {
   let at = 0;
