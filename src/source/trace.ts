@@ -34,9 +34,7 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 
-export interface TraceLimits {
-  maxBuffers: number;
-}
+export interface TraceLimits { maxBuffers: number }
 
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
 interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
