@@ -186,11 +186,7 @@ export class TraceTranslator {
     if (s !== undefined) return s;
     if (this.nextSlot >= this.limits.maxBuffers) {
       // Give back the least recently unmapped page buffer before giving up.
-      const oldest = this.idle.shift();
-      if (oldest) {
-        this.dropIdle(oldest[1]);
-        return this.freeSlots.pop()!;
-      }
+      if (this.dropOldestIdle()) return this.freeSlots.pop()!;
       this.fail(`more than ${this.limits.maxBuffers} mappings and allocations live at once`);
     }
     return this.nextSlot++;
@@ -203,12 +199,16 @@ export class TraceTranslator {
     return b;
   }
 
-  private dropIdle(b: Buffer): void {
-    this.idle.delete(b.key);
+  /** Frees the least recently unmapped page buffer; false when there is none. */
+  private dropOldestIdle(): boolean {
+    const oldest = this.idle.shift();
+    if (!oldest) return false;
+    const b = oldest[1];
     b.freed = true;
     delete this.names[b.id];
     this.push(Op.FREE, b.slot);
     this.freeSlots.push(b.slot);
+    return true;
   }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
@@ -270,7 +270,7 @@ export class TraceTranslator {
       return;
     }
     this.idle.set(b.key, b);
-    if (this.idle.size > IDLE_MAX) this.dropIdle(this.idle.shift()![1]);
+    if (this.idle.size > IDLE_MAX) this.dropOldestIdle();
   }
 
   /**
