@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import { XorShift32 } from '../src/rand.js';
 import { SMALL, cli, cliAs, expectUsage, script } from './helpers.js';
 import { CLEAN, CLEAN_BYTES, DEV, arr, dir, ev, h, replayJson, sys, traceFile } from './traceLines.js';
+import { OP_WORDS, Op } from '../src/engine/abi.js';
+import type { Engine } from '../src/engine/types.js';
+import { OpSink } from '../src/source/sink.js';
+import { TraceTranslator } from '../src/source/trace.js';
 
 // ---- 4: what the events become --------------------------------------------------------------
 
@@ -214,5 +218,35 @@ describe('trace: --platform all', () => {
     assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), MODERN);
     assert.match(r.stdout, /^platform\s+verdict\s+maps\s+bounces/m);
     assert.match(r.stdout, /trace: device 0000:03:00\.0, 13 events/);
+  });
+});
+
+// ---- the translator's slot limit ------------------------------------------------------------
+
+describe('trace translator: out of buffer slots, the least recently unmapped page buffer goes first', () => {
+  /** The translator on an op recorder: each op as [code, slot]. */
+  function translator(maxBuffers: number) {
+    const ops: [number, number][] = [];
+    const buf = new Int32Array(OP_WORDS);
+    const engine = {
+      opBuffer: () => buf,
+      runBuffered: () => { ops.push([buf[0]!, buf[1]!]); },
+      debug: () => ({ total: 0, records: [] }),
+    } as unknown as Engine;
+    return { t: new TraceTranslator('t.trace', { maxBuffers }, new OpSink(engine), DEV), ops };
+  }
+  const page = (i: number) => 0x10000000 + i * 0x1000;
+
+  it('frees the oldest idle buffer and gives its slot to the new one; with none idle it is FILE:LINE', () => {
+    const { t, ops } = translator(2);
+    let line = 0;
+    const feed = (body: string) => t.line(sys(body), ++line);
+    for (const i of [0, 1]) feed(ev.mapPhys('TO_DEVICE', page(i), 4096, page(i)));
+    for (const i of [0, 1]) feed(ev.unmapPhys('TO_DEVICE', page(i), 4096));
+    ops.length = 0;
+    feed(ev.mapPhys('TO_DEVICE', page(2), 4096, page(2)));
+    assert.deepEqual(ops.slice(0, 2), [[Op.FREE, 0], [Op.ALLOC, 0]], 'page 0 (unmapped first) gives back slot 0');
+    feed(ev.mapPhys('TO_DEVICE', page(1), 4096, page(1))); // the idle buffer of page 1 again: no new slot
+    assert.throws(() => feed(ev.mapPhys('TO_DEVICE', page(3), 4096, page(3))), /t\.trace:7: more than 2 mappings and allocations live at once/);
   });
 });
