@@ -43,13 +43,15 @@ describe('trace parser: each event, each format generation', () => {
     ['dma_sync_single_for_device', 'dma_sync_single_for_device: 0000:03:00.0 dir=TO_DEVICE dma_addr=fffff000 size=4096',
       { kind: 'sync', name: 'dma_sync_single_for_device', device: DEV, dir: 'TO_DEVICE', dma: 0xfffff000, size: 4096, forCpu: false }],
     ['dma_map_sg (6.12: no nents=)', 'dma_map_sg: 0000:03:00.0 dir=TO_DEVICE dma_addrs={0x10000,0x13000} sizes={0x1000,0x2000} phys_addrs={0x10000,0x13000} attrs=',
-      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000, 0x13000], sizes: [0x1000, 0x2000], phys: [0x10000, 0x13000], nents: 2, ents: 2, truncated: false }],
+      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000, 0x13000], sizes: [0x1000, 0x2000], phys: [0x10000, 0x13000], nents: 2, ents: 2, truncated: false, shared: false }],
     ['dma_map_sg (later: nents=/ents=, merged by an IOMMU)', 'dma_map_sg: 0000:03:00.0 dir=FROM_DEVICE nents=3/3 ents=1/1 dma_addrs={0xfff00000} sizes={0x3000} phys_addrs={0x10000,0x20000,0x30000} attrs=',
-      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'FROM_DEVICE', dmas: [0xfff00000], sizes: [0x3000], phys: [0x10000, 0x20000, 0x30000], nents: 3, ents: 1, truncated: false }],
+      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'FROM_DEVICE', dmas: [0xfff00000], sizes: [0x3000], phys: [0x10000, 0x20000, 0x30000], nents: 3, ents: 1, truncated: false, shared: false }],
     ['dma_map_sg [TRUNCATED] at 128 entries', `dma_map_sg: 0000:03:00.0 dir=TO_DEVICE nents=128/200 ents=128/200 [TRUNCATED] dma_addrs=${arr(sg128)} sizes=${arr(sg128.map(() => 0x1000))} phys_addrs=${arr(sg128)} attrs=`,
-      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: sg128, sizes: sg128.map(() => 4096), phys: sg128, nents: 200, ents: 200, truncated: true }],
+      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: sg128, sizes: sg128.map(() => 4096), phys: sg128, nents: 200, ents: 200, truncated: true, shared: false }],
     ['an array printed with spaces after its commas', 'dma_map_sg: 0000:03:00.0 dir=TO_DEVICE dma_addrs={0x10000, 0x13000} sizes={0x1000, 0x2000} phys_addrs={0x10000, 0x13000} attrs=',
-      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000, 0x13000], sizes: [0x1000, 0x2000], phys: [0x10000, 0x13000], nents: 2, ents: 2, truncated: false }],
+      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000, 0x13000], sizes: [0x1000, 0x2000], phys: [0x10000, 0x13000], nents: 2, ents: 2, truncated: false, shared: false }],
+    ['dma_map_sg of memory already shared (attrs=CC_SHARED)', 'dma_map_sg: 0000:03:00.0 dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x10000} sizes={0x1000} phys_addrs={0x10000} attrs=SKIP_CPU_SYNC|CC_SHARED',
+      { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000], sizes: [0x1000], phys: [0x10000], nents: 1, ents: 1, truncated: false, shared: true }],
     ['dma_unmap_sg', 'dma_unmap_sg: 0000:03:00.0 dir=TO_DEVICE phys_addrs={0x10000,0x13000} attrs=',
       { kind: 'unmap_sg', name: 'dma_unmap_sg', device: DEV, dir: 'TO_DEVICE', phys: [0x10000, 0x13000] }],
     ['dma_sync_sg_for_cpu', 'dma_sync_sg_for_cpu: 0000:03:00.0 dir=FROM_DEVICE dma_addrs={0xfff00000} sizes={0x3000}',
@@ -58,12 +60,12 @@ describe('trace parser: each event, each format generation', () => {
       { kind: 'sync_sg', name: 'dma_sync_sg_for_device', device: DEV, dir: 'BIDIRECTIONAL', dmas: [0x10000, 0x13000], sizes: [0x1000, 0x2000], forCpu: false }],
     ['dma_map_sg_err', 'dma_map_sg_err: 0000:03:00.0 dir=TO_DEVICE dma_addrs={0x10000,0x13000} err=-12 attrs=',
       { kind: 'map_sg_err', name: 'dma_map_sg_err', device: DEV }],
-    ['dma_alloc (virt_addr=, no dir=: the 6.13 merge window)', 'dma_alloc: 0000:03:00.0 dma_addr=7f000000 size=8192 virt_addr=000000003c0c1d1e flags=GFP_KERNEL attrs=',
-      { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0x7f000000, size: 8192, failed: false }],
+    ['dma_alloc (6.12.0–6.12.47: virt_addr=, no dir=)', 'dma_alloc: 0000:03:00.0 dma_addr=7f000000 size=8192 virt_addr=000000003c0c1d1e flags=GFP_KERNEL attrs=',
+      { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0x7f000000, size: 8192, failed: false, legacyFormat: true }],
     ['dma_alloc (later: dir=)', 'dma_alloc: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=7f000000 size=8192 virt_addr=000000003c0c1d1e flags=GFP_KERNEL|__GFP_ZERO attrs=',
       { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0x7f000000, size: 8192, failed: false }],
-    ['dma_alloc that failed: virt_addr=0000000000000000', 'dma_alloc: 0000:03:00.0 dma_addr=0 size=8192 virt_addr=0000000000000000 flags=GFP_KERNEL attrs=',
-      { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0, size: 8192, failed: true }],
+    ['dma_alloc that failed (6.12): virt_addr=0000000000000000', 'dma_alloc: 0000:03:00.0 dma_addr=0 size=8192 virt_addr=0000000000000000 flags=GFP_KERNEL attrs=',
+      { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0, size: 8192, failed: true, legacyFormat: true }],
     ['dma_alloc that failed: virt_addr=(null)', 'dma_alloc: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=0 size=8192 virt_addr=(null) flags=GFP_KERNEL attrs=',
       { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0, size: 8192, failed: true }],
     ['dma_alloc_pages', 'dma_alloc_pages: 0000:03:00.0 dir=FROM_DEVICE dma_addr=7f100000 size=16384 virt_addr=00000000deadbeef flags=GFP_KERNEL attrs=',
@@ -78,7 +80,7 @@ describe('trace parser: each event, each format generation', () => {
       { kind: 'free', name: 'dma_free_pages', device: DEV, dma: 0x7f100000, size: 16384, noop: false }],
     ['dma_free_sgt', 'dma_free_sgt: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=7f200000 size=8192 phys_addrs={0x40000,0x41000} attrs=',
       { kind: 'free', name: 'dma_free_sgt', device: DEV, dma: 0x7f200000, size: 8192, noop: false }],
-    ['dma_alloc (6.12.0–6.12.47: phys_addr=, no dir=)', 'dma_alloc: 0000:03:00.0 dma_addr=7f000000 size=8192 phys_addr=12340000 flags=GFP_KERNEL attrs=',
+    ['dma_alloc (6.12-rc1 to rc4: phys_addr=, no dir=)', 'dma_alloc: 0000:03:00.0 dma_addr=7f000000 size=8192 phys_addr=12340000 flags=GFP_KERNEL attrs=',
       { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: 0x7f000000, size: 8192, failed: false, legacyFormat: true }],
     ['dma_alloc that failed, as trace-cmd prints NULL: virt_addr=(nil)', 'dma_alloc: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=ffffffffffffffff size=8192 virt_addr=(nil) flags=GFP_KERNEL attrs=',
       { kind: 'alloc', name: 'dma_alloc', device: DEV, dma: ADDR_ERROR, size: 8192, failed: true }],
@@ -173,6 +175,8 @@ describe('trace parser: line prefixes and lines that are not ours', () => {
     assert.throws(() => parseTraceLine(' 3)               |  /* dma_map_phys: 0000:03:00.0 dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=1000 attrs= */'), /latency-format, function_graph/);
     // libtraceevent that could not parse the event's format.
     assert.throws(() => parseTraceLine('     kworker/3:1-178   [003]   102.345678: dma_map_phys: [FAILED TO PARSE] dev=0000:03:00.0'), /FAILED TO PARSE/);
+    // Another event trace-cmd could not parse is not ours: skipped like any other.
+    assert.deepEqual(parseTraceLine('     kworker/3:1-178   [003]   102.345678: xhci_urb_enqueue: [FAILED TO PARSE] urb=0xffff8881'), { kind: 'skip', other: 'xhci_urb_enqueue' });
   });
 
   it('a line of no known shape throws TraceSyntaxError', () => {

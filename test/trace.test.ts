@@ -124,9 +124,64 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /trace: device 0000:03:00\.0, 26 events of 33 lines; not replayed: 0000:00:1f\.0 \(2 events\) \(--trace-device\)/);
-    assert.match(r.stdout, /not replayed: 3 MMIO map/);
+    assert.match(r.stdout, /not replayed: 3 MMIO calls/);
     assert.match(r.stdout, /INCOMPLETE: the ring buffer dropped 35 events/);
     assert.match(r.stdout, /2 mappings and allocations still live when the trace ended/);
+  });
+});
+
+describe('trace: calls on a mapping that was not replayed are not replayed either', () => {
+  // Page 0x20000000 is mapped, used and unmapped; then the same dma address is mapped again as
+  // memory already shared with the host, or too large to replay: its sync and unmap belong to
+  // that mapping, not to the unmapped one (before, dma-debug reported a use after unmap and a
+  // double unmap the driver never made).
+  const X = 0x20000000, Y = 0x21000000, SG = 0x22000000;
+  const bodies = [
+    ev.mapPhys('TO_DEVICE', X, 4096, X), ev.unmapPhys('TO_DEVICE', X, 4096),
+    ev.mapPhys('TO_DEVICE', X, 4096, X, 'CC_SHARED'), ev.sync(false, 'TO_DEVICE', X + 256, 64), ev.unmapPhys('TO_DEVICE', X, 4096),
+    ev.mapPhys('TO_DEVICE', Y, 4096, Y), ev.unmapPhys('TO_DEVICE', Y, 4096),
+    ev.mapPhys('TO_DEVICE', Y, 8 << 20, Y), ev.sync(false, 'TO_DEVICE', Y + (6 << 20), 4096), ev.unmapPhys('TO_DEVICE', Y, 8 << 20),
+    ev.mapSg('TO_DEVICE', [SG, SG + 0x2000], [SG, SG + 0x2000], [4096, 4096]).replace(/attrs=$/, 'attrs=CC_SHARED'),
+    ev.syncSg(false, 'TO_DEVICE', [SG, SG + 0x2000], [4096, 4096]), ev.unmapSg('TO_DEVICE', [SG, SG + 0x2000]),
+    ev.unmapPhys('TO_DEVICE', X, 4096), // now a double unmap the driver did make
+  ];
+  const path = traceFile('skipped-maps.trace', bodies);
+
+  it('counted under the mapping\'s reason; dma-debug sees only the real double unmap', () => {
+    const res = replayJson(path, '--platform', 'swiotlb-force', ...SMALL);
+    const k = res.trace.skipped;
+    assert.equal(k.ccShared, 3 + 4, 'map, sync, unmap; the sg list\'s map, two entry syncs, unmap');
+    assert.equal(k.tooLarge, 3);
+    assert.equal(k.beforeTrace, 0);
+    assert.equal(res.trace.afterUnmap, 1, 'only the last unmap');
+    assert.equal(res.counters.maps, 2);
+    const classes = res.dmaDebug.map((d: { class: string; op: number }) => `${d.class}@${d.op}`);
+    assert.deepEqual(classes.filter((c: string) => !c.startsWith('leak')), [`unmap-unknown@${4 + bodies.length}`], `one double unmap, at its line: ${classes}`);
+  });
+});
+
+describe('trace: what a trace\'s format and its unfreed allocations say', () => {
+  it('a 6.12.0–6.12.47 trace (dma_alloc with virt_addr= and no dir=) is named; allocations never freed are counted apart', () => {
+    const path = traceFile('612.trace', [
+      `dma_alloc: ${DEV} dma_addr=7f000000 size=8192 virt_addr=000000003c0c1d1e flags=GFP_KERNEL attrs=`,
+      `dma_alloc: ${DEV} dma_addr=7f100000 size=4096 virt_addr=00000000aabbccdd flags=GFP_KERNEL attrs=`,
+      `dma_free: ${DEV} dma_addr=7f000000 size=8192 virt_addr=000000003c0c1d1e attrs=`,
+      ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000).replace(/^dma_map_phys/, 'dma_map_page'),
+    ]);
+    const t = replayJson(path, '--platform', 'coco', ...SMALL).trace;
+    assert.equal(t.allocFormat612, true);
+    assert.equal(t.liveAtEnd, 2);
+    assert.equal(t.allocsLiveAtEnd, 1);
+    const r = cli('replay', path, '--format', 'ftrace', '--platform', 'coco', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from 6\.12\.0–6\.12\.47 \(dma_alloc prints no dir=\)/);
+    assert.match(r.stdout, /of those, 1 dma_alloc allocation never freed in the trace: a leak, or memory from the device's own coherent pool/);
+  });
+
+  it('a 6.13 trace is not taken for 6.12', () => {
+    const t = replayJson(traceFile('613.trace', [ev.alloc(0x7f000000, 8192), ev.free(0x7f000000, 8192)]), '--platform', 'coco', ...SMALL).trace;
+    assert.equal(t.allocFormat612, false);
+    assert.equal(t.allocsLiveAtEnd, 0);
   });
 });
 

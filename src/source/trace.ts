@@ -24,7 +24,8 @@
 // - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
 // - not replayed, and counted: MMIO (dma_map_resource, DMA_ATTR_MMIO), memory already shared with
 //   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded (the driver took another path),
-//   unmaps and syncs of mappings made before the trace, calls over the simulator's 4 MiB blocks.
+//   unmaps and syncs of mappings made before the trace, calls over the simulator's 4 MiB blocks;
+//   the unmaps and syncs of a mapping not replayed are not either (source/traceSkips.ts).
 import { Dir, MAX_ALLOC_PAGES, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
@@ -33,6 +34,8 @@ import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError
 import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
+import { LiveAllocations } from './traceAllocs.js';
+import { type SkipReason, SkippedMappings } from './traceSkips.js';
 
 export interface TraceLimits { maxBuffers: number }
 
@@ -60,8 +63,8 @@ export class TraceTranslator {
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
   private readonly dead = new FifoMap<Addr, Mapping>();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
-  private readonly allocs = new Map<Addr, Buffer[]>();
-  private readonly allocRanges = new Map<Buffer, Addr>();
+  private readonly allocs = new LiveAllocations<Buffer>();
+  private readonly skips = new SkippedMappings();
   private readonly deviceEvents = new Map<string, number>();
   private chosen: string | undefined;
   readonly summary: TraceSummary;
@@ -101,19 +104,17 @@ export class TraceTranslator {
     const sk = this.summary.skipped;
     switch (ev.kind) {
       case 'map':
-        if (ev.mmio) sk.mmio++;
-        else if (ev.shared) sk.ccShared++;
+        if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared');
         else if (ev.dma === ADDR_ERROR) sk.failedOnRecording++;
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
         return;
       case 'unmap': {
-        if (ev.resource) {
-          sk.mmio++;
-          return;
-        }
-        const m = this.findStart(ev.dma);
+        const m = ev.resource ? undefined : this.findStart(ev.dma);
         if (!m) {
-          this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
+          // An unmap of a mapping not replayed is not replayed either (MMIO always).
+          const why = this.skips.takeStart(ev.dma) ?? (ev.resource ? 'mmio' : undefined);
+          if (why) sk[why]++;
+          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (replayed; its
@@ -136,7 +137,8 @@ export class TraceTranslator {
         const list = lists?.pop();
         if (lists && lists.length === 0) this.sgLists.delete(ev.phys[0]!);
         if (!list) {
-          sk.beforeTrace++;
+          if (ev.phys.length > 0 && this.skips.takeSg(ev.phys[0]!)) sk.ccShared++;
+          else sk.beforeTrace++;
           return;
         }
         const dir = this.dir(ev.dir);
@@ -152,16 +154,13 @@ export class TraceTranslator {
         return;
       case 'free': {
         if (ev.noop) return;
-        const bufs = this.allocs.get(ev.dma);
-        const b = bufs?.pop();
-        if (bufs && bufs.length === 0) this.allocs.delete(ev.dma);
+        const b = this.allocs.take(ev.dma);
         if (!b) {
           sk.beforeTrace++;
           return;
         }
         this.push(Op.FREE_COHERENT, b.slot);
         this.freeSlots.push(b.slot);
-        this.allocRanges.delete(b);
         delete this.names[b.id];
         return;
       }
@@ -199,6 +198,12 @@ export class TraceTranslator {
     return b;
   }
 
+  /** A map not replayed: counted, and remembered so that its unmaps and syncs are not replayed either. */
+  private skip(dma: Addr, size: number, reason: SkipReason): void {
+    this.summary.skipped[reason]++;
+    if (dma !== ADDR_ERROR) this.skips.add(dma, size, reason);
+  }
+
   /** Frees the least recently unmapped page buffer; false when there is none. */
   private dropOldestIdle(): boolean {
     const oldest = this.idle.shift();
@@ -213,18 +218,10 @@ export class TraceTranslator {
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
   private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[]): void {
-    const sk = this.summary.skipped;
-    if (size === 0) {
-      sk.zeroLength++;
-      return;
-    }
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
-    if (pages > MAX_ALLOC_PAGES) {
-      sk.tooLarge++;
-      return;
-    }
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge');
     this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
@@ -331,18 +328,17 @@ export class TraceTranslator {
       if (end < dma + size) this.summary.syncsPastMapping++;
       return;
     }
-    if (this.inAlloc(dma)) {
+    if (this.allocs.holds(dma)) {
       // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
       this.summary.allocSyncs++;
       return;
     }
+    const why = this.skips.holding(dma);
+    if (why) {
+      this.summary.skipped[why]++;
+      return;
+    }
     this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
-  }
-
-  /** Does a live DMA-API allocation hold recorded dma address `dma`? */
-  private inAlloc(dma: Addr): boolean {
-    for (const [b, start] of this.allocRanges) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;
-    return false;
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -352,6 +348,13 @@ export class TraceTranslator {
     const list: Mapping[] = [];
     const entries = sgEntries(ev);
     if (entries.merged) this.summary.sgMerged++;
+    if (ev.shared) {
+      // Memory already shared with the host (DMA_ATTR_CC_SHARED), mapped as it is entry by entry.
+      this.summary.skipped.ccShared++;
+      for (const e of entries.list) this.skips.add(e.dma, e.size, 'ccShared');
+      this.skips.addSg(ev.phys[0]!);
+      return;
+    }
     for (const e of entries.list) this.map(e.phys, e.size, e.dma, dir, list);
     if (list.length === 0) return;
     const lists = this.sgLists.get(ev.phys[0]!);
@@ -376,10 +379,7 @@ export class TraceTranslator {
     }
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
     this.push(Op.ALLOC_COHERENT, b.slot, pages);
-    this.allocRanges.set(b, dma);
-    const bufs = this.allocs.get(dma);
-    if (bufs) bufs.push(b);
-    else this.allocs.set(dma, [b]);
+    this.allocs.add(dma, b);
   }
 
   /** The end of the trace: which device ran, and whether the choice was the user's to make. */
@@ -392,7 +392,8 @@ export class TraceTranslator {
       throw new UsageError(`--trace-device: ${shown(this.chosen)} has no events in ${escapeText(this.file)} (devices: ${deviceList(s.devices)})`);
     }
     s.device = this.chosen!;
-    s.liveAtEnd = this.liveMappings + [...this.allocs.values()].reduce((a, l) => a + l.length, 0);
+    s.allocsLiveAtEnd = this.allocs.size;
+    s.liveAtEnd = this.liveMappings + s.allocsLiveAtEnd;
     return s;
   }
 }

@@ -10,9 +10,10 @@
 //   prints "DEV dir=D dma_addr=X size=N phys_addr=X attrs=F"; the dma_unmap class
 //   "DEV dir=D dma_addr=X size=N attrs=F"; dma_sync_single_for_{cpu,device}
 //   "DEV dir=D dma_addr=X size=N"; dma_alloc, in 6.12.0–6.12.47, "DEV dma_addr=X size=N
-//   phys_addr=X flags=G attrs=F" and, from 6.13 (and 6.12.48), "DEV dir=D dma_addr=X size=N
-//   virt_addr=P flags=G attrs=F" with the _pages and _sgt forms; dma_free the same without flags
-//   (its dir is not read: 6.13 left it unset); dma_map_sg "DEV dir=D [nents=a/b ents=c/d
+//   virt_addr=P flags=G attrs=F" (6.12-rc1 to rc4 printed phys_addr=X where virt_addr= is) and,
+//   from 6.13 (and 6.12.48), with " dir=D" after the device, and the _pages and _sgt forms;
+//   dma_free the same without flags (its dir is not read: coherent memory is always
+//   BIDIRECTIONAL); dma_map_sg "DEV dir=D [nents=a/b ents=c/d
 //   [ [TRUNCATED]]] dma_addrs={…} sizes={…} phys_addrs={…} attrs=F" (the counts and the
 //   128-entry cap came later still); dma_unmap_sg "DEV dir=D phys_addrs={…} attrs=F";
 //   dma_sync_sg_for_{cpu,device} "DEV dir=D dma_addrs={…} sizes={…}"; dma_map_sg_err (6.13)
@@ -55,7 +56,7 @@ export type TraceEvent =
   | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean }
   | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean }
   | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
-  | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean }
+  | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean; shared: boolean }
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
   | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[] }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
@@ -103,7 +104,6 @@ function traceLineHead(text: string): TraceHead {
   if (lost) return { kind: 'lost', events: Number(lost[1] ?? lost[2] ?? 0) };
   // An event's stack trace (the stacktrace option) follows it as " => function" lines.
   if (t.startsWith('=>')) return { kind: 'skip' };
-  if (t.includes('[FAILED TO PARSE]')) throw new TraceSyntaxError('trace-cmd could not parse this event\'s format ([FAILED TO PARSE]); use a newer trace-cmd/libtraceevent, or read /sys/kernel/tracing/trace');
   const m = PREFIX.exec(text);
   if (!m) {
     // The latency format (options/latency-format, latency tracers) and function_graph's comments
@@ -122,6 +122,8 @@ function traceLineHead(text: string): TraceHead {
     return { kind: 'skip' };
   }
   if (!KNOWN.has(name)) return { kind: 'skip', other: name };
+  // trace-cmd prints the raw fields of an event whose format libtraceevent could not read.
+  if (rest.includes('[FAILED TO PARSE]')) throw new TraceSyntaxError('trace-cmd could not parse this event\'s format ([FAILED TO PARSE]); use a newer trace-cmd/libtraceevent, or read /sys/kernel/tracing/trace');
   return { kind: 'ours', name: name as TraceEventName, fields: rest.slice(colon + 1).trim() };
 }
 
@@ -175,7 +177,7 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs');
       if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
       const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
-      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]') };
+      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.str('attrs', '').split('|').includes('CC_SHARED') };
     }
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };
@@ -192,9 +194,9 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_alloc_sgt': {
       const dma = f.addr('dma_addr');
       // dma_alloc_attrs traces failures too, with virt_addr NULL and whatever the handle held
-      // (0, DMA_MAPPING_ERROR or stale); 6.12.0–6.12.47 print phys_addr=, no virt_addr=.
+      // (0, DMA_MAPPING_ERROR or stale). 6.12's dma_alloc prints no dir= (6.13 added it).
       const virt = name === 'dma_alloc_sgt' ? 'x' : f.str('virt_addr', 'x');
-      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || NULL_POINTER.test(virt), ...(f.has('phys_addr') && !f.has('dir') ? { legacyFormat: true } : {}) };
+      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || NULL_POINTER.test(virt), ...(name === 'dma_alloc' && !f.has('dir') ? { legacyFormat: true } : {}) };
     }
     case 'dma_alloc_sgt_err':
       return { kind: 'alloc', name, device: f.device, dma: 0, size: f.size('size'), failed: true };

@@ -36,12 +36,16 @@ export interface TraceSummary {
   sgTruncated: number;
   /** Mappings and allocations still live when the trace ended (the release reports them). */
   liveAtEnd: number;
+  /** Of those, dma_alloc allocations: a leak, or (6.13 on) memory from the device's own coherent
+   * pool, whose allocation dma_alloc_attrs traces but whose dma_free it does not
+   * (dma_release_from_dev_coherent returns first). */
+  allocsLiveAtEnd: number;
   /** The end of the highest physical page a replayed map named (bytes): the recording machine's
    * RAM reached at least that far. */
   highestPhys: number;
-  /** The trace's dma_alloc lines have 6.12.0–6.12.47's format (phys_addr=, no dir=): in those
-   * kernels dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so
-   * their memory replays as streaming maps. */
+  /** The trace's dma_alloc lines have 6.12's format (no dir=; 6.12.0–6.12.47): in those kernels
+   * dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so their
+   * memory replays as streaming maps. */
   allocFormat612: boolean;
   /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
    * result's `verdict` (coherent when no read failed) says nothing about data. */
@@ -52,7 +56,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, allocSyncs: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, allocSyncs: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, oracleChecked: false,
   };
 }

@@ -1,0 +1,38 @@
+// The DMA-API allocations a trace replay holds (source/trace.ts): dma_alloc and its _pages/_sgt
+// forms, found again by the dma_addr the recording machine gave them, at their dma_free or at a
+// sync inside one.
+import { PAGE_SIZE } from '../engine/abi.js';
+import type { Addr } from './traceEvents.js';
+
+export class LiveAllocations<B extends { pages: number }> {
+  /** By recorded dma_addr; a handle given twice while live (another device's? a stale handle) keeps both, the latest taken first. */
+  private readonly byDma = new Map<Addr, B[]>();
+  private readonly starts = new Map<B, Addr>();
+
+  /** How many are live. */
+  get size(): number {
+    return this.starts.size;
+  }
+
+  add(dma: Addr, b: B): void {
+    this.starts.set(b, dma);
+    const at = this.byDma.get(dma);
+    if (at) at.push(b);
+    else this.byDma.set(dma, [b]);
+  }
+
+  /** dma_free at `dma`: the latest live allocation there, taken out; undefined when none is. */
+  take(dma: Addr): B | undefined {
+    const at = this.byDma.get(dma);
+    const b = at?.pop();
+    if (at && at.length === 0) this.byDma.delete(dma);
+    if (b) this.starts.delete(b);
+    return b;
+  }
+
+  /** Does a live allocation hold recorded dma address `dma`? */
+  holds(dma: Addr): boolean {
+    for (const [b, start] of this.starts) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;
+    return false;
+  }
+}
