@@ -131,32 +131,42 @@ describe('trace: the result\'s trace section and dma-debug', () => {
 });
 
 describe('trace: calls on a mapping that was not replayed are not replayed either', () => {
-  // Page 0x20000000 is mapped, used and unmapped; then the same dma address is mapped again as
-  // memory already shared with the host, or too large to replay: its sync and unmap belong to
-  // that mapping, not to the unmapped one (before, dma-debug reported a use after unmap and a
-  // double unmap the driver never made).
-  const X = 0x20000000, Y = 0x21000000, SG = 0x22000000;
+  // Page X is mapped, used and unmapped; then the same dma address is mapped again, too large to
+  // replay: its sync and unmap belong to that mapping, not to the unmapped one (else dma-debug
+  // reports a use after unmap and a double unmap the driver never made). A CC_SHARED map's and an
+  // sg list's calls are counted with them too, an allocation's free with it; a mapping not
+  // replayed is forgotten at its unmap, so later real misuse at its address is still reported.
+  const X = 0x20000000, Y = 0x21000000, SG = 0x22000000, Z = 0x40000000, BIG = 8 << 20;
   const bodies = [
     ev.mapPhys('TO_DEVICE', X, 4096, X), ev.unmapPhys('TO_DEVICE', X, 4096),
-    ev.mapPhys('TO_DEVICE', X, 4096, X, 'CC_SHARED'), ev.sync(false, 'TO_DEVICE', X + 256, 64), ev.unmapPhys('TO_DEVICE', X, 4096),
-    ev.mapPhys('TO_DEVICE', Y, 4096, Y), ev.unmapPhys('TO_DEVICE', Y, 4096),
-    ev.mapPhys('TO_DEVICE', Y, 8 << 20, Y), ev.sync(false, 'TO_DEVICE', Y + (6 << 20), 4096), ev.unmapPhys('TO_DEVICE', Y, 8 << 20),
+    ev.mapPhys('TO_DEVICE', X, BIG, X), ev.sync(false, 'TO_DEVICE', X + (6 << 20), 4096), ev.unmapPhys('TO_DEVICE', X, BIG),
+    ev.mapPhys('TO_DEVICE', Y, 4096, Y, 'CC_SHARED'), ev.sync(false, 'TO_DEVICE', Y + 256, 64), ev.unmapPhys('TO_DEVICE', Y, 4096),
     ev.mapSg('TO_DEVICE', [SG, SG + 0x2000], [SG, SG + 0x2000], [4096, 4096]).replace(/attrs=$/, 'attrs=CC_SHARED'),
     ev.syncSg(false, 'TO_DEVICE', [SG, SG + 0x2000], [4096, 4096]), ev.unmapSg('TO_DEVICE', [SG, SG + 0x2000]),
-    ev.unmapPhys('TO_DEVICE', X, 4096), // now a double unmap the driver did make
+    ev.alloc(0x7c000000, BIG), ev.free(0x7c000000, BIG),
+    // An sg list with one entry too large: unmapped as a list, its skipped entry forgotten.
+    ev.mapSg('TO_DEVICE', [Z, Z + BIG], [Z, Z + BIG], [BIG, 4096]), ev.unmapSg('TO_DEVICE', [Z, Z + BIG]),
+    // A zero-length map left live.
+    ev.mapPhys('TO_DEVICE', Z + 0x1000, 0, Z + 0x1000),
+    // Now real misuse at addresses the skipped mappings had: a double unmap at X, and at Z a map,
+    // unmap, sync and unmap (a use after unmap, a double unmap).
+    ev.unmapPhys('TO_DEVICE', X, 4096),
+    ev.mapPhys('TO_DEVICE', Z, 4096, Z), ev.unmapPhys('TO_DEVICE', Z, 4096), ev.sync(false, 'TO_DEVICE', Z, 64), ev.unmapPhys('TO_DEVICE', Z, 4096),
+    ev.mapPhys('TO_DEVICE', Z + 0x1000, 4096, Z + 0x1000), ev.unmapPhys('TO_DEVICE', Z + 0x1000, 4096), ev.unmapPhys('TO_DEVICE', Z + 0x1000, 4096),
   ];
   const path = traceFile('skipped-maps.trace', bodies);
+  const lineOf = (i: number) => 5 + i; // a four-line header
 
-  it('counted under the mapping\'s reason; dma-debug sees only the real double unmap', () => {
+  it('counted under the mapping\'s reason; dma-debug sees only the driver\'s own misuse', () => {
     const res = replayJson(path, '--platform', 'swiotlb-force', ...SMALL);
     const k = res.trace.skipped;
+    assert.equal(k.tooLarge, 3 + 2 + 1, 'the map, its sync and unmap; the allocation and its free; the sg entry');
     assert.equal(k.ccShared, 3 + 4, 'map, sync, unmap; the sg list\'s map, two entry syncs, unmap');
-    assert.equal(k.tooLarge, 3);
+    assert.equal(k.zeroLength, 1);
     assert.equal(k.beforeTrace, 0);
-    assert.equal(res.trace.afterUnmap, 1, 'only the last unmap');
-    assert.equal(res.counters.maps, 2);
-    const classes = res.dmaDebug.map((d: { class: string; op: number }) => `${d.class}@${d.op}`);
-    assert.deepEqual(classes.filter((c: string) => !c.startsWith('leak')), [`unmap-unknown@${4 + bodies.length}`], `one double unmap, at its line: ${classes}`);
+    assert.equal(res.trace.afterUnmap, 4, 'at X one double unmap; at Z a sync and an unmap after unmap; at Z + 4K one double unmap');
+    const classes = res.dmaDebug.map((d: { class: string; op: number }) => `${d.class}@${d.op}`).filter((c: string) => !c.startsWith('leak'));
+    assert.deepEqual(classes, [16, 19, 20, 23].map((i, n) => `${n === 1 ? 'sync' : 'unmap'}-unknown@${lineOf(i)}`), `each misuse at its line: ${classes}`);
   });
 });
 
@@ -175,7 +185,7 @@ describe('trace: what a trace\'s format and its unfreed allocations say', () => 
     const r = cli('replay', path, '--format', 'ftrace', '--platform', 'coco', ...SMALL);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /from 6\.12\.0–6\.12\.47 \(dma_alloc prints no dir=\)/);
-    assert.match(r.stdout, /of those, 1 dma_alloc allocation never freed in the trace: a leak, or memory from the device's own coherent pool/);
+    assert.match(r.stdout, /of those, 1 DMA-API allocation \(dma_alloc and its _pages, _sgt forms\) never freed in the trace: still in use when it ended \(a driver keeps its rings until its remove\), a leak, or, for dma_alloc, memory from the device's own coherent pool/);
   });
 
   it('a 6.13 trace is not taken for 6.12', () => {

@@ -138,13 +138,13 @@ export function traceLines(r: Result): string[] {
   const k = t.skipped;
   out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found the pool full)` : ''}`);
   const skipped = [
-    k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO, its syncs and unmaps: never RAM, never bounced)`,
+    k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
     k.ccShared && `${plural(k.ccShared, 'call')} on memory already shared with the host (DMA_ATTR_CC_SHARED maps, their syncs and unmaps: never bounced)`,
     k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded`,
     k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, or addresses the driver passed wrongly)`,
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
-    k.tooLarge && `${plural(k.tooLarge, 'call')} on mappings larger than the simulator's largest allocation (4 MiB; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
-    k.zeroLength && `${plural(k.zeroLength, 'call')} on zero-length mappings`,
+    k.tooLarge && `${plural(k.tooLarge, 'call')} larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
+    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees)`,
     t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (never bounced)`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
@@ -164,8 +164,8 @@ export function traceLines(r: Result): string[] {
   if (t.lostMarkers) out.push(`  INCOMPLETE: the ring buffer dropped ${t.lostEvents ? plural(t.lostEvents, 'event') : 'events'} while recording (${plural(t.lostMarkers, 'LOST / DROPPED line')}): the replay saw less than the machine did, and may count an unmap whose map was dropped as made before the trace`);
   if (t.liveAtEnd) out.push(`  ${plural(t.liveAtEnd, 'mapping or allocation', 'mappings and allocations')} still live when the trace ended: the replay then releases the device, and dma-debug reports them as a driver unbind would (usual for a trace that stops mid-run)`);
   // dma_alloc_attrs traces an allocation from the device's own pool (dma_alloc_from_dev_coherent,
-  // 6.13 on); dma_free_attrs returns before its tracepoint for one (dma_release_from_dev_coherent).
-  if (t.allocsLiveAtEnd) out.push(`  of those, ${plural(t.allocsLiveAtEnd, 'dma_alloc allocation')} never freed in the trace: a leak, or memory from the device's own coherent pool (reserved memory: from 6.13 its allocation is traced, its dma_free never is), which the kernel's dma-debug does not track`);
+  // 6.13 and 6.12.48 on); dma_free_attrs returns before its tracepoint for one (dma_release_from_dev_coherent).
+  if (t.allocsLiveAtEnd) out.push(`  of those, ${plural(t.allocsLiveAtEnd, 'DMA-API allocation')} (dma_alloc and its _pages, _sgt forms) never freed in the trace: still in use when it ended (a driver keeps its rings until its remove), a leak, or, for dma_alloc, memory from the device's own coherent pool, which dma-debug does not track (from 6.13 and 6.12.48 its allocation is traced, its dma_free never is)`);
   return out;
 }
 

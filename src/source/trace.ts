@@ -2,30 +2,25 @@
 // dma and swiotlb events become the engine's ops, to run on any simulated platform. A trace names
 // memory by physical address and has no CPU or device accesses: dma-debug and the counters speak.
 //
-// How events become ops (each one said in the result's `trace` section when it applies):
-// - a streaming map (dma_map_page, dma_map_phys) maps the pages under phys_addr: a buffer is
-//   allocated for them (ZONE_DMA32 if they lay below 4 GiB on the recording machine, so 32-bit
-//   reachable, ZONE_NORMAL above) and kept for the next map of the same pages once unmapped, so a
-//   page a driver maps again is the same page in the simulation; a second live map of the same
-//   pages gets pages of its own. A trace does not show dma_mapping_error(), so each map is taken
-//   as checked (drivers must check; dma-debug would otherwise flag every map).
+// How events become ops (docs/ENGINE.md "Kernel traces" gives each rule and its kernel source):
+// - a streaming map (dma_map_page, dma_map_phys) maps the pages under phys_addr, in a buffer from
+//   ZONE_DMA32 if they lay below 4 GiB on the recording machine, else ZONE_NORMAL, kept after the
+//   unmap for the next map of the same pages (a page mapped again is the same page here); a second
+//   live map of them gets its own. dma_mapping_error() is not traced: each map is taken as checked.
 // - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
-//   mapping, or span several entries an IOMMU merged); the simulation uses the address its own
-//   platform gave, as a driver would. Under dma-direct a page and an sg entry of the same bytes
-//   share a dma_addr: a single unmap takes the single mapping when there is one. An unmap or sync
-//   of an address the trace unmapped before is the driver's double unmap or use after unmap:
-//   replayed on the unmapped pages, for dma-debug to report.
-// - dma_map_sg maps each entry (dma_direct_map_sg maps entry by entry); an sg list is unmapped
-//   by its physical addresses, as dma_unmap_sg's event gives them (source/traceSg.ts).
-// - dma_alloc and its _pages/_sgt forms are device-reachable memory from the DMA API
-//   (dma_alloc_coherent's path; dma_alloc_pages and dma_alloc_noncontiguous take the same
-//   zones and decryption, and are synced by their owner, never bounced), named by dma_addr: the
-//   trace prints no physical address for them.
+//   mapping, or span entries an IOMMU merged); the simulation uses its own platform's address.
+//   A page and an sg entry of the same bytes share a dma_addr under dma-direct: a single unmap
+//   takes the single mapping when there is one. An unmap or sync of an address the trace unmapped
+//   before is a double unmap or use after unmap: replayed on the unmapped pages, for dma-debug.
+// - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
+//   addresses (source/traceSg.ts).
+// - dma_alloc and its _pages/_sgt forms are device-reachable DMA-API memory (never bounced), named
+//   by dma_addr: the trace prints no physical address for them.
 // - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
 // - not replayed, and counted: MMIO (dma_map_resource, DMA_ATTR_MMIO), memory already shared with
-//   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded (the driver took another path),
-//   unmaps and syncs of mappings made before the trace, calls over the simulator's 4 MiB blocks;
-//   the unmaps and syncs of a mapping not replayed are not either (source/traceSkips.ts).
+//   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded, unmaps and syncs of mappings
+//   made before the trace, calls over the simulator's 4 MiB blocks; the syncs and unmaps of a
+//   mapping not replayed are counted with it (source/traceSkips.ts).
 import { Dir, MAX_ALLOC_PAGES, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
@@ -35,12 +30,13 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
-import { type SkipReason, SkippedMappings } from './traceSkips.js';
+import { type SkipReason, type Skipped, SkippedMappings } from './traceSkips.js';
 
 export interface TraceLimits { maxBuffers: number }
 
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
-interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
+interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; unmappedAt: number }
+type SkipEntry = { dma: Addr; size: number; reason: SkipReason };
 
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
@@ -111,9 +107,10 @@ export class TraceTranslator {
       case 'unmap': {
         const m = ev.resource ? undefined : this.findStart(ev.dma);
         if (!m) {
-          // An unmap of a mapping not replayed is not replayed either (MMIO always).
-          const why = this.skips.takeStart(ev.dma) ?? (ev.resource ? 'mmio' : undefined);
-          if (why) sk[why]++;
+          // An unmap of a mapping not replayed is not replayed either (MMIO never is).
+          const s = this.skips.findStart(ev.dma);
+          if (this.skippedAt(s, ev.dma)) this.skips.forget(s!);
+          else if (ev.resource) sk.mmio++;
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
         }
@@ -133,12 +130,12 @@ export class TraceTranslator {
         sk.failedOnRecording++;
         return;
       case 'unmap_sg': {
+        const why = ev.phys.length > 0 ? this.skips.takeSg(ev.phys[0]!) : undefined;
         const lists = ev.phys.length > 0 ? this.sgLists.get(ev.phys[0]!) : undefined;
         const list = lists?.pop();
         if (lists && lists.length === 0) this.sgLists.delete(ev.phys[0]!);
         if (!list) {
-          if (ev.phys.length > 0 && this.skips.takeSg(ev.phys[0]!)) sk.ccShared++;
-          else sk.beforeTrace++;
+          sk[why ?? 'beforeTrace']++;
           return;
         }
         const dir = this.dir(ev.dir);
@@ -153,15 +150,16 @@ export class TraceTranslator {
         this.alloc(ev.dma, ev.size, ev.failed);
         return;
       case 'free': {
-        if (ev.noop) return;
-        const b = this.allocs.take(ev.dma);
-        if (!b) {
-          sk.beforeTrace++;
-          return;
-        }
-        this.push(Op.FREE_COHERENT, b.slot);
-        this.freeSlots.push(b.slot);
-        delete this.names[b.id];
+        const b = ev.noop ? undefined : this.allocs.take(ev.dma);
+        const s = b || ev.noop ? undefined : this.skips.findStart(ev.dma);
+        if (b) {
+          this.push(Op.FREE_COHERENT, b.slot);
+          this.freeSlots.push(b.slot);
+          delete this.names[b.id];
+        } else if (s) {
+          sk[s.reason]++; // the free of an allocation not replayed
+          this.skips.forget(s);
+        } else if (!ev.noop) sk.beforeTrace++;
         return;
       }
       case 'bounced':
@@ -199,9 +197,18 @@ export class TraceTranslator {
   }
 
   /** A map not replayed: counted, and remembered so that its unmaps and syncs are not replayed either. */
-  private skip(dma: Addr, size: number, reason: SkipReason): void {
+  private skip(dma: Addr, size: number, reason: SkipReason, group?: SkipEntry[]): void {
     this.summary.skipped[reason]++;
-    if (dma !== ADDR_ERROR) this.skips.add(dma, size, reason);
+    if (group) group.push({ dma, size, reason });
+    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason }], this.lineNo);
+  }
+
+  /** A call on `dma` that no live mapping holds, where mapping `s` was not replayed: its call (then
+   * counted with it), unless the trace unmapped a replayed mapping at `dma` since `s` was made. */
+  private skippedAt(s: Skipped | undefined, dma: Addr): boolean {
+    if (!s || (this.dead.get(dma)?.unmappedAt ?? -1) > s.at) return false;
+    this.summary.skipped[s.reason]++;
+    return true;
   }
 
   /** Frees the least recently unmapped page buffer; false when there is none. */
@@ -217,11 +224,11 @@ export class TraceTranslator {
   }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
-  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[]): void {
+  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[]): void {
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
-    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge');
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', skipped);
     this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
@@ -234,7 +241,7 @@ export class TraceTranslator {
     }
     this.push(Op.MAP, b.slot, dir, offset, size);
     this.push(Op.MAPPING_ERROR, b.slot);
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, unmappedAt: 0 };
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p);
       if (at) at.push(m);
@@ -247,6 +254,7 @@ export class TraceTranslator {
   private unmap(m: Mapping, dir: number, size: number): void {
     this.push(Op.UNMAP, m.buf.slot, dir, size);
     m.live = false;
+    m.unmappedAt = this.lineNo;
     for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p)!;
       at.splice(at.lastIndexOf(m), 1);
@@ -333,11 +341,7 @@ export class TraceTranslator {
       this.summary.allocSyncs++;
       return;
     }
-    const why = this.skips.holding(dma);
-    if (why) {
-      this.summary.skipped[why]++;
-      return;
-    }
+    if (this.skippedAt(this.skips.holding(dma), dma)) return;
     this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
   }
 
@@ -348,14 +352,15 @@ export class TraceTranslator {
     const list: Mapping[] = [];
     const entries = sgEntries(ev);
     if (entries.merged) this.summary.sgMerged++;
-    if (ev.shared) {
-      // Memory already shared with the host (DMA_ATTR_CC_SHARED), mapped as it is entry by entry.
-      this.summary.skipped.ccShared++;
-      for (const e of entries.list) this.skips.add(e.dma, e.size, 'ccShared');
-      this.skips.addSg(ev.phys[0]!);
-      return;
+    // Entries not replayed: memory already shared with the host (DMA_ATTR_CC_SHARED, which
+    // dma_direct_map_sg passes to each entry's map: the list counts once), too large, zero-length.
+    const skipped: SkipEntry[] = [];
+    if (ev.shared) this.summary.skipped.ccShared++;
+    for (const e of entries.list) {
+      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared' });
+      else this.map(e.phys, e.size, e.dma, dir, list, skipped);
     }
-    for (const e of entries.list) this.map(e.phys, e.size, e.dma, dir, list);
+    if (skipped.length > 0) this.skips.add(skipped, this.lineNo, ev.phys[0]!);
     if (list.length === 0) return;
     const lists = this.sgLists.get(ev.phys[0]!);
     if (lists) lists.push(list);
@@ -363,20 +368,9 @@ export class TraceTranslator {
   }
 
   private alloc(dma: Addr, size: number, failed: boolean): void {
-    const sk = this.summary.skipped;
-    if (failed) {
-      sk.failedOnRecording++;
-      return;
-    }
-    if (size === 0) {
-      sk.zeroLength++;
-      return;
-    }
     const pages = Math.ceil(size / PAGE_SIZE);
-    if (pages > MAX_ALLOC_PAGES) {
-      sk.tooLarge++;
-      return;
-    }
+    if (failed) return void this.summary.skipped.failedOnRecording++;
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge');
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
     this.push(Op.ALLOC_COHERENT, b.slot, pages);
     this.allocs.add(dma, b);

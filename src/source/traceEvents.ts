@@ -12,8 +12,8 @@
 //   "DEV dir=D dma_addr=X size=N"; dma_alloc, in 6.12.0–6.12.47, "DEV dma_addr=X size=N
 //   virt_addr=P flags=G attrs=F" (6.12-rc1 to rc4 printed phys_addr=X where virt_addr= is) and,
 //   from 6.13 (and 6.12.48), with " dir=D" after the device, and the _pages and _sgt forms;
-//   dma_free the same without flags (its dir is not read: coherent memory is always
-//   BIDIRECTIONAL); dma_map_sg "DEV dir=D [nents=a/b ents=c/d
+//   dma_free the same without flags (dir is read from neither: dma_alloc_class left it unset until
+//   6.18); dma_map_sg "DEV dir=D [nents=a/b ents=c/d
 //   [ [TRUNCATED]]] dma_addrs={…} sizes={…} phys_addrs={…} attrs=F" (the counts and the
 //   128-entry cap came later still); dma_unmap_sg "DEV dir=D phys_addrs={…} attrs=F";
 //   dma_sync_sg_for_{cpu,device} "DEV dir=D dma_addrs={…} sizes={…}"; dma_map_sg_err (6.13)

@@ -36,9 +36,10 @@ export interface TraceSummary {
   sgTruncated: number;
   /** Mappings and allocations still live when the trace ended (the release reports them). */
   liveAtEnd: number;
-  /** Of those, dma_alloc allocations: a leak, or (6.13 on) memory from the device's own coherent
-   * pool, whose allocation dma_alloc_attrs traces but whose dma_free it does not
-   * (dma_release_from_dev_coherent returns first). */
+  /** Of those, DMA-API allocations (dma_alloc, _pages, _sgt): still in use when the trace ended, a
+   * leak, or (6.13 and 6.12.48 on) dma_alloc memory from the device's own coherent pool, whose
+   * allocation dma_alloc_attrs traces but whose dma_free it does not (dma_release_from_dev_coherent
+   * returns first). */
   allocsLiveAtEnd: number;
   /** The end of the highest physical page a replayed map named (bytes): the recording machine's
    * RAM reached at least that far. */
