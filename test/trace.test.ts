@@ -170,6 +170,31 @@ describe('trace: calls on a mapping that was not replayed are not replayed eithe
   });
 });
 
+describe('trace: a mapping not replayed beside a replayed one at the same address', () => {
+  // Both live at once is legal (a zero-length or too-large map of a page also mapped normally):
+  // the unmap of each is matched by its size, a sync inside the live one is its; two sg lists
+  // starting at the same page are told apart by all their physical addresses; an sg entry
+  // unmapped alone leaves its list's dma_unmap_sg counted with the list.
+  const X = 0x20000000, P = 0x60000000, Q = 0x70000000, BIG = 8 << 20;
+  const bodies = [
+    ev.mapPhys('TO_DEVICE', X, 4096, X), ev.mapPhys('TO_DEVICE', X, 0, X), ev.unmapPhys('TO_DEVICE', X, 4096), ev.unmapPhys('TO_DEVICE', X, 0),
+    ev.mapPhys('TO_DEVICE', X, 4096, X), ev.mapPhys('TO_DEVICE', X, BIG, X), ev.unmapPhys('TO_DEVICE', X, 4096),
+    ev.sync(false, 'TO_DEVICE', X, 4096), ev.unmapPhys('TO_DEVICE', X, BIG),
+    ev.mapPhys('TO_DEVICE', Q, 4096, Q), ev.unmapPhys('TO_DEVICE', Q, 4096),
+    ev.mapSg('TO_DEVICE', [P, Q], [P, Q], [4096, BIG]), ev.mapSg('TO_DEVICE', [P], [P], [4096]), ev.unmapSg('TO_DEVICE', [P]),
+    ev.sync(false, 'TO_DEVICE', Q, 64), ev.unmapSg('TO_DEVICE', [P, Q]),
+    ev.mapSg('TO_DEVICE', [P], [P], [4096]).replace(/attrs=$/, 'attrs=CC_SHARED'), ev.unmapPhys('TO_DEVICE', P, 4096), ev.unmapSg('TO_DEVICE', [P]),
+  ];
+  it('no misuse reported, every call counted once under its mapping\'s reason', () => {
+    const res = replayJson(traceFile('skipped-beside.trace', bodies), '--platform', 'swiotlb-force', ...SMALL);
+    assert.deepEqual(res.dmaDebug.map((d: { class: string }) => d.class), []);
+    const k = res.trace.skipped;
+    assert.deepEqual([k.zeroLength, k.tooLarge, k.ccShared, k.beforeTrace, res.trace.afterUnmap], [2, 3 + 2, 3, 0, 0]);
+    assert.equal(res.counters.maps, 2 + 1 + 1 + 1);
+    assert.equal(res.counters.unmaps, 5);
+  });
+});
+
 describe('trace: what a trace\'s format and its unfreed allocations say', () => {
   it('a 6.12.0–6.12.47 trace (dma_alloc with virt_addr= and no dir=) is named; allocations never freed are counted apart', () => {
     const path = traceFile('612.trace', [

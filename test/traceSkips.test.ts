@@ -1,94 +1,108 @@
-// The trace replay's memory of mappings it did not replay (src/source/traceSkips.ts): found by
-// start or by a byte inside, forgotten at their unmap, the oldest forgotten first past the limit.
+// The trace replay's memory of mappings it did not replay (src/source/traceSkips.ts): an unmap or
+// free found by start and size, a sync by a range inside, an sg list by its physical addresses;
+// forgotten at their unmap, the oldest first past the limits.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SkippedMappings } from '../src/source/traceSkips.js';
+import { SkippedMappings, sgKey } from '../src/source/traceSkips.js';
 import { XorShift32 } from '../src/rand.js';
 
 const MiB = 1 << 20;
 
 describe('SkippedMappings', () => {
-  it('finds a mapping by its start or a byte inside, the latest first, and forgets it at its unmap', () => {
+  it('an unmap takes the latest mapping of its start and size, else (when asked) any of its start', () => {
     const s = new SkippedMappings();
-    s.add([{ dma: 0x1000, size: 8192, reason: 'ccShared' }], 1);
-    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }], 2);
-    assert.equal(s.findStart(0x1000)?.reason, 'mmio');
-    assert.equal(s.holding(0x2800)?.reason, 'ccShared', 'only the first one holds 0x2800');
-    assert.equal(s.holding(0x3000), undefined, 'the end is not inside');
-    s.forget(s.findStart(0x1000)!);
-    assert.equal(s.findStart(0x1000)?.reason, 'ccShared');
-    assert.equal(s.size, 1);
-  });
-
-  it('a zero-length mapping is found by its start only; one over 1 GiB by any byte', () => {
-    const s = new SkippedMappings();
-    s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength' }], 1);
-    s.add([{ dma: 4096 * MiB, size: 3072 * MiB, reason: 'tooLarge' }], 2);
-    assert.equal(s.findStart(0x5000)?.reason, 'zeroLength');
-    assert.equal(s.holding(0x5001), undefined);
-    assert.equal(s.holding(4096 * MiB + 3000 * MiB)?.reason, 'tooLarge');
-    assert.equal(s.holding(7168 * MiB), undefined);
-  });
-
-  it('an sg list\'s skipped entries go together at its dma_unmap_sg, the latest list at that address first', () => {
-    const s = new SkippedMappings();
-    s.add([{ dma: 0x10000, size: 4096, reason: 'ccShared' }, { dma: 0x20000, size: 4096, reason: 'ccShared' }], 1, 0x9000);
-    s.add([{ dma: 0x30000, size: 16 * MiB, reason: 'tooLarge' }], 2, 0x9000);
-    assert.equal(s.takeSg(0x9000), 'tooLarge');
-    assert.equal(s.holding(0x30000 + MiB), undefined);
-    assert.equal(s.holding(0x20010)?.reason, 'ccShared');
-    assert.equal(s.takeSg(0x9000), 'ccShared');
-    assert.equal(s.takeSg(0x9000), undefined);
+    s.add([{ dma: 0x1000, size: 8192, reason: 'ccShared' }]);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }]);
+    assert.equal(s.take(0x1000, 8192, false), 'ccShared', 'by size, not the latest');
+    assert.equal(s.take(0x1000, 100, false), undefined, 'no such size');
+    assert.equal(s.take(0x1000, 100, true), 'mmio', 'any size');
+    assert.equal(s.take(0x1000, 4096, true), undefined, 'both forgotten');
     assert.equal(s.size, 0);
   });
 
-  it('past the limit the oldest calls are forgotten whole, and nothing else', () => {
-    const s = new SkippedMappings(4);
-    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }], 1);
-    s.add([{ dma: 0x2000, size: 4096, reason: 'mmio' }, { dma: 0x3000, size: 4096, reason: 'mmio' }], 2, 0x7000);
-    s.add([{ dma: 0x4000, size: 4096, reason: 'mmio' }], 3);
-    s.add([{ dma: 0x5000, size: 4096, reason: 'mmio' }], 4);
-    assert.equal(s.size, 4);
-    assert.equal(s.findStart(0x1000), undefined, 'the oldest went');
-    s.add([{ dma: 0x6000, size: 4096, reason: 'mmio' }], 5);
-    assert.equal(s.size, 3, 'the two-entry list went whole');
-    assert.equal(s.findStart(0x3000), undefined);
-    assert.equal(s.takeSg(0x7000), undefined);
-    for (const a of [0x4000, 0x5000, 0x6000]) assert.ok(s.findStart(a));
+  it('a sync is matched when its whole range lies inside a mapping, of any length', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength' }]);
+    s.add([{ dma: 0x10000, size: 8192, reason: 'ccShared' }]);
+    s.add([{ dma: 4096 * MiB, size: 3072 * MiB, reason: 'tooLarge' }]);
+    assert.equal(s.holding(0x5000, 0), undefined, 'a zero-length mapping holds nothing');
+    assert.equal(s.holding(0x11000, 4096), 'ccShared');
+    assert.equal(s.holding(0x11000, 4097), undefined, 'running past its end');
+    assert.equal(s.holding(4096 * MiB + 3000 * MiB, 64), 'tooLarge');
+    assert.equal(s.holding(7168 * MiB, 64), undefined);
   });
 
-  it('agrees with a plain list on 20,000 random adds, unmaps and sg unmaps under a limit of 64', () => {
+  it('an sg list\'s skipped entries go together at the dma_unmap_sg of the same physical addresses', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x10000, size: 4096, reason: 'ccShared' }, { dma: 0x20000, size: 4096, reason: 'ccShared' }], sgKey([0x9000, 0xa000]));
+    s.add([{ dma: 0x30000, size: 16 * MiB, reason: 'tooLarge' }], sgKey([0x9000]));
+    assert.equal(s.take(0x10000, 4096, false), 'ccShared', 'an entry unmapped alone');
+    assert.equal(s.takeSg(sgKey([0x9000, 0xa000])), 'ccShared', 'its list is still known');
+    assert.equal(s.holding(0x20010, 16), undefined);
+    assert.equal(s.holding(0x30000 + MiB, 64), 'tooLarge', 'the other list, at the same first address, stays');
+    assert.equal(s.takeSg(sgKey([0x9000])), 'tooLarge');
+    assert.equal(s.takeSg(sgKey([0x9000])), undefined);
+    assert.equal(s.size, 0);
+  });
+
+  it('past the limit the oldest call\'s mappings are forgotten whole', () => {
+    const s = new SkippedMappings(4);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }]);
+    s.add([{ dma: 0x2000, size: 4096, reason: 'mmio' }, { dma: 0x3000, size: 4096, reason: 'mmio' }], 'list');
+    s.add([{ dma: 0x4000, size: 4096, reason: 'mmio' }]);
+    s.add([{ dma: 0x5000, size: 4096, reason: 'mmio' }]);
+    assert.equal(s.size, 4);
+    assert.equal(s.take(0x1000, 4096, true), undefined, 'the oldest went');
+    s.add([{ dma: 0x6000, size: 4096, reason: 'mmio' }]);
+    assert.equal(s.size, 3, 'the two-entry list went whole');
+    assert.equal(s.takeSg('list'), undefined);
+    for (const a of [0x4000, 0x5000, 0x6000]) assert.equal(s.take(a, 4096, false), 'mmio');
+  });
+
+  it('at most 256 at one address: 100,000 there cost no more than a few', () => {
+    const s = new SkippedMappings();
+    for (let i = 0; i < 100_000; i++) s.add([{ dma: 0x1000, size: 4096 + (i % 7), reason: 'ccShared' }]);
+    assert.equal(s.size, 256);
+    assert.equal(s.holding(0x3000, 64), undefined);
+  });
+
+  it('agrees with a plain list on 20,000 random adds, unmaps, syncs and sg unmaps under a limit of 64', () => {
     const rng = new XorShift32(7);
     const s = new SkippedMappings(64);
-    type R = { dma: number; size: number; at: number; sg: number | undefined; call: number };
+    type R = { dma: number; size: number; call: number; sg: string | undefined; gone: boolean };
     let model: R[] = [];
-    for (let at = 1; at <= 20000; at++) {
-      const r = rng.next() % 10;
-      const dma = (rng.next() % 64) * 0x1000;
+    const sizes = [0, 100, 4096, 8192, 80 * 4096, 3 * MiB];
+    for (let step = 1; step <= 20000; step++) {
+      const r = rng.next() % 12;
+      const dma = (rng.next() % 64) * 0x1000 + (rng.next() % 4) * 0x400000;
       if (r < 5) {
-        const n = r === 0 ? 3 : 1, sg = r === 0 ? dma : undefined;
-        const entries = Array.from({ length: n }, (_, i) => ({ dma: dma + i * 0x40000, size: (rng.next() % 3) * 0x1000, reason: 'ccShared' as const }));
-        s.add(entries, at, sg);
-        for (const e of entries) model.push({ ...e, at, sg, call: at });
-        while (model.length > 64) {
-          const oldest = model[0]!.call;
+        const n = r === 0 ? 3 : 1, sg = r === 0 ? `l${dma}` : undefined;
+        const entries = Array.from({ length: n }, (_, i) => ({ dma: dma + i * 0x2000, size: sizes[rng.next() % sizes.length]!, reason: 'ccShared' as const }));
+        s.add(entries, sg);
+        for (const e of entries) model.push({ ...e, call: step, sg, gone: false });
+        const live = () => model.filter((m) => !m.gone);
+        const calls = () => new Set(model.filter((m) => !m.gone || m.sg !== undefined).map((m) => m.call));
+        while (live().length > 64 || calls().size > 64) {
+          const oldest = Math.min(...calls());
           model = model.filter((m) => m.call !== oldest);
         }
       } else if (r < 8) {
-        const got = s.findStart(dma);
-        const want = [...model].reverse().find((m) => m.dma === dma);
-        assert.equal(got?.at, want?.at, `findStart at step ${at}`);
-        if (got) {
-          s.forget(got);
-          model.splice(model.lastIndexOf(want!), 1);
-        }
+        const size = sizes[rng.next() % sizes.length]!;
+        const live = model.filter((m) => !m.gone && m.dma === dma);
+        const want = [...live].reverse().find((m) => m.size === size) ?? (r === 7 ? live.at(-1) : undefined);
+        assert.equal(s.take(dma, size, r === 7) !== undefined, want !== undefined, `take at step ${step}`);
+        if (want) want.gone = true;
+      } else if (r < 10) {
+        const size = 1 + (rng.next() % 8192);
+        const want = model.some((m) => !m.gone && m.dma <= dma && dma + size <= m.dma + m.size);
+        assert.equal(s.holding(dma, size) !== undefined, want, `holding at step ${step}`);
       } else {
-        const calls = model.filter((m) => m.sg === dma).map((m) => m.call);
-        const latest = calls.length ? Math.max(...calls) : undefined;
-        assert.equal(s.takeSg(dma) !== undefined, latest !== undefined, `takeSg at step ${at}`);
+        const key = `l${dma}`;
+        const latest = Math.max(-1, ...model.filter((m) => m.sg === key).map((m) => m.call));
+        assert.equal(s.takeSg(key) !== undefined, latest >= 0, `takeSg at step ${step}`);
         model = model.filter((m) => m.call !== latest);
       }
-      assert.equal(s.size, model.length, `size at step ${at}`);
+      assert.equal(s.size, model.filter((m) => !m.gone).length, `size at step ${step}`);
     }
   });
 });

@@ -30,13 +30,12 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
-import { type SkipReason, type Skipped, SkippedMappings } from './traceSkips.js';
+import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
 export interface TraceLimits { maxBuffers: number }
 
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
-interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; unmappedAt: number }
-type SkipEntry = { dma: Addr; size: number; reason: SkipReason };
+interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
 
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
@@ -107,9 +106,10 @@ export class TraceTranslator {
       case 'unmap': {
         const m = ev.resource ? undefined : this.findStart(ev.dma);
         if (!m) {
-          // An unmap of a mapping not replayed is not replayed either (MMIO never is).
-          const s = this.skips.findStart(ev.dma);
-          if (this.skippedAt(s, ev.dma)) this.skips.forget(s!);
+          // An unmap of a mapping not replayed is not replayed either (MMIO never is): one of that
+          // start and size, else of that start where the trace unmapped no replayed mapping.
+          const why = this.skips.take(ev.dma, ev.size, !this.dead.has(ev.dma));
+          if (why) sk[why]++;
           else if (ev.resource) sk.mmio++;
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
@@ -130,7 +130,7 @@ export class TraceTranslator {
         sk.failedOnRecording++;
         return;
       case 'unmap_sg': {
-        const why = ev.phys.length > 0 ? this.skips.takeSg(ev.phys[0]!) : undefined;
+        const why = this.skips.takeSg(sgKey(ev.phys));
         const lists = ev.phys.length > 0 ? this.sgLists.get(ev.phys[0]!) : undefined;
         const list = lists?.pop();
         if (lists && lists.length === 0) this.sgLists.delete(ev.phys[0]!);
@@ -151,15 +151,12 @@ export class TraceTranslator {
         return;
       case 'free': {
         const b = ev.noop ? undefined : this.allocs.take(ev.dma);
-        const s = b || ev.noop ? undefined : this.skips.findStart(ev.dma);
+        const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true);
         if (b) {
           this.push(Op.FREE_COHERENT, b.slot);
           this.freeSlots.push(b.slot);
           delete this.names[b.id];
-        } else if (s) {
-          sk[s.reason]++; // the free of an allocation not replayed
-          this.skips.forget(s);
-        } else if (!ev.noop) sk.beforeTrace++;
+        } else if (!ev.noop) sk[why ?? 'beforeTrace']++; // why: an allocation not replayed
         return;
       }
       case 'bounced':
@@ -196,19 +193,11 @@ export class TraceTranslator {
     return b;
   }
 
-  /** A map not replayed: counted, and remembered so that its unmaps and syncs are not replayed either. */
+  /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed either. */
   private skip(dma: Addr, size: number, reason: SkipReason, group?: SkipEntry[]): void {
     this.summary.skipped[reason]++;
     if (group) group.push({ dma, size, reason });
-    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason }], this.lineNo);
-  }
-
-  /** A call on `dma` that no live mapping holds, where mapping `s` was not replayed: its call (then
-   * counted with it), unless the trace unmapped a replayed mapping at `dma` since `s` was made. */
-  private skippedAt(s: Skipped | undefined, dma: Addr): boolean {
-    if (!s || (this.dead.get(dma)?.unmappedAt ?? -1) > s.at) return false;
-    this.summary.skipped[s.reason]++;
-    return true;
+    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason }]);
   }
 
   /** Frees the least recently unmapped page buffer; false when there is none. */
@@ -241,7 +230,7 @@ export class TraceTranslator {
     }
     this.push(Op.MAP, b.slot, dir, offset, size);
     this.push(Op.MAPPING_ERROR, b.slot);
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, unmappedAt: 0 };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p);
       if (at) at.push(m);
@@ -254,7 +243,6 @@ export class TraceTranslator {
   private unmap(m: Mapping, dir: number, size: number): void {
     this.push(Op.UNMAP, m.buf.slot, dir, size);
     m.live = false;
-    m.unmappedAt = this.lineNo;
     for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p)!;
       at.splice(at.lastIndexOf(m), 1);
@@ -341,7 +329,9 @@ export class TraceTranslator {
       this.summary.allocSyncs++;
       return;
     }
-    if (this.skippedAt(this.skips.holding(dma), dma)) return;
+    // Inside a live mapping not replayed: that mapping's sync.
+    const why = this.skips.holding(dma, size);
+    if (why) return void this.summary.skipped[why]++;
     this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
   }
 
@@ -360,7 +350,7 @@ export class TraceTranslator {
       if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared' });
       else this.map(e.phys, e.size, e.dma, dir, list, skipped);
     }
-    if (skipped.length > 0) this.skips.add(skipped, this.lineNo, ev.phys[0]!);
+    if (skipped.length > 0) this.skips.add(skipped, sgKey(ev.phys));
     if (list.length === 0) return;
     const lists = this.sgLists.get(ev.phys[0]!);
     if (lists) lists.push(list);
