@@ -53,7 +53,7 @@ describe('trace parser: each event, each format generation', () => {
     ['dma_map_sg of memory already shared (attrs=CC_SHARED)', 'dma_map_sg: 0000:03:00.0 dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x10000} sizes={0x1000} phys_addrs={0x10000} attrs=SKIP_CPU_SYNC|CC_SHARED',
       { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000], sizes: [0x1000], phys: [0x10000], nents: 1, ents: 1, truncated: false, shared: true }],
     ['dma_unmap_sg', 'dma_unmap_sg: 0000:03:00.0 dir=TO_DEVICE phys_addrs={0x10000,0x13000} attrs=',
-      { kind: 'unmap_sg', name: 'dma_unmap_sg', device: DEV, dir: 'TO_DEVICE', phys: [0x10000, 0x13000] }],
+      { kind: 'unmap_sg', name: 'dma_unmap_sg', device: DEV, dir: 'TO_DEVICE', phys: [0x10000, 0x13000], shared: false }],
     ['dma_sync_sg_for_cpu', 'dma_sync_sg_for_cpu: 0000:03:00.0 dir=FROM_DEVICE dma_addrs={0xfff00000} sizes={0x3000}',
       { kind: 'sync_sg', name: 'dma_sync_sg_for_cpu', device: DEV, dir: 'FROM_DEVICE', dmas: [0xfff00000], sizes: [0x3000], forCpu: true }],
     ['dma_sync_sg_for_device', 'dma_sync_sg_for_device: 0000:03:00.0 dir=BIDIRECTIONAL dma_addrs={0x10000,0x13000} sizes={0x1000,0x2000}',

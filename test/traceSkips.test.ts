@@ -11,21 +11,21 @@ const MiB = 1 << 20;
 describe('SkippedMappings', () => {
   it('an unmap takes the latest mapping of its start and size, else (when asked) any of its start', () => {
     const s = new SkippedMappings();
-    s.add([{ dma: 0x1000, size: 8192, reason: 'ccShared' }]);
-    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }]);
-    assert.equal(s.take(0x1000, 8192, false), 'ccShared', 'by size, not the latest');
-    assert.equal(s.take(0x1000, 100, false), undefined, 'no such size');
-    assert.equal(s.take(0x1000, 100, true), 'mmio', 'any size');
-    assert.equal(s.take(0x1000, 4096, true), undefined, 'both forgotten');
+    s.add([{ dma: 0x1000, size: 8192, reason: 'ccShared', kind: 'map' as const }]);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio', kind: 'map' as const }]);
+    assert.equal(s.take(0x1000, 8192, false, 'map'), 'ccShared', 'by size, not the latest');
+    assert.equal(s.take(0x1000, 100, false, 'map'), undefined, 'no such size');
+    assert.equal(s.take(0x1000, 100, true, 'map'), 'mmio', 'any size');
+    assert.equal(s.take(0x1000, 4096, true, 'map'), undefined, 'both forgotten');
     assert.equal(s.size, 0);
   });
 
   it('a sync is matched when its whole range lies inside a mapping, of any length', () => {
     const s = new SkippedMappings();
-    s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength' }]);
-    s.add([{ dma: 0x10000, size: 8192, reason: 'ccShared' }]);
-    s.add([{ dma: 4096 * MiB, size: 3072 * MiB, reason: 'tooLarge' }]);
-    assert.equal(s.holding(0x5000, 0), undefined, 'a zero-length mapping holds nothing');
+    s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength', kind: 'map' as const }]);
+    s.add([{ dma: 0x10000, size: 8192, reason: 'ccShared', kind: 'map' as const }]);
+    s.add([{ dma: 4096 * MiB, size: 3072 * MiB, reason: 'tooLarge', kind: 'map' as const }]);
+    assert.equal(s.holding(0x5001, 0), undefined, 'a zero-length mapping holds nothing past its start');
     assert.equal(s.holding(0x11000, 4096), 'ccShared');
     assert.equal(s.holding(0x11000, 4097), undefined, 'running past its end');
     assert.equal(s.holding(4096 * MiB + 3000 * MiB, 64), 'tooLarge');
@@ -34,9 +34,9 @@ describe('SkippedMappings', () => {
 
   it('an sg list\'s skipped entries go together at the dma_unmap_sg of the same physical addresses', () => {
     const s = new SkippedMappings();
-    s.add([{ dma: 0x10000, size: 4096, reason: 'ccShared' }, { dma: 0x20000, size: 4096, reason: 'ccShared' }], sgKey([0x9000, 0xa000]));
-    s.add([{ dma: 0x30000, size: 16 * MiB, reason: 'tooLarge' }], sgKey([0x9000]));
-    assert.equal(s.take(0x10000, 4096, false), 'ccShared', 'an entry unmapped alone');
+    s.add([{ dma: 0x10000, size: 4096, reason: 'ccShared', kind: 'map' as const }, { dma: 0x20000, size: 4096, reason: 'ccShared', kind: 'map' as const }], sgKey([0x9000, 0xa000]));
+    s.add([{ dma: 0x30000, size: 16 * MiB, reason: 'tooLarge', kind: 'map' as const }], sgKey([0x9000]));
+    assert.equal(s.take(0x10000, 4096, false, 'map'), 'ccShared', 'an entry unmapped alone');
     assert.equal(s.takeSg(sgKey([0x9000, 0xa000])), 'ccShared', 'its list is still known');
     assert.equal(s.holding(0x20010, 16), undefined);
     assert.equal(s.holding(0x30000 + MiB, 64), 'tooLarge', 'the other list, at the same first address, stays');
@@ -45,24 +45,51 @@ describe('SkippedMappings', () => {
     assert.equal(s.size, 0);
   });
 
-  it('past the limit the oldest call\'s mappings are forgotten whole', () => {
-    const s = new SkippedMappings(4);
-    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio' }]);
-    s.add([{ dma: 0x2000, size: 4096, reason: 'mmio' }, { dma: 0x3000, size: 4096, reason: 'mmio' }], 'list');
-    s.add([{ dma: 0x4000, size: 4096, reason: 'mmio' }]);
-    s.add([{ dma: 0x5000, size: 4096, reason: 'mmio' }]);
-    assert.equal(s.size, 4);
-    assert.equal(s.take(0x1000, 4096, true), undefined, 'the oldest went');
-    s.add([{ dma: 0x6000, size: 4096, reason: 'mmio' }]);
-    assert.equal(s.size, 3, 'the two-entry list went whole');
-    assert.equal(s.takeSg('list'), undefined);
-    for (const a of [0x4000, 0x5000, 0x6000]) assert.equal(s.take(a, 4096, false), 'mmio');
+  it('an unmap takes a map, a free an allocation; a single map before an sg entry of the same start and size', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x1000, size: 4096, reason: 'tooLarge', kind: 'alloc' }]);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'ccShared', kind: 'map' }]);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'zeroLength', kind: 'map' }], 'list');
+    assert.equal(s.take(0x1000, 4096, true, 'map'), 'ccShared');
+    assert.equal(s.take(0x1000, 4096, true, 'map'), 'zeroLength');
+    assert.equal(s.take(0x1000, 4096, true, 'map'), undefined);
+    assert.equal(s.take(0x1000, 4096, true, 'alloc'), 'tooLarge');
   });
 
-  it('at most 256 at one address: 100,000 there cost no more than a few', () => {
+  it('past 256 long mappings syncs no longer search the oldest, but its unmap still finds it', () => {
     const s = new SkippedMappings();
-    for (let i = 0; i < 100_000; i++) s.add([{ dma: 0x1000, size: 4096 + (i % 7), reason: 'ccShared' }]);
-    assert.equal(s.size, 256);
+    for (let i = 0; i < 260; i++) s.add([{ dma: i * 16 * MiB, size: 8 * MiB, reason: 'tooLarge', kind: 'map' }]);
+    assert.equal(s.holding(0, 64), undefined);
+    assert.equal(s.holding(4 * 16 * MiB + 64, 64), 'tooLarge');
+    for (let i = 0; i < 260; i++) assert.equal(s.take(i * 16 * MiB, 8 * MiB, false, 'map'), 'tooLarge', `unmap ${i}`);
+    assert.equal(s.size, 0);
+  });
+
+  it('a zero-length sync of a zero-length mapping\'s start is that mapping\'s', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength', kind: 'map' }]);
+    assert.equal(s.holding(0x5000, 0), 'zeroLength');
+    assert.equal(s.holding(0x5000, 1), undefined);
+  });
+
+  it('past the limit the oldest call\'s mappings are forgotten whole', () => {
+    const s = new SkippedMappings(4);
+    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio', kind: 'map' as const }]);
+    s.add([{ dma: 0x2000, size: 4096, reason: 'mmio', kind: 'map' as const }, { dma: 0x3000, size: 4096, reason: 'mmio', kind: 'map' as const }], 'list');
+    s.add([{ dma: 0x4000, size: 4096, reason: 'mmio', kind: 'map' as const }]);
+    s.add([{ dma: 0x5000, size: 4096, reason: 'mmio', kind: 'map' as const }]);
+    assert.equal(s.size, 4);
+    assert.equal(s.take(0x1000, 4096, true, 'map'), undefined, 'the oldest went');
+    s.add([{ dma: 0x6000, size: 4096, reason: 'mmio', kind: 'map' as const }]);
+    assert.equal(s.size, 3, 'the two-entry list went whole');
+    assert.equal(s.takeSg('list'), undefined);
+    for (const a of [0x4000, 0x5000, 0x6000]) assert.equal(s.take(a, 4096, false, 'map'), 'mmio');
+  });
+
+  it('at most 64 at one address: 100,000 there cost no more than a few', () => {
+    const s = new SkippedMappings();
+    for (let i = 0; i < 100_000; i++) s.add([{ dma: 0x1000, size: 4096 + (i % 7), reason: 'ccShared', kind: 'map' as const }]);
+    assert.equal(s.size, 64);
     assert.equal(s.holding(0x3000, 64), undefined);
   });
 
@@ -77,7 +104,7 @@ describe('SkippedMappings', () => {
       const dma = (rng.next() % 64) * 0x1000 + (rng.next() % 4) * 0x400000;
       if (r < 5) {
         const n = r === 0 ? 3 : 1, sg = r === 0 ? `l${dma}` : undefined;
-        const entries = Array.from({ length: n }, (_, i) => ({ dma: dma + i * 0x2000, size: sizes[rng.next() % sizes.length]!, reason: 'ccShared' as const }));
+        const entries = Array.from({ length: n }, (_, i) => ({ dma: dma + i * 0x2000, size: sizes[rng.next() % sizes.length]!, reason: 'ccShared' as const, kind: 'map' as const }));
         s.add(entries, sg);
         for (const e of entries) model.push({ ...e, call: step, sg, gone: false });
         const live = () => model.filter((m) => !m.gone);
@@ -89,8 +116,10 @@ describe('SkippedMappings', () => {
       } else if (r < 8) {
         const size = sizes[rng.next() % sizes.length]!;
         const live = model.filter((m) => !m.gone && m.dma === dma);
-        const want = [...live].reverse().find((m) => m.size === size) ?? (r === 7 ? live.at(-1) : undefined);
-        assert.equal(s.take(dma, size, r === 7) !== undefined, want !== undefined, `take at step ${step}`);
+        // Exact size first, then a single map before an sg entry, then the latest.
+        const score = (m: R) => (m.size === size ? 4 : r === 7 ? 2 : -9) + (m.sg === undefined ? 1 : 0);
+        const want = [...live].reverse().reduce<R | undefined>((w, m) => (score(m) > 0 && (!w || score(m) > score(w)) ? m : w), undefined);
+        assert.equal(s.take(dma, size, r === 7, 'map') !== undefined, want !== undefined, `take at step ${step}`);
         if (want) want.gone = true;
       } else if (r < 10) {
         const size = 1 + (rng.next() % 8192);

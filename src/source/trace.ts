@@ -54,7 +54,7 @@ export class TraceTranslator {
   /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
   private readonly byPage = new Map<number, Mapping[]>();
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
-  private readonly sgLists = new Map<Addr, Mapping[][]>();
+  private readonly sgLists = new Map<Addr, { key: string; maps: Mapping[]; skipped?: object }[]>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
   private readonly dead = new FifoMap<Addr, Mapping>();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
@@ -99,18 +99,20 @@ export class TraceTranslator {
     const sk = this.summary.skipped;
     switch (ev.kind) {
       case 'map':
-        if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared');
+        if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared', 'map');
         else if (ev.dma === ADDR_ERROR) sk.failedOnRecording++;
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
         return;
       case 'unmap': {
-        const m = ev.resource ? undefined : this.findStart(ev.dma);
+        const m = ev.resource ? undefined : this.findStart(ev.dma, ev.size);
+        // An unmap of a mapping not replayed is not replayed either (MMIO never is). Its size
+        // tells it from a replayed one at the same address (dma-debug checks it): a skipped map of
+        // that start and size unless a live replayed one there has that size; with no replayed
+        // one there, live or unmapped, a skipped map of that start.
+        const why = m?.size === ev.size ? undefined : this.skips.take(ev.dma, ev.size, !m && !this.dead.has(ev.dma), 'map');
+        if (why) return void sk[why]++;
         if (!m) {
-          // An unmap of a mapping not replayed is not replayed either (MMIO never is): one of that
-          // start and size, else of that start where the trace unmapped no replayed mapping.
-          const why = this.skips.take(ev.dma, ev.size, !this.dead.has(ev.dma));
-          if (why) sk[why]++;
-          else if (ev.resource) sk.mmio++;
+          if (ev.resource) sk.mmio++;
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
         }
@@ -130,16 +132,18 @@ export class TraceTranslator {
         sk.failedOnRecording++;
         return;
       case 'unmap_sg': {
-        const why = this.skips.takeSg(sgKey(ev.phys));
-        const lists = ev.phys.length > 0 ? this.sgLists.get(ev.phys[0]!) : undefined;
-        const list = lists?.pop();
-        if (lists && lists.length === 0) this.sgLists.delete(ev.phys[0]!);
-        if (!list) {
-          sk[why ?? 'beforeTrace']++;
-          return;
-        }
+        // The unmap names its list by all its physical addresses, and its attrs say whether it
+        // was one not replayed (CC_SHARED); else the latest live list starting there.
+        const key = sgKey(ev.phys), lists = ev.phys.length > 0 ? this.sgLists.get(ev.phys[0]!) : undefined;
+        const same = lists ? lists.map((l) => l.key).lastIndexOf(key) : -1;
+        const why = ev.shared || same < 0 ? this.skips.takeSg(key) : undefined;
+        const at = why ? -1 : same >= 0 ? same : (lists?.length ?? 0) - 1;
+        if (at < 0) return void sk[why ?? 'beforeTrace']++;
+        const list = lists!.splice(at, 1)[0]!;
+        if (lists!.length === 0) this.sgLists.delete(ev.phys[0]!);
+        if (list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
         const dir = this.dir(ev.dir);
-        for (const m of list) if (m.live) this.unmap(m, dir, m.size);
+        for (const m of list.maps) if (m.live) this.unmap(m, dir, m.size);
         return;
       }
       case 'sync_sg':
@@ -151,7 +155,7 @@ export class TraceTranslator {
         return;
       case 'free': {
         const b = ev.noop ? undefined : this.allocs.take(ev.dma);
-        const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true);
+        const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true, 'alloc');
         if (b) {
           this.push(Op.FREE_COHERENT, b.slot);
           this.freeSlots.push(b.slot);
@@ -194,10 +198,10 @@ export class TraceTranslator {
   }
 
   /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed either. */
-  private skip(dma: Addr, size: number, reason: SkipReason, group?: SkipEntry[]): void {
+  private skip(dma: Addr, size: number, reason: SkipReason, kind: 'map' | 'alloc', group?: SkipEntry[]): void {
     this.summary.skipped[reason]++;
-    if (group) group.push({ dma, size, reason });
-    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason }]);
+    if (group) group.push({ dma, size, reason, kind });
+    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason, kind }]);
   }
 
   /** Frees the least recently unmapped page buffer; false when there is none. */
@@ -217,7 +221,7 @@ export class TraceTranslator {
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
-    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', skipped);
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'map', skipped);
     this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
@@ -285,19 +289,19 @@ export class TraceTranslator {
     replay(dead.buf, dead);
   }
 
-  /** The latest live mapping that starts at `dma`. */
-  private findStart(dma: Addr): Mapping | undefined {
+  /** The live mapping an unmap at `dma` of `size` bytes means (none: undefined). */
+  private findStart(dma: Addr, size: number): Mapping | undefined {
     const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
-    let sg: Mapping | undefined;
+    let best: Mapping | undefined, rank = -1;
     for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
       const m = at![i]!;
-      if (m.dma !== dma) continue;
-      // Under dma-direct a page and an sg entry of the same bytes share a dma_addr: a single
-      // unmap means the single mapping, when there is one.
-      if (!m.sg) return m;
-      sg ??= m;
+      // dma-debug matches an unmap by size too; under dma-direct a page and an sg entry of the
+      // same bytes share a dma_addr, and a single unmap means the single mapping: the latest of
+      // that size, a single map first, else the latest single map, else sg entry.
+      const r = m.dma !== dma ? -1 : (m.size === size ? 2 : 0) + (m.sg ? 0 : 1);
+      if (r > rank) [best, rank] = [m, r];
     }
-    return sg;
+    return best;
   }
 
   /**
@@ -347,20 +351,21 @@ export class TraceTranslator {
     const skipped: SkipEntry[] = [];
     if (ev.shared) this.summary.skipped.ccShared++;
     for (const e of entries.list) {
-      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared' });
+      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
       else this.map(e.phys, e.size, e.dma, dir, list, skipped);
     }
-    if (skipped.length > 0) this.skips.add(skipped, sgKey(ev.phys));
+    const key = sgKey(ev.phys);
+    const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;
     if (list.length === 0) return;
     const lists = this.sgLists.get(ev.phys[0]!);
-    if (lists) lists.push(list);
-    else this.sgLists.set(ev.phys[0]!, [list]);
+    if (lists) lists.push({ key, maps: list, skipped: handle });
+    else this.sgLists.set(ev.phys[0]!, [{ key, maps: list, skipped: handle }]);
   }
 
   private alloc(dma: Addr, size: number, failed: boolean): void {
     const pages = Math.ceil(size / PAGE_SIZE);
     if (failed) return void this.summary.skipped.failedOnRecording++;
-    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge');
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'alloc');
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
     this.push(Op.ALLOC_COHERENT, b.slot, pages);
     this.allocs.add(dma, b);

@@ -58,7 +58,7 @@ export type TraceEvent =
   | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
   | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean; shared: boolean }
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
-  | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[] }
+  | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[]; shared: boolean }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
   | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean; legacyFormat?: boolean }
   | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number; noop: boolean }
@@ -182,7 +182,7 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };
     case 'dma_unmap_sg':
-      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs') };
+      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs'), shared: f.str('attrs', '').split('|').includes('CC_SHARED') };
     case 'dma_sync_sg_for_cpu':
     case 'dma_sync_sg_for_device': {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes');

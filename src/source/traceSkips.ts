@@ -15,18 +15,19 @@ import { FifoMap } from './fifoMap.js';
 
 /** Why a mapping was not replayed: the trace summary's `skipped` key it counts under. */
 export type SkipReason = 'mmio' | 'ccShared' | 'tooLarge' | 'zeroLength';
-export interface SkipEntry { dma: Addr; size: number; reason: SkipReason }
+export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc' }
 
-interface Skipped extends SkipEntry { group: Group; gone: boolean }
+/** `large`: among the LARGE searched for syncs (a longer mapping dropped from there is still found by its start). */
+interface Skipped extends SkipEntry { group: Group; gone: boolean; large: boolean }
 /** The mappings one call made: a map's one, an sg list's skipped entries (`sg`: the list's key). */
 interface Group { members: Skipped[]; live: number; sg: string | undefined }
 
 const LIMIT = 16384;
 /** Mappings at one start address, on one page (those of at most SPAN pages), or of one sg list
  * key, kept at most: the oldest there is forgotten first. */
-const BUCKET = 256;
-/** Mappings longer than SPAN pages are searched one by one, the latest LARGE of them. */
-const SPAN = 16, LARGE = 64;
+const BUCKET = 64;
+/** Syncs search mappings longer than SPAN pages one by one, the latest LARGE of them. */
+const SPAN = 16, LARGE = 256;
 
 /** The key of an sg list: its physical addresses as dma_map_sg prints them (128 at most). */
 export function sgKey(phys: Addr[]): string {
@@ -48,17 +49,17 @@ export class SkippedMappings {
     return this.records;
   }
 
-  /** Remembers the mappings of one call (an sg list's, under its key). */
-  add(entries: SkipEntry[], sg?: string): void {
+  /** Remembers the mappings of one call (an sg list's, under its key); the handle `release` takes. */
+  add(entries: SkipEntry[], sg?: string): object {
     const group: Group = { members: [], live: entries.length, sg };
     for (const e of entries) {
-      const s: Skipped = { ...e, group, gone: false };
+      const [first, last] = pages(e);
+      const s: Skipped = { ...e, group, gone: false, large: last - first >= SPAN };
       group.members.push(s);
       this.push(this.byStart, s.dma, s);
-      const [first, last] = pages(s);
-      if (last - first >= SPAN) {
+      if (s.large) {
         this.large.push(s);
-        if (this.large.length > LARGE) this.forget(this.large[0]!);
+        if (this.large.length > LARGE) this.large.shift()!.large = false;
       } else for (let p = first; p <= last; p++) this.push(this.byPage, p, s);
     }
     this.records += entries.length;
@@ -70,25 +71,38 @@ export class SkippedMappings {
       if (lists.length > BUCKET) this.drop(lists[0]!);
     }
     while (this.records > this.limit || this.groups.size > this.limit) this.drop(this.groups.shift()![0]);
+    return group;
+  }
+
+  /** The replayed part of an sg list was unmapped: the entries `add` gave this handle go with it. */
+  release(handle: object): void {
+    const g = handle as Group;
+    if (this.groups.has(g)) this.drop(g);
   }
 
   /**
-   * An unmap or free of [dma, dma + size): the latest remembered mapping starting there with that
-   * size, else (`anySize`) with any size; forgotten, and its reason given. Undefined: none.
+   * An unmap (`kind` map) or free (alloc) of [dma, dma + size): the remembered mapping of that kind
+   * starting there with that size, else (`anySize`) with any size; the latest single map before an
+   * sg entry (a single unmap means the single mapping, as the replay's own lookup does). Forgotten,
+   * and its reason given; undefined when there is none.
    */
-  take(dma: Addr, size: number, anySize: boolean): SkipReason | undefined {
-    const at = this.byStart.get(dma);
-    let s: Skipped | undefined;
-    for (let i = (at?.length ?? 0) - 1; i >= 0 && !s; i--) if (at![i]!.size === size) s = at![i];
-    if (!s && anySize) s = at?.[at.length - 1];
-    if (s) this.forget(s);
-    return s?.reason;
+  take(dma: Addr, size: number, anySize: boolean, kind: 'map' | 'alloc'): SkipReason | undefined {
+    const at = this.byStart.get(dma) ?? [];
+    let best: Skipped | undefined, rank = 0;
+    for (let i = at.length - 1; i >= 0; i--) {
+      const s = at[i]!;
+      const r = s.kind !== kind ? 0 : (s.size === size ? 2 : anySize ? 1 : 0) * 2 + (s.group.sg === undefined ? 1 : 0);
+      if (r > rank && (r >= 4 || anySize)) [best, rank] = [s, r];
+    }
+    if (best) this.forget(best);
+    return best?.reason;
   }
 
   /** A sync of [dma, dma + size): why the latest remembered mapping holding all of it was skipped. */
   holding(dma: Addr, size: number): SkipReason | undefined {
-    const end = dma + Math.max(size, 1);
-    const inside = (s: Skipped) => s.dma <= dma && end <= s.dma + s.size;
+    const end = dma + size;
+    // A zero-length sync of a zero-length mapping's start is that mapping's.
+    const inside = (s: Skipped) => s.dma <= dma && end <= s.dma + s.size && (size > 0 || s.size > 0 || s.dma === dma);
     const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
     for (let i = (at?.length ?? 0) - 1; i >= 0; i--) if (inside(at![i]!)) return at![i]!.reason;
     for (let i = this.large.length - 1; i >= 0; i--) if (inside(this.large[i]!)) return this.large[i]!.reason;
@@ -119,8 +133,8 @@ export class SkippedMappings {
     this.records--;
     remove(this.byStart, s.dma, s);
     const [first, last] = pages(s);
-    if (last - first >= SPAN) this.large.splice(this.large.indexOf(s), 1);
-    else for (let p = first; p <= last; p++) remove(this.byPage, p, s);
+    if (s.large) this.large.splice(this.large.indexOf(s), 1);
+    else if (last - first < SPAN) for (let p = first; p <= last; p++) remove(this.byPage, p, s);
     if (--s.group.live === 0 && s.group.sg === undefined) this.groups.delete(s.group);
   }
 
