@@ -9,8 +9,8 @@
 //   live map of them gets its own. dma_mapping_error() is not traced: each map is taken as checked.
 // - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
 //   mapping, or span entries an IOMMU merged); the simulation uses its own platform's address.
-//   A page and an sg entry of the same bytes share a dma_addr under dma-direct: a single unmap
-//   takes the single mapping when there is one. An unmap or sync of an address the trace unmapped
+//   An unmap takes a mapping of its size first, and (a page and an sg entry of the same bytes
+//   share a dma_addr under dma-direct) the single mapping before an sg entry. An unmap or sync of an address the trace unmapped
 //   before is a double unmap or use after unmap: replayed on the unmapped pages, for dma-debug.
 // - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
 //   addresses (source/traceSg.ts).
@@ -295,9 +295,9 @@ export class TraceTranslator {
     let best: Mapping | undefined, rank = -1;
     for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
       const m = at![i]!;
-      // dma-debug matches an unmap by size too; under dma-direct a page and an sg entry of the
-      // same bytes share a dma_addr, and a single unmap means the single mapping: the latest of
-      // that size, a single map first, else the latest single map, else sg entry.
+      // dma-debug matches an unmap by size too, and under dma-direct a page and an sg entry of
+      // the same bytes share a dma_addr (a single unmap means the single mapping). So: one of the
+      // unmap's size before one of another size, a single map before an sg entry, the latest first.
       const r = m.dma !== dma ? -1 : (m.size === size ? 2 : 0) + (m.sg ? 0 : 1);
       if (r > rank) [best, rank] = [m, r];
     }

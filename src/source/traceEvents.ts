@@ -154,22 +154,21 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_map_page':
     case 'dma_map_phys':
     case 'dma_map_resource': {
-      const attrs = f.str('attrs', '').split('|');
       const dma = f.addr('dma_addr');
       return {
         kind: 'map', name, device: f.device, dir: f.dir(), size: f.size('size'), phys: f.addr('phys_addr'),
         // DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE) is ffffffff.
         dma: MAPPING_ERROR_32.test(f.str('dma_addr')) ? ADDR_ERROR : dma,
         // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
-        mmio: name === 'dma_map_resource' || attrs.includes('MMIO'),
+        mmio: name === 'dma_map_resource' || f.attr('MMIO'),
         // Memory a confidential guest already shares with the host: dma-direct maps it as it is.
-        shared: attrs.includes('CC_SHARED'),
+        shared: f.attr('CC_SHARED'),
       };
     }
     case 'dma_unmap_page':
     case 'dma_unmap_phys':
     case 'dma_unmap_resource':
-      return { kind: 'unmap', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), resource: name === 'dma_unmap_resource' || f.str('attrs', '').split('|').includes('MMIO') };
+      return { kind: 'unmap', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), resource: name === 'dma_unmap_resource' || f.attr('MMIO') };
     case 'dma_sync_single_for_cpu':
     case 'dma_sync_single_for_device':
       return { kind: 'sync', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), forCpu: name.endsWith('cpu') };
@@ -177,12 +176,12 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs');
       if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
       const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
-      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.str('attrs', '').split('|').includes('CC_SHARED') };
+      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.attr('CC_SHARED') };
     }
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };
     case 'dma_unmap_sg':
-      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs'), shared: f.str('attrs', '').split('|').includes('CC_SHARED') };
+      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs'), shared: f.attr('CC_SHARED') };
     case 'dma_sync_sg_for_cpu':
     case 'dma_sync_sg_for_device': {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes');
@@ -284,6 +283,11 @@ class Fields {
 
   flag(word: string): boolean {
     return this.words.includes(word);
+  }
+
+  /** Is this DMA attribute among attrs= (decode_dma_attrs joins them with '|')? */
+  attr(symbol: string): boolean {
+    return this.str('attrs', '').split('|').includes(symbol);
   }
 
   dir(): TraceDir {
