@@ -118,6 +118,8 @@ export function debugPtr(): usize { return L.DEBUG_PTR; }
 export function debugTotal(): i32 { return <i32>counter(C_DMA_DEBUG_ERRORS); }
 /** Bytes of linear memory the machine uses (tables plus payload storage so far). */
 export function memoryBytes(): f64 { return <f64>L.bump_ptr; }
+/** Linear memory committed for this machine (what a fresh memory would have grown to), bytes. */
+export function committedBytes(): f64 { return <f64>L.committed_bytes(); }
 /** Free pages in TTM pool `p` (src/engine/abi.ts TTM_POOLS) held in blocks of `order`, for a replay's `pools`. */
 export function poolPages(p: i32, order: i32): i32 {
   return boot_code == INIT_OK && p >= 0 && p < POOL_ID_END && order >= 0 && order < TTM_NR_PAGE_ORDERS ? ttm_pool_pages_at(p, order) : 0;

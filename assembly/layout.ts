@@ -130,7 +130,7 @@ export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for ch
 export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
-export let memory_end: usize = 0;     // bytes currently committed by memory.grow
+export let memory_end: usize = 0;     // bytes this machine has committed (memory_ensure)
 /** Live dma-debug entries the machine holds (per era: abi.ts DEBUG_ENTRY_CAPACITY[_MODERN]). */
 export let debug_capacity: i32 = 0;
 
@@ -294,6 +294,13 @@ export function layout_place(): u64 {
 
 /** The most linear memory the engine may use, in bytes. */
 export function max_memory_bytes(): u64 { return MAX_MEMORY; }
+
+/**
+ * The linear memory this machine has committed, in bytes: what memory.grow reaches on a fresh
+ * memory (whole Wasm pages), also when the host hands over a larger one, zeroed
+ * (src/engine/wasm.ts reuses a memory across a run's cells).
+ */
+export function committed_bytes(): u64 { return (<u64>memory_end + WASM_PAGE - 1) / WASM_PAGE * WASM_PAGE; }
 
 /** Commits linear memory up to `end`; fresh pages are zero, which every table relies on. */
 export function memory_ensure(end: usize): bool {

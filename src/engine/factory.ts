@@ -11,6 +11,13 @@ export function wasmModule(): Promise<WebAssembly.Module> {
 }
 
 export async function createEngine(kind: EngineKind, mod?: WebAssembly.Module): Promise<Engine> {
-  if (kind === 'js') return (await import('./js.js')).createJsEngine();
-  return createWasmEngine(mod ?? (await wasmModule()));
+  return (await engineMaker(kind, mod))();
+}
+
+/** Loads what an engine needs (the model's code, the compiled module) and returns its constructor,
+ * so that a caller can time building the engine apart from loading code. */
+export async function engineMaker(kind: EngineKind, mod?: WebAssembly.Module): Promise<() => Engine> {
+  if (kind === 'js') return (await import('./js.js')).createJsEngine;
+  const m = mod ?? (await wasmModule());
+  return () => createWasmEngine(m);
 }

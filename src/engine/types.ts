@@ -31,4 +31,7 @@ export interface Engine {
   checkInvariants?(): number;
   /** Bytes of engine memory in use (Wasm linear memory), when the engine can tell. */
   memoryBytes?(): number;
+  /** The caller is done with this engine (no call after); with `keepMemory`, its memory serves
+   * the thread's next engine (src/engine/wasm.ts). */
+  release?(keepMemory: boolean): void;
 }

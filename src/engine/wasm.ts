@@ -31,6 +31,7 @@ interface EngineExports {
   debugPtr(): number;
   debugTotal(): number;
   memoryBytes(): number;
+  committedBytes(): number;
   checkInvariants(): number;
   poolPages(p: number, order: number): number;
 }
@@ -58,10 +59,12 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 export interface WasmEngine extends Engine {
   /** Bytes of linear memory the machine's tables and payload storage use. */
   memoryBytes(): number;
-  /** Bytes of linear memory committed (memory.grow so far). */
+  /** Bytes of linear memory the machine committed (what memory.grow reached on a fresh memory). */
   committedBytes(): number;
   /** docs/ENGINE.md §13: the bitmask of violated invariants (the export checkInvariants). */
   checkInvariants(): number;
+  /** The engine's linear memory (after release, the thread's next engine may be given it). */
+  readonly memory: WebAssembly.Memory;
 }
 
 /**
@@ -76,10 +79,10 @@ export function wasmTablesBytes(module: WebAssembly.Module, cfg: MachineConfig):
   return { need, limit: ex.maxMemoryBytes() };
 }
 
-function instantiate(module: WebAssembly.Module): EngineExports {
-  let memory: WebAssembly.Memory | undefined;
+function instantiate(module: WebAssembly.Module, memory = new WebAssembly.Memory({ initial: 1 })): EngineExports {
   const instance = new WebAssembly.Instance(module, {
     env: {
+      memory,
       abort(msg: number, file: number, line: number, column: number): never {
         const m = memory ? readAsString(memory, msg) : '';
         const f = memory ? readAsString(memory, file) : '';
@@ -89,14 +92,36 @@ function instantiate(module: WebAssembly.Module): EngineExports {
       trace: () => {},
     },
   });
-  const ex = instance.exports as unknown as EngineExports;
-  memory = ex.memory;
-  return ex;
+  return { ...(instance.exports as unknown as EngineExports), memory };
+}
+
+// Different, for speed only: each machine gets linear memory that reads as fresh (all zero). A
+// fresh memory costs a page fault for every 4 KiB the machine touches, and a page the engine read
+// before writing it costs a second fault, whose TLB flush interrupts the other worker threads of
+// the process (the kernel's do_wp_page leaving the shared zero page). So a thread with cells still
+// to run may keep the memory of the engine it released (release(true): src/run/reuse.ts decides)
+// and zero it all for its next engine: the first time, every page of it faults in, after that no
+// cell faults; the new instance writes its static data again and starts over, so the bytes it sees
+// and the counters it makes are a fresh memory's. A memory larger than SPARE_MAX_BYTES is let go.
+let spare: WebAssembly.Memory | undefined;
+const SPARE_MAX_BYTES = 512 * 2 ** 20;
+
+/** Lets go of the memory this thread kept for its next engine (the end of a run). */
+export function dropSpareMemory(): void {
+  spare = undefined;
+}
+
+function takeMemory(): WebAssembly.Memory | undefined {
+  const m = spare;
+  spare = undefined;
+  if (m) new Uint8Array(m.buffer).fill(0);
+  return m;
 }
 
 export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
-  const ex = instantiate(module);
+  const ex = instantiate(module, takeMemory());
   const capacity = ex.opsCapacity();
+  let released = false;
 
   return {
     kind: 'wasm',
@@ -141,7 +166,13 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
     checkInvariants: () => ex.checkInvariants(),
     pools: () => Array.from({ length: POOL_ID_END * TTM_NR_PAGE_ORDERS }, (_, i) => ex.poolPages(i % POOL_ID_END, Math.floor(i / POOL_ID_END))),
     memoryBytes: () => ex.memoryBytes(),
-    committedBytes: () => ex.memory.buffer.byteLength,
+    committedBytes: () => ex.committedBytes(),
+    memory: ex.memory,
+    release(keepMemory: boolean): void {
+      if (released) return;
+      released = true;
+      spare = keepMemory && ex.memory.buffer.byteLength <= SPARE_MAX_BYTES ? ex.memory : undefined;
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // counted. A cell is run on this thread or on a worker (run/pool.ts); its output is plain data.
 import { performance } from 'node:perf_hooks';
 import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '../engine/abi.js';
-import { createEngine } from '../engine/factory.js';
+import { engineMaker } from '../engine/factory.js';
 import type { Engine } from '../engine/types.js';
 import { CellError, UsageError, msg } from '../errors.js';
 import { isWorkload } from '../source/scenario.js';
@@ -11,6 +11,7 @@ import { OpSink } from '../source/sink.js';
 import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
 import type { TraceSummary } from '../source/traceSummary.js';
 import { type Cell, describeCell } from './plan.js';
+import type { ThreadMemory } from './reuse.js';
 
 /** Raw engine output (also what workers send back), with the script's names for what it mentions. */
 export interface RawOutput {
@@ -49,10 +50,11 @@ const VERSION_MASK = 0x7fff_ffffn;
 const V = Object.fromEntries(VIOLATION_FIELDS.map((f, i) => [f, i])) as Record<(typeof VIOLATION_FIELDS)[number], number>;
 
 /** Runs one cell; `signal` (Ctrl-C) stops it between two buffer objects or script lines. A failure
- * comes back as a CellError naming the cell and its seed (a bad script line stays a usage error). */
-export async function runCell(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
+ * comes back as a CellError naming the cell and its seed (a bad script line stays a usage error).
+ * `memory`: the thread's cells of this run, whose engines may hand their memory on (run/reuse.ts). */
+export async function runCell(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal, memory?: ThreadMemory): Promise<CellOutput> {
   try {
-    return await runCellUnchecked(c, mod, signal);
+    return await runCellUnchecked(c, mod, signal, memory);
   } catch (e) {
     signal?.throwIfAborted();
     if (e instanceof CellError || e instanceof UsageError) throw e;
@@ -62,11 +64,24 @@ export async function runCell(c: Cell, mod?: WebAssembly.Module, signal?: AbortS
   }
 }
 
-async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal): Promise<CellOutput> {
+async function runCellUnchecked(c: Cell, mod?: WebAssembly.Module, signal?: AbortSignal, memory?: ThreadMemory): Promise<CellOutput> {
   const s = c.plan.scenario;
   if (c.fault === 'throw') throw new Error('injected fault');
-  const engine = await createEngine(s.engine, mod);
+  const make = await engineMaker(s.engine, mod);
+  memory?.start();
+  // The cell's time starts with its engine: a memory handed on is zeroed there (src/engine/wasm.ts).
   const t0 = performance.now();
+  const engine = make();
+  try {
+    return await runOn(engine, c, t0, signal);
+  } finally {
+    if (memory) memory.finish(engine);
+    else engine.release?.(false);
+  }
+}
+
+async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal): Promise<CellOutput> {
+  const s = c.plan.scenario;
   const done = (raw: RawOutput): CellOutput => {
     const t1 = performance.now();
     return { raw, wallMs: t1 - t0, startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + t1, machineBytes: machineBytes(engine) };

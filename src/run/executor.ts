@@ -5,11 +5,12 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as turn } from 'node:timers/promises';
 import { wasmModule } from '../engine/factory.js';
-import { wasmTablesBytes } from '../engine/wasm.js';
+import { dropSpareMemory, wasmTablesBytes } from '../engine/wasm.js';
 import { UsageError } from '../errors.js';
 import { formatSize } from '../units.js';
 import { type CellOutput, runCell } from './cell.js';
 import type { Cell } from './plan.js';
+import { ThreadMemory } from './reuse.js';
 
 export interface ExecOptions {
   /** Worker threads asked for; chooseWorkers caps them. */
@@ -48,13 +49,23 @@ export async function runCells(cells: Cell[], o: ExecOptions): Promise<CellOutpu
     return runOnPool(cells, { ...o, workers });
   }
   const mod = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
+  try {
+    return await runHere(cells, mod, o);
+  } finally {
+    dropSpareMemory(); // a run never starts on another run's memory
+  }
+}
+
+/** The cells one after another on this thread (whose next engine reuses the last one's memory). */
+async function runHere(cells: Cell[], mod: WebAssembly.Module | undefined, o: ExecOptions): Promise<CellOutput[]> {
   const outs: CellOutput[] = [];
+  const memory = new ThreadMemory(cells.length);
   for (const c of cells) {
     if (o.signal) {
       await turn();
       o.signal.throwIfAborted();
     }
-    outs.push(await runCell(c, mod, o.signal));
+    outs.push(await runCell(c, mod, o.signal, memory));
     o.onProgress?.(outs.length, cells.length);
   }
   if (o.signal) {

@@ -9,11 +9,18 @@ import { type Cell, describeCell } from './plan.js';
 import type { ExecOptions } from './executor.js';
 import { createPool } from './piscina.js';
 
+/** What each worker is given at start (src/run/worker.ts). */
+export interface WorkerData {
+  module?: WebAssembly.Module;
+  /** The cells each worker expects to run (run/reuse.ts). */
+  cellsPerWorker: number;
+}
+
 export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
   // Compiled once here and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const filename = fileURLToPath(new URL('./workerEntry.cjs', import.meta.url));
-  const pool = createPool<Cell, CellOutput>(filename, o.workers, { module });
+  const pool = createPool<Cell, CellOutput>(filename, o.workers, { module, cellsPerWorker: Math.ceil(cells.length / o.workers) } satisfies WorkerData);
   // One listener for the whole run: tearing the pool down ends every task, running or queued.
   const stop = () => void pool.destroy();
   o.signal?.addEventListener('abort', stop, { once: true });

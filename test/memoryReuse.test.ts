@@ -1,0 +1,121 @@
+// The Wasm engine's memory reuse (src/engine/wasm.ts, src/run/reuse.ts): a thread with cells still
+// to run may hand the memory of the engine it released to its next one, zeroed. A reused memory
+// must read as fresh — the same counters, violation, dma-debug records and committed bytes as a new
+// memory — and it is handed on only when asked, when it pays, never across runs, never when huge.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { InitError, Platform } from '../src/engine/abi.js';
+import { createWasmEngine, dropSpareMemory, loadEngineModule, type WasmEngine } from '../src/engine/wasm.js';
+import { ThreadMemory, reusePays, threadFaults } from '../src/run/reuse.js';
+import {
+  BIDI, PAGE, TO_DEV, alloc, bind, cpuRead, cpuWrite, devRead, devWrite, free, gpuRead, gpuWrite, machineConfig, map,
+  type OpWords, opWords, outcomeOf, populate, syncCpu, ttBind, unmap,
+} from './engineHarness.js';
+import type { MachineConfig } from '../src/engine/abi.js';
+
+const mod = loadEngineModule();
+
+/** The seed's bug on the base machine (xen-pv, 2010): a bounced page the GPU reads stale, and a
+ * double unmap for dma-debug to report. */
+const B: readonly OpWords[] = [
+  alloc(0, 4), map(0, TO_DEV, 0, 4 * PAGE), cpuWrite(0, 0, 4 * PAGE), devRead(0, 0, 4 * PAGE),
+  bind(0, 0), gpuRead(0, 4), unmap(0, TO_DEV, 4 * PAGE), unmap(0, TO_DEV, 4 * PAGE), free(0),
+];
+/** A dirtier machine: payload bytes stored, a TTM tt bound, buffers written both ways. */
+const A_CFG: Partial<MachineConfig> = { payloadBytes: 64, seed: 7 };
+const A: readonly OpWords[] = [
+  ...Array.from({ length: 12 }, (_, i) => [alloc(i, 8), map(i, BIDI, 0, 8 * PAGE), devWrite(i, 0, 8 * PAGE), syncCpu(i, BIDI, 0, 8 * PAGE), cpuRead(i, 0, 8 * PAGE)]).flat(),
+  populate(12, 64), ttBind(12, 64), gpuWrite(64, 64), gpuRead(64, 64),
+];
+
+async function engineOn(cfg: Partial<MachineConfig>, ops: readonly OpWords[]): Promise<WasmEngine> {
+  const e = createWasmEngine(await mod);
+  assert.equal(e.init(machineConfig(cfg)), InitError.OK);
+  e.run(opWords(ops), ops.length, 0);
+  return e;
+}
+
+describe('a reused Wasm memory', () => {
+  it('gives the counters, violation, dma-debug records and committed bytes of a fresh one', async () => {
+    dropSpareMemory();
+    const fresh = await engineOn({}, B); // not released: the next engine gets a new memory
+    const want = outcomeOf(fresh);
+    assert.ok(want.c.staleReads > 0 && want.total > 0, 'the script shows the bug and a dma-debug report');
+    const dirty = await engineOn(A_CFG, A);
+    assert.notEqual(dirty.memory, fresh.memory);
+    assert.ok(new Uint8Array(dirty.memory.buffer).some((b) => b !== 0));
+    dirty.release?.(true);
+    const reused = await engineOn({}, B);
+    assert.equal(reused.memory, dirty.memory, 'the released memory was handed on');
+    assert.ok(reused.memory.buffer.byteLength >= dirty.committedBytes());
+    assert.deepEqual(outcomeOf(reused), want);
+    assert.equal(reused.committedBytes(), fresh.committedBytes());
+    assert.equal(reused.memoryBytes(), fresh.memoryBytes());
+    reused.release?.(false);
+  });
+
+  it('only when asked, never past a run, never a memory larger than a spare may be', async () => {
+    const off = await engineOn({}, B);
+    off.release?.(false);
+    assert.notEqual((await engineOn({}, B)).memory, off.memory, 'not asked: the next engine gets a new memory');
+    const a = await engineOn({}, B);
+    a.release?.(true);
+    dropSpareMemory();
+    assert.notEqual((await engineOn({}, B)).memory, a.memory, 'the end of a run lets the spare go');
+    // 128 GiB of bare-metal RAM: some 1.5 GiB of tables, more than the 512 MiB a thread keeps.
+    const big = createWasmEngine(await mod);
+    assert.equal(big.init(machineConfig({ platform: Platform['bare-metal'], ramPages: 2 ** 25 })), InitError.OK);
+    assert.ok(big.committedBytes() > 512 * 2 ** 20);
+    big.release?.(true);
+    assert.notEqual((await engineOn({}, B)).memory, big.memory);
+  });
+});
+
+describe('when a thread hands its memory on', () => {
+  it('when the cells still to run would fault more on fresh memories than zeroing it all once', () => {
+    assert.equal(reusePays(9, 14_000, 50_000), true); // a 2^19-page matrix cell: 200 MiB laid out, 57 MiB touched
+    assert.equal(reusePays(1, 14_000, 50_000), false);
+    assert.equal(reusePays(3, 2_000, 50_000), false); // small cells touch little of a large machine
+    assert.equal(reusePays(0, 50_000, 50_000), false);
+  });
+
+  it('reads this thread\'s own page faults', () => {
+    const before = threadFaults();
+    if (before === undefined) return; // not Linux: no reuse at all
+    const touched = new Uint8Array(16 * 2 ** 20);
+    for (let i = 0; i < touched.length; i += 4096) touched[i] = 1;
+    assert.ok(threadFaults()! - before >= 4096 * 0.9, 'touching 4096 fresh pages faulted them in');
+  });
+
+  it('hands on from the first cell that shows it pays, and not after the thread\'s last cell', async () => {
+    if (threadFaults() === undefined) return;
+    dropSpareMemory();
+    const cfg = { payloadBytes: 64 };
+    const ops = A;
+    /** Three cells on a thread that expects `cells`; their engines. */
+    const threeCells = async (cells: number): Promise<WasmEngine[]> => {
+      const thread = new ThreadMemory(cells);
+      const engines: WasmEngine[] = [];
+      for (let i = 0; i < 3; i++) {
+        thread.start();
+        const e = await engineOn(cfg, ops);
+        engines.push(e);
+        thread.finish(e);
+      }
+      return engines;
+    };
+    const engines = await threeCells(3);
+    // The base machine lays out far more than these few buffers touch: with 2 cells left, not worth it.
+    assert.notEqual(engines[1]!.memory, engines[0]!.memory);
+    assert.notEqual(engines[2]!.memory, engines[1]!.memory);
+    const first = await threeCells(100_000);
+    assert.equal(first[1]!.memory, first[0]!.memory, 'many cells left: the first memory is handed on');
+    assert.equal(first[2]!.memory, first[0]!.memory, 'and on, once begun');
+    const last = new ThreadMemory(1);
+    last.start();
+    const only = await engineOn(cfg, ops);
+    last.finish(only);
+    assert.notEqual((await engineOn({}, B)).memory, only.memory, 'the last cell keeps nothing');
+    dropSpareMemory();
+  });
+});
