@@ -1,7 +1,7 @@
 // Whether a thread hands the memory of the Wasm engine it just released to its next one
 // (src/engine/wasm.ts: zeroed all, so the first hand-over faults in every page the machine laid
 // out, touched or not, and from then on no cell faults). Decided from what the thread measured:
-// its first cell on a fresh memory took T page faults, the machine laid out C pages, so the first
+// a cell on a fresh memory took T page faults (measured cell by cell until reuse pays), the machine laid out C pages, so the first
 // hand-over costs about C − T faults and saves T for each cell still to run. Linux only (the
 // thread's own fault count is in /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
 import { readFileSync } from 'node:fs';
