@@ -84,8 +84,8 @@ function instantiate(module: WebAssembly.Module, memory = new WebAssembly.Memory
     env: {
       memory,
       abort(msg: number, file: number, line: number, column: number): never {
-        const m = memory ? readAsString(memory, msg) : '';
-        const f = memory ? readAsString(memory, file) : '';
+        const m = readAsString(memory, msg);
+        const f = readAsString(memory, file);
         throw new Error(`engine abort: ${m} at ${f}:${line}:${column}`);
       },
       seed: () => Date.now(),
