@@ -144,7 +144,7 @@ export function traceLines(r: Result): string[] {
     k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, or addresses the driver passed wrongly)`,
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
-    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees)`,
+    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; dma_sync_sg calls whose every entry has dma length 0)`,
     t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (never bounced)`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);

@@ -146,9 +146,19 @@ export class TraceTranslator {
         for (const m of list.maps) if (m.live) this.unmap(m, dir, m.size);
         return;
       }
-      case 'sync_sg':
-        for (let i = 0; i < ev.dmas.length; i++) if (ev.sizes[i]! > 0) this.sync(ev.dmas[i]!, ev.sizes[i]!, this.dir(ev.dir), ev.forCpu);
+      case 'sync_sg': {
+        // The event prints sg_dma_len of each of the call's nents entries: behind an IOMMU that merged
+        // the list, the entries past its segments read 0 and their bytes are the segments' (nothing of
+        // their own to sync). A call whose every entry reads 0 synced nothing: a zero-length call.
+        let synced = false;
+        for (let i = 0; i < ev.dmas.length; i++) {
+          if (ev.sizes[i]! === 0) continue;
+          this.sync(ev.dmas[i]!, ev.sizes[i]!, this.dir(ev.dir), ev.forCpu);
+          synced = true;
+        }
+        if (!synced) this.summary.skipped.zeroLength++;
         return;
+      }
       case 'alloc':
         if (ev.legacyFormat) this.summary.allocFormat612 = true;
         this.alloc(ev.dma, ev.size, ev.failed);
