@@ -56,12 +56,23 @@ describe('SkippedMappings', () => {
     assert.equal(s.take(0x1000, 4096, true, 'alloc'), 'tooLarge');
   });
 
-  it('past 256 long mappings syncs no longer search the oldest, but its unmap still finds it', () => {
+  it('syncs find any number of long mappings, each filed under at most 16 keys; unmaps find them by start', () => {
     const s = new SkippedMappings();
-    for (let i = 0; i < 260; i++) s.add([{ dma: i * 16 * MiB, size: 8 * MiB, reason: 'tooLarge', kind: 'map' }]);
+    for (let i = 0; i < 3000; i++) s.add([{ dma: i * 16 * MiB, size: 8 * MiB, reason: i % 2 ? 'tooLarge' : 'mmio', kind: 'map' }]);
+    assert.equal(s.holding(0, 64), 'mmio', 'the oldest of 3,000');
+    assert.equal(s.holding(16 * MiB + 8 * MiB - 64, 64), 'tooLarge', 'the end of the second');
+    assert.equal(s.holding(16 * MiB + 8 * MiB - 64, 65), undefined, 'one byte past it');
+    assert.equal(s.holding(8 * MiB, 64), undefined, 'between two');
+    // A mapping of 1 TiB and one inside it: a sync in both is the latest's.
+    s.add([{ dma: 2 ** 44, size: 2 ** 40, reason: 'mmio', kind: 'map' }]);
+    s.add([{ dma: 2 ** 44 + 2 ** 39, size: 40 * 4096, reason: 'ccShared', kind: 'map' }]);
+    assert.equal(s.holding(2 ** 44 + 2 ** 39 + 4096, 64), 'ccShared');
+    assert.equal(s.holding(2 ** 44 + 2 ** 38, 64), 'mmio');
+    assert.equal(s.take(2 ** 44 + 2 ** 39, 40 * 4096, false, 'map'), 'ccShared');
+    assert.equal(s.holding(2 ** 44 + 2 ** 39 + 4096, 64), 'mmio', 'the older one, once the latest is unmapped');
+    for (let i = 0; i < 3000; i++) assert.equal(s.take(i * 16 * MiB, 8 * MiB, false, 'map'), i % 2 ? 'tooLarge' : 'mmio', `unmap ${i}`);
     assert.equal(s.holding(0, 64), undefined);
-    assert.equal(s.holding(4 * 16 * MiB + 64, 64), 'tooLarge');
-    for (let i = 0; i < 260; i++) assert.equal(s.take(i * 16 * MiB, 8 * MiB, false, 'map'), 'tooLarge', `unmap ${i}`);
+    assert.equal(s.take(2 ** 44, 2 ** 40, false, 'map'), 'mmio');
     assert.equal(s.size, 0);
   });
 

@@ -8,7 +8,8 @@
 // Matching follows what the calls themselves say: an unmap or free names its mapping's start and
 // size (dma-debug checks both), a sync a range that must lie inside a live mapping, an sg unmap
 // its list's physical addresses. Everything is bounded: at most LIMIT mappings and LIMIT calls are
-// remembered (the oldest call's go first), and every lookup reads at most BUCKET + LARGE of them.
+// remembered (the oldest call's go first), and every lookup reads at most BUCKET of them per index
+// it looks in (one for unmaps and frees, one per block level in use for syncs).
 import { PAGE_SIZE } from '../engine/abi.js';
 import type { Addr } from './traceEvents.js';
 import { FifoMap } from './fifoMap.js';
@@ -17,17 +18,20 @@ import { FifoMap } from './fifoMap.js';
 export type SkipReason = 'mmio' | 'ccShared' | 'tooLarge' | 'zeroLength';
 export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc' }
 
-/** `large`: among the LARGE searched for syncs (a longer mapping dropped from there is still found by its start). */
-interface Skipped extends SkipEntry { group: Group; gone: boolean; large: boolean }
+/** `level`: the block level a sync finds it at (see `blocksOf`); `seq`: the order it was remembered in. */
+interface Skipped extends SkipEntry { group: Group; gone: boolean; level: number; seq: number }
 /** The mappings one call made: a map's one, an sg list's skipped entries (`sg`: the list's key). */
 interface Group { members: Skipped[]; live: number; sg: string | undefined }
 
 const LIMIT = 16384;
-/** Mappings at one start address, on one page (those of at most SPAN pages), or of one sg list
- * key, kept at most: the oldest there is forgotten first. */
+/** Mappings at one start address, in one block of a level (below), or of one sg list key, kept
+ * at most: the oldest there is forgotten first. */
 const BUCKET = 64;
-/** Syncs search mappings longer than SPAN pages one by one, the latest LARGE of them. */
-const SPAN = 16, LARGE = 256;
+/** For syncs, a mapping is filed in the blocks of 16^level pages it touches, at the lowest level
+ * where those are at most SPAN: a page each for a mapping of up to 16 pages, 256-page blocks for
+ * one of up to 4096, and so on; so a mapping of any length is filed under at most SPAN keys, and
+ * a sync looks in one block per level. */
+const SPAN = 16, FANOUT = 16;
 
 /** The key of an sg list: its physical addresses as dma_map_sg prints them (128 at most). */
 export function sgKey(phys: Addr[]): string {
@@ -38,8 +42,9 @@ export class SkippedMappings {
   private readonly groups = new FifoMap<Group, true>();
   private records = 0;
   private readonly byStart = new Map<Addr, Skipped[]>();
-  private readonly byPage = new Map<number, Skipped[]>();
-  private readonly large: Skipped[] = [];
+  /** byBlock[level]: block number → the mappings filed there, oldest first. */
+  private readonly byBlock: Map<number, Skipped[]>[] = [];
+  private seq = 0;
   private readonly sgLists = new Map<string, Group[]>();
 
   constructor(private readonly limit = LIMIT) {}
@@ -53,14 +58,12 @@ export class SkippedMappings {
   add(entries: SkipEntry[], sg?: string): object {
     const group: Group = { members: [], live: entries.length, sg };
     for (const e of entries) {
-      const [first, last] = pages(e);
-      const s: Skipped = { ...e, group, gone: false, large: last - first >= SPAN };
+      const [level, first, last] = blocksOf(e);
+      const s: Skipped = { ...e, group, gone: false, level, seq: this.seq++ };
       group.members.push(s);
       this.push(this.byStart, s.dma, s);
-      if (s.large) {
-        this.large.push(s);
-        if (this.large.length > LARGE) this.large.shift()!.large = false;
-      } else for (let p = first; p <= last; p++) this.push(this.byPage, p, s);
+      const index = (this.byBlock[level] ??= new Map());
+      for (let b = first; b <= last; b++) this.push(index, b, s);
     }
     this.records += entries.length;
     this.groups.set(group, true);
@@ -103,10 +106,19 @@ export class SkippedMappings {
     const end = dma + size;
     // A zero-length sync of a zero-length mapping's start is that mapping's.
     const inside = (s: Skipped) => s.dma <= dma && end <= s.dma + s.size && (size > 0 || s.size > 0 || s.dma === dma);
-    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
-    for (let i = (at?.length ?? 0) - 1; i >= 0; i--) if (inside(at![i]!)) return at![i]!.reason;
-    for (let i = this.large.length - 1; i >= 0; i--) if (inside(this.large[i]!)) return this.large[i]!.reason;
-    return undefined;
+    // A mapping holding the sync holds its first page, so it is filed in that page's block.
+    const page = Math.floor(dma / PAGE_SIZE);
+    let latest: Skipped | undefined;
+    this.byBlock.forEach((index, level) => {
+      const at = index.get(Math.floor(page / FANOUT ** level));
+      for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
+        const s = at![i]!;
+        if (!inside(s)) continue;
+        if (!latest || s.seq > latest.seq) latest = s;
+        break; // a block's mappings are oldest first
+      }
+    });
+    return latest?.reason;
   }
 
   /** dma_unmap_sg of the list with this key: the latest such list's skipped entries are forgotten;
@@ -132,9 +144,8 @@ export class SkippedMappings {
     s.gone = true;
     this.records--;
     remove(this.byStart, s.dma, s);
-    const [first, last] = pages(s);
-    if (s.large) this.large.splice(this.large.indexOf(s), 1);
-    else if (last - first < SPAN) for (let p = first; p <= last; p++) remove(this.byPage, p, s);
+    const [, first, last] = blocksOf(s);
+    for (let b = first; b <= last; b++) remove(this.byBlock[s.level]!, b, s);
     if (--s.group.live === 0 && s.group.sg === undefined) this.groups.delete(s.group);
   }
 
@@ -153,7 +164,12 @@ function remove<K, T>(index: Map<K, T[]>, key: K, item: T): void {
   if (list.length === 0) index.delete(key);
 }
 
-/** The first and last dma pages a mapping touches (a zero-length one: its start's). */
-function pages(s: SkipEntry): [number, number] {
-  return [Math.floor(s.dma / PAGE_SIZE), Math.floor((s.dma + Math.max(s.size, 1) - 1) / PAGE_SIZE)];
+/** The level a mapping is filed at for syncs, and the first and last block of that level it
+ * touches (from the first and last dma page it touches; a zero-length one: its start's). */
+function blocksOf(s: SkipEntry): [level: number, first: number, last: number] {
+  const first = Math.floor(s.dma / PAGE_SIZE), last = Math.floor((s.dma + Math.max(s.size, 1) - 1) / PAGE_SIZE);
+  for (let level = 0, size = 1; ; level++, size *= FANOUT) {
+    const a = Math.floor(first / size), b = Math.floor(last / size);
+    if (b - a < SPAN) return [level, a, b];
+  }
 }
