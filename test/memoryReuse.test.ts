@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { InitError, Platform } from '../src/engine/abi.js';
 import { createWasmEngine, dropSpareMemory, loadEngineModule, type WasmEngine } from '../src/engine/wasm.js';
 import { ThreadMemory, reusePays, threadFaults } from '../src/run/reuse.js';
+import { type CellOutput, mergeOutputs, runCell } from '../src/run/cell.js';
+import { runCells } from '../src/run/executor.js';
+import { cellsOf, planWorkload } from '../src/run/plan.js';
 import {
   BIDI, PAGE, TO_DEV, alloc, bind, cpuRead, cpuWrite, devRead, devWrite, free, gpuRead, gpuWrite, machineConfig, map,
   type OpWords, opWords, outcomeOf, populate, syncCpu, ttBind, unmap,
@@ -84,7 +87,7 @@ describe('when a thread hands its memory on', () => {
     const before = threadFaults();
     if (before === undefined) return; // not Linux: no reuse at all
     // With transparent huge pages always on, 16 MiB may fault in as a few 2 MiB pages.
-    try { if (readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[always]')) return; } catch { /* no THP */ }
+    if (thpAlways()) return;
     const touched = new Uint8Array(16 * 2 ** 20);
     for (let i = 0; i < touched.length; i += 4096) touched[i] = 1;
     assert.ok(threadFaults()! - before >= 4096 * 0.9, 'touching 4096 fresh pages faulted them in');
@@ -120,5 +123,75 @@ describe('when a thread hands its memory on', () => {
     last.finish(only);
     assert.notEqual((await engineOn({}, B)).memory, only.memory, 'the last cell keeps nothing');
     dropSpareMemory();
+  });
+
+  it('hands on up to the thread\'s last cell, and that one keeps nothing', async () => {
+    if (threadFaults() === undefined || thpAlways()) return;
+    dropSpareMemory();
+    const cfg = { payloadBytes: 64 };
+    // What ThreadMemory will measure: the faults of one cell on a fresh memory, against its pages.
+    const before = threadFaults()!;
+    const probe = await engineOn(cfg, A);
+    const touched = threadFaults()! - before, laidOut = probe.committedBytes() / 4096;
+    probe.release?.(false);
+    // Enough cells that reuse pays from the first with room to spare (it needs cells × touched > laidOut).
+    const cells = 2 * Math.ceil(laidOut / Math.max(touched, 1)) + 2;
+    if (cells > 400) return; // a host whose faults come in large pages: too many to run here
+    const thread = new ThreadMemory(cells);
+    const engines: WasmEngine[] = [];
+    for (let i = 0; i < cells; i++) {
+      thread.start();
+      const e = await engineOn(cfg, A);
+      engines.push(e);
+      thread.finish(e);
+    }
+    assert.equal(engines[0]!.reusedMemory, false);
+    assert.ok(engines.slice(1).every((e) => e.reusedMemory && e.memory === engines[0]!.memory), `${cells} cells: each after the first on the first one's memory`);
+    const next = await engineOn(cfg, A);
+    assert.equal(next.reusedMemory, false, 'the thread\'s last cell let its memory go');
+    assert.notEqual(next.memory, engines[0]!.memory);
+  });
+});
+
+/** Transparent huge pages always on: a cell's faults then undercount what it touches. */
+function thpAlways(): boolean {
+  try {
+    return readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[always]');
+  } catch {
+    return false;
+  }
+}
+
+describe('memory handed on through a run', { timeout: 120_000 }, () => {
+  // 2^17-page xen-pv cells touch some 17% of the pages they lay out: on one thread, reuse pays
+  // from the first cell once more than about 6 cells are still to run.
+  const plan = (replicas: number) => planWorkload({
+    platform: 'xen-pv', device: 'r100', kernel: '2010', payloadBytes: 0, seed: 3, strategy: 'sync', gatt: null,
+    workload: 'upload', pages: 2 ** 17, boPages: 64, rounds: 1, replicas, engine: 'wasm',
+  }, { ram: 2 ** 30, hostRam: 8 * 2 ** 30, xenLowFree: 2 ** 29, swiotlb: 2 ** 26 });
+  const same = (a: CellOutput, b: CellOutput, what: string) => {
+    assert.deepEqual(a.raw.counters, b.raw.counters, what);
+    assert.deepEqual(a.raw.violation, b.raw.violation, what);
+    assert.deepEqual(a.raw.debug, b.raw.debug, what);
+    assert.equal(a.machineBytes, b.machineBytes, what);
+  };
+
+  it('on one thread and on two workers: every cell as on a fresh memory, and some on a handed-on one', async () => {
+    if (threadFaults() === undefined || thpAlways()) return;
+    const cells = cellsOf(plan(24));
+    const fresh: CellOutput[] = [];
+    for (const c of cells) fresh.push(await runCell(c)); // no thread memory: each engine on a new memory
+    assert.ok(fresh.every((o) => !o.reusedMemory));
+    assert.ok(fresh[0]!.raw.counters.some((v) => v > 0));
+    for (const workers of [1, 2]) {
+      const outs = await runCells(cells, { workers, oversubscribe: true });
+      outs.forEach((o, i) => same(o, fresh[i]!, `--workers ${workers}, cell ${i}`));
+      const reused = outs.filter((o) => o.reusedMemory).length;
+      // Each thread's first cell is on a new memory; 12 or more cells per thread pay from then on.
+      assert.ok(reused > 0 && reused <= cells.length - workers, `--workers ${workers}: ${reused} of ${cells.length} on a handed-on memory`);
+      assert.equal(mergeOutputs(outs).reusedMemories, reused);
+    }
+    // After the run nothing is kept: a new run's first cell starts on a new memory.
+    assert.equal((await runCells(cells.slice(0, 1), { workers: 1 }))[0]!.reusedMemory, false);
   });
 });

@@ -65,6 +65,8 @@ export interface WasmEngine extends Engine {
   checkInvariants(): number;
   /** The engine's linear memory (after release, the thread's next engine may be given it). */
   readonly memory: WebAssembly.Memory;
+  /** Whether that memory was handed on by the thread's previous engine (zeroed) rather than new. */
+  readonly reusedMemory: boolean;
 }
 
 /**
@@ -111,6 +113,7 @@ export function dropSpareMemory(): void {
   spare = undefined;
 }
 
+/** The thread's spare memory, zeroed, or undefined (the new instance then makes its own). */
 function takeMemory(): WebAssembly.Memory | undefined {
   const m = spare;
   spare = undefined;
@@ -119,7 +122,8 @@ function takeMemory(): WebAssembly.Memory | undefined {
 }
 
 export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
-  const ex = instantiate(module, takeMemory());
+  const handed = takeMemory();
+  const ex = instantiate(module, handed);
   const capacity = ex.opsCapacity();
   let released = false;
 
@@ -168,6 +172,7 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
     memoryBytes: () => ex.memoryBytes(),
     committedBytes: () => ex.committedBytes(),
     memory: ex.memory,
+    reusedMemory: handed !== undefined,
     release(keepMemory: boolean): void {
       if (released) return;
       released = true;

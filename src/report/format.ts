@@ -44,14 +44,16 @@ export function bytesText(b: number): string {
 }
 
 /** How the simulator ran, for a person: the wall time, the workers (and what capped them), the
- * memory one worker needed and the process's peak. */
+ * memory one worker needed, the machines built on a memory handed on, and the process's peak. */
 export function simulatorText(e: EngineRecord): string {
   const w = `${e.workers} worker${e.workers === 1 ? '' : 's'}`;
   const capped = e.workersCappedBy === 'cells'
     ? ` (asked ${e.workersAsked}; capped at ${e.workers}, one per cell)`
     : e.workersCappedBy === 'cores' ? ` (asked ${e.workersAsked}; capped at the ${e.workers} core${e.workers === 1 ? '' : 's'} — --oversubscribe goes beyond)` : '';
   const busy = e.workers > 1 ? ` (${e.cellMs} ms of engine time over the workers)` : '';
-  return `${e.wallMs} ms wall${busy}, ${num(e.pageOpsPerSec)} page-ops/s, ${w}${capped}, ${bytesText(e.machineBytes)} per machine (one per worker at a time), peak RSS ${bytesText(e.peakRssBytes)}`;
+  // Older results (and merged shards made from them) have no reusedMemories.
+  const reused = e.reusedMemories > 0 ? `, ${plural(e.reusedMemories, 'machine')} built on a memory handed on (zeroed) by the cell before on the same thread` : '';
+  return `${e.wallMs} ms wall${busy}, ${num(e.pageOpsPerSec)} page-ops/s, ${w}${capped}, ${bytesText(e.machineBytes)} per machine (one per worker at a time)${reused}, peak RSS ${bytesText(e.peakRssBytes)}`;
 }
 
 export function duration(ns: number): string {

@@ -64,6 +64,10 @@ export interface EngineRecord {
    * typed arrays):
    * a worker holds one machine at a time, so this is the memory per worker. */
   machineBytes: number;
+  /** Machines (cells) the Wasm engine built on a memory its thread's previous cell handed on,
+   * zeroed, instead of a new one (src/run/reuse.ts: when the cells still to run pay for it). Their
+   * counters are a new memory's; their time and the process's RSS are not. */
+  reusedMemories: number;
   /** The process's peak resident memory so far, all threads (getrusage maxrss). */
   peakRssBytes: number;
 }
@@ -73,6 +77,7 @@ export interface EngineRun {
   wallMs: number;
   cellMs: number;
   machineBytes: number;
+  reusedMemories: number;
   workers: { workers: number; asked: number; cappedBy: 'cells' | 'cores' | null };
 }
 
@@ -156,7 +161,7 @@ export function engineRecord(kind: string, run: EngineRun, ops: number): EngineR
   return {
     kind, wallMs: tenth(wallMs), pageOpsPerSec: wallMs > 0 ? Math.round(ops / (wallMs / 1000)) : 0, workers: w.workers,
     workersAsked: w.asked, workersCappedBy: w.cappedBy, cellMs: tenth(run.cellMs), machineBytes: run.machineBytes,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    reusedMemories: run.reusedMemories, peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
 

@@ -19,12 +19,12 @@ export async function runResults(plans: Plan[], costs: Costs, o: ExecOptions): P
   let k = 0;
   const results = plans.map((p) => {
     const merged = mergeOutputs(outs.slice(k, (k += p.scenario.replicas)));
-    const run = { wallMs: merged.wallMs, cellMs: merged.cellMs, machineBytes: merged.machineBytes, workers };
+    const run = { wallMs: merged.wallMs, cellMs: merged.cellMs, machineBytes: merged.machineBytes, reusedMemories: merged.reusedMemories, workers };
     return buildResult({ scenario: p.scenario, sizes: p.sizes, costs, run }, merged.raw);
   });
   const run: EngineRun = {
     wallMs: wallOf(outs), cellMs: outs.reduce((t, x) => t + x.wallMs, 0),
-    machineBytes: outs.reduce((m, x) => Math.max(m, x.machineBytes), 0), workers,
+    machineBytes: outs.reduce((m, x) => Math.max(m, x.machineBytes), 0), reusedMemories: outs.filter((x) => x.reusedMemory).length, workers,
   };
   return { results, run };
 }

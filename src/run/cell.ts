@@ -43,6 +43,8 @@ export interface CellOutput {
    * thread's V8 heapUsed + external, garbage included). One worker holds one machine at a time,
    * so this bounds what a worker needs. */
   machineBytes: number;
+  /** The Wasm engine built the machine on a memory the thread's previous cell handed on (run/reuse.ts). */
+  reusedMemory: boolean;
 }
 
 const TRAP_OP = 0x7fff_ffff;
@@ -84,7 +86,8 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
   const s = c.plan.scenario;
   const done = (raw: RawOutput): CellOutput => {
     const t1 = performance.now();
-    return { raw, wallMs: t1 - t0, startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + t1, machineBytes: machineBytes(engine) };
+    const reusedMemory = (engine as Engine & { reusedMemory?: boolean }).reusedMemory ?? false;
+    return { raw, wallMs: t1 - t0, startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + t1, machineBytes: machineBytes(engine), reusedMemory };
   };
   const cfg = { ...c.plan.cfg, seed: c.seed >>> 0 };
   if (c.fault === 'oom') cfg.hostPages = cfg.ramPages = 1 << 30; // 4 TiB: more than any engine can hold
@@ -147,9 +150,11 @@ export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, st
   return raw;
 }
 
-export interface MergedOutput extends CellOutput {
+export interface MergedOutput extends Omit<CellOutput, 'reusedMemory'> {
   /** The sum of the replicas' engine times (wallMs, the wall, is less when they overlapped). */
   cellMs: number;
+  /** How many of the replicas' machines were built on a memory handed on (run/reuse.ts). */
+  reusedMemories: number;
 }
 
 /** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation
@@ -179,7 +184,7 @@ export function mergeOutputs(outs: CellOutput[]): MergedOutput {
       counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records },
       lines: named.lines, names: named.names, pools: named.pools, ...(named.trace ? { trace: named.trace } : {}),
     },
-    wallMs: wallOf(outs), cellMs, startMs, endMs, machineBytes: machine,
+    wallMs: wallOf(outs), cellMs, startMs, endMs, machineBytes: machine, reusedMemories: outs.filter((o) => o.reusedMemory).length,
   };
 }
 
