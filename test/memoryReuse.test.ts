@@ -11,6 +11,9 @@ import { ThreadMemory, reusePays, threadFaults } from '../src/run/reuse.js';
 import { type CellOutput, mergeOutputs, runCell } from '../src/run/cell.js';
 import { runCells } from '../src/run/executor.js';
 import { cellsOf, planWorkload } from '../src/run/plan.js';
+import { runResults } from '../src/report/results.js';
+import { loadCosts } from '../src/report/costs.js';
+import { simulatorText } from '../src/report/format.js';
 import {
   BIDI, PAGE, TO_DEV, alloc, bind, cpuRead, cpuWrite, devRead, devWrite, free, gpuRead, gpuWrite, machineConfig, map,
   type OpWords, opWords, outcomeOf, populate, syncCpu, ttBind, unmap,
@@ -178,6 +181,7 @@ describe('memory handed on through a run', { timeout: 120_000 }, () => {
 
   it('on one thread and on two workers: every cell as on a fresh memory, and some on a handed-on one', async () => {
     if (threadFaults() === undefined || thpAlways()) return;
+    dropSpareMemory();
     const cells = cellsOf(plan(24));
     const fresh: CellOutput[] = [];
     for (const c of cells) fresh.push(await runCell(c)); // no thread memory: each engine on a new memory
@@ -193,5 +197,18 @@ describe('memory handed on through a run', { timeout: 120_000 }, () => {
     }
     // After the run nothing is kept: a new run's first cell starts on a new memory.
     assert.equal((await runCells(cells.slice(0, 1), { workers: 1 }))[0]!.reusedMemory, false);
+  });
+
+  it('a result and its run say how many machines were built on a handed-on memory, and the text says it', async () => {
+    if (threadFaults() === undefined || thpAlways()) return;
+    const costs = loadCosts(undefined);
+    const { results, run } = await runResults([plan(12), plan(1)], costs, { workers: 1 });
+    const [many, one] = results.map((r) => r.engine);
+    assert.ok(many!.reusedMemories! > 0 && many!.reusedMemories! <= 11, `${many!.reusedMemories} of 12`);
+    assert.equal(one!.reusedMemories, 1, 'a run\'s cells share the thread across its plans: the 13th was handed the 12th\'s memory');
+    assert.equal(run.reusedMemories, many!.reusedMemories! + one!.reusedMemories!);
+    assert.match(simulatorText(many!), new RegExp(`, ${many!.reusedMemories} machines built on a memory handed on \\(zeroed\\) by the cell before on the same thread, peak RSS`));
+    assert.doesNotMatch(simulatorText({ ...many!, reusedMemories: 0 }), /handed on/);
+    assert.doesNotMatch(simulatorText({ ...many!, reusedMemories: null }), /handed on/);
   });
 });

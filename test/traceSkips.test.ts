@@ -76,6 +76,38 @@ describe('SkippedMappings', () => {
     assert.equal(s.size, 0);
   });
 
+  it('a sync held by an older short mapping and a newer long one is the newer\'s, whatever their levels', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x40000, size: 4096, reason: 'ccShared', kind: 'map' }]); // level 0
+    s.add([{ dma: 0, size: 64 * MiB, reason: 'tooLarge', kind: 'map' }]); // level 3
+    assert.equal(s.holding(0x40010, 16), 'tooLarge');
+    s.add([{ dma: 0x40000, size: 8192, reason: 'mmio', kind: 'map' }]); // level 0 again, newest
+    assert.equal(s.holding(0x40010, 16), 'mmio');
+    assert.equal(s.take(0x40000, 8192, false, 'map'), 'mmio');
+    assert.equal(s.holding(0x40010, 16), 'tooLarge');
+  });
+
+  it('past 64 in one block the oldest there leaves the block index, not the memory of its unmap', () => {
+    const s = new SkippedMappings();
+    // 70 mappings of 20 pages starting 64 bytes apart: all touch the same 16-page blocks.
+    for (let k = 0; k < 70; k++) s.add([{ dma: 0x100000 + k * 64, size: 20 * 4096, reason: k < 6 ? 'mmio' : 'ccShared', kind: 'map' }]);
+    assert.equal(s.size, 70);
+    assert.equal(s.holding(0x100000, 64), undefined, 'the oldest six left the block index');
+    assert.equal(s.holding(0x100000 + 6 * 64, 64), 'ccShared');
+    for (let k = 0; k < 6; k++) assert.equal(s.take(0x100000 + k * 64, 20 * 4096, false, 'map'), 'mmio', `unmap ${k}`);
+    assert.equal(s.size, 64);
+  });
+
+  it('a zero-length sync is a mapping\'s at a byte of it, not at its end', () => {
+    const s = new SkippedMappings();
+    s.add([{ dma: 0x1000, size: 4096, reason: 'mmio', kind: 'map' }]);
+    s.add([{ dma: 0x100000, size: 40 * 4096, reason: 'ccShared', kind: 'map' }]);
+    assert.equal(s.holding(0x1fff, 0), 'mmio');
+    assert.equal(s.holding(0x2000, 0), undefined);
+    assert.equal(s.holding(0x100000 + 40 * 4096 - 1, 0), 'ccShared');
+    assert.equal(s.holding(0x100000 + 40 * 4096, 0), undefined);
+  });
+
   it('a zero-length sync of a zero-length mapping\'s start is that mapping\'s', () => {
     const s = new SkippedMappings();
     s.add([{ dma: 0x5000, size: 0, reason: 'zeroLength', kind: 'map' }]);

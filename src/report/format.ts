@@ -51,8 +51,8 @@ export function simulatorText(e: EngineRecord): string {
     ? ` (asked ${e.workersAsked}; capped at ${e.workers}, one per cell)`
     : e.workersCappedBy === 'cores' ? ` (asked ${e.workersAsked}; capped at the ${e.workers} core${e.workers === 1 ? '' : 's'} — --oversubscribe goes beyond)` : '';
   const busy = e.workers > 1 ? ` (${e.cellMs} ms of engine time over the workers)` : '';
-  // Older results (and merged shards made from them) have no reusedMemories.
-  const reused = e.reusedMemories > 0 ? `, ${plural(e.reusedMemories, 'machine')} built on a memory handed on (zeroed) by the cell before on the same thread` : '';
+  // Results from before it was recorded have no reusedMemories; merged shards of them, null.
+  const reused = (e.reusedMemories ?? 0) > 0 ? `, ${plural(e.reusedMemories!, 'machine')} built on a memory handed on (zeroed) by the cell before on the same thread` : '';
   return `${e.wallMs} ms wall${busy}, ${num(e.pageOpsPerSec)} page-ops/s, ${w}${capped}, ${bytesText(e.machineBytes)} per machine (one per worker at a time)${reused}, peak RSS ${bytesText(e.peakRssBytes)}`;
 }
 
@@ -142,11 +142,11 @@ export function traceLines(r: Result): string[] {
   const skipped = [
     k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
     k.ccShared && `${plural(k.ccShared, 'call')} on memory already shared with the host (DMA_ATTR_CC_SHARED maps, their syncs and unmaps: never bounced)`,
-    k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded`,
+    k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded (or synced an sg list whose map had)`,
     k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, or addresses the driver passed wrongly)`,
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
-    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; dma_sync_sg calls whose every entry has dma length 0)`,
+    k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; syncs of no bytes)`,
     t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (never bounced)`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);

@@ -66,8 +66,9 @@ export interface EngineRecord {
   machineBytes: number;
   /** Machines (cells) the Wasm engine built on a memory its thread's previous cell handed on,
    * zeroed, instead of a new one (src/run/reuse.ts: when the cells still to run pay for it). Their
-   * counters are a new memory's; their time and the process's RSS are not. */
-  reusedMemories: number;
+   * counters are a new memory's; their time and the process's RSS are not. null: a merge of
+   * shards of which one was made before results said (src/report/shard.ts). */
+  reusedMemories: number | null;
   /** The process's peak resident memory so far, all threads (getrusage maxrss). */
   peakRssBytes: number;
 }

@@ -27,7 +27,7 @@ import { hex } from '../units.js';
 import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, emptySummary } from './traceSummary.js';
-import { sgEntries } from './traceSg.js';
+import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
@@ -147,16 +147,9 @@ export class TraceTranslator {
         return;
       }
       case 'sync_sg': {
-        // The event prints sg_dma_len of each of the call's nents entries: behind an IOMMU that merged
-        // the list, the entries past its segments read 0 and their bytes are the segments' (nothing of
-        // their own to sync). A call whose every entry reads 0 synced nothing: a zero-length call.
-        let synced = false;
-        for (let i = 0; i < ev.dmas.length; i++) {
-          if (ev.sizes[i]! === 0) continue;
-          this.sync(ev.dmas[i]!, ev.sizes[i]!, this.dir(ev.dir), ev.forCpu);
-          synced = true;
-        }
-        if (!synced) this.summary.skipped.zeroLength++;
+        const entries = sgSyncs(ev); // those with bytes, or why the call is counted instead
+        if (typeof entries === 'string') return void this.summary.skipped[entries]++;
+        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu);
         return;
       }
       case 'alloc':
@@ -346,6 +339,12 @@ export class TraceTranslator {
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
     if (why) return void this.summary.skipped[why]++;
+    // A sync of no bytes inside a live replayed mapping: dma-debug's check_sync finds the mapping
+    // (it looks the address up; the size checks pass), and there is nothing to copy. One outside
+    // any goes on below: dma-debug reports a sync of memory not mapped whatever its size.
+    if (size === 0 && this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size)) {
+      return void this.summary.skipped.zeroLength++;
+    }
     this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
   }
 

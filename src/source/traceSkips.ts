@@ -19,7 +19,7 @@ export type SkipReason = 'mmio' | 'ccShared' | 'tooLarge' | 'zeroLength';
 export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc' }
 
 /** `level`: the block level a sync finds it at (see `blocksOf`); `seq`: the order it was remembered in. */
-interface Skipped extends SkipEntry { group: Group; gone: boolean; level: number; seq: number }
+interface Skipped extends SkipEntry { group: Group; gone: boolean; level: number; seq: number; filed: boolean }
 /** The mappings one call made: a map's one, an sg list's skipped entries (`sg`: the list's key). */
 interface Group { members: Skipped[]; live: number; sg: string | undefined }
 
@@ -28,9 +28,10 @@ const LIMIT = 16384;
  * at most: the oldest there is forgotten first. */
 const BUCKET = 64;
 /** For syncs, a mapping is filed in the blocks of 16^level pages it touches, at the lowest level
- * where those are at most SPAN: a page each for a mapping of up to 16 pages, 256-page blocks for
- * one of up to 4096, and so on; so a mapping of any length is filed under at most SPAN keys, and
- * a sync looks in one block per level. */
+ * where it touches at most SPAN of them: level 0 (single pages) for a mapping touching up to 16
+ * pages, level 1 (16-page blocks) up to about 256, level 2 (256-page blocks) up to about 4096, and
+ * so on; so a mapping of any length is filed under at most SPAN keys, and a sync looks in one block
+ * per level. */
 const SPAN = 16, FANOUT = 16;
 
 /** The key of an sg list: its physical addresses as dma_map_sg prints them (128 at most). */
@@ -59,11 +60,11 @@ export class SkippedMappings {
     const group: Group = { members: [], live: entries.length, sg };
     for (const e of entries) {
       const [level, first, last] = blocksOf(e);
-      const s: Skipped = { ...e, group, gone: false, level, seq: this.seq++ };
+      const s: Skipped = { ...e, group, gone: false, level, seq: this.seq++, filed: true };
       group.members.push(s);
       this.push(this.byStart, s.dma, s);
       const index = (this.byBlock[level] ??= new Map());
-      for (let b = first; b <= last; b++) this.push(index, b, s);
+      for (let b = first; b <= last; b++) this.file(index, b, s);
     }
     this.records += entries.length;
     this.groups.set(group, true);
@@ -104,8 +105,8 @@ export class SkippedMappings {
   /** A sync of [dma, dma + size): why the latest remembered mapping holding all of it was skipped. */
   holding(dma: Addr, size: number): SkipReason | undefined {
     const end = dma + size;
-    // A zero-length sync of a zero-length mapping's start is that mapping's.
-    const inside = (s: Skipped) => s.dma <= dma && end <= s.dma + s.size && (size > 0 || s.size > 0 || s.dma === dma);
+    // A zero-length sync is a mapping's when it is at a byte of it, or at a zero-length mapping's start.
+    const inside = (s: Skipped) => s.dma <= dma && end <= s.dma + s.size && (size > 0 || dma < s.dma + s.size || s.dma === dma);
     // A mapping holding the sync holds its first page, so it is filed in that page's block.
     const page = Math.floor(dma / PAGE_SIZE);
     let latest: Skipped | undefined;
@@ -137,6 +138,22 @@ export class SkippedMappings {
     if (list.length > BUCKET) this.forget(list[0]!);
   }
 
+  /** Files s in a block; past BUCKET there, the block's oldest is taken out of the block index
+   * (syncs no longer find it) but stays remembered for its unmap or free. */
+  private file(index: Map<number, Skipped[]>, key: number, s: Skipped): void {
+    const list = index.get(key) ?? [];
+    list.push(s);
+    index.set(key, list);
+    if (list.length > BUCKET) this.unfile(list[0]!);
+  }
+
+  private unfile(s: Skipped): void {
+    if (!s.filed) return;
+    s.filed = false;
+    const [, first, last] = blocksOf(s);
+    for (let b = first; b <= last; b++) remove(this.byBlock[s.level]!, b, s);
+  }
+
   /** One mapping forgotten (its unmap, or room made); its group goes with its last one, unless an
    * sg list's, which waits for its dma_unmap_sg (an entry may be unmapped alone first). */
   private forget(s: Skipped): void {
@@ -144,8 +161,7 @@ export class SkippedMappings {
     s.gone = true;
     this.records--;
     remove(this.byStart, s.dma, s);
-    const [, first, last] = blocksOf(s);
-    for (let b = first; b <= last; b++) remove(this.byBlock[s.level]!, b, s);
+    this.unfile(s);
     if (--s.group.live === 0 && s.group.sg === undefined) this.groups.delete(s.group);
   }
 
