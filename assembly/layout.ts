@@ -106,6 +106,7 @@ export let direct_frames: i32 = 0;
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
 export let p2m_ptr: usize = 0;        // u32 per pfn, mfn + 1; 0 = the boot placement (xen-pv only; sim/translate.ts)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
+export let p2m_written_ptr: usize = 0; // 1 bit per P2M_BLOCK_PFNS pfns: has p2m or sfn been written there (sim/translate.ts)
 export let page_rec_ptr: usize = 0;   // PAGE_REC_BYTES per pfn (above)
 export let buddy_heads_ptr: usize = 0; // per order below the top, 1 bit per block: heads a free block of the guest buddy (mm/buddy.ts)
 export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
@@ -235,14 +236,24 @@ export function heads_bytes(frames: u64, top: i32): u64 {
   return bytes;
 }
 @inline export function heads_words(frames: u64, order: i32): u64 { return (((frames + (<u64>1 << order) - 1) >> order) + 63) >> 6; }
+/** pfns per bit of p2m_written (one 4 KiB page of the p2m table, and of the sfn table). */
+@inline export const P2M_BLOCK_PFNS: i32 = 1024;
 @inline export const HEADS_TABLE_BYTES: u64 = 128; // room for 32 orders
-/** Fills the table of a heads region at `at` (fresh memory: no free block anywhere). */
+/**
+ * Fills the table of a heads region at `at` (no free block anywhere), and writes the bitmaps' zeros.
+ * Different, for speed only: a fresh page read before it is written maps the shared zero page,
+ * and its first write then takes a second fault and flushes its TLB entry on every CPU the process
+ * runs on (do_wp_page: an interrupt to every other worker thread). Buddies read a word before
+ * they set a bit in it, all over the bitmaps, so the bitmaps (two bits per frame) are written
+ * once here and fault in once each, as written pages.
+ */
 export function heads_init(at: usize, frames: u64, top: i32): void {
   let b = at + <usize>HEADS_TABLE_BYTES;
   for (let k = 0; k <= top; k++) {
     store<u32>(at + (<usize>k << 2), <u32>b);
     b += <usize>heads_words(frames, k) << 3;
   }
+  memory.fill(at + <usize>HEADS_TABLE_BYTES, 0, b - at - <usize>HEADS_TABLE_BYTES);
 }
 
 /** Places every table (the pointers below) and returns where the last one ends, committing nothing. */
@@ -257,6 +268,7 @@ export function layout_place(): u64 {
   if (has_p2m) {
     p2m_ptr = <usize>at; at = region(at, pfns * 4);
     sfn_ptr = <usize>at; at = region(at, pfns * 4);
+    p2m_written_ptr = <usize>at; at = region(at, ((pfns / <u64>P2M_BLOCK_PFNS) >> 3) + 8);
   }
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
   buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));

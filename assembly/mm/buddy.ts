@@ -11,7 +11,7 @@ import { ZONES_PTR, ZONE_DESC_BYTES, page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_P
 // (i32 frame, -1 = empty). A free block's head keeps its list links in its page record's lru
 // words (layout.ts PAGE_REC_BYTES; page->lru in the kernel), which TTM uses while a tt holds the
 // page. Which frames head a free block of order k: one bit per 2^k-aligned block (PageBuddy and
-// page_private's order in the kernel), bitmaps small enough to stay in cache (fresh memory: none).
+// page_private's order in the kernel), bitmaps small enough to stay in cache (zeros, written at boot: none).
 // Different, for speed only: a block of the top order keeps its links in a dense table by block
 // number (buddy_top_ptr) and no bit, since no merge asks for one (a merge looks for buddies below
 // the top order); so the boot's thousands of top blocks touch a few pages, not one page each.

@@ -1,8 +1,12 @@
 // How an address reaches machine memory: the CPU's guest-physical address through the p2m table
 // (Xen PV; arch/x86/xen/mmu.c's pfn_to_mfn), a device's bus address through the IOMMU's table
 // (an IOVA; arch/powerpc/kernel/iommu.c style), or as itself. Different: it reads the tables the
-// layout made (and writes a p2m entry's boot placement the first time it is asked for); who
-// changes them (xen/p2m.ts, dma/iommu.ts) is above, and a machine without the table is the identity.
+// layout made; who changes them (xen/p2m.ts, dma/iommu.ts) is above, and a machine without the
+// table is the identity. Different, for speed only: a pfn whose p2m and sfn entries were never
+// written (p2m_written: one bit per page of each table) is answered without reading them, from the
+// boot placement, so pages of those tables are only ever written first (a fresh page read first
+// maps the shared zero page, and its first write then flushes its TLB entry on every CPU the
+// process runs on); and the boot placement is computed each time, not stored.
 //
 // Different, and the simulator's own: machine memory's contents (sim/stamps.ts) are kept in
 // *frame store order*, not machine order. Under Xen the guest's frames are a permuted set of the
@@ -15,7 +19,7 @@
 // store is machine order.
 
 import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK } from '../abi';
-import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, guest_base, iommu_ptr, ram_pages,
+import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, p2m_written_ptr, P2M_BLOCK_PFNS, guest_base, iommu_ptr, ram_pages,
   host_pages } from '../layout';
 import { perm_of, perm_inverse } from './rand';
 
@@ -25,22 +29,34 @@ import { perm_of, perm_inverse } from './rand';
 @inline export function pfn_to_mfn(pfn: i32): i32 {
   if (!has_p2m) return pfn;
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  // p2m entries hold mfn + 1; 0 = the boot placement, not yet asked for (fresh memory)
+  // p2m entries hold mfn + 1; 0 = the boot placement (fresh memory)
+  if (!p2m_written(pfn)) return boot_mfn(pfn);
   const v = load<i32>(p2m_ptr + (<usize>pfn << 2));
   return v != 0 ? v - 1 : boot_mfn(pfn);
 }
 
-/** The frame pfn got at boot, written into its p2m entry the first time it is asked for. */
-function boot_mfn(pfn: i32): i32 {
-  const mfn = guest_base + <i32>perm_of(<u32>pfn);
-  store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1);
-  return mfn;
+/** The frame pfn got at boot. */
+@inline function boot_mfn(pfn: i32): i32 { return guest_base + <i32>perm_of(<u32>pfn); }
+
+/** Were pfn's p2m or sfn entries, or a neighbour's on their table pages, ever written? */
+@inline function p2m_written(pfn: i32): bool {
+  const b = <i32>(<u32>pfn / <u32>P2M_BLOCK_PFNS);
+  return ((<i32>load<u8>(p2m_written_ptr + (<usize>b >> 3)) >> (b & 7)) & 1) != 0;
+}
+
+/** Says pfn's p2m and sfn entries are about to be written (xen/p2m.ts set_p2m, the one writer). */
+export function mark_p2m_written(pfn: i32): void {
+  assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
+  const b = <i32>(<u32>pfn / <u32>P2M_BLOCK_PFNS);
+  const at = p2m_written_ptr + (<usize>b >> 3);
+  store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
 }
 
 /** The sfn of the machine frame behind a guest page (the table holds sfn + 1, 0 = the pfn itself). */
 @inline export function pfn_to_sfn(pfn: i32): i32 {
   if (!has_p2m) return pfn;
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
+  if (!p2m_written(pfn)) return pfn;
   const v = load<i32>(sfn_ptr + (<usize>pfn << 2));
   return v == 0 ? pfn : v - 1;
 }

@@ -18,7 +18,7 @@ import { mfn_to_sfn, sfn_to_mfn } from '../sim/translate';
 // block leaves its list; the machine frame comes from the store frame. In machine order, for a merge's look at a
 // frame's neighbour: per order k, one bit per 2^k-aligned block (does a free block of order k start
 // there), small tables that stay in cache; a block's buddy at order 0 sits in the same word as the
-// block. Fresh memory is "no free block": nothing is filled at boot.
+// block. Zeros are "no free block" (written at boot: layout.ts heads_init says why).
 @inline const ORDERS: i32 = XEN_HEAP_MAX_ORDER + 1;
 @inline const AVAIL_AT: usize = <usize>(XEN_NR_ZONES * ORDERS * 8);
 

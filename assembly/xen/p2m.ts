@@ -5,14 +5,14 @@
 // frame's m2p word sits in its Xen frame record (layout.ts) and reads 0 until the frame changes
 // hands, meaning "the boot owner", whose pfn the boot placement's inverse gives (sim/rand.ts
 // perm_inverse; sim/translate.ts uses it for the frame store too); a p2m entry reads 0 until it is
-// first asked for or changed, meaning "the boot placement"; p2m changes also keep the pfn's store
-// frame (sfn) current.
+// changed, meaning "the boot placement"; p2m changes also keep the pfn's store frame (sfn) current
+// and say so in p2m_written (sim/translate.ts).
 
 import { PLATFORM_XEN_PV } from '../abi';
 import { platform, p2m_ptr, sfn_ptr, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, guest_base,
   ram_pages, host_pages } from '../layout';
 import { perm_init, perm_inverse } from '../sim/rand';
-import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn } from '../sim/translate';
+import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn, mark_p2m_written } from '../sim/translate';
 
 /** xen_pv_domain(): the one question the rest of the kernel asks about Xen. */
 @inline export function xen_pv_domain(): bool { return platform == PLATFORM_XEN_PV; }
@@ -42,6 +42,7 @@ export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   // one-to-one: that owner is pfn (no need to compute the boot placement's inverse). A frame
   // already given back to Xen's heap keeps its word (a free block's link, or none).
   const old = m2p_at(pfn_to_sfn(pfn));
+  mark_p2m_written(pfn);
   const w = load<u32>(old);
   if (w == 0 || w == <u32>pfn + 1) store<u32>(old, XF_M2P_NONE);
   store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1); // entries hold mfn + 1 (sim/translate.ts)
