@@ -30,8 +30,9 @@ let configured = false;           // init was called: one machine per instance
 let boot_code: i32 = INIT_LAYOUT; // what boot ended with (no machine yet); ops run only after INIT_OK
 
 /**
- * Lays the machine out and boots it: INIT_OK, or why not. Nothing in boot grows with RAM (the p2m
- * is computed, not filled: xen/p2m.ts), so one call does it all.
+ * Lays the machine out and boots it: INIT_OK, or why not. Boot fills little that grows with RAM
+ * (the p2m is computed, not filled: xen/p2m.ts; the buddies' bitmaps, two bits a frame, are
+ * written: layout.ts heads_init), so one call does it all.
  */
 export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, hostPages: i32,
                      xenLowPages: i32, nslabs: i32, payloadBytes: i32, seed: i32, maxBuffers: i32,

@@ -210,6 +210,8 @@ export function xstamp_reserve(): u64 { return has_p2m ? xstamp_chunks() * <u64>
 function region(at: u64, bytes: u64): u64 {
   return (at + bytes + 15) & ~(<u64>15);
 }
+/** `at` rounded up to a 4 KiB page (a table whose pages p2m_written tracks one by one). */
+@inline function page_aligned(at: u64): u64 { return (at + 4095) & ~(<u64>4095); }
 
 /** --swiotlb-dynamic: room for the dynamic pools' slot records; false if the boot pool is not whole segments. */
 export function layout_swiotlb_dynamic(on: bool): bool {
@@ -266,8 +268,8 @@ export function layout_place(): u64 {
   if (has_p2m) { xstamps_ptr = <usize>at; at = region(at, xstamp_chunks() * 4); }
   expected_ptr = <usize>at; at = region(at, pfns * 16);
   if (has_p2m) {
-    p2m_ptr = <usize>at; at = region(at, pfns * 4);
-    sfn_ptr = <usize>at; at = region(at, pfns * 4);
+    at = page_aligned(at); p2m_ptr = <usize>at; at = region(at, pfns * 4);
+    at = page_aligned(at); sfn_ptr = <usize>at; at = region(at, pfns * 4);
     p2m_written_ptr = <usize>at; at = region(at, ((pfns / <u64>P2M_BLOCK_PFNS) >> 3) + 8);
   }
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);

@@ -88,7 +88,7 @@ function list_del(zone: i32, order: i32, s: i32, f: i32 = -1): i32 {
 
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
-  heads_init(heap_heads_ptr, <u64>host_pages, XEN_HEAP_MAX_ORDER); // no free block: fresh (zero) bitmaps
+  heads_init(heap_heads_ptr, <u64>host_pages, XEN_HEAP_MAX_ORDER); // no free block: zero bitmaps, written
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
