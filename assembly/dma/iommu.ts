@@ -24,8 +24,16 @@ let fq_head: i32 = 0;
 let fq_tail: i32 = 0;
 @inline const FQ_MOD_MASK: i32 = IOVA_DEFAULT_FQ_SIZE - 1;
 
-/** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (iommu_dma_init_fq), else strict. */
-export function iommu_set_lazy(on: bool): void { lazy = on; fq_head = 0; fq_tail = 0; }
+/**
+ * iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (iommu_dma_init_fq), else strict.
+ * Different, for speed only: the window's entries are written here, empty, because the allocator
+ * reads entries before it fills them, and a fresh page read first costs a second fault and a TLB
+ * flush on every CPU when it is first written (layout.ts heads_init says more).
+ */
+export function iommu_set_lazy(on: bool): void {
+  lazy = on; fq_head = 0; fq_tail = 0;
+  if (iommu_present()) memory.fill(iommu_ptr, <u8>IOMMU_NONE, <usize>IOMMU_WINDOW_PAGES << 2);
+}
 
 /** Is there a hardware IOMMU between devices and memory (the iommu platform)? */
 @inline export function iommu_present(): bool { return platform == PLATFORM_IOMMU; }
