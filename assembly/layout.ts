@@ -240,6 +240,8 @@ export function heads_bytes(frames: u64, top: i32): u64 {
 @inline export function heads_words(frames: u64, order: i32): u64 { return (((frames + (<u64>1 << order) - 1) >> order) + 63) >> 6; }
 /** pfns per bit of p2m_written (one 4 KiB page of the p2m table, and of the sfn table). */
 @inline export const P2M_BLOCK_PFNS: i32 = 1024;
+/** Bytes of p2m_written: a bit per block of the guest's pfns, rounded up. */
+@inline export function p2m_written_bytes(): u64 { return ((<u64>ram_pages / <u64>P2M_BLOCK_PFNS) >> 3) + 8; }
 @inline export const HEADS_TABLE_BYTES: u64 = 128; // room for 32 orders
 /**
  * Fills the table of a heads region at `at` (no free block anywhere), and writes the bitmaps' zeros.
@@ -270,7 +272,7 @@ export function layout_place(): u64 {
   if (has_p2m) {
     at = page_aligned(at); p2m_ptr = <usize>at; at = region(at, pfns * 4);
     at = page_aligned(at); sfn_ptr = <usize>at; at = region(at, pfns * 4);
-    p2m_written_ptr = <usize>at; at = region(at, ((pfns / <u64>P2M_BLOCK_PFNS) >> 3) + 8);
+    p2m_written_ptr = <usize>at; at = region(at, p2m_written_bytes());
   }
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
   buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));

@@ -38,16 +38,19 @@ import { perm_of, perm_inverse } from './rand';
 /** The frame pfn got at boot. */
 @inline function boot_mfn(pfn: i32): i32 { return guest_base + <i32>perm_of(<u32>pfn); }
 
+/** The block of pfns one p2m_written bit covers. */
+@inline function p2m_block(pfn: i32): i32 { return <i32>(<u32>pfn / <u32>P2M_BLOCK_PFNS); }
+
 /** Were pfn's p2m or sfn entries, or a neighbour's on their table pages, ever written? */
 @inline function p2m_written(pfn: i32): bool {
-  const b = <i32>(<u32>pfn / <u32>P2M_BLOCK_PFNS);
+  const b = p2m_block(pfn);
   return ((<i32>load<u8>(p2m_written_ptr + (<usize>b >> 3)) >> (b & 7)) & 1) != 0;
 }
 
 /** Says pfn's p2m and sfn entries are about to be written (xen/p2m.ts set_p2m, the one writer). */
 export function mark_p2m_written(pfn: i32): void {
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  const b = <i32>(<u32>pfn / <u32>P2M_BLOCK_PFNS);
+  const b = p2m_block(pfn);
   const at = p2m_written_ptr + (<usize>b >> 3);
   store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
 }

@@ -9,7 +9,7 @@
 // and say so in p2m_written (sim/translate.ts).
 
 import { PLATFORM_XEN_PV } from '../abi';
-import { platform, p2m_ptr, sfn_ptr, p2m_written_ptr, P2M_BLOCK_PFNS, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, guest_base,
+import { platform, p2m_ptr, sfn_ptr, p2m_written_ptr, p2m_written_bytes, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, guest_base,
   ram_pages, host_pages } from '../layout';
 import { perm_init, perm_inverse } from '../sim/rand';
 import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn, mark_p2m_written } from '../sim/translate';
@@ -59,7 +59,7 @@ export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
 export function p2m_boot(): void {
   perm_init(<u32>ram_pages);
   // p2m_written (sim/translate.ts) is read before it is written: written here (layout.ts heads_init says why).
-  memory.fill(p2m_written_ptr, 0, ((<usize>ram_pages / <usize>P2M_BLOCK_PFNS) >> 3) + 8);
+  memory.fill(p2m_written_ptr, 0, <usize>p2m_written_bytes());
 }
 
 /** m2p for one frame: the guest page it backs, −1 for a frame the guest does not own; identity elsewhere. */
