@@ -162,6 +162,10 @@ export function free_heap_pages(mfn: i32, order: i32, sfn: i32 = -1): void {
   store<i32>(avail_at(zone), load<i32>(avail_at(zone)) + (1 << order));
   let pg = mfn;
   let pg_sfn = sfn; // pg's store frame when known, else -1
+  // The frame backs no guest page now. Its m2p word says so at once: a head's link overwrites it
+  // below, and a frame merged into a lower buddy keeps it (set_p2m would write it after reading
+  // it, and a record page read before it is written costs a zero-page fault: ARCHITECTURE.md).
+  if (sfn >= 0) store<u32>(rec_of(sfn), XF_M2P_NONE, XF_M2P);
   while (order < XEN_HEAP_MAX_ORDER) {
     const mask = 1 << order;
     const buddy = (pg & mask) != 0 ? pg - mask : pg + mask;
