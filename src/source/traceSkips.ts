@@ -64,7 +64,7 @@ export class SkippedMappings {
       group.members.push(s);
       this.push(this.byStart, s.dma, s);
       const index = (this.byBlock[level] ??= new Map());
-      for (let b = first; b <= last; b++) this.file(index, b, s);
+      for (let b = first; b <= last; b++) this.push(index, b, s, (old) => this.unfile(old));
     }
     this.records += entries.length;
     this.groups.set(group, true);
@@ -131,20 +131,13 @@ export class SkippedMappings {
     return g.members[0]!.reason;
   }
 
-  private push(index: Map<number, Skipped[]>, key: number, s: Skipped): void {
+  /** Adds s under key; past BUCKET there the oldest is forgotten, or (a block of the sync index:
+   * `evict` = unfile) only taken out of the block index, still remembered for its unmap or free. */
+  private push<K>(index: Map<K, Skipped[]>, key: K, s: Skipped, evict = (old: Skipped) => this.forget(old)): void {
     const list = index.get(key) ?? [];
     list.push(s);
     index.set(key, list);
-    if (list.length > BUCKET) this.forget(list[0]!);
-  }
-
-  /** Files s in a block; past BUCKET there, the block's oldest is taken out of the block index
-   * (syncs no longer find it) but stays remembered for its unmap or free. */
-  private file(index: Map<number, Skipped[]>, key: number, s: Skipped): void {
-    const list = index.get(key) ?? [];
-    list.push(s);
-    index.set(key, list);
-    if (list.length > BUCKET) this.unfile(list[0]!);
+    if (list.length > BUCKET) evict(list[0]!);
   }
 
   private unfile(s: Skipped): void {
