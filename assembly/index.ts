@@ -17,6 +17,7 @@ import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init, swiotlb_set_dynamic, swiotlb_set_min_align_mask } from './dma/swiotlb';
 import { debug_reset, debug_set_error_addr } from './dma/debug';
 import { dma_error_addr, force_dma_unencrypted } from './dma/mapping';
+import { cc_shared_reset, set_memory_decrypted } from './mm/set_memory';
 import { swiotlb_dyn_set_decrypt } from './dma/swiotlb_dyn';
 import { iommu_set_lazy } from './dma/iommu';
 import { gart_init } from './drm/gart';
@@ -65,6 +66,10 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   // device never gets that far there (its dma_set_mask fails; the CLI refuses it, src/cli/plans.ts).
   swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
   swiotlb_dyn_set_decrypt(force_dma_unencrypted());
+  // A confidential guest's pages start private; swiotlb_update_mem_attributes (kernel/dma/swiotlb.c,
+  // from mem_encrypt_init) shares the boot pool (mm/set_memory.ts; nothing off coco).
+  cc_shared_reset();
+  set_memory_decrypted(L.io_tlb_start_pfn, L.pool_pages, false);
   swiotlb_set_min_align_mask(minAlignMask);
   debug_reset();
   boot_code = boot(ramPages);

@@ -4,7 +4,7 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, UNIT_SIZE,
+  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, PLATFORM_COCO, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
   XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, TTM_NR_PAGE_ORDERS } from './abi';
 
@@ -60,6 +60,7 @@ import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORD
 export let platform: i32 = 0;
 export let has_p2m = false;   // Xen PV: guest frames are not machine frames (sim/translate.ts)
 export let has_iommu = false; // bus addresses are IOVAs (sim/translate.ts)
+export let cc_guest = false;  // a confidential-computing guest: devices reach shared pages only (mm/set_memory.ts)
 export let mask_bits: i32 = 32;
 export let dma_mask: u64 = 0;
 export let kernel_era: i32 = 0;
@@ -128,6 +129,7 @@ export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
+export let cc_shared_ptr: usize = 0; // 1 bit per pfn: shared with the host (coco only; mm/set_memory.ts)
 export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
@@ -145,6 +147,7 @@ export function layout_configure(plat: i32, maskBits: i32, kernel: i32, ramPages
   platform = plat;
   has_p2m = plat == PLATFORM_XEN_PV;
   has_iommu = plat == PLATFORM_IOMMU;
+  cc_guest = plat == PLATFORM_COCO;
   mask_bits = maskBits;
   dma_mask = maskBits >= 64 ? u64.MAX_VALUE : (<u64>1 << <u64>maskBits) - 1;
   kernel_era = kernel;
@@ -238,6 +241,8 @@ export function heads_bytes(frames: u64, top: i32): u64 {
   return bytes;
 }
 @inline export function heads_words(frames: u64, order: i32): u64 { return (((frames + (<u64>1 << order) - 1) >> order) + 63) >> 6; }
+/** Bytes of the coco shared bitmap: a bit per pfn, in whole u64 words. */
+@inline export function cc_shared_bytes(): u64 { return ((<u64>ram_pages + 63) >> 6) << 3; }
 /** pfns per bit of p2m_written (one 4 KiB page of the p2m table, and of the sfn table). */
 @inline export const P2M_BLOCK_PFNS: i32 = 1024;
 /** Bytes of p2m_written: a bit per block of the guest's pfns, rounded up. */
@@ -300,6 +305,7 @@ export function layout_place(): u64 {
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);
   gart_owner_ptr = <usize>at; at = region(at, <u64>gart_pages * GART_OWNER_BYTES);
   if (has_p2m) { frame_bits_ptr = <usize>at; at = region(at, (frames + 7) >> 3); }
+  if (cc_guest) { cc_shared_ptr = <usize>at; at = region(at, cc_shared_bytes()); }
   if (payload_bytes > 0) {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);
     pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);

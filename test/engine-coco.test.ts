@@ -13,22 +13,24 @@
 // holding slots, and an unmap with a wrong size (1 byte) reports `unmap-size` at the bus address.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GartFamily, Kernel, Platform, ViolationKind, Via, VIOLATION_FIELDS, Zone, type MachineConfig } from '../src/engine/abi.js';
+import { CC_PRIVATE_TARGET, GartFamily, Kernel, Platform, ViolationKind, Via, VIOLATION_FIELDS, Zone, type MachineConfig } from '../src/engine/abi.js';
 import { UsageError } from '../src/errors.js';
 import { bootSwiotlbBytes, machineConfig } from '../src/run/machine.js';
 import { platformsOf } from '../src/run/matrix.js';
 import {
-  BIDI, ENGINES, PAGE, POOL_PFN, TO_DEV, alloc, allocCoherent, bind, cpuRead, cpuWrite, devWrite, freeCoherent, gpuRead, map,
-  runOn, syncDev, unmap, type OpWords,
+  BIDI, COHERENT, ENGINES, PAGE, POOL_PFN, TO_DEV, alloc, allocCoherent, bind, cpuRead, cpuWrite, devWrite, freeCoherent, gpuRead,
+  gpuWrite, map, oracleOf, runModel, runOn, syncDev, unbind, unmap, type OpWords,
 } from './engineHarness.js';
 import { cli, expectUsage } from './helpers.js';
+import type { Buffer } from '../src/model/driver/buffers.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const coco = { platform: Platform.coco, kernel: Kernel.modern };
 const agp = { gartFamily: GartFamily.agp };
 const slotBus = (slot: number) => BigInt(POOL_PFN * PAGE + slot * 2048);
-const via = (v: bigint[] | null) => (v === null ? -1 : Number(v[VIOLATION_FIELDS.indexOf('via')]));
+const word = (v: bigint[] | null, f: (typeof VIOLATION_FIELDS)[number]) => (v === null ? -1 : Number(v[VIOLATION_FIELDS.indexOf(f)]));
+const via = (v: bigint[] | null) => word(v, 'via');
 
 /** The MachineConfig the CLI builds for a coco guest of `ram` bytes with the default --swiotlb. */
 const cocoMachine = (ram: number, device: 'r600' | 'r100' = 'r600', swiotlb = 64 * MiB): MachineConfig => machineConfig({
@@ -143,5 +145,77 @@ for (const engine of ENGINES) {
       const good = await runOn(engine, cfg, upload(true));
       assert.deepEqual([good.c.bounces, good.c.staleReads, good.c.syncsForDevice, good.kind], [1, 0, 1, ViolationKind.none]);
     });
+
+    // A confidential guest's pages are private until set_memory_decrypted (mm/set_memory.ts): a page
+    // bound into the GART by its physical address, never mapped, is out of the GPU's reach. Its
+    // read sees no data (foreign), its write never lands, so the CPU's read after it misses it
+    // (lost). On bare metal the same ops are coherent: the platform alone makes the difference.
+    it('a page never mapped: the GPU reads nothing and its write is lost (bare metal: coherent)', async () => {
+      const ops: OpWords[] = [alloc(0, 1), bind(0, 0), cpuWrite(0), gpuRead(0, 1), gpuWrite(0, 1), cpuRead(0)];
+      const cfg = { maskBits: 40, gartFamily: GartFamily.r600 };
+      const bare = await runOn(engine, { platform: Platform['bare-metal'], kernel: Kernel.modern, ...cfg }, ops);
+      assert.deepEqual(oracleOf(bare), COHERENT);
+      const o = await runOn(engine, { ...coco, ...cfg }, ops);
+      assert.deepEqual(oracleOf(o), { stale: 0, lost: 1, foreign: 1 });
+      assert.equal(o.kind, ViolationKind.foreign);
+      assert.equal(word(o.violation, 'mfn'), -1, 'the read reached no frame');
+      assert.equal(word(o.violation, 'ccPrivate'), CC_PRIVATE_TARGET);
+      assert.equal(word(bare.violation, 'ccPrivate'), -1, 'no violation on bare metal');
+    });
+
+    // dma_direct_alloc shares a coherent block (dma_set_decrypted) and dma_direct_free makes it
+    // private again (dma_set_encrypted): the GPU reads the block through its handle while it lives;
+    // the same pfn, freed and taken again by a plain alloc (the buddy hands back the page it was
+    // given last), is out of reach once more.
+    it('a coherent block is shared while it lives; freed and reallocated, its page is private again', async () => {
+      const cfg = { ...coco, maskBits: 40, gartFamily: GartFamily.r600 };
+      const live: OpWords[] = [allocCoherent(0, 1), bind(0, 0), cpuWrite(0), gpuRead(0, 1)];
+      assert.deepEqual(oracleOf(await runOn(engine, cfg, live)), COHERENT);
+      const again: OpWords[] = [...live, unbind(0, 1), freeCoherent(0), alloc(1, 1), bind(1, 1), cpuWrite(1), gpuRead(1, 1)];
+      const o = await runOn(engine, cfg, again);
+      assert.deepEqual(oracleOf(o), { stale: 0, lost: 0, foreign: 1 });
+      assert.deepEqual([o.c.ccConversions, o.c.ccConvertedPages], [2, 2]);
+    });
   });
 }
+
+describe('coco: which pages are shared (the model\'s table, mm/setMemory.ts)', () => {
+  it('the boot pool is shared, the first free page is not; a coherent block is shared until it is freed, and the next alloc gets its pfn', () => {
+    const cfg = { ...coco, maskBits: 40, gartFamily: GartFamily.r600 };
+    const boot = runModel(cfg, []);
+    const shared = boot.trans.ccShared!;
+    const poolPages = boot.layout.poolPages;
+    assert.deepEqual([shared[POOL_PFN], shared[POOL_PFN + poolPages - 1], shared[POOL_PFN + poolPages], shared[POOL_PFN - 1]], [1, 1, 0, 0]);
+    const live = runModel(cfg, [allocCoherent(0, 1)]);
+    const pfn = (live.slots[0] as Buffer).pfn;
+    assert.equal(live.trans.ccShared![pfn], 1);
+    const after = runModel(cfg, [allocCoherent(0, 1), freeCoherent(0), alloc(1, 1)]);
+    assert.equal((after.slots[1] as Buffer).pfn, pfn, 'the plain alloc got the block back (so the engine test above reads it)');
+    assert.equal(after.trans.ccShared![pfn], 0);
+    assert.equal(runModel({ platform: Platform['bare-metal'], kernel: Kernel.modern }, []).trans.ccShared, null);
+  });
+});
+
+describe('coco: an AGP GATT in private memory (the CLI, both engines)', () => {
+  for (const engine of ENGINES) {
+    it(`phys and fsb-hooks: the chipset cannot read the table, every GPU read fails; dma-coherent's table and pages are shared (engine ${engine})`, () => {
+      const run = (gatt: string) => {
+        const r = cli('run', '--device', 'agp', '--gatt', gatt, '--platform', 'coco', '--kernel', 'modern', '--pages', '256', '--engine', engine, '--json');
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout) as { verdict: string; counters: Record<string, number>; extra: Record<string, number>; firstViolation: { detail: string; mfn: number | null } | null };
+      };
+      for (const gatt of ['phys', 'fsb-hooks']) {
+        const o = run(gatt);
+        assert.equal(o.verdict, 'corrupt', gatt);
+        assert.equal(o.counters.foreignReads, o.counters.gpuReads, `${gatt}: every GPU page read failed`);
+        assert.ok(o.counters.gpuReads! > 0);
+        assert.match(o.firstViolation!.detail, /private to this confidential guest/);
+        assert.match(o.firstViolation!.detail, /the chipset gets no entry: the GPU reads nothing/);
+        assert.match(o.firstViolation!.detail, /the GATT is neither/);
+      }
+      const ok = run('dma-coherent');
+      assert.equal(ok.verdict, 'coherent');
+      assert.ok(ok.extra.ccConversions! > 0, 'the table and the pages were converted');
+    });
+  }
+});

@@ -11,12 +11,13 @@
 // dma_direct_free's dma_set_encrypted at free (kernel/dma/direct.c, 6.12; docs/ENGINE.md §16).
 
 import { PAGE_SHIFT, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, C_COHERENT_ALLOCS,
-  C_PAGES_ALLOCATED, KERNEL_MODERN, C_CC_CONVERSIONS, C_CC_CONVERTED_PAGES } from '../abi';
+  C_PAGES_ALLOCATED, KERNEL_MODERN } from '../abi';
 import { mask_bits, dma_mask, kernel_era } from '../layout';
 import { count } from '../sim/counters';
 import { forget_pages } from '../sim/stamps';
 import { pfn_to_mfn } from '../sim/translate';
 import { alloc_block, free_block } from '../mm/page_alloc';
+import { set_memory_decrypted, set_memory_encrypted } from '../mm/set_memory';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../xen/exchange';
 import { range_straddles_page_boundary, range_requires_alignment } from '../xen/swiotlb_xen';
@@ -31,15 +32,17 @@ import { force_dma_unencrypted } from './mapping';
 
 /**
  * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
- * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
- * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
- * arch/x86/mm/pat/set_memory.c). The device's internal allocations ask for whole blocks (TTM pools'
- * PAGE_SIZE << order, the AGP GATT's 2^order table).
+ * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages from the block's
+ * first — a page-state change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call
+ * (__set_memory_enc_pgtable, arch/x86/mm/pat/set_memory.c); until then (and after) a device
+ * reaches none of them (mm/set_memory.ts). The device's internal allocations ask for whole blocks
+ * (TTM pools' PAGE_SIZE << order, the AGP GATT's 2^order table).
  */
-function cc_convert(size: i32): void {
+function cc_convert(pfn: i32, size: i32, shared: bool): void {
   if (!force_dma_unencrypted()) return;
-  count(C_CC_CONVERSIONS);
-  count(C_CC_CONVERTED_PAGES, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  const pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  if (shared) set_memory_decrypted(pfn, pages, true);
+  else set_memory_encrypted(pfn, pages, true);
 }
 
 /**
@@ -99,7 +102,7 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
   // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
   // page tables', not the device's address).
-  cc_convert(size);
+  cc_convert(pfn, size, true);
   store<u64>(out, handle, COH_HANDLE);
   store<i32>(out, exch, COH_EXCH);
   count(C_COHERENT_ALLOCS);
@@ -113,7 +116,7 @@ export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32
   if (tracked) check_unmap(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
   if (iommu_present()) iommu_free_at(handle);
-  cc_convert(size); // dma_direct_free: back to private before the pages return to the buddy
+  cc_convert(pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy
   forget_pages(pfn, 1 << order);
   free_block(pfn, order);
 }

@@ -9,10 +9,11 @@
 // every pool (layout.ts).
 
 import { SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, SWIOTLB_MAX_AREAS, IO_TLB_SEGSIZE, IO_TLB_SHIFT,
-  IO_TLB_SLOT_STRUCT_BYTES, PAGE_SHIFT, PAGE_SIZE, C_PAGES_ALLOCATED, C_CC_CONVERSIONS, C_CC_CONVERTED_PAGES } from '../abi';
+  IO_TLB_SLOT_STRUCT_BYTES, PAGE_SHIFT, PAGE_SIZE, C_PAGES_ALLOCATED } from '../abi';
 import { dyn_slot_base } from '../layout';
 import { count } from '../sim/counters';
 import { alloc_block, free_block, get_order } from '../mm/page_alloc';
+import { set_memory_decrypted, set_memory_encrypted } from '../mm/set_memory';
 
 @inline export const DYN_FREE: i32 = 0;
 @inline export const DYN_POOL: i32 = 1;      // the worker's, on io_tlb_mem's pool list for good
@@ -105,14 +106,16 @@ export function swiotlb_alloc_pool(kind: i32, minslabs: i32, nslabs: i32, nareas
   }
   // alloc_dma_pages (GFP_KERNEL, the worker's) decrypts the buffer: set_memory_decrypted over
   // PFN_UP(bytes) pages. A transient pool (GFP_NOWAIT) comes from the atomic pool under
-  // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call.
+  // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call
+  // (different: that pool is the page allocator here, so its pages are shared while the pool lives).
   const pages = ((nslabs << IO_TLB_SHIFT) + PAGE_SIZE - 1) >> PAGE_SHIFT;
   const convert = dyn_decrypt && kind == DYN_POOL;
-  if (convert) cc_convert_pool(pages);
+  if (dyn_decrypt) set_memory_decrypted(tlb, pages, convert);
   const slots_order = get_order((nslabs * IO_TLB_SLOT_STRUCT_BYTES + PAGE_SIZE - 1) / PAGE_SIZE);
   const slots_pfn = take_block(slots_order, false);
   if (slots_pfn < 0) {
-    if (convert) cc_convert_pool(pages); // swiotlb_free_tlb: set_memory_encrypted before the free
+    // swiotlb_free_tlb: set_memory_encrypted before the free (a transient pool's: back to the atomic pool)
+    if (dyn_decrypt) set_memory_encrypted(tlb, pages, convert);
     free_block(tlb, order);
     return -1;
   }
@@ -134,15 +137,11 @@ export function swiotlb_alloc_pool(kind: i32, minslabs: i32, nslabs: i32, nareas
 let dyn_decrypt = false;
 export function swiotlb_dyn_set_decrypt(on: bool): void { dyn_decrypt = on; }
 
-/** One set_memory_decrypted or set_memory_encrypted call over `pages` pages (ENGINE.md §16). */
-function cc_convert_pool(pages: i32): void {
-  count(C_CC_CONVERSIONS);
-  count(C_CC_CONVERTED_PAGES, pages);
-}
-
-/** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator. */
+/** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator (a transient
+ * pool's, the only kind freed, to the atomic pool: no conversion; its pages are private again here). */
 export function swiotlb_dyn_free(p: i32): void {
   const d = dyn_desc(p);
+  if (dyn_decrypt) set_memory_encrypted(load<i32>(d, D_START), ((load<i32>(d, D_NSLABS) << IO_TLB_SHIFT) + PAGE_SIZE - 1) >> PAGE_SHIFT, false);
   free_block(load<i32>(d, D_SLOTS_PFN), load<i32>(d, D_SLOTS_ORDER));
   free_block(load<i32>(d, D_START), load<i32>(d, D_ORDER));
   memory.fill(d, 0, DESC_BYTES);

@@ -3,11 +3,11 @@
 // an AGP bridge, where the chipset read the GATT entry and where the CPU wrote the table.
 // Different: asked once per run, after the op that found it.
 
-import { PAGE_SHIFT, READER_GPU, VIA_GATT } from '../abi';
+import { PAGE_SHIFT, READER_GPU, VIA_GATT, DMA_MAPPING_ERROR, CC_PRIVATE_TARGET, CC_PRIVATE_GATT } from '../abi';
 import { VIOLATION_PTR } from '../layout';
-import { pfn_to_mfn } from '../sim/translate';
+import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
-  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
+  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn } from '../drm/agp_gatt';
@@ -22,17 +22,24 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_GATT_ENTRY_ADDR);
   store<i64>(v, -1, V_GATT_TABLE_MFN);
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
+  // A confidential guest: is the frame the address leads to private (a bus address is the machine
+  // address there, no IOMMU)?
+  const dma = load<u64>(v, V_DMA);
+  let priv: i64 = dma != DMA_MAPPING_ERROR && cc_private(dma >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
   if (<i32>load<i64>(v, V_READER) == READER_GPU && is_agp()) {
     store<i64>(v, VIA_GATT, V_VIA);
     store<i64>(v, -1, V_SLOT);
     store<i64>(v, -1, V_HOP_PFN);
-    if (!gatt_exists()) return;
-    const j = <i32>load<i64>(v, V_GPU_PAGE);
-    const at = gatt_entry_addr(j);
-    store<i64>(v, <i64>at, V_GATT_ENTRY_ADDR);
-    store<i64>(v, gatt_table_mfn(j), V_GATT_TABLE_MFN);
-    store<i64>(v, mfn_to_pfn(<i64>(at >> PAGE_SHIFT)), V_HOP_PFN);
-    return;
+    if (gatt_exists()) {
+      const j = <i32>load<i64>(v, V_GPU_PAGE);
+      const at = gatt_entry_addr(j);
+      store<i64>(v, <i64>at, V_GATT_ENTRY_ADDR);
+      store<i64>(v, gatt_table_mfn(j), V_GATT_TABLE_MFN);
+      store<i64>(v, mfn_to_pfn(<i64>(at >> PAGE_SHIFT)), V_HOP_PFN);
+      if (cc_private(at >> PAGE_SHIFT)) priv |= CC_PRIVATE_GATT;
+    }
+  } else {
+    dma_describe(dma, v);
   }
-  dma_describe(load<u64>(v, V_DMA), v);
+  store<i64>(v, priv, V_CC_PRIVATE);
 }

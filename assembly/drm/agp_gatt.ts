@@ -8,7 +8,7 @@ import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT,
   C_GART_WRITES, C_TLB_FLUSHES } from '../abi';
 import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR } from '../layout';
 import { count } from '../sim/counters';
-import { pfn_to_mfn } from '../sim/translate';
+import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { free_block, get_order } from '../mm/page_alloc';
 import { buddy_alloc, ZONE_DMA32_ID } from '../mm/buddy';
 import { xen_pv_domain } from '../xen/p2m';
@@ -114,6 +114,8 @@ export function agp_chipset_entry(j: i32): u64 {
   const addr = gatt_bus + <u64>j * AGP_ENTRY_BYTES;
   const mfn = addr >> PAGE_SHIFT;
   if (mfn >= <u64>host_pages) return 0;
+  // A confidential guest's private frame: the chipset gets ciphertext or nothing, never an entry.
+  if (cc_private(mfn)) return 0;
   let p = -1;
   const guess = <i64>mfn - <i64>pfn_to_mfn(gatt_pfn); // a machine-contiguous table: one compare
   if (guess >= 0 && guess < gatt_pages && <u64>pfn_to_mfn(gatt_pfn + <i32>guess) == mfn) {

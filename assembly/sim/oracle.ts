@@ -35,6 +35,7 @@ import { sfn_to_mfn } from './translate';
 @inline export const V_GATT_ENTRY_ADDR: i32 = V_HOP_PFN + 8;
 @inline export const V_GATT_TABLE_MFN: i32 = V_GATT_ENTRY_ADDR + 8;
 @inline export const V_IOVA_UNMAP_OP: i32 = V_GATT_TABLE_MFN + 8; // dma/iommu.ts: a queued IOVA's unmap
+@inline export const V_CC_PRIVATE: i32 = V_IOVA_UNMAP_OP + 8; // coco: the frames a device found private (mm/set_memory.ts)
 
 // Set when the first violation is recorded, until its hops are filled in after the op.
 let fresh = false;

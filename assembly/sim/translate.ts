@@ -20,7 +20,7 @@
 
 import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK } from '../abi';
 import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, p2m_written_ptr, P2M_BLOCK_PFNS, guest_base, iommu_ptr, ram_pages,
-  host_pages } from '../layout';
+  host_pages, cc_guest, cc_shared_ptr } from '../layout';
 import { perm_of, perm_inverse } from './rand';
 
 @inline const WINDOW_BYTES: u64 = <u64>IOMMU_WINDOW_PAGES << PAGE_SHIFT;
@@ -93,6 +93,20 @@ export function sfn_to_mfn(sfn: i32): i32 {
   return <i64>((<u64>mfn_to_sfn(<i32>(m >> PAGE_SHIFT)) << PAGE_SHIFT) | (m & PAGE_MASK));
 }
 
+/**
+ * Is machine frame `mfn` private to a confidential guest (coco), out of every device's reach? The
+ * guest's frames are its pfns there; mm/set_memory.ts keeps the bitmap of the shared ones.
+ */
+@inline export function cc_private(mfn: u64): bool {
+  if (!cc_guest || mfn >= <u64>ram_pages) return false;
+  return ((<i32>load<u8>(cc_shared_ptr + <usize>(mfn >> 3)) >> <i32>(mfn & 7)) & 1) == 0;
+}
+
+/** A device's machine address → store address: −1 beyond the last frame or at a private frame. */
+@inline export function device_machine_to_store(m: u64): i64 {
+  return cc_private(m >> PAGE_SHIFT) ? -1 : machine_to_store(m);
+}
+
 /** The IOVA entry a bus address falls in, or −1 outside the window. */
 @inline export function iova_entry_of(bus: u64): i32 {
   if (bus < IOMMU_BASE || bus - IOMMU_BASE >= WINDOW_BYTES) return -1;
@@ -105,7 +119,8 @@ export function sfn_to_mfn(sfn: i32): i32 {
   return <i32>(load<u32>(iommu_ptr + (<usize>entry << 2)) & IOMMU_PFN_MASK) - 1;
 }
 
-/** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame). */
+/** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame, a
+ * confidential guest's private frame). */
 export function bus_to_store(bus: u64): i64 {
   let m = bus;
   if (has_iommu) {
@@ -115,5 +130,5 @@ export function bus_to_store(bus: u64): i64 {
     if (pfn < 0) return -1;
     m = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
-  return machine_to_store(m);
+  return device_machine_to_store(m);
 }

@@ -157,8 +157,13 @@ export const VIOLATION_FIELDS = [
   'gattEntryAddr', // AGP: the machine address where the chipset read the entry
   'gattTableMfn', // AGP: the machine frame of the table page the CPU wrote the entry in
   'iovaUnmapOp', // iommu, lazy: the op that unmapped the IOVA while it still waits in the flush queue, else -1
+  'ccPrivate', // coco: CC_PRIVATE_TARGET | CC_PRIVATE_GATT, the frames a device found private (0 elsewhere)
 ] as const;
 export const VIOLATION_WORDS = VIOLATION_FIELDS.length;
+/** ccPrivate bits: the frame dmaAddr leads to is private to a confidential guest (no device reaches
+ * it); AGP: so is the frame the chipset read the GATT entry from (mm/set_memory.ts). */
+export const CC_PRIVATE_TARGET = 1;
+export const CC_PRIVATE_GATT = 2;
 
 /** What the address a reader used is (gartbench.result/1 `via`; 0 = no address). */
 export const Via = { none: 0, direct: 1, swiotlb: 2, overflow: 3, iommu: 4, gatt: 5 } as const;
@@ -349,6 +354,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

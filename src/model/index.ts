@@ -8,6 +8,7 @@ import { Oracle } from './sim/oracle.js';
 import { UnitMemory } from './sim/stamps.js';
 import type { Translation } from './sim/translate.js';
 import { buildZones, type Zones } from './mm/pageAlloc.js';
+import { setMemoryDecrypted } from './mm/setMemory.js';
 import { P2m } from './xen/p2m.js';
 import { XenFrames } from './xen/exchange.js';
 import { xenSwiotlbBoot } from './xen/swiotlbXen.js';
@@ -88,7 +89,10 @@ export class Model implements TtState {
     this.machine = new P2m(cfg);
     this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine, layout.poolPages) : null;
     this.iommu = cfg.platform === Platform.iommu ? new Iommu(this.counters, cfg.iommuMode === IommuMode.lazy) : null;
-    this.trans = { ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null };
+    this.trans = {
+      ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null,
+      ccShared: cfg.platform === Platform.coco ? new Uint8Array(cfg.ramPages) : null,
+    };
     this.ram = new UnitMemory(this.machine.hostPages, cfg.payloadBytes);
     this.expected = new UnitMemory(cfg.ramPages, cfg.payloadBytes);
     this.zones = buildZones(layout, cfg.ramPages);
@@ -103,6 +107,9 @@ export class Model implements TtState {
       })
       : new SwiotlbPool(cfg.nslabs);
     this.swiotlb.minAlignMask = cfg.minAlignMask ?? 0;
+    // A confidential guest's pages start private; swiotlb_update_mem_attributes (kernel/dma/swiotlb.c,
+    // from mem_encrypt_init) shares the boot pool (mm/setMemory.ts; nothing off coco).
+    setMemoryDecrypted(this, layout.poolPfn, layout.poolPages, false);
     this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;

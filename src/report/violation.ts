@@ -2,7 +2,7 @@
 // into the contract's fields and one explanation that names each hop as a kernel engineer would
 // (the page and its machine frame, the address the driver gave the device and what that address
 // is, the PTE or GATT entry, the frame the reader reached, what it saw and what it should have).
-import { Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from '../engine/abi.js';
+import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from '../engine/abi.js';
 import { hex } from '../units.js';
 
 export type ViaName = (typeof VIA_NAMES)[number];
@@ -104,6 +104,11 @@ function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, own
   return `${what}${whose} (${ctx.opWord} ${ctx.origin(op)})`;
 }
 
+/** coco: the frame the address leads to, or the GATT's, is private to the confidential guest. */
+const privateTarget = (w: Words) => (w.ccPrivate & BigInt(CC_PRIVATE_TARGET)) !== 0n;
+const privateGatt = (w: Words) => (w.ccPrivate & BigInt(CC_PRIVATE_GATT)) !== 0n;
+const PRIVATE = 'private to this confidential guest (never shared with set_memory_decrypted), so no device reaches it';
+
 /** The address hop: what the dma address is, and where it leads. */
 function addressHop(w: Words, ctx: ExplainContext): string {
   const addr = hex(w.dmaAddr);
@@ -124,8 +129,9 @@ function addressHop(w: Words, ctx: ExplainContext): string {
       return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page' : `the IOMMU maps to pfn ${hex(w.hopPfn)}`}`;
     case Via.direct: {
       const target = BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT);
-      if (w.pageMfn >= 0n && target === BigInt(w.pageMfn)) return `dma address ${addr}: the page itself (${frame(target)})`;
-      return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs pfn ${hex(w.hopPfn)}, not this page`}`;
+      const priv = privateTarget(w) ? `, ${PRIVATE}` : '';
+      if (w.pageMfn >= 0n && target === BigInt(w.pageMfn)) return `dma address ${addr}: the page itself (${frame(target)})${priv}`;
+      return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs pfn ${hex(w.hopPfn)}, not this page`}${priv}`;
     }
     default:
       return 'no dma address';
@@ -140,9 +146,9 @@ function gpuHops(w: Words, ctx: ExplainContext): string[] {
     const where = readAt === BigInt(w.gattTableMfn)
       ? 'the table the CPU filled'
       : `${w.hopPfn < 0n ? 'a frame of no page of this guest' : `the frame of pfn ${hex(w.hopPfn)}`}, not the table the CPU filled (${frame(w.gattTableMfn)})`;
-    const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}): ${where}`];
+    const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}): ${where}${privateGatt(w) ? `, ${PRIVATE}` : ''}`];
     const valid = (w.pte & 1n) !== 0n;
-    hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}, past any IOMMU` : `entry ${hex(w.pte)} is not valid: the GPU reads nothing`);
+    hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}, past any IOMMU${privateTarget(w) ? `, ${PRIVATE}` : ''}` : `${privateGatt(w) ? 'the chipset gets no entry' : `entry ${hex(w.pte)} is not valid`}: the GPU reads nothing`);
     return hops;
   }
   const hops = [`GPU page ${w.gpuPage}`];
@@ -176,6 +182,8 @@ function explain(w: Words, ctx: ExplainContext): string {
 function reasonText(w: Words): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
+  if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV) or is refused (SEV-SNP, TDX)';
+  if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
   if (via === Via.swiotlb && kind === ViolationKind.stale) return 'the bounce slot holds an older copy: nothing copied the later write into it (no dma_sync_single_for_device)';
   if (via === Via.swiotlb && kind === ViolationKind.lost) return "the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu)";
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {

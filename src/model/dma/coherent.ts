@@ -9,6 +9,7 @@
 // dma_direct_free's dma_set_encrypted (kernel/dma/direct.c, 6.12; docs/ENGINE.md §16).
 import { DebugType, Dir, Kernel, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { allocBlock, freeBlock } from '../mm/pageAlloc.js';
+import { setMemoryDecrypted, setMemoryEncrypted } from '../mm/setMemory.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { rangeRequiresAlignment, rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
@@ -23,15 +24,17 @@ export interface CoherentBlock {
 
 /**
  * dma_set_decrypted / dma_set_encrypted (kernel/dma/direct.c, 6.12): under force_dma_unencrypted,
- * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages — a page-state
- * change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call (__set_memory_enc_pgtable,
- * arch/x86/mm/pat/set_memory.c). The device's internal allocations ask for whole blocks (TTM pools'
+ * one set_memory_decrypted or set_memory_encrypted call over PFN_UP(size) pages from the block's
+ * first — a page-state change per page (SEV-SNP's PSC, TDX's MapGPA) and a TLB flush per call
+ * (__set_memory_enc_pgtable, arch/x86/mm/pat/set_memory.c); until then (and after) a device
+ * reaches none of them (mm/setMemory.ts). The device's internal allocations ask for whole blocks (TTM pools'
  * PAGE_SIZE << order, the AGP GATT's 2^order table).
  */
-function ccConvert(s: DmaState, size: number): void {
+function ccConvert(s: DmaState, pfn: number, size: number, shared: boolean): void {
   if (!forceDmaUnencrypted(s)) return;
-  s.counters.ccConversions++;
-  s.counters.ccConvertedPages += Math.ceil(size / PAGE_SIZE);
+  const pages = Math.ceil(size / PAGE_SIZE);
+  if (shared) setMemoryDecrypted(s, pfn, pages, true);
+  else setMemoryEncrypted(s, pfn, pages, true);
 }
 
 /**
@@ -68,7 +71,7 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
   // dma_direct_alloc: the pages become shared before the caller sees them; the handle stays the
   // guest physical address (phys_to_dma_unencrypted: no C-bit; TDX's shared bit is the guest
   // page tables', not the device's address).
-  ccConvert(s, size);
+  ccConvert(s, pfn, size, true);
   s.counters.coherentAllocs++;
   if (tracked) s.debug.add(s.op, block.handle, size, Dir.bidirectional, DebugType.coherent, pfn * PAGE_SIZE);
   return block;
@@ -107,7 +110,7 @@ export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: numb
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
-  ccConvert(s, size); // dma_direct_free: back to private before the pages return to the buddy
+  ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);
 }

@@ -9,6 +9,7 @@
 import { IO_TLB_SEGSIZE, IO_TLB_SHIFT, IO_TLB_SLOT_STRUCT_BYTES, PAGE_SHIFT, PAGE_SIZE, SWIOTLB_DYN_MAX_SLABS,
   SWIOTLB_DYN_POOLS, UNIT_SIZE, Zone } from '../../engine/abi.js';
 import { allocBlock, freeBlock, getOrder, type MmState } from '../mm/pageAlloc.js';
+import { setMemoryDecrypted, setMemoryEncrypted } from '../mm/setMemory.js';
 
 export const DynKind = { pool: 1, transient: 2 } as const;
 
@@ -99,14 +100,16 @@ export class SwiotlbDyn {
     }
     // alloc_dma_pages (GFP_KERNEL, the worker's) decrypts the buffer: set_memory_decrypted over
     // PFN_UP(bytes) pages. A transient pool (GFP_NOWAIT) comes from the atomic pool under
-    // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call.
+    // force_dma_unencrypted (swiotlb_alloc_tlb → dma_alloc_from_pool), already shared: no call
+    // (different: that pool is the page allocator here, so its pages are shared while the pool lives).
     const pages = Math.ceil((nslabs * UNIT_SIZE) / PAGE_SIZE);
     const convert = this.decrypt && kind === DynKind.pool;
-    if (convert) this.ccConvert(pages);
+    if (this.decrypt) setMemoryDecrypted(this.m, tlb, pages, convert);
     const slotsOrder = getOrder(Math.ceil((nslabs * IO_TLB_SLOT_STRUCT_BYTES) / PAGE_SIZE));
     const slotsPfn = this.takeBlock(slotsOrder, Zone.normal);
     if (slotsPfn < 0) {
-      if (convert) this.ccConvert(pages); // swiotlb_free_tlb: set_memory_encrypted before the free
+      // swiotlb_free_tlb: set_memory_encrypted before the free (a transient pool's: back to the atomic pool)
+      if (this.decrypt) setMemoryEncrypted(this.m, tlb, pages, convert);
       freeBlock(this.m, tlb, order);
       return -1;
     }
@@ -118,15 +121,11 @@ export class SwiotlbDyn {
     return p;
   }
 
-  /** One set_memory_decrypted or set_memory_encrypted call over `pages` pages (ENGINE.md §16). */
-  private ccConvert(pages: number): void {
-    this.m.counters.ccConversions++;
-    this.m.counters.ccConvertedPages += pages;
-  }
-
-  /** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator. */
+  /** swiotlb_dyn_free: the slot array and the bounce buffer go back to the page allocator (a transient
+   * pool's, the only kind freed, to the atomic pool: no conversion; its pages are private again here). */
   free(p: number): void {
     const pool = this.pools[p]!;
+    if (this.decrypt) setMemoryEncrypted(this.m, pool.startPfn, Math.ceil((pool.nslabs * UNIT_SIZE) / PAGE_SIZE), false);
     freeBlock(this.m, pool.slotsPfn, pool.slotsOrder);
     freeBlock(this.m, pool.startPfn, pool.order);
     this.pools[p] = null;

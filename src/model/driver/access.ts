@@ -6,7 +6,7 @@
 import { PAGE_SIZE, Reader } from '../../engine/abi.js';
 import { foreignPage, readPage } from '../sim/oracle.js';
 import { cpuReach, nextStamp, writeRange, type Reach } from '../sim/stamps.js';
-import { busToMachine } from '../sim/translate.js';
+import { busToMachine, deviceMachine } from '../sim/translate.js';
 import { DMA_ERROR } from '../dma/mapping.js';
 import { entryAddress, entryValid } from '../drm/agpGatt.js';
 import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
@@ -82,7 +82,7 @@ function gpuEntry(s: TtState, gpuPage: number): GpuEntry {
     const entry = s.gatt.chipsetEntry(s, gpuPage);
     if (!entryValid(entry)) return { valid: false, pte: BigInt(entry), dmaAddr: -1n, machine: -1 };
     const addr = entryAddress(entry);
-    return { valid: true, pte: BigInt(entry), dmaAddr: BigInt(addr), machine: addr < s.trans.hostPages * PAGE_SIZE ? addr : -1 };
+    return { valid: true, pte: BigInt(entry), dmaAddr: BigInt(addr), machine: deviceMachine(s.trans, addr) };
   }
   const { gart } = s;
   const pte = gart.pte(gpuPage);

@@ -2,7 +2,8 @@
 // assembly/driver/hops.ts): the page's own machine frame, then what the address the reader used is
 // (dma/mapping.ts dmaDescribe), or for a GPU on an AGP bridge, where the chipset read the GATT
 // entry and where the CPU wrote the table.
-import { PAGE_SIZE, Reader, Via } from '../../engine/abi.js';
+import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, PAGE_SIZE, Reader, Via } from '../../engine/abi.js';
+import { ccPrivate } from '../sim/translate.js';
 import { dmaDescribe } from '../dma/mapping.js';
 import type { TtState } from '../drm/ttmTt.js';
 
@@ -16,15 +17,22 @@ export function explainViolation(s: TtState): void {
   v.gattEntryAddr = -1;
   v.gattTableMfn = -1;
   v.iovaUnmapOp = -1;
+  // A confidential guest: is the frame the address leads to private (a bus address is the machine
+  // address there, no IOMMU)?
+  const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));
+  let priv = dma !== BigInt.asUintN(64, -1n) && ccPrivate(s.trans, Number(dma / BigInt(PAGE_SIZE))) ? CC_PRIVATE_TARGET : 0;
   if (Number(v.reader) === Reader.gpu && s.agp) {
     Object.assign(v, { via: Via.gatt, slot: -1, hopPfn: -1 });
     const g = s.gatt;
-    if (!g) return;
-    const j = Number(v.gpuPage);
-    v.gattEntryAddr = g.entryAddr(j);
-    v.gattTableMfn = g.tableMfn(s, j);
-    v.hopPfn = s.machine.mfnToPfn(Math.floor(g.entryAddr(j) / PAGE_SIZE));
-    return;
+    if (g) {
+      const j = Number(v.gpuPage);
+      v.gattEntryAddr = g.entryAddr(j);
+      v.gattTableMfn = g.tableMfn(s, j);
+      v.hopPfn = s.machine.mfnToPfn(Math.floor(g.entryAddr(j) / PAGE_SIZE));
+      if (ccPrivate(s.trans, Math.floor(g.entryAddr(j) / PAGE_SIZE))) priv |= CC_PRIVATE_GATT;
+    }
+  } else {
+    Object.assign(v, dmaDescribe(s, BigInt(v.dmaAddr)));
   }
-  Object.assign(v, dmaDescribe(s, BigInt(v.dmaAddr)));
+  v.ccPrivate = priv;
 }

@@ -9,6 +9,7 @@ import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
 import type { DmaState } from '../dma/mapping.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
+import { ccPrivate } from '../sim/translate.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import type { Gart } from './gart.js';
 
@@ -47,6 +48,8 @@ export class AgpGatt {
   /** What the chipset finds for entry j (T18): it reads machine memory at base + 4j. */
   chipsetEntry(s: AgpState, j: number): number {
     const addr = this.entryAddr(j);
+    // A confidential guest's private frame: the chipset gets ciphertext or nothing, never an entry.
+    if (ccPrivate(s.trans, Math.floor(addr / PAGE_SIZE))) return 0;
     const pfn = s.machine.mfnToPfn(Math.floor(addr / PAGE_SIZE));
     const page = pfn - this.tablePfn;
     if (pfn < 0 || page < 0 || page >= this.tablePages) return 0;

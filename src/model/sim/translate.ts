@@ -12,6 +12,8 @@ export interface Translation {
   readonly p2m: Int32Array | null;
   /** Per IOVA page: pfn + 1 under IOMMU_PFN_MASK, 0 = no translation (an IOMMU), else null. */
   readonly iova: Int32Array | null;
+  /** Per pfn: 1 when shared with the host (a confidential guest, coco: mm/setMemory.ts), else null. */
+  readonly ccShared: Uint8Array | null;
 }
 
 export function pfnToMfn(t: Translation, pfn: number): number {
@@ -38,7 +40,20 @@ export function iovaEntryPfn(t: Translation, entry: number): number {
   return (t.iova![entry]! & IOMMU_PFN_MASK) - 1;
 }
 
-/** Where a device access to `bus` lands in machine memory, or -1 (an IOMMU fault, nothing there). */
+/** Is machine frame `mfn` private to a confidential guest (coco), out of every device's reach? The
+ * guest's frames are its pfns there. */
+export function ccPrivate(t: Translation, mfn: number): boolean {
+  return t.ccShared !== null && mfn >= 0 && mfn < t.ramPages && t.ccShared[mfn] === 0;
+}
+
+/** A device's machine address as it lands: -1 beyond the last frame or at a private frame. */
+export function deviceMachine(t: Translation, machine: number): number {
+  if (machine < 0 || machine >= t.hostPages * PAGE_SIZE) return -1;
+  return ccPrivate(t, Math.floor(machine / PAGE_SIZE)) ? -1 : machine;
+}
+
+/** Where a device access to `bus` lands in machine memory, or -1 (an IOMMU fault, nothing there, a
+ * confidential guest's private frame). */
 export function busToMachine(t: Translation, bus: number): number {
   if (bus < 0) return -1;
   let machine = bus;
@@ -48,5 +63,5 @@ export function busToMachine(t: Translation, bus: number): number {
     if (pfn < 0) return -1;
     machine = pfn * PAGE_SIZE + (bus % PAGE_SIZE);
   }
-  return machine < t.hostPages * PAGE_SIZE ? machine : -1;
+  return deviceMachine(t, machine);
 }
