@@ -17,7 +17,7 @@ export const bench: Command = {
     { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections (end to end at 2^16 pages, cost per page to 2^20); what CI runs (measured: 56–79 s on a 2-core AMD EPYC VM with a 1-minute load of 3–4 from other jobs)' },
     { name: 'out', kind: 'path', arg: 'DIR', default: 'bench-results', help: 'directory for the report files, created if missing' },
     { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
-    { name: 'only', kind: 'path', arg: 'IDS', help: `run only these benchmarks: a comma-separated list of ids from ${BENCHMARKS.map((b) => b.id).join(', ')} (without it: every section)` },
+    { name: 'only', kind: 'text', arg: 'IDS', values: BENCHMARKS.map((b) => b.id), help: `run only these benchmarks: a comma-separated list of ids from ${BENCHMARKS.map((b) => b.id).join(', ')} (without it: every section)` },
     { ...SHARD_OPTION, help: 'run only shard K of N (1 ≤ K ≤ N) of the sections (after --only): those whose index i (0-based, in report order) has i mod N = K−1; DIR/report.json records what `gartbench merge DIR1/report.json DIR2/report.json … --out DIR` needs to join the parts (each section keeps the machine that made it). For a scheduler you already run (README.md). Without it: every section' },
   ],
   async run(v, _args, io) {

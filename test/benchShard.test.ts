@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, scratch } from './helpers.js';
+import { cli, expectUsage, scratch } from './helpers.js';
 import { BENCHMARKS, selectedBenchmarks } from '../bench/index.js';
 import { mergeBenchParts } from '../bench/merge.js';
 import { madeBy } from '../bench/reportText.js';
@@ -101,6 +101,14 @@ describe('bench shards', () => {
     assert.match(r.stdout, /merged from 2 shards/);
     for (const f of ['report.md', 'report.html', 'report.json', 'benchmark.json']) assert.ok(existsSync(join(out, f)), f);
     assert.deepEqual((JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as BenchReport).sections.map((s) => s.id), all);
+  });
+
+  it('bench --only with no id, or an unknown one, lists the valid ids (exit 2, nothing written)', () => {
+    for (const v of ['', 'startup,', 'bogus']) {
+      const r = cli('bench', '--only', v, '--out', join(dir, 'never'));
+      expectUsage(r, /^gartbench: --only: '[a-z]*' is not valid \(valid: end-to-end, cost-per-page, .*micro\)\n$/, v);
+      assert.equal(existsSync(join(dir, 'never')), false);
+    }
   });
 
   it('bench --shard names a bad value and an empty shard', () => {

@@ -43,6 +43,9 @@ describe('completion', () => {
     const lines = r.stdout.split('\n');
     const i = lines.findIndex((l) => l.startsWith('verdict: COHERENT'));
     assert.ok(i > 0, r.stdout);
+    const pct = /^completion: INCOMPLETE — (\d+)% moved/.exec(lines[i + 1]!)?.[1];
+    assert.ok(pct !== undefined, lines[i + 1]);
+    assert.ok(lines[i]!.startsWith(`verdict: COHERENT, ${pct}% moved — every CPU and GPU read saw the latest write`), lines[i]);
     assert.match(lines[i + 1]!, /^completion: INCOMPLETE — \d+% moved \([\d,]+ of 8,192 pages\): \d+ allocation failures, \d+ bind failures/);
     assert.match(r.stdout, /ns per moved page/);
   });
@@ -82,7 +85,7 @@ describe('completion', () => {
       assert.equal(r.extra.gpuSkippedPages, 18);
     }
     const human = cli('replay', path, '--platform', 'xen-pv', '--device', 'r100', '--xen-low-free', '0');
-    assert.match(human.stdout, /verdict: COHERENT, vacuously — no CPU or GPU read happened/);
+    assert.match(human.stdout, /verdict: COHERENT, vacuously, 0% moved — no CPU or GPU read happened/);
     assert.match(human.stdout, /completion: INCOMPLETE — 0% moved \(0 of 18 pages\)/);
   });
 });

@@ -122,6 +122,18 @@ const CASES: Case[] = [
     },
   },
   {
+    description: "2010 xen-pv: a failed map's error value (0) bound into the GART leads the GPU to machine frame 0, and the detail says so",
+    platform: 'xen-pv', device: 'r100',
+    ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, bind('a'), { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(r.counters.mappingErrors, 1);
+      assert.deepEqual([v.kind, v.via, v.dmaAddr, v.mfn], ['foreign', null, '0x0', 0]);
+      assert.match(v.detail, /GART PTE 0x0 → dma address 0x0: the error value a failed map returned \(2\.6\.37 xen-swiotlb's DMA_ERROR_CODE\)/);
+      assert.doesNotMatch(v.detail, /not valid/);
+    },
+  },
+  {
     description: 'modern swiotlb full: the failed map is DMA_MAPPING_ERROR, which names no address',
     platform: 'swiotlb-force', kernel: 'modern', swiotlb: 256 * 1024,
     ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'dev_write', buf: 'a', size: 4096 }, { op: 'cpu_read', buf: 'a', size: 4096 }],

@@ -23,6 +23,8 @@ export interface OptionSpec {
   max?: number;
   /** How --help names the value (e.g. 'DIR', 'IDS'); by default from the kind. */
   arg?: string;
+  /** A 'text' option's valid values, for its error when it is given none (e.g. --only's ids). */
+  values?: readonly string[];
 }
 
 const I32_MAX = 2 ** 31 - 1;
@@ -142,7 +144,7 @@ function convert(s: OptionSpec, raw: string | boolean | undefined): string | num
       if (raw === '') throw new UsageError(msg.needsFileName(s.name));
       return raw;
     case 'text':
-      if (raw === '') throw new UsageError(msg.needsValue(s.name));
+      if (raw === '') throw new UsageError(s.values ? msg.badChoice(s.name, raw, s.values) : msg.needsValue(s.name));
       return raw;
     case 'flag':
       return true;

@@ -178,11 +178,13 @@ export function formatResult(r: Result): string {
   const bad = r.counters.staleReads! + r.counters.lostWrites! + r.counters.foreignReads!;
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
   const reads = r.counters.cpuReads! + r.counters.gpuReads!;
+  // Beside the verdict, as in a matrix cell: how much of the work it speaks for.
+  const part = moved === req ? '' : `, ${movedPercent(moved, req)} moved`;
   out.push(r.verdict === 'coherent'
     ? r.trace ? 'verdict: not checked — a kernel trace holds no CPU or GPU accesses, so the oracle had nothing to check; the counters and dma-debug below are the result'
-      : reads === 0 ? 'verdict: COHERENT, vacuously — no CPU or GPU read happened, so the oracle checked nothing'
-      : `verdict: COHERENT — every CPU and GPU read saw the latest write (${num(reads)} page read${reads === 1 ? '' : 's'})`
-    : `verdict: CORRUPT — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
+      : reads === 0 ? `verdict: COHERENT, vacuously${part} — no CPU or GPU read happened, so the oracle checked nothing`
+      : `verdict: COHERENT${part} — every CPU and GPU read saw the latest write (${num(reads)} page read${reads === 1 ? '' : 's'})`
+    : `verdict: CORRUPT${part} — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
   const incomplete = completionText(r);
   out.push(req === 0
     ? 'completion: no page was asked to move through the device'

@@ -134,7 +134,9 @@ function addressHop(w: Words, ctx: ExplainContext): string {
       return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs pfn ${hex(w.hopPfn)}, not this page`}${priv}`;
     }
     default:
-      return 'no dma address';
+      // An error handle used as an address: 2.6.37 xen-swiotlb's 0 (modern's ~0 names no address at all).
+      return BigInt.asUintN(64, w.dmaAddr) === BigInt.asUintN(64, -1n) ? 'no dma address'
+        : `dma address ${addr}: the error value a failed map returned (2.6.37 xen-swiotlb's DMA_ERROR_CODE), used as an address`;
   }
 }
 
@@ -152,7 +154,8 @@ function gpuHops(w: Words, ctx: ExplainContext): string[] {
     return hops;
   }
   const hops = [`GPU page ${w.gpuPage}`];
-  if (Number(w.via) === Via.none) hops.push(`GART PTE ${hex(w.pte)} is not valid: the GPU reads nothing`);
+  // No address behind the entry: it is not valid (an error handle as an address still leads somewhere).
+  if (Number(w.via) === Via.none && BigInt.asUintN(64, w.dmaAddr) === BigInt.asUintN(64, -1n)) hops.push(`GART PTE ${hex(w.pte)} is not valid: the GPU reads nothing`);
   else hops.push(`GART PTE ${hex(w.pte)}`, addressHop(w, ctx));
   return hops;
 }
