@@ -143,6 +143,8 @@ describe('trace parser: line prefixes and lines that are not ours', () => {
     ['a stack line of trace-cmd', '   => dma_map_page_attrs (ffffffff8a1b2c3d)', undefined],
     ['the <stack trace> event', '     kworker/3:1-178     [003] .....   102.345678: <stack trace>', undefined],
     ['a function tracer line', '            bash-1234    [001] .....   100.000001: do_sys_open <-__x64_sys_openat', undefined],
+    ['a function tracer line of a dma function', '            bash-1234    [001] .....   100.000001: dma_map_page_attrs <-amdgpu_ttm_tt_pin', undefined],
+    ['a function tracer line of a function named as an event', '            bash-1234    [001] .....   100.000001: dma_sync_single_for_cpu <-e1000_clean_rx_irq', undefined],
     ['another event (sched_switch)', '          <idle>-0       [000] d..2.   100.000001: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=bash next_pid=1234 next_prio=120', 'sched_switch'],
     ['another dma-ish event', '     kworker/3:1-178   [003]   102.345678: dma_fence_signaled: driver=amdgpu timeline=gfx context=1 seqno=2', 'dma_fence_signaled'],
   ];
@@ -198,6 +200,8 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
     ['dma_addrs and sizes of different lengths', sys(`dma_sync_sg_for_device: ${DEV} dir=TO_DEVICE dma_addrs={0x10000,0x13000} sizes={0x1000}`), /dma_sync_sg_for_device: dma_addrs has 2 entries, sizes 1$/],
     ['nents=5/5 with another number printed', sys(`dma_map_sg: ${DEV} dir=TO_DEVICE nents=5/5 ents=2/2 dma_addrs={0x10000,0x13000} sizes={0x1000,0x1000} phys_addrs={0x10000,0x13000} attrs=`), /dma_map_sg: nents=5\/5 but 2 entries are printed$/],
     ['dir=NONE on a map', sys(`dma_map_phys: ${DEV} dir=NONE dma_addr=20000000 size=4096 phys_addr=20000000 attrs=`), /dir=NONE on a streaming call/],
+    ['a line cut inside the event name', sys('dma'), /'dma' where an event's name and its colon belong: the line is cut short or lost its colon/],
+    ['an event name without its colon', sys(`dma_map_phys ${DEV} dir=TO_DEVICE dma_addr=20000000 size=4096 phys_addr=20000000 attrs=`), /'dma_map_phys' where an event's name and its colon belong/],
   ];
   CASES.forEach(([description, bad, pattern], i) => {
     it(description, () => {
@@ -208,6 +212,18 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
       assert.match(r.stderr.trimEnd(), pattern);
       assert.equal(existsSync(out), false, 'no --out file');
     });
+  });
+
+  it('a trace whose last line is an event with no line break after it says its last field may be cut (JSON and text); with the break it says nothing', () => {
+    const lines = ['# tracer: nop', sys(ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000)), sys(ev.unmapPhys('TO_DEVICE', 0x10000000, 4096))];
+    for (const [end, cut] of [['', true], ['\n', false]] as const) {
+      const path = script(dir, `end-${cut}.trace`, lines.join('\n') + end);
+      const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).trace.lastEventUnterminated, cut);
+      const text = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL).stdout;
+      assert.equal(/the last line \(3\) is an event with no line break after it: if the file was cut short there, its last field may be cut too/.test(text), cut);
+    }
   });
 
   it('trace text replayed without --format ftrace: the JSON error says to add it', () => {

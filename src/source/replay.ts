@@ -256,7 +256,7 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
  * bounded memory; returns the number of lines. Lines end at \n, \r\n or a lone \r (as
  * readline splits them), read a chunk at a time. A file that cannot be opened or read is a usage
  * error at line 0 (or the line it stopped at). */
-export async function readLines(path: string, each: (text: string, lineNo: number) => void, signal?: AbortSignal): Promise<number> {
+export async function readLines(path: string, each: (text: string, lineNo: number) => void, signal?: AbortSignal, ended?: (unterminated: boolean) => void): Promise<number> {
   const name = path === '-' ? STDIN_NAME : path;
   const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
   const input = path === '-' ? process.stdin.setEncoding('utf8') : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
@@ -272,6 +272,7 @@ export async function readLines(path: string, each: (text: string, lineNo: numbe
       lines.push(chunk);
     }
     lines.end();
+    ended?.(lines.unterminated);
   } catch (e) {
     signal?.throwIfAborted();
     if (e instanceof UsageError) throw e;
@@ -290,6 +291,8 @@ export class LineSplitter {
   private rest = '';
   /** The last chunk ended in \r (kept out of `rest`): a break, unless the next chunk starts with \n. */
   private cr = false;
+  /** Set by end(): the input's last line had no break after it (a file cut short may end so). */
+  unterminated = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -312,6 +315,7 @@ export class LineSplitter {
   end(): void {
     const [last, cr] = [this.rest, this.cr];
     [this.rest, this.cr] = ['', false];
+    this.unterminated = last !== '' && !cr;
     if (last !== '' || cr) this.emit(last);
   }
 }

@@ -49,6 +49,8 @@ export class TraceTranslator {
   private nextSlot = 0;
   private nextId = 1;
   private lineNo = 0;
+  /** The line of the last event of the replayed device (0: none yet). */
+  private lastEventLine = 0;
   private liveMappings = 0;
   private readonly idle = new FifoMap<string, Buffer>();
   /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
@@ -92,6 +94,7 @@ export class TraceTranslator {
     this.chosen ??= ev.device;
     if (ev.device !== this.chosen) return;
     this.summary.events[ev.name] = (this.summary.events[ev.name] ?? 0) + 1;
+    this.lastEventLine = lineNo;
     this.event(ev);
   }
 
@@ -381,9 +384,12 @@ export class TraceTranslator {
   }
 
   /** The end of the trace: which device ran, and whether the choice was the user's to make. */
-  finish(lines: number): TraceSummary {
+  finish(lines: number, unterminated = false): TraceSummary {
     const s = this.summary;
     s.lines = lines;
+    // The trace's last line is one of the device's events with no line break after it: where a
+    // file was cut short, that event's last field may be cut too, and still read as a number.
+    s.lastEventUnterminated = unterminated && this.lastEventLine === lines;
     s.devices = [...this.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
     if (s.devices.length === 0) throw new UsageError(msg.scriptLine(this.file, lines, NO_TRACE_EVENTS));
     if (this.chosen !== undefined && !this.deviceEvents.has(this.chosen)) {

@@ -26,7 +26,7 @@
 // (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces. A NULL %p is
 // 0000000000000000 from the kernel and (nil) from trace-cmd (libtraceevent prints %p with libc).
 
-import { UsageError, escapeText, msg } from '../errors.js';
+import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { readLines } from './replay.js';
 
 /** The dma and swiotlb events replay understands; every other event is skipped. */
@@ -119,6 +119,12 @@ function traceLineHead(text: string): TraceHead {
   // Other tracers' lines (function, <stack trace>) and other events are not ours.
   if (!EVENT_NAME.test(name) || !(colon + 1 === rest.length || WHITESPACE.test(rest[colon + 1]!))) {
     if (OURS.test(rest)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${rest.slice(0, 40)}…`);
+    // One of our event names, or the start of one, without its colon, and no function tracer's
+    // "<-parent": a line cut short inside the name, or one that lost its colon.
+    const word = /^[A-Za-z_]\w*/.exec(rest)?.[0];
+    if (word && !rest.includes('<-') && TRACE_EVENTS.some((e) => e.startsWith(word))) {
+      throw new TraceSyntaxError(`${shown(word)} where an event's name and its colon belong: the line is cut short or lost its colon (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS)`);
+    }
     return { kind: 'skip' };
   }
   if (!KNOWN.has(name)) return { kind: 'skip', other: name };

@@ -15,8 +15,9 @@ export async function translateTrace(path: string, limits: TraceLimits, sink: Op
   const name = path === '-' ? STDIN_NAME : path;
   const given = device !== undefined;
   const t = new TraceTranslator(name, limits, sink, device);
-  const lines = await readLines(path, (text, n) => t.line(text, n), signal);
-  const s = t.finish(lines);
+  let unterminated = false;
+  const lines = await readLines(path, (text, n) => t.line(text, n), signal, (u) => { unterminated = u; });
+  const s = t.finish(lines, unterminated);
   if (!given && s.devices.length > 1) {
     throw new UsageError(`${escapeText(name)}: the trace has events of ${s.devices.length} devices (${deviceList(s.devices)}); choose one with --trace-device`);
   }

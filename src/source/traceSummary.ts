@@ -48,6 +48,9 @@ export interface TraceSummary {
    * dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so their
    * memory replays as streaming maps. */
   allocFormat612: boolean;
+  /** The last line is one of the replayed device's events and no line break follows it: a file cut
+   * short may end so, and a field cut there still reads as a value (a shorter address or size). */
+  lastEventUnterminated: boolean;
   /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
    * result's `verdict` (coherent when no read failed) says nothing about data. */
   oracleChecked: false;
@@ -58,6 +61,6 @@ export function emptySummary(device: string | undefined): TraceSummary {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
     afterUnmap: 0, allocSyncs: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
-    allocFormat612: false, oracleChecked: false,
+    allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }
