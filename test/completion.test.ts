@@ -73,6 +73,40 @@ describe('completion', () => {
     assert.match(human.stdout, /no page moved, so no per-page figure/);
   });
 
+  // D24: a replay that binds (or hands the device) a failed map's address: the GPU reaches whatever
+  // is there and the oracle judges it, but the page did not move. 128 pages = 512 KiB, more than a
+  // swiotlb map may take (IO_TLB_SEGSIZE × 2 KiB = 256 KiB), so the map fails on every platform that
+  // bounces a 32-bit r100's pages: 2.6.37 returns the overflow buffer (swiotlb-force) or 0
+  // (xen-swiotlb), 6.12 DMA_MAPPING_ERROR. 64 pages map, and move.
+  it("pages reached through a failed map's address did not move (D24), on both engines and kernels", () => {
+    const dir = scratch();
+    const script = (pages: number) => {
+      const path = join(dir, `failed-map-${pages}.jsonl`);
+      writeFileSync(path, [
+        `{"op":"alloc","buf":"a","pages":${pages},"zone":"dma32"}`, '{"op":"map","buf":"a","dir":"bidirectional"}',
+        '{"op":"gart_bind","buf":"a","gpuPage":0}', '{"op":"cpu_write","buf":"a"}', `{"op":"gpu_read","gpuPage":0,"pages":${pages}}`,
+        '{"op":"dev_read","buf":"a","size":8192}',
+      ].join('\n') + '\n');
+      return path;
+    };
+    for (const [platform, kernel] of [['swiotlb-force', '2010'], ['xen-pv', '2010'], ['swiotlb-force', 'modern']]) {
+      for (const engine of ['wasm', 'js']) {
+        const what = `${platform} ${kernel} ${engine}`;
+        const bad = json('replay', script(128), '--platform', platform, '--kernel', kernel, '--engine', engine);
+        assert.equal(bad.counters.mappingErrors, 1, what);
+        assert.equal(bad.extra.errorAddressPages, 128 + 2, what);
+        assert.deepEqual(bad.completion, { pagesRequested: 130, pagesMoved: 0 }, what);
+        const good = json('replay', script(64), '--platform', platform, '--kernel', kernel, '--engine', engine);
+        assert.deepEqual([good.counters.mappingErrors, good.extra.errorAddressPages], [0, 0], what);
+        assert.deepEqual(good.completion, { pagesRequested: 66, pagesMoved: 66 }, what);
+      }
+    }
+    const human = cli('replay', script(128), '--platform', 'swiotlb-force').stdout;
+    assert.match(human, /verdict: CORRUPT, 0% moved — /);
+    assert.match(human, /completion: INCOMPLETE — 0% moved \(0 of 130 pages\): 1 map error, 130 pages reached through a failed map's address; the verdict speaks of the pages that moved and of what was read through the failed map's address/);
+    assert.equal('errorAddressPages' in json('run', '--pages', '64').extra, false, 'a workload never lists it');
+  });
+
   it('a device read of a buffer whose allocation failed was asked for and did not move (D22), on both engines', () => {
     const dir = scratch();
     const path = join(dir, 'failed-coherent.jsonl');

@@ -5,15 +5,16 @@
 // and the oracle is asked after every read.
 
 import { PAGE_SHIFT, PAGE_SIZE, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_ERROR,
-  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES } from '../abi';
+  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES, C_ERROR_ADDRESS_PAGES } from '../abi';
 import { slot_rec, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
 import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } from '../sim/stamps';
 import { check_page, foreign_page } from '../sim/oracle';
 import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from '../drm/agp_gatt';
-import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, gart_page_failed } from '../drm/gart';
+import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, owner_error, gart_page_failed } from '../drm/gart';
+import { dma_error_addr } from '../dma/mapping';
 import { iommu_iotlb_fill } from '../dma/iommu';
-import { buf, b_pfn, page_handle, cpu_page_handle } from './buffers';
+import { buf, b_pfn, page_handle, page_handle_failed, cpu_page_handle } from './buffers';
 
 /** One write op over buffer bytes [offset, offset + size) by the CPU (dev 0) or device (dev 1). */
 export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void {
@@ -26,6 +27,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
+      if (page_handle_failed(b, i, dma_error_addr())) count(C_ERROR_ADDRESS_PAGES); // D24
       write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
@@ -44,6 +46,7 @@ function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
+      if (page_handle_failed(b, i, dma_error_addr())) count(C_ERROR_ADDRESS_PAGES); // D24
       check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
     } else {
       check_page(READER_CPU, pfn, rec_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
@@ -100,11 +103,13 @@ export function dev_skipped(offset: i32, size: i32): void {
 export function gpu_write(first: i32, pages: i32): void {
   const s0 = next_stamp(0, 1);
   let skipped = 0;
+  let errors = 0; // pages bound from a failed map's address: reached, not moved (D24)
   for (let p = first; p < first + pages; p++) {
     if (gart_page_failed(p)) { skipped++; continue; }
     const e = gpu_entry(p);
     if (gpu_mode(e) == MODE_BUS) iommu_iotlb_fill(gpu_entry_addr(e), PAGE_SIZE);
     if (owned(p)) {
+      if (owner_error(p)) errors++;
       const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
       write_page(s, owner_pfn(p), gpu_mode(e), gpu_entry_addr(e), 0, PAGE_SIZE);
     } else {
@@ -113,10 +118,12 @@ export function gpu_write(first: i32, pages: i32): void {
   }
   count(C_GPU_WRITES, pages - skipped);
   count(C_GPU_SKIPPED_PAGES, skipped);
+  count(C_ERROR_ADDRESS_PAGES, errors);
 }
 
 export function gpu_read(first: i32, pages: i32): void {
   let skipped = 0;
+  let errors = 0; // pages bound from a failed map's address: reached, not moved (D24)
   for (let p = first; p < first + pages; p++) {
     if (gart_page_failed(p)) { skipped++; continue; }
     const e = gpu_entry(p);
@@ -125,6 +132,7 @@ export function gpu_read(first: i32, pages: i32): void {
     const dma = mode == MODE_NONE ? DMA_MAPPING_ERROR : addr; // −1: an invalid entry names no address (D15)
     if (mode == MODE_BUS) iommu_iotlb_fill(addr, PAGE_SIZE);
     if (owned(p)) {
+      if (owner_error(p)) errors++;
       check_page(READER_GPU, owner_pfn(p), owner_id(p), mode, addr, 0, PAGE_SIZE, dma, p, e);
     } else {
       foreign_page(READER_GPU, mode, addr, dma, p, e);
@@ -132,4 +140,5 @@ export function gpu_read(first: i32, pages: i32): void {
   }
   count(C_GPU_READS, pages - skipped);
   count(C_GPU_SKIPPED_PAGES, skipped);
+  count(C_ERROR_ADDRESS_PAGES, errors);
 }

@@ -12,12 +12,12 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern } from '../dma/mapping';
+import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_dma, byte_handle, page_handle, unmap_handle, B_COH, M_OUT } from './buffers';
+  m_has, m_dma, byte_handle, page_handle, page_handle_failed, unmap_handle, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
 export function op_alloc(slot: i32, pages: i32, zone: i32): void {
@@ -124,10 +124,11 @@ export function dma_mapping_error(slot: i32): void {
 export function gart_bind(slot: i32, first: i32): void {
   const b = buf(slot);
   const pages = b_pages(b);
+  const err = dma_error_addr();
   for (let i = 0; i < pages; i++) {
     const p = first + i;
     if (<u32>p >= <u32>gart_pages) break;
-    gart_set(p, page_handle(b, i), slot, rec_id(b), b_pfn(b) + i);
+    gart_set(p, page_handle(b, i), slot, rec_id(b), b_pfn(b) + i, page_handle_failed(b, i, err)); // D24
   }
   gart_tlb_flush();
 }

@@ -80,6 +80,16 @@ export function byte_handle(b: usize, offset: i32): u64 {
 
 @inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
 
+/**
+ * D24: does page i's handle come from a map that failed — an address dma_mapping_error would have
+ * refused (`err`: the platform's, dma/mapping.ts dma_error_addr), which a driver that did not
+ * check hands on? The device or GPU then reaches whatever is there, and the page does not move.
+ */
+export function page_handle_failed(b: usize, i: i32, err: u64): bool {
+  const at = i * PAGE_SIZE;
+  return rec_kind(b) != KIND_COHERENT && m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b) && m_dma(b) == err;
+}
+
 /** The handle reported with a CPU read's violation (D4): −1 when the driver holds no dma address. */
 export function cpu_page_handle(b: usize, i: i32): u64 {
   const at = i * PAGE_SIZE;

@@ -33,7 +33,6 @@ import { LiveAllocations } from './traceAllocs.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
 export interface TraceLimits { maxBuffers: number }
-
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
 interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
 
@@ -49,8 +48,7 @@ export class TraceTranslator {
   private nextSlot = 0;
   private nextId = 1;
   private lineNo = 0;
-  /** The line of the last event of the replayed device (0: none yet). */
-  private lastEventLine = 0;
+  private lastEventLine = 0; // of the replayed device (0: none yet)
   private liveMappings = 0;
   private readonly idle = new FifoMap<string, Buffer>();
   /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
@@ -383,12 +381,10 @@ export class TraceTranslator {
     this.allocs.add(dma, b);
   }
 
-  /** The end of the trace: which device ran, and whether the choice was the user's to make. */
+  /** The end: which device ran, whether the user chose it, whether an event ends it unterminated (cut?). */
   finish(lines: number, unterminated = false): TraceSummary {
     const s = this.summary;
     s.lines = lines;
-    // The trace's last line is one of the device's events with no line break after it: where a
-    // file was cut short, that event's last field may be cut too, and still read as a number.
     s.lastEventUnterminated = unterminated && this.lastEventLine === lines;
     s.devices = [...this.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
     if (s.devices.length === 0) throw new UsageError(msg.scriptLine(this.file, lines, NO_TRACE_EVENTS));

@@ -7,11 +7,11 @@ import { PAGE_SIZE, Reader } from '../../engine/abi.js';
 import { foreignPage, readPage } from '../sim/oracle.js';
 import { cpuReach, nextStamp, writeRange, type Reach } from '../sim/stamps.js';
 import { busToMachine, deviceMachine } from '../sim/translate.js';
-import { DMA_ERROR } from '../dma/mapping.js';
+import { DMA_ERROR, dmaErrorAddr } from '../dma/mapping.js';
 import { entryAddress, entryValid } from '../drm/agpGatt.js';
 import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
 import { pagesTouched, type TtState } from '../drm/ttmTt.js';
-import { bufferPhys, cpuPageHandle, pageHandle, type Buffer } from './buffers.js';
+import { bufferPhys, cpuPageHandle, pageHandle, pageHandleFailed, type Buffer } from './buffers.js';
 
 /** The device reaching buffer bytes through the handle of each page. */
 function deviceReach(s: TtState, buf: Buffer): Reach {
@@ -44,6 +44,7 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
   const start = bufferPhys(buf) + offset;
   const end = start + size;
   if (dev) deviceIotlbFill(s, buf, start, end);
+  if (dev) countErrorPages(s, buf, start, end);
   if (write) {
     writeRange(s, nextStamp(s, buf.id, dev), start, end, reach, true);
     return;
@@ -54,6 +55,14 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
     readPage(s, Math.max(start, page * PAGE_SIZE), Math.min(end, (page + 1) * PAGE_SIZE), reach, {
       reader: dev ? Reader.dev : Reader.cpu, pfn: page, dmaAddr: BigInt(handle), gpuPage: -1, pte: 0n, bufId: buf.id,
     });
+  }
+}
+
+/** D24: pages of [start, end) whose handle a failed map returned: reached, not moved. */
+function countErrorPages(s: TtState, buf: Buffer, start: number, end: number): void {
+  const err = dmaErrorAddr(s);
+  for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
+    if (pageHandleFailed(buf, page - buf.pfn, err)) s.counters.errorAddressPages++;
   }
 }
 
@@ -112,6 +121,7 @@ export function gpuWrite(s: TtState, gpuPage: number, pages: number): void {
     s.counters.gpuWrites++;
     const { machine } = gpuEntry(s, g);
     const owner = liveOwner(s, g);
+    if (owner && s.gart.ownerError[g]) s.counters.errorAddressPages++; // D24
     const stamp = { hi: owner, lo }; // D9: the live owner's id, else 0
     // Logical side: the owner's page if it is alive; else only machine memory changes.
     const base = owner ? s.gart.ownerPfn[g]! * PAGE_SIZE : 0;
@@ -129,6 +139,7 @@ export function gpuRead(s: TtState, gpuPage: number, pages: number): void {
       foreignPage(s, machine, dmaAddr, g, pte);
       continue;
     }
+    if (s.gart.ownerError[g]) s.counters.errorAddressPages++; // D24
     const pfn = s.gart.ownerPfn[g]!;
     const base = pfn * PAGE_SIZE;
     readPage(s, base, base + PAGE_SIZE, (a) => (machine < 0 ? -1 : machine + (a - base)), {

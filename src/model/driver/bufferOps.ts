@@ -9,10 +9,10 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import { dmaMapPhys, dmaUnmapPage, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
-import { bufferPhys, failedBuffer, handleAt, pageHandle, unmapHandle, type Buffer } from './buffers.js';
+import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
 
 /** The CPU zeroes a fresh buffer: one write operation (not counted in cpuWrites). */
 function zeroFill(s: TtState, buf: Buffer): void {
@@ -110,8 +110,9 @@ export function dmaMappingError(s: TtState, buf: Buffer): void {
 /** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's TLB flushes. */
 export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
   if (s.agp) return; // AGP memory is bound through TT_BIND only (T16)
+  const err = dmaErrorAddr(s);
   for (let i = 0; i < buf.pages; i++) {
-    s.gart.bind(gpuPage + i, pageHandle(buf, i), buf.id, buf.pfn + i);
+    s.gart.bind(gpuPage + i, pageHandle(buf, i), buf.id, buf.pfn + i, pageHandleFailed(buf, i, err)); // D24
     s.gpuFailed[gpuPage + i] = 0;
   }
   s.counters.gartWrites += buf.pages;

@@ -33,6 +33,17 @@ export function pageHandle(buf: Buffer, i: number): number {
   return handleAt(buf, i * PAGE_SIZE);
 }
 
+/**
+ * D24: does page i's handle come from a map that failed — an address dma_mapping_error would have
+ * refused (`err`: the platform's, dma/mapping.ts dmaErrorAddr), which a driver that did not check
+ * hands on? The device or GPU then reaches whatever is there, and the page does not move.
+ */
+export function pageHandleFailed(buf: Buffer, i: number, err: number): boolean {
+  const m = buf.mapping;
+  const at = i * PAGE_SIZE;
+  return buf.kind !== 'coherent' && m !== null && at >= m.offset && at < m.offset + m.size && m.dmaAddr === err;
+}
+
 /** The dma address of byte `offset` of the buffer, by the same rule (D10). */
 export function handleAt(buf: Buffer, offset: number): number {
   if (buf.kind === 'coherent') return buf.handle + offset;

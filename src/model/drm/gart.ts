@@ -103,22 +103,24 @@ export class Gart {
   /** Buffer id the entry was bound for (0 = none) and that buffer's pfn for this page. */
   readonly ownerId: Float64Array;
   readonly ownerPfn: Int32Array;
+  /** 1: the entry was bound from an address a failed map returned (D24). */
+  readonly ownerError: Uint8Array;
 
   constructor(readonly family: number, readonly pages: number) {
     this.hi = new Uint32Array(pages);
     this.lo = new Uint32Array(pages);
     this.ownerId = new Float64Array(pages);
     this.ownerPfn = new Int32Array(pages).fill(-1);
+    this.ownerError = new Uint8Array(pages);
   }
 
   pte(gpuPage: number): Pte {
     return { hi: this.hi[gpuPage]!, lo: this.lo[gpuPage]! };
   }
 
-  bind(gpuPage: number, addr: number, ownerId: number, ownerPfn: number): void {
+  bind(gpuPage: number, addr: number, ownerId: number, ownerPfn: number, error = false): void {
     this.setPte(gpuPage, encodePte(this.family, addr));
-    this.ownerId[gpuPage] = ownerId;
-    this.ownerPfn[gpuPage] = ownerPfn;
+    this.setOwner(gpuPage, ownerId, ownerPfn, error);
   }
 
   /** Points the entry at the dummy page (nv50: an invalid zero entry). */
@@ -127,9 +129,10 @@ export class Gart {
     this.clearOwner(gpuPage);
   }
 
-  setOwner(gpuPage: number, id: number, pfn: number): void {
+  setOwner(gpuPage: number, id: number, pfn: number, error = false): void {
     this.ownerId[gpuPage] = id;
     this.ownerPfn[gpuPage] = pfn;
+    this.ownerError[gpuPage] = error ? 1 : 0;
   }
 
   clearOwner(gpuPage: number): void {
