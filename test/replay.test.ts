@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SMALL, cli, scratch, script, seedReadback, seedUpload } from './helpers.js';
+import { SMALL, cli, expectUsage, scratch, script, seedReadback, seedUpload } from './helpers.js';
 
 const dir = scratch();
 
@@ -74,5 +74,32 @@ describe('replay output', () => {
     const b = JSON.parse(readFileSync(out, 'utf8'));
     delete a.engine; delete b.engine;
     assert.deepEqual(a, b);
+  });
+});
+
+describe('replay fields: each op takes exactly the fields INTERFACE.md lists', () => {
+  it('a misspelt field is a usage error naming it and the valid ones, not its default taken silently', () => {
+    const path = script(dir, 'typo.jsonl', [{ op: 'alloc', buf: 'a', pages: 2, zone: 'dma32' }, { op: 'cpu_write', buf: 'a', ofset: 4096, size: 4096 }]);
+    expectUsage(cli('replay', path, ...SMALL), /:2: cpu_write: unknown field 'ofset' \(valid: op, buf, offset, size\)$/m);
+  });
+
+  it('every op with every field it documents replays (exit 0)', () => {
+    const ops: object[] = [
+      { op: 'alloc', buf: 'a', pages: 2, zone: 'dma32' }, { op: 'alloc_coherent', buf: 'c', pages: 1 },
+      { op: 'exchange', buf: 'a', addressBits: 32 }, { op: 'map', buf: 'a', dir: 'bidirectional', offset: 0, size: 8192 },
+      { op: 'mapping_error', buf: 'a' }, { op: 'sync_for_device', buf: 'a', dir: 'to_device', offset: 0, size: 4096 },
+      { op: 'sync_for_cpu', buf: 'a', dir: 'from_device', offset: 0, size: 4096 },
+      { op: 'cpu_write', buf: 'a', offset: 0, size: 4096 }, { op: 'cpu_read', buf: 'a', offset: 0, size: 4096 },
+      { op: 'dev_write', buf: 'a', offset: 0, size: 4096 }, { op: 'dev_read', buf: 'a', offset: 0, size: 4096 },
+      { op: 'gart_bind', buf: 'a', gpuPage: 0 }, { op: 'gpu_write', gpuPage: 0, pages: 1 }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
+      { op: 'gart_unbind', gpuPage: 0, pages: 2 }, { op: 'unmap', buf: 'a', dir: 'bidirectional', size: 8192 },
+      { op: 'tt_populate', buf: 't', pages: 4, caching: 'wc' }, { op: 'tt_bind', buf: 't', gpuPage: 8 },
+      { op: 'tt_sync', buf: 't', for: 'device' }, { op: 'tt_unbind', buf: 't' }, { op: 'tt_unpopulate', buf: 't' },
+      { op: 'free_coherent', buf: 'c' }, { op: 'free', buf: 'a' },
+    ];
+    const seen = new Set(ops.map((o) => (o as { op: string }).op));
+    assert.equal(seen.size, 23, 'all 23 ops');
+    const r = cli('replay', script(dir, 'all-fields.jsonl', ops), '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
   });
 });

@@ -17,6 +17,19 @@ export const REPLAY_OPS = [
   'gpu_write', 'gpu_read', 'tt_populate', 'tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate',
 ] as const;
 
+/** Each op's fields besides "op" (INTERFACE.md "Replay scripts"): any other is a usage error, so a
+ * misspelt optional field ("ofset") is never silently taken as its default. */
+const RANGE = ['buf', 'offset', 'size'] as const;
+const FIELDS: Record<(typeof REPLAY_OPS)[number], readonly string[]> = {
+  alloc: ['buf', 'pages', 'zone'], free: ['buf'], alloc_coherent: ['buf', 'pages'], free_coherent: ['buf'],
+  exchange: ['buf', 'addressBits'], map: ['buf', 'dir', 'offset', 'size'], mapping_error: ['buf'],
+  sync_for_device: ['buf', 'dir', 'offset', 'size'], sync_for_cpu: ['buf', 'dir', 'offset', 'size'],
+  unmap: ['buf', 'dir', 'size'], cpu_write: RANGE, cpu_read: RANGE, dev_write: RANGE, dev_read: RANGE,
+  gart_bind: ['buf', 'gpuPage'], gart_unbind: ['gpuPage', 'pages'], gpu_write: ['gpuPage', 'pages'],
+  gpu_read: ['gpuPage', 'pages'], tt_populate: ['buf', 'pages', 'caching'], tt_bind: ['buf', 'gpuPage'],
+  tt_unbind: ['buf'], tt_sync: ['buf', 'for'], tt_unpopulate: ['buf'],
+};
+
 /** The ops that act on a TTM tt (besides cpu_write and cpu_read, which work on both). */
 const TT_OPS = ['tt_bind', 'tt_unbind', 'tt_sync', 'tt_unpopulate'];
 const BOTH_OPS = ['cpu_write', 'cpu_read'];
@@ -64,6 +77,10 @@ export class ReplayTranslator {
     const op = r.op;
     if (typeof op !== 'string') fail(`"op" must be a string (valid: ${listOf(REPLAY_OPS)})`);
     if (!(REPLAY_OPS as readonly string[]).includes(op as string)) fail(`unknown op ${shown(op as string)} (valid: ${listOf(REPLAY_OPS)})`);
+    const fields = FIELDS[op as (typeof REPLAY_OPS)[number]];
+    for (const k of Object.keys(r)) {
+      if (k !== 'op' && !fields.includes(k)) fail(`${op}: unknown field ${shown(k)} (valid: ${listOf(['op', ...fields])})`);
+    }
     const f = new Fields(r, fail);
     const emit = (code: number, a = 0, b = 0, c = 0, d = 0) => this.sink.push(code, a, b, c, d, lineNo);
 
