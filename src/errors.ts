@@ -72,6 +72,7 @@ export const msg = {
     `--${opt}: ${shown(v)} is not a whole number from ${min} to ${max}`,
   badSize: (opt: string, v: string) => `--${opt}: ${shown(v)} is not a size (use bytes or a number with K, M, G or T, e.g. 4G)`,
   sizeRange: (opt: string, v: string, min: string, max: string) => `--${opt}: ${v} is outside ${min}..${max}`,
+  sizeTooLarge: (opt: string, v: string) => `--${opt}: ${shown(v)} is too large to be a size (more than 2^53 bytes; see --help for the option's range)`,
   sizeAlign: (opt: string, v: string, unit: string) => `--${opt}: ${v} is not a multiple of ${unit}`,
   takesNoValue: (opt: string) => `--${opt}: takes no value (a flag: give --${opt} alone)`,
   needsValue: (opt: string) => `--${opt}: needs a value`,

@@ -8,7 +8,7 @@ export function parseSize(opt: string, text: string): number {
   if (!m) throw new UsageError(msg.badSize(opt, text));
   const unit = (m[2] ?? '').toUpperCase();
   const value = Number(m[1]) * UNITS[unit]!;
-  if (!Number.isSafeInteger(value)) throw new UsageError(msg.badSize(opt, text));
+  if (!Number.isSafeInteger(value)) throw new UsageError(msg.sizeTooLarge(opt, text));
   return value;
 }
 

@@ -56,6 +56,7 @@ describe('option values at the edges', () => {
     { description: '--pages=-Infinity too', args: ['run', '--pages=-Infinity'], pattern: /--pages: '-Infinity' is not a whole number from 1/ },
     { description: '--pages Infinity too', args: ['run', '--pages', 'Infinity'], pattern: /--pages: 'Infinity' is not a whole number from 1/ },
     { description: '--ram -4G is not a size', args: ['run', '--ram', '-4G'], pattern: /--ram: '-4G' is not a size/ },
+    { description: 'a size too large to hold', args: ['run', '--ram', '99999999999999999999999G'], pattern: /--ram: '99999999999999999999999G' is too large to be a size \(more than 2\^53 bytes; see --help for the option's range\)\n$/ },
     { description: "--bo-pages over the real maximum names it", args: ['run', '--bo-pages', String(2 ** 20)], pattern: new RegExp(`--bo-pages: '${2 ** 20}' is not a whole number from 1 to ${MAX_BO_PAGES}`) },
     { description: "--bo-pages just over it too", args: ['run', '--bo-pages', String(MAX_BO_PAGES + 1)], pattern: new RegExp(`--bo-pages: '${MAX_BO_PAGES + 1}' is not a whole number from 1 to ${MAX_BO_PAGES}`) },
     { description: 'an option without its value', args: ['run', '--pages'], pattern: /^gartbench: --pages: needs a value\n$/ },

@@ -49,6 +49,11 @@ describe('--out that is refused before the run', () => {
       pattern: /--out: '.*dangling\.json' is a symbolic link/,
     },
     {
+      description: "'-' (standard output to many tools) writes no file of that name",
+      make: () => ({ out: '-', unchanged: () => assert.equal(existsSync('-'), false) }),
+      pattern: /^gartbench: --out: '-' is not a file here; to print the JSON on standard output use --json\n$/,
+    },
+    {
       description: 'a device (/dev/null) stays a device',
       make: () => ({ out: '/dev/null', unchanged: () => assert.ok(lstatSync('/dev/null').isCharacterDevice()) }),
       pattern: /^gartbench: --out: '\/dev\/null' is a device, not a regular file/,

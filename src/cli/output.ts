@@ -20,7 +20,8 @@ export function costsInput(v: Values): Input {
  * `hint`: what to do when a link, directory or device sits at the path (default: name a file). */
 export function checkOutPath(out: unknown, inputs: Input[] = [], hint?: string): void {
   if (typeof out !== 'string') return;
-  const problem = targetProblem(out, inputs, hint) ?? directoryProblem(out);
+  // '-' is standard output to many tools, and a file of that name a surprise: --json prints there.
+  const problem = out === '-' ? 'is not a file here; to print the JSON on standard output use --json' : targetProblem(out, inputs, hint) ?? directoryProblem(out);
   if (problem) throw new UsageError(msg.outUnusable(out, problem));
 }
 
