@@ -7,7 +7,7 @@ import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EX
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
   OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE,
-  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES } from './abi';
+  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS } from './abi';
 import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_failed, KIND_NONE } from './layout';
 import { set_cur_op } from './sim/counters';
 import { debug_release } from './dma/debug';
@@ -21,6 +21,8 @@ import { op_alloc, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dm
 import { cpu_write, cpu_read, dev_write, dev_read, dev_skipped, gpu_write, gpu_read } from './driver/access';
 import { explain_violation } from './driver/hops';
 import { note_op } from './invariants';
+
+@inline const DIR_MASK: i32 = (1 << OP_DIR_BITS) - 1;
 
 /** Ops that name a buffer slot: is the slot in range and holding a usable buffer (not a tt)? */
 @inline function on_buffer(slot: i32): bool {
@@ -58,11 +60,12 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b); break;
       case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a); break;
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
-      case OP_MAP: if (on_buffer(a)) dma_map(a, b, c, d); break;
+      // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call)
+      case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS); break;
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
-      case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b, c, d, false); break;
-      case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b, c, d, true); break;
-      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b, c); break;
+      case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS); break;
+      case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS); break;
+      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS); break;
       case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;

@@ -210,17 +210,37 @@ describe('trace: edges', () => {
     expectUsage(cli('replay', path, '--format', 'ftrace'), /no-events\.trace:\d+: no dma or swiotlb trace events \(record with: trace-cmd record -e dma -e swiotlb/);
   });
 
-  it('dma_unmap_phys of an entry of an sg list unmaps that entry alone; the list\'s dma_unmap_sg then skips it', () => {
-    const path = traceFile('sg-single.trace', [
+  // 6.12 dma-debug: debug_dma_map_sg makes sg-type entries with the list's count; the single
+  // unmap of one (debug_dma_unmap_page: type single) is check_unmap's "wrong function", and the
+  // entry goes; the list's dma_unmap_sg (debug_dma_unmap_sg) then checks every entry again, so
+  // that one is "has not allocated" — and dma_direct_unmap_sg unmaps it a second time.
+  for (const engine of ['wasm', 'js']) {
+    it(`dma_unmap_phys of an entry of an sg list: wrong function; the list's dma_unmap_sg then finds it gone (engine ${engine})`, () => {
+      const path = traceFile('sg-single.trace', [
+        ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0x1000, 0x3000], [4096, 4096]),
+        ev.unmapPhys('TO_DEVICE', 0x3000, 4096),
+        ev.unmapSg('TO_DEVICE', [0x1000, 0x3000]),
+      ], false);
+      const res = replayJson(path, '--platform', 'swiotlb-force', '--engine', engine, ...SMALL);
+      assert.equal(res.trace.sgEntryUnmaps, 1);
+      assert.equal(res.trace.afterUnmap, 1, 'the second unmap of the entry');
+      assert.deepEqual([res.counters.maps, res.counters.unmaps], [2, 3]);
+      assert.equal(res.trace.liveAtEnd, 0);
+      const d = res.dmaDebug as { class: string; op: number; message: string }[];
+      assert.deepEqual(d.map((r) => [r.class, r.op]), [['unmap-wrong-function', 2], ['unmap-unknown', 3]]);
+      assert.match(d[0]!.message, /\[mapped as scather-gather\] \[unmapped as single\]$/);
+      assert.match(d[1]!.message, /tries to free DMA memory it has not allocated/);
+    });
+  }
+
+  it('an sg list mapped, synced and unmapped as one is clean on 6.12: no map-error check asked of its entries (MAP_ERR_CHECK_NOT_APPLICABLE)', () => {
+    const path = traceFile('sg-clean.trace', [
       ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0x1000, 0x3000], [4096, 4096]),
-      ev.unmapPhys('TO_DEVICE', 0x3000, 4096),
+      ev.syncSg(false, 'TO_DEVICE', [0x1000, 0x3000], [4096, 4096]),
       ev.unmapSg('TO_DEVICE', [0x1000, 0x3000]),
     ], false);
     const res = replayJson(path, '--platform', 'swiotlb-force', ...SMALL);
-    assert.equal(res.trace.sgEntryUnmaps, 1);
-    assert.equal(res.counters.maps, 2);
-    assert.equal(res.counters.unmaps, 2);
-    assert.equal(res.trace.liveAtEnd, 0);
+    assert.deepEqual([res.counters.maps, res.counters.syncsForDevice, res.counters.unmaps, res.counters.dmaDebugErrors], [2, 2, 2, 0]);
   });
 
   it('a single map and an sg entry of the same bytes (dma-direct: one dma_addr): the single unmap takes the single mapping', () => {

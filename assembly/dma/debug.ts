@@ -4,14 +4,15 @@
 // first in check_unmap, no map-error tracking); `modern` is kernel/dma/debug.c of 6.12 (the same
 // best fit, bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // Different: it sees only what the driver tells the DMA API — never a missing sync, which is
-// the oracle's job — and it reports every failed check of an op, not just the first.
+// the oracle's job — and it reports every failed check of an op, not just the first. An entry's
+// type word holds the type (DebugType) and, above SG_SHIFT, an sg entry's list count (sg_call_ents).
 
 import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
   DBG_UNMAP_UNKNOWN, DBG_UNMAP_SIZE, DBG_UNMAP_DIRECTION,
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT,
-  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
+  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_SG, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
   KERNEL_MODERN } from '../abi';
 import { active_cacheline_insert, active_cacheline_remove, active_cacheline_reset } from './debug_cacheline';
 import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era, debug_capacity } from '../layout';
@@ -27,10 +28,8 @@ import { count, counter, cur_op } from '../sim/counters';
 // page); the others are on the wide list. A containing lookup then probes the pages an entry
 // holding the address could start on, plus the wide list: the same answer as a scan of every
 // entry (D21), without the scan. No allocation after init.
-let live: i32 = 0;
-let live_single: i32 = 0;
-let max_span: i32 = 0; // largest page span of a live narrow entry
-let seq: u64 = 0;
+let live: i32 = 0; let live_single: i32 = 0; // all; streaming (single or sg)
+let max_span: i32 = 0; let seq: u64 = 0; // the largest page span of a live narrow entry; entries made
 // Device teardown after release (ENGINE.md §13) frees through the same paths but reports nothing.
 let quiet = false;
 export function debug_set_quiet(q: bool): void { quiet = q; }
@@ -44,27 +43,23 @@ let global_disable = false;
 let error_addr: u64 = DMA_MAPPING_ERROR;
 export function debug_set_error_addr(addr: u64): void { error_addr = addr; }
 let matches: i32 = 0; // live entries at exactly the last lookup's address (hash_bucket_find's `matches`)
+@inline const SG_SHIFT: i32 = 8; // the type word of a single map (nents 0) or an entry of an sg call of nents
+export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG | (nents << SG_SHIFT) : DEBUG_TYPE_SINGLE; }
+@inline function kind(t: i32): i32 { return t & ((1 << SG_SHIFT) - 1); }
 
 @inline const E_DMA: i32 = 0;
 @inline const E_SIZE: i32 = E_DMA + 8;
 @inline const E_DIR: i32 = E_SIZE + 4; @inline const E_TYPE: i32 = E_DIR + 4;
-@inline const E_CHECKED: i32 = E_TYPE + 4;
-@inline const E_SEQ: i32 = E_CHECKED + 4;
-@inline const ADDR_LINK: usize = E_SEQ + 8;   // next, prev
-@inline const PAGE_LINK: usize = ADDR_LINK + 8; // next, prev
+@inline const E_CHECKED: i32 = E_TYPE + 4; @inline const E_SEQ: i32 = E_CHECKED + 4;
+@inline const ADDR_LINK: usize = E_SEQ + 8; @inline const PAGE_LINK: usize = ADDR_LINK + 8; // next, prev each
 @inline const E_CLN: i32 = 48; @inline const NO_CLN: u64 = u64.MAX_VALUE; // after PAGE_LINK's two links
 // A debug record (DEBUG_WORDS i64, src/engine/abi.ts): class, op, dma, size, entry dir, ref dir,
 // entry type, ref type, count, entry size.
-@inline const R_CLASS: i32 = 0;
-@inline const R_OP: i32 = R_CLASS + 8;
-@inline const R_DMA: i32 = R_OP + 8;
-@inline const R_SIZE: i32 = R_DMA + 8;
-@inline const R_EDIR: i32 = R_SIZE + 8;
-@inline const R_RDIR: i32 = R_EDIR + 8;
-@inline const R_ETYPE: i32 = R_RDIR + 8;
-@inline const R_RTYPE: i32 = R_ETYPE + 8;
-@inline const R_COUNT: i32 = R_RTYPE + 8;
-@inline const R_ESIZE: i32 = R_COUNT + 8;
+@inline const R_CLASS: i32 = 0; @inline const R_OP: i32 = R_CLASS + 8;
+@inline const R_DMA: i32 = R_OP + 8; @inline const R_SIZE: i32 = R_DMA + 8;
+@inline const R_EDIR: i32 = R_SIZE + 8; @inline const R_RDIR: i32 = R_EDIR + 8;
+@inline const R_ETYPE: i32 = R_RDIR + 8; @inline const R_RTYPE: i32 = R_ETYPE + 8;
+@inline const R_COUNT: i32 = R_RTYPE + 8; @inline const R_ESIZE: i32 = R_COUNT + 8;
 
 @inline function ent(i: i32): usize {
   assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
@@ -131,7 +126,7 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   if (type == DEBUG_TYPE_SINGLE) debug_mapping_error(dma);
   if (live >= debug_capacity) { global_disable = true; return; }
   const i = live++;
-  if (type == DEBUG_TYPE_SINGLE) live_single++;
+  if (kind(type) != DEBUG_TYPE_COHERENT) live_single++; // streaming: single or sg
   const e = ent(i);
   store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<i32>(e, dir, E_DIR); store<i32>(e, type, E_TYPE);
   store<i32>(e, checked ? 1 : 0, E_CHECKED); store<u64>(e, ++seq, E_SEQ); store<u64>(e, NO_CLN, E_CLN);
@@ -149,7 +144,7 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
     const cln = phys >> L1_CACHE_SHIFT;
     store<u64>(e, cln, E_CLN);
     const overlap = active_cacheline_insert(cln);
-    if (overlap > 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, type, -1, overlap, size);
+    if (overlap > 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, kind(type), -1, overlap, size);
   }
 }
 
@@ -159,7 +154,7 @@ function remove(i: i32): void {
   // dma_entry_free → active_cacheline_remove (modern; to_device entries were never tracked).
   const cln = load<u64>(e, E_CLN);
   if (cln != NO_CLN) active_cacheline_remove(cln);
-  if (load<i32>(e, E_TYPE) == DEBUG_TYPE_SINGLE) live_single--;
+  if (kind(load<i32>(e, E_TYPE)) != DEBUG_TYPE_COHERENT) live_single--;
   unlink(addr_head(dma), i, ADDR_LINK);
   const span = span_of(dma, load<i32>(e, E_SIZE));
   if (span >= 0) {
@@ -201,7 +196,7 @@ function count_at(dma: u64): i32 {
  * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37); kernel/dma/debug.c 6.12
  * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
  * nothing: the sg count always scores). Of the live entries at exactly `dma`, one point each for
- * equal size, type, direction and sg entry count (0 on both sides here). The first perfect score
+ * equal size, type, direction and sg entry count (0 for a single). The first perfect score
  * in insertion order (the kernel's buckets are list_add_tail: oldest first) wins; otherwise the
  * best counts only as the lone candidate — several, none perfect: nothing ("has not allocated").
  * The chain runs newest → oldest, so the last perfect entry met is the oldest.
@@ -214,8 +209,9 @@ function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
     const e = ent(k - 1);
     if (load<u64>(e, E_DMA) != dma) continue;
     matches++;
-    const lvl = (load<i32>(e, E_SIZE) == size ? 1 : 0) + (load<i32>(e, E_TYPE) == type ? 1 : 0) +
-      (load<i32>(e, E_DIR) == dir ? 1 : 0) + 1;
+    const t = load<i32>(e, E_TYPE);
+    const lvl = (load<i32>(e, E_SIZE) == size ? 1 : 0) + (kind(t) == kind(type) ? 1 : 0) +
+      (load<i32>(e, E_DIR) == dir ? 1 : 0) + ((t >> SG_SHIFT) == (type >> SG_SHIFT) ? 1 : 0);
     if (lvl == 4) perfect = k - 1;
     else if (lvl > 0) best = k - 1; // only used when it is the lone candidate
   }
@@ -299,25 +295,29 @@ function bucket_find_contain(dma: u64, size: i32, dir: i32, type: i32): i32 {
  * dma_mapping_error only when nothing is found; a failed map is never recorded, so no entry sits
  * at the error address and the order changes nothing. The invalid address is `unmap-unknown`
  * with count −1 (INTERFACE has no class of its own).
- * Then every mismatch: size, wrong function, direction, and (modern only: map_err_type came
- * with debug_dma_mapping_error, after 3.0) a map error nobody checked. The entry goes.
+ * Then every mismatch: size, wrong function (an sg entry unmapped as single: its type), direction,
+ * and (modern only: map_err_type came with debug_dma_mapping_error, after 3.0) a map error nobody
+ * checked. The entry goes. An sg list's "different entry count" has no class in INTERFACE.md:
+ * the count only scores in the best fit.
  */
 export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   if (global_disable) return;
+  const rtype = kind(type);
   if (dma == error_addr) {
-    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, -1, -1);
+    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, -1, -1);
     return;
   }
   const modern = kernel_era == KERNEL_MODERN;
   const i = find_best_fit(dma, size, dir, type);
   if (i < 0) {
-    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
+    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, matches, -1);
     return;
   }
   const e = ent(i);
   const esize = load<i32>(e, E_SIZE);
   const edir = load<i32>(e, E_DIR);
-  const etype = load<i32>(e, E_TYPE);
+  const etype = kind(load<i32>(e, E_TYPE));
+  type = rtype;
   if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, type, -1, esize);
   if (etype != type) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
   if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
@@ -343,6 +343,7 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   } else {
     i = find_best_fit(dma, size, dir, type);
   }
+  type = kind(type);
   if (i < 0) {
     report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
     return;
@@ -350,7 +351,7 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   const e = ent(i);
   const esize = load<i32>(e, E_SIZE);
   const edir = load<i32>(e, E_DIR);
-  const etype = load<i32>(e, E_TYPE);
+  const etype = kind(load<i32>(e, E_TYPE));
   if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) {
     report(DBG_SYNC_OUTSIDE, <i64>dma, size, edir, dir, etype, type, -1, esize);
   }

@@ -14,7 +14,7 @@ import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { check_unmap, check_sync, debug_mapping_error } from '../dma/debug';
+import { check_unmap, check_sync, debug_mapping_error, debug_type } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_dma, byte_handle, page_handle, page_handle_failed, unmap_handle, B_COH, M_OUT } from './buffers';
@@ -84,17 +84,18 @@ export function op_free_coherent(slot: i32): void {
   rec_clear(b);
 }
 
-export function dma_map(slot: i32, dir: i32, offset: i32, size: i32): void {
+/** dma_map_page, or (`nents` > 0) one entry of a dma_map_sg of `nents` entries (dma-debug's sg type). */
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32): void {
   const b = buf(slot);
-  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT);
+  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, debug_type(nents));
   set_mapping(b, dma, offset, size, dir);
 }
 
-export function dma_unmap(slot: i32, dir: i32, size: i32): void {
+export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {
   const b = buf(slot);
   count(C_UNMAPS);
   const dma = unmap_handle(b);
-  check_unmap(dma, size, dir, DEBUG_TYPE_SINGLE);
+  check_unmap(dma, size, dir, debug_type(nents));
   dma_unmap_addr(dma, size, dir);
   kill_mapping(b);
 }
@@ -104,11 +105,11 @@ export function dma_unmap(slot: i32, dir: i32, size: i32): void {
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlb_sync_2010,
  * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
-export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool): void {
+export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32): void {
   const b = buf(slot);
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
   const dma = byte_handle(b, offset);
-  check_sync(dma, size, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  check_sync(dma, size, dir, debug_type(nents), to_cpu);
   if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
   else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }

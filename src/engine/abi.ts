@@ -11,11 +11,11 @@ export const Op = {
   ALLOC_COHERENT: 3, // slot, pages
   FREE_COHERENT: 4, // slot
   EXCHANGE: 5, // slot, addressBits
-  MAP: 6, // slot, dir, offset, size
+  MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
   MAPPING_ERROR: 7, // slot
-  SYNC_FOR_DEVICE: 8, // slot, dir, offset, size
-  SYNC_FOR_CPU: 9, // slot, dir, offset, size
-  UNMAP: 10, // slot, dir, size
+  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
+  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
+  UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size
   CPU_WRITE: 11, // slot, offset, size
   CPU_READ: 12, // slot, offset, size
   DEV_WRITE: 13, // slot, offset, size
@@ -93,7 +93,13 @@ export const Reader = { cpu: 0, dev: 1, gpu: 2 } as const;
 export const ViolationKind = { none: 0, stale: 1, lost: 2, foreign: 3 } as const;
 
 /** dma-debug entry types (kernel/dma/debug.c type2name). */
-export const DebugType = { single: 0, coherent: 1 } as const;
+export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
+/**
+ * MAP, SYNC_FOR_* and UNMAP carry the direction in their second word's low OP_DIR_BITS bits and,
+ * above them, the sg call's entry count (nents; dma-debug's sg_call_ents): 0 is a single-page
+ * call, more an entry of an sg list (a kernel trace's dma_map_sg, dma_unmap_sg, dma_sync_sg_*).
+ */
+export const OP_DIR_BITS = 2;
 
 /** Counter order in the engine's counter region (each an i64). */
 export const COUNTERS = [
@@ -358,7 +364,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

@@ -1,7 +1,7 @@
 // The op loop (twin of assembly/ops.ts): decodes the harness's Int32Array stream and calls the
 // kernel paths in program order, as a driver (TTM + radeon/nouveau, 2010) issues DMA API calls.
 // Ops on a slot that holds no usable buffer are no-ops, like a driver that ignores a failure.
-import { OP_WORDS, Op } from '../engine/abi.js';
+import { OP_DIR_BITS, OP_WORDS, Op } from '../engine/abi.js';
 import { gattCreate } from './drm/agpGatt.js';
 import { Tt, ttAccess, ttBind, ttmTeardown, ttPopulate, ttSync, ttUnbind, ttUnpopulate, type TtState } from './drm/ttmTt.js';
 import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
@@ -14,6 +14,7 @@ import {
 import { explainViolation } from './driver/hops.js';
 
 type State = TtState & { released: boolean };
+const DIR_MASK = (1 << OP_DIR_BITS) - 1;
 
 export function runOps(s: State, ops: Int32Array, count: number, firstOp: number): void {
   for (let n = 0; n < count; n++) {
@@ -78,16 +79,17 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
   switch (code) {
     case Op.EXCHANGE:
       return exchange(s, buf, b);
+    // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call)
     case Op.MAP:
-      return dmaMap(s, buf, b, c, d);
+      return dmaMap(s, buf, b & DIR_MASK, c, d, b >> OP_DIR_BITS);
     case Op.MAPPING_ERROR:
       return dmaMappingError(s, buf);
     case Op.SYNC_FOR_DEVICE:
-      return dmaSync(s, buf, b, c, d, false);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS);
     case Op.SYNC_FOR_CPU:
-      return dmaSync(s, buf, b, c, d, true);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS);
     case Op.UNMAP:
-      return dmaUnmap(s, buf, b, c);
+      return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS);
     case Op.CPU_WRITE:
       return bufferAccess(s, buf, b, c, false, true);
     case Op.CPU_READ:

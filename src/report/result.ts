@@ -111,7 +111,8 @@ export function pageOps(c: Record<CounterName, number>): number {
   return c.pagesAllocated + c.pagesFreed + c.maps + c.unmaps + c.gartWrites + c.gpuReads + c.gpuWrites + c.cpuReads + c.cpuWrites;
 }
 
-const TYPE_NAME = { [DebugType.single]: 'single', [DebugType.coherent]: 'coherent' } as Record<number, string>;
+// kernel/dma/debug.c type2name, as the kernel spells it ("scather-gather").
+const TYPE_NAME = { [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: 'scather-gather' } as Record<number, string>;
 
 const dirName = (d: bigint) => (d >= 0n ? (DIRS[Number(d)] ?? `dir ${d}`).toUpperCase() : '?');
 

@@ -10,10 +10,10 @@
 // - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
 //   mapping, or span entries an IOMMU merged); the simulation uses its own platform's address.
 //   An unmap takes a mapping of its size first, and (a page and an sg entry of the same bytes
-//   share a dma_addr under dma-direct) the single mapping before an sg entry. An unmap or sync of an address the trace unmapped
-//   before is a double unmap or use after unmap: replayed on the unmapped pages, for dma-debug.
-// - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
-//   addresses (source/traceSg.ts).
+//   share a dma_addr under dma-direct) the single mapping before an sg entry. An unmap or sync of an
+//   address the trace unmapped before (double unmap, use after unmap) is replayed on its pages.
+// - dma_map_sg maps entry by entry (dma_direct_map_sg), dma-debug's sg type with the list's count;
+//   dma_unmap_sg names its list by physical addresses (source/traceSg.ts) and unmaps every entry.
 // - dma_alloc and its _pages/_sgt forms are device-reachable DMA-API memory (never bounced), named
 //   by dma_addr: the trace prints no physical address for them.
 // - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
@@ -21,7 +21,7 @@
 //   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded, unmaps and syncs of mappings
 //   made before the trace, calls over the simulator's 4 MiB blocks; the syncs and unmaps of a
 //   mapping not replayed are counted with it (source/traceSkips.ts).
-import { Dir, MAX_ALLOC_PAGES, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+import { Dir, MAX_ALLOC_PAGES, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
 import type { OpSink } from './sink.js';
@@ -35,7 +35,6 @@ import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './trace
 export interface TraceLimits { maxBuffers: number }
 interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
 interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
-
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
 const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32;
@@ -117,8 +116,7 @@ export class TraceTranslator {
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
           return;
         }
-        // Only an sg entry is mapped there: the driver unmaps one entry by itself (replayed; its
-        // list's dma_unmap_sg then skips it).
+        // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
         if (m.sg) this.summary.sgEntryUnmaps++;
         this.unmap(m, this.dir(ev.dir), ev.size);
         return;
@@ -143,14 +141,16 @@ export class TraceTranslator {
         const list = lists!.splice(at, 1)[0]!;
         if (lists!.length === 0) this.sgLists.delete(ev.phys[0]!);
         if (list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
-        const dir = this.dir(ev.dir);
-        for (const m of list.maps) if (m.live) this.unmap(m, dir, m.size);
+        // debug_dma_unmap_sg checks every entry, sg type with the call's count: one the driver unmapped
+        // by itself is "not allocated" now (a double unmap, replayed on its pages as any other).
+        const dir = this.dir(ev.dir), n = ev.phys.length;
+        for (const m of list.maps) m.live ? this.unmap(m, dir, m.size, n) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size));
         return;
       }
       case 'sync_sg': {
         const entries = sgSyncs(ev); // those with bytes, or why the call is counted instead
         if (typeof entries === 'string') return void this.summary.skipped[entries]++;
-        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu);
+        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length);
         return;
       }
       case 'alloc':
@@ -221,7 +221,7 @@ export class TraceTranslator {
   }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
-  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[]): void {
+  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0): void {
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -236,8 +236,8 @@ export class TraceTranslator {
       b = this.newBuffer(pages, key, `phys ${hex(first * PAGE_SIZE)}`);
       this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal);
     }
-    this.push(Op.MAP, b.slot, dir, offset, size);
-    this.push(Op.MAPPING_ERROR, b.slot);
+    this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size); // an sg entry: dma-debug's sg type
+    if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
     const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p);
@@ -248,8 +248,8 @@ export class TraceTranslator {
     list?.push(m);
   }
 
-  private unmap(m: Mapping, dir: number, size: number): void {
-    this.push(Op.UNMAP, m.buf.slot, dir, size);
+  private unmap(m: Mapping, dir: number, size: number, nents = 0): void {
+    this.push(Op.UNMAP, m.buf.slot, dir | (nents << OP_DIR_BITS), size);
     m.live = false;
     for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
       const at = this.byPage.get(p)!;
@@ -312,7 +312,7 @@ export class TraceTranslator {
    * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
    * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
    */
-  private sync(dma: Addr, size: number, dir: number, forCpu: boolean): void {
+  private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0): void {
     const synced: Mapping[] = [];
     let end = dma;
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
@@ -323,7 +323,7 @@ export class TraceTranslator {
         if (from >= to || synced.some((o) => o.dma <= from && from < o.dma + o.size)) continue;
         synced.push(m);
         const offset = m.offset + (from - m.dma);
-        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir, offset, to - from);
+        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), offset, to - from);
         end = Math.max(end, to);
       }
     }
@@ -346,7 +346,7 @@ export class TraceTranslator {
     if (size === 0 && this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir, dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
+    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -362,7 +362,7 @@ export class TraceTranslator {
     if (ev.shared) this.summary.skipped.ccShared++;
     for (const e of entries.list) {
       if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
-      else this.map(e.phys, e.size, e.dma, dir, list, skipped);
+      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents);
     }
     const key = sgKey(ev.phys);
     const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;

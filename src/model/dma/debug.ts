@@ -17,7 +17,9 @@ export interface DebugEntry {
   size: number;
   dir: number;
   type: number;
-  /** dma_mapping_error() was called (coherent entries need no check). */
+  /** An sg entry's list count (dma_map_sg's nents, sg_call_ents); 0 for the other types. */
+  sgEnts: number;
+  /** dma_mapping_error() was called (coherent and sg entries need no check). */
   checked: boolean;
   /** Creation order: the larger, the newer. */
   seq: number;
@@ -25,12 +27,13 @@ export interface DebugEntry {
   cln: number;
 }
 
-/** What the driver passed to unmap or sync. */
+/** What the driver passed to unmap or sync (sgEnts: the sg call's nelems; absent: 0). */
 export interface DebugRef {
   dmaAddr: number;
   size: number;
   dir: number;
   type: number;
+  sgEnts?: number;
 }
 
 const MISSING = -1;
@@ -97,7 +100,7 @@ export class DmaDebug {
    * EEXIST, overlapping mappings aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which
    * no modelled map passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
    */
-  add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number): DebugEntry | null {
+  add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number, sgEnts = 0): DebugEntry | null {
     if (this.disabled) return null;
     // 6.12 debug_dma_map_page asks dma_mapping_error(dev, addr) before it allocates the entry, and
     // that inline calls debug_dma_mapping_error first: a streaming map at A marks the oldest live
@@ -107,8 +110,8 @@ export class DmaDebug {
       this.disabled = true;
       return null;
     }
-    if (type === DebugType.single) this.singles++;
-    const entry: DebugEntry = { dmaAddr, size, dir, type, checked: type === DebugType.coherent, seq: ++this.seq, cln: -1 };
+    if (type !== DebugType.coherent) this.singles++; // streaming: single or sg
+    const entry: DebugEntry = { dmaAddr, size, dir, type, sgEnts, checked: type !== DebugType.single, seq: ++this.seq, cln: -1 };
     this.entries.add(entry);
     pushTo(this.byAddr, dmaAddr, entry);
     const span = spanOf(dmaAddr, size);
@@ -131,7 +134,7 @@ export class DmaDebug {
     return this.entries.size;
   }
 
-  /** Live streaming (single) entries (ENGINE.md §13 bit 2). */
+  /** Live streaming (single or sg) entries (ENGINE.md §13 bit 2). */
   get liveSingles(): number {
     return this.singles;
   }
@@ -146,7 +149,9 @@ export class DmaDebug {
    * check_unmap) takes bucket_find_exact first — the same best fit — but a failed map is never
    * recorded, so the order changes nothing. The invalid address
    * is `unmap-unknown` with count −1 (INTERFACE has no class of its own). Then every mismatch:
-   * size, wrong function, direction, and (modern only) a map error nobody checked.
+   * size, wrong function (an sg entry unmapped as single: its type), direction, and (modern only) a
+   * map error nobody checked. An sg list's "different entry count" has no class in INTERFACE.md:
+   * the count only scores in the best fit.
    */
   checkUnmap(op: number, ref: DebugRef): void {
     if (this.disabled) return;
@@ -212,7 +217,7 @@ export class DmaDebug {
    * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
    * nothing: the sg count always scores). Of the live entries at exactly the address, in
    * insertion order (6.12's buckets are list_add_tail: oldest first), one point each for equal
-   * size, type and direction, plus one for the sg entry count (0 on both sides here). The first
+   * size, type and direction, plus one for the sg entry count (0 for a single). The first
    * perfect score wins at once; otherwise the
    * best score (from 0, strictly better replaces) counts only for a lone candidate — several,
    * none perfect: nothing ("has not allocated").
@@ -223,7 +228,7 @@ export class DmaDebug {
     let best: DebugEntry | undefined;
     let lastLvl = 0;
     for (const e of same) {
-      const lvl = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) + (e.dir === ref.dir ? 1 : 0) + 1;
+      const lvl = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) + (e.dir === ref.dir ? 1 : 0) + (e.sgEnts === (ref.sgEnts ?? 0) ? 1 : 0);
       if (lvl === 4) return e;
       if (lvl > lastLvl) {
         lastLvl = lvl;
@@ -237,7 +242,7 @@ export class DmaDebug {
    * kernel/dma/debug.c 6.12 bucket_find_contain: from the sync's hash bucket back one bucket (8 KiB
    * of dma address) at a time, at most HASH_SIZE of them and not below address 0 (which still
    * meets every containing entry), __hash_bucket_find with containing_match in each: the oldest
-   * entry of that bucket with equal size, type and direction, else the bucket's only containing
+   * entry of that bucket with equal size, type, direction and sg count, else the bucket's only containing
    * entry; several and none perfect → that bucket gives nothing and the walk goes on. None → no
    * entry ("has not allocated"), so a sync running past a mapping's end is unknown, not outside.
    */
@@ -267,7 +272,7 @@ export class DmaDebug {
     for (let i = 0; i < found.length; ) {
       let j = i;
       while (j < found.length && found[j].step === found[i].step) j++;
-      const perfect = found.slice(i, j).find(({ e }) => e.size === ref.size && e.type === ref.type && e.dir === ref.dir);
+      const perfect = found.slice(i, j).find(({ e }) => e.size === ref.size && e.type === ref.type && e.dir === ref.dir && e.sgEnts === (ref.sgEnts ?? 0));
       if (perfect) return perfect.e;
       if (j - i === 1) return found[i].e;
       i = j;
@@ -279,7 +284,7 @@ export class DmaDebug {
     this.entries.delete(entry);
     // dma_entry_free → active_cacheline_remove (modern; to_device entries were never tracked).
     if (entry.cln >= 0) this.cachelines.remove(entry.cln);
-    if (entry.type === DebugType.single) this.singles--;
+    if (entry.type !== DebugType.coherent) this.singles--;
     dropFrom(this.byAddr, entry.dmaAddr, entry);
     const span = spanOf(entry.dmaAddr, entry.size);
     if (span < 0) {

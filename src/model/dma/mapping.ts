@@ -75,9 +75,11 @@ function bounceCopy(s: DmaState, src: number, dst: number, size: number): void {
 
 /**
  * dma_map_page on guest physical range [phys, phys + size) (`offset`: where it starts in the
- * caller's buffer, kept in the record): platform dispatch, maps++, the dma-debug entry.
+ * caller's buffer, kept in the record): platform dispatch, maps++, the dma-debug entry — single,
+ * or (`sgEnts` > 0) an entry of an sg call of that many entries, whose map error dma-debug never
+ * tracks (debug_dma_map_sg: MAP_ERR_CHECK_NOT_APPLICABLE).
  */
-export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number): MappingRecord {
+export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number, sgEnts = 0): MappingRecord {
   s.counters.maps++;
   const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
   switch (s.cfg.platform) {
@@ -103,7 +105,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       iommuMap(s, rec, phys);
   }
   if (rec.failed) rec.live = false;
-  else s.debug.add(s.op, rec.dmaAddr, size, dir, DebugType.single, phys);
+  else s.debug.add(s.op, rec.dmaAddr, size, dir, sgEnts > 0 ? DebugType.sg : DebugType.single, phys, sgEnts);
   return rec;
 }
 
@@ -201,11 +203,12 @@ function liveBounceRun(s: DmaState, addr: number): number {
   return index >= 0 && s.swiotlb.isRunStart(index) ? index : -1;
 }
 
-/** dma_unmap_page on `addr`: unmaps++, dma-debug's check, then the IOVA release or the bounce copy-back and slot release. */
-export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number): void {
+/** dma_unmap_page on `addr` (`sgEnts` > 0: an entry of dma_unmap_sg of that many): unmaps++, dma-debug's
+ * check, then the IOVA release or the bounce copy-back and slot release. */
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0): void {
   const c = s.counters;
   c.unmaps++;
-  s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: DebugType.single });
+  s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
   if (s.iommu) {
     if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op);
     return;

@@ -78,12 +78,13 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer): void {
   releaseBuffer(s, slot, buf);
 }
 
-export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number): void {
-  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir);
+/** dma_map_page, or (`sgEnts` > 0) one entry of a dma_map_sg of that many entries (dma-debug's sg type). */
+export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number): void {
+  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts);
 }
 
-export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number): void {
-  dmaUnmapPage(s, unmapHandle(buf), size, dir);
+export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number): void {
+  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts);
   if (buf.mapping) buf.mapping.live = false;
 }
 
@@ -92,12 +93,12 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number): vo
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
  * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
-export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean): void {
+export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number): void {
   const c = s.counters;
   if (toCpu) c.syncsForCpu++;
   else c.syncsForDevice++;
   const dma = handleAt(buf, offset);
-  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: DebugType.single }, toCpu);
+  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }, toCpu);
   if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }
