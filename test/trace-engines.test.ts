@@ -233,6 +233,26 @@ describe('trace: edges', () => {
     });
   }
 
+  // debug_dma_sync_sg_*: the first entry's exact lookup gives mapped_ents, 0 when it is gone, and no
+  // entry is checked then (the data is still synced). __hash_bucket_find (6.12) starts its best level
+  // at −1: a lone candidate is found even when nothing about it matches.
+  for (const engine of ['wasm', 'js']) {
+    const classes = (events: string[]) => (replayJson(traceFile(`sg-${engine}.trace`, events, false), '--platform', 'swiotlb-force', '--engine', engine, ...SMALL)
+      .dmaDebug as { class: string }[]).map((r) => r.class);
+    const MAP = ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0x1000, 0x3000], [4096, 4096]);
+    it(`a dma_sync_sg after its list's unmap checks nothing; after its first entry's own unmap, nothing either (engine ${engine})`, () => {
+      assert.deepEqual(classes([MAP, ev.unmapSg('TO_DEVICE', [0x1000, 0x3000]), ev.syncSg(false, 'TO_DEVICE', [0x1000, 0x3000], [4096, 4096])]), []);
+      // (the second entry is never unmapped: the release's leak)
+      assert.deepEqual(classes([MAP, ev.unmapPhys('TO_DEVICE', 0x1000, 4096), ev.syncSg(false, 'FROM_DEVICE', [0x1000, 0x3000], [4096, 4096])]), ['unmap-wrong-function', 'leak']);
+      // With its first entry live, every entry is checked: both directions are wrong.
+      assert.deepEqual(classes([MAP, ev.syncSg(false, 'FROM_DEVICE', [0x1000, 0x3000], [4096, 4096]), ev.unmapSg('TO_DEVICE', [0x1000, 0x3000])]), ['sync-direction', 'sync-direction']);
+    });
+    it(`a lone entry that matches nothing is still the one an unmap finds on 6.12 (engine ${engine})`, () => {
+      const one = ev.mapSg('TO_DEVICE', [0x1000], [0x1000], [4096]);
+      assert.deepEqual(classes([one, ev.unmapPhys('FROM_DEVICE', 0x1000, 8192)]), ['unmap-size', 'unmap-wrong-function', 'unmap-direction']);
+    });
+  }
+
   it('an sg list mapped, synced and unmapped as one is clean on 6.12: no map-error check asked of its entries (MAP_ERR_CHECK_NOT_APPLICABLE)', () => {
     const path = traceFile('sg-clean.trace', [
       ev.mapSg('TO_DEVICE', [0x1000, 0x3000], [0x1000, 0x3000], [4096, 4096]),
@@ -252,6 +272,7 @@ describe('trace: edges', () => {
     ], false);
     const res = replayJson(path, '--platform', 'bare-metal', ...SMALL);
     assert.equal(res.trace.sgEntryUnmaps, 0);
+    assert.deepEqual(res.dmaDebug, [], 'each unmap met its own entry: the single, then the sg list');
     assert.equal(res.counters.unmaps, 2);
     assert.equal(res.trace.liveAtEnd, 0);
   });

@@ -44,6 +44,7 @@ let error_addr: u64 = DMA_MAPPING_ERROR;
 export function debug_set_error_addr(addr: u64): void { error_addr = addr; }
 let matches: i32 = 0; // live entries at exactly the last lookup's address (hash_bucket_find's `matches`)
 @inline const SG_SHIFT: i32 = 8; // the type word of a single map (nents 0) or an entry of an sg call of nents
+let sg_mapped: i32 = 0; // get_nr_mapped_entries of the sg sync in progress (its first entry's list count, 0: not found)
 export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG | (nents << SG_SHIFT) : DEBUG_TYPE_SINGLE; }
 @inline function kind(t: i32): i32 { return t & ((1 << SG_SHIFT) - 1); }
 
@@ -115,11 +116,10 @@ function repoint(head: usize, i: i32, off: usize): void {
 /**
  * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12): first D7 at `dma` for
  * a streaming map (debug_dma_map_page's dma_mapping_error, before the entry exists); then tracks the
- * cacheline of `phys` (to_cacheline_number: memory, not dma address, so a bounce or IOVA of a
- * page overlaps a direct mapping of it), unless DMA_TO_DEVICE (active_cacheline_insert). Its
- * EEXIST is one `overlap` record per mapping ("cacheline tracking EEXIST, overlapping mappings
- * aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which no modelled map passes (the
- * script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+ * cacheline of `phys` (to_cacheline_number: memory, not dma address, so a bounce or IOVA of a page
+ * overlaps a direct mapping of it), unless DMA_TO_DEVICE (active_cacheline_insert). Its EEXIST is
+ * one `overlap` record per mapping; 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which no modelled map
+ * passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
  */
 export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
   if (global_disable) return;
@@ -194,8 +194,8 @@ function count_at(dma: u64): i32 {
 
 /**
  * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37); kernel/dma/debug.c 6.12
- * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
- * nothing: the sg count always scores). Of the live entries at exactly `dma`, one point each for
+ * bucket_find_exact → __hash_bucket_find, exact_match, whose last level starts at −1: a lone
+ * candidate is found even when nothing matches (2010's starts at 0). Of the live entries at exactly `dma`, one point each for
  * equal size, type, direction and sg entry count (0 for a single). The first perfect score
  * in insertion order (the kernel's buckets are list_add_tail: oldest first) wins; otherwise the
  * best counts only as the lone candidate — several, none perfect: nothing ("has not allocated").
@@ -213,7 +213,7 @@ function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
     const lvl = (load<i32>(e, E_SIZE) == size ? 1 : 0) + (kind(t) == kind(type) ? 1 : 0) +
       (load<i32>(e, E_DIR) == dir ? 1 : 0) + ((t >> SG_SHIFT) == (type >> SG_SHIFT) ? 1 : 0);
     if (lvl == 4) perfect = k - 1;
-    else if (lvl > 0) best = k - 1; // only used when it is the lone candidate
+    else if (lvl > 0 || kernel_era == KERNEL_MODERN) best = k - 1; // only used when it is the lone candidate
   }
   if (perfect >= 0) return perfect;
   return matches == 1 ? best : -1;
@@ -290,15 +290,12 @@ function bucket_find_contain(dma: u64, size: i32, dir: i32, type: i32): i32 {
 
 /**
  * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to free
- * an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (kernel/dma/debug.c
- * 6.12 check_unmap) takes bucket_find_exact first — the same best fit — and tests
- * dma_mapping_error only when nothing is found; a failed map is never recorded, so no entry sits
- * at the error address and the order changes nothing. The invalid address is `unmap-unknown`
- * with count −1 (INTERFACE has no class of its own).
- * Then every mismatch: size, wrong function (an sg entry unmapped as single: its type), direction,
- * and (modern only: map_err_type came with debug_dma_mapping_error, after 3.0) a map error nobody
- * checked. The entry goes. An sg list's "different entry count" has no class in INTERFACE.md:
- * the count only scores in the best fit.
+ * an invalid DMA memory address", no lookup; then the best fit. Modern (6.12 check_unmap): the best
+ * fit first, dma_mapping_error when nothing is found (no entry sits at the error address: the same).
+ * The invalid address is `unmap-unknown` with count −1 (INTERFACE has no class of its own). Then
+ * every mismatch: size, wrong function (e.g. an sg entry unmapped as single), direction, and (modern
+ * only, after 3.0) a map error nobody checked; the entry goes. An sg list's "different entry
+ * count" has no INTERFACE class: the count only scores in the best fit.
  */
 export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   if (global_disable) return;
@@ -326,16 +323,19 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
 }
 
 /**
- * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; the containing lookup is in 3.0, 2.6.37 itself is
- * unpinned — ENGINE.md §9): the best-fit lookup at exactly the handle, ref type single; so a sync
- * starting inside a mapping is "has not allocated", and one running past the end is "outside
- * allocated range". Modern (6.12 check_sync): bucket_find_contain (D21), and "outside allocated
- * range" only when the sync is larger than the entry found (possible only when a sync at
- * DMA_MAPPING_ERROR wrapped its end). Then the BIDIRECTIONAL early exit and the direction checks.
+ * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; 2.6.37 unpinned, ENGINE.md §9): the best fit at
+ * exactly the handle: a sync starting inside a mapping is "has not allocated", one running past its
+ * end "outside allocated range". Modern (6.12): bucket_find_contain (D21), "outside" only when the
+ * sync is larger than the entry (a sync at DMA_MAPPING_ERROR wraps its end). Then the BIDIRECTIONAL
+ * early exit and the direction checks. An sg sync's entry: as debug_dma_sync_sg_* (`index` in the call).
  */
-export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: bool): void {
+export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: bool, index: i32 = 0): void {
   if (global_disable) return;
   const modern = kernel_era == KERNEL_MODERN;
+  if (kind(type) == DEBUG_TYPE_SG) { // debug_dma_sync_sg_*: entry `index` of the call, checked below mapped_ents
+    if (index == 0) { const f = find_best_fit(dma, size, dir, type); sg_mapped = f < 0 ? 0 : load<i32>(ent(f), E_TYPE) >> SG_SHIFT; }
+    if (index >= sg_mapped) return;
+  }
   let i: i32;
   if (modern) {
     i = bucket_find_contain(dma, size, dir, type);

@@ -105,11 +105,11 @@ export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlb_sync_2010,
  * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
-export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32): void {
+export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32): void {
   const b = buf(slot);
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
   const dma = byte_handle(b, offset);
-  check_sync(dma, size, dir, debug_type(nents), to_cpu);
+  check_sync(dma, size, dir, debug_type(nents), to_cpu, index);
   if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
   else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }

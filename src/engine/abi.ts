@@ -13,8 +13,8 @@ export const Op = {
   EXCHANGE: 5, // slot, addressBits
   MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
   MAPPING_ERROR: 7, // slot
-  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
-  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
+  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
+  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
   UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size
   CPU_WRITE: 11, // slot, offset, size
   CPU_READ: 12, // slot, offset, size

@@ -20,7 +20,7 @@ export function runOps(s: State, ops: Int32Array, count: number, firstOp: number
   for (let n = 0; n < count; n++) {
     s.op = firstOp + n;
     const w = n * OP_WORDS;
-    execute(s, ops[w]!, ops[w + 1]!, ops[w + 2]!, ops[w + 3]!, ops[w + 4]!);
+    execute(s, ops[w]!, ops[w + 1]!, ops[w + 2]!, ops[w + 3]!, ops[w + 4]!, ops[w + 5]!);
     explainViolation(s);
   }
 }
@@ -31,7 +31,7 @@ function bufferIn(s: State, slot: number): Buffer | null {
   return held && !(held instanceof Tt) ? (held as Buffer) : null;
 }
 
-function execute(s: State, code: number, a: number, b: number, c: number, d: number): void {
+function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number): void {
   if (code < Op.ALLOC || code > Op.GATT_CREATE) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
   switch (code) {
@@ -85,9 +85,9 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.MAPPING_ERROR:
       return dmaMappingError(s, buf);
     case Op.SYNC_FOR_DEVICE:
-      return dmaSync(s, buf, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, e);
     case Op.SYNC_FOR_CPU:
-      return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e);
     case Op.UNMAP:
       return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS);
     case Op.CPU_WRITE:

@@ -158,7 +158,7 @@ export function traceLines(r: Result): string[] {
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
   if (t.allocFormat612) out.push('  the trace is from 6.12.0–6.12.47 (dma_alloc prints no dir=): those kernels traced dma_alloc_pages as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so such memory replays as streaming maps, which may bounce');
   if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of a mapping the trace had already unmapped (a double unmap, a use after unmap): replayed on its unmapped pages, so dma-debug reports ${t.afterUnmap === 1 ? 'it' : 'them'}`);
-  if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed; the list's dma_unmap_sg then skips it)`);
+  if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed: dma-debug's wrong function; the list's dma_unmap_sg then unmaps it again: has not allocated)`);
   if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the mappings they started in (dma-debug: sync-outside)`);
   // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
   const failedHere = r.counters.mappingErrors ?? 0;

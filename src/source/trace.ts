@@ -150,7 +150,7 @@ export class TraceTranslator {
       case 'sync_sg': {
         const entries = sgSyncs(ev); // those with bytes, or why the call is counted instead
         if (typeof entries === 'string') return void this.summary.skipped[entries]++;
-        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length);
+        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length, e.index);
         return;
       }
       case 'alloc':
@@ -179,8 +179,8 @@ export class TraceTranslator {
     return DIR[d];
   }
 
-  private push(code: number, a = 0, b = 0, c = 0, d = 0): void {
-    this.sink.push(code, a, b, c, d, this.lineNo);
+  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0): void {
+    this.sink.push(code, a, b, c, d, this.lineNo, e);
   }
 
   private takeSlot(): number {
@@ -312,7 +312,7 @@ export class TraceTranslator {
    * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
    * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
    */
-  private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0): void {
+  private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
     const synced: Mapping[] = [];
     let end = dma;
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
@@ -323,7 +323,7 @@ export class TraceTranslator {
         if (from >= to || synced.some((o) => o.dma <= from && from < o.dma + o.size)) continue;
         synced.push(m);
         const offset = m.offset + (from - m.dma);
-        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), offset, to - from);
+        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), offset, to - from, index);
         end = Math.max(end, to);
       }
     }
@@ -346,7 +346,7 @@ export class TraceTranslator {
     if (size === 0 && this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset)));
+    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index));
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {

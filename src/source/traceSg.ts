@@ -49,8 +49,8 @@ function segmentAddr(dmas: Addr[], sizes: number[], at: number): Addr {
  * A call with none is counted instead: as failed when recorded when every address is
  * DMA_MAPPING_ERROR (a list whose map failed: __invalidate_sg), else as zero-length.
  */
-export function sgSyncs(ev: Extract<TraceEvent, { kind: 'sync_sg' }>): { dma: Addr; size: number }[] | 'failedOnRecording' | 'zeroLength' {
-  const entries = ev.dmas.map((dma, i) => ({ dma, size: ev.sizes[i]! })).filter((e) => e.size > 0);
+export function sgSyncs(ev: Extract<TraceEvent, { kind: 'sync_sg' }>): { dma: Addr; size: number; index: number }[] | 'failedOnRecording' | 'zeroLength' {
+  const entries = ev.dmas.map((dma, i) => ({ dma, size: ev.sizes[i]!, index: i })).filter((e) => e.size > 0);
   if (entries.length > 0) return entries;
   return ev.dmas.length > 0 && ev.dmas.every((d) => d === ADDR_ERROR) ? 'failedOnRecording' : 'zeroLength';
 }

@@ -27,13 +27,15 @@ export interface DebugEntry {
   cln: number;
 }
 
-/** What the driver passed to unmap or sync (sgEnts: the sg call's nelems; absent: 0). */
+/** What the driver passed to unmap or sync (sgEnts: the sg call's nelems, sgIndex: the entry's place
+ * in it; absent: 0). */
 export interface DebugRef {
   dmaAddr: number;
   size: number;
   dir: number;
   type: number;
   sgEnts?: number;
+  sgIndex?: number;
 }
 
 const MISSING = -1;
@@ -85,6 +87,8 @@ export class DmaDebug {
   errorAddr = -1;
   /** Live entries at exactly the address of the last lookup (hash_bucket_find's `matches`). */
   private matches = 0;
+  /** get_nr_mapped_entries of the sg sync in progress. */
+  private sgMapped = 0;
   private readonly modern: boolean;
   private readonly cachelines = new ActiveCachelines();
 
@@ -179,6 +183,12 @@ export class DmaDebug {
    */
   checkSync(op: number, ref: DebugRef, toCpu: boolean): void {
     if (this.disabled) return;
+    // debug_dma_sync_sg_*: the first entry's exact lookup gives mapped_ents (its list's count; 0 when
+    // not found), and only the entries below it are checked.
+    if (ref.type === DebugType.sg) {
+      if ((ref.sgIndex ?? 0) === 0) this.sgMapped = this.findBestFit(ref)?.sgEnts ?? 0;
+      if ((ref.sgIndex ?? 0) >= this.sgMapped) return;
+    }
     const entry = this.modern ? this.bucketFindContain(ref) : this.findBestFit(ref);
     if (this.modern && !entry) this.matches = this.byAddr.get(ref.dmaAddr)?.length ?? 0;
     if (!entry) {
@@ -214,8 +224,8 @@ export class DmaDebug {
 
   /**
    * lib/dma-debug.c hash_bucket_find (2.6.35–3.0, so 2.6.37); kernel/dma/debug.c 6.12
-   * bucket_find_exact → __hash_bucket_find, exact_match (its last level starting at −1 changes
-   * nothing: the sg count always scores). Of the live entries at exactly the address, in
+   * bucket_find_exact → __hash_bucket_find, exact_match (its last level starts at −1: a lone
+   * candidate is found even matching nothing; 2010's starts at 0). Of the live entries at exactly the address, in
    * insertion order (6.12's buckets are list_add_tail: oldest first), one point each for equal
    * size, type and direction, plus one for the sg entry count (0 for a single). The first
    * perfect score wins at once; otherwise the
@@ -226,7 +236,7 @@ export class DmaDebug {
     const same = this.byAddr.get(ref.dmaAddr) ?? [];
     this.matches = same.length;
     let best: DebugEntry | undefined;
-    let lastLvl = 0;
+    let lastLvl = this.modern ? -1 : 0; // 6.12 starts at −1: a lone candidate is found even matching nothing
     for (const e of same) {
       const lvl = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) + (e.dir === ref.dir ? 1 : 0) + (e.sgEnts === (ref.sgEnts ?? 0) ? 1 : 0);
       if (lvl === 4) return e;

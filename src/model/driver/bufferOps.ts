@@ -93,12 +93,12 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgE
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
  * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
-export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number): void {
+export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number): void {
   const c = s.counters;
   if (toCpu) c.syncsForCpu++;
   else c.syncsForDevice++;
   const dma = handleAt(buf, offset);
-  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }, toCpu);
+  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex }, toCpu);
   if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }
