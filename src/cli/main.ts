@@ -26,7 +26,7 @@ commands:
   matrix    every platform × strategy (or × gatt for agp) for one device and workload
   replay    replay a DMA-API script (JSON Lines) and check every read, or a kernel trace (--format ftrace)
   bench     the benchmark report (what \`npm run bench\` runs)
-  merge     join the parts of a sharded matrix (matrix --shard K/N) into the one unsharded result
+  merge     join the parts of a sharded matrix or bench (--shard K/N) into the one unsharded result
 
 'gartbench <command> --help' (or -h) lists each command's options with their defaults.
 README.md is the guide; docs/ENGINE.md gives the semantics of every simulated operation.
