@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import { GartFamily, InitError, IOMMU_BASE, Kernel, Platform, Via, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
 import { Permutation, Xorshift32 } from '../src/model/sim/rand.js';
 import {
-  BASE, BIDI, ENGINES, PAGE, TO_DEV, alloc, allocCoherent, cpuRead, cpuWrite, devRead, exchange, freeCoherent, gpuRead, initOn, map,
-  oracleOf, populate, runCases, runModel, runOn, ttBind, unmap, COHERENT, type EngineCase, type Outcome,
+  BASE, BIDI, ENGINES, PAGE, TO_DEV, alloc, allocCoherent, cpuRead, cpuWrite, devRead, devWrite, exchange, freeCoherent, gpuRead, initOn, map,
+  oracleOf, populate, runCases, runModel, runOn, ttBind, unmap, COHERENT, type EngineCase, type OpWords, type Outcome,
 } from './engineHarness.js';
 
 const field = (o: Outcome, name: (typeof VIOLATION_FIELDS)[number]): bigint => o.violation![VIOLATION_FIELDS.indexOf(name)]!;
@@ -167,9 +167,11 @@ for (const engine of ENGINES) {
     // nslabs 256, nothing left below 4 GiB: the low range is one order-7 block at 65536. The first
     // piece splits it and keeps [65600, 65664), the second takes [65536, 65600). The dummy page
     // (pfn 4096 + 128 + 8) bounces into slots 0-1; the next map takes slots 2-3 (pool pfn 4097).
+    // The unmap of PAGE − 1 bytes is the probe: dma-debug's unmap-size names the address, and
+    // 2.6.37's do_unmap_single, which frees the slots the caller's size names, still frees both.
     it('the pool is exchanged top-down in the lowest zone that has blocks; the dummy page holds slots 0-1', async () => {
       const o = await runOn(engine, { nslabs: 256, xenLowPages: 0 },
-        [gpuRead(5, 1), alloc(0, 1), map(0), unmap(0, BIDI, 1), alloc(1, 1), exchange(1, 32)]);
+        [gpuRead(5, 1), alloc(0, 1), map(0), unmap(0, BIDI, PAGE - 1), alloc(1, 1), exchange(1, 32)]);
       assert.equal(o.kind, ViolationKind.foreign, 'an unbound GART page reads the dummy page');
       assert.deepEqual([field(o, 'dmaAddr'), field(o, 'mfn'), field(o, 'via'), field(o, 'slot'), field(o, 'hopPfn')],
         [at(65600), 65600n, BigInt(Via.swiotlb), 0n, 4096n + 128n + 8n]);
@@ -183,7 +185,7 @@ for (const engine of ENGINES) {
     ];
     for (const { what, cfg, via, dma, mapDma } of dummyCases) {
       it(`the dummy page: ${what}`, async () => {
-        const o = await runOn(engine, cfg, [gpuRead(0, 1), alloc(0, 1), map(0), unmap(0, BIDI, 1)]);
+        const o = await runOn(engine, cfg, [gpuRead(0, 1), alloc(0, 1), map(0), unmap(0, BIDI, PAGE - 1)]);
         assert.deepEqual([field(o, 'dmaAddr'), field(o, 'via'), field(o, 'hopPfn')], [dma, BigInt(via), 20488n]);
         if (mapDma !== null) assert.equal(unmapSizeDma(o), mapDma, 'the first streaming bounce takes slots 2-3');
         assert.equal(o.c.bounces, mapDma === null ? 0 : 1);
@@ -239,3 +241,23 @@ describe('xen_swiotlb_fixup widens its address bits past a full zone (model)', (
     assert.equal(m.machine.mfnOf(4096 + 64 * 1024), 131072);
   });
 });
+
+// 2.6.37 do_unmap_single (lib/swiotlb.c; xen_unmap_single the same): by the slot at the address,
+// live or not — io_tlb_orig_addr is never cleared — it copies `size` bytes back (FROM_DEVICE,
+// BIDIRECTIONAL) and frees the slots that size names, whoever holds them. 6.12 goes by the slot's
+// own record: a released slot's orig_addr is INVALID_PHYS_ADDR, so a second unmap copies nothing.
+for (const engine of ENGINES) {
+  describe(`2010 unmap trusts the caller (engine ${engine})`, () => {
+    const dbl: OpWords[] = [alloc(0, 1), map(0), devWrite(0), unmap(0), cpuWrite(0), unmap(0), cpuRead(0)];
+    it('a double unmap copies the stale bounce over the CPU\'s later write: the read is stale (6.12: coherent)', async () => {
+      const old = await runOn(engine, { platform: Platform['swiotlb-force'] }, dbl);
+      assert.deepEqual([old.c.staleReads, old.c.bounceBytes], [1, 3 * PAGE], 'the map, the unmap, the second unmap');
+      const modern = await runOn(engine, { platform: Platform['swiotlb-force'], kernel: Kernel.modern }, dbl);
+      assert.deepEqual([modern.c.staleReads, modern.c.bounceBytes], [0, 2 * PAGE]);
+    });
+    it('an unmap smaller than its map frees only the slots its size names: the rest stay taken', async () => {
+      const o = await runOn(engine, { platform: Platform['swiotlb-force'] }, [alloc(0, 1), map(0), unmap(0, BIDI, 2048)]);
+      assert.equal(o.c.swiotlbSlotsInUse, 2 + 1, "the dummy page's two, and the second slot of the map");
+    });
+  });
+}

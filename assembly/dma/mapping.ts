@@ -201,7 +201,14 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
     iommu_free_at(dma);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);
-    if (index >= 0 && slot_size(index) > 0) {
+    if (index >= 0 && kernel_era != KERNEL_MODERN) {
+      // 2.6.37 do_unmap_single (xen's too): by the slot at `dma`, live or not (io_tlb_orig_addr is
+      // never cleared; a never-used slot holds 0): `size` bytes back, then the caller's slots free.
+      const off = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
+      const orig = slot_orig(index);
+      if (orig != 0 && copies_to_cpu(dir)) bounce_copy(slot_phys(index) + <u64>off, orig, min(size, ((nslabs - index) << IO_TLB_SHIFT) - off));
+      swiotlb_tbl_unmap_single(index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+    } else if (index >= 0 && slot_size(index) > 0) {
       if (copies_to_cpu(dir)) bounce_copy(bounce_phys(index), slot_orig(index), min(size, slot_size(index)));
       swiotlb_tbl_unmap_single(index);
     }

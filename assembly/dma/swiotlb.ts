@@ -27,22 +27,18 @@ import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 
 // Slot record (TLB_SLOT_BYTES): io_tlb_orig_addr of every slot; at a run's first slot also the
 // mapped size and the run's slot count (0 = no run starts here).
-@inline const S_ORIG: i32 = 0;
-@inline const S_SIZE: i32 = S_ORIG + 8;
-@inline const S_NSLOTS: i32 = S_SIZE + 4;
+@inline const S_ORIG: i32 = 0; @inline const S_SIZE: i32 = S_ORIG + 8; @inline const S_NSLOTS: i32 = S_SIZE + 4;
 
 let io_tlb_index: i32 = 0;
 // 6.12 areas (swiotlb_init_io_tlb_pool): how many, slots each, and per area its cursor (index)
 // and used slots, two i32 words each.
-let nareas: i32 = 1;
-let area_nslabs: i32 = 0;
+let nareas: i32 = 1; let area_nslabs: i32 = 0;
 const areas_ptr: usize = memory.data(SWIOTLB_MAX_AREAS * 8);
 @inline function area_at(a: i32): usize {
   assert(<u32>a < <u32>nareas, 'swiotlb area out of range');
   return areas_ptr + (<usize>a << 3);
 }
-// The run the GART dummy page holds for the device's life (dma/mapping.ts), −1 when it holds none.
-let held_index: i32 = -1;
+let held_index: i32 = -1; // the run the GART dummy page holds for the device's life (dma/mapping.ts), or −1
 
 // Used bits: two u64 words per segment, bit i & 63 of word i >> 6 set while slot i is taken.
 @inline function word_at(i: i32): usize {
@@ -342,19 +338,25 @@ function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: 
  * swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side.
  * 6.12 swiotlb_release_slots counts on from the counter after the run only inside the run's
  * segment (pools are whole segments there, so the bits give it as for 2.6.37), and gives the
- * run's slots back to the area its first slot lies in.
+ * run's slots back to the area its first slot lies in. 2.6.37's do_unmap_single frees the `given`
+ * slots of the caller's size, whoever holds them: a run starting there ends, only taken slots count
+ * as freed (different: a release across a segment counts per segment).
  */
-export function swiotlb_tbl_unmap_single(index: i32): void {
-  const nslots = load<i32>(rec_at(index), S_NSLOTS);
+export function swiotlb_tbl_unmap_single(index: i32, given: i32 = -1): void {
+  const nslots = given >= 0 ? min(given, nslabs - index) : load<i32>(rec_at(index), S_NSLOTS);
   if (nslots <= 0) return;
+  let freed = nslots;
+  if (given >= 0) {
+    freed = 0;
+    for (let i = index; i < index + nslots; i++) { if (slot_in_use(i)) freed++; store<u64>(rec_at(i), 0, S_SIZE); }
+  }
   const end = index + nslots;
   const p = pool_of_slot(index);
   if (p >= 0 && dyn_kind(p) == DYN_TRANSIENT) {
     // swiotlb_del_transient: the whole pool goes (swiotlb_del_pool → swiotlb_dyn_free; the RCU
     // grace period before the free is not modelled)
     set_used(index, nslots, false);
-    store<i32>(rec_at(index), 0, S_SIZE);
-    store<i32>(rec_at(index), 0, S_NSLOTS);
+    store<u64>(rec_at(index), 0, S_SIZE); // size and slot count
     count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
     transient_fence(p, false);
     swiotlb_dyn_free(p);
@@ -369,9 +371,8 @@ export function swiotlb_tbl_unmap_single(index: i32): void {
   // run and the free slots before it: the distances the bits give.
   set_used(index, nslots, false);
   if (end == nslabs && (end % IO_TLB_SEGSIZE) != 0) tail_clipped = true;
-  store<i32>(rec_at(index), 0, S_SIZE);
-  store<i32>(rec_at(index), 0, S_NSLOTS);
-  count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+  store<u64>(rec_at(index), 0, S_SIZE); // size and slot count
+  count(C_SWIOTLB_SLOTS_IN_USE, -freed);
 }
 
 /**

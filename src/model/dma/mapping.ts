@@ -213,9 +213,21 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
     if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op);
     return;
   }
+  const pool = s.swiotlb;
+  if (s.cfg.kernel !== Kernel.modern) {
+    // 2.6.37 do_unmap_single (xen's too): by the slot at `addr`, live or not (io_tlb_orig_addr is
+    // never cleared; a never-used slot holds 0): `size` bytes back, then the caller's slots free.
+    const index = addr === DMA_ERROR ? -1 : busToSlot(s.layout, s.machine, pool, addr);
+    if (index < 0) return;
+    const off = addr % UNIT_SIZE;
+    const orig = pool.orig[index]!;
+    if (orig !== 0 && copiesToCpu(dir)) bounceCopy(s, pool.slotPhys(s.layout, index) + off, orig, Math.min(size, (pool.nslabs - index) * UNIT_SIZE - off));
+    pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, Math.ceil(size / UNIT_SIZE));
+    c.swiotlbSlotsInUse = pool.slotsInUse;
+    return;
+  }
   const index = liveBounceRun(s, addr);
   if (index < 0) return;
-  const pool = s.swiotlb;
   if (copiesToCpu(dir)) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
   pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;

@@ -266,10 +266,22 @@ export class SwiotlbPool {
    * swiotlb_tbl_unmap_single's release of the run starting at `index` (its recorded size). 6.12
    * swiotlb_release_slots: the count starts from the counter after the run if that slot is in the
    * run's segment (pools are whole segments, so as 2.6.37's), and the run's slots go back to the
-   * area its first slot lies in.
+   * area its first slot lies in. 2.6.37's do_unmap_single frees the `given` slots of the caller's
+   * size, whoever holds them: a run starting there ends, only taken slots count as freed (different:
+   * a release across a segment counts per segment, as the engine's bits do).
    */
-  swiotlbTblUnmapSingle(index: number, kernel: number = Kernel['2010']): void {
-    const nslots = this.runSlots[index]!;
+  swiotlbTblUnmapSingle(index: number, kernel: number = Kernel['2010'], given = -1): void {
+    const nslots = given >= 0 ? Math.min(given, this.nslabs - index) : this.runSlots[index]!;
+    if (nslots <= 0) return;
+    let freed = nslots;
+    if (given >= 0) {
+      freed = 0;
+      for (let i = index; i < index + nslots; i++) {
+        if (this.list[i] === 0) freed++;
+        this.runSlots[i] = 0;
+        this.runBytes[i] = 0;
+      }
+    }
     const end = index + nslots;
     const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
     const pool = p >= 0 ? this.dyn!.pools[p]! : null;
@@ -289,13 +301,16 @@ export class SwiotlbPool {
     }
     const poolEnd = pool ? pool.base + pool.nslabs : this.nslabs;
     let count = end % IO_TLB_SEGSIZE !== 0 && end < poolEnd ? this.list[end]! : 0;
-    for (let i = end - 1; i >= index; i--) this.list[i] = ++count;
+    for (let i = end - 1; i >= index; i--) {
+      if (i < end - 1 && i % IO_TLB_SEGSIZE === IO_TLB_SEGSIZE - 1) count = 0; // a segment's end
+      this.list[i] = ++count;
+    }
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) {
       this.list[i] = ++count;
     }
     this.runSlots[index] = 0;
     this.runBytes[index] = 0;
-    this.slotsInUse -= nslots;
+    this.slotsInUse -= freed;
   }
 
   /** Is `index` the first slot of a live run? */
