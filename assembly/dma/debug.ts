@@ -314,11 +314,10 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   const esize = load<i32>(e, E_SIZE);
   const edir = load<i32>(e, E_DIR);
   const etype = kind(load<i32>(e, E_TYPE));
-  type = rtype;
-  if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, type, -1, esize);
-  if (etype != type) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
-  if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
-  if (modern && load<i32>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, type, -1, esize);
+  if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (etype != rtype) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (modern && load<i32>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
   remove(i);
 }
 
@@ -343,9 +342,9 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   } else {
     i = find_best_fit(dma, size, dir, type);
   }
-  type = kind(type);
+  const rtype = kind(type);
   if (i < 0) {
-    report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, type, matches, -1);
+    report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, matches, -1);
     return;
   }
   const e = ent(i);
@@ -353,15 +352,15 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   const edir = load<i32>(e, E_DIR);
   const etype = kind(load<i32>(e, E_TYPE));
   if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) {
-    report(DBG_SYNC_OUTSIDE, <i64>dma, size, edir, dir, etype, type, -1, esize);
+    report(DBG_SYNC_OUTSIDE, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
   }
   if (edir == DMA_BIDIRECTIONAL) return;
-  if (dir != edir) report(DBG_SYNC_DIRECTION, <i64>dma, size, edir, dir, etype, type, -1, esize);
+  if (dir != edir) report(DBG_SYNC_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
   if (to_cpu && edir != DMA_FROM_DEVICE && dir != DMA_TO_DEVICE) {
-    report(DBG_SYNC_CPU_READONLY, <i64>dma, size, edir, dir, etype, type, -1, esize);
+    report(DBG_SYNC_CPU_READONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
   }
   if (!to_cpu && edir != DMA_TO_DEVICE && dir != DMA_FROM_DEVICE) {
-    report(DBG_SYNC_DEVICE_WRITEONLY, <i64>dma, size, edir, dir, etype, type, -1, esize);
+    report(DBG_SYNC_DEVICE_WRITEONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
   }
 }
 

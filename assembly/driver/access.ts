@@ -20,6 +20,7 @@ import { buf, b_pfn, page_handle, page_handle_failed, cpu_page_handle } from './
 export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void {
   const s = next_stamp(rec_id(b), dev ? 1 : 0);
   const end = offset + size;
+  const err = dev ? dma_error_addr() : 0;
   for (let i = offset >> PAGE_SHIFT; i * PAGE_SIZE < end; i++) {
     const a = max(offset - i * PAGE_SIZE, 0);
     const e = min(end - i * PAGE_SIZE, PAGE_SIZE);
@@ -27,7 +28,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, dma_error_addr())) count(C_ERROR_ADDRESS_PAGES); // D24
+      if (page_handle_failed(b, i, err)) count(C_ERROR_ADDRESS_PAGES); // D24
       write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
@@ -38,6 +39,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
 /** One read op over buffer bytes [offset, offset + size); returns the pages touched. */
 function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
   const end = offset + size;
+  const err = dev ? dma_error_addr() : 0;
   let pages = 0;
   for (let i = offset >> PAGE_SHIFT; i * PAGE_SIZE < end; i++) {
     const a = max(offset - i * PAGE_SIZE, 0);
@@ -46,7 +48,7 @@ function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, dma_error_addr())) count(C_ERROR_ADDRESS_PAGES); // D24
+      if (page_handle_failed(b, i, err)) count(C_ERROR_ADDRESS_PAGES); // D24
       check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
     } else {
       check_page(READER_CPU, pfn, rec_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
