@@ -119,6 +119,7 @@ export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/s
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
 export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
+export let iommu_marked_ptr: usize = 0; // u32 per IOVA page: the entries the IOTLB cached since the last flush (dma/iommu.ts)
 export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
 export let debug_hash_ptr: usize = 0;  // i32 per bucket: newest entry index + 1, 0 = empty
@@ -294,6 +295,7 @@ export function layout_place(): u64 {
   if (has_iommu) {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
     iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
+    iommu_marked_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
   }
   buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * SLOT_BYTES);
   debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);

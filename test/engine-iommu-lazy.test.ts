@@ -135,6 +135,22 @@ for (const engine of ENGINES) {
       assert.deepEqual([strictRun.c.iommuPagesUnmapped, strictRun.c.iommuPagesQueued, strictRun.c.iommuFlushes], [2, 0, 0], 'strict: no queue');
     });
 
+    // fq_flush_iotlb's flush_iotlb_all drops every translation the IOTLB holds, a still-mapped
+    // buffer's too: a GPU that read buffer 0 before a flush and not after it walks the page table
+    // after buffer 0's unmap, and faults, as under strict. Without the flush it still reaches the page.
+    it('a flush drops a live mapping\'s cached translation too: its later unmap leaves the device nothing to reach', async () => {
+      const run = (others: number) => {
+        const ops: OpWords[] = [alloc(0), map(0), bind(0, 0), gpuRead(0), alloc(2)];
+        for (let i = 0; i < others; i++) ops.push(map(2), unmap(2));
+        ops.push(unmap(0), free(0), alloc(1), cpuWrite(1), gpuWrite(0), cpuRead(1));
+        return runOn(engine, lazy, ops);
+      };
+      const flushed = await run(IOVA_DEFAULT_FQ_SIZE);
+      assert.deepEqual([flushed.c.iommuFlushes, flushed.kind, flushed.c.foreignReads], [1, ViolationKind.none, 0], 'the GPU write faulted');
+      const cached = await run(10);
+      assert.deepEqual([cached.c.iommuFlushes, cached.kind], [0, ViolationKind.foreign], 'no flush: it lands in the next owner');
+    });
+
     it('dma_free_coherent queues too (iommu_dma_free → __iommu_dma_unmap)', async () => {
       const l = await runOn(engine, lazy, [allocCoherent(0, 2), freeCoherent(0)]);
       assert.deepEqual([l.c.iommuPagesUnmapped, l.c.iommuPagesQueued, l.c.iommuFlushes], [2, 2, 0]);

@@ -10,7 +10,7 @@
 import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
-import { platform, iommu_ptr, iommu_len_ptr, IOMMU_FQ_PTR } from '../layout';
+import { platform, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
 import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
@@ -22,6 +22,8 @@ let lazy = false;
 @inline function fq_at(i: i32): usize { return IOMMU_FQ_PTR + (<usize>i << 4); }
 let fq_head: i32 = 0;
 let fq_tail: i32 = 0;
+// The entries the device's IOTLB cached since the last flush (each once): flush_iotlb_all drops them all.
+let marked: i32 = 0;
 @inline const FQ_MOD_MASK: i32 = IOVA_DEFAULT_FQ_SIZE - 1;
 
 /**
@@ -31,7 +33,7 @@ let fq_tail: i32 = 0;
  * flush on every CPU when it is first written (layout.ts heads_init says more).
  */
 export function iommu_set_lazy(on: bool): void {
-  lazy = on; fq_head = 0; fq_tail = 0;
+  lazy = on; fq_head = 0; fq_tail = 0; marked = 0;
   if (iommu_present()) memory.fill(iommu_ptr, <u8>IOMMU_NONE, <usize>IOMMU_WINDOW_PAGES << 2);
 }
 
@@ -84,10 +86,16 @@ function clear_run(first: i32, n: i32): void {
 
 /**
  * fq_flush_iotlb then fq_ring_free (dma-iommu.c, 6.12): one flush_iotlb_all invalidates every
- * queued translation, after which every entry queued before it is freed, head first.
+ * translation the IOTLB holds — a live mapping's too, which the device caches again at its next
+ * access — after which every entry queued before it is freed, head first.
  */
 function fq_flush(): void {
   count(C_IOMMU_FLUSHES);
+  for (let k = 0; k < marked; k++) {
+    const p = entry_at(load<i32>(iommu_marked_ptr + (<usize>k << 2)));
+    store<u32>(p, load<u32>(p) & ~IOMMU_IOTLB); // a queued run's entries are emptied below
+  }
+  marked = 0;
   while (fq_head != fq_tail) {
     clear_run(load<i32>(fq_at(fq_head)), load<i32>(fq_at(fq_head), 4));
     fq_head = (fq_head + 1) & FQ_MOD_MASK;
@@ -151,7 +159,10 @@ export function iommu_iotlb_fill(bus: u64, len: i32): void {
   for (let e = a; e <= b; e++) {
     const p = entry_at(e);
     const v = load<u32>(p);
-    if ((v & IOMMU_PFN_MASK) != 0) store<u32>(p, v | IOMMU_IOTLB);
+    if ((v & IOMMU_PFN_MASK) == 0 || (v & IOMMU_IOTLB) != 0) continue;
+    store<u32>(p, v | IOMMU_IOTLB);
+    store<i32>(iommu_marked_ptr + (<usize>marked << 2), e);
+    marked++;
   }
 }
 

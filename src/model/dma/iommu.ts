@@ -18,6 +18,8 @@ export class Iommu {
   private hint = 0;
   /** The flush queue, oldest first (one CPU's ring; it holds IOVA_DEFAULT_FQ_SIZE - 1 entries). */
   private readonly fq: FqEntry[] = [];
+  /** The entries the device's IOTLB cached since the last flush (each once). */
+  private marked: number[] = [];
 
   /** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (lazy), else strict. */
   constructor(private readonly counters: Counters, private readonly lazy: boolean) {}
@@ -76,7 +78,11 @@ export class Iommu {
     const a = this.entryOf(bus);
     const b = this.entryOf(bus + len - 1);
     if (a < 0 || b < 0) return;
-    for (let e = a; e <= b; e++) if ((this.entries[e]! & IOMMU_PFN_MASK) !== 0) this.entries[e]! |= IOMMU_IOTLB;
+    for (let e = a; e <= b; e++) {
+      if ((this.entries[e]! & IOMMU_PFN_MASK) === 0 || (this.entries[e]! & IOMMU_IOTLB) !== 0) continue;
+      this.entries[e]! |= IOMMU_IOTLB;
+      this.marked.push(e);
+    }
   }
 
   /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
@@ -86,12 +92,16 @@ export class Iommu {
 
   /**
    * queue_iova (dma-iommu.c, 6.12): a full ring (fq_full: one slot always stays empty) is flushed
-   * first — fq_flush_iotlb, one flush_iotlb_all, then fq_ring_free frees every entry queued before
-   * it — and the run takes the tail. Its entries keep their page until then. No fq_timer (no clock).
+   * first — fq_flush_iotlb, one flush_iotlb_all that drops every translation the IOTLB holds (a live
+   * mapping's too, cached again at the device's next access), then fq_ring_free frees every entry
+   * queued before it — and the run takes the tail. Its entries keep their page until then. No
+   * fq_timer (no clock).
    */
   private queueIova(first: number, pages: number, op: number): void {
     if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) {
       this.counters.iommuFlushes++;
+      for (const e of this.marked) this.entries[e] = this.entries[e]! & ~IOMMU_IOTLB;
+      this.marked = [];
       for (const e of this.fq) this.clearRun(e.first, e.pages);
       this.fq.length = 0;
     }
