@@ -151,6 +151,15 @@ for (const engine of ENGINES) {
       assert.deepEqual([cached.c.iommuFlushes, cached.kind], [0, ViolationKind.foreign], 'no flush: it lands in the next owner');
     });
 
+    // 2010 ppc64 iommu_alloc_coherent and 6.12 __iommu_dma_alloc_noncontiguous map PAGE_ALIGN(size),
+    // not the 2^order block: a 3-page coherent buffer takes 3 IOVA pages (its block holds 4).
+    it('a coherent buffer maps the pages asked for, not its whole block', async () => {
+      for (const cfg of [strict, lazy, { ...strict, kernel: Kernel['2010'] }]) {
+        const o = await runOn(engine, cfg, [allocCoherent(0, 3), freeCoherent(0)]);
+        assert.deepEqual([o.c.iommuPagesMapped, o.c.iommuPagesUnmapped, o.c.pagesAllocated], [3, 3, 4]);
+      }
+    });
+
     it('dma_free_coherent queues too (iommu_dma_free → __iommu_dma_unmap)', async () => {
       const l = await runOn(engine, lazy, [allocCoherent(0, 2), freeCoherent(0)]);
       assert.deepEqual([l.c.iommuPagesUnmapped, l.c.iommuPagesQueued, l.c.iommuFlushes], [2, 2, 0]);

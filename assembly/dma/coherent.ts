@@ -71,10 +71,9 @@ function coherent_dma32_only(): bool {
  * allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
 export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: usize): i32 {
-  const n = 1 << order;
   const pfn = alloc_block(order, coherent_dma32_only());
   if (pfn < 0) return -1;
-  count(C_PAGES_ALLOCATED, n); // taken from the buddy, even if the platform step fails (D8)
+  count(C_PAGES_ALLOCATED, 1 << order); // taken from the buddy, even if the platform step fails (D8)
   let handle: u64 = <u64>pfn << PAGE_SHIFT;
   let exch = -1;
   if (xen_pv_domain()) {
@@ -92,7 +91,11 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
     }
     handle = <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
   } else if (iommu_present()) {
-    const first = iommu_alloc(pfn, n, true);
+    // The IOVAs cover the pages asked for, not the whole block: 2010 ppc64 iommu_alloc_coherent maps
+    // PAGE_ALIGN(size) >> IOMMU_PAGE_SHIFT entries, 6.12 __iommu_dma_alloc_noncontiguous maps
+    // PAGE_ALIGN(size). Different: the block is still 2^order pages (6.12 allocates only those
+    // pages), and 2010's IOVA alignment to the order is not kept (the window is next-fit, §8).
+    const first = iommu_alloc(pfn, (size + PAGE_SIZE - 1) >> PAGE_SHIFT, true);
     if (first < 0) {
       free_block(pfn, order);
       return -1;

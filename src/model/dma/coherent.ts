@@ -85,7 +85,6 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
  */
 function platformHandle(s: DmaState, pfn: number, order: number, size: number): CoherentBlock | null {
   const { machine } = s;
-  const blockPages = 2 ** order;
   if (xenPvDomain(s)) {
     const bytes = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     const reachable = dmaCapable(s, machine.mfnOf(pfn) * PAGE_SIZE, bytes)
@@ -96,10 +95,13 @@ function platformHandle(s: DmaState, pfn: number, order: number, size: number): 
     return { pfn, handle: machine.mfnOf(pfn) * PAGE_SIZE, exchanged: exchange ? order : -1 };
   }
   if (s.iommu) {
-    const first = s.iommu.allocate(blockPages);
+    // The IOVAs cover the pages asked for, not the whole block (2010 ppc64 iommu_alloc_coherent,
+    // 6.12 __iommu_dma_alloc_noncontiguous: PAGE_ALIGN(size)); the twin says what stays different.
+    const pages = Math.ceil(size / PAGE_SIZE);
+    const first = s.iommu.allocate(pages);
     if (first < 0) return null;
-    s.iommu.fill(first, pfn, blockPages);
-    s.counters.iommuPagesMapped += blockPages;
+    s.iommu.fill(first, pfn, pages);
+    s.counters.iommuPagesMapped += pages;
     return { pfn, handle: s.iommu.busOf(first, 0), exchanged: -1 };
   }
   return { pfn, handle: pfn * PAGE_SIZE, exchanged: -1 };
