@@ -18,6 +18,7 @@ import {
   ENGINES, PAGE, alloc, allocCoherent, bind, cpuRead, cpuWrite, devRead, firstFreePfn, free, freeCoherent, gpuRead, gpuWrite,
   initOn, map, runOn, unmap, BIDI, type OpWords, type Outcome,
 } from './engineHarness.js';
+import { readFileSync } from 'node:fs';
 import { cli, expectUsage, scratch, script } from './helpers.js';
 
 const strict = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: IommuMode.strict };
@@ -218,6 +219,9 @@ describe('--iommu-mode (CLI)', () => {
       // dummy page, so buffer 'a' and then 'b' get pfn 4096 + 1024 + 9 = 0x1409.
       assert.match(l.firstViolation.detail, /an IOVA unmapped at line 5 and not yet flushed .*flush queue.* pfn 0x1409/);
       assert.match(l.firstViolation.detail, /saw the CPU's write of buffer 'b'/);
+      // Lines, not op indices: two blank lines first put the unmap on line 7.
+      const shifted = script(dir, `gart-shifted-${engine}.jsonl`, '\n\n' + readFileSync(gart, 'utf8'));
+      assert.match(replay(shifted, '--kernel', 'modern', '--iommu-mode', 'lazy', '--engine', engine).firstViolation.detail, /an IOVA unmapped at line 7 and not yet flushed/);
     });
   }
 

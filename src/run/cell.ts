@@ -143,7 +143,9 @@ export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, st
     : null;
   const raw: RawOutput = { counters: engine.counters(), violation, writers, debug };
   if (!sink || !names) return raw;
-  const ops = [...debug.records.map((r) => Number(r[1])), ...(violation ? [Number(violation[V.op]), writerOp(violation[V.seenLo]!), writerOp(violation[V.expLo]!)] : [])];
+  // Every op a report names: dma-debug's records, the violation's op, its writers, and the unmap of a
+  // lazily freed IOVA it went through.
+  const ops = [...debug.records.map((r) => Number(r[1])), ...(violation ? [Number(violation[V.op]), writerOp(violation[V.seenLo]!), writerOp(violation[V.expLo]!), Number(violation[V.iovaUnmapOp])] : [])];
   raw.lines = Object.fromEntries(ops.filter((op) => op >= 0).map((op) => [op, sink.origin(op)]));
   const ids = violation ? [violation[V.bufId]!, violation[V.seenHi]!, violation[V.expHi]!].map(Number) : [];
   raw.names = Object.fromEntries(ids.filter((id) => id > 0 && names[id] !== undefined).map((id) => [id, names[id]!]));
