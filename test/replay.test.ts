@@ -103,3 +103,20 @@ describe('replay fields: each op takes exactly the fields INTERFACE.md lists', (
     assert.equal(r.code, 0, r.stderr);
   });
 });
+
+describe('a 2.6.37 panic is said, not hidden behind the verdict', () => {
+  // A 256 KiB pool (128 slots, 2 the dummy page's): a 32-page map takes 64 slots; a 64-page one then
+  // finds no room and is larger than the 32 KiB overflow buffer, so 2.6.37's swiotlb_full panics.
+  it('swiotlb_full over the overflow buffer: one PANIC line on 2010, none on 6.12 (DMA_MAPPING_ERROR)', () => {
+    const path = script(dir, 'panic.jsonl', [
+      { op: 'alloc', buf: 'a', pages: 32, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' },
+      { op: 'alloc', buf: 'b', pages: 64, zone: 'dma32' }, { op: 'map', buf: 'b', dir: 'bidirectional' },
+    ]);
+    const old = cli('replay', path, '--platform', 'swiotlb-force', '--swiotlb', '256K', '--kernel', '2010');
+    assert.equal(old.code, 0, old.stderr);
+    assert.match(old.stdout, /^kernel: PANIC — 2\.6\.37 would have panicked once in this run: a streaming map larger than swiotlb's 32 KiB overflow buffer found the pool full/m);
+    const modern = cli('replay', path, '--platform', 'swiotlb-force', '--swiotlb', '256K', '--kernel', 'modern');
+    assert.equal(modern.code, 0, modern.stderr);
+    assert.doesNotMatch(modern.stdout, /PANIC/);
+  });
+});

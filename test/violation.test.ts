@@ -134,6 +134,19 @@ const CASES: Case[] = [
     },
   },
   {
+    description: 'a GPU read through a bounce address after its unmap: the slot belongs to no mapping, and the reason says so (no sync would help)',
+    platform: 'xen-pv', device: 'r100',
+    ops: [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, bind('a'), { op: 'cpu_write', buf: 'a' },
+      { op: 'sync_for_device', buf: 'a', dir: 'bidirectional' }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.via, 'swiotlb');
+      assert.match(v.detail, /\(a slot no mapping holds now\)/);
+      assert.match(v.detail, /the bounce slot belongs to no live mapping: its address was used after the unmap/);
+      assert.doesNotMatch(v.detail, /no dma_sync_single_for_device/);
+    },
+  },
+  {
     description: 'modern swiotlb full: the failed map is DMA_MAPPING_ERROR, which names no address',
     platform: 'swiotlb-force', kernel: 'modern', swiotlb: 256 * 1024,
     ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'dev_write', buf: 'a', size: 4096 }, { op: 'cpu_read', buf: 'a', size: 4096 }],

@@ -162,7 +162,7 @@ export function traceLines(r: Result): string[] {
   if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the mappings they started in (dma-debug: sync-outside)`);
   // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
   const failedHere = r.counters.mappingErrors ?? 0;
-  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (unmap-unknown, sync-unknown), where a driver would have taken its dma_mapping_error() path`);
+  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (unmap-unknown, sync-unknown), where a driver would have taken its dma_mapping_error() path${panicsOf(r) ? ` (but for ${panicsOf(r) === 1 ? 'the one' : `the ${num(panicsOf(r))}`} over the overflow buffer: see the panic line)` : ''}`);
   if (t.lastEventUnterminated) out.push(`  the last line (${num(t.lines)}) is an event with no line break after it: if the file was cut short there, its last field may be cut too, and it was read as it stands`);
   if (t.highestPhys > r.machine.ramBytes) out.push(`  the trace's pages reach ${(t.highestPhys / 2 ** 30).toFixed(1)} GiB of physical memory; with RAM ${formatSize(r.machine.ramBytes)} here, pages the recording kernel had above ${formatSize(r.machine.ramBytes)} come from lower memory (give --ram to match the recording machine)`);
   if (t.lostMarkers) out.push(`  INCOMPLETE: the ring buffer dropped ${t.lostEvents ? plural(t.lostEvents, 'event') : 'events'} while recording (${plural(t.lostMarkers, 'LOST / DROPPED line')}): the replay saw less than the machine did, and may count an unmap whose map was dropped as made before the trace`);
@@ -171,6 +171,13 @@ export function traceLines(r: Result): string[] {
   // 6.13 and 6.12.48 on); dma_free_attrs returns before its tracepoint for one (dma_release_from_dev_coherent).
   if (t.allocsLiveAtEnd) out.push(`  of those, ${plural(t.allocsLiveAtEnd, 'DMA-API allocation')} (dma_alloc and its _pages, _sgt forms) never freed in the trace: still in use when it ended (a driver keeps its rings until its remove)${t.allocFormat612 ? ' or a leak' : ", a leak, or, for dma_alloc, memory from the device's own coherent pool, which dma-debug does not track (from 6.13 and 6.12.48 its allocation is traced, its dma_free never is)"}`);
   return out;
+}
+
+/** 2.6.37 swiotlb_full(…, do_panic): a streaming map larger than the 32 KiB overflow buffer that
+ * found the pool full panics the kernel; the simulation goes on past it (extra.swiotlbPanics). */
+export const panicsOf = (r: Result): number => r.extra.swiotlbPanics ?? 0;
+export function panicLine(n: number): string {
+  return `kernel: PANIC — 2.6.37 would have panicked ${n === 1 ? 'once' : `${num(n)} times`} in this run: a streaming map larger than swiotlb's 32 KiB overflow buffer found the pool full, and swiotlb_full panics ("DMA: Random memory could be DMA …") rather than hand back the overflow buffer; the simulation went on past it, so the rest is what the same calls do without the panic`;
 }
 
 export function formatResult(r: Result): string {
@@ -193,6 +200,7 @@ export function formatResult(r: Result): string {
     : incomplete ? `completion: INCOMPLETE — ${incomplete}; ${(r.extra.errorAddressPages ?? 0) > 0 ? "the verdict speaks of the pages that moved and of what was read through the failed map's address" : 'the verdict speaks only of the pages that moved'}`
       : `completion: COMPLETE — ${req === 1 ? 'the one page' : `all ${num(req)} pages`} the work asked for moved through the device`);
   out.push(machineLine(r));
+  if (panicsOf(r)) out.push(panicLine(panicsOf(r)));
   if (r.trace) out.push(...traceLines(r));
   out.push('');
   for (const [title, keys] of GROUPS) {

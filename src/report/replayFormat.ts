@@ -2,7 +2,7 @@
 // platform, with what the same DMA traffic did there.
 import { escapeText } from '../errors.js';
 import { formatSize } from '../units.js';
-import { machineLine, num, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import { machineLine, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
 import type { EngineRecord, Result } from './result.js';
 
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
@@ -28,6 +28,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const line = (row: string[]) => row.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
   out.push(line(head));
   for (const row of rows) out.push(line(row));
+  for (const r of cells) if (panicsOf(r)) out.push(`${r.scenario.platform}: ${panicLine(panicsOf(r))}`);
   if (first.trace && cells.some((r) => r.counters.mappingErrors! > 0)) {
     out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its dma_mapping_error() path');
   }

@@ -187,6 +187,7 @@ function reasonText(w: Words): string {
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV) or is refused (SEV-SNP, TDX)';
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
+  if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   if (via === Via.swiotlb && kind === ViolationKind.stale) return 'the bounce slot holds an older copy: nothing copied the later write into it (no dma_sync_single_for_device)';
   if (via === Via.swiotlb && kind === ViolationKind.lost) return "the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu)";
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
