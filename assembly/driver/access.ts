@@ -5,7 +5,7 @@
 // and the oracle is asked after every read.
 
 import { PAGE_SHIFT, PAGE_SIZE, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_ERROR,
-  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES, C_ERROR_ADDRESS_PAGES } from '../abi';
+  C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES, C_FAILED_MAP_PAGES } from '../abi';
 import { slot_rec, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
 import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } from '../sim/stamps';
@@ -28,7 +28,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, err)) count(C_ERROR_ADDRESS_PAGES); // D24
+      if (page_handle_failed(b, i, err)) count(C_FAILED_MAP_PAGES); // D24
       write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
@@ -48,7 +48,7 @@ function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
     if (dev) {
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, err)) count(C_ERROR_ADDRESS_PAGES); // D24
+      if (page_handle_failed(b, i, err)) count(C_FAILED_MAP_PAGES); // D24
       check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
     } else {
       check_page(READER_CPU, pfn, rec_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
@@ -120,7 +120,7 @@ export function gpu_write(first: i32, pages: i32): void {
   }
   count(C_GPU_WRITES, pages - skipped);
   count(C_GPU_SKIPPED_PAGES, skipped);
-  count(C_ERROR_ADDRESS_PAGES, errors);
+  count(C_FAILED_MAP_PAGES, errors);
 }
 
 export function gpu_read(first: i32, pages: i32): void {
@@ -142,5 +142,5 @@ export function gpu_read(first: i32, pages: i32): void {
   }
   count(C_GPU_READS, pages - skipped);
   count(C_GPU_SKIPPED_PAGES, skipped);
-  count(C_ERROR_ADDRESS_PAGES, errors);
+  count(C_FAILED_MAP_PAGES, errors);
 }

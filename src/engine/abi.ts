@@ -113,8 +113,8 @@ export const COUNTERS = [
   // TTM and AGP layer (docs/ENGINE.md §11-13)
   'cachingChangeCalls', 'cachingChangePages', 'poolRefills', 'bindFailures', 'gpuSkippedPages', 'gattBusy',
   'ttmDmaPeakInUse',
-  // pages a device or the GPU reached through a failed map's address (D24; reported for replays only)
-  'errorAddressPages',
+  // pages a device or the GPU reached though a map on their way had failed (D24)
+  'failedMapPages',
   // the lazy IOMMU's flush queue (docs/ENGINE.md §8; reported only for a lazy iommu)
   'iommuPagesQueued', 'iommuFlushes',
   // a confidential-computing guest's private <-> shared conversions (docs/ENGINE.md §16; coco only)
@@ -126,8 +126,6 @@ export const COUNTERS = [
 export const FLUSH_QUEUE_COUNTERS: readonly CounterName[] = ['iommuPagesQueued', 'iommuFlushes'];
 /** Extras a result lists only on the coco platform. */
 export const COCO_COUNTERS: readonly CounterName[] = ['ccConversions', 'ccConvertedPages'];
-/** Extras a result lists only for a replay: the workloads' driver never binds or uses a failed map's address. */
-export const REPLAY_COUNTERS: readonly CounterName[] = ['errorAddressPages'];
 /** Extras a result lists only when the machine runs with --swiotlb-dynamic. */
 export const SWIOTLB_DYNAMIC_COUNTERS: readonly CounterName[] = ['swiotlbPoolsAdded', 'swiotlbTransientPools'];
 export type CounterName = (typeof COUNTERS)[number];

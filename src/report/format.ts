@@ -68,7 +68,7 @@ const FAILURES: [string, string, string][] = [
   ['mappingErrors', 'map error', 'map errors'],
   ['bindFailures', 'bind failure', 'bind failures'],
   ['gattBusy', 'GATT insert refused (-EBUSY)', 'GATT inserts refused (-EBUSY)'],
-  ['errorAddressPages', "page reached through a failed map's address", "pages reached through a failed map's address"],
+  ['failedMapPages', 'page reached though its map failed', 'pages reached though their map failed'],
 ];
 
 /** The failures that kept pages from moving, in words: "35 allocation failures, 17 bind failures". */
@@ -197,7 +197,7 @@ export function formatResult(r: Result): string {
   const incomplete = completionText(r);
   out.push(req === 0
     ? 'completion: no page was asked to move through the device'
-    : incomplete ? `completion: INCOMPLETE — ${incomplete}; ${(r.extra.errorAddressPages ?? 0) > 0 ? "the verdict speaks of the pages that moved and of what was read through the failed map's address" : 'the verdict speaks only of the pages that moved'}`
+    : incomplete ? `completion: INCOMPLETE — ${incomplete}; ${(r.extra.failedMapPages ?? 0) > 0 ? 'the verdict speaks of the pages that moved and of what was read where a map had failed' : 'the verdict speaks only of the pages that moved'}`
       : `completion: COMPLETE — ${req === 1 ? 'the one page' : `all ${num(req)} pages`} the work asked for moved through the device`);
   out.push(machineLine(r));
   if (panicsOf(r)) out.push(panicLine(panicsOf(r)));

@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, REPLAY_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
+import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
@@ -145,8 +145,8 @@ export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number)
 /** Completion from the counters: GPU and device page accesses made, and those skipped (T15). */
 export function completionOf(c: Record<CounterName, number>): Completion {
   const reached = c.gpuReads + c.gpuWrites;
-  // A page reached through a failed map's address did not move (D24).
-  return { pagesRequested: reached + c.gpuSkippedPages, pagesMoved: reached - c.errorAddressPages };
+  // A page reached though a map on its way had failed did not move (D24).
+  return { pagesRequested: reached + c.gpuSkippedPages, pagesMoved: reached - c.failedMapPages };
 }
 
 /** Everything a result says besides what the engine returned. */
@@ -183,11 +183,9 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
   const coco = scenario.platform === 'coco';
   // The dynamic pools' counters exist only with --swiotlb-dynamic (docs/ENGINE.md §5).
   const dynamic = scenario.swiotlbDynamic === true;
-  // A failed map's address reached (D24) happens only in a replay: a workload's driver checks.
-  const replay = scenario.script !== undefined;
   for (const k of COUNTERS.slice(RESULT_COUNTERS.length)) {
     if ((flushQueue || !FLUSH_QUEUE_COUNTERS.includes(k)) && (coco || !COCO_COUNTERS.includes(k))
-      && (dynamic || !SWIOTLB_DYNAMIC_COUNTERS.includes(k)) && (replay || !REPLAY_COUNTERS.includes(k))) extra[k] = all[k];
+      && (dynamic || !SWIOTLB_DYNAMIC_COUNTERS.includes(k))) extra[k] = all[k];
   }
   const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
   const completion = completionOf(all);

@@ -62,7 +62,7 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
 function countErrorPages(s: TtState, buf: Buffer, start: number, end: number): void {
   const err = dmaErrorAddr(s);
   for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
-    if (pageHandleFailed(buf, page - buf.pfn, err)) s.counters.errorAddressPages++;
+    if (pageHandleFailed(buf, page - buf.pfn, err)) s.counters.failedMapPages++;
   }
 }
 
@@ -121,7 +121,7 @@ export function gpuWrite(s: TtState, gpuPage: number, pages: number): void {
     s.counters.gpuWrites++;
     const { machine } = gpuEntry(s, g);
     const owner = liveOwner(s, g);
-    if (owner && s.gart.ownerError[g]) s.counters.errorAddressPages++; // D24
+    if (owner && s.gart.ownerError[g]) s.counters.failedMapPages++; // D24
     const stamp = { hi: owner, lo }; // D9: the live owner's id, else 0
     // Logical side: the owner's page if it is alive; else only machine memory changes.
     const base = owner ? s.gart.ownerPfn[g]! * PAGE_SIZE : 0;
@@ -139,7 +139,7 @@ export function gpuRead(s: TtState, gpuPage: number, pages: number): void {
       foreignPage(s, machine, dmaAddr, g, pte);
       continue;
     }
-    if (s.gart.ownerError[g]) s.counters.errorAddressPages++; // D24
+    if (s.gart.ownerError[g]) s.counters.failedMapPages++; // D24
     const pfn = s.gart.ownerPfn[g]!;
     const base = pfn * PAGE_SIZE;
     readPage(s, base, base + PAGE_SIZE, (a) => (machine < 0 ? -1 : machine + (a - base)), {
