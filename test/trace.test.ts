@@ -321,6 +321,11 @@ describe('trace: --platform all', () => {
     assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), MODERN);
     assert.match(r.stdout, /^platform\s+verdict\s+maps\s+bounces/m);
     assert.match(r.stdout, /trace: device 0000:03:00\.0, 13 events/);
+    // The machine line is the xen-pv cell's, so it names the Xen sizes; coco's own pool size beside
+    // the swiotlb's when it differs (6% of 4 GiB: 256M).
+    assert.match(r.stdout, /^machine \(the Xen sizes on xen-pv only\): RAM 512M, Xen host 6G, Xen low free 128M, swiotlb 4M, /m);
+    const big = cli('replay', path, '--format', 'ftrace', '--platform', 'all', '--ram', '4G', '--host-ram', '16G');
+    assert.match(big.stdout, /^machine \(the Xen sizes on xen-pv only\): RAM 4G, Xen host 16G, Xen low free 256M, swiotlb 64M \(coco: 256M\), /m);
   });
 });
 

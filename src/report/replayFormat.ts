@@ -9,7 +9,14 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const first = cells[0]!;
   const out: string[] = [];
   out.push(`gartbench replay on every platform — ${scenarioLine(first).replace(/^platform [^,]+, /, '')}`);
-  out.push(machineLine(first).replace(/^machine: /, 'machine (Xen sizes on xen-pv only; coco sizes its own swiotlb): '));
+  // The xen-pv cell's line names the Xen sizes; coco boots its own pool size (6% of RAM).
+  const xen = cells.find((r) => r.scenario.platform === 'xen-pv');
+  const coco = cells.find((r) => r.scenario.platform === 'coco');
+  let machine = machineLine(xen ?? first);
+  if (coco && coco.machine.swiotlbBytes !== (xen ?? first).machine.swiotlbBytes) {
+    machine = machine.replace(/swiotlb (\S+?),/, `swiotlb $1 (coco: ${formatSize(coco.machine.swiotlbBytes)}),`);
+  }
+  out.push(machine.replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
   if (first.trace) {
     // What the trace held is the same on every platform; only the simulated bounces differ.
     out.push(...traceLines(first).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
