@@ -140,6 +140,14 @@ describe('completion', () => {
 });
 
 describe('a result names its machine and its tool', () => {
+  it('the human header names the options that change the rules: auto, the iommu mode, a dynamic swiotlb, a min_align_mask', () => {
+    const head = (...args: string[]) => cli('run', '--pages', '64', ...args).stdout.split('\n')[0]!;
+    assert.match(head('--strategy', 'auto', '--platform', 'coco', '--kernel', 'modern'), /strategy coherent \(auto: the kernel's own choice\)/);
+    assert.match(head('--platform', 'iommu', '--kernel', 'modern', '--iommu-mode', 'strict'), /kernel modern, iommu strict, seed 1/);
+    assert.match(head('--platform', 'swiotlb-force', '--kernel', 'modern', '--device', 'r600', '--swiotlb-dynamic', '--min-align-mask', '4095'), /kernel modern, swiotlb dynamic, min_align_mask 4095, seed 1/);
+    assert.match(head('--platform', 'xen-pv'), /kernel 2010, seed 1, engine wasm$/);
+  });
+
   it('machine options in force, in bytes; Xen-only ones are null elsewhere', () => {
     const x = json('run', '--platform', 'xen-pv', '--ram', '1G', '--host-ram', '6G', '--xen-low-free', '200M', '--swiotlb', '8M', '--pages', '64');
     assert.deepEqual(x.machine, { ramBytes: 2 ** 30, hostRamBytes: 6 * 2 ** 30, xenLowFreeBytes: 200 * 2 ** 20, swiotlbBytes: 8 * 2 ** 20, costs: 'default' });

@@ -107,11 +107,16 @@ export function scenarioLine(r: Result): string {
   const s = r.scenario;
   const parts = [`platform ${s.platform}`, `device ${s.device}`];
   // A kernel trace has no tt_* ops: the TTM pool of --strategy plays no part in it.
-  if (s.strategy && s.scriptFormat !== 'ftrace') parts.push(`strategy ${s.strategy}`);
+  if (s.strategy && s.scriptFormat !== 'ftrace') parts.push(`strategy ${s.strategy}${s.strategyAsked ? ` (${s.strategyAsked}: the kernel's own choice)` : ''}`);
   if (s.gatt) parts.push(`gatt ${s.gatt}`);
   if (s.workload) parts.push(`workload ${s.workload} (${num(s.pages ?? 0)} pages, ${s.boPages} per BO, ${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
   if (s.script) parts.push(s.scriptFormat === 'ftrace' ? `trace ${escapeText(s.script)}` : `script ${escapeText(s.script)}`);
-  parts.push(`kernel ${s.kernel}`, `seed ${s.seed}`, `engine ${s.engine}`);
+  parts.push(`kernel ${s.kernel}`);
+  // The options that change the machine's rules, when given (the rest is on the machine line).
+  if (s.platform === 'iommu' && s.iommuMode) parts.push(`iommu ${s.iommuMode}`);
+  if (s.swiotlbDynamic) parts.push('swiotlb dynamic');
+  if (s.minAlignMask) parts.push(`min_align_mask ${s.minAlignMask}`);
+  parts.push(`seed ${s.seed}`, `engine ${s.engine}`);
   return parts.join(', ');
 }
 
