@@ -127,6 +127,8 @@ describe('matrix --shard and merge', () => {
     const r = cli('merge', ...parts(['modern-3.json', 'modern-1.json', 'modern-2.json']), '--out', out);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /legacy +coherent +sync +xen-aware +auto/);
+    // The parts ran apart: the simulator line says their wall is the slowest's, not a shared one.
+    assert.match(r.stdout, /^simulator: 3 shards, merged: the slowest took [\d.]+ ms of engine wall, all together [\d.]+ ms of engine time on 3 workers/m);
     assert.deepEqual(fixed(JSON.parse(readFileSync(out, 'utf8')) as MatrixDoc), fixed(all));
   });
 

@@ -50,6 +50,11 @@ export function simulatorText(e: EngineRecord): string {
   const capped = e.workersCappedBy === 'cells'
     ? ` (asked ${e.workersAsked}; capped at ${e.workers}, one per cell)`
     : e.workersCappedBy === 'cores' ? ` (asked ${e.workersAsked}; capped at the ${e.workers} core${e.workers === 1 ? '' : 's'} — --oversubscribe goes beyond)` : '';
+  // Merged shards ran apart (on other machines, or one after another): their wall is the slowest's.
+  const shards = (e as EngineRecord & { shards?: number }).shards;
+  if (shards) {
+    return `${shards} shards, merged: the slowest took ${e.wallMs} ms of engine wall, all together ${e.cellMs} ms of engine time on ${w} (${num(e.pageOpsPerSec)} page-ops/s over the slowest's wall, as if they had run side by side), ${bytesText(e.machineBytes)} per machine, peak RSS ${bytesText(e.peakRssBytes)} in the largest`;
+  }
   const busy = e.workers > 1 ? ` (${e.cellMs} ms of engine time over the workers)` : '';
   // Results from before it was recorded have no reusedMemories; merged shards of them, null.
   const reused = (e.reusedMemories ?? 0) > 0 ? `, ${plural(e.reusedMemories!, 'machine')} built on a memory handed on (zeroed) by the cell before on the same thread` : '';
