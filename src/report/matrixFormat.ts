@@ -6,6 +6,13 @@ import { formatSize } from '../units.js';
 import type { EngineRecord, Result } from './result.js';
 import type { ShardRecord } from './shard.js';
 
+/** Bytes for a person, never rounded to a misleading 0: 0, KiB below a MiB, then MiB, then GiB. */
+function amount(b: number): string {
+  if (b === 0) return '0 B';
+  if (b < 2 ** 20) return `${num(Math.max(1, Math.round(b / 1024)))} KiB`;
+  return b < 2 ** 30 ? `${num(Math.round(b / 2 ** 20))} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`;
+}
+
 export interface MatrixView {
   /** How the whole run went. */
   engine?: EngineRecord;
@@ -45,7 +52,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   }
   if (shard) out.push(`(· another shard's cell)`);
   out.push('');
-  out.push('details (stale / lost / foreign reads, modelled MiB/s per moved page, bounce MiB, hypercalls, swiotlb peak slots, completion):');
+  out.push('details (stale / lost / foreign reads, modelled throughput of the moved pages, bytes bounced, hypercalls, swiotlb peak slots, completion):');
   const wd = Math.max(...platforms.map((p) => p.length)) + Math.max(...variants.map((v) => (v === 'auto' ? v.length + 10 : v.length))) + 2;
   for (const p of platforms) {
     for (const v of variants) {
@@ -54,7 +61,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
       const c = r.counters;
       const mib = r.modeled.mibPerSec === null ? 'no page moved' : `${num(r.modeled.mibPerSec)} MiB/s`;
       const label = v === 'auto' ? `${v}→${r.scenario.strategy}` : v;
-      out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${num(Math.round(c.bounceBytes! / 2 ** 20))} MiB bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
+      out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${amount(c.bounceBytes!)} bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
     }
   }
   if (view.engine) {
