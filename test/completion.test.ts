@@ -50,6 +50,12 @@ describe('completion', () => {
     assert.match(r.stdout, /ns per moved page/);
   });
 
+  it('matrix details never round a bounce down to 0 MiB: 16 pages bounced are 128 KiB (4 KiB copied in at the map and out at the unmap, each)', () => {
+    const r = cli('matrix', '--device', 'r100', '--pages', '16');
+    assert.match(r.stdout, /^ {2}swiotlb-force legacy +16 \/ 0 \/ 0 .* 128 KiB bounced /m);
+    assert.match(r.stdout, /^ {2}bare-metal legacy +0 \/ 0 \/ 0 .* 0 B bounced /m);
+  });
+
   it('every matrix cell says it too', () => {
     const r = cli('matrix', '--xen-low-free', '16M', '--pages', '8192');
     assert.equal(r.code, 0, r.stderr);
