@@ -39,8 +39,11 @@ export function num(n: number): string {
 }
 
 /** Bytes in MiB or GiB, for memory figures. */
+/** Bytes for a person, never rounded to a misleading 0: 0 B, KiB below a MiB, then MiB, then GiB. */
 export function bytesText(b: number): string {
-  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.round(b / 2 ** 20)} MiB`;
+  if (b === 0) return '0 B';
+  if (b < 2 ** 20) return `${num(Math.max(1, Math.round(b / 1024)))} KiB`;
+  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${num(Math.round(b / 2 ** 20))} MiB`;
 }
 
 /** How the simulator ran, for a person: the wall time, the workers (and what capped them), the
@@ -126,12 +129,14 @@ export function scenarioLine(r: Result): string {
 }
 
 /** The simulated machine and the build that simulated it, so a printed result can be rerun. */
-export function machineLine(r: Result): string {
+/** `cocoSwiotlbBytes`: beside the swiotlb size, the pool a coco cell of the same run booted with. */
+export function machineLine(r: Result, cocoSwiotlbBytes?: number): string {
   const m = r.machine;
   const parts = [`RAM ${formatSize(m.ramBytes)}`];
   if (m.hostRamBytes !== null) parts.push(`Xen host ${formatSize(m.hostRamBytes)}`);
   if (m.xenLowFreeBytes !== null) parts.push(`Xen low free ${formatSize(m.xenLowFreeBytes)}`);
-  parts.push(`swiotlb ${formatSize(m.swiotlbBytes)}`);
+  const coco = cocoSwiotlbBytes !== undefined && cocoSwiotlbBytes !== m.swiotlbBytes ? ` (coco: ${formatSize(cocoSwiotlbBytes)})` : '';
+  parts.push(`swiotlb ${formatSize(m.swiotlbBytes)}${coco}`);
   if (r.scenario.payloadBytes) parts.push(`payload ${r.scenario.payloadBytes} B/page`);
   parts.push(m.costs === 'default' ? 'default costs' : `costs ${escapeText(m.costs.path)} (sha256 ${m.costs.sha256.slice(0, 12)}…)`);
   return `machine: ${parts.join(', ')} · gartbench ${r.tool.version}, engine ${r.scenario.engine} ${r.tool.engineSha256.slice(0, 12)}, node ${r.tool.node.replace(/^v/, '')}`;

@@ -1,17 +1,10 @@
 // The matrix for a person: verdicts side by side, with what each cell cost. A shard's part shows
 // its own cells and leaves the others' places empty.
-import { completionText, machineLine, num, simulatorText, verdictCell } from './format.js';
+import { bytesText, completionText, machineLine, num, simulatorText, verdictCell } from './format.js';
 import { columnOf, matrixOrder } from '../run/matrix.js';
 import { formatSize } from '../units.js';
 import type { EngineRecord, Result } from './result.js';
 import type { ShardRecord } from './shard.js';
-
-/** Bytes for a person, never rounded to a misleading 0: 0, KiB below a MiB, then MiB, then GiB. */
-function amount(b: number): string {
-  if (b === 0) return '0 B';
-  if (b < 2 ** 20) return `${num(Math.max(1, Math.round(b / 1024)))} KiB`;
-  return b < 2 ** 30 ? `${num(Math.round(b / 2 ** 20))} MiB` : `${(b / 2 ** 30).toFixed(1)} GiB`;
-}
 
 export interface MatrixView {
   /** How the whole run went. */
@@ -61,7 +54,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
       const c = r.counters;
       const mib = r.modeled.mibPerSec === null ? 'no page moved' : `${num(r.modeled.mibPerSec)} MiB/s`;
       const label = v === 'auto' ? `${v}→${r.scenario.strategy}` : v;
-      out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${amount(c.bounceBytes!)} bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
+      out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${bytesText(c.bounceBytes!)} bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
     }
   }
   if (view.engine) {

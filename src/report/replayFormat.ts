@@ -12,10 +12,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   // The xen-pv cell's line names the Xen sizes; coco boots its own pool size (6% of RAM).
   const xen = cells.find((r) => r.scenario.platform === 'xen-pv');
   const coco = cells.find((r) => r.scenario.platform === 'coco');
-  let machine = machineLine(xen ?? first);
-  if (coco && coco.machine.swiotlbBytes !== (xen ?? first).machine.swiotlbBytes) {
-    machine = machine.replace(/swiotlb (\S+?),/, `swiotlb $1 (coco: ${formatSize(coco.machine.swiotlbBytes)}),`);
-  }
+  const machine = machineLine(xen ?? first, coco?.machine.swiotlbBytes);
   out.push(machine.replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
   if (first.trace) {
     // What the trace held is the same on every platform; only the simulated bounces differ.
