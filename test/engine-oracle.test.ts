@@ -3,9 +3,9 @@
 // case's counters admit) and that the accounting invariants hold.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Platform, ViolationKind } from '../src/engine/abi.js';
+import { Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
 import {
-  COHERENT, ENGINES, PAGE, TO_DEV, alloc, allocCoherent, bind, cpuRead, cpuWrite, devWrite, free, gpuRead, gpuWrite,
+  COHERENT, ENGINES, FROM_DEV, PAGE, TO_DEV, alloc, allocCoherent, bind, cpuRead, cpuWrite, devRead, devWrite, free, gpuRead, gpuWrite,
   map, oracleOf, runOn, syncCpu, syncDev, unbind, unmap, type OpWords,
 } from './engineHarness.js';
 import type { Counters } from './engineHarness.js';
@@ -64,7 +64,14 @@ const cases: OracleCase[] = [
     cfg: { payloadBytes: 64 }, ops: [...seedUpload, syncDev(0, TO_DEV), gpuRead()], oracle: COHERENT },
   { description: 'payload 4096 bytes: a partial (1 KiB) CPU write after the sync is stale on the GPU side',
     cfg: { payloadBytes: 4096 }, ops: [...seedUpload, syncDev(0), cpuWrite(0, 100, 1024), gpuRead()], oracle: stale },
+  { description: 'payload 4096 bytes: a sync of the first 100 bytes leaves the rest of the unit stale for the device',
+    cfg: { payloadBytes: 4096, platform: Platform['swiotlb-force'] },
+    ops: [alloc(0), map(0, TO_DEV), cpuWrite(0), syncDev(0, TO_DEV, 0, 100), devRead(0)], oracle: stale },
+  { description: 'payload 4096 bytes: a CPU read that misses bytes of the device\'s write past a partial sync_for_cpu lost them',
+    cfg: { payloadBytes: 4096, platform: Platform['swiotlb-force'] },
+    ops: [alloc(0), map(0, FROM_DEV), devWrite(0), syncCpu(0, FROM_DEV, 0, 2148), cpuRead(0)], oracle: lost },
 ];
+const byteWord = (v: bigint[] | null) => Number(v![VIOLATION_FIELDS.indexOf('byte')]);
 
 /** The kind of the first violation when at most one kind of violation happened. */
 function kindOf(oracle: OracleCase['oracle']): number {
@@ -85,6 +92,17 @@ for (const engine of ENGINES) {
         assert.equal(o.invariants, 0, 'invariants');
       });
     }
+
+    it('payload: the first violation names the first byte that differs when the unit\'s stamp matched, and none otherwise', async () => {
+      const partial = await runOn(engine, { payloadBytes: 4096, platform: Platform['swiotlb-force'] },
+        [alloc(0), map(0, TO_DEV), cpuWrite(0), syncDev(0, TO_DEV, 0, 100), devRead(0)]);
+      assert.equal(byteWord(partial.violation), 100);
+      const back = await runOn(engine, { payloadBytes: 4096, platform: Platform['swiotlb-force'] },
+        [alloc(0), map(0, FROM_DEV), devWrite(0), syncCpu(0, FROM_DEV, 0, 2148), cpuRead(0)]);
+      assert.equal(byteWord(back.violation), 2148);
+      const unsynced = await runOn(engine, { payloadBytes: 4096 }, [...seedUpload, gpuRead()]);
+      assert.equal(byteWord(unsynced.violation), -1, 'a stale stamp names no byte');
+    });
 
     it('the seed bug: the first violation names the stale unit, the bounce frame and the PTE', async () => {
       const { violation } = await runOn(engine, {}, [...seedUpload, gpuRead()]);

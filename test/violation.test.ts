@@ -194,3 +194,38 @@ describe('first violation of an AGP GATT', () => {
     }
   });
 });
+
+describe('first violation with payload bytes: a partial sync', () => {
+  const runPayload = async (name: string, ops: object[], engine: 'wasm' | 'js') => {
+    const v = { ...SMALL, 'payload-bytes': 4096, platform: 'swiotlb-force', device: 'r100', kernel: '2010', engine };
+    const [r] = await resultsOf([replayPlanFrom(v, script(dir, `${name}-${engine}.jsonl`, ops))], loadCosts(undefined), { workers: 1 });
+    return r!;
+  };
+  const upload = [
+    { op: 'alloc', buf: 'b', pages: 1 }, { op: 'map', buf: 'b', dir: 'to_device' }, { op: 'cpu_write', buf: 'b' },
+    { op: 'sync_for_device', buf: 'b', dir: 'to_device', offset: 0, size: 100 }, { op: 'dev_read', buf: 'b' },
+  ];
+  const readback = [
+    { op: 'alloc', buf: 'b', pages: 1 }, { op: 'map', buf: 'b', dir: 'from_device' }, { op: 'dev_write', buf: 'b' },
+    { op: 'sync_for_cpu', buf: 'b', dir: 'from_device', offset: 0, size: 2148 }, { op: 'cpu_read', buf: 'b' },
+  ];
+  it('the device sees the CPU\'s write in part: the detail names the first byte that differs and why a sync missed it', async () => {
+    for (const engine of ['wasm', 'js'] as const) {
+      const f = (await runPayload('partial-up', upload, engine)).firstViolation!;
+      assert.equal(f.kind, 'stale');
+      assert.match(f.detail, /saw the CPU's write \(line 3\) in part: payload byte 100, the first that differs, is not that write's, expected the CPU's write \(line 3\)/);
+      assert.match(f.detail, /no dma_sync_single_for_device of them after it; a sync copies only the range it is given/);
+      assertReadable(f.detail);
+    }
+  });
+  it('the CPU misses bytes of the device\'s write past a partial sync_for_cpu: lost, not "the bounce slot holds an older copy"', async () => {
+    for (const engine of ['wasm', 'js'] as const) {
+      const f = (await runPayload('partial-back', readback, engine)).firstViolation!;
+      assert.equal(f.kind, 'lost');
+      assert.match(f.detail, /payload byte 2148, the first that differs/);
+      assert.match(f.detail, /no dma_sync_single_for_cpu of these bytes after it; a sync copies only the range it is given/);
+      assert.doesNotMatch(f.detail, /older copy|dma_sync_single_for_device/);
+      assertReadable(f.detail);
+    }
+  });
+});

@@ -36,6 +36,7 @@ import { sfn_to_mfn } from './translate';
 @inline export const V_GATT_TABLE_MFN: i32 = V_GATT_ENTRY_ADDR + 8;
 @inline export const V_IOVA_UNMAP_OP: i32 = V_GATT_TABLE_MFN + 8; // dma/iommu.ts: a queued IOVA's unmap
 @inline export const V_CC_PRIVATE: i32 = V_IOVA_UNMAP_OP + 8; // coco: the frames a device found private (mm/set_memory.ts)
+@inline export const V_BYTE: i32 = V_CC_PRIVATE + 8; // payload: the first logical byte that differs, when the stamps matched
 
 // Set when the first violation is recorded, until its hops are filled in after the op.
 let fresh = false;
@@ -50,23 +51,24 @@ let fresh = false;
   return VIOLATION_FOREIGN;
 }
 
-/** Payload bytes of logical bytes [k0, k1) differ from the shadow of the logical page? */
-function bytes_differ(pfn: i32, mode: i32, base: u64, k0: i32, k1: i32): bool {
+/** The first of logical bytes [k0, k1) whose payload byte differs from the shadow of the logical
+ * page, or −1. */
+function first_byte_differing(pfn: i32, mode: i32, base: u64, k0: i32, k1: i32): i32 {
   const top = min(k1, payload_bytes);
   let k = k0;
   while (k < top) {
     const n = piece_len(k, top, base + <u64>k);
     const m = reach(mode, base, k);
     for (let j = 0; j < n; j++) {
-      if (machine_byte(m < 0 ? -1 : m + j) != shadow_byte(pfn, k + j)) return true;
+      if (machine_byte(m < 0 ? -1 : m + j) != shadow_byte(pfn, k + j)) return k + j;
     }
     k += n;
   }
-  return false;
+  return -1;
 }
 
 function record(kind: i32, reader: i32, pfn: i32, m: i64, dma: u64, gpu_page: i64, pte: u64, unit: i32,
-                seen: u64, exp: u64, buf_id: i64): void {
+                seen: u64, exp: u64, buf_id: i64, byte: i32): void {
   if (load<i64>(VIOLATION_PTR) != VIOLATION_NONE) return;
   const v = VIOLATION_PTR;
   store<i64>(v, kind, V_KIND); store<i64>(v, cur_op, V_OP); store<i64>(v, reader, V_READER); store<i64>(v, pfn, V_PFN);
@@ -75,7 +77,7 @@ function record(kind: i32, reader: i32, pfn: i32, m: i64, dma: u64, gpu_page: i6
   store<u64>(v, pte, V_PTE); store<i64>(v, unit, V_UNIT);
   store<i64>(v, <i64>(seen >> 32), V_SEEN_HI); store<i64>(v, <i64>(seen & 0xFFFF_FFFF), V_SEEN_LO);
   store<i64>(v, <i64>(exp >> 32), V_EXP_HI); store<i64>(v, <i64>(exp & 0xFFFF_FFFF), V_EXP_LO);
-  store<i64>(v, buf_id, V_BUF_ID);
+  store<i64>(v, buf_id, V_BUF_ID); store<i64>(v, byte, V_BYTE);
   fresh = true;
 }
 
@@ -96,6 +98,7 @@ export function check_page(reader: i32, pfn: i32, buf_id: i32, mode: i32, base: 
   let w_m: i64 = -1;
   let w_seen: u64 = 0;
   let w_exp: u64 = 0;
+  let w_byte = -1;
   const last = (b - 1) >> IO_TLB_SHIFT;
   const m0 = (<i32>base & PAGE_MASK) == 0 ? reach(mode, base, 0) : -2; // a page-aligned base: one frame
   for (let u = a >> IO_TLB_SHIFT; u <= last; u++) {
@@ -105,19 +108,22 @@ export function check_page(reader: i32, pfn: i32, buf_id: i32, mode: i32, base: 
     const s = machine_stamp(m);
     const e = expected_stamp(pfn, u);
     let kind = classify(reader, s, e);
-    if (kind == VIOLATION_NONE && payload_bytes > 0 && k0 < payload_bytes && bytes_differ(pfn, mode, base, k0, k1)) {
-      kind = VIOLATION_STALE;
+    let byte = -1;
+    if (kind == VIOLATION_NONE && payload_bytes > 0 && k0 < payload_bytes) {
+      byte = first_byte_differing(pfn, mode, base, k0, k1);
+      // The right write's stamp with older bytes: the CPU missing bytes of a device write lost them.
+      if (byte >= 0) kind = reader == READER_CPU && (<u32>e & DEV_BIT) != 0 ? VIOLATION_LOST : VIOLATION_STALE;
     }
-    if (kind > worst) { worst = kind; w_unit = u; w_m = m; w_seen = s; w_exp = e; }
+    if (kind > worst) { worst = kind; w_unit = u; w_m = m; w_seen = s; w_exp = e; w_byte = byte; }
   }
   if (worst == VIOLATION_NONE) return;
   tally(worst);
-  record(worst, reader, pfn, w_m, dma, gpu_page, pte, w_unit, w_seen, w_exp, buf_id);
+  record(worst, reader, pfn, w_m, dma, gpu_page, pte, w_unit, w_seen, w_exp, buf_id, w_byte);
 }
 
 /** A GPU read through a GART entry that no live buffer owns: one foreign page. */
 export function foreign_page(reader: i32, mode: i32, base: u64, dma: u64, gpu_page: i64, pte: u64): void {
   const m = reach(mode, base, 0);
   tally(VIOLATION_FOREIGN);
-  record(VIOLATION_FOREIGN, reader, -1, m, dma, gpu_page, pte, 0, machine_stamp(m), 0, -1);
+  record(VIOLATION_FOREIGN, reader, -1, m, dma, gpu_page, pte, 0, machine_stamp(m), 0, -1, -1);
 }

@@ -166,6 +166,7 @@ export const VIOLATION_FIELDS = [
   'gattTableMfn', // AGP: the machine frame of the table page the CPU wrote the entry in
   'iovaUnmapOp', // iommu, lazy: the op that unmapped the IOVA while it still waits in the flush queue, else -1
   'ccPrivate', // coco: CC_PRIVATE_TARGET | CC_PRIVATE_GATT, the frames a device found private (0 elsewhere)
+  'byte', // payload: the first logical byte of the page that differs when the unit's stamp matched, else -1
 ] as const;
 export const VIOLATION_WORDS = VIOLATION_FIELDS.length;
 /** ccPrivate bits: the frame dmaAddr leads to is private to a confidential guest (no device reaches

@@ -175,7 +175,11 @@ function explain(w: Words, ctx: ExplainContext): string {
   const bytes = `bytes ${unit * UNIT_SIZE}–${(unit + 1) * UNIT_SIZE - 1}`;
   const reached = w.mfn >= 0n ? `read ${frame(w.mfn)}, ${bytes}` : 'reached no memory';
   const who = reader === Reader.gpu ? 'the GPU' : reader === Reader.dev ? 'the device' : 'the CPU';
-  const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner);
+  const byte = Number(w.byte);
+  // Payload: the bytes came from the right write, but not all of them (a partial copy).
+  const saw = byte >= 0
+    ? `${dataText(w.seenHi, w.seenLo, seenCode, ctx, owner)} in part: payload byte ${byte}, the first that differs, is not that write's`
+    : dataText(w.seenHi, w.seenLo, seenCode, ctx, owner);
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
   const why = reasonText(w);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
@@ -188,8 +192,12 @@ function reasonText(w: Words): string {
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV) or is refused (SEV-SNP, TDX)';
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
   if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
-  if (via === Via.swiotlb && kind === ViolationKind.stale) return 'the bounce slot holds an older copy: nothing copied the later write into it (no dma_sync_single_for_device)';
-  if (via === Via.swiotlb && kind === ViolationKind.lost) return "the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu)";
+  // A sync copies only the range it is given: with payload, the bytes past it stay behind.
+  const partial = Number(w.byte) >= 0 ? '; a sync copies only the range it is given' : '';
+  if (via === Via.swiotlb && kind === ViolationKind.stale && Number(w.reader) !== Reader.cpu) {
+    return `the bounce slot holds an older copy of these bytes: nothing copied the later write into it (no dma_sync_single_for_device of them after it${partial})`;
+  }
+  if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu of these bytes after it${partial})`;
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
     return 'the bridge was given an address that is not the machine address of the table';
   }

@@ -67,18 +67,24 @@ export function readPage(s: SimState, start: number, end: number, reach: Reach, 
   const { ram, expected } = s;
   const pageBase = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
   let worst: Kind = ViolationKind.none;
-  let worstUnit = 0, worstMachine = -1;
+  let worstUnit = 0, worstMachine = -1, worstByte = -1;
   for (let unit = 0; unit * UNIT_SIZE < PAGE_SIZE; unit++) {
     const us = Math.max(start, pageBase + unit * UNIT_SIZE);
     const ue = Math.min(end, pageBase + (unit + 1) * UNIT_SIZE);
     if (us >= ue) continue;
     const machine = reach(us);
     let kind = classify(ctx.reader === Reader.cpu, ram.hiAt(machine), ram.loAt(machine), expected.hiAt(us), expected.loAt(us));
-    if (kind === ViolationKind.none && ram.payloadBytes > 0 && bytesDiffer(s, us, ue, reach)) kind = ViolationKind.stale;
+    let byte = -1;
+    if (kind === ViolationKind.none && ram.payloadBytes > 0) {
+      byte = firstByteDiffering(s, us, ue, reach);
+      // The right write's stamp with older bytes: the CPU missing bytes of a device write lost them.
+      if (byte >= 0) kind = ctx.reader === Reader.cpu && (expected.loAt(us) & DEV_BIT) !== 0 ? ViolationKind.lost : ViolationKind.stale;
+    }
     if (kind > worst) {
       worst = kind;
       worstUnit = unit;
       worstMachine = machine;
+      worstByte = byte;
     }
   }
   if (worst === ViolationKind.none) return;
@@ -89,7 +95,7 @@ export function readPage(s: SimState, start: number, end: number, reach: Reach, 
     mfn: worstMachine >= 0 ? Math.floor(worstMachine / PAGE_SIZE) : -1,
     dmaAddr: ctx.dmaAddr, gpuPage: ctx.gpuPage, pte: ctx.pte, unit: worstUnit,
     seenHi: ram.hiAt(worstMachine), seenLo: ram.loAt(worstMachine),
-    expHi: expected.hiAt(firstByte), expLo: expected.loAt(firstByte), bufId: ctx.bufId, ...NO_HOPS,
+    expHi: expected.hiAt(firstByte), expLo: expected.loAt(firstByte), bufId: ctx.bufId, ...NO_HOPS, byte: worstByte,
   }));
 }
 
@@ -98,11 +104,12 @@ export function foreignPage(s: SimState, machine: number, dmaAddr: bigint, gpuPa
   s.oracle.failPage(ViolationKind.foreign, () => ({
     kind: ViolationKind.foreign, op: s.op, reader: Reader.gpu, pfn: -1,
     mfn: machine >= 0 ? Math.floor(machine / PAGE_SIZE) : -1, dmaAddr, gpuPage, pte,
-    unit: 0, seenHi: s.ram.hiAt(machine), seenLo: s.ram.loAt(machine), expHi: 0, expLo: 0, bufId: -1, ...NO_HOPS,
+    unit: 0, seenHi: s.ram.hiAt(machine), seenLo: s.ram.loAt(machine), expHi: 0, expLo: 0, bufId: -1, ...NO_HOPS, byte: -1,
   }));
 }
 
-function bytesDiffer(s: SimState, start: number, end: number, reach: Reach): boolean {
+/** The first byte of [start, end) (as a byte of its page) whose payload differs from the shadow, or −1. */
+function firstByteDiffering(s: SimState, start: number, end: number, reach: Reach): number {
   const { ram, expected, ram: { payloadBytes } } = s;
   for (let pos = start; pos < end; ) {
     const machine = reach(pos);
@@ -111,9 +118,9 @@ function bytesDiffer(s: SimState, start: number, end: number, reach: Reach): boo
     const shadow = expected.pageBytes(pos, false);
     for (let j = 0; j < len && k0 + j < payloadBytes; j++) {
       const seen = machine >= 0 ? ram.byteAt(machine + j) : 0;
-      if (seen !== (shadow ? shadow[k0 + j] : 0)) return true;
+      if (seen !== (shadow ? shadow[k0 + j] : 0)) return k0 + j;
     }
     pos += len;
   }
-  return false;
+  return -1;
 }
