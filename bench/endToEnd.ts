@@ -38,7 +38,7 @@ export function uploadArgv(c: EndToEndConfig, strategy: string, engine: string):
 }
 
 const complete = (r: Result) => r.completion.pagesMoved === r.completion.pagesRequested;
-const state = (r: Result) => `${r.verdict}${complete(r) ? '' : `, ${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')} pages moved`}`;
+const state = (r: Result) => `${r.verdict}${complete(r) ? '' : `, ${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')} page moves made`}`;
 
 export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => void): Promise<Section> {
   const variants: CommandVariant[] = STRATEGIES.flatMap((s) => ENGINES.map((e) => ({ name: `${s}/${e}`, argv: uploadArgv(c, s, e) })));

@@ -104,7 +104,7 @@ export const strategies: BenchModule = {
     const tables = WORKLOADS.map((w) => ({
       charts: DEVICE_FAMILIES.map((d) => costChart(results, w, d.device, d.what)),
       caption: `${w}: ${s.pages.toLocaleString('en-US')} pages in BOs of ${s.boPages}, ${s.rounds} round${s.rounds === 1 ? '' : 's'}${w === 'churn' ? ' (churn creates that many per round and keeps a quarter live)' : ''}, guest RAM ${s.ram / 2 ** 30} GiB, Xen host ${s.hostRam / 2 ** 30} GiB with ${s.xenLowFree / MiB} MiB free below 4 GiB, swiotlb 64 MiB, kernel 2010.`,
-      columns: ['device', 'platform', 'strategy', 'verdict, completion', 'pages moved', 'stale', 'lost', 'foreign', 'modelled MiB/s', 'bounce MiB', 'hypercalls', 'swiotlb peak slots', 'map errors', 'alloc failures'],
+      columns: ['device', 'platform', 'strategy', 'verdict, completion', 'page moves made', 'stale', 'lost', 'foreign', 'modelled MiB/s', 'bounce MiB', 'hypercalls', 'swiotlb peak slots', 'map errors', 'alloc failures'],
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
         return [r.scenario.device, r.scenario.platform, fix(r), verdictCell(r), `${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')}`,
@@ -119,7 +119,7 @@ export const strategies: BenchModule = {
       question: 'On each platform and workload, which fix keeps the GPU coherent, and at what modelled cost?',
       tables,
       metrics: ranked.map((r) => exactMetric(`modelled upload MiB/s, ${r.scenario.platform} ${r.scenario.device} ${fix(r)}`, 'MiB/s', r.modeled.mibPerSec!,
-        `modelled with costs/default.json (not timed); coherent, all ${r.completion.pagesMoved.toLocaleString('en-US')} pages moved`)),
+        `modelled with costs/default.json (not timed); coherent, all ${r.completion.pagesMoved.toLocaleString('en-US')} page moves made`)),
       charts: [], // drawn beside each workload's table
       targets: [],
       notes: [

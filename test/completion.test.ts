@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli, scratch } from './helpers.js';
+import type { Result } from '../src/report/result.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 // Xen's low memory runs out half way: the issue's incomplete run, smaller.
@@ -46,8 +47,18 @@ describe('completion', () => {
     const pct = /^completion: INCOMPLETE — (\d+)% moved/.exec(lines[i + 1]!)?.[1];
     assert.ok(pct !== undefined, lines[i + 1]);
     assert.ok(lines[i]!.startsWith(`verdict: COHERENT, ${pct}% moved — every CPU and GPU read saw the latest write`), lines[i]);
-    assert.match(lines[i + 1]!, /^completion: INCOMPLETE — \d+% moved \([\d,]+ of 8,192 pages\): \d+ allocation failures, \d+ bind failures/);
+    assert.match(lines[i + 1]!, /^completion: INCOMPLETE — \d+% moved \([\d,]+ of 8,192 page moves\): \d+ allocation failures, \d+ bind failures/);
     assert.match(r.stdout, /ns per moved page/);
+  });
+
+  it('completion counts page moves, not pages: churn reads pages back, so it moves more than --pages', () => {
+    const args = ['run', '--platform', 'xen-pv', '--device', 'r100', '--strategy', 'sync', '--workload', 'churn', '--pages', '1024'];
+    const j = cli(...args, '--json');
+    assert.equal(j.code, 0, j.stderr);
+    const moves = (JSON.parse(j.stdout) as Result).completion.pagesRequested;
+    assert.ok(moves > 1024, `churn asks ${moves} page moves of 1,024 pages`);
+    const human = cli(...args);
+    assert.match(human.stdout, new RegExp(`^completion: COMPLETE — all ${moves.toLocaleString('en-US')} page moves the work asked for went through the device$`, 'm'));
   });
 
   it('matrix details never round a bounce down to 0 MiB: 16 pages bounced are 128 KiB (4 KiB copied in at the map and out at the unmap, each)', () => {
@@ -109,7 +120,7 @@ describe('completion', () => {
     }
     const human = cli('replay', script(128), '--platform', 'swiotlb-force').stdout;
     assert.match(human, /verdict: CORRUPT, 0% moved — /);
-    assert.match(human, /completion: INCOMPLETE — 0% moved \(0 of 130 pages\): 1 map error, 130 pages reached though their map failed; the verdict speaks of the pages that moved and of what was read where a map had failed/);
+    assert.match(human, /completion: INCOMPLETE — 0% moved \(0 of 130 page moves\): 1 map error, 130 pages reached though their map failed; the verdict speaks of the pages that moved and of what was read where a map had failed/);
     assert.equal(json('run', '--pages', '64').extra.failedMapPages, 0, 'a complete workload: none');
   });
 
@@ -141,7 +152,7 @@ describe('completion', () => {
     }
     const human = cli('replay', path, '--platform', 'xen-pv', '--device', 'r100', '--xen-low-free', '0');
     assert.match(human.stdout, /verdict: COHERENT, vacuously, 0% moved — no CPU or GPU read happened/);
-    assert.match(human.stdout, /completion: INCOMPLETE — 0% moved \(0 of 18 pages\)/);
+    assert.match(human.stdout, /completion: INCOMPLETE — 0% moved \(0 of 18 page moves\)/);
   });
 });
 

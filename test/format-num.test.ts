@@ -1,7 +1,7 @@
 // The report's numbers are written without ICU (start-up), exactly as toLocaleString('en-US') writes them.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { num } from '../src/report/format.js';
+import { duration, num } from '../src/report/format.js';
 
 describe('num', () => {
   it('equals toLocaleString("en-US") on integers, tenths, fractions and edge values', () => {
@@ -15,5 +15,15 @@ describe('num', () => {
     }
     for (const v of values) assert.equal(num(v), v.toLocaleString('en-US'), String(v));
     assert.equal(num(1234567), '1,234,567');
+  });
+});
+
+describe('duration', () => {
+  it('names each magnitude in its own unit and never rounds 920 ns up to "1 µs" or prints a fraction of a ns', () => {
+    assert.equal(duration(919.6), '920 ns');
+    assert.equal(duration(0), '0 ns');
+    assert.equal(duration(2540), '2.5 µs');
+    assert.equal(duration(1_234_567), '1.23 ms');
+    assert.equal(duration(3.2e9), '3.20 s');
   });
 });

@@ -65,6 +65,24 @@ describe('replay output', () => {
     assert.match(r.stdout, /first violation \(stale\)/);
   });
 
+  it('past 100 dma-debug reports, the human list says --json keeps only the first 100 of them', () => {
+    const n = 150;
+    const bufs = Array.from({ length: n }, (_, i) => `b${i}`);
+    const path = script(dir, 'many-debug.jsonl', [
+      ...bufs.map((buf) => ({ op: 'alloc', buf, pages: 1 })), ...bufs.map((buf) => ({ op: 'map', buf, dir: 'to_device' })),
+      ...bufs.map((buf) => ({ op: 'unmap', buf, dir: 'from_device' })),
+    ]);
+    const one = cli('replay', path, '--platform', 'bare-metal', ...SMALL);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^dma-debug \(150 reports\):$/m);
+    assert.match(one.stdout, /^ {2}… 90 more in --json, which keeps the first 100 of the 150$/m);
+    const all = cli('replay', path, '--platform', 'all', ...SMALL);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^first dma-debug report per platform \(--json lists each platform's first 100\):$/m);
+    const few = cli('replay', script(dir, 'few-debug.jsonl', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'map', buf: 'a', dir: 'to_device' }, { op: 'unmap', buf: 'a', dir: 'from_device' }]), '--platform', 'all', ...SMALL);
+    assert.match(few.stdout, /^first dma-debug report per platform \(all of them in --json\):$/m);
+  });
+
   it('--out writes the same JSON that --json prints', () => {
     const path = script(dir, 'out.jsonl', seedUpload());
     const out = `${dir}/result.json`;

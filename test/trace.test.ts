@@ -319,6 +319,8 @@ describe('trace: --platform all', () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = r.stdout.split('\n').filter((l) => /^\S+\s+not checked\s/.test(l));
     assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), MODERN);
+    // The modelled time in its own unit (format.ts duration): never "1 µs" for 920 ns.
+    for (const l of rows) assert.match(l, /\s(\d+ ns|\d+\.\d µs|\d+\.\d\d ms)$/, l);
     assert.match(r.stdout, /^platform\s+verdict\s+maps\s+bounces/m);
     assert.match(r.stdout, /trace: device 0000:03:00\.0, 13 events/);
     // The machine line is the xen-pv cell's, so it names the Xen sizes; coco's own pool size beside

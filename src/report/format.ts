@@ -68,7 +68,7 @@ export function duration(ns: number): string {
   if (ns >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)} µs`;
-  return `${ns} ns`;
+  return `${num(Math.round(ns))} ns`;
 }
 
 const FAILURES: [string, string, string][] = [
@@ -85,7 +85,7 @@ export function failureText(r: Result): string {
     .filter(([n]) => n > 0).map(([n, one, many]) => `${num(n)} ${n === 1 ? one : many}`).join(', ');
 }
 
-/** Percent of requested pages moved, never rounded up to 100 or down to 0 when it is neither. */
+/** Percent of requested page moves made, never rounded up to 100 or down to 0 when it is neither. */
 export function movedPercent(moved: number, requested: number): string {
   if (requested === 0) return '—';
   let p = Math.round((moved / requested) * 100);
@@ -96,13 +96,14 @@ export function movedPercent(moved: number, requested: number): string {
 
 /**
  * Completion beside a verdict: '' when every requested page moved; else
- * "47% moved (3,840 of 8,192 pages): 35 allocation failures, 17 bind failures".
+ * "47% moved (3,840 of 8,192 page moves): 35 allocation failures, 17 bind failures". A page the
+ * workload moves twice (churn's readbacks, every round) counts twice: these are moves, not pages.
  */
 export function completionText(r: Result): string {
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
   if (moved === req) return '';
   const why = failureText(r);
-  return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} pages)${why ? `: ${why}` : ''}`;
+  return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} page ${req === 1 ? 'move' : 'moves'})${why ? `: ${why}` : ''}`;
 }
 
 /** The short form for tables: "coherent" or "coherent, 47% moved". */
@@ -213,7 +214,7 @@ export function formatResult(r: Result): string {
   out.push(req === 0
     ? 'completion: no page was asked to move through the device'
     : incomplete ? `completion: INCOMPLETE — ${incomplete}; ${(r.extra.failedMapPages ?? 0) > 0 ? 'the verdict speaks of the pages that moved and of what was read where a map had failed' : 'the verdict speaks only of the pages that moved'}`
-      : `completion: COMPLETE — ${req === 1 ? 'the one page' : `all ${num(req)} pages`} the work asked for moved through the device`);
+      : `completion: COMPLETE — ${req === 1 ? 'the one page move' : `all ${num(req)} page moves`} the work asked for went through the device`);
   out.push(machineLine(r));
   if (panicsOf(r)) out.push(panicLine(panicsOf(r)));
   if (r.trace) out.push(...traceLines(r));
@@ -236,7 +237,10 @@ export function formatResult(r: Result): string {
     out.push('');
     out.push(`dma-debug (${num(r.counters.dmaDebugErrors ?? 0)} report${r.counters.dmaDebugErrors === 1 ? '' : 's'}):`);
     for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}`);
-    if (r.dmaDebug.length > 10) out.push(`  … ${r.dmaDebug.length - 10} more in --json`);
+    // --json keeps the first MAX_DEBUG_RECORDS; dmaDebugErrors counts them all.
+    const total = r.counters.dmaDebugErrors ?? r.dmaDebug.length;
+    const beyond = total > r.dmaDebug.length ? `, which keeps the first ${num(r.dmaDebug.length)} of the ${num(total)}` : '';
+    if (r.dmaDebug.length > 10) out.push(`  … ${num(r.dmaDebug.length - 10)} more in --json${beyond}`);
   }
   return out.join('\n') + '\n';
 }

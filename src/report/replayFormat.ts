@@ -1,8 +1,9 @@
 // One script or kernel trace on every platform, for a person (`replay --platform all`): one row a
 // platform, with what the same DMA traffic did there.
+import { MAX_DEBUG_RECORDS } from '../engine/abi.js';
 import { escapeText } from '../errors.js';
 import { formatSize } from '../units.js';
-import { machineLine, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import { duration, machineLine, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
 import type { EngineRecord, Result } from './result.js';
 
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
@@ -25,7 +26,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     const c = r.counters;
     return [
       r.scenario.platform, r.trace ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
-      num(c.mappingErrors!), num(c.swiotlbPeakSlots!), num(c.allocFailures!), num(c.dmaDebugErrors!), `${num(Math.round(r.modeled.totalNs / 1000))} µs`,
+      num(c.mappingErrors!), num(c.swiotlbPeakSlots!), num(c.allocFailures!), num(c.dmaDebugErrors!), duration(r.modeled.totalNs),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -39,7 +40,8 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}`);
   if (firstDebug.length) {
     out.push('');
-    out.push('first dma-debug report per platform (all of them in --json):');
+    const kept = cells.some((r) => (r.counters.dmaDebugErrors ?? 0) > r.dmaDebug.length) ? `--json lists each platform's first ${num(MAX_DEBUG_RECORDS)}` : 'all of them in --json';
+    out.push(`first dma-debug report per platform (${kept}):`);
     out.push(...firstDebug);
   }
   out.push('');
