@@ -60,8 +60,9 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b); break;
       case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a); break;
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
-      // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call)
-      case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS); break;
+      // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
+      // an sg entry's sixth word: its call's number (entries of one dma_map_sg share it)
+      case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
       case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20)); break;

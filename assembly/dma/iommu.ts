@@ -125,15 +125,17 @@ function queue_iova(first: i32, n: i32): void {
  * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
  * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
  * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
+ * `now`: a failing map_sg undoing its own mapping (iommu_dma_map_sg: iommu_unmap, then
+ * iommu_dma_free_iova with no gather) frees at once, lazy or not.
  */
-export function iommu_free_at(bus: u64): bool {
+export function iommu_free_at(bus: u64, now: bool = false): bool {
   const first = iova_entry_of(bus);
   if (first < 0) return false;
   const n = <i32>load<u32>(len_at(first));
   if (n == 0) return false;
   store<u32>(len_at(first), 0);
   count(C_IOMMU_PAGES_UNMAPPED, n);
-  if (lazy) {
+  if (lazy && !now) {
     for (let i = 0; i < n; i++) {
       const p = entry_at(first + i);
       if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);

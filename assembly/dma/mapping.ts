@@ -70,7 +70,7 @@ function bounce_copy(src: u64, dst: u64, n: i32): void {
   count(C_BOUNCE_BYTES, n);
 }
 
-function set_out(out: usize, how: i32, first: i32, n: i32): void {
+export function set_out(out: usize, how: i32, first: i32, n: i32): void {
   store<i32>(out, how, OUT_HOW); store<i32>(out, first, OUT_FIRST); store<i32>(out, n, OUT_COUNT);
 }
 
@@ -79,7 +79,9 @@ function set_out(out: usize, how: i32, first: i32, n: i32): void {
  * the pool full per era. 2010 on Xen: swiotlb_tbl_map_single's NULL (a full pool, or more than a
  * 128-slot segment) becomes DMA_ERROR_CODE, 0 on x86, with no message, no overflow buffer and no
  * panic (xen_swiotlb_dma_mapping_error is !dma_addr); 2010 elsewhere: the overflow buffer, and a
- * size over 32 KiB is swiotlb_full's panic; modern: DMA_MAPPING_ERROR.
+ * size over 32 KiB is swiotlb_full's panic — but not for an sg entry: swiotlb_map_sg_attrs calls
+ * swiotlb_full without panic and fails the call, whose entry keeps the 0 it never got; modern:
+ * DMA_MAPPING_ERROR.
  */
 function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32): u64 {
   const index = swiotlb_tbl_map_single(phys, size);
@@ -89,6 +91,7 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32):
     set_out(out, MAP_FAILED, -1, 0);
     if (kernel_era == KERNEL_MODERN) return DMA_MAPPING_ERROR;
     if (platform == PLATFORM_XEN_PV) return XEN_DMA_ERROR_CODE;
+    if (dtype != DEBUG_TYPE_SINGLE) return 0; // swiotlb_map_sg_attrs never sets the entry's dma_address
     if (size > IO_TLB_OVERFLOW) count(C_SWIOTLB_PANICS);
     return overflow_bus();
   }
@@ -193,12 +196,23 @@ export function dma_map_boot_page(pfn: i32): u64 {
   return bounce_bus(index);
 }
 
+// The address an entry of a failed dma_map_sg call is left with: the IOMMU's map_sg marks every
+// entry an error (6.12 iommu_dma_map_sg's __invalidate_sg; 2.6.37 ppc64 iommu_map_sg sets
+// DMA_ERROR_CODE); elsewhere an entry the call undid keeps its address, and one it never reached
+// the 0 of a fresh sg table.
+export function sg_never_mapped_addr(): u64 { return platform == PLATFORM_IOMMU ? DMA_MAPPING_ERROR : 0; }
+export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMMU ? DMA_MAPPING_ERROR : dma; }
+
 @inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
 
-/** dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release. */
-export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
+/**
+ * dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release.
+ * `skip_sync`: DMA_ATTR_SKIP_CPU_SYNC (no copy back); `undo`: a failing map_sg unmapping its own
+ * entry (an IOVA is freed at once).
+ */
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32, skip_sync: bool = false, undo: bool = false): void {
   if (platform == PLATFORM_IOMMU) {
-    iommu_free_at(dma);
+    iommu_free_at(dma, undo);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);
     if (index >= 0 && kernel_era != KERNEL_MODERN) {
@@ -206,10 +220,10 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32): void {
       // never cleared; a never-used slot holds 0): `size` bytes back, then the caller's slots free.
       const off = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
       const orig = slot_orig(index);
-      if (orig != 0 && copies_to_cpu(dir)) bounce_copy(slot_phys(index) + <u64>off, orig, min(size, ((nslabs - index) << IO_TLB_SHIFT) - off));
+      if (orig != 0 && copies_to_cpu(dir) && !skip_sync) bounce_copy(slot_phys(index) + <u64>off, orig, min(size, ((nslabs - index) << IO_TLB_SHIFT) - off));
       swiotlb_tbl_unmap_single(index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
     } else if (index >= 0 && slot_size(index) > 0) {
-      if (copies_to_cpu(dir)) bounce_copy(bounce_phys(index), slot_orig(index), min(size, slot_size(index)));
+      if (copies_to_cpu(dir) && !skip_sync) bounce_copy(bounce_phys(index), slot_orig(index), min(size, slot_size(index)));
       swiotlb_tbl_unmap_single(index);
     }
   }

@@ -12,12 +12,14 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr } from '../dma/mapping';
+import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
+  sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { check_unmap, check_sync, debug_mapping_error, debug_type } from '../dma/debug';
+import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_dma, byte_handle, page_handle, page_handle_failed, unmap_handle, B_COH, M_OUT } from './buffers';
+  m_has, m_live, m_dma, m_offset, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
+  B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
 export function op_alloc(slot: i32, pages: i32, zone: i32): void {
@@ -84,11 +86,51 @@ export function op_free_coherent(slot: i32): void {
   rec_clear(b);
 }
 
-/** dma_map_page, or (`nents` > 0) one entry of a dma_map_sg of `nents` entries (dma-debug's sg type). */
-export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32): void {
+// The dma_map_sg call in progress: its number (the harness numbers calls from 1), the slots of its
+// first and last mapped entries (−1: none yet; each entry links to the next), and whether an entry failed.
+let sg_call = 0;
+let sg_first = -1;
+let sg_last = -1;
+let sg_failed = false;
+
+/**
+ * dma_map_page, or (`nents` > 0) one entry of dma_map_sg call number `call` of `nents` entries
+ * (dma-debug's sg type). A call maps its entries in turn and stops at the first that fails
+ * (6.12 dma_direct_map_sg, xen_swiotlb_map_sg; 2.6.37 swiotlb_map_sg_attrs,
+ * xen_swiotlb_map_sg_attrs): it unmaps the entries it had mapped, first to last — 6.12 with
+ * DMA_ATTR_SKIP_CPU_SYNC, 2.6.37 as any unmap, copying back — and fails, so debug_dma_map_sg files
+ * none of them; the entries after the failed one are never mapped (their address stays 0). Behind
+ * an IOMMU every entry is left an error address (dma/mapping.ts sg_undone_addr).
+ */
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32): void {
   const b = buf(slot);
-  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, debug_type(nents));
+  if (nents > 0 && call != sg_call) { sg_call = call; sg_first = sg_last = -1; sg_failed = false; }
+  if (nents > 0 && sg_failed) {
+    set_out(b + M_OUT, MAP_FAILED, -1, 0);
+    set_mapping(b, sg_never_mapped_addr(), offset, size, dir);
+    return;
+  }
+  const type = debug_type(nents);
+  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, type);
   set_mapping(b, dma, offset, size, dir);
+  if (nents == 0) return;
+  if (m_live(b)) {
+    set_m_sg_next(b, -1);
+    if (sg_last >= 0) set_m_sg_next(buf(sg_last), slot); else sg_first = slot;
+    sg_last = slot;
+    return;
+  }
+  sg_failed = true;
+  debug_set_quiet(true); // the list's entries were never filed (no debug_dma_map_sg): none is reported
+  for (let k = sg_first; k >= 0; k = m_sg_next(buf(k))) {
+    const e = buf(k);
+    check_unmap(m_dma(e), m_size(e), m_dir(e), type);
+    dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), kernel_era == KERNEL_MODERN, true);
+    set_mapping(e, sg_undone_addr(m_dma(e)), m_offset(e), m_size(e), m_dir(e));
+    kill_mapping(e);
+  }
+  debug_set_quiet(false);
+  sg_first = sg_last = -1;
 }
 
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {

@@ -24,7 +24,8 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline const M_SIZE: i32 = M_OFFSET + 4;
 @inline const M_DIR: i32 = M_SIZE + 4;
 @inline export const M_OUT: i32 = M_DIR + 4;
-@inline const B_END: i32 = M_OUT + OUT_BYTES;
+@inline const M_SG_NEXT: i32 = M_OUT + OUT_BYTES; // an sg entry: the slot of its call's entry mapped after it, −1: none
+@inline const B_END: i32 = M_SG_NEXT + 4;
 
 /** The buffer in a slot (never a tt: callers check). */
 @inline export function buf(slot: i32): usize {
@@ -45,6 +46,9 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline export function m_dma(b: usize): u64 { return load<u64>(b, M_DMA); }
 @inline export function m_offset(b: usize): i32 { return load<i32>(b, M_OFFSET); }
 @inline export function m_size(b: usize): i32 { return load<i32>(b, M_SIZE); }
+@inline export function m_dir(b: usize): i32 { return load<i32>(b, M_DIR); }
+@inline export function m_sg_next(b: usize): i32 { return load<i32>(b, M_SG_NEXT); }
+@inline export function set_m_sg_next(b: usize, slot: i32): void { store<i32>(b, slot, M_SG_NEXT); }
 @inline export function m_how(b: usize): i32 { return load<i32>(b, M_OUT + OUT_HOW); }
 @inline export function m_first(b: usize): i32 { return load<i32>(b, M_OUT + OUT_FIRST); }
 @inline export function m_count(b: usize): i32 { return load<i32>(b, M_OUT + OUT_COUNT); }

@@ -11,7 +11,7 @@ export const Op = {
   ALLOC_COHERENT: 3, // slot, pages
   FREE_COHERENT: 4, // slot
   EXCHANGE: 5, // slot, addressBits
-  MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size
+  MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it)
   MAPPING_ERROR: 7, // slot
   SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
   SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call

@@ -22,6 +22,7 @@ import { Gart } from './drm/gart.js';
 import { TtmPools } from './drm/ttmPageAlloc.js';
 import { ModernPools } from './drm/ttmPool.js';
 import type { TtState } from './drm/ttmTt.js';
+import type { SgCall } from './dma/mapping.js';
 import { runOps } from './ops.js';
 
 /** The largest host this model accepts (256 GiB of 4 KiB frames). */
@@ -47,6 +48,7 @@ export class Model implements TtState {
   readonly ttmPools = new TtmPools();
   readonly modernPools = new ModernPools();
   readonly gpuFailed: Uint8Array;
+  readonly sgCall: SgCall = { call: 0, mapped: [], failed: false };
   gatt: AgpGatt | null = null;
   agp: boolean;
   /** The last op executed was RELEASE (§13 bit 3). */

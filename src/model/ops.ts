@@ -79,9 +79,10 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
   switch (code) {
     case Op.EXCHANGE:
       return exchange(s, buf, b);
-    // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call)
+    // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
+    // an sg entry's e: its call's number (entries of one dma_map_sg share it)
     case Op.MAP:
-      return dmaMap(s, buf, b & DIR_MASK, c, d, b >> OP_DIR_BITS);
+      return dmaMap(s, buf, b & DIR_MASK, c, d, b >> OP_DIR_BITS, e);
     case Op.MAPPING_ERROR:
       return dmaMappingError(s, buf);
     case Op.SYNC_FOR_DEVICE:

@@ -46,6 +46,7 @@ export class TraceTranslator {
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private nextId = 1;
+  private sgCalls = 0; // dma_map_sg calls replayed: an entry's MAP names its call (engine: a failed entry fails the call)
   private lineNo = 0;
   private lastEventLine = 0; // of the replayed device (0: none yet)
   private liveMappings = 0;
@@ -67,9 +68,7 @@ export class TraceTranslator {
     [this.chosen, this.summary] = [device, emptySummary(device)];
   }
 
-  private fail(what: string): never {
-    throw new UsageError(msg.scriptLine(this.file, this.lineNo, what));
-  }
+  private fail(what: string): never { throw new UsageError(msg.scriptLine(this.file, this.lineNo, what)); }
 
   line(text: string, lineNo: number): void {
     this.lineNo = lineNo;
@@ -236,7 +235,7 @@ export class TraceTranslator {
       b = this.newBuffer(pages, key, `phys ${hex(first * PAGE_SIZE)}`);
       this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal);
     }
-    this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size); // an sg entry: dma-debug's sg type
+    this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
     const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
     for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
@@ -356,6 +355,7 @@ export class TraceTranslator {
     const list: Mapping[] = [];
     const entries = sgEntries(ev);
     if (entries.merged) this.summary.sgMerged++;
+    this.sgCalls++;
     // Entries not replayed: memory already shared with the host (DMA_ATTR_CC_SHARED, which
     // dma_direct_map_sg passes to each entry's map: the list counts once), too large, zero-length.
     const skipped: SkipEntry[] = [];

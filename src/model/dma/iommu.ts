@@ -55,12 +55,13 @@ export class Iommu {
    * (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page stays
    * reachable only through a translation the device had cached (iotlbFill); the rest are held.
    */
-  freeAt(bus: number, op: number): number {
+  /** `now`: a failing map_sg undoing its own mapping frees at once, lazy or not (assembly/dma/iommu.ts iommu_free_at). */
+  freeAt(bus: number, op: number, now = false): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);
     if (n === undefined) return 0;
     this.runs.delete(first);
-    if (this.lazy) {
+    if (this.lazy && !now) {
       for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
       this.queueIova(first, n, op);
     } else {

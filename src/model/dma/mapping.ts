@@ -26,6 +26,10 @@ export interface DmaState extends XenState {
 }
 
 /** How a map reached the device; it stays the caller's handle source after unmap. */
+/** The dma_map_sg call in progress (driver/bufferOps.ts dmaMap; the engine's buffer_ops.ts sg_call …):
+ * its number, the buffers whose entries it mapped so far, whether an entry failed. */
+export interface SgCall { call: number; mapped: { mapping: MappingRecord | null }[]; failed: boolean }
+
 export interface MappingRecord {
   dmaAddr: number;
   offset: number;
@@ -84,22 +88,22 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
   const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
   switch (s.cfg.platform) {
     case Platform['bare-metal']:
-      if (!dmaCapable(s, phys, size)) swiotlbBounce(s, rec, phys);
+      if (!dmaCapable(s, phys, size)) swiotlbBounce(s, rec, phys, sgEnts > 0);
       break;
     case Platform['swiotlb-force']:
-      swiotlbBounce(s, rec, phys);
+      swiotlbBounce(s, rec, phys, sgEnts > 0);
       break;
     // dma_direct_map_page (kernel/dma/direct.h, 6.12): is_swiotlb_force_bounce, set at boot by
     // pci_swiotlb_detect's SWIOTLB_FORCE under CC_ATTR_GUEST_MEM_ENCRYPT (arch/x86/kernel/pci-dma.c),
     // sends every map to swiotlb_map whatever the mask; the pool sits below 4 GiB
     // (swiotlb_memblock_alloc without SWIOTLB_ANY: memblock_alloc_low), so every mask reaches it.
     case Platform.coco:
-      swiotlbBounce(s, rec, phys);
+      swiotlbBounce(s, rec, phys, sgEnts > 0);
       break;
     case Platform['xen-pv']:
       rec.dmaAddr = xenPhysToBus(s.machine, phys);
       if (!dmaCapable(s, rec.dmaAddr, size) || rangeStraddlesPageBoundary(s.machine, phys, size)
-        || (s.cfg.kernel === Kernel.modern && mapRequiresAlignment(s.machine, phys, size))) swiotlbBounce(s, rec, phys);
+        || (s.cfg.kernel === Kernel.modern && mapRequiresAlignment(s.machine, phys, size))) swiotlbBounce(s, rec, phys, sgEnts > 0);
       break;
     default:
       iommuMap(s, rec, phys);
@@ -115,7 +119,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
  * panic; 2010 elsewhere the overflow buffer (and swiotlb_full's panic over 32 KiB); modern
  * DMA_MAPPING_ERROR.
  */
-function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
+function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number, sg: boolean): void {
   const c = s.counters;
   const index = s.swiotlb.swiotlbTblMapSingle(phys, rec.size, s.cfg.kernel);
   if (index < 0) {
@@ -124,6 +128,8 @@ function swiotlbBounce(s: DmaState, rec: MappingRecord, phys: number): void {
     rec.failed = true;
     if (s.cfg.kernel === Kernel['2010'] && s.machine.isXen) {
       rec.dmaAddr = XEN_DMA_ERROR_CODE;
+    } else if (s.cfg.kernel === Kernel['2010'] && sg) {
+      rec.dmaAddr = 0; // swiotlb_map_sg_attrs: swiotlb_full without panic, and the entry's dma_address never set
     } else if (s.cfg.kernel === Kernel['2010']) {
       rec.dmaAddr = xenPhysToBus(s.machine, s.layout.overflowPfn * PAGE_SIZE);
       if (rec.size > IO_TLB_OVERFLOW) c.swiotlbPanics++;
@@ -205,12 +211,24 @@ function liveBounceRun(s: DmaState, addr: number): number {
 
 /** dma_unmap_page on `addr` (`sgEnts` > 0: an entry of dma_unmap_sg of that many): unmaps++, dma-debug's
  * check, then the IOVA release or the bounce copy-back and slot release. */
-export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0): void {
+// The address an entry of a failed dma_map_sg call is left with (twin of assembly/dma/mapping.ts
+// sg_never_mapped_addr, sg_undone_addr): the IOMMU's map_sg marks every entry an error (6.12
+// iommu_dma_map_sg's __invalidate_sg; 2.6.37 ppc64 iommu_map_sg); elsewhere an entry the call undid
+// keeps its address, and one it never reached the 0 of a fresh sg table.
+export const sgNeverMappedAddr = (s: DmaState): number => (s.iommu ? DMA_ERROR : 0);
+export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA_ERROR : dma);
+
+/**
+ * dma_unmap_page, or an sg entry's. `undo.inCall`: the unmap a failing dma_map_sg makes of its own
+ * entries (driver/bufferOps.ts dmaMap): not the driver's, so not counted, and an IOVA is freed at
+ * once; `undo.skipSync`: DMA_ATTR_SKIP_CPU_SYNC, no copy back.
+ */
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = { inCall: false, skipSync: false }): void {
   const c = s.counters;
-  c.unmaps++;
+  if (!undo.inCall) c.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
   if (s.iommu) {
-    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op);
+    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op, undo.inCall);
     return;
   }
   const pool = s.swiotlb;
@@ -221,14 +239,14 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
     if (index < 0) return;
     const off = addr % UNIT_SIZE;
     const orig = pool.orig[index]!;
-    if (orig !== 0 && copiesToCpu(dir)) bounceCopy(s, pool.slotPhys(s.layout, index) + off, orig, Math.min(size, (pool.nslabs - index) * UNIT_SIZE - off));
+    if (orig !== 0 && copiesToCpu(dir) && !undo.skipSync) bounceCopy(s, pool.slotPhys(s.layout, index) + off, orig, Math.min(size, (pool.nslabs - index) * UNIT_SIZE - off));
     pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, Math.ceil(size / UNIT_SIZE));
     c.swiotlbSlotsInUse = pool.slotsInUse;
     return;
   }
   const index = liveBounceRun(s, addr);
   if (index < 0) return;
-  if (copiesToCpu(dir)) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
+  if (copiesToCpu(dir) && !undo.skipSync) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
   pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }

@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
@@ -78,9 +78,33 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer): void {
   releaseBuffer(s, slot, buf);
 }
 
-/** dma_map_page, or (`sgEnts` > 0) one entry of a dma_map_sg of that many entries (dma-debug's sg type). */
-export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number): void {
+/**
+ * dma_map_page, or (`sgEnts` > 0) one entry of dma_map_sg call number `call` of that many entries
+ * (dma-debug's sg type). A call stops at its first failed entry (6.12 dma_direct_map_sg,
+ * xen_swiotlb_map_sg; 2.6.37 swiotlb_map_sg_attrs, xen_swiotlb_map_sg_attrs): the entries it had
+ * mapped are unmapped, first to last — 6.12 with DMA_ATTR_SKIP_CPU_SYNC, 2.6.37 copying back — and
+ * never filed by dma-debug; the entries after it are never mapped (their address stays 0). Behind an
+ * IOMMU every entry is left an error address (dma/mapping.ts sgUndoneAddr).
+ */
+export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number): void {
+  const sg = s.sgCall;
+  if (sgEnts > 0 && call !== sg.call) Object.assign(sg, { call, mapped: [], failed: false });
+  if (sgEnts > 0 && sg.failed) {
+    buf.mapping = { dmaAddr: sgNeverMappedAddr(s), offset, size, dir, live: false, failed: true, bounceIndex: -1 };
+    return;
+  }
   buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts);
+  if (sgEnts === 0) return;
+  if (buf.mapping.live) return void sg.mapped.push(buf);
+  sg.failed = true;
+  s.debug.quiet = true; // the list's entries were never filed (no debug_dma_map_sg): none is reported
+  for (const e of sg.mapped) {
+    const m = e.mapping!;
+    dmaUnmapPage(s, m.dmaAddr, m.size, m.dir, sgEnts, { inCall: true, skipSync: s.cfg.kernel === Kernel.modern });
+    Object.assign(m, { dmaAddr: sgUndoneAddr(s, m.dmaAddr), live: false });
+  }
+  s.debug.quiet = false;
+  sg.mapped = [];
 }
 
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number): void {

@@ -8,7 +8,7 @@ import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Poo
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
-import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange } from '../dma/mapping.js';
+import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange, type SgCall } from '../dma/mapping.js';
 import { busToSlot } from '../dma/swiotlb.js';
 import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
@@ -26,6 +26,8 @@ export interface TtState extends AgpState, PoolState, ModernPoolState, SlotState
   readonly gpuFailed: Uint8Array;
   /** The GART dummy page's bus address (D2, D3): what unbound entries point at. */
   readonly dummyBus: number;
+  /** The dma_map_sg call in progress (driver/bufferOps.ts dmaMap). */
+  readonly sgCall: SgCall;
 }
 
 export class Tt implements PageArray, BackendTt {
