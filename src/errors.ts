@@ -27,6 +27,27 @@ export const EXIT_USAGE = 2;
 /** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
+/** The candidate nearest to `typed` (edit distance at most 2, or `typed` a prefix of it), if one is. */
+export function nearest(typed: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = 3;
+  for (const c of candidates) {
+    const d = Math.min(editDistance(typed, c), c.startsWith(typed) && typed.length >= 3 ? 2 : 3);
+    if (d < bestD || (d === bestD && best !== undefined && c.length < best.length)) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance (insert, delete, replace one character). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 export function listOf(values: readonly string[]): string {
   return values.join(', ');
 }
@@ -66,7 +87,8 @@ export function fsReason(e: unknown): string {
 
 export const msg = {
   unknownCommand: (c: string, valid: readonly string[]) => `unknown command ${shown(c)} (valid: ${listOf(valid)})`,
-  unknownOption: (o: string, cmd: string) => `unknown option ${shown(o)} for '${cmd}' (see 'gartbench ${cmd} --help')`,
+  unknownOption: (o: string, cmd: string, near?: string) =>
+    `unknown option ${shown(o)} for '${cmd}'${near ? ` (did you mean '--${near}'?)` : ''} (see 'gartbench ${cmd} --help')`,
   badChoice: (opt: string, v: string, valid: readonly string[]) => `--${opt}: ${shown(v)} is not valid (valid: ${listOf(valid)})`,
   badInt: (opt: string, v: string, min: number, max: number) =>
     `--${opt}: ${shown(v)} is not a whole number from ${min} to ${max}`,

@@ -51,7 +51,9 @@ describe('replay scripts: SCRIPT:LINE errors', () => {
 describe('options', () => {
   const CASES: { description: string; args: string[]; pattern: RegExp }[] = [
     { description: 'unknown command lists the commands', args: ['dance'], pattern: /unknown command 'dance' \(valid: run, matrix, replay, merge, bench\)/ },
-    { description: 'unknown option', args: ['replay', good, '--turbo'], pattern: /unknown option '--turbo'/ },
+    { description: 'unknown option', args: ['replay', good, '--turbo'], pattern: /^gartbench: unknown option '--turbo' for 'replay' \(see 'gartbench replay --help'\)\n/ },
+    { description: 'a misspelt option names the one meant', args: ['run', '--platfrom', 'xen-pv'], pattern: /unknown option '--platfrom' for 'run' \(did you mean '--platform'\?\)/ },
+    { description: 'a cut-short option names the nearest whole one', args: ['run', '--swio', '4M'], pattern: /\(did you mean '--swiotlb'\?\)/ },
     { description: 'bad platform names the valid ones', args: ['replay', good, '--platform', 'vax'], pattern: /--platform: 'vax' is not valid \(valid: bare-metal, swiotlb-force, xen-pv, iommu, coco, all\)/ },
     { description: 'bad device', args: ['run', '--device', 'voodoo'], pattern: /--device: 'voodoo' is not valid \(valid: r100, r600, nv04, nv50, agp\)/ },
     { description: 'bad kernel', args: ['replay', good, '--kernel', '1999'], pattern: /--kernel: '1999' is not valid \(valid: 2010, modern\)/ },

@@ -1,6 +1,6 @@
 // Options as data: one table drives parsing, validation and --help for every command.
 import { parseArgs } from 'node:util';
-import { UsageError, msg, oneLine } from '../errors.js';
+import { UsageError, msg, nearest, oneLine } from '../errors.js';
 import { parseIntOption, parseSize } from '../units.js';
 import { IOMMU_MODES, KERNELS, MAX_BO_PAGES, PLATFORMS } from '../engine/abi.js';
 import { GATTS, STRATEGIES, STRATEGY_CHOICES } from '../run/matrix.js';
@@ -110,7 +110,8 @@ export function parseOptions(cmd: string, argv: string[], specs: OptionSpec[], p
     // node's messages quote the option as typed; an unknown one may hold any character.
     const err = e as { code?: string; message: string };
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw new UsageError(msg.unknownOption(/^Unknown option '(.*)'\. To specify/s.exec(err.message)?.[1] ?? '?', cmd));
+      const typed = /^Unknown option '(.*)'\. To specify/s.exec(err.message)?.[1] ?? '?';
+      throw new UsageError(msg.unknownOption(typed, cmd, typed.startsWith('--') ? nearest(typed.slice(2), Object.keys(options)) : undefined));
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = /^Option '--([a-z-]+)/.exec(err.message)?.[1] ?? '?';
