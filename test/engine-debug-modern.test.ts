@@ -116,6 +116,13 @@ const cases: Case[] = [
   { description: 'bucket_find_exact: two entries, none perfect: unmap-unknown with count 2, and nothing is removed (one leak of 2)',
     ops: [alloc(0), ...maps(1, TO_DEV), map(0, BIDI, 0, 2048), me(0), unmap(0, FROM_DEV), release()],
     classes: ['unmap-unknown', 'leak'], counts: [2, 2] },
+  // check_unmap: when bucket_find_exact finds nothing it asks dma_mapping_error(), whose
+  // debug_dma_mapping_error marks the oldest unchecked entry at the address checked. The 2nd map
+  // marked the 1st; the failed unmap (none perfect) marks the 2nd; its own unmap is then clean
+  // (the 2nd map shares the 1st's cacheline, neither to_device: an overlap at the map).
+  { description: 'check_unmap: an unmap that finds nothing still checks an entry at its address (dma_mapping_error\'s hook): no map-error-unchecked after',
+    ops: [alloc(0), map(0, BIDI), map(0, FROM_DEV, 0, 2048), unmap(0, TO_DEV, 2048), unmap(0, FROM_DEV, 2048), unmap(0, BIDI)],
+    classes: ['overlap', 'unmap-unknown'], counts: [1, 2] },
 ];
 
 for (const engine of ENGINES) {

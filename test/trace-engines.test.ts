@@ -228,7 +228,7 @@ describe('trace: edges', () => {
       assert.equal(res.trace.liveAtEnd, 0);
       const d = res.dmaDebug as { class: string; op: number; message: string }[];
       assert.deepEqual(d.map((r) => [r.class, r.op]), [['unmap-wrong-function', 2], ['unmap-unknown', 3]]);
-      assert.match(d[0]!.message, /\[mapped as scather-gather\] \[unmapped as single\]$/);
+      assert.match(d[0]!.message, /\[mapped as scatter-gather\] \[unmapped as single\]$/);
       assert.match(d[1]!.message, /tries to free DMA memory it has not allocated/);
     });
   }

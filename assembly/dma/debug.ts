@@ -89,26 +89,21 @@ function second_head(e: usize): usize {
 }
 
 function link(head: usize, i: i32, off: usize): void {
-  const e = ent(i);
-  const h = load<i32>(head);
+  const e = ent(i), h = load<i32>(head);
   store<i32>(e + off, h); store<i32>(e + off, 0, 4);
   if (h != 0) store<i32>(ent(h - 1) + off, i + 1, 4);
   store<i32>(head, i + 1);
 }
 
 function unlink(head: usize, i: i32, off: usize): void {
-  const e = ent(i);
-  const n = load<i32>(e + off);
-  const p = load<i32>(e + off, 4);
+  const e = ent(i), n = load<i32>(e + off), p = load<i32>(e + off, 4);
   if (p != 0) store<i32>(ent(p - 1) + off, n); else store<i32>(head, n);
   if (n != 0) store<i32>(ent(n - 1) + off, p, 4);
 }
 
 /** Entry i was just moved into slot i: its neighbours (or its head) point at it again. */
 function repoint(head: usize, i: i32, off: usize): void {
-  const e = ent(i);
-  const n = load<i32>(e + off);
-  const p = load<i32>(e + off, 4);
+  const e = ent(i), n = load<i32>(e + off), p = load<i32>(e + off, 4);
   if (p != 0) store<i32>(ent(p - 1) + off, i + 1); else store<i32>(head, i + 1);
   if (n != 0) store<i32>(ent(n - 1) + off, i + 1, 4);
 }
@@ -137,9 +132,7 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
     const c = debug_span_ptr + (<usize>span << 2);
     store<i32>(c, load<i32>(c) + 1);
     if (span > max_span) max_span = span;
-  } else {
-    link(wide_head(), i, PAGE_LINK);
-  }
+  } else link(wide_head(), i, PAGE_LINK);
   if (kernel_era == KERNEL_MODERN && dir != DMA_TO_DEVICE) {
     const cln = phys >> L1_CACHE_SHIFT;
     store<u64>(e, cln, E_CLN);
@@ -162,9 +155,7 @@ function remove(i: i32): void {
     const c = debug_span_ptr + (<usize>span << 2);
     store<i32>(c, load<i32>(c) - 1);
     while (max_span > 0 && load<i32>(debug_span_ptr + (<usize>max_span << 2)) == 0) max_span--;
-  } else {
-    unlink(wide_head(), i, PAGE_LINK);
-  }
+  } else unlink(wide_head(), i, PAGE_LINK);
   live--;
   if (i == live) return;
   memory.copy(e, ent(live), DEBUG_ENTRY_BYTES);
@@ -306,8 +297,10 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   }
   const modern = kernel_era == KERNEL_MODERN;
   const i = find_best_fit(dma, size, dir, type);
-  if (i < 0) {
-    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, matches, -1);
+  if (i < 0) { // 6.12 then asks dma_mapping_error(), whose debug hook checks an entry at the address
+    const n = matches;
+    debug_mapping_error(dma);
+    report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, n, -1);
     return;
   }
   const e = ent(i);
@@ -351,8 +344,8 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   const esize = load<i32>(e, E_SIZE);
   const edir = load<i32>(e, E_DIR);
   const etype = kind(load<i32>(e, E_TYPE));
-  if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) {
-    report(DBG_SYNC_OUTSIDE, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) { // the entry's address
+    report(DBG_SYNC_OUTSIDE, <i64>load<u64>(e, E_DMA), size, edir, dir, etype, rtype, -1, esize);
   }
   if (edir == DMA_BIDIRECTIONAL) return;
   if (dir != edir) report(DBG_SYNC_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
@@ -379,10 +372,18 @@ export function debug_mapping_error(dma: u64): void {
   if (best >= 0) store<i32>(ent(best), 1, E_CHECKED);
 }
 
-/** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). */
+/** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). 6.12
+ * (dma_debug_device_change) names one, device_dma_allocations' last: the newest of the highest hash
+ * bucket; only when none is pooled (which entries a pool holds is not known here). */
 export function debug_release(pooled: i32): void {
-  if (!global_disable && live > pooled) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1);
+  if (global_disable || live <= pooled) return;
+  let b = -1;
+  if (kernel_era == KERNEL_MODERN && pooled == 0) for (let i = 0; i < live; i++) if (b < 0 || leak_key(ent(i)) > leak_key(ent(b))) b = i;
+  const e = ent(max(b, 0));
+  if (b < 0) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1);
+  else report(DBG_LEAK, <i64>load<u64>(e, E_DMA), load<i32>(e, E_SIZE), load<i32>(e, E_DIR), -1, kind(load<i32>(e, E_TYPE)), -1, live, load<i32>(e, E_SIZE));
 }
+@inline function leak_key(e: usize): u64 { return ((load<u64>(e, E_DMA) >> DMA_DEBUG_HASH_FN_SHIFT) & <u64>(DMA_DEBUG_HASH_SIZE - 1)) << 40 | load<u64>(e, E_SEQ); }
 
 export function debug_reset(): void {
   live = 0; live_single = 0; max_span = 0; seq = 0; quiet = false; global_disable = false;

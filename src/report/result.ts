@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
+import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, type KernelName, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
@@ -111,35 +111,43 @@ export function pageOps(c: Record<CounterName, number>): number {
   return c.pagesAllocated + c.pagesFreed + c.maps + c.unmaps + c.gartWrites + c.gpuReads + c.gpuWrites + c.cpuReads + c.cpuWrites;
 }
 
-// kernel/dma/debug.c type2name, as the kernel spells it ("scather-gather").
-const TYPE_NAME = { [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: 'scather-gather' } as Record<number, string>;
+// type2name: 2.6.37's lib/dma-debug.c spells "scather-gather"; 6.12's kernel/dma/debug.c "scatter-gather".
+const typeName = (t: bigint, kernel: KernelName) =>
+  ({ [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: kernel === 'modern' ? 'scatter-gather' : 'scather-gather' } as Record<number, string>)[Number(t)] ?? `type ${t}`;
+// dir2name ("DMA_TO_DEVICE"), and the kernel's 0x%016llx for a device address.
+const dirName = (d: bigint) => (d >= 0n ? `DMA_${(DIRS[Number(d)] ?? `dir ${d}`).toUpperCase()}` : '?');
+const devAddr = (a: bigint) => `[device address=0x${BigInt.asUintN(64, a).toString(16).padStart(16, '0')}]`;
 
-const dirName = (d: bigint) => (d >= 0n ? (DIRS[Number(d)] ?? `dir ${d}`).toUpperCase() : '?');
-
-/** Kernel-like dma-debug messages (kernel/dma/debug.c wording, paraphrased). */
-export function debugMessage(w: bigint[]): string {
+/**
+ * Kernel-like dma-debug messages: the err_printk texts of kernel/dma/debug.c (6.12) and
+ * lib/dma-debug.c (2.6.37), as the kernel fills them in ([size] of a sync mismatch is the entry's);
+ * what gartbench adds to one is in parentheses.
+ */
+export function debugMessage(w: bigint[], kernel: KernelName): string {
   const [cls, , dma, size, eDir, rDir, eType, rType, count, eSize] = w as [bigint, ...bigint[]];
-  const at = `[device address=${hex(dma!)}] [size=${size} bytes]`;
+  const at = `${devAddr(dma!)} [size=${size} bytes]`;
+  const entryAt = `${devAddr(dma!)} [size=${eSize} bytes]`;
   switch (DEBUG_CLASSES[Number(cls)]) {
     case 'unmap-unknown': // count −1: the address is the platform's mapping error (ENGINE.md D13)
       return count < 0n ? 'device driver tries to free an invalid DMA memory address' : `device driver tries to free DMA memory it has not allocated ${at}`;
-    case 'unmap-size': return `device driver frees DMA memory with different size [device address=${hex(dma!)}] [map size=${eSize} bytes] [unmap size=${size} bytes]`;
+    case 'unmap-size': return `device driver frees DMA memory with different size ${devAddr(dma!)} [map size=${eSize} bytes] [unmap size=${size} bytes]`;
     case 'unmap-direction': return `device driver frees DMA memory with different direction ${at} [mapped with ${dirName(eDir!)}] [unmapped with ${dirName(rDir!)}]`;
-    case 'unmap-wrong-function': return `device driver frees DMA memory with wrong function ${at} [mapped as ${TYPE_NAME[Number(eType)]}] [unmapped as ${TYPE_NAME[Number(rType)]}]`;
-    case 'map-error-unchecked': return `device driver failed to check map error ${at} [mapped as ${TYPE_NAME[Number(eType)]}]`;
+    case 'unmap-wrong-function': return `device driver frees DMA memory with wrong function ${at} [mapped as ${typeName(eType!, kernel)}] [unmapped as ${typeName(rType!, kernel)}]`;
+    case 'map-error-unchecked': return `device driver failed to check map error${at} [mapped as ${typeName(eType!, kernel)}]`;
     case 'sync-unknown': return `device driver tries to sync DMA memory it has not allocated ${at}`;
-    case 'sync-outside': return `device driver syncs DMA memory outside allocated range [device address=${hex(dma!)}] [allocation size=${eSize} bytes] [sync offset+size=${size}]`;
-    case 'sync-direction': return `device driver syncs DMA memory with different direction ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
-    case 'sync-cpu-readonly': return `device driver syncs device read-only DMA memory for cpu ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
-    case 'sync-device-writeonly': return `device driver syncs device write-only DMA memory to device ${at} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
-    case 'leak': return `device driver has pending DMA allocations while released from device [count=${count}]`;
-    case 'overlap': return `cacheline tracking EEXIST, overlapping mappings aren't supported ${at} [mapped with ${dirName(eDir!)}]: the memory's first cacheline already starts ${count > 7n ? 'more than 7 other live mappings (the counter stops at 7)' : `${count} other live mapping${count === 1n ? '' : 's'}`} the device may write, and cache maintenance for one can clobber the other`;
+    case 'sync-outside': return `device driver syncs DMA memory outside allocated range ${devAddr(dma!)} [allocation size=${eSize} bytes] [sync offset+size=${size}]`;
+    case 'sync-direction': return `device driver syncs DMA memory with different direction ${entryAt} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'sync-cpu-readonly': return `device driver syncs device read-only DMA memory for cpu ${entryAt} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'sync-device-writeonly': return `device driver syncs device write-only DMA memory to device ${entryAt} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
+    case 'leak': // 6.12 names one leaked entry (dma-debug's last in its hash walk), unless a pool holds some (T20)
+      return `device driver has pending DMA allocations while released from device [count=${count}]${eSize < 0n ? '' : ` One of leaked entries details: ${at} [mapped with ${dirName(eDir!)}] [mapped as ${typeName(eType!, kernel)}]`}`;
+    case 'overlap': return `cacheline tracking EEXIST, overlapping mappings aren't supported (the new mapping: device address 0x${BigInt.asUintN(64, dma!).toString(16)}, ${size} bytes, ${dirName(eDir!)}; its memory's first cacheline already starts ${count > 7n ? 'more than 7 other live mappings (the counter stops at 7)' : `${count} other live mapping${count === 1n ? '' : 's'}`} the device may write, and cache maintenance for one can clobber the other)`;
     default: return `unknown dma-debug class ${cls}`;
   }
 }
 
-export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number): DebugRecord[] {
-  return d.records.map((w) => ({ class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w) }));
+export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number, kernel: KernelName): DebugRecord[] {
+  return d.records.map((w) => ({ class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w, kernel) }));
 }
 
 /** Completion from the counters: GPU and device page accesses made, and those skipped (T15). */
@@ -201,7 +209,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: engineRecord(scenario.engine, ctx.run, pageOps(all)),
     firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers }),
-    dmaDebug: debugFrom(raw.debug, origin),
+    dmaDebug: debugFrom(raw.debug, origin, scenario.kernel),
     extra,
     ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),
     ...(raw.trace ? { trace: raw.trace } : {}),

@@ -165,7 +165,10 @@ export class DmaDebug {
     }
     const entry = this.findBestFit(ref);
     if (!entry) {
-      this.report('unmap-unknown', op, ref, null, this.matches);
+      // 6.12 then asks dma_mapping_error(), whose debug hook checks an entry at the address (D7).
+      const matches = this.matches;
+      this.mappingError(ref.dmaAddr);
+      this.report('unmap-unknown', op, ref, null, matches);
       return;
     }
     if (ref.size !== entry.size) this.report('unmap-size', op, ref, entry);
@@ -196,7 +199,7 @@ export class DmaDebug {
       return;
     }
     const outside = this.modern ? ref.size > entry.size : ref.dmaAddr - entry.dmaAddr + ref.size > entry.size;
-    if (outside) this.report('sync-outside', op, ref, entry);
+    if (outside) this.report('sync-outside', op, { ...ref, dmaAddr: entry.dmaAddr }, entry); // the kernel prints the entry's address
     if (entry.dir === Dir.bidirectional) return;
     if (ref.dir !== entry.dir) this.report('sync-direction', op, ref, entry);
     if (toCpu && entry.dir !== Dir.from_device && ref.dir !== Dir.to_device) {
@@ -217,9 +220,19 @@ export class DmaDebug {
     if (entry) entry.checked = true;
   }
 
-  /** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). */
+  /**
+   * Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20).
+   * 6.12 (dma_debug_device_change) names one, device_dma_allocations' last: the newest of the
+   * highest hash bucket; only when none is pooled (which entries a pool holds is not known here).
+   */
   release(op: number, pooled: number): void {
-    if (!this.disabled && this.entries.size > pooled) this.report('leak', op, null, null, this.entries.size - pooled);
+    if (this.disabled || this.entries.size <= pooled) return;
+    const bucket = (e: DebugEntry) => Math.floor(e.dmaAddr / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
+    let one: DebugEntry | null = null;
+    if (this.modern && pooled === 0) {
+      for (const e of this.entries) if (!one || bucket(e) > bucket(one) || (bucket(e) === bucket(one) && e.seq > one.seq)) one = e;
+    }
+    this.report('leak', op, one && { dmaAddr: one.dmaAddr, size: one.size, dir: MISSING, type: MISSING }, one, this.entries.size - pooled);
   }
 
   /**
