@@ -12,6 +12,7 @@ import { runCell } from '../src/run/cell.js';
 import { autoStrategy, drmNeedSwiotlb } from '../src/run/needSwiotlb.js';
 import { cellsOf, planWorkload } from '../src/run/plan.js';
 import type { DeviceName, StrategyName, WorkloadScenario } from '../src/source/scenario.js';
+import { cli, scratch, script } from './helpers.js';
 import {
   ENGINES, PAGE, cpuWrite, createEngine, gpuRead, machineConfig, opWords, outcomeOf, poolsByName, populate, release, runCases, ttBind, ttSync,
   ttUnbind, unpopulate, type EngineCase, type EngineName, type OpWords, type Outcome,
@@ -273,3 +274,43 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('ttm_pool_alloc\'s error path gives every block back (error_free_all), on both engines', () => {
+  // Churn on a Xen guest with 2 MiB free below 4 GiB: DMA-pool allocations fail part way while the
+  // pool types already hold blocks. The committed pages go back in the tt's caching, the rest as
+  // cached; the Wasm engine once lost the second range (its walk restarted at a list the first had
+  // relinked), leaking blocks and their dma-debug entries.
+  it('a populate that fails part way leaks nothing, and the engines agree', () => {
+    const args = ['run', '--kernel', 'modern', '--platform', 'xen-pv', '--device', 'r100', '--strategy', 'auto', '--workload', 'churn',
+      '--pages', '8192', '--bo-pages', '96', '--rounds', '4', '--xen-low-free', '2M', '--json'];
+    const [w, j] = ['wasm', 'js'].map((engine) => {
+      const r = cli(...args, '--engine', engine);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { counters: Record<string, number>; dmaDebug: { class: string }[] };
+    });
+    assert.ok(w!.counters.allocFailures > 0, 'some populates failed part way');
+    assert.deepEqual(w!.counters, j!.counters);
+    assert.deepEqual(w!.dmaDebug, [], 'no leaked DMA-pool block');
+    assert.deepEqual(j!.dmaDebug, []);
+  });
+});
+
+describe('ttm_tt_unpopulate of a tt whose populate failed does nothing (it was never marked populated)', () => {
+  it('no shrink: the blocks the failed populate gave back stay pooled, on both engines', () => {
+    // 256 MiB: a 40,000-page tt fills the DMA pool types when it is unpopulated (page_pool_size is
+    // 32,768, so ttm_pool_free shrinks to it); a 60,000-page populate then fails and gives its
+    // blocks back to the pool; its unpopulate must not shrink them.
+    const path = script(scratch(), 'failed-unpopulate.jsonl', [
+      { op: 'tt_populate', buf: 'a', pages: 40000 }, { op: 'tt_unpopulate', buf: 'a' },
+      { op: 'tt_populate', buf: 'b', pages: 60000 }, { op: 'tt_unpopulate', buf: 'b' },
+    ]);
+    for (const engine of ['wasm', 'js']) {
+      const r = cli('replay', path, '--kernel', 'modern', '--ram', '256M', '--strategy', 'coherent', '--engine', engine, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as { counters: Record<string, number>; pools: { pages: number }[] };
+      assert.ok(res.counters.allocFailures > 0, 'the second populate failed');
+      const pooled = res.pools.reduce((a, p) => a + p.pages, 0);
+      assert.ok(pooled > 32768, `${engine}: ${pooled} pages pooled, more than page_pool_size: no shrink at the failed tt's unpopulate`);
+    }
+  });
+});

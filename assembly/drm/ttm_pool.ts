@@ -239,22 +239,22 @@ function apply_caching(l: usize, divide: i32, caching: i32): void {
 
 function alloc_failed(l: usize, kind: i32, caching: i32, p: i32, order: i32, page_caching: i32, divide: i32): i32 {
   if (p >= 0) ttm_pool_free_page(kind, page_caching, p, order);
-  free_range(l, kind, caching, 0, divide);
-  free_range(l, kind, CACHING_CACHED, divide, list_len(l));
+  const total = list_len(l);
+  const rest = free_range(kind, caching, list_head(l), divide);
+  free_range(kind, CACHING_CACHED, rest, total - divide);
   list_init(l);
   return 0;
 }
 
 /**
- * ttm_pool_free_range over the tt's pages [from, to): block by block, the block unmapped (one
- * dma_unmap_page of the whole block; nothing for a DMA-allocated one), then given to the type of
- * `caching` and its order, or freed when there is none.
+ * ttm_pool_free_range over `count` of the tt's pages from page `pfn`: block by block, the block
+ * unmapped (one dma_unmap_page of the whole block; nothing for a DMA-allocated one), then given to
+ * the type of `caching` and its order, or freed when there is none. Returns the page after them
+ * (read before a block is given: giving relinks its pages into the pool's list).
  */
-function free_range(l: usize, kind: i32, caching: i32, from: i32, to: i32): void {
-  let pfn = list_head(l);
+function free_range(kind: i32, caching: i32, pfn: i32, count: i32): i32 {
   let i = 0;
-  while (pfn >= 0 && i < from) { pfn = page_next(pfn); i++; }
-  while (pfn >= 0 && i < to) {
+  while (pfn >= 0 && i < count) {
     const order = page_private(pfn);
     const n = 1 << order;
     let next = pfn;
@@ -266,6 +266,7 @@ function free_range(l: usize, kind: i32, caching: i32, from: i32, to: i32): void
     pfn = next;
     i += n;
   }
+  return pfn;
 }
 
 /**
@@ -273,7 +274,7 @@ function free_range(l: usize, kind: i32, caching: i32, from: i32, to: i32): void
  * then, while the pools hold more than page_pool_size pages, ttm_pool_shrink.
  */
 export function ttm_pool_free(l: usize, kind: i32, caching: i32): void {
-  free_range(l, kind, caching, 0, list_len(l));
+  free_range(kind, caching, list_head(l), list_len(l));
   list_init(l);
   while (allocated_pages > page_pool_size()) ttm_pool_shrink();
 }

@@ -161,7 +161,9 @@ export function tt_unpopulate(slot: i32): void {
   const pool = tt_pool(t);
   const caching = tt_caching(t);
   const l = t + TT_LIST;
-  if (ttm_pool_kind(pool)) ttm_pool_free(l, pool, caching); // 6.12 ttm_tt_unpopulate → ttm_pool_free
+  // 6.12 ttm_tt_unpopulate → ttm_pool_free, but not for a tt whose populate failed (never marked
+  // populated: ttm_tt_unpopulate returns at once, no shrink; ttm_pool_alloc already gave its blocks back)
+  if (ttm_pool_kind(pool)) { if (!rec_failed(t)) ttm_pool_free(l, pool, caching); }
   else switch (pool) {
     // ttm_tt_destroy → ttm_tt_free_alloced_pages: one ttm_put_pages for the whole tt
     case POOL_TTM: ttm_put_pages(l, POOL_ID_TTM, caching); break;

@@ -192,7 +192,9 @@ function agpUnpopulate(s: TtState, tt: Tt): void {
 /** TT_UNPOPULATE (T7): unbind if bound, pages back to where they came from, the slot empties. */
 export function ttUnpopulate(s: TtState, slot: number, tt: Tt): void {
   ttBackendDestroy(s, tt);
-  if (ttmPoolKind(s, tt.pool)) ttmPoolFree(s, tt); // 6.12 ttm_tt_unpopulate → ttm_pool_free
+  // 6.12 ttm_tt_unpopulate → ttm_pool_free, but not for a tt whose populate failed (never marked
+  // populated: ttm_tt_unpopulate returns at once, no shrink; ttm_pool_alloc already gave its blocks back)
+  if (ttmPoolKind(s, tt.pool)) { if (!tt.failed) ttmPoolFree(s, tt); }
   else switch (tt.pool) {
     case Pool.ttm:
     case Pool.xenAware:
