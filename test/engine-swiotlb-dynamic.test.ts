@@ -51,6 +51,17 @@ for (const engine of ENGINES) {
       assert.deepEqual([o.c.swiotlbTransientPools, o.c.swiotlbPoolsAdded, o.c.pagesAllocated], [1, 1, 133]);
     });
 
+    // alloc_dma_pages: the block's order is get_order(bytes) of the pool's slots: a transient pool of
+    // 3 slots (6 KiB) takes an order-1 block (2 pages), not 1 page with its last slot past it. With
+    // the boot pool full, a 6 KiB map makes one: 64 + 2 buffer pages, 2 for the pool, 1 for its slot
+    // array, and the worker's 64 + 1.
+    it('an odd-sized transient pool gets a block of get_order(bytes): 3 slots take 2 pages', async () => {
+      const ops = [buf(0, 64), buf(1, 2), map(0, BIDI, 0, FULL), map(1, BIDI, 0, 3 * SLOT)];
+      const o = await runOn(engine, dynamic, ops);
+      assert.deepEqual([o.c.swiotlbTransientPools, o.c.mappingErrors], [1, 0]);
+      assert.equal(o.c.pagesAllocated, 64 + 2 + 2 + 1 + 64 + 1);
+    });
+
     // On coco the worker's pool is decrypted (alloc_dma_pages → set_memory_decrypted over its 64
     // pages: one conversion); the transient pool comes from the atomic pool, already shared
     // (swiotlb_alloc_tlb → dma_alloc_from_pool under force_dma_unencrypted): none.

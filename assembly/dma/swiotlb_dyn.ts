@@ -97,7 +97,7 @@ export function swiotlb_alloc_pool(kind: i32, minslabs: i32, nslabs: i32, nareas
   let tlb = -1;
   let order = 0;
   while (true) {
-    order = get_order((nslabs << IO_TLB_SHIFT) >> PAGE_SHIFT);
+    order = get_order(((nslabs << IO_TLB_SHIFT) + PAGE_SIZE - 1) >> PAGE_SHIFT); // alloc_dma_pages: get_order(bytes)
     tlb = swiotlb_alloc_tlb(order, <i64>nslabs << IO_TLB_SHIFT, limit);
     if (tlb >= 0) break;
     if (nslabs <= minslabs) return -1;
