@@ -7,10 +7,10 @@
 // page table is cleared at once but the IOTLB keeps the translations the device had cached, and
 // the allocator cannot reuse the IOVA until a flush.
 
-import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
+import { PLATFORM_IOMMU, KERNEL_MODERN, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
-import { platform, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
+import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
 import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
@@ -125,8 +125,10 @@ function queue_iova(first: i32, n: i32): void {
  * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
  * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
  * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
- * `now`: a failing map_sg undoing its own mapping (iommu_dma_map_sg: iommu_unmap, then
- * iommu_dma_free_iova with no gather) frees at once, lazy or not.
+ * `now`: a failing map_sg undoing its own entries frees at once, lazy or not. 2.6.37 ppc64
+ * iommu_map_sg mapped each and __iommu_free's it (counted unmapped); 6.12 iommu_dma_map_sg takes one
+ * IOVA for the list, so an exhausted space fails before anything is mapped (iommu_dma_alloc_iova):
+ * the pages the model mapped entry by entry are taken back out of the mapped count.
  */
 export function iommu_free_at(bus: u64, now: bool = false): bool {
   const first = iova_entry_of(bus);
@@ -134,7 +136,8 @@ export function iommu_free_at(bus: u64, now: bool = false): bool {
   const n = <i32>load<u32>(len_at(first));
   if (n == 0) return false;
   store<u32>(len_at(first), 0);
-  count(C_IOMMU_PAGES_UNMAPPED, n);
+  if (now && kernel_era == KERNEL_MODERN) count(C_IOMMU_PAGES_MAPPED, -n);
+  else count(C_IOMMU_PAGES_UNMAPPED, n);
   if (lazy && !now) {
     for (let i = 0; i < n; i++) {
       const p = entry_at(first + i);

@@ -196,11 +196,11 @@ export function dma_map_boot_page(pfn: i32): u64 {
   return bounce_bus(index);
 }
 
-// The address an entry of a failed dma_map_sg call is left with: the IOMMU's map_sg marks every
-// entry an error (6.12 iommu_dma_map_sg's __invalidate_sg; 2.6.37 ppc64 iommu_map_sg sets
-// DMA_ERROR_CODE); elsewhere an entry the call undid keeps its address, and one it never reached
-// the 0 of a fresh sg table.
-export function sg_never_mapped_addr(): u64 { return platform == PLATFORM_IOMMU ? DMA_MAPPING_ERROR : 0; }
+// The address an entry of a failed dma_map_sg call is left with: behind an IOMMU an entry the call
+// undid is an error (6.12 iommu_dma_map_sg's __invalidate_sg; 2.6.37 ppc64 iommu_map_sg sets
+// DMA_ERROR_CODE), and 6.12 marks every entry so; elsewhere an undone entry keeps its address, and
+// one the call never reached the 0 of a fresh sg table.
+export function sg_never_mapped_addr(): u64 { return platform == PLATFORM_IOMMU && kernel_era == KERNEL_MODERN ? DMA_MAPPING_ERROR : 0; }
 export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMMU ? DMA_MAPPING_ERROR : dma; }
 
 @inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }

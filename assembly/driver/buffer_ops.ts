@@ -99,8 +99,8 @@ let sg_failed = false;
  * (6.12 dma_direct_map_sg, xen_swiotlb_map_sg; 2.6.37 swiotlb_map_sg_attrs,
  * xen_swiotlb_map_sg_attrs): it unmaps the entries it had mapped, first to last — 6.12 with
  * DMA_ATTR_SKIP_CPU_SYNC, 2.6.37 as any unmap, copying back — and fails, so debug_dma_map_sg files
- * none of them; the entries after the failed one are never mapped (their address stays 0). Behind
- * an IOMMU every entry is left an error address (dma/mapping.ts sg_undone_addr).
+ * none of them; the entries after the failed one are never mapped (their address stays 0, as does
+ * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
 export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32): void {
   const b = buf(slot);
@@ -131,6 +131,8 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
   }
   debug_set_quiet(false);
   sg_first = sg_last = -1;
+  // 2.6.37's map_sg keeps the failed entry's result in a local: its dma_address stays 0.
+  if (kernel_era != KERNEL_MODERN) set_mapping(b, 0, offset, size, dir);
 }
 
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {

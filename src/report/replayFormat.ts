@@ -35,7 +35,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   for (const row of rows) out.push(line(row));
   for (const r of cells) if (panicsOf(r)) out.push(`${r.scenario.platform}: ${panicLine(panicsOf(r))}`);
   if (first.trace && cells.some((r) => r.counters.mappingErrors! > 0)) {
-    out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its dma_mapping_error() path');
+    out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole)');
   }
   const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}`);
   if (firstDebug.length) {

@@ -54,8 +54,9 @@ export class Iommu {
    * iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
    * (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page stays
    * reachable only through a translation the device had cached (iotlbFill); the rest are held.
+   * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
+   * iommu_free_at says how it is counted).
    */
-  /** `now`: a failing map_sg undoing its own mapping frees at once, lazy or not (assembly/dma/iommu.ts iommu_free_at). */
   freeAt(bus: number, op: number, now = false): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);

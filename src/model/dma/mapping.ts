@@ -26,10 +26,6 @@ export interface DmaState extends XenState {
 }
 
 /** How a map reached the device; it stays the caller's handle source after unmap. */
-/** The dma_map_sg call in progress (driver/bufferOps.ts dmaMap; the engine's buffer_ops.ts sg_call …):
- * its number, the buffers whose entries it mapped so far, whether an entry failed. */
-export interface SgCall { call: number; mapped: { mapping: MappingRecord | null }[]; failed: boolean }
-
 export interface MappingRecord {
   dmaAddr: number;
   offset: number;
@@ -41,6 +37,10 @@ export interface MappingRecord {
   /** First swiotlb slot if bounced, else -1. */
   bounceIndex: number;
 }
+
+/** The dma_map_sg call in progress (driver/bufferOps.ts dmaMap; the engine's buffer_ops.ts sg_call …):
+ * its number, the buffers whose entries it mapped so far, whether an entry failed. */
+export interface SgCall { call: number; mapped: { mapping: MappingRecord | null }[]; failed: boolean }
 
 export function dmaCapable(s: DmaState, addr: number, size: number): boolean {
   return addr + size - 1 <= 2 ** s.cfg.maskBits - 1;
@@ -209,26 +209,29 @@ function liveBounceRun(s: DmaState, addr: number): number {
   return index >= 0 && s.swiotlb.isRunStart(index) ? index : -1;
 }
 
-/** dma_unmap_page on `addr` (`sgEnts` > 0: an entry of dma_unmap_sg of that many): unmaps++, dma-debug's
- * check, then the IOVA release or the bounce copy-back and slot release. */
 // The address an entry of a failed dma_map_sg call is left with (twin of assembly/dma/mapping.ts
-// sg_never_mapped_addr, sg_undone_addr): the IOMMU's map_sg marks every entry an error (6.12
-// iommu_dma_map_sg's __invalidate_sg; 2.6.37 ppc64 iommu_map_sg); elsewhere an entry the call undid
-// keeps its address, and one it never reached the 0 of a fresh sg table.
-export const sgNeverMappedAddr = (s: DmaState): number => (s.iommu ? DMA_ERROR : 0);
+// sg_never_mapped_addr, sg_undone_addr): behind an IOMMU an entry the call undid is an error
+// (6.12 __invalidate_sg, 2.6.37 ppc64 iommu_map_sg's DMA_ERROR_CODE), and 6.12 marks every entry so;
+// elsewhere an undone entry keeps its address, and one the call never reached the 0 of a fresh table.
+export const sgNeverMappedAddr = (s: DmaState): number => (s.iommu && s.cfg.kernel === Kernel.modern ? DMA_ERROR : 0);
 export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA_ERROR : dma);
 
 /**
- * dma_unmap_page, or an sg entry's. `undo.inCall`: the unmap a failing dma_map_sg makes of its own
- * entries (driver/bufferOps.ts dmaMap): not the driver's, so not counted, and an IOVA is freed at
- * once; `undo.skipSync`: DMA_ATTR_SKIP_CPU_SYNC, no copy back.
+ * dma_unmap_page on `addr` (`sgEnts` > 0: an entry of dma_unmap_sg of that many): unmaps++,
+ * dma-debug's check, then the IOVA release or the bounce copy-back and slot release.
+ * `undo.inCall`: the unmap a failing dma_map_sg makes of its own entries (driver/bufferOps.ts
+ * dmaMap): not the driver's, so not counted, and an IOVA is freed at once; `undo.skipSync`:
+ * DMA_ATTR_SKIP_CPU_SYNC, no copy back.
  */
 export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = { inCall: false, skipSync: false }): void {
   const c = s.counters;
   if (!undo.inCall) c.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
   if (s.iommu) {
-    if (addr !== DMA_ERROR) c.iommuPagesUnmapped += s.iommu.freeAt(addr, s.op, undo.inCall);
+    if (addr === DMA_ERROR) return;
+    const n = s.iommu.freeAt(addr, s.op, undo.inCall);
+    if (undo.inCall && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing (dma/iommu.ts)
+    else c.iommuPagesUnmapped += n;
     return;
   }
   const pool = s.swiotlb;

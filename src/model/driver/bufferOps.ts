@@ -83,8 +83,8 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer): void {
  * (dma-debug's sg type). A call stops at its first failed entry (6.12 dma_direct_map_sg,
  * xen_swiotlb_map_sg; 2.6.37 swiotlb_map_sg_attrs, xen_swiotlb_map_sg_attrs): the entries it had
  * mapped are unmapped, first to last — 6.12 with DMA_ATTR_SKIP_CPU_SYNC, 2.6.37 copying back — and
- * never filed by dma-debug; the entries after it are never mapped (their address stays 0). Behind an
- * IOMMU every entry is left an error address (dma/mapping.ts sgUndoneAddr).
+ * never filed by dma-debug; the entries after it are never mapped (their address stays 0, as does
+ * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
 export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number): void {
   const sg = s.sgCall;
@@ -105,6 +105,8 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
   }
   s.debug.quiet = false;
   sg.mapped = [];
+  // 2.6.37's map_sg keeps the failed entry's result in a local: its dma_address stays 0.
+  if (s.cfg.kernel !== Kernel.modern) buf.mapping.dmaAddr = 0;
 }
 
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number): void {
