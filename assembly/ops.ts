@@ -82,7 +82,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_TT_UNPOPULATE: if (valid_slot(a) && is_tt(a)) tt_unpopulate(a); break;
       case OP_TT_BIND: if (valid_slot(a) && is_tt(a) && <u32>c <= <u32>BIND_MODE_FSB) tt_bind(a, b, c); break;
       case OP_TT_UNBIND: if (valid_slot(a) && is_tt(a)) tt_unbind(a); break;
-      case OP_TT_SYNC: if (on_tt(a)) tt_sync(a, b != 0); break;
+      case OP_TT_SYNC: if (on_tt(a)) tt_sync(a, b != 0, c); break;
       case OP_GATT_CREATE: if (a >= 1 && a <= MAX_GATT_ENTRIES && <u32>b <= <u32>GATT_MODE_FSB_HOOKS) gatt_create(a, b); break;
       default: unknown_op(code); break;
     }

@@ -214,7 +214,7 @@ describe('first violation with payload bytes: a partial sync', () => {
       const f = (await runPayload('partial-up', upload, engine)).firstViolation!;
       assert.equal(f.kind, 'stale');
       assert.match(f.detail, /saw the CPU's write \(line 3\) in part: payload byte 100, the first that differs, is not that write's, expected the CPU's write \(line 3\)/);
-      assert.match(f.detail, /no dma_sync_single_for_device of them after it; a sync copies only the range it is given/);
+      assert.match(f.detail, /no dma_sync_single_for_device reached these bytes after it; a sync copies only the range it is given, within one mapping/);
       assertReadable(f.detail);
     }
   });
@@ -223,7 +223,7 @@ describe('first violation with payload bytes: a partial sync', () => {
       const f = (await runPayload('partial-back', readback, engine)).firstViolation!;
       assert.equal(f.kind, 'lost');
       assert.match(f.detail, /payload byte 2148, the first that differs/);
-      assert.match(f.detail, /no dma_sync_single_for_cpu of these bytes after it; a sync copies only the range it is given/);
+      assert.match(f.detail, /no dma_sync_single_for_cpu reached these bytes after it; a sync copies only the range it is given, within one mapping/);
       assert.doesNotMatch(f.detail, /older copy|dma_sync_single_for_device/);
       assertReadable(f.detail);
     }

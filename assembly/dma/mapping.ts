@@ -280,13 +280,14 @@ export function swiotlb_sync_modern(dma: u64, size: i32, dir: i32, to_cpu: bool)
 }
 
 /**
- * dma_sync_single_for_{cpu,device} of one whole page at `dma`: each era's swiotlb sync there. Coherent or direct handles cost the call and nothing more.
+ * dma_sync_single_for_{cpu,device} of `size` bytes (a whole page unless given) at `dma`: each era's
+ * swiotlb sync there. Coherent or direct handles cost the call and nothing more.
  */
-export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool): void {
+export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, size: i32 = PAGE_SIZE): void {
   count_sync(to_cpu);
-  check_sync(dma, PAGE_SIZE, dir, DEBUG_TYPE_SINGLE, to_cpu);
-  if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, PAGE_SIZE, dir, to_cpu);
-  else swiotlb_sync_modern(dma, PAGE_SIZE, dir, to_cpu);
+  check_sync(dma, size, dir, DEBUG_TYPE_SINGLE, to_cpu);
+  if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
+  else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }
 
 /**

@@ -6,7 +6,7 @@
 // buffer record; CPU access walks that list, the GPU reaches pages only through the GART.
 
 import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
-  BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR,
+  BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, TT_SYNC_NOUVEAU,
   PAGE_SHIFT, PAGE_SIZE, READER_CPU, KERNEL_2010, DEBUG_TYPE_SINGLE, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
   C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES } from '../abi';
 import { gart_pages, slots_high, kernel_era, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
@@ -263,11 +263,28 @@ export function tt_unbind(slot: i32): void {
 }
 
 /**
- * dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each page's handle, which
- * copies as its era's swiotlb does at that address (T14, §5): live or not.
+ * `mode` TT_SYNC_PAGES: dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each
+ * page's handle, which copies as its era's swiotlb does at that address (T14, §5): live or not.
+ * TT_SYNC_NOUVEAU: 6.12's nouveau_bo_sync_for_device / _for_cpu (nouveau_bo.c; nouveau_bo_validate
+ * at each submission, cpu_prep before the CPU reads): one sync of each run of physically
+ * consecutive pages, from the run's first dma_address, TO_DEVICE or FROM_DEVICE. A run may span
+ * blocks mapped apart: dma-debug finds the first block's entry too small (outside allocated
+ * range) and swiotlb copies only to that mapping's end.
  */
-export function tt_sync(slot: i32, to_cpu: bool): void {
+export function tt_sync(slot: i32, to_cpu: bool, mode: i32): void {
   const t = tt_of(slot);
+  if (mode == TT_SYNC_NOUVEAU) {
+    const dir = to_cpu ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+    for (let pfn = tt_head(t); pfn >= 0;) {
+      const dma = page_has_coh(pfn) ? page_coh(pfn) : page_dma(pfn);
+      let n = 1;
+      let next = page_next(pfn);
+      while (next == pfn + n) { n++; next = page_next(next); }
+      dma_sync_page(dma, dir, to_cpu, n * PAGE_SIZE);
+      pfn = next;
+    }
+    return;
+  }
   if (pool_maps(t)) {
     for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) tt_sync_in_block(page_dma(pfn), to_cpu);
     return;

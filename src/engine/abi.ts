@@ -30,7 +30,7 @@ export const Op = {
   TT_UNPOPULATE: 21, // slot
   TT_BIND: 22, // slot, gpuPage, mode
   TT_UNBIND: 23, // slot
-  TT_SYNC: 24, // slot, toCpu
+  TT_SYNC: 24, // slot, toCpu, mode (TtSync)
   GATT_CREATE: 25, // entries, mode
 } as const;
 
@@ -55,6 +55,9 @@ export const POOL_ID_DMA = TTM_POOLS.indexOf('dma cached');
 export const POOL_ID_END = TTM_POOLS.length;
 /** TT_BIND address modes: map each page / use the coherent handles / (agp) machine addresses. */
 export const BindMode = { map: 0, coherent: 1, fsb: 2 } as const;
+/** TT_SYNC modes: every page BIDIRECTIONAL (a fix-2 driver, a replay's tt_sync), or 6.12 nouveau's
+ * own nouveau_bo_sync_for_device / _for_cpu (physically consecutive runs, TO_/FROM_DEVICE). */
+export const TtSync = { pages: 0, nouveau: 1 } as const;
 /** GATT_CREATE table modes. */
 export const GattMode = { phys: 0, dmaCoherent: 1, fsbHooks: 2 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -344,7 +347,7 @@ export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as cons
  * constants under their own names. A constant is i32 unless named here.
  */
 export const ENGINE_ENUMS = {
-  OP: Op, POOL: Pool, CACHING: Caching, BIND_MODE: BindMode, GATT_MODE: GattMode, PLATFORM: Platform,
+  OP: Op, POOL: Pool, CACHING: Caching, BIND_MODE: BindMode, TT_SYNC: TtSync, GATT_MODE: GattMode, PLATFORM: Platform,
   KERNEL: Kernel, DMA: Dir, ZONE: Zone, READER: Reader, VIOLATION: ViolationKind, DEBUG_TYPE: DebugType,
   GART: GartFamily, INIT: InitError, VIA: Via, IOMMU_MODE: IommuMode,
 } as const;

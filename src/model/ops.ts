@@ -113,7 +113,7 @@ function executeTt(s: State, code: number, slot: number, tt: Tt, b: number, c: n
     case Op.TT_UNBIND:
       return ttUnbind(s, tt);
     case Op.TT_SYNC:
-      return ttSync(s, tt, b !== 0);
+      return ttSync(s, tt, b !== 0, c);
     case Op.CPU_WRITE:
       return ttAccess(s, tt, b, c, true);
     case Op.CPU_READ:

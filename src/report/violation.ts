@@ -193,11 +193,11 @@ function reasonText(w: Words): string {
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
   if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
-  const partial = Number(w.byte) >= 0 ? '; a sync copies only the range it is given' : '';
+  const partial = Number(w.byte) >= 0 ? '; a sync copies only the range it is given, within one mapping' : '';
   if (via === Via.swiotlb && kind === ViolationKind.stale && Number(w.reader) !== Reader.cpu) {
-    return `the bounce slot holds an older copy of these bytes: nothing copied the later write into it (no dma_sync_single_for_device of them after it${partial})`;
+    return `the bounce slot holds an older copy of these bytes: nothing copied the later write into it (no dma_sync_single_for_device reached these bytes after it${partial})`;
   }
-  if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu of these bytes after it${partial})`;
+  if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu reached these bytes after it${partial})`;
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
     return 'the bridge was given an address that is not the machine address of the table';
   }

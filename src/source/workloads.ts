@@ -2,7 +2,7 @@
 // give the same ops, whichever engine runs them. The fixing strategies of MODEL.md §5 are
 // data (a driver profile), not branches scattered through the workloads.
 import { performance } from 'node:perf_hooks';
-import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, type KernelName } from '../engine/abi.js';
+import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, TtSync, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
 import type { ConcreteStrategyName, DeviceName, GattName, WorkloadScenario } from './scenario.js';
 import type { OpSink } from './sink.js';
@@ -14,6 +14,9 @@ export interface DriverProfile {
   bindMode: number;
   /** dma_sync_* around every hand-over (fix 2). */
   sync: boolean;
+  /** The driver syncs its own streaming pages: 6.12 nouveau (nouveau_bo_sync_for_device at each
+   * validate, nouveau_bo_sync_for_cpu at cpu_prep), whatever the strategy; radeon never does. */
+  driverSyncs?: boolean;
   /** AGP: the GATT table's allocation mode; null for TTM devices. */
   gattMode: number | null;
 }
@@ -63,7 +66,8 @@ type ProfileSpec = Pick<WorkloadSpec, 'strategy' | 'gatt' | 'device' | 'kernel'>
 export function ttProfileOf(s: ProfileSpec): DriverProfile | null {
   if (!s.strategy || s.device === 'agp') return null;
   if (s.strategy === 'auto') throw new Error('strategy auto is resolved when the plan is made (run/needSwiotlb.ts)');
-  return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device] };
+  const nouveau = s.device === 'nv04' || s.device === 'nv50';
+  return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device], driverSyncs: s.kernel === 'modern' && nouveau };
 }
 
 /** The driver profile of a scenario's strategy (TTM devices) or gatt (agp). */
@@ -113,17 +117,23 @@ class Driver {
   unbind(slot: number) { this.sink.push(Op.TT_UNBIND, slot); }
   destroy(slot: number) { this.sink.push(Op.TT_UNPOPULATE, slot); }
 
+  /** 6.12 nouveau_bo_validate → nouveau_bo_sync_for_device, before each GPU use of the BO. */
+  private validate(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
+
   /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). */
   upload(slot: number, gpuPage: number, pages: number) {
     this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
-    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
+    this.validate(slot);
     this.sink.push(Op.GPU_READ, gpuPage, pages);
   }
 
-  /** The GPU fills the BO, then the CPU reads it (VRAM→GTT). */
+  /** The GPU fills the BO, then the CPU reads it (VRAM→GTT); 6.12 nouveau's cpu_prep syncs for the CPU. */
   readback(slot: number, gpuPage: number, pages: number) {
+    this.validate(slot);
     this.sink.push(Op.GPU_WRITE, gpuPage, pages);
-    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
+    if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau);
     this.sink.push(Op.CPU_READ, slot, 0, pages * PAGE_SIZE);
   }
 }

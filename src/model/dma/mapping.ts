@@ -313,11 +313,11 @@ export function swiotlbSyncModern(s: DmaState, dma: number, size: number, dir: n
  * dma_sync_single_for_{cpu,device} of one whole page at `dma`: each era's swiotlb sync there.
  * Coherent or direct handles cost the call and nothing more.
  */
-export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean): void {
+export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean, size = PAGE_SIZE): void {
   countSync(s, toCpu);
-  s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir, type: DebugType.single }, toCpu);
-  if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, PAGE_SIZE, dir, toCpu);
-  else swiotlbSyncModern(s, dma, PAGE_SIZE, dir, toCpu);
+  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: DebugType.single }, toCpu);
+  if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
+  else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }
 
 /**

@@ -4,7 +4,7 @@
 // radeon dma_map_page's each page at bind, nouveau 2.6.37 at populate (ttmBackend.ts); mode 1:
 // the pages' coherent handles; mode 2: machine addresses) or the AGP GATT, synced page by page,
 // and torn down at the device's release. ENGINE.md §11–13 and §15 T1, T7, T10–T15, T19–T20.
-import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, Zone } from '../../engine/abi.js';
+import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Pool, Reader, TtSync, Zone } from '../../engine/abi.js';
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
@@ -169,10 +169,7 @@ function agpPopulate(s: TtState, tt: Tt): boolean {
   let ok = true;
   for (let i = 0; i < tt.pages; i++) {
     const pfn = ttAllocPage(s, Zone.dma32, tt.pool === Pool.agpFsb ? 32 : 0, exchanged);
-    if (pfn < 0) {
-      ok = false;
-      break;
-    }
+    if (pfn < 0) { ok = false; break; }
     tt.addPage(pfn, -1, exchanged[0]!);
   }
   cachingChange(s, tt.count); // map_page_into_agp: set uncached
@@ -245,10 +242,7 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
   if (gatt) {
     // agp_generic_insert_memory: every entry of the range must be empty (the CPU's view).
     for (let g = gpuPage; g < end; g++) {
-      if (gatt.table[g] !== 0) {
-        s.counters.gattBusy++;
-        return;
-      }
+      if (gatt.table[g] !== 0) return void s.counters.gattBusy++;
     }
   }
   const writes = tt.sgdma !== Sgdma.empty;
@@ -313,11 +307,19 @@ export function ttUnbind(s: TtState, tt: Tt): void {
 
 // ---- TT_SYNC and CPU access -----------------------------------------------------------------
 
-/**
- * TT_SYNC (T14): dma_sync_single_for_cpu/_for_device per page, BIDIRECTIONAL, 4096 bytes, on each
- * page's handle, which copies as its era's swiotlb does at that address (§5): live or not.
- */
-export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
+/** TT_SYNC (T14), as assembly/drm/ttm_tt.ts tt_sync says: per page (TtSync.pages) or 6.12 nouveau's runs. */
+export function ttSync(s: TtState, tt: Tt, toCpu: boolean, mode: number): void {
+  if (mode === TtSync.nouveau) { // 6.12 nouveau_bo_sync_for_device / _for_cpu
+    const dir = toCpu ? Dir.from_device : Dir.to_device;
+    for (let i = 0; i < tt.count;) {
+      let n = 1;
+      while (i + n < tt.count && tt.pfn[i + n] === tt.pfn[i]! + n) n++;
+      const dma = tt.coh && tt.coh[i] !== NONE ? tt.coh[i]! : tt.dma![i]!;
+      dmaSyncPage(s, dma, dir, toCpu, n * PAGE_SIZE);
+      i += n;
+    }
+    return;
+  }
   if (poolMaps(s, tt)) {
     for (let i = 0; i < tt.count; i++) ttSyncInBlock(s, tt.dma![i]!, toCpu);
     return;
@@ -325,10 +327,7 @@ export function ttSync(s: TtState, tt: Tt, toCpu: boolean): void {
   for (let i = 0; i < tt.count; i++) {
     const mapped = tt.dma !== null && tt.dma[i] !== NONE;
     // A coherent handle: the kernel finds its bidirectional coherent entry, nothing to say or copy.
-    if (!mapped && tt.coh) {
-      countSync(s, toCpu);
-      continue;
-    }
+    if (!mapped && tt.coh) { countSync(s, toCpu); continue; }
     dmaSyncPage(s, mapped ? tt.dma![i]! : tt.pfn[i]! * PAGE_SIZE, Dir.bidirectional, toCpu);
   }
 }
@@ -361,10 +360,7 @@ export function ttAccess(s: TtState, tt: Tt, offset: number, size: number, write
     const base = tt.pfn[p]! * PAGE_SIZE;
     const start = base + Math.max(offset - p * PAGE_SIZE, 0);
     const end = base + Math.min(offset + size - p * PAGE_SIZE, PAGE_SIZE);
-    if (stamp) {
-      writeRange(s, stamp, start, end, reach, true);
-      continue;
-    }
+    if (stamp) { writeRange(s, stamp, start, end, reach, true); continue; }
     readPage(s, start, end, reach, {
       reader: Reader.cpu, pfn: tt.pfn[p]!, dmaAddr: BigInt(tt.heldHandle(p)), gpuPage: -1, pte: 0n, bufId: tt.id,
     });
