@@ -57,8 +57,8 @@ export function run_ops(n: i32, first_op: i32): void {
     switch (code) {
       case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c); break;
       case OP_FREE: if (buffer_slot(a)) op_free(a); break;
-      case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b); break;
-      case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a); break;
+      case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b, c); break;
+      case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a, b); break;
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
       // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
       // an sg entry's sixth word: its call's number (entries of one dma_map_sg share it)

@@ -322,3 +322,16 @@ describe('trace: edges', () => {
     assert.deepEqual(res.dmaDebug.map((d: { class: string; op: number }) => [d.class, d.op]), [['unmap-unknown', 7], ['sync-unknown', 8]]); // lines: 4 header lines, then the events
   });
 });
+
+describe('trace: dma_free is checked with its own size (debug_dma_free_coherent)', () => {
+  it('an allocation freed with another size is "different size"; one of 100 bytes freed with 100 is clean; both engines', () => {
+    const path = traceFile('free-size.trace', [
+      ev.alloc(0x7000_0000, 8192), ev.free(0x7000_0000, 4096),
+      ev.alloc(0x7100_0000, 100), ev.free(0x7100_0000, 100),
+    ]);
+    const [w, j] = ['wasm', 'js'].map((e) => replayJson(path, '--platform', 'bare-metal', '--engine', e) as { dmaDebug: { class: string; message: string }[] });
+    assert.deepEqual(w!.dmaDebug, j!.dmaDebug);
+    assert.deepEqual(w!.dmaDebug.map((d) => d.class), ['unmap-size']);
+    assert.match(w!.dmaDebug[0]!.message, /\[map size=8192 bytes\] \[unmap size=4096 bytes\]$/);
+  });
+});

@@ -115,8 +115,8 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
 }
 
 /** dma_free_coherent's memory part: debug check, destroy the exchange, release IOVAs, free. */
-export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32, size: i32, tracked: bool): void {
-  if (tracked) check_unmap(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32, size: i32, tracked: bool, given: i32 = size): void {
+  if (tracked) check_unmap(handle, given, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT); // the caller's size
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
   if (iommu_present()) iommu_free_at(handle);
   cc_convert(pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy

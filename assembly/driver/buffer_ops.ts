@@ -53,12 +53,14 @@ export function op_exchange(slot: i32, address_bits: i32): void {
   if (xen_create_contiguous_region(b_pfn(b), b_order(b), address_bits, true)) set_b_exch(b, b_order(b));
 }
 
-export function op_alloc_coherent(slot: i32, pages: i32): void {
+/** dma_alloc_coherent of `bytes` (0: `pages` whole pages): PAGE_ALIGN(bytes) is `pages` pages, and
+ * dma-debug records the size asked (debug_dma_alloc_coherent), which the free is checked against. */
+export function op_alloc_coherent(slot: i32, pages: i32, bytes: i32): void {
   const b = buf(slot);
   const id = next_buf_id();
   const order = get_order(pages);
   rec_start(b, id, KIND_COHERENT, false);
-  const pfn = coherent_alloc_block(order, true, pages * PAGE_SIZE, b + B_COH);
+  const pfn = coherent_alloc_block(order, true, bytes > 0 ? bytes : pages * PAGE_SIZE, b + B_COH);
   if (pfn < 0) {
     count(C_ALLOC_FAILURES);
     rec_start(b, id, KIND_COHERENT, true);
@@ -71,15 +73,18 @@ export function op_alloc_coherent(slot: i32, pages: i32): void {
   buffer_write(b, 0, pages * PAGE_SIZE, false);
 }
 
-export function op_free_coherent(slot: i32): void {
+/** dma_free_coherent of `bytes` (0: the allocation's pages): dma-debug checks that size; the pages
+ * go back by the allocation's. */
+export function op_free_coherent(slot: i32, bytes: i32): void {
   const b = buf(slot);
   if (rec_kind(b) == KIND_NONE) return;
   if (rec_failed(b)) { rec_clear(b); return; }
+  const given = bytes > 0 ? bytes : b_pages(b) * PAGE_SIZE;
   if (rec_kind(b) == KIND_COHERENT) {
-    coherent_free_block(b_pfn(b), b_order(b), b_handle(b), b_exch(b), b_pages(b) * PAGE_SIZE, true);
+    coherent_free_block(b_pfn(b), b_order(b), b_handle(b), b_exch(b), b_pages(b) * PAGE_SIZE, true, given);
   } else {
     // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
-    check_unmap(page_handle(b, 0), b_pages(b) * PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+    check_unmap(page_handle(b, 0), given, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
     forget_pages(b_pfn(b), 1 << b_order(b));
     free_block(b_pfn(b), b_order(b));
   }

@@ -8,8 +8,8 @@ export const OP_WORDS = 8;
 export const Op = {
   ALLOC: 1, // slot, pages, zone
   FREE: 2, // slot
-  ALLOC_COHERENT: 3, // slot, pages
-  FREE_COHERENT: 4, // slot
+  ALLOC_COHERENT: 3, // slot, pages, bytes asked (0: pages × 4096; a trace's dma_alloc size)
+  FREE_COHERENT: 4, // slot, bytes given (0: the allocation's; a trace's dma_free size)
   EXCHANGE: 5, // slot, addressBits
   MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it)
   MAPPING_ERROR: 7, // slot

@@ -38,7 +38,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.ALLOC:
       return allocPages(s, a, b, c);
     case Op.ALLOC_COHERENT:
-      return allocCoherent(s, a, b);
+      return allocCoherent(s, a, b, c);
     case Op.FREE: {
       const held = bufferIn(s, a);
       return held ? releaseBuffer(s, a, held) : undefined;
@@ -46,7 +46,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.FREE_COHERENT: {
       const held = bufferIn(s, a);
       if (!held) return;
-      return held.failed ? releaseBuffer(s, a, held) : freeCoherent(s, a, held);
+      return held.failed ? releaseBuffer(s, a, held) : freeCoherent(s, a, held, b);
     }
     case Op.GART_UNBIND:
       return gartUnbind(s, a, b);

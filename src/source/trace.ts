@@ -160,7 +160,7 @@ export class TraceTranslator {
         const b = ev.noop ? undefined : this.allocs.take(ev.dma);
         const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true, 'alloc');
         if (b) {
-          this.push(Op.FREE_COHERENT, b.slot);
+          this.push(Op.FREE_COHERENT, b.slot, ev.size); // dma-debug checks the free's size
           this.freeSlots.push(b.slot);
           delete this.names[b.id];
         } else if (!ev.noop) sk[why ?? 'beforeTrace']++; // why: an allocation not replayed
@@ -377,7 +377,7 @@ export class TraceTranslator {
     if (failed) return void this.summary.skipped.failedOnRecording++;
     if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'alloc');
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
-    this.push(Op.ALLOC_COHERENT, b.slot, pages);
+    this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
     this.allocs.add(dma, b);
   }
 

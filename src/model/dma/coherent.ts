@@ -108,8 +108,8 @@ function platformHandle(s: DmaState, pfn: number, order: number, size: number): 
 }
 
 /** dma_free_coherent's memory part: the debug check if tracked, undo the exchange or the IOVAs, free. */
-export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number): void {
-  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size, dir: Dir.bidirectional, type: DebugType.coherent });
+export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number, given = size): void {
+  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir: Dir.bidirectional, type: DebugType.coherent }); // the caller's size
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
   ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy

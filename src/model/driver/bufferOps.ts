@@ -49,10 +49,11 @@ export function exchange(s: TtState, buf: Buffer, addressBits: number): void {
   if (xenCreateContiguousRegion(s, buf.pfn, buf.order, addressBits, true)) buf.exchangedOrder = buf.order;
 }
 
-export function allocCoherent(s: TtState, slot: number, pages: number): void {
+/** dma_alloc_coherent of `bytes` (0: whole pages; buffer_ops.ts op_alloc_coherent). */
+export function allocCoherent(s: TtState, slot: number, pages: number, bytes: number): void {
   const id = nextBufId(s);
   const order = getOrder(pages);
-  const block = coherentAllocBlock(s, order, true, pages * PAGE_SIZE);
+  const block = coherentAllocBlock(s, order, true, bytes > 0 ? bytes : pages * PAGE_SIZE);
   if (!block) {
     s.counters.allocFailures++;
     adopt(s, slot, failedBuffer(id, 'coherent', pages));
@@ -66,15 +67,17 @@ export function allocCoherent(s: TtState, slot: number, pages: number): void {
   zeroFill(s, buf);
 }
 
-export function freeCoherent(s: TtState, slot: number, buf: Buffer): void {
+/** dma_free_coherent of `bytes` (0: the allocation's pages): dma-debug checks that size (buffer_ops.ts op_free_coherent). */
+export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: number): void {
   const size = buf.pages * PAGE_SIZE;
+  const given = bytes > 0 ? bytes : size;
   if (buf.kind === 'coherent') {
-    coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size);
+    coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size, given);
     vacate(s, slot);
     return;
   }
   // D1: dma_free_coherent on alloc_pages memory: dma-debug sees it, the pages are freed as by free.
-  s.debug.checkUnmap(s.op, { dmaAddr: pageHandle(buf, 0), size, dir: Dir.bidirectional, type: DebugType.coherent });
+  s.debug.checkUnmap(s.op, { dmaAddr: pageHandle(buf, 0), size: given, dir: Dir.bidirectional, type: DebugType.coherent });
   releaseBuffer(s, slot, buf);
 }
 
