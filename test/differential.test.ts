@@ -253,7 +253,7 @@ function ttOps(device: DeviceName, actions: Action[], gattMode: number): Int32Ar
         else words.push([Op.GPU_READ, (c % 6) * 64, 1 + (d % 8)]);
         break;
       case 5:
-        if (tt) words.push([Op.TT_SYNC, slot, b % 2]);
+        if (tt) words.push([Op.TT_SYNC, slot, b % 2, (c >> 1) % 2]); // mode: per page, or 6.12 nouveau's runs
         break;
       case 6:
         if (tt && tt.gpu >= 0) { words.push([Op.TT_UNBIND, slot]); tt.gpu = -1; }

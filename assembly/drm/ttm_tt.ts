@@ -266,14 +266,16 @@ export function tt_unbind(slot: i32): void {
  * `mode` TT_SYNC_PAGES: dma_sync_single_for_{cpu,device} over every page, BIDIRECTIONAL, on each
  * page's handle, which copies as its era's swiotlb does at that address (T14, §5): live or not.
  * TT_SYNC_NOUVEAU: 6.12's nouveau_bo_sync_for_device / _for_cpu (nouveau_bo.c; nouveau_bo_validate
- * at each submission, cpu_prep before the CPU reads): one sync of each run of physically
- * consecutive pages, from the run's first dma_address, TO_DEVICE or FROM_DEVICE. A run may span
- * blocks mapped apart: dma-debug finds the first block's entry too small (outside allocated
- * range) and swiotlb copies only to that mapping's end.
+ * at each submission, cpu_prep before the CPU touches the BO): one sync of each run of physically
+ * consecutive pages, from the run's first dma_address, TO_DEVICE or FROM_DEVICE; nothing for a tt
+ * with no dma_address array (only 6.12's ttm_pool tts have one here). A run may span blocks
+ * mapped apart: no mapping holds it (dma-debug's containing lookup: sync-unknown) and swiotlb
+ * copies only to the first mapping's end.
  */
 export function tt_sync(slot: i32, to_cpu: bool, mode: i32): void {
   const t = tt_of(slot);
   if (mode == TT_SYNC_NOUVEAU) {
+    if (!ttm_pool_kind(tt_pool(t))) return;
     const dir = to_cpu ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
     for (let pfn = tt_head(t); pfn >= 0;) {
       const dma = page_has_coh(pfn) ? page_coh(pfn) : page_dma(pfn);

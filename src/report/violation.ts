@@ -2,7 +2,7 @@
 // into the contract's fields and one explanation that names each hop as a kernel engineer would
 // (the page and its machine frame, the address the driver gave the device and what that address
 // is, the PTE or GATT entry, the frame the reader reached, what it saw and what it should have).
-import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind } from '../engine/abi.js';
+import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, Op, PAGE_SHIFT, Reader, UNIT_SIZE, VIOLATION_FIELDS, VIA_NAMES, Via, ViolationKind, type KernelName } from '../engine/abi.js';
 import { hex } from '../units.js';
 
 export type ViaName = (typeof VIA_NAMES)[number];
@@ -56,6 +56,8 @@ export interface ExplainContext {
   opWord: string;
   names?: (id: number) => string;
   writers?: Writers | null;
+  /** The era: 6.12's swiotlb cuts a sync at its mapping's end, 2.6.37's copies as far as it runs. */
+  kernel?: KernelName;
 }
 
 /** The ops that wrote a stamp: version v is op v − 1 (docs/ENGINE.md §2). */
@@ -181,19 +183,19 @@ function explain(w: Words, ctx: ExplainContext): string {
     ? `${dataText(w.seenHi, w.seenLo, seenCode, ctx, owner)} in part: payload byte ${byte}, the first that differs, is not that write's`
     : dataText(w.seenHi, w.seenLo, seenCode, ctx, owner);
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
-  const why = reasonText(w);
+  const why = reasonText(w, ctx.kernel);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
 }
 
 /** The one-sentence reason, where the hops make it certain. */
-function reasonText(w: Words): string {
+function reasonText(w: Words, kernel?: KernelName): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV) or is refused (SEV-SNP, TDX)';
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
   if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
-  const partial = Number(w.byte) >= 0 ? '; a sync copies only the range it is given, within one mapping' : '';
+  const partial = Number(w.byte) >= 0 ? `; a sync copies only the range it is given${kernel === 'modern' ? ', within one mapping' : ''}` : '';
   if (via === Via.swiotlb && kind === ViolationKind.stale && Number(w.reader) !== Reader.cpu) {
     return `the bounce slot holds an older copy of these bytes: nothing copied the later write into it (no dma_sync_single_for_device reached these bytes after it${partial})`;
   }

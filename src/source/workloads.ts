@@ -42,7 +42,7 @@ export type TtmDeviceName = Exclude<DeviceName, 'agp'>;
  * modern (6.12): cached too. radeon_ttm_tt_create picks uc or wc only for a BO created with
  * RADEON_GEM_GTT_UC/WC, which radeon_bo_create strips on a non-PCIe device ("PCI GART is always
  * snooped"); a BO created without them (the kernel's own, radeon_test_moves; userspace may ask WC
- * on PCIe) is ttm_cached. nouveau_sgdma_create_ttm: cached unless force_coherent (uc) or AGP (wc).
+ * on PCIe) is ttm_cached. nouveau_sgdma_create_ttm: cached unless force_coherent or AGP (wc).
  * So the 6.12 pool pools none of these pages without DMA allocation (ttm_pool_select_type) and
  * keeps them in its cached types with it.
  */
@@ -120,8 +120,10 @@ class Driver {
   /** 6.12 nouveau_bo_validate → nouveau_bo_sync_for_device, before each GPU use of the BO. */
   private validate(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
 
-  /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). */
+  /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). A 6.12 nouveau BO of its
+   * own is mapped for writing with nouveau_bo_map(NOUVEAU_BO_WR) → cpu_prep → nouveau_bo_sync_for_cpu first. */
   upload(slot: number, gpuPage: number, pages: number) {
+    if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau);
     this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
     if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
     this.validate(slot);

@@ -310,8 +310,8 @@ export function swiotlbSyncModern(s: DmaState, dma: number, size: number, dir: n
 }
 
 /**
- * dma_sync_single_for_{cpu,device} of one whole page at `dma`: each era's swiotlb sync there.
- * Coherent or direct handles cost the call and nothing more.
+ * dma_sync_single_for_{cpu,device} of `size` bytes (a whole page unless given) at `dma`: each era's
+ * swiotlb sync there. Coherent or direct handles cost the call and nothing more.
  */
 export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolean, size = PAGE_SIZE): void {
   countSync(s, toCpu);

@@ -309,7 +309,8 @@ export function ttUnbind(s: TtState, tt: Tt): void {
 
 /** TT_SYNC (T14), as assembly/drm/ttm_tt.ts tt_sync says: per page (TtSync.pages) or 6.12 nouveau's runs. */
 export function ttSync(s: TtState, tt: Tt, toCpu: boolean, mode: number): void {
-  if (mode === TtSync.nouveau) { // 6.12 nouveau_bo_sync_for_device / _for_cpu
+  if (mode === TtSync.nouveau) { // 6.12 nouveau_bo_sync_for_device / _for_cpu: none without dma_address
+    if (!ttmPoolKind(s, tt.pool)) return;
     const dir = toCpu ? Dir.from_device : Dir.to_device;
     for (let i = 0; i < tt.count;) {
       let n = 1;
