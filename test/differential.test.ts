@@ -229,14 +229,16 @@ function ttOps(device: DeviceName, actions: Action[], gattMode: number): Int32Ar
     switch (k % 8) {
       case 0: {
         if (tt) words.push([Op.TT_UNPOPULATE, slot]);
-        const pages = 1 + (b % 48);
+        // Now and then a large tt, to run the pools dry part way (ttm_pool_alloc's error path with
+        // blocks already taken from the pool, swiotlb or Xen's low memory full).
+        const pages = b % 7 === 0 ? 64 + (b % 193) : 1 + (b % 48);
         const pool = agp ? agpPool : [Pool.ttm, Pool.ttmDma, Pool.xenAware][c % 3]!;
         tts[slot] = { pages, pool, gpu: -1 };
         words.push([Op.TT_POPULATE, slot, pages, pool, agp ? 2 : c % 3]);
         break;
       }
       case 1:
-        if (tt && tt.gpu < 0) {
+        if (tt && tt.gpu < 0 && tt.pages <= 64) {
           tt.gpu = slot * 64 + (d % (64 - tt.pages + 1));
           const mode = agp ? agpMode : tt.pool === Pool.ttmDma ? BindMode.coherent : BindMode.map;
           words.push([Op.TT_BIND, slot, tt.gpu, mode]);
