@@ -132,6 +132,12 @@ for (const engine of ENGINES) {
       const flushed = await run(256);
       assert.deepEqual([flushed.kind, flushed.c.iommuPagesQueued, flushed.c.iommuFlushes], [ViolationKind.foreign, 256, 1], 'flushed: entry 1 faults');
       assert.deepEqual([field(flushed, 'hopPfn'), field(flushed, 'iovaUnmapOp')], [-1n, -1n]);
+      // The unmap that fills the ring: __iommu_dma_unmap cleared its entries, and the flush its
+      // queue_iova makes drops their cached translations too: buffer 0 unmapped 256th faults.
+      const ops: OpWords[] = [alloc(0), cpuWrite(0), alloc(1), map(0), devRead(0)];
+      for (let i = 1; i < 256; i++) ops.push(map(1), unmap(1));
+      const last = await runOn(engine, lazy, [...ops, unmap(0), devRead(0)]);
+      assert.deepEqual([last.c.iommuFlushes, last.kind], [1, ViolationKind.foreign], 'the ring-filling unmap\'s own IOVA faults');
       const strictRun = await runOn(engine, strict, [alloc(0), map(0), unmap(0), map(0), unmap(0)]);
       assert.deepEqual([strictRun.c.iommuPagesUnmapped, strictRun.c.iommuPagesQueued, strictRun.c.iommuFlushes], [2, 0, 0], 'strict: no queue');
     });

@@ -139,6 +139,9 @@ export function iommu_free_at(bus: u64, now: bool = false): bool {
   if (now && kernel_era == KERNEL_MODERN) count(C_IOMMU_PAGES_MAPPED, -n);
   else count(C_IOMMU_PAGES_UNMAPPED, n);
   if (lazy && !now) {
+    // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
+    // drops this run's cached translations too, so it comes first here.
+    if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
     for (let i = 0; i < n; i++) {
       const p = entry_at(first + i);
       if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);

@@ -63,6 +63,9 @@ export class Iommu {
     if (n === undefined) return 0;
     this.runs.delete(first);
     if (this.lazy && !now) {
+      // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
+      // drops this run's cached translations too, so it comes first here.
+      if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
       for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
       this.queueIova(first, n, op);
     } else {
@@ -100,15 +103,18 @@ export class Iommu {
    * fq_timer (no clock).
    */
   private queueIova(first: number, pages: number, op: number): void {
-    if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) {
-      this.counters.iommuFlushes++;
-      for (const e of this.marked) this.entries[e] = this.entries[e]! & ~IOMMU_IOTLB;
-      this.marked = [];
-      for (const e of this.fq) this.clearRun(e.first, e.pages);
-      this.fq.length = 0;
-    }
+    if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
     this.fq.push({ first, pages, op });
     this.counters.iommuPagesQueued += pages;
+  }
+
+  /** fq_flush_iotlb then fq_ring_free: every cached translation dropped, every queued run freed (assembly/dma/iommu.ts fq_flush). */
+  private flushQueue(): void {
+    this.counters.iommuFlushes++;
+    for (const e of this.marked) this.entries[e] = this.entries[e]! & ~IOMMU_IOTLB;
+    this.marked = [];
+    for (const e of this.fq) this.clearRun(e.first, e.pages);
+    this.fq.length = 0;
   }
 
   /** The op that unmapped the queued run holding IOVA entry `e` when the IOTLB still reaches its page, else -1. */
