@@ -162,3 +162,23 @@ describe('a 2.6.37 panic is said, not hidden behind the verdict', () => {
     assert.doesNotMatch(modern.stdout, /PANIC/);
   });
 });
+
+describe('6.12 xen_swiotlb_free_coherent destroys only what the allocation exchanged (PageXenRemapped)', () => {
+  it('a driver\'s own exchange of a coherent buffer is not undone at its free on 6.12; 2.6.37 destroys at every free', () => {
+    const path = script(dir, 'exchange-coherent.jsonl', [
+      { op: 'alloc_coherent', buf: 'c', pages: 1 }, { op: 'exchange', buf: 'c', addressBits: 32 }, { op: 'free_coherent', buf: 'c' },
+    ]);
+    const counts = (kernel: string, engine: string) => {
+      const r = cli('replay', path, '--platform', 'xen-pv', '--device', 'r600', '--kernel', kernel, '--engine', engine, '--json', ...SMALL);
+      assert.equal(r.code, 0, r.stderr);
+      const c = JSON.parse(r.stdout).counters;
+      return [c.hypercalls, c.exchangedFrames];
+    };
+    for (const engine of ['wasm', 'js']) {
+      // r600's 40-bit coherent allocation needs no exchange on 6.12: only the driver's own, kept at the free.
+      assert.deepEqual(counts('modern', engine), [1, 1], engine);
+      // 2.6.37's alloc_coherent always exchanges and its free always destroys: 3 hypercalls.
+      assert.deepEqual(counts('2010', engine), [3, 3], engine);
+    }
+  });
+});

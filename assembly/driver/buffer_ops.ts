@@ -46,11 +46,16 @@ export function op_free(slot: i32): void {
   rec_clear(b);
 }
 
-/** The Xen-aware driver's explicit exchange (fix 3 of the RFC); nothing to trade off Xen. */
+/**
+ * The Xen-aware driver's explicit exchange (fix 3 of the RFC); nothing to trade off Xen. On 6.12 a
+ * coherent buffer's free destroys only what its allocation exchanged (xen_swiotlb_free_coherent
+ * tests PageXenRemapped, which only xen_swiotlb_alloc_coherent sets); 2.6.37's always destroys.
+ */
 export function op_exchange(slot: i32, address_bits: i32): void {
   if (!xen_pv_domain()) return;
   const b = buf(slot);
-  if (xen_create_contiguous_region(b_pfn(b), b_order(b), address_bits, true)) set_b_exch(b, b_order(b));
+  const keep = kernel_era == KERNEL_MODERN && rec_kind(b) == KIND_COHERENT;
+  if (xen_create_contiguous_region(b_pfn(b), b_order(b), address_bits, true) && !keep) set_b_exch(b, b_order(b));
 }
 
 /** dma_alloc_coherent of `bytes` (0: `pages` whole pages): PAGE_ALIGN(bytes) is `pages` pages, and

@@ -57,8 +57,9 @@ export function map_requires_alignment(phys: u64, size: i32): bool {
  * xen_swiotlb_init → xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the pool is exchanged
  * in 128-slot (256 KiB, order 6) pieces, in ascending order. The address-bits cursor starts at
  * 18 (get_order of a segment + PAGE_SHIFT) and grows by one after each failed try, up to 32; it
- * is never reset between pieces. A piece that fails at 32 bits fails the boot (the kernel
- * panics, saying Xen would not exchange the pool's pages). Boot exchanges count in no
+ * is never reset between pieces. A piece that fails at 32 bits fails the boot on 2.6.37 (a panic,
+ * Xen would not exchange the pool's pages); 6.12's swiotlb_init_remap frees the pool and retries
+ * with half the slots, down to 512, then boots without one. The input validation keeps both away. Boot exchanges count in no
  * counter. The overflow buffer (plain low bootmem) and the GART dummy page (alloc_page) are not
  * exchanged: their frames are wherever the p2m put them.
  */

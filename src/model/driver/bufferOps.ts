@@ -43,10 +43,12 @@ export function releaseBuffer(s: TtState, slot: number, buf: Buffer): void {
   s.expected.clearPages(buf.pfn, 2 ** buf.order);
 }
 
-/** The Xen-aware driver's explicit exchange (fix 3 of the RFC); nothing to trade off Xen. */
+/** The Xen-aware driver's explicit exchange (fix 3 of the RFC; buffer_ops.ts op_exchange: on 6.12 a
+ * coherent buffer's free destroys only what its allocation exchanged, PageXenRemapped). */
 export function exchange(s: TtState, buf: Buffer, addressBits: number): void {
   if (!xenPvDomain(s)) return;
-  if (xenCreateContiguousRegion(s, buf.pfn, buf.order, addressBits, true)) buf.exchangedOrder = buf.order;
+  const keep = s.cfg.kernel === Kernel.modern && buf.kind === 'coherent';
+  if (xenCreateContiguousRegion(s, buf.pfn, buf.order, addressBits, true) && !keep) buf.exchangedOrder = buf.order;
 }
 
 /** dma_alloc_coherent of `bytes` (0: whole pages; buffer_ops.ts op_alloc_coherent). */

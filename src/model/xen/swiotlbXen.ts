@@ -46,7 +46,8 @@ export function mapRequiresAlignment(machine: P2m, phys: number, size: number): 
 /**
  * xen_swiotlb_init → xen_swiotlb_fixup (drivers/xen/swiotlb-xen.c, 2.6.37): the pool in 128-slot
  * (order 6) pieces, ascending, with one address-bits cursor from 18 that grows by one after each
- * failed try up to 32 and is never reset; a piece that fails at 32 fails the boot (a panic). The
+ * failed try up to 32 and is never reset; a piece that fails at 32 fails the boot (2.6.37 panics;
+ * 6.12 retries with half the pool, down to 512 slots; the input validation keeps both away). The
  * overflow buffer and the dummy page are not exchanged. Boot exchanges count nothing.
  */
 export function xenSwiotlbBoot(s: XenState): boolean {
