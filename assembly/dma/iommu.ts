@@ -8,7 +8,7 @@
 // the allocator cannot reuse the IOVA until a flush.
 
 import { PLATFORM_IOMMU, KERNEL_MODERN, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
-  IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD,
+  IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
 import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
 import { count, cur_op } from '../sim/counters';
@@ -63,11 +63,12 @@ function find_from(from: i32, limit: i32, n: i32): i32 {
 }
 
 /** iommu_range_alloc + entry fill for pfns [pfn, pfn + n); returns the first entry or −1. */
-export function iommu_alloc(pfn: i32, n: i32, counted: bool): i32 {
+export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = false): i32 {
   let first = find_from(hint, IOMMU_WINDOW_PAGES, n);
   if (first < 0 && hint > 0) first = find_from(0, min(IOMMU_WINDOW_PAGES, hint + n - 1), n);
   if (first < 0) return -1;
-  for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), <u32>(pfn + i + 1));
+  const perm: u32 = read_only ? IOMMU_READ_ONLY : 0;
+  for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), <u32>(pfn + i + 1) | perm);
   store<u32>(len_at(first), <u32>n);
   hint = first + n;
   if (hint >= IOMMU_WINDOW_PAGES) hint = 0;

@@ -133,7 +133,7 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize, dtype: 
     }
     case PLATFORM_IOMMU: {
       const npages = <i32>(((phys & PAGE_MASK) + <u64>size + PAGE_SIZE - 1) >> PAGE_SHIFT);
-      const first = iommu_alloc(<i32>(phys >> PAGE_SHIFT), npages, true);
+      const first = iommu_alloc(<i32>(phys >> PAGE_SHIFT), npages, true, dir == DMA_TO_DEVICE); // read-only for to_device
       if (first < 0) {
         count(C_MAPPING_ERRORS);
         set_out(out, MAP_FAILED, -1, 0);

@@ -8,7 +8,7 @@ import { PAGE_SHIFT, PAGE_SIZE, READER_CPU, READER_DEV, READER_GPU, DMA_MAPPING_
   C_CPU_READS, C_CPU_WRITES, C_GPU_READS, C_GPU_WRITES, C_GPU_SKIPPED_PAGES, C_FAILED_MAP_PAGES } from '../abi';
 import { slot_rec, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
-import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_NONE, MODE_MACH } from '../sim/stamps';
+import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_BUS_WRITE, MODE_NONE, MODE_MACH } from '../sim/stamps';
 import { check_page, foreign_page } from '../sim/oracle';
 import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from '../drm/agp_gatt';
 import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, owner_error, gart_page_failed } from '../drm/gart';
@@ -29,7 +29,7 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
       const h = page_handle(b, i);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
       if (page_handle_failed(b, i, err)) count(C_FAILED_MAP_PAGES); // D24
-      write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e);
+      write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS_WRITE, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
     }
@@ -101,6 +101,8 @@ export function dev_skipped(offset: i32, size: i32): void {
 @inline function gpu_entry_valid(e: u64): bool { return is_agp() ? agp_entry_valid(e) : gart_pte_valid(e); }
 @inline function gpu_entry_addr(e: u64): u64 { return is_agp() ? agp_entry_addr(e) : gart_pte_decode(e); }
 @inline function gpu_mode(e: u64): i32 { return !gpu_entry_valid(e) ? MODE_NONE : is_agp() ? MODE_MACH : MODE_BUS; }
+/** A write's route: through an IOMMU it needs the IOVA's write permission. */
+@inline function write_mode(mode: i32): i32 { return mode == MODE_BUS ? MODE_BUS_WRITE : mode; }
 
 export function gpu_write(first: i32, pages: i32): void {
   const s0 = next_stamp(0, 1);
@@ -113,9 +115,9 @@ export function gpu_write(first: i32, pages: i32): void {
     if (owned(p)) {
       if (owner_error(p)) errors++;
       const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
-      write_page(s, owner_pfn(p), gpu_mode(e), gpu_entry_addr(e), 0, PAGE_SIZE);
+      write_page(s, owner_pfn(p), write_mode(gpu_mode(e)), gpu_entry_addr(e), 0, PAGE_SIZE);
     } else {
-      write_page(s0, -1, gpu_mode(e), gpu_entry_addr(e), 0, PAGE_SIZE);
+      write_page(s0, -1, write_mode(gpu_mode(e)), gpu_entry_addr(e), 0, PAGE_SIZE);
     }
   }
   count(C_GPU_WRITES, pages - skipped);

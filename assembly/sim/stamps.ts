@@ -16,6 +16,7 @@ import { phys_to_store, device_machine_to_store, bus_to_store } from './translat
 @inline export const MODE_BUS: i32 = 1;  // a device: bus address through the IOMMU, if any
 @inline export const MODE_NONE: i32 = 2; // a fault: reads see nothing, writes are dropped
 @inline export const MODE_MACH: i32 = 3; // the AGP chipset: a machine address, no IOMMU, no p2m
+@inline export const MODE_BUS_WRITE: i32 = 4; // a device writing: as MODE_BUS, but a read-only IOVA faults
 
 //  stamp (i64):  63            32 31 30                0
 //               |    bufId       |dev|     version      |
@@ -90,7 +91,7 @@ export function zero_frame_stamps(sfn: i32): void {
   if (x < base) return -1; // past the top of the 64-bit bus: nothing there
   if (mode == MODE_PHYS) return phys_to_store(x);
   if (mode == MODE_MACH) return device_machine_to_store(x);
-  return bus_to_store(x);
+  return bus_to_store(x, mode == MODE_BUS_WRITE);
 }
 
 /**

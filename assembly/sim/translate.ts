@@ -18,7 +18,7 @@
 // its boot owner, the boot placement's inverse (sim/rand.ts perm_inverse), computed. Elsewhere the
 // store is machine order.
 
-import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK } from '../abi';
+import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK, IOMMU_READ_ONLY } from '../abi';
 import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, p2m_written_ptr, P2M_BLOCK_PFNS, guest_base, iommu_ptr, ram_pages,
   host_pages, cc_guest, cc_shared_ptr } from '../layout';
 import { perm_of, perm_inverse } from './rand';
@@ -120,12 +120,13 @@ export function sfn_to_mfn(sfn: i32): i32 {
 }
 
 /** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame, a
- * confidential guest's private frame). */
-export function bus_to_store(bus: u64): i64 {
+ * confidential guest's private frame). `write`: a device write, which a read-only IOVA faults. */
+export function bus_to_store(bus: u64, write: bool = false): i64 {
   let m = bus;
   if (has_iommu) {
     const e = iova_entry_of(bus);
     if (e < 0) return -1;
+    if (write && (load<u32>(iommu_ptr + (<usize>e << 2)) & IOMMU_READ_ONLY) != 0) return -1;
     const pfn = iova_entry_pfn(e);
     if (pfn < 0) return -1;
     m = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);

@@ -284,11 +284,15 @@ export const DEBUG_ENTRY_CAPACITY_MODERN = 1 << 21;
 /** Both engines index live dma-debug entries reaching at most this many pages past their first by page. */
 export const DEBUG_NARROW_SPAN = 16;
 export const IOMMU_NONE = 0; // an empty IOVA entry
-// An IOVA entry holds pfn + 1 in its low 31 bits (IOMMU_PFN_MASK). IOMMU_IOTLB (bit 31) says the
-// device's IOTLB has cached the translation (it accessed the page while mapped); on a lazy unmap
-// such an entry keeps its page until the flush, and any other becomes IOMMU_HELD (bit 31 alone):
-// no translation (iommu_unmap_fast cleared the page table) but the IOVA is still taken (queued).
-export const IOMMU_PFN_MASK = 0x7fff_ffff;
+// An IOVA entry holds pfn + 1 in its low 30 bits (IOMMU_PFN_MASK). IOMMU_READ_ONLY (bit 30): the
+// mapping gave the device no write permission (a DMA_TO_DEVICE map: 6.12 dma_info_to_prot gives
+// IOMMU_READ alone, 2.6.37 ppc64 tce_build sets TCE_PCI_WRITE only for other directions), so a
+// device write through it faults. IOMMU_IOTLB (bit 31) says the device's IOTLB has cached the
+// translation (it accessed the page while mapped); on a lazy unmap such an entry keeps its page
+// until the flush, and any other becomes IOMMU_HELD (bit 31 alone): no translation
+// (iommu_unmap_fast cleared the page table) but the IOVA is still taken (queued).
+export const IOMMU_PFN_MASK = 0x3fff_ffff;
+export const IOMMU_READ_ONLY = 0x4000_0000;
 export const IOMMU_IOTLB = 0x8000_0000;
 export const IOMMU_HELD = 0x8000_0000;
 // dma-iommu's per-CPU flush queue (drivers/iommu/dma-iommu.c, 6.12 iommu_dma_init_options): a ring
@@ -361,7 +365,7 @@ export const ENGINE_CONSTANTS = {
   XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, PERM_MUL_0, PERM_MUL_1, PERM_MUL_2, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
-  IOMMU_PFN_MASK, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE,
+  IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
@@ -370,5 +374,5 @@ export const ENGINE_CONSTANTS = {
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',
-  IOMMU_PFN_MASK: 'u32', IOMMU_IOTLB: 'u32', IOMMU_HELD: 'u32',
+  IOMMU_PFN_MASK: 'u32', IOMMU_READ_ONLY: 'u32', IOMMU_IOTLB: 'u32', IOMMU_HELD: 'u32',
 };

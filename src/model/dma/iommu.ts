@@ -4,7 +4,7 @@
 // Unmap is strict (entries clear at once) or, modern only, lazy: 6.12's dma-iommu flush queue
 // (drivers/iommu/dma-iommu.c), where the page table is cleared at once but the IOTLB keeps the
 // translations the device had cached, and a freed IOVA stays taken until a flush.
-import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
+import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
 import type { Counters } from '../sim/counters.js';
 
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
@@ -43,9 +43,10 @@ export class Iommu {
     return -1;
   }
 
-  /** Callers fill an allocation right after taking it, so an empty entry is a free one. */
-  fill(first: number, pfn: number, n: number): void {
-    for (let k = 0; k < n; k++) this.entries[first + k] = pfn + k + 1;
+  /** Callers fill an allocation right after taking it, so an empty entry is a free one. `readOnly`:
+   * a DMA_TO_DEVICE map, no write permission (IOMMU_READ_ONLY: src/engine/abi.ts). */
+  fill(first: number, pfn: number, n: number, readOnly = false): void {
+    for (let k = 0; k < n; k++) this.entries[first + k] = (pfn + k + 1) | (readOnly ? IOMMU_READ_ONLY : 0);
   }
 
   /**

@@ -160,7 +160,7 @@ function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
     rec.dmaAddr = DMA_ERROR;
     return;
   }
-  iommu.fill(first, firstPfn, pages);
+  iommu.fill(first, firstPfn, pages, rec.dir === Dir.to_device); // read-only for to_device
   s.counters.iommuPagesMapped += pages;
   rec.dmaAddr = iommu.busOf(first, phys % PAGE_SIZE);
 }

@@ -13,13 +13,13 @@ import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
 import { pagesTouched, type TtState } from '../drm/ttmTt.js';
 import { bufferPhys, cpuPageHandle, pageHandle, pageHandleFailed, type Buffer } from './buffers.js';
 
-/** The device reaching buffer bytes through the handle of each page. */
-function deviceReach(s: TtState, buf: Buffer): Reach {
+/** The device reaching buffer bytes through the handle of each page (`write`: it needs write permission). */
+function deviceReach(s: TtState, buf: Buffer, write: boolean): Reach {
   const base = bufferPhys(buf);
   return (phys) => {
     const i = Math.floor((phys - base) / PAGE_SIZE);
     const handle = pageHandle(buf, i);
-    return handle === DMA_ERROR ? -1 : busToMachine(s.trans, handle + ((phys - base) % PAGE_SIZE));
+    return handle === DMA_ERROR ? -1 : busToMachine(s.trans, handle + ((phys - base) % PAGE_SIZE), write);
   };
 }
 
@@ -40,7 +40,7 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
   const pages = pagesTouched(offset, size);
   if (write) dev ? (c.gpuWrites += pages) : (c.cpuWrites += pages);
   else dev ? (c.gpuReads += pages) : (c.cpuReads += pages);
-  const reach = dev ? deviceReach(s, buf) : cpuReach(s);
+  const reach = dev ? deviceReach(s, buf, write) : cpuReach(s);
   const start = bufferPhys(buf) + offset;
   const end = start + size;
   if (dev) deviceIotlbFill(s, buf, start, end);
@@ -84,8 +84,8 @@ interface GpuEntry {
 
 const INVALID: GpuEntry = { valid: false, pte: 0n, dmaAddr: -1n, machine: -1 };
 
-/** GART: decode the PTE, then the IOMMU if any. AGP: the chipset reads the GATT (T18), no IOMMU. */
-function gpuEntry(s: TtState, gpuPage: number): GpuEntry {
+/** GART: decode the PTE, then the IOMMU if any (`write`: it needs write permission). AGP: the chipset reads the GATT (T18), no IOMMU. */
+function gpuEntry(s: TtState, gpuPage: number, write = false): GpuEntry {
   if (s.agp) {
     if (!s.gatt) return INVALID;
     const entry = s.gatt.chipsetEntry(s, gpuPage);
@@ -98,7 +98,7 @@ function gpuEntry(s: TtState, gpuPage: number): GpuEntry {
   if (!pteValid(gart.family, pte)) return { valid: false, pte: pteBig(pte), dmaAddr: -1n, machine: -1 };
   const bus = decodePte(gart.family, pte);
   s.iommu?.iotlbFill(bus, PAGE_SIZE); // the GPU's access caches the IOVA's translation (dma/iommu.ts)
-  return { valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte), machine: busToMachine(s.trans, bus) };
+  return { valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte), machine: busToMachine(s.trans, bus, write) };
 }
 
 /** The live owner of an entry: its buffer or tt id, or 0 when unbound or gone. */
@@ -119,7 +119,7 @@ export function gpuWrite(s: TtState, gpuPage: number, pages: number): void {
   for (let g = gpuPage; g < gpuPage + pages; g++) {
     if (skipped(s, g)) continue;
     s.counters.gpuWrites++;
-    const { machine } = gpuEntry(s, g);
+    const { machine } = gpuEntry(s, g, true);
     const owner = liveOwner(s, g);
     if (owner && s.gart.ownerError[g]) s.counters.failedMapPages++; // D24
     const stamp = { hi: owner, lo }; // D9: the live owner's id, else 0

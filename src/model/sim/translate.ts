@@ -2,7 +2,7 @@
 // guest-physical address through the p2m table (Xen PV), a device's bus address through the
 // IOMMU's table (an IOVA), or as itself. It only reads the tables; xen/p2m.ts and dma/iommu.ts
 // fill them, and a machine without the table is the identity.
-import { IOMMU_BASE, IOMMU_PFN_MASK, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
+import { IOMMU_BASE, IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_WINDOW_PAGES, PAGE_SIZE } from '../../engine/abi.js';
 
 /** The tables a translation reads; the arrays are shared with their owners, so they stay current. */
 export interface Translation {
@@ -53,12 +53,13 @@ export function deviceMachine(t: Translation, machine: number): number {
 }
 
 /** Where a device access to `bus` lands in machine memory, or -1 (an IOMMU fault, nothing there, a
- * confidential guest's private frame). */
-export function busToMachine(t: Translation, bus: number): number {
+ * confidential guest's private frame). `write`: a device write, which a read-only IOVA faults. */
+export function busToMachine(t: Translation, bus: number, write = false): number {
   if (bus < 0) return -1;
   let machine = bus;
   if (t.iova) {
     const e = iovaEntryOf(bus);
+    if (write && e >= 0 && (t.iova[e]! & IOMMU_READ_ONLY) !== 0) return -1;
     const pfn = e < 0 ? -1 : iovaEntryPfn(t, e);
     if (pfn < 0) return -1;
     machine = pfn * PAGE_SIZE + (bus % PAGE_SIZE);
