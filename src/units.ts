@@ -26,7 +26,8 @@ export function parseIntOption(opt: string, text: string, min: number, max: numb
   return v;
 }
 
-export function hex(v: bigint | number): string {
+/** `0x` and the u64 bit pattern in hex, zero-padded to `width` digits (the kernel's 0x%016llx: 16). */
+export function hex(v: bigint | number, width = 0): string {
   const b = BigInt(v);
-  return '0x' + BigInt.asUintN(64, b).toString(16);
+  return '0x' + BigInt.asUintN(64, b).toString(16).padStart(width, '0');
 }

@@ -297,7 +297,7 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   }
   const modern = kernel_era == KERNEL_MODERN;
   const i = find_best_fit(dma, size, dir, type);
-  if (i < 0) { // 6.12 then asks dma_mapping_error(), whose debug hook checks an entry at the address
+  if (i < 0) { // then dma_mapping_error(), whose 6.12 debug hook checks an entry there (none on 2010)
     const n = matches;
     debug_mapping_error(dma);
     report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, rtype, n, -1);

@@ -7,10 +7,10 @@
 // page table is cleared at once but the IOTLB keeps the translations the device had cached, and
 // the allocator cannot reuse the IOVA until a flush.
 
-import { PLATFORM_IOMMU, KERNEL_MODERN, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
+import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
-import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
+import { platform, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
 import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
@@ -104,13 +104,12 @@ function fq_flush(): void {
 }
 
 /**
- * queue_iova (dma-iommu.c, 6.12): a full ring ((tail + 1) & mod_mask == head) is flushed and
- * freed first, then the run takes the tail entry. The allocator sees its IOVAs taken until then;
- * which of them still translate is iommu_unmap_fast's business (iommu_free_at). The 10 ms
- * fq_timer is not modelled (no clock).
+ * queue_iova (dma-iommu.c, 6.12): the run takes the tail entry; a full ring ((tail + 1) & mod_mask
+ * == head) was flushed and freed first (iommu_free_at does it, before it keeps the run's cached
+ * translations). The allocator sees its IOVAs taken until then; which of them still translate is
+ * iommu_unmap_fast's business (iommu_free_at). The 10 ms fq_timer is not modelled (no clock).
  */
 function queue_iova(first: i32, n: i32): void {
-  if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
   const at = fq_at(fq_tail);
   store<i32>(at, first);
   store<i32>(at, n, 4);
@@ -126,19 +125,16 @@ function queue_iova(first: i32, n: i32): void {
  * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
  * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
  * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
- * `now`: a failing map_sg undoing its own entries frees at once, lazy or not. 2.6.37 ppc64
- * iommu_map_sg mapped each and __iommu_free's it (counted unmapped); 6.12 iommu_dma_map_sg takes one
- * IOVA for the list, so an exhausted space fails before anything is mapped (iommu_dma_alloc_iova):
- * the pages the model mapped entry by entry are taken back out of the mapped count.
+ * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
+ * counts (dma/mapping.ts dma_unmap_addr). Returns the run's pages (0: none starts there).
  */
-export function iommu_free_at(bus: u64, now: bool = false): bool {
+export function iommu_free_at(bus: u64, now: bool = false): i32 {
   const first = iova_entry_of(bus);
-  if (first < 0) return false;
+  if (first < 0) return 0;
   const n = <i32>load<u32>(len_at(first));
-  if (n == 0) return false;
+  if (n == 0) return 0;
   store<u32>(len_at(first), 0);
-  if (now && kernel_era == KERNEL_MODERN) count(C_IOMMU_PAGES_MAPPED, -n);
-  else count(C_IOMMU_PAGES_UNMAPPED, n);
+  if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
   if (lazy && !now) {
     // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
     // drops this run's cached translations too, so it comes first here.
@@ -151,7 +147,7 @@ export function iommu_free_at(bus: u64, now: bool = false): bool {
   } else {
     clear_run(first, n);
   }
-  return true;
+  return n;
 }
 
 /**

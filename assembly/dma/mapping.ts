@@ -11,7 +11,7 @@ import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_
   KERNEL_MODERN, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL, DMA_MAPPING_ERROR, XEN_DMA_ERROR_CODE,
   IO_TLB_OVERFLOW, PAGE_SHIFT, PAGE_MASK, PAGE_SIZE, IO_TLB_SHIFT, DEBUG_TYPE_SINGLE,
   VIA_NONE, VIA_DIRECT, VIA_SWIOTLB, VIA_OVERFLOW, VIA_IOMMU,
-  C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL,
+  C_MAPS, C_MAPPING_ERRORS, C_BOUNCES, C_BOUNCE_BYTES, C_SWIOTLB_FULL, C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED,
   C_SWIOTLB_PANICS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE } from '../abi';
 import { platform, kernel_era, dma_mask, nslabs, ram_pages } from '../layout';
 import { count } from '../sim/counters';
@@ -207,12 +207,16 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
 
 /**
  * dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release.
- * `skip_sync`: DMA_ATTR_SKIP_CPU_SYNC (no copy back); `undo`: a failing map_sg unmapping its own
- * entry (an IOVA is freed at once).
+ * `undo`: a failing map_sg unmapping its own entry: 6.12 passes DMA_ATTR_SKIP_CPU_SYNC (no copy
+ * back); an IOVA is freed at once, and 6.12's iommu_dma_map_sg, one IOVA for the list, failed
+ * before mapping anything, so the pages mapped entry by entry leave the mapped count again
+ * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped).
  */
-export function dma_unmap_addr(dma: u64, size: i32, dir: i32, skip_sync: bool = false, undo: bool = false): void {
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false): void {
+  const skip_sync = undo && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {
-    iommu_free_at(dma, undo);
+    const n = iommu_free_at(dma, undo);
+    if (undo) count(kernel_era == KERNEL_MODERN ? C_IOMMU_PAGES_MAPPED : C_IOMMU_PAGES_UNMAPPED, kernel_era == KERNEL_MODERN ? -n : n);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);
     if (index >= 0 && kernel_era != KERNEL_MODERN) {

@@ -111,13 +111,14 @@ export function gpu_write(first: i32, pages: i32): void {
   for (let p = first; p < first + pages; p++) {
     if (gart_page_failed(p)) { skipped++; continue; }
     const e = gpu_entry(p);
-    if (gpu_mode(e) == MODE_BUS) iommu_iotlb_fill(gpu_entry_addr(e), PAGE_SIZE);
+    const mode = gpu_mode(e);
+    if (mode == MODE_BUS) iommu_iotlb_fill(gpu_entry_addr(e), PAGE_SIZE);
     if (owned(p)) {
       if (owner_error(p)) errors++;
       const s = (s0 & 0xFFFF_FFFF) | (<u64>owner_id(p) << 32);
-      write_page(s, owner_pfn(p), write_mode(gpu_mode(e)), gpu_entry_addr(e), 0, PAGE_SIZE);
+      write_page(s, owner_pfn(p), write_mode(mode), gpu_entry_addr(e), 0, PAGE_SIZE);
     } else {
-      write_page(s0, -1, write_mode(gpu_mode(e)), gpu_entry_addr(e), 0, PAGE_SIZE);
+      write_page(s0, -1, write_mode(mode), gpu_entry_addr(e), 0, PAGE_SIZE);
     }
   }
   count(C_GPU_WRITES, pages - skipped);

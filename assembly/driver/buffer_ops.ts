@@ -135,7 +135,7 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
   for (let k = sg_first; k >= 0; k = m_sg_next(buf(k))) {
     const e = buf(k);
     check_unmap(m_dma(e), m_size(e), m_dir(e), type);
-    dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), kernel_era == KERNEL_MODERN, true);
+    dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), true);
     set_mapping(e, sg_undone_addr(m_dma(e)), m_offset(e), m_size(e), m_dir(e));
     kill_mapping(e);
   }

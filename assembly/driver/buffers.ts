@@ -11,7 +11,8 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 // Buffer record: the slot header (layout.ts), then the block (first pfn, order, pages used,
 // zone), the coherent outcome (dma/coherent.ts: handle, exchanged order), and the last streaming
 // mapping: whether there is one and whether it is live, its dma address, the buffer range it
-// covers, its direction, and the map's outcome (dma/mapping.ts: how, first slot or IOVA, count).
+// covers, its direction, and the map's outcome (dma/mapping.ts: how, first slot or IOVA, count);
+// an sg entry also links to the next entry its dma_map_sg call mapped (buffer_ops.ts dma_map).
 @inline const B_PFN: i32 = SLOT_BODY;
 @inline const B_ORDER: i32 = B_PFN + 4;
 @inline const B_PAGES: i32 = B_ORDER + 4;

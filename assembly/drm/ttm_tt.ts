@@ -278,7 +278,7 @@ export function tt_sync(slot: i32, to_cpu: bool, mode: i32): void {
     if (!ttm_pool_kind(tt_pool(t))) return;
     const dir = to_cpu ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
     for (let pfn = tt_head(t); pfn >= 0;) {
-      const dma = page_has_coh(pfn) ? page_coh(pfn) : page_dma(pfn);
+      const dma = page_current_handle(pfn);
       let n = 1;
       let next = page_next(pfn);
       while (next == pfn + n) { n++; next = page_next(next); }

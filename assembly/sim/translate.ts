@@ -115,7 +115,7 @@ export function sfn_to_mfn(sfn: i32): i32 {
 
 /** The page an IOVA entry maps, or −1 when it is empty or held by the flush queue without a translation. */
 @inline export function iova_entry_pfn(entry: i32): i32 {
-  // entries hold pfn + 1 under IOMMU_PFN_MASK (0 = no translation), IOTLB/held flag above it
+  // entries hold pfn + 1 under IOMMU_PFN_MASK (0 = no translation), the read-only bit and the IOTLB/held flag above it
   return <i32>(load<u32>(iommu_ptr + (<usize>entry << 2)) & IOMMU_PFN_MASK) - 1;
 }
 
@@ -126,8 +126,9 @@ export function bus_to_store(bus: u64, write: bool = false): i64 {
   if (has_iommu) {
     const e = iova_entry_of(bus);
     if (e < 0) return -1;
-    if (write && (load<u32>(iommu_ptr + (<usize>e << 2)) & IOMMU_READ_ONLY) != 0) return -1;
-    const pfn = iova_entry_pfn(e);
+    const v = load<u32>(iommu_ptr + (<usize>e << 2));
+    if (write && (v & IOMMU_READ_ONLY) != 0) return -1;
+    const pfn = <i32>(v & IOMMU_PFN_MASK) - 1;
     if (pfn < 0) return -1;
     m = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }

@@ -116,7 +116,7 @@ const typeName = (t: bigint, kernel: KernelName) =>
   ({ [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: kernel === 'modern' ? 'scatter-gather' : 'scather-gather' } as Record<number, string>)[Number(t)] ?? `type ${t}`;
 // dir2name ("DMA_TO_DEVICE"), and the kernel's 0x%016llx for a device address.
 const dirName = (d: bigint) => (d >= 0n ? `DMA_${(DIRS[Number(d)] ?? `dir ${d}`).toUpperCase()}` : '?');
-const devAddr = (a: bigint) => `[device address=0x${BigInt.asUintN(64, a).toString(16).padStart(16, '0')}]`;
+const devAddr = (a: bigint) => `[device address=${hex(a, 16)}]`;
 
 /**
  * Kernel-like dma-debug messages: the err_printk texts of kernel/dma/debug.c (6.12) and
@@ -141,7 +141,7 @@ export function debugMessage(w: bigint[], kernel: KernelName): string {
     case 'sync-device-writeonly': return `device driver syncs device write-only DMA memory to device ${entryAt} [mapped with ${dirName(eDir!)}] [synced with ${dirName(rDir!)}]`;
     case 'leak': // 6.12 names one leaked entry (dma-debug's last in its hash walk), unless a pool holds some (T20)
       return `device driver has pending DMA allocations while released from device [count=${count}]${eSize < 0n ? '' : ` One of leaked entries details: ${at} [mapped with ${dirName(eDir!)}] [mapped as ${typeName(eType!, kernel)}]`}`;
-    case 'overlap': return `cacheline tracking EEXIST, overlapping mappings aren't supported (the new mapping: device address 0x${BigInt.asUintN(64, dma!).toString(16)}, ${size} bytes, ${dirName(eDir!)}; its memory's first cacheline already starts ${count > 7n ? 'more than 7 other live mappings (the counter stops at 7)' : `${count} other live mapping${count === 1n ? '' : 's'}`} the device may write, and cache maintenance for one can clobber the other)`;
+    case 'overlap': return `cacheline tracking EEXIST, overlapping mappings aren't supported (the new mapping: device address ${hex(dma!)}, ${size} bytes, ${dirName(eDir!)}; its memory's first cacheline already starts ${count > 7n ? 'more than 7 other live mappings (the counter stops at 7)' : `${count} other live mapping${count === 1n ? '' : 's'}`} the device may write, and cache maintenance for one can clobber the other)`;
     default: return `unknown dma-debug class ${cls}`;
   }
 }

@@ -179,9 +179,7 @@ function explain(w: Words, ctx: ExplainContext): string {
   const who = reader === Reader.gpu ? 'the GPU' : reader === Reader.dev ? 'the device' : 'the CPU';
   const byte = Number(w.byte);
   // Payload: the bytes came from the right write, but not all of them (a partial copy).
-  const saw = byte >= 0
-    ? `${dataText(w.seenHi, w.seenLo, seenCode, ctx, owner)} in part: payload byte ${byte}, the first that differs, is not that write's`
-    : dataText(w.seenHi, w.seenLo, seenCode, ctx, owner);
+  const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner) + (byte >= 0 ? ` in part: payload byte ${byte}, the first that differs, is not that write's` : '');
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
   const why = reasonText(w, ctx.kernel);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;

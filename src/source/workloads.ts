@@ -119,11 +119,13 @@ class Driver {
 
   /** 6.12 nouveau_bo_validate → nouveau_bo_sync_for_device, before each GPU use of the BO. */
   private validate(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
+  /** 6.12 nouveau's cpu_prep → nouveau_bo_sync_for_cpu, before the CPU touches the BO. */
+  private cpuPrep(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau); }
 
   /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). A 6.12 nouveau BO of its
    * own is mapped for writing with nouveau_bo_map(NOUVEAU_BO_WR) → cpu_prep → nouveau_bo_sync_for_cpu first. */
   upload(slot: number, gpuPage: number, pages: number) {
-    if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau);
+    this.cpuPrep(slot);
     this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
     if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
     this.validate(slot);
@@ -135,7 +137,7 @@ class Driver {
     this.validate(slot);
     this.sink.push(Op.GPU_WRITE, gpuPage, pages);
     if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
-    if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau);
+    this.cpuPrep(slot);
     this.sink.push(Op.CPU_READ, slot, 0, pages * PAGE_SIZE);
   }
 }

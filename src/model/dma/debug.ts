@@ -165,7 +165,7 @@ export class DmaDebug {
     }
     const entry = this.findBestFit(ref);
     if (!entry) {
-      // 6.12 then asks dma_mapping_error(), whose debug hook checks an entry at the address (D7).
+      // Then dma_mapping_error(), whose 6.12 debug hook checks an entry at the address (D7; none on 2010).
       const matches = this.matches;
       this.mappingError(ref.dmaAddr);
       this.report('unmap-unknown', op, ref, null, matches);

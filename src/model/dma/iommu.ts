@@ -11,7 +11,7 @@ import type { Counters } from '../sim/counters.js';
 interface FqEntry { first: number; pages: number; op: number }
 
 export class Iommu {
-  /** pfn + 1 per IOVA page under IOMMU_PFN_MASK, | IOMMU_IOTLB once cached; 0 = empty, IOMMU_HELD = queued without a translation (sim/translate.ts reads it). */
+  /** pfn + 1 per IOVA page under IOMMU_PFN_MASK, | IOMMU_READ_ONLY for a to_device map, | IOMMU_IOTLB once cached; 0 = empty, IOMMU_HELD = queued without a translation (sim/translate.ts reads it). */
   readonly entries = new Int32Array(IOMMU_WINDOW_PAGES);
   /** First entry of each live allocation -> its length. */
   private readonly runs = new Map<number, number>();
@@ -97,14 +97,11 @@ export class Iommu {
   }
 
   /**
-   * queue_iova (dma-iommu.c, 6.12): a full ring (fq_full: one slot always stays empty) is flushed
-   * first — fq_flush_iotlb, one flush_iotlb_all that drops every translation the IOTLB holds (a live
-   * mapping's too, cached again at the device's next access), then fq_ring_free frees every entry
-   * queued before it — and the run takes the tail. Its entries keep their page until then. No
-   * fq_timer (no clock).
+   * queue_iova (dma-iommu.c, 6.12): the run takes the tail. A full ring (fq_full: one slot always
+   * stays empty) was flushed first by freeAt (flushQueue: fq_flush_iotlb, one flush_iotlb_all that
+   * drops every translation the IOTLB holds, then fq_ring_free). No fq_timer (no clock).
    */
   private queueIova(first: number, pages: number, op: number): void {
-    if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
     this.fq.push({ first, pages, op });
     this.counters.iommuPagesQueued += pages;
   }

@@ -218,19 +218,20 @@ export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA
 
 /**
  * dma_unmap_page on `addr` (`sgEnts` > 0: an entry of dma_unmap_sg of that many): unmaps++,
- * dma-debug's check, then the IOVA release or the bounce copy-back and slot release.
- * `undo.inCall`: the unmap a failing dma_map_sg makes of its own entries (driver/bufferOps.ts
- * dmaMap): not the driver's, so not counted, and an IOVA is freed at once; `undo.skipSync`:
- * DMA_ATTR_SKIP_CPU_SYNC, no copy back.
+ * dma-debug's check, then the IOVA release or the bounce copy-back and slot release. `undo`: the
+ * unmap a failing dma_map_sg makes of its own entries (driver/bufferOps.ts dmaMap): not the
+ * driver's, so not counted; 6.12 skips the copy back (DMA_ATTR_SKIP_CPU_SYNC) and an IOVA is freed
+ * at once, counted as assembly/dma/mapping.ts dma_unmap_addr says.
  */
-export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = { inCall: false, skipSync: false }): void {
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false): void {
   const c = s.counters;
-  if (!undo.inCall) c.unmaps++;
+  const skipSync = undo && s.cfg.kernel === Kernel.modern;
+  if (!undo) c.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
-    const n = s.iommu.freeAt(addr, s.op, undo.inCall);
-    if (undo.inCall && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing (dma/iommu.ts)
+    const n = s.iommu.freeAt(addr, s.op, undo);
+    if (undo && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing
     else c.iommuPagesUnmapped += n;
     return;
   }
@@ -242,14 +243,14 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
     if (index < 0) return;
     const off = addr % UNIT_SIZE;
     const orig = pool.orig[index]!;
-    if (orig !== 0 && copiesToCpu(dir) && !undo.skipSync) bounceCopy(s, pool.slotPhys(s.layout, index) + off, orig, Math.min(size, (pool.nslabs - index) * UNIT_SIZE - off));
+    if (orig !== 0 && copiesToCpu(dir) && !skipSync) bounceCopy(s, pool.slotPhys(s.layout, index) + off, orig, Math.min(size, (pool.nslabs - index) * UNIT_SIZE - off));
     pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, Math.ceil(size / UNIT_SIZE));
     c.swiotlbSlotsInUse = pool.slotsInUse;
     return;
   }
   const index = liveBounceRun(s, addr);
   if (index < 0) return;
-  if (copiesToCpu(dir) && !undo.skipSync) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
+  if (copiesToCpu(dir) && !skipSync) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
   pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }

@@ -105,7 +105,7 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
   s.debug.quiet = true; // the list's entries were never filed (no debug_dma_map_sg): none is reported
   for (const e of sg.mapped) {
     const m = e.mapping!;
-    dmaUnmapPage(s, m.dmaAddr, m.size, m.dir, sgEnts, { inCall: true, skipSync: s.cfg.kernel === Kernel.modern });
+    dmaUnmapPage(s, m.dmaAddr, m.size, m.dir, sgEnts, true);
     Object.assign(m, { dmaAddr: sgUndoneAddr(s, m.dmaAddr), live: false });
   }
   s.debug.quiet = false;

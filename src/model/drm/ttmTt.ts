@@ -315,7 +315,7 @@ export function ttSync(s: TtState, tt: Tt, toCpu: boolean, mode: number): void {
     for (let i = 0; i < tt.count;) {
       let n = 1;
       while (i + n < tt.count && tt.pfn[i + n] === tt.pfn[i]! + n) n++;
-      const dma = tt.coh && tt.coh[i] !== NONE ? tt.coh[i]! : tt.dma![i]!;
+      const dma = tt.currentHandle(i);
       dmaSyncPage(s, dma, dir, toCpu, n * PAGE_SIZE);
       i += n;
     }

@@ -10,7 +10,7 @@ export interface Translation {
   readonly hostPages: number;
   /** Guest pfn → machine frame (Xen PV), else null. */
   readonly p2m: Int32Array | null;
-  /** Per IOVA page: pfn + 1 under IOMMU_PFN_MASK, 0 = no translation (an IOMMU), else null. */
+  /** Per IOVA page: pfn + 1 under IOMMU_PFN_MASK (0 = no translation), the read-only and IOTLB bits above (an IOMMU), else null. */
   readonly iova: Int32Array | null;
   /** Per pfn: 1 when shared with the host (a confidential guest, coco: mm/setMemory.ts), else null. */
   readonly ccShared: Uint8Array | null;
