@@ -335,3 +335,20 @@ describe('trace: dma_free is checked with its own size (debug_dma_free_coherent)
     assert.match(w!.dmaDebug[0]!.message, /\[map size=8192 bytes\] \[unmap size=4096 bytes\]$/);
   });
 });
+
+describe('trace: a dma_unmap_sg naming fewer entries than the map unmaps only those (dma_direct_unmap_sg, debug_dma_unmap_sg)', () => {
+  it('the rest stay mapped and leak at the end, on both engines', () => {
+    const phys = [0x1000_0000, 0x1000_2000, 0x1000_4000];
+    const path = traceFile('unmap-sg-short.trace', [
+      ev.mapSg('TO_DEVICE', phys, phys.map((p) => p + 0x2000_0000), [4096, 4096, 4096]),
+      ev.unmapSg('TO_DEVICE', phys.slice(0, 2)),
+    ]);
+    for (const engine of ['wasm', 'js']) {
+      const r = replayJson(path, '--platform', 'bare-metal', '--engine', engine) as { counters: Record<string, number>; dmaDebug: { class: string; message: string }[]; trace: { liveAtEnd: number } };
+      assert.equal(r.counters.unmaps, 2, engine);
+      assert.equal(r.trace.liveAtEnd, 1, engine);
+      assert.deepEqual(r.dmaDebug.map((d) => d.class), ['leak'], engine);
+      assert.match(r.dmaDebug[0]!.message, /\[count=1\]/);
+    }
+  });
+});

@@ -140,10 +140,10 @@ export class TraceTranslator {
         const list = lists!.splice(at, 1)[0]!;
         if (lists!.length === 0) this.sgLists.delete(ev.phys[0]!);
         if (list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
-        // debug_dma_unmap_sg checks every entry, sg type with the call's count: one the driver unmapped
-        // by itself is "not allocated" now (a double unmap, replayed on its pages as any other).
+        // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
+        // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
         const dir = this.dir(ev.dir), n = ev.phys.length;
-        for (const m of list.maps) m.live ? this.unmap(m, dir, m.size, n) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size));
+        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size));
         return;
       }
       case 'sync_sg': {
