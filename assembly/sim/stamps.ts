@@ -9,7 +9,7 @@ import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK
 import { cur_op } from './counters';
 import { stamps_ptr, xstamps_ptr, direct_frames, expected_ptr, payload_bytes, unit_payload,
   pay_mach_ptr, pay_shadow_ptr, bump_alloc, XSTAMP_CHUNK_SHIFT, XSTAMP_CHUNK_BYTES } from '../layout';
-import { phys_to_store, device_machine_to_store, bus_to_store } from './translate';
+import { phys_to_store, device_machine_to_store, bus_to_store, bus_to_store_write } from './translate';
 
 // How an access reaches machine memory.
 @inline export const MODE_PHYS: i32 = 0; // the CPU: guest phys through p2m
@@ -91,7 +91,8 @@ export function zero_frame_stamps(sfn: i32): void {
   if (x < base) return -1; // past the top of the 64-bit bus: nothing there
   if (mode == MODE_PHYS) return phys_to_store(x);
   if (mode == MODE_MACH) return device_machine_to_store(x);
-  return bus_to_store(x, mode == MODE_BUS_WRITE);
+  if (mode == MODE_BUS_WRITE) return bus_to_store_write(x);
+  return bus_to_store(x);
 }
 
 /**

@@ -120,17 +120,25 @@ export function sfn_to_mfn(sfn: i32): i32 {
 }
 
 /** Bus address → store address, −1 when nothing answers (an IOMMU fault, beyond the last frame, a
- * confidential guest's private frame). `write`: a device write, which a read-only IOVA faults. */
-export function bus_to_store(bus: u64, write: bool = false): i64 {
+ * confidential guest's private frame). */
+export function bus_to_store(bus: u64): i64 {
   let m = bus;
   if (has_iommu) {
     const e = iova_entry_of(bus);
     if (e < 0) return -1;
-    const v = load<u32>(iommu_ptr + (<usize>e << 2));
-    if (write && (v & IOMMU_READ_ONLY) != 0) return -1;
-    const pfn = <i32>(v & IOMMU_PFN_MASK) - 1;
+    const pfn = iova_entry_pfn(e);
     if (pfn < 0) return -1;
     m = (<u64>pfn << PAGE_SHIFT) | (bus & PAGE_MASK);
   }
   return device_machine_to_store(m);
+}
+
+/** bus_to_store for a device write: a read-only IOVA (a to_device map) faults. Kept apart so
+ * that the read path stays as it was. */
+export function bus_to_store_write(bus: u64): i64 {
+  if (has_iommu) {
+    const e = iova_entry_of(bus);
+    if (e >= 0 && (load<u32>(iommu_ptr + (<usize>e << 2)) & IOMMU_READ_ONLY) != 0) return -1;
+  }
+  return bus_to_store(bus);
 }
