@@ -185,15 +185,16 @@ describe('differential: Wasm engine vs reference model', () => {
 
   // --swiotlb-dynamic under pressure: a swiotlb-force machine whose boot pool (--swiotlb 256K
   // boots as 2 MiB on modern: 8 areas of 128 slots) seven 64-page maps and a 63-page map fill (the
-  // GART dummy page holds slots 0-1 of area 0), then a page map that takes a transient pool
+  // GART dummy page holds slots 0-1 of area 0), then a 6 KiB map that takes a transient pool
   // and has the worker add a pool, released after the random script: its maps find the worker's
   // pool first and grow again when it fills (docs/ENGINE.md §5).
   it('identical results when the swiotlb grows (--swiotlb-dynamic)', async () => {
     const mod = await debugModule;
     const fill = [...Array.from({ length: 8 }, (_, i) => [{ op: 'alloc', buf: `fill${i}`, pages: i < 7 ? 64 : 63, zone: 'dma32' },
       { op: 'map', buf: `fill${i}`, dir: 'to_device' }]).flat(),
-      { op: 'alloc', buf: 'grow', pages: 1, zone: 'dma32' }, { op: 'cpu_write', buf: 'grow' }, { op: 'map', buf: 'grow', dir: 'bidirectional' }];
-    const release = [{ op: 'dev_write', buf: 'grow' }, { op: 'unmap', buf: 'grow', dir: 'bidirectional' }, { op: 'cpu_read', buf: 'grow' }];
+      // 6 KiB: a transient pool of 3 slots, an odd count (alloc_dma_pages: get_order of its bytes)
+      { op: 'alloc', buf: 'grow', pages: 2, zone: 'dma32' }, { op: 'cpu_write', buf: 'grow' }, { op: 'map', buf: 'grow', dir: 'bidirectional', offset: 0, size: 6144 }];
+    const release = [{ op: 'dev_write', buf: 'grow' }, { op: 'unmap', buf: 'grow', dir: 'bidirectional', size: 6144 }, { op: 'cpu_read', buf: 'grow' }];
     await fc.assert(
       fc.asyncProperty(machineArb, actionsArb, async (m0, actions) => {
         const m = { ...m0, platform: PLATFORMS.indexOf('swiotlb-force'), kernel: 1, dyn: 1 };
