@@ -23,7 +23,7 @@ export const matrix: Command = {
     // run (plans.ts xenDynamicRefusal), so the whole matrix is a usage error rather than a table
     // with holes or a column quietly left out.
     const refusal = v['swiotlb-dynamic'] === true && v.kernel === 'modern' ? xenDynamicRefusal(v.device as DeviceName) : null;
-    if (refusal) throw new UsageError(`--swiotlb-dynamic: the matrix's xen-pv cells cannot run: ${refusal}; drop --swiotlb-dynamic, use a 40-bit device (r600, nv50), or run the other platforms with gartbench run`);
+    if (refusal) throw new UsageError(`--swiotlb-dynamic: the matrix's xen-pv cells cannot run: ${refusal}; drop --swiotlb-dynamic, use a nouveau or 40-bit device (nv04, r600, nv50), or run the other platforms with gartbench run`);
     const all = matrixOrder(v.device as DeviceName, v.kernel as KernelName).map((c) => workloadPlanFrom({ ...v, platform: c.platform, strategy: c.strategy ?? undefined, gatt: c.gatt ?? undefined }, new Set()));
     checkOutPath(v.out, [costsInput(v)]);
     const costs = costsFrom(v);
