@@ -169,6 +169,12 @@ describe('--swiotlb-dynamic (CLI)', () => {
     }
   });
 
+  it('a matrix\'s header names the options that change its machines\' rules, as run\'s does', () => {
+    const r = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'nv50', '--pages', '64', '--iommu-mode', 'strict');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0]!, /, kernel modern, iommu strict, swiotlb dynamic, seed 1,/);
+  });
+
   it('matrix --swiotlb-dynamic with r100 is one usage error: its xen-pv cells cannot run', () => {
     const r = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100', '--pages', '64');
     assert.equal(r.code, 2);

@@ -120,13 +120,20 @@ export function scenarioLine(r: Result): string {
   if (s.gatt) parts.push(`gatt ${s.gatt}`);
   if (s.workload) parts.push(`workload ${s.workload} (${num(s.pages ?? 0)} pages, ${s.boPages} per BO, ${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
   if (s.script) parts.push(s.scriptFormat === 'ftrace' ? `trace ${escapeText(s.script)}` : `script ${escapeText(s.script)}`);
-  parts.push(`kernel ${s.kernel}`);
-  // The options that change the machine's rules, when given (the rest is on the machine line).
-  if (s.platform === 'iommu' && s.iommuMode) parts.push(`iommu ${s.iommuMode}`);
-  if (s.swiotlbDynamic) parts.push('swiotlb dynamic');
-  if (s.minAlignMask) parts.push(`min_align_mask ${s.minAlignMask}`);
+  parts.push(`kernel ${s.kernel}`, ...ruleParts([s]));
   parts.push(`seed ${s.seed}`, `engine ${s.engine}`);
   return parts.join(', ');
+}
+
+/** The options that change the machines' rules, when given (the rest is on the machine line): of
+ * one result, or of a matrix's cells (the iommu mode is its iommu cells'). */
+export function ruleParts(scenarios: Result['scenario'][]): string[] {
+  const parts: string[] = [];
+  const iommu = scenarios.find((s) => s.platform === 'iommu' && s.iommuMode);
+  if (iommu) parts.push(`iommu ${iommu.iommuMode}`);
+  if (scenarios[0]?.swiotlbDynamic) parts.push('swiotlb dynamic');
+  if (scenarios[0]?.minAlignMask) parts.push(`min_align_mask ${scenarios[0].minAlignMask}`);
+  return parts;
 }
 
 /** The simulated machine and the build that simulated it, so a printed result can be rerun. */

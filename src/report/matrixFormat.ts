@@ -1,6 +1,6 @@
 // The matrix for a person: verdicts side by side, with what each cell cost. A shard's part shows
 // its own cells and leaves the others' places empty.
-import { bytesText, completionText, machineLine, num, simulatorText, verdictCell } from './format.js';
+import { bytesText, completionText, machineLine, num, ruleParts, simulatorText, verdictCell } from './format.js';
 import { columnOf, matrixOrder } from '../run/matrix.js';
 import { formatSize } from '../units.js';
 import type { EngineRecord, Result } from './result.js';
@@ -27,7 +27,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
   const variants = [...new Set(layout.map(columnOf))];
   const platforms = [...new Set(layout.map((c) => c.platform))];
   const cell = (p: string, v: string) => cells.find((c) => c.scenario.platform === p && columnOf(c.scenario) === v);
-  out.push(`gartbench matrix — device ${first.device}, workload ${first.workload} (${num(first.pages ?? 0)} pages, ${first.boPages} per BO, ${first.rounds} round${first.rounds === 1 ? '' : 's'}), kernel ${first.kernel}, seed ${first.seed}, engine ${first.engine}`);
+  out.push(`gartbench matrix — device ${first.device}, workload ${first.workload} (${num(first.pages ?? 0)} pages, ${first.boPages} per BO, ${first.rounds} round${first.rounds === 1 ? '' : 's'}), ${[`kernel ${first.kernel}`, ...ruleParts(cells.map((c) => c.scenario))].join(', ')}, seed ${first.seed}, engine ${first.engine}`);
   const xen = cells.find((c) => c.machine.hostRamBytes !== null);
   out.push(machineLine(xen ?? cells[0]!).replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
   // A coco guest boots with its own swiotlb size (6 % of RAM; docs/ENGINE.md §16).
