@@ -232,3 +232,17 @@ describe('first violation with payload bytes: a partial sync', () => {
     }
   });
 });
+
+describe('first violation behind an IOMMU: a write through a read-only IOVA', () => {
+  it('the CPU reads the page while the to_device IOVA is live: the reason names the read-only IOVA, on both engines', async () => {
+    const ops = [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'map', buf: 'a', dir: 'to_device' }, { op: 'dev_write', buf: 'a' },
+      { op: 'cpu_read', buf: 'a' }, { op: 'unmap', buf: 'a', dir: 'to_device' }];
+    const [w, j] = await Promise.all(['wasm', 'js'].map((e) => run('ro-iova', ops, 'iommu', 'r100', e as 'wasm', 'modern')));
+    assert.deepEqual(w!.firstViolation, j!.firstViolation);
+    const f = w!.firstViolation!;
+    assert.equal(f.kind, 'lost');
+    assert.match(f.detail, /an IOVA the IOMMU maps to this page/);
+    assert.match(f.detail, /the IOVA is read-only \(a DMA_TO_DEVICE mapping: .*\): a device write through it faults and never reaches the page$/);
+    assertReadable(f.detail);
+  });
+});

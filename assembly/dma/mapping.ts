@@ -16,8 +16,8 @@ import { PLATFORM_BARE_METAL, PLATFORM_SWIOTLB_FORCE, PLATFORM_XEN_PV, PLATFORM_
 import { platform, kernel_era, dma_mask, nslabs, ram_pages } from '../layout';
 import { count } from '../sim/counters';
 import { copy_phys } from '../sim/stamps';
-import { pfn_to_mfn, iova_entry_of, iova_entry_pfn } from '../sim/translate';
-import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP } from '../sim/oracle';
+import { pfn_to_mfn, iova_entry_of, iova_entry_pfn, iova_read_only } from '../sim/translate';
+import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP, V_IOVA_READ_ONLY } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
@@ -316,7 +316,11 @@ export function dma_describe(dma: u64, v: usize): void {
   } else if (platform == PLATFORM_IOMMU) {
     via = VIA_IOMMU;
     const e = iova_entry_of(dma);
-    if (e >= 0) { hop = iova_entry_pfn(e); store<i64>(v, iommu_queued_unmap_op(e), V_IOVA_UNMAP_OP); }
+    if (e >= 0) {
+      hop = iova_entry_pfn(e);
+      store<i64>(v, iommu_queued_unmap_op(e), V_IOVA_UNMAP_OP);
+      if (hop >= 0 && iova_read_only(e)) store<i64>(v, 1, V_IOVA_READ_ONLY);
+    }
   } else {
     const index = bus_to_slot(dma);
     const ovf = overflow_bus();

@@ -7,7 +7,7 @@ import { PAGE_SHIFT, READER_GPU, VIA_GATT, DMA_MAPPING_ERROR, CC_PRIVATE_TARGET,
 import { VIOLATION_PTR } from '../layout';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
-  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE } from '../sim/oracle';
+  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE, V_IOVA_READ_ONLY } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn } from '../drm/agp_gatt';
@@ -22,6 +22,7 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_GATT_ENTRY_ADDR);
   store<i64>(v, -1, V_GATT_TABLE_MFN);
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
+  store<i64>(v, 0, V_IOVA_READ_ONLY);
   // A confidential guest: is the frame the address leads to private (a bus address is the machine
   // address there, no IOMMU)?
   const dma = load<u64>(v, V_DMA);

@@ -133,12 +133,15 @@ export function bus_to_store(bus: u64): i64 {
   return device_machine_to_store(m);
 }
 
+/** Is IOVA entry `e` read-only (a to_device map: IOMMU_READ_ONLY)? */
+@inline export function iova_read_only(e: i32): bool { return (load<u32>(iommu_ptr + (<usize>e << 2)) & IOMMU_READ_ONLY) != 0; }
+
 /** bus_to_store for a device write: a read-only IOVA (a to_device map) faults. Kept apart so
  * that the read path stays as it was. */
 export function bus_to_store_write(bus: u64): i64 {
   if (has_iommu) {
     const e = iova_entry_of(bus);
-    if (e >= 0 && (load<u32>(iommu_ptr + (<usize>e << 2)) & IOMMU_READ_ONLY) != 0) return -1;
+    if (e >= 0 && iova_read_only(e)) return -1;
   }
   return bus_to_store(bus);
 }

@@ -197,6 +197,9 @@ function reasonText(w: Words, kernel?: KernelName): string {
   if (via === Via.swiotlb && kind === ViolationKind.stale && Number(w.reader) !== Reader.cpu) {
     return `the bounce slot holds an older copy of these bytes: nothing copied the later write into it (no dma_sync_single_for_device reached these bytes after it${partial})`;
   }
+  if (via === Via.iommu && kind === ViolationKind.lost && w.iovaReadOnly === 1n) {
+    return 'the IOVA is read-only (a DMA_TO_DEVICE mapping: 6.12 dma_info_to_prot gives IOMMU_READ alone, ppc64 tce_build no TCE_PCI_WRITE): a device write through it faults and never reaches the page';
+  }
   if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu reached these bytes after it${partial})`;
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
     return 'the bridge was given an address that is not the machine address of the table';

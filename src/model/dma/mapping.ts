@@ -6,7 +6,7 @@
 // swiotlb_map_page), 0 under 2010 Xen (xen_swiotlb_map_page's DMA_ERROR_CODE), DMA_MAPPING_ERROR now.
 // A confidential-computing guest (coco, modern only) bounces every map, as swiotlb-force does
 // (docs/ENGINE.md §16).
-import { DebugType, Dir, IO_TLB_OVERFLOW, Kernel, PAGE_SIZE, Platform, UNIT_SIZE, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
+import { DebugType, Dir, IO_TLB_OVERFLOW, IOMMU_READ_ONLY, Kernel, PAGE_SIZE, Platform, UNIT_SIZE, Via, XEN_DMA_ERROR_CODE, type MachineConfig } from '../../engine/abi.js';
 import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
@@ -330,14 +330,16 @@ export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size
 }
 
 /** What a bus address is, for a violation's hops (twin of dma_describe). */
-export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number; iovaUnmapOp?: number } {
+export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number; iovaUnmapOp?: number; iovaReadOnly?: number } {
   if (BigInt.asUintN(64, dma) === BigInt.asUintN(64, -1n)) return { via: Via.none, slot: -1, hopPfn: -1 };
   // 2010 Xen's error handle, 0: no guest page has machine frame 0.
   if (dma === BigInt(XEN_DMA_ERROR_CODE) && s.machine.isXen && s.cfg.kernel === Kernel['2010']) return { via: Via.none, slot: -1, hopPfn: -1 };
   const bus = Number(dma);
   if (s.iommu) {
     const e = iovaEntryOf(bus);
-    return { via: Via.iommu, slot: -1, hopPfn: e < 0 ? -1 : iovaEntryPfn(s.trans, e), iovaUnmapOp: e < 0 ? -1 : s.iommu.queuedUnmapOp(e) };
+    const hopPfn = e < 0 ? -1 : iovaEntryPfn(s.trans, e);
+    const iovaReadOnly = hopPfn >= 0 && (s.trans.iova![e]! & IOMMU_READ_ONLY) !== 0 ? 1 : 0;
+    return { via: Via.iommu, slot: -1, hopPfn, iovaUnmapOp: e < 0 ? -1 : s.iommu.queuedUnmapOp(e), iovaReadOnly };
   }
   const slot = busToSlot(s.layout, s.machine, s.swiotlb, bus);
   if (slot >= 0) {

@@ -17,6 +17,7 @@ export function explainViolation(s: TtState): void {
   v.gattEntryAddr = -1;
   v.gattTableMfn = -1;
   v.iovaUnmapOp = -1;
+  v.iovaReadOnly = 0;
   // A confidential guest: is the frame the address leads to private (a bus address is the machine
   // address there, no IOMMU)?
   const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));
