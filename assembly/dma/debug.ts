@@ -66,11 +66,11 @@ export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG |
   assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
   return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
 }
-// A key's bucket: its bits folded. Lookups compare exact keys, so any function answers the same; this
-// one keeps neighbouring keys (pages mapped in a row) in neighbouring buckets, sharing cache lines.
+// A key's bucket: its bits folded. Lookups compare exact keys, so any function answers the same; this one keeps neighbouring keys (pages mapped in a row) in neighbouring buckets, sharing cache lines.
 @inline function hash(key: u64): usize {
   return <usize>((key ^ (key >> DEBUG_HASH_BITS) ^ (key >> (2 * DEBUG_HASH_BITS)) ^ (key >> (3 * DEBUG_HASH_BITS))) & <u64>(DEBUG_HASH_SIZE - 1));
 }
+@inline function hash_fn(dma: u64): u64 { return (dma >> DMA_DEBUG_HASH_FN_SHIFT) & <u64>(DMA_DEBUG_HASH_SIZE - 1); } // the kernel's bucket
 @inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); } // by 2 KiB unit
 @inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
 @inline function wide_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
@@ -224,7 +224,7 @@ function consider(i: i32): void {
   const e = ent(i);
   const start = load<u64>(e, E_DMA);
   if (start > c_dma || start + <u64>load<i32>(e, E_SIZE) < c_end) return;
-  const step = <i32>(((c_dma >> DMA_DEBUG_HASH_FN_SHIFT) - (start >> DMA_DEBUG_HASH_FN_SHIFT)) & <u64>(DMA_DEBUG_HASH_SIZE - 1));
+  const step = <i32>((hash_fn(c_dma) - hash_fn(start)) & <u64>(DMA_DEBUG_HASH_SIZE - 1));
   if (c_target < 0) {
     if (step > c_after && step < c_min) c_min = step;
     return;
@@ -377,13 +377,12 @@ export function debug_mapping_error(dma: u64): void {
  * bucket; only when none is pooled (which entries a pool holds is not known here). */
 export function debug_release(pooled: i32): void {
   if (global_disable || live <= pooled) return;
-  let b = -1;
-  if (kernel_era == KERNEL_MODERN && pooled == 0) for (let i = 0; i < live; i++) if (b < 0 || leak_key(ent(i)) > leak_key(ent(b))) b = i;
-  const e = ent(max(b, 0));
-  if (b < 0) report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1);
-  else report(DBG_LEAK, <i64>load<u64>(e, E_DMA), load<i32>(e, E_SIZE), load<i32>(e, E_DIR), -1, kind(load<i32>(e, E_TYPE)), -1, live, load<i32>(e, E_SIZE));
+  let b = -1; let best: u64 = 0; // the highest (hash_fn << 40 | seq): newest of the highest bucket
+  if (kernel_era == KERNEL_MODERN && pooled == 0) for (let i = 0; i < live; i++) { const k = hash_fn(load<u64>(ent(i), E_DMA)) << 40 | load<u64>(ent(i), E_SEQ); if (b < 0 || k > best) { b = i; best = k; } }
+  if (b < 0) { report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1); return; }
+  const e = ent(b);
+  report(DBG_LEAK, <i64>load<u64>(e, E_DMA), load<i32>(e, E_SIZE), load<i32>(e, E_DIR), -1, kind(load<i32>(e, E_TYPE)), -1, live, load<i32>(e, E_SIZE));
 }
-@inline function leak_key(e: usize): u64 { return ((load<u64>(e, E_DMA) >> DMA_DEBUG_HASH_FN_SHIFT) & <u64>(DMA_DEBUG_HASH_SIZE - 1)) << 40 | load<u64>(e, E_SEQ); }
 
 export function debug_reset(): void {
   live = 0; live_single = 0; max_span = 0; seq = 0; quiet = false; global_disable = false;

@@ -18,7 +18,7 @@ import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_live, m_dma, m_offset, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
+  m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
   B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
@@ -136,13 +136,13 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
     const e = buf(k);
     check_unmap(m_dma(e), m_size(e), m_dir(e), type);
     dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), true);
-    set_mapping(e, sg_undone_addr(m_dma(e)), m_offset(e), m_size(e), m_dir(e));
+    set_m_dma(e, sg_undone_addr(m_dma(e)));
     kill_mapping(e);
   }
   debug_set_quiet(false);
   sg_first = sg_last = -1;
   // 2.6.37's map_sg keeps the failed entry's result in a local: its dma_address stays 0.
-  if (kernel_era != KERNEL_MODERN) set_mapping(b, 0, offset, size, dir);
+  if (kernel_era != KERNEL_MODERN) set_m_dma(b, 0);
 }
 
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {

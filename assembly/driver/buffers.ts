@@ -67,6 +67,8 @@ export function set_mapping(b: usize, dma: u64, offset: i32, size: i32, dir: i32
 }
 
 @inline export function kill_mapping(b: usize): void { store<i32>(b, 0, M_LIVE); }
+/** The mapping's address as the driver now holds it (a failed dma_map_sg's entries: dma/mapping.ts). */
+@inline export function set_m_dma(b: usize, dma: u64): void { store<u64>(b, dma, M_DMA); }
 
 /**
  * The dma address a driver uses for buffer byte `offset` (GART PTEs, device access, sync; D10):

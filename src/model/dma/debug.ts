@@ -39,6 +39,8 @@ export interface DebugRef {
 }
 
 const MISSING = -1;
+/** kernel/dma/debug.c hash_fn: the bucket of a dma address (8 KiB of address per bucket). */
+const hashFn = (a: number): number => Math.floor(a / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
 /** Entries whose last byte is at most this many pages past their first page are page-indexed. */
 const NARROW_SPAN = DEBUG_NARROW_SPAN;
 
@@ -227,10 +229,9 @@ export class DmaDebug {
    */
   release(op: number, pooled: number): void {
     if (this.disabled || this.entries.size <= pooled) return;
-    const bucket = (e: DebugEntry) => Math.floor(e.dmaAddr / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
     let one: DebugEntry | null = null;
     if (this.modern && pooled === 0) {
-      for (const e of this.entries) if (!one || bucket(e) > bucket(one) || (bucket(e) === bucket(one) && e.seq > one.seq)) one = e;
+      for (const e of this.entries) if (!one || hashFn(e.dmaAddr) > hashFn(one.dmaAddr) || (hashFn(e.dmaAddr) === hashFn(one.dmaAddr) && e.seq > one.seq)) one = e;
     }
     this.report('leak', op, one && { dmaAddr: one.dmaAddr, size: one.size, dir: MISSING, type: MISSING }, one, this.entries.size - pooled);
   }
@@ -276,12 +277,11 @@ export class DmaDebug {
     if (ref.dmaAddr < 0 && ref.size === 0) return undefined; // its end is all ones: nothing holds it
     const wrapped = ref.dmaAddr < 0;
     const end = wrapped ? ref.size - 1 : ref.dmaAddr + ref.size;
-    const bucket = (a: number): number => Math.floor(a / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
-    const home = wrapped ? DMA_DEBUG_HASH_SIZE - 1 : bucket(ref.dmaAddr);
+    const home = wrapped ? DMA_DEBUG_HASH_SIZE - 1 : hashFn(ref.dmaAddr);
     const found: { e: DebugEntry; step: number }[] = [];
     const consider = (e: DebugEntry): void => {
       if ((wrapped || e.dmaAddr <= ref.dmaAddr) && e.dmaAddr + e.size >= end) {
-        found.push({ e, step: (home - bucket(e.dmaAddr) + DMA_DEBUG_HASH_SIZE) % DMA_DEBUG_HASH_SIZE });
+        found.push({ e, step: (home - hashFn(e.dmaAddr) + DMA_DEBUG_HASH_SIZE) % DMA_DEBUG_HASH_SIZE });
       }
     };
     if (wrapped) {
