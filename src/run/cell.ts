@@ -97,31 +97,35 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
     throw new CellError(`cell ${describeCell(c)} failed: ${initErrorText(code)}`);
   }
   const sink = new OpSink(engine, isWorkload(s) ? 'none' : s.scriptFormat === 'ftrace' ? 'window' : 'all');
-  if (c.fault === 'trap') sink.push(TRAP_OP);
-  if (isWorkload(s)) {
-    if (signal) await runWorkload(s, c.seed, sink, signal);
-    else generateWorkload(s, c.seed, sink);
-    return done(readRaw(engine, sink));
+  try {
+    if (c.fault === 'trap') sink.push(TRAP_OP);
+    if (isWorkload(s)) {
+      if (signal) await runWorkload(s, c.seed, sink, signal);
+      else generateWorkload(s, c.seed, sink);
+      return done(readRaw(engine, sink));
+    }
+    // Only a replay reads a script (and loads the reader it needs).
+    let names: Record<number, string>; // buffer id → name; a trace keeps only its live buffers'
+    let trace: TraceSummary | undefined;
+    if (s.scriptFormat === 'ftrace') {
+      const { translateTrace } = await import('../source/traceFile.js');
+      const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers }, sink, s.traceDevice, signal);
+      ({ names, summary: trace } = tr);
+    } else {
+      const { translateScript } = await import('../source/replay.js');
+      const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
+      ({ names } = await translateScript(s.script!, limits, sink, signal));
+    }
+    let end: number[] = [];
+    // The release comes after the script's last op; a trace ends at its last line, whatever device it was.
+    sink.finish(trace ? trace.lines : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
+    const raw = readRaw(engine, sink, names);
+    raw.pools = { end, released: engine.pools() };
+    if (trace) raw.trace = trace;
+    return done(raw);
+  } finally {
+    sink.detach(); // also when the cell failed: the thread keeps its last sink (source/sink.ts keepLast)
   }
-  // Only a replay reads a script (and loads the reader it needs).
-  let names: Record<number, string>; // buffer id → name; a trace keeps only its live buffers'
-  let trace: TraceSummary | undefined;
-  if (s.scriptFormat === 'ftrace') {
-    const { translateTrace } = await import('../source/traceFile.js');
-    const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers }, sink, s.traceDevice, signal);
-    ({ names, summary: trace } = tr);
-  } else {
-    const { translateScript } = await import('../source/replay.js');
-    const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
-    ({ names } = await translateScript(s.script!, limits, sink, signal));
-  }
-  let end: number[] = [];
-  // The release comes after the script's last op; a trace ends at its last line, whatever device it was.
-  sink.finish(trace ? trace.lines : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
-  const raw = readRaw(engine, sink, names);
-  raw.pools = { end, released: engine.pools() };
-  if (trace) raw.trace = trace;
-  return done(raw);
 }
 
 function machineBytes(engine: Engine): number {

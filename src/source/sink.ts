@@ -7,10 +7,28 @@ import { OP_WORDS, Op } from '../engine/abi.js';
 import type { Engine } from '../engine/types.js';
 
 const TRACK_OPS = 16384;
+const NO_OPS = new Int32Array(0);
+
+/**
+ * Different, for speed only: this thread keeps the last object made of each class passed here
+ * (the op sink, a workload's driver) until the next one replaces it. V8's optimised code holds
+ * the maps (hidden classes) it was built for weakly, and a class's instance map lives only while
+ * an instance does: when a cell's objects all died, the major collection that the next engine's
+ * memory triggers dropped those maps, and with them the optimised code of the op stream (push
+ * and every workload step that inlines it), which each cell then ran unoptimised while a
+ * background thread compiled it again — 10 compilations a cell, taking CPU from a second worker
+ * (README, Workers). A sink lets go of its engine when its stream ends (detach),
+ * so what is kept is small.
+ */
+const kept = new Map<unknown, object>();
+export function keepLast<T extends object>(o: T): T {
+  kept.set(o.constructor, o);
+  return o;
+}
 
 export class OpSink {
   private chunk: Int32Array;
-  private readonly capacity: number;
+  private capacity: number;
   private fill = 0;
   /** Ops pushed so far (the index of the next op). */
   count = 0;
@@ -29,10 +47,15 @@ export class OpSink {
    * engine's dma-debug records name, read after every run of the buffer; no codes, since a trace
    * has no reads that could name a writer).
    */
-  constructor(private readonly engine: Engine, private readonly track: 'none' | 'all' | 'window' = 'none') {
+  /** The engine the ops go to; null once the stream has ended (detach). */
+  private engine: Engine | null;
+
+  constructor(engine: Engine, private readonly track: 'none' | 'all' | 'window' = 'none') {
+    this.engine = engine;
     this.chunk = engine.opBuffer();
     this.capacity = this.chunk.length / OP_WORDS;
     this.origins = track === 'none' ? null : new Int32Array(track === 'window' ? this.capacity : TRACK_OPS);
+    keepLast(this);
   }
 
   push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0, e = 0): void {
@@ -51,12 +74,14 @@ export class OpSink {
 
   flush(): void {
     if (this.fill === 0) return;
-    this.engine.runBuffered(this.fill, this.count - this.fill);
+    const engine = this.engine;
+    if (!engine) throw new Error('op sink: ops pushed after the stream ended');
+    engine.runBuffered(this.fill, this.count - this.fill);
     this.fill = 0;
-    this.chunk = this.engine.opBuffer();
+    this.chunk = engine.opBuffer();
     if (this.track === 'window') {
       // Keep the lines of the ops dma-debug recorded in this buffer; the window moves on.
-      for (const r of this.engine.debug().records) {
+      for (const r of engine.debug().records) {
         const op = Number(r[1]);
         if (op >= this.windowStart && op < this.count) this.kept.set(op, this.origins![op - this.windowStart]!);
       }
@@ -73,6 +98,16 @@ export class OpSink {
     }
     this.push(Op.RELEASE, 0, 0, 0, 0, origin);
     this.flush();
+    this.detach();
+  }
+
+  /** Lets go of the engine and its op buffer (its memory): no op can be pushed after this. What
+   * the sink knows of past ops (codeAt, origin) stays. */
+  detach(): void {
+    this.engine = null;
+    this.chunk = NO_OPS;
+    this.fill = 0;
+    this.capacity = 1; // the next push flushes, which throws
   }
 
   /** The op code of op index `op`, or -1 when it is not known (no such op; a trace's). */

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, TtSync, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
 import type { ConcreteStrategyName, DeviceName, GattName, WorkloadScenario } from './scenario.js';
-import type { OpSink } from './sink.js';
+import { type OpSink, keepLast } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
 export interface DriverProfile {
@@ -165,47 +165,19 @@ export async function runWorkload(w: WorkloadSpec, seed: number, sink: OpSink, s
 /** The workload's ops, one buffer object per step. */
 function* workloadSteps(w: WorkloadSpec, seed: number, sink: OpSink): Generator<void, void, undefined> {
   const profile = profileOf(w);
-  const d = new Driver(sink, profile);
+  const d = keepLast(new Driver(sink, profile));
   if (profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), profile.gattMode);
+  // Different, for speed only: one small generator per workload, with index loops. One generator
+  // holding every workload, iterating with entries(), took TurboFan 30–50 ms to optimise on a
+  // background thread, again in every worker thread of every run (README, Workers).
   switch (w.workload) {
     case 'upload':
-    case 'readback': {
-      // The whole working set exists at once; each BO is bound, used and unbound in turn.
-      const sizes = boSizes(w.pages, w.boPages);
-      for (const [slot, n] of sizes.entries()) {
-        d.populate(slot, n);
-        yield;
-      }
-      for (let r = 0; r < w.rounds; r++) {
-        for (const [slot, n] of sizes.entries()) {
-          d.bind(slot, 0);
-          if (w.workload === 'upload') d.upload(slot, 0, n);
-          else d.readback(slot, 0, n);
-          d.unbind(slot);
-          yield;
-        }
-      }
-      sizes.forEach((_, slot) => d.destroy(slot));
+    case 'readback':
+      yield* boUseSteps(w, d);
       break;
-    }
-    case 'stream': {
-      // One persistent bound working set, rewritten by the CPU and read by the GPU each round.
-      const sizes = boSizes(w.pages, w.boPages);
-      const base: number[] = [];
-      let gpu = 0;
-      for (const [slot, n] of sizes.entries()) {
-        d.populate(slot, n); d.bind(slot, gpu); base.push(gpu); gpu += n;
-        yield;
-      }
-      for (let r = 0; r < w.rounds; r++) {
-        for (const [slot, n] of sizes.entries()) {
-          d.upload(slot, base[slot]!, n);
-          yield;
-        }
-      }
-      sizes.forEach((_, slot) => { d.unbind(slot); d.destroy(slot); });
+    case 'stream':
+      yield* streamSteps(w, d);
       break;
-    }
     case 'churn':
       yield* churn(w, seed, d);
       break;
@@ -213,14 +185,54 @@ function* workloadSteps(w: WorkloadSpec, seed: number, sink: OpSink): Generator<
   sink.finish();
 }
 
+/** upload and readback: the whole working set exists at once; each BO is bound, used and unbound in turn. */
+function* boUseSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
+  const sizes = boSizes(w.pages, w.boPages);
+  const upload = w.workload === 'upload';
+  for (let slot = 0; slot < sizes.length; slot++) {
+    d.populate(slot, sizes[slot]!);
+    yield;
+  }
+  for (let r = 0; r < w.rounds; r++) {
+    for (let slot = 0; slot < sizes.length; slot++) {
+      const n = sizes[slot]!;
+      d.bind(slot, 0);
+      if (upload) d.upload(slot, 0, n);
+      else d.readback(slot, 0, n);
+      d.unbind(slot);
+      yield;
+    }
+  }
+  for (let slot = 0; slot < sizes.length; slot++) d.destroy(slot);
+}
+
+/** stream: one persistent bound working set, rewritten by the CPU and read by the GPU each round. */
+function* streamSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
+  const sizes = boSizes(w.pages, w.boPages);
+  const base: number[] = [];
+  let gpu = 0;
+  for (let slot = 0; slot < sizes.length; slot++) {
+    const n = sizes[slot]!;
+    d.populate(slot, n); d.bind(slot, gpu); base.push(gpu); gpu += n;
+    yield;
+  }
+  for (let r = 0; r < w.rounds; r++) {
+    for (let slot = 0; slot < sizes.length; slot++) {
+      d.upload(slot, base[slot]!, sizes[slot]!);
+      yield;
+    }
+  }
+  for (let slot = 0; slot < sizes.length; slot++) { d.unbind(slot); d.destroy(slot); }
+}
+
 /**
  * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
  * order, `pages` pages created per round, at most a quarter of them live at once.
  */
 function* churn(w: WorkloadSpec, seed: number, d: Driver): Generator<void, void, undefined> {
-  const rng = new XorShift32(seed);
+  const rng = keepLast(new XorShift32(seed));
   const cap = churnLivePages(w.pages);
-  const aperture = new Aperture(cap);
+  const aperture = keepLast(new Aperture(cap));
   const live: { slot: number; pages: number; gpu: number }[] = [];
   const freeSlots: number[] = [];
   let nextSlot = 0;
