@@ -1,5 +1,6 @@
-// Runs cells: on this thread for one worker, on a piscina pool for more (src/pool/). Either way
-// the outputs come back in cell order, so merged counters never depend on --workers. An aborted
+// Runs cells: on this thread for one worker; for more, on this thread and a piscina pool of one
+// worker thread fewer (run/pool.ts). Either way the outputs come back in cell order, so merged
+// counters never depend on --workers. An aborted
 // `signal` (Ctrl-C) stops the run: the cells in flight are dropped and its reason is thrown.
 // Workers never exceed the cells, nor (unless `oversubscribe`) the cores: chooseWorkers.
 import { availableParallelism } from 'node:os';

@@ -1,47 +1,90 @@
-// Cells on worker threads. Outputs are returned in cell order, so merging never depends on
-// which worker finished first. A failing cell fails the run naming the cell and its seed; the
-// pool is always torn down. An aborted signal (Ctrl-C) ends the workers' tasks and throws its reason.
+// Cells on more than one thread: the main thread and `workers − 1` worker threads of a piscina
+// pool, each a lane that takes the run's cells one by one from a shared queue (run/lanes.ts).
+// Different from a pool of `workers` threads, for speed only: the main thread only waited, and on
+// a machine with as many cores as workers it took CPU from them (receiving results, its garbage
+// collection), while one more thread started up, compiled its code and was torn down
+// (README, Workers). Outputs are returned in cell order, so merging never depends
+// on which lane ran a cell. A failing cell fails the run naming the cell and its seed, stops the
+// other lanes and tears the pool down; an aborted signal (Ctrl-C) does the same and throws its reason.
 import { fileURLToPath } from 'node:url';
 import { CellError } from '../errors.js';
 import { wasmModule } from '../engine/factory.js';
-import type { CellOutput } from './cell.js';
+import { dropSpareMemory } from '../engine/wasm.js';
+import { type CellOutput, runCell } from './cell.js';
+import { CellQueue, type LaneOutput, type LaneTask } from './lanes.js';
 import { type Cell, describeCell } from './plan.js';
 import type { ExecOptions } from './executor.js';
 import { createPool } from './piscina.js';
+import { ThreadMemory } from './reuse.js';
 
 /** What each worker is given at start (src/run/worker.ts). */
 export interface WorkerData {
   module?: WebAssembly.Module;
-  /** The cells each worker expects to run (run/reuse.ts). */
+  /** The cells each lane expects to run (run/reuse.ts). */
   cellsPerWorker: number;
 }
 
+/** How often the progress line hears of cells the worker lanes finished. */
+const PROGRESS_MS = 100;
+
 export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
-  // Compiled once here and sent to each worker once (it shares the compiled code).
+  // Compiled once here, used by the main lane and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
+  const lanes = o.workers;
+  const cellsPerWorker = Math.ceil(cells.length / lanes);
   const filename = fileURLToPath(new URL('./workerEntry.cjs', import.meta.url));
-  const pool = createPool<Cell, CellOutput>(filename, o.workers, { module, cellsPerWorker: Math.ceil(cells.length / o.workers) } satisfies WorkerData);
-  // One listener for the whole run: tearing the pool down ends every task, running or queued.
-  const stop = () => void pool.destroy();
-  o.signal?.addEventListener('abort', stop, { once: true });
-  let done = 0;
+  const pool = createPool<LaneTask, LaneOutput>(filename, lanes - 1, { module, cellsPerWorker } satisfies WorkerData);
+  const queue = CellQueue.create(lanes);
+  // The first failure ends the run: no lane takes another cell, the main lane's cell stops at its
+  // next pause (the signal it runs with), and tearing the pool down ends the workers' cells.
+  const ended = new AbortController();
+  let failure: unknown;
+  const end = (e: unknown) => {
+    failure ??= e;
+    queue.stop();
+    ended.abort(failure);
+    void pool.destroy();
+  };
+  const onAbort = () => end(o.signal!.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = o.signal ? AbortSignal.any([o.signal, ended.signal]) : ended.signal;
+  const outs: CellOutput[] = new Array(cells.length);
+  let reported = 0;
+  const progress = () => {
+    const done = queue.done();
+    if (done > reported) o.onProgress?.((reported = done), cells.length);
+  };
+  const ticker = o.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
   try {
     o.signal?.throwIfAborted();
-    const outs = await Promise.all(cells.map(async (c) => {
-      try {
-        const out = await pool.run(c);
-        o.onProgress?.(++done, cells.length);
-        return out;
-      } catch (e) {
-        o.signal?.throwIfAborted();
-        const m = (e as Error).message ?? String(e);
-        throw new CellError(m.includes(`seed ${c.seed}`) ? m : `cell ${describeCell(c)} failed: ${m}`);
-      }
-    }));
+    const workerLanes = Array.from({ length: lanes - 1 }, (_, k) => k + 1).map((lane) =>
+      pool.run({ cells, queue: queue.buffer, lane }).then(
+        (got) => { for (const [i, out] of got) outs[i] = out; },
+        (e: unknown) => end(named(e, cells[queue.at(lane)])),
+      ));
+    const memory = new ThreadMemory(cellsPerWorker);
+    try {
+      await queue.drain(cells, 0, (c) => runCell(c, module, signal, memory), (i, out) => { outs[i] = out; });
+    } catch (e) {
+      end(e);
+    } finally {
+      dropSpareMemory(); // a run never starts on another run's memory
+    }
+    await Promise.all(workerLanes);
     o.signal?.throwIfAborted();
+    if (failure !== undefined) throw failure;
+    progress();
     return outs;
   } finally {
-    o.signal?.removeEventListener('abort', stop);
+    clearInterval(ticker);
+    o.signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
   }
+}
+
+/** A worker lane's error as a CellError naming the cell it was running (when it was running one). */
+function named(e: unknown, c: Cell | undefined): unknown {
+  const m = (e as Error)?.message ?? String(e);
+  if (!c) return e instanceof Error ? e : new Error(m);
+  return new CellError(m.includes(`seed ${c.seed}`) ? m : `cell ${describeCell(c)} failed: ${m}`);
 }

@@ -5,13 +5,12 @@
 // — a Ctrl-C while the pool was still starting did that about once in 15 runs. require() of
 // CommonJS has no such window, and the ES worker (worker.ts) arrives through import(), which a
 // termination interrupts cleanly.
-import type { CellOutput } from './cell.js';
-import type { Cell } from './plan.js';
+import type { LaneOutput, LaneTask } from './lanes.js';
 
 const worker: Promise<typeof import('./worker.js')> = import('./worker.js');
 
-async function run(cell: Cell): Promise<CellOutput> {
-  return (await worker).default(cell);
+async function run(task: LaneTask): Promise<LaneOutput> {
+  return (await worker).default(task);
 }
 
 export = run;
