@@ -4,7 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CellQueue } from '../src/run/lanes.js';
+import { CellQueue, laneError, laneErrorOf } from '../src/run/lanes.js';
+import { CellError, UsageError } from '../src/errors.js';
+import runLane from '../src/run/worker.js';
 import type { CellOutput } from '../src/run/cell.js';
 import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
 import { runOnPool } from '../src/run/pool.js';
@@ -70,5 +72,31 @@ describe('the main thread is a lane', () => {
     const stop = new AbortController();
     stop.abort(new Error('stopped by the test'));
     await assert.rejects(runOnPool(cellsOf(spec), { workers: 2, signal: stop.signal }), /stopped by the test/);
+  });
+});
+
+describe('an error crossing from a worker lane', () => {
+  it('keeps its class, so a bad script line exits 2 on any thread', () => {
+    const usage = laneErrorOf(laneError(new UsageError('s.jsonl:12001: unknown buffer')));
+    assert.ok(usage instanceof UsageError);
+    assert.equal(usage.message, 's.jsonl:12001: unknown buffer');
+    assert.ok(laneErrorOf(laneError(new CellError('cell x failed'))) instanceof CellError);
+    const other = laneErrorOf(laneError(new TypeError('oops')));
+    assert.ok(!(other instanceof UsageError) && !(other instanceof CellError));
+    assert.equal(laneError(undefined).message, 'undefined');
+  });
+
+  it('a worker lane returns what it ran and the error that stopped it, naming the cell', async () => {
+    const spec = planWorkload({
+      platform: 'bare-metal', device: 'r100', kernel: '2010', payloadBytes: 0, seed: 5,
+      strategy: 'legacy', gatt: null, workload: 'upload', pages: 64, boPages: 16, rounds: 1, replicas: 3, engine: 'wasm',
+    }, { ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 23 });
+    const cells = cellsOf(spec).map((c, i): Cell => (i === 1 ? { ...c, fault: 'throw' } : c));
+    const q = CellQueue.create(2);
+    const got = await runLane({ cells, queue: q.buffer, lane: 1, lanes: 2 });
+    assert.deepEqual(got.outs.map(([i]) => i), [0]);
+    assert.equal(got.error?.kind, 'cell');
+    assert.match(got.error!.message, /replica 1 \(seed \d+\)/);
+    assert.equal(q.at(1), 1);
   });
 });

@@ -1,6 +1,7 @@
 // Ctrl-C while a command runs: the first SIGINT aborts the command's signal, which the runners
 // check (between script lines, buffer objects and cells; piscina ends the tasks in flight), so the
-// command stops, writes nothing and exits 130 with one line. A command that does not stop within
+// command stops, writes nothing and exits 130 with one line. The main thread runs cells too (one
+// worker, or a lane of several: run/pool.ts), and hears SIGINT only between two engine calls. A command that does not stop within
 // GRACE_MS, or a second Ctrl-C, ends the process the same way.
 import { EXIT_INTERRUPTED, Interrupted, msg } from '../errors.js';
 

@@ -53,7 +53,7 @@ export interface EngineRecord {
   wallMs: number;
   /** Page-operations (pageOps) per second of wallMs. */
   pageOpsPerSec: number;
-  /** Worker threads the run used: at most one per cell, and per core unless --oversubscribe. */
+  /** Threads that ran cells (this one and its worker threads): at most one per cell, and per core unless --oversubscribe. */
   workers: number;
   /** What --workers asked for, and what capped it ('cells', 'cores'; null: nothing). */
   workersAsked: number;

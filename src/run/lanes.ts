@@ -3,6 +3,7 @@
 // The main thread is lane 0 (run/pool.ts), worker threads the others (run/worker.ts). Which lane
 // runs which cell depends on timing; outputs are stored by cell index, so the merged counters
 // never do.
+import { CellError, UsageError } from '../errors.js';
 import type { CellOutput } from './cell.js';
 import type { Cell } from './plan.js';
 
@@ -11,15 +12,38 @@ const STOP = 1; // non-zero: take no more cells (a cell failed, or the run was s
 const DONE = 2; // cells finished
 const AT = 3;   // AT + lane: the cell that lane runs now, −1 between cells
 
-/** What a worker lane is given: every cell of the run, the shared counters, and its lane number. */
+/** What a worker lane is given: every cell of the run, the shared counters, its lane number and
+ * how many lanes there are. */
 export interface LaneTask {
   cells: Cell[];
   queue: SharedArrayBuffer;
   lane: number;
+  lanes: number;
 }
 
-/** What a worker lane returns: the cells it ran, by index, and their outputs. */
-export type LaneOutput = [index: number, output: CellOutput][];
+/** An error as it crosses from a worker: a thread passes an Error's message, not its class, and
+ * the class decides the exit code (a bad script line is a usage error, exit 2, on any thread). */
+export interface LaneError {
+  kind: 'usage' | 'cell' | 'other';
+  message: string;
+}
+
+/** What a worker lane returns: the cells it ran, by index, with their outputs, and the error that
+ * stopped it, if one did. */
+export interface LaneOutput {
+  outs: [index: number, output: CellOutput][];
+  error?: LaneError;
+}
+
+export function laneError(e: unknown): LaneError {
+  const kind = e instanceof UsageError ? 'usage' : e instanceof CellError ? 'cell' : 'other';
+  return { kind, message: (e as Error)?.message ?? String(e) };
+}
+
+/** The error a worker lane passed, as its own class again ('other' stays a plain Error). */
+export function laneErrorOf(e: LaneError): Error {
+  return e.kind === 'usage' ? new UsageError(e.message) : e.kind === 'cell' ? new CellError(e.message) : new Error(e.message);
+}
 
 export class CellQueue {
   private readonly words: Int32Array;
@@ -42,6 +66,11 @@ export class CellQueue {
   /** Cells finished so far, on every lane. */
   done(): number {
     return Atomics.load(this.words, DONE);
+  }
+
+  /** Cells no lane has taken yet, of `total`. */
+  remaining(total: number): number {
+    return Math.max(0, total - Atomics.load(this.words, NEXT));
   }
 
   /** The cell index `lane` runs now, or −1. */

@@ -7,11 +7,12 @@
 // on which lane ran a cell. A failing cell fails the run naming the cell and its seed, stops the
 // other lanes and tears the pool down; an aborted signal (Ctrl-C) does the same and throws its reason.
 import { fileURLToPath } from 'node:url';
-import { CellError } from '../errors.js';
+import { setImmediate as turn } from 'node:timers/promises';
+import { CellError, UsageError } from '../errors.js';
 import { wasmModule } from '../engine/factory.js';
 import { dropSpareMemory } from '../engine/wasm.js';
 import { type CellOutput, runCell } from './cell.js';
-import { CellQueue, type LaneOutput, type LaneTask } from './lanes.js';
+import { CellQueue, type LaneOutput, type LaneTask, laneErrorOf } from './lanes.js';
 import { type Cell, describeCell } from './plan.js';
 import type { ExecOptions } from './executor.js';
 import { createPool } from './piscina.js';
@@ -20,8 +21,6 @@ import { ThreadMemory } from './reuse.js';
 /** What each worker is given at start (src/run/worker.ts). */
 export interface WorkerData {
   module?: WebAssembly.Module;
-  /** The cells each lane expects to run (run/reuse.ts). */
-  cellsPerWorker: number;
 }
 
 /** How often the progress line hears of cells the worker lanes finished. */
@@ -31,16 +30,16 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
   // Compiled once here, used by the main lane and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const lanes = o.workers;
-  const cellsPerWorker = Math.ceil(cells.length / lanes);
   const filename = fileURLToPath(new URL('./workerEntry.cjs', import.meta.url));
-  const pool = createPool<LaneTask, LaneOutput>(filename, lanes - 1, { module, cellsPerWorker } satisfies WorkerData);
+  const pool = createPool<LaneTask, LaneOutput>(filename, lanes - 1, { module } satisfies WorkerData);
   const queue = CellQueue.create(lanes);
   // The first failure ends the run: no lane takes another cell, the main lane's cell stops at its
   // next pause (the signal it runs with), and tearing the pool down ends the workers' cells.
   const ended = new AbortController();
+  let failed = false;
   let failure: unknown;
   const end = (e: unknown) => {
-    failure ??= e;
+    if (!failed) [failed, failure] = [true, e];
     queue.stop();
     ended.abort(failure);
     void pool.destroy();
@@ -54,25 +53,36 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
     const done = queue.done();
     if (done > reported) o.onProgress?.((reported = done), cells.length);
   };
-  const ticker = o.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
+  const ticker = o.onProgress ? setInterval(() => { try { progress(); } catch (e) { end(e); } }, PROGRESS_MS) : undefined;
   try {
     o.signal?.throwIfAborted();
     const workerLanes = Array.from({ length: lanes - 1 }, (_, k) => k + 1).map((lane) =>
-      pool.run({ cells, queue: queue.buffer, lane }).then(
-        (got) => { for (const [i, out] of got) outs[i] = out; },
+      pool.run({ cells, queue: queue.buffer, lane, lanes }).then(
+        (got) => {
+          for (const [i, out] of got.outs) outs[i] = out;
+          if (got.error) end(named(laneErrorOf(got.error), cells[queue.at(lane)]));
+        },
         (e: unknown) => end(named(e, cells[queue.at(lane)])),
       ));
-    const memory = new ThreadMemory(cellsPerWorker);
+    const memory = new ThreadMemory(() => Math.ceil(queue.remaining(cells.length) / lanes));
+    // Between two cells the main lane lets the event loop in, so that a Ctrl-C already pending is
+    // heard before it takes another cell, and before the run counts as done (as run/executor.ts).
+    const runHere = async (c: Cell) => {
+      await turn();
+      signal.throwIfAborted();
+      return runCell(c, module, signal, memory);
+    };
     try {
-      await queue.drain(cells, 0, (c) => runCell(c, module, signal, memory), (i, out) => { outs[i] = out; });
+      await queue.drain(cells, 0, runHere, (i, out) => { outs[i] = out; });
     } catch (e) {
       end(e);
     } finally {
       dropSpareMemory(); // a run never starts on another run's memory
     }
     await Promise.all(workerLanes);
+    await turn();
     o.signal?.throwIfAborted();
-    if (failure !== undefined) throw failure;
+    if (failed) throw failure;
     progress();
     return outs;
   } finally {
@@ -82,8 +92,10 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
   }
 }
 
-/** A worker lane's error as a CellError naming the cell it was running (when it was running one). */
+/** A worker lane's error as a CellError naming the cell it was running, unless it names it
+ * already or is a usage error (a bad script line: exit 2 on any thread). */
 function named(e: unknown, c: Cell | undefined): unknown {
+  if (e instanceof CellError || e instanceof UsageError) return e;
   const m = (e as Error)?.message ?? String(e);
   if (!c) return e instanceof Error ? e : new Error(m);
   return new CellError(m.includes(`seed ${c.seed}`) ? m : `cell ${describeCell(c)} failed: ${m}`);

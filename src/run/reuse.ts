@@ -29,13 +29,18 @@ export function reusePays(left: number, touched: number, laidOut: number): boole
 
 /** One thread's cells of one run: how many it expects, and whether its memory is being handed on. */
 export class ThreadMemory {
-  private left: number;
+  private readonly leftAfter: () => number;
   private handing = false;
   private faultsAtStart: number | undefined;
 
-  /** `cells`: the cells this thread expects to run in the run. */
-  constructor(cells: number) {
-    this.left = cells;
+  /** `cells`: the cells this thread will run in the run; or, for a thread that takes cells from a
+   * queue it shares (run/lanes.ts), how many it may still take, asked after each cell. */
+  constructor(cells: number | (() => number)) {
+    if (typeof cells !== 'number') this.leftAfter = cells;
+    else {
+      let left = cells;
+      this.leftAfter = () => --left;
+    }
   }
 
   /** Before a cell's engine is made. */
@@ -45,12 +50,12 @@ export class ThreadMemory {
 
   /** After a cell: releases its engine, keeping the memory when that pays (always, once begun). */
   finish(engine: Engine): void {
-    this.left--;
+    const left = this.leftAfter();
     const committed = (engine as Engine & { committedBytes?: () => number }).committedBytes?.();
     const now = this.faultsAtStart === undefined ? undefined : threadFaults();
     if (!this.handing && now !== undefined && committed !== undefined) {
-      this.handing = reusePays(this.left, now - this.faultsAtStart!, committed / PAGE_BYTES);
+      this.handing = reusePays(left, now - this.faultsAtStart!, committed / PAGE_BYTES);
     }
-    engine.release?.(this.handing && this.left > 0);
+    engine.release?.(this.handing && left > 0);
   }
 }

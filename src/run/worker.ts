@@ -3,20 +3,25 @@
 // each engine's memory on to the next when that pays (run/reuse.ts).
 import { workerData } from 'node:worker_threads';
 import { runCell } from './cell.js';
-import { CellQueue, type LaneOutput, type LaneTask } from './lanes.js';
+import { CellQueue, type LaneOutput, type LaneTask, laneError } from './lanes.js';
 import { markLoaded } from './loadGate.js';
 import { ThreadMemory } from './reuse.js';
 import type { WorkerData } from './pool.js';
 
-const data = workerData as WorkerData | undefined;
-const mod = data?.module;
-// A worker lives for one run (the pool is made per run), so its cells are that run's.
-const memory = new ThreadMemory(data?.cellsPerWorker ?? 1);
+const mod = (workerData as WorkerData | undefined)?.module;
 
+/** One run's lane (a worker lives for one run: the pool is made per run). A failure comes back as
+ * data (laneError), so that its class, and with it the exit code, survives the crossing. */
 export default async function run(task: LaneTask): Promise<LaneOutput> {
-  const out: LaneOutput = [];
-  await new CellQueue(task.queue).drain(task.cells, task.lane, (c) => runCell(c, mod, undefined, memory), (i, o) => out.push([i, o]));
-  return out;
+  const queue = new CellQueue(task.queue);
+  const memory = new ThreadMemory(() => Math.ceil(queue.remaining(task.cells.length) / task.lanes));
+  const outs: LaneOutput['outs'] = [];
+  try {
+    await queue.drain(task.cells, task.lane, (c) => runCell(c, mod, undefined, memory), (i, o) => outs.push([i, o]));
+    return { outs };
+  } catch (e) {
+    return { outs, error: laneError(e) };
+  }
 }
 
 // Last: the pool may be torn down from here on (run/loadGate.ts).

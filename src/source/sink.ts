@@ -17,8 +17,8 @@ const NO_OPS = new Int32Array(0);
  * memory triggers dropped those maps, and with them the optimised code of the op stream (push
  * and every workload step that inlines it), which each cell then ran unoptimised while a
  * background thread compiled it again — 10 compilations a cell, taking CPU from a second worker
- * (README, Workers). A sink lets go of its engine when its stream ends (detach),
- * so what is kept is small.
+ * (README, Workers). A sink lets go of its engine when its stream ends (detach), so what is
+ * kept is its record of past ops: a byte an op, and a script's line numbers.
  */
 const kept = new Map<unknown, object>();
 export function keepLast<T extends object>(o: T): T {
