@@ -1,5 +1,6 @@
-// Question: does a user's command finish sooner on 2 worker threads than on 1 — by the wall
-// clock, pool start-up included — for a matrix and for one scenario's replicas?
+// Question: does a user's command finish sooner with --workers 2 (this thread and one worker
+// thread, src/run/pool.ts) than with 1 — by the wall clock, pool start-up included — for a
+// matrix and for one scenario's replicas?
 import { availableParallelism } from 'node:os';
 import { timedMetric } from './metrics.js';
 import { pairedRatios, statCell, summarize } from './stats.js';
@@ -99,7 +100,7 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
   return {
     id: 'scaling',
     title: 'Worker scaling by wall time',
-    question: 'Does a matrix, or one scenario\'s replicas, finish sooner on 2 worker threads than on 1 — by the wall clock, worker start-up included?',
+    question: 'Does a matrix, or one scenario\'s replicas, finish sooner with --workers 2 (the main thread and one worker thread taking cells from one queue) than with 1 — by the wall clock, worker start-up included?',
     tables: [{
       caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json), after a garbage collection that frees the machines of the commands before it (bench/userRun.ts); wall is the whole command, the worker pool's start-up included. "workers used" and "engine.wallMs reported" are what the results say (the matrix's engine.wallMs summed over its cells). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
       columns: ['what', '--workers', 'workers used', 'results', 'wall s', 'engine.wallMs reported, s', 'samples', 'speed-up by wall', 'command'],
@@ -114,8 +115,8 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
     targets,
     notes: [
       'Every worker count produced identical counters (checked on the last round).',
-      'In this process (first table) the one-worker run reuses code this process has already compiled and optimised, while the worker threads of each run start cold; as whole processes (second table) both start cold, and the start-up of node is in both.',
-      `Sizes: ${c.sizes.map((z) => `${pow2(z.pages)} pages per cell (${Object.entries(z.machine).map(([k, v]) => `--${k} ${v}`).join(' ')})`).join('; ')}. Small cells last tens of milliseconds, so starting two worker threads (node's worker bootstrap and module loading) and their cold first cells weigh on the wall: the first table's wall beside its engine.wallMs shows how much${c.sizes.some((z) => z.pages >= TARGET_PAGES) ? `; at the end-to-end section's ${pow2(TARGET_PAGES)} pages the cells' own work dominates` : ''}.`,
+      'In this process (first table) the main thread reuses code this process has already compiled and optimised, while the worker thread of each 2-worker run starts cold; as whole processes (second table) both start cold, and the start-up of node is in both.',
+      `Sizes: ${c.sizes.map((z) => `${pow2(z.pages)} pages per cell (${Object.entries(z.machine).map(([k, v]) => `--${k} ${v}`).join(' ')})`).join('; ')}. Small cells last tens of milliseconds, so starting the worker thread (node's worker bootstrap and module loading, ~40 ms) and its cold first cell weigh on the wall: the first table's wall beside its engine.wallMs shows how much${c.sizes.some((z) => z.pages >= TARGET_PAGES) ? `; at the end-to-end section's ${pow2(TARGET_PAGES)} pages the cells' own work dominates` : ''}.`,
       'The third table is the ceiling any program meets here: if two threads of plain arithmetic, of memory filling or of first touches do not reach 2×, neither can a run made of them.',
       'The speed-up depends on how many cores are free while the benchmark runs: CI prints it beside its baseline and never fails on it; the 1.7× target is printed, never gated.',
     ],
