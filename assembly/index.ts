@@ -43,7 +43,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   if (iommuMode != IOMMU_MODE_STRICT && (iommuMode != IOMMU_MODE_LAZY || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_configure(platform, maskBits, kernel, ramPages, hostPages, xenLowPages, nslabs, payloadBytes,
     maxBuffers, gartPages, gartFamily)) return INIT_LAYOUT;
-  // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
+  // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only. Every pool is whole segments.
   if (swiotlbDynamic != 0 && (swiotlbDynamic != 1 || kernel != KERNEL_MODERN)) return INIT_LAYOUT;
   if (!L.layout_swiotlb_dynamic(swiotlbDynamic == 1)) return INIT_LAYOUT;
   // min_align_mask came with Linux 5.12 (dma_set_min_align_mask): modern only, 0 or 2^k - 1 within a page.

@@ -217,12 +217,13 @@ function region(at: u64, bytes: u64): u64 {
 /** `at` rounded up to a 4 KiB page (a table whose pages p2m_written tracks one by one). */
 @inline function page_aligned(at: u64): u64 { return (at + 4095) & ~(<u64>4095); }
 
-/** --swiotlb-dynamic: room for the dynamic pools' slot records; false if the boot pool is not whole segments. */
+/** --swiotlb-dynamic: room for the dynamic pools' slot records. False if the boot pool is not whole
+ * 128-slot segments, which neither era builds (src/model/index.ts says where the kernel aligns it). */
 export function layout_swiotlb_dynamic(on: bool): bool {
   swiotlb_dynamic = on;
   dyn_slot_base = nslabs;
   slot_capacity = on ? nslabs + SWIOTLB_DYN_POOLS * SWIOTLB_DYN_MAX_SLABS : nslabs;
-  return !on || nslabs % IO_TLB_SEGSIZE == 0;
+  return nslabs % IO_TLB_SEGSIZE == 0;
 }
 
 /** Lays out every table; returns false when it cannot fit in 32-bit linear memory. */

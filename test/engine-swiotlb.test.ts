@@ -6,10 +6,10 @@
 // empty pool (a radeon or nouveau dummy page holds slots 0-1 on swiotlb-force: test/engine-xen.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dir, GartFamily, Kernel, Platform } from '../src/engine/abi.js';
+import { Dir, GartFamily, InitError, Kernel, Platform } from '../src/engine/abi.js';
 import {
   BIDI, ENGINES, PAGE, POOL_PFN, TO_DEV, alloc, cpuRead, cpuWrite, devRead, devWrite, map, mappingError,
-  overflowPfn, runCases, runOn, unmap, type OpWords,
+  initOn, overflowPfn, runCases, runOn, unmap, type OpWords,
 } from './engineHarness.js';
 
 const force = { platform: Platform['swiotlb-force'], gartFamily: GartFamily.agp };
@@ -150,3 +150,17 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+describe('a pool is whole 128-slot segments', () => {
+  // Both eras' kernels align the slot count to IO_TLB_SEGSIZE (2.6.37 setup_io_tlb_npages;
+  // 6.12 setup_io_tlb_npages, swiotlb_adjust_size), so neither engine builds any other pool: a
+  // segment's free count would reach past the pool's end (an audit found the engines disagreeing there).
+  for (const engine of ENGINES) {
+    it(`init refuses nslabs that is not a multiple of 128, either kernel (engine ${engine})`, async () => {
+      for (const kernel of [Kernel['2010'], Kernel.modern]) {
+        for (const nslabs of [200, 4097, 64]) assert.equal(await initOn(engine, { platform: Platform['swiotlb-force'], kernel, nslabs }), InitError.LAYOUT, `${kernel} ${nslabs}`);
+        for (const nslabs of [128, 256, 4096]) assert.equal(await initOn(engine, { platform: Platform['swiotlb-force'], kernel, nslabs }), InitError.OK, `${kernel} ${nslabs}`);
+      }
+    });
+  }
+});

@@ -66,9 +66,14 @@ export class Model implements TtState {
     if (cfg.ramPages < layout.firstFreePfn) return InitError.LAYOUT;
     // The flush queue is the modern kernel's (dma-iommu.c); 2010 is strict (docs/ENGINE.md §8).
     if (cfg.iommuMode !== IommuMode.strict && (cfg.iommuMode !== IommuMode.lazy || cfg.kernel !== Kernel.modern)) return InitError.LAYOUT;
-    // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only, pools of whole segments.
+    // A swiotlb pool is whole 128-slot segments in both eras: 2.6.37 setup_io_tlb_npages and
+    // swiotlb_init_with_default_size, 6.12 setup_io_tlb_npages and swiotlb_adjust_size align the slot
+    // count to IO_TLB_SEGSIZE. So a segment's free count never runs past the pool's end (6.12's
+    // swiotlb_init_io_tlb_pool caps it there, a cap that then never bites).
+    if (cfg.nslabs % IO_TLB_SEGSIZE !== 0) return InitError.LAYOUT;
+    // CONFIG_SWIOTLB_DYNAMIC is 6.6+ (kernel/dma/swiotlb.c): modern only.
     const dyn = cfg.swiotlbDynamic ?? 0;
-    if (dyn !== 0 && (dyn !== 1 || cfg.kernel !== Kernel.modern || cfg.nslabs % IO_TLB_SEGSIZE !== 0)) return InitError.LAYOUT;
+    if (dyn !== 0 && (dyn !== 1 || cfg.kernel !== Kernel.modern)) return InitError.LAYOUT;
     // min_align_mask came with Linux 5.12 (dma_set_min_align_mask): modern only, 0 or 2^k - 1 within a page.
     const minAlign = cfg.minAlignMask ?? 0;
     const maskOk = Number.isInteger(minAlign) && minAlign >= 0 && minAlign < 2 ** MIN_ALIGN_MASK_MAX_BITS && (minAlign & (minAlign + 1)) === 0;
