@@ -9,7 +9,7 @@ import { CellError, UsageError } from '../src/errors.js';
 import runLane from '../src/run/worker.js';
 import type { CellOutput } from '../src/run/cell.js';
 import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
-import { runOnPool } from '../src/run/pool.js';
+import { runLanes } from '../src/run/pool.js';
 import { runCells } from '../src/run/executor.js';
 
 /** Stand-in cells: only their index matters to the queue. */
@@ -59,19 +59,19 @@ describe('the main thread is a lane', () => {
 
   it('two lanes give every cell, in cell order, with the counters one thread gives', async () => {
     const one = await runCells(cellsOf(spec), { workers: 1 });
-    const two = await runOnPool(cellsOf(spec), { workers: 2 });
+    const two = await runLanes(cellsOf(spec), { workers: 2 });
     assert.equal(two.length, 6);
     assert.deepEqual(two.map((o) => o.raw.counters), one.map((o) => o.raw.counters));
   });
 
   it('progress reaches every cell, and a stopped run throws the signal\'s reason', async () => {
     const seen: number[] = [];
-    await runOnPool(cellsOf(spec), { workers: 2, onProgress: (done) => seen.push(done) });
+    await runLanes(cellsOf(spec), { workers: 2, onProgress: (done) => seen.push(done) });
     assert.equal(seen.at(-1), 6);
     assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]!), `progress only grows: ${seen.join(' ')}`);
     const stop = new AbortController();
     stop.abort(new Error('stopped by the test'));
-    await assert.rejects(runOnPool(cellsOf(spec), { workers: 2, signal: stop.signal }), /stopped by the test/);
+    await assert.rejects(runLanes(cellsOf(spec), { workers: 2, signal: stop.signal }), /stopped by the test/);
   });
 });
 

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers.js';
-import { runOnPool } from '../src/run/pool.js';
+import { runLanes } from '../src/run/pool.js';
 import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
 import { runCells } from '../src/run/executor.js';
 import { createPool } from '../src/run/piscina.js';
@@ -34,7 +34,7 @@ describe('workers and engines', () => {
       strategy: 'legacy', gatt: null, workload: 'upload', pages: 64, boPages: 16, rounds: 1, replicas: 3, engine: 'wasm',
     }, { ram: 2 ** 30, hostRam: 6 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 23 });
     const cells = cellsOf(spec).map((c, i): Cell => (i === 1 ? { ...c, fault: 'throw' } : c));
-    await assert.rejects(runOnPool(cells, { workers: 2 }), (e: Error) => {
+    await assert.rejects(runLanes(cells, { workers: 2 }), (e: Error) => {
       assert.match(e.message, /bare-metal\/r100\/legacy\/upload replica 1 \(seed \d+\)/);
       return true;
     });

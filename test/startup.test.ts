@@ -20,7 +20,7 @@ function loaded(...args: string[]): string[] {
   return r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
 }
 
-const HEAVY = [/node_modules\//, /\/dist\/bench\//, /\/dist\/src\/engine\/js\.js$/, /\/dist\/src\/model\/(?!sim\/rand\.js$)/, /\/dist\/src\/run\/pool\.js$/, /\/dist\/src\/source\/replay\.js$/, /node:worker_threads/];
+const HEAVY = [/node_modules\//, /\/dist\/bench\//, /\/dist\/src\/engine\/js\.js$/, /\/dist\/src\/model\/(?!sim\/rand\.js$)/, /\/dist\/src\/run\/piscina\.js$/, /\/dist\/src\/source\/replay\.js$/, /node:worker_threads/];
 
 describe('start-up loads only what the command uses', () => {
   it('run --pages 64 (the Wasm engine, one worker)', () => {
@@ -38,6 +38,6 @@ describe('start-up loads only what the command uses', () => {
 
   it('the reference model and the pool load when asked for', () => {
     const urls = loaded('run', '--pages', '64', '--engine', 'js', '--replicas', '2', '--workers', '2', '--oversubscribe');
-    assert.ok(urls.some((u) => u.endsWith('/dist/src/run/pool.js')));
+    assert.ok(urls.some((u) => u.endsWith('/dist/src/run/piscina.js')));
   });
 });

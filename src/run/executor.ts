@@ -1,26 +1,18 @@
-// Runs cells: on this thread for one worker; for more, on this thread and a piscina pool of one
-// worker thread fewer (run/pool.ts). Either way the outputs come back in cell order, so merged
-// counters never depend on --workers. An aborted
-// `signal` (Ctrl-C) stops the run: the cells in flight are dropped and its reason is thrown.
+// Runs cells: on this thread, and for more than one worker also on a piscina pool of one worker
+// thread fewer (run/pool.ts). Either way the outputs come back in cell order, so merged counters
+// never depend on --workers. An aborted `signal` (Ctrl-C) stops the run: the cells in flight are
+// dropped and its reason is thrown.
 // Workers never exceed the cells, nor (unless `oversubscribe`) the cores: chooseWorkers.
 import { availableParallelism } from 'node:os';
-import { setImmediate as turn } from 'node:timers/promises';
 import { wasmModule } from '../engine/factory.js';
-import { dropSpareMemory, wasmTablesBytes } from '../engine/wasm.js';
+import { wasmTablesBytes } from '../engine/wasm.js';
 import { UsageError } from '../errors.js';
 import { formatSize } from '../units.js';
-import { type CellOutput, runCell } from './cell.js';
+import type { CellOutput } from './cell.js';
 import type { Cell } from './plan.js';
-import { ThreadMemory } from './reuse.js';
+import { type ExecOptions, runLanes } from './pool.js';
 
-export interface ExecOptions {
-  /** Worker threads asked for; chooseWorkers caps them. */
-  workers: number;
-  /** Let the workers exceed the cores (never the cells). */
-  oversubscribe?: boolean;
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}
+export type { ExecOptions };
 
 /** The workers a run gets, and why it got fewer than it asked for. */
 export interface WorkerChoice {
@@ -45,35 +37,7 @@ export function chooseWorkers(asked: number, cells: number, oversubscribe = fals
 export async function runCells(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
   if (cells.some((c) => c.plan.scenario.engine === 'wasm')) checkMachinesFit(cells, await wasmModule());
   const { workers } = chooseWorkers(o.workers, cells.length, o.oversubscribe);
-  if (workers > 1) {
-    const { runOnPool } = await import('./pool.js');
-    return runOnPool(cells, { ...o, workers });
-  }
-  const mod = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
-  try {
-    return await runHere(cells, mod, o);
-  } finally {
-    dropSpareMemory(); // a run never starts on another run's memory
-  }
-}
-
-/** The cells one after another on this thread (whose next engine reuses the last one's memory). */
-async function runHere(cells: Cell[], mod: WebAssembly.Module | undefined, o: ExecOptions): Promise<CellOutput[]> {
-  const outs: CellOutput[] = [];
-  const memory = new ThreadMemory(cells.length);
-  for (const c of cells) {
-    if (o.signal) {
-      await turn();
-      o.signal.throwIfAborted();
-    }
-    outs.push(await runCell(c, mod, o.signal, memory));
-    o.onProgress?.(outs.length, cells.length);
-  }
-  if (o.signal) {
-    await turn();
-    o.signal.throwIfAborted();
-  }
-  return outs;
+  return runLanes(cells, { ...o, workers });
 }
 
 /**

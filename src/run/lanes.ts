@@ -68,9 +68,9 @@ export class CellQueue {
     return Atomics.load(this.words, DONE);
   }
 
-  /** Cells no lane has taken yet, of `total`. */
-  remaining(total: number): number {
-    return Math.max(0, total - Atomics.load(this.words, NEXT));
+  /** Cells a lane may still take, of `total` over `lanes`: those no lane has taken yet, shared out. */
+  share(total: number, lanes: number): number {
+    return Math.ceil(Math.max(0, total - Atomics.load(this.words, NEXT)) / lanes);
   }
 
   /** The cell index `lane` runs now, or −1. */

@@ -1,11 +1,11 @@
-// Cells on more than one thread: the main thread and `workers − 1` worker threads of a piscina
-// pool, each a lane that takes the run's cells one by one from a shared queue (run/lanes.ts).
-// Different from a pool of `workers` threads, for speed only: the main thread only waited, and on
-// a machine with as many cores as workers it took CPU from them (receiving results, its garbage
-// collection), while one more thread started up, compiled its code and was torn down
-// (README, Workers). Outputs are returned in cell order, so merging never depends
-// on which lane ran a cell. A failing cell fails the run naming the cell and its seed, stops the
-// other lanes and tears the pool down; an aborted signal (Ctrl-C) does the same and throws its reason.
+// Where cells run: on lanes that take the run's cells one by one from a shared queue
+// (run/lanes.ts) — this thread, and for `workers` > 1 also `workers − 1` worker threads of a
+// piscina pool. Different from a pool of `workers` threads, for speed only: the main thread only
+// waited, and on a machine with as many cores as workers it took CPU from them (receiving results,
+// its garbage collection), while one more thread started up, compiled its code and was torn down
+// (README, Workers). Outputs are returned in cell order, so merging never depends on which lane
+// ran a cell. A failing cell fails the run naming the cell and its seed, stops the other lanes and
+// tears the pool down; an aborted signal (Ctrl-C) does the same and throws its reason.
 import { fileURLToPath } from 'node:url';
 import { setImmediate as turn } from 'node:timers/promises';
 import { CellError, UsageError } from '../errors.js';
@@ -14,9 +14,16 @@ import { dropSpareMemory } from '../engine/wasm.js';
 import { type CellOutput, runCell } from './cell.js';
 import { CellQueue, type LaneOutput, type LaneTask, laneErrorOf } from './lanes.js';
 import { type Cell, describeCell } from './plan.js';
-import type { ExecOptions } from './executor.js';
-import { createPool } from './piscina.js';
 import { ThreadMemory } from './reuse.js';
+
+export interface ExecOptions {
+  /** Worker threads asked for; chooseWorkers caps them. */
+  workers: number;
+  /** Let the workers exceed the cores (never the cells). */
+  oversubscribe?: boolean;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
 
 /** What each worker is given at start (src/run/worker.ts). */
 export interface WorkerData {
@@ -26,12 +33,14 @@ export interface WorkerData {
 /** How often the progress line hears of cells the worker lanes finished. */
 const PROGRESS_MS = 100;
 
-export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
+export async function runLanes(cells: Cell[], o: ExecOptions): Promise<CellOutput[]> {
   // Compiled once here, used by the main lane and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const lanes = o.workers;
-  const filename = fileURLToPath(new URL('./workerEntry.cjs', import.meta.url));
-  const pool = createPool<LaneTask, LaneOutput>(filename, lanes - 1, { module } satisfies WorkerData);
+  // The pool (and the piscina library) only when there are worker lanes.
+  const pool = lanes > 1
+    ? (await import('./piscina.js')).createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), lanes - 1, { module } satisfies WorkerData)
+    : undefined;
   const queue = CellQueue.create(lanes);
   // The first failure ends the run: no lane takes another cell, the main lane's cell stops at its
   // next pause (the signal it runs with), and tearing the pool down ends the workers' cells.
@@ -42,38 +51,39 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
     if (!failed) [failed, failure] = [true, e];
     queue.stop();
     ended.abort(failure);
-    void pool.destroy();
+    void pool?.destroy();
   };
   const onAbort = () => end(o.signal!.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const signal = o.signal ? AbortSignal.any([o.signal, ended.signal]) : ended.signal;
+  // The main lane's cells stop at the user's signal or at another lane's failure (none without a pool).
+  const signal = !pool ? o.signal : o.signal ? AbortSignal.any([o.signal, ended.signal]) : ended.signal;
   const outs: CellOutput[] = new Array(cells.length);
   let reported = 0;
   const progress = () => {
     const done = queue.done();
     if (done > reported) o.onProgress?.((reported = done), cells.length);
   };
-  const ticker = o.onProgress ? setInterval(() => { try { progress(); } catch (e) { end(e); } }, PROGRESS_MS) : undefined;
+  const ticker = o.onProgress && pool ? setInterval(() => { try { progress(); } catch (e) { end(e); } }, PROGRESS_MS) : undefined;
   try {
     o.signal?.throwIfAborted();
     const workerLanes = Array.from({ length: lanes - 1 }, (_, k) => k + 1).map((lane) =>
-      pool.run({ cells, queue: queue.buffer, lane, lanes }).then(
+      pool!.run({ cells, queue: queue.buffer, lane, lanes }).then(
         (got) => {
           for (const [i, out] of got.outs) outs[i] = out;
           if (got.error) end(named(laneErrorOf(got.error), cells[queue.at(lane)]));
         },
         (e: unknown) => end(named(e, cells[queue.at(lane)])),
       ));
-    const memory = new ThreadMemory(() => Math.ceil(queue.remaining(cells.length) / lanes));
+    const memory = new ThreadMemory(() => queue.share(cells.length, lanes));
     // Between two cells the main lane lets the event loop in, so that a Ctrl-C already pending is
     // heard before it takes another cell, and before the run counts as done (as run/executor.ts).
     const runHere = async (c: Cell) => {
       await turn();
-      signal.throwIfAborted();
+      signal?.throwIfAborted();
       return runCell(c, module, signal, memory);
     };
     try {
-      await queue.drain(cells, 0, runHere, (i, out) => { outs[i] = out; });
+      await queue.drain(cells, 0, runHere, (i, out) => { outs[i] = out; progress(); });
     } catch (e) {
       end(e);
     } finally {
@@ -88,7 +98,7 @@ export async function runOnPool(cells: Cell[], o: ExecOptions): Promise<CellOutp
   } finally {
     clearInterval(ticker);
     o.signal?.removeEventListener('abort', onAbort);
-    await pool.destroy();
+    await pool?.destroy();
   }
 }
 

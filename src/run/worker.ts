@@ -14,7 +14,7 @@ const mod = (workerData as WorkerData | undefined)?.module;
  * data (laneError), so that its class, and with it the exit code, survives the crossing. */
 export default async function run(task: LaneTask): Promise<LaneOutput> {
   const queue = new CellQueue(task.queue);
-  const memory = new ThreadMemory(() => Math.ceil(queue.remaining(task.cells.length) / task.lanes));
+  const memory = new ThreadMemory(() => queue.share(task.cells.length, task.lanes));
   const outs: LaneOutput['outs'] = [];
   try {
     await queue.drain(task.cells, task.lane, (c) => runCell(c, mod, undefined, memory), (i, o) => outs.push([i, o]));
