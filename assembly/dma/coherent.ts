@@ -92,8 +92,8 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
     handle = <u64>pfn_to_mfn(pfn) << PAGE_SHIFT;
   } else if (iommu_present()) {
     // The IOVAs cover the pages asked for, not the whole block: 2010 ppc64 iommu_alloc_coherent maps
-    // PAGE_ALIGN(size) >> IOMMU_PAGE_SHIFT entries, 6.12 __iommu_dma_alloc_noncontiguous maps
-    // PAGE_ALIGN(size). Different: the block is still 2^order pages (6.12 allocates only those
+    // PAGE_ALIGN(size) >> IOMMU_PAGE_SHIFT entries, 6.12 iommu_dma_alloc → __iommu_dma_map maps
+    // PAGE_ALIGN(size) of TTM's force-contiguous block. Different: the block is still 2^order pages (6.12 allocates only those
     // pages), and 2010's IOVA alignment to the order is not kept (the window is next-fit, §8).
     const first = iommu_alloc(pfn, (size + PAGE_SIZE - 1) >> PAGE_SHIFT, true);
     if (first < 0) {

@@ -96,7 +96,8 @@ function platformHandle(s: DmaState, pfn: number, order: number, size: number): 
   }
   if (s.iommu) {
     // The IOVAs cover the pages asked for, not the whole block (2010 ppc64 iommu_alloc_coherent,
-    // 6.12 __iommu_dma_alloc_noncontiguous: PAGE_ALIGN(size)); the twin says what stays different.
+    // 6.12 iommu_dma_alloc → __iommu_dma_map for TTM's force-contiguous block: PAGE_ALIGN(size));
+    // the twin says what stays different.
     const pages = Math.ceil(size / PAGE_SIZE);
     const first = s.iommu.allocate(pages);
     if (first < 0) return null;
