@@ -6,7 +6,7 @@
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
   IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, PLATFORM_COCO, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
-  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, TTM_NR_PAGE_ORDERS } from './abi';
+  XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, IOVA_MAG_SIZE, IOVA_RANGE_CACHE_MAX_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, TTM_NR_PAGE_ORDERS } from './abi';
 
 @inline export const OPS_CAPACITY: i32 = 16384;
 @inline export const TLB_SLOT_BYTES: i32 = 16; // per swiotlb slot (dma/swiotlb.ts)
@@ -120,6 +120,17 @@ export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
 export let iommu_len_ptr: usize = 0;  // u32 per IOVA page: allocation length at its first page
 export let iommu_marked_ptr: usize = 0; // u32 per IOVA page: the entries the IOTLB cached since the last flush (dma/iommu.ts)
+// 6.12's IOVA allocator (dma/iova.ts; modern iommu only): 1 bit per IOVA page in the tree (u64
+// words), the size of the tree run starting at a page (u32), and per size class an rcache record.
+export let iova_taken_ptr: usize = 0;
+export let iova_size_ptr: usize = 0;
+export let iova_rcache_ptr: usize = 0; // IOVA_RCACHE_BYTES per size class (dma/iova.ts)
+export let iova_depot_ptr: usize = 0;  // each class's depot room in turn (iova_depot_room u32s)
+/** An rcache record: loaded, prev and depot counts, which magazine is loaded, the depot's address
+ * (i32 each, padded to 32 bytes), then the two magazines (IOVA_MAG_SIZE u32 each). */
+@inline export const IOVA_RCACHE_BYTES: usize = 32 + <usize>(2 * IOVA_MAG_SIZE) * 4;
+/** A depot's room: as many full magazines as the class's runs could fill, and one. */
+@inline export function iova_depot_room(c: i32): i32 { return ((IOMMU_WINDOW_PAGES >> c) / IOVA_MAG_SIZE + 1) * IOVA_MAG_SIZE; }
 export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
 export let debug_hash_ptr: usize = 0;  // i32 per bucket: newest entry index + 1, 0 = empty
@@ -297,6 +308,13 @@ export function layout_place(): u64 {
     iommu_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
     iommu_len_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
     iommu_marked_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
+    if (kernel_era == KERNEL_MODERN) {
+      iova_taken_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES >> 3);
+      iova_size_ptr = <usize>at; at = region(at, <u64>IOMMU_WINDOW_PAGES * 4);
+      iova_rcache_ptr = <usize>at; at = region(at, <u64>(IOVA_RCACHE_BYTES * IOVA_RANGE_CACHE_MAX_SIZE));
+      iova_depot_ptr = <usize>at;
+      for (let c = 0; c < IOVA_RANGE_CACHE_MAX_SIZE; c++) at = region(at, <u64>iova_depot_room(c) * 4);
+    }
   }
   buffers_ptr = <usize>at; at = region(at, <u64>max_buffers * SLOT_BYTES);
   debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);

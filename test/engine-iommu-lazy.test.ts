@@ -8,8 +8,9 @@
 // reaches the old page only through a translation its IOTLB cached, i.e. an IOVA page it accessed
 // while mapped (the simulation assumes the IOTLB holds every one); an IOVA page it never used
 // walks the cleared page table and faults, as under strict. The numbers are derived by hand from those rules and the base machine of
-// test/engineHarness.ts: the dummy page holds IOVA entry 0 (D3), so the first streaming map is
-// entry 1; a one-page alloc gets pfn 20489, the first free pfn, which is odd, so the buddy's init
+// test/engineHarness.ts: 6.12's IOVA allocator works down from the window's top (dma/iova.ts), the
+// dummy page (D3) takes the last entry, so the first streaming map is the one below it (TOP − 2),
+// and a two-page map, aligned to two entries, takes TOP − 4 and TOP − 3; a one-page alloc gets pfn 20489, the first free pfn, which is odd, so the buddy's init
 // leaves it alone on the order-0 list, and a free puts it back at the head for the next alloc.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -25,7 +26,9 @@ const strict = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: Iom
 const lazy = { ...strict, iommuMode: IommuMode.lazy };
 const field = (o: Outcome, name: (typeof VIOLATION_FIELDS)[number]): bigint => o.violation![VIOLATION_FIELDS.indexOf(name)]!;
 const PFN = firstFreePfn(32768); // 20489
-const FIRST_IOVA = BigInt(IOMMU_BASE + PAGE); // entry 1
+const TOP = IOMMU_WINDOW_PAGES;
+const iova = (entry: number): bigint => BigInt(IOMMU_BASE + entry * PAGE);
+const FIRST_IOVA = iova(TOP - 2); // below the dummy page's
 
 /**
  * One buffer mapped, unmapped, freed while a GART PTE still holds its IOVA; another buffer then
@@ -61,15 +64,15 @@ for (const engine of ENGINES) {
     });
 
     it('the IOTLB holds only the IOVA pages the device used: a two-page map read on its first page only faults on the second', async () => {
-      // Entries 1 and 2; the device reads page 0 (entry 1) while mapped, then the whole buffer after
+      // Entries TOP − 4 and TOP − 3; the device reads page 0 while mapped, then the whole buffer after
       // the unmap. Two pages are an order-1 block: 20489 is odd, so the buffer is pfns 20490-20491.
       const ops = [alloc(0, 2), cpuWrite(0, 0, 2 * PAGE), map(0, BIDI, 0, 2 * PAGE), devRead(0, 0, PAGE), unmap(0, BIDI, 2 * PAGE), devRead(0, 0, 2 * PAGE)];
       const l = await runOn(engine, lazy, ops);
       assert.deepEqual([l.kind, l.c.foreignReads, l.c.iommuPagesQueued], [ViolationKind.foreign, 1, 2], 'page 0 reached, page 1 faults');
-      assert.equal(field(l, 'dmaAddr'), FIRST_IOVA + BigInt(PAGE), 'entry 2');
+      assert.equal(field(l, 'dmaAddr'), iova(TOP - 3), 'the second page');
       assert.deepEqual([field(l, 'pfn'), field(l, 'hopPfn'), field(l, 'iovaUnmapOp')], [BigInt(PFN + 2), -1n, -1n]);
       const s = await runOn(engine, strict, ops);
-      assert.deepEqual([s.c.foreignReads, field(s, 'dmaAddr')], [2, FIRST_IOVA], 'strict: both pages fault');
+      assert.deepEqual([s.c.foreignReads, field(s, 'dmaAddr')], [2, iova(TOP - 4)], 'strict: both pages fault');
     });
 
     it('a GART PTE left on a freed buffer the GPU had used: lazy reaches the page its next owner wrote, and says the IOVA waits in the flush queue', async () => {
@@ -105,8 +108,9 @@ for (const engine of ENGINES) {
     });
 
     it('an IOVA in the flush queue is not reused: a full window stays full until the flush (alloc_iova_fast flushes only the rcaches)', async () => {
-      // Entry 0 is the dummy page; 511 maps of 1024 pages take entries 1..523264, one of 1023 the
-      // rest up to 2^19 − 1. Unmapping that last one frees 1023 entries (strict) or queues them (lazy).
+      // The dummy page takes the top entry; 511 maps of 1024 pages, each aligned to 1024, take the
+      // blocks below the top one, and one of 1023 the rest of that block, up to the dummy page.
+      // Unmapping that last one frees 1023 entries (strict) or queues them (lazy).
       const fill: OpWords[] = [alloc(0, 1024)];
       for (let i = 0; i < 511; i++) fill.push(map(0, BIDI, 0, 1024 * PAGE));
       fill.push(map(0, BIDI, 0, 1023 * PAGE), unmap(0, BIDI, 1023 * PAGE), map(0, BIDI, 0, PAGE));
@@ -119,8 +123,8 @@ for (const engine of ENGINES) {
 
     it('a full ring flushes: 255 unmaps stay queued, the 256th flushes them (fq_full, fq_flush_iotlb, fq_ring_free)', async () => {
       assert.equal(IOVA_DEFAULT_FQ_SIZE, 256);
-      // Buffer 0's one mapping (entry 1), read by the device so its IOTLB caches it, is the first
-      // unmap; buffer 1 adds the rest, then the device reads buffer 0 through entry 1.
+      // Buffer 0's one mapping, read by the device so its IOTLB caches it, is the first unmap;
+      // buffer 1 adds the rest, then the device reads buffer 0 through its old IOVA.
       const run = (unmaps: number) => {
         const ops: OpWords[] = [alloc(0), cpuWrite(0), alloc(1), map(0), devRead(0), unmap(0)];
         for (let i = 1; i < unmaps; i++) ops.push(map(1), unmap(1));
@@ -130,7 +134,7 @@ for (const engine of ENGINES) {
       const held = await run(255);
       assert.deepEqual([held.kind, held.c.iommuPagesQueued, held.c.iommuFlushes], [ViolationKind.none, 255, 0], 'ring full, not flushed');
       const flushed = await run(256);
-      assert.deepEqual([flushed.kind, flushed.c.iommuPagesQueued, flushed.c.iommuFlushes], [ViolationKind.foreign, 256, 1], 'flushed: entry 1 faults');
+      assert.deepEqual([flushed.kind, flushed.c.iommuPagesQueued, flushed.c.iommuFlushes], [ViolationKind.foreign, 256, 1], 'flushed: its old IOVA faults');
       assert.deepEqual([field(flushed, 'hopPfn'), field(flushed, 'iovaUnmapOp')], [-1n, -1n]);
       // The unmap that fills the ring: __iommu_dma_unmap cleared its entries, and the flush its
       // queue_iova makes drops their cached translations too: buffer 0 unmapped 256th faults.

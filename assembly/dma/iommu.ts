@@ -1,5 +1,6 @@
-// A hardware IOMMU window in the style of ppc64 iommu_range_alloc (arch/powerpc/kernel/iommu.c):
-// next-fit from a hint over the table, wrap once, the hint moves past each allocation.
+// A hardware IOMMU window. Its IOVAs come, on 2010, from a table in the style of ppc64
+// iommu_range_alloc (arch/powerpc/kernel/iommu.c): next-fit from a hint, wrap once, the hint moves
+// past each allocation; on the modern kernel from 6.12's IOVA allocator (dma/iova.ts).
 // Different: bus addresses are IOVAs that mean nothing to memory until translated here, so a
 // stale or foreign handle faults instead of hitting some other page.
 // Unmap is strict (the entries clear at once, as ppc64's iommu_free and x86's iommu.strict=1) or,
@@ -9,8 +10,9 @@
 
 import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD,
-  C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES } from '../abi';
-import { platform, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
+  C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES, KERNEL_MODERN } from '../abi';
+import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
+import { iova_alloc, iova_free_fast, iova_reset } from './iova';
 import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
@@ -28,13 +30,16 @@ let marked: i32 = 0;
 
 /**
  * iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (iommu_dma_init_fq), else strict.
- * Different, for speed only: the window's entries are written here, empty, because the allocator
- * reads entries before it fills them, and a fresh page read first costs a second fault and a TLB
- * flush on every CPU when it is first written (layout.ts heads_init says more).
+ * Different, for speed only: the window's entries are written here, empty, because 2010's next
+ * fit reads entries before it fills them (6.12's allocator, dma/iova.ts, writes its bitmap at its
+ * reset), and a fresh page read first costs a second fault and a TLB flush on every CPU when it is
+ * first written (layout.ts heads_init says more).
  */
 export function iommu_set_lazy(on: bool): void {
   lazy = on; fq_head = 0; fq_tail = 0; marked = 0;
-  if (iommu_present()) memory.fill(iommu_ptr, <u8>IOMMU_NONE, <usize>IOMMU_WINDOW_PAGES << 2);
+  if (!iommu_present()) return;
+  memory.fill(iommu_ptr, <u8>IOMMU_NONE, <usize>IOMMU_WINDOW_PAGES << 2);
+  if (kernel_era == KERNEL_MODERN) iova_reset();
 }
 
 /** Is there a hardware IOMMU between devices and memory (the iommu platform)? */
@@ -62,16 +67,23 @@ function find_from(from: i32, limit: i32, n: i32): i32 {
   return -1;
 }
 
-/** iommu_range_alloc + entry fill for pfns [pfn, pfn + n); returns the first entry or −1. */
+/** iommu_range_alloc (2010) or alloc_iova_fast (6.12, rounded up) + entry fill for pfns
+ * [pfn, pfn + n); returns the first entry or −1. */
 export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = false): i32 {
-  let first = find_from(hint, IOMMU_WINDOW_PAGES, n);
-  if (first < 0 && hint > 0) first = find_from(0, min(IOMMU_WINDOW_PAGES, hint + n - 1), n);
+  let first: i32;
+  if (kernel_era == KERNEL_MODERN) first = iova_alloc(n);
+  else {
+    first = find_from(hint, IOMMU_WINDOW_PAGES, n);
+    if (first < 0 && hint > 0) first = find_from(0, min(IOMMU_WINDOW_PAGES, hint + n - 1), n);
+    if (first >= 0) {
+      hint = first + n;
+      if (hint >= IOMMU_WINDOW_PAGES) hint = 0;
+    }
+  }
   if (first < 0) return -1;
   const perm: u32 = read_only ? IOMMU_READ_ONLY : 0;
   for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), <u32>(pfn + i + 1) | perm);
   store<u32>(len_at(first), <u32>n);
-  hint = first + n;
-  if (hint >= IOMMU_WINDOW_PAGES) hint = 0;
   if (counted) count(C_IOMMU_PAGES_MAPPED, n);
   return first;
 }
@@ -80,9 +92,11 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = f
   return IOMMU_BASE + (<u64>first << PAGE_SHIFT);
 }
 
-/** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
+/** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable (6.12:
+ * to the rcache or the tree, dma/iova.ts). */
 function clear_run(first: i32, n: i32): void {
   for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), IOMMU_NONE);
+  if (kernel_era == KERNEL_MODERN) iova_free_fast(first, n);
 }
 
 /**

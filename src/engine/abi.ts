@@ -291,7 +291,8 @@ export const IOMMU_NONE = 0; // an empty IOVA entry
 // device write through it faults. IOMMU_IOTLB (bit 31) says the device's IOTLB has cached the
 // translation (it accessed the page while mapped); on a lazy unmap such an entry keeps its page
 // until the flush, and any other becomes IOMMU_HELD (bit 31 alone): no translation
-// (iommu_unmap_fast cleared the page table) but the IOVA is still taken (queued).
+// (iommu_unmap_fast cleared the page table) but the IOVA is still taken (queued; 2.6.37's next fit
+// reads it so; 6.12's allocator keeps its own record of taken IOVAs, dma/iova.ts).
 export const IOMMU_PFN_MASK = 0x3fff_ffff;
 export const IOMMU_READ_ONLY = 0x4000_0000;
 export const IOMMU_IOTLB = 0x8000_0000;
@@ -300,6 +301,10 @@ export const IOMMU_HELD = 0x8000_0000;
 // of IOVA_DEFAULT_FQ_SIZE entries, x86's queue (the single 32768-entry queue is for IOMMUs that
 // shadow_on_flush, i.e. virtualised ones); fq_full keeps one entry empty, so it holds 255 unmaps.
 export const IOVA_DEFAULT_FQ_SIZE = 256;
+// 6.12's IOVA rcaches (drivers/iommu/iova.c): size classes 2^0..2^5 pages (a size under 32 pages
+// is rounded up to a power of two), magazines of IOVA_MAG_SIZE IOVAs.
+export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+export const IOVA_MAG_SIZE = 127;
 // Modern dma-debug (kernel/dma/debug.c, 6.12): hash buckets of 2^13 bytes of dma address
 // (HASH_FN_SHIFT), HASH_SIZE of them; cachelines of 2^6 bytes (x86 L1_CACHE_SHIFT); an active
 // cacheline's overlap counter is RADIX_TREE_MAX_TAGS (3) tag bits, so it stops at 7.
@@ -366,7 +371,7 @@ export const ENGINE_CONSTANTS = {
   XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, PERM_MUL_0, PERM_MUL_1, PERM_MUL_2, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
   AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
-  IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE,
+  IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE, IOVA_RANGE_CACHE_MAX_SIZE, IOVA_MAG_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,

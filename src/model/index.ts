@@ -95,7 +95,7 @@ export class Model implements TtState {
     this.debug = new DmaDebug(this.counters, cfg.kernel);
     this.machine = new P2m(cfg);
     this.xen = this.machine.isXen ? new XenFrames(cfg, this.machine, layout.poolPages) : null;
-    this.iommu = cfg.platform === Platform.iommu ? new Iommu(this.counters, cfg.iommuMode === IommuMode.lazy) : null;
+    this.iommu = cfg.platform === Platform.iommu ? new Iommu(this.counters, cfg.iommuMode === IommuMode.lazy, cfg.kernel === Kernel.modern) : null;
     this.trans = {
       ramPages: cfg.ramPages, hostPages: this.machine.hostPages, p2m: this.machine.p2m, iova: this.iommu?.entries ?? null,
       ccShared: cfg.platform === Platform.coco ? new Uint8Array(cfg.ramPages) : null,

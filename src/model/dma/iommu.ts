@@ -1,11 +1,13 @@
-// A hardware IOMMU window (twin of assembly/dma/iommu.ts) in the style of arch/powerpc/kernel/iommu.c (iommu_range_alloc):
-// a bitmap of IOVA pages, next-fit from a hint, one wrap to 0. Entries hold the pfn they map
-// (mfn == pfn on these platforms). Devices translate through it; a miss faults.
-// Unmap is strict (entries clear at once) or, modern only, lazy: 6.12's dma-iommu flush queue
-// (drivers/iommu/dma-iommu.c), where the page table is cleared at once but the IOTLB keeps the
-// translations the device had cached, and a freed IOVA stays taken until a flush.
+// A hardware IOMMU window (twin of assembly/dma/iommu.ts). Its IOVAs come, on 2010, from a bitmap
+// in the style of arch/powerpc/kernel/iommu.c (iommu_range_alloc: next fit from a hint, one wrap
+// to 0), and on the modern kernel from 6.12's IOVA allocator (dma/iova.ts: top down, size-aligned,
+// rcaches). Entries hold the pfn they map (mfn == pfn on these platforms). Devices translate
+// through it; a miss faults. Unmap is strict (entries clear at once) or, modern only, lazy: 6.12's
+// dma-iommu flush queue (drivers/iommu/dma-iommu.c), where the page table is cleared at once but
+// the IOTLB keeps the translations the device had cached, and a freed IOVA stays taken until a flush.
 import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_WINDOW_PAGES, IOVA_DEFAULT_FQ_SIZE, PAGE_SIZE } from '../../engine/abi.js';
 import type { Counters } from '../sim/counters.js';
+import { IovaDomain } from './iova.js';
 
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
 interface FqEntry { first: number; pages: number; op: number }
@@ -21,16 +23,24 @@ export class Iommu {
   /** The entries the device's IOTLB cached since the last flush (each once). */
   private marked: number[] = [];
 
-  /** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (lazy), else strict. */
-  constructor(private readonly counters: Counters, private readonly lazy: boolean) {}
+  /** 6.12's IOVA domain (modern), or null: 2010's ppc64 bitmap over the entries. */
+  private readonly iova: IovaDomain | null;
 
-  /** First entry of n free consecutive pages, or -1 when the window is exhausted. */
+  /** iommu_dma_init_domain: a DMA_FQ domain gets its flush queue (lazy), else strict; `modern`: 6.12's IOVA allocator. */
+  constructor(private readonly counters: Counters, private readonly lazy: boolean, modern: boolean) {
+    this.iova = modern ? new IovaDomain() : null;
+  }
+
+  /** First entry of an allocation of n pages (6.12: rounded up as alloc_iova_fast does), or -1 when the window is exhausted. */
   allocate(n: number): number {
-    let first = this.findFrom(this.hint, n);
-    if (first < 0) first = this.findFrom(0, n);
-    if (first < 0) return -1;
-    this.hint = first + n;
-    this.runs.set(first, n);
+    let first: number;
+    if (this.iova) first = this.iova.alloc(n);
+    else {
+      first = this.findFrom(this.hint, n);
+      if (first < 0) first = this.findFrom(0, n);
+      if (first >= 0) this.hint = first + n;
+    }
+    if (first >= 0) this.runs.set(first, n);
     return first;
   }
 
@@ -43,8 +53,9 @@ export class Iommu {
     return -1;
   }
 
-  /** Callers fill an allocation right after taking it, so an empty entry is a free one. `readOnly`:
-   * a DMA_TO_DEVICE map, no write permission (IOMMU_READ_ONLY: src/engine/abi.ts). */
+  /** Callers fill an allocation right after taking it, so for 2010's next fit an empty entry is a
+   * free one (6.12's allocator keeps its own record: dma/iova.ts). `readOnly`: a DMA_TO_DEVICE
+   * map, no write permission (IOMMU_READ_ONLY: src/engine/abi.ts). */
   fill(first: number, pfn: number, n: number, readOnly = false): void {
     for (let k = 0; k < n; k++) this.entries[first + k] = (pfn + k + 1) | (readOnly ? IOMMU_READ_ONLY : 0);
   }
@@ -91,9 +102,11 @@ export class Iommu {
     }
   }
 
-  /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable. */
+  /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable (6.12: to
+   * the rcache or the tree, dma/iova.ts). */
   private clearRun(first: number, n: number): void {
     this.entries.fill(0, first, first + n);
+    this.iova?.free(first, n);
   }
 
   /**

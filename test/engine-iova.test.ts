@@ -1,0 +1,89 @@
+// 6.12's IOVA allocator on the modern iommu platform (docs/ENGINE.md §8; src/model/dma/iova.ts and
+// assembly/dma/iova.ts), on both engines, against numbers derived by hand from drivers/iommu/iova.c:
+// alloc_iova_fast rounds a size under 32 pages up to a power of two, takes the IOVA of its size
+// class freed last from the rcache, else the highest free block aligned to its size below the
+// cached node; free_iova_fast keeps a run of a cacheable class in the rcache (loaded magazine,
+// then prev, then the depot). A mapping's IOVA is read back with a wrong-size unmap (dma-debug
+// reports its address). The dummy page (D3) takes the window's top entry, TOP − 1.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_MAG_SIZE, IommuMode, Kernel, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
+import { BIDI, ENGINES, PAGE, alloc, cpuWrite, devRead, map, mappingError, runOn, unmap, type OpWords, type Outcome } from './engineHarness.js';
+
+const modern = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: IommuMode.strict };
+const TOP = IOMMU_WINDOW_PAGES;
+const iova = (entry: number): number => IOMMU_BASE + entry * PAGE;
+const probed = (o: Outcome): number[] => o.dma.filter((_, i) => o.classes[i] === 'unmap-size').map(Number);
+const field = (o: Outcome, name: (typeof VIOLATION_FIELDS)[number]): bigint => o.violation![VIOLATION_FIELDS.indexOf(name)]!;
+
+for (const engine of ENGINES) {
+  describe(`6.12 IOVA allocation (engine ${engine})`, () => {
+    it('top down, each run aligned to its power of two, a size under 32 pages rounded up to one', async () => {
+      // 1 page: TOP − 2. 3 pages take 4, aligned to 4, ending at or below TOP − 2: TOP − 8.
+      // 1 page below that: TOP − 9. 40 pages (not rounded) aligned to 64: TOP − 64.
+      const sizes = [1, 3, 1, 40];
+      const ops: OpWords[] = [
+        ...sizes.flatMap((n, slot) => [alloc(slot, n), map(slot, BIDI, 0, n * PAGE)]),
+        ...sizes.map((_, slot) => unmap(slot, BIDI, 1)),
+      ];
+      const o = await runOn(engine, modern, ops);
+      assert.deepEqual(probed(o), [iova(TOP - 2), iova(TOP - 8), iova(TOP - 9), iova(TOP - 64)]);
+      assert.equal(o.c.iommuPagesMapped, 1 + 3 + 1 + 40, 'only the pages asked for are mapped (the dummy page is not counted)');
+    });
+
+    it('2.6.37 keeps ppc64 next fit: the first streaming map follows the dummy page', async () => {
+      const o = await runOn(engine, { ...modern, kernel: Kernel['2010'] }, [alloc(0), map(0), alloc(1, 3), map(1, BIDI, 0, 3 * PAGE), unmap(0, BIDI, 1), unmap(1, BIDI, 1)]);
+      assert.deepEqual(probed(o), [iova(1), iova(2)]);
+    });
+
+    it('a stale handle after a strict unmap reaches the next mapping of its size class (the rcache hands the IOVA out again); 2.6.37 faults', async () => {
+      const ops = [alloc(0), cpuWrite(0), map(0), unmap(0), alloc(1), cpuWrite(1), map(1), devRead(0)];
+      const o = await runOn(engine, modern, ops);
+      assert.equal(o.kind, ViolationKind.foreign);
+      assert.equal(field(o, 'dmaAddr'), BigInt(iova(TOP - 2)));
+      assert.notEqual(field(o, 'hopPfn'), -1n, 'the IOVA translates: to buffer 1\'s page');
+      assert.equal(field(o, 'seenHi'), 2n, "buffer 1's (#2) data");
+      const old = await runOn(engine, { ...modern, kernel: Kernel['2010'] }, ops);
+      assert.deepEqual([old.kind, field(old, 'hopPfn')], [ViolationKind.foreign, -1n], 'next fit gave buffer 1 another IOVA: the stale one faults');
+    });
+
+    it('the rcache\'s magazines: 300 one-page IOVAs freed in order come back newest first, then from the older magazine, then the depot', async () => {
+      // Frees 1..127 fill the loaded magazine; the 128th swaps in the empty prev and fills it; the
+      // 255th finds both full, so the loaded one (frees 128..254) goes to the depot and frees
+      // 255..300 start a new one. Gets: 300 down to 255 (46), then prev swaps in: free 127 down to
+      // 1 (127), then the depot's magazine is loaded: free 254, 253.
+      assert.equal(IOVA_MAG_SIZE, 127);
+      const N = 300;
+      const ops: OpWords[] = [];
+      // Each map is checked (dma_mapping_error), so dma-debug's 100 records are the probes'.
+      for (let b = 0; b < N; b++) ops.push(alloc(b), map(b), mappingError(b));
+      for (let b = 0; b < N; b++) ops.push(unmap(b));
+      for (let b = 0; b < 175; b++) ops.push(map(b), mappingError(b));
+      for (const b of [0, 45, 46, 47, 172, 173, 174]) ops.push(unmap(b, BIDI, 1));
+      const o = await runOn(engine, { ...modern, maxBuffers: N + 1 }, ops);
+      const freed = (k: number) => iova(TOP - 2 - (k - 1)); // the k-th free (1-based) was buffer k − 1's IOVA
+      assert.deepEqual(probed(o), [freed(300), freed(255), freed(127), freed(126), freed(1), freed(254), freed(253)]);
+    });
+
+    it('a full window empties the rcaches into the tree and tries again before a map fails (alloc_iova_fast, flush_rcache)', async () => {
+      // The dummy page takes TOP − 1 and a one-page map TOP − 2; 511 maps of 1024 pages take every
+      // 1024-aligned block below the top one; maps of 512, 256, …, 2 pages then fill that block up
+      // to TOP − 2 (each from the retry above the cached node). Unmapping the 32- and 16-page runs
+      // (TOP − 64 and TOP − 32) puts them in the rcache, still taken; a 48-page map (not cacheable,
+      // aligned to 64) finds no room until the rcaches are emptied, then takes TOP − 64.
+      const ops: OpWords[] = [alloc(0), map(0), mappingError(0), alloc(1, 1024)];
+      for (let i = 0; i < 511; i++) ops.push(map(1, BIDI, 0, 1024 * PAGE), mappingError(1));
+      const halves = [512, 256, 128, 64, 32, 16, 8, 4, 2];
+      halves.forEach((n, k) => ops.push(alloc(2 + k, n), map(2 + k, BIDI, 0, n * PAGE), mappingError(2 + k)));
+      const full = [...ops, alloc(11, 48), map(11, BIDI, 0, 48 * PAGE), mappingError(11)];
+      const f = await runOn(engine, modern, full);
+      assert.equal(f.c.mappingErrors, 1, 'nothing freed: the window is full');
+      // Its IOVA read back: unmapped (not cacheable: out of the tree), the device's read through it faults there.
+      ops.push(unmap(6, BIDI, 32 * PAGE), unmap(7, BIDI, 16 * PAGE), alloc(11, 48), map(11, BIDI, 0, 48 * PAGE), mappingError(11),
+        unmap(11, BIDI, 48 * PAGE), devRead(11));
+      const o = await runOn(engine, modern, ops);
+      assert.equal(o.c.mappingErrors, 0);
+      assert.deepEqual([o.kind, field(o, 'dmaAddr')], [ViolationKind.foreign, BigInt(iova(TOP - 64))]);
+    });
+  });
+}
