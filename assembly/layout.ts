@@ -134,10 +134,10 @@ export let iova_depot_ptr: usize = 0;  // each class's depot room in turn (iova_
 export let buffers_ptr: usize = 0;
 export let debug_entries_ptr: usize = 0;
 export let debug_hash_ptr: usize = 0;  // i32 per bucket: newest entry index + 1, 0 = empty
-export let debug_page_ptr: usize = 0;  // same, by first page; one more head: the wide entries
+export let debug_page_ptr: usize = 0;  // the containing lookup's chains (dma/debug_index.ts); one more head: the vast list
 export let debug_cln_ptr: usize = 0;   // modern dma-debug's active cachelines, one per live entry at most
 export let debug_cln_hash_ptr: usize = 0; // i32 heads of their chains, by cacheline number
-export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN: live narrow entries
+export let debug_span_ptr: usize = 0;  // i32 per page span 0..DEBUG_NARROW_SPAN, then per wide level: live entries (dma/debug_index.ts)
 export let gart_pte_ptr: usize = 0;   // u64 per GPU page
 export let gart_owner_ptr: usize = 0;
 export let frame_bits_ptr: usize = 0; // 1 bit per machine frame: scratch for checkInvariants (xen-pv)
@@ -320,7 +320,7 @@ export function layout_place(): u64 {
   debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
-  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 1) * 4);
+  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 18) * 4); // narrow spans, wide levels 1..16, one spare (dma/debug_index.ts)
   debug_cln_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_CLN_BYTES);
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);

@@ -12,24 +12,24 @@ import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_F
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT,
-  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_SG, DEBUG_NARROW_SPAN, DMA_MAPPING_ERROR,
+  C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_SG, DMA_MAPPING_ERROR,
   KERNEL_MODERN } from '../abi';
 import { active_cacheline_insert, active_cacheline_remove, active_cacheline_reset } from './debug_cacheline';
-import { DEBUG_PTR, debug_entries_ptr, debug_hash_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, kernel_era, debug_capacity } from '../layout';
+import { DEBUG_PTR, debug_hash_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_SIZE, kernel_era, debug_capacity } from '../layout';
+import { E_DMA, E_SIZE, PAGE_LINK, ent, hash, link, unlink, repoint, index_add, index_remove, index_repoint, index_reset, candidates_start, candidates_next } from './debug_index';
 import { count, counter, cur_op } from '../sim/counters';
 
 // Entry (DEBUG_ENTRY_BYTES): dma address, size, direction, type, whether dma_mapping_error saw
-// it, a sequence number (newer is larger), two doubly linked chains: by exact address, and
-// by first page or on the wide list (links are index + 1, 0 = none), then its active cacheline
-// (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last one into the
-// hole. Chains run newest → oldest; the kernel's buckets run oldest first (list_add_tail), so the lookups take the last match. Address buckets: by exact dma address, one per preallocated entry, so unmap,
-// mapping_error and an exact sync walk about one entry. Page buckets: by the entry's first page,
-// for the narrow entries (size > 0, last byte at most DEBUG_NARROW_SPAN pages past the first
-// page); the others are on the wide list. A containing lookup then probes the pages an entry
-// holding the address could start on, plus the wide list: the same answer as a scan of every
-// entry (D21), without the scan. No allocation after init.
+// it, a sequence number (newer is larger), two doubly linked chains: by exact address, and the
+// containing lookup's index (dma/debug_index.ts; links are index + 1, 0 = none), then its active
+// cacheline (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last
+// one into the hole. Chains run newest → oldest; the kernel's buckets run oldest first
+// (list_add_tail), so the lookups take the last match. Address buckets: by exact dma address, one
+// per preallocated entry, so unmap, mapping_error and an exact sync walk about one entry. A
+// containing lookup asks the index for the entries that can hold the address: the same answer as
+// a scan of every entry (D21), without the scan. No allocation after init.
 let live: i32 = 0; let live_single: i32 = 0; // all; streaming (single or sg)
-let max_span: i32 = 0; let seq: u64 = 0; // the largest page span of a live narrow entry; entries made
+let seq: u64 = 0; // entries made
 // Device teardown after release (ENGINE.md §13) frees through the same paths but reports nothing.
 let quiet = false;
 export function debug_set_quiet(q: bool): void { quiet = q; }
@@ -48,11 +48,10 @@ let sg_mapped: i32 = 0; // get_nr_mapped_entries of the sg sync in progress (its
 export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG | (nents << SG_SHIFT) : DEBUG_TYPE_SINGLE; }
 @inline function kind(t: i32): i32 { return t & ((1 << SG_SHIFT) - 1); }
 
-@inline const E_DMA: i32 = 0;
-@inline const E_SIZE: i32 = E_DMA + 8;
+// E_DMA, E_SIZE and PAGE_LINK are dma/debug_index.ts's (the index reads them).
 @inline const E_DIR: i32 = E_SIZE + 4; @inline const E_TYPE: i32 = E_DIR + 4;
 @inline const E_CHECKED: i32 = E_TYPE + 4; @inline const E_SEQ: i32 = E_CHECKED + 4;
-@inline const ADDR_LINK: usize = E_SEQ + 8; @inline const PAGE_LINK: usize = ADDR_LINK + 8; // next, prev each
+@inline const ADDR_LINK: usize = E_SEQ + 8; // next, prev; PAGE_LINK follows it
 @inline const E_CLN: i32 = 48; @inline const NO_CLN: u64 = u64.MAX_VALUE; // after PAGE_LINK's two links
 // A debug record (DEBUG_WORDS i64, src/engine/abi.ts): class, op, dma, size, entry dir, ref dir,
 // entry type, ref type, count, entry size.
@@ -62,51 +61,8 @@ export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG |
 @inline const R_ETYPE: i32 = R_RDIR + 8; @inline const R_RTYPE: i32 = R_ETYPE + 8;
 @inline const R_COUNT: i32 = R_RTYPE + 8; @inline const R_ESIZE: i32 = R_COUNT + 8;
 
-@inline function ent(i: i32): usize {
-  assert(i >= 0 && i < debug_capacity, 'dma-debug entry out of range');
-  return debug_entries_ptr + <usize>(i * DEBUG_ENTRY_BYTES);
-}
-// A key's bucket: its bits folded. Lookups compare exact keys, so any function answers the same; this one keeps neighbouring keys (pages mapped in a row) in neighbouring buckets, sharing cache lines.
-@inline function hash(key: u64): usize {
-  return <usize>((key ^ (key >> DEBUG_HASH_BITS) ^ (key >> (2 * DEBUG_HASH_BITS)) ^ (key >> (3 * DEBUG_HASH_BITS))) & <u64>(DEBUG_HASH_SIZE - 1));
-}
 @inline function hash_fn(dma: u64): u64 { return (dma >> DMA_DEBUG_HASH_FN_SHIFT) & <u64>(DMA_DEBUG_HASH_SIZE - 1); } // the kernel's bucket
 @inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); } // by 2 KiB unit
-@inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
-@inline function wide_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
-
-/** Pages past its first that an entry reaches, or −1 if it is wide (empty, or reaching further). */
-function span_of(dma: u64, size: i32): i32 {
-  if (size <= 0) return -1;
-  const span = ((dma & 0xFFF) + <u64>size - 1) >> 12;
-  return span <= <u64>DEBUG_NARROW_SPAN ? <i32>span : -1;
-}
-
-/** The head of entry `e`'s page chain (narrow) or of the wide list. */
-function second_head(e: usize): usize {
-  const dma = load<u64>(e);
-  return span_of(dma, load<i32>(e, E_SIZE)) >= 0 ? page_head(dma >> 12) : wide_head();
-}
-
-function link(head: usize, i: i32, off: usize): void {
-  const e = ent(i), h = load<i32>(head);
-  store<i32>(e + off, h); store<i32>(e + off, 0, 4);
-  if (h != 0) store<i32>(ent(h - 1) + off, i + 1, 4);
-  store<i32>(head, i + 1);
-}
-
-function unlink(head: usize, i: i32, off: usize): void {
-  const e = ent(i), n = load<i32>(e + off), p = load<i32>(e + off, 4);
-  if (p != 0) store<i32>(ent(p - 1) + off, n); else store<i32>(head, n);
-  if (n != 0) store<i32>(ent(n - 1) + off, p, 4);
-}
-
-/** Entry i was just moved into slot i: its neighbours (or its head) point at it again. */
-function repoint(head: usize, i: i32, off: usize): void {
-  const e = ent(i), n = load<i32>(e + off), p = load<i32>(e + off, 4);
-  if (p != 0) store<i32>(ent(p - 1) + off, i + 1); else store<i32>(head, i + 1);
-  if (n != 0) store<i32>(ent(n - 1) + off, i + 1, 4);
-}
 
 /**
  * add_dma_entry: the entry joins its buckets (hash_bucket_add). Modern (6.12): first D7 at `dma` for
@@ -126,13 +82,7 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<i32>(e, dir, E_DIR); store<i32>(e, type, E_TYPE);
   store<i32>(e, checked ? 1 : 0, E_CHECKED); store<u64>(e, ++seq, E_SEQ); store<u64>(e, NO_CLN, E_CLN);
   link(addr_head(dma), i, ADDR_LINK);
-  const span = span_of(dma, size);
-  if (span >= 0) {
-    link(page_head(dma >> 12), i, PAGE_LINK);
-    const c = debug_span_ptr + (<usize>span << 2);
-    store<i32>(c, load<i32>(c) + 1);
-    if (span > max_span) max_span = span;
-  } else link(wide_head(), i, PAGE_LINK);
+  index_add(i);
   if (kernel_era == KERNEL_MODERN && dir != DMA_TO_DEVICE) {
     const cln = phys >> L1_CACHE_SHIFT;
     store<u64>(e, cln, E_CLN);
@@ -149,18 +99,12 @@ function remove(i: i32): void {
   if (cln != NO_CLN) active_cacheline_remove(cln);
   if (kind(load<i32>(e, E_TYPE)) != DEBUG_TYPE_COHERENT) live_single--;
   unlink(addr_head(dma), i, ADDR_LINK);
-  const span = span_of(dma, load<i32>(e, E_SIZE));
-  if (span >= 0) {
-    unlink(page_head(dma >> 12), i, PAGE_LINK);
-    const c = debug_span_ptr + (<usize>span << 2);
-    store<i32>(c, load<i32>(c) - 1);
-    while (max_span > 0 && load<i32>(debug_span_ptr + (<usize>max_span << 2)) == 0) max_span--;
-  } else unlink(wide_head(), i, PAGE_LINK);
+  index_remove(i);
   live--;
   if (i == live) return;
   memory.copy(e, ent(live), DEBUG_ENTRY_BYTES);
   repoint(addr_head(load<u64>(e, E_DMA)), i, ADDR_LINK);
-  repoint(second_head(e), i, PAGE_LINK);
+  index_repoint(i);
 }
 
 function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64, rtype: i64, n: i64, esize: i64): void {
@@ -238,21 +182,14 @@ function consider(i: i32): void {
   }
 }
 
-/** Every live entry that can contain the sync: the narrow ones starting at most max_span pages
- * before it (each chain only for its own page), the wide ones; all of them if the end wrapped. */
+/** Every live entry that can contain the sync (dma/debug_index.ts: each once); all of them if the end wrapped. */
 function walk_containing(): void {
   if (c_end < c_dma) {
     for (let i = 0; i < live; i++) consider(i);
     return;
   }
-  const page = c_dma >> 12;
-  for (let d = 0; d <= max_span && <u64>d <= page; d++) {
-    const p = page - <u64>d;
-    for (let k = load<i32>(page_head(p)); k != 0; k = load<i32>(ent(k - 1) + PAGE_LINK)) {
-      if (load<u64>(ent(k - 1), E_DMA) >> 12 == p) consider(k - 1);
-    }
-  }
-  for (let k = load<i32>(wide_head()); k != 0; k = load<i32>(ent(k - 1) + PAGE_LINK)) consider(k - 1);
+  candidates_start(c_dma >> 12);
+  for (let i = candidates_next(); i >= 0; i = candidates_next()) consider(i);
 }
 
 /**
@@ -385,12 +322,12 @@ export function debug_release(pooled: i32): void {
 }
 
 export function debug_reset(): void {
-  live = 0; live_single = 0; max_span = 0; seq = 0; quiet = false; global_disable = false;
+  assert(PAGE_LINK == ADDR_LINK + 8 && <usize>E_CLN == PAGE_LINK + 8, 'dma-debug entry layout');
+  live = 0; live_single = 0; seq = 0; quiet = false; global_disable = false;
   active_cacheline_reset();
   if (debug_hash_ptr != 0) {
     memory.fill(debug_hash_ptr, 0, <usize>DEBUG_HASH_SIZE * 4);
-    memory.fill(debug_page_ptr, 0, <usize>(DEBUG_HASH_SIZE + 1) * 4);
-    memory.fill(debug_span_ptr, 0, <usize>(DEBUG_NARROW_SPAN + 1) * 4);
+    index_reset();
   }
 }
 

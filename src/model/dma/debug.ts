@@ -6,10 +6,11 @@
 // bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
-  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
   Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
 } from '../../engine/abi.js';
 import { ActiveCachelines } from './debugCacheline.js';
+import { ContainIndex, dropFrom, pushTo } from './debugIndex.js';
 import type { Counters } from '../sim/counters.js';
 
 export interface DebugEntry {
@@ -41,39 +42,14 @@ export interface DebugRef {
 const MISSING = -1;
 /** kernel/dma/debug.c hash_fn: the bucket of a dma address (8 KiB of address per bucket). */
 const hashFn = (a: number): number => Math.floor(a / 2 ** DMA_DEBUG_HASH_FN_SHIFT) % DMA_DEBUG_HASH_SIZE;
-/** Entries whose last byte is at most this many pages past their first page are page-indexed. */
-const NARROW_SPAN = DEBUG_NARROW_SPAN;
-
-/** Pages past its first that an entry reaches, or −1 if it is wide (empty, or reaching further). */
-function spanOf(dmaAddr: number, size: number): number {
-  if (size <= 0) return -1;
-  const span = Math.floor(((dmaAddr % PAGE_SIZE) + size - 1) / PAGE_SIZE);
-  return span <= NARROW_SPAN ? span : -1;
-}
-
-function pushTo<K>(map: Map<K, DebugEntry[]>, key: K, entry: DebugEntry): void {
-  const list = map.get(key);
-  if (list) list.push(entry);
-  else map.set(key, [entry]);
-}
-
-function dropFrom<K>(map: Map<K, DebugEntry[]>, key: K, entry: DebugEntry): void {
-  const list = map.get(key)!;
-  list.splice(list.lastIndexOf(entry), 1);
-  if (list.length === 0) map.delete(key);
-}
 
 export class DmaDebug {
   /** Live entries, oldest first (a Set keeps insertion order and deletes in O(1)). */
   private readonly entries = new Set<DebugEntry>();
   /** Live entries by exact dma address, oldest first (the kernel hashes its entries too). */
   private readonly byAddr = new Map<number, DebugEntry[]>();
-  /** Narrow live entries (see spanOf) by first page, oldest first; the others are wide. */
-  private readonly byPage = new Map<number, DebugEntry[]>();
-  private readonly wide = new Set<DebugEntry>();
-  /** Live narrow entries per page span, and the largest span with any. */
-  private readonly spans = new Array<number>(NARROW_SPAN + 1).fill(0);
-  private maxSpan = 0;
+  /** The containing lookup's index (dma/debugIndex.ts). */
+  private readonly index = new ContainIndex<DebugEntry>();
   private seq = 0;
   private singles = 0;
   /** Out of preallocated entries: every hook does nothing from then on (ENGINE.md T22). */
@@ -120,14 +96,7 @@ export class DmaDebug {
     const entry: DebugEntry = { dmaAddr, size, dir, type, sgEnts, checked: type !== DebugType.single, seq: ++this.seq, cln: -1 };
     this.entries.add(entry);
     pushTo(this.byAddr, dmaAddr, entry);
-    const span = spanOf(dmaAddr, size);
-    if (span < 0) {
-      this.wide.add(entry);
-    } else {
-      pushTo(this.byPage, Math.floor(dmaAddr / PAGE_SIZE), entry);
-      this.spans[span]++;
-      if (span > this.maxSpan) this.maxSpan = span;
-    }
+    this.index.add(entry);
     if (this.modern && dir !== Dir.to_device) {
       entry.cln = Math.floor(phys / 2 ** L1_CACHE_SHIFT);
       const overlap = this.cachelines.insert(entry.cln);
@@ -287,9 +256,7 @@ export class DmaDebug {
     if (wrapped) {
       this.entries.forEach(consider);
     } else {
-      const page = Math.floor(ref.dmaAddr / PAGE_SIZE);
-      for (let d = 0; d <= this.maxSpan && d <= page; d++) this.byPage.get(page - d)?.forEach(consider);
-      this.wide.forEach(consider);
+      this.index.forEachCandidate(Math.floor(ref.dmaAddr / PAGE_SIZE), consider);
     }
     found.sort((a, b) => a.step - b.step || a.e.seq - b.e.seq);
     for (let i = 0; i < found.length; ) {
@@ -309,14 +276,7 @@ export class DmaDebug {
     if (entry.cln >= 0) this.cachelines.remove(entry.cln);
     if (entry.type !== DebugType.coherent) this.singles--;
     dropFrom(this.byAddr, entry.dmaAddr, entry);
-    const span = spanOf(entry.dmaAddr, entry.size);
-    if (span < 0) {
-      this.wide.delete(entry);
-    } else {
-      dropFrom(this.byPage, Math.floor(entry.dmaAddr / PAGE_SIZE), entry);
-      this.spans[span]--;
-      while (this.maxSpan > 0 && this.spans[this.maxSpan] === 0) this.maxSpan--;
-    }
+    this.index.remove(entry);
   }
 
   /** [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize] */
