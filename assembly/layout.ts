@@ -4,7 +4,7 @@
 // and the only variable-size region after init is the sparse payload bump area at the end.
 
 import { OP_WORDS, COUNTER_COUNT, VIOLATION_WORDS, DEBUG_WORDS, MAX_DEBUG_RECORDS, MAX_ORDER,
-  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, PLATFORM_XEN_PV, PLATFORM_IOMMU, PLATFORM_COCO, UNIT_SIZE,
+  IOMMU_WINDOW_PAGES, IO_TLB_SEGSIZE, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, DEBUG_WIDE_LEVELS, PLATFORM_XEN_PV, PLATFORM_IOMMU, PLATFORM_COCO, UNIT_SIZE,
   KERNEL_RESERVED_PAGES, IO_TLB_OVERFLOW_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, XEN_NR_ZONES,
   XEN_HEAP_MAX_ORDER, XEN_MAX_EXCHANGE_ORDER, IOVA_DEFAULT_FQ_SIZE, IOVA_MAG_SIZE, IOVA_RANGE_CACHE_MAX_SIZE, KERNEL_MODERN, SWIOTLB_DYN_POOLS, SWIOTLB_DYN_MAX_SLABS, TTM_NR_PAGE_ORDERS } from './abi';
 
@@ -320,7 +320,7 @@ export function layout_place(): u64 {
   debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
-  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + 18) * 4); // narrow spans, wide levels 1..16, one spare (dma/debug_index.ts)
+  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + DEBUG_WIDE_LEVELS + 2) * 4); // narrow spans, wide levels, one spare (dma/debug_index.ts)
   debug_cln_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_CLN_BYTES);
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);

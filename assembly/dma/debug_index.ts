@@ -8,15 +8,13 @@
 // in, so a sync looks at two granules a level, not at every wide entry; an empty or vast one on
 // the vast list. The page and level chains share one table of heads (keys differ; walks compare).
 
-import { DEBUG_NARROW_SPAN } from '../abi';
+import { DEBUG_NARROW_SPAN, DEBUG_WIDE_LEVELS } from '../abi';
 import { debug_entries_ptr, debug_page_ptr, debug_span_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_BITS, DEBUG_HASH_SIZE, debug_capacity } from '../layout';
 
 // An entry's fields the index reads (dma/debug.ts lays out the rest around them).
 @inline export const E_DMA: i32 = 0;
 @inline export const E_SIZE: i32 = E_DMA + 8;
 @inline export const PAGE_LINK: usize = 40; // next, prev (index + 1, 0 = none)
-/** Wide levels: 1..DEBUG_WIDE_LEVELS, so up to DEBUG_NARROW_SPAN << 16 pages (4 GiB). */
-@inline export const DEBUG_WIDE_LEVELS: i32 = 16;
 @inline const VAST: i32 = DEBUG_WIDE_LEVELS + 1;
 @inline const LEVEL_KEY: u64 = <u64>1 << 62; // keeps level keys apart from page numbers
 

@@ -282,8 +282,10 @@ export const DEBUG_ENTRY_CAPACITY = 1 << 16;
  * holds at most this many (2^21: 8 GiB of pages mapped at once), then disables as T22 says.
  */
 export const DEBUG_ENTRY_CAPACITY_MODERN = 1 << 21;
-/** Both engines index live dma-debug entries reaching at most this many pages past their first by page. */
+/** Both engines index live dma-debug entries reaching at most this many pages past their first by page,
+ * and wider ones by level 1..DEBUG_WIDE_LEVELS (at most DEBUG_NARROW_SPAN << k pages; dma/debug_index.ts). */
 export const DEBUG_NARROW_SPAN = 16;
+export const DEBUG_WIDE_LEVELS = 16;
 export const IOMMU_NONE = 0; // an empty IOVA entry
 // An IOVA entry holds pfn + 1 in its low 30 bits (IOMMU_PFN_MASK). IOMMU_READ_ONLY (bit 30): the
 // mapping gave the device no write permission (a DMA_TO_DEVICE map: 6.12 dma_info_to_prot gives
@@ -370,7 +372,7 @@ export const ENGINE_CONSTANTS = {
   KERNEL_RESERVED_PAGES, XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, IOMMU_BASE, IOMMU_WINDOW_PAGES, DMA_MAPPING_ERROR,
   XEN_DMA_ERROR_CODE,
   DEV_BIT, VERSION_MASK, PRNG_GOLDEN, PERM_MUL_0, PERM_MUL_1, PERM_MUL_2, NUM_PAGES_TO_ALLOC, TTM_DMA_POOL_SMALL, MAX_TT_PAGES, TTM_NR_PAGE_ORDERS, TTM_MAX_PAGE_ORDER, TTM_GLOBAL_POOL_TYPES, TTM_SHRINK_TYPES,
-  AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, IOMMU_NONE,
+  AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, MAX_GATT_ENTRIES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_NARROW_SPAN, DEBUG_WIDE_LEVELS, IOMMU_NONE,
   IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD, IOVA_DEFAULT_FQ_SIZE, IOVA_RANGE_CACHE_MAX_SIZE, IOVA_MAG_SIZE,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT, ACTIVE_CACHELINE_MAX_OVERLAP,
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,

@@ -6,10 +6,10 @@
 // (spanning at most DEBUG_NARROW_SPAN << k pages) by the 2^(4+k)-page granule its first page is
 // in, so a sync looks at two granules a level, not at every wide entry; an empty or vast one on
 // the vast list.
-import { DEBUG_NARROW_SPAN, PAGE_SIZE } from '../../engine/abi.js';
+import { DEBUG_NARROW_SPAN, DEBUG_WIDE_LEVELS, PAGE_SIZE } from '../../engine/abi.js';
 
-/** Wide levels 1..WIDE_LEVELS reach DEBUG_NARROW_SPAN << 16 pages (4 GiB); past that, vast. */
-const WIDE_LEVELS = 16;
+/** Wide levels 1..DEBUG_WIDE_LEVELS reach DEBUG_NARROW_SPAN << 16 pages (4 GiB); past that, vast. */
+const WIDE_LEVELS = DEBUG_WIDE_LEVELS;
 const VAST = WIDE_LEVELS + 1;
 
 /** What the index reads of an entry. */
