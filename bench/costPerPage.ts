@@ -11,7 +11,16 @@ import { argvOf, commandLine, pow2, userPlan, userRun } from './userRun.js';
 /** The issue's target: the per-page cost at 2^22 pages within 1.3× of that at 2^18. */
 export const TARGET_SPAN = { small: 2 ** 18, large: 2 ** 22, within: 1.3 } as const;
 
+/** A second sweep this bench adds (not the issue's): the modern kernel's 6.12 TTM pool, whose blocks
+ * of up to 512 pages are long dma-debug entries, and churn's syncs against them. A per-sync cost that
+ * grew with the live entries made a page cost 5× more at 2^19 than at 2^17 (7.8 s against 0.38 s of
+ * engine wall), unseen by the 2010 sweep: dma/debug_index.ts fixed it, and a merge of the whole
+ * free list at each free in churn's aperture (source/workloads.ts) was the rest. */
+export const MODERN_WITHIN = 1.3;
+export interface ModernSweep { sizes: number[]; small: number; large: number }
+
 export interface CostPerPageConfig {
+  modern: ModernSweep;
   sizes: number[];
   /** The pair whose per-page costs are compared (large ÷ small). */
   small: number;
@@ -27,8 +36,13 @@ export function costPerPageConfig(quick: boolean, seed: number): CostPerPageConf
   // 20 GiB of guest RAM holds 2^22 pages (16 GiB) beside the kernel and the swiotlb pool, on every size:
   // one machine, only the working set grows.
   return quick
-    ? { sizes: sizes(20), small: 2 ** 16, large: 2 ** 20, machine: { ram: '20G' }, seed, rounds: 5, warmup: 1 }
-    : { sizes: sizes(22), small: TARGET_SPAN.small, large: TARGET_SPAN.large, machine: { ram: '20G' }, seed, rounds: 5, warmup: 1 };
+    ? { sizes: sizes(20), small: 2 ** 16, large: 2 ** 20, machine: { ram: '20G' }, seed, rounds: 5, warmup: 1, modern: { sizes: [2 ** 15, 2 ** 16, 2 ** 17], small: 2 ** 15, large: 2 ** 17 } }
+    : { sizes: sizes(22), small: TARGET_SPAN.small, large: TARGET_SPAN.large, machine: { ram: '20G' }, seed, rounds: 5, warmup: 1, modern: { sizes: [2 ** 16, 2 ** 17, 2 ** 18, 2 ** 19], small: 2 ** 17, large: 2 ** 19 } };
+}
+
+/** The modern sweep's command: 6.12 on bare metal, r600, sync, churn (the default machine). */
+export function modernArgv(c: CostPerPageConfig, pages: number): string[] {
+  return ['run', ...argvOf({ kernel: 'modern', platform: 'bare-metal', device: 'r600', strategy: 'sync', workload: 'churn', pages, seed: c.seed })];
 }
 
 export function sweepArgv(c: CostPerPageConfig, pages: number): string[] {
@@ -36,8 +50,10 @@ export function sweepArgv(c: CostPerPageConfig, pages: number): string[] {
 }
 
 export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) => void): Promise<Section> {
-  log(`cost per page: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${c.sizes.map(pow2).join(', ')} pages, and the machine's build alone`);
+  log(`cost per page: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${c.sizes.map(pow2).join(', ')} pages, the machine's build alone, and modern churn at ${c.modern.sizes.map(pow2).join(', ')}`);
   const wall: Record<number, number[]> = Object.fromEntries(c.sizes.map((p) => [p, []]));
+  const modernWall: Record<number, number[]> = Object.fromEntries(c.modern.sizes.map((p) => [p, []]));
+  const modernLast: Record<number, Awaited<ReturnType<typeof userRun>>> = {};
   const init: number[] = [];
   const last: Record<number, Awaited<ReturnType<typeof userRun>>> = {};
   // The machine is the same at every size (only --pages changes): its build, timed alone each round,
@@ -49,6 +65,11 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
       const u = await userRun(sweepArgv(c, p));
       last[p] = u;
       if (r >= c.warmup) wall[p]!.push(u.results[0]!.engine.wallMs);
+    }
+    for (const p of c.modern.sizes) {
+      const u = await userRun(modernArgv(c, p));
+      modernLast[p] = u;
+      if (r >= c.warmup) modernWall[p]!.push(u.results[0]!.engine.wallMs);
     }
     const e = await createEngine('wasm', mod);
     const t0 = performance.now();
@@ -76,6 +97,21 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
     // Met only when both are: the machine's build, a fixed cost, must not hide a per-page cost that grows.
     met: g.median <= TARGET_SPAN.within && gRun.median <= TARGET_SPAN.within,
   }];
+  const m = c.modern;
+  const modernNs = (p: number) => modernWall[p]!.map((ms) => (ms * 1e6) / p);
+  const modernGrowth = pairedRatios(modernNs(m.large), modernNs(m.small));
+  const mg = summarize(modernGrowth);
+  const modernSpan = `${pow2(m.large)} ÷ ${pow2(m.small)}`;
+  targets.push({
+    what: `modern churn (6.12 TTM pool and dma-debug; bare-metal r600 sync, a guard this bench adds, not the issue's): cost per page at ${pow2(m.large)} within ${MODERN_WITHIN}× of ${pow2(m.small)} (engine wall, median)`,
+    measured: `${modernSpan}: ${statCell(mg)}×, ${mg.samples} rounds`,
+    met: mg.median <= MODERN_WITHIN,
+  });
+  const modernRows = m.sizes.map((p) => {
+    const r = modernLast[p]!.results[0]!;
+    return [pow2(p), p.toLocaleString('en-US'), statCell(summarize(modernWall[p]!), (v) => v.toFixed(0)), statCell(summarize(modernNs(p)), (v) => v.toFixed(0)),
+      modernWall[p]!.length, `${r.verdict}${r.completion.pagesMoved === r.completion.pagesRequested ? '' : ', incomplete'}`, commandLine(modernArgv(c, p))];
+  });
   const largest = last[c.large]!.results[0]!;
   const metrics: Metric[] = [];
   if (rankable(largest)) {
@@ -91,6 +127,10 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
       caption: `\`gartbench run\` (in this process, through src/cli/main.ts) at each size on one machine (--ram ${c.machine.ram}); the Wasm engine's engine wall (the result's engine.wallMs) per page. The machine's build alone (the same at every size) is timed each round: ${statCell(initStat, (v) => v.toFixed(0))} ms over ${initStat.samples} rounds; "without the build" subtracts it round by round. ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}, each round every size in turn. Median (min–max).${c.sizes.at(-1)! < TARGET_SPAN.large ? ` --quick stops at ${pow2(c.sizes.at(-1)!)} pages; the full run goes to ${pow2(TARGET_SPAN.large)}.` : ''}`,
       columns: ['pages', 'pages (exact)', 'engine wall ms', 'ns per page', 'ns per page without the build', 'samples', 'verdict', 'command'],
       rows,
+    }, {
+      caption: `The modern kernel (6.12), in the same rounds: \`churn\` on bare metal (r600, sync, the default machine), whose TTM pool maps blocks of up to 512 pages that every sync is checked against by dma-debug. Engine wall per page, median (min–max).`,
+      columns: ['pages', 'pages (exact)', 'engine wall ms', 'ns per page', 'samples', 'verdict', 'command'],
+      rows: modernRows,
     }],
     metrics,
     charts: [{
@@ -106,8 +146,12 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
     notes: [
       `${span}, per page: ${statCell(g)}× by engine wall, ${statCell(gRun)}× without the machine's build (1 = linear; the ratio is taken round by round).`,
       `The ratio is printed beside bench/baseline.json and never fails CI (kind "scale": a faster machine build alone moves it); the ${TARGET_SPAN.within}× target is printed, never gated.`,
+      `Modern churn, ${modernSpan}, per page: ${statCell(mg)}× (1 = linear).`,
     ],
-    ratios: { [`scale: per-page cost ${pow2(c.small)} ÷ ${pow2(c.large)}, swiotlb-force/r600/sync`]: { kind: 'scale', samples: growth.map((v) => 1 / v) } },
+    ratios: {
+      [`scale: per-page cost ${pow2(c.small)} ÷ ${pow2(c.large)}, swiotlb-force/r600/sync`]: { kind: 'scale', samples: growth.map((v) => 1 / v) },
+      [`scale: per-page cost ${pow2(m.small)} ÷ ${pow2(m.large)}, modern bare-metal/r600/sync churn`]: { kind: 'scale', samples: modernGrowth.map((v) => 1 / v) },
+    },
   };
 }
 

@@ -90,7 +90,8 @@ describe('bench: end to end, both engines (tiny)', async () => {
 });
 
 describe('bench: cost per page by size (tiny)', async () => {
-  const s = await measureCostPerPage({ sizes: [2 ** 10, 2 ** 11, 2 ** 12], small: 2 ** 10, large: 2 ** 12, machine: { ram: '1G' }, seed: 1, rounds: 5, warmup: 0 }, quiet);
+  const s = await measureCostPerPage({ sizes: [2 ** 10, 2 ** 11, 2 ** 12], small: 2 ** 10, large: 2 ** 12, machine: { ram: '1G' }, seed: 1, rounds: 5, warmup: 0,
+    modern: { sizes: [2 ** 10, 2 ** 11], small: 2 ** 10, large: 2 ** 11 } }, quiet);
 
   it('a row per size with its spread and command, a chart with both measures, a scale ratio that never fails', () => {
     const rows = s.tables[0]!.rows;
@@ -101,13 +102,17 @@ describe('bench: cost per page by size (tiny)', async () => {
       assert.match(String(r[7]), /^gartbench run --platform swiotlb-force --device r600 --strategy sync --workload upload --pages \d+ --ram 1G --seed 1$/);
     }
     assert.equal(s.charts[0]!.bars.length, 6);
-    assert.deepEqual(Object.values(s.ratios).map((r) => [r.kind, r.samples.length]), [['scale', 5]]);
+    assert.deepEqual(Object.values(s.ratios).map((r) => [r.kind, r.samples.length]), [['scale', 5], ['scale', 5]]);
+    // The modern sweep: its own table, a row per size with its command.
+    assert.deepEqual(s.tables[1]!.rows.map((r) => r[0]), ['2^10', '2^11']);
+    for (const r of s.tables[1]!.rows) assert.match(String(r[6]), /^gartbench run --kernel modern --platform bare-metal --device r600 --strategy sync --workload churn --pages \d+ --seed 1$/);
     assertTimedMetrics(s);
   });
 
   it('the target names the span actually measured when it is not the issue\'s', () => {
-    assert.equal(s.targets.length, 1);
+    assert.equal(s.targets.length, 2);
     assert.match(s.targets[0]!.what, /2\^22 pages within 1\.3× of 2\^18 .*measured 2\^12 ÷ 2\^10 instead/);
+    assert.match(s.targets[1]!.what, /^modern churn .*not the issue's\): cost per page at 2\^11 within 1\.3× of 2\^10/);
     assert.match(s.targets[0]!.measured, /^2\^12 ÷ 2\^10: [\d.]+ \([\d.]+–[\d.]+\)×, 5 rounds \(without the machine's build: /);
   });
 });

@@ -8,7 +8,7 @@ import { STRATEGIES } from '../src/cli/options.js';
 import { eraPlans, eraSweep } from '../bench/eras.js';
 import { strategySpecs, sweep } from '../bench/strategies.js';
 import { endToEndConfig, uploadArgv } from '../bench/endToEnd.js';
-import { costPerPageConfig, sweepArgv } from '../bench/costPerPage.js';
+import { costPerPageConfig, modernArgv, sweepArgv } from '../bench/costPerPage.js';
 import { scalingCases, scalingConfig } from '../bench/scaling.js';
 import { userPlan } from '../bench/userRun.js';
 
@@ -28,6 +28,8 @@ for (const quick of [false, true]) {
     it('cost per page: every size', () => {
       const c = costPerPageConfig(quick, 1);
       for (const p of c.sizes) assert.ok(userPlan(sweepArgv(c, p)));
+      for (const p of c.modern.sizes) assert.ok(userPlan(modernArgv(c, p)));
+      assert.ok(c.modern.sizes.includes(c.modern.small) && c.modern.sizes.includes(c.modern.large));
     });
     it('scaling: its run commands', () => {
       for (const k of scalingCases(scalingConfig(quick, 1))) {
