@@ -320,7 +320,7 @@ export function layout_place(): u64 {
   debug_entries_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_ENTRY_BYTES);
   debug_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   debug_page_ptr = <usize>at; at = region(at, <u64>(DEBUG_HASH_SIZE + 1) * 4);
-  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + DEBUG_WIDE_LEVELS + 2) * 4); // narrow spans, wide levels, one spare (dma/debug_index.ts)
+  debug_span_ptr = <usize>at; at = region(at, <u64>(DEBUG_NARROW_SPAN + DEBUG_WIDE_LEVELS + 2) * 4); // narrow spans, wide levels, the vast list (dma/debug_index.ts)
   debug_cln_ptr = <usize>at; at = region(at, <u64>debug_capacity * DEBUG_CLN_BYTES);
   debug_cln_hash_ptr = <usize>at; at = region(at, <u64>DEBUG_HASH_SIZE * 4);
   gart_pte_ptr = <usize>at; at = region(at, <u64>gart_pages * 8);

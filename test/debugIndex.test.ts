@@ -52,5 +52,17 @@ for (const engine of ENGINES) {
       const past = await runOn(engine, modern, [...ops, syncCpu(4, BIDI, 2000 * PAGE - 100, 200)]);
       assert.equal(past.total, 1);
     });
+
+    it('a zero-byte sync at a mapping\'s end is held by it (containing_match), however far back it starts', async () => {
+      // 33 pages from page 31 end on page 64: a sync of 0 bytes there lies on a page no chain of
+      // the entry's level reaches; and a one-page mapping's end on the next page (a reviewer's cases).
+      for (const ops of [
+        [alloc(0, 65), map(0, BIDI, 31 * PAGE, 33 * PAGE), mappingError(0), syncCpu(0, BIDI, 64 * PAGE, 0)],
+        [alloc(0, 2), map(0, BIDI, 0, PAGE), mappingError(0), syncCpu(0, BIDI, PAGE, 0)],
+      ]) {
+        const o = await runOn(engine, modern, ops);
+        assert.equal(o.total, 0, o.classes.join(' '));
+      }
+    });
   });
 }

@@ -182,9 +182,10 @@ function consider(i: i32): void {
   }
 }
 
-/** Every live entry that can contain the sync (dma/debug_index.ts: each once); all of them if the end wrapped. */
+/** Every live entry that can contain the sync (dma/debug_index.ts: each once); all of them if the
+ * end wrapped, or if the sync is 0 bytes (an entry ending at its address holds it; the model says more). */
 function walk_containing(): void {
-  if (c_end < c_dma) {
+  if (c_end <= c_dma) {
     for (let i = 0; i < live; i++) consider(i);
     return;
   }

@@ -31,7 +31,7 @@ let max_span: i32 = 0; // the largest page span of a live narrow entry
 @inline function page_head(page: u64): usize { return debug_page_ptr + (hash(page) << 2); }
 @inline function level_key(level: i32, granule: u64): u64 { return LEVEL_KEY | (granule << 5) | <u64>level; }
 @inline function vast_head(): usize { return debug_page_ptr + (<usize>DEBUG_HASH_SIZE << 2); }
-/** Live entries per narrow span 0..DEBUG_NARROW_SPAN, then per wide level 1..DEBUG_WIDE_LEVELS, then vast. */
+/** Live entries per narrow span 0..DEBUG_NARROW_SPAN, then per wide level 1..DEBUG_WIDE_LEVELS, then on the vast list (kept, never read). */
 @inline function count_at(k: i32): usize { return debug_span_ptr + (<usize>k << 2); }
 @inline function level_count(level: i32): usize { return count_at(DEBUG_NARROW_SPAN + level); }
 
