@@ -40,21 +40,21 @@ function span_of(dma: u64, size: i32): i64 {
   if (size <= 0) return -1;
   return <i64>(((dma & 0xFFF) + <u64>size - 1) >> 12);
 }
-/** An entry's level: 0 narrow, 1..DEBUG_WIDE_LEVELS wide, VAST otherwise. */
-function level_of(dma: u64, size: i32): i32 {
-  const span = span_of(dma, size);
+/** The level of an entry reaching `span` pages past its first (span_of): 0 narrow, 1..DEBUG_WIDE_LEVELS wide, VAST otherwise. */
+function level_of(span: i64): i32 {
   if (span < 0) return VAST;
   if (span <= <i64>DEBUG_NARROW_SPAN) return 0;
   const k = 64 - <i32>clz<u64>(<u64>(span - 1) >> 4);
   return k <= DEBUG_WIDE_LEVELS ? k : VAST;
 }
-/** The head of the chain an entry at `dma` of `size` bytes is in. */
-function head_of(dma: u64, size: i32): usize {
-  const level = level_of(dma, size);
+/** The head of the chain of an entry at `dma` of this level. */
+function head_of(level: i32, dma: u64): usize {
   if (level == 0) return page_head(dma >> 12);
   if (level == VAST) return vast_head();
   return debug_page_ptr + (hash(level_key(level, (dma >> 12) >> <u64>(4 + level))) << 2);
 }
+/** The live-entry count an entry of this level and span adds to. */
+@inline function count_of(level: i32, span: i64): usize { return level == 0 ? count_at(<i32>span) : level_count(level); }
 
 export function link(head: usize, i: i32, off: usize): void {
   const e = ent(i), h = load<i32>(head);
@@ -76,26 +76,24 @@ export function repoint(head: usize, i: i32, off: usize): void {
 
 /** Entry i (its dma and size set) joins its chain. */
 export function index_add(i: i32): void {
-  const e = ent(i), dma = load<u64>(e, E_DMA), size = load<i32>(e, E_SIZE);
-  link(head_of(dma, size), i, PAGE_LINK);
-  const level = level_of(dma, size);
-  const c = level == 0 ? count_at(<i32>span_of(dma, size)) : level_count(level);
+  const e = ent(i), dma = load<u64>(e, E_DMA), span = span_of(dma, load<i32>(e, E_SIZE)), level = level_of(span);
+  link(head_of(level, dma), i, PAGE_LINK);
+  const c = count_of(level, span);
   store<i32>(c, load<i32>(c) + 1);
-  if (level == 0 && <i32>span_of(dma, size) > max_span) max_span = <i32>span_of(dma, size);
+  if (level == 0 && <i32>span > max_span) max_span = <i32>span;
 }
 /** Entry i leaves its chain. */
 export function index_remove(i: i32): void {
-  const e = ent(i), dma = load<u64>(e, E_DMA), size = load<i32>(e, E_SIZE);
-  unlink(head_of(dma, size), i, PAGE_LINK);
-  const level = level_of(dma, size);
-  const c = level == 0 ? count_at(<i32>span_of(dma, size)) : level_count(level);
+  const e = ent(i), dma = load<u64>(e, E_DMA), span = span_of(dma, load<i32>(e, E_SIZE)), level = level_of(span);
+  unlink(head_of(level, dma), i, PAGE_LINK);
+  const c = count_of(level, span);
   store<i32>(c, load<i32>(c) - 1);
   while (max_span > 0 && load<i32>(count_at(max_span)) == 0) max_span--;
 }
 /** Entry i was moved into slot i: its chain points at it again. */
 export function index_repoint(i: i32): void {
-  const e = ent(i);
-  repoint(head_of(load<u64>(e, E_DMA), load<i32>(e, E_SIZE)), i, PAGE_LINK);
+  const e = ent(i), dma = load<u64>(e, E_DMA);
+  repoint(head_of(level_of(span_of(dma, load<i32>(e, E_SIZE))), dma), i, PAGE_LINK);
 }
 export function index_reset(): void {
   max_span = 0;
@@ -127,7 +125,7 @@ export function candidates_next(): i32 {
       w_next = load<i32>(e + PAGE_LINK);
       if (w_phase == VAST_LIST) return i;
       const dma = load<u64>(e, E_DMA);
-      const level = level_of(dma, load<i32>(e, E_SIZE));
+      const level = level_of(span_of(dma, load<i32>(e, E_SIZE)));
       if (w_phase == NARROW ? level == 0 && dma >> 12 == w_key
         : level == w_level && level_key(level, (dma >> 12) >> <u64>(4 + level)) == w_key) return i;
     }

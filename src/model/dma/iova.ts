@@ -50,8 +50,8 @@ export class IovaDomain {
   /** free_iova_fast(first, n): into the rcache of its class, else out of the tree. */
   free(first: number, n: number): void {
     const log = orderBase2(n);
-    if (log < IOVA_RANGE_CACHE_MAX_SIZE && this.rcacheInsert(this.rcaches[log]!, first)) return;
-    this.remove(first);
+    if (log < IOVA_RANGE_CACHE_MAX_SIZE) this.rcacheInsert(this.rcaches[log]!, first);
+    else this.remove(first);
   }
 
   /** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; pops its top. */
@@ -68,7 +68,7 @@ export class IovaDomain {
   }
 
   /** __iova_rcache_insert: into loaded; a full one swaps with prev; both full, loaded goes to the depot. */
-  private rcacheInsert(r: Rcache, first: number): boolean {
+  private rcacheInsert(r: Rcache, first: number): void {
     if (r.loaded.length === IOVA_MAG_SIZE) {
       if (r.prev.length < IOVA_MAG_SIZE) [r.loaded, r.prev] = [r.prev, r.loaded];
       else {
@@ -77,7 +77,6 @@ export class IovaDomain {
       }
     }
     r.loaded.push(first);
-    return true;
   }
 
   /** Every cached run back to the tree, in the kernel's order: each class's loaded then prev, then each depot from its newest magazine. */
@@ -101,7 +100,7 @@ export class IovaDomain {
   private allocTree(size: number): number {
     if (size >= this.max32) return -1;
     const align = 1 << orderBase2(size);
-    let first = this.highestFree(Math.min(this.cached, ANCHOR), 0, size, align);
+    let first = this.highestFree(this.cached, 0, size, align); // the anchor's position is the window's top
     if (first < 0 && this.cached !== ANCHOR) first = this.highestFree(ANCHOR, this.cached + this.size.get(this.cached)!, size, align);
     if (first < 0) {
       this.max32 = size;
