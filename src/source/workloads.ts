@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { BindMode, Caching, GattMode, Op, PAGE_SIZE, Pool, TtSync, type KernelName } from '../engine/abi.js';
 import { XorShift32 } from '../rand.js';
-import type { ConcreteStrategyName, DeviceName, GattName, WorkloadScenario } from './scenario.js';
+import type { ConcreteStrategyName, DeviceName, GattName, WorkloadName, WorkloadScenario } from './scenario.js';
 import { type OpSink, keepLast } from './sink.js';
 
 /** How a driver gets, binds and hands over pages under one strategy. */
@@ -67,12 +67,17 @@ export function ttProfileOf(s: ProfileSpec): DriverProfile | null {
   if (!s.strategy || s.device === 'agp') return null;
   if (s.strategy === 'auto') throw new Error('strategy auto is resolved when the plan is made (run/needSwiotlb.ts)');
   const nouveau = s.device === 'nv04' || s.device === 'nv50';
-  return { ...STRATEGY_PROFILES[s.strategy], caching: TT_CACHING[s.kernel][s.device], driverSyncs: s.kernel === 'modern' && nouveau };
+  return profileCopy(STRATEGY_PROFILES[s.strategy], TT_CACHING[s.kernel][s.device], s.kernel === 'modern' && nouveau);
 }
 
 /** The driver profile of a scenario's strategy (TTM devices) or gatt (agp). */
 export function profileOf(w: ProfileSpec): DriverProfile {
-  return w.gatt ? GATT_PROFILES[w.gatt] : ttProfileOf(w)!;
+  return w.gatt ? profileCopy(GATT_PROFILES[w.gatt], GATT_PROFILES[w.gatt].caching, false) : ttProfileOf(w)!;
+}
+
+/** A profile with every field, made at one place: one shape for all of them (Driver says why). */
+function profileCopy(p: DriverProfile, caching: number, driverSyncs: boolean): DriverProfile {
+  return { pool: p.pool, caching, bindMode: p.bindMode, sync: p.sync, driverSyncs, gattMode: p.gattMode };
 }
 
 /** BO sizes that split `pages` into objects of at most `boPages`. */
@@ -109,25 +114,44 @@ export function slotsNeeded(w: Pick<WorkloadSpec, 'workload' | 'pages' | 'boPage
   return w.workload === 'churn' ? churnLivePages(w.pages) + 1 : boSizes(w.pages, w.boPages).length + 1;
 }
 
+/**
+ * Different, for speed only: the driver copies its profile's fields, and the steps read the
+ * workload's fields from one fixed shape (Steps), so that the code V8 optimises for one cell's
+ * objects fits every other cell's. Scenario and profile objects reach here with different shapes
+ * (a matrix's platforms and strategies), and each new one threw the optimised steps away
+ * ("wrong map" deopts: 30 in a 20-cell matrix, 331 ms of background compiling, now 65 ms;
+ * README, Workers).
+ */
 class Driver {
-  constructor(private readonly sink: OpSink, private readonly p: DriverProfile) {}
+  private readonly pool: number;
+  private readonly caching: number;
+  private readonly bindMode: number;
+  private readonly sync: boolean;
+  private readonly driverSyncs: boolean;
+  constructor(private readonly sink: OpSink, p: DriverProfile) {
+    this.pool = p.pool;
+    this.caching = p.caching;
+    this.bindMode = p.bindMode;
+    this.sync = p.sync;
+    this.driverSyncs = p.driverSyncs === true;
+  }
 
-  populate(slot: number, pages: number) { this.sink.push(Op.TT_POPULATE, slot, pages, this.p.pool, this.p.caching); }
-  bind(slot: number, gpuPage: number) { this.sink.push(Op.TT_BIND, slot, gpuPage, this.p.bindMode); }
+  populate(slot: number, pages: number) { this.sink.push(Op.TT_POPULATE, slot, pages, this.pool, this.caching); }
+  bind(slot: number, gpuPage: number) { this.sink.push(Op.TT_BIND, slot, gpuPage, this.bindMode); }
   unbind(slot: number) { this.sink.push(Op.TT_UNBIND, slot); }
   destroy(slot: number) { this.sink.push(Op.TT_UNPOPULATE, slot); }
 
   /** 6.12 nouveau_bo_validate → nouveau_bo_sync_for_device, before each GPU use of the BO. */
-  private validate(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
+  private validate(slot: number) { if (this.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
   /** 6.12 nouveau's cpu_prep → nouveau_bo_sync_for_cpu, before the CPU touches the BO. */
-  private cpuPrep(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau); }
+  private cpuPrep(slot: number) { if (this.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau); }
 
   /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). A 6.12 nouveau BO of its
    * own is mapped for writing with nouveau_bo_map(NOUVEAU_BO_WR) → cpu_prep → nouveau_bo_sync_for_cpu first. */
   upload(slot: number, gpuPage: number, pages: number) {
     this.cpuPrep(slot);
     this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
-    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
+    if (this.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
     this.validate(slot);
     this.sink.push(Op.GPU_READ, gpuPage, pages);
   }
@@ -136,7 +160,7 @@ class Driver {
   readback(slot: number, gpuPage: number, pages: number) {
     this.validate(slot);
     this.sink.push(Op.GPU_WRITE, gpuPage, pages);
-    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
+    if (this.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
     this.cpuPrep(slot);
     this.sink.push(Op.CPU_READ, slot, 0, pages * PAGE_SIZE);
   }
@@ -162,11 +186,26 @@ export async function runWorkload(w: WorkloadSpec, seed: number, sink: OpSink, s
   }
 }
 
+/** The workload fields the steps read, in one shape whatever object the spec came in (Driver says why). */
+class Steps {
+  readonly workload: WorkloadName;
+  readonly pages: number;
+  readonly boPages: number;
+  readonly rounds: number;
+  constructor(w: WorkloadSpec) {
+    this.workload = w.workload;
+    this.pages = w.pages;
+    this.boPages = w.boPages;
+    this.rounds = w.rounds;
+  }
+}
+
 /** The workload's ops, one buffer object per step. */
-function* workloadSteps(w: WorkloadSpec, seed: number, sink: OpSink): Generator<void, void, undefined> {
-  const profile = profileOf(w);
+function* workloadSteps(spec: WorkloadSpec, seed: number, sink: OpSink): Generator<void, void, undefined> {
+  const profile = profileOf(spec);
   const d = keepLast(new Driver(sink, profile));
-  if (profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(w), profile.gattMode);
+  if (profile.gattMode !== null) sink.push(Op.GATT_CREATE, aperturePages(spec), profile.gattMode);
+  const w = new Steps(spec);
   // Different, for speed only: one small generator per workload, with index loops. One generator
   // holding every workload, iterating with entries(), took TurboFan 30–50 ms to optimise on a
   // background thread, again in every worker thread of every run (README, Workers).
@@ -186,7 +225,7 @@ function* workloadSteps(w: WorkloadSpec, seed: number, sink: OpSink): Generator<
 }
 
 /** upload and readback: the whole working set exists at once; each BO is bound, used and unbound in turn. */
-function* boUseSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
+function* boUseSteps(w: Steps, d: Driver): Generator<void, void, undefined> {
   const sizes = boSizes(w.pages, w.boPages);
   const upload = w.workload === 'upload';
   for (let slot = 0; slot < sizes.length; slot++) {
@@ -207,7 +246,7 @@ function* boUseSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefine
 }
 
 /** stream: one persistent bound working set, rewritten by the CPU and read by the GPU each round. */
-function* streamSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefined> {
+function* streamSteps(w: Steps, d: Driver): Generator<void, void, undefined> {
   const sizes = boSizes(w.pages, w.boPages);
   const base: number[] = [];
   let gpu = 0;
@@ -229,7 +268,7 @@ function* streamSteps(w: WorkloadSpec, d: Driver): Generator<void, void, undefin
  * A desktop session: small and large BOs created, bound, written, read and destroyed in a seeded
  * order, `pages` pages created per round, at most a quarter of them live at once.
  */
-function* churn(w: WorkloadSpec, seed: number, d: Driver): Generator<void, void, undefined> {
+function* churn(w: Steps, seed: number, d: Driver): Generator<void, void, undefined> {
   const rng = keepLast(new XorShift32(seed));
   const cap = churnLivePages(w.pages);
   const aperture = keepLast(new Aperture(cap));
