@@ -198,6 +198,12 @@ describe('--iommu-mode (CLI)', () => {
     { op: 'gpu_read', gpuPage: 0, pages: 1 }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' }, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' },
     { op: 'cpu_write', buf: 'b' }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
   ]);
+  // gart's buffer 'b' mapped too: under strict, 6.12 hands it the IOVA 'a' freed (its rcache).
+  const reuse = script(dir, 'reuse.jsonl', [
+    { op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
+    { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'b', dir: 'bidirectional' },
+    { op: 'cpu_write', buf: 'b' }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
+  ]);
   const replay = (path: string, ...args: string[]) => {
     const r = cli('replay', path, '--platform', 'iommu', '--ram', '512M', '--swiotlb', '4M', '--json', ...args);
     assert.equal(r.code, 0, r.stderr);
@@ -232,6 +238,19 @@ describe('--iommu-mode (CLI)', () => {
       // Lines, not op indices: two blank lines first put the unmap on line 7.
       const shifted = script(dir, `gart-shifted-${engine}.jsonl`, '\n\n' + readFileSync(gart, 'utf8'));
       assert.match(replay(shifted, '--kernel', 'modern', '--iommu-mode', 'lazy', '--engine', engine).firstViolation.detail, /an IOVA unmapped at line 7 and not yet flushed/);
+    });
+  }
+
+  for (const engine of ['wasm', 'js']) {
+    it(`replay (engine ${engine}): a stale GART entry after a strict unmap reads the page of the mapping that got its IOVA next (6.12), and the explanation says so; 2.6.37 faults`, () => {
+      const m = replay(reuse, '--kernel', 'modern', '--iommu-mode', 'strict', '--engine', engine);
+      assert.deepEqual([m.firstViolation.kind, m.firstViolation.via], ['foreign', 'iommu']);
+      assert.match(m.firstViolation.detail, /an IOVA the IOMMU now maps to pfn 0x[0-9a-f]+, not this page: the mapping this address came from was torn down \(unmapped or freed\) and the IOVA allocator handed the IOVA to a newer mapping/);
+      assert.match(m.firstViolation.detail, /saw the CPU's write of buffer 'b'.*\(line 7\)/);
+      const o = replay(reuse, '--kernel', '2010', '--engine', engine);
+      assert.equal(o.firstViolation.kind, 'foreign');
+      assert.match(o.firstViolation.detail, /no IOMMU entry \(the IOMMU faults\)/);
+      assert.doesNotMatch(o.firstViolation.detail, /newer mapping/);
     });
   }
 
