@@ -128,8 +128,9 @@ function addressHop(w: Words, ctx: ExplainContext): string {
         const to = w.hopPfn === w.pfn ? 'this page' : `pfn ${hex(w.hopPfn)}`;
         return `dma address ${addr}: an IOVA unmapped at ${ctx.opWord} ${ctx.origin(Number(w.iovaUnmapOp))} and not yet flushed (lazy IOMMU: it waits in the flush queue, so the IOTLB still maps it to ${to})`;
       }
-      // Another page behind the IOVA the bind wrote: the mapping it came from is gone, and the
-      // allocator gave the IOVA to a newer one (6.12's rcache hands a freed IOVA out again first).
+      // Another page behind the IOVA the device was given: the mapping it came from is gone, and
+      // the allocator gave the IOVA to a newer one (6.12 alloc_iova_fast takes the IOVA its size
+      // class freed last from the rcache, iova_rcache_get, before it searches the tree).
       return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page'
         : `the IOMMU now maps to pfn ${hex(w.hopPfn)}, not this page: the mapping this address came from was torn down (unmapped or freed) and the IOVA allocator handed the IOVA to a newer mapping`}`;
     case Via.direct: {
