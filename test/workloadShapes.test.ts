@@ -1,7 +1,7 @@
-// The workload steps keep their optimised code from cell to cell (src/source/workloads.ts, Driver
+// The workload steps keep their optimised code from cell to cell (src/source/workloads.ts, profileCopy
 // and Steps; README, Workers): each platform's and strategy's scenario and driver profile once
 // came in a shape of its own, and each new one threw V8's optimised steps away ("wrong map"
-// deopts: 17 in the modern nv50 churn matrix below, 1 in the r100 stream one). V8's own trace
+// deopts: 19 in the modern nv50 churn matrix below, 1 in the r100 stream one). V8's own trace
 // says whether any happens; a shape that varies again makes it say so.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

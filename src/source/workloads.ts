@@ -75,7 +75,7 @@ export function profileOf(w: ProfileSpec): DriverProfile {
   return w.gatt ? profileCopy(GATT_PROFILES[w.gatt], GATT_PROFILES[w.gatt].caching, false) : ttProfileOf(w)!;
 }
 
-/** A profile with every field, made at one place: one shape for all of them (Driver says why). */
+/** A profile with every field, made at this one place: one shape for all of them (Driver says why). */
 function profileCopy(p: DriverProfile, caching: number, driverSyncs: boolean): DriverProfile {
   return { pool: p.pool, caching, bindMode: p.bindMode, sync: p.sync, driverSyncs, gattMode: p.gattMode };
 }
@@ -115,43 +115,32 @@ export function slotsNeeded(w: Pick<WorkloadSpec, 'workload' | 'pages' | 'boPage
 }
 
 /**
- * Different, for speed only: the driver copies its profile's fields, and the steps read the
+ * Different, for speed only: every profile is made by profileCopy and the steps read the
  * workload's fields from one fixed shape (Steps), so that the code V8 optimises for one cell's
- * objects fits every other cell's. Scenario and profile objects reach here with different shapes
+ * objects fits every other cell's. Scenario and profile objects reached here with different shapes
  * (a matrix's platforms and strategies), and each new one threw the optimised steps away
  * ("wrong map" deopts: 30 in a 20-cell matrix, 331 ms of background compiling, now 65 ms;
- * README, Workers).
+ * README, Workers; test/workloadShapes.test.ts).
  */
 class Driver {
-  private readonly pool: number;
-  private readonly caching: number;
-  private readonly bindMode: number;
-  private readonly sync: boolean;
-  private readonly driverSyncs: boolean;
-  constructor(private readonly sink: OpSink, p: DriverProfile) {
-    this.pool = p.pool;
-    this.caching = p.caching;
-    this.bindMode = p.bindMode;
-    this.sync = p.sync;
-    this.driverSyncs = p.driverSyncs === true;
-  }
+  constructor(private readonly sink: OpSink, private readonly p: DriverProfile) {}
 
-  populate(slot: number, pages: number) { this.sink.push(Op.TT_POPULATE, slot, pages, this.pool, this.caching); }
-  bind(slot: number, gpuPage: number) { this.sink.push(Op.TT_BIND, slot, gpuPage, this.bindMode); }
+  populate(slot: number, pages: number) { this.sink.push(Op.TT_POPULATE, slot, pages, this.p.pool, this.p.caching); }
+  bind(slot: number, gpuPage: number) { this.sink.push(Op.TT_BIND, slot, gpuPage, this.p.bindMode); }
   unbind(slot: number) { this.sink.push(Op.TT_UNBIND, slot); }
   destroy(slot: number) { this.sink.push(Op.TT_UNPOPULATE, slot); }
 
   /** 6.12 nouveau_bo_validate → nouveau_bo_sync_for_device, before each GPU use of the BO. */
-  private validate(slot: number) { if (this.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
+  private validate(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.nouveau); }
   /** 6.12 nouveau's cpu_prep → nouveau_bo_sync_for_cpu, before the CPU touches the BO. */
-  private cpuPrep(slot: number) { if (this.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau); }
+  private cpuPrep(slot: number) { if (this.p.driverSyncs) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.nouveau); }
 
   /** CPU fills the BO, then the GPU reads it (radeon's GTT→VRAM move test). A 6.12 nouveau BO of its
    * own is mapped for writing with nouveau_bo_map(NOUVEAU_BO_WR) → cpu_prep → nouveau_bo_sync_for_cpu first. */
   upload(slot: number, gpuPage: number, pages: number) {
     this.cpuPrep(slot);
     this.sink.push(Op.CPU_WRITE, slot, 0, pages * PAGE_SIZE);
-    if (this.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 0, TtSync.pages);
     this.validate(slot);
     this.sink.push(Op.GPU_READ, gpuPage, pages);
   }
@@ -160,7 +149,7 @@ class Driver {
   readback(slot: number, gpuPage: number, pages: number) {
     this.validate(slot);
     this.sink.push(Op.GPU_WRITE, gpuPage, pages);
-    if (this.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
+    if (this.p.sync) this.sink.push(Op.TT_SYNC, slot, 1, TtSync.pages);
     this.cpuPrep(slot);
     this.sink.push(Op.CPU_READ, slot, 0, pages * PAGE_SIZE);
   }
