@@ -117,6 +117,9 @@ describe('trace parser: line prefixes and lines that are not ours', () => {
     ['a task name with dashes and digits', '  irq/45-nvme0q1-789     [001] d..1.  55.000001: '],
     ['trace-cmd report (no flags)', '     kworker/3:1-178   [003]   102.345678: '],
     ['trace-cmd report, a task name with spaces', '   Web Content-1234  [002]  55.000001: '],
+    // trace-read.c time_format: a clock not in nanoseconds (-C x86-tsc, --raw-ts) prints "%12d:".
+    ['trace-cmd report, a raw clock of 12 digits or more, touching the CPU', '     kworker/3:1-178   [003]5731829163392: '],
+    ['trace-cmd report, a short raw clock, padded', '     kworker/3:1-178   [003]      4096127: '],
   ];
   for (const [description, prefix] of PREFIXES) {
     it(`prefix: ${description}`, () => {

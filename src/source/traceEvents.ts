@@ -77,7 +77,10 @@ export class TraceSyntaxError extends Error {}
 
 // TASK-PID [(TGID)] [CPU] [FLAGS] TIMESTAMP: [(+DELTA)] EVENT: FIELDS. TASK may hold spaces and
 // dashes; the last "-digits" before the bracketed CPU ends it. trace-cmd report --ts-diff adds the delta.
-const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(?:\(\+[\d.]+\)\s+)?(.*)$/;
+// trace-cmd prints a clock that does not count in nanoseconds (-C boot, x86-tsc, counter; or
+// --raw-ts) as a bare "%12d:" right after the CPU (trace-read.c time_format): 12 digits or more
+// touch the bracket.
+const PREFIX = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s*(?:\S+\s+)?(\d+(?:\.\d+)?):\s+(?:\(\+[\d.]+\)\s+)?(.*)$/;
 const EVENT_NAME = /^[A-Za-z_]\w*$/;
 const WHITESPACE = /^\s$/;
 const HEADER = /^(?:cpus=\d+|version\s*=\s*\d+|CPU \d+ is empty|trace-cmd: .*)\s*$/;
