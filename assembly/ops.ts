@@ -66,7 +66,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
       case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
-      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS); break;
+      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS, d); break;
       case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;

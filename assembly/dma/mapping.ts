@@ -210,10 +210,12 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * `undo`: a failing map_sg unmapping its own entry: 6.12 passes DMA_ATTR_SKIP_CPU_SYNC (no copy
  * back); an IOVA is freed at once, and 6.12's iommu_dma_map_sg, one IOVA for the list, failed
  * before mapping anything, so the pages mapped entry by entry leave the mapped count again
- * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped).
+ * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped). `skip_cpu_sync`: the
+ * caller passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37
+ * had no such attribute).
  */
-export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false): void {
-  const skip_sync = undo && kernel_era == KERNEL_MODERN;
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
+  const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {
     const n = iommu_free_at(dma, undo);
     if (undo) count(kernel_era == KERNEL_MODERN ? C_IOMMU_PAGES_MAPPED : C_IOMMU_PAGES_UNMAPPED, kernel_era == KERNEL_MODERN ? -n : n);

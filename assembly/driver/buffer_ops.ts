@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN } from '../abi';
+  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -145,12 +145,13 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
   if (kernel_era != KERNEL_MODERN) set_m_dma(b, 0);
 }
 
-export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32): void {
+/** dma_unmap_page (an entry of dma_unmap_sg when nents > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12). */
+export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32): void {
   const b = buf(slot);
   count(C_UNMAPS);
   const dma = unmap_handle(b);
   check_unmap(dma, size, dir, debug_type(nents));
-  dma_unmap_addr(dma, size, dir);
+  dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
   kill_mapping(b);
 }
 

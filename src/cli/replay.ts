@@ -12,7 +12,7 @@ export const REPLAY_FORMATS = ['jsonl', 'ftrace'] as const;
 
 const REPLAY_PLATFORM: OptionSpec = { ...PLATFORM_OPTION, choices: [...PLATFORM_OPTION.choices!, 'all'], help: `${PLATFORM_OPTION.help}; all = every platform the kernel has, side by side (a file, not standard input)` };
 const FORMAT: OptionSpec = { name: 'format', kind: 'choice', default: 'jsonl', choices: REPLAY_FORMATS, help: 'jsonl = a DMA-API script; ftrace = kernel trace text of the dma and swiotlb events (trace-cmd report, /sys/kernel/tracing/trace), replayed on --kernel modern unless --kernel is given' };
-const TRACE_DEVICE: OptionSpec = { name: 'trace-device', kind: 'text', arg: 'NAME', help: 'with --format ftrace: the recording device (its dev_name, e.g. 0000:03:00.0) whose events are replayed; default: the one with most events' };
+const TRACE_DEVICE: OptionSpec = { name: 'trace-device', kind: 'text', arg: 'NAME', help: 'with --format ftrace: the recording device (its dev_name, e.g. 0000:03:00.0) whose events are replayed; default: the one with most events (from standard input, read once: the only one, else an error naming them)' };
 
 export const replay: Command = {
   usage: 'gartbench replay SCRIPT.jsonl|TRACE [--format jsonl|ftrace] [--trace-device NAME] [--platform P|all] [--device D] [--strategy S] [--kernel K] [machine options] [--workers N] [--json] [--out FILE]',

@@ -15,7 +15,7 @@ export const Op = {
   MAPPING_ERROR: 7, // slot
   SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
   SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
-  UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size
+  UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size, attrs (OP_ATTR_SKIP_CPU_SYNC)
   CPU_WRITE: 11, // slot, offset, size
   CPU_READ: 12, // slot, offset, size
   DEV_WRITE: 13, // slot, offset, size
@@ -103,6 +103,9 @@ export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
  * call, more an entry of an sg list (a kernel trace's dma_map_sg, dma_unmap_sg, dma_sync_sg_*).
  */
 export const OP_DIR_BITS = 2;
+/** UNMAP's attrs word: DMA_ATTR_SKIP_CPU_SYNC, no copy back from a bounce slot (6.12 only; a kernel
+ * trace's dma_free_pages and dma_free_sgt on xen-pv: dma_common_free_pages passes it). */
+export const OP_ATTR_SKIP_CPU_SYNC = 1;
 
 /** Counter order in the engine's counter region (each an i64). */
 export const COUNTERS = [
@@ -378,7 +381,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

@@ -90,7 +90,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.SYNC_FOR_CPU:
       return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e);
     case Op.UNMAP:
-      return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS);
+      return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d);
     case Op.CPU_WRITE:
       return bufferAccess(s, buf, b, c, false, true);
     case Op.CPU_READ:

@@ -14,14 +14,14 @@
 //   address the trace unmapped before (double unmap, use after unmap) is replayed on its pages.
 // - dma_map_sg maps entry by entry (dma_direct_map_sg), dma-debug's sg type with the list's count;
 //   dma_unmap_sg names its list by physical addresses (source/traceSg.ts) and unmaps every entry.
-// - dma_alloc and its _pages/_sgt forms are device-reachable DMA-API memory (never bounced), named
-//   by dma_addr: the trace prints no physical address for them.
+// - dma_alloc and its _pages/_sgt forms are device-reachable memory (never bounced) named by dma_addr
+//   (no physical address is printed), but on 6.12 xen-pv _pages/_sgt are pages xen-swiotlb maps.
 // - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
 // - not replayed, and counted: MMIO (dma_map_resource, DMA_ATTR_MMIO), memory already shared with
 //   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded, unmaps and syncs of mappings
 //   made before the trace, calls over the simulator's 4 MiB blocks; the syncs and unmaps of a
 //   mapping not replayed are counted with it (source/traceSkips.ts).
-import { Dir, MAX_ALLOC_PAGES, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+import { Dir, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { hex } from '../units.js';
 import type { OpSink } from './sink.js';
@@ -30,11 +30,12 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
+import { type Buffer, LiveMappings, type Mapping } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
-export interface TraceLimits { maxBuffers: number }
-interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean }
-interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean }
+/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform's DMA ops map (6.12 xen-pv:
+ * xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages), not a coherent allocation. */
+export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean }
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
 const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32;
@@ -51,8 +52,8 @@ export class TraceTranslator {
   private lastEventLine = 0; // of the replayed device (0: none yet)
   private liveMappings = 0;
   private readonly idle = new FifoMap<string, Buffer>();
-  /** Live streaming mappings by recorded dma page: unmaps match the start, syncs any byte. */
-  private readonly byPage = new Map<number, Mapping[]>();
+  /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */
+  private readonly mappings = new LiveMappings();
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
   private readonly sgLists = new Map<Addr, { key: string; maps: Mapping[]; skipped?: object }[]>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
@@ -103,7 +104,7 @@ export class TraceTranslator {
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
         return;
       case 'unmap': {
-        const m = ev.resource ? undefined : this.findStart(ev.dma, ev.size);
+        const m = ev.resource ? undefined : this.mappings.findStart(ev.dma, ev.size);
         // An unmap of a mapping not replayed is not replayed either (MMIO never is). Its size
         // tells it from a replayed one at the same address (dma-debug checks it): a skipped map of
         // that start and size unless a live replayed one there has that size; with no replayed
@@ -154,16 +155,13 @@ export class TraceTranslator {
       }
       case 'alloc':
         if (ev.legacyFormat) this.summary.allocFormat612 = true;
-        this.alloc(ev.dma, ev.size, ev.failed);
+        this.alloc(ev);
         return;
       case 'free': {
         const b = ev.noop ? undefined : this.allocs.take(ev.dma);
         const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true, 'alloc');
-        if (b) {
-          this.push(Op.FREE_COHERENT, b.slot, ev.size); // dma-debug checks the free's size
-          this.freeSlots.push(b.slot);
-          delete this.names[b.id];
-        } else if (!ev.noop) sk[why ?? 'beforeTrace']++; // why: an allocation not replayed
+        if (b) this.free(b, ev);
+        else if (!ev.noop) sk[why ?? 'beforeTrace']++; // why: an allocation not replayed
         return;
       }
       case 'bounced':
@@ -238,23 +236,14 @@ export class TraceTranslator {
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
     const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
-    for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + size - 1) / PAGE_SIZE); p <= last; p++) {
-      const at = this.byPage.get(p);
-      if (at) at.push(m);
-      else this.byPage.set(p, [m]);
-    }
+    this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
   }
 
   private unmap(m: Mapping, dir: number, size: number, nents = 0): void {
     this.push(Op.UNMAP, m.buf.slot, dir | (nents << OP_DIR_BITS), size);
-    m.live = false;
-    for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
-      const at = this.byPage.get(p)!;
-      at.splice(at.lastIndexOf(m), 1);
-      if (at.length === 0) this.byPage.delete(p);
-    }
+    this.mappings.remove(m);
     this.liveMappings--;
     const b = m.buf;
     b.live = false;
@@ -292,39 +281,16 @@ export class TraceTranslator {
     replay(dead.buf, dead);
   }
 
-  /** The live mapping an unmap at `dma` of `size` bytes means (none: undefined). */
-  private findStart(dma: Addr, size: number): Mapping | undefined {
-    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
-    let best: Mapping | undefined, rank = -1;
-    for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
-      const m = at![i]!;
-      // dma-debug matches an unmap by size too, and under dma-direct a page and an sg entry of
-      // the same bytes share a dma_addr (a single unmap means the single mapping). So: one of the
-      // unmap's size before one of another size, a single map before an sg entry, the latest first.
-      const r = m.dma !== dma ? -1 : (m.size === size ? 2 : 0) + (m.sg ? 0 : 1);
-      if (r > rank) [best, rank] = [m, r];
-    }
-    return best;
-  }
-
   /**
    * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
    * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
-    const synced: Mapping[] = [];
+    const synced = this.mappings.overlapping(dma, size);
     let end = dma;
-    for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
-      const at = this.byPage.get(p);
-      for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
-        const m = at![i]!;
-        const from = Math.max(dma, m.dma), to = Math.min(dma + size, m.dma + m.size);
-        if (from >= to || synced.some((o) => o.dma <= from && from < o.dma + o.size)) continue;
-        synced.push(m);
-        const offset = m.offset + (from - m.dma);
-        this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), offset, to - from, index);
-        end = Math.max(end, to);
-      }
+    for (const { m, from, to } of synced) {
+      this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), m.offset + (from - m.dma), to - from, index);
+      end = Math.max(end, to);
     }
     if (synced.length > 0) {
       // A sync running past its mappings stays inside the last buffer; dma-debug reports it.
@@ -342,7 +308,7 @@ export class TraceTranslator {
     // A sync of no bytes inside a live replayed mapping: dma-debug's check_sync finds the mapping
     // (it looks the address up; the size checks pass), and there is nothing to copy. One outside
     // any goes on below: dma-debug reports a sync of memory not mapped whatever its size.
-    if (size === 0 && this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size)) {
+    if (size === 0 && this.mappings.holds(dma)) {
       return void this.summary.skipped.zeroLength++;
     }
     this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index));
@@ -372,13 +338,46 @@ export class TraceTranslator {
     else this.sgLists.set(ev.phys[0]!, [{ key, maps: list, skipped: handle }]);
   }
 
-  private alloc(dma: Addr, size: number, failed: boolean): void {
+  private alloc(ev: Extract<TraceEvent, { kind: 'alloc' }>): void {
+    const { dma, size } = ev;
     const pages = Math.ceil(size / PAGE_SIZE);
-    if (failed) return void this.summary.skipped.failedOnRecording++;
+    if (ev.failed) return void this.summary.skipped.failedOnRecording++;
     if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'alloc');
     const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
-    this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
     this.allocs.add(dma, b);
+    if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
+      this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
+      return;
+    }
+    // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (kernel/dma/ops_helpers.c): pages of
+    // the caller's zone (dma_alloc_pages refuses GFP_DMA32), PAGE_ALIGN(size), mapped by
+    // xen_swiotlb_map_page (bounced when a frame lies above the mask or the pages straddle machine
+    // frames) with DMA_ATTR_SKIP_CPU_SYNC, which the map ignores: swiotlb_tbl_map_single copies in.
+    // dma-debug files it as debug_dma_alloc_pages does (the _sgt form: debug_dma_map_sg of one
+    // entry, no error check asked); the direction is the caller's, BIDIRECTIONAL when unreadable.
+    const sg = ev.name === 'dma_alloc_sgt', dir = DIR[ev.dir ?? 'BIDIRECTIONAL'], bytes = pages * PAGE_SIZE;
+    if (sg) this.sgCalls++;
+    this.push(Op.ALLOC, b.slot, pages, Zone.normal);
+    this.push(Op.MAP, b.slot, dir | ((sg ? 1 : 0) << OP_DIR_BITS), 0, bytes, sg ? this.sgCalls : 0);
+    if (!sg) this.push(Op.MAPPING_ERROR, b.slot); // dma_common_alloc_pages checks the handle itself
+    b.map = { dma, size: bytes, buf: b, offset: 0, sg, live: true, alloc: true };
+    this.mappings.add(b.map);
+    this.summary.allocsMapped++;
+  }
+
+  /** dma_free (and _pages, _sgt) of a live allocation. dma_common_free_pages unmaps a mapped one
+   * with DMA_ATTR_SKIP_CPU_SYNC (no copy back) and frees its pages; dma-debug checks the free's
+   * size and direction against the allocation's (debug_dma_free_pages; _sgt: debug_dma_unmap_sg). */
+  private free(b: Buffer, ev: Extract<TraceEvent, { kind: 'free' }>): void {
+    if (b.map) {
+      const m = b.map;
+      this.mappings.remove(m);
+      const dir = ev.dir ? DIR[ev.dir] : DIR.BIDIRECTIONAL;
+      this.push(Op.UNMAP, b.slot, dir | ((m.sg ? 1 : 0) << OP_DIR_BITS), Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC);
+      this.push(Op.FREE, b.slot);
+    } else this.push(Op.FREE_COHERENT, b.slot, ev.size); // dma-debug checks the free's size
+    this.freeSlots.push(b.slot);
+    delete this.names[b.id];
   }
 
   /** The end: which device ran, whether the user chose it, whether an event ends it unterminated (cut?). */

@@ -42,6 +42,8 @@ const KNOWN = new Set<string>(TRACE_EVENTS);
 /** decode_dma_data_direction's symbols (dma.h). */
 export const TRACE_DIRS = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'] as const;
 export type TraceDir = (typeof TRACE_DIRS)[number];
+/** A direction a streaming call may take. */
+export type StreamDir = Exclude<TraceDir, 'NONE'>;
 
 /** A DMA or physical address as printed; `failed` is DMA_MAPPING_ERROR (all ones). */
 export type Addr = number;
@@ -60,8 +62,10 @@ export type TraceEvent =
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
   | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[]; shared: boolean }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
-  | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean; legacyFormat?: boolean }
-  | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number; noop: boolean }
+  /** `dir`: the _pages and _sgt forms' direction, when one is printed (6.13 on; dma_alloc's is not
+   * the caller's, and before 6.18 it was unset, so it is not read). */
+  | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean; dir?: StreamDir; legacyFormat?: boolean }
+  | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number; noop: boolean; dir?: StreamDir }
   | { kind: 'bounced'; name: TraceEventName; device: string; size: number };
 
 /** What one line of trace text is. */
@@ -204,7 +208,7 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
       // dma_alloc_attrs traces failures too, with virt_addr NULL and whatever the handle held
       // (0, DMA_MAPPING_ERROR or stale). 6.12's dma_alloc prints no dir= (6.13 added it).
       const virt = name === 'dma_alloc_sgt' ? 'x' : f.str('virt_addr', 'x');
-      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || NULL_POINTER.test(virt), ...(name === 'dma_alloc' && !f.has('dir') ? { legacyFormat: true } : {}) };
+      return { kind: 'alloc', name, device: f.device, dma, size: f.size('size'), failed: dma === ADDR_ERROR || NULL_POINTER.test(virt), ...(name !== 'dma_alloc' ? f.dirIfAny() : {}), ...(name === 'dma_alloc' && !f.has('dir') ? { legacyFormat: true } : {}) };
     }
     case 'dma_alloc_sgt_err':
       return { kind: 'alloc', name, device: f.device, dma: 0, size: f.size('size'), failed: true };
@@ -212,7 +216,7 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
     case 'dma_free_pages':
     case 'dma_free_sgt':
       // dma_free_attrs traces before it returns on a NULL cpu_addr: such a free frees nothing.
-      return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size'), noop: NULL_POINTER.test(f.str('virt_addr', 'x')) };
+      return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size'), noop: NULL_POINTER.test(f.str('virt_addr', 'x')), ...(name !== 'dma_free' ? f.dirIfAny() : {}) };
     case 'swiotlb_bounced':
       return { kind: 'bounced', name, device: f.device, size: f.size('size') };
   }
@@ -303,6 +307,12 @@ class Fields {
     const v = this.str('dir');
     if (!(TRACE_DIRS as readonly string[]).includes(v)) this.fail(`dir=${v} is not one of ${TRACE_DIRS.join(', ')}`);
     return v as TraceDir;
+  }
+
+  /** dir= when it names a direction ({} when absent, NONE or a number: an unset field). */
+  dirIfAny(): { dir?: StreamDir } {
+    const v = this.value('dir');
+    return v !== undefined && v !== 'NONE' && (TRACE_DIRS as readonly string[]).includes(v) ? { dir: v as StreamDir } : {};
   }
 
   addr(key: string): Addr {

@@ -23,9 +23,12 @@ export interface TraceSummary {
    * unmap), replayed on its unmapped pages so dma-debug reports them; when those pages were taken
    * again or given back, skipped.afterUnmap counts them instead. */
   afterUnmap: number;
-  /** Syncs inside dma_alloc_pages / dma_alloc_noncontiguous memory: its owner syncs it and it is
-   * never bounced, so they are counted, not replayed. */
+  /** Syncs inside dma_alloc_pages / dma_alloc_noncontiguous memory the platform does not map
+   * (dma-direct, the IOMMU; 2.6.37): never bounced, so counted, not replayed. */
   allocSyncs: number;
+  /** dma_alloc_pages / dma_alloc_sgt allocations replayed as pages the platform's DMA ops map
+   * (6.12 xen-pv: dma_common_alloc_pages through xen_swiotlb_map_page), whose syncs are replayed. */
+  allocsMapped: number;
   /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
   syncsPastMapping: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
@@ -60,7 +63,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, allocSyncs: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }

@@ -221,11 +221,13 @@ export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA
  * dma-debug's check, then the IOVA release or the bounce copy-back and slot release. `undo`: the
  * unmap a failing dma_map_sg makes of its own entries (driver/bufferOps.ts dmaMap): not the
  * driver's, so not counted; 6.12 skips the copy back (DMA_ATTR_SKIP_CPU_SYNC) and an IOVA is freed
- * at once, counted as assembly/dma/mapping.ts dma_unmap_addr says.
+ * at once, counted as assembly/dma/mapping.ts dma_unmap_addr says. `skipCpuSync`: the caller
+ * passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37 had
+ * no such attribute).
  */
-export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false): void {
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false, skipCpuSync = false): void {
   const c = s.counters;
-  const skipSync = undo && s.cfg.kernel === Kernel.modern;
+  const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
   if (!undo) c.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
   if (s.iommu) {

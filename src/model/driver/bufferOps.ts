@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { DebugType, Dir, Kernel, PAGE_SIZE } from '../../engine/abi.js';
+import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -114,8 +114,9 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
   if (s.cfg.kernel !== Kernel.modern) buf.mapping.dmaAddr = 0;
 }
 
-export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number): void {
-  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts);
+/** dma_unmap_page (an entry of dma_unmap_sg when sgEnts > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12). */
+export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number): void {
+  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
   if (buf.mapping) buf.mapping.live = false;
 }
 

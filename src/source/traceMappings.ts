@@ -1,0 +1,76 @@
+// The live mappings a trace replay holds (source/trace.ts), found by the recording machine's dma
+// pages: an unmap by its start, a sync by any byte it covers (a segment an IOMMU merged holds
+// several entries; two mappings may hold the same bytes).
+import { PAGE_SIZE } from '../engine/abi.js';
+import type { Addr } from './traceEvents.js';
+
+/** A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
+ * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
+ * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). */
+export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping }
+/** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
+ * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
+export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean }
+
+/** The part [from, to) of a sync's range that mapping `m` holds. */
+export interface Overlap { m: Mapping; from: number; to: number }
+
+export class LiveMappings {
+  private readonly byPage = new Map<number, Mapping[]>();
+
+  add(m: Mapping): void {
+    for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
+      const at = this.byPage.get(p);
+      if (at) at.push(m);
+      else this.byPage.set(p, [m]);
+    }
+  }
+
+  /** Takes `m` out, and marks it dead. */
+  remove(m: Mapping): void {
+    m.live = false;
+    for (let p = Math.floor(m.dma / PAGE_SIZE), last = Math.floor((m.dma + m.size - 1) / PAGE_SIZE); p <= last; p++) {
+      const at = this.byPage.get(p)!;
+      at.splice(at.lastIndexOf(m), 1);
+      if (at.length === 0) this.byPage.delete(p);
+    }
+  }
+
+  /** The live mapping an unmap at `dma` of `size` bytes means (none: undefined); an allocation's
+   * mapping goes only with its free. dma-debug matches an unmap by size too, and under dma-direct
+   * a page and an sg entry of the same bytes share a dma_addr (a single unmap means the single
+   * mapping). So: one of the unmap's size before one of another size, a single map before an sg
+   * entry, the latest first. */
+  findStart(dma: Addr, size: number): Mapping | undefined {
+    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE));
+    let best: Mapping | undefined, rank = -1;
+    for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
+      const m = at![i]!;
+      if (m.alloc) continue;
+      const r = m.dma !== dma ? -1 : (m.size === size ? 2 : 0) + (m.sg ? 0 : 1);
+      if (r > rank) [best, rank] = [m, r];
+    }
+    return best;
+  }
+
+  /** Each live mapping [dma, dma + size) overlaps, and the part it holds: the latest first where
+   * two hold the same bytes, each byte once. */
+  overlapping(dma: Addr, size: number): Overlap[] {
+    const out: Overlap[] = [];
+    for (let p = Math.floor(dma / PAGE_SIZE), last = Math.floor((dma + Math.max(size, 1) - 1) / PAGE_SIZE); p <= last; p++) {
+      const at = this.byPage.get(p);
+      for (let i = (at?.length ?? 0) - 1; i >= 0; i--) {
+        const m = at![i]!;
+        const from = Math.max(dma, m.dma), to = Math.min(dma + size, m.dma + m.size);
+        if (from >= to || out.some((o) => o.m.dma <= from && from < o.m.dma + o.m.size)) continue;
+        out.push({ m, from, to });
+      }
+    }
+    return out;
+  }
+
+  /** Does a live mapping hold byte `dma`? */
+  holds(dma: Addr): boolean {
+    return this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size) ?? false;
+  }
+}

@@ -1,0 +1,80 @@
+// Kernel traces: dma_alloc_pages and dma_alloc_noncontiguous (the _pages and _sgt events, 6.13 and
+// 6.12.48 on) replay by the platform's own path. On 6.12 xen-pv they are pages xen-swiotlb maps
+// (xen_swiotlb_dma_ops.alloc_pages_op = dma_common_alloc_pages → xen_swiotlb_map_page with
+// DMA_ATTR_SKIP_CPU_SYNC), so they bounce and their syncs copy; under dma-direct they are never
+// bounced (dma_direct_alloc_pages) and replay as coherent memory, as on 2.6.37, which had no such calls.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SMALL } from './helpers.js';
+import { DEV, arr, ev, h, replayJson, traceFile } from './traceLines.js';
+
+const pagesEv = (what: 'alloc' | 'free', dir: string, dma: number, size: number) =>
+  `dma_${what}_pages: ${DEV} dir=${dir} dma_addr=${h(dma)} size=${size} virt_addr=00000000deadbeef${what === 'alloc' ? ' flags=GFP_KERNEL' : ''} attrs=`;
+const sgtEv = (what: 'alloc' | 'free', dir: string, dma: number, size: number, phys: number[]) =>
+  `dma_${what}_sgt: ${DEV} dir=${dir} dma_addr=${h(dma)} size=${size} phys_addrs=${arr(phys)}${what === 'alloc' ? ' flags=GFP_KERNEL attrs=' : ''}`;
+
+const A = 0x1_2340_0000, S = 0x1_2350_0000, W = 0x1_2360_0000;
+const TRACE = [
+  // 16 KiB for the device to fill: the CPU's view after it, then back to the device.
+  pagesEv('alloc', 'FROM_DEVICE', A, 16384),
+  ev.sync(true, 'FROM_DEVICE', A, 16384),
+  ev.sync(false, 'FROM_DEVICE', A, 16384),
+  pagesEv('free', 'FROM_DEVICE', A, 16384),
+  // 8 KiB of noncontiguous memory (one entry: alloc_single_sgt), synced for the device as an sg list.
+  sgtEv('alloc', 'BIDIRECTIONAL', S, 8192, [0x5000_0000]),
+  `dma_sync_sg_for_device: ${DEV} dir=BIDIRECTIONAL dma_addrs=${arr([S])} sizes=${arr([8192])}`,
+  sgtEv('free', 'BIDIRECTIONAL', S, 8192, [0x5000_0000]),
+  // A page freed in the other direction: debug_dma_free_pages compares it.
+  pagesEv('alloc', 'TO_DEVICE', W, 4096),
+  pagesEv('free', 'FROM_DEVICE', W, 4096),
+];
+
+const run = (platform: string, kernel: string, engine: string) =>
+  replayJson(traceFile(`allocpages-${platform}-${kernel}-${engine}.trace`, TRACE), '--platform', platform, '--kernel', kernel, '--engine', engine, ...SMALL);
+
+describe('trace: dma_alloc_pages and _sgt memory on 6.12 xen-pv is pages xen-swiotlb maps (dma_common_alloc_pages)', () => {
+  const [wasm, js] = [run('xen-pv', 'modern', 'wasm'), run('xen-pv', 'modern', 'js')];
+
+  it('maps, bounces and syncs them, and unmaps at the free without a copy back; no exchange', () => {
+    assert.deepEqual(wasm.counters, js.counters);
+    const c = wasm.counters;
+    assert.equal(c.coherentAllocs, 0);
+    assert.equal(c.hypercalls, 0);
+    assert.equal(c.exchangedFrames, 0);
+    assert.equal(c.maps, 3);
+    assert.equal(c.unmaps, 3);
+    assert.equal(c.syncsForCpu, 1);
+    assert.equal(c.syncsForDevice, 2);
+    // Above the 32-bit mask, or straddling machine frames: every one bounces.
+    assert.equal(c.bounces, 3);
+    // swiotlb_tbl_map_single copies in at every map (16384 + 8192 + 4096); the FROM_DEVICE sync for
+    // the CPU copies 16384 back, the FROM_DEVICE one for the device nothing, the BIDIRECTIONAL sg
+    // sync 8192 out; the frees copy nothing back (DMA_ATTR_SKIP_CPU_SYNC; without it: 16384 + 8192 + 4096 more).
+    assert.equal(c.bounceBytes, 16384 + 8192 + 4096 + 16384 + 8192);
+    assert.equal(c.pagesAllocated, 4 + 2 + 1);
+    assert.equal(c.pagesFreed, 4 + 2 + 1);
+    assert.equal(wasm.trace.allocsMapped, 3);
+    assert.equal(wasm.trace.allocSyncs, 0);
+  });
+
+  it('dma-debug checks a free against its allocation (debug_dma_free_pages): the direction', () => {
+    assert.deepEqual(wasm.dmaDebug.map((d: { class: string }) => d.class), ['unmap-direction']);
+    assert.deepEqual(js.dmaDebug, wasm.dmaDebug);
+  });
+});
+
+describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as coherent memory, never bounced', () => {
+  for (const [platform, kernel] of [['bare-metal', 'modern'], ['swiotlb-force', 'modern'], ['xen-pv', '2010']] as const) {
+    it(`${platform}, ${kernel}`, () => {
+      const r = run(platform, kernel, 'wasm');
+      assert.deepEqual(r.counters, run(platform, kernel, 'js').counters);
+      assert.equal(r.counters.coherentAllocs, 3);
+      assert.equal(r.counters.maps, 0);
+      assert.equal(r.counters.bounces, 0);
+      assert.equal(r.trace.allocsMapped, 0);
+      assert.equal(r.trace.allocSyncs, 3);
+      // 2.6.37's xen_swiotlb_alloc_coherent exchanges each allocation below the mask.
+      assert.equal(r.counters.hypercalls > 0, platform === 'xen-pv');
+    });
+  }
+});
