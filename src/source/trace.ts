@@ -23,13 +23,13 @@
 //   mapping not replayed are counted with it (source/traceSkips.ts).
 import { Dir, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
-import { hex } from '../units.js';
 import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
+import { AddrFolder } from './traceAddr.js';
 import { type Buffer, LiveMappings, type Mapping } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
@@ -62,6 +62,7 @@ export class TraceTranslator {
   private readonly allocs = new LiveAllocations<Buffer>();
   private readonly skips = new SkippedMappings();
   private readonly deviceEvents = new Map<string, number>();
+  private readonly folder = new AddrFolder(); // addresses at or above 2^52 (source/traceAddr.ts)
   private chosen: string | undefined;
   readonly summary: TraceSummary;
 
@@ -75,7 +76,7 @@ export class TraceTranslator {
     this.lineNo = lineNo;
     let parsed;
     try {
-      parsed = parseTraceLine(text);
+      parsed = parseTraceLine(text, this.folder);
     } catch (e) {
       if (e instanceof TraceSyntaxError) this.fail(e.message);
       throw e;
@@ -230,7 +231,7 @@ export class TraceTranslator {
       this.idle.delete(key);
       b.live = true;
     } else {
-      b = this.newBuffer(pages, key, `phys ${hex(first * PAGE_SIZE)}`);
+      b = this.newBuffer(pages, key, `phys ${this.folder.hex(first * PAGE_SIZE)}`);
       this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal);
     }
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0); // an sg entry: dma-debug's sg type
@@ -343,7 +344,7 @@ export class TraceTranslator {
     const pages = Math.ceil(size / PAGE_SIZE);
     if (ev.failed) return void this.summary.skipped.failedOnRecording++;
     if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'alloc');
-    const b = this.newBuffer(pages, '', `dma ${hex(dma)}`);
+    const b = this.newBuffer(pages, '', `dma ${this.folder.hex(dma)}`);
     this.allocs.add(dma, b);
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
       this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked

@@ -28,6 +28,9 @@
 
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { readLines } from './replay.js';
+import { ADDR_ERROR, type Addr, AddrFolder, parseAddr } from './traceAddr.js';
+
+export { ADDR_ERROR, type Addr } from './traceAddr.js';
 
 /** The dma and swiotlb events replay understands; every other event is skipped. */
 export const TRACE_EVENTS = [
@@ -45,14 +48,8 @@ export type TraceDir = (typeof TRACE_DIRS)[number];
 /** A direction a streaming call may take. */
 export type StreamDir = Exclude<TraceDir, 'NONE'>;
 
-/** A DMA or physical address as printed; `failed` is DMA_MAPPING_ERROR (all ones). */
-export type Addr = number;
-/** DMA_MAPPING_ERROR as a 64-bit hex string (~(dma_addr_t)0). */
-const MAPPING_ERROR_HEX = 'ffffffffffffffff';
 /** DMA_MAPPING_ERROR of a 32-bit dma_addr_t, as %llx or 0x-prefixed. */
 const MAPPING_ERROR_32 = /^(?:0x)?ffffffff$/i;
-/** The marker an all-ones address parses to (no real address reaches 2^53). */
-export const ADDR_ERROR = -1;
 
 export type TraceEvent =
   | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean }
@@ -95,9 +92,9 @@ const LOST = /^CPU:\s*\d+\s+\[(?:LOST (?:(\d+) )?EVENTS|(?:(\d+) )?EVENTS DROPPE
 const OURS = new RegExp(`\\b(?:${TRACE_EVENTS.join('|')}):`);
 
 /** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError. */
-export function parseTraceLine(text: string): TraceLine {
+export function parseTraceLine(text: string, folder?: AddrFolder): TraceLine {
   const h = traceLineHead(text);
-  return h.kind === 'ours' ? { kind: 'event', event: parseFields(h.name, h.fields) } : h;
+  return h.kind === 'ours' ? { kind: 'event', event: parseFields(h.name, h.fields, folder ?? new AddrFolder()) } : h;
 }
 
 /** A line up to its event's fields: what it is, and for one of our events its name and the text
@@ -148,7 +145,7 @@ function traceLineHead(text: string): TraceHead {
  * one first than a full scan would find: a tie between devices (before a bad field of a line), or
  * a replay error on an earlier line (before a bad field of a later one); each is exit 2.
  */
-function eventDevice(name: TraceEventName, fields: string): string {
+function eventDevice(name: TraceEventName, fields: string, folder: AddrFolder): string {
   let at = 0;
   if (name === 'swiotlb_bounced') at = fields.startsWith('dev_name: ') ? 10 : -1;
   if (at >= 0 && !OTHER_SPACE.test(fields)) {
@@ -157,12 +154,12 @@ function eventDevice(name: TraceEventName, fields: string): string {
     const device = fields.slice(at, end < 0 ? fields.length : end);
     if (device !== '' && !device.includes('=')) return device;
   }
-  return parseFields(name, fields).device;
+  return parseFields(name, fields, folder).device;
 }
 
 /** The fields of one of our events, by its TP_printk. */
-function parseFields(name: TraceEventName, text: string): TraceEvent {
-  const f = new Fields(name, text);
+function parseFields(name: TraceEventName, text: string, folder: AddrFolder): TraceEvent {
+  const f = new Fields(name, text, folder);
   switch (name) {
     case 'dma_map_page':
     case 'dma_map_phys':
@@ -222,23 +219,8 @@ function parseFields(name: TraceEventName, text: string): TraceEvent {
   }
 }
 
-const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;
 /** A NULL pointer as %p prints it: the kernel's zeros (or "(null)"), libtraceevent's "(nil)". */
 const NULL_POINTER = /^(?:0x)?0+$|^\((?:null|nil)\)$/;
-
-/** At most 13 hex digits, no prefix: below 2^52, read as it is (the common case, for speed). */
-const SHORT_HEX = /^[0-9a-fA-F]{1,13}$/;
-
-/** Parses a %llx (or 0x-prefixed) address; all ones is ADDR_ERROR. */
-export function parseAddr(text: string): Addr | null {
-  if (SHORT_HEX.test(text)) return parseInt(text, 16);
-  const m = HEX.exec(text);
-  if (!m) return null;
-  const digits = m[1]!.toLowerCase().replace(/^0+(?=.)/, '');
-  if (digits.length === 16 && digits === MAPPING_ERROR_HEX) return ADDR_ERROR;
-  const v = parseInt(digits, 16);
-  return Number.isSafeInteger(v) ? v : null;
-}
 
 /** Any whitespace but the space: the fields need the general split. */
 const OTHER_SPACE = /[^\S ]/;
@@ -251,7 +233,7 @@ class Fields {
   private readonly values: string[] = [];
   private readonly words: string[] = [];
 
-  constructor(private readonly name: TraceEventName, text: string) {
+  constructor(private readonly name: TraceEventName, text: string, private readonly folder: AddrFolder) {
     const tokens = (OTHER_SPACE.test(text) ? text.split(/\s+/) : text.split(' ')).filter((w) => w !== '');
     if (name === 'swiotlb_bounced') {
       if (tokens[0] !== 'dev_name:') this.fail('expected "dev_name: DEVICE" first');
@@ -309,6 +291,11 @@ class Fields {
     return v as TraceDir;
   }
 
+  /** Why `v` did not read as an address. */
+  private notAddr(v: string): string {
+    return /^(?:0x)?[0-9a-fA-F]{14,16}$/.test(v) ? 'is one more 16 TiB region of addresses at or above 2^52 than the 256 one trace may use' : 'is not a hexadecimal address';
+  }
+
   /** dir= when it names a direction ({} when absent, NONE or a number: an unset field). */
   dirIfAny(): { dir?: StreamDir } {
     const v = this.value('dir');
@@ -317,8 +304,8 @@ class Fields {
 
   addr(key: string): Addr {
     const v = this.str(key);
-    const a = parseAddr(v);
-    if (a === null) this.fail(`${key}=${v} is not a hexadecimal address`);
+    const a = parseAddr(v, this.folder);
+    if (a === null) this.fail(`${key}=${v} ${this.notAddr(v)}`);
     return a!;
   }
 
@@ -337,8 +324,8 @@ class Fields {
 
   addrs(key: string): Addr[] {
     return this.array(key).map((e) => {
-      const a = e.startsWith('0x') ? parseAddr(e) : null;
-      if (a === null) this.fail(`${key}: ${e} is not a 0x-prefixed hexadecimal address`);
+      const a = e.startsWith('0x') ? parseAddr(e, this.folder) : null;
+      if (a === null) this.fail(`${key}: ${e} ${e.startsWith('0x') ? this.notAddr(e) : 'is not a 0x-prefixed hexadecimal address'}`);
       return a!;
     });
   }
@@ -375,11 +362,12 @@ export interface TraceScan { devices: { name: string; events: number }[]; lines:
  * a line's other fields are read, and their errors reported, by the replay). */
 export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<TraceScan> {
   const counts = new Map<string, number>();
+  const folder = new AddrFolder();
   const lines = await readLines(path, (text, n) => {
     let device: string | undefined;
     try {
       const h = traceLineHead(text);
-      if (h.kind === 'ours') device = eventDevice(h.name, h.fields);
+      if (h.kind === 'ours') device = eventDevice(h.name, h.fields, folder);
     } catch (e) {
       if (e instanceof TraceSyntaxError) throw new UsageError(msg.scriptLine(path, n, e.message));
       throw e;
