@@ -79,6 +79,7 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     `dma_sync_sg_for_cpu: ${DEV} dir=FROM_DEVICE dma_addrs={0x33000000,0xffffffffffffffff,0xffffffffffffffff} sizes={0x3000,0,0}`,
     ev.syncSg(false, 'TO_DEVICE', [0x32000000], [0]), // zero length (a dma-direct entry of length 0)
     `dma_sync_sg_for_device: ${DEV} dir=TO_DEVICE dma_addrs={0xffffffffffffffff,0xffffffffffffffff} sizes={0,0}`, // failed on recording (its map did)
+    `dma_sync_sg_for_device: ${DEV} dir=TO_DEVICE dma_addrs={0xffffffff,0xffffffff} sizes={0,0}`, // the same, with a 32-bit dma_addr_t
     ev.unmapSg('FROM_DEVICE', [0x33000000, 0x33004000, 0x33008000]),
     `dma_map_sg: ${DEV} dir=TO_DEVICE nents=128/300 ents=128/300 [TRUNCATED] dma_addrs=${arr(sg)} sizes=${arr(sg.map(() => 0x1000))} phys_addrs=${arr(sg)} attrs=`, // truncated
     ev.syncSg(false, 'TO_DEVICE', sg.slice(0, 2), [0x1000, 0x1000]),
@@ -102,7 +103,7 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     assert.equal(t.device, DEV);
     assert.deepEqual(t.devices, [{ name: DEV, events: BODIES.length - 2 }, { name: OTHER, events: 2 }]);
     assert.equal(t.lines, lines.length);
-    assert.deepEqual(t.skipped, { mmio: 3, ccShared: 0, failedOnRecording: 5, beforeTrace: 4, afterUnmap: 0, zeroLength: 4, tooLarge: 2 });
+    assert.deepEqual(t.skipped, { mmio: 3, ccShared: 0, failedOnRecording: 6, beforeTrace: 4, afterUnmap: 0, zeroLength: 4, tooLarge: 2 });
     assert.equal(t.sgMerged, 1);
     assert.equal(t.sgTruncated, 1);
     assert.equal(t.lostEvents, 35);
@@ -110,7 +111,7 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     assert.equal(t.liveAtEnd, 2);
     assert.deepEqual(t.events, {
       dma_map_phys: 6, dma_unmap_phys: 2, dma_map_resource: 1, dma_unmap_resource: 1, dma_alloc: 4, dma_map_sg_err: 1, dma_alloc_sgt_err: 1,
-      dma_sync_single_for_cpu: 1, dma_free: 1, dma_unmap_sg: 3, dma_map_sg: 2, dma_sync_sg_for_cpu: 1, dma_sync_sg_for_device: 3, dma_sync_single_for_device: 1, swiotlb_bounced: 2,
+      dma_sync_single_for_cpu: 1, dma_free: 1, dma_unmap_sg: 3, dma_map_sg: 2, dma_sync_sg_for_cpu: 1, dma_sync_sg_for_device: 4, dma_sync_single_for_device: 1, swiotlb_bounced: 2,
     });
     // 1 + 3 (merged) + 128 + 1 streaming maps replayed; the other device's is not.
     assert.equal(res.counters.maps, 133);
@@ -128,7 +129,7 @@ describe('trace: the result\'s trace section and dma-debug', () => {
   it('the human report says what was not replayed, the lost events and what is live at the end', () => {
     const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /trace: device 0000:03:00\.0, 30 events of 37 lines; not replayed: 0000:00:1f\.0 \(2 events\) \(--trace-device\)/);
+    assert.match(r.stdout, /trace: device 0000:03:00\.0, 31 events of 38 lines; not replayed: 0000:00:1f\.0 \(2 events\) \(--trace-device\)/);
     assert.match(r.stdout, /not replayed: 3 MMIO calls/);
     assert.match(r.stdout, /INCOMPLETE: the ring buffer dropped 35 events/);
     assert.match(r.stdout, /2 mappings and allocations still live when the trace ended/);

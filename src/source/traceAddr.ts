@@ -10,6 +10,8 @@ import { hex } from '../units.js';
 export type Addr = number;
 /** The marker an all-ones address (DMA_MAPPING_ERROR) parses to. */
 export const ADDR_ERROR = -1;
+/** DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE), as read. */
+export const ADDR_ERROR_32 = 0xffff_ffff;
 /** DMA_MAPPING_ERROR as a 64-bit hex string (~(dma_addr_t)0). */
 const MAPPING_ERROR_HEX = 'ffffffffffffffff';
 const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;

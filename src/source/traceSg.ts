@@ -1,7 +1,8 @@
 // A traced dma_map_sg list's entries as the replay maps them (source/trace.ts): physical address,
 // length and the dma address the recording machine gave each; and what of a dma_sync_sg it syncs.
 import { PAGE_SIZE } from '../engine/abi.js';
-import { ADDR_ERROR, type Addr, type TraceEvent } from './traceEvents.js';
+import { ADDR_ERROR, ADDR_ERROR_32 } from './traceAddr.js';
+import type { Addr, TraceEvent } from './traceEvents.js';
 
 export interface SgEntry { phys: Addr; size: number; dma: Addr }
 
@@ -47,10 +48,11 @@ function segmentAddr(dmas: Addr[], sizes: number[], at: number): Addr {
  * (dma_direct_sync_sg_*, iommu_dma_sync_sg_*): behind an IOMMU that merged the list, the entries
  * past its segments print DMA_MAPPING_ERROR and length 0, and their bytes lie inside the segments.
  * A call with none is counted instead: as failed when recorded when every address is
- * DMA_MAPPING_ERROR (a list whose map failed: __invalidate_sg), else as zero-length.
+ * DMA_MAPPING_ERROR (a list whose map failed: __invalidate_sg; ffffffff with a 32-bit dma_addr_t),
+ * else as zero-length.
  */
 export function sgSyncs(ev: Extract<TraceEvent, { kind: 'sync_sg' }>): { dma: Addr; size: number; index: number }[] | 'failedOnRecording' | 'zeroLength' {
   const entries = ev.dmas.map((dma, i) => ({ dma, size: ev.sizes[i]!, index: i })).filter((e) => e.size > 0);
   if (entries.length > 0) return entries;
-  return ev.dmas.length > 0 && ev.dmas.every((d) => d === ADDR_ERROR) ? 'failedOnRecording' : 'zeroLength';
+  return ev.dmas.length > 0 && (ev.dmas.every((d) => d === ADDR_ERROR) || ev.dmas.every((d) => d === ADDR_ERROR_32)) ? 'failedOnRecording' : 'zeroLength';
 }
