@@ -167,7 +167,7 @@ export function traceLines(r: Result): string[] {
     k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
     k.ccShared && `${plural(k.ccShared, 'call')} on memory already shared with the host (DMA_ATTR_CC_SHARED maps, their syncs and unmaps: never bounced)`,
     k.failedOnRecording && `${plural(k.failedOnRecording, 'call')} that failed when recorded, or synced an sg list whose map failed`,
-    k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, or addresses the driver passed wrongly)`,
+    k.beforeTrace && `${plural(k.beforeTrace, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings the trace did not show being made (made before it began, lost from it, ${t.sgTruncated ? 'entries past the 128 a [TRUNCATED] sg list printed, ' : ''}or addresses the driver passed wrongly)`,
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
     k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; syncs of no bytes)`,
