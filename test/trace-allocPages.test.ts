@@ -5,7 +5,7 @@
 // bounced (dma_direct_alloc_pages) and replay as coherent memory, as on 2.6.37, which had no such calls.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMALL } from './helpers.js';
+import { SMALL, cli } from './helpers.js';
 import { DEV, arr, ev, h, replayJson, traceFile } from './traceLines.js';
 
 const pagesEv = (what: 'alloc' | 'free', dir: string, dma: number, size: number) =>
@@ -77,4 +77,65 @@ describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as coherent m
       assert.equal(r.counters.hypercalls > 0, platform === 'xen-pv');
     });
   }
+});
+
+describe('trace: a dma_free_sgt is checked by its table, not by the size the caller gives (debug_dma_unmap_sg)', () => {
+  const lines = [sgtEv('alloc', 'TO_DEVICE', S, 8192, [0x5000_0000]), sgtEv('free', 'TO_DEVICE', S, 12288, [0x5000_0000])];
+  for (const [platform, kernel] of [['xen-pv', 'modern'], ['bare-metal', 'modern']] as const) {
+    it(`${platform}, ${kernel}: no unmap-size`, () => {
+      const r = replayJson(traceFile(`sgt-size-${platform}.trace`, lines), '--platform', platform, '--kernel', kernel, ...SMALL);
+      assert.deepEqual(r.dmaDebug, []);
+      assert.equal(r.counters.pagesFreed, 2);
+    });
+  }
+  it('a dma_free_pages of another page count is reported (debug_dma_free_pages compares the sizes)', () => {
+    const r = replayJson(traceFile('pages-size.trace', [pagesEv('alloc', 'TO_DEVICE', A, 8192), pagesEv('free', 'TO_DEVICE', A, 12288)]), '--platform', 'xen-pv', '--kernel', 'modern', ...SMALL);
+    assert.deepEqual(r.dmaDebug.map((d: { class: string }) => d.class), ['unmap-size']);
+  });
+});
+
+describe('trace: an unmap with attrs=SKIP_CPU_SYNC copies nothing back (6.12 dma_direct_unmap_page, xen_swiotlb_unmap_page)', () => {
+  const P = 0x1_4000_0000;
+  const body = (attrs: string) => [
+    ev.mapPhys('FROM_DEVICE', P, 8192, P),
+    ev.unmapPhys('FROM_DEVICE', P, 8192, attrs),
+    `dma_map_sg: ${DEV} dir=BIDIRECTIONAL nents=1/1 ents=1/1 dma_addrs=${arr([P])} sizes=${arr([4096])} phys_addrs=${arr([P])} attrs=`,
+    `dma_unmap_sg: ${DEV} dir=BIDIRECTIONAL phys_addrs=${arr([P])} attrs=${attrs}`,
+  ];
+  for (const platform of ['swiotlb-force', 'xen-pv']) {
+    it(platform, () => {
+      const [plain, skip] = ['', 'SKIP_CPU_SYNC'].map((attrs) => replayJson(traceFile(`skip-${platform}-${attrs || 'none'}.trace`, body(attrs)), '--platform', platform, '--kernel', 'modern', ...SMALL));
+      assert.equal(plain.counters.bounces, 2);
+      // The maps copy in 8192 + 4096 either way; only the plain unmaps copy the same back.
+      assert.equal(plain.counters.bounceBytes, 2 * (8192 + 4096));
+      assert.equal(skip.counters.bounceBytes, 8192 + 4096);
+      assert.deepEqual(skip.dmaDebug, []);
+      // 2.6.37 had no such attribute: its unmap copies back whatever the trace says.
+      const old = replayJson(traceFile(`skip-${platform}-2010.trace`, body('SKIP_CPU_SYNC')), '--platform', platform, '--kernel', '2010', ...SMALL);
+      assert.equal(old.counters.bounceBytes, replayJson(traceFile(`plain-${platform}-2010.trace`, body('')), '--platform', platform, '--kernel', '2010', ...SMALL).counters.bounceBytes);
+    });
+  }
+});
+
+describe('trace: a dma_alloc_pages whose pages xen-swiotlb cannot map fails as an allocation (dma_common_alloc_pages)', () => {
+  // 512 KiB: more than one swiotlb mapping may hold (IO_TLB_SEGSIZE slots, 256 KiB), and its pages
+  // straddle machine frames, so xen_swiotlb_map_page fails; the pages go back and the caller gets NULL.
+  const big = [pagesEv('alloc', 'TO_DEVICE', A, 512 << 10), ev.sync(false, 'TO_DEVICE', A, 4096), pagesEv('free', 'TO_DEVICE', A, 512 << 10)];
+  it('an allocation failure, no mapping error, nothing for dma-debug, its sync and free do nothing (both engines)', () => {
+    const [wasm, js] = (['wasm', 'js'] as const).map((engine) => replayJson(traceFile(`big-${engine}.trace`, big), '--platform', 'xen-pv', '--kernel', 'modern', '--engine', engine, ...SMALL));
+    assert.deepEqual(wasm.counters, js.counters);
+    const c = wasm.counters;
+    assert.equal(c.allocFailures, 1);
+    assert.equal(c.mappingErrors, 0);
+    assert.equal(c.syncsForDevice, 0);
+    assert.equal(c.unmaps, 0);
+    assert.equal(c.pagesFreed, c.pagesAllocated);
+    assert.deepEqual(wasm.dmaDebug, []);
+    assert.deepEqual(js.dmaDebug, []);
+  });
+  it('the human report says so', () => {
+    const r = cli('replay', traceFile('big-human.trace', big), '--format', 'ftrace', '--platform', 'xen-pv', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 allocation failed here \(.*xen-swiotlb could not map.*\): the trace's later calls on it do nothing here/);
+  });
 });

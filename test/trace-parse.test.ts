@@ -31,13 +31,15 @@ describe('trace parser: each event, each format generation', () => {
     ['a map that failed: dma_addr=ffffffffffffffff', 'dma_map_phys: 0000:03:00.0 dir=TO_DEVICE dma_addr=ffffffffffffffff size=4096 phys_addr=1234000 attrs=',
       { kind: 'map', name: 'dma_map_phys', device: DEV, dir: 'TO_DEVICE', dma: ADDR_ERROR, size: 4096, phys: 0x1234000, mmio: false, shared: false }],
     ['dma_unmap_page (6.12)', 'dma_unmap_page: 0000:03:00.0 dir=TO_DEVICE dma_addr=fffff000 size=4096 attrs=',
-      { kind: 'unmap', name: 'dma_unmap_page', device: DEV, dir: 'TO_DEVICE', dma: 0xfffff000, size: 4096, resource: false }],
+      { kind: 'unmap', name: 'dma_unmap_page', device: DEV, dir: 'TO_DEVICE', dma: 0xfffff000, size: 4096, resource: false, skipSync: false }],
     ['dma_unmap_phys (later)', 'dma_unmap_phys: 0000:03:00.0 dir=FROM_DEVICE dma_addr=1ffe00800 size=1500 attrs=',
-      { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'FROM_DEVICE', dma: 0x1ffe00800, size: 1500, resource: false }],
+      { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'FROM_DEVICE', dma: 0x1ffe00800, size: 1500, resource: false, skipSync: false }],
     ['dma_unmap_phys with attrs=MMIO', 'dma_unmap_phys: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=fe000000 size=65536 attrs=MMIO',
-      { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'BIDIRECTIONAL', dma: 0xfe000000, size: 65536, resource: true }],
+      { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'BIDIRECTIONAL', dma: 0xfe000000, size: 65536, resource: true, skipSync: false }],
+    ['dma_unmap_phys with attrs=SKIP_CPU_SYNC (no copy back)', 'dma_unmap_phys: 0000:03:00.0 dir=FROM_DEVICE dma_addr=1ffe00800 size=1500 attrs=WEAK_ORDERING|SKIP_CPU_SYNC',
+      { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'FROM_DEVICE', dma: 0x1ffe00800, size: 1500, resource: false, skipSync: true }],
     ['dma_unmap_resource', 'dma_unmap_resource: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=fd000000 size=4096 attrs=',
-      { kind: 'unmap', name: 'dma_unmap_resource', device: DEV, dir: 'BIDIRECTIONAL', dma: 0xfd000000, size: 4096, resource: true }],
+      { kind: 'unmap', name: 'dma_unmap_resource', device: DEV, dir: 'BIDIRECTIONAL', dma: 0xfd000000, size: 4096, resource: true, skipSync: false }],
     ['dma_sync_single_for_cpu', 'dma_sync_single_for_cpu: 0000:03:00.0 dir=FROM_DEVICE dma_addr=1ffe00800 size=64',
       { kind: 'sync', name: 'dma_sync_single_for_cpu', device: DEV, dir: 'FROM_DEVICE', dma: 0x1ffe00800, size: 64, forCpu: true }],
     ['dma_sync_single_for_device', 'dma_sync_single_for_device: 0000:03:00.0 dir=TO_DEVICE dma_addr=fffff000 size=4096',
@@ -53,7 +55,7 @@ describe('trace parser: each event, each format generation', () => {
     ['dma_map_sg of memory already shared (attrs=CC_SHARED)', 'dma_map_sg: 0000:03:00.0 dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x10000} sizes={0x1000} phys_addrs={0x10000} attrs=SKIP_CPU_SYNC|CC_SHARED',
       { kind: 'map_sg', name: 'dma_map_sg', device: DEV, dir: 'TO_DEVICE', dmas: [0x10000], sizes: [0x1000], phys: [0x10000], nents: 1, ents: 1, truncated: false, shared: true }],
     ['dma_unmap_sg', 'dma_unmap_sg: 0000:03:00.0 dir=TO_DEVICE phys_addrs={0x10000,0x13000} attrs=',
-      { kind: 'unmap_sg', name: 'dma_unmap_sg', device: DEV, dir: 'TO_DEVICE', phys: [0x10000, 0x13000], shared: false }],
+      { kind: 'unmap_sg', name: 'dma_unmap_sg', device: DEV, dir: 'TO_DEVICE', phys: [0x10000, 0x13000], shared: false, skipSync: false }],
     ['dma_sync_sg_for_cpu', 'dma_sync_sg_for_cpu: 0000:03:00.0 dir=FROM_DEVICE dma_addrs={0xfff00000} sizes={0x3000}',
       { kind: 'sync_sg', name: 'dma_sync_sg_for_cpu', device: DEV, dir: 'FROM_DEVICE', dmas: [0xfff00000], sizes: [0x3000], forCpu: true }],
     ['dma_sync_sg_for_device', 'dma_sync_sg_for_device: 0000:03:00.0 dir=BIDIRECTIONAL dma_addrs={0x10000,0x13000} sizes={0x1000,0x2000}',
@@ -132,7 +134,7 @@ describe('trace parser: line prefixes and lines that are not ours', () => {
 
   it('trace-cmd report pads the event name with spaces', () => {
     const e = event('     kworker/3:1-178   [003]   102.345678: dma_unmap_phys:       0000:03:00.0 dir=TO_DEVICE dma_addr=1000 size=4096 attrs=');
-    assert.deepEqual(e, { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'TO_DEVICE', dma: 0x1000, size: 4096, resource: false });
+    assert.deepEqual(e, { kind: 'unmap', name: 'dma_unmap_phys', device: DEV, dir: 'TO_DEVICE', dma: 0x1000, size: 4096, resource: false, skipSync: false });
   });
 
   const SKIPPED: [string, string, string | undefined][] = [

@@ -3,8 +3,8 @@
 // driver does with one buffer, checked by dma-debug. Different: a buffer keeps only its last
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
-import { ZONE_DMA32, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC } from '../abi';
+import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -35,6 +35,31 @@ export function op_alloc(slot: i32, pages: i32, zone: i32): void {
   }
   count(C_PAGES_ALLOCATED, 1 << order);
   buffer_write(b, 0, pages << PAGE_SHIFT, false); // the zeroing: a CPU write nobody counts
+}
+
+/**
+ * 6.12 dma_common_alloc_pages (kernel/dma/ops_helpers.c), the alloc_pages_op of xen-swiotlb:
+ * normal pages (dma_alloc_pages refuses GFP_DMA32), mapped through the platform's map_page
+ * (`nents` 1: dma_alloc_noncontiguous's one-entry table, filed as debug_dma_map_sg does). It
+ * checks the handle itself; a failed map gives the pages back and dma_alloc_pages returns NULL:
+ * an allocation failure, not a mapping error a driver sees, and the slot holds a failed buffer.
+ */
+export function op_alloc_pages(slot: i32, pages: i32, dir: i32, bytes: i32, nents: i32, call: i32): void {
+  op_alloc(slot, pages, ZONE_NORMAL);
+  const b = buf(slot);
+  if (!rec_usable(b)) return;
+  dma_map(slot, dir, 0, bytes, nents, call);
+  if (m_live(b)) {
+    if (nents == 0) dma_mapping_error(slot);
+    return;
+  }
+  count(C_MAPPING_ERRORS, -1);
+  count(C_ALLOC_FAILURES);
+  const id = rec_id(b), order = b_order(b);
+  forget_pages(b_pfn(b), 1 << order);
+  free_block(b_pfn(b), order);
+  rec_start(b, id, KIND_PAGE, true);
+  buf_set(b, -1, order, pages, ZONE_NORMAL);
 }
 
 export function op_free(slot: i32): void {

@@ -32,6 +32,8 @@ export const Op = {
   TT_UNBIND: 23, // slot
   TT_SYNC: 24, // slot, toCpu, mode (TtSync)
   GATT_CREATE: 25, // entries, mode
+  // 6.12 dma_common_alloc_pages (a kernel trace's dma_alloc_pages/_sgt on xen-pv): normal pages, mapped
+  ALLOC_PAGES: 26, // slot, pages, dir | sgEnts << OP_DIR_BITS, bytes mapped, an sg call's number
 } as const;
 
 /** TT_POPULATE pool kinds. */
@@ -103,8 +105,8 @@ export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
  * call, more an entry of an sg list (a kernel trace's dma_map_sg, dma_unmap_sg, dma_sync_sg_*).
  */
 export const OP_DIR_BITS = 2;
-/** UNMAP's attrs word: DMA_ATTR_SKIP_CPU_SYNC, no copy back from a bounce slot (6.12 only; a kernel
- * trace's dma_free_pages and dma_free_sgt on xen-pv: dma_common_free_pages passes it). */
+/** UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC, no
+ * copy back from a bounce slot (6.12 __swiotlb_tbl_unmap_single; 2.6.37 had no such attribute). */
 export const OP_ATTR_SKIP_CPU_SYNC = 1;
 
 /** Counter order in the engine's counter region (each an i64). */

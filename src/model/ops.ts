@@ -8,7 +8,7 @@ import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
 import { bufferAccess, devSkipped, gpuRead, gpuWrite } from './driver/access.js';
 import type { Buffer } from './driver/buffers.js';
 import {
-  allocCoherent, allocPages, dmaMap, dmaMappingError, dmaSync, dmaUnmap, exchange, freeCoherent, gartBind, gartUnbind,
+  allocCoherent, allocPages, allocPagesMapped, dmaMap, dmaMappingError, dmaSync, dmaUnmap, exchange, freeCoherent, gartBind, gartUnbind,
   releaseBuffer,
 } from './driver/bufferOps.js';
 import { explainViolation } from './driver/hops.js';
@@ -32,11 +32,13 @@ function bufferIn(s: State, slot: number): Buffer | null {
 }
 
 function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number): void {
-  if (code < Op.ALLOC || code > Op.GATT_CREATE) throw new Error(`op ${s.op}: unknown op code ${code}`);
+  if (code < Op.ALLOC || code > Op.ALLOC_PAGES) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
   switch (code) {
     case Op.ALLOC:
       return allocPages(s, a, b, c);
+    case Op.ALLOC_PAGES:
+      return allocPagesMapped(s, a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, e);
     case Op.ALLOC_COHERENT:
       return allocCoherent(s, a, b, c);
     case Op.FREE: {

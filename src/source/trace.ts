@@ -29,7 +29,7 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
-import { AddrFolder } from './traceAddr.js';
+import { AddrFolder, FOLD_BASE } from './traceAddr.js';
 import { type Buffer, LiveMappings, type Mapping } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
@@ -37,8 +37,9 @@ import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './trace
  * xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages), not a coherent allocation. */
 export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean }
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
-/** Unmapped page buffers kept for a later map of the same pages (least recently used go first). */
-const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32;
+/** An unmap's attrs word: DMA_ATTR_SKIP_CPU_SYNC, no copy back (6.12 dma_direct_unmap_page, xen_swiotlb_unmap_page). */
+const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKIP_CPU_SYNC : 0);
+const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32; // unmapped page buffers kept for a later map of the same pages (LRU)
 
 /** Stateful translator: one per trace. */
 export class TraceTranslator {
@@ -114,12 +115,12 @@ export class TraceTranslator {
         if (why) return void sk[why]++;
         if (!m) {
           if (ev.resource) sk.mmio++;
-          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size));
+          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size, attrsOf(ev)));
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
         if (m.sg) this.summary.sgEntryUnmaps++;
-        this.unmap(m, this.dir(ev.dir), ev.size);
+        this.unmap(m, this.dir(ev.dir), ev.size, 0, attrsOf(ev));
         return;
       }
       case 'sync':
@@ -145,7 +146,7 @@ export class TraceTranslator {
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
         const dir = this.dir(ev.dir), n = ev.phys.length;
-        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size));
+        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev)));
         return;
       }
       case 'sync_sg': {
@@ -224,7 +225,7 @@ export class TraceTranslator {
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
     if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'map', skipped);
-    this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
+    if (phys < FOLD_BASE) this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
     if (b) {
@@ -242,8 +243,8 @@ export class TraceTranslator {
     list?.push(m);
   }
 
-  private unmap(m: Mapping, dir: number, size: number, nents = 0): void {
-    this.push(Op.UNMAP, m.buf.slot, dir | (nents << OP_DIR_BITS), size);
+  private unmap(m: Mapping, dir: number, size: number, nents = 0, attrs = 0): void {
+    this.push(Op.UNMAP, m.buf.slot, dir | (nents << OP_DIR_BITS), size, attrs);
     this.mappings.remove(m);
     this.liveMappings--;
     const b = m.buf;
@@ -350,33 +351,29 @@ export class TraceTranslator {
       this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
       return;
     }
-    // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (kernel/dma/ops_helpers.c): pages of
-    // the caller's zone (dma_alloc_pages refuses GFP_DMA32), PAGE_ALIGN(size), mapped by
-    // xen_swiotlb_map_page (bounced when a frame lies above the mask or the pages straddle machine
-    // frames) with DMA_ATTR_SKIP_CPU_SYNC, which the map ignores: swiotlb_tbl_map_single copies in.
-    // dma-debug files it as debug_dma_alloc_pages does (the _sgt form: debug_dma_map_sg of one
-    // entry, no error check asked); the direction is the caller's, BIDIRECTIONAL when unreadable.
+    // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (the ALLOC_PAGES op): PAGE_ALIGN(size)
+    // of normal pages mapped by xen_swiotlb_map_page (bounced when a frame lies above the mask or
+    // the pages straddle machine frames; DMA_ATTR_SKIP_CPU_SYNC, which swiotlb_tbl_map_single's copy
+    // in ignores); the _sgt form an sg list of one entry (debug_dma_map_sg). The direction is the
+    // caller's, BIDIRECTIONAL when unreadable. A map that fails here fails the allocation.
     const sg = ev.name === 'dma_alloc_sgt', dir = DIR[ev.dir ?? 'BIDIRECTIONAL'], bytes = pages * PAGE_SIZE;
     if (sg) this.sgCalls++;
-    this.push(Op.ALLOC, b.slot, pages, Zone.normal);
-    this.push(Op.MAP, b.slot, dir | ((sg ? 1 : 0) << OP_DIR_BITS), 0, bytes, sg ? this.sgCalls : 0);
-    if (!sg) this.push(Op.MAPPING_ERROR, b.slot); // dma_common_alloc_pages checks the handle itself
+    this.push(Op.ALLOC_PAGES, b.slot, pages, dir | ((sg ? 1 : 0) << OP_DIR_BITS), bytes, sg ? this.sgCalls : 0);
     b.map = { dma, size: bytes, buf: b, offset: 0, sg, live: true, alloc: true };
     this.mappings.add(b.map);
     this.summary.allocsMapped++;
   }
 
-  /** dma_free (and _pages, _sgt) of a live allocation. dma_common_free_pages unmaps a mapped one
-   * with DMA_ATTR_SKIP_CPU_SYNC (no copy back) and frees its pages; dma-debug checks the free's
-   * size and direction against the allocation's (debug_dma_free_pages; _sgt: debug_dma_unmap_sg). */
+  /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one with
+   * DMA_ATTR_SKIP_CPU_SYNC and frees it. dma-debug checks direction and size (debug_dma_free_pages);
+   * an _sgt's size is its table's (debug_dma_unmap_sg: sg_dma_len), whatever the caller gave. */
   private free(b: Buffer, ev: Extract<TraceEvent, { kind: 'free' }>): void {
-    if (b.map) {
-      const m = b.map;
+    const m = b.map, sgt = ev.name === 'dma_free_sgt';
+    if (m) {
       this.mappings.remove(m);
-      const dir = ev.dir ? DIR[ev.dir] : DIR.BIDIRECTIONAL;
-      this.push(Op.UNMAP, b.slot, dir | ((m.sg ? 1 : 0) << OP_DIR_BITS), Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC);
+      this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC);
       this.push(Op.FREE, b.slot);
-    } else this.push(Op.FREE_COHERENT, b.slot, ev.size); // dma-debug checks the free's size
+    } else this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size); // 0: the allocation's size
     this.freeSlots.push(b.slot);
     delete this.names[b.id];
   }

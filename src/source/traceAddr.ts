@@ -3,7 +3,9 @@
 // bit 59: pci-ioda.c sets tce_bypass_base to 1 << 59, so every bypass mapping is phys + 2^59), past
 // the 2^53 a number holds exactly. Those fold, per trace, into [2^52, 2^53): the high bits (above
 // bit 44) of each distinct 16 TiB region get a small index, the low 44 bits stay, so equal addresses
-// stay equal and offsets inside a region stay offsets; reports print them unfolded.
+// stay equal and offsets inside a region stay offsets; reports print them unfolded. Regions lie
+// 32 TiB apart there, so a mapping running past its region's end runs into a gap, never into the
+// region folded next (whose syncs would find it).
 import { hex } from '../units.js';
 
 /** A DMA or physical address as read (a folded one for those at or above 2^52). */
@@ -18,7 +20,11 @@ const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;
 /** At most 13 hex digits, no prefix: below 2^52, read as it is (the common case, for speed). */
 const SHORT_HEX = /^[0-9a-fA-F]{1,13}$/;
 
-const FOLD_BASE = 2 ** 52, REGION_BITS = 44n, REGION = 2 ** 44, MAX_REGIONS = 256;
+/** Where folded addresses start; every real physical address lies below (x86-64: 52 bits at most). */
+export const FOLD_BASE = 2 ** 52;
+const REGION_BITS = 44n, REGION = 2 ** 44, STRIDE = 2 * REGION;
+/** How many 16 TiB regions at or above 2^52 one trace may use. */
+export const MAX_REGIONS = FOLD_BASE / STRIDE;
 
 /** One trace's folding of addresses at or above 2^52 (see the file's header). */
 export class AddrFolder {
@@ -34,16 +40,16 @@ export class AddrFolder {
       this.index.set(high, (i = this.highs.length));
       this.highs.push(high);
     }
-    return FOLD_BASE + i * REGION + Number(v & BigInt(REGION - 1));
+    return FOLD_BASE + i * STRIDE + Number(v & BigInt(REGION - 1));
   }
 
   /** An address as the trace printed it, 0x-prefixed (a folded one unfolded). */
   hex(a: Addr): string {
     if (a < FOLD_BASE) return hex(a);
-    const k = a - FOLD_BASE, i = Math.floor(k / REGION);
+    const k = a - FOLD_BASE, i = Math.floor(k / STRIDE);
     const high = this.highs[i];
     if (high === undefined) return hex(a);
-    return `0x${((high << REGION_BITS) + BigInt(k - i * REGION)).toString(16)}`;
+    return `0x${((high << REGION_BITS) + BigInt(k - i * STRIDE)).toString(16)}`;
   }
 }
 

@@ -28,7 +28,7 @@
 
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import { readLines } from './replay.js';
-import { ADDR_ERROR, type Addr, AddrFolder, parseAddr } from './traceAddr.js';
+import { ADDR_ERROR, type Addr, AddrFolder, MAX_REGIONS, parseAddr } from './traceAddr.js';
 
 export { ADDR_ERROR, type Addr } from './traceAddr.js';
 
@@ -53,11 +53,12 @@ const MAPPING_ERROR_32 = /^(?:0x)?ffffffff$/i;
 
 export type TraceEvent =
   | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean }
-  | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean }
+  /** `skipSync`: DMA_ATTR_SKIP_CPU_SYNC among attrs (no copy back at the unmap). */
+  | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean; skipSync: boolean }
   | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
   | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean; shared: boolean }
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
-  | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[]; shared: boolean }
+  | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[]; shared: boolean; skipSync: boolean }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
   /** `dir`: the _pages and _sgt forms' direction, when one is printed (6.13 on; dma_alloc's is not
    * the caller's, and before 6.18 it was unset, so it is not read). */
@@ -91,10 +92,13 @@ const LOST = /^CPU:\s*\d+\s+\[(?:LOST (?:(\d+) )?EVENTS|(?:(\d+) )?EVENTS DROPPE
 /** One of our events somewhere in a line: never skipped as another tracer's. */
 const OURS = new RegExp(`\\b(?:${TRACE_EVENTS.join('|')}):`);
 
-/** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError. */
-export function parseTraceLine(text: string, folder?: AddrFolder): TraceLine {
+const SHARED_FOLDER = new AddrFolder();
+
+/** One line → what it is; a line that is none of the known shapes throws TraceSyntaxError.
+ * `folder`: the trace's (traceAddr.ts); without one, a folder all such calls share. */
+export function parseTraceLine(text: string, folder = SHARED_FOLDER): TraceLine {
   const h = traceLineHead(text);
-  return h.kind === 'ours' ? { kind: 'event', event: parseFields(h.name, h.fields, folder ?? new AddrFolder()) } : h;
+  return h.kind === 'ours' ? { kind: 'event', event: parseFields(h.name, h.fields, folder) } : h;
 }
 
 /** A line up to its event's fields: what it is, and for one of our events its name and the text
@@ -178,7 +182,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_unmap_page':
     case 'dma_unmap_phys':
     case 'dma_unmap_resource':
-      return { kind: 'unmap', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), resource: name === 'dma_unmap_resource' || f.attr('MMIO') };
+      return { kind: 'unmap', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), resource: name === 'dma_unmap_resource' || f.attr('MMIO'), skipSync: f.attr('SKIP_CPU_SYNC') };
     case 'dma_sync_single_for_cpu':
     case 'dma_sync_single_for_device':
       return { kind: 'sync', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), forCpu: name.endsWith('cpu') };
@@ -191,7 +195,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };
     case 'dma_unmap_sg':
-      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs'), shared: f.attr('CC_SHARED') };
+      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs'), shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC') };
     case 'dma_sync_sg_for_cpu':
     case 'dma_sync_sg_for_device': {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes');
@@ -293,7 +297,7 @@ class Fields {
 
   /** Why `v` did not read as an address. */
   private notAddr(v: string): string {
-    return /^(?:0x)?[0-9a-fA-F]{14,16}$/.test(v) ? 'is one more 16 TiB region of addresses at or above 2^52 than the 256 one trace may use' : 'is not a hexadecimal address';
+    return /^(?:0x)?[0-9a-fA-F]{14,16}$/.test(v) ? `is one more 16 TiB region of addresses at or above 2^52 than the ${MAX_REGIONS} one trace may use` : 'is not a hexadecimal address';
   }
 
   /** dir= when it names a direction ({} when absent, NONE or a number: an unset field). */

@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE } from '../../engine/abi.js';
+import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -33,6 +33,26 @@ export function allocPages(s: TtState, slot: number, pages: number, zone: number
   const buf: Buffer = { id, kind: 'page', pfn, order, pages, handle: -1, mapping: null, exchangedOrder: -1, failed: false };
   adopt(s, slot, buf);
   zeroFill(s, buf);
+}
+
+/**
+ * 6.12 dma_common_alloc_pages (assembly/driver/buffer_ops.ts op_alloc_pages): normal pages mapped
+ * through the platform's map_page; a failed map gives them back, an allocation failure (not a
+ * mapping error a driver sees), and the slot holds a failed buffer.
+ */
+export function allocPagesMapped(s: TtState, slot: number, pages: number, dir: number, bytes: number, sgEnts: number, call: number): void {
+  allocPages(s, slot, pages, Zone.normal);
+  const buf = s.slots[slot] as Buffer;
+  if (buf.failed) return;
+  dmaMap(s, buf, dir, 0, bytes, sgEnts, call);
+  if (buf.mapping!.live) {
+    if (sgEnts === 0) dmaMappingError(s, buf);
+    return;
+  }
+  s.counters.mappingErrors--;
+  s.counters.allocFailures++;
+  releaseBuffer(s, slot, buf);
+  adopt(s, slot, failedBuffer(buf.id, 'page', pages));
 }
 
 /** Returns the buffer's block to the buddy and forgets what it held; the slot empties. */
