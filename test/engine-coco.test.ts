@@ -90,6 +90,12 @@ describe('coco is the modern kernel\'s only (usage error with 2010; a 2010 matri
     assert.equal(c.machine.swiotlbBytes, 64 * MiB);
     assert.ok(!('ccConversions' in run('bare-metal').extra));
   });
+  it('the human report prints the conversions on coco only', () => {
+    const human = (p: string) => cli('run', '--platform', p, '--kernel', 'modern', '--device', 'r600', '--strategy', 'coherent',
+      '--pages', '16', '--bo-pages', '4', '--ram', '512M').stdout;
+    assert.match(human('coco'), /\n {2}coco {7}ccConversions 8 {2}ccConvertedPages 32\n/);
+    assert.doesNotMatch(human('bare-metal'), /ccConversions/);
+  });
 });
 
 for (const engine of ENGINES) {

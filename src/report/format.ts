@@ -233,6 +233,8 @@ export function formatResult(r: Result): string {
     const cells = keys.map((k) => `${k} ${num(r.counters[k] ?? r.extra[k] ?? 0)}`);
     out.push(`  ${title.padEnd(10)} ${cells.join('  ')}`);
   }
+  // A confidential guest's conversions (extras a coco result alone carries): often most of its cost.
+  if (r.extra.ccConversions !== undefined) out.push(`  ${'coco'.padEnd(10)} ccConversions ${num(r.extra.ccConversions)}  ccConvertedPages ${num(r.extra.ccConvertedPages ?? 0)}`);
   out.push('');
   const m = r.modeled;
   out.push(`  modelled   ${duration(m.totalNs)} kernel+bus time${m.nsPerPage === null ? ' (no page moved, so no per-page figure)' : `, ${num(m.nsPerPage)} ns per moved page, ${num(m.mibPerSec!)} MiB/s`}`);

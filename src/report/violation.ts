@@ -193,8 +193,8 @@ function explain(w: Words, ctx: ExplainContext): string {
 function reasonText(w: Words, kernel?: KernelName): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
-  if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV) or is refused (SEV-SNP, TDX)';
-  if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV) or is refused (SEV-SNP, TDX), and its writes never reach the page';
+  if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
+  if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV, SEV-SNP) or is refused (TDX), and its writes never reach the page (the SEV-SNP RMP check refuses them)';
   if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
   const partial = Number(w.byte) >= 0 ? `; a sync copies only the range it is given${kernel === 'modern' ? ', within one mapping' : ''}` : '';
