@@ -59,6 +59,19 @@ for (const engine of ENGINES) {
         assert.equal(v.mfn, v.dmaAddr / BigInt(PAGE));
       });
     }
+    it('nv04 on the modern kernel: no dummy page (nv04_vmm_pgt_unmap writes 0), no TLB flush (nv04_vmm has none); 2.6.37 points unbound entries at the dummy page', async () => {
+      const ops = [allocCoherent(0), bind(0), unbind(0, 1), gpuRead()];
+      const cfg = { platform: Platform['swiotlb-force'], gartFamily: GartFamily.nv04 };
+      const modern = await runOn(engine, { ...cfg, kernel: Kernel.modern }, ops);
+      const v = fields(modern.violation);
+      assert.deepEqual([v.kind, v.pte, v.dmaAddr, v.mfn], [BigInt(ViolationKind.foreign), 0n, -1n, -1n]);
+      assert.equal(modern.c.tlbFlushes, 0);
+      assert.equal(modern.c.swiotlbPeakSlots, 0, 'no boot mapping holds bounce slots');
+      const old = await runOn(engine, cfg, ops);
+      const w = fields(old.violation);
+      assert.ok(w.pte !== 0n && (w.pte & 3n) === 3n, 'the dummy page\'s entry');
+      assert.equal(old.c.swiotlbPeakSlots, 2, 'the dummy page\'s bounce');
+    });
     it('nv50: unbind writes an invalid zero entry; the read reports no address and no frame', async () => {
       const v = fields((await runOn(engine, { gartFamily: GartFamily.nv50 }, [allocCoherent(0), bind(0), unbind(0, 1), gpuRead()])).violation);
       assert.deepEqual([v.kind, v.reader, v.pte, v.dmaAddr, v.mfn], [BigInt(ViolationKind.foreign), 2n, 0n, -1n, -1n]);

@@ -106,11 +106,16 @@ let dummy_entry: u64 = 0;
 
 /**
  * radeon_dummy_page_init / nouveau_sgdma_init + gart init: the dummy page is DMA-mapped once and
- * every entry points at it. An AGP bridge has no dummy mapping (its scratch entry is 0).
+ * every entry points at it. An AGP bridge has no dummy mapping (its scratch entry is 0). 6.12
+ * nouveau has no sgdma dummy page: nv04's VMM starts with zeroed entries and nv04_vmm_pgt_unmap
+ * writes 0 (not present), with nothing mapped; nv50's fb maps a sysmem flush page at init
+ * (nvkm_fb_ctor: nv50_fb_sysmem_flush_page_init), which this boot mapping stands for, its entries
+ * invalid as in 2.6.37.
  */
 export function gart_init(): void {
-  dummy_bus = gart_family == GART_AGP ? 0 : dma_map_boot_page(dummy_pfn);
-  dummy_entry = gart_family == GART_NV50 || gart_family == GART_AGP ? 0 : gart_pte_encode(dummy_bus);
+  const none = gart_family == GART_AGP || (gart_family == GART_NV04 && kernel_era == KERNEL_MODERN);
+  dummy_bus = none ? 0 : dma_map_boot_page(dummy_pfn);
+  dummy_entry = gart_family == GART_NV50 || none ? 0 : gart_pte_encode(dummy_bus);
   // Every entry now points at the dummy page and has no owner: zero in both tables (above).
 }
 
@@ -138,12 +143,14 @@ export function gart_unbind_entries(first: i32, pages: i32): void {
  *   the ctxdma has no TLB to flush, so none;
  * - nv50: instmem.flush (a PRAMIN write flush, not a TLB one), then fifo.tlb_flush and
  *   graph.tlb_flush: nv50_vm_flush for engine 5 (PFIFO) and engine 0 (PGRAPH), two.
- * The modern kernel (6.12): r100_pci_gart_tlb_flush is still empty, none; every other family one
- * per bind or unbind (r600 as in 2.6.37; nouveau's nvkm VMM flushes are not modelled).
+ * The modern kernel (6.12): r100_pci_gart_tlb_flush is still empty, none; r600 one as in 2.6.37;
+ * nv04's VMM (nvkm/subdev/mmu/vmmnv04.c nv04_vmm) has no flush function, so nvkm_vmm_flush does
+ * nothing: none; nv50 one (nv50_vmm_flush writes once per engine using the VMM, which is not
+ * modelled: one stands for them).
  */
 export function gart_tlb_flush(): void {
   if (gart_family == GART_R100) return;
-  if (kernel_era == KERNEL_MODERN) { count(C_TLB_FLUSHES); return; }
+  if (kernel_era == KERNEL_MODERN) { if (gart_family != GART_NV04) count(C_TLB_FLUSHES); return; }
   switch (gart_family) {
     case GART_NV04: break;
     case GART_NV50: count(C_TLB_FLUSHES, 2); break;

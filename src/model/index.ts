@@ -84,8 +84,9 @@ export class Model implements TtState {
     const model = new Model(cfg, layout);
     if (xen && !xenSwiotlbBoot(model)) return InitError.XEN_LOW;
     // radeon_dummy_page_init / nouveau_sgdma_init: the dummy page is DMA-mapped once and every GART
-    // entry starts out pointing at it (D2, D3); an AGP bridge maps none (its scratch entry is 0).
-    if (cfg.gartFamily !== GartFamily.agp) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
+    // entry starts out pointing at it (D2, D3); an AGP bridge maps none (its scratch entry is 0), nor
+    // does 6.12 nv04 (assembly/drm/gart.ts gart_init says why).
+    if (cfg.gartFamily !== GartFamily.agp && !(cfg.gartFamily === GartFamily.nv04 && cfg.kernel === Kernel.modern)) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
     model.debug.errorAddr = dmaErrorAddr(model);
     for (let g = 0; g < model.gart.pages; g++) model.gart.unbind(g, model.dummyBus);
     return model;
@@ -117,7 +118,7 @@ export class Model implements TtState {
     // A confidential guest's pages start private; swiotlb_update_mem_attributes (kernel/dma/swiotlb.c,
     // from mem_encrypt_init) shares the boot pool (mm/setMemory.ts; nothing off coco).
     setMemoryDecrypted(this, layout.poolPfn, layout.poolPages, false);
-    this.gart = new Gart(cfg.gartFamily, cfg.gartPages);
+    this.gart = new Gart(cfg.gartFamily, cfg.gartPages, cfg.gartFamily === GartFamily.nv50 || (cfg.gartFamily === GartFamily.nv04 && cfg.kernel === Kernel.modern));
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;
     this.gpuFailed = new Uint8Array(cfg.gartPages);

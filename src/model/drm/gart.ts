@@ -76,13 +76,15 @@ export function pteBig(pte: Pte): bigint {
  *   the ctxdma has no TLB to flush, so none;
  * - nv50: instmem.flush (a PRAMIN write flush, not a TLB one), then fifo.tlb_flush and
  *   graph.tlb_flush: nv50_vm_flush for engine 5 (PFIFO) and engine 0 (PGRAPH), two.
- * The modern kernel (6.12): r100_pci_gart_tlb_flush is still empty, none; every other family one
- * per bind or unbind (r600 as in 2.6.37; nouveau's nvkm VMM flushes are not modelled).
+ * The modern kernel (6.12): r100_pci_gart_tlb_flush is still empty, none; r600 one as in 2.6.37;
+ * nv04's VMM (nvkm/subdev/mmu/vmmnv04.c nv04_vmm) has no flush function, so nvkm_vmm_flush does
+ * nothing: none; nv50 one (nv50_vmm_flush writes once per engine using the VMM, which is not
+ * modelled: one stands for them).
  */
 export function gartTlbFlush(s: { readonly cfg: MachineConfig; readonly gart: Gart; readonly counters: { tlbFlushes: number } }): void {
   if (s.gart.family === GartFamily.r100) return;
   if (s.cfg.kernel === Kernel.modern) {
-    s.counters.tlbFlushes++;
+    if (s.gart.family !== GartFamily.nv04) s.counters.tlbFlushes++;
     return;
   }
   switch (s.gart.family) {
@@ -106,7 +108,8 @@ export class Gart {
   /** 1: the entry was bound from an address a failed map returned (D24). */
   readonly ownerError: Uint8Array;
 
-  constructor(readonly family: number, readonly pages: number) {
+  /** `noDummy`: an unbound entry is invalid (0) rather than the dummy page's (nv50; 6.12 nv04). */
+  constructor(readonly family: number, readonly pages: number, private readonly noDummy = family === GartFamily.nv50) {
     this.hi = new Uint32Array(pages);
     this.lo = new Uint32Array(pages);
     this.ownerId = new Float64Array(pages);
@@ -123,9 +126,9 @@ export class Gart {
     this.setOwner(gpuPage, ownerId, ownerPfn, error);
   }
 
-  /** Points the entry at the dummy page (nv50: an invalid zero entry). */
+  /** Points the entry at the dummy page (nv50, 6.12 nv04: an invalid zero entry). */
   unbind(gpuPage: number, dummyAddr: number): void {
-    this.setPte(gpuPage, this.family === GartFamily.nv50 ? { hi: 0, lo: 0 } : encodePte(this.family, dummyAddr));
+    this.setPte(gpuPage, this.noDummy ? { hi: 0, lo: 0 } : encodePte(this.family, dummyAddr));
     this.clearOwner(gpuPage);
   }
 
