@@ -180,7 +180,7 @@ export function traceLines(r: Result): string[] {
   ].filter(Boolean);
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
   if (t.allocFormat612) out.push('  the trace is from 6.12.0–6.12.47 (dma_alloc prints no dir=): those kernels traced dma_alloc_pages as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so such memory replays as streaming maps, which may bounce');
-  if (t.allocsMapped) out.push(`  ${plural(t.allocsMapped, 'dma_alloc_pages / noncontiguous allocation')} replayed as pages xen-swiotlb maps (dma_common_alloc_pages → xen_swiotlb_map_page: bounced when a frame lies above the mask or the pages straddle machine frames), their syncs copied, their frees unmapped without a copy back (DMA_ATTR_SKIP_CPU_SYNC)`);
+  if (t.allocsMapped) out.push(`  ${plural(t.allocsMapped, 'dma_alloc_pages / noncontiguous allocation')} replayed as pages xen-swiotlb maps (dma_common_alloc_pages → xen_swiotlb_map_page: bounced when a frame lies above the mask or the pages straddle machine frames or, 6.12.0, are not aligned to their size), their syncs copied, their frees unmapped without a copy back (DMA_ATTR_SKIP_CPU_SYNC)`);
   if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of a mapping the trace had already unmapped (a double unmap, a use after unmap): replayed on its unmapped pages, so dma-debug reports ${t.afterUnmap === 1 ? 'it' : 'them'}`);
   if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed: dma-debug's wrong function; the list's dma_unmap_sg then unmaps it again: has not allocated)`);
   if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the mappings they started in (dma-debug: sync-outside)`);
