@@ -76,6 +76,16 @@ const cases: OracleCase[] = [
   { description: 'payload 4096 bytes: a CPU read that misses bytes of the device\'s write past a partial sync_for_cpu lost them',
     cfg: { payloadBytes: 4096, platform: Platform['swiotlb-force'] },
     ops: [alloc(0), map(0, FROM_DEV), devWrite(0), syncCpu(0, FROM_DEV, 0, 2148), cpuRead(0)], oracle: lost },
+  // A mapping that starts mid-page covers no byte 0 of its first page: the device reaches the bytes
+  // through the handle of the first one it touches (the kernel's handle + delta), not the page.
+  ...(['swiotlb-force', 'xen-pv', 'iommu'] as const).flatMap((p): OracleCase[] => [
+    { description: `${p}: a device write through a mapping that starts mid-page is copied back at the unmap`,
+      cfg: { platform: Platform[p] }, ops: [alloc(0, 2), map(0, FROM_DEV, 2048, PAGE), devWrite(0, 2048, PAGE), unmap(0, FROM_DEV, PAGE), cpuRead(0, 2048, PAGE)],
+      oracle: COHERENT },
+  ]),
+  { description: 'swiotlb-force: a device read through a mapping that starts mid-page sees the bounce copy made at map time',
+    cfg: { platform: Platform['swiotlb-force'] }, ops: [alloc(0), map(0, TO_DEV, 2048, 2048), cpuWrite(0, 2048, 2048), devRead(0, 2048, 2048)],
+    oracle: stale },
 ];
 const byteWord = (v: bigint[] | null) => Number(v![VIOLATION_FIELDS.indexOf('byte')]);
 

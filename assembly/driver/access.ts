@@ -14,7 +14,7 @@ import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from '../d
 import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, owner_error, gart_page_failed } from '../drm/gart';
 import { dma_error_addr } from '../dma/mapping';
 import { iommu_iotlb_fill } from '../dma/iommu';
-import { buf, b_pfn, page_handle, page_handle_failed, cpu_page_handle } from './buffers';
+import { buf, b_pfn, dev_page_handle, page_handle_failed, cpu_page_handle } from './buffers';
 
 /** One write op over buffer bytes [offset, offset + size) by the CPU (dev 0) or device (dev 1). */
 export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void {
@@ -26,9 +26,9 @@ export function buffer_write(b: usize, offset: i32, size: i32, dev: bool): void 
     const e = min(end - i * PAGE_SIZE, PAGE_SIZE);
     const pfn = b_pfn(b) + i;
     if (dev) {
-      const h = page_handle(b, i);
+      const h = dev_page_handle(b, i, a);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, err)) count(C_FAILED_MAP_PAGES); // D24
+      if (page_handle_failed(b, i, err, a)) count(C_FAILED_MAP_PAGES); // D24
       write_page(s, pfn, h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS_WRITE, h, a, e);
     } else {
       write_page(s, pfn, MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e);
@@ -46,10 +46,11 @@ function buffer_read(b: usize, offset: i32, size: i32, dev: bool): i32 {
     const e = min(end - i * PAGE_SIZE, PAGE_SIZE);
     const pfn = b_pfn(b) + i;
     if (dev) {
-      const h = page_handle(b, i);
+      const h = dev_page_handle(b, i, a);
       if (h != DMA_MAPPING_ERROR) iommu_iotlb_fill(h + <u64>a, e - a);
-      if (page_handle_failed(b, i, err)) count(C_FAILED_MAP_PAGES); // D24
-      check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h, -1, 0);
+      if (page_handle_failed(b, i, err, a)) count(C_FAILED_MAP_PAGES); // D24
+      // The address the device was given for these bytes: their first byte's.
+      check_page(READER_DEV, pfn, rec_id(b), h == DMA_MAPPING_ERROR ? MODE_NONE : MODE_BUS, h, a, e, h == DMA_MAPPING_ERROR ? h : h + <u64>a, -1, 0);
     } else {
       check_page(READER_CPU, pfn, rec_id(b), MODE_PHYS, <u64>pfn << PAGE_SHIFT, a, e, cpu_page_handle(b, i), -1, 0);
     }

@@ -88,12 +88,22 @@ export function byte_handle(b: usize, offset: i32): u64 {
 @inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
 
 /**
- * D24: does page i's handle come from a map that failed — an address dma_mapping_error would have
+ * A device access to bytes [a, …) of page i goes through the handle of its first byte (the kernel's
+ * device uses handle + delta: a mapping that starts mid-page covers no byte 0), laid over the page:
+ * that handle − a, so base + k is byte k's address.
+ */
+@inline export function dev_page_handle(b: usize, i: i32, a: i32): u64 {
+  const h = byte_handle(b, i * PAGE_SIZE + a);
+  return h == DMA_MAPPING_ERROR ? h : h - <u64>a;
+}
+
+/**
+ * D24: does page i's handle (a device access's: at its first byte `a`) come from a map that failed — an address dma_mapping_error would have
  * refused (`err`: the platform's, dma/mapping.ts dma_error_addr), which a driver that did not
  * check hands on? The device or GPU then reaches whatever is there, and the page does not move.
  */
-export function page_handle_failed(b: usize, i: i32, err: u64): bool {
-  const at = i * PAGE_SIZE;
+export function page_handle_failed(b: usize, i: i32, err: u64, a: i32 = 0): bool {
+  const at = i * PAGE_SIZE + a;
   return rec_kind(b) != KIND_COHERENT && m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b) && m_dma(b) == err;
 }
 

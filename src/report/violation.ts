@@ -178,8 +178,10 @@ function explain(w: Words, ctx: ExplainContext): string {
   else if (reader === Reader.dev) hops.push(addressHop(w, ctx));
   else hops.push(Number(w.via) === Via.none ? 'the driver holds no dma address for it' : `the device was given ${addressHop(w, ctx)}`);
   const unit = Number(w.unit);
-  const bytes = `bytes ${unit * UNIT_SIZE}–${(unit + 1) * UNIT_SIZE - 1}`;
-  const reached = w.mfn >= 0n ? `read ${frame(w.mfn)}, ${bytes}` : 'reached no memory';
+  // The page's bytes: the frame holds them at the same offset only when the route keeps it (a
+  // bounce slot of a mapping that starts mid-page, or a 2 KiB one, may hold them in the other half).
+  const bytes = `bytes ${unit * UNIT_SIZE}–${(unit + 1) * UNIT_SIZE - 1} of the page`;
+  const reached = w.mfn >= 0n ? `read ${bytes} in ${frame(w.mfn)}` : `reached no memory for ${bytes}`;
   const who = reader === Reader.gpu ? 'the GPU' : reader === Reader.dev ? 'the device' : 'the CPU';
   const byte = Number(w.byte);
   // Payload: the bytes came from the right write, but not all of them (a partial copy).

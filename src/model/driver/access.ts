@@ -11,14 +11,18 @@ import { DMA_ERROR, dmaErrorAddr } from '../dma/mapping.js';
 import { entryAddress, entryValid } from '../drm/agpGatt.js';
 import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
 import { pagesTouched, type TtState } from '../drm/ttmTt.js';
-import { bufferPhys, cpuPageHandle, pageHandle, pageHandleFailed, type Buffer } from './buffers.js';
+import { bufferPhys, cpuPageHandle, devPageHandle, pageHandleFailed, type Buffer } from './buffers.js';
 
-/** The device reaching buffer bytes through the handle of each page (`write`: it needs write permission). */
-function deviceReach(s: TtState, buf: Buffer, write: boolean): Reach {
+/** Where an access from `start` begins in the page at `page` (pfn): its first byte's offset. */
+const firstByte = (start: number, page: number) => Math.max(start, page * PAGE_SIZE) - page * PAGE_SIZE;
+
+/** The device reaching buffer bytes from `start` through each page's handle at its first byte
+ * accessed (buffers.ts devPageHandle; `write`: it needs write permission). */
+function deviceReach(s: TtState, buf: Buffer, write: boolean, start: number): Reach {
   const base = bufferPhys(buf);
   return (phys) => {
     const i = Math.floor((phys - base) / PAGE_SIZE);
-    const handle = pageHandle(buf, i);
+    const handle = devPageHandle(buf, i, firstByte(start, buf.pfn + i));
     return handle === DMA_ERROR ? -1 : busToMachine(s.trans, handle + ((phys - base) % PAGE_SIZE), write);
   };
 }
@@ -27,8 +31,8 @@ function deviceReach(s: TtState, buf: Buffer, write: boolean): Reach {
 function deviceIotlbFill(s: TtState, buf: Buffer, start: number, end: number): void {
   if (!s.iommu) return;
   for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
-    const handle = pageHandle(buf, page - buf.pfn);
-    const a = Math.max(start, page * PAGE_SIZE) - page * PAGE_SIZE;
+    const a = firstByte(start, page);
+    const handle = devPageHandle(buf, page - buf.pfn, a);
     const e = Math.min(end, (page + 1) * PAGE_SIZE) - page * PAGE_SIZE;
     if (handle !== DMA_ERROR) s.iommu.iotlbFill(handle + a, e - a);
   }
@@ -40,8 +44,8 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
   const pages = pagesTouched(offset, size);
   if (write) dev ? (c.gpuWrites += pages) : (c.cpuWrites += pages);
   else dev ? (c.gpuReads += pages) : (c.cpuReads += pages);
-  const reach = dev ? deviceReach(s, buf, write) : cpuReach(s);
   const start = bufferPhys(buf) + offset;
+  const reach = dev ? deviceReach(s, buf, write, start) : cpuReach(s);
   const end = start + size;
   if (dev) deviceIotlbFill(s, buf, start, end);
   if (dev) countErrorPages(s, buf, start, end);
@@ -50,10 +54,11 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
     return;
   }
   for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
-    const i = page - buf.pfn;
-    const handle = dev ? pageHandle(buf, i) : cpuPageHandle(buf, i);
+    const i = page - buf.pfn, a = firstByte(start, page);
+    // A device read reports the address it was given for these bytes: their first byte's.
+    const handle = dev ? devPageHandle(buf, i, a) : cpuPageHandle(buf, i);
     readPage(s, Math.max(start, page * PAGE_SIZE), Math.min(end, (page + 1) * PAGE_SIZE), reach, {
-      reader: dev ? Reader.dev : Reader.cpu, pfn: page, dmaAddr: BigInt(handle), gpuPage: -1, pte: 0n, bufId: buf.id,
+      reader: dev ? Reader.dev : Reader.cpu, pfn: page, dmaAddr: BigInt(dev && handle !== DMA_ERROR ? handle + a : handle), gpuPage: -1, pte: 0n, bufId: buf.id,
     });
   }
 }
@@ -62,7 +67,7 @@ export function bufferAccess(s: TtState, buf: Buffer, offset: number, size: numb
 function countErrorPages(s: TtState, buf: Buffer, start: number, end: number): void {
   const err = dmaErrorAddr(s);
   for (let page = Math.floor(start / PAGE_SIZE); page * PAGE_SIZE < end; page++) {
-    if (pageHandleFailed(buf, page - buf.pfn, err)) s.counters.failedMapPages++;
+    if (pageHandleFailed(buf, page - buf.pfn, err, firstByte(start, page))) s.counters.failedMapPages++;
   }
 }
 

@@ -33,14 +33,22 @@ export function pageHandle(buf: Buffer, i: number): number {
   return handleAt(buf, i * PAGE_SIZE);
 }
 
+/** A device access to bytes [a, …) of page i: the handle of its first byte, laid over the page
+ * (assembly/driver/buffers.ts dev_page_handle). */
+export function devPageHandle(buf: Buffer, i: number, a: number): number {
+  const h = handleAt(buf, i * PAGE_SIZE + a);
+  return h === DMA_ERROR ? h : h - a;
+}
+
 /**
- * D24: does page i's handle come from a map that failed — an address dma_mapping_error would have
- * refused (`err`: the platform's, dma/mapping.ts dmaErrorAddr), which a driver that did not check
- * hands on? The device or GPU then reaches whatever is there, and the page does not move.
+ * D24: does page i's handle (a device access's: at its first byte `a`) come from a map that failed
+ * — an address dma_mapping_error would have refused (`err`: the platform's, dma/mapping.ts
+ * dmaErrorAddr), which a driver that did not check hands on? The device or GPU then reaches
+ * whatever is there, and the page does not move.
  */
-export function pageHandleFailed(buf: Buffer, i: number, err: number): boolean {
+export function pageHandleFailed(buf: Buffer, i: number, err: number, a = 0): boolean {
   const m = buf.mapping;
-  const at = i * PAGE_SIZE;
+  const at = i * PAGE_SIZE + a;
   return buf.kind !== 'coherent' && m !== null && at >= m.offset && at < m.offset + m.size && m.dmaAddr === err;
 }
 
