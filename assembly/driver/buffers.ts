@@ -98,9 +98,10 @@ export function byte_handle(b: usize, offset: i32): u64 {
 }
 
 /**
- * D24: does page i's handle (a device access's: at its first byte `a`) come from a map that failed — an address dma_mapping_error would have
- * refused (`err`: the platform's, dma/mapping.ts dma_error_addr), which a driver that did not
- * check hands on? The device or GPU then reaches whatever is there, and the page does not move.
+ * D24: does page i's handle (a device access's: at its first byte `a`) come from a map that failed
+ * — an address dma_mapping_error would have refused (`err`: the platform's, dma/mapping.ts
+ * dma_error_addr), which a driver that did not check hands on? The device or GPU then reaches
+ * whatever is there, and the page does not move.
  */
 export function page_handle_failed(b: usize, i: i32, err: u64, a: i32 = 0): bool {
   const at = i * PAGE_SIZE + a;
