@@ -147,6 +147,18 @@ const CASES: Case[] = [
     },
   },
   {
+    description: 'a CPU read after an unmap that copied nothing back (TO_DEVICE): the reason does not say the address was used after the unmap',
+    platform: 'swiotlb-force', device: 'r100',
+    ops: [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'from_device' }, { op: 'dev_write', buf: 'a' },
+      { op: 'unmap', buf: 'a', dir: 'to_device', size: 4096 }, { op: 'cpu_read', buf: 'a' }],
+    check: (r) => {
+      const v = r.firstViolation!;
+      assert.equal(v.kind, 'lost');
+      assert.match(v.detail, /the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping/);
+      assert.doesNotMatch(v.detail, /the GART or the driver still held it/);
+    },
+  },
+  {
     description: 'modern swiotlb full: the failed map is DMA_MAPPING_ERROR, which names no address',
     platform: 'swiotlb-force', kernel: 'modern', swiotlb: 256 * 1024,
     ops: [{ op: 'alloc', buf: 'a', pages: 128, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'dev_write', buf: 'a', size: 4096 }, { op: 'cpu_read', buf: 'a', size: 4096 }],

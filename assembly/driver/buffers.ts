@@ -1,7 +1,9 @@
 // The driver's view of its buffers: struct page blocks from alloc_pages or dma_alloc_coherent,
 // and the dma handle a 2010 driver would program (include/linux/dma-mapping.h users: TTM, radeon).
-// Different: each buffer remembers only its *last* streaming mapping, exactly like a driver
-// that keeps one dma_addr per page and overwrites it on every map.
+// Different: each buffer remembers only its *last* streaming mapping, as a driver that keeps one
+// dma_addr per buffer and overwrites it on every map. A driver that keeps one per page still holds
+// an earlier map's handle for the pages a later map of other pages does not cover; here those
+// pages fall back to their physical address (docs/ENGINE.md §3).
 
 import { PAGE_SHIFT, PAGE_SIZE, DMA_MAPPING_ERROR } from '../abi';
 import { SLOT_BODY, SLOT_BYTES, KIND_COHERENT, KIND_TT, slot_rec, rec_kind } from '../layout';

@@ -176,7 +176,9 @@ function explain(w: Words, ctx: ExplainContext): string {
   const hops: string[] = [];
   if (reader === Reader.gpu) hops.push(...gpuHops(w, ctx));
   else if (reader === Reader.dev) hops.push(addressHop(w, ctx));
-  else hops.push(Number(w.via) === Via.none ? 'the driver holds no dma address for it' : `the device was given ${addressHop(w, ctx)}`);
+  else hops.push(Number(w.via) !== Via.none ? `the device was given ${addressHop(w, ctx)}`
+    // 2.6.37 xen-swiotlb's failed map leaves the driver holding its error value, 0 (addressHop words it).
+    : w.dmaAddr >= 0n ? `the driver holds ${addressHop(w, ctx)}` : 'the driver holds no dma address for it');
   const unit = Number(w.unit);
   // The page's bytes: the frame holds them at the same offset only when the route keeps it (a
   // bounce slot of a mapping that starts mid-page, or a 2 KiB one, may hold them in the other half).
@@ -197,7 +199,13 @@ function reasonText(w: Words, kernel?: KernelName): string {
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV, SEV-SNP) or is refused (TDX), and its writes never reach the page (the SEV-SNP RMP check refuses them)';
-  if (via === Via.swiotlb && w.hopPfn < 0n) return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
+  if (via === Via.swiotlb && w.hopPfn < 0n) {
+    // The CPU reads the page itself: the device's write sits in a slot no mapping holds now, put
+    // there before the unmap (which copies back only FROM_DEVICE and BIDIRECTIONAL mappings, only the
+    // size it is given) or through the address after it; the record cannot tell which.
+    if (Number(w.reader) === Reader.cpu) return "the bounce slot belongs to no live mapping: the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping, and only the bytes its size covers — or the device wrote through the address after the unmap; no sync makes that right";
+    return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
+  }
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
   const partial = Number(w.byte) >= 0 ? `; a sync copies only the range it is given${kernel === 'modern' ? ', within one mapping' : ''}` : '';
   if (via === Via.swiotlb && kind === ViolationKind.stale && Number(w.reader) !== Reader.cpu) {
