@@ -47,9 +47,20 @@ const insertCases: EngineCase[] = [
     expect: { maps: 0, unmaps: 0 } },
   { description: 'agp pages are set uc once per populate and back to wb once per unpopulate',
     cfg: bareAgp, ops: [populate(0, 4, Pool.agp), unpopulate(0)], expect: { cachingChangeCalls: 2, cachingChangePages: 8, pagesFreed: 4 } },
-  { description: 'agp pages: one change per populate and one back per unpopulate, each in calls of up to 512 pages',
+  // agp_generic_alloc_pages / agp_generic_destroy_pages: one set_pages_array_uc and one _wb over the
+  // whole array, however long (agpgart does not batch by 512 as TTM's pools do).
+  { description: 'agp pages: one change per populate and one back per unpopulate, one call each however many pages',
     cfg: bareAgp, ops: [populate(0, 600, Pool.agp), unpopulate(0)],
-    expect: { cachingChangeCalls: 4, cachingChangePages: 1200, pagesAllocated: 600, pagesFreed: 600 } },
+    expect: { cachingChangeCalls: 2, cachingChangePages: 1200, pagesAllocated: 600, pagesFreed: 600 } },
+  // A failed alloc jumps past set_pages_array_uc; agp_free_memory's destroy sets the pages it got back to wb.
+  { description: 'agp pages: a populate the DMA32 zone cannot fill changes nothing to uc; its pages go back to wb in one call',
+    cfg: bareAgp, ops: [populate(0, 200_000, Pool.agp), unpopulate(0)],
+    check: (o) => {
+      assert.equal(o.c.allocFailures, 1);
+      assert.ok(o.c.pagesAllocated > 0 && o.c.pagesAllocated < 200_000);
+      assert.deepEqual([o.c.cachingChangeCalls, o.c.cachingChangePages], [1, o.c.pagesAllocated]);
+      assert.equal(o.c.pagesFreed, o.c.pagesAllocated);
+    } },
 ];
 
 for (const engine of ENGINES) {

@@ -5,7 +5,7 @@
 
 import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT,
   PAGE_SIZE, AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, C_ALLOC_FAILURES, C_PAGES_ALLOCATED,
-  C_GART_WRITES, C_TLB_FLUSHES } from '../abi';
+  C_GART_WRITES, C_TLB_FLUSHES, C_CACHING_CHANGE_CALLS, C_CACHING_CHANGE_PAGES } from '../abi';
 import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR } from '../layout';
 import { count } from '../sim/counters';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
@@ -162,4 +162,16 @@ export function agp_remove_memory(first: i32, n: i32): void {
   }
   count(C_GART_WRITES, n);
   count(C_TLB_FLUSHES);
+}
+
+/**
+ * agp_generic_alloc_pages' set_pages_array_uc and agp_generic_destroy_pages' set_pages_array_wb
+ * (2.6.37 generic.c): one call over the whole page array, however long (TTM's pools batch by 512;
+ * agpgart does not). The alloc makes it only when every page came (a failure jumps past it, and
+ * agp_allocate_memory's agp_free_memory then makes the wb call over the pages it got).
+ */
+export function agp_set_pages_array(pages: i32): void {
+  if (pages <= 0) return;
+  count(C_CACHING_CHANGE_CALLS);
+  count(C_CACHING_CHANGE_PAGES, pages);
 }

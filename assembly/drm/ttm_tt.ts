@@ -22,11 +22,11 @@ import { iommu_present } from '../dma/iommu';
 import { gart_set, gart_set_owner, gart_unbind_entries, gart_clear_owner, gart_tlb_flush, gart_mark_failed } from './gart';
 import { SGDMA_NONE, SGDMA_MAPPED, SGDMA_EMPTY, maps_at_bind, maps_at_populate, radeon_map_pages, sgdma_populate,
   sgdma_clear, unmap_tt_page } from './ttm_backend';
-import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry, agp_remove_memory,
+import { agp_set_pages_array, is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry, agp_remove_memory,
   gatt_free } from './agp_gatt';
 import { page_next, page_current_handle, page_has_dma, page_dma, page_has_coh, page_coh,
   page_phys, list_init, list_append, list_head, list_len, set_page_next, LIST_BYTES } from './ttm_page';
-import { ttm_get_pages, ttm_put_pages, ttm_page_pool_free, pool_count, caching_change, tt_alloc_page,
+import { ttm_get_pages, ttm_put_pages, ttm_page_pool_free, pool_count, tt_alloc_page,
   tt_free_page } from './ttm_page_alloc';
 import { ttm_dma_get_pages, ttm_dma_unpopulate, ttm_dma_page_pool_free, ttm_dma_alloc_page,
   ttm_dma_free_page } from './ttm_page_alloc_dma';
@@ -128,8 +128,8 @@ export function tt_populate(slot: i32, pages: i32, pool: i32, caching: i32): voi
   tt_backend_populate(t);
 }
 
-// agp_generic_alloc_page per page (DMA32), then set uncached once for the populate; the fsb hook
-// also trades each page below 4 GiB.
+// agp_generic_alloc_page per page (DMA32), then set uncached once for the populate when every page
+// came (agp_set_pages_array); the fsb hook also trades each page below 4 GiB.
 function agp_alloc_pages(l: usize, n: i32, fsb: bool): i32 {
   let got = 0;
   for (let i = 0; i < n; i++) {
@@ -138,7 +138,7 @@ function agp_alloc_pages(l: usize, n: i32, fsb: bool): i32 {
     list_append(l, pfn);
     got++;
   }
-  caching_change(got);
+  if (got == n) agp_set_pages_array(got);
   return got;
 }
 
@@ -170,7 +170,7 @@ export function tt_unpopulate(slot: i32): void {
     case POOL_XEN_AWARE: ttm_put_pages(l, POOL_ID_XEN_AWARE, caching); break;
     case POOL_TTM_DMA: ttm_dma_unpopulate(l, caching); break;
     default: {
-      if (pool == POOL_AGP || pool == POOL_AGP_FSB) caching_change(tt_held(t)); // back to wb, one batch
+      if (pool == POOL_AGP || pool == POOL_AGP_FSB) agp_set_pages_array(tt_held(t)); // back to wb, one call
       let pfn = tt_head(t);
       while (pfn >= 0) {
         const next = page_next(pfn);

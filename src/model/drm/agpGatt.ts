@@ -130,3 +130,11 @@ export function gattFree(s: AgpState): void {
   if (gatt.exchanged >= 0) xenDestroyContiguousRegion(s, gatt.tablePfn, gatt.exchanged);
   freeBlock(s, gatt.tablePfn, gatt.order);
 }
+
+/** agp_generic_alloc_pages' set_pages_array_uc, agp_generic_destroy_pages' set_pages_array_wb:
+ * one call over the whole array (assembly/drm/agp_gatt.ts agp_set_pages_array says when). */
+export function agpSetPagesArray(s: { counters: { cachingChangeCalls: number; cachingChangePages: number } }, pages: number): void {
+  if (pages <= 0) return;
+  s.counters.cachingChangeCalls++;
+  s.counters.cachingChangePages += pages;
+}

@@ -10,11 +10,11 @@ import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange, type SgCall } from '../dma/mapping.js';
 import { busToSlot } from '../dma/swiotlb.js';
-import { gattEntry, gattFree, type AgpState } from './agpGatt.js';
+import { agpSetPagesArray, gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
 import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
 import { ttmDmaAllocPage, ttmDmaFreePage, ttmDmaGetPages, ttmDmaPoolDrain, ttmDmaPutPages } from './ttmPageAllocDma.js';
-import { cachingChange, freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
+import { freeFromTail, ttAllocPage, ttFreePage, ttmGetPages, ttmPutPages, type PoolState } from './ttmPageAlloc.js';
 import type { PageArray } from './ttmPage.js';
 import { ttmPoolAlloc, ttmPoolFree, ttmPoolTeardown, type ModernPoolState } from './ttmPool.js';
 
@@ -172,7 +172,7 @@ function agpPopulate(s: TtState, tt: Tt): boolean {
     if (pfn < 0) { ok = false; break; }
     tt.addPage(pfn, -1, exchanged[0]!);
   }
-  cachingChange(s, tt.count); // map_page_into_agp: set uncached
+  if (ok) agpSetPagesArray(s, tt.count); // set_pages_array_uc, when every page came
   return ok;
 }
 
@@ -182,7 +182,7 @@ function agpUnpopulate(s: TtState, tt: Tt): void {
     for (let i = 0; i < tt.count; i++) ttmDmaFreePage(s, tt.pfn[i]!, tt.coh![i]!, tt.isExchanged(i), false);
     return;
   }
-  cachingChange(s, tt.count);
+  agpSetPagesArray(s, tt.count); // set_pages_array_wb
   for (let i = 0; i < tt.count; i++) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
 }
 
