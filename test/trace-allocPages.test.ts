@@ -29,14 +29,21 @@ const TRACE = [
   pagesEv('free', 'FROM_DEVICE', W, 4096),
 ];
 
-const run = (platform: string, kernel: string, engine: string) =>
-  replayJson(traceFile(`allocpages-${platform}-${kernel}-${engine}.trace`, TRACE), '--platform', platform, '--kernel', kernel, '--engine', engine, ...SMALL);
+/** `lines` replayed as a trace on one platform and kernel (and engine). */
+const replayOn = (name: string, lines: string[], platform: string, kernel: string, engine = 'wasm') =>
+  replayJson(traceFile(`${name}-${platform}-${kernel}-${engine}.trace`, lines), '--platform', platform, '--kernel', kernel, '--engine', engine, ...SMALL);
+
+/** The same on both engines, which must count alike: [wasm, js]. */
+function onBothEngines(name: string, lines: string[], platform: string, kernel: string) {
+  const [wasm, js] = ['wasm', 'js'].map((engine) => replayOn(name, lines, platform, kernel, engine));
+  assert.deepEqual(wasm.counters, js.counters);
+  return [wasm, js];
+}
 
 describe('trace: dma_alloc_pages and _sgt memory on 6.12 xen-pv is pages xen-swiotlb maps (dma_common_alloc_pages)', () => {
-  const [wasm, js] = [run('xen-pv', 'modern', 'wasm'), run('xen-pv', 'modern', 'js')];
+  const [wasm, js] = onBothEngines('allocpages', TRACE, 'xen-pv', 'modern');
 
   it('maps, bounces and syncs them, and unmaps at the free without a copy back; no exchange', () => {
-    assert.deepEqual(wasm.counters, js.counters);
     const c = wasm.counters;
     assert.equal(c.coherentAllocs, 0);
     assert.equal(c.hypercalls, 0);
@@ -66,8 +73,7 @@ describe('trace: dma_alloc_pages and _sgt memory on 6.12 xen-pv is pages xen-swi
 describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as coherent memory, never bounced', () => {
   for (const [platform, kernel] of [['bare-metal', 'modern'], ['swiotlb-force', 'modern'], ['xen-pv', '2010']] as const) {
     it(`${platform}, ${kernel}`, () => {
-      const r = run(platform, kernel, 'wasm');
-      assert.deepEqual(r.counters, run(platform, kernel, 'js').counters);
+      const [r] = onBothEngines('allocpages', TRACE, platform, kernel);
       assert.equal(r.counters.coherentAllocs, 3);
       assert.equal(r.counters.maps, 0);
       assert.equal(r.counters.bounces, 0);
@@ -83,13 +89,13 @@ describe('trace: a dma_free_sgt is checked by its table, not by the size the cal
   const lines = [sgtEv('alloc', 'TO_DEVICE', S, 8192, [0x5000_0000]), sgtEv('free', 'TO_DEVICE', S, 12288, [0x5000_0000])];
   for (const [platform, kernel] of [['xen-pv', 'modern'], ['bare-metal', 'modern']] as const) {
     it(`${platform}, ${kernel}: no unmap-size`, () => {
-      const r = replayJson(traceFile(`sgt-size-${platform}.trace`, lines), '--platform', platform, '--kernel', kernel, ...SMALL);
+      const r = replayOn('sgt-size', lines, platform, kernel);
       assert.deepEqual(r.dmaDebug, []);
       assert.equal(r.counters.pagesFreed, 2);
     });
   }
   it('a dma_free_pages of another page count is reported (debug_dma_free_pages compares the sizes)', () => {
-    const r = replayJson(traceFile('pages-size.trace', [pagesEv('alloc', 'TO_DEVICE', A, 8192), pagesEv('free', 'TO_DEVICE', A, 12288)]), '--platform', 'xen-pv', '--kernel', 'modern', ...SMALL);
+    const r = replayOn('pages-size', [pagesEv('alloc', 'TO_DEVICE', A, 8192), pagesEv('free', 'TO_DEVICE', A, 12288)], 'xen-pv', 'modern');
     assert.deepEqual(r.dmaDebug.map((d: { class: string }) => d.class), ['unmap-size']);
   });
 });
@@ -104,15 +110,15 @@ describe('trace: an unmap with attrs=SKIP_CPU_SYNC copies nothing back (6.12 dma
   ];
   for (const platform of ['swiotlb-force', 'xen-pv']) {
     it(platform, () => {
-      const [plain, skip] = ['', 'SKIP_CPU_SYNC'].map((attrs) => replayJson(traceFile(`skip-${platform}-${attrs || 'none'}.trace`, body(attrs)), '--platform', platform, '--kernel', 'modern', ...SMALL));
+      const [plain, skip] = ['', 'SKIP_CPU_SYNC'].map((attrs) => replayOn(`skip-${attrs || 'none'}`, body(attrs), platform, 'modern'));
       assert.equal(plain.counters.bounces, 2);
       // The maps copy in 8192 + 4096 either way; only the plain unmaps copy the same back.
       assert.equal(plain.counters.bounceBytes, 2 * (8192 + 4096));
       assert.equal(skip.counters.bounceBytes, 8192 + 4096);
       assert.deepEqual(skip.dmaDebug, []);
       // 2.6.37 had no such attribute: its unmap copies back whatever the trace says.
-      const old = replayJson(traceFile(`skip-${platform}-2010.trace`, body('SKIP_CPU_SYNC')), '--platform', platform, '--kernel', '2010', ...SMALL);
-      assert.equal(old.counters.bounceBytes, replayJson(traceFile(`plain-${platform}-2010.trace`, body('')), '--platform', platform, '--kernel', '2010', ...SMALL).counters.bounceBytes);
+      const [old, oldPlain] = ['SKIP_CPU_SYNC', ''].map((attrs) => replayOn(`skip-${attrs || 'none'}`, body(attrs), platform, '2010'));
+      assert.equal(old.counters.bounceBytes, oldPlain.counters.bounceBytes);
     });
   }
 });
@@ -122,8 +128,7 @@ describe('trace: a dma_alloc_pages whose pages xen-swiotlb cannot map fails as a
   // straddle machine frames, so xen_swiotlb_map_page fails; the pages go back and the caller gets NULL.
   const big = [pagesEv('alloc', 'TO_DEVICE', A, 512 << 10), ev.sync(false, 'TO_DEVICE', A, 4096), pagesEv('free', 'TO_DEVICE', A, 512 << 10)];
   it('an allocation failure, no mapping error, nothing for dma-debug, its sync and free do nothing (both engines)', () => {
-    const [wasm, js] = (['wasm', 'js'] as const).map((engine) => replayJson(traceFile(`big-${engine}.trace`, big), '--platform', 'xen-pv', '--kernel', 'modern', '--engine', engine, ...SMALL));
-    assert.deepEqual(wasm.counters, js.counters);
+    const [wasm, js] = onBothEngines('big', big, 'xen-pv', 'modern');
     const c = wasm.counters;
     assert.equal(c.allocFailures, 1);
     assert.equal(c.mappingErrors, 0);

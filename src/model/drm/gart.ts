@@ -109,7 +109,7 @@ export class Gart {
   readonly ownerError: Uint8Array;
 
   /** `noDummy`: an unbound entry is invalid (0) rather than the dummy page's (nv50; 6.12 nv04). */
-  constructor(readonly family: number, readonly pages: number, private readonly noDummy = family === GartFamily.nv50) {
+  constructor(readonly family: number, readonly pages: number, private readonly noDummy: boolean) {
     this.hi = new Uint32Array(pages);
     this.lo = new Uint32Array(pages);
     this.ownerId = new Float64Array(pages);
