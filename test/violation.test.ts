@@ -205,6 +205,39 @@ describe('first violation of an AGP GATT', () => {
       assertReadable(f.detail);
     }
   });
+  // A readback's CPU read finds the GPU's write missing: the GPU's route to the page (the GATT
+  // entry the chipset fetched), not a dma handle, says where that write went.
+  const readback = async (platform: string, gatt: string, engine: 'wasm' | 'js') => {
+    const v = { ...SMALL, platform, device: 'agp', kernel: '2010', gatt, strategy: 'legacy', workload: 'readback', pages: 64, 'bo-pages': 16, rounds: 1, replicas: 1, engine };
+    const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
+    return r!;
+  };
+  it('a CPU read of a lost GPU write names the GPU\'s route through the GATT: phys under Xen, dma-coherent behind an IOMMU', async () => {
+    // The bridge base: a pseudo-physical address under Xen, an IOVA behind the IOMMU (past this guest's RAM).
+    for (const [platform, gatt] of [['xen-pv', 'phys'], ['iommu', 'dma-coherent']] as const) {
+      const [w, j] = await Promise.all([readback(platform, gatt, 'wasm'), readback(platform, gatt, 'js')]);
+      assert.deepEqual(w.firstViolation, j.firstViolation);
+      const f = w.firstViolation!;
+      assert.equal(f.kind, 'lost');
+      assert.equal(f.reader, 'cpu');
+      assert.equal(f.via, 'gatt');
+      assert.equal(f.gpuPage, 0);
+      assert.equal(f.dmaAddr, null, 'the chipset found no valid entry: no address');
+      assert.match(f.detail, /^CPU read of buffer #1, page pfn 0x[0-9a-f]+ \(machine frame 0x[0-9a-f]+\): the GPU reaches it as GPU page 0 → the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+\): /);
+      assert.match(f.detail, /: a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\) → entry 0x0 is not valid: the GPU's writes reach no memory; the CPU read bytes 0–2047/);
+      assert.match(f.detail, /expected the GPU's write through the GART \(op \d+\) — the bridge was given an address that is not the machine address of the table$/);
+      assert.doesNotMatch(f.detail, /dma address|holds no dma address/);
+      assertReadable(f.detail);
+    }
+  });
+  it('a TTM readback keeps the dma handle hop: the GATT route is for AGP pages only', async () => {
+    const v = { ...SMALL, platform: 'swiotlb-force', device: 'r100', kernel: '2010', strategy: 'legacy', workload: 'readback', pages: 64, 'bo-pages': 16, rounds: 1, replicas: 1, engine: 'wasm' };
+    const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
+    const f = r!.firstViolation!;
+    assert.equal(f.via, 'swiotlb');
+    assert.equal(f.gpuPage, null);
+    assert.match(f.detail, /the device was given dma address 0x[0-9a-f]+: bounce slot \d+ of swiotlb/);
+  });
 });
 
 describe('first violation with payload bytes: a partial sync', () => {

@@ -1,16 +1,26 @@
 // The first violation's hops, filled in right after the op that found it: the page's own machine
 // frame, then what the address the reader used is (dma/mapping.ts dma_describe), or for a GPU on
-// an AGP bridge, where the chipset read the GATT entry and where the CPU wrote the table.
-// Different: asked once per run, after the op that found it.
+// an AGP bridge, where the chipset read the GATT entry and where the CPU wrote the table. A CPU
+// read of a page the GATT maps gets the GPU's route to it: on AGP that route, not a dma handle,
+// is where the GPU's writes went. Different: asked once per run, after the op that found it.
 
-import { PAGE_SHIFT, READER_GPU, VIA_GATT, DMA_MAPPING_ERROR, CC_PRIVATE_TARGET, CC_PRIVATE_GATT } from '../abi';
-import { VIOLATION_PTR } from '../layout';
+import { PAGE_SHIFT, READER_GPU, READER_CPU, VIA_GATT, DMA_MAPPING_ERROR, CC_PRIVATE_TARGET, CC_PRIVATE_GATT } from '../abi';
+import { VIOLATION_PTR, gart_pages } from '../layout';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
-  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE, V_IOVA_READ_ONLY } from '../sim/oracle';
+  V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE, V_IOVA_READ_ONLY, V_PTE,
+  V_BUF_ID } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
-import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn } from '../drm/agp_gatt';
+import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn, agp_chipset_entry, agp_entry_valid,
+  agp_entry_addr } from '../drm/agp_gatt';
+import { owner_id, owner_pfn } from '../drm/gart';
+
+/** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
+function gatt_page_of(id: i32, pfn: i32): i32 {
+  for (let j = 0; j < gart_pages; j++) if (owner_id(j) == id && owner_pfn(j) == pfn) return j;
+  return -1;
+}
 
 /** After an op: if it recorded the first violation, fill in its hops. */
 export function explain_violation(): void {
@@ -27,7 +37,19 @@ export function explain_violation(): void {
   // address there, no IOMMU)?
   const dma = load<u64>(v, V_DMA);
   let priv: i64 = dma != DMA_MAPPING_ERROR && cc_private(dma >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
-  if (<i32>load<i64>(v, V_READER) == READER_GPU && is_agp()) {
+  const reader = <i32>load<i64>(v, V_READER);
+  // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
+  const cpu_page = reader == READER_CPU && is_agp() && gatt_exists() && pfn >= 0
+    ? gatt_page_of(<i32>load<i64>(v, V_BUF_ID), pfn) : -1;
+  if (cpu_page >= 0) {
+    const e = agp_chipset_entry(cpu_page);
+    store<i64>(v, cpu_page, V_GPU_PAGE);
+    store<u64>(v, e, V_PTE);
+    const to: u64 = agp_entry_valid(e) ? agp_entry_addr(e) : DMA_MAPPING_ERROR;
+    store<u64>(v, to, V_DMA);
+    priv = to != DMA_MAPPING_ERROR && cc_private(to >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
+  }
+  if ((reader == READER_GPU || cpu_page >= 0) && is_agp()) {
     store<i64>(v, VIA_GATT, V_VIA);
     store<i64>(v, -1, V_SLOT);
     store<i64>(v, -1, V_HOP_PFN);

@@ -85,7 +85,7 @@ export function violationFrom(raw: bigint[] | null, ctx: ExplainContext): Violat
     slot: num(w.slot),
     mfn: num(w.mfn),
     gpuPage: num(w.gpuPage),
-    pte: reader === 'gpu' ? hex(w.pte) : null,
+    pte: reader === 'gpu' || via === 'gatt' ? hex(w.pte) : null,
     seenOp: seenOp === null ? null : ctx.origin(seenOp),
     expectedOp: expectedOp === null ? null : ctx.origin(expectedOp),
     detail: explain(w, ctx),
@@ -146,9 +146,17 @@ function addressHop(w: Words, ctx: ExplainContext): string {
   }
 }
 
-function gpuHops(w: Words, ctx: ExplainContext): string[] {
+/** Where a valid GATT entry sends the GPU, against the page's own frame. */
+function gattTarget(w: Words): string {
+  if (w.pageMfn < 0n) return '';
+  return (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) === BigInt(w.pageMfn) ? ' (the page itself)' : `, not the page (${frame(w.pageMfn)})`;
+}
+
+/** The GPU's route to a page; `writes`: told for a CPU read, where what matters is where the GPU's writes went. */
+function gpuHops(w: Words, ctx: ExplainContext, writes = false): string[] {
+  const nothing = writes ? "the GPU's writes reach no memory" : 'the GPU reads nothing';
   if (Number(w.via) === Via.gatt) {
-    if (w.gattEntryAddr < 0n) return [`GPU page ${w.gpuPage}`, 'no AGP GATT exists: the chipset finds no entry, the GPU reads nothing'];
+    if (w.gattEntryAddr < 0n) return [`GPU page ${w.gpuPage}`, `no AGP GATT exists: the chipset finds no entry, ${nothing}`];
     const base = BigInt.asUintN(64, w.gattEntryAddr) - 4n * w.gpuPage;
     const readAt = BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT);
     const where = readAt === BigInt(w.gattTableMfn)
@@ -156,7 +164,7 @@ function gpuHops(w: Words, ctx: ExplainContext): string[] {
       : `${w.hopPfn < 0n ? 'a frame of no page of this guest' : `the frame of pfn ${hex(w.hopPfn)}`}, not the table the CPU filled (${frame(w.gattTableMfn)})`;
     const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}): ${where}${privateGatt(w) ? `, ${PRIVATE}` : ''}`];
     const valid = (w.pte & 1n) !== 0n;
-    hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}, past any IOMMU${privateTarget(w) ? `, ${PRIVATE}` : ''}` : `${privateGatt(w) ? 'the chipset gets no entry' : `entry ${hex(w.pte)} is not valid`}: the GPU reads nothing`);
+    hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}${gattTarget(w)}, past any IOMMU${privateTarget(w) ? `, ${PRIVATE}` : ''}` : `${privateGatt(w) ? 'the chipset gets no entry' : `entry ${hex(w.pte)} is not valid`}: ${nothing}`);
     return hops;
   }
   const hops = [`GPU page ${w.gpuPage}`];
@@ -176,6 +184,8 @@ function explain(w: Words, ctx: ExplainContext): string {
   const hops: string[] = [];
   if (reader === Reader.gpu) hops.push(...gpuHops(w, ctx));
   else if (reader === Reader.dev) hops.push(addressHop(w, ctx));
+  // A CPU read of a page the AGP GATT maps: the GPU's route to it (its writes went that way).
+  else if (Number(w.via) === Via.gatt) hops.push(`the GPU reaches it as ${gpuHops(w, ctx, true).join(' → ')}`);
   else hops.push(Number(w.via) !== Via.none ? `the device was given ${addressHop(w, ctx)}`
     // 2.6.37 xen-swiotlb's failed map leaves the driver holding its error value, 0 (addressHop words it).
     : w.dmaAddr >= 0n ? `the driver holds ${addressHop(w, ctx)}` : 'the driver holds no dma address for it');

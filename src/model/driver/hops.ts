@@ -1,11 +1,19 @@
 // The first violation's hops, filled in right after the op that found it (twin of
 // assembly/driver/hops.ts): the page's own machine frame, then what the address the reader used is
 // (dma/mapping.ts dmaDescribe), or for a GPU on an AGP bridge, where the chipset read the GATT
-// entry and where the CPU wrote the table.
+// entry and where the CPU wrote the table. A CPU read of a page the GATT maps gets the GPU's route
+// to it: on AGP that route, not a dma handle, is where the GPU's writes went.
 import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, PAGE_SIZE, Reader, Via } from '../../engine/abi.js';
 import { ccPrivate } from '../sim/translate.js';
 import { dmaDescribe } from '../dma/mapping.js';
+import { entryAddress, entryValid } from '../drm/agpGatt.js';
 import type { TtState } from '../drm/ttmTt.js';
+
+/** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
+function gattPageOf(s: TtState, id: number, pfn: number): number {
+  for (let j = 0; j < s.gart.pages; j++) if (s.gart.ownerId[j] === id && s.gart.ownerPfn[j] === pfn) return j;
+  return -1;
+}
 
 /** After an op: if it recorded the first violation, fill in its hops. */
 export function explainViolation(s: TtState): void {
@@ -22,7 +30,15 @@ export function explainViolation(s: TtState): void {
   // address there, no IOMMU)?
   const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));
   let priv = dma !== BigInt.asUintN(64, -1n) && ccPrivate(s.trans, Number(dma / BigInt(PAGE_SIZE))) ? CC_PRIVATE_TARGET : 0;
-  if (Number(v.reader) === Reader.gpu && s.agp) {
+  // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
+  const cpuPage = Number(v.reader) === Reader.cpu && s.agp && s.gatt && pfn >= 0 ? gattPageOf(s, Number(v.bufId), pfn) : -1;
+  if (cpuPage >= 0) {
+    const e = s.gatt!.chipsetEntry(s, cpuPage);
+    const to = entryValid(e) ? entryAddress(e) : -1;
+    Object.assign(v, { gpuPage: cpuPage, pte: BigInt(e), dmaAddr: BigInt(to) });
+    priv = to >= 0 && ccPrivate(s.trans, Math.floor(to / PAGE_SIZE)) ? CC_PRIVATE_TARGET : 0;
+  }
+  if ((Number(v.reader) === Reader.gpu || cpuPage >= 0) && s.agp) {
     Object.assign(v, { via: Via.gatt, slot: -1, hopPfn: -1 });
     const g = s.gatt;
     if (g) {
