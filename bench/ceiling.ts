@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoopJob, LoopKind } from './ceilingWorker.js';
-import { MIN_SAMPLES, pairedRatios, round3, statCell, summarize } from './stats.js';
+import { MIN_SAMPLES, type Stat, pairedRatios, round3, statCell, summarize } from './stats.js';
 import type { Metric, Table } from './types.js';
 import { timedMetric } from './metrics.js';
 
@@ -51,8 +51,8 @@ async function together(kind: LoopKind, size: number, threads: number): Promise<
 export interface Ceiling {
   table: Table;
   metrics: Metric[];
-  /** Median speed-up of two threads over one, by kind. */
-  speedUp: Record<LoopKind, number>;
+  /** Speed-up of two threads over one, by kind: median (min–max). */
+  speedUp: Record<LoopKind, Stat>;
 }
 
 /**
@@ -73,10 +73,10 @@ export async function measureCeiling(c: CeilingConfig, log: (l: string) => void)
   }
   const rows: (string | number)[][] = [];
   const metrics: Metric[] = [];
-  const speedUp = {} as Record<LoopKind, number>;
+  const speedUp = {} as Record<LoopKind, Stat>;
   for (const k of kinds) {
     const up = summarize(pairedRatios(one[k]!.map((v) => 2 * v), two[k]!));
-    speedUp[k] = up.median;
+    speedUp[k] = up;
     rows.push([WHAT[k], UNIT[k](c.sizes[k]), statCell(summarize(one[k]!), (v) => v.toFixed(0)), statCell(summarize(two[k]!), (v) => v.toFixed(0)),
       up.samples, `${statCell(up, round3)}×`]);
     metrics.push(timedMetric(`machine ceiling: ${k}, 2 threads ÷ 1 by throughput`, 'x', up));

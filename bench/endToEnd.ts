@@ -71,9 +71,10 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
       const rate = summarizeAs(engineMs(`${s}/${e}`), mPages);
       rows.push([s, state(r), ENGINE_NAME[e], statCell(ms, (v) => v.toFixed(0)), statCell(rate), ms.samples,
         e === 'js' ? 'baseline' : `${statCell(up)}×`, commandLine(uploadArgv(c, s, e))]);
-      bars.push({ label: s, series: ENGINE_NAME[e], value: +round3(rate.median), lo: rate.min, hi: rate.max, text: round3(rate.median) });
+      // A corrupt or incomplete run is drawn too (its speed is real), marked so no reader ranks it.
+      bars.push({ label: rankable(r) ? s : `${s} (${state(r)})`, series: ENGINE_NAME[e], value: +round3(rate.median), lo: rate.min, hi: rate.max, text: round3(rate.median) });
     }
-    targets.push({ what: `upload ${s}, xen-pv r100, ${pow2(TARGET_PAGES)} pages: Wasm ≥ ${TARGET_SPEEDUP}× the reference model by engine wall (median)${quickNote}`, measured: `${statCell(up)}×, ${up.samples} rounds`, met: up.median >= TARGET_SPEEDUP });
+    targets.push({ what: `upload ${s}, xen-pv r100, ${pow2(TARGET_PAGES)} pages: Wasm ≥ ${TARGET_SPEEDUP}× the reference model by engine wall (median)${quickNote}`, measured: `${statCell(up)}×, ${up.samples} rounds`, met: c.pages === TARGET_PAGES ? up.median >= TARGET_SPEEDUP : null });
     ratios[`end to end: upload xen-pv/r100/${s} at ${at}, Wasm ÷ model`] = { kind: 'end-to-end', samples: speedUp[s]! };
     // benchmark.json ranks no corrupt or incomplete strategy: such a run's figures stay in the report only.
     if (rankable(r)) {
@@ -86,11 +87,18 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
     const ms = summarize(total(e));
     const rate = summarizeAs(total(e), (v) => allPages / (v / 1000) / 1e6);
     rows.push([`all ${STRATEGIES.length}`, '—', ENGINE_NAME[e], statCell(ms, (v) => v.toFixed(0)), statCell(rate), ms.samples, e === 'js' ? 'baseline' : `${statCell(all)}×`, `the ${STRATEGIES.length} commands above, --engine ${e}`]);
-    if (e === 'wasm') metrics.push(timedMetric(`end to end: Wasm engine, upload xen-pv r100, all ${STRATEGIES.length} strategies, ${at}`, 'M simulated pages/s', rate));
   }
-  metrics.push(timedMetric(`end to end: Wasm ÷ reference model, upload xen-pv r100, all ${STRATEGIES.length} strategies, ${at}`, 'x', all));
+  // The engine's speed over every strategy is a CI guard (ratios); benchmark.json's aggregate is
+  // over the strategies it may rank only, named.
   ratios[`end to end: upload xen-pv/r100, all ${STRATEGIES.length} strategies at ${at}, Wasm ÷ model`] = { kind: 'end-to-end', samples: allSpeedUp };
-  const unranked = STRATEGIES.filter((s) => !rankable(last(`${s}/wasm`)));
+  const ranked = STRATEGIES.filter((s) => rankable(last(`${s}/wasm`)));
+  const unranked = STRATEGIES.filter((s) => !ranked.includes(s));
+  if (ranked.length > 1) {
+    const sum = (e: string) => engineMs(`${ranked[0]}/${e}`).map((_, i) => ranked.reduce((t, s) => t + engineMs(`${s}/${e}`)[i]!, 0));
+    const which = `the ${ranked.length} coherent, complete strategies (${ranked.join(', ')})`;
+    metrics.push(timedMetric(`end to end: Wasm engine, upload xen-pv r100, ${which}, ${at}`, 'M simulated pages/s', summarizeAs(sum('wasm'), (v) => (c.pages * ranked.length) / (v / 1000) / 1e6)));
+    metrics.push(timedMetric(`end to end: Wasm ÷ reference model, upload xen-pv r100, ${which}, ${at}`, 'x', summarize(pairedRatios(sum('js'), sum('wasm')))));
+  }
   return {
     id: 'end-to-end',
     title: 'End to end: simulated pages per second of a whole run, both engines',
@@ -105,7 +113,7 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
     targets,
     notes: [
       `Both engines counted the same for every strategy (checked on the last round). Wasm ÷ model over all ${STRATEGIES.length} strategies' engine wall: ${statCell(all)}×.`,
-      `benchmark.json holds these figures only for strategies that were coherent and complete (a corrupt or incomplete run is never ranked); the table shows every strategy${unranked.length ? ` (not in benchmark.json: ${unranked.map((s) => `${s}, ${state(last(`${s}/wasm`))}`).join('; ')})` : ''}.`,
+      `benchmark.json holds these figures, and their sum, only for strategies that were coherent and complete (a corrupt or incomplete run is never ranked); the table and chart show every strategy${unranked.length ? ` (not in benchmark.json: ${unranked.map((s) => `${s}, ${state(last(`${s}/wasm`))}`).join('; ')})` : ''}.`,
       'CI compares each Wasm ÷ model ratio with bench/baseline.json and fails only when its median falls below half the baseline; the ×10 target is printed, never gated.',
     ],
     ratios,

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { packageRoot } from '../src/paths.js';
+import { toolRecord } from '../src/report/provenance.js';
 
 export interface Environment {
   node: string;
@@ -16,6 +17,12 @@ export interface Environment {
   date: string;
   /** The 1-minute load average when the bench started and when it ended: how busy the machine was. */
   loadAverage?: { start: number; end: number };
+  /** gartbench's version and the Wasm engine build (SHA-256 of build/engine.wasm); absent in
+   * reports made before they were recorded. */
+  version?: string;
+  engineSha256?: string;
+  /** The bench command as run (its options: --quick, --only, --shard, --seed). */
+  command?: string;
 }
 
 /** The 1-minute load average, 2 decimals. */
@@ -23,7 +30,7 @@ export function loadAverage(): number {
   return Math.round(loadavg()[0]! * 100) / 100;
 }
 
-export function environment(seed: number, quick: boolean): Environment {
+export function environment(seed: number, quick: boolean, command = `gartbench bench${quick ? ' --quick' : ''}`): Environment {
   let commit = 'unknown';
   // gartbench's own commit: git asked in the package's directory, and only when that directory is
   // the checkout's top (an installed copy inside someone's repository is not that repository).
@@ -38,6 +45,7 @@ export function environment(seed: number, quick: boolean): Environment {
     // not a git checkout: keep 'unknown'
   }
   const c = cpus();
+  const tool = toolRecord('wasm');
   return {
     node: process.version,
     cpu: c[0]?.model.trim() ?? 'unknown',
@@ -49,5 +57,8 @@ export function environment(seed: number, quick: boolean): Environment {
     quick,
     date: new Date().toISOString(),
     loadAverage: { start: loadAverage(), end: loadAverage() },
+    version: tool.version,
+    engineSha256: tool.engineSha256,
+    command,
   };
 }

@@ -50,7 +50,8 @@ export function selectedBenchmarks(only?: string[], shard?: Shard): { run: Bench
 
 export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; files: string[]; markdown: string }> {
   const t0 = performance.now();
-  const env = environment(o.seed, o.quick); // at the start: its load average says how busy the machine was going in
+  const asRun = ['gartbench bench', ...(o.quick ? ['--quick'] : []), ...(o.only ? [`--only ${o.only.join(',')}`] : []), ...(o.shard ? [`--shard ${o.shard.index}/${o.shard.count}`] : []), ...(o.seed === 1 ? [] : [`--seed ${o.seed}`])].join(' ');
+  const env = environment(o.seed, o.quick, asRun); // at the start: its load average says how busy the machine was going in
   const sections: Section[] = [];
   const { run, all } = selectedBenchmarks(o.only, o.shard);
   for (const b of run) {

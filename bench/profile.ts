@@ -132,7 +132,7 @@ export function profileConfig(quick: boolean, seed: number): ProfileConfig {
   return {
     commands: [
       { argv: uploadArgv(e2e, 'legacy', 'wasm'), label: `xen-pv r100 legacy upload, ${pow2(e2e.pages)} pages`, why: 'the end-to-end table\'s first command (the issue\'s example)' },
-      { argv: uploadArgv(e2e, 'coherent', 'wasm'), label: `xen-pv r100 coherent upload, ${pow2(e2e.pages)} pages`, why: 'the end-to-end table\'s lowest Wasm ÷ model ratio: two XENMEM_exchanges a page, in Xen\'s heap' },
+      { argv: uploadArgv(e2e, 'coherent', 'wasm'), label: `xen-pv r100 coherent upload, ${pow2(e2e.pages)} pages`, why: 'one of the end-to-end table\'s two strategies that trade frames with Xen (coherent, xen-aware): two XENMEM_exchanges a page, in Xen\'s heap' },
       { argv: sweepArgv(cpp, half), label: `swiotlb-force r600 sync upload, ${pow2(half)} pages`, why: `the cost-per-page sweep at ${pow2(half)} pages` },
     ],
     repeats: 5,

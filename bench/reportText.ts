@@ -6,15 +6,20 @@ export function environmentLine(r: BenchReport): string {
   const e = r.environment;
   const load = e.loadAverage ? ` · load ${e.loadAverage.start} → ${e.loadAverage.end}` : '';
   const parts = r.shards ? ` · merged from ${r.shards} shards (each section names its machine; the header is shard 1's)` : r.shard ? ` · shard ${r.shard.index}/${r.shard.count} (sections ${r.shard.sections.join(', ')})` : '';
-  return `node ${e.node} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · ${e.platform} · commit ${e.commit} · seed ${e.seed}${e.quick ? ' · --quick' : ''} · ${e.date} · ${r.wallSeconds.toFixed(0)} s${load}${parts}`;
+  const tool = e.version ? `gartbench ${e.version}${e.engineSha256 ? ` (engine ${e.engineSha256.slice(0, 12)})` : ''} · ` : '';
+  const cmd = e.command ? `\`${e.command}\` · ` : '';
+  return `${tool}${cmd}node ${e.node} · ${e.cpu} · ${e.cores} cores · ${e.memoryGiB} GiB · ${e.platform} · commit ${e.commit} · seed ${e.seed}${e.quick ? ' · --quick' : ''} · ${e.date} · ${r.wallSeconds.toFixed(0)} s${load}${parts}`;
 }
 
-/** Under each section's title: the command that made it and how long it took. */
+/** Under each section's title: how long it took in the run that made it (the header's command, or
+ * in a merge its shard's), and the command that makes it alone. */
 export function madeBy(s: Section): string {
   const e = s.environment;
   const where = e ? ` on ${e.cpu}, ${e.cores} cores, ${e.memoryGiB} GiB, node ${e.node}, commit ${e.commit}, ${e.date}${e.loadAverage ? `, load ${e.loadAverage.start} → ${e.loadAverage.end}` : ''}` : '';
-  return `Made by \`${s.command ?? 'gartbench bench'}\`${s.seconds !== undefined ? ` in ${s.seconds} s` : ''}${where}.`;
+  const run = e?.command ? ` of \`${e.command}\`` : '';
+  return `Made${s.seconds !== undefined ? ` in ${s.seconds} s` : ''} of this run${run}${where}; alone: \`${s.command ?? 'gartbench bench'}\`.`;
 }
 
-/** A target is printed as met or not met beside what was measured; none gates CI. */
-export const metText = (met: boolean) => (met ? 'met' : 'not met');
+/** A target is printed as met or not met beside what was measured, or not judged when measured
+ * at another size than the target's (--quick); none gates CI. */
+export const metText = (met: boolean | null) => (met === null ? 'not judged: another size' : met ? 'met' : 'not met');

@@ -62,7 +62,8 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
   log(`scaling: the same ${variants.length} commands as whole processes, ${c.rounds} rounds (after ${c.warmup} warm-up)`);
   const whole = await processRounds(variants.map((v) => ({ id: v.name, argv: [BIN, ...v.argv], command: commandLine(v.argv) })), c.rounds, c.warmup);
   const ceiling = await measureCeiling(c.ceiling, log);
-  const ceilingText = `this machine's own two-thread ceiling, measured beside it: arithmetic ${ceiling.speedUp.alu.toFixed(2)}×, memory bandwidth ${ceiling.speedUp.bandwidth.toFixed(2)}×, first touch ${ceiling.speedUp['first-touch'].toFixed(2)}×`;
+  const f2 = (v: number) => v.toFixed(2);
+  const ceilingText = `this machine's own two-thread ceiling, measured in the same run after both tables: arithmetic ${statCell(ceiling.speedUp.alu, f2)}×, memory bandwidth ${statCell(ceiling.speedUp.bandwidth, f2)}×, first touch ${statCell(ceiling.speedUp['first-touch'], f2)}×`;
   const rows: (string | number)[][] = [];
   const bars: Bar[] = [];
   const metrics: Metric[] = [];
@@ -84,7 +85,8 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
     for (const w of WORKERS) {
       const u = runs[`${k.id}/${w}`]!;
       const s = summarize(wall(w).map((ms) => ms / 1000));
-      const reported = summarize(u.map((x) => x.results.reduce((a, r) => a + r.engine.wallMs, 0) / 1000));
+      // The engine time of every cell, summed (a matrix: its cells' own; replicas: cellMs, the sum of theirs).
+      const reported = summarize(u.map((x) => x.results.reduce((a, r) => a + r.engine.cellMs, 0) / 1000));
       const used = Math.max(...u.map((x) => Math.max(...x.results.map((r) => r.engine.workers))));
       rows.push([k.what, w, used, u[0]!.results.length, statCell(s, (v) => v.toFixed(2)), statCell(reported, (v) => v.toFixed(2)), s.samples, w === 1 ? 'baseline' : `${statCell(up, (v) => v.toFixed(2))}×`, commandLine(k.argv(w))]);
       bars.push({ label: k.id, series: `${w} worker${w === 1 ? '' : 's'}`, value: s.median, lo: s.min, hi: s.max, text: `${s.median.toFixed(2)} s` });
@@ -102,8 +104,8 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
     title: 'Worker scaling by wall time',
     question: 'Does a matrix, or one scenario\'s replicas, finish sooner with --workers 2 (the main thread and one worker thread taking cells from one queue) than with 1 — by the wall clock, worker start-up included?',
     tables: [{
-      caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json), after a garbage collection that frees the machines of the commands before it (bench/userRun.ts); wall is the whole command, the worker pool's start-up included. "workers used" and "engine.wallMs reported" are what the results say (the matrix's engine.wallMs summed over its cells). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
-      columns: ['what', '--workers', 'workers used', 'results', 'wall s', 'engine.wallMs reported, s', 'samples', 'speed-up by wall', 'command'],
+      caption: `Each command runs in this process through the CLI's entry point (src/cli/main.ts, --json), after a garbage collection that frees the machines of the commands before it (bench/userRun.ts); wall is the whole command, the worker pool's start-up included. "workers used" is what the results say; "engine time of all cells" is the cells' own engine times summed (engine.cellMs: a matrix's cells, or the replicas of one run), which grows when two threads slow each other down, while the wall shrinks. ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs every command in turn, so the speed-up is taken round by round. Median (min–max). This machine has ${availableParallelism()} cores.`,
+      columns: ['what', '--workers', 'workers used', 'results', 'wall s', 'engine time of all cells (cellMs), s', 'samples', 'speed-up by wall', 'command'],
       rows,
     }, {
       caption: `The same commands as a user runs them: each a process of its own (node's start-up, module loading and the pool's start-up included; no thread warm from an earlier round). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}, every command in turn each round. Median (min–max).`,
@@ -116,7 +118,7 @@ export async function measureScaling(c: ScalingConfig, log: (l: string) => void)
     notes: [
       'Every worker count produced identical counters (checked on the last round).',
       'In this process (first table) the main thread reuses code this process has already compiled and optimised, while the worker thread of each 2-worker run starts cold; as whole processes (second table) both start cold, and the start-up of node is in both.',
-      `Sizes: ${c.sizes.map((z) => `${pow2(z.pages)} pages per cell (${Object.entries(z.machine).map(([k, v]) => `--${k} ${v}`).join(' ')})`).join('; ')}. Small cells last tens of milliseconds, so starting the worker thread (node's worker bootstrap and module loading, ~40 ms) and its cold first cell weigh on the wall: the first table's wall beside its engine.wallMs shows how much${c.sizes.some((z) => z.pages >= TARGET_PAGES) ? `; at the end-to-end section's ${pow2(TARGET_PAGES)} pages the cells' own work dominates` : ''}.`,
+      `Sizes: ${c.sizes.map((z) => `${pow2(z.pages)} pages per cell (${Object.entries(z.machine).map(([k, v]) => `--${k} ${v}`).join(' ')})`).join('; ')}. Small cells last tens of milliseconds, so starting the worker thread (node's worker bootstrap and module loading: tens of milliseconds) and its cold first cell weigh on the wall: the first table's wall beside its cells' engine time shows how much${c.sizes.some((z) => z.pages >= TARGET_PAGES) ? `; at the end-to-end section's ${pow2(TARGET_PAGES)} pages the cells' own work dominates` : ''}.`,
       'The third table is the ceiling any program meets here: if two threads of plain arithmetic, of memory filling or of first touches do not reach 2×, neither can a run made of them.',
       'The speed-up depends on how many cores are free while the benchmark runs: CI prints it beside its baseline and never fails on it; the 1.7× target is printed, never gated.',
     ],

@@ -1,9 +1,10 @@
 // Question: how long does a small command take as a whole process — node's own start-up, loading
 // the CLI and the engine, building a machine, running, printing — against a bare `node -e 0`?
-// (Issue 11: `run --pages 64` ≤ 3× `node -e 0`.) Each is a child process, timed from spawn to exit.
-import { spawn } from 'node:child_process';
+// (Issue 11: `run --pages 64` ≤ 3× `node -e 0`.) Each is a child process, timed from spawn to exit
+// by a small launcher process (bench/launcher.ts), not forked from the bench's own large one.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { timedMetric } from './metrics.js';
 import { pairedRatios, statCell, summarize } from './stats.js';
 import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } from './types.js';
@@ -31,23 +32,48 @@ export function startupCases(): StartupCase[] {
   ];
 }
 
-/** Runs `node ARGV…` as a child process: its wall time in ms (spawn to exit) and, with
- * `keepOutput`, its standard output; a non-zero exit is an error naming the command. */
+/** dist/bench/launcher.js: the small process the children start from (its header says why). */
+const LAUNCHER = fileURLToPath(new URL('./launcher.js', import.meta.url));
+
+interface Launcher { child: ChildProcess; lines: AsyncIterator<string>; queue: Promise<unknown> }
+let launcher: Launcher | undefined;
+
+/** The launcher, started on first use; it holds the event loop only while a request is out. */
+function theLauncher(): Launcher {
+  if (!launcher) {
+    const child = spawn(process.execPath, [LAUNCHER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    launcher = { child, lines, queue: Promise.resolve() };
+    child.on('exit', () => { launcher = undefined; });
+    idle(launcher, true);
+  }
+  return launcher;
+}
+
+function idle(l: Launcher, yes: boolean): void {
+  const handles = [l.child, l.child.stdin as unknown as { ref(): void; unref(): void }, l.child.stdout as unknown as { ref(): void; unref(): void }];
+  for (const h of handles) if (yes) h.unref(); else h.ref();
+}
+
+/** Runs `node ARGV…` as a child of the launcher: its wall time in ms (spawn to exit, measured
+ * there) and, with `keepOutput`, its standard output; a non-zero exit is an error naming the command. */
 export function runProcess(argv: string[], command: string, keepOutput = false): Promise<{ ms: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      if (code === 0) resolve({ ms, stdout: out });
-      else reject(new Error(`${command} exited ${code}: ${err.trim()}`));
-    });
+  const l = theLauncher();
+  const next = l.queue.then(async () => {
+    idle(l, false);
+    try {
+      l.child.stdin!.write(`${JSON.stringify({ argv, keepOutput })}\n`);
+      const { value, done } = await l.lines.next();
+      if (done) throw new Error(`${command}: the bench's process launcher ended`);
+      const r = JSON.parse(value) as { ms: number; code: number | null; stdout: string; stderr: string };
+      if (r.code !== 0) throw new Error(`${command} exited ${r.code}: ${r.stderr.trim()}`);
+      return { ms: r.ms, stdout: r.stdout };
+    } finally {
+      idle(l, true);
+    }
   });
+  l.queue = next.catch(() => undefined);
+  return next;
 }
 
 /** Whole-process wall time of `node ARGV…` in ms. */
@@ -95,7 +121,7 @@ export async function measureStartup(rounds: number, warmup: number, log: (l: st
     title: 'Start-up: a small command as a whole process',
     question: 'How long does `gartbench run --pages 64` take from spawn to exit, against a bare `node -e 0` on the same machine?',
     tables: [{
-      caption: `Each command is a child process of this node (${process.version}), timed from spawn to exit; ${rounds} rounds after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, each round runs every command in turn, so each ratio is taken round by round. Median (min–max) in ms.`,
+      caption: `Each command is a process of this node (${process.version}), started and timed from spawn to exit by a small launcher process (bench/launcher.ts: a child of the bench itself would pay to fork the bench's few hundred MiB); ${rounds} rounds after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, each round runs every command in turn, so each ratio is taken round by round. Median (min–max) in ms.`,
       columns: ['command', 'wall ms', 'samples', '÷ node -e 0'],
       rows,
     }],

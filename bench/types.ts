@@ -91,7 +91,8 @@ export interface Chart {
 export interface Target {
   what: string;
   measured: string;
-  met: boolean;
+  /** null: not judged, the figure was measured at another size than the target's (--quick). */
+  met: boolean | null;
 }
 
 export interface Section {

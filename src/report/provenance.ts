@@ -72,3 +72,19 @@ export function hostRecord(): HostRecord {
   const c = cpus();
   return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${process.platform}-${process.arch}` };
 }
+
+/**
+ * This process's peak resident memory so far, all threads, in bytes: Linux's VmHWM (the peak of
+ * the program's own address space). getrusage's maxrss is not used there: the kernel folds the
+ * forked copy of the parent into it at exec, so a run started from a large process (a harness,
+ * the bench) reported at least that process's size. Elsewhere, maxrss.
+ */
+export function peakRssBytes(): number {
+  try {
+    const kb = /^VmHWM:\s*(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb !== undefined) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}

@@ -7,7 +7,7 @@ import { type Scenario, defaultIommuMode } from '../source/scenario.js';
 import type { TraceSummary } from '../source/traceSummary.js';
 import { hex } from '../units.js';
 import { type Costs, type Modeled, modeledCost } from './costs.js';
-import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, toolRecord } from './provenance.js';
+import { type HostRecord, type MachineRecord, type ToolRecord, hostRecord, machineRecord, peakRssBytes, toolRecord } from './provenance.js';
 import { type Violation, violationFrom } from './violation.js';
 
 export type { Scenario } from '../source/scenario.js';
@@ -69,7 +69,8 @@ export interface EngineRecord {
    * counters are a new memory's; their time and the process's RSS are not. null: a merge of
    * shards of which one was made before results said (src/report/shard.ts). */
   reusedMemories: number | null;
-  /** The process's peak resident memory so far, all threads (getrusage maxrss). */
+  /** The process's peak resident memory so far, all threads (Linux VmHWM, else getrusage maxrss:
+   * provenance.ts peakRssBytes). */
   peakRssBytes: number;
 }
 
@@ -172,7 +173,7 @@ export function engineRecord(kind: string, run: EngineRun, ops: number): EngineR
   return {
     kind, wallMs: tenth(wallMs), pageOpsPerSec: wallMs > 0 ? Math.round(ops / (wallMs / 1000)) : 0, workers: w.workers,
     workersAsked: w.asked, workersCappedBy: w.cappedBy, cellMs: tenth(run.cellMs), machineBytes: run.machineBytes,
-    reusedMemories: run.reusedMemories, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    reusedMemories: run.reusedMemories, peakRssBytes: peakRssBytes(),
   };
 }
 
