@@ -192,6 +192,33 @@ describe('first violation: both engines say the same', () => {
   }
 });
 
+describe('first violation through a GART entry bound from a failed map', () => {
+  // 128 pages do not fit a 256 KiB swiotlb: the map fails; the script binds its return anyway.
+  const ops = [
+    { op: 'alloc', buf: 'a', pages: 128 }, { op: 'map', buf: 'a', dir: 'bidirectional' }, bind('a'),
+    { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
+  ];
+  it('6.12: the PTE holds DMA_MAPPING_ERROR as far as it can, named as such, not as a plain machine frame', async () => {
+    for (const [device, addr] of [['r600', '0xfffffffffffff000'], ['r100', '0xfffff000']] as const) {
+      const [w, j] = await Promise.all((['wasm', 'js'] as const).map((e) => run(`failed-${device}`, ops, 'swiotlb-force', device, e, 'modern', 256 * 1024)));
+      assert.deepEqual(w!.firstViolation, j!.firstViolation);
+      const f = w!.firstViolation!;
+      assert.equal(f.reader, 'gpu');
+      assert.equal(f.dmaAddr, addr);
+      assert.match(f.detail, new RegExp(`dma address ${addr}: the error value a failed map returned \\(DMA_MAPPING_ERROR, ~0, as far as the PTE holds it\\), which the driver bound without checking dma_mapping_error\\(\\); as an address it is machine frame `));
+      assert.match(f.detail, /— the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page$/);
+      assertReadable(f.detail);
+    }
+  });
+  it('2.6.37 keeps its own words: the overflow buffer (swiotlb-force), Xen\'s 0', async () => {
+    const over = (await run('failed-2010', ops, 'swiotlb-force', 'r100', 'wasm', '2010', 256 * 1024)).firstViolation!;
+    assert.equal(over.via, 'overflow');
+    assert.doesNotMatch(over.detail, /DMA_MAPPING_ERROR/);
+    const xen = (await run('failed-2010-xen', ops, 'xen-pv', 'r100', 'wasm', '2010', 256 * 1024)).firstViolation!;
+    assert.match(xen.detail, /the error value a failed map returned \(2\.6\.37 xen-swiotlb's DMA_ERROR_CODE\), used as an address/);
+  });
+});
+
 describe('first violation of an AGP GATT', () => {
   it('phys under Xen: the chipset reads the entry at the pseudo-physical base, not where the table is', async () => {
     for (const engine of ['wasm', 'js'] as const) {

@@ -9,12 +9,12 @@ import { VIOLATION_PTR, gart_pages } from '../layout';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
   V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE, V_IOVA_READ_ONLY, V_PTE,
-  V_BUF_ID } from '../sim/oracle';
+  V_BUF_ID, V_FAILED_MAP } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn, agp_chipset_entry, agp_entry_valid,
   agp_entry_addr } from '../drm/agp_gatt';
-import { owner_id, owner_pfn } from '../drm/gart';
+import { owner_id, owner_pfn, owner_error } from '../drm/gart';
 
 /** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
 function gatt_page_of(id: i32, pfn: i32): i32 {
@@ -33,6 +33,10 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_GATT_TABLE_MFN);
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
   store<i64>(v, 0, V_IOVA_READ_ONLY);
+  // A GPU read through a GART entry bound from a failed map's error value (D24): the owner knows.
+  const gpu_page = <i32>load<i64>(v, V_GPU_PAGE);
+  const failed = <i32>load<i64>(v, V_READER) == READER_GPU && !is_agp() && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
+  store<i64>(v, failed ? 1 : 0, V_FAILED_MAP);
   // A confidential guest: is the frame the address leads to private (a bus address is the machine
   // address there, no IOMMU)?
   const dma = load<u64>(v, V_DMA);

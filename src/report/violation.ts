@@ -114,6 +114,13 @@ const PRIVATE = 'private to this confidential guest (never shared with set_memor
 /** The address hop: what the dma address is, and where it leads. */
 function addressHop(w: Words, ctx: ExplainContext): string {
   const addr = hex(w.dmaAddr);
+  // A GART entry bound from a failed map's return: ~0 (6.12's DMA_MAPPING_ERROR, 2.6.37's IOMMU
+  // DMA_ERROR_CODE), page-masked by the PTE, leads somewhere or nowhere; say what it is first.
+  if (w.failedMap === 1n && (Number(w.via) === Via.direct || Number(w.via) === Via.iommu)) {
+    const name = ctx.kernel === 'modern' ? 'DMA_MAPPING_ERROR' : 'DMA_ERROR_CODE';
+    const rest = addressHop({ ...w, failedMap: 0n }, ctx).slice(`dma address ${addr}: `.length);
+    return `dma address ${addr}: the error value a failed map returned (${name}, ~0, as far as the PTE holds it), which the driver bound without checking dma_mapping_error(); as an address it is ${rest}`;
+  }
   switch (Number(w.via)) {
     case Via.swiotlb: {
       const slotAt = hex(BigInt.asUintN(64, w.dmaAddr) & ~BigInt(UNIT_SIZE - 1));
@@ -230,6 +237,9 @@ function reasonText(w: Words, kernel?: KernelName): string {
   }
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
     return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
+  }
+  if (w.failedMap === 1n && (via === Via.direct || via === Via.iommu)) {
+    return 'the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page';
   }
   if (via === Via.direct && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn) && kind === ViolationKind.foreign) {
     return 'the address the device was given is not the machine address of the page';
