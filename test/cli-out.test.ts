@@ -73,6 +73,19 @@ describe('--out that is refused before the run', () => {
       pattern: /--out: '.*' is a directory; give a file name/,
     },
     {
+      description: 'a new path ending in a slash (a directory name, not a file)',
+      make: (d) => ({ out: `${join(d, 'newdir')}/`, unchanged: () => assert.deepEqual(readdirSync(d), []) }),
+      pattern: /--out: '.*newdir\/' ends in '\/', so it names a directory, not a file: give a file path/,
+    },
+    {
+      description: 'a regular file\'s name with a slash after it',
+      make: (d) => {
+        writeFileSync(join(d, 'a.json'), 'precious');
+        return { out: `${join(d, 'a.json')}/`, unchanged: () => assert.equal(readFileSync(join(d, 'a.json'), 'utf8'), 'precious') };
+      },
+      pattern: /--out: '.*a\.json\/' ends in '\/', so it names a directory, not a file: give a file path/,
+    },
+    {
       description: 'a path under a regular file',
       make: (d) => {
         writeFileSync(join(d, 'somefile'), 'precious');

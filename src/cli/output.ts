@@ -3,7 +3,7 @@
 // interrupted run leaves whatever was there exactly as it was. A symbolic link, a device, a FIFO
 // or one of the command's own inputs is never written through or replaced.
 import { type Stats, accessSync, chmodSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { OutputError, UsageError, fsReason, msg } from '../errors.js';
 import type { Io } from './command.js';
 import type { Values } from './options.js';
@@ -21,7 +21,10 @@ export function costsInput(v: Values): Input {
 export function checkOutPath(out: unknown, inputs: Input[] = [], hint?: string): void {
   if (typeof out !== 'string') return;
   // '-' is standard output to many tools, and a file of that name a surprise: --json prints there.
-  const problem = out === '-' ? 'is not a file here; to print the JSON on standard output use --json' : targetProblem(out, inputs, hint) ?? directoryProblem(out);
+  const problem = out === '-' ? 'is not a file here; to print the JSON on standard output use --json'
+    : targetProblem(out, inputs, hint)
+    // A trailing '/' names a directory: the final write could only fail (ENOTDIR or EISDIR).
+    ?? (out.endsWith('/') || out.endsWith(sep) ? "ends in '/', so it names a directory, not a file: give a file path" : directoryProblem(out));
   if (problem) throw new UsageError(msg.outUnusable(out, problem));
 }
 
