@@ -227,7 +227,7 @@ describe('first violation of an AGP GATT', () => {
       const f = r!.firstViolation!;
       assert.equal(f.via, 'gatt');
       assert.equal(f.kind, 'foreign');
-      assert.match(f.detail, /the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+\): a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\)/);
+      assert.match(f.detail, /the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+: virt_to_phys\(\) of the table, its pseudo-physical address, which under Xen PV is not its machine address\): a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\)/);
       assert.match(f.detail, /not the machine address of the table/);
       assertReadable(f.detail);
     }
@@ -250,7 +250,9 @@ describe('first violation of an AGP GATT', () => {
       assert.equal(f.via, 'gatt');
       assert.equal(f.gpuPage, 0);
       assert.equal(f.dmaAddr, null, 'the chipset found no valid entry: no address');
-      assert.match(f.detail, /^CPU read of buffer #1, page pfn 0x[0-9a-f]+ \(machine frame 0x[0-9a-f]+\): the GPU reaches it as GPU page 0 → the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+\): /);
+      assert.match(f.detail, /^CPU read of buffer #1, page pfn 0x[0-9a-f]+ \(machine frame 0x[0-9a-f]+\): the GPU reaches it as GPU page 0 → the chipset reads GATT entry 0 at machine 0x[0-9a-f]+ \(bridge base 0x[0-9a-f]+: /);
+      assert.match(f.detail, gatt === 'phys' ? /bridge base 0x[0-9a-f]+: virt_to_phys\(\) of the table, its pseudo-physical address/
+        : /bridge base 0x[0-9a-f]+: the table's dma_alloc_coherent\(\) handle, an IOVA, which the chipset takes for a machine address: it fetches the GATT past the IOMMU\)/);
       assert.match(f.detail, /: a frame of no page of this guest, not the table the CPU filled \(machine frame 0x[0-9a-f]+\) → entry 0x0 is not valid: the GPU's writes reach no memory; the CPU read bytes 0–2047/);
       assert.match(f.detail, /expected the GPU's write through the GART \(op \d+\) — the bridge was given an address that is not the machine address of the table$/);
       assert.doesNotMatch(f.detail, /dma address|holds no dma address/);

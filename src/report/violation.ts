@@ -58,6 +58,23 @@ export interface ExplainContext {
   writers?: Writers | null;
   /** The era: 6.12's swiotlb cuts a sync at its mapping's end, 2.6.37's copies as far as it runs. */
   kernel?: KernelName;
+  /** AGP: how the table's address was told to the bridge (--gatt), and the platform, to name the base. */
+  gatt?: string;
+  platform?: string;
+}
+
+/** What the bridge base is, by how the driver made it (T17), where the scenario says. */
+function bridgeBase(ctx: ExplainContext): string {
+  switch (ctx.gatt) {
+    case 'phys':
+      return ctx.platform === 'xen-pv' ? "virt_to_phys() of the table, its pseudo-physical address, which under Xen PV is not its machine address" : 'virt_to_phys() of the table';
+    case 'dma-coherent':
+      return ctx.platform === 'iommu' ? "the table's dma_alloc_coherent() handle, an IOVA, which the chipset takes for a machine address: it fetches the GATT past the IOMMU" : "the table's dma_alloc_coherent() handle";
+    case 'fsb-hooks':
+      return 'virt_to_fsb() of the table, its machine address';
+    default:
+      return '';
+  }
 }
 
 /** The ops that wrote a stamp: version v is op v − 1 (docs/ENGINE.md §2). */
@@ -169,7 +186,8 @@ function gpuHops(w: Words, ctx: ExplainContext, writes = false): string[] {
     const where = readAt === BigInt(w.gattTableMfn)
       ? 'the table the CPU filled'
       : `${w.hopPfn < 0n ? 'a frame of no page of this guest' : `the frame of pfn ${hex(w.hopPfn)}`}, not the table the CPU filled (${frame(w.gattTableMfn)})`;
-    const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}): ${where}${privateGatt(w) ? `, ${PRIVATE}` : ''}`];
+    const what = bridgeBase(ctx);
+    const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}${what ? `: ${what}` : ''}): ${where}${privateGatt(w) ? `, ${PRIVATE}` : ''}`];
     const valid = (w.pte & 1n) !== 0n;
     hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}${gattTarget(w)}, past any IOMMU${privateTarget(w) ? `, ${PRIVATE}` : ''}` : `${privateGatt(w) ? 'the chipset gets no entry' : `entry ${hex(w.pte)} is not valid`}: ${nothing}`);
     return hops;
