@@ -89,7 +89,7 @@ export function costChart(results: Result[], workload: string, device: DeviceNam
       value: r.modeled.mibPerSec ?? 0,
       color: verdictCell(r),
       // The verdict in words too, not only as a colour.
-      text: `${r.modeled.mibPerSec === null ? 'no page moved' : `${r.modeled.mibPerSec} MiB/s`}${verdictCell(r) === 'coherent' ? '' : ` · ${verdictCell(r)}`}`,
+      text: `${r.modeled.mibPerSec !== null ? `${r.modeled.mibPerSec} MiB/s` : r.modeled.nsPerPage === null ? 'no page moved' : 'zero modelled cost'}${verdictCell(r) === 'coherent' ? '' : ` · ${verdictCell(r)}`}`,
     })),
   };
 }

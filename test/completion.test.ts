@@ -90,6 +90,22 @@ describe('completion', () => {
     assert.match(human.stdout, /no page moved, so no per-page figure/);
   });
 
+  it('a cost table of zeros: pages moved, 0 ns per page, no rate (not "no page moved")', () => {
+    const dir = scratch();
+    const costs = join(dir, 'zero.json');
+    const table = JSON.parse(readFileSync(join(ROOT, 'costs', 'default.json'), 'utf8')) as { costs: Record<string, unknown> };
+    writeFileSync(costs, JSON.stringify({ costs: Object.fromEntries(Object.keys(table.costs).map((k) => [k, { ns: 0 }])) }));
+    const r = json('run', '--pages', '64', '--costs', costs);
+    assert.equal(r.completion.pagesMoved, 64);
+    assert.deepEqual(r.modeled, { totalNs: 0, nsPerPage: 0, mibPerSec: null });
+    const human = cli('run', '--pages', '64', '--costs', costs);
+    assert.match(human.stdout, /modelled {3}0 ns kernel\+bus time, 0 ns per moved page \(the cost table charges nothing for what ran: no rate\)/);
+    assert.doesNotMatch(human.stdout, /no page moved/);
+    const m = cli('matrix', '--pages', '64', '--costs', costs);
+    assert.match(m.stdout, /zero modelled cost/);
+    assert.doesNotMatch(m.stdout, /no page moved/);
+  });
+
   // D24: a replay that binds (or hands the device) a failed map's address: the GPU reaches whatever
   // is there and the oracle judges it, but the page did not move. 128 pages = 512 KiB, more than a
   // swiotlb map may take (IO_TLB_SEGSIZE × 2 KiB = 256 KiB), so the map fails on every platform that

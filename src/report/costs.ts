@@ -103,7 +103,8 @@ export function loadCosts(file: string | undefined): Costs {
   return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }
 
-/** Modelled time, and per moved page; `null` when no page moved (there is nothing to divide by). */
+/** Modelled time, and per moved page: `nsPerPage` null when no page moved (nothing to divide by),
+ * `mibPerSec` null then and when the modelled time is zero (a cost table of zeros: no rate). */
 export interface Modeled { totalNs: number; nsPerPage: number | null; mibPerSec: number | null }
 
 /** Modelled time over everything counted; throughput is over the pages that moved (completion). */
@@ -111,10 +112,10 @@ export function modeledCost(c: Record<CounterName, number>, t: CostTable, pagesM
   let total = 0;
   for (const k of COST_KEYS) total += BASIS[k](c) * t[k];
   const totalNs = Math.round(total);
-  const moved = pagesMoved > 0 && total > 0;
+  const moved = pagesMoved > 0;
   return {
     totalNs,
     nsPerPage: moved ? Math.round((total / pagesMoved) * 10) / 10 : null,
-    mibPerSec: moved ? Math.round(((pagesMoved * PAGE_SIZE) / 2 ** 20 / (total / 1e9)) * 10) / 10 : null,
+    mibPerSec: moved && total > 0 ? Math.round(((pagesMoved * PAGE_SIZE) / 2 ** 20 / (total / 1e9)) * 10) / 10 : null,
   };
 }

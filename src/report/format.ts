@@ -237,7 +237,8 @@ export function formatResult(r: Result): string {
   if (r.extra.ccConversions !== undefined) out.push(`  ${'coco'.padEnd(10)} ccConversions ${num(r.extra.ccConversions)}  ccConvertedPages ${num(r.extra.ccConvertedPages ?? 0)}`);
   out.push('');
   const m = r.modeled;
-  out.push(`  modelled   ${duration(m.totalNs)} kernel+bus time${m.nsPerPage === null ? ' (no page moved, so no per-page figure)' : `, ${num(m.nsPerPage)} ns per moved page, ${num(m.mibPerSec!)} MiB/s`}`);
+  const rate = m.mibPerSec === null ? ' (the cost table charges nothing for what ran: no rate)' : `, ${num(m.mibPerSec)} MiB/s`;
+  out.push(`  modelled   ${duration(m.totalNs)} kernel+bus time${m.nsPerPage === null ? ' (no page moved, so no per-page figure)' : `, ${num(m.nsPerPage)} ns per moved page${rate}`}`);
   out.push(`  simulator  ${simulatorText(r.engine)}`);
   if (r.firstViolation) {
     const v = r.firstViolation;

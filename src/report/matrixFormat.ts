@@ -52,7 +52,7 @@ export function formatMatrix(cells: Result[], view: MatrixView = {}): string {
       const r = cell(p, v);
       if (!r) continue;
       const c = r.counters;
-      const mib = r.modeled.mibPerSec === null ? 'no page moved' : `${num(r.modeled.mibPerSec)} MiB/s`;
+      const mib = r.modeled.mibPerSec !== null ? `${num(r.modeled.mibPerSec)} MiB/s` : r.modeled.nsPerPage === null ? 'no page moved' : 'zero modelled cost';
       const label = v === 'auto' ? `${v}→${r.scenario.strategy}` : v;
       out.push(`  ${(p + ' ' + label).padEnd(wd)} ${num(c.staleReads!)} / ${num(c.lostWrites!)} / ${num(c.foreignReads!)}  ${mib}  ${bytesText(c.bounceBytes!)} bounced  ${num(c.hypercalls!)} hypercalls  peak ${num(c.swiotlbPeakSlots!)}  ${completionText(r) || 'complete'}`);
     }
