@@ -28,6 +28,12 @@ describe('workers and engines', () => {
     assert.ok(one.counters.cpuWrites > 0);
   });
 
+  it('the human report says the counters are replicas summed, and from which seed theirs derive', () => {
+    const r = cli(...ARGS.filter((a) => a !== '--json'), '--seed', '5');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0]!, /, 4 replicas summed \(seeds derived from 5\), engine wasm$/);
+  });
+
   it('a cell that throws fails the run and names the cell and its seed', async () => {
     const spec = planWorkload({
       platform: 'bare-metal', device: 'r100', kernel: '2010', payloadBytes: 0, seed: 7,

@@ -121,7 +121,8 @@ export function scenarioLine(r: Result): string {
   if (s.workload) parts.push(`workload ${s.workload} (${num(s.pages ?? 0)} pages, ${s.boPages} per BO, ${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
   if (s.script) parts.push(s.scriptFormat === 'ftrace' ? `trace ${escapeText(s.script)}` : `script ${escapeText(s.script)}`);
   parts.push(`kernel ${s.kernel}`, ...ruleParts([s]));
-  parts.push(`seed ${s.seed}`, `engine ${s.engine}`);
+  // Replicas: independent machines whose counters the result sums (run/plan.ts replicaSeed).
+  parts.push(s.replicas > 1 ? `${s.replicas} replicas summed (seeds derived from ${s.seed})` : `seed ${s.seed}`, `engine ${s.engine}`);
   return parts.join(', ');
 }
 
