@@ -72,6 +72,21 @@ describe('trace: DMA addresses past 2^53 (powernv bypass window)', () => {
     assert.throws(() => parseTraceLine(line(MAX_REGIONS), f), (e: Error) => e instanceof TraceSyntaxError && new RegExp(`one more 16 TiB region .* than the ${MAX_REGIONS}`).test(e.message));
   });
 
+  it('a physical address at or above 2^52 is an error naming it, never folded (only DMA addresses fold)', () => {
+    const f = new AddrFolder();
+    const past = '10000000000000'; // 2^52
+    const lines = [
+      sys(`dma_map_page: ${DEV} dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=${past} attrs=`),
+      sys(`dma_map_sg: ${DEV} dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs=${arr([0x1000])} sizes=${arr([4096])} phys_addrs={0x${past}} attrs=`),
+      sys(`dma_unmap_sg: ${DEV} dir=TO_DEVICE phys_addrs={0x${past}} attrs=`),
+    ];
+    for (const l of lines) {
+      assert.throws(() => parseTraceLine(l, f), (e: Error) => e instanceof TraceSyntaxError && /phys_addrs?: (0x)?10000000000000 lies at or above 2\^52, past the physical address space of every architecture Linux runs on/.test(e.message), l);
+    }
+    // The highest physical address there is, 2^52 − 4 KiB, reads.
+    assert.equal(parseTraceLine(sys(`dma_map_page: ${DEV} dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=ffffffffff000 attrs=`), f).kind, 'event');
+  });
+
   it('a mapping running past its 16 TiB region is not found by a sync in the region folded next', () => {
     // A map of 8 KiB at 4 KiB below a region's end, then a sync at the base of another region: as
     // at low addresses (the same trace 2^59 lower), the sync finds nothing.
