@@ -192,6 +192,36 @@ describe('first violation: both engines say the same', () => {
   }
 });
 
+describe('first violation through the GART dummy page', () => {
+  const unbound = [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 5, pages: 1 }];
+  it('an unbound entry leads to the page the driver mapped at init, named by driver, on every route', async () => {
+    const cases = [
+      ['r100', 'swiotlb-force', /\(the bounce copy of pfn 0x[0-9a-f]+, radeon's GART dummy page, mapped by radeon_dummy_page_init for unbound entries\)/],
+      ['r600', 'bare-metal', /which backs pfn 0x[0-9a-f]+, radeon's GART dummy page, mapped by radeon_dummy_page_init for unbound entries, not this page/],
+      ['nv04', 'iommu', /an IOVA the IOMMU maps to pfn 0x[0-9a-f]+, nouveau's sgdma dummy page, mapped by nouveau_sgdma_init for unbound entries, not this page/],
+    ] as const;
+    for (const [device, platform, text] of cases) {
+      const [w, j] = await Promise.all((['wasm', 'js'] as const).map((e) => run(`dummy-${device}`, unbound, platform, device, e)));
+      assert.deepEqual(w!.firstViolation, j!.firstViolation);
+      assert.match(w!.firstViolation!.detail, text);
+      assertReadable(w!.firstViolation!.detail);
+    }
+  });
+  it('2.6.37 nouveau: a populate whose map failed leaves its entries at the dummy page, and the reason says so', async () => {
+    for (const engine of ['wasm', 'js'] as const) {
+      const v = { ...SMALL, swiotlb: 2 * 2 ** 20, platform: 'xen-pv', device: 'nv04', kernel: '2010', strategy: 'sync', workload: 'stream', pages: 1024, 'bo-pages': 256, rounds: 1, replicas: 1, engine };
+      const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
+      const f = r!.firstViolation!;
+      assert.match(f.detail, /the bounce copy of pfn 0x[0-9a-f]+, nouveau's sgdma dummy page/, f.detail);
+      assert.match(f.detail, /— the map behind this page failed, so the bind wrote no entry for it: the entry still points at the dummy page$/);
+    }
+  });
+  it('a page of a live buffer is not called the dummy page', async () => {
+    const f = (await run('dummy-not', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'map', buf: 'a', dir: 'to_device' }, bind('a'), { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }], 'swiotlb-force')).firstViolation!;
+    assert.doesNotMatch(f.detail, /dummy page/);
+  });
+});
+
 describe('first violation through a GART entry bound from a failed map', () => {
   // 128 pages do not fit a 256 KiB swiotlb: the map fails; the script binds its return anyway.
   const ops = [

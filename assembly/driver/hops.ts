@@ -5,16 +5,16 @@
 // is where the GPU's writes went. Different: asked once per run, after the op that found it.
 
 import { PAGE_SHIFT, READER_GPU, READER_CPU, VIA_GATT, DMA_MAPPING_ERROR, CC_PRIVATE_TARGET, CC_PRIVATE_GATT } from '../abi';
-import { VIOLATION_PTR, gart_pages } from '../layout';
+import { VIOLATION_PTR, gart_pages, dummy_pfn } from '../layout';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { violation_fresh, violation_explained, V_READER, V_PFN, V_DMA, V_GPU_PAGE, V_PAGE_MFN, V_VIA,
   V_SLOT, V_HOP_PFN, V_GATT_ENTRY_ADDR, V_GATT_TABLE_MFN, V_IOVA_UNMAP_OP, V_CC_PRIVATE, V_IOVA_READ_ONLY, V_PTE,
-  V_BUF_ID, V_FAILED_MAP } from '../sim/oracle';
+  V_BUF_ID, V_FAILED_MAP, V_HOP_DUMMY } from '../sim/oracle';
 import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn, agp_chipset_entry, agp_entry_valid,
   agp_entry_addr } from '../drm/agp_gatt';
-import { owner_id, owner_pfn, owner_error } from '../drm/gart';
+import { owner_id, owner_pfn, owner_error, gart_has_dummy } from '../drm/gart';
 
 /** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
 function gatt_page_of(id: i32, pfn: i32): i32 {
@@ -69,4 +69,6 @@ export function explain_violation(): void {
     dma_describe(dma, v);
   }
   store<i64>(v, priv, V_CC_PRIVATE);
+  // The page behind the address is the one the driver mapped at device init for the GART.
+  store<i64>(v, gart_has_dummy() && load<i64>(v, V_VIA) != VIA_GATT && load<i64>(v, V_HOP_PFN) == <i64>dummy_pfn ? 1 : 0, V_HOP_DUMMY);
 }

@@ -112,8 +112,13 @@ let dummy_entry: u64 = 0;
  * (nvkm_fb_ctor: nv50_fb_sysmem_flush_page_init), which this boot mapping stands for, its entries
  * invalid as in 2.6.37.
  */
+/** Did device init map a dummy page (every family but AGP and 6.12 nv04)? */
+export function gart_has_dummy(): bool {
+  return !(gart_family == GART_AGP || (gart_family == GART_NV04 && kernel_era == KERNEL_MODERN));
+}
+
 export function gart_init(): void {
-  const none = gart_family == GART_AGP || (gart_family == GART_NV04 && kernel_era == KERNEL_MODERN);
+  const none = !gart_has_dummy();
   dummy_bus = none ? 0 : dma_map_boot_page(dummy_pfn);
   dummy_entry = gart_family == GART_NV50 || none ? 0 : gart_pte_encode(dummy_bus);
   // Every entry now points at the dummy page and has no owner: zero in both tables (above).

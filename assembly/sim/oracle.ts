@@ -39,6 +39,7 @@ import { sfn_to_mfn } from './translate';
 @inline export const V_BYTE: i32 = V_CC_PRIVATE + 8; // payload: the first logical byte that differs, when the stamps matched
 @inline export const V_IOVA_READ_ONLY: i32 = V_BYTE + 8; // iommu: the IOVA at the address is read-only (dma/mapping.ts dma_describe)
 @inline export const V_FAILED_MAP: i32 = V_IOVA_READ_ONLY + 8; // the address is a failed map's error value (driver/hops.ts)
+@inline export const V_HOP_DUMMY: i32 = V_FAILED_MAP + 8; // hopPfn is the GART's dummy page (driver/hops.ts)
 
 // Set when the first violation is recorded, until its hops are filled in after the op.
 let fresh = false;

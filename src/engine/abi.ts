@@ -176,7 +176,8 @@ export const VIOLATION_FIELDS = [
   'ccPrivate', // coco: CC_PRIVATE_TARGET | CC_PRIVATE_GATT, the frames a device found private (0 elsewhere)
   'byte', // payload: the first logical byte of the page that differs when the unit's stamp matched, else -1
   'iovaReadOnly', // iommu: 1 when the IOVA at dmaAddr is read-only (a to_device mapping: IOMMU_READ_ONLY), else 0
-  'failedMap', // 1 when dmaAddr is the error value a failed map returned (the driver's handle, or a GART entry bound from it), else 0
+  'failedMap', // 1 when a GPU read's GART entry was bound from the error value a failed map returned, else 0
+  'hopDummy', // 1 when hopPfn is the page the driver mapped at device init as the GART's dummy page (radeon, 2.6.37 nouveau; nv50's boot mapping), else 0
 ] as const;
 export const VIOLATION_WORDS = VIOLATION_FIELDS.length;
 /** ccPrivate bits: the frame dmaAddr leads to is private to a confidential guest (no device reaches

@@ -18,7 +18,7 @@ import { dmaErrorAddr, dmaMapBootPage } from './dma/mapping.js';
 import { SwiotlbPool } from './dma/swiotlb.js';
 import { SwiotlbDyn } from './dma/swiotlbDyn.js';
 import type { AgpGatt } from './drm/agpGatt.js';
-import { Gart } from './drm/gart.js';
+import { Gart, hasGartDummy } from './drm/gart.js';
 import { TtmPools } from './drm/ttmPageAlloc.js';
 import { ModernPools } from './drm/ttmPool.js';
 import type { TtState } from './drm/ttmTt.js';
@@ -28,8 +28,6 @@ import { runOps } from './ops.js';
 /** The largest host this model accepts (256 GiB of 4 KiB frames). */
 const MAX_HOST_PAGES = 2 ** 26;
 
-/** 6.12 nv04 has no sgdma dummy page: nothing mapped at boot, unbound entries 0 (assembly/drm/gart.ts gart_init). */
-const noSgdmaDummy = (cfg: MachineConfig): boolean => cfg.gartFamily === GartFamily.nv04 && cfg.kernel === Kernel.modern;
 
 export class Model implements TtState {
   readonly counters = newCounters();
@@ -89,7 +87,7 @@ export class Model implements TtState {
     // radeon_dummy_page_init / nouveau_sgdma_init: the dummy page is DMA-mapped once and every GART
     // entry starts out pointing at it (D2, D3); an AGP bridge maps none (its scratch entry is 0), nor
     // does 6.12 nv04 (assembly/drm/gart.ts gart_init says why).
-    if (cfg.gartFamily !== GartFamily.agp && !noSgdmaDummy(cfg)) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
+    if (hasGartDummy(cfg)) model.dummyBus = dmaMapBootPage(model, layout.dummyPfn);
     model.debug.errorAddr = dmaErrorAddr(model);
     for (let g = 0; g < model.gart.pages; g++) model.gart.unbind(g, model.dummyBus);
     return model;
@@ -121,7 +119,8 @@ export class Model implements TtState {
     // A confidential guest's pages start private; swiotlb_update_mem_attributes (kernel/dma/swiotlb.c,
     // from mem_encrypt_init) shares the boot pool (mm/setMemory.ts; nothing off coco).
     setMemoryDecrypted(this, layout.poolPfn, layout.poolPages, false);
-    this.gart = new Gart(cfg.gartFamily, cfg.gartPages, cfg.gartFamily === GartFamily.nv50 || noSgdmaDummy(cfg));
+    // nv50's unbound entries are invalid; 6.12 nv04 maps no dummy page at all.
+    this.gart = new Gart(cfg.gartFamily, cfg.gartPages, cfg.gartFamily === GartFamily.nv50 || (cfg.gartFamily !== GartFamily.agp && !hasGartDummy(cfg)));
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;
     this.gpuFailed = new Uint8Array(cfg.gartPages);

@@ -209,7 +209,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     counters,
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: engineRecord(scenario.engine, ctx.run, pageOps(all)),
-    firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers, kernel: scenario.kernel, gatt: scenario.gatt ?? undefined, platform: scenario.platform }),
+    firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers, kernel: scenario.kernel, gatt: scenario.gatt ?? undefined, platform: scenario.platform, device: scenario.device }),
     dmaDebug: debugFrom(raw.debug, origin, scenario.kernel),
     extra,
     ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),

@@ -61,6 +61,21 @@ export interface ExplainContext {
   /** AGP: how the table's address was told to the bridge (--gatt), and the platform, to name the base. */
   gatt?: string;
   platform?: string;
+  /** The device, to name the page its driver mapped for the GART at init. */
+  device?: string;
+}
+
+/** What the page the driver mapped for the GART at device init is, by driver and era. */
+function dummyPage(ctx: ExplainContext): string {
+  if (ctx.device === 'r100' || ctx.device === 'r600') return "radeon's GART dummy page, mapped by radeon_dummy_page_init for unbound entries";
+  if (ctx.device === 'nv04') return "nouveau's sgdma dummy page, mapped by nouveau_sgdma_init for unbound entries";
+  if (ctx.device === 'nv50') return ctx.kernel === 'modern' ? "the fb's sysmem flush page, mapped by nv50_fb_sysmem_flush_page_init" : "nouveau's sgdma dummy page, mapped by nouveau_sgdma_init though nv50 leaves unbound entries invalid";
+  return 'the page the driver mapped for its GART at device init';
+}
+
+/** "pfn 0x5008", and what it is when it is the GART's dummy page. */
+function pfnText(w: Words, ctx: ExplainContext): string {
+  return `pfn ${hex(w.hopPfn)}${w.hopDummy === 1n ? `, ${dummyPage(ctx)}` : ''}`;
 }
 
 /** What the bridge base is, by how the driver made it (T17), where the scenario says. */
@@ -141,7 +156,7 @@ function addressHop(w: Words, ctx: ExplainContext): string {
   switch (Number(w.via)) {
     case Via.swiotlb: {
       const slotAt = hex(BigInt.asUintN(64, w.dmaAddr) & ~BigInt(UNIT_SIZE - 1));
-      const copy = w.hopPfn < 0n ? 'a slot no mapping holds now' : w.hopPfn === w.pfn ? 'the bounce copy of this page' : `the bounce copy of pfn ${hex(w.hopPfn)}`;
+      const copy = w.hopPfn < 0n ? 'a slot no mapping holds now' : w.hopPfn === w.pfn ? 'the bounce copy of this page' : `the bounce copy of ${pfnText(w, ctx)}`;
       return `dma address ${addr}: bounce slot ${w.slot} of swiotlb at machine ${slotAt} (${copy})`;
     }
     case Via.overflow:
@@ -149,19 +164,20 @@ function addressHop(w: Words, ctx: ExplainContext): string {
     case Via.iommu:
       // A lazy IOMMU's freed IOVA still in the flush queue: its IOTLB entry is not yet invalidated.
       if (w.iovaUnmapOp >= 0n) {
-        const to = w.hopPfn === w.pfn ? 'this page' : `pfn ${hex(w.hopPfn)}`;
+        const to = w.hopPfn === w.pfn ? 'this page' : pfnText(w, ctx);
         return `dma address ${addr}: an IOVA unmapped at ${ctx.opWord} ${ctx.origin(Number(w.iovaUnmapOp))} and not yet flushed (lazy IOMMU: it waits in the flush queue, so the IOTLB still maps it to ${to})`;
       }
       // Another page behind the IOVA the device was given: the mapping it came from is gone, and
       // the allocator gave the IOVA to a newer one (6.12 alloc_iova_fast takes the IOVA its size
       // class freed last from the rcache, iova_rcache_get, before it searches the tree).
       return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page'
+        : w.hopDummy === 1n ? `the IOMMU maps to ${pfnText(w, ctx)}, not this page`
         : `the IOMMU now maps to pfn ${hex(w.hopPfn)}, not this page: the mapping this address came from was torn down (unmapped or freed) and the IOVA allocator handed the IOVA to a newer mapping`}`;
     case Via.direct: {
       const target = BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT);
       const priv = privateTarget(w) ? `, ${PRIVATE}` : '';
       if (w.pageMfn >= 0n && target === BigInt(w.pageMfn)) return `dma address ${addr}: the page itself (${frame(target)})${priv}`;
-      return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs pfn ${hex(w.hopPfn)}, not this page`}${priv}`;
+      return `dma address ${addr}: ${frame(target)}, ${w.hopPfn < 0n ? 'no page of this guest' : `which backs ${pfnText(w, ctx)}, not this page`}${priv}`;
     }
     default:
       // An error handle used as an address: 2.6.37 xen-swiotlb's 0 (modern's ~0 names no address at all).
@@ -255,6 +271,10 @@ function reasonText(w: Words, kernel?: KernelName): string {
   }
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
     return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
+  }
+  if (w.failedMap === 1n && w.hopDummy === 1n) {
+    // 2.6.37 nouveau: a populate whose map failed unmapped its pages and its bind wrote no entry (§11).
+    return 'the map behind this page failed, so the bind wrote no entry for it: the entry still points at the dummy page';
   }
   if (w.failedMap === 1n && (via === Via.direct || via === Via.iommu)) {
     return 'the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page';

@@ -7,6 +7,7 @@ import { CC_PRIVATE_GATT, CC_PRIVATE_TARGET, PAGE_SIZE, Reader, Via } from '../.
 import { ccPrivate } from '../sim/translate.js';
 import { dmaDescribe } from '../dma/mapping.js';
 import { entryAddress, entryValid } from '../drm/agpGatt.js';
+import { hasGartDummy } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 
 /** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
@@ -55,4 +56,6 @@ export function explainViolation(s: TtState): void {
     Object.assign(v, dmaDescribe(s, BigInt(v.dmaAddr)));
   }
   v.ccPrivate = priv;
+  // The page behind the address is the one the driver mapped at device init for the GART.
+  v.hopDummy = hasGartDummy(s.cfg) && Number(v.via) !== Via.gatt && Number(v.hopPfn) === s.layout.dummyPfn ? 1 : 0;
 }

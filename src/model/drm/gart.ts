@@ -98,6 +98,12 @@ export function gartTlbFlush(s: { readonly cfg: MachineConfig; readonly gart: Ga
   }
 }
 
+/** Did device init map a dummy page (twin of gart_has_dummy)? Every family but AGP and 6.12
+ * nv04, which has no sgdma dummy page: nothing mapped at boot, unbound entries 0. */
+export function hasGartDummy(cfg: MachineConfig): boolean {
+  return cfg.gartFamily !== GartFamily.agp && !(cfg.gartFamily === GartFamily.nv04 && cfg.kernel === Kernel.modern);
+}
+
 /** The aperture: one PTE per GPU page plus the logical owner the bind wrote it for. */
 export class Gart {
   private readonly hi: Uint32Array;

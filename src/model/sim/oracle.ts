@@ -60,7 +60,7 @@ export interface PageContext {
 }
 
 /** The hop words, unknown until driver/hops.ts fills them in. */
-const NO_HOPS = { pageMfn: -1, via: 0, slot: -1, hopPfn: -1, gattEntryAddr: -1, gattTableMfn: -1, iovaUnmapOp: -1, ccPrivate: 0, iovaReadOnly: 0, failedMap: 0 };
+const NO_HOPS = { pageMfn: -1, via: 0, slot: -1, hopPfn: -1, gattEntryAddr: -1, gattTableMfn: -1, iovaUnmapOp: -1, ccPrivate: 0, iovaReadOnly: 0, failedMap: 0, hopDummy: 0 };
 
 /** Checks a read of [start, end), all inside one logical page, and counts it if it fails. */
 export function readPage(s: SimState, start: number, end: number, reach: Reach, ctx: PageContext): void {
