@@ -170,7 +170,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_map_resource': {
       const dma = f.addr('dma_addr');
       return {
-        kind: 'map', name, device: f.device, dir: f.dir(), size: f.size('size'), phys: f.phys('phys_addr'),
+        kind: 'map', name, device: f.device, dir: f.dir(), size: f.size('size'), phys: f.addr('phys_addr', true),
         // DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE) is ffffffff.
         dma: MAPPING_ERROR_32.test(f.str('dma_addr')) ? ADDR_ERROR : dma,
         // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
@@ -187,7 +187,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_sync_single_for_device':
       return { kind: 'sync', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), forCpu: name.endsWith('cpu') };
     case 'dma_map_sg': {
-      const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.physes('phys_addrs');
+      const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs', true);
       if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
       const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
       return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.attr('CC_SHARED') };
@@ -195,7 +195,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };
     case 'dma_unmap_sg':
-      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.physes('phys_addrs'), shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC') };
+      return { kind: 'unmap_sg', name, device: f.device, dir: f.dir(), phys: f.addrs('phys_addrs', true), shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC') };
     case 'dma_sync_sg_for_cpu':
     case 'dma_sync_sg_for_device': {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes');
@@ -306,22 +306,13 @@ class Fields {
     return v !== undefined && v !== 'NONE' && (TRACE_DIRS as readonly string[]).includes(v) ? { dir: v as StreamDir } : {};
   }
 
-  addr(key: string): Addr {
+  /** `phys`: a physical address, below 2^52 where every Linux architecture's end (MAX_PHYSMEM_BITS
+   * is at most 52: x86-64 with 5-level paging, arm64 with 52-bit PAs); only DMA addresses fold. */
+  addr(key: string, phys = false): Addr {
     const v = this.str(key);
     const a = parseAddr(v, this.folder);
     if (a === null) this.fail(`${key}=${v} ${this.notAddr(v)}`);
-    return a!;
-  }
-
-  /** A physical address: below 2^52, where every Linux architecture's ends (MAX_PHYSMEM_BITS is
-   * at most 52: x86-64 with 5-level paging, arm64 with 52-bit PAs); only DMA addresses fold. */
-  phys(key: string): Addr {
-    return this.physical(key, this.addr(key), this.str(key));
-  }
-
-  physes(key: string): Addr[] {
-    const shown = this.array(key);
-    return this.addrs(key).map((a, i) => this.physical(key, a, shown[i]!));
+    return phys ? this.physical(key, a!, v) : a!;
   }
 
   private physical(key: string, a: Addr, v: string): Addr {
@@ -342,11 +333,11 @@ class Fields {
     return inner === '' ? [] : inner.split(',').map((e) => e.trim());
   }
 
-  addrs(key: string): Addr[] {
+  addrs(key: string, phys = false): Addr[] {
     return this.array(key).map((e) => {
       const a = e.startsWith('0x') ? parseAddr(e, this.folder) : null;
       if (a === null) this.fail(`${key}: ${e} ${e.startsWith('0x') ? this.notAddr(e) : 'is not a 0x-prefixed hexadecimal address'}`);
-      return a!;
+      return phys ? this.physical(key, a!, e) : a!;
     });
   }
 
