@@ -19,6 +19,15 @@ export function formatSize(bytes: number): string {
   return `${bytes}`;
 }
 
+/** A size to read at a glance: exact when it is a whole number of its largest unit (4G), else
+ * that unit to one decimal (7.6G for 8,000,000 KiB). */
+export function roughSize(bytes: number): string {
+  for (const [u, f] of [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+    if (bytes >= f) return bytes % f === 0 ? `${bytes / f}${u}` : `${(bytes / f).toFixed(1)}${u}`;
+  }
+  return `${bytes}`;
+}
+
 export function parseIntOption(opt: string, text: string, min: number, max: number): number {
   if (!/^-?\d+$/.test(text.trim())) throw new UsageError(msg.badInt(opt, text, min, max));
   const v = Number(text);

@@ -7,7 +7,7 @@ import { UsageError, msg } from '../errors.js';
 import { replicaSeed } from '../rand.js';
 import type { Scenario, WorkloadScenario } from '../source/scenario.js';
 import { aperturePages, residentPages, slotsNeeded } from '../source/workloads.js';
-import { formatSize } from '../units.js';
+import { formatSize, roughSize } from '../units.js';
 import { GART_PAGES, MAX_BUFFERS, type MachineSizes, bootSizes, machineConfig, reservedPages } from './machine.js';
 import { resolveAuto } from './needSwiotlb.js';
 
@@ -39,7 +39,7 @@ export function planWorkload(asked: WorkloadScenario, sizes: MachineSizes): Plan
   const usable = cfg.ramPages - reservedPages(sizes.swiotlb);
   const resident = residentPages(scenario);
   if (resident > usable) {
-    throw new UsageError(`--pages: a working set of ${resident} pages (${formatSize(resident * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(sizes.ram)} leaves free; raise --ram or lower --pages`);
+    throw new UsageError(`--pages: a working set of ${resident} pages (${roughSize(resident * PAGE_SIZE)}) is larger than the ${usable} pages --ram ${formatSize(sizes.ram)} leaves free; raise --ram or lower --pages`);
   }
   const ap = aperturePages(scenario);
   if (ap > GART_PAGES) throw new UsageError(`--pages: ${scenario.workload} keeps ${ap} pages bound, more than the ${GART_PAGES}-page (4 GiB) GART aperture`);
