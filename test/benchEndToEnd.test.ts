@@ -4,12 +4,13 @@
 // may (end-to-end) or may not (scale, parallel) fail on. A profile is summed by function name,
 // the release engine's functions named from build/engine.wat. No timing is asserted.
 import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { BENCHMARKS, sectionCommand } from '../bench/index.js';
 import { measureEndToEnd, uploadArgv } from '../bench/endToEnd.js';
 import { measureCostPerPage } from '../bench/costPerPage.js';
 import { measureScaling } from '../bench/scaling.js';
-import { measureStartup } from '../bench/startup.js';
+import { BIN, measureStartup, runProcess } from '../bench/startup.js';
 import { measureEras } from '../bench/eras.js';
 import { type CpuProfile, engineFunctionNames, frameName, measureProfile, summarizeProfile, wasmFunctionCount, watFunctionNames } from '../bench/profile.js';
 import { renderMarkdown } from '../bench/report.js';
@@ -266,6 +267,28 @@ describe('bench: start-up, whole processes (tiny)', async () => {
     assert.match(s.targets[0]!.what, /run --pages 64 ≤ 3× node -e 0/);
     assert.equal(s.targets[0]!.met, Number(s.targets[0]!.measured.split(' ')[0]) <= 3);
     for (const r of Object.values(s.ratios)) assert.equal(r.kind, 'micro');
+  });
+});
+
+describe('bench: whole processes start from a small launcher', () => {
+  it('gives back a child\'s output and time, and its failure with the command and its error', async () => {
+    const ok = await runProcess(['-e', 'process.stdout.write("hi")'], 'echo', true);
+    assert.equal(ok.stdout, 'hi');
+    assert.ok(ok.ms > 0);
+    await assert.rejects(runProcess(['-e', 'process.stderr.write("boom"); process.exit(3)'], 'failing command'), /^Error: failing command exited 3: boom$/);
+    // Requests after a failure still run, one at a time.
+    const [a, b] = await Promise.all([runProcess(['-e', 'process.stdout.write("a")'], 'a', true), runProcess(['-e', 'process.stdout.write("b")'], 'b', true)]);
+    assert.deepEqual([a.stdout, b.stdout], ['a', 'b']);
+  });
+
+  it("a run's peak RSS is its own, not the size of the large process that started it", () => {
+    // This process holds 400 MiB, touched, and forks the run itself (not through the launcher); the
+    // run's own peak is far less. getrusage's maxrss counts the forked copy of the parent (Linux),
+    // VmHWM does not.
+    const big = Buffer.alloc(400 * 2 ** 20, 1);
+    const r = JSON.parse(spawnSync(process.execPath, [BIN, 'run', '--pages', '64', '--json'], { encoding: 'utf8' }).stdout);
+    assert.ok(big[big.length - 1] === 1);
+    assert.ok(r.engine.peakRssBytes > 20 * 2 ** 20 && r.engine.peakRssBytes < 300 * 2 ** 20, `peakRssBytes ${r.engine.peakRssBytes}`);
   });
 });
 

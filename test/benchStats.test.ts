@@ -6,7 +6,10 @@ import { MIN_SAMPLES, median, pairedRatios, rangeText, scaled, statCell, summari
 import { benchmarkJson, exactMetric, timedMetric } from '../bench/metrics.js';
 import { timeTasks } from '../bench/tiny.js';
 import { timeRounds } from '../bench/rounds.js';
-import { measureCopyBandwidth } from '../bench/copyBandwidth.js';
+import { measureCopyBandwidth, modeledWithCopyCost } from '../bench/copyBandwidth.js';
+import { workloadPlanFrom } from '../src/cli/plans.js';
+import { defaultCosts, loadCosts } from '../src/report/costs.js';
+import { resultsOf } from '../src/report/results.js';
 
 describe('bench statistics', () => {
   const cases = [
@@ -91,5 +94,17 @@ describe('timing helpers return samples, not just a mean', () => {
     assert.equal(m.nsPerByte.samples, m.gbPerSec.samples);
     assert.equal(m.workingSetBytes, 1 << 20);
     for (const s of [m.gbPerSec, m.nsPerByte]) assert.ok(s.min > 0 && s.min <= s.median && s.median <= s.max);
+  });
+
+  it('a bouncing result recomputed at the cost table\'s copy cost gives its own modelled figure, and a dearer copy a lower one', async () => {
+    // A result leaves out the counters that cannot occur on its platform: they count 0 here.
+    const sizes = { ram: 2 ** 30, 'host-ram': 6 * 2 ** 30, 'xen-low-free': 2 ** 28, swiotlb: 2 ** 23, 'payload-bytes': 0, seed: 1 };
+    for (const platform of ['swiotlb-force', 'xen-pv', 'iommu']) {
+      const v = { ...sizes, platform, device: 'r100', kernel: '2010', strategy: 'sync', workload: 'upload', pages: 256, 'bo-pages': 64, rounds: 1, replicas: 1, engine: 'wasm', 'iommu-mode': 'strict' };
+      const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
+      assert.ok(r!.modeled.mibPerSec! > 0);
+      assert.equal(modeledWithCopyCost(r!, defaultCosts().bounceCopyByte), r!.modeled.mibPerSec, platform);
+      if (r!.counters.bounceBytes! > 0) assert.ok(modeledWithCopyCost(r!, 1)! < r!.modeled.mibPerSec!, platform);
+    }
   });
 });

@@ -65,7 +65,7 @@ describe('options', () => {
     { description: '--xen-low-free in whole pages', args: ['replay', good, '--platform', 'xen-pv', '--xen-low-free', '6K'], pattern: /--xen-low-free: 6K is not a multiple of 4K/ },
     { description: '--strategy with agp', args: ['run', '--device', 'agp', '--strategy', 'sync'], pattern: /--strategy: not with --device agp/ },
     { description: '--gatt without agp', args: ['run', '--device', 'r100', '--gatt', 'phys'], pattern: /--gatt: only with --device agp/ },
-    { description: 'a working set larger than RAM', args: ['run', '--ram', '512M', '--pages', '200000'], pattern: /--pages: a working set of 200000 pages \(781\.3M\) is larger than/ },
+    { description: 'a working set larger than RAM', args: ['run', '--ram', '512M', '--pages', '200000'], pattern: /--pages: a working set of 200000 pages \(781\.2M\) is larger than/ },
     { description: 'a negative page count', args: ['run', '--pages', '-5'], pattern: /--pages: '-5' is not a whole number from 1/ },
     { description: 'a missing script', args: ['replay'], pattern: /missing SCRIPT\.jsonl/ },
     { description: 'an unreadable cost file', args: ['replay', good, '--costs', `${dir}/none.json`], pattern: /--costs: cannot read/ },

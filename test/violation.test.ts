@@ -13,8 +13,8 @@ import { scratch, script, seedReadback, seedUpload } from './helpers.js';
 const dir = scratch();
 const SMALL = { ram: 512 * 2 ** 20, 'host-ram': 6 * 2 ** 30, 'xen-low-free': 128 * 2 ** 20, swiotlb: 4 * 2 ** 20, 'payload-bytes': 0, seed: 1 };
 
-async function run(name: string, ops: object[], platform: string, device = 'r100', engine: 'wasm' | 'js' = 'wasm', kernel = '2010', swiotlb?: number): Promise<Result> {
-  const v = { ...SMALL, platform, device, kernel, engine, ...(swiotlb ? { swiotlb } : {}) };
+async function run(name: string, ops: object[], platform: string, device = 'r100', engine: 'wasm' | 'js' = 'wasm', kernel = '2010', swiotlb?: number, strategy?: string): Promise<Result> {
+  const v = { ...SMALL, platform, device, kernel, engine, ...(swiotlb ? { swiotlb } : {}), ...(strategy ? { strategy } : {}) };
   const [r] = await resultsOf([replayPlanFrom(v, script(dir, `${name}-${engine}.jsonl`, ops))], loadCosts(undefined), { workers: 1 });
   return r!;
 }
@@ -213,7 +213,7 @@ describe('first violation through the GART dummy page', () => {
       const [r] = await resultsOf([workloadPlanFrom(v, new Set())], loadCosts(undefined), { workers: 1 });
       const f = r!.firstViolation!;
       assert.match(f.detail, /the bounce copy of pfn 0x[0-9a-f]+, nouveau's sgdma dummy page/, f.detail);
-      assert.match(f.detail, /— the map behind this page failed, so the bind wrote no entry for it: the entry still points at the dummy page$/);
+      assert.match(f.detail, /— the populate could not map this page, so the bind wrote no entry for it: the entry still points at the dummy page$/);
     }
   });
   it('a page of a live buffer is not called the dummy page', async () => {
@@ -239,6 +239,32 @@ describe('first violation through a GART entry bound from a failed map', () => {
       assert.match(f.detail, /— the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page$/);
       assertReadable(f.detail);
     }
+  });
+  // 512 maps of 4 MiB fill the IOMMU's 2 GiB window: the next map fails.
+  const fill = [{ op: 'alloc', buf: 'a', pages: 1024, zone: 'normal' }, ...Array.from({ length: 512 }, () => ({ op: 'map', buf: 'a', dir: 'bidirectional' }))];
+  it('6.12 IOMMU: the error value may be an IOVA another mapping holds (the dummy page\'s): named as the error value, no teardown story', async () => {
+    const bound = [...fill, { op: 'mapping_error', buf: 'a' }, bind('a'), { op: 'cpu_write', buf: 'a', offset: 0, size: 4096 }, { op: 'gpu_read', gpuPage: 0, pages: 1 }];
+    const [w, j] = await Promise.all((['wasm', 'js'] as const).map((e) => run('failed-iommu', bound, 'iommu', 'r100', e, 'modern')));
+    assert.deepEqual(w!.firstViolation, j!.firstViolation);
+    const d = w!.firstViolation!.detail;
+    assert.match(d, /dma address 0xfffff000: the error value a failed map returned \(DMA_MAPPING_ERROR, ~0, as far as the PTE holds it\), which the driver bound without checking dma_mapping_error\(\); as an address it is an IOVA the IOMMU maps to pfn 0x[0-9a-f]+, radeon's GART dummy page/);
+    assert.match(d, /— the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page$/);
+    assert.doesNotMatch(d, /torn down|wrote no entry/);
+  });
+  it('2.6.37 nouveau: a populate whose map failed wrote no entry: not called an error value, and the entry is what it was', async () => {
+    const tt = [{ op: 'tt_populate', buf: 't', pages: 128, caching: 'cached' }, { op: 'tt_bind', buf: 't', gpuPage: 0 }, { op: 'cpu_write', buf: 't' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }];
+    // Behind the IOMMU the entry still holds the dummy page's IOVA; 511 maps of 4 MiB and one of
+    // 1000 pages leave the window less room than the populate's 128 pages.
+    const nearly = [...fill.slice(0, 512), { op: 'alloc', buf: 'c', pages: 1000, zone: 'normal' }, { op: 'map', buf: 'c', dir: 'bidirectional' }];
+    const [w, j] = await Promise.all((['wasm', 'js'] as const).map((e) => run('noentry-iommu', [...nearly, ...tt], 'iommu', 'nv04', e, '2010', undefined, 'sync')));
+    assert.deepEqual(w!.firstViolation, j!.firstViolation);
+    assert.match(w!.firstViolation!.detail, /— the populate could not map this page, so the bind wrote no entry for it: the entry still points at the dummy page$/);
+    assert.doesNotMatch(w!.firstViolation!.detail, /error value|DMA_ERROR_CODE|torn down/);
+    // Under Xen, after another buffer was bound there first, it holds that buffer's address.
+    const first = [{ op: 'alloc', buf: 'b', pages: 4 }, { op: 'exchange', buf: 'b', addressBits: 32 }, { op: 'map', buf: 'b', dir: 'bidirectional' }, bind('b')];
+    const x = (await run('noentry-xen', [...first, ...tt], 'xen-pv', 'nv04', 'wasm', '2010', 256 * 1024, 'sync')).firstViolation!;
+    assert.match(x.detail, /— the populate could not map this page, so the bind wrote no entry for it: the entry still points where it pointed before the bind$/);
+    assert.doesNotMatch(x.detail, /error value|DMA_ERROR_CODE|dummy page/);
   });
   it('2.6.37 keeps its own words: the overflow buffer (swiotlb-force), Xen\'s 0', async () => {
     const over = (await run('failed-2010', ops, 'swiotlb-force', 'r100', 'wasm', '2010', 256 * 1024)).firstViolation!;

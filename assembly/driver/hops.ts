@@ -14,7 +14,7 @@ import { mfn_to_pfn } from '../xen/p2m';
 import { dma_describe } from '../dma/mapping';
 import { is_agp, gatt_exists, gatt_entry_addr, gatt_table_mfn, agp_chipset_entry, agp_entry_valid,
   agp_entry_addr } from '../drm/agp_gatt';
-import { owner_id, owner_pfn, owner_error, gart_has_dummy } from '../drm/gart';
+import { owner_id, owner_pfn, owner_error, owner_no_entry, gart_has_dummy } from '../drm/gart';
 
 /** The GPU page the GATT maps buffer `id`'s page `pfn` at (its first), or −1. */
 function gatt_page_of(id: i32, pfn: i32): i32 {
@@ -33,10 +33,11 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_GATT_TABLE_MFN);
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
   store<i64>(v, 0, V_IOVA_READ_ONLY);
-  // A GPU read through a GART entry bound from a failed map's error value (D24): the owner knows.
+  // A GPU read whose GART entry rests on a failed map (D24), as the owner knows: 1 the entry holds
+  // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
   const gpu_page = <i32>load<i64>(v, V_GPU_PAGE);
   const failed = <i32>load<i64>(v, V_READER) == READER_GPU && !is_agp() && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
-  store<i64>(v, failed ? 1 : 0, V_FAILED_MAP);
+  store<i64>(v, !failed ? 0 : owner_no_entry(gpu_page) ? 2 : 1, V_FAILED_MAP);
   // A confidential guest: is the frame the address leads to private (a bus address is the machine
   // address there, no IOMMU)?
   const dma = load<u64>(v, V_DMA);

@@ -64,6 +64,7 @@ export function gart_pte_decode(pte: u64): u64 {
 @inline const O_ID: i32 = O_SLOT + 4;
 @inline const O_PFN: i32 = O_ID + 4;
 @inline const O_ERROR: u32 = 0x8000_0000; // in the pfn word: bound from a failed map's address (D24)
+@inline const O_NO_ENTRY: u32 = 0x4000_0000; // in the pfn word: the bind wrote no entry, its populate's map failed (D24)
 
 @inline function pte_at(page: i32): usize {
   assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
@@ -77,17 +78,21 @@ export function gart_pte_decode(pte: u64): u64 {
 }
 @inline export function owner_slot(page: i32): i32 { return load<i32>(owner_at(page), O_SLOT) - 1; }
 @inline export function owner_id(page: i32): i32 { return load<i32>(owner_at(page), O_ID); }
-@inline export function owner_pfn(page: i32): i32 { return <i32>(load<u32>(owner_at(page), O_PFN) & ~O_ERROR) - 1; }
-/** Was the page bound from an address a failed map returned (its pfn word's top bit; D24)? */
-@inline export function owner_error(page: i32): bool { return (load<u32>(owner_at(page), O_PFN) & O_ERROR) != 0; }
+@inline export function owner_pfn(page: i32): i32 { return <i32>(load<u32>(owner_at(page), O_PFN) & ~(O_ERROR | O_NO_ENTRY)) - 1; }
+/** Did the page's bind rest on a failed map (D24): bound from the address it returned, or (2.6.37
+ * nouveau) no entry written at all? */
+@inline export function owner_error(page: i32): bool { return (load<u32>(owner_at(page), O_PFN) & (O_ERROR | O_NO_ENTRY)) != 0; }
+/** The second of those: the entry is what it was before the bind. */
+@inline export function owner_no_entry(page: i32): bool { return (load<u32>(owner_at(page), O_PFN) & O_NO_ENTRY) != 0; }
 
 /** Owner slot of a page whose TT_BIND failed: GPU work aimed at it is never submitted. */
 @inline export const OWNER_FAILED: i32 = -2;
 @inline export function gart_page_failed(page: i32): bool { return owner_slot(page) == OWNER_FAILED; }
 
-export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32, error: bool = false): void {
+/** `error`: bound from a failed map's address; `no_entry`: its populate's map failed, no entry written. */
+export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32, error: bool = false, no_entry: bool = false): void {
   const o = owner_at(page);
-  store<i32>(o, slot + 1, O_SLOT); store<i32>(o, id, O_ID); store<u32>(o, <u32>(pfn + 1) | (error ? O_ERROR : 0), O_PFN);
+  store<i32>(o, slot + 1, O_SLOT); store<i32>(o, id, O_ID); store<u32>(o, <u32>(pfn + 1) | (error ? O_ERROR : 0) | (no_entry ? O_NO_ENTRY : 0), O_PFN);
 }
 
 export function gart_clear_owner(page: i32): void { gart_set_owner(page, -1, 0, -1); }

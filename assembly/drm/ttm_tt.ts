@@ -235,7 +235,7 @@ export function tt_bind(slot: i32, first: i32, mode: i32): void {
     let p = first;
     for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
       if (writes) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
-      else gart_set_owner(p++, slot, rec_id(t), pfn, true); // no page: its populate's map failed (D24)
+      else gart_set_owner(p++, slot, rec_id(t), pfn, false, true); // no page: its populate's map failed (D24)
     }
     gart_tlb_flush();
   }

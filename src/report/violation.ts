@@ -69,7 +69,7 @@ export interface ExplainContext {
 function dummyPage(ctx: ExplainContext): string {
   if (ctx.device === 'r100' || ctx.device === 'r600') return "radeon's GART dummy page, mapped by radeon_dummy_page_init for unbound entries";
   if (ctx.device === 'nv04') return "nouveau's sgdma dummy page, mapped by nouveau_sgdma_init for unbound entries";
-  if (ctx.device === 'nv50') return ctx.kernel === 'modern' ? "the fb's sysmem flush page, mapped by nv50_fb_sysmem_flush_page_init" : "nouveau's sgdma dummy page, mapped by nouveau_sgdma_init though nv50 leaves unbound entries invalid";
+  if (ctx.device === 'nv50') return ctx.kernel === 'modern' ? "the fb's sysmem flush page, mapped by nvkm_fb_ctor for nv50_fb_sysmem_flush_page_init" : "nouveau's sgdma dummy page, mapped by nouveau_sgdma_init though nv50 leaves unbound entries invalid";
   return 'the page the driver mapped for its GART at device init';
 }
 
@@ -144,13 +144,13 @@ const privateGatt = (w: Words) => (w.ccPrivate & BigInt(CC_PRIVATE_GATT)) !== 0n
 const PRIVATE = 'private to this confidential guest (never shared with set_memory_decrypted), so no device reaches it';
 
 /** The address hop: what the dma address is, and where it leads. */
-function addressHop(w: Words, ctx: ExplainContext): string {
+function addressHop(w: Words, ctx: ExplainContext, nameError = true): string {
   const addr = hex(w.dmaAddr);
   // A GART entry bound from a failed map's return: ~0 (6.12's DMA_MAPPING_ERROR, 2.6.37's IOMMU
   // DMA_ERROR_CODE), page-masked by the PTE, leads somewhere or nowhere; say what it is first.
-  if (w.failedMap === 1n && (Number(w.via) === Via.direct || Number(w.via) === Via.iommu)) {
+  if (nameError && w.failedMap === 1n && (Number(w.via) === Via.direct || Number(w.via) === Via.iommu)) {
     const name = ctx.kernel === 'modern' ? 'DMA_MAPPING_ERROR' : 'DMA_ERROR_CODE';
-    const rest = addressHop({ ...w, failedMap: 0n }, ctx).slice(`dma address ${addr}: `.length);
+    const rest = addressHop(w, ctx, false).slice(`dma address ${addr}: `.length);
     return `dma address ${addr}: the error value a failed map returned (${name}, ~0, as far as the PTE holds it), which the driver bound without checking dma_mapping_error(); as an address it is ${rest}`;
   }
   switch (Number(w.via)) {
@@ -171,7 +171,8 @@ function addressHop(w: Words, ctx: ExplainContext): string {
       // the allocator gave the IOVA to a newer one (6.12 alloc_iova_fast takes the IOVA its size
       // class freed last from the rcache, iova_rcache_get, before it searches the tree).
       return `dma address ${addr}: an IOVA ${w.hopPfn < 0n ? 'with no IOMMU entry (the IOMMU faults)' : w.hopPfn === w.pfn ? 'the IOMMU maps to this page'
-        : w.hopDummy === 1n ? `the IOMMU maps to ${pfnText(w, ctx)}, not this page`
+        // An address no mapping of this page gave (the dummy page's, a failed map's, an older bind's): no teardown story.
+        : w.hopDummy === 1n || w.failedMap !== 0n ? `the IOMMU maps to ${pfnText(w, ctx)}, not this page`
         : `the IOMMU now maps to pfn ${hex(w.hopPfn)}, not this page: the mapping this address came from was torn down (unmapped or freed) and the IOVA allocator handed the IOVA to a newer mapping`}`;
     case Via.direct: {
       const target = BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT);
@@ -272,9 +273,9 @@ function reasonText(w: Words, kernel?: KernelName): string {
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
     return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
   }
-  if (w.failedMap === 1n && w.hopDummy === 1n) {
+  if (w.failedMap === 2n) {
     // 2.6.37 nouveau: a populate whose map failed unmapped its pages and its bind wrote no entry (§11).
-    return 'the map behind this page failed, so the bind wrote no entry for it: the entry still points at the dummy page';
+    return `the populate could not map this page, so the bind wrote no entry for it: the entry still points ${w.hopDummy === 1n ? 'at the dummy page' : 'where it pointed before the bind'}`;
   }
   if (w.failedMap === 1n && (via === Via.direct || via === Via.iommu)) {
     return 'the map failed and the driver put its error value in the GART: the GPU goes wherever that value points, never to the page';

@@ -306,8 +306,8 @@ class Fields {
     return v !== undefined && v !== 'NONE' && (TRACE_DIRS as readonly string[]).includes(v) ? { dir: v as StreamDir } : {};
   }
 
-  /** `phys`: a physical address, below 2^52 where every Linux architecture's end (MAX_PHYSMEM_BITS
-   * is at most 52: x86-64 with 5-level paging, arm64 with 52-bit PAs); only DMA addresses fold. */
+  /** `phys`: a physical address, below 2^52, where x86-64's (5-level paging) and arm64's (52-bit
+   * PAs) end; sparc64's MAX_PHYSMEM_BITS is 53, not read here. Only DMA addresses fold. */
   addr(key: string, phys = false): Addr {
     const v = this.str(key);
     const a = parseAddr(v, this.folder);
@@ -316,7 +316,7 @@ class Fields {
   }
 
   private physical(key: string, a: Addr, v: string): Addr {
-    if (a === ADDR_ERROR || a >= FOLD_BASE) this.fail(`${key}: ${v} lies at or above 2^52, past the physical address space of every architecture Linux runs on (MAX_PHYSMEM_BITS is at most 52)`);
+    if (a === ADDR_ERROR || a >= FOLD_BASE) this.fail(`${key}: ${v} lies at or above 2^52, where x86-64 and arm64 physical addresses end: replay reads physical addresses below 2^52 only`);
     return a;
   }
 

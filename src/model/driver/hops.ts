@@ -27,9 +27,10 @@ export function explainViolation(s: TtState): void {
   v.gattTableMfn = -1;
   v.iovaUnmapOp = -1;
   v.iovaReadOnly = 0;
-  // A GPU read through a GART entry bound from a failed map's error value (D24): the owner knows.
+  // A GPU read whose GART entry rests on a failed map (D24), as the owner knows: 1 the entry holds
+  // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
   const g = Number(v.gpuPage);
-  v.failedMap = Number(v.reader) === Reader.gpu && !s.agp && g >= 0 && g < s.gart.pages && s.gart.ownerError[g] === 1 ? 1 : 0;
+  v.failedMap = Number(v.reader) === Reader.gpu && !s.agp && g >= 0 && g < s.gart.pages ? s.gart.ownerError[g]! : 0;
   // A confidential guest: is the frame the address leads to private (a bus address is the machine
   // address there, no IOMMU)?
   const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));

@@ -111,7 +111,8 @@ export class Gart {
   /** Buffer id the entry was bound for (0 = none) and that buffer's pfn for this page. */
   readonly ownerId: Float64Array;
   readonly ownerPfn: Int32Array;
-  /** 1: the entry was bound from an address a failed map returned (D24). */
+  /** The bind rested on a failed map (D24): 1 the entry was bound from the address it returned,
+   * 2 no entry was written (a 2.6.37 nouveau populate's map failed). */
   readonly ownerError: Uint8Array;
 
   /** `noDummy`: an unbound entry is invalid (0) rather than the dummy page's (nv50; 6.12 nv04). */
@@ -138,10 +139,11 @@ export class Gart {
     this.clearOwner(gpuPage);
   }
 
-  setOwner(gpuPage: number, id: number, pfn: number, error = false): void {
+  /** `error`: bound from a failed map's address; `noEntry`: its populate's map failed, no entry written. */
+  setOwner(gpuPage: number, id: number, pfn: number, error = false, noEntry = false): void {
     this.ownerId[gpuPage] = id;
     this.ownerPfn[gpuPage] = pfn;
-    this.ownerError[gpuPage] = error ? 1 : 0;
+    this.ownerError[gpuPage] = noEntry ? 2 : error ? 1 : 0;
   }
 
   clearOwner(gpuPage: number): void {

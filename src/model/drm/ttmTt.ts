@@ -252,7 +252,7 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
     else if (writes) s.gart.bind(g, bindAddress(s, tt, i, mode, agp), tt.id, tt.pfn[i]!);
     // A nouveau backend whose populate's map failed holds no page: the entries stay as they were,
     // and a GPU access through them reached the page though its map failed (D24).
-    s.gart.setOwner(g, tt.id, tt.pfn[i]!, !gatt && !writes);
+    s.gart.setOwner(g, tt.id, tt.pfn[i]!, false, !gatt && !writes);
     s.gpuFailed[g] = 0;
   }
   if (writes || gatt) s.counters.gartWrites += tt.pages;
