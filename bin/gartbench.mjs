@@ -2,7 +2,13 @@
 // The installed command: the compiled CLI (npm ci builds it through the prepare script), plus the
 // bench's command, loaded only when asked for (src/ never imports bench/).
 let cli;
+let early;
 try {
+  // First the worker threads a `--workers N` run will want, so they boot while the CLI loads (run/prestart.ts).
+  if (process.argv.some((a) => a === '--workers' || a.startsWith('--workers='))) {
+    early = await import('../dist/src/run/prestart.js');
+    await early.prestart(process.argv.slice(2));
+  }
   cli = await import('../dist/src/cli/main.js');
 } catch (e) {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
@@ -27,6 +33,8 @@ const code = await cli.main(process.argv.slice(2), {
   err: (s) => write(process.stderr, s),
   benchMerge: async () => (await import('../dist/bench/merge.js')).mergeBench,
 }, { bench: async () => (await import('../dist/bench/command.js')).bench });
+// A prestarted pool no run took goes once its workers have loaded (tearing a loading one down aborts node).
+await early?.release();
 // Ctrl-C: leave now, even if a read from a pipe that has not ended is still pending.
 if (code === cli.EXIT_INTERRUPTED) process.exit(code);
 process.exitCode = code;

@@ -19,6 +19,8 @@ export interface LaneTask {
   queue: SharedArrayBuffer;
   lane: number;
   lanes: number;
+  /** The compiled engine (shared code, not recompiled), when a cell runs on it. */
+  module?: WebAssembly.Module;
 }
 
 /** An error as it crosses from a worker: a thread passes an Error's message, not its class, and

@@ -14,6 +14,7 @@ import { dropSpareMemory } from '../engine/wasm.js';
 import { type CellOutput, runCell } from './cell.js';
 import { CellQueue, type LaneOutput, type LaneTask, laneErrorOf } from './lanes.js';
 import { type Cell, describeCell } from './plan.js';
+import { takePrestarted } from './prestart.js';
 import { ThreadMemory } from './reuse.js';
 
 export interface ExecOptions {
@@ -25,11 +26,6 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
-/** What each worker is given at start (src/run/worker.ts). */
-export interface WorkerData {
-  module?: WebAssembly.Module;
-}
-
 /** How often the progress line hears of cells the worker lanes finished. */
 const PROGRESS_MS = 100;
 
@@ -37,9 +33,10 @@ export async function runLanes(cells: Cell[], o: ExecOptions): Promise<CellOutpu
   // Compiled once here, used by the main lane and sent to each worker once (it shares the compiled code).
   const module = cells.some((c) => c.plan.scenario.engine === 'wasm') ? await wasmModule() : undefined;
   const lanes = o.workers;
-  // The pool (and the piscina library) only when there are worker lanes.
+  // The pool (and the piscina library) only when there are worker lanes: the one started with the
+  // process when it guessed these threads (run/prestart.ts), else a new one.
   const pool = lanes > 1
-    ? (await import('./piscina.js')).createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), lanes - 1, { module } satisfies WorkerData)
+    ? takePrestarted(lanes - 1) ?? (await import('./piscina.js')).createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), lanes - 1, {})
     : undefined;
   const queue = CellQueue.create(lanes);
   // The first failure ends the run: no lane takes another cell, the main lane's cell stops at its
@@ -67,7 +64,7 @@ export async function runLanes(cells: Cell[], o: ExecOptions): Promise<CellOutpu
   try {
     o.signal?.throwIfAborted();
     const workerLanes = Array.from({ length: lanes - 1 }, (_, k) => k + 1).map((lane) =>
-      pool!.run({ cells, queue: queue.buffer, lane, lanes }).then(
+      pool!.run({ cells, queue: queue.buffer, lane, lanes, module }).then(
         (got) => {
           for (const [i, out] of got.outs) outs[i] = out;
           if (got.error) end(named(laneErrorOf(got.error), cells[queue.at(lane)]));
