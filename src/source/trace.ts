@@ -30,7 +30,7 @@ import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
 import { AddrFolder, FOLD_BASE } from './traceAddr.js';
-import { type Buffer, LiveMappings, type Mapping } from './traceMappings.js';
+import { type Buffer, LiveMappings, type Mapping, coveredBy } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
 /** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform's DMA ops map (6.12 xen-pv:
@@ -286,24 +286,20 @@ export class TraceTranslator {
   /**
    * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
    * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
+   * One starting in a mapping and running past what they hold is one call with the driver's size,
+   * as the kernel's: check_sync sees the whole range; the era's swiotlb copies (6.12 stops at the end).
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
+    const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
     const synced = this.mappings.overlapping(dma, size);
-    let end = dma;
-    for (const { m, from, to } of synced) {
-      this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, m.buf.slot, dir | (nents << OP_DIR_BITS), m.offset + (from - m.dma), to - from, index);
-      end = Math.max(end, to);
-    }
-    if (synced.length > 0) {
-      // A sync running past its mappings stays inside the last buffer; dma-debug reports it.
-      if (end < dma + size) this.summary.syncsPastMapping++;
-      return;
-    }
-    if (this.allocs.holds(dma)) {
-      // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
-      this.summary.allocSyncs++;
-      return;
-    }
+    const first = synced.find((o) => o.from === dma);
+    const past = synced.length > 0 && !coveredBy(synced, dma, size);
+    if (past) this.summary.syncsPastMapping++;
+    if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index);
+    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index);
+    if (synced.length > 0) return;
+    // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
+    if (this.allocs.holds(dma)) return void this.summary.allocSyncs++;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
     if (why) return void this.summary.skipped[why]++;

@@ -74,3 +74,13 @@ export class LiveMappings {
     return this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size) ?? false;
   }
 }
+
+/** Do the pieces cover [dma, dma + size) without a gap (a sync over one merged IOMMU segment's entries)? */
+export function coveredBy(pieces: readonly { from: Addr; to: Addr }[], dma: Addr, size: number): boolean {
+  let at = dma;
+  for (const p of [...pieces].sort((a, b) => a.from - b.from)) {
+    if (p.from > at) return false;
+    at = Math.max(at, p.to);
+  }
+  return at >= dma + size;
+}
