@@ -234,5 +234,12 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
   it('trace text replayed without --format ftrace: the JSON error says to add it', () => {
     const path = traceFile('no-format.trace', [ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000)]);
     expectUsage(cli('replay', path), /no-format\.trace:1: not valid JSON .*; kernel trace text\? add --format ftrace$/m);
+    // trace-cmd report's header starts with "cpus=N" (a line that also says so).
+    expectUsage(cli('replay', script(dir, 'cpus.trace', 'cpus=8\n')), /cpus\.trace:1: not valid JSON .*; kernel trace text\? add --format ftrace$/m);
+  });
+
+  it("trace-cmd record's binary trace.dat: says to print it with trace-cmd report", () => {
+    const path = script(dir, 'trace.dat', '\x17\x08Dtracing6\x00' + '8\x00\x00\x00\n');
+    expectUsage(cli('replay', path, '--format', 'ftrace'), /trace\.dat:1: binary data, not trace text: a trace\.dat\? print it with `trace-cmd report FILE > FILE\.txt` and replay that$/m);
   });
 });

@@ -69,7 +69,7 @@ export class ReplayTranslator {
       rec = JSON.parse(text);
     } catch (e) {
       // Kernel trace text given without --format ftrace: say so.
-      const trace = /^\s*#|\[\d+\]\s.*\d+\.\d+:\s+\w+:/.test(text) ? '; kernel trace text? add --format ftrace' : '';
+      const trace = /^\s*#|^cpus=\d+\s*$|^version = \d|\[\d+\]\s.*\d+\.\d+:\s+\w+:/.test(text) ? '; kernel trace text? add --format ftrace' : '';
       fail(`not valid JSON (${oneLine((e as Error).message)})${trace}`);
     }
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) fail('each line must be a JSON object');

@@ -117,6 +117,7 @@ function traceLineHead(text: string): TraceHead {
     // The latency format (options/latency-format, latency tracers) and function_graph's comments
     // lay events out otherwise.
     if (OURS.test(t)) throw new TraceSyntaxError('a dma event in a layout replay does not read (latency-format, function_graph or no context-info?): record it as trace-cmd report or /sys/kernel/tracing/trace print it with options/latency-format off and the nop tracer');
+    if (/^\x17\x08Dtracing/.test(text) || text.includes('\0')) throw new TraceSyntaxError("binary data, not trace text: a trace.dat? print it with `trace-cmd report FILE > FILE.txt` and replay that"); // trace-cmd record's magic
     throw new TraceSyntaxError('not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, as trace-cmd report and /sys/kernel/tracing/trace print)');
   }
   const rest = m[5]!;
