@@ -398,3 +398,12 @@ describe('trace: a sync running past its mapping is one call with the size the d
     assert.deepEqual(r.dmaDebug, []);
   });
 });
+
+describe('trace: a map larger than one swiotlb segment', () => {
+  it('the bounce line says no room was found, full pool or too large, as the kernel words both', () => {
+    const path = traceFile('too-large.trace', [ev.mapPhys('TO_DEVICE', 0x7e000000, 524288, 0x7e000000), ev.unmapPhys('TO_DEVICE', 0x7e000000, 524288)]);
+    const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /simulated on swiotlb-force: 1 \(1 of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way\)/);
+  });
+});

@@ -163,7 +163,7 @@ export function traceLines(r: Result): string[] {
   const full = r.counters.swiotlbFull ?? 0;
   const attempts = (r.counters.bounces ?? 0) + full;
   const k = t.skipped;
-  out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found the pool full)` : ''}`);
+  out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
   const skipped = [
     k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
     k.ccShared && `${plural(k.ccShared, 'call')} on memory already shared with the host (DMA_ATTR_CC_SHARED maps, their syncs and unmaps: never bounced)`,
