@@ -1,6 +1,18 @@
 #!/usr/bin/env node
 // The installed command: the compiled CLI (npm ci builds it through the prepare script), plus the
 // bench's command, loaded only when asked for (src/ never imports bench/).
+// A reader that went away (`gartbench … | head`): what it no longer reads is dropped, quietly,
+// and the command still finishes (an --out file is still written); no stack trace for an EPIPE.
+// Any other write error (a full disk behind a redirect) is an internal failure: one line, exit 1.
+const gone = new Set();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    gone.add(stream);
+    if (e?.code === 'EPIPE') return;
+    if (!gone.has(process.stderr)) process.stderr.write(`gartbench: cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${e?.code ?? e?.message ?? e}\n`);
+    process.exit(1);
+  });
+}
 let cli;
 let early;
 try {
@@ -14,18 +26,6 @@ try {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
   process.stderr.write('gartbench: not built yet: run `npm ci` (or `npm run build`) in the gartbench directory\n');
   process.exit(1);
-}
-// A reader that went away (`gartbench … | head`): what it no longer reads is dropped, quietly,
-// and the command still finishes (an --out file is still written); no stack trace for an EPIPE.
-// Any other write error (a full disk behind a redirect) is an internal failure: one line, exit 1.
-const gone = new Set();
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e) => {
-    gone.add(stream);
-    if (e?.code === 'EPIPE') return;
-    if (!gone.has(process.stderr)) process.stderr.write(`gartbench: cannot write to ${stream === process.stdout ? 'stdout' : 'stderr'}: ${e?.code ?? e?.message ?? e}\n`);
-    process.exit(1);
-  });
 }
 const write = (stream, s) => { if (!gone.has(stream)) stream.write(s); };
 const code = await cli.main(process.argv.slice(2), {

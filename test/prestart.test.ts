@@ -7,13 +7,21 @@ import { guessThreads } from '../src/run/prestart.js';
 import { cli } from './helpers.js';
 
 describe('prestarted worker threads', () => {
-  it('guesses the threads besides this one from --workers, capped by the cores unless --oversubscribe', () => {
+  it('guesses only the threads the command line shows it will get: several cells, within the cores and --workers\' range', () => {
     const cases: [string[], number, number][] = [
       [['matrix', '--workers', '2'], 2, 1],
       [['matrix', '--workers=4'], 2, 1],
-      [['matrix', '--workers', '4', '--oversubscribe'], 2, 3],
-      [['run', '--workers', '3', '--workers', '2'], 8, 1], // the last one counts, as the parser's
-      [['replay', 'x.jsonl', '--workers', '2'], 2, 1],
+      [['matrix', '--workers', '4'], 8, 3],
+      [['matrix', '--workers', '8'], 16, 3], // a matrix has at least 4 cells
+      [['run', '--replicas', '4', '--workers', '3', '--workers', '2'], 8, 1], // the last one counts, as the parser's
+      [['run', '--replicas=3', '--workers', '8'], 8, 2],
+      [['run', '--workers', '2'], 2, 0], // one replica: one cell
+      [['replay', 'x.jsonl', '--workers', '2'], 2, 0], // one platform: one cell
+      [['replay', 'x.jsonl', '--platform', 'all', '--workers', '2'], 2, 1],
+      [['matrix', '--workers', '4', '--oversubscribe'], 2, 0], // no guess past the cores
+      [['matrix', '--workers', '2', '--shard', '1/10'], 2, 0], // a shard may hold one cell
+      [['matrix', '--workers', '9999'], 2, 0], // out of range: the parser refuses it
+      [['matrix', '--workers', '257'], 64, 0],
       [['matrix'], 2, 0],
       [['matrix', '--workers', '1'], 2, 0],
       [['matrix', '--workers', '2', '--help'], 2, 0],
@@ -24,9 +32,9 @@ describe('prestarted worker threads', () => {
     for (const [argv, cores, threads] of cases) assert.equal(guessThreads(argv, cores), threads, argv.join(' '));
   });
 
-  it('a guess the run does not take (one cell) is released: the run ends, capped, with the counters of one worker', () => {
+  it('one cell with --workers 2: no guess, the run ends capped, with the counters of one worker', () => {
     const one = cli('run', '--pages', '64', '--json');
-    const two = cli('run', '--pages', '64', '--workers', '2', '--json');
+    const two = cli('run', '--pages', '64', '--replicas', '2', '--workers', '2', '--replicas', '1', '--json');
     assert.equal(two.code, 0, two.stderr);
     const [a, b] = [JSON.parse(one.stdout), JSON.parse(two.stdout)];
     assert.deepEqual(b.counters, a.counters);
@@ -35,6 +43,7 @@ describe('prestarted worker threads', () => {
   });
 
   it('refused options with --workers still exit 2 with one line, the pool torn down', () => {
+    // A guess made (a matrix, 2 workers on 2 cores or more), then the options refused: it is released.
     const r = cli('matrix', '--workers', '2', '--pages', '64', '--platfrom', 'xen-pv');
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
@@ -45,7 +54,7 @@ describe('prestarted worker threads', () => {
   it('a matrix taken by the prestarted pool counts as on one worker', () => {
     const args = ['matrix', '--pages', '256', '--bo-pages', '64', '--ram', '1G', '--host-ram', '6G', '--json'];
     const one = JSON.parse(cli(...args).stdout);
-    const r = cli(...args, '--workers', '2', '--oversubscribe');
+    const r = cli(...args, '--workers', '2');
     assert.equal(r.code, 0, r.stderr);
     const two = JSON.parse(r.stdout);
     assert.equal(two.engine.workers, 2);

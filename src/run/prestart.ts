@@ -2,10 +2,13 @@
 // calls prestart() first, so a worker thread boots (node's worker bootstrap, its own module
 // loading: ~50 ms on the 2-core VMs) while this thread loads the CLI, reads the options and
 // builds the plan, instead of after (run/pool.ts took a worker lane's first cell that much later
-// than the main lane's). Different, for speed only: it is a guess from `--workers` alone. The run
-// takes the pool only when it has the threads chooseWorkers gives (run/executor.ts); a guess that
-// does not fit (one cell, or the options are refused) is torn down by release(), which waits for
-// its workers to have loaded (run/piscina.ts says why). Counters never depend on it.
+// than the main lane's). Different, for speed only: a guess from the command line, made only where
+// it shows several cells (a matrix, `run --replicas R` with R ≥ 2, `replay --platform all`) and
+// never past the cores (no guess under --oversubscribe) nor past `--workers`' range. The run takes
+// the pool only when it has the threads chooseWorkers gives (run/executor.ts); a guess that does
+// not fit (fewer cells, the options refused) is torn down by release(), at once when the run makes
+// its own, which waits for its workers to have loaded (run/piscina.ts says why). Counters never
+// depend on it.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { LaneOutput, LaneTask } from './lanes.js';
@@ -15,20 +18,28 @@ const COMMANDS = new Set(['run', 'matrix', 'replay']);
 
 let early: { threads: number; pool: WorkerPool<LaneTask, LaneOutput> } | undefined;
 
-/** The worker threads (besides this one) that `argv` asks for, as chooseWorkers would cap them by
- * the cores; 0 when none or when the command line is not one that runs cells. */
+/** The worker threads (besides this one) that `argv` will surely get, as chooseWorkers caps them by
+ * the cells and the cores; 0 when that is not plain from the command line. */
 export function guessThreads(argv: readonly string[], cores = availableParallelism()): number {
   if (!COMMANDS.has(argv[0] ?? '')) return 0;
   const end = argv.indexOf('--');
   const words = end < 0 ? argv : argv.slice(0, end);
-  if (words.some((a) => a === '-h' || a === '--help')) return 0;
-  let asked = 1;
-  words.forEach((a, i) => {
-    const v = a === '--workers' ? words[i + 1] : a.startsWith('--workers=') ? a.slice('--workers='.length) : undefined;
-    if (v !== undefined && /^\d{1,4}$/.test(v)) asked = Number(v);
-  });
-  const workers = words.includes('--oversubscribe') ? asked : Math.min(asked, cores);
-  return Math.max(0, workers - 1);
+  if (words.some((a) => a === '-h' || a === '--help' || a === '--oversubscribe' || a.startsWith('--shard'))) return 0;
+  // The last value of an option, as the parser takes it.
+  const last = (name: string): string | undefined => {
+    let v: string | undefined;
+    words.forEach((a, i) => {
+      if (a === `--${name}`) v = words[i + 1];
+      else if (a.startsWith(`--${name}=`)) v = a.slice(name.length + 3);
+    });
+    return v;
+  };
+  const int = (v: string | undefined, dflt: number) => (v === undefined ? dflt : /^\d{1,3}$/.test(v) ? Number(v) : 0);
+  const asked = int(last('workers'), 1);
+  if (asked < 2 || asked > 256) return 0;
+  // At least this many cells: a matrix has 4 platforms or more; replay --platform all as many.
+  const cells = argv[0] === 'run' ? int(last('replicas'), 1) : argv[0] === 'matrix' || last('platform') === 'all' ? 4 : 1;
+  return Math.max(0, Math.min(asked, cells, cores) - 1);
 }
 
 /** Starts the pool `argv` will probably want. */
@@ -39,17 +50,22 @@ export async function prestart(argv: readonly string[]): Promise<void> {
   early = { threads, pool: createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), threads, {}) };
 }
 
-/** The prestarted pool, if it has `threads` threads; once (a later run makes its own). */
+/** The prestarted pool, if it has `threads` threads; once (a later run makes its own). One that
+ * does not fit starts going at once. */
 export function takePrestarted(threads: number): WorkerPool<LaneTask, LaneOutput> | undefined {
-  if (!early || early.threads !== threads) return undefined;
+  if (!early) return undefined;
+  if (early.threads !== threads) return void release();
   const { pool } = early;
   early = undefined;
   return pool;
 }
 
-/** Tears down a prestarted pool no run took (after its workers loaded). */
-export async function release(): Promise<void> {
+let releasing: Promise<void> | undefined;
+
+/** Tears down a prestarted pool no run took (after its workers loaded); the same promise each call. */
+export function release(): Promise<void> {
   const e = early;
   early = undefined;
-  await e?.pool.destroy();
+  if (e) releasing = e.pool.destroy();
+  return releasing ?? Promise.resolve();
 }

@@ -1,0 +1,51 @@
+// Trace replay's calls that run past what the trace mapped: a sync past its mapping's end (one
+// call with the driver's size, so dma-debug sees it as the kernel does), and a map larger than one
+// swiotlb segment (no room, in the kernel's words).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SMALL, cli } from './helpers.js';
+import { DEV, ev, replayJson, traceFile } from './traceLines.js';
+
+describe('trace: a sync running past its mapping is one call with the size the driver gave', () => {
+  // A 4 KiB map, a sync of 8 KiB from its start, one of 4 KiB from its middle; then the unmap.
+  const body = [
+    ev.mapPhys('FROM_DEVICE', 0x7e000000, 4096, 0x7e000000),
+    ev.sync(true, 'FROM_DEVICE', 0x7e000000, 8192),
+    ev.sync(false, 'FROM_DEVICE', 0x7e000800, 4096),
+    ev.unmapPhys('FROM_DEVICE', 0x7e000000, 4096),
+  ];
+  const path = traceFile('sync-past.trace', body);
+  for (const platform of ['bare-metal', 'swiotlb-force']) {
+    it(`dma-debug sees the whole range, both engines (${platform}): 6.12 no entry holds it, 2.6.37 outside the allocated range at the mapping's start`, () => {
+      for (const [kernel, first] of [['modern', /^device driver tries to sync DMA memory it has not allocated \[device address=0x[0-9a-f]+\] \[size=8192 bytes\]$/], ['2010', /^device driver syncs DMA memory outside allocated range \[device address=0x[0-9a-f]+\] \[allocation size=4096 bytes\] \[sync offset\+size=8192\]$/]] as const) {
+        const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, '--platform', platform, '--kernel', kernel, '--engine', e, ...SMALL));
+        assert.deepEqual(w.dmaDebug, j.dmaDebug);
+        assert.deepEqual(w.counters, j.counters);
+        assert.equal(w.trace.syncsPastMapping, 2);
+        assert.deepEqual(w.dmaDebug.map((d: { class: string }) => d.class), [kernel === 'modern' ? 'sync-unknown' : 'sync-outside', 'sync-unknown']);
+        assert.equal(w.dmaDebug[1].op, w.dmaDebug[0].op + 1, 'the two syncs, on their own lines');
+        assert.match(w.dmaDebug[0].message, first);
+        assert.match(w.dmaDebug[1].message, /\[size=4096 bytes\]$/, 'the size the driver gave, not what the mapping holds');
+      }
+    });
+  }
+  it('a sync over one merged IOMMU segment (several entries of one list) is not past anything', () => {
+    const merged = [
+      `dma_map_sg: ${DEV} dir=FROM_DEVICE nents=3/3 ents=1/1 dma_addrs={0x33000000} sizes={0x3000} phys_addrs={0x33000000,0x33004000,0x33008000} attrs=`,
+      `dma_sync_sg_for_cpu: ${DEV} dir=FROM_DEVICE dma_addrs={0x33000000,0xffffffffffffffff,0xffffffffffffffff} sizes={0x3000,0,0}`,
+      ev.unmapSg('FROM_DEVICE', [0x33000000, 0x33004000, 0x33008000]),
+    ];
+    const r = replayJson(traceFile('sync-merged.trace', merged), '--platform', 'iommu', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.trace.syncsPastMapping, 0);
+    assert.deepEqual(r.dmaDebug, []);
+  });
+});
+
+describe('trace: a map larger than one swiotlb segment', () => {
+  it('the bounce line says no room was found, full pool or too large, as the kernel words both', () => {
+    const path = traceFile('too-large.trace', [ev.mapPhys('TO_DEVICE', 0x7e000000, 524288, 0x7e000000), ev.unmapPhys('TO_DEVICE', 0x7e000000, 524288)]);
+    const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /simulated on swiotlb-force: 1 \(1 of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way\)/);
+  });
+});
