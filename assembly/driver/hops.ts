@@ -33,16 +33,12 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_GATT_TABLE_MFN);
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
   store<i64>(v, 0, V_IOVA_READ_ONLY);
+  const reader = <i32>load<i64>(v, V_READER);
   // A GPU read whose GART entry rests on a failed map (D24), as the owner knows: 1 the entry holds
   // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
   const gpu_page = <i32>load<i64>(v, V_GPU_PAGE);
-  const failed = <i32>load<i64>(v, V_READER) == READER_GPU && !is_agp() && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
+  const failed = reader == READER_GPU && !is_agp() && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
   store<i64>(v, !failed ? 0 : owner_no_entry(gpu_page) ? 2 : 1, V_FAILED_MAP);
-  // A confidential guest: is the frame the address leads to private (a bus address is the machine
-  // address there, no IOMMU)?
-  const dma = load<u64>(v, V_DMA);
-  let priv: i64 = dma != DMA_MAPPING_ERROR && cc_private(dma >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
-  const reader = <i32>load<i64>(v, V_READER);
   // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
   const cpu_page = reader == READER_CPU && is_agp() && gatt_exists() && pfn >= 0
     ? gatt_page_of(<i32>load<i64>(v, V_BUF_ID), pfn) : -1;
@@ -50,10 +46,12 @@ export function explain_violation(): void {
     const e = agp_chipset_entry(cpu_page);
     store<i64>(v, cpu_page, V_GPU_PAGE);
     store<u64>(v, e, V_PTE);
-    const to: u64 = agp_entry_valid(e) ? agp_entry_addr(e) : DMA_MAPPING_ERROR;
-    store<u64>(v, to, V_DMA);
-    priv = to != DMA_MAPPING_ERROR && cc_private(to >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
+    store<u64>(v, agp_entry_valid(e) ? agp_entry_addr(e) : DMA_MAPPING_ERROR, V_DMA);
   }
+  // A confidential guest: is the frame the address leads to private (a bus address is the machine
+  // address there, no IOMMU)?
+  const dma = load<u64>(v, V_DMA);
+  let priv: i64 = dma != DMA_MAPPING_ERROR && cc_private(dma >> PAGE_SHIFT) ? CC_PRIVATE_TARGET : 0;
   if ((reader == READER_GPU || cpu_page >= 0) && is_agp()) {
     store<i64>(v, VIA_GATT, V_VIA);
     store<i64>(v, -1, V_SLOT);

@@ -31,18 +31,16 @@ export function explainViolation(s: TtState): void {
   // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
   const g = Number(v.gpuPage);
   v.failedMap = Number(v.reader) === Reader.gpu && !s.agp && g >= 0 && g < s.gart.pages ? s.gart.ownerError[g]! : 0;
-  // A confidential guest: is the frame the address leads to private (a bus address is the machine
-  // address there, no IOMMU)?
-  const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));
-  let priv = dma !== BigInt.asUintN(64, -1n) && ccPrivate(s.trans, Number(dma / BigInt(PAGE_SIZE))) ? CC_PRIVATE_TARGET : 0;
   // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
   const cpuPage = Number(v.reader) === Reader.cpu && s.agp && s.gatt && pfn >= 0 ? gattPageOf(s, Number(v.bufId), pfn) : -1;
   if (cpuPage >= 0) {
     const e = s.gatt!.chipsetEntry(s, cpuPage);
-    const to = entryValid(e) ? entryAddress(e) : -1;
-    Object.assign(v, { gpuPage: cpuPage, pte: BigInt(e), dmaAddr: BigInt(to) });
-    priv = to >= 0 && ccPrivate(s.trans, Math.floor(to / PAGE_SIZE)) ? CC_PRIVATE_TARGET : 0;
+    Object.assign(v, { gpuPage: cpuPage, pte: BigInt(e), dmaAddr: BigInt(entryValid(e) ? entryAddress(e) : -1) });
   }
+  // A confidential guest: is the frame the address leads to private (a bus address is the machine
+  // address there, no IOMMU)?
+  const dma = BigInt.asUintN(64, BigInt(v.dmaAddr));
+  let priv = dma !== BigInt.asUintN(64, -1n) && ccPrivate(s.trans, Number(dma / BigInt(PAGE_SIZE))) ? CC_PRIVATE_TARGET : 0;
   if ((Number(v.reader) === Reader.gpu || cpuPage >= 0) && s.agp) {
     Object.assign(v, { via: Via.gatt, slot: -1, hopPfn: -1 });
     const g = s.gatt;
