@@ -13,8 +13,9 @@ import type { BenchContext, BenchModule, Metric, Section, Target } from './types
 
 /** Bounded memory: the process's peak RSS for 10× the lines at most this many times that for 1×. */
 export const TARGET_RSS_GROWTH = 1.5;
-/** Runs of the 10× trace (a few seconds each on the full bench). */
-const BIG_ROUNDS = 3;
+/** Runs of the 10× trace (a few seconds each on the full bench): as many as the contract's
+ * least for a timed figure (INTERFACE: median, min and max over at least 5 samples). */
+const BIG_ROUNDS = 5;
 
 interface Replayed { ms: number; rssBytes: number; counters: Record<string, number>; lines: number }
 
