@@ -7,6 +7,9 @@ import { type Cell, cellsOf, planWorkload } from '../src/run/plan.js';
 import { runCells } from '../src/run/executor.js';
 import { createPool } from '../src/run/piscina.js';
 import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ARGS = ['run', '--json', '--platform', 'xen-pv', '--strategy', 'legacy', '--workload', 'churn', '--pages', '2048', '--bo-pages', '64',
   '--replicas', '4', '--ram', '1G', '--host-ram', '6G', '--swiotlb', '8M'];
@@ -57,5 +60,20 @@ describe('workers and engines', () => {
     await pool.destroy();
     assert.equal(pool.loaded, 2);
     assert.equal(pool.failure, undefined);
+  });
+
+  it('a worker whose module throws at load still marks itself loaded: the pool goes at once, not after its 10 s wait', async () => {
+    // The task file and load gate as built, beside a worker module that throws.
+    const dir = mkdtempSync(join(tmpdir(), 'gartbench-worker-'));
+    for (const f of ['workerEntry.cjs', 'loadGate.js']) copyFileSync(fileURLToPath(new URL(`../src/run/${f}`, import.meta.url)), join(dir, f));
+    writeFileSync(join(dir, 'worker.js'), 'throw new Error("worker boom");\n');
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+    const pool = createPool<object, unknown>(join(dir, 'workerEntry.cjs'), 1, {});
+    await assert.rejects(pool.run({}), /worker boom/);
+    const t0 = performance.now();
+    await pool.destroy();
+    assert.ok(performance.now() - t0 < 5000, `destroy took ${performance.now() - t0} ms`);
+    assert.equal(pool.loaded, 1);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -8,6 +8,9 @@
 import type { LaneOutput, LaneTask } from './lanes.js';
 
 const worker: Promise<typeof import('./worker.js')> = import('./worker.js');
+// A worker module that fails to load has still ended its load (the require above is long done): it
+// says so, or the pool's destroy() waits its whole LOAD_WAIT_MS for a mark that never comes.
+worker.catch(async () => (await import('./loadGate.js')).markLoaded((await import('node:worker_threads')).workerData));
 
 async function run(task: LaneTask): Promise<LaneOutput> {
   return (await worker).default(task);
