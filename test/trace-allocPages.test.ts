@@ -144,3 +144,12 @@ describe('trace: a dma_alloc_pages whose pages xen-swiotlb cannot map fails as a
     assert.match(r.stdout, /1 allocation failed here \(.*xen-swiotlb could not map.*\): the trace's later calls on it do nothing here/);
   });
 });
+
+describe('trace: dma_alloc_pages on every platform', () => {
+  it('the header says, platform by platform, how the allocations replayed (not the first platform\'s words for all)', () => {
+    const r = cli('replay', traceFile('allocpages-all.trace', TRACE), '--format', 'ftrace', '--platform', 'all', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}dma_alloc_pages \/ noncontiguous memory: replayed as coherent memory on bare-metal, swiotlb-force, iommu, coco \(its syncs never bounced there\); as pages xen-swiotlb maps on xen-pv \(/m);
+    assert.doesNotMatch(r.stdout, /never bounced on bare-metal/);
+  });
+});

@@ -153,8 +153,9 @@ export function machineLine(r: Result, cocoSwiotlbBytes?: number): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
 
-/** What a replayed kernel trace held, and what of it was not replayed or was inferred. */
-export function traceLines(r: Result): string[] {
+/** What a replayed kernel trace held, and what of it was not replayed or was inferred; `shared`:
+ * only what every platform's replay shares (replayFormat.ts says the rest platform by platform). */
+export function traceLines(r: Result, shared = false): string[] {
   const t = r.trace!;
   const others = t.devices.filter((d) => d.name !== t.device);
   const events = Object.values(t.events).reduce((a, b) => a + b, 0);
@@ -172,7 +173,7 @@ export function traceLines(r: Result): string[] {
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
     k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; syncs of no bytes)`,
-    t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (replayed as coherent memory, never bounced on ${r.scenario.platform}${r.scenario.kernel === 'modern' ? '' : '; 2.6.37 had no such calls'})`,
+    !shared && t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of dma_alloc_pages / noncontiguous memory (replayed as coherent memory, never bounced on ${r.scenario.platform}${r.scenario.kernel === 'modern' ? '' : '; 2.6.37 had no such calls'})`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
   const inferred = [
@@ -181,7 +182,7 @@ export function traceLines(r: Result): string[] {
   ].filter(Boolean);
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
   if (t.allocFormat612) out.push('  the trace is from 6.12.0–6.12.47 (dma_alloc prints no dir=): those kernels traced dma_alloc_pages as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so such memory replays as streaming maps, which may bounce');
-  if (t.allocsMapped) out.push(`  ${plural(t.allocsMapped, 'dma_alloc_pages / noncontiguous allocation')} replayed as pages xen-swiotlb maps (dma_common_alloc_pages → xen_swiotlb_map_page: bounced when a frame lies above the mask or the pages straddle machine frames or, 6.12.0, are not aligned to their size), their syncs copied, their frees unmapped without a copy back (DMA_ATTR_SKIP_CPU_SYNC)`);
+  if (t.allocsMapped && !shared) out.push(`  ${plural(t.allocsMapped, 'dma_alloc_pages / noncontiguous allocation')} replayed as pages xen-swiotlb maps (dma_common_alloc_pages → xen_swiotlb_map_page: bounced when a frame lies above the mask or the pages straddle machine frames or, 6.12.0, are not aligned to their size), their syncs copied, their frees unmapped without a copy back (DMA_ATTR_SKIP_CPU_SYNC)`);
   if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of a mapping the trace had already unmapped (a double unmap, a use after unmap): replayed on its unmapped pages, so dma-debug reports ${t.afterUnmap === 1 ? 'it' : 'them'}`);
   if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed: dma-debug's wrong function; the list's dma_unmap_sg then unmaps it again: has not allocated)`);
   if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the mappings they started in (dma-debug reports each: 6.12 sync-unknown, 2.6.37 sync-outside at a mapping's start)`);

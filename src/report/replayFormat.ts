@@ -16,8 +16,17 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const machine = machineLine(xen ?? first, coco?.machine.swiotlbBytes);
   out.push(machine.replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
   if (first.trace) {
-    // What the trace held is the same on every platform; only the simulated bounces differ.
-    out.push(...traceLines(first).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
+    // What the trace held is the same on every platform; the simulated bounces differ, and so does
+    // how dma_alloc_pages memory replays (mapped pages on 6.12 xen-pv, coherent memory elsewhere).
+    out.push(...traceLines(first, true).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
+    const where = (f: (r: Result) => number) => cells.filter((r) => f(r) > 0).map((r) => r.scenario.platform);
+    const [coherentOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocsMapped)];
+    if (coherentOn.length || mappedOn.length) {
+      out.push(`  dma_alloc_pages / noncontiguous memory: ${[
+        coherentOn.length && `replayed as coherent memory on ${coherentOn.join(', ')} (its syncs never bounced there)`,
+        mappedOn.length && `as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
+      ].filter(Boolean).join('; ')}`);
+    }
     out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounces (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
   }
   out.push('');
