@@ -12,8 +12,11 @@ export function parseSize(opt: string, text: string): number {
   return value;
 }
 
+/** The units sizes are shown in, largest first. */
+const SHOWN = [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const;
+
 export function formatSize(bytes: number): string {
-  for (const [u, f] of [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+  for (const [u, f] of SHOWN) {
     if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
   }
   return `${bytes}`;
@@ -22,7 +25,7 @@ export function formatSize(bytes: number): string {
 /** A size to read at a glance: exact when it is a whole number of its largest unit (4G), else
  * that unit to one decimal, rounded down (7.6G for 8,000,000 KiB). */
 export function roughSize(bytes: number): string {
-  for (const [u, f] of [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+  for (const [u, f] of SHOWN) {
     // Rounded down, so a size just below a limit never prints as the limit (1023.9M, not 1024.0M).
     if (bytes >= f) return bytes % f === 0 ? `${bytes / f}${u}` : `${(Math.floor((bytes / f) * 10) / 10).toFixed(1)}${u}`;
   }

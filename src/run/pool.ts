@@ -6,15 +6,14 @@
 // (README, Workers). Outputs are returned in cell order, so merging never depends on which lane
 // ran a cell. A failing cell fails the run naming the cell and its seed, stops the other lanes and
 // tears the pool down; an aborted signal (Ctrl-C) does the same and throws its reason.
-import { fileURLToPath } from 'node:url';
 import { setImmediate as turn } from 'node:timers/promises';
 import { CellError, UsageError } from '../errors.js';
 import { wasmModule } from '../engine/factory.js';
 import { dropSpareMemory } from '../engine/wasm.js';
 import { type CellOutput, runCell } from './cell.js';
-import { CellQueue, type LaneOutput, type LaneTask, laneErrorOf } from './lanes.js';
+import { CellQueue, laneErrorOf } from './lanes.js';
 import { type Cell, describeCell } from './plan.js';
-import { takePrestarted } from './prestart.js';
+import { lanePool, takePrestarted } from './prestart.js';
 import { ThreadMemory } from './reuse.js';
 
 export interface ExecOptions {
@@ -36,7 +35,7 @@ export async function runLanes(cells: Cell[], o: ExecOptions): Promise<CellOutpu
   // The pool (and the piscina library) only when there are worker lanes: the one started with the
   // process when it guessed these threads (run/prestart.ts), else a new one.
   const pool = lanes > 1
-    ? takePrestarted(lanes - 1) ?? (await import('./piscina.js')).createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), lanes - 1, {})
+    ? takePrestarted(lanes - 1) ?? await lanePool(lanes - 1)
     : undefined;
   const queue = CellQueue.create(lanes);
   // The first failure ends the run: no lane takes another cell, the main lane's cell stops at its

@@ -42,12 +42,18 @@ export function guessThreads(argv: readonly string[], cores = availableParalleli
   return Math.max(0, Math.min(asked, cells, cores) - 1);
 }
 
+/** A pool of `threads` lane workers (run/worker.ts behind its CommonJS task file); the piscina
+ * library loads only here, when a run has worker lanes. */
+export async function lanePool(threads: number): Promise<WorkerPool<LaneTask, LaneOutput>> {
+  const { createPool } = await import('./piscina.js');
+  return createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), threads, {});
+}
+
 /** Starts the pool `argv` will probably want. */
 export async function prestart(argv: readonly string[]): Promise<void> {
   const threads = guessThreads(argv);
   if (threads === 0 || early) return;
-  const { createPool } = await import('./piscina.js');
-  early = { threads, pool: createPool<LaneTask, LaneOutput>(fileURLToPath(new URL('./workerEntry.cjs', import.meta.url)), threads, {}) };
+  early = { threads, pool: await lanePool(threads) };
 }
 
 /** The prestarted pool, if it has `threads` threads; once (a later run makes its own). One that
