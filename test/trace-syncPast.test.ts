@@ -49,3 +49,30 @@ describe('trace: a map larger than one swiotlb segment', () => {
     assert.match(r.stdout, /simulated on swiotlb-force: 1 \(1 of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way\)/);
   });
 });
+
+describe('trace: a failed map\'s handle used unchecked', () => {
+  it('unmaps and syncs of DMA_MAPPING_ERROR (64- and 32-bit) are counted with their first line and said, never taken as made before the trace', () => {
+    const E = 'ffffffffffffffff';
+    const body = [
+      `dma_map_phys: ${DEV} dir=TO_DEVICE dma_addr=${E} size=8192 phys_addr=7e000000 attrs=`,
+      `dma_sync_single_for_device: ${DEV} dir=TO_DEVICE dma_addr=${E} size=8192`,
+      `dma_unmap_phys: ${DEV} dir=TO_DEVICE dma_addr=${E} size=8192 attrs=`,
+      `dma_unmap_phys: ${DEV} dir=TO_DEVICE dma_addr=ffffffff size=4096 attrs=`,
+      ev.unmapPhys('TO_DEVICE', 0x7f000000, 4096), // a mapping made before the trace began
+    ];
+    const alone = cli('replay', traceFile('error-handle-only.trace', body), '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(alone.code, 2, 'nothing to replay is still a usage error...');
+    assert.match(alone.stderr, /no dma calls of '0000:03:00\.0' to replay .*; but it unmaps or syncs DMA_MAPPING_ERROR 3 times \(first at line 6\): a failed map's handle used without checking dma_mapping_error\(\)\n$/, '...that names the finding');
+    body.push(ev.mapPhys('TO_DEVICE', 0x7e100000, 4096, 0x7e100000), ev.unmapPhys('TO_DEVICE', 0x7e100000, 4096));
+    const path = traceFile('error-handle.trace', body);
+    const r = replayJson(path, '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.deepEqual(r.trace.errorHandle, { unmaps: 2, syncs: 1, firstLine: 6 }, 'the header takes 4 lines; the failed map is line 5');
+    assert.equal(r.trace.skipped.beforeTrace, 1, 'only the unmap of an address the trace never showed');
+    assert.equal(r.trace.skipped.failedOnRecording, 1);
+    assert.deepEqual(r.dmaDebug, [], 'the handle\'s uses not replayed: the simulated platform made no such map');
+    const text = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /2 unmaps and 1 sync of DMA_MAPPING_ERROR \(first at line 6\): the driver used a failed map's handle without checking dma_mapping_error\(\)/);
+    assert.match(text.stdout, /"device driver tries to free an invalid DMA memory address", "tries to sync DMA memory it has not allocated"/);
+  });
+});

@@ -29,7 +29,7 @@ import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
-import { AddrFolder, FOLD_BASE } from './traceAddr.js';
+import { AddrFolder, FOLD_BASE, isMappingError } from './traceAddr.js';
 import { type Buffer, LiveMappings, type Mapping, coveredBy } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
@@ -106,6 +106,7 @@ export class TraceTranslator {
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
         return;
       case 'unmap': {
+        if (isMappingError(ev.dma)) return this.errorHandle('unmaps');
         const m = ev.resource ? undefined : this.mappings.findStart(ev.dma, ev.size);
         // An unmap of a mapping not replayed is not replayed either (MMIO never is). Its size
         // tells it from a replayed one at the same address (dma-debug checks it): a skipped map of
@@ -124,6 +125,7 @@ export class TraceTranslator {
         return;
       }
       case 'sync':
+        if (isMappingError(ev.dma)) return this.errorHandle('syncs');
         this.sync(ev.dma, ev.size, this.dir(ev.dir), ev.forCpu);
         return;
       case 'map_sg':
@@ -171,6 +173,9 @@ export class TraceTranslator {
         return;
     }
   }
+
+  /** An unmap or sync of DMA_MAPPING_ERROR: a failed map's handle used unchecked (counted, never replayed). */
+  private errorHandle(kind: 'unmaps' | 'syncs'): void { this.summary.errorHandle[kind]++; this.summary.errorHandle.firstLine ||= this.lineNo; }
 
   private dir(d: TraceDir): number {
     // dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace.

@@ -29,6 +29,11 @@ export interface TraceSummary {
   /** dma_alloc_pages / dma_alloc_sgt allocations replayed as pages the platform's DMA ops map
    * (6.12 xen-pv: dma_common_alloc_pages through xen_swiotlb_map_page), whose syncs are replayed. */
   allocsMapped: number;
+  /** Unmaps and syncs of DMA_MAPPING_ERROR (ffffffffffffffff, or ffffffff with a 32-bit
+   * dma_addr_t): the driver used a failed map's handle without checking dma_mapping_error(), a bug
+   * wherever it runs; dma-debug reports each (6.12 check_unmap: "free an invalid DMA memory address";
+   * check_sync: "has not allocated"). Counted, not replayed; firstLine: the first (0: none). */
+  errorHandle: { unmaps: number; syncs: number; firstLine: number };
   /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
   syncsPastMapping: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
@@ -63,7 +68,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }
