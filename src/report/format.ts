@@ -3,6 +3,7 @@
 import type { EngineRecord, Result } from './result.js';
 import { formatSize } from '../units.js';
 import { escapeText } from '../errors.js';
+import { DEVICE_INFO } from '../run/machine.js';
 
 const GROUPS: [string, string[]][] = [
   ['oracle', ['staleReads', 'lostWrites', 'foreignReads']],
@@ -153,6 +154,19 @@ export function machineLine(r: Result, cocoSwiotlbBytes?: number): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
 
+/** The recording device's DMA masks (swiotlb_bounced's dma_mask), when one reaches other memory of
+ * this machine than --device's mask does: what bounces here follows --device. */
+function maskNote(r: Result): string | undefined {
+  const bits = DEVICE_INFO[r.scenario.device].maskBits, recorded = r.trace!.recordedMaskBits;
+  const top = Math.max(r.machine.ramBytes, r.machine.hostRamBytes ?? 0);
+  const reach = (b: number) => Math.min(2 ** b, top);
+  if (!recorded.some((b) => reach(b) !== reach(bits))) return undefined;
+  const others = (Object.keys(DEVICE_INFO) as (keyof typeof DEVICE_INFO)[]).filter((d) => recorded.includes(DEVICE_INFO[d].maskBits));
+  const wide = recorded.every((b) => b >= 40) && 2 ** 40 >= top;
+  const advice = others.length ? `${others.join(others.length === 2 ? ' and ' : ', ')} ${others.length === 1 ? 'has' : 'have'} ${DEVICE_INFO[others[0]!].maskBits} bits: --device ${others[0]}` : wide ? 'r600 and nv50 have 40 bits, which reach all of this machine\'s memory as the recorded mask does' : recorded.some((b) => b < 32) ? 'no modelled device has fewer than 32 bits' : '';
+  return `  the recording device's DMA mask: ${recorded.map((b) => `${b} bits`).join(', then ')} (swiotlb_bounced's dma_mask); --device ${r.scenario.device} has ${bits}, and what bounces here follows its mask${advice ? ` (${advice})` : ''}`;
+}
+
 /** What a replayed kernel trace held, and what of it was not replayed or was inferred; `shared`:
  * only what every platform's replay shares (replayFormat.ts says the rest platform by platform). */
 export function traceLines(r: Result, shared = false): string[] {
@@ -165,6 +179,8 @@ export function traceLines(r: Result, shared = false): string[] {
   const attempts = (r.counters.bounces ?? 0) + full;
   const k = t.skipped;
   out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
+  const masks = maskNote(r);
+  if (masks) out.push(masks);
   const skipped = [
     k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
     k.ccShared && `${plural(k.ccShared, 'call')} on memory already shared with the host (DMA_ATTR_CC_SHARED maps, their syncs and unmaps: never bounced)`,

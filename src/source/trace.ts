@@ -170,6 +170,7 @@ export class TraceTranslator {
       }
       case 'bounced':
         this.summary.recordedBounces++;
+        if (ev.maskBits && !this.summary.recordedMaskBits.includes(ev.maskBits)) this.summary.recordedMaskBits.push(ev.maskBits);
         return;
     }
   }

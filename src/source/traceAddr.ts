@@ -66,3 +66,10 @@ export function parseAddr(text: string, folder?: AddrFolder): Addr | null {
   if (digits.length <= 13) return parseInt(digits, 16);
   return folder ? folder.fold(BigInt(`0x${digits}`)) : null;
 }
+
+/** The width in bits of a DMA mask as swiotlb_bounced prints it (%llx, e.g. ffffffff: 32), or
+ * undefined when the text is not one (a mask's bits below its highest are not checked). */
+export function maskBits(text: string): number | undefined {
+  const m = HEX.exec(text);
+  return m ? BigInt(`0x${m[1]}`).toString(2).replace(/^0$/, '').length : undefined;
+}

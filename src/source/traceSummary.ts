@@ -13,6 +13,10 @@ export interface TraceSummary {
   events: Record<string, number>;
   /** swiotlb_bounced lines of the device: what the recording machine bounced. */
   recordedBounces: number;
+  /** The widths of the DMA masks those lines print (dma_mask=: *dev->dma_mask, the streaming mask;
+   * 0, a device without one, is left out), each once, as first seen: the recording device's mask,
+   * which replay does not take (--device gives the simulated one). */
+  recordedMaskBits: number[];
   /** Events the ring buffer dropped ("[LOST N EVENTS]", trace-cmd's "[N EVENTS DROPPED]"), and
    * how many such lines there were (some give no count): the trace is incomplete there. */
   lostEvents: number;
@@ -66,7 +70,7 @@ export interface TraceSummary {
 
 export function emptySummary(device: string | undefined): TraceSummary {
   return {
-    format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, lostEvents: 0, lostMarkers: 0,
+    format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
     afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,

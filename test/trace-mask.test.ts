@@ -1,0 +1,39 @@
+// The recording device's DMA mask, as swiotlb_bounced prints it: kept in the trace summary and,
+// when it reaches other memory of the simulated machine than --device's mask, said beside it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cli } from './helpers.js';
+import { DEV, ev, replayJson, traceFile } from './traceLines.js';
+import { maskBits } from '../src/source/traceAddr.js';
+
+const bounced = (mask: string) => `swiotlb_bounced: dev_name: ${DEV} dma_mask=${mask} dev_addr=123456000 size=4096 FORCE`;
+const body = (mask: string) => [bounced(mask), ev.mapPhys('TO_DEVICE', 0x7e000000, 4096, 0x123456000), ev.unmapPhys('TO_DEVICE', 0x7e000000, 4096)];
+const text = (path: string, ...args: string[]) => {
+  const r = cli('replay', path, '--format', 'ftrace', '--platform', 'bare-metal', '--kernel', 'modern', ...args);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').find((l) => l.includes("recording device's DMA mask"));
+};
+
+describe('trace: the recording device\'s DMA mask', () => {
+  it('reads a mask\'s width from its %llx text', () => {
+    assert.equal(maskBits('ffffffff'), 32);
+    assert.equal(maskBits('ffffffffff'), 40);
+    assert.equal(maskBits('ffffffffffffffff'), 64);
+    assert.equal(maskBits('0x3fffffff'), 30);
+    assert.equal(maskBits('0'), 0);
+    assert.equal(maskBits('zz'), undefined);
+  });
+
+  it('is kept, each width once in the order seen, and said only where it reaches other memory than --device\'s', () => {
+    const wide = traceFile('mask64.trace', [...body('ffffffffffffffff'), bounced('ffffffff'), bounced('0'), bounced('ffffffffffffffff')]); // 0: no dev->dma_mask
+    assert.deepEqual(replayJson(wide, '--platform', 'bare-metal', '--ram', '8G').trace.recordedMaskBits, [64, 32]);
+    const w64 = traceFile('mask64only.trace', body('ffffffffffffffff'));
+    assert.equal(text(w64, '--device', 'r100', '--ram', '8G'), "  the recording device's DMA mask: 64 bits (swiotlb_bounced's dma_mask); --device r100 has 32, and what bounces here follows its mask (r600 and nv50 have 40 bits, which reach all of this machine's memory as the recorded mask does)");
+    assert.equal(text(w64, '--device', 'r600', '--ram', '8G'), undefined, '40 and 64 bits reach all of 8 GiB alike');
+    assert.equal(text(w64, '--device', 'r100', '--ram', '4G'), undefined, 'with 4 GiB of RAM, 32 bits reach it all too');
+    const w32 = traceFile('mask32.trace', body('ffffffff'));
+    assert.match(text(w32, '--device', 'nv50', '--ram', '8G') ?? '', /32 bits \(swiotlb_bounced's dma_mask\); --device nv50 has 40, and what bounces here follows its mask \(r100, nv04, agp have 32 bits: --device r100\)$/);
+    const w30 = traceFile('mask30.trace', body('3fffffff'));
+    assert.match(text(w30, '--device', 'r100', '--ram', '8G') ?? '', /30 bits .*\(no modelled device has fewer than 32 bits\)$/);
+  });
+});
