@@ -7,7 +7,7 @@ import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EX
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
   OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE, OP_ALLOC_PAGES,
-  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS } from './abi';
+  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS, PAGE_SHIFT } from './abi';
 import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_failed, KIND_NONE } from './layout';
 import { set_cur_op } from './sim/counters';
 import { debug_release } from './dma/debug';
@@ -55,7 +55,8 @@ export function run_ops(n: i32, first_op: i32): void {
     const d = load<i32>(op, 16);
     set_cur_op(<i64>first_op + i);
     switch (code) {
-      case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c); break;
+      // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
+      case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c, load<i32>(op, 20) == 0 ? -1 : ((<i64>(load<i32>(op, 20) - 1) << 32) | <i64><u32>d) << PAGE_SHIFT); break;
       case OP_ALLOC_PAGES: if (valid_slot(a)) op_alloc_pages(a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_FREE: if (buffer_slot(a)) op_free(a); break;
       case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b, c); break;
@@ -63,7 +64,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
       // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
       // an sg entry's sixth word: its call's number (entries of one dma_map_sg share it)
-      case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
+      case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
       case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20)); break;

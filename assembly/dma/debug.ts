@@ -13,7 +13,7 @@ import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_F
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
   DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, L1_CACHE_SHIFT,
   C_DMA_DEBUG_ERRORS, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_SG, DMA_MAPPING_ERROR,
-  KERNEL_MODERN } from '../abi';
+  KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, RECORDED_CLN_BIT } from '../abi';
 import { active_cacheline_insert, active_cacheline_remove, active_cacheline_reset } from './debug_cacheline';
 import { DEBUG_PTR, debug_hash_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_SIZE, kernel_era, debug_capacity } from '../layout';
 import { E_DMA, E_SIZE, PAGE_LINK, ent, hash, link, unlink, repoint, index_add, index_remove, index_repoint, index_reset, candidates_start, candidates_next } from './debug_index';
@@ -69,10 +69,12 @@ export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG |
  * a streaming map (debug_dma_map_page's dma_mapping_error, before the entry exists); then tracks the
  * cacheline of `phys` (to_cacheline_number: memory, not dma address, so a bounce or IOVA of a page
  * overlaps a direct mapping of it), unless DMA_TO_DEVICE (active_cacheline_insert). Its EEXIST is
- * one `overlap` record per mapping; 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which no modelled map
- * passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+ * one `overlap` record per mapping, but not under DMA_ATTR_SKIP_CPU_SYNC (`attrs`, a trace's map;
+ * the script's map and 6.12 ttm_pool_map pass 0), whose entry is still tracked. `recorded`: where a
+ * kernel trace had the memory, whose cachelines are those then (tagged RECORDED_CLN_BIT: never a
+ * simulated page's), else −1. 2010: no tracking.
  */
-export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64): void {
+export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: bool, phys: u64, recorded: i64 = -1, attrs: i32 = 0): void {
   if (global_disable) return;
   if (type == DEBUG_TYPE_SINGLE) debug_mapping_error(dma);
   if (live >= debug_capacity) { global_disable = true; return; }
@@ -84,10 +86,10 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   link(addr_head(dma), i, ADDR_LINK);
   index_add(i);
   if (kernel_era == KERNEL_MODERN && dir != DMA_TO_DEVICE) {
-    const cln = phys >> L1_CACHE_SHIFT;
+    const cln = recorded >= 0 ? (<u64>recorded >> L1_CACHE_SHIFT) | (<u64>1 << RECORDED_CLN_BIT) : phys >> L1_CACHE_SHIFT;
     store<u64>(e, cln, E_CLN);
     const overlap = active_cacheline_insert(cln);
-    if (overlap > 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, kind(type), -1, overlap, size);
+    if (overlap > 0 && (attrs & OP_ATTR_SKIP_CPU_SYNC) == 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, kind(type), -1, overlap, size);
   }
 }
 

@@ -17,18 +17,19 @@ import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, d
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
-import { buf, buf_set, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
+import { buf, buf_set, b_recorded, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
   B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
-export function op_alloc(slot: i32, pages: i32, zone: i32): void {
+/** alloc_pages; `recorded`: where a kernel trace had these pages (their first byte), −1 for none. */
+export function op_alloc(slot: i32, pages: i32, zone: i32, recorded: i64 = -1): void {
   const b = buf(slot);
   const id = next_buf_id();
   const order = get_order(pages);
   const pfn = alloc_block(order, zone == ZONE_DMA32);
   rec_start(b, id, KIND_PAGE, pfn < 0);
-  buf_set(b, pfn, order, pages, zone);
+  buf_set(b, pfn, order, pages, zone, recorded);
   if (pfn < 0) {
     count(C_ALLOC_FAILURES);
     return;
@@ -137,7 +138,7 @@ let sg_failed = false;
  * none of them; the entries after the failed one are never mapped (their address stays 0, as does
  * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
-export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32): void {
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32, attrs: i32 = 0): void {
   const b = buf(slot);
   if (nents > 0 && call != sg_call) { sg_call = call; sg_first = sg_last = -1; sg_failed = false; }
   if (nents > 0 && sg_failed) {
@@ -146,7 +147,9 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
     return;
   }
   const type = debug_type(nents);
-  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, type);
+  // dma-debug's cacheline: of the memory a trace recorded, when it did (buffers.ts b_recorded)
+  const rec = b_recorded(b);
+  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, type, rec >= 0 ? rec + offset : -1, attrs);
   set_mapping(b, dma, offset, size, dir);
   if (nents == 0) return;
   if (m_live(b)) {

@@ -14,7 +14,8 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 // zone), the coherent outcome (dma/coherent.ts: handle, exchanged order), and the last streaming
 // mapping: whether there is one and whether it is live, its dma address, the buffer range it
 // covers, its direction, and the map's outcome (dma/mapping.ts: how, first slot or IOVA, count);
-// an sg entry also links to the next entry its dma_map_sg call mapped (buffer_ops.ts dma_map).
+// an sg entry also links to the next entry its dma_map_sg call mapped (buffer_ops.ts dma_map); and
+// where a kernel trace recorded the block's memory, which dma-debug's cacheline numbers take.
 @inline const B_PFN: i32 = SLOT_BODY;
 @inline const B_ORDER: i32 = B_PFN + 4;
 @inline const B_PAGES: i32 = B_ORDER + 4;
@@ -28,7 +29,8 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline const M_DIR: i32 = M_SIZE + 4;
 @inline export const M_OUT: i32 = M_DIR + 4;
 @inline const M_SG_NEXT: i32 = M_OUT + OUT_BYTES; // an sg entry: the slot of its call's entry mapped after it, −1: none
-@inline const B_END: i32 = M_SG_NEXT + 4;
+@inline const B_REC: i32 = M_SG_NEXT + 8; // u64-aligned: a trace's recorded physical address of the block, −1: none
+@inline const B_END: i32 = B_REC + 8;
 
 /** The buffer in a slot (never a tt: callers check). */
 @inline export function buf(slot: i32): usize {
@@ -52,14 +54,17 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline export function m_dir(b: usize): i32 { return load<i32>(b, M_DIR); }
 @inline export function m_sg_next(b: usize): i32 { return load<i32>(b, M_SG_NEXT); }
 @inline export function set_m_sg_next(b: usize, slot: i32): void { store<i32>(b, slot, M_SG_NEXT); }
+/** Where a trace recorded the block's memory (its first byte), or −1: a page of the simulation's own. */
+@inline export function b_recorded(b: usize): i64 { return load<i64>(b, B_REC); }
 @inline export function m_how(b: usize): i32 { return load<i32>(b, M_OUT + OUT_HOW); }
 @inline export function m_first(b: usize): i32 { return load<i32>(b, M_OUT + OUT_FIRST); }
 @inline export function m_count(b: usize): i32 { return load<i32>(b, M_OUT + OUT_COUNT); }
 
 /** After rec_start: the block. The exchanged order starts at −1 (none). */
-export function buf_set(b: usize, pfn: i32, order: i32, pages: i32, zone: i32): void {
+export function buf_set(b: usize, pfn: i32, order: i32, pages: i32, zone: i32, recorded: i64 = -1): void {
   store<i32>(b, pfn, B_PFN); store<i32>(b, order, B_ORDER); store<i32>(b, pages, B_PAGES); store<i32>(b, zone, B_ZONE);
   set_b_exch(b, -1);
+  store<i64>(b, recorded, B_REC);
 }
 
 /** A map's result, after dma_map_phys wrote its outcome into M_OUT. */

@@ -2,16 +2,16 @@
 // kernel constants. The reference model imports it; the build turns it into assembly/abi.ts
 // (src/engine/abigen.ts), so the Wasm engine reads the same numbers. Semantics: docs/ENGINE.md.
 
-/** Every op is OP_WORDS consecutive i32 words: [code, a, b, c, d, e, 0, 0]. */
+/** Every op is OP_WORDS consecutive i32 words: [code, a, b, c, d, e, f, 0]. */
 export const OP_WORDS = 8;
 
 export const Op = {
-  ALLOC: 1, // slot, pages, zone
+  ALLOC: 1, // slot, pages, zone; a trace's pages: their recorded first page's low 32 bits, its high bits + 1 (0: none)
   FREE: 2, // slot
   ALLOC_COHERENT: 3, // slot, pages, bytes asked (0: pages × 4096; a trace's dma_alloc size)
   FREE_COHERENT: 4, // slot, bytes given (0: the allocation's; a trace's dma_free size)
   EXCHANGE: 5, // slot, addressBits
-  MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it)
+  MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it), attrs
   MAPPING_ERROR: 7, // slot
   SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
   SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
@@ -105,9 +105,12 @@ export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
  * call, more an entry of an sg list (a kernel trace's dma_map_sg, dma_unmap_sg, dma_sync_sg_*).
  */
 export const OP_DIR_BITS = 2;
-/** UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC, no
- * copy back from a bounce slot (6.12 __swiotlb_tbl_unmap_single; 2.6.37 had no such attribute). */
+/** MAP's and UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC:
+ * no copy back from a bounce slot at an unmap (6.12 __swiotlb_tbl_unmap_single), no cacheline EEXIST
+ * report at a map (6.12 add_dma_entry); 2.6.37 had no such attribute. */
 export const OP_ATTR_SKIP_CPU_SYNC = 1;
+/** dma-debug's cacheline numbers of a trace's recorded memory carry this bit: never a simulated page's. */
+export const RECORDED_CLN_BIT = 47;
 
 /** Counter order in the engine's counter region (each an i64). */
 export const COUNTERS = [
@@ -385,7 +388,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, RECORDED_CLN_BIT,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

@@ -1,7 +1,7 @@
 // The op loop (twin of assembly/ops.ts): decodes the harness's Int32Array stream and calls the
 // kernel paths in program order, as a driver (TTM + radeon/nouveau, 2010) issues DMA API calls.
 // Ops on a slot that holds no usable buffer are no-ops, like a driver that ignores a failure.
-import { OP_DIR_BITS, OP_WORDS, Op } from '../engine/abi.js';
+import { OP_DIR_BITS, OP_WORDS, Op, PAGE_SIZE } from '../engine/abi.js';
 import { gattCreate } from './drm/agpGatt.js';
 import { Tt, ttAccess, ttBind, ttmTeardown, ttPopulate, ttSync, ttUnbind, ttUnpopulate, type TtState } from './drm/ttmTt.js';
 import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
@@ -20,7 +20,7 @@ export function runOps(s: State, ops: Int32Array, count: number, firstOp: number
   for (let n = 0; n < count; n++) {
     s.op = firstOp + n;
     const w = n * OP_WORDS;
-    execute(s, ops[w]!, ops[w + 1]!, ops[w + 2]!, ops[w + 3]!, ops[w + 4]!, ops[w + 5]!);
+    execute(s, ops[w]!, ops[w + 1]!, ops[w + 2]!, ops[w + 3]!, ops[w + 4]!, ops[w + 5]!, ops[w + 6]!);
     explainViolation(s);
   }
 }
@@ -31,12 +31,12 @@ function bufferIn(s: State, slot: number): Buffer | null {
   return held && !(held instanceof Tt) ? (held as Buffer) : null;
 }
 
-function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number): void {
+function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number, f: number): void {
   if (code < Op.ALLOC || code > Op.ALLOC_PAGES) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
   switch (code) {
-    case Op.ALLOC:
-      return allocPages(s, a, b, c);
+    case Op.ALLOC: // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
+      return allocPages(s, a, b, c, e === 0 ? -1 : ((e - 1) * 2 ** 32 + (d >>> 0)) * PAGE_SIZE);
     case Op.ALLOC_PAGES:
       return allocPagesMapped(s, a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, e);
     case Op.ALLOC_COHERENT:
@@ -84,7 +84,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
     // an sg entry's e: its call's number (entries of one dma_map_sg share it)
     case Op.MAP:
-      return dmaMap(s, buf, b & DIR_MASK, c, d, b >> OP_DIR_BITS, e);
+      return dmaMap(s, buf, b & DIR_MASK, c, d, b >> OP_DIR_BITS, e, f);
     case Op.MAPPING_ERROR:
       return dmaMappingError(s, buf);
     case Op.SYNC_FOR_DEVICE:

@@ -58,10 +58,10 @@ export class OpSink {
     keepLast(this);
   }
 
-  push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0, e = 0): void {
+  push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0, e = 0, f = 0): void {
     const w = this.fill * OP_WORDS;
     const ch = this.chunk;
-    ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d; ch[w + 5] = e; ch[w + 6] = 0; ch[w + 7] = 0;
+    ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d; ch[w + 5] = e; ch[w + 6] = f; ch[w + 7] = 0;
     if (this.track !== 'window' && this.count >= this.codes.length) {
       this.codes = grow(this.codes);
       if (this.origins) this.origins = grow(this.origins);

@@ -103,7 +103,7 @@ export class TraceTranslator {
       case 'map':
         if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared', 'map');
         else if (ev.dma === ADDR_ERROR) sk.failedOnRecording++;
-        else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir));
+        else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir), undefined, undefined, 0, attrsOf(ev));
         return;
       case 'unmap': {
         if (isMappingError(ev.dma)) return this.errorHandle('unmaps');
@@ -184,8 +184,8 @@ export class TraceTranslator {
     return DIR[d];
   }
 
-  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0): void {
-    this.sink.push(code, a, b, c, d, this.lineNo, e);
+  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
+    this.sink.push(code, a, b, c, d, this.lineNo, e, f);
   }
 
   private takeSlot(): number {
@@ -226,7 +226,7 @@ export class TraceTranslator {
   }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
-  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0): void {
+  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0): void {
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -239,9 +239,10 @@ export class TraceTranslator {
       b.live = true;
     } else {
       b = this.newBuffer(pages, key, `phys ${this.folder.hex(first * PAGE_SIZE)}`);
-      this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal);
+      // The recorded first page (for dma-debug's cacheline numbers): low 32 bits, high bits + 1.
+      this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal, first % 2 ** 32, Math.floor(first / 2 ** 32) + 1);
     }
-    this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0); // an sg entry: dma-debug's sg type
+    this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
     const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
     this.mappings.add(m);
@@ -332,7 +333,7 @@ export class TraceTranslator {
     if (ev.shared) this.summary.skipped.ccShared++;
     for (const e of entries.list) {
       if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
-      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents);
+      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev));
     }
     const key = sgKey(ev.phys);
     const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;

@@ -52,11 +52,11 @@ export type StreamDir = Exclude<TraceDir, 'NONE'>;
 const MAPPING_ERROR_32 = /^(?:0x)?ffffffff$/i;
 
 export type TraceEvent =
-  | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean }
-  /** `skipSync`: DMA_ATTR_SKIP_CPU_SYNC among attrs (no copy back at the unmap). */
+  /** `skipSync`: DMA_ATTR_SKIP_CPU_SYNC among attrs (a map: no cacheline EEXIST report; an unmap: no copy back). */
+  | { kind: 'map'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; phys: Addr; mmio: boolean; shared: boolean; skipSync: boolean }
   | { kind: 'unmap'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; resource: boolean; skipSync: boolean }
   | { kind: 'sync'; name: TraceEventName; device: string; dir: TraceDir; dma: Addr; size: number; forCpu: boolean }
-  | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean; shared: boolean }
+  | { kind: 'map_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; phys: Addr[]; nents: number; ents: number; truncated: boolean; shared: boolean; skipSync: boolean }
   | { kind: 'map_sg_err'; name: TraceEventName; device: string }
   | { kind: 'unmap_sg'; name: TraceEventName; device: string; dir: TraceDir; phys: Addr[]; shared: boolean; skipSync: boolean }
   | { kind: 'sync_sg'; name: TraceEventName; device: string; dir: TraceDir; dmas: Addr[]; sizes: number[]; forCpu: boolean }
@@ -177,7 +177,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
         // dma_map_resource, or (after it was folded into dma_map_phys) the MMIO attribute.
         mmio: name === 'dma_map_resource' || f.attr('MMIO'),
         // Memory a confidential guest already shares with the host: dma-direct maps it as it is.
-        shared: f.attr('CC_SHARED'),
+        shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC'),
       };
     }
     case 'dma_unmap_page':
@@ -191,7 +191,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs', true);
       if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
       const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
-      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.attr('CC_SHARED') };
+      return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC') };
     }
     case 'dma_map_sg_err':
       return { kind: 'map_sg_err', name, device: f.device };

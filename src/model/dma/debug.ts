@@ -7,7 +7,7 @@
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
   DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
-  Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, PAGE_SIZE, type DebugClass,
+  Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, RECORDED_CLN_BIT, type DebugClass,
 } from '../../engine/abi.js';
 import { ActiveCachelines } from './debugCacheline.js';
 import { ContainIndex, dropFrom, pushTo } from './debugIndex.js';
@@ -79,10 +79,12 @@ export class DmaDebug {
    * cacheline of `phys`, the mapped memory's first byte (to_cacheline_number: memory, not dma
    * address, so a bounce or IOVA of a page overlaps a direct mapping of it), unless DMA_TO_DEVICE
    * (active_cacheline_insert). Its EEXIST is one `overlap` record per mapping ("cacheline tracking
-   * EEXIST, overlapping mappings aren't supported"); 6.12 skips it for DMA_ATTR_SKIP_CPU_SYNC, which
-   * no modelled map passes (the script's map, 6.12 ttm_pool_map: attrs 0). 2010: no tracking.
+   * EEXIST, overlapping mappings aren't supported"), but not under DMA_ATTR_SKIP_CPU_SYNC (`attrs`,
+   * a trace's map; the script's map and 6.12 ttm_pool_map pass 0), whose entry is still tracked.
+   * `recorded`: where a kernel trace had the memory, whose cachelines are those then (tagged
+   * RECORDED_CLN_BIT: never a simulated page's), else −1. 2010: no tracking.
    */
-  add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number, sgEnts = 0): DebugEntry | null {
+  add(op: number, dmaAddr: number, size: number, dir: number, type: number, phys: number, sgEnts = 0, recorded = -1, attrs = 0): DebugEntry | null {
     if (this.disabled) return null;
     // 6.12 debug_dma_map_page asks dma_mapping_error(dev, addr) before it allocates the entry, and
     // that inline calls debug_dma_mapping_error first: a streaming map at A marks the oldest live
@@ -98,9 +100,9 @@ export class DmaDebug {
     pushTo(this.byAddr, dmaAddr, entry);
     this.index.add(entry);
     if (this.modern && dir !== Dir.to_device) {
-      entry.cln = Math.floor(phys / 2 ** L1_CACHE_SHIFT);
+      entry.cln = recorded >= 0 ? Math.floor(recorded / 2 ** L1_CACHE_SHIFT) + 2 ** RECORDED_CLN_BIT : Math.floor(phys / 2 ** L1_CACHE_SHIFT);
       const overlap = this.cachelines.insert(entry.cln);
-      if (overlap > 0) this.report('overlap', op, { dmaAddr, size, dir: MISSING, type: MISSING }, entry, overlap);
+      if (overlap > 0 && (attrs & OP_ATTR_SKIP_CPU_SYNC) === 0) this.report('overlap', op, { dmaAddr, size, dir: MISSING, type: MISSING }, entry, overlap);
     }
     return entry;
   }

@@ -81,9 +81,10 @@ function bounceCopy(s: DmaState, src: number, dst: number, size: number): void {
  * dma_map_page on guest physical range [phys, phys + size) (`offset`: where it starts in the
  * caller's buffer, kept in the record): platform dispatch, maps++, the dma-debug entry — single,
  * or (`sgEnts` > 0) an entry of an sg call of that many entries, whose map error dma-debug never
- * tracks (debug_dma_map_sg: MAP_ERR_CHECK_NOT_APPLICABLE).
+ * tracks (debug_dma_map_sg: MAP_ERR_CHECK_NOT_APPLICABLE). `recorded`, `attrs`: for dma-debug's
+ * cacheline tracking (debug.ts add): where a kernel trace had the memory, and the map's attrs.
  */
-export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number, sgEnts = 0): MappingRecord {
+export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number, sgEnts = 0, recorded = -1, attrs = 0): MappingRecord {
   s.counters.maps++;
   const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
   switch (s.cfg.platform) {
@@ -109,7 +110,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       iommuMap(s, rec, phys);
   }
   if (rec.failed) rec.live = false;
-  else s.debug.add(s.op, rec.dmaAddr, size, dir, sgEnts > 0 ? DebugType.sg : DebugType.single, phys, sgEnts);
+  else s.debug.add(s.op, rec.dmaAddr, size, dir, sgEnts > 0 ? DebugType.sg : DebugType.single, phys, sgEnts, recorded, attrs);
   return rec;
 }
 

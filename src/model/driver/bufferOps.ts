@@ -20,7 +20,8 @@ function zeroFill(s: TtState, buf: Buffer): void {
   writeRange(s, nextStamp(s, buf.id, false), start, start + buf.pages * PAGE_SIZE, cpuReach(s), true);
 }
 
-export function allocPages(s: TtState, slot: number, pages: number, zone: number): void {
+/** alloc_pages; `recorded`: where a kernel trace had these pages (their first byte), −1 for none. */
+export function allocPages(s: TtState, slot: number, pages: number, zone: number, recorded = -1): void {
   const id = nextBufId(s);
   const order = getOrder(pages);
   const pfn = allocBlock(s, order, zone);
@@ -31,6 +32,7 @@ export function allocPages(s: TtState, slot: number, pages: number, zone: number
   }
   s.counters.pagesAllocated += 2 ** order;
   const buf: Buffer = { id, kind: 'page', pfn, order, pages, handle: -1, mapping: null, exchangedOrder: -1, failed: false };
+  if (recorded >= 0) buf.recorded = recorded;
   adopt(s, slot, buf);
   zeroFill(s, buf);
 }
@@ -111,14 +113,15 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: numbe
  * never filed by dma-debug; the entries after it are never mapped (their address stays 0, as does
  * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
-export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number): void {
+export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number, attrs = 0): void {
   const sg = s.sgCall;
   if (sgEnts > 0 && call !== sg.call) Object.assign(sg, { call, mapped: [], failed: false });
   if (sgEnts > 0 && sg.failed) {
     buf.mapping = { dmaAddr: sgNeverMappedAddr(s), offset, size, dir, live: false, failed: true, bounceIndex: -1 };
     return;
   }
-  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts);
+  // dma-debug's cacheline: of the memory a trace recorded, when it did (buffers.ts recorded)
+  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts, buf.recorded !== undefined ? buf.recorded + offset : -1, attrs);
   if (sgEnts === 0) return;
   if (buf.mapping.live) return void sg.mapped.push(buf);
   sg.failed = true;

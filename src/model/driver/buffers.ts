@@ -18,6 +18,8 @@ export interface Buffer {
   exchangedOrder: number;
   /** The allocation failed: every op but free is a no-op. */
   failed: boolean;
+  /** Where a kernel trace had these pages (their first byte), which dma-debug's cacheline numbers take. */
+  recorded?: number;
 }
 
 export function bufferPhys(buf: Buffer): number {
