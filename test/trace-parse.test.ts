@@ -150,6 +150,8 @@ describe('trace parser: line prefixes and lines that are not ours', () => {
     ['a function tracer line', '            bash-1234    [001] .....   100.000001: do_sys_open <-__x64_sys_openat', undefined],
     ['a function tracer line of a dma function', '            bash-1234    [001] .....   100.000001: dma_map_page_attrs <-amdgpu_ttm_tt_pin', undefined],
     ['a function tracer line of a function named as an event', '            bash-1234    [001] .....   100.000001: dma_sync_single_for_cpu <-e1000_clean_rx_irq', undefined],
+    ['the same with noprint-parent (the name alone)', '            bash-1234    [001] .....   100.000001: dma_alloc_pages', undefined],
+    ['the same with sym-offset', '            bash-1234    [001] .....   100.000001: dma_free_pages+0x0/0x60', undefined],
     ['another event (sched_switch)', '          <idle>-0       [000] d..2.   100.000001: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=bash next_pid=1234 next_prio=120', 'sched_switch'],
     ['another dma-ish event', '     kworker/3:1-178   [003]   102.345678: dma_fence_signaled: driver=amdgpu timeline=gfx context=1 seqno=2', 'dma_fence_signaled'],
   ];
@@ -206,6 +208,7 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
     ['nents=5/5 with another number printed', sys(`dma_map_sg: ${DEV} dir=TO_DEVICE nents=5/5 ents=2/2 dma_addrs={0x10000,0x13000} sizes={0x1000,0x1000} phys_addrs={0x10000,0x13000} attrs=`), /dma_map_sg: nents=5\/5 but 2 entries are printed$/],
     ['dir=NONE on a map', sys(`dma_map_phys: ${DEV} dir=NONE dma_addr=20000000 size=4096 phys_addr=20000000 attrs=`), /dir=NONE on a streaming call/],
     ['a line cut inside the event name', sys('dma'), /'dma' where an event's name and its colon belong: the line is cut short or lost its colon/],
+    ['an event name cut before its colon (the name alone would be a function tracer\'s entry)', sys('dma_map_ph'), /'dma_map_ph' where an event's name and its colon belong/],
     ['an event name without its colon', sys(`dma_map_phys ${DEV} dir=TO_DEVICE dma_addr=20000000 size=4096 phys_addr=20000000 attrs=`), /'dma_map_phys' where an event's name and its colon belong/],
   ];
   CASES.forEach(([description, bad, pattern], i) => {

@@ -128,10 +128,10 @@ function traceLineHead(text: string): TraceHead {
   // Other tracers' lines (function, <stack trace>) and other events are not ours.
   if (!EVENT_NAME.test(name) || !(colon + 1 === rest.length || WHITESPACE.test(rest[colon + 1]!))) {
     if (OURS.test(rest)) throw new TraceSyntaxError(`a dma event after something replay does not read: ${rest.slice(0, 40)}…`);
-    // One of our event names, or the start of one, without its colon, and no function tracer's
-    // "<-parent": a line cut short inside the name, or one that lost its colon.
-    const word = /^[A-Za-z_]\w*/.exec(rest)?.[0];
-    if (word && !rest.includes('<-') && TRACE_EVENTS.some((e) => e.startsWith(word))) {
+    // Our event name (or its start) without its colon: a line cut short or that lost its colon; not the function tracer's
+    // entry of a function so named (6.12 dma_alloc_pages...): "<-parent", or the name alone or +0xOFF/0xSIZE (sym-offset).
+    const word = /^[A-Za-z_]\w*/.exec(rest)?.[0], fn = /^\w+(\+0x[0-9a-f]+\/0x[0-9a-f]+)?\s*$/.exec(rest);
+    if (word && !rest.includes('<-') && !(fn && (fn[1] || TRACE_EVENTS.includes(word as TraceEventName))) && TRACE_EVENTS.some((e) => e.startsWith(word))) {
       throw new TraceSyntaxError(`${shown(word)} where an event's name and its colon belong: the line is cut short or lost its colon (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS)`);
     }
     return { kind: 'skip' };
