@@ -205,6 +205,7 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
     ['a bad dir', sys(`dma_sync_single_for_cpu: ${DEV} dir=SIDEWAYS dma_addr=10000000 size=4096`), /dma_sync_single_for_cpu: dir=SIDEWAYS is not one of BIDIRECTIONAL, TO_DEVICE, FROM_DEVICE, NONE$/],
     ['an array that is not {…}', sys(`dma_unmap_sg: ${DEV} dir=TO_DEVICE phys_addrs=0x10000,0x13000 attrs=`), /dma_unmap_sg: phys_addrs=0x10000,0x13000 is not an array/],
     ['dma_addrs and sizes of different lengths', sys(`dma_sync_sg_for_device: ${DEV} dir=TO_DEVICE dma_addrs={0x10000,0x13000} sizes={0x1000}`), /dma_sync_sg_for_device: dma_addrs has 2 entries, sizes 1$/],
+    ['more dma_addrs than phys_addrs', sys(`dma_map_sg: ${DEV} dir=TO_DEVICE dma_addrs={0x10000,0x13000,0x15000} sizes={0x1000,0x1000,0x1000} phys_addrs={0x10000,0x13000} attrs=`), /dma_map_sg: dma_addrs has 3 entries, phys_addrs only 2 \(a map gives at most one segment per entry\)$/],
     ['nents=5/5 with another number printed', sys(`dma_map_sg: ${DEV} dir=TO_DEVICE nents=5/5 ents=2/2 dma_addrs={0x10000,0x13000} sizes={0x1000,0x1000} phys_addrs={0x10000,0x13000} attrs=`), /dma_map_sg: nents=5\/5 but 2 entries are printed$/],
     ['dir=NONE on a map', sys(`dma_map_phys: ${DEV} dir=NONE dma_addr=20000000 size=4096 phys_addr=20000000 attrs=`), /dir=NONE on a streaming call/],
     ['a line cut inside the event name', sys('dma'), /'dma' where an event's name and its colon belong: the line is cut short or lost its colon/],

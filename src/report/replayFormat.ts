@@ -22,12 +22,12 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     const where = (f: (r: Result) => number) => cells.filter((r) => f(r) > 0).map((r) => r.scenario.platform);
     const [coherentOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocsMapped)];
     if (coherentOn.length || mappedOn.length) {
-      out.push(`  dma_alloc_pages / noncontiguous memory: ${[
-        coherentOn.length && `replayed as coherent memory on ${coherentOn.join(', ')} (its syncs never bounced there)`,
-        mappedOn.length && `as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
+      out.push(`  DMA-API allocations: ${[
+        coherentOn.length && `syncs of dma_alloc, dma_alloc_pages or noncontiguous memory never bounced on ${coherentOn.join(', ')} (coherent memory there)`,
+        mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }
-    out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounces (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
+    out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounce${first.trace.recordedBounces === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
   }
   out.push('');
   const head = ['platform', 'verdict', 'maps', 'bounces', 'bounced', 'swiotlb full', 'map errors', 'peak slots', 'alloc fails', 'dma-debug', 'modelled time'];

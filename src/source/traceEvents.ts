@@ -189,7 +189,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
       return { kind: 'sync', name, device: f.device, dir: f.dir(), dma: f.addr('dma_addr'), size: f.size('size'), forCpu: name.endsWith('cpu') };
     case 'dma_map_sg': {
       const dmas = f.addrs('dma_addrs'), sizes = f.sizes('sizes'), phys = f.addrs('phys_addrs', true);
-      if (sizes.length !== dmas.length) f.fail(`dma_addrs has ${dmas.length} entries, sizes ${sizes.length}`);
+      if (sizes.length !== dmas.length || dmas.length > phys.length) f.fail(sizes.length !== dmas.length ? `dma_addrs has ${dmas.length} entries, sizes ${sizes.length}` : `dma_addrs has ${dmas.length} entries, phys_addrs only ${phys.length} (a map gives at most one segment per entry)`);
       const nents = f.count('nents', phys.length), ents = f.count('ents', dmas.length);
       return { kind: 'map_sg', name, device: f.device, dir: f.dir(), dmas, sizes, phys, nents, ents, truncated: f.flag('[TRUNCATED]'), shared: f.attr('CC_SHARED'), skipSync: f.attr('SKIP_CPU_SYNC') };
     }

@@ -27,8 +27,10 @@ export interface TraceSummary {
    * unmap), replayed on its unmapped pages so dma-debug reports them; when those pages were taken
    * again or given back, skipped.afterUnmap counts them instead. */
   afterUnmap: number;
-  /** Syncs inside dma_alloc_pages / dma_alloc_noncontiguous memory the platform does not map
-   * (dma-direct, the IOMMU; 2.6.37): never bounced, so counted, not replayed. */
+  /** Syncs inside DMA-API allocations (dma_alloc's coherent memory; dma_alloc_pages /
+   * dma_alloc_noncontiguous memory the platform does not map: dma-direct, the IOMMU; 2.6.37): never
+   * bounced, so counted, not replayed (6.12 dma-debug checks a sync of dma_alloc_pages memory against
+   * its noncoherent entry, direction included: not modelled; dma_alloc memory's coherent entry has no check a sync fails but the size). */
   allocSyncs: number;
   /** dma_alloc_pages / dma_alloc_sgt allocations replayed as pages the platform's DMA ops map
    * (6.12 xen-pv: dma_common_alloc_pages through xen_swiotlb_map_page), whose syncs are replayed. */
