@@ -176,11 +176,28 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
 /** dma_unmap_page (an entry of dma_unmap_sg when nents > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12). */
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32): void {
   const b = buf(slot);
-  count(C_UNMAPS);
-  const dma = unmap_handle(b);
-  check_unmap(dma, size, dir, debug_type(nents));
-  dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+  unmap_at(unmap_handle(b), dir, size, debug_type(nents), attrs);
   kill_mapping(b);
+}
+
+function unmap_at(dma: u64, dir: i32, size: i32, type: i32, attrs: i32): void {
+  count(C_UNMAPS);
+  check_unmap(dma, size, dir, type);
+  dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+}
+
+/**
+ * A kernel trace's dma_unmap_page / dma_sync_single_* of DMA_MAPPING_ERROR, the handle of a map
+ * that failed when recorded (and was not replayed): the driver passes on what a failed map gave it,
+ * here the era's and platform's error handle (dma_error_addr). dma-debug checks it as any other;
+ * the platform finds nothing of its own there (no bounce slot; 6.12 iommu_dma_unmap_page: no
+ * translation, WARN and return; 2.6.37 ppc64 iommu_free: "invalid entry").
+ */
+export function dma_unmap_error(dir: i32, size: i32, attrs: i32): void {
+  unmap_at(dma_error_addr(), dir, size, DEBUG_TYPE_SINGLE, attrs);
+}
+export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
+  sync_at(dma_error_addr(), dir, size, to_cpu, DEBUG_TYPE_SINGLE, 0);
 }
 
 /**
@@ -189,10 +206,12 @@ export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32
  * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
 export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32): void {
-  const b = buf(slot);
+  sync_at(byte_handle(buf(slot), offset), dir, size, to_cpu, debug_type(nents), index);
+}
+
+function sync_at(dma: u64, dir: i32, size: i32, to_cpu: bool, type: i32, index: i32): void {
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
-  const dma = byte_handle(b, offset);
-  check_sync(dma, size, dir, debug_type(nents), to_cpu, index);
+  check_sync(dma, size, dir, type, to_cpu, index);
   if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
   else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }

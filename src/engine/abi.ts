@@ -34,6 +34,9 @@ export const Op = {
   GATT_CREATE: 25, // entries, mode
   // 6.12 dma_common_alloc_pages (a kernel trace's dma_alloc_pages/_sgt on xen-pv): normal pages, mapped
   ALLOC_PAGES: 26, // slot, pages, dir | sgEnts << OP_DIR_BITS, bytes mapped, an sg call's number
+  // A kernel trace's call on DMA_MAPPING_ERROR, a failed map's handle (the map not replayed): at the handle a failed map gives here
+  UNMAP_ERROR: 27, // size, dir, attrs (OP_ATTR_SKIP_CPU_SYNC)
+  SYNC_ERROR: 28, // size, dir, toCpu
 } as const;
 
 /** TT_POPULATE pool kinds. */

@@ -106,7 +106,7 @@ export class TraceTranslator {
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir), undefined, undefined, 0, attrsOf(ev));
         return;
       case 'unmap': {
-        if (isMappingError(ev.dma)) return this.errorHandle('unmaps');
+        if (!ev.resource && isMappingError(ev.dma)) return this.errorHandle('unmaps', Op.UNMAP_ERROR, ev.size, this.dir(ev.dir), attrsOf(ev));
         const m = ev.resource ? undefined : this.mappings.findStart(ev.dma, ev.size);
         // An unmap of a mapping not replayed is not replayed either (MMIO never is). Its size
         // tells it from a replayed one at the same address (dma-debug checks it): a skipped map of
@@ -125,7 +125,7 @@ export class TraceTranslator {
         return;
       }
       case 'sync':
-        if (isMappingError(ev.dma)) return this.errorHandle('syncs');
+        if (isMappingError(ev.dma)) return this.errorHandle('syncs', Op.SYNC_ERROR, ev.size, this.dir(ev.dir), ev.forCpu ? 1 : 0);
         this.sync(ev.dma, ev.size, this.dir(ev.dir), ev.forCpu);
         return;
       case 'map_sg':
@@ -175,8 +175,8 @@ export class TraceTranslator {
     }
   }
 
-  /** An unmap or sync of DMA_MAPPING_ERROR: a failed map's handle used unchecked (counted, never replayed). */
-  private errorHandle(kind: 'unmaps' | 'syncs'): void { this.summary.errorHandle[kind]++; this.summary.errorHandle.firstLine ||= this.lineNo; }
+  /** An unmap or sync of DMA_MAPPING_ERROR: a failed map's handle used unchecked, replayed at the handle a failed map gives here. */
+  private errorHandle(kind: 'unmaps' | 'syncs', code: number, size: number, dir: number, last: number): void { this.summary.errorHandle[kind]++; this.summary.errorHandle.firstLine ||= this.lineNo; this.push(code, size, dir, last); }
 
   private dir(d: TraceDir): number {
     // dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace.

@@ -37,8 +37,8 @@ export interface TraceSummary {
   allocsMapped: number;
   /** Unmaps and syncs of DMA_MAPPING_ERROR (ffffffffffffffff, or ffffffff with a 32-bit
    * dma_addr_t): the driver used a failed map's handle without checking dma_mapping_error(), a bug
-   * wherever it runs; dma-debug reports each (6.12 check_unmap: "free an invalid DMA memory address";
-   * check_sync: "has not allocated"). Counted, not replayed; firstLine: the first (0: none). */
+   * wherever it runs. Replayed at the handle a failed map gives on the simulated platform and era
+   * (the map itself is not), so dma-debug answers as that kernel would; firstLine: the first (0: none). */
   errorHandle: { unmaps: number; syncs: number; firstLine: number };
   /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
   syncsPastMapping: number;

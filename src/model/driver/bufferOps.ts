@@ -144,15 +144,29 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgE
 }
 
 /**
+ * A kernel trace's dma_unmap_page / dma_sync_single_* of DMA_MAPPING_ERROR (assembly/driver/
+ * buffer_ops.ts dma_unmap_error): at the handle a failed map gives here (dmaErrorAddr).
+ */
+export function dmaUnmapError(s: TtState, dir: number, size: number, attrs: number): void {
+  dmaUnmapPage(s, dmaErrorAddr(s), size, dir, 0, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
+}
+export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boolean): void {
+  syncAt(s, dmaErrorAddr(s), dir, size, toCpu, 0, 0);
+}
+
+/**
  * dma_sync_single_for_{cpu,device} on buffer bytes [offset, offset + size), at their handle (D10),
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
  * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
 export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number): void {
+  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex);
+}
+
+function syncAt(s: TtState, dma: number, dir: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number): void {
   const c = s.counters;
   if (toCpu) c.syncsForCpu++;
   else c.syncsForDevice++;
-  const dma = handleAt(buf, offset);
   s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex }, toCpu);
   if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
