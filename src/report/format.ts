@@ -155,16 +155,21 @@ export function machineLine(r: Result, cocoSwiotlbBytes?: number): string {
 const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
 
 /** The recording device's DMA masks (swiotlb_bounced's dma_mask), when one reaches other memory of
- * this machine than --device's mask does: what bounces here follows --device. */
-function maskNote(r: Result): string | undefined {
+ * this machine than --device's mask does, on a platform where the mask decides what bounces
+ * (dma_capable: bare metal, Xen PV; swiotlb-force and coco bounce every map, an IOMMU none);
+ * `where`: the platforms it holds for (replay --platform all), else this result's. */
+export function maskNote(r: Result, where?: string[]): string | undefined {
   const bits = DEVICE_INFO[r.scenario.device].maskBits, recorded = r.trace!.recordedMaskBits;
   const top = Math.max(r.machine.ramBytes, r.machine.hostRamBytes ?? 0);
   const reach = (b: number) => Math.min(2 ** b, top);
-  if (!recorded.some((b) => reach(b) !== reach(bits))) return undefined;
-  const others = (Object.keys(DEVICE_INFO) as (keyof typeof DEVICE_INFO)[]).filter((d) => recorded.includes(DEVICE_INFO[d].maskBits));
-  const wide = recorded.every((b) => b >= 40) && 2 ** 40 >= top;
-  const advice = others.length ? `${others.join(others.length === 2 ? ' and ' : ', ')} ${others.length === 1 ? 'has' : 'have'} ${DEVICE_INFO[others[0]!].maskBits} bits: --device ${others[0]}` : wide ? 'r600 and nv50 have 40 bits, which reach all of this machine\'s memory as the recorded mask does' : recorded.some((b) => b < 32) ? 'no modelled device has fewer than 32 bits' : '';
-  return `  the recording device's DMA mask: ${recorded.map((b) => `${b} bits`).join(', then ')} (swiotlb_bounced's dma_mask); --device ${r.scenario.device} has ${bits}, and what bounces here follows its mask${advice ? ` (${advice})` : ''}`;
+  if (!['bare-metal', 'xen-pv'].includes(r.scenario.platform) || !recorded.some((b) => reach(b) !== reach(bits))) return undefined;
+  const last = recorded.at(-1)!, names = (Object.keys(DEVICE_INFO) as (keyof typeof DEVICE_INFO)[]).filter((d) => d !== r.scenario.device && DEVICE_INFO[d].maskBits === last);
+  const advice = reach(last) === reach(bits) ? `the last, ${last} bits, reaches what --device's does`
+    : names.length ? `${names.join(names.length === 2 ? ' and ' : ', ')} ${names.length === 1 ? 'has' : 'have'} ${last} bits: --device ${names[0]}`
+    : last >= 40 && 2 ** 40 >= top ? 'r600 and nv50 have 40 bits, which reach all of this machine\'s memory as the recorded mask does'
+    : last < 32 ? 'no modelled device has fewer than 32 bits' : '';
+  const widths = recorded.map((b) => `${b} bit${b === 1 ? '' : 's'}`).join(', then ');
+  return `  the recording device's DMA mask: ${widths} (swiotlb_bounced's dma_mask); --device ${r.scenario.device} has ${bits}, and what bounces ${where ? `on ${where.join(', ')}` : 'here'} follows its mask${advice ? ` (${advice})` : ''}`;
 }
 
 /** What a replayed kernel trace held, and what of it was not replayed or was inferred; `shared`:
@@ -179,7 +184,7 @@ export function traceLines(r: Result, shared = false): string[] {
   const attempts = (r.counters.bounces ?? 0) + full;
   const k = t.skipped;
   out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
-  const masks = maskNote(r);
+  const masks = shared ? undefined : maskNote(r);
   if (masks) out.push(masks);
   const skipped = [
     k.mmio && `${plural(k.mmio, 'MMIO call')} (dma_map_resource or DMA_ATTR_MMIO maps, their syncs and unmaps: never RAM, never bounced)`,
@@ -206,7 +211,7 @@ export function traceLines(r: Result, shared = false): string[] {
   if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the ${t.syncsPastMapping === 1 ? 'mapping it' : 'mappings they'} started in (dma-debug reports each: 6.12 sync-unknown, 2.6.37 sync-outside at a mapping's start)`);
   // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
   const failedHere = r.counters.mappingErrors ?? 0;
-  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (unmap-unknown, sync-unknown), where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole, its other entries unmapped with it)${panicsOf(r) ? ` (but for ${panicsOf(r) === 1 ? 'the one' : `the ${num(panicsOf(r))}`} over the overflow buffer: see the panic line)` : ''}`);
+  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (an unmap as unmap-unknown; a sync as whatever 6.12's containing lookup meets, or 2.6.37's exact one), where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole, its other entries unmapped with it)${panicsOf(r) ? ` (but for ${panicsOf(r) === 1 ? 'the one' : `the ${num(panicsOf(r))}`} over the overflow buffer: see the panic line)` : ''}`);
   const allocFailed = r.counters.allocFailures ?? 0;
   if (allocFailed) out.push(`  ${plural(allocFailed, 'allocation')} failed here (pages for the trace's maps, dma_alloc memory, or on xen-pv dma_alloc_pages memory whose pages xen-swiotlb could not map: dma_common_alloc_pages gives them back and returns NULL): the trace's later calls on ${allocFailed === 1 ? 'it' : 'them'} do nothing here, where a driver would have taken its error path`);
   if (t.lastEventUnterminated) out.push(`  the last line (${num(t.lines)}) is an event with no line break after it: if the file was cut short there, its last field may be cut too, and it was read as it stands`);

@@ -3,7 +3,7 @@
 import { MAX_DEBUG_RECORDS } from '../engine/abi.js';
 import { escapeText } from '../errors.js';
 import { formatSize } from '../units.js';
-import { duration, machineLine, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import { duration, machineLine, maskNote, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
 import type { EngineRecord, Result } from './result.js';
 
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
@@ -27,6 +27,8 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
         mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }
+    const masked = cells.filter((r) => maskNote(r) !== undefined);
+    if (masked.length) out.push(maskNote(masked[0]!, masked.map((r) => r.scenario.platform))!);
     out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounce${first.trace.recordedBounces === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
   }
   out.push('');
