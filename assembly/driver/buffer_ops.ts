@@ -17,7 +17,7 @@ import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, d
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
-import { buf, buf_set, b_recorded, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
+import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
   B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
@@ -205,13 +205,20 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlb_sync_2010,
  * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
-export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32): void {
-  sync_at(byte_handle(buf(slot), offset), dir, size, to_cpu, debug_type(nents), index);
+export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32, range: bool = false): void {
+  const b = buf(slot);
+  // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
+  // at handle + offset and dma_sync_single_range_*; 2.6.37's driver calls the range form, whose
+  // debug_dma_sync_single_range_* checks the mapping's handle with offset + size.
+  const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && m_has(b) ? offset - m_offset(b) : -1;
+  sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, whole >= 0 ? whole + size : -1);
 }
 
-function sync_at(dma: u64, dir: i32, size: i32, to_cpu: bool, type: i32, index: i32): void {
+/** The sync at `dma`; dma-debug checks `checked` bytes at `check_at` instead when `checked` ≥ 0 (a range sync). */
+function sync_at(dma: u64, dir: i32, size: i32, to_cpu: bool, type: i32, index: i32, check_at: u64 = 0, checked: i32 = -1): void {
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
-  check_sync(dma, size, dir, type, to_cpu, index);
+  if (checked >= 0) check_sync(check_at, checked, dir, type, to_cpu, index);
+  else check_sync(dma, size, dir, type, to_cpu, index);
   if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
   else swiotlb_sync_modern(dma, size, dir, to_cpu);
 }

@@ -13,8 +13,8 @@ export const Op = {
   EXCHANGE: 5, // slot, addressBits
   MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it), attrs
   MAPPING_ERROR: 7, // slot
-  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
-  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call
+  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form)
+  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form)
   UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size, attrs (OP_ATTR_SKIP_CPU_SYNC)
   CPU_WRITE: 11, // slot, offset, size
   CPU_READ: 12, // slot, offset, size

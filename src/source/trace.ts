@@ -1,32 +1,28 @@
 // Kernel traces as replay input (INTERFACE.md `replay --format ftrace`, MODEL.md §10): one device's
 // dma and swiotlb events become the engine's ops, to run on any simulated platform. A trace names
 // memory by physical address and has no CPU or device accesses: dma-debug and the counters speak.
-//
 // How events become ops (docs/ENGINE.md "Kernel traces" gives each rule and its kernel source):
-// - a streaming map (dma_map_page, dma_map_phys) maps the pages under phys_addr, in a buffer from
-//   ZONE_DMA32 if they lay below 4 GiB on the recording machine, else ZONE_NORMAL, kept after the
-//   unmap for the next map of the same pages (a page mapped again is the same page here); a second
-//   live map of them gets its own. dma_mapping_error() is not traced: each map is taken as checked.
+// - a streaming map (dma_map_page, _phys) maps the pages under phys_addr, in a buffer from ZONE_DMA32
+//   if they lay below 4 GiB when recorded, else ZONE_NORMAL, kept after the unmap for the next map of
+//   the same pages; a second live map of them gets its own. Each map is taken as checked (untraced).
 // - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
-//   mapping, or span entries an IOMMU merged); the simulation uses its own platform's address.
-//   An unmap takes a mapping of its size first, and (a page and an sg entry of the same bytes
-//   share a dma_addr under dma-direct) the single mapping before an sg entry. An unmap or sync of an
-//   address the trace unmapped before (double unmap, use after unmap) is replayed on its pages.
+//   mapping, or span entries an IOMMU merged), an unmap one of its size first and a single mapping
+//   before an sg entry; an address the trace unmapped before (double unmap, use after unmap) is
+//   replayed on its pages, DMA_MAPPING_ERROR at the handle a failed map gives here.
 // - dma_map_sg maps entry by entry (dma_direct_map_sg), dma-debug's sg type with the list's count;
-//   dma_unmap_sg names its list by physical addresses (source/traceSg.ts) and unmaps every entry.
-// - dma_alloc and its _pages/_sgt forms are device-reachable memory (never bounced) named by dma_addr
-//   (no physical address is printed), but on 6.12 xen-pv _pages/_sgt are pages xen-swiotlb maps.
-// - swiotlb_bounced lines are counted and compared with the simulation's bounce attempts.
-// - not replayed, and counted: MMIO (dma_map_resource, DMA_ATTR_MMIO), memory already shared with
-//   the host (DMA_ATTR_CC_SHARED), calls that failed when recorded, unmaps and syncs of mappings
-//   made before the trace, calls over the simulator's 4 MiB blocks; the syncs and unmaps of a
-//   mapping not replayed are counted with it (source/traceSkips.ts).
+//   dma_unmap_sg names its list by physical addresses (source/traceSgLists.ts).
+// - dma_alloc and its _pages/_sgt forms are device-reachable memory (never bounced) named by dma_addr,
+//   but on 6.12 xen-pv _pages/_sgt are pages xen-swiotlb maps. swiotlb_bounced lines are counted.
+// - not replayed, and counted: MMIO, memory already shared with the host (CC_SHARED), calls that
+//   failed when recorded, calls on mappings made before the trace, calls over 4 MiB; the calls on
+//   a mapping not replayed are counted with it (source/traceSkips.ts).
 import { Dir, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, emptySummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
+import { SgLists } from './traceSgLists.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
 import { AddrFolder, FOLD_BASE, isMappingError } from './traceAddr.js';
@@ -56,7 +52,7 @@ export class TraceTranslator {
   /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */
   private readonly mappings = new LiveMappings();
   /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
-  private readonly sgLists = new Map<Addr, { key: string; maps: Mapping[]; skipped?: object }[]>();
+  private readonly sgLists = new SgLists<Mapping>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
   private readonly dead = new FifoMap<Addr, Mapping>();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
@@ -115,7 +111,9 @@ export class TraceTranslator {
         const why = m?.size === ev.size ? undefined : this.skips.take(ev.dma, ev.size, !m && !this.dead.has(ev.dma), 'map');
         if (why) return void sk[why]++;
         if (!m) {
+          const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a DMA-API allocation unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
+          else if (a) void this.summary.allocUnmaps++, this.push(Op.UNMAP, a.slot, this.dir(ev.dir), ev.size, attrsOf(ev));
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size, attrsOf(ev)));
           return;
         }
@@ -137,17 +135,15 @@ export class TraceTranslator {
       case 'unmap_sg': {
         // The unmap names its list by all its physical addresses, and its attrs say whether it
         // was one not replayed (CC_SHARED); else the latest live list starting there.
-        const key = sgKey(ev.phys), lists = ev.phys.length > 0 ? this.sgLists.get(ev.phys[0]!) : undefined;
-        const same = lists ? lists.map((l) => l.key).lastIndexOf(key) : -1;
+        const key = sgKey(ev.phys), first = ev.phys[0], { at: same, count } = this.sgLists.find(first, key);
         const why = ev.shared || same < 0 ? this.skips.takeSg(key) : undefined;
-        const at = why ? -1 : same >= 0 ? same : (lists?.length ?? 0) - 1;
-        if (at < 0) return void sk[why ?? 'beforeTrace']++;
-        const list = lists!.splice(at, 1)[0]!;
-        if (lists!.length === 0) this.sgLists.delete(ev.phys[0]!);
-        if (list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
+        const at = why ? -1 : same >= 0 ? same : count - 1, dir = this.dir(ev.dir), n = ev.phys.length;
+        const again = at < 0 && !why ? this.sgLists.unmapped(key) : undefined; // a list the trace unmapped: each entry again
+        if (at < 0 && !again) return void sk[why ?? 'beforeTrace']++;
+        const list = again ? { maps: again } : this.sgLists.take(first!, at);
+        if ('skipped' in list && list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
-        const dir = this.dir(ev.dir), n = ev.phys.length;
         for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev)));
         return;
       }
@@ -302,8 +298,9 @@ export class TraceTranslator {
     const first = synced.find((o) => o.from === dma);
     const past = synced.length > 0 && !coveredBy(synced, dma, size);
     if (past) this.summary.syncsPastMapping++;
-    if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index);
-    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index);
+    // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
+    if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
+    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
     if (synced.length > 0) return;
     // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
     if (this.allocs.holds(dma)) return void this.summary.allocSyncs++;
@@ -338,9 +335,7 @@ export class TraceTranslator {
     const key = sgKey(ev.phys);
     const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;
     if (list.length === 0) return;
-    const lists = this.sgLists.get(ev.phys[0]!);
-    if (lists) lists.push({ key, maps: list, skipped: handle });
-    else this.sgLists.set(ev.phys[0]!, [{ key, maps: list, skipped: handle }]);
+    this.sgLists.add(ev.phys[0]!, { key, maps: list, skipped: handle });
   }
 
   private alloc(ev: Extract<TraceEvent, { kind: 'alloc' }>): void {

@@ -30,6 +30,11 @@ export class LiveAllocations<B extends { pages: number }> {
     return b;
   }
 
+  /** The latest live allocation starting at `dma`, left live. */
+  at(dma: Addr): B | undefined {
+    return this.byDma.get(dma)?.at(-1);
+  }
+
   /** Does a live allocation hold recorded dma address `dma`? */
   holds(dma: Addr): boolean {
     for (const [b, start] of this.starts) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;

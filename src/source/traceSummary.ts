@@ -42,6 +42,9 @@ export interface TraceSummary {
   errorHandle: { unmaps: number; syncs: number; firstLine: number };
   /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
   syncsPastMapping: number;
+  /** dma_unmap_page/phys calls at a live DMA-API allocation's dma_addr: replayed on it, so dma-debug
+   * reports the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */
+  allocUnmaps: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;
   /** sg lists whose entries' lengths the trace does not give (merged by the recording IOMMU),
@@ -74,7 +77,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }

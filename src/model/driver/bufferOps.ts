@@ -159,15 +159,20 @@ export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boole
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
  * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
-export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number): void {
-  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex);
+export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, range = false): void {
+  // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
+  // with offset + size (assembly/driver/buffer_ops.ts dma_sync).
+  const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && m ? offset - m.offset : -1;
+  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? whole + size : -1);
 }
 
-function syncAt(s: TtState, dma: number, dir: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number): void {
+/** The sync at `dma`; dma-debug checks `checked` bytes at `checkAt` instead when `checked` ≥ 0 (a range sync). */
+function syncAt(s: TtState, dma: number, dir: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, checkAt = 0, checked = -1): void {
   const c = s.counters;
   if (toCpu) c.syncsForCpu++;
   else c.syncsForDevice++;
-  s.debug.checkSync(s.op, { dmaAddr: dma, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex }, toCpu);
+  const [at, n] = checked >= 0 ? [checkAt, checked] : [dma, size];
+  s.debug.checkSync(s.op, { dmaAddr: at, size: n, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex }, toCpu);
   if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }

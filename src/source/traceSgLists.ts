@@ -1,0 +1,46 @@
+// The sg lists a trace mapped (source/trace.ts): dma_unmap_sg names its list only by the physical
+// addresses of its entries, so live lists are kept by their first one, and the latest lists the
+// trace unmapped by all of them, so that a second dma_unmap_sg of a list (a double unmap) finds
+// its entries again: 6.12's debug_dma_unmap_sg then checks every entry (get_nr_mapped_entries
+// finds none live, so its "mapped_ents" stop never comes) and each is "has not allocated".
+import type { Addr } from './traceEvents.js';
+import { FifoMap } from './fifoMap.js';
+
+/** One list: its key (sgKey of its physical addresses), its replayed entries, and the handle of
+ * its entries not replayed (source/traceSkips.ts), if any. */
+export interface SgList<M> { key: string; maps: M[]; skipped?: object }
+
+const DEAD_MAX = 4096; // unmapped lists remembered (the oldest forgotten first)
+
+export class SgLists<M> {
+  private readonly live = new Map<Addr, SgList<M>[]>();
+  private readonly dead = new FifoMap<string, M[]>();
+
+  add(first: Addr, list: SgList<M>): void {
+    const lists = this.live.get(first);
+    if (lists) lists.push(list);
+    else this.live.set(first, [list]);
+  }
+
+  /** The live list with this key starting at `first` (the latest), or -1; and how many start there. */
+  find(first: Addr | undefined, key: string): { at: number; count: number } {
+    const lists = first === undefined ? undefined : this.live.get(first);
+    return { at: lists ? lists.map((l) => l.key).lastIndexOf(key) : -1, count: lists?.length ?? 0 };
+  }
+
+  /** Takes the live list at index `at` of those starting at `first` (find's), remembering it as unmapped. */
+  take(first: Addr, at: number): SgList<M> {
+    const lists = this.live.get(first)!;
+    const list = lists.splice(at, 1)[0]!;
+    if (lists.length === 0) this.live.delete(first);
+    this.dead.delete(list.key);
+    this.dead.set(list.key, list.maps);
+    if (this.dead.size > DEAD_MAX) this.dead.shift();
+    return list;
+  }
+
+  /** The entries of the latest unmapped list with this key (another dma_unmap_sg of it). */
+  unmapped(key: string): M[] | undefined {
+    return this.dead.get(key);
+  }
+}

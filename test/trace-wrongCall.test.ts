@@ -1,0 +1,55 @@
+// A driver's calls on the wrong thing, replayed so that dma-debug sees them as 6.12's would: a
+// second dma_unmap_sg of a list (each entry "has not allocated": debug_dma_unmap_sg's mapped_ents
+// stop never comes when none is live), a dma_unmap_page of a dma_alloc handle (check_unmap's
+// "wrong function", which takes the coherent entry away), a sync inside a mapping on 2.6.37 (the
+// range form dma_sync_single_range_*).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SMALL, cli } from './helpers.js';
+import { DEV, ev, replayJson, traceFile } from './traceLines.js';
+
+type Debug = { class: string; op: number; message: string }[];
+function both(path: string, ...args: string[]) {
+  const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, ...args, '--engine', e, ...SMALL));
+  assert.deepEqual(w.dmaDebug, j.dmaDebug, 'both engines');
+  assert.deepEqual(w.counters, j.counters, 'both engines');
+  return w as { dmaDebug: Debug; counters: Record<string, number>; trace: Record<string, unknown> & { skipped: Record<string, number> } };
+}
+
+describe('trace: calls on the wrong thing', () => {
+  it('a second dma_unmap_sg of a list: every entry again, "has not allocated" (a sync of it: nothing)', () => {
+    const phys = [0x6b100000, 0x6b101000, 0x6b102000];
+    const body = [ev.mapSg('TO_DEVICE', phys, phys, [4096, 4096, 4096]), ev.unmapSg('TO_DEVICE', phys), ev.syncSg(true, 'TO_DEVICE', phys, [4096, 4096, 4096]), ev.unmapSg('TO_DEVICE', phys)];
+    const r = both(traceFile('sg-twice.trace', body), '--platform', 'bare-metal', '--kernel', 'modern');
+    assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-unknown@8', 'unmap-unknown@8', 'unmap-unknown@8']);
+    assert.match(r.dmaDebug[0]!.message, /^device driver tries to free DMA memory it has not allocated/);
+    assert.equal(r.trace.skipped.beforeTrace, 0);
+    assert.equal(r.counters.unmaps, 6);
+  });
+
+  it('dma_unmap_page of a dma_alloc handle: the wrong function, the entry gone (no leak), the later dma_free "has not allocated"', () => {
+    const body = [ev.alloc(0x6c000000, 8192), ev.unmapPhys('BIDIRECTIONAL', 0x6c000000, 8192), ev.free(0x6c000000, 8192)];
+    for (const platform of ['bare-metal', 'iommu']) {
+      const r = both(traceFile(`alloc-unmap-${platform}.trace`, body), '--platform', platform, '--kernel', 'modern');
+      assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-wrong-function@6', 'unmap-unknown@7'], platform);
+      assert.match(r.dmaDebug[0]!.message, /\[mapped as coherent\] \[unmapped as single\]$/);
+      assert.equal(r.trace.allocUnmaps, 1);
+    }
+    const text = cli('replay', traceFile('alloc-unmap.trace', body), '--format', 'ftrace', '--platform', 'bare-metal', ...SMALL);
+    assert.match(text.stdout, /1 dma_unmap_page of a live DMA-API allocation's handle \(replayed on it: dma-debug's wrong function/);
+  });
+
+  it('a sync inside a mapping: 6.12 checks it where it is, 2.6.37 as the range form from the mapping\'s handle', () => {
+    const body = [ev.mapPhys('FROM_DEVICE', 0x7e000000, 4096, 0x7e000000), ev.sync(true, 'FROM_DEVICE', 0x7e000100, 1500), ev.sync(true, 'FROM_DEVICE', 0x7e000c00, 2048), ev.unmapPhys('FROM_DEVICE', 0x7e000000, 4096)];
+    const path = traceFile('range-sync.trace', body);
+    const modern = both(path, '--platform', 'swiotlb-force', '--kernel', 'modern');
+    assert.deepEqual(modern.dmaDebug.map((d) => `${d.class}@${d.op}`), ['sync-unknown@7'], '6.12: the second runs past the mapping (no entry contains it)');
+    const old = both(path, '--platform', 'swiotlb-force', '--kernel', '2010');
+    assert.deepEqual(old.dmaDebug.map((d) => `${d.class}@${d.op}`), ['sync-outside@7'], '2.6.37: the first is inside (no report), the second past its end');
+    assert.match(old.dmaDebug[0]!.message, /\[allocation size=4096 bytes\] \[sync offset\+size=5120\]$/);
+    // Copies at handle + offset either way: 6.12 copies the map in and stops the second sync at the
+    // mapping's end; 2.6.37 copies no FROM_DEVICE map in and runs on.
+    assert.equal(modern.counters.bounceBytes, 4096 + 1500 + 1024 + 4096);
+    assert.equal(old.counters.bounceBytes, 1500 + 2048 + 4096);
+  });
+});
