@@ -164,6 +164,14 @@ export function dma_error_addr(): u64 {
   return overflow_bus();
 }
 
+/**
+ * 2.6.37: do the platform's dma_map_ops have sync_single_range_for_* (x86 swiotlb_dma_ops,
+ * xen_swiotlb_dma_ops), through which dma_sync_single_range_* reaches
+ * debug_dma_sync_single_range_*? ppc64's dma_iommu_ops has none: the generic header then makes it
+ * the plain sync at handle + offset.
+ */
+export function range_sync_hook(): bool { return platform != PLATFORM_IOMMU; }
+
 /** What dma_mapping_error would say of the map whose outcome is `out`. */
 @inline export function map_failed(out: usize): bool { return load<i32>(out, OUT_HOW) == MAP_FAILED; }
 

@@ -12,7 +12,7 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
+import { dma_map_phys, dma_unmap_addr, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
@@ -209,9 +209,11 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   const b = buf(slot);
   // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
   // at handle + offset and dma_sync_single_range_*; 2.6.37's driver calls the range form, whose
-  // debug_dma_sync_single_range_* checks the mapping's handle with offset + size.
-  const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && m_has(b) ? offset - m_offset(b) : -1;
-  sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, whole >= 0 ? whole + size : -1);
+  // debug_dma_sync_single_range_* checks the mapping's handle with offset + size — where the dma
+  // ops have the range hook (dma/mapping.ts). The sum saturates at 2^31 − 1 (an i32 size), as in the model.
+  const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && range_sync_hook() && m_has(b) ? offset - m_offset(b) : -1;
+  const checked = whole >= 0 ? <i32>min(<i64>whole + <i64>size, <i64>i32.MAX_VALUE) : -1;
+  sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, checked);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `check_at` instead when `checked` ≥ 0 (a range sync). */

@@ -26,7 +26,7 @@ import { SgLists } from './traceSgLists.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
 import { AddrFolder, FOLD_BASE, isMappingError } from './traceAddr.js';
-import { type Buffer, LiveMappings, type Mapping, coveredBy } from './traceMappings.js';
+import { type Buffer, IDLE_MAX, LiveMappings, type Mapping, coveredBy } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
 /** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform's DMA ops map (6.12 xen-pv:
@@ -35,7 +35,7 @@ export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean }
 const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
 /** An unmap's attrs word: DMA_ATTR_SKIP_CPU_SYNC, no copy back (6.12 dma_direct_unmap_page, xen_swiotlb_unmap_page). */
 const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKIP_CPU_SYNC : 0);
-const IDLE_MAX = 4096, DMA32_LIMIT = 2 ** 32; // unmapped page buffers kept for a later map of the same pages (LRU)
+const DMA32_LIMIT = 2 ** 32;
 
 /** Stateful translator: one per trace. */
 export class TraceTranslator {
@@ -111,9 +111,9 @@ export class TraceTranslator {
         const why = m?.size === ev.size ? undefined : this.skips.take(ev.dma, ev.size, !m && !this.dead.has(ev.dma), 'map');
         if (why) return void sk[why]++;
         if (!m) {
-          const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a DMA-API allocation unmapped as a mapping: check_unmap's wrong function
+          const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a) void this.summary.allocUnmaps++, this.push(Op.UNMAP, a.slot, this.dir(ev.dir), ev.size, attrsOf(ev));
+          else if (a?.coherent) void this.summary.allocUnmaps++, this.push(Op.UNMAP, a.slot, this.dir(ev.dir), ev.size, attrsOf(ev));
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size, attrsOf(ev)));
           return;
         }
@@ -140,7 +140,7 @@ export class TraceTranslator {
         const at = why ? -1 : same >= 0 ? same : count - 1, dir = this.dir(ev.dir), n = ev.phys.length;
         const again = at < 0 && !why ? this.sgLists.unmapped(key) : undefined; // a list the trace unmapped: each entry again
         if (at < 0 && !again) return void sk[why ?? 'beforeTrace']++;
-        const list = again ? { maps: again } : this.sgLists.take(first!, at);
+        const list = again ? { maps: again } : this.sgLists.take(first!, at, key);
         if ('skipped' in list && list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
@@ -295,8 +295,10 @@ export class TraceTranslator {
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
     const synced = this.mappings.overlapping(dma, size);
+    // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate
+    // mappings side by side) a sync that runs past the mapping it starts in.
     const first = synced.find((o) => o.from === dma);
-    const past = synced.length > 0 && !coveredBy(synced, dma, size);
+    const past = synced.length > 0 && (!coveredBy(synced, dma, size) || (synced.length > 1 && !synced.every((o) => o.m.sg)));
     if (past) this.summary.syncsPastMapping++;
     // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
@@ -345,6 +347,7 @@ export class TraceTranslator {
     if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'alloc');
     const b = this.newBuffer(pages, '', `dma ${this.folder.hex(dma)}`);
     this.allocs.add(dma, b);
+    if (ev.name === 'dma_alloc') b.coherent = true;
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
       this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
       return;

@@ -7,7 +7,12 @@ import type { Addr } from './traceEvents.js';
 /** A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
  * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
  * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). */
-export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping }
+/** How many unmapped things a trace replay remembers (page buffers for a later map of the same pages,
+ * mappings and sg lists for a double unmap or a use after unmap), the oldest forgotten first. */
+export const IDLE_MAX = 4096;
+
+/** A replayed buffer; `coherent`: a dma_alloc's (dma-debug files it as coherent, as the kernel does). */
+export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
 export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean }

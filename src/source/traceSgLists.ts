@@ -5,12 +5,11 @@
 // finds none live, so its "mapped_ents" stop never comes) and each is "has not allocated".
 import type { Addr } from './traceEvents.js';
 import { FifoMap } from './fifoMap.js';
+import { IDLE_MAX } from './traceMappings.js';
 
 /** One list: its key (sgKey of its physical addresses), its replayed entries, and the handle of
  * its entries not replayed (source/traceSkips.ts), if any. */
 export interface SgList<M> { key: string; maps: M[]; skipped?: object }
-
-const DEAD_MAX = 4096; // unmapped lists remembered (the oldest forgotten first)
 
 export class SgLists<M> {
   private readonly live = new Map<Addr, SgList<M>[]>();
@@ -28,14 +27,17 @@ export class SgLists<M> {
     return { at: lists ? lists.map((l) => l.key).lastIndexOf(key) : -1, count: lists?.length ?? 0 };
   }
 
-  /** Takes the live list at index `at` of those starting at `first` (find's), remembering it as unmapped. */
-  take(first: Addr, at: number): SgList<M> {
+  /** Takes the live list at index `at` of those starting at `first` (find's), remembering it as
+   * unmapped under its key and under the unmap's (`unmapKey`: a dma_unmap_sg of fewer entries). */
+  take(first: Addr, at: number, unmapKey: string): SgList<M> {
     const lists = this.live.get(first)!;
     const list = lists.splice(at, 1)[0]!;
     if (lists.length === 0) this.live.delete(first);
-    this.dead.delete(list.key);
-    this.dead.set(list.key, list.maps);
-    if (this.dead.size > DEAD_MAX) this.dead.shift();
+    for (const key of new Set([list.key, unmapKey])) {
+      this.dead.delete(key);
+      this.dead.set(key, list.maps);
+      if (this.dead.size > IDLE_MAX) this.dead.shift();
+    }
     return list;
   }
 

@@ -42,8 +42,8 @@ export interface TraceSummary {
   errorHandle: { unmaps: number; syncs: number; firstLine: number };
   /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
   syncsPastMapping: number;
-  /** dma_unmap_page/phys calls at a live DMA-API allocation's dma_addr: replayed on it, so dma-debug
-   * reports the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */
+  /** dma_unmap_page/phys calls at a live dma_alloc's dma_addr: replayed on it, so dma-debug reports
+   * the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */
   allocUnmaps: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;

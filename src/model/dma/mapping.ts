@@ -166,6 +166,11 @@ function iommuMap(s: DmaState, rec: MappingRecord, phys: number): void {
   rec.dmaAddr = iommu.busOf(first, phys % PAGE_SIZE);
 }
 
+/** 2.6.37: do the platform's dma_map_ops have sync_single_range_for_* (assembly/dma/mapping.ts range_sync_hook)? */
+export function rangeSyncHook(s: DmaState): boolean {
+  return s.cfg.platform !== Platform.iommu;
+}
+
 /**
  * The one bus address the platform's dma_mapping_error() is true for (twin of dma_error_addr):
  * 2010 generic swiotlb: the overflow buffer's; 2010 Xen: 0; the IOMMU and modern: DMA_MAPPING_ERROR.

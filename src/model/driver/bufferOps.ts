@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
@@ -161,9 +161,9 @@ export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boole
  */
 export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, range = false): void {
   // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
-  // with offset + size (assembly/driver/buffer_ops.ts dma_sync).
-  const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && m ? offset - m.offset : -1;
-  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? whole + size : -1);
+  // with offset + size where the dma ops have the hook (dma/mapping.ts); assembly/driver/buffer_ops.ts dma_sync.
+  const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && rangeSyncHook(s) && m ? offset - m.offset : -1;
+  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? Math.min(whole + size, 2 ** 31 - 1) : -1);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `checkAt` instead when `checked` ≥ 0 (a range sync). */
