@@ -11,9 +11,13 @@ import { IDLE_MAX } from './traceMappings.js';
  * its entries not replayed (source/traceSkips.ts), if any. */
 export interface SgList<M> { key: string; maps: M[]; skipped?: object }
 
-export class SgLists<M> {
+/** An entry of a list the trace unmapped: its recorded dma address and size. */
+export interface UnmappedEntry { dma: Addr; size: number; live: false }
+
+export class SgLists<M extends { dma: Addr; size: number }> {
   private readonly live = new Map<Addr, SgList<M>[]>();
-  private readonly dead = new FifoMap<string, M[]>();
+  /** Unmapped lists' entries as dma, size pairs (compact: a long trace unmaps many lists). */
+  private readonly dead = new FifoMap<string, Float64Array>();
 
   add(first: Addr, list: SgList<M>): void {
     const lists = this.live.get(first);
@@ -33,16 +37,19 @@ export class SgLists<M> {
     const lists = this.live.get(first)!;
     const list = lists.splice(at, 1)[0]!;
     if (lists.length === 0) this.live.delete(first);
+    const pairs = Float64Array.from(list.maps.flatMap((m) => [m.dma, m.size]));
     for (const key of new Set([list.key, unmapKey])) {
       this.dead.delete(key);
-      this.dead.set(key, list.maps);
+      this.dead.set(key, pairs);
       if (this.dead.size > IDLE_MAX) this.dead.shift();
     }
     return list;
   }
 
   /** The entries of the latest unmapped list with this key (another dma_unmap_sg of it). */
-  unmapped(key: string): M[] | undefined {
-    return this.dead.get(key);
+  unmapped(key: string): UnmappedEntry[] | undefined {
+    const pairs = this.dead.get(key);
+    if (!pairs) return undefined;
+    return Array.from({ length: pairs.length / 2 }, (_, i) => ({ dma: pairs[2 * i]!, size: pairs[2 * i + 1]!, live: false as const }));
   }
 }
