@@ -149,7 +149,7 @@ describe('trace: dma_alloc_pages on every platform', () => {
   it('the header says, platform by platform, how the allocations replayed (not the first platform\'s words for all)', () => {
     const r = cli('replay', traceFile('allocpages-all.trace', TRACE), '--format', 'ftrace', '--platform', 'all', '--kernel', 'modern', ...SMALL);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^ {2}DMA-API allocations: syncs of dma_alloc, dma_alloc_pages or noncontiguous memory never bounced on bare-metal, swiotlb-force, iommu, coco \(coherent memory there\); dma_alloc_pages \/ noncontiguous memory replayed as pages xen-swiotlb maps on xen-pv \(/m);
+    assert.match(r.stdout, /^ {2}DMA-API allocations: syncs inside those held as coherent memory \(dma_alloc's, and dma_alloc_pages or noncontiguous memory where the platform does not map it\) never bounced on bare-metal, swiotlb-force, iommu, coco; dma_alloc_pages \/ noncontiguous memory replayed as pages xen-swiotlb maps on xen-pv \(/m);
     assert.match(r.stdout, /the recording machine attempted 0 bounces \(swiotlb_bounced\)/);
     assert.doesNotMatch(r.stdout, /coherent memory here, never bounced on bare-metal/, 'not the first platform\'s words for all');
   });

@@ -98,6 +98,13 @@ describe('trace: a failed map\'s handle used unchecked', () => {
     assert.deepEqual(w.dmaDebug, j.dmaDebug);
     assert.match(w.dmaDebug[0].message, /^device driver syncs DMA memory outside allocated range \[device address=0x[0-9a-f]+\] \[allocation size=2048 bytes\] \[sync offset\+size=8192\]$/);
   });
+  it('ffffffff inside a live mapping is that mapping\'s byte, not a 32-bit dma_addr_t\'s error handle', () => {
+    const held = traceFile('ffffffff-held.trace', [ev.mapPhys('FROM_DEVICE', 0xfffff000, 4096, 0x7e300000), `dma_sync_single_for_cpu: ${DEV} dir=FROM_DEVICE dma_addr=ffffffff size=1`]);
+    const r = replayJson(held, '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.deepEqual(r.trace.errorHandle, { unmaps: 0, syncs: 0, firstLine: 0 });
+    assert.equal(r.counters.syncsForCpu, 1);
+    assert.deepEqual(r.dmaDebug.filter((d: { class: string }) => d.class !== 'leak'), []);
+  });
   it('the text says what it was and that dma-debug answers; dir=NONE is still refused first', () => {
     const text = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
     assert.equal(text.code, 0, text.stderr);

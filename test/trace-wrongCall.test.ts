@@ -58,7 +58,7 @@ describe('trace: calls on the wrong thing', () => {
     assert.deepEqual(both(big, '--platform', 'bare-metal', '--kernel', '2010').dmaDebug.map((d) => d.class), ['sync-outside', 'leak']);
   });
 
-  it('a sync across two mappings side by side runs past the one it starts in (one call there); an IOMMU-merged segment\'s entries do not', () => {
+  it('a sync across two mappings side by side runs past the one it starts in (one call there; a merged segment\'s entries: trace-syncPast.test.ts)', () => {
     const body = [ev.mapPhys('FROM_DEVICE', 0x7e000000, 4096, 0x7e000000), ev.mapPhys('FROM_DEVICE', 0x7e001000, 4096, 0x7e001000), ev.sync(true, 'FROM_DEVICE', 0x7e000800, 4096)];
     const path = traceFile('span.trace', body);
     for (const [kernel, cls] of [['modern', 'sync-unknown'], ['2010', 'sync-outside']]) {

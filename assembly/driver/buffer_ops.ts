@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, SYNC_CHECK_MAX } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -210,9 +210,9 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
   // at handle + offset and dma_sync_single_range_*; 2.6.37's driver calls the range form, whose
   // debug_dma_sync_single_range_* checks the mapping's handle with offset + size — where the dma
-  // ops have the range hook (dma/mapping.ts). The sum saturates at 2^31 − 1 (an i32 size), as in the model.
+  // ops have the range hook (dma/mapping.ts). The sum saturates at SYNC_CHECK_MAX, as in the model.
   const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && range_sync_hook() && m_has(b) ? offset - m_offset(b) : -1;
-  const checked = whole >= 0 ? <i32>min(<i64>whole + <i64>size, <i64>i32.MAX_VALUE) : -1;
+  const checked = whole >= 0 ? <i32>min(<i64>whole + <i64>size, <i64>SYNC_CHECK_MAX) : -1;
   sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, checked);
 }
 

@@ -45,7 +45,7 @@ export const OUTPUT_OPTIONS: OptionSpec[] = [
 ];
 
 export const PLATFORM_OPTION: OptionSpec = { name: 'platform', kind: 'choice', default: 'xen-pv', choices: PLATFORMS, help: 'where DMA addresses come from: dma-direct, forced swiotlb, Xen PV (p2m, xen-swiotlb), an IOMMU, or coco = a confidential-computing guest (SEV-SNP/TDX; --kernel modern only): every map bounces through a shared swiotlb sized 6% of --ram (64M-1G) unless --swiotlb gives another size, coherent memory is converted to shared (docs/ENGINE.md §1, §5, §16)' };
-export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit' };
+export const DEVICE_OPTION: OptionSpec = { name: 'device', kind: 'choice', default: 'r100', choices: DEVICES, help: 'GPU: r100/nv04/agp have a 32-bit DMA mask, r600/nv50 40-bit (a kernel trace replays with this mask, not the recorded one)' };
 export const COSTS_OPTION: OptionSpec = { name: 'costs', kind: 'path', help: 'JSON cost table overriding the defaults (without it: the built-in table, costs/default.json)' };
 export const KERNEL_OPTION: OptionSpec = { name: 'kernel', kind: 'choice', default: '2010', choices: KERNELS, help: "the kernel, end to end: 2010 = Linux 2.6.37 (TTM pools, radeon/nouveau binds, xen-swiotlb, dma-debug; 3.3's ttm_page_alloc_dma behind coherent), modern = Linux 6.12 (ttm_pool.c: caching x order pools, blocks mapped at allocation; swiotlb, dma-debug, lazy IOMMU); docs/ENGINE.md" };
 

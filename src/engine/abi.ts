@@ -102,11 +102,8 @@ export const ViolationKind = { none: 0, stale: 1, lost: 2, foreign: 3 } as const
 
 /** dma-debug entry types (kernel/dma/debug.c type2name). */
 export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
-/**
- * MAP, SYNC_FOR_* and UNMAP carry the direction in their second word's low OP_DIR_BITS bits and,
- * above them, the sg call's entry count (nents; dma-debug's sg_call_ents): 0 is a single-page
- * call, more an entry of an sg list (a kernel trace's dma_map_sg, dma_unmap_sg, dma_sync_sg_*).
- */
+/** MAP, SYNC_FOR_* and UNMAP carry the direction in their second word's low OP_DIR_BITS bits and, above them, the sg call's
+ * entry count (nents; dma-debug's sg_call_ents): 0 a single-page call, more an entry of a kernel trace's sg list. */
 export const OP_DIR_BITS = 2;
 /** MAP's and UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC:
  * no copy back from a bounce slot at an unmap (6.12 __swiotlb_tbl_unmap_single), no cacheline EEXIST
@@ -114,6 +111,8 @@ export const OP_DIR_BITS = 2;
 export const OP_ATTR_SKIP_CPU_SYNC = 1;
 /** dma-debug's cacheline numbers of a trace's recorded memory carry this bit: never a simulated page's. */
 export const RECORDED_CLN_BIT = 47;
+/** The largest size a sync checks (an i32): a 2.6.37 range sync's offset + size saturates there. */
+export const SYNC_CHECK_MAX = 2 ** 31 - 1;
 
 /** Counter order in the engine's counter region (each an i64). */
 export const COUNTERS = [
@@ -391,7 +390,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, RECORDED_CLN_BIT,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, RECORDED_CLN_BIT, SYNC_CHECK_MAX,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

@@ -163,13 +163,17 @@ export function maskNote(r: Result, where?: string[]): string | undefined {
   const top = Math.max(r.machine.ramBytes, r.machine.hostRamBytes ?? 0);
   const reach = (b: number) => Math.min(2 ** b, top);
   if (!['bare-metal', 'xen-pv'].includes(r.scenario.platform) || !recorded.some((b) => reach(b) !== reach(bits))) return undefined;
-  const last = recorded.at(-1)!, names = (Object.keys(DEVICE_INFO) as (keyof typeof DEVICE_INFO)[]).filter((d) => d !== r.scenario.device && DEVICE_INFO[d].maskBits === last);
+  const devices = Object.keys(DEVICE_INFO) as (keyof typeof DEVICE_INFO)[];
+  const list = (ds: string[]) => (ds.length === 1 ? ds[0]! : `${ds.slice(0, -1).join(', ')} and ${ds.at(-1)}`);
+  const last = recorded.at(-1)!, same = devices.filter((d) => d !== r.scenario.device && DEVICE_INFO[d].maskBits === last);
+  // The widest modelled mask, when it reaches all of this machine's memory as the recorded one does.
+  const widest = Math.max(...devices.map((d) => DEVICE_INFO[d].maskBits)), wide = devices.filter((d) => DEVICE_INFO[d].maskBits === widest);
   const advice = reach(last) === reach(bits) ? `the last, ${last} bits, reaches what --device's does`
-    : names.length ? `${names.join(names.length === 2 ? ' and ' : ', ')} ${names.length === 1 ? 'has' : 'have'} ${last} bits: --device ${names[0]}`
-    : last >= 40 && 2 ** 40 >= top ? 'r600 and nv50 have 40 bits, which reach all of this machine\'s memory as the recorded mask does'
-    : last < 32 ? 'no modelled device has fewer than 32 bits' : '';
+    : same.length ? `${list(same)} ${same.length === 1 ? 'has' : 'have'} ${last} bits: --device ${same[0]}`
+    : reach(widest) === reach(last) ? `${list(wide)} ${wide.length === 1 ? 'has' : 'have'} ${widest} bits, which reach all of this machine's memory as the recorded mask does: --device ${wide[0]}`
+    : last < Math.min(...devices.map((d) => DEVICE_INFO[d].maskBits)) ? 'no modelled device has a mask that narrow' : '';
   const widths = recorded.map((b) => `${b} bit${b === 1 ? '' : 's'}`).join(', then ');
-  return `  the recording device's DMA mask: ${widths} (swiotlb_bounced's dma_mask); --device ${r.scenario.device} has ${bits}, and what bounces ${where ? `on ${where.join(', ')}` : 'here'} follows its mask${advice ? ` (${advice})` : ''}`;
+  return `  the recording device's DMA mask: ${widths} (swiotlb_bounced's dma_mask); --device ${r.scenario.device} has ${bits} bits, and what bounces ${where ? `on ${where.join(', ')}` : 'here'} follows --device's mask${advice ? ` (${advice})` : ''}`;
 }
 
 /** What a replayed kernel trace held, and what of it was not replayed or was inferred; `shared`:
@@ -194,7 +198,7 @@ export function traceLines(r: Result, shared = false): string[] {
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
     k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; syncs of no bytes)`,
-    !shared && t.allocSyncs && `${plural(t.allocSyncs, 'sync')} of DMA-API allocations (dma_alloc, dma_alloc_pages or noncontiguous memory: coherent memory here, never bounced on ${r.scenario.platform}${r.scenario.kernel === 'modern' ? '' : '; 2.6.37 had no dma_alloc_pages'})`,
+    !shared && t.allocSyncs && `${plural(t.allocSyncs, 'sync')} inside DMA-API allocations held as coherent memory (dma_alloc's${t.allocsMapped ? '' : ', and dma_alloc_pages or noncontiguous memory'}: never bounced on ${r.scenario.platform}${r.scenario.kernel === 'modern' ? '' : '; 2.6.37 had no dma_alloc_pages'})`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
   const inferred = [
@@ -204,15 +208,16 @@ export function traceLines(r: Result, shared = false): string[] {
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);
   if (t.allocFormat612) out.push('  the trace is from 6.12.0–6.12.47 (dma_alloc prints no dir=): those kernels traced dma_alloc_pages as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so such memory replays as streaming maps, which may bounce');
   if (t.allocsMapped && !shared) out.push(`  ${plural(t.allocsMapped, 'dma_alloc_pages / noncontiguous allocation')} replayed as pages xen-swiotlb maps (dma_common_alloc_pages → xen_swiotlb_map_page: bounced when a frame lies above the mask or the pages straddle machine frames or, 6.12.0, are not aligned to their size), their syncs copied, their frees unmapped without a copy back (DMA_ATTR_SKIP_CPU_SYNC)`);
-  if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} of a mapping the trace had already unmapped (a double unmap, a use after unmap): replayed on its unmapped pages, so dma-debug sees ${t.afterUnmap === 1 ? 'it' : 'them'} as the kernel would (a single call: "has not allocated"; an sg list's sync: nothing, as debug_dma_sync_sg_* checks only entries still mapped)`);
+  if (t.afterUnmap) out.push(`  ${plural(t.afterUnmap, 'unmap or sync', 'unmaps or syncs')} (an sg list's call: one per entry) of mappings the trace had already unmapped (a double unmap, a use after unmap): replayed on their unmapped pages, so dma-debug sees ${t.afterUnmap === 1 ? 'it' : 'them'} as the kernel would ("has not allocated"; but an sg list's sync: nothing, as debug_dma_sync_sg_* checks only entries still mapped)`);
   if (t.allocUnmaps) out.push(`  ${plural(t.allocUnmaps, 'dma_unmap_page')} of a live dma_alloc handle (replayed on it, as check_unmap sees it: the wrong function while its coherent entry lives, which that call takes away, "has not allocated" after; the memory stays allocated)`);
   if (t.sgEntryUnmaps) out.push(`  ${plural(t.sgEntryUnmaps, 'single unmap')} of an sg list's entry (replayed: dma-debug's wrong function; the list's dma_unmap_sg then unmaps it again: has not allocated)`);
   const eh = t.errorHandle;
   if (eh.unmaps + eh.syncs) out.push(`  ${[eh.unmaps && plural(eh.unmaps, 'unmap'), eh.syncs && plural(eh.syncs, 'sync')].filter(Boolean).join(' and ')} of DMA_MAPPING_ERROR (first at line ${num(eh.firstLine)}): the driver used a failed map's handle without checking dma_mapping_error(), a bug wherever it runs; replayed at the handle a failed map gives here (the map itself was not replayed), so dma-debug reports ${eh.unmaps + eh.syncs === 1 ? 'it' : 'them'} as this kernel would`);
-  if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the ${t.syncsPastMapping === 1 ? 'mapping it' : 'mappings they'} started in (dma-debug reports each: 6.12 sync-unknown, 2.6.37 sync-outside, from the mapping's handle as its range form checks)`);
+  const pastClass = r.scenario.kernel === 'modern' ? 'sync-unknown: no entry holds it all' : r.scenario.platform === 'iommu' ? 'sync-unknown where it starts inside the mapping (ppc64 has no range hook), else sync-outside' : 'sync-outside, checked from the mapping\'s handle as 2.6.37\'s range form does';
+  if (t.syncsPastMapping) out.push(`  ${plural(t.syncsPastMapping, 'sync')} ran past the ${t.syncsPastMapping === 1 ? 'mapping it' : 'mappings they'} started in (dma-debug reports each: ${pastClass})`);
   // A map that succeeded when recorded but fails here: the trace goes on to sync and unmap it.
   const failedHere = r.counters.mappingErrors ?? 0;
-  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (an unmap as unmap-unknown; a sync as whatever 6.12's containing lookup meets, or 2.6.37's exact one), where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole, its other entries unmapped with it)${panicsOf(r) ? ` (but for ${panicsOf(r) === 1 ? 'the one' : `the ${num(panicsOf(r))}`} over the overflow buffer: see the panic line)` : ''}`);
+  if (failedHere) out.push(`  ${plural(failedHere, 'map')} failed here that the recording machine made; the trace's later syncs and unmaps of ${failedHere === 1 ? 'it' : 'them'} show in dma-debug (an unmap as unmap-unknown; a sync as the kernel's lookup answers at the failed handle), where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole, its other entries unmapped with it)${panicsOf(r) ? ` (but for ${panicsOf(r) === 1 ? 'the one' : `the ${num(panicsOf(r))}`} over the overflow buffer: see the panic line)` : ''}`);
   const allocFailed = r.counters.allocFailures ?? 0;
   if (allocFailed) out.push(`  ${plural(allocFailed, 'allocation')} failed here (pages for the trace's maps, dma_alloc memory, or on xen-pv dma_alloc_pages memory whose pages xen-swiotlb could not map: dma_common_alloc_pages gives them back and returns NULL): the trace's later calls on ${allocFailed === 1 ? 'it' : 'them'} do nothing here, where a driver would have taken its error path`);
   if (t.lastEventUnterminated) out.push(`  the last line (${num(t.lines)}) is an event with no line break after it: if the file was cut short there, its last field may be cut too, and it was read as it stands`);

@@ -23,7 +23,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     const [coherentOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocsMapped)];
     if (coherentOn.length || mappedOn.length) {
       out.push(`  DMA-API allocations: ${[
-        coherentOn.length && `syncs of dma_alloc, dma_alloc_pages or noncontiguous memory never bounced on ${coherentOn.join(', ')} (coherent memory there)`,
+        coherentOn.length && `syncs inside those held as coherent memory (dma_alloc's, and dma_alloc_pages or noncontiguous memory where the platform does not map it) never bounced on ${coherentOn.join(', ')}`,
         mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }

@@ -9,14 +9,13 @@
 //   mapping, or span entries an IOMMU merged), an unmap one of its size first and a single mapping
 //   before an sg entry; an address the trace unmapped before (double unmap, use after unmap) is
 //   replayed on its pages, DMA_MAPPING_ERROR at the handle a failed map gives here.
-// - dma_map_sg maps entry by entry (dma_direct_map_sg), dma-debug's sg type with the list's count;
-//   dma_unmap_sg names its list by physical addresses (source/traceSgLists.ts).
-// - dma_alloc and its _pages/_sgt forms are device-reachable memory (never bounced) named by dma_addr,
-//   but on 6.12 xen-pv _pages/_sgt are pages xen-swiotlb maps. swiotlb_bounced lines are counted.
+// - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
+//   addresses (traceSgLists.ts). dma_alloc and its _pages/_sgt forms are coherent memory named by
+//   dma_addr (6.12 xen-pv: _pages/_sgt are pages xen-swiotlb maps). swiotlb_bounced lines are counted.
 // - not replayed, and counted: MMIO, memory already shared with the host (CC_SHARED), calls that
 //   failed when recorded, calls on mappings made before the trace, calls over 4 MiB; the calls on
 //   a mapping not replayed are counted with it (source/traceSkips.ts).
-import { Dir, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+import { MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg, shown } from '../errors.js';
 import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
@@ -25,16 +24,12 @@ import { sgEntries, sgSyncs } from './traceSg.js';
 import { SgLists } from './traceSgLists.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
-import { AddrFolder, FOLD_BASE, isMappingError } from './traceAddr.js';
-import { type Buffer, IDLE_MAX, LiveMappings, type Mapping, coveredBy } from './traceMappings.js';
+import { ADDR_ERROR_32, AddrFolder, FOLD_BASE } from './traceAddr.js';
+import { type Buffer, DIR, IDLE_MAX, LiveMappings, type Mapping, attrsOf, coveredBy } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
-/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform's DMA ops map (6.12 xen-pv:
- * xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages), not a coherent allocation. */
+/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform maps (6.12 xen-pv: xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages). */
 export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean }
-const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
-/** An unmap's attrs word: DMA_ATTR_SKIP_CPU_SYNC, no copy back (6.12 dma_direct_unmap_page, xen_swiotlb_unmap_page). */
-const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKIP_CPU_SYNC : 0);
 const DMA32_LIMIT = 2 ** 32;
 
 /** Stateful translator: one per trace. */
@@ -51,7 +46,7 @@ export class TraceTranslator {
   private readonly idle = new FifoMap<string, Buffer>();
   /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */
   private readonly mappings = new LiveMappings();
-  /** Live sg lists by their first physical address (dma_unmap_sg gives only phys_addrs). */
+  /** sg lists, live by their first physical address, and the latest unmapped (dma_unmap_sg gives only phys_addrs). */
   private readonly sgLists = new SgLists<Mapping>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
   private readonly dead = new FifoMap<Addr, Mapping>();
@@ -102,7 +97,8 @@ export class TraceTranslator {
         else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir), undefined, undefined, 0, attrsOf(ev));
         return;
       case 'unmap': {
-        if (!ev.resource && isMappingError(ev.dma)) return this.errorHandle('unmaps', Op.UNMAP_ERROR, ev.size, this.dir(ev.dir), attrsOf(ev));
+        const dir = this.dir(ev.dir), attrs = attrsOf(ev);
+        if (!ev.resource && this.errorHandle(ev.dma, 'unmaps', Op.UNMAP_ERROR, ev.size, dir, attrs)) return;
         const m = ev.resource ? undefined : this.mappings.findStart(ev.dma, ev.size);
         // An unmap of a mapping not replayed is not replayed either (MMIO never is). Its size
         // tells it from a replayed one at the same address (dma-debug checks it): a skipped map of
@@ -113,17 +109,17 @@ export class TraceTranslator {
         if (!m) {
           const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a?.coherent) void this.summary.allocUnmaps++, this.push(Op.UNMAP, a.slot, this.dir(ev.dir), ev.size, attrsOf(ev));
-          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, this.dir(ev.dir), ev.size, attrsOf(ev)));
+          else if (a?.coherent) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
+          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
         if (m.sg) this.summary.sgEntryUnmaps++;
-        this.unmap(m, this.dir(ev.dir), ev.size, 0, attrsOf(ev));
+        this.unmap(m, dir, ev.size, 0, attrs);
         return;
       }
       case 'sync':
-        if (isMappingError(ev.dma)) return this.errorHandle('syncs', Op.SYNC_ERROR, ev.size, this.dir(ev.dir), ev.forCpu ? 1 : 0);
+        if (this.errorHandle(ev.dma, 'syncs', Op.SYNC_ERROR, ev.size, this.dir(ev.dir), ev.forCpu ? 1 : 0)) return;
         this.sync(ev.dma, ev.size, this.dir(ev.dir), ev.forCpu);
         return;
       case 'map_sg':
@@ -171,8 +167,15 @@ export class TraceTranslator {
     }
   }
 
-  /** An unmap or sync of DMA_MAPPING_ERROR: a failed map's handle used unchecked, replayed at the handle a failed map gives here. */
-  private errorHandle(kind: 'unmaps' | 'syncs', code: number, size: number, dir: number, last: number): void { this.summary.errorHandle[kind]++; this.summary.errorHandle.firstLine ||= this.lineNo; this.push(code, size, dir, last); }
+  /** An unmap or sync at DMA_MAPPING_ERROR (all ones, or a 32-bit dma_addr_t's ffffffff where no live mapping holds that
+   * byte): a failed map's handle used unchecked, replayed at the handle a failed map gives here; false for another address. */
+  private errorHandle(dma: Addr, kind: 'unmaps' | 'syncs', code: number, size: number, dir: number, last: number): boolean {
+    if (dma !== ADDR_ERROR && (dma !== ADDR_ERROR_32 || this.mappings.holds(dma))) return false;
+    this.summary.errorHandle[kind]++;
+    this.summary.errorHandle.firstLine ||= this.lineNo;
+    this.push(code, size, dir, last);
+    return true;
+  }
 
   private dir(d: TraceDir): number {
     // dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace.
@@ -211,9 +214,8 @@ export class TraceTranslator {
 
   /** Frees the least recently unmapped page buffer; false when there is none. */
   private dropOldestIdle(): boolean {
-    const oldest = this.idle.shift();
-    if (!oldest) return false;
-    const b = oldest[1];
+    const b = this.idle.shift()?.[1];
+    if (!b) return false;
     b.freed = true;
     delete this.names[b.id];
     this.push(Op.FREE, b.slot);
@@ -287,10 +289,10 @@ export class TraceTranslator {
   }
 
   /**
-   * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (a segment
-   * an IOMMU merged holds several entries), the latest first where two hold the same bytes, once.
-   * One starting in a mapping and running past what they hold is one call with the driver's size,
-   * as the kernel's: check_sync sees the whole range; the era's swiotlb copies (6.12 stops at the end).
+   * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (the entries of a segment an
+   * IOMMU merged), the latest first where two hold the same bytes, once. One running past what they hold, or over separate
+   * mappings side by side, is one call with the driver's size where it starts, as the kernel's (check_sync sees the whole
+   * range; the era's swiotlb copies, 6.12 to the mapping's end). Starting inside a mapping: 2.6.37's range form (op word f).
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
@@ -304,7 +306,7 @@ export class TraceTranslator {
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
     for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
     if (synced.length > 0) return;
-    // dma_alloc_pages / dma_alloc_noncontiguous memory is synced by its owner, never bounced.
+    // Inside a DMA-API allocation held as coherent memory (dma_alloc; _pages/_sgt unless mapped): counted, never bounced.
     if (this.allocs.holds(dma)) return void this.summary.allocSyncs++;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);

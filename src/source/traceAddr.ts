@@ -14,8 +14,6 @@ export type Addr = number;
 export const ADDR_ERROR = -1;
 /** DMA_MAPPING_ERROR of a 32-bit dma_addr_t (arm without LPAE, x86-32 without PAE), as read. */
 export const ADDR_ERROR_32 = 0xffff_ffff;
-/** Is this dma_addr DMA_MAPPING_ERROR, of a 64-bit or a 32-bit dma_addr_t (as a map's is read)? */
-export const isMappingError = (a: Addr) => a === ADDR_ERROR || a === ADDR_ERROR_32;
 /** DMA_MAPPING_ERROR as a 64-bit hex string (~(dma_addr_t)0). */
 const MAPPING_ERROR_HEX = 'ffffffffffffffff';
 const HEX = /^(?:0x)?([0-9a-fA-F]{1,16})$/;

@@ -1,17 +1,21 @@
 // The live mappings a trace replay holds (source/trace.ts), found by the recording machine's dma
 // pages: an unmap by its start, a sync by any byte it covers (a segment an IOMMU merged holds
 // several entries; two mappings may hold the same bytes).
-import { PAGE_SIZE } from '../engine/abi.js';
+import { Dir, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE } from '../engine/abi.js';
 import type { Addr } from './traceEvents.js';
 
-/** A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
- * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
- * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). */
 /** How many unmapped things a trace replay remembers (page buffers for a later map of the same pages,
  * mappings and sg lists for a double unmap or a use after unmap), the oldest forgotten first. */
 export const IDLE_MAX = 4096;
+export const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device, FROM_DEVICE: Dir.from_device } as const;
+/** A map's, dma_map_sg's or an unmap's attrs word: DMA_ATTR_SKIP_CPU_SYNC (at a map: no cacheline EEXIST report, 6.12
+ * add_dma_entry; at an unmap: no copy back, dma_direct_unmap_page, xen_swiotlb_unmap_page). */
+export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKIP_CPU_SYNC : 0);
 
-/** A replayed buffer; `coherent`: a dma_alloc's (dma-debug files it as coherent, as the kernel does). */
+/** A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
+ * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
+ * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). `coherent`: a dma_alloc's
+ * (dma-debug files it as coherent, as the kernel does). */
 export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */

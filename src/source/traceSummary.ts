@@ -23,9 +23,10 @@ export interface TraceSummary {
   lostMarkers: number;
   /** Events not replayed, by why (see the file's header). */
   skipped: { mmio: number; ccShared: number; failedOnRecording: number; beforeTrace: number; afterUnmap: number; tooLarge: number; zeroLength: number };
-  /** Unmaps and syncs of a mapping the trace had already unmapped (a double unmap, a use after
-   * unmap), replayed on its unmapped pages so dma-debug reports them; when those pages were taken
-   * again or given back, skipped.afterUnmap counts them instead. */
+  /** Unmaps and syncs (an sg list's call: one per entry) of mappings the trace had already unmapped
+   * (a double unmap, a use after unmap), replayed on their unmapped pages so dma-debug sees them as
+   * the kernel would (an sg sync then reports nothing); when those pages were taken again or given
+   * back, skipped.afterUnmap counts them instead. */
   afterUnmap: number;
   /** Syncs inside DMA-API allocations (dma_alloc's coherent memory; dma_alloc_pages /
    * dma_alloc_noncontiguous memory the platform does not map: dma-direct, the IOMMU; 2.6.37): never
@@ -40,7 +41,8 @@ export interface TraceSummary {
    * wherever it runs. Replayed at the handle a failed map gives on the simulated platform and era
    * (the map itself is not), so dma-debug answers as that kernel would; firstLine: the first (0: none). */
   errorHandle: { unmaps: number; syncs: number; firstLine: number };
-  /** Syncs that ran past the mappings they started in (dma-debug's sync-outside). */
+  /** Syncs that ran past the mappings they started in, or over separate mappings side by side
+   * (6.12 dma-debug: sync-unknown; 2.6.37: sync-outside from the mapping's handle, as its range form checks). */
   syncsPastMapping: number;
   /** dma_unmap_page/phys calls at a live dma_alloc's dma_addr: replayed on it, so dma-debug reports
    * the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */

@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, Zone } from '../../engine/abi.js';
+import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -163,7 +163,7 @@ export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, si
   // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
   // with offset + size where the dma ops have the hook (dma/mapping.ts); assembly/driver/buffer_ops.ts dma_sync.
   const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && rangeSyncHook(s) && m ? offset - m.offset : -1;
-  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? Math.min(whole + size, 2 ** 31 - 1) : -1);
+  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? Math.min(whole + size, SYNC_CHECK_MAX) : -1);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `checkAt` instead when `checked` ≥ 0 (a range sync). */
