@@ -2,7 +2,8 @@
 // second dma_unmap_sg of a list (each entry "has not allocated": debug_dma_unmap_sg's mapped_ents
 // stop never comes when none is live), a dma_unmap_page of a dma_alloc handle (check_unmap's
 // "wrong function", which takes the coherent entry away), a sync inside a mapping on 2.6.37 (the
-// range form dma_sync_single_range_*).
+// range form dma_sync_single_range_*), a second dma_free of an allocation and a dma_free of a
+// streaming mapping's handle (debug_dma_free_coherent's check_unmap).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMALL, cli } from './helpers.js';
@@ -65,6 +66,45 @@ describe('trace: calls on the wrong thing', () => {
       const r = both(path, '--platform', 'swiotlb-force', '--kernel', kernel!);
       assert.deepEqual(r.dmaDebug.filter((d) => d.class !== 'leak').map((d) => `${d.class}@${d.op}`), [`${cls}@7`], kernel);
       assert.equal(r.trace.syncsPastMapping, 1);
+    }
+  });
+
+  it('a second dma_free of a dma_alloc: "has not allocated" at the handle it had, on every platform and kernel', () => {
+    const body = [ev.alloc(0x6c000000, 8192), ev.free(0x6c000000, 8192), ev.free(0x6c000000, 8192), ev.alloc(0x6c000000, 4096), ev.free(0x6c000000, 4096), ev.free(0x6c000000, 4096)];
+    const path = traceFile('double-free.trace', body);
+    for (const platform of ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu', 'coco']) {
+      for (const kernel of ['modern', '2010']) {
+        if (platform === 'coco' && kernel === '2010') continue;
+        const r = both(path, '--platform', platform, '--kernel', kernel);
+        const at = `${platform} ${kernel}`;
+        assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-unknown@7', 'unmap-unknown@10'], at);
+        assert.match(r.dmaDebug[0]!.message, /^device driver tries to free DMA memory it has not allocated \[device address=0x[0-9a-f]{16}\] \[size=8192 bytes\]$/, at);
+        assert.match(r.dmaDebug[1]!.message, /\[size=4096 bytes\]$/, at);
+        assert.equal(r.trace.freesAgain, 2, at);
+        assert.equal(r.trace.skipped.beforeTrace, 0, at);
+      }
+    }
+    // Not a dma_alloc's (dma_alloc_pages memory), or its first free by another call: counted as before.
+    const pages = both(traceFile('double-free-pages.trace', [`dma_alloc_pages: ${DEV} dir=FROM_DEVICE dma_addr=6c000000 size=8192 virt_addr=00000000deadbeef flags=GFP_KERNEL attrs=`,
+      `dma_free_pages: ${DEV} dir=FROM_DEVICE dma_addr=6c000000 size=8192 virt_addr=00000000deadbeef attrs=`, ev.free(0x6c000000, 8192)]), '--platform', 'bare-metal');
+    assert.deepEqual([pages.trace.freesAgain, pages.trace.skipped.beforeTrace], [0, 1]);
+    const text = cli('replay', path, '--format', 'ftrace', '--platform', 'bare-metal', ...SMALL);
+    assert.match(text.stdout, /2 second dma_frees of a dma_alloc the trace had freed \(a double free: replayed at the handle it had here/);
+  });
+
+  it('dma_free of a live streaming mapping\'s handle: the wrong function (and direction, size), its entry gone, so its unmap is "has not allocated"', () => {
+    const body = [ev.mapPhys('TO_DEVICE', 0x7e000000, 4096, 0x7e000000), ev.free(0x7e000000, 8192), ev.unmapPhys('TO_DEVICE', 0x7e000000, 4096),
+      ev.mapPhys('BIDIRECTIONAL', 0x7e002000, 4096, 0x7e002000), ev.free(0x7e002000, 4096), ev.unmapPhys('BIDIRECTIONAL', 0x7e002000, 4096)];
+    const path = traceFile('free-mapping.trace', body);
+    for (const [platform, kernel] of [['swiotlb-force', 'modern'], ['iommu', 'modern'], ['xen-pv', '2010'], ['bare-metal', '2010']]) {
+      const r = both(path, '--platform', platform!, '--kernel', kernel!);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`),
+        ['unmap-size@6', 'unmap-wrong-function@6', 'unmap-direction@6', 'unmap-unknown@7', 'unmap-wrong-function@9', 'unmap-unknown@10'], at);
+      assert.match(r.dmaDebug[1]!.message, /\[mapped as single\] \[unmapped as coherent\]$/, at);
+      assert.match(r.dmaDebug[2]!.message, /\[mapped with DMA_TO_DEVICE\] \[unmapped with DMA_BIDIRECTIONAL\]$/, at);
+      assert.equal(r.trace.mappingFrees, 2, at);
+      assert.equal(r.counters.unmaps, 2, at); // the mappings' own unmaps still unmap them (a bounce slot is released, an IOVA freed)
     }
   });
 

@@ -363,4 +363,19 @@ describe('trace translator: out of buffer slots, the least recently unmapped pag
     feed(ev.mapPhys('TO_DEVICE', page(1), 4096, page(1))); // the idle buffer of page 1 again: no new slot
     assert.throws(() => feed(ev.mapPhys('TO_DEVICE', page(3), 4096, page(3))), /t\.trace:7: more than 2 mappings and allocations live at once/);
   });
+
+  it('a freed dma_alloc keeps its slot for a second dma_free, until slots run out (then it goes, oldest first)', () => {
+    const { t, ops } = translator(2);
+    let line = 0;
+    const feed = (body: string) => t.line(sys(body), ++line);
+    for (const i of [0, 1]) { feed(ev.alloc(page(i), 4096)); feed(ev.free(page(i), 4096)); }
+    ops.length = 0;
+    feed(ev.free(page(1), 4096)); // a second free: at the slot the first left
+    assert.deepEqual(ops, [[Op.FREE_AT, 1]]);
+    feed(ev.alloc(page(2), 4096)); // no slot free: the oldest kept one (page 0's) goes
+    assert.deepEqual(ops.slice(1), [[Op.ALLOC_COHERENT, 0]]);
+    feed(ev.free(page(0), 4096)); // its slot gone: counted as before
+    assert.equal(t.summary.skipped.beforeTrace, 1);
+    assert.equal(t.summary.freesAgain, 1);
+  });
 });

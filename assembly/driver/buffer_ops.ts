@@ -19,7 +19,7 @@ import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_qui
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
-  B_COH, M_OUT } from './buffers';
+  keep_freed_handle, freed_handle_kept, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
 /** alloc_pages; `recorded`: where a kernel trace had these pages (their first byte), −1 for none. */
@@ -112,13 +112,16 @@ export function op_free_coherent(slot: i32, bytes: i32): void {
   if (rec_failed(b)) { rec_clear(b); return; }
   const given = bytes > 0 ? bytes : b_pages(b) * PAGE_SIZE;
   if (rec_kind(b) == KIND_COHERENT) {
-    coherent_free_block(b_pfn(b), b_order(b), b_handle(b), b_exch(b), b_pages(b) * PAGE_SIZE, true, given);
-  } else {
-    // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
-    check_unmap(page_handle(b, 0), given, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
-    forget_pages(b_pfn(b), 1 << b_order(b));
-    free_block(b_pfn(b), b_order(b));
+    const handle = b_handle(b);
+    coherent_free_block(b_pfn(b), b_order(b), handle, b_exch(b), b_pages(b) * PAGE_SIZE, true, given);
+    rec_clear(b);
+    keep_freed_handle(b, handle); // for a kernel trace's second dma_free (dma_free_at)
+    return;
   }
+  // dma_free_coherent on alloc_pages memory (D1): dma-debug sees it, the pages are freed as by free.
+  check_unmap(page_handle(b, 0), given, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+  forget_pages(b_pfn(b), 1 << b_order(b));
+  free_block(b_pfn(b), b_order(b));
   rec_clear(b);
 }
 
@@ -198,6 +201,25 @@ export function dma_unmap_error(dir: i32, size: i32, attrs: i32): void {
 }
 export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
   sync_at(dma_error_addr(), dir, size, to_cpu, DEBUG_TYPE_SINGLE, 0);
+}
+
+/**
+ * A kernel trace's dma_free (dma_free_attrs → debug_dma_free_coherent: check_unmap of coherent
+ * memory, BIDIRECTIONAL, of the size given) at a handle no live allocation holds: `freed`, the
+ * handle of the allocation the slot's last dma_free_coherent freed (a second free: "has not
+ * allocated", unless an entry holds that handle again); else the slot's live streaming mapping's
+ * (the wrong function, and its direction unless BIDIRECTIONAL; check_unmap takes the entry away,
+ * so the mapping's own unmap is "has not allocated" later). Different: dma-debug only; the
+ * platform's free of memory the allocator does not hold (6.12 dma_direct_free of a mapping's page
+ * or bounce slot, a page freed twice) is not simulated, and the mapping stays.
+ */
+export function dma_free_at(slot: i32, size: i32, freed: bool): void {
+  const b = buf(slot);
+  if (freed) {
+    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) check_unmap(b_handle(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+  } else if (rec_usable(b) && m_has(b) && m_live(b)) {
+    check_unmap(m_dma(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline const B_ORDER: i32 = B_PFN + 4;
 @inline const B_PAGES: i32 = B_ORDER + 4;
 @inline const B_ZONE: i32 = B_PAGES + 4;
+@inline const B_FREED: i32 = B_ZONE + 4; // 1: the slot is empty and B_COH keeps the handle of the dma_alloc_coherent its last free freed
 @inline export const B_COH: i32 = B_ZONE + 8; // u64-aligned
 @inline const M_HAS: i32 = B_COH + 12;
 @inline const M_LIVE: i32 = M_HAS + 4;
@@ -72,6 +73,10 @@ export function set_mapping(b: usize, dma: u64, offset: i32, size: i32, dir: i32
   store<i32>(b, 1, M_HAS); store<i32>(b, m_how(b) == MAP_FAILED ? 0 : 1, M_LIVE);
   store<u64>(b, dma, M_DMA); store<i32>(b, offset, M_OFFSET); store<i32>(b, size, M_SIZE); store<i32>(b, dir, M_DIR);
 }
+
+/** After a dma_free_coherent emptied the slot (rec_clear): keeps the freed allocation's handle, for a kernel trace's second dma_free. */
+export function keep_freed_handle(b: usize, handle: u64): void { store<u64>(b, handle, B_COH + COH_HANDLE); store<i32>(b, 1, B_FREED); }
+@inline export function freed_handle_kept(b: usize): bool { return load<i32>(b, B_FREED) != 0; }
 
 @inline export function kill_mapping(b: usize): void { store<i32>(b, 0, M_LIVE); }
 /** The mapping's address as the driver now holds it (a failed dma_map_sg's entries: dma/mapping.ts). */

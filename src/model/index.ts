@@ -46,6 +46,7 @@ export class Model implements TtState {
   readonly gart: Gart;
   readonly slots: (Slotted | null)[];
   readonly liveIds = new Set<number>();
+  readonly freedHandles = new Map<number, number>();
   readonly ttmPools = new TtmPools();
   readonly modernPools = new ModernPools();
   readonly gpuFailed: Uint8Array;

@@ -30,12 +30,15 @@ export interface Slotted {
 export interface SlotState {
   readonly slots: (Slotted | null)[];
   readonly liveIds: Set<number>;
+  /** Empty slots whose last dma_free_coherent freed an allocation: its handle (a kernel trace's second dma_free checks it). */
+  readonly freedHandles: Map<number, number>;
 }
 
 /** Puts a buffer or tt (live or failed) in a slot; whatever the slot held before is no longer live there. */
 export function adopt(s: SlotState, slot: number, held: Slotted): void {
   const old = s.slots[slot];
   if (old) s.liveIds.delete(old.id);
+  s.freedHandles.delete(slot);
   s.slots[slot] = held;
   if (!held.failed) s.liveIds.add(held.id);
 }
@@ -44,5 +47,6 @@ export function adopt(s: SlotState, slot: number, held: Slotted): void {
 export function vacate(s: SlotState, slot: number): void {
   const old = s.slots[slot];
   if (old) s.liveIds.delete(old.id);
+  s.freedHandles.delete(slot);
   s.slots[slot] = null;
 }

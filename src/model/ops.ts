@@ -8,7 +8,7 @@ import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
 import { bufferAccess, devSkipped, gpuRead, gpuWrite } from './driver/access.js';
 import type { Buffer } from './driver/buffers.js';
 import {
-  allocCoherent, allocPages, allocPagesMapped, dmaMap, dmaMappingError, dmaSync, dmaSyncError, dmaUnmap, dmaUnmapError, exchange, freeCoherent, gartBind, gartUnbind,
+  allocCoherent, allocPages, allocPagesMapped, dmaMap, dmaFreeAt, dmaMappingError, dmaSync, dmaSyncError, dmaUnmap, dmaUnmapError, exchange, freeCoherent, gartBind, gartUnbind,
   releaseBuffer,
 } from './driver/bufferOps.js';
 import { explainViolation } from './driver/hops.js';
@@ -32,7 +32,7 @@ function bufferIn(s: State, slot: number): Buffer | null {
 }
 
 function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number, f: number): void {
-  if (code < Op.ALLOC || code > Op.SYNC_ERROR) throw new Error(`op ${s.op}: unknown op code ${code}`);
+  if (code < Op.ALLOC || code > Op.FREE_AT) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
   switch (code) {
     case Op.ALLOC: // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
@@ -43,6 +43,8 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
       return dmaUnmapError(s, b & DIR_MASK, a, c);
     case Op.SYNC_ERROR:
       return dmaSyncError(s, b & DIR_MASK, a, c !== 0);
+    case Op.FREE_AT:
+      return dmaFreeAt(s, a, b, c !== 0);
     case Op.ALLOC_COHERENT:
       return allocCoherent(s, a, b, c);
     case Op.FREE: {

@@ -11,15 +11,16 @@
 //   replayed on its pages, DMA_MAPPING_ERROR at the handle a failed map gives here.
 // - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
 //   addresses (traceSgLists.ts). dma_alloc and its _pages/_sgt forms are coherent memory named by
-//   dma_addr (6.12 xen-pv: _pages/_sgt are pages xen-swiotlb maps). swiotlb_bounced lines are counted.
+//   dma_addr (6.12 xen-pv: _pages/_sgt are pages xen-swiotlb maps); a second dma_free, or one at a
+//   mapping's handle, is dma-debug's check only (freeCall). swiotlb_bounced lines are counted.
 // - not replayed, and counted: MMIO, memory already shared with the host (CC_SHARED), calls that
 //   failed when recorded, calls on mappings made before the trace, calls over 4 MiB; the calls on
 //   a mapping not replayed are counted with it (source/traceSkips.ts).
 import { MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
-import { UsageError, escapeText, msg, shown } from '../errors.js';
+import { UsageError, escapeText, msg } from '../errors.js';
 import type { OpSink } from './sink.js';
-import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, NO_TRACE_EVENTS, deviceList, parseTraceLine } from './traceEvents.js';
-import { type TraceSummary, emptySummary } from './traceSummary.js';
+import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
+import { type TraceSummary, emptySummary, finishSummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
 import { SgLists } from './traceSgLists.js';
 import { FifoMap } from './fifoMap.js';
@@ -120,8 +121,7 @@ export class TraceTranslator {
       }
       case 'sync':
         if (this.errorHandle(ev.dma, 'syncs', Op.SYNC_ERROR, ev.size, this.dir(ev.dir), ev.forCpu ? 1 : 0)) return;
-        this.sync(ev.dma, ev.size, this.dir(ev.dir), ev.forCpu);
-        return;
+        return this.sync(ev.dma, ev.size, this.dir(ev.dir), ev.forCpu);
       case 'map_sg':
         this.mapSg(ev);
         return;
@@ -151,15 +151,9 @@ export class TraceTranslator {
       }
       case 'alloc':
         if (ev.legacyFormat) this.summary.allocFormat612 = true;
-        this.alloc(ev);
-        return;
-      case 'free': {
-        const b = ev.noop ? undefined : this.allocs.take(ev.dma);
-        const why = b || ev.noop ? undefined : this.skips.take(ev.dma, ev.size, true, 'alloc');
-        if (b) this.free(b, ev);
-        else if (!ev.noop) sk[why ?? 'beforeTrace']++; // why: an allocation not replayed
-        return;
-      }
+        return this.alloc(ev);
+      case 'free':
+        return ev.noop ? undefined : this.freeCall(ev);
       case 'bounced':
         this.summary.recordedBounces++;
         if (ev.maskBits && !this.summary.recordedMaskBits.includes(ev.maskBits)) this.summary.recordedMaskBits.push(ev.maskBits);
@@ -177,22 +171,21 @@ export class TraceTranslator {
     return true;
   }
 
+  /** dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace. */
   private dir(d: TraceDir): number {
-    // dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace.
-    if (d === 'NONE') this.fail('dir=NONE on a streaming call (the kernel BUG()s before tracing one)');
-    return DIR[d];
+    return d === 'NONE' ? this.fail('dir=NONE on a streaming call (the kernel BUG()s before tracing one)') : DIR[d];
   }
 
-  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
-    this.sink.push(code, a, b, c, d, this.lineNo, e, f);
-  }
+  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.sink.push(code, a, b, c, d, this.lineNo, e, f); }
 
   private takeSlot(): number {
     const s = this.freeSlots.pop();
     if (s !== undefined) return s;
     if (this.nextSlot >= this.limits.maxBuffers) {
-      // Give back the least recently unmapped page buffer before giving up.
+      // Give back the least recently unmapped page buffer, else a freed allocation's slot, before giving up.
       if (this.dropOldestIdle()) return this.freeSlots.pop()!;
+      const kept = this.allocs.dropOldestFreed();
+      if (kept) return kept.slot;
       this.fail(`more than ${this.limits.maxBuffers} mappings and allocations live at once`);
     }
     return this.nextSlot++;
@@ -367,6 +360,19 @@ export class TraceTranslator {
     this.summary.allocsMapped++;
   }
 
+  /** dma_free: of a live allocation, or one not replayed (counted with it); else what 6.12's debug_dma_free_coherent checks
+   * (check_unmap, coherent, BIDIRECTIONAL) at the handle of the dma_alloc the trace freed there (a double free) or of a live streaming mapping. */
+  private freeCall(ev: Extract<TraceEvent, { kind: 'free' }>): void {
+    const b = this.allocs.take(ev.dma);
+    if (b) return this.free(b, ev);
+    const why = this.skips.take(ev.dma, ev.size, true, 'alloc'), plain = !why && ev.name === 'dma_free';
+    const freed = plain ? this.allocs.freedAt(ev.dma) : undefined, m = plain && !freed ? this.mappings.findStart(ev.dma, ev.size) : undefined;
+    if (freed) this.summary.freesAgain++;
+    else if (m && !m.alloc) this.summary.mappingFrees++;
+    else return void this.summary.skipped[why ?? 'beforeTrace']++;
+    this.push(Op.FREE_AT, freed ? freed.slot : m!.buf.slot, ev.size, freed ? 1 : 0);
+  }
+
   /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one with
    * DMA_ATTR_SKIP_CPU_SYNC and frees it. dma-debug checks direction and size (debug_dma_free_pages);
    * an _sgt's size is its table's (debug_dma_unmap_sg: sg_dma_len), whatever the caller gave. */
@@ -376,24 +382,18 @@ export class TraceTranslator {
       this.mappings.remove(m);
       this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC);
       this.push(Op.FREE, b.slot);
-    } else this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size); // 0: the allocation's size
-    this.freeSlots.push(b.slot);
+      this.freeSlots.push(b.slot);
+    } else {
+      this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size); // 0: the allocation's size
+      // A dma_alloc's slot is kept, with the handle it had there, for a second dma_free (freeCall).
+      for (const gone of b.coherent && ev.name === 'dma_free' ? this.allocs.keepFreed(ev.dma, b) : [b]) this.freeSlots.push(gone.slot);
+    }
     delete this.names[b.id];
   }
 
   /** The end: which device ran, whether the user chose it, whether an event ends it unterminated (cut?). */
   finish(lines: number, unterminated = false): TraceSummary {
-    const s = this.summary;
-    s.lines = lines;
-    s.lastEventUnterminated = unterminated && this.lastEventLine === lines;
-    s.devices = [...this.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
-    if (s.devices.length === 0) throw new UsageError(msg.scriptLine(this.file, lines, NO_TRACE_EVENTS));
-    if (this.chosen !== undefined && !this.deviceEvents.has(this.chosen)) {
-      throw new UsageError(`--trace-device: ${shown(this.chosen)} has no events in ${escapeText(this.file)} (devices: ${deviceList(s.devices)})`);
-    }
-    s.device = this.chosen!;
-    s.allocsLiveAtEnd = this.allocs.size;
-    s.liveAtEnd = this.liveMappings + s.allocsLiveAtEnd;
-    return s;
+    return finishSummary(this.summary, { file: this.file, lines, lastEventUnterminated: unterminated && this.lastEventLine === lines,
+      deviceEvents: this.deviceEvents, chosen: this.chosen, allocsLive: this.allocs.size, liveMappings: this.liveMappings });
   }
 }

@@ -3,11 +3,15 @@
 // sync inside one.
 import { PAGE_SIZE } from '../engine/abi.js';
 import type { Addr } from './traceEvents.js';
+import { FifoMap } from './fifoMap.js';
+import { IDLE_MAX } from './traceMappings.js';
 
 export class LiveAllocations<B extends { pages: number }> {
   /** By recorded dma_addr; a handle given twice while live (another device's? a stale handle) keeps both, the latest taken first. */
   private readonly byDma = new Map<Addr, B[]>();
   private readonly starts = new Map<B, Addr>();
+  /** The latest IDLE_MAX dma_allocs freed, by recorded dma_addr, their slots kept: a second dma_free there is replayed on one. */
+  private readonly freed = new FifoMap<Addr, B>();
 
   /** How many are live. */
   get size(): number {
@@ -39,5 +43,25 @@ export class LiveAllocations<B extends { pages: number }> {
   holds(dma: Addr): boolean {
     for (const [b, start] of this.starts) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;
     return false;
+  }
+
+  /** Keeps a freed allocation (its slot); returns those whose slots go free now: one freed before at that address, the oldest past IDLE_MAX. */
+  keepFreed(dma: Addr, b: B): B[] {
+    const gone: B[] = [];
+    const before = this.freed.get(dma);
+    if (before) { this.freed.delete(dma); gone.push(before); }
+    this.freed.set(dma, b);
+    if (this.freed.size > IDLE_MAX) gone.push(this.freed.shift()![1]);
+    return gone;
+  }
+
+  /** The allocation freed last at `dma`, its slot kept. */
+  freedAt(dma: Addr): B | undefined {
+    return this.freed.get(dma);
+  }
+
+  /** Gives up the oldest kept one (when slots run out). */
+  dropOldestFreed(): B | undefined {
+    return this.freed.shift()?.[1];
   }
 }

@@ -1,5 +1,7 @@
 // What a replayed kernel trace was, beside the counters: a result's `trace` (source/trace.ts
 // fills it in).
+import { UsageError, escapeText, msg, shown } from '../errors.js';
+import { NO_TRACE_EVENTS, deviceList } from './traceEvents.js';
 
 /** What a replayed trace was, beside the counters (a result's `trace`). */
 export interface TraceSummary {
@@ -47,6 +49,11 @@ export interface TraceSummary {
   /** dma_unmap_page/phys calls at a live dma_alloc's dma_addr: replayed on it, so dma-debug reports
    * the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */
   allocUnmaps: number;
+  /** dma_free calls at the dma_addr of a dma_alloc the trace had freed (a double free) and at a live
+   * streaming mapping's (dma_free of a dma_map_page handle): replayed for dma-debug only, as
+   * debug_dma_free_coherent checks them ("has not allocated"; the wrong function). */
+  freesAgain: number;
+  mappingFrees: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;
   /** sg lists whose entries' lengths the trace does not give (merged by the recording IOMMU),
@@ -79,7 +86,24 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
+}
+
+/** The end of a replay (source/trace.ts finish): which device ran, whether the user chose one with
+ * no events (exit 2), whether the last line is an event with no line break after it (cut?). */
+export function finishSummary(s: TraceSummary, at: { file: string; lines: number; lastEventUnterminated: boolean; deviceEvents: Map<string, number>;
+  chosen: string | undefined; allocsLive: number; liveMappings: number }): TraceSummary {
+  s.lines = at.lines;
+  s.lastEventUnterminated = at.lastEventUnterminated;
+  s.devices = [...at.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+  if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS));
+  if (at.chosen !== undefined && !at.deviceEvents.has(at.chosen)) {
+    throw new UsageError(`--trace-device: ${shown(at.chosen)} has no events in ${escapeText(at.file)} (devices: ${deviceList(s.devices)})`);
+  }
+  s.device = at.chosen!;
+  s.allocsLiveAtEnd = at.allocsLive;
+  s.liveAtEnd = at.liveMappings + at.allocsLive;
+  return s;
 }

@@ -98,6 +98,7 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: numbe
   if (buf.kind === 'coherent') {
     coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size, given);
     vacate(s, slot);
+    s.freedHandles.set(slot, buf.handle); // for a kernel trace's second dma_free (dmaFreeAt)
     return;
   }
   // D1: dma_free_coherent on alloc_pages memory: dma-debug sees it, the pages are freed as by free.
@@ -152,6 +153,18 @@ export function dmaUnmapError(s: TtState, dir: number, size: number, attrs: numb
 }
 export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boolean): void {
   syncAt(s, dmaErrorAddr(s), dir, size, toCpu, 0, 0);
+}
+
+/**
+ * A kernel trace's dma_free at a handle no live allocation holds (assembly/driver/buffer_ops.ts
+ * dma_free_at: debug_dma_free_coherent's check_unmap, coherent, BIDIRECTIONAL): `freed`, the handle
+ * the slot's last free freed; else the slot's live streaming mapping's. dma-debug only.
+ */
+export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean): void {
+  const held = s.slots[slot], handle = s.freedHandles.get(slot);
+  const buf = held && held.kind !== 'tt' && !held.failed ? (held as Buffer) : undefined;
+  const dmaAddr = freed ? (held ? undefined : handle) : buf?.mapping?.live ? buf.mapping.dmaAddr : undefined;
+  if (dmaAddr !== undefined) s.debug.checkUnmap(s.op, { dmaAddr, size, dir: Dir.bidirectional, type: DebugType.coherent });
 }
 
 /**
