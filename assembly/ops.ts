@@ -59,8 +59,8 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c, load<i32>(op, 20) == 0 ? -1 : ((<i64>(load<i32>(op, 20) - 1) << 32) | <i64><u32>d) << PAGE_SHIFT); break;
       case OP_ALLOC_PAGES: if (valid_slot(a)) op_alloc_pages(a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, load<i32>(op, 20)); break;
       case OP_FREE: if (buffer_slot(a)) op_free(a); break;
-      case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b, c); break;
-      case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a, b); break;
+      case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b, c, d, load<i32>(op, 20)); break;
+      case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a, b, c, d); break;
       case OP_EXCHANGE: if (on_buffer(a)) op_exchange(a, b); break;
       // b: the direction, and above OP_DIR_BITS an sg call's entry count (0: a single-page call);
       // an sg entry's sixth word: its call's number (entries of one dma_map_sg share it)

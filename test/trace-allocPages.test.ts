@@ -2,7 +2,9 @@
 // 6.12.48 on) replay by the platform's own path. On 6.12 xen-pv they are pages xen-swiotlb maps
 // (xen_swiotlb_dma_ops.alloc_pages_op = dma_common_alloc_pages → xen_swiotlb_map_page with
 // DMA_ATTR_SKIP_CPU_SYNC), so they bounce and their syncs copy; under dma-direct they are never
-// bounced (dma_direct_alloc_pages) and replay as coherent memory, as on 2.6.37, which had no such calls.
+// bounced (dma_direct_alloc_pages) and replay as memory of their own, which 6.12's dma-debug files as
+// noncoherent (debug_dma_alloc_pages) or as an sg table of one entry (debug_dma_map_sg), with their
+// direction; 2.6.37 had no such calls (replayed as dma_alloc_coherent memory).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMALL, cli } from './helpers.js';
@@ -70,7 +72,7 @@ describe('trace: dma_alloc_pages and _sgt memory on 6.12 xen-pv is pages xen-swi
   });
 });
 
-describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as coherent memory, never bounced', () => {
+describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as memory of its own, never bounced', () => {
   for (const [platform, kernel] of [['bare-metal', 'modern'], ['swiotlb-force', 'modern'], ['xen-pv', '2010']] as const) {
     it(`${platform}, ${kernel}`, () => {
       const [r] = onBothEngines('allocpages', TRACE, platform, kernel);
@@ -78,11 +80,49 @@ describe('trace: dma_alloc_pages and _sgt memory elsewhere replays as coherent m
       assert.equal(r.counters.maps, 0);
       assert.equal(r.counters.bounces, 0);
       assert.equal(r.trace.allocsMapped, 0);
-      assert.equal(r.trace.allocSyncs, 3);
+      // 6.12 checks their syncs against the allocation's entry (replayed: counted as syncs, copying nothing); 2.6.37 had no such calls.
+      assert.deepEqual([r.trace.allocSyncs, r.trace.allocPagesSyncs], kernel === 'modern' ? [0, 3] : [3, 0]);
+      assert.equal(r.counters.syncsForCpu + r.counters.syncsForDevice, kernel === 'modern' ? 3 : 0);
+      // The page freed in the other direction: 6.12's debug_dma_free_pages compares it with its noncoherent entry.
+      assert.deepEqual(r.dmaDebug.map((d: { class: string }) => d.class), kernel === 'modern' ? ['unmap-direction'] : []);
       // 2.6.37's xen_swiotlb_alloc_coherent exchanges each allocation below the mask.
       assert.equal(r.counters.hypercalls > 0, platform === 'xen-pv');
     });
   }
+});
+
+describe('trace: 6.12 dma-debug files dma_alloc_pages memory as noncoherent, _sgt memory as a one-entry sg table, each with its direction', () => {
+  const lines = [
+    pagesEv('alloc', 'FROM_DEVICE', A, 6000),
+    ev.sync(true, 'FROM_DEVICE', A, 4096),
+    ev.sync(false, 'TO_DEVICE', A + 0x1000, 1024), // check_sync: another direction, and device write-only memory synced to it
+    pagesEv('free', 'FROM_DEVICE', A, 6000),
+    pagesEv('alloc', 'TO_DEVICE', W, 4096),
+    ev.free(W, 4096), // dma_free of _pages memory: the wrong function (and direction)
+    sgtEv('alloc', 'FROM_DEVICE', S, 8192, [0x5000_0000]),
+    ev.sync(true, 'TO_DEVICE', S, 8192),
+    sgtEv('free', 'FROM_DEVICE', S, 8192, [0x5000_0000]),
+    pagesEv('alloc', 'FROM_DEVICE', A, 4096),
+    ev.unmapPhys('FROM_DEVICE', A, 4096), // a dma_unmap_page of it: the wrong function, its entry gone (no leak)
+  ];
+  for (const platform of ['bare-metal', 'swiotlb-force', 'iommu', 'coco']) {
+    it(platform, () => {
+      const [r, j] = onBothEngines('noncoherent', lines, platform, 'modern');
+      assert.deepEqual(r.dmaDebug, j.dmaDebug);
+      assert.deepEqual(r.dmaDebug.map((d: { class: string; op: number }) => `${d.class}@${d.op}`),
+        ['sync-direction@7', 'sync-device-writeonly@7', 'unmap-wrong-function@10', 'unmap-direction@10', 'sync-direction@12', 'unmap-wrong-function@15']);
+      const msg = r.dmaDebug.map((d: { message: string }) => d.message);
+      assert.match(msg[2], /\[mapped as noncoherent\] \[unmapped as coherent\]$/);
+      assert.match(msg[3], /\[mapped with DMA_TO_DEVICE\] \[unmapped with DMA_BIDIRECTIONAL\]$/);
+      assert.match(msg[5], /\[mapped as noncoherent\] \[unmapped as single\]$/);
+      assert.deepEqual([r.trace.allocPagesSyncs, r.trace.allocUnmaps, r.counters.bounces], [3, 1, 0]);
+    });
+  }
+  it('2.6.37 had none of these calls: they replay as dma_alloc_coherent memory, their syncs counted, not checked', () => {
+    const r = replayOn('noncoherent-2010', lines, 'bare-metal', '2010');
+    assert.deepEqual(r.dmaDebug.map((d: { class: string }) => d.class), ['leak']);
+    assert.deepEqual([r.trace.allocSyncs, r.trace.allocPagesSyncs, r.trace.allocUnmaps], [3, 0, 0]);
+  });
 });
 
 describe('trace: a dma_free_sgt is checked by its table, not by the size the caller gives (debug_dma_unmap_sg)', () => {
@@ -149,7 +189,8 @@ describe('trace: dma_alloc_pages on every platform', () => {
   it('the header says, platform by platform, how the allocations replayed (not the first platform\'s words for all)', () => {
     const r = cli('replay', traceFile('allocpages-all.trace', TRACE), '--format', 'ftrace', '--platform', 'all', '--kernel', 'modern', ...SMALL);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^ {2}DMA-API allocations: syncs inside those held as coherent memory \(dma_alloc's, and dma_alloc_pages or noncontiguous memory where the platform does not map it\) never bounced on bare-metal, swiotlb-force, iommu, coco; dma_alloc_pages \/ noncontiguous memory replayed as pages xen-swiotlb maps on xen-pv \(/m);
+    assert.match(r.stdout, /^ {2}DMA-API allocations: syncs inside dma_alloc_pages or noncontiguous memory checked by dma-debug against the entry 6.12 files for it \(noncoherent or an sg table's, direction included\), never bounced, on bare-metal, swiotlb-force, iommu, coco; dma_alloc_pages \/ noncontiguous memory replayed as pages xen-swiotlb maps on xen-pv \(/m);
+    assert.doesNotMatch(r.stdout, /^ {2}3 syncs inside dma_alloc_pages/m, 'not the first platform\'s count for all');
     assert.match(r.stdout, /the recording machine attempted 0 bounces \(swiotlb_bounced\)/);
     assert.doesNotMatch(r.stdout, /coherent memory here, never bounced on bare-metal/, 'not the first platform\'s words for all');
   });

@@ -37,7 +37,7 @@ describe('trace: calls on the wrong thing', () => {
       assert.equal(r.trace.allocUnmaps, 1);
     }
     const text = cli('replay', traceFile('alloc-unmap.trace', body), '--format', 'ftrace', '--platform', 'bare-metal', ...SMALL);
-    assert.match(text.stdout, /1 dma_unmap_page of a live dma_alloc handle \(replayed on it, as check_unmap sees it: the wrong function while its coherent entry lives/);
+    assert.match(text.stdout, /1 dma_unmap_page of a live dma_alloc \(or _pages, noncontiguous\) handle \(replayed on it, as check_unmap sees it: the wrong function while its entry lives/);
   });
 
   it('a sync inside a mapping: 6.12 checks it where it is, 2.6.37 as the range form from the mapping\'s handle', () => {
@@ -89,7 +89,7 @@ describe('trace: calls on the wrong thing', () => {
       `dma_free_pages: ${DEV} dir=FROM_DEVICE dma_addr=6c000000 size=8192 virt_addr=00000000deadbeef attrs=`, ev.free(0x6c000000, 8192)]), '--platform', 'bare-metal');
     assert.deepEqual([pages.trace.freesAgain, pages.trace.skipped.beforeTrace], [0, 1]);
     const text = cli('replay', path, '--format', 'ftrace', '--platform', 'bare-metal', ...SMALL);
-    assert.match(text.stdout, /2 second dma_frees of a dma_alloc the trace had freed \(a double free: replayed at the handle it had here/);
+    assert.match(text.stdout, /2 second dma_frees of a dma_alloc the trace had freed \(a double free: dma-debug reports each as debug_dma_free_coherent does, "has not allocated", at the handle the allocation had here/);
   });
 
   it('dma_free of a live streaming mapping\'s handle: the wrong function (and direction, size), its entry gone, so its unmap is "has not allocated"', () => {
@@ -108,10 +108,27 @@ describe('trace: calls on the wrong thing', () => {
     }
   });
 
-  it('dma_unmap_page of dma_alloc_pages memory is not replayed (6.12 files it as noncoherent, with its direction: not modelled)', () => {
+  it('dma_unmap_page of dma_alloc_pages memory: 6.12 files it as noncoherent (the wrong function); 2.6.37 had no such call (counted)', () => {
     const body = [`dma_alloc_pages: ${DEV} dir=FROM_DEVICE dma_addr=6c000000 size=8192 virt_addr=00000000deadbeef flags=GFP_KERNEL attrs=`, ev.unmapPhys('FROM_DEVICE', 0x6c000000, 8192)];
-    const r = both(traceFile('pages-unmap.trace', body), '--platform', 'bare-metal', '--kernel', 'modern');
-    assert.equal(r.trace.allocUnmaps, 0);
-    assert.equal(r.trace.skipped.beforeTrace, 1);
+    const path = traceFile('pages-unmap.trace', body);
+    const r = both(path, '--platform', 'bare-metal', '--kernel', 'modern');
+    assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-wrong-function@6']);
+    assert.equal(r.trace.allocUnmaps, 1);
+    const old = both(path, '--platform', 'bare-metal', '--kernel', '2010');
+    assert.deepEqual([old.trace.allocUnmaps, old.trace.skipped.beforeTrace], [0, 1]);
+  });
+
+  it('a second dma_free finds a live mapping made there since first, and never the entry the simulation gave the freed handle to (no lookup)', () => {
+    const A = 0x7f000000, M = 0x10000000;
+    // The freed allocation's address mapped again: the free is the mapping's (wrong function), its unmap then "has not allocated".
+    const prio = both(traceFile('free-prio.trace', [ev.alloc(A, 4096), ev.free(A, 4096), ev.mapPhys('TO_DEVICE', A, 4096, A), ev.free(A, 4096), ev.unmapPhys('TO_DEVICE', A, 4096)]), '--platform', 'iommu', '--kernel', 'modern');
+    assert.deepEqual(prio.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-wrong-function@8', 'unmap-direction@8', 'unmap-unknown@9']);
+    assert.deepEqual([prio.trace.mappingFrees, prio.trace.freesAgain], [1, 0]);
+    // The simulation hands the freed handle to a new allocation and a new mapping: the second free still reports, and takes neither entry.
+    const body = [ev.alloc(A, 4096), ev.free(A, 4096), ev.alloc(A + 0x1000, 4096), ev.mapPhys('TO_DEVICE', M, 4096, M), ev.free(A, 4096), ev.unmapPhys('TO_DEVICE', M, 4096), ev.free(A + 0x1000, 4096)];
+    for (const platform of ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu']) {
+      const r = both(traceFile(`free-reuse-${platform}.trace`, body), '--platform', platform, '--kernel', 'modern');
+      assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-unknown@9'], platform);
+    }
   });
 });

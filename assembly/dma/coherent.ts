@@ -70,7 +70,7 @@ function coherent_dma32_only(): bool {
  * Success counts coherentAllocs; `tracked` adds the dma-debug coherent entry: the GPU's
  * allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
-export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: usize): i32 {
+export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: usize, type: i32 = DEBUG_TYPE_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): i32 {
   const pfn = alloc_block(order, coherent_dma32_only());
   if (pfn < 0) return -1;
   count(C_PAGES_ALLOCATED, 1 << order); // taken from the buddy, even if the platform step fails (D8)
@@ -109,14 +109,16 @@ export function coherent_alloc_block(order: i32, tracked: bool, size: i32, out: 
   store<u64>(out, handle, COH_HANDLE);
   store<i32>(out, exch, COH_EXCH);
   count(C_COHERENT_ALLOCS);
-  // Coherent entries have no dma_mapping_error to forget: they start out "checked".
-  if (tracked) debug_add(handle, size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT, true, <u64>pfn << PAGE_SHIFT);
+  // Coherent entries have no dma_mapping_error to forget: they start out "checked". `type`, `dir`:
+  // 6.12's filing of a kernel trace's other forms (driver/buffer_ops.ts alloc_debug_type).
+  if (tracked) debug_add(handle, size, dir, type, true, <u64>pfn << PAGE_SHIFT);
   return pfn;
 }
 
 /** dma_free_coherent's memory part: debug check, destroy the exchange, release IOVAs, free. */
-export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32, size: i32, tracked: bool, given: i32 = size): void {
-  if (tracked) check_unmap(handle, given, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT); // the caller's size
+export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32, size: i32, tracked: bool, given: i32 = size,
+  type: i32 = DEBUG_TYPE_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
+  if (tracked) check_unmap(handle, given, dir, type); // the caller's size, and the free call's type and direction
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
   if (iommu_present()) iommu_free_at(handle);
   cc_convert(pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy

@@ -254,6 +254,12 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   remove(i);
 }
 
+/** check_unmap's answer when no entry can hold the handle (a kernel trace's second dma_free: the
+ * recorded address holds nothing live, whatever the simulation has at the freed handle): "has not allocated". */
+export function report_unmap_unknown(dma: u64, size: i32, dir: i32, type: i32): void {
+  if (!global_disable) report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), 0, -1);
+}
+
 /**
  * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; 2.6.37 unpinned, ENGINE.md §9): the best fit at
  * exactly the handle: a sync starting inside a mapping is "has not allocated", one running past its

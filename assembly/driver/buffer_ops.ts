@@ -3,7 +3,7 @@
 // driver does with one buffer, checked by dma-debug. Different: a buffer keeps only its last
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
-import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, PAGE_SHIFT, PAGE_SIZE,
+import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
   C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, SYNC_CHECK_MAX } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
@@ -15,7 +15,7 @@ import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet } from '../dma/debug';
+import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
@@ -84,14 +84,27 @@ export function op_exchange(slot: i32, address_bits: i32): void {
   if (xen_create_contiguous_region(b_pfn(b), b_order(b), address_bits, true) && !keep) set_b_exch(b, b_order(b));
 }
 
+/**
+ * The dma-debug type of a kernel trace's allocation or free of form `form` (ALLOC_FORM_*) on 6.12:
+ * debug_dma_alloc_coherent / debug_dma_free_coherent, debug_dma_alloc_pages / debug_dma_free_pages
+ * (noncoherent, with the call's direction), and dma_alloc_noncontiguous's debug_dma_map_sg /
+ * dma_free_noncontiguous's debug_dma_unmap_sg of a one-entry table. 2.6.37 had dma_alloc_coherent only.
+ */
+function alloc_debug_type(form: i32): i32 {
+  if (kernel_era != KERNEL_MODERN || form == ALLOC_FORM_COHERENT) return DEBUG_TYPE_COHERENT;
+  return form == ALLOC_FORM_PAGES ? DEBUG_TYPE_NONCOHERENT : debug_type(1);
+}
+@inline function alloc_debug_dir(form: i32, dir: i32): i32 { return alloc_debug_type(form) == DEBUG_TYPE_COHERENT ? DMA_BIDIRECTIONAL : dir; }
+
 /** dma_alloc_coherent of `bytes` (0: `pages` whole pages): PAGE_ALIGN(bytes) is `pages` pages, and
- * dma-debug records the size asked (debug_dma_alloc_coherent), which the free is checked against. */
-export function op_alloc_coherent(slot: i32, pages: i32, bytes: i32): void {
+ * dma-debug records the size asked (debug_dma_alloc_coherent), which the free is checked against;
+ * a kernel trace's other forms are filed as 6.12 files them (alloc_debug_type), of the same memory. */
+export function op_alloc_coherent(slot: i32, pages: i32, bytes: i32, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
   const b = buf(slot);
   const id = next_buf_id();
   const order = get_order(pages);
   rec_start(b, id, KIND_COHERENT, false);
-  const pfn = coherent_alloc_block(order, true, bytes > 0 ? bytes : pages * PAGE_SIZE, b + B_COH);
+  const pfn = coherent_alloc_block(order, true, bytes > 0 ? bytes : pages * PAGE_SIZE, b + B_COH, alloc_debug_type(form), alloc_debug_dir(form, dir));
   if (pfn < 0) {
     count(C_ALLOC_FAILURES);
     rec_start(b, id, KIND_COHERENT, true);
@@ -104,16 +117,16 @@ export function op_alloc_coherent(slot: i32, pages: i32, bytes: i32): void {
   buffer_write(b, 0, pages * PAGE_SIZE, false);
 }
 
-/** dma_free_coherent of `bytes` (0: the allocation's pages): dma-debug checks that size; the pages
- * go back by the allocation's. */
-export function op_free_coherent(slot: i32, bytes: i32): void {
+/** dma_free_coherent of `bytes` (0: the allocation's pages): dma-debug checks that size (and a
+ * kernel trace's free call's type and direction, alloc_debug_type); the pages go back by the allocation's. */
+export function op_free_coherent(slot: i32, bytes: i32, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
   const b = buf(slot);
   if (rec_kind(b) == KIND_NONE) return;
   if (rec_failed(b)) { rec_clear(b); return; }
   const given = bytes > 0 ? bytes : b_pages(b) * PAGE_SIZE;
   if (rec_kind(b) == KIND_COHERENT) {
     const handle = b_handle(b);
-    coherent_free_block(b_pfn(b), b_order(b), handle, b_exch(b), b_pages(b) * PAGE_SIZE, true, given);
+    coherent_free_block(b_pfn(b), b_order(b), handle, b_exch(b), b_pages(b) * PAGE_SIZE, true, given, alloc_debug_type(form), alloc_debug_dir(form, dir));
     rec_clear(b);
     keep_freed_handle(b, handle); // for a kernel trace's second dma_free (dma_free_at)
     return;
@@ -207,16 +220,17 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
  * A kernel trace's dma_free (dma_free_attrs → debug_dma_free_coherent: check_unmap of coherent
  * memory, BIDIRECTIONAL, of the size given) at a handle no live allocation holds: `freed`, the
  * handle of the allocation the slot's last dma_free_coherent freed (a second free: "has not
- * allocated", unless an entry holds that handle again); else the slot's live streaming mapping's
- * (the wrong function, and its direction unless BIDIRECTIONAL; check_unmap takes the entry away,
- * so the mapping's own unmap is "has not allocated" later). Different: dma-debug only; the
+ * allocated", with no lookup — nothing live is at the recorded address, whatever the simulation
+ * gave that handle since); else the slot's live streaming mapping's (the size, the wrong function
+ * and the direction where they differ; check_unmap takes the entry it finds away, so the mapping's
+ * own unmap is "has not allocated" later). Different: dma-debug only; the
  * platform's free of memory the allocator does not hold (6.12 dma_direct_free of a mapping's page
  * or bounce slot, a page freed twice) is not simulated, and the mapping stays.
  */
 export function dma_free_at(slot: i32, size: i32, freed: bool): void {
   const b = buf(slot);
   if (freed) {
-    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) check_unmap(b_handle(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) report_unmap_unknown(b_handle(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   } else if (rec_usable(b) && m_has(b) && m_live(b)) {
     check_unmap(m_dma(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
   }

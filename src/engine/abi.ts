@@ -8,8 +8,8 @@ export const OP_WORDS = 8;
 export const Op = {
   ALLOC: 1, // slot, pages, zone; a trace's pages: their recorded first page's low 32 bits, its high bits + 1 (0: none)
   FREE: 2, // slot
-  ALLOC_COHERENT: 3, // slot, pages, bytes asked (0: pages × 4096; a trace's dma_alloc size)
-  FREE_COHERENT: 4, // slot, bytes given (0: the allocation's; a trace's dma_free size)
+  ALLOC_COHERENT: 3, // slot, pages, bytes asked (0: pages × 4096; a trace's dma_alloc size), a trace's AllocForm, its dir
+  FREE_COHERENT: 4, // slot, bytes given (0: the allocation's; a trace's dma_free size), the free call's AllocForm, its dir
   EXCHANGE: 5, // slot, addressBits
   MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it), attrs
   MAPPING_ERROR: 7, // slot
@@ -95,14 +95,14 @@ export const DIRS = Object.keys(Dir) as DirName[];
 export const Zone = { dma32: 0, normal: 1 } as const;
 export type ZoneName = keyof typeof Zone;
 export const ZONES = Object.keys(Zone) as ZoneName[];
-
 /** Reader of a violation. */
 export const Reader = { cpu: 0, dev: 1, gpu: 2 } as const;
-
 export const ViolationKind = { none: 0, stale: 1, lost: 2, foreign: 3 } as const;
 
 /** dma-debug entry types (kernel/dma/debug.c type2name). */
-export const DebugType = { single: 0, coherent: 1, sg: 2 } as const;
+export const DebugType = { single: 0, coherent: 1, sg: 2, noncoherent: 3 } as const;
+/** ALLOC_COHERENT's and FREE_COHERENT's form: a trace's dma_alloc/dma_free, _pages, _sgt (6.12 dma-debug: coherent, noncoherent, an sg table's one entry). */
+export const AllocForm = { coherent: 0, pages: 1, sgt: 2 } as const;
 /** MAP, SYNC_FOR_* and UNMAP carry the direction in their second word's low OP_DIR_BITS bits and, above them, the sg call's
  * entry count (nents; dma-debug's sg_call_ents): 0 a single-page call, more an entry of a kernel trace's sg list. */
 export const OP_DIR_BITS = 2;
@@ -374,7 +374,7 @@ export const GartFamily = { r100: 0, r600: 1, nv04: 2, nv50: 3, agp: 4 } as cons
 export const ENGINE_ENUMS = {
   OP: Op, POOL: Pool, CACHING: Caching, BIND_MODE: BindMode, TT_SYNC: TtSync, GATT_MODE: GattMode, PLATFORM: Platform,
   KERNEL: Kernel, DMA: Dir, ZONE: Zone, READER: Reader, VIOLATION: ViolationKind, DEBUG_TYPE: DebugType,
-  GART: GartFamily, INIT: InitError, VIA: Via, IOMMU_MODE: IommuMode,
+  GART: GartFamily, INIT: InitError, VIA: Via, IOMMU_MODE: IommuMode, ALLOC_FORM: AllocForm,
 } as const;
 export const ENGINE_LISTS = { C: COUNTERS, DBG: DEBUG_CLASSES } as const;
 export const ENGINE_CONSTANTS = {

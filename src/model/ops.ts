@@ -46,15 +46,16 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.FREE_AT:
       return dmaFreeAt(s, a, b, c !== 0);
     case Op.ALLOC_COHERENT:
-      return allocCoherent(s, a, b, c);
+      return allocCoherent(s, a, b, c, d, e);
     case Op.FREE: {
       const held = bufferIn(s, a);
+      if (!s.slots[a]) s.freedHandles.delete(a); // as the engine's rec_clear of an empty slot
       return held ? releaseBuffer(s, a, held) : undefined;
     }
     case Op.FREE_COHERENT: {
       const held = bufferIn(s, a);
       if (!held) return;
-      return held.failed ? releaseBuffer(s, a, held) : freeCoherent(s, a, held, b);
+      return held.failed ? releaseBuffer(s, a, held) : freeCoherent(s, a, held, b, c, d);
     }
     case Op.GART_UNBIND:
       return gartUnbind(s, a, b);

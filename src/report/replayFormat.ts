@@ -17,13 +17,14 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   out.push(machine.replace(/^machine: /, xen ? 'machine (the Xen sizes on xen-pv only): ' : 'machine: '));
   if (first.trace) {
     // What the trace held is the same on every platform; the simulated bounces differ, and so does
-    // how dma_alloc_pages memory replays (mapped pages on 6.12 xen-pv, coherent memory elsewhere).
+    // how dma_alloc_pages memory replays (mapped pages on 6.12 xen-pv, memory of its own elsewhere).
     out.push(...traceLines(first, true).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
     const where = (f: (r: Result) => number) => cells.filter((r) => f(r) > 0).map((r) => r.scenario.platform);
-    const [coherentOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocsMapped)];
-    if (coherentOn.length || mappedOn.length) {
+    const [coherentOn, checkedOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocPagesSyncs), where((r) => r.trace!.allocsMapped)];
+    if (coherentOn.length || checkedOn.length || mappedOn.length) {
       out.push(`  DMA-API allocations: ${[
-        coherentOn.length && `syncs inside those held as coherent memory (dma_alloc's, and dma_alloc_pages or noncontiguous memory where the platform does not map it) never bounced on ${coherentOn.join(', ')}`,
+        coherentOn.length && `syncs inside those held as coherent memory (dma_alloc's${first.scenario.kernel === 'modern' ? '' : ', and dma_alloc_pages or noncontiguous memory'}) never bounced on ${coherentOn.join(', ')}`,
+        checkedOn.length && `syncs inside dma_alloc_pages or noncontiguous memory checked by dma-debug against the entry 6.12 files for it (noncoherent or an sg table's, direction included), never bounced, on ${checkedOn.join(', ')}`,
         mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }

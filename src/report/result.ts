@@ -114,7 +114,7 @@ export function pageOps(c: Record<CounterName, number>): number {
 
 // type2name: 2.6.37's lib/dma-debug.c spells "scather-gather"; 6.12's kernel/dma/debug.c "scatter-gather".
 const typeName = (t: bigint, kernel: KernelName) =>
-  ({ [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: kernel === 'modern' ? 'scatter-gather' : 'scather-gather' } as Record<number, string>)[Number(t)] ?? `type ${t}`;
+  ({ [DebugType.single]: 'single', [DebugType.coherent]: 'coherent', [DebugType.sg]: kernel === 'modern' ? 'scatter-gather' : 'scather-gather', [DebugType.noncoherent]: 'noncoherent' } as Record<number, string>)[Number(t)] ?? `type ${t}`;
 // dir2name ("DMA_TO_DEVICE"), and the kernel's 0x%016llx for a device address.
 const dirName = (d: bigint) => (d >= 0n ? `DMA_${(DIRS[Number(d)] ?? `dir ${d}`).toUpperCase()}` : '?');
 const devAddr = (a: bigint) => `[device address=${hex(a, 16)}]`;

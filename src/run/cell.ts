@@ -109,7 +109,7 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
     let trace: TraceSummary | undefined;
     if (s.scriptFormat === 'ftrace') {
       const { translateTrace } = await import('../source/traceFile.js');
-      const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers, allocPagesMapped: s.platform === 'xen-pv' && s.kernel === 'modern' }, sink, s.traceDevice, signal);
+      const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers, allocPagesMapped: s.platform === 'xen-pv' && s.kernel === 'modern', modern: s.kernel === 'modern' }, sink, s.traceDevice, signal);
       ({ names, summary: trace } = tr);
     } else {
       const { translateScript } = await import('../source/replay.js');

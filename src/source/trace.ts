@@ -2,21 +2,15 @@
 // dma and swiotlb events become the engine's ops, to run on any simulated platform. A trace names
 // memory by physical address and has no CPU or device accesses: dma-debug and the counters speak.
 // How events become ops (docs/ENGINE.md "Kernel traces" gives each rule and its kernel source):
-// - a streaming map (dma_map_page, _phys) maps the pages under phys_addr, in a buffer from ZONE_DMA32
-//   if they lay below 4 GiB when recorded, else ZONE_NORMAL, kept after the unmap for the next map of
-//   the same pages; a second live map of them gets its own. Each map is taken as checked (untraced).
-// - unmaps and syncs find their mapping by the recorded dma_addr (a sync may address a part of a
-//   mapping, or span entries an IOMMU merged), an unmap one of its size first and a single mapping
-//   before an sg entry; an address the trace unmapped before (double unmap, use after unmap) is
-//   replayed on its pages, DMA_MAPPING_ERROR at the handle a failed map gives here.
-// - dma_map_sg maps entry by entry (dma_direct_map_sg); dma_unmap_sg names its list by physical
-//   addresses (traceSgLists.ts). dma_alloc and its _pages/_sgt forms are coherent memory named by
-//   dma_addr (6.12 xen-pv: _pages/_sgt are pages xen-swiotlb maps); a second dma_free, or one at a
-//   mapping's handle, is dma-debug's check only (freeCall). swiotlb_bounced lines are counted.
-// - not replayed, and counted: MMIO, memory already shared with the host (CC_SHARED), calls that
-//   failed when recorded, calls on mappings made before the trace, calls over 4 MiB; the calls on
-//   a mapping not replayed are counted with it (source/traceSkips.ts).
-import { MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+// - a streaming map maps the pages under phys_addr (ZONE_DMA32 if they lay below 4 GiB when
+//   recorded), a buffer kept after the unmap for the next map of them; dma_map_sg entry by entry.
+// - unmaps and syncs find their mapping by the recorded dma_addr, dma_unmap_sg its list by
+//   physical addresses (traceSgLists.ts); calls after an unmap or at DMA_MAPPING_ERROR replay for
+//   dma-debug. dma_alloc and its _pages/_sgt forms are memory of their own named by dma_addr (6.12
+//   xen-pv: _pages/_sgt are pages xen-swiotlb maps); a second dma_free is dma-debug's (freeCall).
+// - not replayed, and counted: MMIO, CC_SHARED memory, calls that failed when recorded, calls on
+//   mappings made before the trace or over 4 MiB, and those on a mapping not replayed (traceSkips.ts).
+import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { UsageError, escapeText, msg } from '../errors.js';
 import type { OpSink } from './sink.js';
 import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
@@ -29,9 +23,12 @@ import { ADDR_ERROR_32, AddrFolder, FOLD_BASE } from './traceAddr.js';
 import { type Buffer, DIR, IDLE_MAX, LiveMappings, type Mapping, attrsOf, coveredBy } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
 
-/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform maps (6.12 xen-pv: xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages). */
-export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean }
+/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform maps (6.12 xen-pv: xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages);
+ * modern: the simulated kernel is 6.12 (its dma-debug files _pages/_sgt memory as noncoherent or sg, with a direction: 2.6.37 had no such calls). */
+export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean; modern?: boolean }
 const DMA32_LIMIT = 2 ** 32;
+/** The form of a dma_alloc or dma_free call (its _pages, _sgt variant), as ALLOC_COHERENT and FREE_COHERENT carry it. */
+const formOf = (name: string) => (name.endsWith('_pages') ? AllocForm.pages : name.endsWith('_sgt') ? AllocForm.sgt : AllocForm.coherent);
 
 /** Stateful translator: one per trace. */
 export class TraceTranslator {
@@ -110,7 +107,7 @@ export class TraceTranslator {
         if (!m) {
           const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a?.coherent) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
+          else if (a && (a.coherent || this.limits.modern)) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
         }
@@ -209,11 +206,16 @@ export class TraceTranslator {
   private dropOldestIdle(): boolean {
     const b = this.idle.shift()?.[1];
     if (!b) return false;
+    this.release(b);
+    return true;
+  }
+
+  /** Gives a page buffer back: its pages freed, its slot free again. */
+  private release(b: Buffer): void {
     b.freed = true;
     delete this.names[b.id];
     this.push(Op.FREE, b.slot);
     this.freeSlots.push(b.slot);
-    return true;
   }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
@@ -251,13 +253,7 @@ export class TraceTranslator {
     this.dead.delete(m.dma);
     this.dead.set(m.dma, m);
     if (this.dead.size > IDLE_MAX) this.dead.shift();
-    if (this.idle.has(b.key)) {
-      b.freed = true;
-      delete this.names[b.id];
-      this.push(Op.FREE, b.slot);
-      this.freeSlots.push(b.slot);
-      return;
-    }
+    if (this.idle.has(b.key)) return this.release(b);
     this.idle.set(b.key, b);
     if (this.idle.size > IDLE_MAX) this.dropOldestIdle();
   }
@@ -299,8 +295,11 @@ export class TraceTranslator {
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
     for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
     if (synced.length > 0) return;
-    // Inside a DMA-API allocation held as coherent memory (dma_alloc; _pages/_sgt unless mapped): counted, never bounced.
-    if (this.allocs.holds(dma)) return void this.summary.allocSyncs++;
+    // Inside a DMA-API allocation of its own memory (dma_alloc; _pages/_sgt unless mapped): counted, never bounced; on 6.12
+    // checked by dma-debug in _pages/_sgt memory (filed noncoherent or sg, with its direction: check_sync).
+    const held = this.allocs.holding(dma), replay = held && !held.b.coherent && this.limits.modern;
+    if (held) this.summary[replay ? 'allocPagesSyncs' : 'allocSyncs']++;
+    if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index) : undefined;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
     if (why) return void this.summary.skipped[why]++;
@@ -344,7 +343,7 @@ export class TraceTranslator {
     this.allocs.add(dma, b);
     if (ev.name === 'dma_alloc') b.coherent = true;
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
-      this.push(Op.ALLOC_COHERENT, b.slot, pages, size); // dma-debug records the size asked
+      this.push(Op.ALLOC_COHERENT, b.slot, pages, size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // dma-debug records the size asked
       return;
     }
     // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (the ALLOC_PAGES op): PAGE_ALIGN(size)
@@ -361,16 +360,17 @@ export class TraceTranslator {
   }
 
   /** dma_free: of a live allocation, or one not replayed (counted with it); else what 6.12's debug_dma_free_coherent checks
-   * (check_unmap, coherent, BIDIRECTIONAL) at the handle of the dma_alloc the trace freed there (a double free) or of a live streaming mapping. */
+   * (check_unmap, coherent, BIDIRECTIONAL) at a live streaming mapping's handle, or at the dma_alloc the trace freed there (a double free). */
   private freeCall(ev: Extract<TraceEvent, { kind: 'free' }>): void {
     const b = this.allocs.take(ev.dma);
     if (b) return this.free(b, ev);
     const why = this.skips.take(ev.dma, ev.size, true, 'alloc'), plain = !why && ev.name === 'dma_free';
-    const freed = plain ? this.allocs.freedAt(ev.dma) : undefined, m = plain && !freed ? this.mappings.findStart(ev.dma, ev.size) : undefined;
-    if (freed) this.summary.freesAgain++;
-    else if (m && !m.alloc) this.summary.mappingFrees++;
+    const live = plain ? this.mappings.findStart(ev.dma, ev.size) : undefined, m = live?.alloc ? undefined : live;
+    const freed = plain && !m ? this.allocs.freedAt(ev.dma) : undefined; // a live mapping there first, as dma-debug finds it
+    if (m) this.summary.mappingFrees++;
+    else if (freed) this.summary.freesAgain++;
     else return void this.summary.skipped[why ?? 'beforeTrace']++;
-    this.push(Op.FREE_AT, freed ? freed.slot : m!.buf.slot, ev.size, freed ? 1 : 0);
+    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, ev.size, m ? 0 : 1);
   }
 
   /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one with
@@ -384,7 +384,7 @@ export class TraceTranslator {
       this.push(Op.FREE, b.slot);
       this.freeSlots.push(b.slot);
     } else {
-      this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size); // 0: the allocation's size
+      this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // 0: the allocation's size
       // A dma_alloc's slot is kept, with the handle it had there, for a second dma_free (freeCall).
       for (const gone of b.coherent && ev.name === 'dma_free' ? this.allocs.keepFreed(ev.dma, b) : [b]) this.freeSlots.push(gone.slot);
     }

@@ -39,10 +39,10 @@ export class LiveAllocations<B extends { pages: number }> {
     return this.byDma.get(dma)?.at(-1);
   }
 
-  /** Does a live allocation hold recorded dma address `dma`? */
-  holds(dma: Addr): boolean {
-    for (const [b, start] of this.starts) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return true;
-    return false;
+  /** The live allocation holding recorded dma address `dma`, and where it starts. */
+  holding(dma: Addr): { b: B; start: Addr } | undefined {
+    for (const [b, start] of this.starts) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return { b, start };
+    return undefined;
   }
 
   /** Keeps a freed allocation (its slot); returns those whose slots go free now: one freed before at that address, the oldest past IDLE_MAX. */

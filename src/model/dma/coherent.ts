@@ -59,7 +59,7 @@ function coherentZone(s: DmaState): number {
  * the caller's (a failed exchange counts its own, §6). `tracked` adds the dma-debug coherent
  * entry: the GPU's allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
-export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number): CoherentBlock | null {
+export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number, type: number = DebugType.coherent, dir: number = Dir.bidirectional): CoherentBlock | null {
   const pfn = allocBlock(s, order, coherentZone(s));
   if (pfn < 0) return null;
   s.counters.pagesAllocated += 2 ** order; // counted when taken, even if the platform step fails (D8)
@@ -73,7 +73,7 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
   // page tables', not the device's address).
   ccConvert(s, pfn, size, true);
   s.counters.coherentAllocs++;
-  if (tracked) s.debug.add(s.op, block.handle, size, Dir.bidirectional, DebugType.coherent, pfn * PAGE_SIZE);
+  if (tracked) s.debug.add(s.op, block.handle, size, dir, type, pfn * PAGE_SIZE, type === DebugType.sg ? 1 : 0); // type, dir: a kernel trace's form (driver/bufferOps.ts)
   return block;
 }
 
@@ -109,8 +109,10 @@ function platformHandle(s: DmaState, pfn: number, order: number, size: number): 
 }
 
 /** dma_free_coherent's memory part: the debug check if tracked, undo the exchange or the IOVAs, free. */
-export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number, given = size): void {
-  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir: Dir.bidirectional, type: DebugType.coherent }); // the caller's size
+export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number, given = size,
+  type: number = DebugType.coherent, dir: number = Dir.bidirectional): void {
+  // the caller's size, and the free call's type and direction
+  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir, type, sgEnts: type === DebugType.sg ? 1 : 0 });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
   ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy

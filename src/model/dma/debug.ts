@@ -130,6 +130,11 @@ export class DmaDebug {
    * map error nobody checked. An sg list's "different entry count" has no class in INTERFACE.md:
    * the count only scores in the best fit.
    */
+  /** check_unmap's answer when no entry can hold the handle (assembly/dma/debug.ts report_unmap_unknown). */
+  reportUnmapUnknown(op: number, ref: DebugRef): void {
+    if (!this.disabled) this.report('unmap-unknown', op, ref, null, 0);
+  }
+
   checkUnmap(op: number, ref: DebugRef): void {
     if (this.disabled) return;
     if (ref.dmaAddr === this.errorAddr) {

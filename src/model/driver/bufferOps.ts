@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, Zone } from '../../engine/abi.js';
+import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -74,10 +74,17 @@ export function exchange(s: TtState, buf: Buffer, addressBits: number): void {
 }
 
 /** dma_alloc_coherent of `bytes` (0: whole pages; buffer_ops.ts op_alloc_coherent). */
-export function allocCoherent(s: TtState, slot: number, pages: number, bytes: number): void {
+/** The dma-debug type of a kernel trace's allocation or free form on 6.12 (buffer_ops.ts alloc_debug_type): coherent,
+ * noncoherent (_pages), an sg table's one entry (_sgt); 2.6.37 had dma_alloc_coherent only. Its direction, the call's. */
+function allocDebug(s: TtState, form: number, dir: number): [number, number] {
+  if (s.cfg.kernel !== Kernel.modern || form === AllocForm.coherent) return [DebugType.coherent, Dir.bidirectional];
+  return [form === AllocForm.pages ? DebugType.noncoherent : DebugType.sg, dir];
+}
+
+export function allocCoherent(s: TtState, slot: number, pages: number, bytes: number, form: number = AllocForm.coherent, dir: number = Dir.bidirectional): void {
   const id = nextBufId(s);
   const order = getOrder(pages);
-  const block = coherentAllocBlock(s, order, true, bytes > 0 ? bytes : pages * PAGE_SIZE);
+  const block = coherentAllocBlock(s, order, true, bytes > 0 ? bytes : pages * PAGE_SIZE, ...allocDebug(s, form, dir));
   if (!block) {
     s.counters.allocFailures++;
     adopt(s, slot, failedBuffer(id, 'coherent', pages));
@@ -92,11 +99,11 @@ export function allocCoherent(s: TtState, slot: number, pages: number, bytes: nu
 }
 
 /** dma_free_coherent of `bytes` (0: the allocation's pages): dma-debug checks that size (buffer_ops.ts op_free_coherent). */
-export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: number): void {
+export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: number, form: number = AllocForm.coherent, dir: number = Dir.bidirectional): void {
   const size = buf.pages * PAGE_SIZE;
   const given = bytes > 0 ? bytes : size;
   if (buf.kind === 'coherent') {
-    coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size, given);
+    coherentFreeBlock(s, { pfn: buf.pfn, handle: buf.handle, exchanged: buf.exchangedOrder }, buf.order, true, size, given, ...allocDebug(s, form, dir));
     vacate(s, slot);
     s.freedHandles.set(slot, buf.handle); // for a kernel trace's second dma_free (dmaFreeAt)
     return;
@@ -158,13 +165,14 @@ export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boole
 /**
  * A kernel trace's dma_free at a handle no live allocation holds (assembly/driver/buffer_ops.ts
  * dma_free_at: debug_dma_free_coherent's check_unmap, coherent, BIDIRECTIONAL): `freed`, the handle
- * the slot's last free freed; else the slot's live streaming mapping's. dma-debug only.
+ * the slot's last free freed ("has not allocated", no lookup); else the slot's live streaming mapping's. dma-debug only.
  */
 export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean): void {
   const held = s.slots[slot], handle = s.freedHandles.get(slot);
   const buf = held && held.kind !== 'tt' && !held.failed ? (held as Buffer) : undefined;
-  const dmaAddr = freed ? (held ? undefined : handle) : buf?.mapping?.live ? buf.mapping.dmaAddr : undefined;
-  if (dmaAddr !== undefined) s.debug.checkUnmap(s.op, { dmaAddr, size, dir: Dir.bidirectional, type: DebugType.coherent });
+  const ref = { size, dir: Dir.bidirectional, type: DebugType.coherent };
+  if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle, ...ref }); // no lookup: nothing live at the recorded address
+  else if (!freed && buf?.mapping?.live) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref });
 }
 
 /**
