@@ -118,6 +118,21 @@ describe('trace: 6.12 dma-debug files dma_alloc_pages memory as noncoherent, _sg
       assert.deepEqual([r.trace.allocPagesSyncs, r.trace.allocUnmaps, r.counters.bounces], [3, 1, 0]);
     });
   }
+  it('an _sgt table is filed at sg_dma_len, PAGE_ALIGN(size) (alloc_single_sgt): a sync or free of its whole pages is clean', () => {
+    const sgt = [sgtEv('alloc', 'FROM_DEVICE', S, 6000, [0x5000_0000]), `dma_sync_sg_for_cpu: ${DEV} dir=FROM_DEVICE dma_addrs=${arr([S])} sizes=${arr([8192])}`,
+      ev.sync(true, 'FROM_DEVICE', S + 0x1000, 4096), sgtEv('free', 'FROM_DEVICE', S, 6000, [0x5000_0000])];
+    for (const platform of ['bare-metal', 'iommu']) {
+      const [r] = onBothEngines('sgt-len', sgt, platform, 'modern');
+      assert.deepEqual(r.dmaDebug, [], platform);
+      assert.equal(r.trace.allocPagesSyncs, 2, platform);
+    }
+  });
+
+  it('on xen-pv, whose _pages memory is a mapping filed as single, a dma_unmap_page of it is counted, not replayed', () => {
+    const r = replayOn('pages-unmap-xen', [pagesEv('alloc', 'FROM_DEVICE', A, 4096), ev.unmapPhys('FROM_DEVICE', A, 4096)], 'xen-pv', 'modern');
+    assert.deepEqual([r.trace.allocUnmaps, r.trace.skipped.beforeTrace, r.counters.unmaps], [0, 1, 0]);
+  });
+
   it('2.6.37 had none of these calls: they replay as dma_alloc_coherent memory, their syncs counted, not checked', () => {
     const r = replayOn('noncoherent-2010', lines, 'bare-metal', '2010');
     assert.deepEqual(r.dmaDebug.map((d: { class: string }) => d.class), ['leak']);

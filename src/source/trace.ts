@@ -107,7 +107,7 @@ export class TraceTranslator {
         if (!m) {
           const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a && (a.coherent || this.limits.modern)) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
+          else if (a && !a.map && (a.coherent || this.limits.modern)) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
         }
@@ -343,7 +343,7 @@ export class TraceTranslator {
     this.allocs.add(dma, b);
     if (ev.name === 'dma_alloc') b.coherent = true;
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
-      this.push(Op.ALLOC_COHERENT, b.slot, pages, size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // dma-debug records the size asked
+      this.push(Op.ALLOC_COHERENT, b.slot, pages, ev.name === 'dma_alloc_sgt' ? pages * PAGE_SIZE : size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // the size asked; an _sgt's sg_dma_len
       return;
     }
     // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (the ALLOC_PAGES op): PAGE_ALIGN(size)
