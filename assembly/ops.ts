@@ -57,7 +57,7 @@ export function run_ops(n: i32, first_op: i32): void {
     switch (code) {
       // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
       case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c, load<i32>(op, 20) == 0 ? -1 : ((<i64>(load<i32>(op, 20) - 1) << 32) | <i64><u32>d) << PAGE_SHIFT); break;
-      case OP_ALLOC_PAGES: if (valid_slot(a)) op_alloc_pages(a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, load<i32>(op, 20)); break;
+      case OP_ALLOC_PAGES: if (valid_slot(a)) op_alloc_pages(a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_FREE: if (buffer_slot(a)) op_free(a); break;
       case OP_ALLOC_COHERENT: if (valid_slot(a)) op_alloc_coherent(a, b, c, d, load<i32>(op, 20)); break;
       case OP_FREE_COHERENT: if (buffer_slot(a)) op_free_coherent(a, b, c, d); break;
@@ -68,7 +68,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
       case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24) != 0); break;
       case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24) != 0); break;
-      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS, d); break;
+      case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS, d, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_UNMAP_ERROR: dma_unmap_error(b & DIR_MASK, a, c); break;
       case OP_SYNC_ERROR: dma_sync_error(b & DIR_MASK, a, c != 0); break;
       case OP_FREE_AT: if (buffer_slot(a)) dma_free_at(a, b, c != 0); break;

@@ -128,9 +128,14 @@ describe('trace: 6.12 dma-debug files dma_alloc_pages memory as noncoherent, _sg
     }
   });
 
-  it('on xen-pv, whose _pages memory is a mapping filed as single, a dma_unmap_page of it is counted, not replayed', () => {
-    const r = replayOn('pages-unmap-xen', [pagesEv('alloc', 'FROM_DEVICE', A, 4096), ev.unmapPhys('FROM_DEVICE', A, 4096)], 'xen-pv', 'modern');
-    assert.deepEqual([r.trace.allocUnmaps, r.trace.skipped.beforeTrace, r.counters.unmaps], [0, 1, 0]);
+  it('xen-pv, whose _pages and _sgt memory is pages xen-swiotlb maps: filed alike; a dma_unmap_page of it is counted, not replayed', () => {
+    const [r, j] = onBothEngines('noncoherent-xen', lines, 'xen-pv', 'modern');
+    assert.deepEqual(r.dmaDebug, j.dmaDebug);
+    assert.deepEqual(r.dmaDebug.map((d: { class: string; op: number }) => `${d.class}@${d.op}`),
+      ['sync-direction@7', 'sync-device-writeonly@7', 'unmap-wrong-function@10', 'unmap-direction@10', 'sync-direction@12', 'leak@15']);
+    assert.match(r.dmaDebug[0]!.message, /\[size=6000 bytes\]/, 'filed at the size asked (debug_dma_alloc_pages), not the pages mapped');
+    assert.match(r.dmaDebug[5]!.message, /\[mapped as noncoherent\]$/);
+    assert.deepEqual([r.trace.allocUnmaps, r.trace.skipped.beforeTrace, r.trace.allocsMapped], [0, 1, 4]);
   });
 
   it('2.6.37 had none of these calls: they replay as dma_alloc_coherent memory, their syncs counted, not checked', () => {

@@ -83,7 +83,7 @@ export function set_out(out: usize, how: i32, first: i32, n: i32): void {
  * swiotlb_full without panic and fails the call, whose entry keeps the 0 it never got; modern:
  * DMA_MAPPING_ERROR.
  */
-function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32, recorded: i64, attrs: i32): u64 {
+function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32, recorded: i64, attrs: i32, filed: i32): u64 {
   const index = swiotlb_tbl_map_single(phys, size);
   if (index < 0) {
     count(C_SWIOTLB_FULL);
@@ -101,7 +101,7 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32, 
   if (copies_to_device(dir) || kernel_era == KERNEL_MODERN) bounce_copy(phys, bounce_phys(index), size);
   const dma = bounce_bus(index);
   set_out(out, MAP_BOUNCE, index, (size + swiotlb_align_offset(phys) + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
-  debug_add(dma, size, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
+  debug_add(dma, filed, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
   return dma;
 }
 
@@ -111,25 +111,27 @@ function swiotlb_bounce(phys: u64, size: i32, dir: i32, out: usize, dtype: i32, 
  * `dtype`: the dma-debug entry (debug_type): single, or an sg entry, whose map error dma-debug never
  * tracks (debug_dma_map_sg: MAP_ERR_CHECK_NOT_APPLICABLE). `recorded`, `attrs`: for dma-debug's
  * cacheline tracking (debug.ts debug_add): where a kernel trace had the memory, and the map's attrs.
+ * `dsize` ≥ 0: the size dma-debug files, when not the size mapped (6.12 xen-pv dma_alloc_pages memory).
  */
-export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize, dtype: i32 = DEBUG_TYPE_SINGLE, recorded: i64 = -1, attrs: i32 = 0): u64 {
+export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize, dtype: i32 = DEBUG_TYPE_SINGLE, recorded: i64 = -1, attrs: i32 = 0, dsize: i32 = -1): u64 {
   count(C_MAPS);
+  const filed = dsize >= 0 ? dsize : size;
   let dma: u64 = phys;
   switch (platform) {
     case PLATFORM_BARE_METAL: {
-      if (!dma_capable(dma, size)) return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs);
+      if (!dma_capable(dma, size)) return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs, filed);
       break;
     }
-    case PLATFORM_SWIOTLB_FORCE: return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs);
+    case PLATFORM_SWIOTLB_FORCE: return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs, filed);
     // dma_direct_map_page (kernel/dma/direct.h, 6.12): is_swiotlb_force_bounce, set at boot by
     // pci_swiotlb_detect's SWIOTLB_FORCE under CC_ATTR_GUEST_MEM_ENCRYPT (arch/x86/kernel/pci-dma.c),
     // sends every map to swiotlb_map whatever the mask; the pool sits below 4 GiB
     // (swiotlb_memblock_alloc without SWIOTLB_ANY: memblock_alloc_low), so every mask reaches it.
-    case PLATFORM_COCO: return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs);
+    case PLATFORM_COCO: return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs, filed);
     case PLATFORM_XEN_PV: {
       dma = xen_phys_to_bus(phys);
       if (!dma_capable(dma, size) || range_straddles_page_boundary(phys, size)
-        || (kernel_era == KERNEL_MODERN && map_requires_alignment(phys, size))) return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs);
+        || (kernel_era == KERNEL_MODERN && map_requires_alignment(phys, size))) return swiotlb_bounce(phys, size, dir, out, dtype, recorded, attrs, filed);
       break;
     }
     case PLATFORM_IOMMU: {
@@ -142,13 +144,13 @@ export function dma_map_phys(phys: u64, size: i32, dir: i32, out: usize, dtype: 
       }
       dma = iova_of(first) | (phys & PAGE_MASK);
       set_out(out, MAP_IOMMU, first, npages);
-      debug_add(dma, size, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
+      debug_add(dma, filed, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
       return dma;
     }
     default: break;
   }
   set_out(out, MAP_DIRECT, -1, 0);
-  debug_add(dma, size, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
+  debug_add(dma, filed, dir, dtype, dtype != DEBUG_TYPE_SINGLE, phys, recorded, attrs);
   return dma;
 }
 

@@ -40,16 +40,18 @@ export function op_alloc(slot: i32, pages: i32, zone: i32, recorded: i64 = -1): 
 
 /**
  * 6.12 dma_common_alloc_pages (kernel/dma/ops_helpers.c), the alloc_pages_op of xen-swiotlb:
- * normal pages (dma_alloc_pages refuses GFP_DMA32), mapped through the platform's map_page
- * (`nents` 1: dma_alloc_noncontiguous's one-entry table, filed as debug_dma_map_sg does). It
- * checks the handle itself; a failed map gives the pages back and dma_alloc_pages returns NULL:
- * an allocation failure, not a mapping error a driver sees, and the slot holds a failed buffer.
+ * normal pages (dma_alloc_pages refuses GFP_DMA32), mapped through the platform's map_page, which
+ * files nothing itself: dma-debug files what dma_alloc_pages does (debug_dma_alloc_pages:
+ * noncoherent, the size asked, `asked`) or (`nents` 1) dma_alloc_noncontiguous's one-entry table
+ * (debug_dma_map_sg, sg_dma_len). It checks the handle itself; a failed map gives the pages back
+ * and dma_alloc_pages returns NULL: an allocation failure, not a mapping error a driver sees, and
+ * the slot holds a failed buffer.
  */
-export function op_alloc_pages(slot: i32, pages: i32, dir: i32, bytes: i32, nents: i32, call: i32): void {
+export function op_alloc_pages(slot: i32, pages: i32, dir: i32, bytes: i32, nents: i32, call: i32, asked: i32 = 0): void {
   op_alloc(slot, pages, ZONE_NORMAL);
   const b = buf(slot);
   if (!rec_usable(b)) return;
-  dma_map(slot, dir, 0, bytes, nents, call);
+  dma_map(slot, dir, 0, bytes, nents, call, 0, nents == 0 ? DEBUG_TYPE_NONCOHERENT : -1, nents == 0 && asked > 0 ? asked : -1);
   if (m_live(b)) {
     if (nents == 0) dma_mapping_error(slot);
     return;
@@ -154,7 +156,7 @@ let sg_failed = false;
  * none of them; the entries after the failed one are never mapped (their address stays 0, as does
  * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
-export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32, attrs: i32 = 0): void {
+export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32, call: i32, attrs: i32 = 0, filed_type: i32 = -1, filed_size: i32 = -1): void {
   const b = buf(slot);
   if (nents > 0 && call != sg_call) { sg_call = call; sg_first = sg_last = -1; sg_failed = false; }
   if (nents > 0 && sg_failed) {
@@ -162,10 +164,10 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
     set_mapping(b, sg_never_mapped_addr(), offset, size, dir);
     return;
   }
-  const type = debug_type(nents);
+  const type = filed_type >= 0 ? filed_type : debug_type(nents); // filed_*: op_alloc_pages's
   // dma-debug's cacheline: of the memory a trace recorded, when it did (buffers.ts b_recorded)
   const rec = b_recorded(b);
-  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, type, rec >= 0 ? rec + offset : -1, attrs);
+  const dma = dma_map_phys((<u64>b_pfn(b) << PAGE_SHIFT) + <u64>offset, size, dir, b + M_OUT, type, rec >= 0 ? rec + offset : -1, attrs, filed_size);
   set_mapping(b, dma, offset, size, dir);
   if (nents == 0) return;
   if (m_live(b)) {
@@ -189,16 +191,22 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
   if (kernel_era != KERNEL_MODERN) set_m_dma(b, 0);
 }
 
-/** dma_unmap_page (an entry of dma_unmap_sg when nents > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12). */
-export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32): void {
+/**
+ * dma_unmap_page (an entry of dma_unmap_sg when nents > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy
+ * back (6.12). `form` > 0: the unmap a kernel trace's free call (ALLOC_FORM_* + 1) of mapped
+ * dma_alloc_pages memory makes (dma_common_free_pages), checked as that call's debug hook does
+ * (alloc_debug_type; `checked` bytes, 0: `size`).
+ */
+export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32, form: i32 = 0, checked: i32 = 0): void {
   const b = buf(slot);
-  unmap_at(unmap_handle(b), dir, size, debug_type(nents), attrs);
+  const type = form > 0 ? alloc_debug_type(form - 1) : debug_type(nents);
+  unmap_at(unmap_handle(b), dir, size, type, attrs, checked > 0 ? checked : size, form > 0 ? alloc_debug_dir(form - 1, dir) : dir);
   kill_mapping(b);
 }
 
-function unmap_at(dma: u64, dir: i32, size: i32, type: i32, attrs: i32): void {
+function unmap_at(dma: u64, dir: i32, size: i32, type: i32, attrs: i32, check_size: i32 = size, check_dir: i32 = dir): void {
   count(C_UNMAPS);
-  check_unmap(dma, size, dir, type);
+  check_unmap(dma, check_size, check_dir, type);
   dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
 }
 

@@ -38,7 +38,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.ALLOC: // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
       return allocPages(s, a, b, c, e === 0 ? -1 : ((e - 1) * 2 ** 32 + (d >>> 0)) * PAGE_SIZE);
     case Op.ALLOC_PAGES:
-      return allocPagesMapped(s, a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, e);
+      return allocPagesMapped(s, a, b, c & DIR_MASK, d, c >> OP_DIR_BITS, e, f);
     case Op.UNMAP_ERROR:
       return dmaUnmapError(s, b & DIR_MASK, a, c);
     case Op.SYNC_ERROR:
@@ -99,7 +99,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.SYNC_FOR_CPU:
       return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e, f !== 0);
     case Op.UNMAP:
-      return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d);
+      return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d, e, f);
     case Op.CPU_WRITE:
       return bufferAccess(s, buf, b, c, false, true);
     case Op.CPU_READ:

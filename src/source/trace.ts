@@ -353,7 +353,7 @@ export class TraceTranslator {
     // caller's, BIDIRECTIONAL when unreadable. A map that fails here fails the allocation.
     const sg = ev.name === 'dma_alloc_sgt', dir = DIR[ev.dir ?? 'BIDIRECTIONAL'], bytes = pages * PAGE_SIZE;
     if (sg) this.sgCalls++;
-    this.push(Op.ALLOC_PAGES, b.slot, pages, dir | ((sg ? 1 : 0) << OP_DIR_BITS), bytes, sg ? this.sgCalls : 0);
+    this.push(Op.ALLOC_PAGES, b.slot, pages, dir | ((sg ? 1 : 0) << OP_DIR_BITS), bytes, sg ? this.sgCalls : 0, size); // dma-debug files _pages at the size asked
     b.map = { dma, size: bytes, buf: b, offset: 0, sg, live: true, alloc: true };
     this.mappings.add(b.map);
     this.summary.allocsMapped++;
@@ -373,14 +373,14 @@ export class TraceTranslator {
     this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, ev.size, m ? 0 : 1);
   }
 
-  /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one with
-   * DMA_ATTR_SKIP_CPU_SYNC and frees it. dma-debug checks direction and size (debug_dma_free_pages);
-   * an _sgt's size is its table's (debug_dma_unmap_sg: sg_dma_len), whatever the caller gave. */
+  /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one (DMA_ATTR_SKIP_CPU_SYNC), which dma-debug checks
+   * as the free call's hook does (debug_dma_free_pages; debug_dma_unmap_sg, an _sgt's size its table's, whatever the caller gave), and frees it. */
   private free(b: Buffer, ev: Extract<TraceEvent, { kind: 'free' }>): void {
     const m = b.map, sgt = ev.name === 'dma_free_sgt';
     if (m) {
       this.mappings.remove(m);
-      this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC);
+      this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC,
+        formOf(ev.name) + 1, sgt ? m.size : ev.size); // checked as the free call's hook checks (its type, the size given)
       this.push(Op.FREE, b.slot);
       this.freeSlots.push(b.slot);
     } else {

@@ -11,7 +11,7 @@ import { copyPhys } from '../sim/stamps.js';
 import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
 import { mapRequiresAlignment, rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
-import type { DmaDebug } from './debug.js';
+import type { DebugRef, DmaDebug } from './debug.js';
 import type { Iommu } from './iommu.js';
 import { busToSlot, inOverflow, type SwiotlbPool } from './swiotlb.js';
 
@@ -84,7 +84,7 @@ function bounceCopy(s: DmaState, src: number, dst: number, size: number): void {
  * tracks (debug_dma_map_sg: MAP_ERR_CHECK_NOT_APPLICABLE). `recorded`, `attrs`: for dma-debug's
  * cacheline tracking (debug.ts add): where a kernel trace had the memory, and the map's attrs.
  */
-export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number, sgEnts = 0, recorded = -1, attrs = 0): MappingRecord {
+export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: number, dir: number, sgEnts = 0, recorded = -1, attrs = 0, filed?: { type: number; size: number }): MappingRecord {
   s.counters.maps++;
   const rec: MappingRecord = { dmaAddr: phys, offset, size, dir, live: true, failed: false, bounceIndex: -1 };
   switch (s.cfg.platform) {
@@ -110,7 +110,7 @@ export function dmaMapPhys(s: DmaState, phys: number, offset: number, size: numb
       iommuMap(s, rec, phys);
   }
   if (rec.failed) rec.live = false;
-  else s.debug.add(s.op, rec.dmaAddr, size, dir, sgEnts > 0 ? DebugType.sg : DebugType.single, phys, sgEnts, recorded, attrs);
+  else s.debug.add(s.op, rec.dmaAddr, filed?.size ?? size, dir, filed?.type ?? (sgEnts > 0 ? DebugType.sg : DebugType.single), phys, sgEnts, recorded, attrs);
   return rec;
 }
 
@@ -231,11 +231,11 @@ export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA
  * passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37 had
  * no such attribute).
  */
-export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false, skipCpuSync = false): void {
+export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false, skipCpuSync = false, check?: Omit<DebugRef, 'dmaAddr'>): void {
   const c = s.counters;
   const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
   if (!undo) c.unmaps++;
-  s.debug.checkUnmap(s.op, { dmaAddr: addr, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts });
+  s.debug.checkUnmap(s.op, { dmaAddr: addr, ...(check ?? { size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }) });
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
     const n = s.iommu.freeAt(addr, s.op, undo);

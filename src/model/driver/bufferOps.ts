@@ -42,11 +42,12 @@ export function allocPages(s: TtState, slot: number, pages: number, zone: number
  * through the platform's map_page; a failed map gives them back, an allocation failure (not a
  * mapping error a driver sees), and the slot holds a failed buffer.
  */
-export function allocPagesMapped(s: TtState, slot: number, pages: number, dir: number, bytes: number, sgEnts: number, call: number): void {
+export function allocPagesMapped(s: TtState, slot: number, pages: number, dir: number, bytes: number, sgEnts: number, call: number, asked = 0): void {
   allocPages(s, slot, pages, Zone.normal);
   const buf = s.slots[slot] as Buffer;
   if (buf.failed) return;
-  dmaMap(s, buf, dir, 0, bytes, sgEnts, call);
+  // dma-debug files what dma_alloc_pages does (noncoherent, the size asked), or the _sgt table (sgEnts 1)
+  dmaMap(s, buf, dir, 0, bytes, sgEnts, call, 0, sgEnts === 0 ? { type: DebugType.noncoherent, size: asked > 0 ? asked : bytes } : undefined);
   if (buf.mapping!.live) {
     if (sgEnts === 0) dmaMappingError(s, buf);
     return;
@@ -121,7 +122,7 @@ export function freeCoherent(s: TtState, slot: number, buf: Buffer, bytes: numbe
  * never filed by dma-debug; the entries after it are never mapped (their address stays 0, as does
  * 2.6.37's failed one). Behind an IOMMU undone entries are error addresses (dma/mapping.ts).
  */
-export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number, attrs = 0): void {
+export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, size: number, sgEnts: number, call: number, attrs = 0, filed?: { type: number; size: number }): void {
   const sg = s.sgCall;
   if (sgEnts > 0 && call !== sg.call) Object.assign(sg, { call, mapped: [], failed: false });
   if (sgEnts > 0 && sg.failed) {
@@ -129,7 +130,7 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
     return;
   }
   // dma-debug's cacheline: of the memory a trace recorded, when it did (buffers.ts recorded)
-  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts, buf.recorded !== undefined ? buf.recorded + offset : -1, attrs);
+  buf.mapping = dmaMapPhys(s, bufferPhys(buf) + offset, offset, size, dir, sgEnts, buf.recorded !== undefined ? buf.recorded + offset : -1, attrs, filed);
   if (sgEnts === 0) return;
   if (buf.mapping.live) return void sg.mapped.push(buf);
   sg.failed = true;
@@ -145,9 +146,12 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
   if (s.cfg.kernel !== Kernel.modern) buf.mapping.dmaAddr = 0;
 }
 
-/** dma_unmap_page (an entry of dma_unmap_sg when sgEnts > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12). */
-export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number): void {
-  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
+/** dma_unmap_page (an entry of dma_unmap_sg when sgEnts > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12);
+ * `form` > 0: a trace's free call (AllocForm + 1) of mapped dma_alloc_pages memory, checked as its hook does (buffer_ops.ts dma_unmap). */
+export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
+  const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
+  const check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: type === DebugType.sg ? 1 : 0 } : undefined;
+  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
   if (buf.mapping) buf.mapping.live = false;
 }
 
