@@ -67,11 +67,13 @@ export function op_alloc_pages(slot: i32, pages: i32, dir: i32, bytes: i32, nent
 
 export function op_free(slot: i32): void {
   const b = buf(slot);
+  const mapped = rec_usable(b) && m_has(b), handle = m_dma(b);
   if (rec_usable(b)) {
     forget_pages(b_pfn(b), 1 << b_order(b));
     free_block(b_pfn(b), b_order(b));
   }
   rec_clear(b);
+  if (mapped) keep_freed_handle(b, handle); // a kernel trace's second free of mapped dma_alloc_pages memory (dma_free_at)
 }
 
 /**
@@ -235,12 +237,13 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
  * platform's free of memory the allocator does not hold (6.12 dma_direct_free of a mapping's page
  * or bounce slot, a page freed twice) is not simulated, and the mapping stays.
  */
-export function dma_free_at(slot: i32, size: i32, freed: bool): void {
+export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
   const b = buf(slot);
+  const type = alloc_debug_type(form), cdir = alloc_debug_dir(form, dir); // the free call's hook (debug_dma_free_pages, …)
   if (freed) {
-    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) report_unmap_unknown(b_handle(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
-  } else if (rec_usable(b) && m_has(b) && m_live(b)) {
-    check_unmap(m_dma(b), size, DMA_BIDIRECTIONAL, DEBUG_TYPE_COHERENT);
+    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) report_unmap_unknown(b_handle(b), size, cdir, type);
+  } else if (rec_usable(b) && m_has(b)) { // a map that failed here: its error handle, as its unmap would
+    check_unmap(m_dma(b), size, cdir, type);
   }
 }
 

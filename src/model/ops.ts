@@ -44,13 +44,17 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.SYNC_ERROR:
       return dmaSyncError(s, b & DIR_MASK, a, c !== 0);
     case Op.FREE_AT:
-      return dmaFreeAt(s, a, b, c !== 0);
+      return dmaFreeAt(s, a, b, c !== 0, d, e);
     case Op.ALLOC_COHERENT:
       return allocCoherent(s, a, b, c, d, e);
     case Op.FREE: {
       const held = bufferIn(s, a);
       if (!s.slots[a]) s.freedHandles.delete(a); // as the engine's rec_clear of an empty slot
-      return held ? releaseBuffer(s, a, held) : undefined;
+      if (!held) return;
+      releaseBuffer(s, a, held);
+      // a kernel trace's second free of mapped dma_alloc_pages memory (dmaFreeAt): its handle, kept
+      if (!held.failed && held.mapping) s.freedHandles.set(a, held.mapping.dmaAddr);
+      return;
     }
     case Op.FREE_COHERENT: {
       const held = bufferIn(s, a);

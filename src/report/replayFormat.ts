@@ -28,6 +28,8 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
         mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }
+    const differ = countsByPlatform(cells);
+    if (differ.length) out.push(`  counted otherwise on some platforms (the lines above give ${first.scenario.platform}'s): ${differ.join('; ')}`);
     const masked = cells.filter((r) => maskNote(r) !== undefined);
     if (masked.length) out.push(maskNote(masked[0]!, masked.map((r) => r.scenario.platform))!);
     out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounce${first.trace.recordedBounces === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
@@ -59,4 +61,20 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   out.push('');
   out.push(`simulator: ${simulatorText(engine)}`);
   return out.join('\n') + '\n';
+}
+
+/** The trace's counts that differ by platform (a call one platform replays, another counts: 6.12 xen-pv
+ * maps dma_alloc_pages memory, for one), as "field: platform n, …" — the shared lines give the first's. */
+function countsByPlatform(cells: Result[]): string[] {
+  const flat = (r: Result): Record<string, number> => {
+    const t = r.trace!;
+    const out: Record<string, number> = {};
+    // (not those the allocations line above gives platform by platform)
+    for (const [k, v] of Object.entries(t)) if (typeof v === 'number' && !['lines', 'highestPhys', 'allocSyncs', 'allocPagesSyncs', 'allocsMapped'].includes(k)) out[k] = v;
+    for (const [k, v] of Object.entries(t.skipped)) out[`skipped.${k}`] = v;
+    return out;
+  };
+  const all = cells.map(flat);
+  return Object.keys(all[0]!).filter((k) => all.some((c) => c[k] !== all[0]![k]))
+    .map((k) => `${k}: ${cells.map((r, i) => `${r.scenario.platform} ${num(all[i]![k] ?? 0)}`).join(', ')}`);
 }

@@ -107,7 +107,11 @@ export class TraceTranslator {
         if (!m) {
           const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a && !a.map && (a.coherent || this.limits.modern)) { this.summary.allocUnmaps++; this.push(Op.UNMAP, a.slot, dir, ev.size, attrs); }
+          else if (a && (!a.map || a.map.live)) { // a mapped one (6.12 xen-pv _pages) is then unmapped: its syncs and free come after an unmap
+            this.summary.allocUnmaps++;
+            this.push(Op.UNMAP, a.slot, dir, ev.size, attrs);
+            if (a.map) this.mappings.remove(a.map);
+          }
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
         }
@@ -158,8 +162,7 @@ export class TraceTranslator {
     }
   }
 
-  /** An unmap or sync at DMA_MAPPING_ERROR (all ones, or a 32-bit dma_addr_t's ffffffff where no live mapping holds that
-   * byte): a failed map's handle used unchecked, replayed at the handle a failed map gives here; false for another address. */
+  /** An unmap or sync at DMA_MAPPING_ERROR (all ones, or a 32-bit dma_addr_t's ffffffff no live mapping holds): a failed map's handle used unchecked, replayed at the handle a failed map gives here. */
   private errorHandle(dma: Addr, kind: 'unmaps' | 'syncs', code: number, size: number, dir: number, last: number): boolean {
     if (dma !== ADDR_ERROR && (dma !== ADDR_ERROR_32 || this.mappings.holds(dma))) return false;
     this.summary.errorHandle[kind]++;
@@ -298,7 +301,7 @@ export class TraceTranslator {
     // Inside a DMA-API allocation of its own memory (dma_alloc; _pages/_sgt unless mapped): counted, never bounced; on 6.12
     // checked by dma-debug in _pages/_sgt memory (filed noncoherent or sg, with its direction: check_sync).
     const held = this.allocs.holding(dma), replay = held && !held.b.coherent && this.limits.modern;
-    if (held) this.summary[replay ? 'allocPagesSyncs' : 'allocSyncs']++;
+    if (held) this.summary[held.b.map ? 'afterUnmap' : replay ? 'allocPagesSyncs' : 'allocSyncs']++; // a map: unmapped (its live ones are above)
     if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index) : undefined;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
@@ -343,7 +346,7 @@ export class TraceTranslator {
     this.allocs.add(dma, b);
     if (ev.name === 'dma_alloc') b.coherent = true;
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
-      this.push(Op.ALLOC_COHERENT, b.slot, pages, ev.name === 'dma_alloc_sgt' ? pages * PAGE_SIZE : size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // the size asked; an _sgt's sg_dma_len
+      this.push(Op.ALLOC_COHERENT, b.slot, pages, ev.name === 'dma_alloc_sgt' && this.limits.modern ? pages * PAGE_SIZE : size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // the size asked; an _sgt's sg_dma_len
       return;
     }
     // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (the ALLOC_PAGES op): PAGE_ALIGN(size)
@@ -364,13 +367,13 @@ export class TraceTranslator {
   private freeCall(ev: Extract<TraceEvent, { kind: 'free' }>): void {
     const b = this.allocs.take(ev.dma);
     if (b) return this.free(b, ev);
-    const why = this.skips.take(ev.dma, ev.size, true, 'alloc'), plain = !why && ev.name === 'dma_free';
-    const live = plain ? this.mappings.findStart(ev.dma, ev.size) : undefined, m = live?.alloc ? undefined : live;
-    const freed = plain && !m ? this.allocs.freedAt(ev.dma) : undefined; // a live mapping there first, as dma-debug finds it
+    const why = this.skips.take(ev.dma, ev.size, true, 'alloc');
+    const m = why ? undefined : this.mappings.findStart(ev.dma, ev.size);
+    const freed = why || m ? undefined : this.allocs.freedAt(ev.dma); // a live mapping there first, as dma-debug finds it
     if (m) this.summary.mappingFrees++;
     else if (freed) this.summary.freesAgain++;
     else return void this.summary.skipped[why ?? 'beforeTrace']++;
-    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, ev.size, m ? 0 : 1);
+    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, ev.size, m ? 0 : 1, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']);
   }
 
   /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one (DMA_ATTR_SKIP_CPU_SYNC), which dma-debug checks
@@ -378,16 +381,13 @@ export class TraceTranslator {
   private free(b: Buffer, ev: Extract<TraceEvent, { kind: 'free' }>): void {
     const m = b.map, sgt = ev.name === 'dma_free_sgt';
     if (m) {
-      this.mappings.remove(m);
+      if (m.live) this.mappings.remove(m);
       this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC,
         formOf(ev.name) + 1, sgt ? m.size : ev.size); // checked as the free call's hook checks (its type, the size given)
       this.push(Op.FREE, b.slot);
-      this.freeSlots.push(b.slot);
-    } else {
-      this.push(Op.FREE_COHERENT, b.slot, sgt ? 0 : ev.size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // 0: the allocation's size
-      // A dma_alloc's slot is kept, with the handle it had there, for a second dma_free (freeCall).
-      for (const gone of b.coherent && ev.name === 'dma_free' ? this.allocs.keepFreed(ev.dma, b) : [b]) this.freeSlots.push(gone.slot);
-    }
+    } else this.push(Op.FREE_COHERENT, b.slot, sgt && this.limits.modern ? 0 : ev.size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // 0: the table's (2.6.37: coherent)
+    // The slot is kept, with the handle it had there, for a second free (freeCall).
+    for (const gone of this.allocs.keepFreed(ev.dma, b)) this.freeSlots.push(gone.slot);
     delete this.names[b.id];
   }
 

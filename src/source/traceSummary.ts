@@ -49,12 +49,13 @@ export interface TraceSummary {
   /** Syncs that ran past the mappings they started in, or over separate mappings side by side
    * (6.12 dma-debug: sync-unknown; 2.6.37: sync-outside from the mapping's handle, as its range form checks). */
   syncsPastMapping: number;
-  /** dma_unmap_page/phys calls at a live dma_alloc's dma_addr: replayed on it, so dma-debug reports
-   * the wrong function (and removes its entry, as check_unmap does); the memory stays allocated. */
+  /** dma_unmap_page/phys calls at a live DMA-API allocation's dma_addr (dma_alloc, _pages, _sgt): replayed on
+   * it, so dma-debug reports the wrong function (and removes its entry, as check_unmap does); the platform
+   * unmaps what it mapped there (6.12 xen-pv's _pages pages, an IOMMU's range); the memory stays allocated. */
   allocUnmaps: number;
-  /** dma_free calls at the dma_addr of a dma_alloc the trace had freed (a double free) and at a live
-   * streaming mapping's (dma_free of a dma_map_page handle): replayed for dma-debug only, as
-   * debug_dma_free_coherent checks them ("has not allocated"; the wrong function). */
+  /** Frees (dma_free, _pages, _sgt) at the dma_addr of an allocation the trace had freed (a double
+   * free) and at a live streaming mapping's (a dma_map_page handle freed): replayed for dma-debug
+   * only, as the call's hook checks them ("has not allocated"; the wrong function). */
   freesAgain: number;
   mappingFrees: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */

@@ -171,12 +171,13 @@ export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boole
  * dma_free_at: debug_dma_free_coherent's check_unmap, coherent, BIDIRECTIONAL): `freed`, the handle
  * the slot's last free freed ("has not allocated", no lookup); else the slot's live streaming mapping's. dma-debug only.
  */
-export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean): void {
+export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean, form: number = AllocForm.coherent, dir: number = Dir.bidirectional): void {
   const held = s.slots[slot], handle = s.freedHandles.get(slot);
   const buf = held && held.kind !== 'tt' && !held.failed ? (held as Buffer) : undefined;
-  const ref = { size, dir: Dir.bidirectional, type: DebugType.coherent };
+  const [type, cdir] = allocDebug(s, form, dir); // the free call's hook
+  const ref = { size, dir: cdir, type, sgEnts: type === DebugType.sg ? 1 : 0 };
   if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle, ...ref }); // no lookup: nothing live at the recorded address
-  else if (!freed && buf?.mapping?.live) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref });
+  else if (!freed && buf?.mapping) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref }); // a failed map: its error handle
 }
 
 /**
