@@ -123,6 +123,31 @@ describe('trace: calls on the wrong thing', () => {
     assert.deepEqual([old.trace.allocUnmaps, old.trace.skipped.beforeTrace], [1, 0]);
   });
 
+  it('6.12 checks syncs of dma_alloc memory too (not contained, or after its entry went: "has not allocated"); 2.6.37 counts them', () => {
+    const A = 0x6c000000;
+    const body = [ev.alloc(A, 4096), ev.sync(true, 'BIDIRECTIONAL', A, 4096), ev.sync(true, 'BIDIRECTIONAL', A, 8192), ev.unmapPhys('BIDIRECTIONAL', A, 4096), ev.sync(false, 'BIDIRECTIONAL', A, 4096), ev.free(A, 4096)];
+    const path = traceFile('alloc-syncs.trace', body);
+    for (const platform of ['bare-metal', 'xen-pv', 'iommu']) {
+      const r = both(path, '--platform', platform, '--kernel', 'modern');
+      assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['sync-unknown@7', 'unmap-wrong-function@8', 'sync-unknown@9', 'unmap-unknown@10'], platform);
+      assert.deepEqual([r.trace.allocSyncs, r.counters.syncsForCpu + r.counters.syncsForDevice, r.counters.bounces], [3, 3, 0], platform);
+    }
+    const old = both(path, '--platform', 'bare-metal', '--kernel', '2010');
+    assert.deepEqual([old.trace.allocSyncs, old.counters.syncsForCpu + old.counters.syncsForDevice], [3, 0]);
+  });
+
+  it('a second dma_unmap_page of xen-pv\'s mapped dma_alloc_pages memory is "has not allocated"; a second dma_free_sgt is checked at its table\'s length', () => {
+    const A = 0x6c000000, S = 0x7f200000;
+    const pages = `dma_alloc_pages: ${DEV} dir=FROM_DEVICE dma_addr=${A.toString(16)} size=4096 virt_addr=00000000deadbeef flags=GFP_KERNEL attrs=`;
+    const twice = both(traceFile('pages-unmap-twice.trace', [pages, ev.unmapPhys('FROM_DEVICE', A, 4096), ev.unmapPhys('FROM_DEVICE', A, 4096)]), '--platform', 'xen-pv', '--kernel', 'modern');
+    assert.deepEqual(twice.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-wrong-function@6', 'unmap-unknown@7']);
+    assert.deepEqual([twice.trace.allocUnmaps, twice.trace.skipped.beforeTrace], [2, 0]);
+    const sgt = (what: string) => `dma_${what}_sgt: ${DEV} dir=FROM_DEVICE dma_addr=${S.toString(16)} size=6000 phys_addrs={0x50000000}${what === 'alloc' ? ' flags=GFP_KERNEL attrs=' : ''}`;
+    const r = both(traceFile('sgt-twice.trace', [sgt('alloc'), sgt('free'), sgt('free')]), '--platform', 'bare-metal', '--kernel', 'modern');
+    assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-unknown@7']);
+    assert.match(r.dmaDebug[0]!.message, /\[size=8192 bytes\]$/, 'debug_dma_unmap_sg: sg_dma_len, PAGE_ALIGN(6000)');
+  });
+
   it('a second dma_free finds a live mapping made there since first, and never the entry the simulation gave the freed handle to (no lookup)', () => {
     const A = 0x7f000000, M = 0x10000000;
     // The freed allocation's address mapped again: the free is the mapping's (wrong function), its unmap then "has not allocated".

@@ -227,13 +227,14 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
 }
 
 /**
- * A kernel trace's dma_free (dma_free_attrs → debug_dma_free_coherent: check_unmap of coherent
- * memory, BIDIRECTIONAL, of the size given) at a handle no live allocation holds: `freed`, the
- * handle of the allocation the slot's last dma_free_coherent freed (a second free: "has not
- * allocated", with no lookup — nothing live is at the recorded address, whatever the simulation
- * gave that handle since); else the slot's live streaming mapping's (the size, the wrong function
- * and the direction where they differ; check_unmap takes the entry it finds away, so the mapping's
- * own unmap is "has not allocated" later). Different: dma-debug only; the
+ * A kernel trace's free (form `form`: dma_free_attrs → debug_dma_free_coherent, coherent and
+ * BIDIRECTIONAL; debug_dma_free_pages; debug_dma_unmap_sg; alloc_debug_type) of `size` bytes at a
+ * handle no live allocation holds: `freed`, the handle the slot's last free kept (a second free:
+ * "has not allocated", with no lookup — nothing live is at the recorded address, whatever the
+ * simulation gave that handle since); else the slot's streaming mapping's (check_unmap: the size,
+ * the wrong function and the direction where they differ, and the entry it finds goes, so the
+ * mapping's own unmap is "has not allocated" later; a map that failed here: its error handle, as
+ * its unmap). Different: dma-debug only; the
  * platform's free of memory the allocator does not hold (6.12 dma_direct_free of a mapping's page
  * or bounce slot, a page freed twice) is not simulated, and the mapping stays.
  */

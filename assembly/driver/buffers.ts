@@ -20,7 +20,7 @@ import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
 @inline const B_ORDER: i32 = B_PFN + 4;
 @inline const B_PAGES: i32 = B_ORDER + 4;
 @inline const B_ZONE: i32 = B_PAGES + 4;
-@inline const B_FREED: i32 = B_ZONE + 4; // 1: the slot is empty and B_COH keeps the handle of the dma_alloc_coherent its last free freed
+@inline const B_FREED: i32 = B_ZONE + 4; // 1: the slot is empty and B_COH keeps the handle its last free freed (a coherent one's, a mapped one's)
 @inline export const B_COH: i32 = B_ZONE + 8; // u64-aligned
 @inline const M_HAS: i32 = B_COH + 12;
 @inline const M_LIVE: i32 = M_HAS + 4;
@@ -74,7 +74,7 @@ export function set_mapping(b: usize, dma: u64, offset: i32, size: i32, dir: i32
   store<u64>(b, dma, M_DMA); store<i32>(b, offset, M_OFFSET); store<i32>(b, size, M_SIZE); store<i32>(b, dir, M_DIR);
 }
 
-/** After a dma_free_coherent emptied the slot (rec_clear): keeps the freed allocation's handle, for a kernel trace's second dma_free. */
+/** After a free emptied the slot (rec_clear): keeps the freed memory's handle, for a kernel trace's second free (buffer_ops.ts dma_free_at). */
 export function keep_freed_handle(b: usize, handle: u64): void { store<u64>(b, handle, B_COH + COH_HANDLE); store<i32>(b, 1, B_FREED); }
 @inline export function freed_handle_kept(b: usize): bool { return load<i32>(b, B_FREED) != 0; }
 

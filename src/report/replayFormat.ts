@@ -20,11 +20,11 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     // how dma_alloc_pages memory replays (mapped pages on 6.12 xen-pv, memory of its own elsewhere).
     out.push(...traceLines(first, true).filter((l) => !l.startsWith('  bounce attempts:') && !l.includes(' failed here ')));
     const where = (f: (r: Result) => number) => cells.filter((r) => f(r) > 0).map((r) => r.scenario.platform);
-    const [coherentOn, checkedOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocPagesSyncs), where((r) => r.trace!.allocsMapped)];
-    if (coherentOn.length || checkedOn.length || mappedOn.length) {
+    const [ownOn, mappedOn] = [where((r) => r.trace!.allocSyncs), where((r) => r.trace!.allocsMapped)];
+    const modern = first.scenario.kernel === 'modern';
+    if (ownOn.length || mappedOn.length) {
       out.push(`  DMA-API allocations: ${[
-        coherentOn.length && `syncs inside those held as coherent memory (dma_alloc's${first.scenario.kernel === 'modern' ? '' : ', and dma_alloc_pages or noncontiguous memory'}) never bounced on ${coherentOn.join(', ')}`,
-        checkedOn.length && `syncs inside dma_alloc_pages or noncontiguous memory checked by dma-debug against the entry 6.12 files for it (noncoherent or an sg table's, direction included), never bounced, on ${checkedOn.join(', ')}`,
+        ownOn.length && `syncs starting inside those held as memory of their own (dma_alloc's, and dma_alloc_pages or noncontiguous memory where the platform does not map it) ${modern ? 'checked by dma-debug against the entry 6.12 files for it (coherent, noncoherent or an sg table\'s), ' : 'counted, '}never bounced, on ${ownOn.join(', ')}`,
         mappedOn.length && `dma_alloc_pages / noncontiguous memory replayed as pages xen-swiotlb maps on ${mappedOn.join(', ')} (dma_common_alloc_pages → xen_swiotlb_map_page: its syncs copy, its frees unmap without a copy back)`,
       ].filter(Boolean).join('; ')}`);
     }
@@ -70,7 +70,7 @@ function countsByPlatform(cells: Result[]): string[] {
     const t = r.trace!;
     const out: Record<string, number> = {};
     // (not those the allocations line above gives platform by platform)
-    for (const [k, v] of Object.entries(t)) if (typeof v === 'number' && !['lines', 'highestPhys', 'allocSyncs', 'allocPagesSyncs', 'allocsMapped'].includes(k)) out[k] = v;
+    for (const [k, v] of Object.entries(t)) if (typeof v === 'number' && !['lines', 'highestPhys', 'allocSyncs', 'allocsMapped'].includes(k)) out[k] = v;
     for (const [k, v] of Object.entries(t.skipped)) out[`skipped.${k}`] = v;
     return out;
   };

@@ -107,10 +107,10 @@ export class TraceTranslator {
         if (!m) {
           const a = ev.resource ? undefined : this.allocs.at(ev.dma); // a dma_alloc unmapped as a mapping: check_unmap's wrong function
           if (ev.resource) sk.mmio++;
-          else if (a && (!a.map || a.map.live)) { // a mapped one (6.12 xen-pv _pages) is then unmapped: its syncs and free come after an unmap
+          else if (a) { // a mapped one (6.12 xen-pv _pages): its syncs, free and unmaps come after an unmap
             this.summary.allocUnmaps++;
             this.push(Op.UNMAP, a.slot, dir, ev.size, attrs);
-            if (a.map) this.mappings.remove(a.map);
+            if (a.map?.live) this.mappings.remove(a.map);
           }
           else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
@@ -298,10 +298,9 @@ export class TraceTranslator {
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
     for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
     if (synced.length > 0) return;
-    // Inside a DMA-API allocation of its own memory (dma_alloc; _pages/_sgt unless mapped): counted, never bounced; on 6.12
-    // checked by dma-debug in _pages/_sgt memory (filed noncoherent or sg, with its direction: check_sync).
-    const held = this.allocs.holding(dma), replay = held && !held.b.coherent && this.limits.modern;
-    if (held) this.summary[held.b.map ? 'afterUnmap' : replay ? 'allocPagesSyncs' : 'allocSyncs']++; // a map: unmapped (its live ones are above)
+    // Inside a DMA-API allocation's own memory (a mapped one's map is unmapped): never bounced; checked on 6.12 (check_sync), 2.6.37 counts.
+    const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);
+    if (held) this.summary[held.b.map ? 'afterUnmap' : 'allocSyncs']++;
     if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index) : undefined;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
@@ -373,7 +372,8 @@ export class TraceTranslator {
     if (m) this.summary.mappingFrees++;
     else if (freed) this.summary.freesAgain++;
     else return void this.summary.skipped[why ?? 'beforeTrace']++;
-    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, ev.size, m ? 0 : 1, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']);
+    const size = freed && ev.name === 'dma_free_sgt' && this.limits.modern ? freed.pages * PAGE_SIZE : ev.size; // an _sgt's: sg_dma_len
+    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, size, m ? 0 : 1, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']);
   }
 
   /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one (DMA_ATTR_SKIP_CPU_SYNC), which dma-debug checks

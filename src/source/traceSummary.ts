@@ -30,14 +30,12 @@ export interface TraceSummary {
    * the kernel would (an sg sync then reports nothing); when those pages were taken again or given
    * back, skipped.afterUnmap counts them instead. */
   afterUnmap: number;
-  /** Syncs inside DMA-API allocations of their own memory: dma_alloc's coherent memory (whose
-   * coherent entry has no check a sync fails but the size), and on 2.6.37 the other forms: counted,
-   * not replayed. allocPagesSyncs: those inside dma_alloc_pages / dma_alloc_noncontiguous memory the
-   * platform does not map (dma-direct, the IOMMU), on 6.12: replayed for dma-debug, which checks them
-   * against the noncoherent or sg entry (debug_dma_alloc_pages, debug_dma_map_sg), direction
-   * included. Neither is ever bounced. */
+  /** Syncs starting inside a DMA-API allocation of its own memory (dma_alloc, and its _pages/_sgt
+   * forms where the platform does not map them: dma-direct, the IOMMU, 2.6.37): never bounced. On
+   * 6.12 replayed for dma-debug, which checks them against the allocation's entry (coherent: only
+   * whether it holds the range; noncoherent or sg: the direction too; debug_dma_alloc_pages,
+   * debug_dma_map_sg); on 2.6.37 counted, not replayed. */
   allocSyncs: number;
-  allocPagesSyncs: number;
   /** dma_alloc_pages / dma_alloc_sgt allocations replayed as pages the platform's DMA ops map
    * (6.12 xen-pv: dma_common_alloc_pages through xen_swiotlb_map_page), whose syncs are replayed. */
   allocsMapped: number;
@@ -90,7 +88,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocPagesSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }
