@@ -148,6 +148,20 @@ describe('trace: calls on the wrong thing', () => {
     assert.match(r.dmaDebug[0]!.message, /\[size=8192 bytes\]$/, 'debug_dma_unmap_sg: sg_dma_len, PAGE_ALIGN(6000)');
   });
 
+  it('a dma_free_sgt at a live sg entry is checked at the entry\'s length (debug_dma_unmap_sg: sg_dma_len); an sg sync past a mapping is not said to be reported', () => {
+    const M = 0x6c050000, P = 0x31000000;
+    const sgt = `dma_free_sgt: ${DEV} dir=TO_DEVICE dma_addr=${M.toString(16)} size=6000 phys_addrs={0x${P.toString(16)}}`;
+    const r = both(traceFile('sgt-at-sg.trace', [ev.mapSg('TO_DEVICE', [P], [M], [0x1800]), sgt, ev.unmapSg('TO_DEVICE', [P])]), '--platform', 'swiotlb-force', '--kernel', 'modern');
+    assert.deepEqual(r.dmaDebug.map((d) => `${d.class}@${d.op}`), ['unmap-unknown@7'], 'no unmap-size: the table\'s own length is checked');
+    assert.equal(r.trace.mappingFrees, 1);
+    // dma_sync_sg_for_cpu running past a single mapping: replayed, no report (no live sg entry starts there), not counted as one dma-debug reports
+    const past = both(traceFile('sg-sync-past.trace', [ev.mapPhys('TO_DEVICE', M, 4096, P), ev.syncSg(true, 'TO_DEVICE', [M], [0x3000])]), '--platform', 'bare-metal', '--kernel', 'modern');
+    assert.deepEqual(past.dmaDebug.filter((d) => d.class !== 'leak'), []);
+    assert.equal(past.trace.syncsPastMapping, 0);
+    const text = cli('replay', traceFile('sg-sync-past-text.trace', [ev.mapPhys('TO_DEVICE', M, 4096, P), ev.syncSg(true, 'TO_DEVICE', [M], [0x3000])]), '--format', 'ftrace', '--platform', 'bare-metal', ...SMALL);
+    assert.doesNotMatch(text.stdout, /ran past the mapping/);
+  });
+
   it('a second dma_free finds a live mapping made there since first, and never the entry the simulation gave the freed handle to (no lookup)', () => {
     const A = 0x7f000000, M = 0x10000000;
     // The freed allocation's address mapped again: the free is the mapping's (wrong function), its unmap then "has not allocated".

@@ -293,7 +293,7 @@ export class TraceTranslator {
     // mappings side by side) a sync that runs past the mapping it starts in.
     const first = synced.find((o) => o.from === dma);
     const past = synced.length > 0 && (!coveredBy(synced, dma, size) || (synced.length > 1 && !synced.every((o) => o.m.sg)));
-    if (past) this.summary.syncsPastMapping++;
+    if (past && nents === 0) this.summary.syncsPastMapping++; // dma-debug checks an sg call's entries only where they start live sg entries
     // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
     for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
@@ -372,7 +372,7 @@ export class TraceTranslator {
     if (m) this.summary.mappingFrees++;
     else if (freed) this.summary.freesAgain++;
     else return void this.summary.skipped[why ?? 'beforeTrace']++;
-    const size = freed && ev.name === 'dma_free_sgt' && this.limits.modern ? freed.pages * PAGE_SIZE : ev.size; // an _sgt's: sg_dma_len
+    const size = ev.name === 'dma_free_sgt' && this.limits.modern ? (m ? m.size : freed!.pages * PAGE_SIZE) : ev.size; // an _sgt's: sg_dma_len
     this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, size, m ? 0 : 1, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']);
   }
 

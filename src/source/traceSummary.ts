@@ -44,8 +44,10 @@ export interface TraceSummary {
    * wherever it runs. Replayed at the handle a failed map gives on the simulated platform and era
    * (the map itself is not), so dma-debug answers as that kernel would; firstLine: the first (0: none). */
   errorHandle: { unmaps: number; syncs: number; firstLine: number };
-  /** Syncs that ran past the mappings they started in, or over separate mappings side by side
-   * (6.12 dma-debug: sync-unknown; 2.6.37: sync-outside from the mapping's handle, as its range form checks). */
+  /** Single syncs that ran past the mappings they started in, or over separate mappings side by side
+   * (6.12 dma-debug: sync-unknown; 2.6.37: sync-outside from the mapping's handle, as its range form
+   * checks). An sg call's entries that do are replayed alike but not counted: dma-debug checks them
+   * only where the call's first entry starts a live sg entry (get_nr_mapped_entries). */
   syncsPastMapping: number;
   /** dma_unmap_page/phys calls at a live DMA-API allocation's dma_addr (dma_alloc, _pages, _sgt): replayed on
    * it, so dma-debug reports the wrong function (and removes its entry, as check_unmap does); the platform
