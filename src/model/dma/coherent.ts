@@ -59,6 +59,9 @@ function coherentZone(s: DmaState): number {
  * the caller's (a failed exchange counts its own, §6). `tracked` adds the dma-debug coherent
  * entry: the GPU's allocations, not agpgart's for the AGP bridge (ENGINE.md T8).
  */
+/** The entry count dma-debug files with a debug type here: a kernel trace's _sgt memory is a one-entry sg table (debug_dma_map_sg). */
+export const tableEnts = (type: number): number => (type === DebugType.sg ? 1 : 0);
+
 export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean, size: number, type: number = DebugType.coherent, dir: number = Dir.bidirectional): CoherentBlock | null {
   const pfn = allocBlock(s, order, coherentZone(s));
   if (pfn < 0) return null;
@@ -73,7 +76,7 @@ export function coherentAllocBlock(s: DmaState, order: number, tracked: boolean,
   // page tables', not the device's address).
   ccConvert(s, pfn, size, true);
   s.counters.coherentAllocs++;
-  if (tracked) s.debug.add(s.op, block.handle, size, dir, type, pfn * PAGE_SIZE, type === DebugType.sg ? 1 : 0); // type, dir: a kernel trace's form (driver/bufferOps.ts)
+  if (tracked) s.debug.add(s.op, block.handle, size, dir, type, pfn * PAGE_SIZE, tableEnts(type)); // type, dir: a kernel trace's form (driver/bufferOps.ts)
   return block;
 }
 
@@ -112,7 +115,7 @@ function platformHandle(s: DmaState, pfn: number, order: number, size: number): 
 export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: number, tracked: boolean, size: number, given = size,
   type: number = DebugType.coherent, dir: number = Dir.bidirectional): void {
   // the caller's size, and the free call's type and direction
-  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir, type, sgEnts: type === DebugType.sg ? 1 : 0 });
+  if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir, type, sgEnts: tableEnts(type) });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
   if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op);
   ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy

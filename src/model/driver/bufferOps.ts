@@ -8,7 +8,7 @@ import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
-import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
+import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coherent.js';
 import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
@@ -150,7 +150,7 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
  * `form` > 0: a trace's free call (AllocForm + 1) of mapped dma_alloc_pages memory, checked as its hook does (buffer_ops.ts dma_unmap). */
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
   const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
-  const check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: type === DebugType.sg ? 1 : 0 } : undefined;
+  const check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
   dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
   if (buf.mapping) buf.mapping.live = false;
 }
@@ -175,7 +175,7 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
   const held = s.slots[slot], handle = s.freedHandles.get(slot);
   const buf = held && held.kind !== 'tt' && !held.failed ? (held as Buffer) : undefined;
   const [type, cdir] = allocDebug(s, form, dir); // the free call's hook
-  const ref = { size, dir: cdir, type, sgEnts: type === DebugType.sg ? 1 : 0 };
+  const ref = { size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle, ...ref }); // no lookup: nothing live at the recorded address
   else if (!freed && buf?.mapping) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref }); // a failed map: its error handle
 }
