@@ -6,7 +6,7 @@
 import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EXCHANGE, OP_MAP,
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
-  OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE, OP_ALLOC_PAGES, OP_UNMAP_ERROR, OP_SYNC_ERROR, OP_FREE_AT,
+  OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE, OP_ALLOC_PAGES, OP_UNMAP_ERROR, OP_SYNC_ERROR, OP_FREE_AT, OP_UNMAP_AT,
   POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS, PAGE_SHIFT } from './abi';
 import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_failed, KIND_NONE } from './layout';
 import { set_cur_op } from './sim/counters';
@@ -16,7 +16,7 @@ import { gatt_create, is_agp } from './drm/agp_gatt';
 import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, tt_cpu_read, is_tt,
   tt_usable, ttm_teardown } from './drm/ttm_tt';
 import { ttm_dma_pooled_blocks } from './drm/ttm_pool';
-import { op_alloc, op_alloc_pages, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dma_map, dma_unmap, dma_sync, dma_unmap_error, dma_sync_error, dma_free_at,
+import { op_alloc, op_alloc_pages, op_free, op_exchange, op_alloc_coherent, op_free_coherent, dma_map, dma_unmap, dma_sync, dma_unmap_error, dma_sync_error, dma_free_at, dma_unmap_at,
   dma_mapping_error, gart_bind } from './driver/buffer_ops';
 import { cpu_write, cpu_read, dev_write, dev_read, dev_skipped, gpu_write, gpu_read } from './driver/access';
 import { explain_violation } from './driver/hops';
@@ -72,6 +72,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_UNMAP_ERROR: dma_unmap_error(b & DIR_MASK, a, c); break;
       case OP_SYNC_ERROR: dma_sync_error(b & DIR_MASK, a, c != 0); break;
       case OP_FREE_AT: if (buffer_slot(a)) dma_free_at(a, b, c != 0, d, load<i32>(op, 20)); break;
+      case OP_UNMAP_AT: if (on_buffer(a)) dma_unmap_at(a, b, c, d, load<i32>(op, 20)); break;
       case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;

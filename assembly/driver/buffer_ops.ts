@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, SYNC_CHECK_MAX } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, SYNC_CHECK_MAX, DMA_MAPPING_ERROR } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -246,6 +246,25 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
   } else if (rec_usable(b) && m_has(b)) { // a map that failed here: its error handle, as its unmap would
     check_unmap(m_dma(b), size, cdir, type);
   }
+}
+
+/**
+ * A kernel trace's unmap or free at a recorded address where no mapping or allocation starts:
+ * inside buffer `slot`'s live mapping or DMA-API allocation, `offset` bytes into the buffer, or at
+ * its dead mapping's start (`form`: the free call's AllocForm + 1, checked as dma_free_at checks it;
+ * 0: dma_unmap_page, single). check_unmap's exact lookup (bucket_find_exact) finds no entry at the
+ * recorded address: "has not allocated" at the simulated one, with no lookup (nothing starts there
+ * here either, and a dead mapping's handle may be another's since); where the map failed here, its
+ * error handle, as its own unmap. Different: dma-debug only; what the platform's unmap or free does
+ * at an address inside (a bounce slot's or an IOVA range's middle) is not simulated.
+ */
+export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
+  const b = buf(slot);
+  const type = form > 0 ? alloc_debug_type(form - 1) : DEBUG_TYPE_SINGLE;
+  const cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir;
+  const h = byte_handle(b, offset);
+  if (h == DMA_MAPPING_ERROR) check_unmap(h, size, cdir, type);
+  else report_unmap_unknown(h, size, cdir, type);
 }
 
 /**

@@ -8,7 +8,7 @@ import { ttmDmaPooledBlocks } from './drm/ttmPool.js';
 import { bufferAccess, devSkipped, gpuRead, gpuWrite } from './driver/access.js';
 import type { Buffer } from './driver/buffers.js';
 import {
-  allocCoherent, allocPages, allocPagesMapped, dmaMap, dmaFreeAt, dmaMappingError, dmaSync, dmaSyncError, dmaUnmap, dmaUnmapError, exchange, freeCoherent, gartBind, gartUnbind,
+  allocCoherent, allocPages, allocPagesMapped, dmaMap, dmaFreeAt, dmaMappingError, dmaSync, dmaSyncError, dmaUnmap, dmaUnmapAt, dmaUnmapError, exchange, freeCoherent, gartBind, gartUnbind,
   releaseBuffer,
 } from './driver/bufferOps.js';
 import { explainViolation } from './driver/hops.js';
@@ -32,7 +32,7 @@ function bufferIn(s: State, slot: number): Buffer | null {
 }
 
 function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number, f: number): void {
-  if (code < Op.ALLOC || code > Op.FREE_AT) throw new Error(`op ${s.op}: unknown op code ${code}`);
+  if (code < Op.ALLOC || code > Op.UNMAP_AT) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
   switch (code) {
     case Op.ALLOC: // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
@@ -104,6 +104,8 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
       return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e, f !== 0);
     case Op.UNMAP:
       return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d, e, f);
+    case Op.UNMAP_AT:
+      return dmaUnmapAt(s, buf, b, c, d, e);
     case Op.CPU_WRITE:
       return bufferAccess(s, buf, b, c, false, true);
     case Op.CPU_READ:

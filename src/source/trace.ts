@@ -6,62 +6,27 @@
 //   recorded), a buffer kept after the unmap for the next map of them; dma_map_sg entry by entry.
 // - unmaps and syncs find their mapping by the recorded dma_addr, dma_unmap_sg its list by
 //   physical addresses (traceSgLists.ts); calls after an unmap or at DMA_MAPPING_ERROR replay for
-//   dma-debug. dma_alloc and its _pages/_sgt forms are memory of their own named by dma_addr (6.12
-//   xen-pv: _pages/_sgt are pages xen-swiotlb maps); a second dma_free is dma-debug's (freeCall).
+//   dma-debug, as do an unmap or free inside a live mapping or allocation (inside). dma_alloc and its
+//   _pages/_sgt forms are memory of their own named by dma_addr (6.12 xen-pv: _pages/_sgt are pages
+//   xen-swiotlb maps); a second dma_free is dma-debug's (freeCall). Slots: traceState.ts.
 // - not replayed, and counted: MMIO, CC_SHARED memory, calls that failed when recorded, calls on
 //   mappings made before the trace or over 4 MiB, and those on a mapping not replayed (traceSkips.ts).
 import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
-import { UsageError, escapeText, msg } from '../errors.js';
-import type { OpSink } from './sink.js';
-import { ADDR_ERROR, type Addr, type TraceDir, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
-import { type TraceSummary, emptySummary, finishSummary } from './traceSummary.js';
+import { ADDR_ERROR, type Addr, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
+import { type TraceSummary, finishSummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
-import { SgLists } from './traceSgLists.js';
-import { FifoMap } from './fifoMap.js';
-import { LiveAllocations } from './traceAllocs.js';
-import { ADDR_ERROR_32, AddrFolder, FOLD_BASE } from './traceAddr.js';
-import { type Buffer, DIR, IDLE_MAX, LiveMappings, type Mapping, attrsOf, coveredBy } from './traceMappings.js';
-import { type SkipEntry, type SkipReason, SkippedMappings, sgKey } from './traceSkips.js';
+import { ADDR_ERROR_32, FOLD_BASE } from './traceAddr.js';
+import { type Buffer, DIR, IDLE_MAX, type Mapping, attrsOf, coveredBy } from './traceMappings.js';
+import { type SkipEntry, sgKey } from './traceSkips.js';
+import { TraceState } from './traceState.js';
 
-/** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform maps (6.12 xen-pv: xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages);
- * modern: the simulated kernel is 6.12 (its dma-debug files _pages/_sgt memory as noncoherent or sg, with a direction: 2.6.37 had no such calls). */
-export interface TraceLimits { maxBuffers: number; allocPagesMapped?: boolean; modern?: boolean }
+export type { TraceLimits } from './traceState.js';
 const DMA32_LIMIT = 2 ** 32;
 /** The form of a dma_alloc or dma_free call (its _pages, _sgt variant), as ALLOC_COHERENT and FREE_COHERENT carry it. */
 const formOf = (name: string) => (name.endsWith('_pages') ? AllocForm.pages : name.endsWith('_sgt') ? AllocForm.sgt : AllocForm.coherent);
 
 /** Stateful translator: one per trace. */
-export class TraceTranslator {
-  /** Live buffers' ids → names as reports show them (the engine numbers every alloc from 1). */
-  readonly names: Record<number, string> = {};
-  private readonly freeSlots: number[] = [];
-  private nextSlot = 0;
-  private nextId = 1;
-  private sgCalls = 0; // dma_map_sg calls replayed: an entry's MAP names its call (engine: a failed entry fails the call)
-  private lineNo = 0;
-  private lastEventLine = 0; // of the replayed device (0: none yet)
-  private liveMappings = 0;
-  private readonly idle = new FifoMap<string, Buffer>();
-  /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */
-  private readonly mappings = new LiveMappings();
-  /** sg lists, live by their first physical address, and the latest unmapped (dma_unmap_sg gives only phys_addrs). */
-  private readonly sgLists = new SgLists<Mapping>();
-  /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
-  private readonly dead = new FifoMap<Addr, Mapping>();
-  /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
-  private readonly allocs = new LiveAllocations<Buffer>();
-  private readonly skips = new SkippedMappings();
-  private readonly deviceEvents = new Map<string, number>();
-  private readonly folder = new AddrFolder(); // addresses at or above 2^52 (source/traceAddr.ts)
-  private chosen: string | undefined;
-  readonly summary: TraceSummary;
-
-  constructor(private readonly file: string, private readonly limits: TraceLimits, private readonly sink: OpSink, device: string | undefined) {
-    [this.chosen, this.summary] = [device, emptySummary(device)];
-  }
-
-  private fail(what: string): never { throw new UsageError(msg.scriptLine(this.file, this.lineNo, what)); }
-
+export class TraceTranslator extends TraceState {
   line(text: string, lineNo: number): void {
     this.lineNo = lineNo;
     let parsed;
@@ -112,7 +77,7 @@ export class TraceTranslator {
             this.push(Op.UNMAP, a.slot, dir, ev.size, attrs);
             if (a.map?.live) this.mappings.remove(a.map);
           }
-          else this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
+          else if (this.dead.has(ev.dma) || !this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
@@ -171,55 +136,6 @@ export class TraceTranslator {
     return true;
   }
 
-  /** dma_map_page_attrs and the syncs BUG() on an invalid direction before they trace. */
-  private dir(d: TraceDir): number {
-    return d === 'NONE' ? this.fail('dir=NONE on a streaming call (the kernel BUG()s before tracing one)') : DIR[d];
-  }
-
-  private push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.sink.push(code, a, b, c, d, this.lineNo, e, f); }
-
-  private takeSlot(): number {
-    const s = this.freeSlots.pop();
-    if (s !== undefined) return s;
-    if (this.nextSlot >= this.limits.maxBuffers) {
-      // Give back the least recently unmapped page buffer, else a freed allocation's slot, before giving up.
-      if (this.dropOldestIdle()) return this.freeSlots.pop()!;
-      const kept = this.allocs.dropOldestFreed();
-      if (kept) return kept.slot;
-      this.fail(`more than ${this.limits.maxBuffers} mappings and allocations live at once`);
-    }
-    return this.nextSlot++;
-  }
-
-  private newBuffer(pages: number, key: string, name: string): Buffer {
-    const slot = this.takeSlot();
-    const b: Buffer = { slot, id: this.nextId++, pages, key, live: true, freed: false };
-    this.names[b.id] = escapeText(name);
-    return b;
-  }
-
-  /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed either. */
-  private skip(dma: Addr, size: number, reason: SkipReason, kind: 'map' | 'alloc', group?: SkipEntry[]): void {
-    this.summary.skipped[reason]++;
-    if (group) group.push({ dma, size, reason, kind });
-    else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason, kind }]);
-  }
-
-  /** Frees the least recently unmapped page buffer; false when there is none. */
-  private dropOldestIdle(): boolean {
-    const b = this.idle.shift()?.[1];
-    if (!b) return false;
-    this.release(b);
-    return true;
-  }
-
-  /** Gives a page buffer back: its pages freed, its slot free again. */
-  private release(b: Buffer): void {
-    b.freed = true;
-    delete this.names[b.id];
-    this.push(Op.FREE, b.slot);
-    this.freeSlots.push(b.slot);
-  }
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
   private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0): void {
@@ -240,7 +156,7 @@ export class TraceTranslator {
     }
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, direct: dma === phys };
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
@@ -371,9 +287,21 @@ export class TraceTranslator {
     const freed = why || m ? undefined : this.allocs.freedAt(ev.dma); // a live mapping there first, as dma-debug finds it
     if (m) this.summary.mappingFrees++;
     else if (freed) this.summary.freesAgain++;
-    else return void this.summary.skipped[why ?? 'beforeTrace']++;
-    const size = ev.name === 'dma_free_sgt' && this.limits.modern ? (m ? m.size : freed!.pages * PAGE_SIZE) : ev.size; // an _sgt's: sg_dma_len
-    this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, size, m ? 0 : 1, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']);
+    const sgt = ev.name === 'dma_free_sgt' && this.limits.modern, form = formOf(ev.name), dir = DIR[ev.dir ?? 'BIDIRECTIONAL'];
+    const size = sgt ? (m ? m.size : freed ? freed.pages * PAGE_SIZE : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE) : ev.size; // an _sgt's: sg_dma_len
+    if (m || freed) return this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, size, m ? 0 : 1, form, dir);
+    if (why) return void this.summary.skipped[why]++;
+    // At a mapping the trace unmapped (a use after unmap: no entry, "has not allocated"), or inside a live one.
+    if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, dead) => this.push(Op.UNMAP_AT, b.slot, size, dead.offset, form + 1, dir));
+    if (!this.inside(ev.dma, size, form + 1, dir)) this.summary.skipped.beforeTrace++;
+  }
+
+  /** An unmap or a free (`form`: its AllocForm + 1, 0 an unmap) where nothing starts, inside a live mapping no other can
+   * share or a live allocation: check_unmap's exact lookup finds no entry ("has not allocated"), replayed for dma-debug. */
+  private inside(dma: Addr, size: number, form: number, dir: number): boolean {
+    const a = this.allocs.holding(dma), at = this.mappings.holdingAlone(dma) ?? (a && { slot: a.b.slot, offset: dma - a.start });
+    if (at) [this.summary.insideCalls++, this.push(Op.UNMAP_AT, at.slot, size, at.offset, form, dir)];
+    return at !== undefined;
   }
 
   /** dma_free (_pages, _sgt) of a live allocation: dma_common_free_pages unmaps a mapped one (DMA_ATTR_SKIP_CPU_SYNC), which dma-debug checks

@@ -19,7 +19,8 @@ export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKI
 export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
-export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean }
+export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; direct?: boolean }
+/** `direct`: its dma_addr is its phys_addr (no IOMMU, no bounce slot), so another mapping may share its pages. */
 
 /** The part [from, to) of a sync's range that mapping `m` holds. */
 export interface Overlap { m: Mapping; from: number; to: number }
@@ -76,6 +77,17 @@ export class LiveMappings {
       }
     }
     return out;
+  }
+
+  /** The latest live streaming mapping holding byte `dma` that no mapping the trace did not show can share (not
+   * `direct`: a bounce slot or an IOVA range is its own): its buffer's slot, and where in the buffer that byte is. */
+  holdingAlone(dma: Addr): { slot: number; offset: number } | undefined {
+    const at = this.byPage.get(Math.floor(dma / PAGE_SIZE)) ?? [];
+    for (let i = at.length - 1; i >= 0; i--) {
+      const m = at[i]!;
+      if (!m.direct && !m.alloc && m.dma <= dma && dma < m.dma + m.size) return { slot: m.buf.slot, offset: m.offset + (dma - m.dma) };
+    }
+    return undefined;
   }
 
   /** Does a live mapping hold byte `dma`? */

@@ -58,6 +58,11 @@ export interface TraceSummary {
    * only, as the call's hook checks them ("has not allocated"; the wrong function). */
   freesAgain: number;
   mappingFrees: number;
+  /** dma_unmap_page calls and frees (dma_free, _pages, _sgt) at an address inside a live mapping or DMA-API allocation,
+   * not at its start: dma-debug finds no entry there ("has not allocated"), replayed for it at the address inside
+   * here. Not inside a mapping whose dma_addr is its phys_addr (no IOMMU, no bounce): another mapping, made before the
+   * trace, may start in its pages (those stay `beforeTrace`). */
+  insideCalls: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;
   /** sg lists whose entries' lengths the trace does not give (merged by the recording IOMMU),
@@ -90,7 +95,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
-    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, insideCalls: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
   };
 }

@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coherent.js';
-import { dmaErrorAddr, dmaMapPhys, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { DMA_ERROR, dmaErrorAddr, dmaMapPhys, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
@@ -178,6 +178,19 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
   const ref = { size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle, ...ref }); // no lookup: nothing live at the recorded address
   else if (!freed && buf?.mapping) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref }); // a failed map: its error handle
+}
+
+/**
+ * A kernel trace's unmap or free where no mapping or allocation starts, inside `buf`'s (or at its
+ * dead mapping's start), `offset` bytes in (assembly/driver/buffer_ops.ts dma_unmap_at): "has not
+ * allocated" at the simulated address, no lookup; a failed map's error handle as its unmap. `form`:
+ * the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page. dma-debug only.
+ */
+export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
+  const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [DebugType.single, dir];
+  const h = handleAt(buf, offset), ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
+  if (h === DMA_ERROR) s.debug.checkUnmap(s.op, ref);
+  else s.debug.reportUnmapUnknown(s.op, ref);
 }
 
 /**

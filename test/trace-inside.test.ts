@@ -1,0 +1,90 @@
+// An unmap or a free at an address where no mapping or allocation starts but one holds it (a driver
+// that adds an offset to its handle, or frees the middle of an allocation): dma-debug's check_unmap
+// looks the address up exactly (bucket_find_exact), finds nothing and says "has not allocated". So
+// does a free at a mapping the trace had unmapped. A mapping whose dma_addr is its phys_addr may
+// share its pages with one the trace did not show, so a call inside it stays `beforeTrace`.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SMALL, cli } from './helpers.js';
+import { ev, replayJson, traceFile } from './traceLines.js';
+
+type Debug = { class: string; op: number; message: string; dmaAddr?: string }[];
+function both(path: string, ...args: string[]) {
+  const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, ...args, '--engine', e, ...SMALL));
+  assert.deepEqual(w.dmaDebug, j.dmaDebug, 'both engines');
+  assert.deepEqual(w.counters, j.counters, 'both engines');
+  return w as { dmaDebug: Debug; counters: Record<string, number>; trace: Record<string, unknown> & { skipped: Record<string, number> } };
+}
+const PLATFORMS = ['bare-metal', 'swiotlb-force', 'xen-pv', 'iommu', 'coco'];
+const KERNELS = ['modern', '2010'];
+const each = (f: (platform: string, kernel: string) => void) => {
+  for (const platform of PLATFORMS) for (const kernel of KERNELS) if (platform !== 'coco' || kernel === 'modern') f(platform, kernel);
+};
+const classes = (d: Debug) => d.map((x) => `${x.class}@${x.op}`);
+// A streaming map the recording machine bounced (its dma_addr a swiotlb slot, not its phys_addr).
+const DMA = 0x7f000000, PHYS = 0x12340000;
+
+describe('trace: unmaps and frees inside a mapping or an allocation', () => {
+  it('dma_unmap_page at handle + offset of a bounced mapping: "has not allocated", and the mapping stays for its own unmap', () => {
+    const body = [ev.mapPhys('TO_DEVICE', DMA, 4096, PHYS), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 4096 - 0x100), ev.unmapPhys('TO_DEVICE', DMA, 4096)];
+    const path = traceFile('inside-unmap.trace', body);
+    each((platform, kernel) => {
+      const r = both(path, '--platform', platform, '--kernel', kernel);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(classes(r.dmaDebug), ['unmap-unknown@6'], at);
+      assert.match(r.dmaDebug[0]!.message, /^device driver tries to free DMA memory it has not allocated .*\[size=3840 bytes\]/, at);
+      assert.equal(r.trace.insideCalls, 1, at);
+      assert.equal(r.trace.skipped.beforeTrace, 0, at);
+      assert.equal(r.counters.unmaps, 1, `${at}: only the mapping's own unmap unmaps`);
+    });
+  });
+
+  it('the address reported is the simulated handle plus the same offset', () => {
+    const body = [ev.mapPhys('TO_DEVICE', DMA, 4096, PHYS), ev.sync(false, 'TO_DEVICE', DMA + 0x100, 16), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 16)];
+    const r = both(traceFile('inside-addr.trace', body), '--platform', 'swiotlb-force', '--kernel', 'modern');
+    const unknown = r.dmaDebug.find((d) => d.class === 'unmap-unknown')!;
+    const handle = /device address=0x([0-9a-f]+)/.exec(unknown.message)![1]!;
+    assert.equal(Number.parseInt(handle, 16) % 4096, 0x100, unknown.message);
+  });
+
+  it('inside a direct mapping (dma_addr = phys_addr) it stays a call on a mapping the trace did not show', () => {
+    const body = [ev.mapPhys('TO_DEVICE', PHYS, 4096, PHYS), ev.unmapPhys('TO_DEVICE', PHYS + 0x800, 256), ev.unmapPhys('TO_DEVICE', PHYS, 4096)];
+    const r = both(traceFile('inside-direct.trace', body), '--platform', 'bare-metal', '--kernel', 'modern');
+    assert.deepEqual(r.dmaDebug, []);
+    assert.equal(r.trace.insideCalls, 0);
+    assert.equal(r.trace.skipped.beforeTrace, 1);
+  });
+
+  it('dma_free in the middle of a dma_alloc: "has not allocated" as debug_dma_free_coherent checks it; the allocation is freed after', () => {
+    const body = [ev.alloc(0x6c000000, 8192), ev.free(0x6c001000, 4096), ev.unmapPhys('BIDIRECTIONAL', 0x6c000800, 64), ev.free(0x6c000000, 8192)];
+    const path = traceFile('inside-free.trace', body);
+    each((platform, kernel) => {
+      const r = both(path, '--platform', platform, '--kernel', kernel);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(classes(r.dmaDebug), ['unmap-unknown@6', 'unmap-unknown@7'], at);
+      assert.match(r.dmaDebug[0]!.message, /\[size=4096 bytes\]/, at);
+      assert.match(r.dmaDebug[1]!.message, /\[size=64 bytes\]/, at);
+      assert.equal(r.trace.insideCalls, 2, at);
+      assert.equal(r.trace.allocsLiveAtEnd, 0, at);
+    });
+  });
+
+  it('a dma_free at a mapping the trace unmapped: a use after unmap, "has not allocated"', () => {
+    const body = [ev.mapPhys('FROM_DEVICE', DMA, 4096, PHYS), ev.unmapPhys('FROM_DEVICE', DMA, 4096), ev.free(DMA, 4096)];
+    const path = traceFile('free-dead.trace', body);
+    each((platform, kernel) => {
+      const r = both(path, '--platform', platform, '--kernel', kernel);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(classes(r.dmaDebug), ['unmap-unknown@7'], at);
+      assert.equal(r.trace.afterUnmap, 1, at);
+      assert.equal(r.trace.skipped.beforeTrace, 0, at);
+    });
+  });
+
+  it('says so in the text', () => {
+    const body = [ev.mapPhys('TO_DEVICE', DMA, 4096, PHYS), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.unmapPhys('TO_DEVICE', DMA, 4096)];
+    const text = cli('replay', traceFile('inside-text.trace', body), '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /1 unmap or free at an address inside a live mapping or allocation, not at its start/);
+  });
+});
