@@ -81,6 +81,22 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     });
   });
 
+  it('a dma_free inside an allocation the trace freed: a second free, at the handle it had plus the offset', () => {
+    const body = [ev.alloc(0x6c000000, 8192), ev.free(0x6c000000, 8192), ev.free(0x6c001000, 4096)];
+    const path = traceFile('free-inside-freed.trace', body);
+    each((platform, kernel) => {
+      const r = both(path, '--platform', platform, '--kernel', kernel);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(classes(r.dmaDebug), ['unmap-unknown@7'], at);
+      assert.equal(r.trace.freesAgain, 1, at);
+      assert.equal(r.trace.skipped.beforeTrace, 0, at);
+    });
+    // The address: the allocation's handle here plus 0x1000 (its own second free says the handle).
+    const again = both(traceFile('free-freed-twice.trace', [...body.slice(0, 2), ev.free(0x6c000000, 8192), ev.free(0x6c001000, 4096)]), '--platform', 'iommu', '--kernel', 'modern');
+    const [whole, inside] = again.dmaDebug.map((d) => Number.parseInt(/device address=0x([0-9a-f]+)/.exec(d.message)![1]!, 16));
+    assert.equal(inside! - whole!, 0x1000);
+  });
+
   it('says so in the text', () => {
     const body = [ev.mapPhys('TO_DEVICE', DMA, 4096, PHYS), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.unmapPhys('TO_DEVICE', DMA, 4096)];
     const text = cli('replay', traceFile('inside-text.trace', body), '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);

@@ -229,7 +229,7 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
 /**
  * A kernel trace's free (form `form`: dma_free_attrs → debug_dma_free_coherent, coherent and
  * BIDIRECTIONAL; debug_dma_free_pages; debug_dma_unmap_sg; alloc_debug_type) of `size` bytes at a
- * handle no live allocation holds: `freed`, the handle the slot's last free kept (a second free:
+ * handle no live allocation holds: `freed`, the handle the slot's last free kept, `offset` bytes past it (a second free, or one inside:
  * "has not allocated", with no lookup — nothing live is at the recorded address, whatever the
  * simulation gave that handle since); else the slot's streaming mapping's (check_unmap: the size,
  * the wrong function and the direction where they differ, and the entry it finds goes, so the
@@ -238,11 +238,11 @@ export function dma_sync_error(dir: i32, size: i32, to_cpu: bool): void {
  * platform's free of memory the allocator does not hold (6.12 dma_direct_free of a mapping's page
  * or bounce slot, a page freed twice) is not simulated, and the mapping stays.
  */
-export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
+export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL, offset: i32 = 0): void {
   const b = buf(slot);
   const type = alloc_debug_type(form), cdir = alloc_debug_dir(form, dir); // the free call's hook (debug_dma_free_pages, …)
   if (freed) {
-    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) report_unmap_unknown(b_handle(b), size, cdir, type);
+    if (rec_kind(b) == KIND_NONE && freed_handle_kept(b)) report_unmap_unknown(b_handle(b) + <u64>offset, size, cdir, type);
   } else if (rec_usable(b) && m_has(b)) { // a map that failed here: its error handle, as its unmap would
     check_unmap(m_dma(b), size, cdir, type);
   }

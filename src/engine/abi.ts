@@ -37,7 +37,7 @@ export const Op = {
   // A kernel trace's call on DMA_MAPPING_ERROR, a failed map's handle (the map not replayed): at the handle a failed map gives here
   UNMAP_ERROR: 27, // size, dir, attrs (OP_ATTR_SKIP_CPU_SYNC)
   SYNC_ERROR: 28, // size, dir, toCpu
-  FREE_AT: 29, // a kernel trace's dma_free where no live allocation is: slot, bytes given, 1: the handle the slot's last free freed (0: its live mapping's)
+  FREE_AT: 29, // a kernel trace's dma_free where no live allocation is: slot, bytes given, 1: the handle the slot's last free freed (0: its live mapping's), form, dir, bytes past that handle
   UNMAP_AT: 30, // a kernel trace's unmap or free where nothing starts, inside slot's mapping or allocation (or at its dead mapping): slot, bytes given, byte offset in the buffer, the free's AllocForm + 1 (0: dma_unmap_page), dir
 } as const;
 

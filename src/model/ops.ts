@@ -44,7 +44,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.SYNC_ERROR:
       return dmaSyncError(s, b & DIR_MASK, a, c !== 0);
     case Op.FREE_AT:
-      return dmaFreeAt(s, a, b, c !== 0, d, e);
+      return dmaFreeAt(s, a, b, c !== 0, d, e, f);
     case Op.ALLOC_COHERENT:
       return allocCoherent(s, a, b, c, d, e);
     case Op.FREE: {

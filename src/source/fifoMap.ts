@@ -45,6 +45,11 @@ export class FifoMap<K, V> {
     return true;
   }
 
+  /** The entries, newest first. */
+  *newestFirst(): Generator<[K, V]> {
+    for (let n = this.tail; n; n = n.prev) yield [n.key, n.value];
+  }
+
   /** Removes and returns the oldest entry (insertion order), or undefined when empty. */
   shift(): [K, V] | undefined {
     const node = this.head;

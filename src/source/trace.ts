@@ -293,7 +293,10 @@ export class TraceTranslator extends TraceState {
     if (why) return void this.summary.skipped[why]++;
     // At a mapping the trace unmapped (a use after unmap: no entry, "has not allocated"), or inside a live one.
     if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, dead) => this.push(Op.UNMAP_AT, b.slot, size, dead.offset, form + 1, dir));
-    if (!this.inside(ev.dma, size, form + 1, dir)) this.summary.skipped.beforeTrace++;
+    if (this.inside(ev.dma, size, form + 1, dir)) return;
+    const held = this.allocs.freedHolding(ev.dma); // inside an allocation the trace freed: as a second free, at the offset
+    if (held) [this.summary.freesAgain++, this.push(Op.FREE_AT, held.b.slot, size, 1, form, dir, ev.dma - held.start)];
+    else this.summary.skipped.beforeTrace++;
   }
 
   /** An unmap or a free (`form`: its AllocForm + 1, 0 an unmap) where nothing starts, inside a live mapping no other can

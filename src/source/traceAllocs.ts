@@ -60,6 +60,12 @@ export class LiveAllocations<B extends { pages: number }> {
     return this.freed.get(dma);
   }
 
+  /** The latest kept freed allocation holding recorded address `dma`, and where it started (a scan: for frees only, which are few). */
+  freedHolding(dma: Addr): { b: B; start: Addr } | undefined {
+    for (const [start, b] of this.freed.newestFirst()) if (dma >= start && dma < start + b.pages * PAGE_SIZE) return { b, start };
+    return undefined;
+  }
+
   /** Gives up the oldest kept one (when slots run out). */
   dropOldestFreed(): B | undefined {
     return this.freed.shift()?.[1];

@@ -169,14 +169,14 @@ export function dmaSyncError(s: TtState, dir: number, size: number, toCpu: boole
 /**
  * A kernel trace's dma_free at a handle no live allocation holds (assembly/driver/buffer_ops.ts
  * dma_free_at: debug_dma_free_coherent's check_unmap, coherent, BIDIRECTIONAL): `freed`, the handle
- * the slot's last free freed ("has not allocated", no lookup); else the slot's live streaming mapping's. dma-debug only.
+ * the slot's last free freed, `offset` bytes past it ("has not allocated", no lookup); else the slot's live streaming mapping's. dma-debug only.
  */
-export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean, form: number = AllocForm.coherent, dir: number = Dir.bidirectional): void {
+export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean, form: number = AllocForm.coherent, dir: number = Dir.bidirectional, offset = 0): void {
   const held = s.slots[slot], handle = s.freedHandles.get(slot);
   const buf = held && held.kind !== 'tt' && !held.failed ? (held as Buffer) : undefined;
   const [type, cdir] = allocDebug(s, form, dir); // the free call's hook
   const ref = { size, dir: cdir, type, sgEnts: tableEnts(type) };
-  if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle, ...ref }); // no lookup: nothing live at the recorded address
+  if (freed && !held && handle !== undefined) s.debug.reportUnmapUnknown(s.op, { dmaAddr: handle + offset, ...ref }); // no lookup: nothing live at the recorded address
   else if (!freed && buf?.mapping) s.debug.checkUnmap(s.op, { dmaAddr: buf.mapping.dmaAddr, ...ref }); // a failed map: its error handle
 }
 
