@@ -255,7 +255,7 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  * 0: dma_unmap_page, single). check_unmap's exact lookup (bucket_find_exact) finds no entry at the
  * recorded address: "has not allocated" at the simulated one, with no lookup (nothing starts there
  * here either, and a dead mapping's handle may be another's since); where the map failed here, its
- * error handle, as its own unmap. Different: dma-debug only; what the platform's unmap or free does
+ * error handle, as its own unmap. An unmap counts in `unmaps`. Different: dma-debug only; what the platform's unmap or free does
  * at an address inside (a bounce slot's or an IOVA range's middle) is not simulated.
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
@@ -263,6 +263,7 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
   const type = form > 0 ? alloc_debug_type(form - 1) : DEBUG_TYPE_SINGLE;
   const cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir;
   const h = byte_handle(b, offset);
+  if (form == 0) count(C_UNMAPS); // an unmap call, as any other
   if (h == DMA_MAPPING_ERROR) check_unmap(h, size, cdir, type);
   else report_unmap_unknown(h, size, cdir, type);
 }

@@ -189,6 +189,7 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
 export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
   const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [DebugType.single, dir];
   const h = handleAt(buf, offset), ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
+  if (form === 0) s.counters.unmaps++; // an unmap call, as any other
   if (h === DMA_ERROR) s.debug.checkUnmap(s.op, ref);
   else s.debug.reportUnmapUnknown(s.op, ref);
 }
