@@ -66,8 +66,8 @@ export function run_ops(n: i32, first_op: i32): void {
       // an sg entry's sixth word: its call's number (entries of one dma_map_sg share it)
       case OP_MAP: if (on_buffer(a)) dma_map(a, b & DIR_MASK, c, d, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_MAPPING_ERROR: if (on_buffer(a)) dma_mapping_error(a); break;
-      case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24) != 0); break;
-      case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24) != 0); break;
+      case OP_SYNC_FOR_DEVICE: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24)); break;
+      case OP_SYNC_FOR_CPU: if (on_buffer(a)) dma_sync(a, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_UNMAP: if (on_buffer(a)) dma_unmap(a, b & DIR_MASK, c, b >> OP_DIR_BITS, d, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_UNMAP_ERROR: dma_unmap_error(b & DIR_MASK, a, c); break;
       case OP_SYNC_ERROR: dma_sync_error(b & DIR_MASK, a, c != 0); break;

@@ -260,6 +260,19 @@ export function report_unmap_unknown(dma: u64, size: i32, dir: i32, type: i32): 
   if (!global_disable) report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), 0, -1);
 }
 
+/** check_sync's answer where no entry holds the address (a kernel trace's sync of a mapping it had
+ * unmapped: no live mapping was at the recorded address, whatever the simulation gave the handle to
+ * since), with no lookup: a single sync "has not allocated"; an sg call whose first entry finds no
+ * mapped_ents (0) checks none of its entries (debug_dma_sync_sg_*), one whose first did checks this one. */
+export function report_sync_unknown(dma: u64, size: i32, dir: i32, type: i32, index: i32): void {
+  if (global_disable) return;
+  if (kind(type) == DEBUG_TYPE_SG) {
+    if (index == 0) sg_mapped = 0;
+    if (index >= sg_mapped) return;
+  }
+  report(DBG_SYNC_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), 0, -1);
+}
+
 /**
  * check_sync. 2010 (lib/dma-debug.c 2.6.35/36; 2.6.37 unpinned, ENGINE.md §9): the best fit at
  * exactly the handle: a sync starting inside a mapping is "has not allocated", one running past its

@@ -22,7 +22,7 @@ import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
-import { iommu_alloc, iommu_free_at, iova_of, iommu_queued_unmap_op } from './iommu';
+import { iommu_alloc, iommu_free_at, iommu_run_at, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
 // How a map reached the device (a caller's outcome record, e.g. a buffer's mapping fields):
@@ -225,6 +225,20 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * caller passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37
  * had no such attribute).
  */
+/**
+ * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
+ * unmapped (a kernel trace's call after that unmap, replayed as on a recording machine that had not
+ * given the address again, where no live mapping was there): an IOVA run starting there, a bounce
+ * slot in a live run, or on 2.6.37 a slot whose kept io_tlb_orig_addr is no longer `orig`, the
+ * unmapped mapping's (do_unmap_single never clears it).
+ */
+export function dma_handle_retaken(dma: u64, orig: u64): bool {
+  if (dma == DMA_MAPPING_ERROR) return false;
+  if (platform == PLATFORM_IOMMU) return iommu_run_at(dma);
+  const index = bus_to_slot(dma);
+  return index >= 0 && (slot_in_use(index) || (kernel_era != KERNEL_MODERN && slot_orig(index) != orig));
+}
+
 export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
   const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {

@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, SYNC_CHECK_MAX, DMA_MAPPING_ERROR } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, SYNC_CHECK_MAX, DMA_MAPPING_ERROR, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -12,10 +12,10 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
+import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown } from '../dma/debug';
+import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
@@ -202,6 +202,14 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32, form: i32 = 0, checked: i32 = 0): void {
   const b = buf(slot);
   const type = form > 0 ? alloc_debug_type(form - 1) : debug_type(nents);
+  if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (after_unmap says how)
+    const h = m_dma(b);
+    count(C_UNMAPS);
+    if (h == DMA_MAPPING_ERROR) check_unmap(h, size, dir, type);
+    else report_unmap_unknown(h, size, dir, type);
+    if (!retaken(b, h)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+    return;
+  }
   unmap_at(unmap_handle(b), dir, size, type, attrs, checked > 0 ? checked : size, form > 0 ? alloc_debug_dir(form - 1, dir) : dir);
   kill_mapping(b);
 }
@@ -273,8 +281,16 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlb_sync_2010,
  * swiotlb_sync_modern): whoever holds the slot there now, live mapping or not.
  */
-export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32, range: bool = false): void {
+export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32, flags: i32 = 0): void {
   const b = buf(slot);
+  const range = (flags & 1) != 0;
+  if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (after_unmap says how)
+    const h = byte_handle(b, offset);
+    count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
+    report_sync_unknown(h, size, dir, debug_type(nents), index);
+    if (!retaken(b, h)) sync_platform(h, size, dir, to_cpu);
+    return;
+  }
   // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
   // at handle + offset and dma_sync_single_range_*; 2.6.37's driver calls the range form, whose
   // debug_dma_sync_single_range_* checks the mapping's handle with offset + size — where the dma
@@ -289,8 +305,27 @@ function sync_at(dma: u64, dir: i32, size: i32, to_cpu: bool, type: i32, index: 
   count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
   if (checked >= 0) check_sync(check_at, checked, dir, type, to_cpu, index);
   else check_sync(dma, size, dir, type, to_cpu, index);
+  sync_platform(dma, size, dir, to_cpu);
+}
+
+/** The era's swiotlb copy of a sync at `dma` (the platform's part: dma/mapping.ts). */
+function sync_platform(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
   if (kernel_era != KERNEL_MODERN) swiotlb_sync_2010(dma, size, dir, to_cpu);
   else swiotlb_sync_modern(dma, size, dir, to_cpu);
+}
+
+/**
+ * A kernel trace's unmap or sync of a mapping it had unmapped (OP_ATTR_AFTER_UNMAP: a double unmap,
+ * a use after unmap): no live mapping was at the recorded address, so dma-debug finds none there
+ * ("has not allocated" with no lookup, whatever the simulation gave the handle to since), and the
+ * platform's part is replayed at the handle `h` unless the simulation gave what it reaches to another
+ * mapping since (dma_handle_retaken; `orig`: the slot's original under this mapping, 2.6.37's kept
+ * io_tlb_orig_addr), as a recording that had not: 2.6.37 copies to the kept original and frees the
+ * slots again; 6.12 finds no live run and does nothing.
+ */
+function retaken(b: usize, h: u64): bool {
+  const at = h - m_dma(b); // bytes into the mapping: a 2.6.37 mapping starts at its first slot
+  return dma_handle_retaken(h, (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b) + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT));
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

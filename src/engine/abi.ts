@@ -13,9 +13,9 @@ export const Op = {
   EXCHANGE: 5, // slot, addressBits
   MAP: 6, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, an sg entry's call number (from 1; its call's entries share it), attrs
   MAPPING_ERROR: 7, // slot
-  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form)
-  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form)
-  UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size, attrs (OP_ATTR_SKIP_CPU_SYNC)
+  SYNC_FOR_DEVICE: 8, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form) | OP_ATTR_AFTER_UNMAP
+  SYNC_FOR_CPU: 9, // slot, dir | sgEnts << OP_DIR_BITS, offset, size, the entry's index in an sg call, 1: a trace's sync inside a mapping (2.6.37: the range form) | OP_ATTR_AFTER_UNMAP
+  UNMAP: 10, // slot, dir | sgEnts << OP_DIR_BITS, size, attrs (OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP)
   CPU_WRITE: 11, // slot, offset, size
   CPU_READ: 12, // slot, offset, size
   DEV_WRITE: 13, // slot, offset, size
@@ -109,8 +109,8 @@ export const AllocForm = { coherent: 0, pages: 1, sgt: 2 } as const;
 export const OP_DIR_BITS = 2;
 /** MAP's and UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC:
  * no copy back from a bounce slot at an unmap (6.12 __swiotlb_tbl_unmap_single), no cacheline EEXIST
- * report at a map (6.12 add_dma_entry); 2.6.37 had no such attribute. */
-export const OP_ATTR_SKIP_CPU_SYNC = 1;
+ * report at a map (6.12 add_dma_entry); 2.6.37 had no such attribute. AFTER_UNMAP (UNMAP's attrs, a sync's word f): a kernel trace's call on a mapping it had unmapped. */
+export const OP_ATTR_SKIP_CPU_SYNC = 1, OP_ATTR_AFTER_UNMAP = 2;
 /** dma-debug's cacheline numbers of a trace's recorded memory carry this bit: never a simulated page's. */
 export const RECORDED_CLN_BIT = 47;
 /** The largest size a sync checks (an i32): a 2.6.37 range sync's offset + size saturates there. */
@@ -391,7 +391,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, RECORDED_CLN_BIT, SYNC_CHECK_MAX,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, RECORDED_CLN_BIT, SYNC_CHECK_MAX,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

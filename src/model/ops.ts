@@ -99,9 +99,9 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.MAPPING_ERROR:
       return dmaMappingError(s, buf);
     case Op.SYNC_FOR_DEVICE:
-      return dmaSync(s, buf, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, e, f !== 0);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, false, b >> OP_DIR_BITS, e, f);
     case Op.SYNC_FOR_CPU:
-      return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e, f !== 0);
+      return dmaSync(s, buf, b & DIR_MASK, c, d, true, b >> OP_DIR_BITS, e, f);
     case Op.UNMAP:
       return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d, e, f);
     case Op.UNMAP_AT:

@@ -11,7 +11,7 @@
 //   xen-swiotlb maps); a second dma_free is dma-debug's (freeCall). Slots: traceState.ts.
 // - not replayed, and counted: MMIO, CC_SHARED memory, calls that failed when recorded, calls on
 //   mappings made before the trace or over 4 MiB, and those on a mapping not replayed (traceSkips.ts).
-import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_AFTER_UNMAP as AFTER, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { ADDR_ERROR, type Addr, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, finishSummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
@@ -74,10 +74,10 @@ export class TraceTranslator extends TraceState {
           if (ev.resource) sk.mmio++;
           else if (a) { // a mapped one (6.12 xen-pv _pages): its syncs, free and unmaps come after an unmap
             this.summary.allocUnmaps++;
-            this.push(Op.UNMAP, a.slot, dir, ev.size, attrs);
+            this.push(Op.UNMAP, a.slot, dir, ev.size, attrs | (a.map && !a.map.live ? AFTER : 0));
             if (a.map?.live) this.mappings.remove(a.map);
           }
-          else if (this.dead.has(ev.dma) || !this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs));
+          else if (this.dead.has(ev.dma) || !this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs | AFTER));
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
@@ -106,7 +106,7 @@ export class TraceTranslator extends TraceState {
         if ('skipped' in list && list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
-        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev)));
+        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev) | AFTER));
         return;
       }
       case 'sync_sg': {
@@ -179,8 +179,10 @@ export class TraceTranslator extends TraceState {
 
   /**
    * An unmap or sync whose dma_addr no live mapping holds: if the trace unmapped a mapping there,
-   * the driver is using it after its unmap — replayed on the unmapped pages (dma-debug reports it)
-   * while they are still unused, else counted; otherwise its mapping was made before the trace.
+   * the driver is using it after its unmap — replayed on the unmapped pages while they are still
+   * unused (OP_ATTR_AFTER_UNMAP: dma-debug finds nothing live there, as on the recording machine,
+   * and the platform acts at the handle unless the simulation gave it to another mapping since),
+   * else counted; otherwise its mapping was made before the trace.
    */
   private afterUnmap(dma: Addr, replay: (b: Buffer, dead: Mapping) => void): void {
     const dead = this.dead.get(dma);
@@ -217,7 +219,7 @@ export class TraceTranslator extends TraceState {
     // Inside a DMA-API allocation's own memory (a mapped one's map is unmapped): never bounced; checked on 6.12 (check_sync), 2.6.37 counts.
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);
     if (held) this.summary[held.b.map ? 'afterUnmap' : 'allocSyncs']++;
-    if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index) : undefined;
+    if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index, held.b.map ? AFTER : 0) : undefined;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
     if (why) return void this.summary.skipped[why]++;
@@ -227,7 +229,7 @@ export class TraceTranslator extends TraceState {
     if (size === 0 && this.mappings.holds(dma)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index));
+    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index, AFTER));
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {

@@ -162,6 +162,16 @@ export class DmaDebug {
    * range" only when the sync is larger than the entry found (possible only when a sync at
    * DMA_MAPPING_ERROR wrapped its end). Then the BIDIRECTIONAL early exit and the direction checks.
    */
+  /** check_sync's answer where no entry holds the address, with no lookup (assembly/dma/debug.ts report_sync_unknown). */
+  reportSyncUnknown(op: number, ref: DebugRef): void {
+    if (this.disabled) return;
+    if (ref.type === DebugType.sg) {
+      if ((ref.sgIndex ?? 0) === 0) this.sgMapped = 0;
+      if ((ref.sgIndex ?? 0) >= this.sgMapped) return;
+    }
+    this.report('sync-unknown', op, ref, null, 0);
+  }
+
   checkSync(op: number, ref: DebugRef, toCpu: boolean): void {
     if (this.disabled) return;
     // debug_dma_sync_sg_*: the first entry's exact lookup gives mapped_ents (its list's count; 0 when

@@ -69,6 +69,12 @@ export class Iommu {
    * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
    * iommu_free_at says how it is counted).
    */
+  /** Does a live run start at the IOVA page `bus` falls in? (assembly/dma/iommu.ts iommu_run_at) */
+  runAt(bus: number): boolean {
+    const first = this.entryOf(bus);
+    return first >= 0 && this.runs.has(first);
+  }
+
   freeAt(bus: number, op: number, now = false): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);

@@ -232,10 +232,27 @@ export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA
  * no such attribute).
  */
 export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false, skipCpuSync = false, check?: Omit<DebugRef, 'dmaAddr'>): void {
+  if (!undo) s.counters.unmaps++;
+  s.debug.checkUnmap(s.op, { dmaAddr: addr, ...(check ?? { size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }) });
+  dmaUnmapAddr(s, addr, size, dir, undo, skipCpuSync);
+}
+
+/**
+ * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
+ * unmapped (assembly/dma/mapping.ts dma_handle_retaken): an IOVA run starting there, a bounce slot in
+ * a live run, or on 2.6.37 a slot whose kept original is no longer `orig`.
+ */
+export function dmaHandleRetaken(s: DmaState, dma: number, orig: number): boolean {
+  if (dma === DMA_ERROR) return false;
+  if (s.iommu) return s.iommu.runAt(dma);
+  const pool = s.swiotlb, index = busToSlot(s.layout, s.machine, pool, dma);
+  return index >= 0 && (pool.list[index] === 0 || (s.cfg.kernel !== Kernel.modern && pool.orig[index] !== orig));
+}
+
+/** The platform's part of an unmap at `addr` (assembly/dma/mapping.ts dma_unmap_addr): the IOVA release, or the bounce copy-back and slot release. */
+export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: number, undo = false, skipCpuSync = false): void {
   const c = s.counters;
   const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
-  if (!undo) c.unmaps++;
-  s.debug.checkUnmap(s.op, { dmaAddr: addr, ...(check ?? { size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }) });
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
     const n = s.iommu.freeAt(addr, s.op, undo);

@@ -2,14 +2,14 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, Zone } from '../../engine/abi.js';
+import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_AFTER_UNMAP, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, UNIT_SIZE, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coherent.js';
-import { DMA_ERROR, dmaErrorAddr, dmaMapPhys, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { DMA_ERROR, countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
@@ -150,6 +150,15 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
  * `form` > 0: a trace's free call (AllocForm + 1) of mapped dma_alloc_pages memory, checked as its hook does (buffer_ops.ts dma_unmap). */
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
   const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
+  const m = buf.mapping;
+  if ((attrs & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's unmap after its unmap (retaken says how)
+    s.counters.unmaps++;
+    const ref = { dmaAddr: m.dmaAddr, size, dir, type, sgEnts };
+    if (m.dmaAddr === DMA_ERROR) s.debug.checkUnmap(s.op, ref);
+    else s.debug.reportUnmapUnknown(s.op, ref);
+    if (!retaken(s, buf, m.dmaAddr)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
+    return;
+  }
   const check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
   dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
   if (buf.mapping) buf.mapping.live = false;
@@ -199,7 +208,15 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
  * copied as the era's swiotlb does at that address (dma/mapping.ts swiotlbSync2010,
  * swiotlbSyncModern): whoever holds the slot there now, live mapping or not.
  */
-export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, range = false): void {
+export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, flags = 0): void {
+  const range = (flags & 1) !== 0;
+  if ((flags & OP_ATTR_AFTER_UNMAP) !== 0 && buf.mapping && !buf.mapping.live) { // a kernel trace's sync after its unmap (retaken says how)
+    const h = handleAt(buf, offset);
+    countSync(s, toCpu);
+    s.debug.reportSyncUnknown(s.op, { dmaAddr: h, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex });
+    if (!retaken(s, buf, h)) syncPlatform(s, h, size, dir, toCpu);
+    return;
+  }
   // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
   // with offset + size where the dma ops have the hook (dma/mapping.ts); assembly/driver/buffer_ops.ts dma_sync.
   const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && rangeSyncHook(s) && m ? offset - m.offset : -1;
@@ -213,8 +230,20 @@ function syncAt(s: TtState, dma: number, dir: number, size: number, toCpu: boole
   else c.syncsForDevice++;
   const [at, n] = checked >= 0 ? [checkAt, checked] : [dma, size];
   s.debug.checkSync(s.op, { dmaAddr: at, size: n, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex }, toCpu);
+  syncPlatform(s, dma, size, dir, toCpu);
+}
+
+/** The era's swiotlb copy of a sync at `dma` (the platform's part). */
+function syncPlatform(s: TtState, dma: number, size: number, dir: number, toCpu: boolean): void {
   if (s.cfg.kernel !== Kernel.modern) swiotlbSync2010(s, dma, size, dir, toCpu);
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
+}
+
+/** A kernel trace's unmap or sync of a mapping it had unmapped (assembly/driver/buffer_ops.ts retaken): dma-debug finds nothing
+ * live there, and the platform acts at handle `h` unless the simulation gave what it reaches to another mapping since. */
+function retaken(s: TtState, buf: Buffer, h: number): boolean {
+  const m = buf.mapping!, at = h - m.dmaAddr; // bytes into the mapping: a 2.6.37 mapping starts at its first slot
+  return dmaHandleRetaken(s, h, bufferPhys(buf) + m.offset + Math.floor(at / UNIT_SIZE) * UNIT_SIZE);
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
