@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, SYNC_CHECK_MAX, DMA_MAPPING_ERROR, IO_TLB_SHIFT } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -205,7 +205,7 @@ export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32
   if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (after_unmap says how)
     const h = m_dma(b);
     count(C_UNMAPS);
-    if (h == DMA_MAPPING_ERROR) check_unmap(h, size, dir, type);
+    if (h == dma_error_addr()) check_unmap(h, size, dir, type); // a map that failed here: the era's answer at its error handle
     else report_unmap_unknown(h, size, dir, type);
     if (!retaken(b, h)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
     return;
@@ -262,17 +262,20 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  * its dead mapping's start (`form`: the free call's AllocForm + 1, checked as dma_free_at checks it;
  * 0: dma_unmap_page, single). check_unmap's exact lookup (bucket_find_exact) finds no entry at the
  * recorded address: "has not allocated" at the simulated one, with no lookup (nothing starts there
- * here either, and a dead mapping's handle may be another's since); where the map failed here, its
- * error handle, as its own unmap. An unmap counts in `unmaps`. Different: dma-debug only; what the platform's unmap or free does
+ * here either, and a dead mapping's handle may be another's since); at the era's error handle (a
+ * map that failed here, at its start), check_unmap's "invalid" answer, as its own unmap would get;
+ * inside one, that handle plus the offset, "has not allocated". An unmap counts in `unmaps`. Different: dma-debug only; what the platform's unmap or free does
  * at an address inside (a bounce slot's or an IOVA range's middle) is not simulated.
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
   const b = buf(slot);
   const type = form > 0 ? alloc_debug_type(form - 1) : DEBUG_TYPE_SINGLE;
   const cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir;
-  const h = byte_handle(b, offset);
+  // The driver's handle plus its offset, as it computes it: a mapping's, even one that failed here
+  // (its error handle plus the offset, wrapping as a dma_addr_t), or the allocation's.
+  const h = rec_kind(b) != KIND_COHERENT && m_has(b) ? m_dma(b) + <u64>(offset - m_offset(b)) : byte_handle(b, offset);
   if (form == 0) count(C_UNMAPS); // an unmap call, as any other
-  if (h == DMA_MAPPING_ERROR) check_unmap(h, size, cdir, type);
+  if (h == dma_error_addr()) check_unmap(h, size, cdir, type);
   else report_unmap_unknown(h, size, cdir, type);
 }
 

@@ -49,6 +49,7 @@ export class TraceTranslator extends TraceState {
     this.summary.events[ev.name] = (this.summary.events[ev.name] ?? 0) + 1;
     this.lastEventLine = lineNo;
     this.event(ev);
+    if (ev.kind !== 'bounced') this.bounced.length = 0;
   }
 
   private event(ev: TraceEvent): void {
@@ -77,7 +78,7 @@ export class TraceTranslator extends TraceState {
             this.push(Op.UNMAP, a.slot, dir, ev.size, attrs | (a.map && !a.map.live ? AFTER : 0));
             if (a.map?.live) this.mappings.remove(a.map);
           }
-          else if (this.dead.has(ev.dma) || !this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs | AFTER));
+          else if (!this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs | AFTER), ev.size);
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
@@ -121,6 +122,7 @@ export class TraceTranslator extends TraceState {
       case 'free':
         return ev.noop ? undefined : this.freeCall(ev);
       case 'bounced':
+        this.bounced.push(ev.size); // the map it precedes (swiotlb_map, xen_swiotlb_map_page) was bounced
         this.summary.recordedBounces++;
         if (ev.maskBits && !this.summary.recordedMaskBits.includes(ev.maskBits)) this.summary.recordedMaskBits.push(ev.maskBits);
         return;
@@ -139,6 +141,8 @@ export class TraceTranslator extends TraceState {
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
   private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0): void {
+    const bounce = this.bounced.indexOf(size), alone = bounce >= 0; // a bounce slot is the mapping's own (traceMappings.ts holdingAlone)
+    if (alone) this.bounced.splice(bounce, 1);
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -156,7 +160,7 @@ export class TraceTranslator extends TraceState {
     }
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, direct: dma === phys };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone };
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
@@ -184,10 +188,10 @@ export class TraceTranslator extends TraceState {
    * and the platform acts at the handle unless the simulation gave it to another mapping since),
    * else counted; otherwise its mapping was made before the trace.
    */
-  private afterUnmap(dma: Addr, replay: (b: Buffer, dead: Mapping) => void): void {
+  private afterUnmap(dma: Addr, replay: (b: Buffer, dead: Mapping) => void, size = 0): void {
     const dead = this.dead.get(dma);
     if (!dead) {
-      this.summary.skipped.beforeTrace++;
+      this.summary.skipped[(size > 0 ? this.skips.holding(dma, size) : undefined) ?? 'beforeTrace']++; // an unmap inside a map not replayed: its reason
       return;
     }
     if (dead.buf.live || dead.buf.freed) {
@@ -293,12 +297,13 @@ export class TraceTranslator extends TraceState {
     const size = sgt ? (m ? m.size : freed ? freed.pages * PAGE_SIZE : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE) : ev.size; // an _sgt's: sg_dma_len
     if (m || freed) return this.push(Op.FREE_AT, m ? m.buf.slot : freed!.slot, size, m ? 0 : 1, form, dir);
     if (why) return void this.summary.skipped[why]++;
-    // At a mapping the trace unmapped (a use after unmap: no entry, "has not allocated"), or inside a live one.
-    if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, dead) => this.push(Op.UNMAP_AT, b.slot, size, dead.offset, form + 1, dir));
+    // Inside a live mapping or allocation (what holds the address now), at a mapping the trace unmapped (a use after
+    // unmap: no entry, "has not allocated"), inside an allocation it freed (a second free, at the offset), or none of those.
     if (this.inside(ev.dma, size, form + 1, dir)) return;
-    const held = this.allocs.freedHolding(ev.dma); // inside an allocation the trace freed: as a second free, at the offset
+    if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, dead) => this.push(Op.UNMAP_AT, b.slot, size, dead.offset, form + 1, dir));
+    const held = this.allocs.freedHolding(ev.dma);
     if (held) [this.summary.freesAgain++, this.push(Op.FREE_AT, held.b.slot, size, 1, form, dir, ev.dma - held.start)];
-    else this.summary.skipped.beforeTrace++;
+    else this.summary.skipped[this.skips.holding(ev.dma, ev.size) ?? 'beforeTrace']++;
   }
 
   /** An unmap or a free (`form`: its AllocForm + 1, 0 an unmap) where nothing starts, inside a live mapping no other can

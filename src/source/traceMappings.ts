@@ -19,8 +19,10 @@ export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKI
 export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
-export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; direct?: boolean }
-/** `direct`: its dma_addr is its phys_addr (no IOMMU, no bounce slot), so another mapping may share its pages. */
+export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; alone?: boolean }
+/** `alone`: the recording machine bounced it (a swiotlb_bounced line came before its map), so its dma range is a bounce
+ * slot's, its own; elsewhere a mapping the trace did not show may start in its pages (dma-direct, Xen PV's machine
+ * frames, an SME C-bit or a bus offset; behind an IOMMU it could not, but a trace does not tell an IOVA from those). */
 
 /** The part [from, to) of a sync's range that mapping `m` holds. */
 export interface Overlap { m: Mapping; from: number; to: number }
@@ -79,13 +81,13 @@ export class LiveMappings {
     return out;
   }
 
-  /** The latest live streaming mapping holding byte `dma` that no mapping the trace did not show can share (not
-   * `direct`: a bounce slot or an IOVA range is its own): its buffer's slot, and where in the buffer that byte is. */
+  /** The latest live streaming mapping holding byte `dma` that no mapping the trace did not show can share (`alone`):
+   * its buffer's slot, and where in the buffer that byte is. */
   holdingAlone(dma: Addr): { slot: number; offset: number } | undefined {
     const at = this.byPage.get(Math.floor(dma / PAGE_SIZE)) ?? [];
     for (let i = at.length - 1; i >= 0; i--) {
       const m = at[i]!;
-      if (!m.direct && !m.alloc && m.dma <= dma && dma < m.dma + m.size) return { slot: m.buf.slot, offset: m.offset + (dma - m.dma) };
+      if (m.alone && !m.alloc && m.dma <= dma && dma < m.dma + m.size) return { slot: m.buf.slot, offset: m.offset + (dma - m.dma) };
     }
     return undefined;
   }

@@ -28,6 +28,7 @@ export abstract class TraceState {
   protected sgCalls = 0; // dma_map_sg calls replayed: an entry's MAP names its call (engine: a failed entry fails the call)
   protected lineNo = 0;
   protected lastEventLine = 0; // of the replayed device (0: none yet)
+  protected readonly bounced: number[] = []; // sizes of its swiotlb_bounced lines since its last other event (the map they precede)
   protected liveMappings = 0;
   protected readonly idle = new FifoMap<string, Buffer>();
   /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */

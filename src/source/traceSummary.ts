@@ -58,10 +58,11 @@ export interface TraceSummary {
    * only, as the call's hook checks them ("has not allocated"; the wrong function). */
   freesAgain: number;
   mappingFrees: number;
-  /** dma_unmap_page calls and frees (dma_free, _pages, _sgt) at an address inside a live mapping or DMA-API allocation,
-   * not at its start: dma-debug finds no entry there ("has not allocated"), replayed for it at the address inside
-   * here. Not inside a mapping whose dma_addr is its phys_addr (no IOMMU, no bounce): another mapping, made before the
-   * trace, may start in its pages (those stay `beforeTrace`). */
+  /** dma_unmap_page calls and frees (dma_free, _pages, _sgt) at an address inside a live mapping the recording bounced
+   * (a swiotlb_bounced line before its map) or a live DMA-API allocation, not at its start: dma-debug finds no entry there
+   * ("has not allocated"), replayed for it at the address inside here. Not inside another mapping: one made before the
+   * trace may start in its pages (dma-direct, Xen PV's machine frames; a trace does not tell an IOVA from those), so
+   * those stay `beforeTrace`. */
   insideCalls: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;

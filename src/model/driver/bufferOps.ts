@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coherent.js';
-import { DMA_ERROR, countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
+import { countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
@@ -154,7 +154,7 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgE
   if ((attrs & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's unmap after its unmap (retaken says how)
     s.counters.unmaps++;
     const ref = { dmaAddr: m.dmaAddr, size, dir, type, sgEnts };
-    if (m.dmaAddr === DMA_ERROR) s.debug.checkUnmap(s.op, ref);
+    if (m.dmaAddr === dmaErrorAddr(s)) s.debug.checkUnmap(s.op, ref); // a map that failed here: the era's answer at its error handle
     else s.debug.reportUnmapUnknown(s.op, ref);
     if (!retaken(s, buf, m.dmaAddr)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
     return;
@@ -192,14 +192,15 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
 /**
  * A kernel trace's unmap or free where no mapping or allocation starts, inside `buf`'s (or at its
  * dead mapping's start), `offset` bytes in (assembly/driver/buffer_ops.ts dma_unmap_at): "has not
- * allocated" at the simulated address, no lookup; a failed map's error handle as its unmap. `form`:
+ * allocated" at the simulated address (a failed map's error handle plus the offset), no lookup; at the error handle itself, as its unmap. `form`:
  * the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page. dma-debug only.
  */
 export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
   const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [DebugType.single, dir];
-  const h = handleAt(buf, offset), ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
+  const m = buf.mapping, h = buf.kind !== 'coherent' && m ? m.dmaAddr + (offset - m.offset) : handleAt(buf, offset); // DMA_ERROR (-1) + k is k - 1, as a u64 wraps
+  const ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (form === 0) s.counters.unmaps++; // an unmap call, as any other
-  if (h === DMA_ERROR) s.debug.checkUnmap(s.op, ref);
+  if (h === dmaErrorAddr(s)) s.debug.checkUnmap(s.op, ref);
   else s.debug.reportUnmapUnknown(s.op, ref);
 }
 
