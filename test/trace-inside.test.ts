@@ -114,6 +114,13 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     }
   });
 
+  it('inside a segment a recording IOMMU merged a list into: no entry starts where the replay placed a later entry', () => {
+    // 6.12 debug_dma_map_sg files the mapped segments only (one at fff00000, 8 KiB); the replay maps each entry.
+    const phys = [0x20000000, 0x20010000];
+    const body = [ev.mapSg('TO_DEVICE', phys, [0xfff00000], [0x2000]), ev.unmapPhys('TO_DEVICE', 0xfff01000, 4096), ev.unmapPhys('TO_DEVICE', 0xfff00800, 256), ev.unmapSg('TO_DEVICE', phys)];
+    everywhere('inside-merged.trace', body, ['unmap-unknown@6', 'unmap-unknown@7'], { insideCalls: 2, sgEntryUnmaps: 0, sgMerged: 1, beforeTrace: 0 });
+  });
+
   it('says so in the text', () => {
     const body = [...bouncedMap('TO_DEVICE', 4096), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.unmapPhys('TO_DEVICE', DMA, 4096)];
     const text = cli('replay', traceFile('inside-text.trace', body), '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);

@@ -140,9 +140,10 @@ export class TraceTranslator extends TraceState {
 
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
-  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0): void {
-    const bounce = this.bounced.indexOf(size), alone = bounce >= 0; // a bounce slot is the mapping's own (traceMappings.ts holdingAlone)
-    if (alone) this.bounced.splice(bounce, 1);
+  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0, segments?: ReadonlySet<Addr>): void {
+    // A bounce slot, or an IOVA range a recording IOMMU merged a list into (`segments`: its starts), is the mapping's own (traceMappings.ts holdingAlone).
+    const bounce = segments ? -1 : this.bounced.indexOf(size), alone = bounce >= 0 || segments !== undefined;
+    if (bounce >= 0) this.bounced.splice(bounce, 1);
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -160,7 +161,7 @@ export class TraceTranslator extends TraceState {
     }
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma) };
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
@@ -241,7 +242,7 @@ export class TraceTranslator extends TraceState {
     if (ev.phys.length === 0) return;
     const dir = this.dir(ev.dir);
     const list: Mapping[] = [];
-    const entries = sgEntries(ev);
+    const entries = sgEntries(ev), segments = entries.merged ? new Set(ev.dmas) : undefined;
     if (entries.merged) this.summary.sgMerged++;
     this.sgCalls++;
     // Entries not replayed: memory already shared with the host (DMA_ATTR_CC_SHARED, which
@@ -250,7 +251,7 @@ export class TraceTranslator extends TraceState {
     if (ev.shared) this.summary.skipped.ccShared++;
     for (const e of entries.list) {
       if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
-      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev));
+      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev), segments);
     }
     const key = sgKey(ev.phys);
     const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;
