@@ -67,6 +67,15 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     const r = both(traceFile('inside-notbounced.trace', other), '--platform', 'bare-metal', '--kernel', 'modern');
     assert.equal(r.trace.insideCalls, 0);
     assert.equal(r.trace.skipped.beforeTrace, 2);
+    // The line's dev_addr (phys_to_dma of the original) names the entry it bounced: in a list of a direct entry and a
+    // bounced one of one size, the second; a failed dma_map_sg's line (6.12 traces no dma_map_sg then) marks no later map.
+    const [P0, P1, S] = [0x10000000, 0x120000000, 0x7f000000];
+    const mixed = [ev.bounced(P1, 4096), ev.mapSg('TO_DEVICE', [P0, P1], [P0, S], [4096, 4096]), ev.unmapPhys('TO_DEVICE', P0 + 0x100, 256), ev.unmapPhys('TO_DEVICE', S + 0x100, 256),
+      ev.bounced(P1 + 0x1000, 4096), ev.mapPhys('TO_DEVICE', P0 + 0x4000, 4096, P0 + 0x4000), ev.unmapPhys('TO_DEVICE', P0 + 0x4100, 256)];
+    const x = both(traceFile('inside-mixed.trace', mixed), '--platform', 'swiotlb-force', '--kernel', 'modern');
+    assert.deepEqual(classes(x.dmaDebug).filter((c) => !c.startsWith('leak')), [`unmap-unknown@${HEADER + 4}`]);
+    assert.equal(x.trace.insideCalls, 1);
+    assert.equal(x.trace.skipped.beforeTrace, 2);
   });
 
   it('an address inside a live mapping where an unmapped one started: the live one holds it now (no lookup at the old handle)', () => {

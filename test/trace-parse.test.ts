@@ -93,11 +93,11 @@ describe('trace parser: each event, each format generation', () => {
     ['dma_free of NULL frees nothing', 'dma_free: 0000:03:00.0 dir=BIDIRECTIONAL dma_addr=0 size=8192 virt_addr=(nil) attrs=',
       { kind: 'free', name: 'dma_free', device: DEV, dma: 0, size: 8192, noop: true }],
     ['swiotlb_bounced FORCE', 'swiotlb_bounced: dev_name: 0000:03:00.0 dma_mask=ffffffff dev_addr=1234000 size=4096 FORCE',
-      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 4096, maskBits: 32 }],
+      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 4096, maskBits: 32, devAddr: 0x1234000 }],
     ['swiotlb_bounced NORMAL', 'swiotlb_bounced: dev_name: 0000:03:00.0 dma_mask=ffffffffff dev_addr=12345678000 size=1500 NORMAL',
-      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 1500, maskBits: 40 }],
+      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 1500, maskBits: 40, devAddr: 0x12345678000 }],
     ['swiotlb_bounced NO_FORCE (before 5.18)', 'swiotlb_bounced: dev_name: 0000:03:00.0 dma_mask=ffffffff dev_addr=1234000 size=512 NO_FORCE',
-      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 512, maskBits: 32 }],
+      { kind: 'bounced', name: 'swiotlb_bounced', device: DEV, size: 512, maskBits: 32, devAddr: 0x1234000 }],
   ];
   for (const [description, body, expected] of CASES) {
     it(description, () => assert.deepEqual(event(sys(body)), expected));

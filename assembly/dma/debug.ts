@@ -260,6 +260,9 @@ export function report_unmap_unknown(dma: u64, size: i32, dir: i32, type: i32): 
   if (!global_disable) report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), 0, -1);
 }
 
+/** debug_dma_sync_sg_*'s mapped_ents for the call in progress, where its first entry's lookup is not replayed (a kernel trace's). */
+export function debug_set_sg_mapped(n: i32): void { sg_mapped = n; }
+
 /** check_sync's answer where no entry holds the address (a kernel trace's sync of a mapping it had
  * unmapped: no live mapping was at the recorded address, whatever the simulation gave the handle to
  * since), with no lookup: a single sync "has not allocated"; an sg call whose first entry finds no

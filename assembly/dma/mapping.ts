@@ -229,14 +229,23 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
  * unmapped (a kernel trace's call after that unmap, replayed as on a recording machine that had not
  * given the address again, where no live mapping was there): an IOVA run starting there, a bounce
- * slot in a live run, or on 2.6.37 a slot whose kept io_tlb_orig_addr is no longer `orig`, the
- * unmapped mapping's (do_unmap_single never clears it).
+ * slot in a live run, or on 2.6.37 any of the slots the call's `size` bytes reach (do_unmap_single
+ * frees them all, swiotlb_tbl_sync_single copies across them) in a live run or keeping another
+ * io_tlb_orig_addr than the unmapped mapping's (`orig` for the first, a slot more each: never cleared).
+ * 6.12 acts only through the first slot's record (its alloc_size and orig_addr), so that one decides.
  */
-export function dma_handle_retaken(dma: u64, orig: u64): bool {
+export function dma_handle_retaken(dma: u64, orig: u64, size: i32): bool {
   if (dma == DMA_MAPPING_ERROR) return false;
   if (platform == PLATFORM_IOMMU) return iommu_run_at(dma);
   const index = bus_to_slot(dma);
-  return index >= 0 && (slot_in_use(index) || (kernel_era != KERNEL_MODERN && slot_orig(index) != orig));
+  if (index < 0) return false;
+  if (kernel_era == KERNEL_MODERN) return slot_in_use(index);
+  const off = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
+  const last = min(nslabs, index + ((off + max(size, 1) + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT));
+  for (let i = index; i < last; i++) {
+    if (slot_in_use(i) || slot_orig(i) != orig + (<u64>(i - index) << IO_TLB_SHIFT)) return true;
+  }
+  return false;
 }
 
 export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {

@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -15,7 +15,7 @@ import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown } from '../dma/debug';
+import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
@@ -202,15 +202,16 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32, form: i32 = 0, checked: i32 = 0): void {
   const b = buf(slot);
   const type = form > 0 ? alloc_debug_type(form - 1) : debug_type(nents);
-  if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (after_unmap says how)
+  const csize = checked > 0 ? checked : size, cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir; // what dma-debug checks
+  if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (retaken says how)
     const h = m_dma(b);
     count(C_UNMAPS);
-    if (h == dma_error_addr()) check_unmap(h, size, dir, type); // a map that failed here: the era's answer at its error handle
-    else report_unmap_unknown(h, size, dir, type);
-    if (!retaken(b, h)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+    if (h == dma_error_addr()) check_unmap(h, csize, cdir, type); // a map that failed here: the era's answer at its error handle
+    else report_unmap_unknown(h, csize, cdir, type);
+    if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
     return;
   }
-  unmap_at(unmap_handle(b), dir, size, type, attrs, checked > 0 ? checked : size, form > 0 ? alloc_debug_dir(form - 1, dir) : dir);
+  unmap_at(unmap_handle(b), dir, size, type, attrs, csize, cdir);
   kill_mapping(b);
 }
 
@@ -287,11 +288,12 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
 export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bool, nents: i32, index: i32, flags: i32 = 0): void {
   const b = buf(slot);
   const range = (flags & 1) != 0;
+  if ((flags & (OP_SYNC_SG_NONE | OP_SYNC_SG_ALL)) != 0) debug_set_sg_mapped((flags & OP_SYNC_SG_NONE) != 0 ? 0 : nents);
   if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (after_unmap says how)
     const h = byte_handle(b, offset);
     count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
     report_sync_unknown(h, size, dir, debug_type(nents), index);
-    if (!retaken(b, h)) sync_platform(h, size, dir, to_cpu);
+    if (!retaken(b, h, size)) sync_platform(h, size, dir, to_cpu);
     return;
   }
   // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
@@ -326,9 +328,9 @@ function sync_platform(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
  * io_tlb_orig_addr), as a recording that had not: 2.6.37 copies to the kept original and frees the
  * slots again; 6.12 finds no live run and does nothing.
  */
-function retaken(b: usize, h: u64): bool {
+function retaken(b: usize, h: u64, size: i32): bool {
   const at = h - m_dma(b); // bytes into the mapping: a 2.6.37 mapping starts at its first slot
-  return dma_handle_retaken(h, (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b) + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT));
+  return dma_handle_retaken(h, (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b) + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT), size);
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

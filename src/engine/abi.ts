@@ -107,10 +107,10 @@ export const AllocForm = { coherent: 0, pages: 1, sgt: 2 } as const;
 /** MAP, SYNC_FOR_* and UNMAP carry the direction in their second word's low OP_DIR_BITS bits and, above them, the sg call's
  * entry count (nents; dma-debug's sg_call_ents): 0 a single-page call, more an entry of a kernel trace's sg list. */
 export const OP_DIR_BITS = 2;
-/** MAP's and UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC:
- * no copy back from a bounce slot at an unmap (6.12 __swiotlb_tbl_unmap_single), no cacheline EEXIST
- * report at a map (6.12 add_dma_entry); 2.6.37 had no such attribute. AFTER_UNMAP (UNMAP's attrs, a sync's word f): a kernel trace's call on a mapping it had unmapped. */
-export const OP_ATTR_SKIP_CPU_SYNC = 1, OP_ATTR_AFTER_UNMAP = 2;
+/** MAP's and UNMAP's attrs word (a kernel trace's attrs=, dma_common_free_pages): DMA_ATTR_SKIP_CPU_SYNC: no copy back from a bounce slot at an unmap (6.12
+ * __swiotlb_tbl_unmap_single), no cacheline EEXIST report at a map (6.12 add_dma_entry); 2.6.37 had no such attribute. AFTER_UNMAP (UNMAP's attrs, a sync's word f): a kernel
+ * trace's call on a mapping it had unmapped. SG_NONE, SG_ALL (an sg sync's word f): the call's first entry was not replayed; its mapped_ents lookup found nothing, or its list. */
+export const OP_ATTR_SKIP_CPU_SYNC = 1, OP_ATTR_AFTER_UNMAP = 2, OP_SYNC_SG_NONE = 4, OP_SYNC_SG_ALL = 8;
 /** dma-debug's cacheline numbers of a trace's recorded memory carry this bit: never a simulated page's. */
 export const RECORDED_CLN_BIT = 47;
 /** The largest size a sync checks (an i32): a 2.6.37 range sync's offset + size saturates there. */
@@ -391,7 +391,7 @@ export const ENGINE_CONSTANTS = {
   POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END,
   SWIOTLB_POSSIBLE_CPUS, SWIOTLB_MAX_AREAS, SWIOTLB_MAP_CPU,
   IO_TLB_MIN_SLABS, SWIOTLB_DYN_MAX_SLABS, IO_TLB_SLOT_STRUCT_BYTES, SWIOTLB_DYN_POOLS, MIN_ALIGN_MASK_MAX_BITS,
-  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, RECORDED_CLN_BIT, SYNC_CHECK_MAX,
+  CC_PRIVATE_TARGET, CC_PRIVATE_GATT, OP_DIR_BITS, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, RECORDED_CLN_BIT, SYNC_CHECK_MAX,
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',

@@ -11,7 +11,7 @@
 //   xen-swiotlb maps); a second dma_free is dma-debug's (freeCall). Slots: traceState.ts.
 // - not replayed, and counted: MMIO, CC_SHARED memory, calls that failed when recorded, calls on
 //   mappings made before the trace or over 4 MiB, and those on a mapping not replayed (traceSkips.ts).
-import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_AFTER_UNMAP as AFTER, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
+import { AllocForm, MAX_ALLOC_PAGES, OP_ATTR_AFTER_UNMAP as AFTER, OP_ATTR_SKIP_CPU_SYNC, OP_DIR_BITS, OP_SYNC_SG_ALL as SG_ALL, OP_SYNC_SG_NONE as SG_NONE, Op, PAGE_SIZE, Zone } from '../engine/abi.js';
 import { ADDR_ERROR, type Addr, type TraceEvent, TraceSyntaxError, parseTraceLine } from './traceEvents.js';
 import { type TraceSummary, finishSummary } from './traceSummary.js';
 import { sgEntries, sgSyncs } from './traceSg.js';
@@ -37,6 +37,7 @@ export class TraceTranslator extends TraceState {
       throw e;
     }
     if (parsed.kind === 'lost') {
+      this.bounced.length = 0; // what they preceded may be lost too
       this.summary.lostEvents += parsed.events;
       this.summary.lostMarkers++;
     }
@@ -58,7 +59,7 @@ export class TraceTranslator extends TraceState {
       case 'map':
         if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared', 'map');
         else if (ev.dma === ADDR_ERROR) sk.failedOnRecording++;
-        else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir), undefined, undefined, 0, attrsOf(ev));
+        else this.map(ev.phys, ev.size, ev.dma, this.dir(ev.dir), undefined, undefined, 0, attrsOf(ev), this.wasBounced([ev])[0]);
         return;
       case 'unmap': {
         const dir = this.dir(ev.dir), attrs = attrsOf(ev);
@@ -113,7 +114,14 @@ export class TraceTranslator extends TraceState {
       case 'sync_sg': {
         const entries = sgSyncs(ev); // those with bytes, or why the call is counted instead
         if (typeof entries === 'string') return void this.summary.skipped[entries]++;
-        for (const e of entries) this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length, e.index);
+        // dma-debug checks the entries below the mapped_ents its first entry's lookup gives: where that entry is not
+        // replayed, what the recording machine had there (nothing where the trace had unmapped it and the pages went; else its list).
+        let sgFirst = entries[0]!.index === 0 ? 0 : SG_ALL;
+        for (const e of entries) {
+          const [pushed, gone] = [this.pushed, this.summary.skipped.afterUnmap];
+          this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length, e.index, sgFirst);
+          if (e.index === 0 && this.pushed === pushed) sgFirst = this.summary.skipped.afterUnmap > gone ? SG_NONE : SG_ALL;
+        }
         return;
       }
       case 'alloc':
@@ -122,7 +130,7 @@ export class TraceTranslator extends TraceState {
       case 'free':
         return ev.noop ? undefined : this.freeCall(ev);
       case 'bounced':
-        this.bounced.push(ev.size); // the map it precedes (swiotlb_map, xen_swiotlb_map_page) was bounced
+        this.bounced.push(ev); // the map it precedes (swiotlb_map, xen_swiotlb_map_page, iommu_dma_map_page) was bounced
         this.summary.recordedBounces++;
         if (ev.maskBits && !this.summary.recordedMaskBits.includes(ev.maskBits)) this.summary.recordedMaskBits.push(ev.maskBits);
         return;
@@ -140,10 +148,9 @@ export class TraceTranslator extends TraceState {
 
 
   /** A streaming map of [phys, phys + size), given dma address `dma` on the recording machine. */
-  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0, segments?: ReadonlySet<Addr>): void {
+  private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0, bounced = false, segments?: ReadonlySet<Addr>): void {
     // A bounce slot, or an IOVA range a recording IOMMU merged a list into (`segments`: its starts), is the mapping's own (traceMappings.ts holdingAlone).
-    const bounce = segments ? -1 : this.bounced.indexOf(size), alone = bounce >= 0 || segments !== undefined;
-    if (bounce >= 0) this.bounced.splice(bounce, 1);
+    const alone = bounced || segments !== undefined;
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -165,6 +172,21 @@ export class TraceTranslator extends TraceState {
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
+  }
+
+  /** Which of these maps the swiotlb_bounced lines before them were for: the line's dev_addr (phys_to_dma of the original)
+   * the map's phys_addr first; then, where phys_to_dma is no identity (Xen PV's machine address, an SME C-bit), the size
+   * and the offset in the page, for a map whose dma_addr is neither its phys_addr (there phys_to_dma is one, and the first
+   * pass decides) nor the line's dev_addr (a map at its own phys_to_dma was not bounced). Each line once. */
+  private wasBounced(maps: readonly { phys: Addr; size: number; dma: Addr }[]): boolean[] {
+    const out = maps.map(() => false);
+    const take = (match: (b: { size: number; devAddr?: Addr }, m: { phys: Addr; size: number; dma: Addr }) => boolean) => maps.forEach((m, i) => {
+      const j = out[i] ? -1 : this.bounced.findIndex((b) => b.size === m.size && match(b, m));
+      if (j >= 0) [out[i]] = [true, this.bounced.splice(j, 1)];
+    });
+    take((b, m) => b.devAddr === m.phys);
+    take((b, m) => m.dma !== m.phys && (b.devAddr === undefined || (b.devAddr % PAGE_SIZE === m.phys % PAGE_SIZE && b.devAddr !== m.dma)));
+    return out;
   }
 
   private unmap(m: Mapping, dir: number, size: number, nents = 0, attrs = 0): void {
@@ -209,7 +231,7 @@ export class TraceTranslator extends TraceState {
    * mappings side by side, is one call with the driver's size where it starts, as the kernel's (check_sync sees the whole
    * range; the era's swiotlb copies, 6.12 to the mapping's end). Starting inside a mapping: 2.6.37's range form (op word f).
    */
-  private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0): void {
+  private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0, sgFirst = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
     const synced = this.mappings.overlapping(dma, size);
     // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate
@@ -218,13 +240,13 @@ export class TraceTranslator extends TraceState {
     const past = synced.length > 0 && (!coveredBy(synced, dma, size) || (synced.length > 1 && !synced.every((o) => o.m.sg)));
     if (past && nents === 0) this.summary.syncsPastMapping++; // dma-debug checks an sg call's entries only where they start live sg entries
     // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
-    if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, nents === 0 && dma > first.m.dma ? 1 : 0);
-    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, nents === 0 && from > m.dma ? 1 : 0);
+    if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, (nents === 0 && dma > first.m.dma ? 1 : 0) | sgFirst);
+    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, (nents === 0 && from > m.dma ? 1 : 0) | sgFirst);
     if (synced.length > 0) return;
     // Inside a DMA-API allocation's own memory (a mapped one's map is unmapped): never bounced; checked on 6.12 (check_sync), 2.6.37 counts.
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);
     if (held) this.summary[held.b.map ? 'afterUnmap' : 'allocSyncs']++;
-    if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index, held.b.map ? AFTER : 0) : undefined;
+    if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index, (held.b.map ? AFTER : 0) | sgFirst) : undefined;
     // Inside a live mapping not replayed: that mapping's sync.
     const why = this.skips.holding(dma, size);
     if (why) return void this.summary.skipped[why]++;
@@ -234,7 +256,7 @@ export class TraceTranslator extends TraceState {
     if (size === 0 && this.mappings.holds(dma)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index, AFTER));
+    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index, AFTER | sgFirst));
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -249,9 +271,10 @@ export class TraceTranslator extends TraceState {
     // dma_direct_map_sg passes to each entry's map: the list counts once), too large, zero-length.
     const skipped: SkipEntry[] = [];
     if (ev.shared) this.summary.skipped.ccShared++;
-    for (const e of entries.list) {
+    const bounced = segments ? [] : this.wasBounced(entries.list);
+    for (const [i, e] of entries.list.entries()) {
       if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
-      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev), segments);
+      else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev), bounced[i], segments);
     }
     const key = sgKey(ev.phys);
     const handle = skipped.length > 0 ? this.skips.add(skipped, list.length === 0 ? key : undefined) : undefined;
@@ -320,8 +343,9 @@ export class TraceTranslator extends TraceState {
   private free(b: Buffer, ev: Extract<TraceEvent, { kind: 'free' }>): void {
     const m = b.map, sgt = ev.name === 'dma_free_sgt';
     if (m) {
+      const after = m.live ? 0 : AFTER; // unmapped before by a dma_unmap_page: nothing live at its address (trace-stale)
       if (m.live) this.mappings.remove(m);
-      this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC,
+      this.push(Op.UNMAP, b.slot, DIR[ev.dir ?? 'BIDIRECTIONAL'] | ((m.sg ? 1 : 0) << OP_DIR_BITS), sgt ? m.size : Math.ceil(ev.size / PAGE_SIZE) * PAGE_SIZE, OP_ATTR_SKIP_CPU_SYNC | after,
         formOf(ev.name) + 1, sgt ? m.size : ev.size); // checked as the free call's hook checks (its type, the size given)
       this.push(Op.FREE, b.slot);
     } else this.push(Op.FREE_COHERENT, b.slot, sgt && this.limits.modern ? 0 : ev.size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // 0: the table's (2.6.37: coherent)

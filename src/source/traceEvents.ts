@@ -64,7 +64,7 @@ export type TraceEvent =
    * the caller's, and before 6.18 it was unset, so it is not read). */
   | { kind: 'alloc'; name: TraceEventName; device: string; dma: Addr; size: number; failed: boolean; dir?: StreamDir; legacyFormat?: boolean }
   | { kind: 'free'; name: TraceEventName; device: string; dma: Addr; size: number; noop: boolean; dir?: StreamDir }
-  | { kind: 'bounced'; name: TraceEventName; device: string; size: number; maskBits?: number };
+  | { kind: 'bounced'; name: TraceEventName; device: string; size: number; maskBits?: number; devAddr?: Addr };
 
 /** What one line of trace text is. */
 export type TraceLine =
@@ -220,7 +220,7 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
       // dma_free_attrs traces before it returns on a NULL cpu_addr: such a free frees nothing.
       return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size'), noop: NULL_POINTER.test(f.str('virt_addr', 'x')), ...(name !== 'dma_free' ? f.dirIfAny() : {}) };
     case 'swiotlb_bounced':
-      return { kind: 'bounced', name, device: f.device, size: f.size('size'), maskBits: maskBits(f.str('dma_mask', '')) };
+      return { kind: 'bounced', name, device: f.device, size: f.size('size'), maskBits: maskBits(f.str('dma_mask', '')), ...(f.has('dev_addr') ? { devAddr: f.addr('dev_addr') } : {}) };
   }
 }
 

@@ -28,7 +28,8 @@ export abstract class TraceState {
   protected sgCalls = 0; // dma_map_sg calls replayed: an entry's MAP names its call (engine: a failed entry fails the call)
   protected lineNo = 0;
   protected lastEventLine = 0; // of the replayed device (0: none yet)
-  protected readonly bounced: number[] = []; // sizes of its swiotlb_bounced lines since its last other event (the map they precede)
+  protected pushed = 0; // ops pushed so far
+  protected readonly bounced: { size: number; devAddr?: Addr }[] = []; // its swiotlb_bounced lines since its last other event (the map they precede)
   protected liveMappings = 0;
   protected readonly idle = new FifoMap<string, Buffer>();
   /** Live mappings by recorded dma page: unmaps match the start, syncs any byte. */
@@ -56,7 +57,7 @@ export abstract class TraceState {
     return d === 'NONE' ? this.fail('dir=NONE on a streaming call (the kernel BUG()s before tracing one)') : DIR[d];
   }
 
-  protected push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.sink.push(code, a, b, c, d, this.lineNo, e, f); }
+  protected push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.pushed++; this.sink.push(code, a, b, c, d, this.lineNo, e, f); }
 
   protected takeSlot(): number {
     const s = this.freeSlots.pop();

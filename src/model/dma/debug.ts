@@ -162,6 +162,11 @@ export class DmaDebug {
    * range" only when the sync is larger than the entry found (possible only when a sync at
    * DMA_MAPPING_ERROR wrapped its end). Then the BIDIRECTIONAL early exit and the direction checks.
    */
+  /** debug_dma_sync_sg_*'s mapped_ents for the call in progress, where its first entry's lookup is not replayed. */
+  setSgMapped(n: number): void {
+    this.sgMapped = n;
+  }
+
   /** check_sync's answer where no entry holds the address, with no lookup (assembly/dma/debug.ts report_sync_unknown). */
   reportSyncUnknown(op: number, ref: DebugRef): void {
     if (this.disabled) return;

@@ -240,13 +240,17 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
 /**
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
  * unmapped (assembly/dma/mapping.ts dma_handle_retaken): an IOVA run starting there, a bounce slot in
- * a live run, or on 2.6.37 a slot whose kept original is no longer `orig`.
+ * a live run, or on 2.6.37 any slot the call's `size` bytes reach in a live run or keeping another original.
  */
-export function dmaHandleRetaken(s: DmaState, dma: number, orig: number): boolean {
+export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number): boolean {
   if (dma === DMA_ERROR) return false;
   if (s.iommu) return s.iommu.runAt(dma);
   const pool = s.swiotlb, index = busToSlot(s.layout, s.machine, pool, dma);
-  return index >= 0 && (pool.list[index] === 0 || (s.cfg.kernel !== Kernel.modern && pool.orig[index] !== orig));
+  if (index < 0) return false;
+  if (s.cfg.kernel === Kernel.modern) return pool.list[index] === 0;
+  const last = Math.min(pool.nslabs, index + Math.ceil(((dma % UNIT_SIZE) + Math.max(size, 1)) / UNIT_SIZE)); // every slot 2.6.37 touches
+  for (let i = index; i < last; i++) if (pool.list[i] === 0 || pool.orig[i] !== orig + (i - index) * UNIT_SIZE) return true;
+  return false;
 }
 
 /** The platform's part of an unmap at `addr` (assembly/dma/mapping.ts dma_unmap_addr): the IOVA release, or the bounce copy-back and slot release. */

@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_AFTER_UNMAP, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, SYNC_CHECK_MAX, UNIT_SIZE, Zone } from '../../engine/abi.js';
+import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_AFTER_UNMAP, OP_ATTR_SKIP_CPU_SYNC, OP_SYNC_SG_ALL, OP_SYNC_SG_NONE, PAGE_SIZE, SYNC_CHECK_MAX, UNIT_SIZE, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -150,16 +150,15 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
  * `form` > 0: a trace's free call (AllocForm + 1) of mapped dma_alloc_pages memory, checked as its hook does (buffer_ops.ts dma_unmap). */
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
   const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
-  const m = buf.mapping;
+  const m = buf.mapping, check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
   if ((attrs & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's unmap after its unmap (retaken says how)
     s.counters.unmaps++;
-    const ref = { dmaAddr: m.dmaAddr, size, dir, type, sgEnts };
+    const ref = { dmaAddr: m.dmaAddr, ...(check ?? { size, dir, type, sgEnts }) };
     if (m.dmaAddr === dmaErrorAddr(s)) s.debug.checkUnmap(s.op, ref); // a map that failed here: the era's answer at its error handle
     else s.debug.reportUnmapUnknown(s.op, ref);
-    if (!retaken(s, buf, m.dmaAddr)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
+    if (!retaken(s, buf, m.dmaAddr, size)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
     return;
   }
-  const check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
   dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
   if (buf.mapping) buf.mapping.live = false;
 }
@@ -211,11 +210,12 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
  */
 export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, flags = 0): void {
   const range = (flags & 1) !== 0;
+  if ((flags & (OP_SYNC_SG_NONE | OP_SYNC_SG_ALL)) !== 0) s.debug.setSgMapped((flags & OP_SYNC_SG_NONE) !== 0 ? 0 : sgEnts);
   if ((flags & OP_ATTR_AFTER_UNMAP) !== 0 && buf.mapping && !buf.mapping.live) { // a kernel trace's sync after its unmap (retaken says how)
     const h = handleAt(buf, offset);
     countSync(s, toCpu);
     s.debug.reportSyncUnknown(s.op, { dmaAddr: h, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex });
-    if (!retaken(s, buf, h)) syncPlatform(s, h, size, dir, toCpu);
+    if (!retaken(s, buf, h, size)) syncPlatform(s, h, size, dir, toCpu);
     return;
   }
   // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
@@ -242,9 +242,9 @@ function syncPlatform(s: TtState, dma: number, size: number, dir: number, toCpu:
 
 /** A kernel trace's unmap or sync of a mapping it had unmapped (assembly/driver/buffer_ops.ts retaken): dma-debug finds nothing
  * live there, and the platform acts at handle `h` unless the simulation gave what it reaches to another mapping since. */
-function retaken(s: TtState, buf: Buffer, h: number): boolean {
+function retaken(s: TtState, buf: Buffer, h: number, size: number): boolean {
   const m = buf.mapping!, at = h - m.dmaAddr; // bytes into the mapping: a 2.6.37 mapping starts at its first slot
-  return dmaHandleRetaken(s, h, bufferPhys(buf) + m.offset + Math.floor(at / UNIT_SIZE) * UNIT_SIZE);
+  return dmaHandleRetaken(s, h, bufferPhys(buf) + m.offset + Math.floor(at / UNIT_SIZE) * UNIT_SIZE, size);
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
