@@ -132,6 +132,12 @@ function queue_iova(first: i32, n: i32): void {
   count(C_IOMMU_PAGES_QUEUED, n);
 }
 
+/** Does a live run (an allocation not yet freed) start at the IOVA page `bus` falls in? */
+export function iommu_run_at(bus: u64): bool {
+  const first = iova_entry_of(bus);
+  return first >= 0 && load<u32>(len_at(first)) != 0;
+}
+
 /**
  * Frees the allocation starting at the entry holding `bus`; false when none starts there.
  * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once with iommu_unmap_fast
@@ -142,12 +148,6 @@ function queue_iova(first: i32, n: i32): void {
  * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
  * counts (dma/mapping.ts dma_unmap_addr). Returns the run's pages (0: none starts there).
  */
-/** Does a live run (an allocation not yet freed) start at the IOVA page `bus` falls in? */
-export function iommu_run_at(bus: u64): bool {
-  const first = iova_entry_of(bus);
-  return first >= 0 && load<u32>(len_at(first)) != 0;
-}
-
 export function iommu_free_at(bus: u64, now: bool = false): i32 {
   const first = iova_entry_of(bus);
   if (first < 0) return 0;

@@ -217,15 +217,6 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
 @inline export function count_sync(to_cpu: bool): void { count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE); }
 
 /**
- * dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release.
- * `undo`: a failing map_sg unmapping its own entry: 6.12 passes DMA_ATTR_SKIP_CPU_SYNC (no copy
- * back); an IOVA is freed at once, and 6.12's iommu_dma_map_sg, one IOVA for the list, failed
- * before mapping anything, so the pages mapped entry by entry leave the mapped count again
- * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped). `skip_cpu_sync`: the
- * caller passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37
- * had no such attribute).
- */
-/**
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
  * unmapped (a kernel trace's call after that unmap, replayed as on a recording machine that had not
  * given the address again, where no live mapping was there): an IOVA run starting there, a bounce
@@ -248,6 +239,15 @@ export function dma_handle_retaken(dma: u64, orig: u64, size: i32): bool {
   return false;
 }
 
+/**
+ * dma_unmap_page after the debug check: IOVA release, or bounce copy-back and slot release.
+ * `undo`: a failing map_sg unmapping its own entry: 6.12 passes DMA_ATTR_SKIP_CPU_SYNC (no copy
+ * back); an IOVA is freed at once, and 6.12's iommu_dma_map_sg, one IOVA for the list, failed
+ * before mapping anything, so the pages mapped entry by entry leave the mapped count again
+ * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped). `skip_cpu_sync`: the
+ * caller passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37
+ * had no such attribute).
+ */
 export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
   const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {

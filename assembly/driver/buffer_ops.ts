@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_SYNCS_FOR_CPU, C_SYNCS_FOR_DEVICE, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -12,7 +12,7 @@ import { forget_pages, next_buf_id } from '../sim/stamps';
 import { get_order, alloc_block, free_block } from '../mm/page_alloc';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region } from '../xen/exchange';
-import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
+import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, count_sync, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
@@ -289,9 +289,9 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   const b = buf(slot);
   const range = (flags & 1) != 0;
   if ((flags & (OP_SYNC_SG_NONE | OP_SYNC_SG_ALL)) != 0) debug_set_sg_mapped((flags & OP_SYNC_SG_NONE) != 0 ? 0 : nents);
-  if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (after_unmap says how)
+  if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (retaken says how)
     const h = byte_handle(b, offset);
-    count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
+    count_sync(to_cpu);
     report_sync_unknown(h, size, dir, debug_type(nents), index);
     if (!retaken(b, h, size)) sync_platform(h, size, dir, to_cpu);
     return;
@@ -307,7 +307,7 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `check_at` instead when `checked` ≥ 0 (a range sync). */
 function sync_at(dma: u64, dir: i32, size: i32, to_cpu: bool, type: i32, index: i32, check_at: u64 = 0, checked: i32 = -1): void {
-  count(to_cpu ? C_SYNCS_FOR_CPU : C_SYNCS_FOR_DEVICE);
+  count_sync(to_cpu);
   if (checked >= 0) check_sync(check_at, checked, dir, type, to_cpu, index);
   else check_sync(dma, size, dir, type, to_cpu, index);
   sync_platform(dma, size, dir, to_cpu);

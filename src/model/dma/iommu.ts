@@ -60,6 +60,12 @@ export class Iommu {
     for (let k = 0; k < n; k++) this.entries[first + k] = (pfn + k + 1) | (readOnly ? IOMMU_READ_ONLY : 0);
   }
 
+  /** Does a live run start at the IOVA page `bus` falls in? (assembly/dma/iommu.ts iommu_run_at) */
+  runAt(bus: number): boolean {
+    const first = this.entryOf(bus);
+    return first >= 0 && this.runs.has(first);
+  }
+
   /**
    * Frees the allocation starting at the entry `bus` falls in; returns its length (0 if none).
    * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once (iommu_unmap_fast,
@@ -69,12 +75,6 @@ export class Iommu {
    * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
    * iommu_free_at says how it is counted).
    */
-  /** Does a live run start at the IOVA page `bus` falls in? (assembly/dma/iommu.ts iommu_run_at) */
-  runAt(bus: number): boolean {
-    const first = this.entryOf(bus);
-    return first >= 0 && this.runs.has(first);
-  }
-
   freeAt(bus: number, op: number, now = false): number {
     const first = this.entryOf(bus);
     const n = first < 0 ? undefined : this.runs.get(first);
