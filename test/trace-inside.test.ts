@@ -130,10 +130,19 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     everywhere('inside-merged.trace', body, ['unmap-unknown@6', 'unmap-unknown@7'], { insideCalls: 2, sgEntryUnmaps: 0, sgMerged: 1, beforeTrace: 0 });
   });
 
+  it('behind an IOMMU (the device\'s sg lists were merged), every mapping\'s IOVA range is its own: a call inside any is replayed', () => {
+    const phys = [0x20000000, 0x20010000];
+    const single = [ev.mapPhys('TO_DEVICE', 0xffe00000, 4096, 0x30000000), ev.unmapPhys('TO_DEVICE', 0xffe00100, 256), ev.unmapPhys('TO_DEVICE', 0xffe00000, 4096)];
+    const before = both(traceFile('iommu-unknown.trace', single), '--platform', 'iommu', '--kernel', 'modern');
+    assert.equal(before.trace.insideCalls, 0, 'no sign of an IOMMU yet: a mapping made before the trace may start there');
+    const body = [ev.mapSg('TO_DEVICE', phys, [0xfff00000], [0x2000]), ev.unmapSg('TO_DEVICE', phys), ...single];
+    everywhere('iommu-known.trace', body, ['unmap-unknown@8'], { insideCalls: 1, beforeTrace: 0 });
+  });
+
   it('says so in the text', () => {
     const body = [...bouncedMap('TO_DEVICE', 4096), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.unmapPhys('TO_DEVICE', DMA, 4096)];
     const text = cli('replay', traceFile('inside-text.trace', body), '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /1 unmap or free at an address inside a live mapping the recording bounced or a live DMA-API allocation, not at its start/);
+    assert.match(text.stdout, /1 unmap or free at an address inside a live mapping the recording bounced \(or any, where the device's sg lists show an IOMMU\) or a live DMA-API allocation, not at its start/);
   });
 });

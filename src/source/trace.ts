@@ -265,7 +265,7 @@ export class TraceTranslator extends TraceState {
     const dir = this.dir(ev.dir);
     const list: Mapping[] = [];
     const entries = sgEntries(ev), segments = entries.merged ? new Set(ev.dmas) : undefined;
-    if (entries.merged) this.summary.sgMerged++;
+    if (entries.merged) [this.summary.sgMerged++, this.iommu = true];
     this.sgCalls++;
     // Entries not replayed: memory already shared with the host (DMA_ATTR_CC_SHARED, which
     // dma_direct_map_sg passes to each entry's map: the list counts once), too large, zero-length.
@@ -333,7 +333,7 @@ export class TraceTranslator extends TraceState {
   /** An unmap or a free (`form`: its AllocForm + 1, 0 an unmap) where nothing starts, inside a live mapping no other can
    * share or a live allocation: check_unmap's exact lookup finds no entry ("has not allocated"), replayed for dma-debug. */
   private inside(dma: Addr, size: number, form: number, dir: number): boolean {
-    const a = this.allocs.holding(dma), at = this.mappings.holdingAlone(dma) ?? (a && { slot: a.b.slot, offset: dma - a.start });
+    const a = this.allocs.holding(dma), at = this.mappings.holdingAlone(dma, this.iommu) ?? (a && { slot: a.b.slot, offset: dma - a.start });
     if (at) [this.summary.insideCalls++, this.push(Op.UNMAP_AT, at.slot, size, at.offset, form, dir)];
     return at !== undefined;
   }

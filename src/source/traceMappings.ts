@@ -82,13 +82,14 @@ export class LiveMappings {
     return out;
   }
 
-  /** The latest live streaming mapping holding byte `dma` that no mapping the trace did not show can share (`alone`):
-   * its buffer's slot, and where in the buffer that byte is. */
-  holdingAlone(dma: Addr): { slot: number; offset: number } | undefined {
+  /** The latest live streaming mapping holding byte `dma` that no mapping the trace did not show can share (`alone`,
+   * or any, `iommu`: the device is behind a translating IOMMU, whose IOVA ranges are each one mapping's): its buffer's
+   * slot, and where in the buffer that byte is. */
+  holdingAlone(dma: Addr, iommu = false): { slot: number; offset: number } | undefined {
     const at = this.byPage.get(Math.floor(dma / PAGE_SIZE)) ?? [];
     for (let i = at.length - 1; i >= 0; i--) {
       const m = at[i]!;
-      if (m.alone && !m.alloc && m.dma <= dma && dma < m.dma + m.size) return { slot: m.buf.slot, offset: m.offset + (dma - m.dma) };
+      if ((m.alone || iommu) && !m.alloc && m.dma <= dma && dma < m.dma + m.size) return { slot: m.buf.slot, offset: m.offset + (dma - m.dma) };
     }
     return undefined;
   }

@@ -29,6 +29,7 @@ export abstract class TraceState {
   protected lineNo = 0;
   protected lastEventLine = 0; // of the replayed device (0: none yet)
   protected pushed = 0; // ops pushed so far
+  protected iommu = false; // the device's sg lists were merged: it is behind a translating IOMMU (trace.ts inside)
   protected readonly bounced: { size: number; devAddr?: Addr }[] = []; // its swiotlb_bounced lines since its last other event (the map they precede)
   protected liveMappings = 0;
   protected readonly idle = new FifoMap<string, Buffer>();

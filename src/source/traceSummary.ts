@@ -60,9 +60,10 @@ export interface TraceSummary {
   mappingFrees: number;
   /** dma_unmap_page calls and frees (dma_free, _pages, _sgt) at an address inside a live mapping the recording bounced
    * (a swiotlb_bounced line before its map) or a live DMA-API allocation, not at its start: dma-debug finds no entry there
-   * ("has not allocated"), replayed for it at the address inside here. Not inside another mapping: one made before the
-   * trace may start in its pages (dma-direct, Xen PV's machine frames; a trace does not tell an IOVA from those), so
-   * those stay `beforeTrace`. */
+   * ("has not allocated"), replayed for it at the address inside here; inside any mapping of a device whose sg lists the
+   * recording IOMMU merged (its IOVA ranges are each one mapping's). Not inside another mapping: one made before the
+   * trace may start in its pages (dma-direct, Xen PV's machine frames; a trace does not otherwise tell an IOVA from those),
+   * so those stay `beforeTrace`. */
   insideCalls: number;
   /** dma_unmap_page/phys calls that unmapped one entry of a live sg list by itself. */
   sgEntryUnmaps: number;
