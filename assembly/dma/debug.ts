@@ -254,10 +254,11 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   remove(i);
 }
 
-/** check_unmap's answer when no entry can hold the handle (a kernel trace's second dma_free: the
- * recorded address holds nothing live, whatever the simulation has at the freed handle): "has not allocated". */
+/** check_unmap's answer when no entry can hold the handle (a kernel trace's call where the recorded
+ * address holds nothing live, whatever the simulation has at the handle): at the era's error handle
+ * (a map that failed here) "invalid DMA memory address", as check_unmap answers it; else "has not allocated". */
 export function report_unmap_unknown(dma: u64, size: i32, dir: i32, type: i32): void {
-  if (!global_disable) report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), 0, -1);
+  if (!global_disable) report(DBG_UNMAP_UNKNOWN, <i64>dma, size, -1, dir, -1, kind(type), dma == error_addr ? -1 : 0, -1);
 }
 
 /** debug_dma_sync_sg_*'s mapped_ents for the call in progress, where its first entry's lookup is not replayed (a kernel trace's). */

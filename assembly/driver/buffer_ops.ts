@@ -199,15 +199,19 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
  * dma_alloc_pages memory makes (dma_common_free_pages), checked as that call's debug hook does
  * (alloc_debug_type; `checked` bytes, 0: `size`).
  */
+/** The debug type and direction dma-debug checks an unmap or a free's unmap by: `form`, the free call's AllocForm + 1
+ * (its hook's, alloc_debug_type), or 0 for dma_unmap_page / an entry of dma_unmap_sg of `nents`. */
+@inline function call_type(form: i32, nents: i32): i32 { return form > 0 ? alloc_debug_type(form - 1) : debug_type(nents); }
+@inline function call_dir(form: i32, dir: i32): i32 { return form > 0 ? alloc_debug_dir(form - 1, dir) : dir; }
+
 export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32, form: i32 = 0, checked: i32 = 0): void {
   const b = buf(slot);
-  const type = form > 0 ? alloc_debug_type(form - 1) : debug_type(nents);
-  const csize = checked > 0 ? checked : size, cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir; // what dma-debug checks
+  const type = call_type(form, nents);
+  const csize = checked > 0 ? checked : size, cdir = call_dir(form, dir); // what dma-debug checks
   if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (retaken says how)
     const h = m_dma(b);
     count(C_UNMAPS);
-    if (h == dma_error_addr()) check_unmap(h, csize, cdir, type); // a map that failed here: the era's answer at its error handle
-    else report_unmap_unknown(h, csize, cdir, type);
+    report_unmap_unknown(h, csize, cdir, type);
     if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
     return;
   }
@@ -270,14 +274,12 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
   const b = buf(slot);
-  const type = form > 0 ? alloc_debug_type(form - 1) : DEBUG_TYPE_SINGLE;
-  const cdir = form > 0 ? alloc_debug_dir(form - 1, dir) : dir;
+  const type = call_type(form, 0), cdir = call_dir(form, dir);
   // The driver's handle plus its offset, as it computes it: a mapping's, even one that failed here
   // (its error handle plus the offset, wrapping as a dma_addr_t), or the allocation's.
   const h = rec_kind(b) != KIND_COHERENT && m_has(b) ? m_dma(b) + <u64>(offset - m_offset(b)) : byte_handle(b, offset);
   if (form == 0) count(C_UNMAPS); // an unmap call, as any other
-  if (h == dma_error_addr()) check_unmap(h, size, cdir, type);
-  else report_unmap_unknown(h, size, cdir, type);
+  report_unmap_unknown(h, size, cdir, type);
 }
 
 /**

@@ -333,7 +333,8 @@ export class TraceTranslator extends TraceState {
   /** An unmap or a free (`form`: its AllocForm + 1, 0 an unmap) where nothing starts, inside a live mapping no other can
    * share or a live allocation: check_unmap's exact lookup finds no entry ("has not allocated"), replayed for dma-debug. */
   private inside(dma: Addr, size: number, form: number, dir: number): boolean {
-    const a = this.allocs.holding(dma), at = this.mappings.holdingAlone(dma, this.iommu) ?? (a && { slot: a.b.slot, offset: dma - a.start });
+    const held = (a = this.allocs.holding(dma)) => a && { slot: a.b.slot, offset: dma - a.start }; // a scan: only where no mapping holds it
+    const at = this.mappings.holdingAlone(dma, this.iommu) ?? held();
     if (at) [this.summary.insideCalls++, this.push(Op.UNMAP_AT, at.slot, size, at.offset, form, dir)];
     return at !== undefined;
   }

@@ -120,6 +120,12 @@ export class DmaDebug {
     return this.entries.has(entry);
   }
 
+  /** check_unmap's answer when no entry can hold the handle (assembly/dma/debug.ts report_unmap_unknown): at the era's
+   * error handle "invalid DMA memory address", else "has not allocated". */
+  reportUnmapUnknown(op: number, ref: DebugRef): void {
+    if (!this.disabled) this.report('unmap-unknown', op, ref, null, ref.dmaAddr === this.errorAddr ? MISSING : 0);
+  }
+
   /**
    * check_unmap. 2010 (lib/dma-debug.c 2.6.35–3.0): dma_mapping_error(addr) first — "tries to
    * free an invalid DMA memory address", no lookup; then the best-fit lookup. Modern (6.12
@@ -130,11 +136,6 @@ export class DmaDebug {
    * map error nobody checked. An sg list's "different entry count" has no class in INTERFACE.md:
    * the count only scores in the best fit.
    */
-  /** check_unmap's answer when no entry can hold the handle (assembly/dma/debug.ts report_unmap_unknown). */
-  reportUnmapUnknown(op: number, ref: DebugRef): void {
-    if (!this.disabled) this.report('unmap-unknown', op, ref, null, 0);
-  }
-
   checkUnmap(op: number, ref: DebugRef): void {
     if (this.disabled) return;
     if (ref.dmaAddr === this.errorAddr) {

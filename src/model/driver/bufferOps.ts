@@ -77,6 +77,11 @@ export function exchange(s: TtState, buf: Buffer, addressBits: number): void {
 /** dma_alloc_coherent of `bytes` (0: whole pages; buffer_ops.ts op_alloc_coherent). */
 /** The dma-debug type of a kernel trace's allocation or free form on 6.12 (buffer_ops.ts alloc_debug_type): coherent,
  * noncoherent (_pages), an sg table's one entry (_sgt); 2.6.37 had dma_alloc_coherent only. Its direction, the call's. */
+/** The debug type and direction dma-debug checks an unmap or a free's unmap by (assembly/driver/buffer_ops.ts call_type, call_dir):
+ * `form`, the free call's AllocForm + 1, or 0 for dma_unmap_page / an entry of dma_unmap_sg (`sgEnts` > 0). */
+const callDebug = (s: TtState, form: number, sgEnts: number, dir: number): [number, number] =>
+  form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
+
 function allocDebug(s: TtState, form: number, dir: number): [number, number] {
   if (s.cfg.kernel !== Kernel.modern || form === AllocForm.coherent) return [DebugType.coherent, Dir.bidirectional];
   return [form === AllocForm.pages ? DebugType.noncoherent : DebugType.sg, dir];
@@ -149,13 +154,12 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
 /** dma_unmap_page (an entry of dma_unmap_sg when sgEnts > 0); `attrs` OP_ATTR_SKIP_CPU_SYNC: no copy back (6.12);
  * `form` > 0: a trace's free call (AllocForm + 1) of mapped dma_alloc_pages memory, checked as its hook does (buffer_ops.ts dma_unmap). */
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
-  const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [sgEnts > 0 ? DebugType.sg : DebugType.single, dir];
+  const [type, cdir] = callDebug(s, form, sgEnts, dir);
   const m = buf.mapping, check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
   if ((attrs & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's unmap after its unmap (retaken says how)
     s.counters.unmaps++;
     const ref = { dmaAddr: m.dmaAddr, ...(check ?? { size, dir, type, sgEnts }) };
-    if (m.dmaAddr === dmaErrorAddr(s)) s.debug.checkUnmap(s.op, ref); // a map that failed here: the era's answer at its error handle
-    else s.debug.reportUnmapUnknown(s.op, ref);
+    s.debug.reportUnmapUnknown(s.op, ref);
     if (!retaken(s, buf, m.dmaAddr, size)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
     return;
   }
@@ -195,12 +199,11 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
  * the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page. dma-debug only.
  */
 export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
-  const [type, cdir] = form > 0 ? allocDebug(s, form - 1, dir) : [DebugType.single, dir];
+  const [type, cdir] = callDebug(s, form, 0, dir);
   const m = buf.mapping, h = buf.kind !== 'coherent' && m ? m.dmaAddr + (offset - m.offset) : handleAt(buf, offset); // DMA_ERROR (-1) + k is k - 1, as a u64 wraps
   const ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (form === 0) s.counters.unmaps++; // an unmap call, as any other
-  if (h === dmaErrorAddr(s)) s.debug.checkUnmap(s.op, ref);
-  else s.debug.reportUnmapUnknown(s.op, ref);
+  s.debug.reportUnmapUnknown(s.op, ref);
 }
 
 /**
