@@ -45,6 +45,8 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
   log(`end to end: ${c.rounds} rounds (after ${c.warmup} warm-up) of ${variants.length} commands, upload at ${pow2(c.pages)} pages`);
   const runs = await commandRounds(variants, c.rounds, c.warmup, log);
   const engineMs = (name: string) => runs[name]!.map((u) => u.results[0]!.engine.wallMs);
+  const faults = (name: string) => runs[name]!.map((u) => u.minorFaults);
+  const faultCell = (v: number[]) => statCell(summarize(v), (x) => x.toLocaleString('en-US', { maximumFractionDigits: 0 }));
   const mPages = (ms: number) => c.pages / (ms / 1000) / 1e6;
   const last = (name: string) => runs[name]!.at(-1)!.results[0]!;
   for (const s of STRATEGIES) {
@@ -70,7 +72,7 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
       const ms = summarize(engineMs(`${s}/${e}`));
       const rate = summarizeAs(engineMs(`${s}/${e}`), mPages);
       rows.push([s, state(r), ENGINE_NAME[e], statCell(ms, (v) => v.toFixed(0)), statCell(rate), ms.samples,
-        e === 'js' ? 'baseline' : `${statCell(up)}×`, commandLine(uploadArgv(c, s, e))]);
+        e === 'js' ? 'baseline' : `${statCell(up)}×`, faultCell(faults(`${s}/${e}`)), commandLine(uploadArgv(c, s, e))]);
       // A corrupt or incomplete run is drawn too (its speed is real), marked so no reader ranks it.
       bars.push({ label: rankable(r) ? s : `${s} (${state(r)})`, series: ENGINE_NAME[e], value: +round3(rate.median), lo: rate.min, hi: rate.max, text: round3(rate.median) });
     }
@@ -86,7 +88,8 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
   for (const e of ENGINES) {
     const ms = summarize(total(e));
     const rate = summarizeAs(total(e), (v) => allPages / (v / 1000) / 1e6);
-    rows.push([`all ${STRATEGIES.length}`, '—', ENGINE_NAME[e], statCell(ms, (v) => v.toFixed(0)), statCell(rate), ms.samples, e === 'js' ? 'baseline' : `${statCell(all)}×`, `the ${STRATEGIES.length} commands above, --engine ${e}`]);
+    const allFaults = faults(`${STRATEGIES[0]}/${e}`).map((_, i) => STRATEGIES.reduce((sum, s) => sum + faults(`${s}/${e}`)[i]!, 0));
+    rows.push([`all ${STRATEGIES.length}`, '—', ENGINE_NAME[e], statCell(ms, (v) => v.toFixed(0)), statCell(rate), ms.samples, e === 'js' ? 'baseline' : `${statCell(all)}×`, faultCell(allFaults), `the ${STRATEGIES.length} commands above, --engine ${e}`]);
   }
   // The engine's speed over every strategy is a CI guard (ratios); benchmark.json's aggregate is
   // over the strategies it may rank only, named.
@@ -105,8 +108,8 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
     title: 'End to end: simulated pages per second of a whole run, both engines',
     question: `How many simulated pages per second does a user's \`gartbench run\` get, for every strategy's upload on xen-pv r100 at ${at}, and how much faster is the Wasm engine than the reference model there?`,
     tables: [{
-      caption: `Each command runs in this process through the CLI's own entry point (src/cli/main.ts, with --json), the path \`gartbench run\` takes; engine wall is the result's engine.wallMs (machine build, workload generation and the engine's run; not node's start-up). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs all ${variants.length} commands in turn, so each speed-up is taken round by round. Median (min–max) over the rounds. Simulated pages/s = --pages ÷ engine wall.`,
-      columns: ['strategy', 'verdict', 'engine', 'engine wall ms', 'M simulated pages/s', 'samples', 'Wasm ÷ model', 'command'],
+      caption: `Each command runs in this process through the CLI's own entry point (src/cli/main.ts, with --json), the path \`gartbench run\` takes; engine wall is the result's engine.wallMs (machine build, workload generation and the engine's run; not node's start-up). ${c.rounds} rounds after ${c.warmup} warm-up round${c.warmup === 1 ? '' : 's'}; each round runs all ${variants.length} commands in turn, so each speed-up is taken round by round. Median (min–max) over the rounds. Simulated pages/s = --pages ÷ engine wall. Page faults: the minor faults this process took during the command (first touches of fresh memory, whose cost is the machine's: the scaling section's first-touch row times 16,384 of them), which a VM whose faults cost more charges the Wasm engine's shorter run a larger share of.`,
+      columns: ['strategy', 'verdict', 'engine', 'engine wall ms', 'M simulated pages/s', 'samples', 'Wasm ÷ model', 'page faults', 'command'],
       rows,
     }],
     metrics,

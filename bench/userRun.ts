@@ -19,6 +19,9 @@ export interface UserRun {
   wallMs: number;
   /** One result for `run`, every cell for `matrix`. */
   results: Result[];
+  /** Minor page faults this process took during the command (first touches of fresh memory, its
+   * engine's and the harness's): what a machine whose faults cost more charges the command. */
+  minorFaults: number;
 }
 
 /** `gartbench ARGV…`, as typed (a stable order: the argv as given). */
@@ -50,12 +53,14 @@ export async function userRun(argv: readonly string[]): Promise<UserRun> {
   let out = '';
   let err = '';
   collectGarbage();
+  const f0 = process.resourceUsage().minorPageFault;
   const t0 = performance.now();
   const code = await main([...argv, '--json'], { out: (s) => { out += s; }, err: (s) => { err += s; } });
   const wallMs = performance.now() - t0;
+  const minorFaults = process.resourceUsage().minorPageFault - f0;
   if (code !== 0) throw new Error(`${commandLine(argv)} exited ${code}: ${err.trim()}`);
   const doc = JSON.parse(out) as Result | { cells: Result[] };
-  return { command: commandLine(argv), wallMs, results: 'cells' in doc ? doc.cells : [doc] };
+  return { command: commandLine(argv), wallMs, results: 'cells' in doc ? doc.cells : [doc], minorFaults };
 }
 
 /** `--name value` pairs, in order, as argv words. */

@@ -58,7 +58,9 @@ describe('bench: end to end, both engines (tiny)', async () => {
       assert.match(String(r[3]), SPREAD, 'engine wall ms');
       assert.match(String(r[4]), SPREAD, 'pages/s');
       assert.equal(r[5], 5);
-      assert.match(String(r[7]), /^gartbench run .*--pages 1024 .*--engine (js|wasm)$|^the 4 commands above/);
+      assert.match(String(r[7]), /^[\d,]+ \([\d,]+–[\d,]+\)$/, 'page faults');
+      assert.ok(Number(String(r[7]).split(' ')[0]!.replace(/,/g, '')) > 0, 'a command that builds a machine touches fresh memory');
+      assert.match(String(r[8]), /^gartbench run .*--pages 1024 .*--engine (js|wasm)$|^the 4 commands above/);
     }
     for (const r of rows.filter((x) => x[2] === 'Wasm engine')) assert.match(String(r[6]), /^[\d.]+ \([\d.]+–[\d.]+\)×$/);
   });
