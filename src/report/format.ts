@@ -1,6 +1,6 @@
 // The human-readable report: what a person debugging a DMA problem wants first — the verdict,
 // the counters that explain it, and where the first bad read came from.
-import type { EngineRecord, Result } from './result.js';
+import type { DebugRecord, EngineRecord, Result } from './result.js';
 import { formatSize } from '../units.js';
 import { escapeText } from '../errors.js';
 import { DEVICE_INFO } from '../run/machine.js';
@@ -284,11 +284,19 @@ export function formatResult(r: Result): string {
   if (r.dmaDebug.length) {
     out.push('');
     out.push(`dma-debug (${num(r.counters.dmaDebugErrors ?? 0)} report${r.counters.dmaDebugErrors === 1 ? '' : 's'}):`);
-    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}`);
+    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}${recordedNote(d)}`);
     // --json keeps the first MAX_DEBUG_RECORDS; dmaDebugErrors counts them all.
     const total = r.counters.dmaDebugErrors ?? r.dmaDebug.length;
     const beyond = total > r.dmaDebug.length ? `, which keeps the first ${num(r.dmaDebug.length)} of the ${num(total)}` : '';
     if (r.dmaDebug.length > 10) out.push(`  … ${num(r.dmaDebug.length - 10)} more in --json${beyond}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** A trace replay's report names the simulated machine's device address; where the trace line
+ * recorded another, the reader gets that one too (the one in their own dmesg). */
+function recordedNote(d: DebugRecord): string {
+  if (!d.traceAddress) return '';
+  const simulated = /device address[= ](0x[0-9a-f]+)/.exec(d.message)?.[1];
+  return simulated !== undefined && BigInt(simulated) === BigInt(d.traceAddress) ? '' : ` (the trace recorded device address ${d.traceAddress})`;
 }

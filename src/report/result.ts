@@ -12,7 +12,9 @@ import { type Violation, violationFrom } from './violation.js';
 
 export type { Scenario } from '../source/scenario.js';
 
-export interface DebugRecord { class: string; op: number; message: string }
+/** `traceAddress` (a kernel trace's replay): the device address the trace line itself recorded
+ * for the call, where the message's is the simulated machine's. */
+export interface DebugRecord { class: string; op: number; message: string; traceAddress?: string }
 
 /**
  * Pages the work asked to move through the device (every page of every GPU or device read and
@@ -147,8 +149,11 @@ export function debugMessage(w: bigint[], kernel: KernelName): string {
   }
 }
 
-export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number, kernel: KernelName): DebugRecord[] {
-  return d.records.map((w) => ({ class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w, kernel) }));
+export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number, kernel: KernelName, recorded?: Record<number, string>): DebugRecord[] {
+  return d.records.map((w) => {
+    const rec = recorded?.[Number(w[1])];
+    return { class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w, kernel), ...(rec ? { traceAddress: rec } : {}) };
+  });
 }
 
 /** Completion from the counters: GPU and device page accesses made, and those skipped (T15). */
@@ -210,7 +215,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: engineRecord(scenario.engine, ctx.run, pageOps(all)),
     firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers, kernel: scenario.kernel, gatt: scenario.gatt ?? undefined, platform: scenario.platform, device: scenario.device }),
-    dmaDebug: debugFrom(raw.debug, origin, scenario.kernel),
+    dmaDebug: debugFrom(raw.debug, origin, scenario.kernel, raw.recorded),
     extra,
     ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),
     ...(raw.trace ? { trace: raw.trace } : {}),

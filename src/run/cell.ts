@@ -28,6 +28,9 @@ export interface RawOutput {
   pools?: { end: number[]; released: number[] };
   /** Replay of a kernel trace: what the trace held and what was not replayed (source/trace.ts). */
   trace?: TraceSummary;
+  /** Replay of a kernel trace: the device address the trace line recorded for each op a dma-debug
+   * record names, as the trace printed it (none for an op the trace gave no address: the release). */
+  recorded?: Record<number, string>;
 }
 
 export interface CellOutput {
@@ -107,10 +110,12 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
     // Only a replay reads a script (and loads the reader it needs).
     let names: Record<number, string>; // buffer id → name; a trace keeps only its live buffers'
     let trace: TraceSummary | undefined;
+    let addressText: ((a: number) => string) | undefined; // a trace's own addresses, as it printed them
     if (s.scriptFormat === 'ftrace') {
       const { translateTrace } = await import('../source/traceFile.js');
       const tr = await translateTrace(s.script!, { maxBuffers: cfg.maxBuffers, allocPagesMapped: s.platform === 'xen-pv' && s.kernel === 'modern', modern: s.kernel === 'modern' }, sink, s.traceDevice, signal);
       ({ names, summary: trace } = tr);
+      addressText = (a) => tr.addressText(a);
     } else {
       const { translateScript } = await import('../source/replay.js');
       const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
@@ -119,7 +124,7 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
     let end: number[] = [];
     // The release comes after the script's last op; a trace ends at its last line, whatever device it was.
     sink.finish(trace ? trace.lines : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
-    const raw = readRaw(engine, sink, names);
+    const raw = readRaw(engine, sink, names, addressText);
     raw.pools = { end, released: engine.pools() };
     if (trace) raw.trace = trace;
     return done(raw);
@@ -137,7 +142,7 @@ function machineBytes(engine: Engine): number {
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
-export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, string>): RawOutput {
+export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, string>, addressText?: (a: number) => string): RawOutput {
   const violation = engine.violation();
   const debug = engine.debug();
   // A version is the writing op's index + 1 (0: never written).
@@ -151,6 +156,13 @@ export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, st
   // lazily freed IOVA it went through.
   const ops = [...debug.records.map((r) => Number(r[1])), ...(violation ? [Number(violation[V.op]), writerOp(violation[V.seenLo]!), writerOp(violation[V.expLo]!), Number(violation[V.iovaUnmapOp])] : [])];
   raw.lines = Object.fromEntries(ops.filter((op) => op >= 0).map((op) => [op, sink.origin(op)]));
+  if (addressText) {
+    raw.recorded = {};
+    for (const r of debug.records) {
+      const op = Number(r[1]), a = sink.recordedAt(op);
+      if (a !== undefined) raw.recorded[op] = addressText(a);
+    }
+  }
   const ids = violation ? [violation[V.bufId]!, violation[V.seenHi]!, violation[V.expHi]!].map(Number) : [];
   raw.names = Object.fromEntries(ids.filter((id) => id > 0 && names[id] !== undefined).map((id) => [id, names[id]!]));
   return raw;
@@ -188,7 +200,7 @@ export function mergeOutputs(outs: CellOutput[]): MergedOutput {
   return {
     raw: {
       counters, violation: first?.violation ?? null, writers: first?.writers ?? null, debug: { total, records },
-      lines: named.lines, names: named.names, pools: named.pools, ...(named.trace ? { trace: named.trace } : {}),
+      lines: named.lines, names: named.names, pools: named.pools, ...(named.trace ? { trace: named.trace, recorded: named.recorded } : {}),
     },
     wallMs: wallOf(outs), cellMs, startMs, endMs, machineBytes: machine, reusedMemories: outs.filter((o) => o.reusedMemory).length,
   };

@@ -40,6 +40,10 @@ export class OpSink {
   /** `window` mode: the op index of origins[0]; ops before it keep a line only in `kept`. */
   private windowStart = 0;
   private readonly kept = new Map<number, number>();
+  /** `window` mode: the device address the trace line recorded for each op of the window (NaN:
+   * none), kept like the lines for the ops dma-debug records name. */
+  private recorded: Float64Array | null;
+  private readonly keptRecorded = new Map<number, number>();
 
   /**
    * `track`: 'none' (a workload: op indices name themselves), 'all' (a script: every op's line
@@ -55,10 +59,12 @@ export class OpSink {
     this.chunk = engine.opBuffer();
     this.capacity = this.chunk.length / OP_WORDS;
     this.origins = track === 'none' ? null : new Int32Array(track === 'window' ? this.capacity : TRACK_OPS);
+    this.recorded = track === 'window' ? new Float64Array(this.capacity) : null;
     keepLast(this);
   }
 
-  push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0, e = 0, f = 0): void {
+  /** `recorded`: a trace's own device address for the call (a trace's ops only; NaN: none). */
+  push(code: number, a = 0, b = 0, c = 0, d = 0, origin = 0, e = 0, f = 0, recorded = NaN): void {
     const w = this.fill * OP_WORDS;
     const ch = this.chunk;
     ch[w] = code; ch[w + 1] = a; ch[w + 2] = b; ch[w + 3] = c; ch[w + 4] = d; ch[w + 5] = e; ch[w + 6] = f; ch[w + 7] = 0;
@@ -68,6 +74,7 @@ export class OpSink {
     }
     if (this.track !== 'window') this.codes[this.count] = code;
     if (this.origins) this.origins[this.count - this.windowStart] = origin;
+    if (this.recorded) this.recorded[this.count - this.windowStart] = recorded;
     this.count++;
     if (++this.fill === this.capacity) this.flush();
   }
@@ -83,7 +90,10 @@ export class OpSink {
       // Keep the lines of the ops dma-debug recorded in this buffer; the window moves on.
       for (const r of engine.debug().records) {
         const op = Number(r[1]);
-        if (op >= this.windowStart && op < this.count) this.kept.set(op, this.origins![op - this.windowStart]!);
+        if (op < this.windowStart || op >= this.count) continue;
+        this.kept.set(op, this.origins![op - this.windowStart]!);
+        const rec = this.recorded![op - this.windowStart]!;
+        if (!Number.isNaN(rec)) this.keptRecorded.set(op, rec);
       }
       this.windowStart = this.count;
     }
@@ -121,6 +131,17 @@ export class OpSink {
     if (!this.origins || op < 0 || op >= this.count) return op;
     if (op >= this.windowStart) return this.origins[op - this.windowStart]!;
     return this.kept.get(op) ?? op;
+  }
+
+  /** The device address a trace line recorded for op index `op` (kept for the ops dma-debug
+   * recorded), or undefined: not a trace's, none recorded, or not kept. */
+  recordedAt(op: number): number | undefined {
+    if (!this.recorded || op < 0 || op >= this.count) return undefined;
+    if (op >= this.windowStart) {
+      const rec = this.recorded[op - this.windowStart]!;
+      return Number.isNaN(rec) ? undefined : rec;
+    }
+    return this.keptRecorded.get(op);
   }
 }
 

@@ -55,6 +55,7 @@ export class TraceTranslator extends TraceState {
 
   private event(ev: TraceEvent): void {
     const sk = this.summary.skipped;
+    this.rec = 'dma' in ev ? ev.dma : NaN; // the call's own address (an entry's, a part's: set where pushed)
     switch (ev.kind) {
       case 'map':
         if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared', 'map');
@@ -108,7 +109,10 @@ export class TraceTranslator extends TraceState {
         if ('skipped' in list && list.skipped) this.skips.release(list.skipped); // its entries not replayed go with it
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
-        for (const m of list.maps.slice(0, n)) m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev) | AFTER));
+        for (const m of list.maps.slice(0, n)) {
+          this.rec = m.dma;
+          m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev) | AFTER));
+        }
         return;
       }
       case 'sync_sg': {
@@ -151,6 +155,7 @@ export class TraceTranslator extends TraceState {
   private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0, bounced = false, segments?: ReadonlySet<Addr>): void {
     // A bounce slot, or an IOVA range a recording IOMMU merged a list into (`segments`: its starts), is the mapping's own (traceMappings.ts holdingAlone).
     const alone = bounced || segments !== undefined;
+    this.rec = dma;
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -233,6 +238,7 @@ export class TraceTranslator extends TraceState {
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0, sgFirst = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
+    this.rec = dma;
     const synced = this.mappings.overlapping(dma, size);
     // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate
     // mappings side by side) a sync that runs past the mapping it starts in.
@@ -241,7 +247,7 @@ export class TraceTranslator extends TraceState {
     if (past && nents === 0) this.summary.syncsPastMapping++; // dma-debug checks an sg call's entries only where they start live sg entries
     // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, (nents === 0 && dma > first.m.dma ? 1 : 0) | sgFirst);
-    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, (nents === 0 && from > m.dma ? 1 : 0) | sgFirst);
+    for (const { m, from, to } of synced) [this.rec = from, this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, (nents === 0 && from > m.dma ? 1 : 0) | sgFirst)];
     if (synced.length > 0) return;
     // Inside a DMA-API allocation's own memory (a mapped one's map is unmapped): never bounced; checked on 6.12 (check_sync), 2.6.37 counts.
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);

@@ -58,7 +58,14 @@ export abstract class TraceState {
     return d === 'NONE' ? this.fail('dir=NONE on a streaming call (the kernel BUG()s before tracing one)') : DIR[d];
   }
 
-  protected push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.pushed++; this.sink.push(code, a, b, c, d, this.lineNo, e, f); }
+  /** The device address the current line recorded for the call being pushed (NaN: none), which a
+   * dma-debug report on its op shows beside the simulated one. */
+  protected rec: Addr = NaN;
+
+  protected push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.pushed++; this.sink.push(code, a, b, c, d, this.lineNo, e, f, this.rec); }
+
+  /** A recorded address as the trace printed it (DMA_MAPPING_ERROR as all ones, a folded one unfolded). */
+  addressText(a: Addr): string { return a === ADDR_ERROR ? '0xffffffffffffffff' : this.folder.hex(a); }
 
   protected takeSlot(): number {
     const s = this.freeSlots.pop();

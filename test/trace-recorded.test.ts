@@ -1,0 +1,67 @@
+// A replayed trace's dma-debug report names the simulated machine's device address (a bounce
+// slot, an IOVA); the engineer's own dmesg names the recording machine's. Each report on a trace
+// line carries that line's recorded address too (`traceAddress`): the call's own, an sg entry's
+// for an entry's report, a folded 64-bit address unfolded; the text output adds it where it
+// differs. A report on no trace call (the release's leak) and a JSON-script replay carry none.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SMALL, cli } from './helpers.js';
+import { DEV, ev, replayJson, traceFile } from './traceLines.js';
+
+type Debug = { class: string; op: number; message: string; traceAddress?: string }[];
+function both(path: string, ...args: string[]): Debug {
+  const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, ...args, '--engine', e, ...SMALL).dmaDebug as Debug);
+  assert.deepEqual(w, j, 'both engines');
+  return w!;
+}
+const HEADER = 4;
+const D = 0x7f000000, DPHYS = 0x12340000;
+
+describe('trace replay: dma-debug reports name the address the trace recorded', () => {
+  // Many maps first: the op buffer has run and moved on many times, so the double unmap's address is one the sink kept.
+  const many = Array.from({ length: 3000 }, (_, i) => [ev.mapPhys('TO_DEVICE', 0x7e000000 + i * 0x1000, 64, 0x20000000 + i * 0x1000), ev.unmapPhys('TO_DEVICE', 0x7e000000 + i * 0x1000, 64)]).flat();
+  const double = traceFile('recorded-double.trace', [ev.mapPhys('FROM_DEVICE', D, 2048, DPHYS), ev.unmapPhys('FROM_DEVICE', D, 2048), ...many, ev.unmapPhys('FROM_DEVICE', D, 2048), ev.mapPhys('TO_DEVICE', 0x7d000000, 512, 0x30000000)]);
+  const doubleLine = HEADER + 2 + many.length + 1;
+
+  it('a double unmap: the recorded handle beside the simulated one, on every platform; the leak has none', () => {
+    for (const [platform, kernel] of [['swiotlb-force', 'modern'], ['swiotlb-force', '2010'], ['iommu', 'modern'], ['bare-metal', 'modern'], ['xen-pv', 'modern']]) {
+      const d = both(double, '--platform', platform!, '--kernel', kernel!);
+      const at = `${platform} ${kernel}`;
+      assert.deepEqual(d.map((x) => [x.class, x.op, x.traceAddress]), [['unmap-unknown', doubleLine, '0x7f000000'], ['leak', doubleLine + 1, undefined]], at);
+    }
+  });
+
+  it('the text output adds the recorded address beside the simulated one', () => {
+    const bounced = cli('replay', double, '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL);
+    assert.equal(bounced.code, 0, bounced.stderr);
+    const line = bounced.stdout.split('\n').find((l) => l.includes('unmap-unknown'))!;
+    assert.match(line, /has not allocated \[device address=0x[0-9a-f]{16}\] \[size=2048 bytes\] \(the trace recorded device address 0x7f000000\)$/);
+    assert.doesNotMatch(line, /device address=0x000000007f000000/, 'swiotlb-force bounced it: a slot address');
+  });
+
+  it('an sg list: each entry\'s report names that entry\'s recorded address', () => {
+    const phys = [0x40000000, 0x40010000], dmas = [0x7c000000, 0x7c100000];
+    const path = traceFile('recorded-sg.trace', [ev.mapSg('TO_DEVICE', phys, dmas, [4096, 4096]), `dma_unmap_sg: ${DEV} dir=FROM_DEVICE phys_addrs={0x${phys[0]!.toString(16)},0x${phys[1]!.toString(16)}} attrs=`]);
+    const d = both(path, '--platform', 'swiotlb-force');
+    assert.deepEqual(d.map((x) => [x.class, x.traceAddress]), [['unmap-direction', '0x7c000000'], ['unmap-direction', '0x7c100000']]);
+  });
+
+  it('a 64-bit address past 2^52 is named as the trace printed it, not as folded', () => {
+    const big = '800000012340000'; // powernv's bypass window: phys + 2^59
+    const path = traceFile('recorded-big.trace', [
+      `dma_map_phys: ${DEV} dir=TO_DEVICE dma_addr=${big} size=4096 phys_addr=12340000 attrs=`,
+      `dma_unmap_phys: ${DEV} dir=TO_DEVICE dma_addr=${big} size=4096 attrs=`,
+      `dma_unmap_phys: ${DEV} dir=TO_DEVICE dma_addr=${big} size=4096 attrs=`,
+    ]);
+    const d = both(path, '--platform', 'bare-metal');
+    assert.deepEqual(d.map((x) => [x.class, x.traceAddress]), [['unmap-unknown', `0x${big}`]]);
+  });
+
+  it('a JSON-script replay has no recorded address', () => {
+    const r = cli('replay', 'examples/misuse.jsonl', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout).dmaDebug as Debug;
+    assert.ok(d.length > 0, 'misuse.jsonl makes reports');
+    for (const x of d) assert.equal(x.traceAddress, undefined);
+  });
+});
