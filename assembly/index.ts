@@ -10,6 +10,7 @@ import { XEN_LOW_BASE_MFN, DMA32_LIMIT_PFN, INIT_OK, INIT_TOO_LARGE, INIT_XEN_LO
 import * as L from './layout';
 import { counter } from './sim/counters';
 import { rand_seed } from './sim/rand';
+import { stamps_reset } from './sim/stamps';
 import { buddy_init, zone_init, zone_free_range, ZONE_DMA32_ID, ZONE_NORMAL_ID } from './mm/buddy';
 import { p2m_boot, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
@@ -52,6 +53,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   if (!L.layout_compute()) return INIT_TOO_LARGE;
   configured = true;
 
+  stamps_reset();
   const dma32_end = min(ramPages, DMA32_LIMIT_PFN);
   buddy_init();
   zone_init(ZONE_DMA32_ID, L.first_free_pfn, dma32_end);

@@ -105,6 +105,8 @@ export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame) of s
 export let xstamps_ptr: usize = 0;    // xen-pv: u32 per chunk of the store frames above: its stamps' address, 0 = none yet (below)
 export let direct_frames: i32 = 0;
 export let expected_ptr: usize = 0;   // i64 per guest unit (2 per pfn)
+export let stamps_written_ptr: usize = 0;   // 1 bit per STAMP_BLOCK frames of stamps_ptr: has a stamp there been written (sim/stamps.ts)
+export let expected_written_ptr: usize = 0; // 1 bit per STAMP_BLOCK pfns of expected_ptr: likewise
 export let p2m_ptr: usize = 0;        // u32 per pfn, mfn + 1; 0 = the boot placement (xen-pv only; sim/translate.ts)
 export let sfn_ptr: usize = 0;        // u32 per pfn: store frame of its machine frame + 1, 0 = the pfn (xen-pv only)
 export let p2m_written_ptr: usize = 0; // 1 bit per P2M_BLOCK_PFNS pfns: has p2m or sfn been written there (sim/translate.ts)
@@ -260,6 +262,10 @@ export function heads_bytes(frames: u64, top: i32): u64 {
 @inline export const P2M_BLOCK_PFNS: i32 = 1024;
 /** Bytes of p2m_written: a bit per block of the guest's pfns, rounded up. */
 @inline export function p2m_written_bytes(): u64 { return ((<u64>ram_pages / <u64>P2M_BLOCK_PFNS) >> 3) + 8; }
+/** Frames (pfns) per bit of stamps_written (expected_written): one 4 KiB page of either table. */
+@inline export const STAMP_BLOCK_SHIFT: i32 = 8;
+/** Bytes of a written-bit map over n frames or pfns, rounded up. */
+@inline export function written_bits_bytes(n: u64): u64 { return ((n >> <u64>STAMP_BLOCK_SHIFT) >> 3) + 8; }
 @inline export const HEADS_TABLE_BYTES: u64 = 128; // room for 32 orders
 /**
  * Fills the table of a heads region at `at` (no free block anywhere), and writes the bitmaps' zeros.
@@ -284,9 +290,11 @@ export function layout_place(): u64 {
   const frames = <u64>host_pages;
   const pfns = <u64>ram_pages;
   direct_frames = has_p2m ? ram_pages + xen_low_end : host_pages;
-  stamps_ptr = <usize>at; at = region(at, <u64>direct_frames * 16);
+  at = page_aligned(at); stamps_ptr = <usize>at; at = region(at, <u64>direct_frames * 16);
   if (has_p2m) { xstamps_ptr = <usize>at; at = region(at, xstamp_chunks() * 4); }
-  expected_ptr = <usize>at; at = region(at, pfns * 16);
+  at = page_aligned(at); expected_ptr = <usize>at; at = region(at, pfns * 16);
+  stamps_written_ptr = <usize>at; at = region(at, written_bits_bytes(<u64>direct_frames));
+  expected_written_ptr = <usize>at; at = region(at, written_bits_bytes(pfns));
   if (has_p2m) {
     at = page_aligned(at); p2m_ptr = <usize>at; at = region(at, pfns * 4);
     at = page_aligned(at); sfn_ptr = <usize>at; at = region(at, pfns * 4);

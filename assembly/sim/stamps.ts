@@ -7,8 +7,9 @@
 
 import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK } from '../abi';
 import { cur_op } from './counters';
-import { stamps_ptr, xstamps_ptr, direct_frames, expected_ptr, payload_bytes, unit_payload,
-  pay_mach_ptr, pay_shadow_ptr, bump_alloc, XSTAMP_CHUNK_SHIFT, XSTAMP_CHUNK_BYTES } from '../layout';
+import { stamps_ptr, xstamps_ptr, direct_frames, expected_ptr, payload_bytes, unit_payload, ram_pages,
+  pay_mach_ptr, pay_shadow_ptr, bump_alloc, XSTAMP_CHUNK_SHIFT, XSTAMP_CHUNK_BYTES,
+  stamps_written_ptr, expected_written_ptr, STAMP_BLOCK_SHIFT, written_bits_bytes } from '../layout';
 import { phys_to_store, device_machine_to_store, bus_to_store, bus_to_store_write } from './translate';
 
 // How an access reaches machine memory.
@@ -33,13 +34,38 @@ import { phys_to_store, device_machine_to_store, bus_to_store, bus_to_store_writ
 let buf_counter: i32 = 0;
 @inline export function next_buf_id(): i32 { return ++buf_counter; }
 
+// Different, for speed only: a page of the direct stamps table, or of the expected table, that no
+// stamp was ever written to is never touched: a written-bit per page (STAMP_BLOCK_SHIFT) answers 0
+// for it, as a chunk never committed does. An exchange's zeroing (xen/exchange.ts) of pages the
+// run never wrote would otherwise fault in a fresh page of each table for every frame it gives up
+// (a fault costs microseconds on a VM), and a read would map the shared zero page, whose later
+// write takes a second fault and flushes the TLB of every CPU the process runs on (layout.ts).
+@inline function block_written(bits: usize, i: i32): bool {
+  const b = i >> STAMP_BLOCK_SHIFT;
+  return ((<i32>load<u8>(bits + (<usize>b >> 3)) >> (b & 7)) & 1) != 0;
+}
+@inline function mark_written(bits: usize, i: i32): void {
+  const b = i >> STAMP_BLOCK_SHIFT, at = bits + (<usize>b >> 3);
+  store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
+}
+
+/** Nothing written yet: both written-bit maps zero, written now so that they fault in as written pages. */
+export function stamps_reset(): void {
+  memory.fill(stamps_written_ptr, 0, <usize>written_bits_bytes(<u64>direct_frames));
+  memory.fill(expected_written_ptr, 0, <usize>written_bits_bytes(<u64>ram_pages));
+}
+
 /**
  * The 16 bytes that hold store frame sfn's two unit stamps: the guest's and the low frames in one
- * table, the others in chunks (layout.ts). `create` commits a missing chunk (a write); else a
- * missing one gives 0 (its units read 0).
+ * table, the others in chunks (layout.ts). `create` commits a missing chunk or marks a table page
+ * written (a write); else a missing chunk or a page never written gives 0 (its units read 0).
  */
 @inline export function frame_stamps(sfn: i64, create: bool): usize {
-  if (sfn < <i64>direct_frames) return stamps_ptr + (<usize>sfn << 4);
+  if (sfn < <i64>direct_frames) {
+    if (create) mark_written(stamps_written_ptr, <i32>sfn);
+    else if (!block_written(stamps_written_ptr, <i32>sfn)) return 0;
+    return stamps_ptr + (<usize>sfn << 4);
+  }
   const x = <i32>sfn - direct_frames;
   const t = xstamps_ptr + (<usize>(x >> XSTAMP_CHUNK_SHIFT) << 2);
   let chunk = <usize>load<u32>(t);
@@ -77,10 +103,12 @@ export function zero_frame_stamps(sfn: i32): void {
 }
 
 @inline export function expected_stamp(pfn: i32, unit: i32): u64 {
+  if (!block_written(expected_written_ptr, pfn)) return 0;
   return load<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3));
 }
 
 @inline export function set_expected(pfn: i32, unit: i32, s: u64): void {
+  mark_written(expected_written_ptr, pfn);
   store<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3), s);
 }
 
@@ -258,10 +286,21 @@ export function copy_phys(src: u64, dst: u64, n: i32): void {
 
 /** Zeroes the oracle's memory of a freed block: nobody owns its contents any more. */
 export function forget_pages(pfn: i32, pages: i32): void {
-  const at = expected_ptr + (<usize>pfn << 4);
-  // Different, for speed only: a few pages are cleared by stores (memory.fill is a call out of Wasm).
-  if (pages <= 4) for (let i = 0; i < pages; i++) { store<u64>(at + (<usize>i << 4), 0); store<u64>(at + (<usize>i << 4), 0, 8); }
-  else memory.fill(at, 0, <usize>pages << 4);
+  // Different, for speed only: a few pages are cleared by stores (memory.fill is a call out of Wasm),
+  // and a table page never written is left alone (it reads 0).
+  if (pages <= 4) {
+    for (let i = pfn; i < pfn + pages; i++) {
+      if (!block_written(expected_written_ptr, i)) continue;
+      const at = expected_ptr + (<usize>i << 4);
+      store<u64>(at, 0); store<u64>(at, 0, 8);
+    }
+  } else {
+    for (let i = pfn; i < pfn + pages;) {
+      const next = min(((i >> STAMP_BLOCK_SHIFT) + 1) << STAMP_BLOCK_SHIFT, pfn + pages);
+      if (block_written(expected_written_ptr, i)) memory.fill(expected_ptr + (<usize>i << 4), 0, <usize>(next - i) << 4);
+      i = next;
+    }
+  }
   if (payload_bytes > 0) {
     for (let i = 0; i < pages; i++) {
       const sh = shadow_slot(pfn + i, false);
