@@ -194,9 +194,11 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
     if ((<i32>base & PAGE_MASK) == 0) { // a page-aligned base: one frame
       const m0 = reach(mode, base, 0);
       const f: usize = m0 < 0 ? 0 : frame_stamps(m0 >> PAGE_SHIFT, true);
+      if (pfn >= 0) mark_written(expected_written_ptr, pfn); // once for the page's units
+      const e: usize = pfn >= 0 ? expected_ptr + (<usize>pfn << 4) : 0;
       for (let k = a; k < b; k += UNIT_SIZE) {
         if (f != 0) store<u64>(f + unit_off(k), s);
-        if (pfn >= 0) set_expected(pfn, k >> IO_TLB_SHIFT, s);
+        if (e != 0) store<u64>(e + unit_off(k), s);
       }
       return;
     }
