@@ -46,6 +46,30 @@ describe('trace replay: dma-debug reports name the address the trace recorded', 
     assert.deepEqual(d.map((x) => [x.class, x.traceAddress]), [['unmap-direction', '0x7c000000'], ['unmap-direction', '0x7c100000']]);
   });
 
+  it('a sync that starts before a mapping and runs into it names the address the line recorded, not the mapping\'s', () => {
+    const path = traceFile('recorded-sync-before.trace', [
+      ev.mapPhys('FROM_DEVICE', 0x60001000, 4096, 0x50001000), ev.sync(false, 'TO_DEVICE', 0x60000800, 4096), ev.unmapPhys('FROM_DEVICE', 0x60001000, 4096)]);
+    const d = both(path, '--platform', 'swiotlb-force', '--kernel', '2010');
+    assert.ok(d.length > 0, 'the sync is reported');
+    for (const x of d) assert.deepEqual([x.op, x.traceAddress], [HEADER + 2, '0x60000800'], x.class);
+  });
+
+  it('an entry the replay placed inside a segment a recording IOMMU merged names no address (none was printed)', () => {
+    const path = traceFile('recorded-merged.trace', [
+      `dma_map_sg: ${DEV} dir=FROM_DEVICE nents=3/3 ents=1/1 dma_addrs={0x80000000} sizes={0x3000} phys_addrs={0x40000000,0x40010000,0x40020000} attrs=`,
+      `dma_unmap_sg: ${DEV} dir=TO_DEVICE phys_addrs={0x40000000,0x40010000,0x40020000} attrs=`,
+      `dma_unmap_sg: ${DEV} dir=FROM_DEVICE phys_addrs={0x40000000,0x40010000,0x40020000} attrs=`]);
+    const d = both(path, '--platform', 'iommu', '--kernel', 'modern');
+    for (const line of [HEADER + 2, HEADER + 3]) { // the unmap, and the same list unmapped again
+      const unmaps = d.filter((x) => x.op === line);
+      assert.ok(unmaps.length >= 2, `line ${line}: the entries are reported`);
+      assert.deepEqual(unmaps.map((x) => x.traceAddress), ['0x80000000', ...unmaps.slice(1).map(() => undefined)], `line ${line}`);
+    }
+    const text = cli('replay', path, '--format', 'ftrace', '--platform', 'all', ...SMALL);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /swiotlb-force: line \d+ [a-z-]+: .*\(the trace recorded device address 0x8000000\d\)/, '--platform all names it too');
+  });
+
   it('a 64-bit address past 2^52 is named as the trace printed it, not as folded', () => {
     const big = '800000012340000'; // powernv's bypass window: phys + 2^59
     const path = traceFile('recorded-big.trace', [

@@ -295,7 +295,7 @@ export function formatResult(r: Result): string {
 
 /** A trace replay's report names the simulated machine's device address; where the trace line
  * recorded another, the reader gets that one too (the one in their own dmesg). */
-function recordedNote(d: DebugRecord): string {
+export function recordedNote(d: DebugRecord): string {
   if (!d.traceAddress) return '';
   const simulated = /device address[= ](0x[0-9a-f]+)/.exec(d.message)?.[1];
   return simulated !== undefined && BigInt(simulated) === BigInt(d.traceAddress) ? '' : ` (the trace recorded device address ${d.traceAddress})`;

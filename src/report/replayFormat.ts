@@ -3,7 +3,7 @@
 import { MAX_DEBUG_RECORDS } from '../engine/abi.js';
 import { escapeText } from '../errors.js';
 import { formatSize } from '../units.js';
-import { duration, machineLine, maskNote, num, panicLine, panicsOf, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import { duration, machineLine, maskNote, num, panicLine, panicsOf, recordedNote, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
 import type { EngineRecord, Result } from './result.js';
 
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
@@ -51,7 +51,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   if (first.trace && cells.some((r) => r.counters.mappingErrors! > 0)) {
     out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole)');
   }
-  const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}`);
+  const firstDebug = cells.filter((r) => r.dmaDebug.length > 0).map((r) => `  ${r.scenario.platform}: line ${r.dmaDebug[0]!.op} ${r.dmaDebug[0]!.class}: ${escapeText(r.dmaDebug[0]!.message)}${recordedNote(r.dmaDebug[0]!)}`);
   if (firstDebug.length) {
     out.push('');
     const kept = cells.some((r) => (r.counters.dmaDebugErrors ?? 0) > r.dmaDebug.length) ? `--json lists each platform's first ${num(MAX_DEBUG_RECORDS)}` : 'all of them in --json';

@@ -55,7 +55,7 @@ export class TraceTranslator extends TraceState {
 
   private event(ev: TraceEvent): void {
     const sk = this.summary.skipped;
-    this.rec = 'dma' in ev ? ev.dma : NaN; // the call's own address (an entry's, a part's: set where pushed)
+    this.rec = 'dma' in ev ? ev.dma : NaN; // the call's own address (an sg entry's: set where pushed)
     switch (ev.kind) {
       case 'map':
         if (ev.mmio || ev.shared) this.skip(ev.dma, ev.size, ev.mmio ? 'mmio' : 'ccShared', 'map');
@@ -110,7 +110,7 @@ export class TraceTranslator extends TraceState {
         // The call's first `nelems` entries (dma_direct_unmap_sg, debug_dma_unmap_sg: the rest stay
         // mapped), each checked sg type with the call's count: one the driver unmapped by itself is "not allocated" now.
         for (const m of list.maps.slice(0, n)) {
-          this.rec = m.dma;
+          this.rec = m.synthetic ? NaN : m.dma; // an entry placed inside a merged segment: none recorded
           m.live ? this.unmap(m, dir, m.size, n, attrsOf(ev)) : this.afterUnmap(m.dma, (b) => this.push(Op.UNMAP, b.slot, dir | (n << OP_DIR_BITS), m.size, attrsOf(ev) | AFTER));
         }
         return;
@@ -155,7 +155,8 @@ export class TraceTranslator extends TraceState {
   private map(phys: Addr, size: number, dma: Addr, dir: number, list?: Mapping[], skipped?: SkipEntry[], nents = 0, attrs = 0, bounced = false, segments?: ReadonlySet<Addr>): void {
     // A bounce slot, or an IOVA range a recording IOMMU merged a list into (`segments`: its starts), is the mapping's own (traceMappings.ts holdingAlone).
     const alone = bounced || segments !== undefined;
-    this.rec = dma;
+    // An entry the replay placed inside a segment a recording IOMMU merged has no address of its own in the trace.
+    this.rec = segments && !segments.has(dma) ? NaN : dma;
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
@@ -247,7 +248,7 @@ export class TraceTranslator extends TraceState {
     if (past && nents === 0) this.summary.syncsPastMapping++; // dma-debug checks an sg call's entries only where they start live sg entries
     // Starting inside a mapping: 2.6.37's driver would call dma_sync_single_range_* (6.12 traces both alike).
     if (first && past) return this.push(op, first.m.buf.slot, d, first.m.offset + (dma - first.m.dma), size, index, (nents === 0 && dma > first.m.dma ? 1 : 0) | sgFirst);
-    for (const { m, from, to } of synced) [this.rec = from, this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, (nents === 0 && from > m.dma ? 1 : 0) | sgFirst)];
+    for (const { m, from, to } of synced) this.push(op, m.buf.slot, d, m.offset + (from - m.dma), to - from, index, (nents === 0 && from > m.dma ? 1 : 0) | sgFirst);
     if (synced.length > 0) return;
     // Inside a DMA-API allocation's own memory (a mapped one's map is unmapped): never bounced; checked on 6.12 (check_sync), 2.6.37 counts.
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);

@@ -12,11 +12,12 @@ import { IDLE_MAX } from './traceMappings.js';
 export interface SgList<M> { key: string; maps: M[]; skipped?: object }
 
 /** An entry of a list the trace unmapped: its recorded dma address and size. */
-export interface UnmappedEntry { dma: Addr; size: number; live: false }
+/** `synthetic`: an entry the replay placed inside a segment a recording IOMMU merged (traceMappings.ts). */
+export interface UnmappedEntry { dma: Addr; size: number; live: false; synthetic: boolean }
 
-export class SgLists<M extends { dma: Addr; size: number }> {
+export class SgLists<M extends { dma: Addr; size: number; synthetic?: boolean }> {
   private readonly live = new Map<Addr, SgList<M>[]>();
-  /** Unmapped lists' entries as dma, size pairs (compact: a long trace unmaps many lists). */
+  /** Unmapped lists' entries as dma, size, synthetic (1/0) triples (compact: a long trace unmaps many lists). */
   private readonly dead = new FifoMap<string, Float64Array>();
 
   add(first: Addr, list: SgList<M>): void {
@@ -37,7 +38,7 @@ export class SgLists<M extends { dma: Addr; size: number }> {
     const lists = this.live.get(first)!;
     const list = lists.splice(at, 1)[0]!;
     if (lists.length === 0) this.live.delete(first);
-    const pairs = Float64Array.from(list.maps.flatMap((m) => [m.dma, m.size]));
+    const pairs = Float64Array.from(list.maps.flatMap((m) => [m.dma, m.size, m.synthetic ? 1 : 0]));
     for (const key of new Set([list.key, unmapKey])) {
       this.dead.delete(key);
       this.dead.set(key, pairs);
@@ -50,6 +51,6 @@ export class SgLists<M extends { dma: Addr; size: number }> {
   unmapped(key: string): UnmappedEntry[] | undefined {
     const pairs = this.dead.get(key);
     if (!pairs) return undefined;
-    return Array.from({ length: pairs.length / 2 }, (_, i) => ({ dma: pairs[2 * i]!, size: pairs[2 * i + 1]!, live: false as const }));
+    return Array.from({ length: pairs.length / 3 }, (_, i) => ({ dma: pairs[3 * i]!, size: pairs[3 * i + 1]!, live: false as const, synthetic: pairs[3 * i + 2] === 1 }));
   }
 }
