@@ -262,6 +262,13 @@ export function heads_bytes(frames: u64, top: i32): u64 {
 @inline export const P2M_BLOCK_PFNS: i32 = 1024;
 /** Bytes of p2m_written: a bit per block of the guest's pfns, rounded up. */
 @inline export function p2m_written_bytes(): u64 { return ((<u64>ram_pages / <u64>P2M_BLOCK_PFNS) >> 3) + 8; }
+/** Bit b of a written-bit map at `bits` (p2m_written, stamps_written, expected_written). */
+@inline export function written_bit(bits: usize, b: i32): bool { return ((<i32>load<u8>(bits + (<usize>b >> 3)) >> (b & 7)) & 1) != 0; }
+/** Sets bit b of a written-bit map at `bits`. */
+@inline export function set_written_bit(bits: usize, b: i32): void {
+  const at = bits + (<usize>b >> 3);
+  store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
+}
 /** Frames (pfns) per bit of stamps_written (expected_written): one 4 KiB page of either table. */
 @inline export const STAMP_BLOCK_SHIFT: i32 = 8;
 /** Bytes of a written-bit map over n frames or pfns, rounded up. */

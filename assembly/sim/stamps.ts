@@ -9,7 +9,7 @@ import { PAGE_SHIFT, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, VERSION_MASK
 import { cur_op } from './counters';
 import { stamps_ptr, xstamps_ptr, direct_frames, expected_ptr, payload_bytes, unit_payload, ram_pages,
   pay_mach_ptr, pay_shadow_ptr, bump_alloc, XSTAMP_CHUNK_SHIFT, XSTAMP_CHUNK_BYTES,
-  stamps_written_ptr, expected_written_ptr, STAMP_BLOCK_SHIFT, written_bits_bytes } from '../layout';
+  stamps_written_ptr, expected_written_ptr, STAMP_BLOCK_SHIFT, written_bits_bytes, written_bit, set_written_bit } from '../layout';
 import { phys_to_store, device_machine_to_store, bus_to_store, bus_to_store_write } from './translate';
 
 // How an access reaches machine memory.
@@ -40,14 +40,8 @@ let buf_counter: i32 = 0;
 // run never wrote would otherwise fault in a fresh page of each table for every frame it gives up
 // (a fault costs microseconds on a VM), and a read would map the shared zero page, whose later
 // write takes a second fault and flushes the TLB of every CPU the process runs on (layout.ts).
-@inline function block_written(bits: usize, i: i32): bool {
-  const b = i >> STAMP_BLOCK_SHIFT;
-  return ((<i32>load<u8>(bits + (<usize>b >> 3)) >> (b & 7)) & 1) != 0;
-}
-@inline function mark_written(bits: usize, i: i32): void {
-  const b = i >> STAMP_BLOCK_SHIFT, at = bits + (<usize>b >> 3);
-  store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
-}
+@inline function block_written(bits: usize, i: i32): bool { return written_bit(bits, i >> STAMP_BLOCK_SHIFT); }
+@inline function mark_written(bits: usize, i: i32): void { set_written_bit(bits, i >> STAMP_BLOCK_SHIFT); }
 
 /** Nothing written yet: both written-bit maps zero, written now so that they fault in as written pages. */
 export function stamps_reset(): void {

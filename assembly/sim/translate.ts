@@ -20,7 +20,7 @@
 
 import { PAGE_SHIFT, PAGE_MASK, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_PFN_MASK, IOMMU_READ_ONLY } from '../abi';
 import { has_p2m, has_iommu, p2m_ptr, sfn_ptr, p2m_written_ptr, P2M_BLOCK_PFNS, guest_base, iommu_ptr, ram_pages,
-  host_pages, cc_guest, cc_shared_ptr } from '../layout';
+  host_pages, cc_guest, cc_shared_ptr, written_bit, set_written_bit } from '../layout';
 import { perm_of, perm_inverse } from './rand';
 
 @inline const WINDOW_BYTES: u64 = <u64>IOMMU_WINDOW_PAGES << PAGE_SHIFT;
@@ -43,16 +43,13 @@ import { perm_of, perm_inverse } from './rand';
 
 /** Were pfn's p2m or sfn entries, or a neighbour's on their table pages, ever written? */
 @inline function p2m_written(pfn: i32): bool {
-  const b = p2m_block(pfn);
-  return ((<i32>load<u8>(p2m_written_ptr + (<usize>b >> 3)) >> (b & 7)) & 1) != 0;
+  return written_bit(p2m_written_ptr, p2m_block(pfn));
 }
 
 /** Says pfn's p2m and sfn entries are about to be written (xen/p2m.ts set_p2m, the one writer). */
 export function mark_p2m_written(pfn: i32): void {
   assert(<u32>pfn < <u32>ram_pages, 'pfn out of range');
-  const b = p2m_block(pfn);
-  const at = p2m_written_ptr + (<usize>b >> 3);
-  store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
+  set_written_bit(p2m_written_ptr, p2m_block(pfn));
 }
 
 /** The sfn of the machine frame behind a guest page (the table holds sfn + 1, 0 = the pfn itself). */
