@@ -37,13 +37,12 @@ export class OpSink {
   /** Op index → op code: a violation's stamps name the ops that wrote them (one byte per op). */
   private codes = new Uint8Array(TRACK_OPS);
 
-  /** `window` mode: the op index of origins[0]; ops before it keep a line only in `kept`. */
+  /** `window` mode: the op index of origins[0]; ops before it keep their line and recorded
+   * address only in `kept`. */
   private windowStart = 0;
-  private readonly kept = new Map<number, number>();
-  /** `window` mode: the device address the trace line recorded for each op of the window (NaN:
-   * none), kept like the lines for the ops dma-debug records name. */
+  private readonly kept = new Map<number, { line: number; recorded: number }>();
+  /** `window` mode: the device address the trace line recorded for each op of the window (NaN: none). */
   private recorded: Float64Array | null;
-  private readonly keptRecorded = new Map<number, number>();
 
   /**
    * `track`: 'none' (a workload: op indices name themselves), 'all' (a script: every op's line
@@ -91,9 +90,7 @@ export class OpSink {
       for (const r of engine.debug().records) {
         const op = Number(r[1]);
         if (op < this.windowStart || op >= this.count) continue;
-        this.kept.set(op, this.origins![op - this.windowStart]!);
-        const rec = this.recorded![op - this.windowStart]!;
-        if (!Number.isNaN(rec)) this.keptRecorded.set(op, rec);
+        this.kept.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
       }
       this.windowStart = this.count;
     }
@@ -130,18 +127,15 @@ export class OpSink {
   origin(op: number): number {
     if (!this.origins || op < 0 || op >= this.count) return op;
     if (op >= this.windowStart) return this.origins[op - this.windowStart]!;
-    return this.kept.get(op) ?? op;
+    return this.kept.get(op)?.line ?? op;
   }
 
   /** The device address a trace line recorded for op index `op` (kept for the ops dma-debug
    * recorded), or undefined: not a trace's, none recorded, or not kept. */
   recordedAt(op: number): number | undefined {
     if (!this.recorded || op < 0 || op >= this.count) return undefined;
-    if (op >= this.windowStart) {
-      const rec = this.recorded[op - this.windowStart]!;
-      return Number.isNaN(rec) ? undefined : rec;
-    }
-    return this.keptRecorded.get(op);
+    const rec = op >= this.windowStart ? this.recorded[op - this.windowStart]! : this.kept.get(op)?.recorded ?? NaN;
+    return Number.isNaN(rec) ? undefined : rec;
   }
 }
 

@@ -11,8 +11,8 @@ import { IDLE_MAX } from './traceMappings.js';
  * its entries not replayed (source/traceSkips.ts), if any. */
 export interface SgList<M> { key: string; maps: M[]; skipped?: object }
 
-/** An entry of a list the trace unmapped: its recorded dma address and size. */
-/** `synthetic`: an entry the replay placed inside a segment a recording IOMMU merged (traceMappings.ts). */
+/** An entry of a list the trace unmapped: its recorded dma address and size; `synthetic`: one the
+ * replay placed inside a segment a recording IOMMU merged (traceMappings.ts). */
 export interface UnmappedEntry { dma: Addr; size: number; live: false; synthetic: boolean }
 
 export class SgLists<M extends { dma: Addr; size: number; synthetic?: boolean }> {
