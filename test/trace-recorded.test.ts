@@ -46,12 +46,13 @@ describe('trace replay: dma-debug reports name the address the trace recorded', 
     assert.deepEqual(d.map((x) => [x.class, x.traceAddress]), [['unmap-direction', '0x7c000000'], ['unmap-direction', '0x7c100000']]);
   });
 
-  it('a sync that starts before a mapping and runs into it names the address the line recorded, not the mapping\'s', () => {
+  it('a sync that starts at an unmapped mapping and runs into a live one names the address the line recorded, not the live one\'s', () => {
     const path = traceFile('recorded-sync-before.trace', [
+      ev.mapPhys('FROM_DEVICE', 0x60000800, 2048, 0x50000800), ev.unmapPhys('FROM_DEVICE', 0x60000800, 2048),
       ev.mapPhys('FROM_DEVICE', 0x60001000, 4096, 0x50001000), ev.sync(false, 'TO_DEVICE', 0x60000800, 4096), ev.unmapPhys('FROM_DEVICE', 0x60001000, 4096)]);
     const d = both(path, '--platform', 'swiotlb-force', '--kernel', '2010');
     assert.ok(d.length > 0, 'the sync is reported');
-    for (const x of d) assert.deepEqual([x.op, x.traceAddress], [HEADER + 2, '0x60000800'], x.class);
+    for (const x of d) assert.deepEqual([x.op, x.traceAddress], [HEADER + 4, '0x60000800'], x.class);
   });
 
   it('an entry the replay placed inside a segment a recording IOMMU merged names no address (none was printed)', () => {

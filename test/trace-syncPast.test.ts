@@ -114,3 +114,39 @@ describe('trace: a failed map\'s handle used unchecked', () => {
     assert.match(none.stderr, /dir=NONE on a streaming call/);
   });
 });
+
+describe('trace: a sync starting before a mapping and running into it', () => {
+  // A 4 KiB map at 0x7e001000; a sync of 8 KiB from 2 KiB before it: no live mapping holds its start.
+  const into = ev.sync(true, 'FROM_DEVICE', 0x7e000800, 8192);
+  const map = ev.mapPhys('FROM_DEVICE', 0x7e001000, 4096, 0x7e001000);
+  it('syncs none of it: dma-debug and swiotlb both start from the call\'s address, so it is a sync of memory the trace did not show mapped (both engines, both eras)', () => {
+    const path = traceFile('sync-into.trace', [map, into, ev.unmapPhys('FROM_DEVICE', 0x7e001000, 4096)]);
+    for (const kernel of ['modern', '2010']) {
+      const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, '--platform', 'swiotlb-force', '--kernel', kernel, '--engine', e, ...SMALL));
+      assert.deepEqual(w.dmaDebug, j.dmaDebug);
+      assert.deepEqual(w.counters, j.counters);
+      assert.equal(w.trace.skipped.beforeTrace, 1, 'counted with the calls on memory the trace did not show mapped');
+      assert.equal(w.trace.syncsPastMapping, 0, 'it started in no mapping');
+      assert.equal(w.counters.syncsForCpu, 0, 'the mapping after it was not synced');
+      assert.deepEqual(w.dmaDebug, [], 'nothing replayed that dma-debug could see');
+    }
+  });
+  it('where the trace had unmapped a mapping at its start: a sync after unmap there, with nothing copied into the live one', () => {
+    const dead = ev.mapPhys('FROM_DEVICE', 0x7e000800, 2048, 0x7e000800);
+    const path = traceFile('sync-into-dead.trace', [dead, ev.unmapPhys('FROM_DEVICE', 0x7e000800, 2048), map, into]);
+    const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, '--platform', 'swiotlb-force', '--kernel', 'modern', '--engine', e, ...SMALL));
+    assert.deepEqual(w.dmaDebug, j.dmaDebug);
+    assert.equal(w.trace.afterUnmap, 1);
+    assert.equal(w.trace.syncsPastMapping, 0);
+    const unknown = w.dmaDebug.filter((d: { class: string }) => d.class === 'sync-unknown');
+    assert.equal(unknown.length, 1, 'has not allocated, at the unmapped mapping\'s handle');
+    assert.equal(unknown[0].traceAddress, '0x7e000800');
+  });
+  it('one starting inside a mapping still runs on past it as one call (the range form)', () => {
+    const path = traceFile('sync-inside-past.trace', [map, ev.sync(true, 'FROM_DEVICE', 0x7e001800, 4096)]);
+    const r = replayJson(path, '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(r.trace.syncsPastMapping, 1);
+    assert.equal(r.counters.syncsForCpu, 1);
+    assert.equal(r.trace.skipped.beforeTrace, 0);
+  });
+});

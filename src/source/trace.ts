@@ -232,15 +232,20 @@ export class TraceTranslator extends TraceState {
   }
 
   /**
-   * dma_sync_single_for_{cpu,device} on [dma, dma + size): each live mapping it overlaps (the entries of a segment an
-   * IOMMU merged), the latest first where two hold the same bytes, once. One running past what they hold, or over separate
+   * dma_sync_single_for_{cpu,device} on [dma, dma + size): where a live mapping holds its start, each live mapping it
+   * overlaps (the entries of a segment an IOMMU merged), the latest first where two hold the same bytes, once. One running past what they hold, or over separate
    * mappings side by side, is one call with the driver's size where it starts, as the kernel's (check_sync sees the whole
    * range; the era's swiotlb copies, 6.12 to the mapping's end). Starting inside a mapping: 2.6.37's range form (op word f).
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0, sgFirst = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
     this.rec = dma;
-    const synced = this.mappings.overlapping(dma, size);
+    // Starting where no live mapping holds it, a sync touches none it runs into: dma-debug looks
+    // up its start (2.6.37 check_sync: the entry at that handle; 6.12 bucket_find_contain: one
+    // holding that byte), and swiotlb copies for the slot the start is in (swiotlb_bounce: that
+    // slot's original), so it goes on below as a sync at an address nothing the trace shows holds.
+    const overlaps = this.mappings.overlapping(dma, size);
+    const synced = overlaps.some((o) => o.from === dma) ? overlaps : [];
     // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate
     // mappings side by side) a sync that runs past the mapping it starts in.
     const first = synced.find((o) => o.from === dma);
@@ -254,8 +259,8 @@ export class TraceTranslator extends TraceState {
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);
     if (held) this.summary[held.b.map ? 'afterUnmap' : 'allocSyncs']++;
     if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index, (held.b.map ? AFTER : 0) | sgFirst) : undefined;
-    // Inside a live mapping not replayed: that mapping's sync.
-    const why = this.skips.holding(dma, size);
+    // Inside a live mapping not replayed: that mapping's sync (one running on into a replayed mapping: from its start).
+    const why = this.skips.holding(dma, overlaps.length > 0 ? 0 : size);
     if (why) return void this.summary.skipped[why]++;
     // A sync of no bytes inside a live replayed mapping: dma-debug's check_sync finds the mapping
     // (it looks the address up; the size checks pass), and there is nothing to copy. One outside
