@@ -4,7 +4,7 @@
 // dmaDebugErrors counter. The kernel's messages one by one: test/peer-dma-debug.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Kernel, Platform, type DebugClass, type MachineConfig } from '../src/engine/abi.js';
+import { DEBUG_ENTRY_OP_WORD, Kernel, Platform, type DebugClass, type MachineConfig } from '../src/engine/abi.js';
 import {
   BIDI, ENGINES, FROM_DEV, PAGE, TO_DEV, alloc, allocCoherent, freeCoherent, map, mappingError, release, runOn, syncCpu,
   syncDev, unmap, type OpWords,
@@ -92,6 +92,25 @@ for (const engine of ENGINES) {
         assert.equal(count, BigInt(live));
         assert.deepEqual([op, dmaAddr, size], [BigInt(2 * live), -1n, -1n]); // D13; RELEASE is op 2·live
       }
+    });
+
+    it('each record names the op that made the entry it is about (entryOp, D13); −1 without one', async () => {
+      const made = (o: { records: bigint[][] }) => o.records.map((w) => w[DEBUG_ENTRY_OP_WORD]);
+      // unmap-size about the map at op 3 (op 2 maps another buffer, which leaks); 2010's leak names no entry.
+      const sized = await runOn(engine, bare, [alloc(1), alloc(0, 2), map(1), map(0, BIDI, 0, 2 * PAGE), mappingError(0), unmap(0, BIDI, PAGE), release()]);
+      assert.deepEqual(sized.classes, ['unmap-size', 'leak']);
+      assert.deepEqual(made(sized), [3n, -1n]);
+      // 6.12: the leak names one live entry (the newest of the highest hash bucket: the second buffer's map, op 3).
+      const leaked = await runOn(engine, modern, [alloc(0), alloc(1), map(0), map(1), mappingError(0), mappingError(1), release()]);
+      assert.deepEqual(leaked.classes, ['leak']);
+      assert.deepEqual(made(leaked), [3n]);
+      // Records with no entry: unknown unmap and sync.
+      const unknown = await runOn(engine, bare, [alloc(0), unmap(0), syncCpu(0)]);
+      assert.deepEqual(made(unknown), [-1n, -1n]);
+      // A sync's direction reports name the map's op (1), not the sync's (2).
+      const dir = await runOn(engine, bare, [alloc(0), map(0, TO_DEV), syncCpu(0, FROM_DEV)]);
+      assert.deepEqual(dir.classes, ['sync-direction', 'sync-cpu-readonly']);
+      assert.deepEqual(made(dir), [1n, 1n]);
     });
   });
 }

@@ -2,13 +2,14 @@
 // slot, an IOVA); the engineer's own dmesg names the recording machine's. Each report on a trace
 // line carries that line's recorded address too (`traceAddress`): the call's own, an sg entry's
 // for an entry's report, a folded 64-bit address unfolded; the text output adds it where it
-// differs. A report on no trace call (the release's leak) and a JSON-script replay carry none.
+// differs. The release's 6.12 leak report carries the address of the entry it names (its map's or
+// allocation's line: entryOp); 2.6.37's names no entry, and a JSON-script replay carries none.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMALL, cli } from './helpers.js';
 import { DEV, ev, replayJson, traceFile } from './traceLines.js';
 
-type Debug = { class: string; op: number; message: string; traceAddress?: string }[];
+type Debug = { class: string; op: number; message: string; entryOp?: number; traceAddress?: string }[];
 function both(path: string, ...args: string[]): Debug {
   const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, ...args, '--engine', e, ...SMALL).dmaDebug as Debug);
   assert.deepEqual(w, j, 'both engines');
@@ -23,11 +24,12 @@ describe('trace replay: dma-debug reports name the address the trace recorded', 
   const double = traceFile('recorded-double.trace', [ev.mapPhys('FROM_DEVICE', D, 2048, DPHYS), ev.unmapPhys('FROM_DEVICE', D, 2048), ...many, ev.unmapPhys('FROM_DEVICE', D, 2048), ev.mapPhys('TO_DEVICE', 0x7d000000, 512, 0x30000000)]);
   const doubleLine = HEADER + 2 + many.length + 1;
 
-  it('a double unmap: the recorded handle beside the simulated one, on every platform; the leak has none', () => {
+  it('a double unmap: the recorded handle beside the simulated one, on every platform; the leak its entry\'s map\'s (6.12; 2.6.37 names no entry)', () => {
     for (const [platform, kernel] of [['swiotlb-force', 'modern'], ['swiotlb-force', '2010'], ['iommu', 'modern'], ['bare-metal', 'modern'], ['xen-pv', 'modern']]) {
       const d = both(double, '--platform', platform!, '--kernel', kernel!);
       const at = `${platform} ${kernel}`;
-      assert.deepEqual(d.map((x) => [x.class, x.op, x.traceAddress]), [['unmap-unknown', doubleLine, '0x7f000000'], ['leak', doubleLine + 1, undefined]], at);
+      const leak = kernel === 'modern' ? ['leak', doubleLine + 1, '0x7d000000', doubleLine + 1] : ['leak', doubleLine + 1, undefined, undefined];
+      assert.deepEqual(d.map((x) => [x.class, x.op, x.traceAddress, x.entryOp]), [['unmap-unknown', doubleLine, '0x7f000000', undefined], leak], at);
     }
   });
 
@@ -68,7 +70,7 @@ describe('trace replay: dma-debug reports name the address the trace recorded', 
     }
     const text = cli('replay', path, '--format', 'ftrace', '--platform', 'all', ...SMALL);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /swiotlb-force: line \d+ [a-z-]+: .*\(the trace recorded device address 0x8000000\d\)/, '--platform all names it too');
+    assert.match(text.stdout, /swiotlb-force: line \d+ [a-z-]+: .*\(dma-debug's entry from line \d+; the trace recorded device address 0x8000000\d\)/, '--platform all names it too');
   });
 
   it('a 64-bit address past 2^52 is named as the trace printed it, not as folded', () => {
@@ -88,5 +90,32 @@ describe('trace replay: dma-debug reports name the address the trace recorded', 
     const d = JSON.parse(r.stdout).dmaDebug as Debug;
     assert.ok(d.length > 0, 'misuse.jsonl makes reports');
     for (const x of d) assert.equal(x.traceAddress, undefined);
+  });
+});
+
+describe('trace replay: a report names the line that made the entry it is about (entryOp)', () => {
+  // The map far behind: 20,000 ops between it and the reports, more than the op buffer holds, so its line is one the sink pinned.
+  const filler = Array.from({ length: 10000 }, (_, i) => [ev.mapPhys('TO_DEVICE', 0x7e000000 + i * 0x1000, 64, 0x20000000 + i * 0x1000), ev.unmapPhys('TO_DEVICE', 0x7e000000 + i * 0x1000, 64)]).flat();
+  const keptMap = ev.mapPhys('FROM_DEVICE', D, 4096, DPHYS), leaked = ev.mapPhys('TO_DEVICE', 0x7c000000, 2048, 0x30000000);
+  const path = traceFile('entry-op.trace', [keptMap, leaked, ...filler, ev.sync(true, 'TO_DEVICE', D, 4096), ev.unmapPhys('FROM_DEVICE', D, 2048)]);
+  const syncLine = HEADER + 3 + filler.length;
+  it('a sync\'s and an unmap\'s reports name the map\'s line; the 6.12 leak its own map\'s line and recorded address (both engines)', () => {
+    const d = both(path, '--platform', 'swiotlb-force', '--kernel', 'modern');
+    assert.deepEqual(d.map((x) => [x.class, x.op, x.entryOp, x.traceAddress]), [
+      ['sync-direction', syncLine, HEADER + 1, '0x7f000000'],
+      ['unmap-size', syncLine + 1, HEADER + 1, '0x7f000000'],
+      ['leak', syncLine + 1, HEADER + 2, '0x7c000000'], // the release, at the trace's last line
+    ]);
+    const text = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`line ${syncLine + 1} unmap-size: .*\\(dma-debug's entry from line ${HEADER + 1}; the trace recorded device address 0x7f000000\\)`));
+    assert.match(text.stdout, new RegExp(`line ${syncLine + 1} leak: .*\\(dma-debug's entry from line ${HEADER + 2}; the trace recorded device address 0x7c000000\\)`));
+  });
+  it('a JSON-script replay names the script\'s line', () => {
+    const r = cli('replay', 'examples/misuse.jsonl', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout).dmaDebug as Debug;
+    // rx is mapped at line 2, synced (line 3) and unmapped (line 4) wrongly; 2.6.37's leak names no entry.
+    assert.deepEqual(d.map((x) => [x.class, x.op, x.entryOp]), [['sync-direction', 3, 2], ['sync-cpu-readonly', 3, 2], ['unmap-size', 4, 2], ['unmap-direction', 4, 2], ['leak', 6, undefined]]);
   });
 });

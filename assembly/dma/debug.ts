@@ -7,7 +7,7 @@
 // the oracle's job — and it reports every failed check of an op, not just the first. An entry's
 // type word holds the type (DebugType) and, above SG_SHIFT, an sg entry's list count (sg_call_ents).
 
-import { DEBUG_WORDS, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
+import { DEBUG_WORDS, DEBUG_ENTRY_OP_MAX, MAX_DEBUG_RECORDS, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
   DBG_UNMAP_UNKNOWN, DBG_UNMAP_SIZE, DBG_UNMAP_DIRECTION,
   DBG_UNMAP_WRONG_FUNCTION, DBG_MAP_ERROR_UNCHECKED, DBG_SYNC_UNKNOWN, DBG_SYNC_OUTSIDE,
   DBG_SYNC_DIRECTION, DBG_SYNC_CPU_READONLY, DBG_SYNC_DEVICE_WRITEONLY, DBG_LEAK, DBG_OVERLAP,
@@ -49,17 +49,21 @@ export function debug_type(nents: i32): i32 { return nents > 0 ? DEBUG_TYPE_SG |
 @inline function kind(t: i32): i32 { return t & ((1 << SG_SHIFT) - 1); }
 
 // E_DMA, E_SIZE and PAGE_LINK are dma/debug_index.ts's (the index reads them).
-@inline const E_DIR: i32 = E_SIZE + 4; @inline const E_TYPE: i32 = E_DIR + 4;
-@inline const E_CHECKED: i32 = E_TYPE + 4; @inline const E_SEQ: i32 = E_CHECKED + 4;
+// Direction and the checked flag take 16 bits each, which leaves a word for the op that made the
+// entry (E_OP: u32, DEBUG_ENTRY_OP_MAX + 1 when past it) in the entry's 56 bytes.
+@inline const E_DIR: i32 = E_SIZE + 4; @inline const E_CHECKED: i32 = E_DIR + 2;
+@inline const E_TYPE: i32 = E_CHECKED + 2; @inline const E_OP: i32 = E_TYPE + 4;
+@inline const E_SEQ: i32 = E_OP + 4;
 @inline const ADDR_LINK: usize = E_SEQ + 8; // next, prev; PAGE_LINK follows it
 @inline const E_CLN: i32 = 48; @inline const NO_CLN: u64 = u64.MAX_VALUE; // after PAGE_LINK's two links
 // A debug record (DEBUG_WORDS i64, src/engine/abi.ts): class, op, dma, size, entry dir, ref dir,
-// entry type, ref type, count, entry size.
+// entry type, ref type, count, entry size, entry op.
 @inline const R_CLASS: i32 = 0; @inline const R_OP: i32 = R_CLASS + 8;
 @inline const R_DMA: i32 = R_OP + 8; @inline const R_SIZE: i32 = R_DMA + 8;
 @inline const R_EDIR: i32 = R_SIZE + 8; @inline const R_RDIR: i32 = R_EDIR + 8;
 @inline const R_ETYPE: i32 = R_RDIR + 8; @inline const R_RTYPE: i32 = R_ETYPE + 8;
 @inline const R_COUNT: i32 = R_RTYPE + 8; @inline const R_ESIZE: i32 = R_COUNT + 8;
+@inline const R_EOP: i32 = R_ESIZE + 8;
 
 @inline function hash_fn(dma: u64): u64 { return (dma >> DMA_DEBUG_HASH_FN_SHIFT) & <u64>(DMA_DEBUG_HASH_SIZE - 1); } // the kernel's bucket
 @inline function addr_head(dma: u64): usize { return debug_hash_ptr + (hash(dma >> 11) << 2); } // by 2 KiB unit
@@ -81,15 +85,15 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   const i = live++;
   if (kind(type) != DEBUG_TYPE_COHERENT) live_single++; // streaming: single or sg
   const e = ent(i);
-  store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<i32>(e, dir, E_DIR); store<i32>(e, type, E_TYPE);
-  store<i32>(e, checked ? 1 : 0, E_CHECKED); store<u64>(e, ++seq, E_SEQ); store<u64>(e, NO_CLN, E_CLN);
+  store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<u16>(e, <u16>dir, E_DIR); store<i32>(e, type, E_TYPE);
+  store<u16>(e, checked ? 1 : 0, E_CHECKED); store<u32>(e, cur_op <= <i64>DEBUG_ENTRY_OP_MAX ? <u32>cur_op : DEBUG_ENTRY_OP_MAX + 1, E_OP); store<u64>(e, ++seq, E_SEQ); store<u64>(e, NO_CLN, E_CLN);
   link(addr_head(dma), i, ADDR_LINK);
   index_add(i);
   if (kernel_era == KERNEL_MODERN && dir != DMA_TO_DEVICE) {
     const cln = recorded >= 0 ? (<u64>recorded >> L1_CACHE_SHIFT) | (<u64>1 << RECORDED_CLN_BIT) : phys >> L1_CACHE_SHIFT;
     store<u64>(e, cln, E_CLN);
     const overlap = active_cacheline_insert(cln);
-    if (overlap > 0 && (attrs & OP_ATTR_SKIP_CPU_SYNC) == 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, kind(type), -1, overlap, size);
+    if (overlap > 0 && (attrs & OP_ATTR_SKIP_CPU_SYNC) == 0) report(DBG_OVERLAP, <i64>dma, size, dir, -1, kind(type), -1, overlap, size, entry_op(e));
   }
 }
 
@@ -109,7 +113,10 @@ function remove(i: i32): void {
   index_repoint(i);
 }
 
-function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64, rtype: i64, n: i64, esize: i64): void {
+/** The op that made entry `e` (−1: past DEBUG_ENTRY_OP_MAX). */
+@inline function entry_op(e: usize): i64 { const o = load<u32>(e, E_OP); return o > DEBUG_ENTRY_OP_MAX ? -1 : <i64>o; }
+
+function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64, rtype: i64, n: i64, esize: i64, eop: i64 = -1): void {
   if (quiet) return;
   const total = counter(C_DMA_DEBUG_ERRORS);
   count(C_DMA_DEBUG_ERRORS);
@@ -117,7 +124,7 @@ function report(cls: i32, dma: i64, size: i64, edir: i64, rdir: i64, etype: i64,
   const r = DEBUG_PTR + <usize>(<i32>total * DEBUG_WORDS * 8);
   store<i64>(r, cls, R_CLASS); store<i64>(r, cur_op, R_OP); store<i64>(r, dma, R_DMA); store<i64>(r, size, R_SIZE);
   store<i64>(r, edir, R_EDIR); store<i64>(r, rdir, R_RDIR); store<i64>(r, etype, R_ETYPE); store<i64>(r, rtype, R_RTYPE);
-  store<i64>(r, n, R_COUNT); store<i64>(r, esize, R_ESIZE);
+  store<i64>(r, n, R_COUNT); store<i64>(r, esize, R_ESIZE); store<i64>(r, eop, R_EOP);
 }
 
 /** Live entries at exactly `dma` (a modern sync-unknown record's count, D13). */
@@ -148,7 +155,7 @@ function find_best_fit(dma: u64, size: i32, dir: i32, type: i32): i32 {
     matches++;
     const t = load<i32>(e, E_TYPE);
     const lvl = (load<i32>(e, E_SIZE) == size ? 1 : 0) + (kind(t) == kind(type) ? 1 : 0) +
-      (load<i32>(e, E_DIR) == dir ? 1 : 0) + ((t >> SG_SHIFT) == (type >> SG_SHIFT) ? 1 : 0);
+      (<i32>load<u16>(e, E_DIR) == dir ? 1 : 0) + ((t >> SG_SHIFT) == (type >> SG_SHIFT) ? 1 : 0);
     if (lvl == 4) perfect = k - 1;
     else if (lvl > 0 || kernel_era == KERNEL_MODERN) best = k - 1; // only used when it is the lone candidate
   }
@@ -178,7 +185,7 @@ function consider(i: i32): void {
   if (step != c_target) return;
   c_matches++;
   c_lone = i;
-  if (load<i32>(e, E_SIZE) == c_size && load<i32>(e, E_TYPE) == c_type && load<i32>(e, E_DIR) == c_dir) {
+  if (load<i32>(e, E_SIZE) == c_size && load<i32>(e, E_TYPE) == c_type && <i32>load<u16>(e, E_DIR) == c_dir) {
     const sq = load<u64>(e, E_SEQ);
     if (c_perfect < 0 || sq < c_perfect_seq) { c_perfect = i; c_perfect_seq = sq; }
   }
@@ -245,12 +252,12 @@ export function check_unmap(dma: u64, size: i32, dir: i32, type: i32): void {
   }
   const e = ent(i);
   const esize = load<i32>(e, E_SIZE);
-  const edir = load<i32>(e, E_DIR);
+  const edir = <i32>load<u16>(e, E_DIR);
   const etype = kind(load<i32>(e, E_TYPE));
-  if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
-  if (etype != rtype) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
-  if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
-  if (modern && load<i32>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (esize != size) report(DBG_UNMAP_SIZE, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
+  if (etype != rtype) report(DBG_UNMAP_WRONG_FUNCTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
+  if (edir != dir) report(DBG_UNMAP_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
+  if (modern && load<u16>(e, E_CHECKED) == 0) report(DBG_MAP_ERROR_UNCHECKED, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
   remove(i);
 }
 
@@ -305,18 +312,18 @@ export function check_sync(dma: u64, size: i32, dir: i32, type: i32, to_cpu: boo
   }
   const e = ent(i);
   const esize = load<i32>(e, E_SIZE);
-  const edir = load<i32>(e, E_DIR);
+  const edir = <i32>load<u16>(e, E_DIR);
   const etype = kind(load<i32>(e, E_TYPE));
   if (modern ? size > esize : <u64>size + (dma - load<u64>(e, E_DMA)) > <u64>esize) { // the entry's address
-    report(DBG_SYNC_OUTSIDE, <i64>load<u64>(e, E_DMA), size, edir, dir, etype, rtype, -1, esize);
+    report(DBG_SYNC_OUTSIDE, <i64>load<u64>(e, E_DMA), size, edir, dir, etype, rtype, -1, esize, entry_op(e));
   }
   if (edir == DMA_BIDIRECTIONAL) return;
-  if (dir != edir) report(DBG_SYNC_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+  if (dir != edir) report(DBG_SYNC_DIRECTION, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
   if (to_cpu && edir != DMA_FROM_DEVICE && dir != DMA_TO_DEVICE) {
-    report(DBG_SYNC_CPU_READONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+    report(DBG_SYNC_CPU_READONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
   }
   if (!to_cpu && edir != DMA_TO_DEVICE && dir != DMA_FROM_DEVICE) {
-    report(DBG_SYNC_DEVICE_WRITEONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize);
+    report(DBG_SYNC_DEVICE_WRITEONLY, <i64>dma, size, edir, dir, etype, rtype, -1, esize, entry_op(e));
   }
 }
 
@@ -330,9 +337,9 @@ export function debug_mapping_error(dma: u64): void {
   // The chain runs newest → oldest: the last match is the oldest.
   for (let k = load<i32>(addr_head(dma)); k != 0; k = load<i32>(ent(k - 1), ADDR_LINK)) {
     const e = ent(k - 1);
-    if (load<u64>(e, E_DMA) == dma && load<i32>(e, E_TYPE) == DEBUG_TYPE_SINGLE && load<i32>(e, E_CHECKED) == 0) best = k - 1;
+    if (load<u64>(e, E_DMA) == dma && load<i32>(e, E_TYPE) == DEBUG_TYPE_SINGLE && load<u16>(e, E_CHECKED) == 0) best = k - 1;
   }
-  if (best >= 0) store<i32>(ent(best), 1, E_CHECKED);
+  if (best >= 0) store<u16>(ent(best), 1, E_CHECKED);
 }
 
 /** Device release: all that is still mapped or allocated leaked, but the `pooled` entries (T20). 6.12
@@ -344,7 +351,7 @@ export function debug_release(pooled: i32): void {
   if (kernel_era == KERNEL_MODERN && pooled == 0) for (let i = 0; i < live; i++) { const k = hash_fn(load<u64>(ent(i), E_DMA)) << 40 | load<u64>(ent(i), E_SEQ); if (b < 0 || k > best) { b = i; best = k; } }
   if (b < 0) { report(DBG_LEAK, -1, -1, -1, -1, -1, -1, live - pooled, -1); return; }
   const e = ent(b);
-  report(DBG_LEAK, <i64>load<u64>(e, E_DMA), load<i32>(e, E_SIZE), load<i32>(e, E_DIR), -1, kind(load<i32>(e, E_TYPE)), -1, live, load<i32>(e, E_SIZE));
+  report(DBG_LEAK, <i64>load<u64>(e, E_DMA), load<i32>(e, E_SIZE), <i32>load<u16>(e, E_DIR), -1, kind(load<i32>(e, E_TYPE)), -1, live, load<i32>(e, E_SIZE), entry_op(e));
 }
 
 export function debug_reset(): void {

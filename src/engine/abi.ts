@@ -158,11 +158,12 @@ export type DebugClass = (typeof DEBUG_CLASSES)[number];
 export const MAX_DEBUG_RECORDS = 100;
 
 /**
- * A debug record is DEBUG_WORDS i64 words:
- * [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize]
- * Missing values are -1.
+ * A debug record is DEBUG_WORDS i64 words: [class, op, dmaAddr, size, entryDir, refDir, entryType,
+ * refType, count, entrySize, entryOp]. Missing values are -1. entryOp (word DEBUG_ENTRY_OP_WORD):
+ * the op that made the entry the record names (its map or allocation; an `overlap`'s new one), −1
+ * with none or past DEBUG_ENTRY_OP_MAX (the Wasm engine's entry keeps it in 32 bits).
  */
-export const DEBUG_WORDS = 10;
+export const DEBUG_WORDS = 11, DEBUG_ENTRY_OP_WORD = 10, DEBUG_ENTRY_OP_MAX = 0xffff_fffe;
 
 /**
  * The first violation is VIOLATION_WORDS i64 words, named in order by VIOLATION_FIELDS. dmaAddr
@@ -287,8 +288,7 @@ export const AGP_ENTRY_BYTES = 4; // one u32 GATT entry
 export const AGP_ENTRIES_PER_PAGE = PAGE_SIZE / AGP_ENTRY_BYTES;
 export const AGP_VALID = 1;
 export const MAX_GATT_ENTRIES = 1 << 20; // GATT_CREATE's entry count bound
-// dma-debug (lib/dma-debug.c PREALLOC_DMA_DEBUG_ENTRIES): beyond these live entries it disables itself.
-export const DEBUG_ENTRY_CAPACITY = 1 << 16;
+export const DEBUG_ENTRY_CAPACITY = 1 << 16; // dma-debug (lib/dma-debug.c PREALLOC_DMA_DEBUG_ENTRIES): beyond these live entries it disables itself
 /**
  * Live dma-debug entries on `modern`. 6.12's dma_entry_alloc does not stop at its preallocation:
  * an empty free list grows by DMA_DEBUG_DYNAMIC_ENTRIES (dma_debug_create_entries, GFP_ATOMIC,
@@ -378,7 +378,7 @@ export const ENGINE_ENUMS = {
 } as const;
 export const ENGINE_LISTS = { C: COUNTERS, DBG: DEBUG_CLASSES } as const;
 export const ENGINE_CONSTANTS = {
-  OP_WORDS, MAX_DEBUG_RECORDS, DEBUG_WORDS, VIOLATION_WORDS,
+  OP_WORDS, MAX_DEBUG_RECORDS, DEBUG_WORDS, DEBUG_ENTRY_OP_MAX, VIOLATION_WORDS,
   PAGE_SHIFT, PAGE_SIZE, PAGE_MASK, IO_TLB_SHIFT, UNIT_SIZE, UNIT_MASK, UNITS_PER_PAGE, IO_TLB_SEGSIZE,
   IO_TLB_OVERFLOW_PAGES, IO_TLB_OVERFLOW, MAX_ORDER, MAX_ALLOC_PAGES, XEN_MAX_EXCHANGE_ORDER, XEN_POOL_PIECE_ORDER,
   XEN_POOL_FIRST_BITS, XEN_POOL_MAX_BITS, XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS,
@@ -395,5 +395,5 @@ export const ENGINE_CONSTANTS = {
 } as const;
 export const ENGINE_TYPES: Partial<Record<keyof typeof ENGINE_CONSTANTS, 'u32' | 'u64'>> = {
   IOMMU_BASE: 'u64', DMA_MAPPING_ERROR: 'u64', XEN_DMA_ERROR_CODE: 'u64', DEV_BIT: 'u32', VERSION_MASK: 'u32', PRNG_GOLDEN: 'u32', PERM_MUL_0: 'u32', PERM_MUL_1: 'u32', PERM_MUL_2: 'u32', AGP_VALID: 'u32',
-  IOMMU_PFN_MASK: 'u32', IOMMU_READ_ONLY: 'u32', IOMMU_IOTLB: 'u32', IOMMU_HELD: 'u32',
+  IOMMU_PFN_MASK: 'u32', IOMMU_READ_ONLY: 'u32', IOMMU_IOTLB: 'u32', IOMMU_HELD: 'u32', DEBUG_ENTRY_OP_MAX: 'u32',
 };

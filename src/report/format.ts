@@ -284,7 +284,7 @@ export function formatResult(r: Result): string {
   if (r.dmaDebug.length) {
     out.push('');
     out.push(`dma-debug (${num(r.counters.dmaDebugErrors ?? 0)} report${r.counters.dmaDebugErrors === 1 ? '' : 's'}):`);
-    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}${recordedNote(d)}`);
+    for (const d of r.dmaDebug.slice(0, 10)) out.push(`  ${opWord} ${d.op} ${d.class}: ${d.message}${recordedNote(d, opWord)}`);
     // --json keeps the first MAX_DEBUG_RECORDS; dmaDebugErrors counts them all.
     const total = r.counters.dmaDebugErrors ?? r.dmaDebug.length;
     const beyond = total > r.dmaDebug.length ? `, which keeps the first ${num(r.dmaDebug.length)} of the ${num(total)}` : '';
@@ -293,10 +293,13 @@ export function formatResult(r: Result): string {
   return out.join('\n') + '\n';
 }
 
-/** A trace replay's report names the simulated machine's device address; where the trace line
- * recorded another, the reader gets that one too (the one in their own dmesg). */
-export function recordedNote(d: DebugRecord): string {
-  if (!d.traceAddress) return '';
-  const simulated = /device address[= ](0x[0-9a-f]+)/.exec(d.message)?.[1];
-  return simulated !== undefined && BigInt(simulated) === BigInt(d.traceAddress) ? '' : ` (the trace recorded device address ${d.traceAddress})`;
+/** Where a report's entry came from, when not its own op (the map or allocation dma-debug filed it
+ * at), and, for a trace replay, the device address the trace recorded where the simulated one the
+ * message names differs (the one in the reader's own dmesg). */
+export function recordedNote(d: DebugRecord, opWord = 'line'): string {
+  const notes: string[] = [];
+  if (d.entryOp !== undefined && d.entryOp !== d.op) notes.push(`dma-debug's entry from ${opWord} ${d.entryOp}`);
+  const simulated = d.traceAddress && /device address[= ](0x[0-9a-f]+)/.exec(d.message)?.[1];
+  if (d.traceAddress && (simulated === undefined || BigInt(simulated) !== BigInt(d.traceAddress))) notes.push(`the trace recorded device address ${d.traceAddress}`);
+  return notes.length ? ` (${notes.join('; ')})` : '';
 }

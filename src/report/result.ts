@@ -1,6 +1,6 @@
 // gartbench.result/1 (INTERFACE.md): engine words in, the contract's JSON out. The violation
 // chain and dma-debug messages are written here from numbers, so both engines read the same.
-import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DIRS, DebugType, type KernelName, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
+import { COCO_COUNTERS, COUNTERS, type CounterName, DEBUG_CLASSES, DEBUG_ENTRY_OP_WORD, DIRS, DebugType, type KernelName, FLUSH_QUEUE_COUNTERS, RESULT_COUNTERS, SWIOTLB_DYNAMIC_COUNTERS, POOL_ID_END, TTM_NR_PAGE_ORDERS, TTM_POOLS } from '../engine/abi.js';
 import type { RawOutput } from '../run/cell.js';
 import type { MachineSizes } from '../run/machine.js';
 import { type Scenario, defaultIommuMode } from '../source/scenario.js';
@@ -14,7 +14,10 @@ export type { Scenario } from '../source/scenario.js';
 
 /** `traceAddress` (a kernel trace's replay): the device address the trace line itself recorded
  * for the call, where the message's is the simulated machine's. */
-export interface DebugRecord { class: string; op: number; message: string; traceAddress?: string }
+/** `entryOp`: the op (a script's or trace's line) that made the entry the record names (its map or
+ * allocation), where known; `traceAddress`: a trace's recorded device address for the call (for a
+ * leak, for the entry's map or allocation). */
+export interface DebugRecord { class: string; op: number; message: string; entryOp?: number; traceAddress?: string }
 
 /**
  * Pages the work asked to move through the device (every page of every GPU or device read and
@@ -149,10 +152,14 @@ export function debugMessage(w: bigint[], kernel: KernelName): string {
   }
 }
 
-export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number, kernel: KernelName, recorded?: Record<number, string>): DebugRecord[] {
+/** `entryOrigin`: the line of the op that made an entry, undefined where not known. */
+export function debugFrom(d: RawOutput['debug'], origin: (op: number) => number, kernel: KernelName, recorded?: Record<number, string>,
+  entryOrigin: (op: number) => number | undefined = origin): DebugRecord[] {
   return d.records.map((w) => {
     const rec = recorded?.[Number(w[1])];
-    return { class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w, kernel), ...(rec ? { traceAddress: rec } : {}) };
+    const made = Number(w[DEBUG_ENTRY_OP_WORD] ?? -1), entryOp = made >= 0 ? entryOrigin(made) : undefined;
+    return { class: DEBUG_CLASSES[Number(w[0])] ?? String(w[0]), op: origin(Number(w[1])), message: debugMessage(w, kernel),
+      ...(entryOp !== undefined ? { entryOp } : {}), ...(rec ? { traceAddress: rec } : {}) };
   });
 }
 
@@ -215,7 +222,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
     modeled: modeledCost(all, ctx.costs.table, completion.pagesMoved),
     engine: engineRecord(scenario.engine, ctx.run, pageOps(all)),
     firstViolation: violationFrom(raw.violation, { origin, opWord: scenario.script !== undefined ? 'line' : 'op', names, writers: raw.writers, kernel: scenario.kernel, gatt: scenario.gatt ?? undefined, platform: scenario.platform, device: scenario.device }),
-    dmaDebug: debugFrom(raw.debug, origin, scenario.kernel, raw.recorded),
+    dmaDebug: debugFrom(raw.debug, origin, scenario.kernel, raw.recorded, raw.lines ? (op) => raw.lines![op] : origin),
     extra,
     ...(raw.pools ? { pools: poolRecords(raw.pools.end), poolsAfterRelease: poolRecords(raw.pools.released) } : {}),
     ...(raw.trace ? { trace: raw.trace } : {}),

@@ -2,7 +2,7 @@
 // cell's ops (a generated workload, or a script translated line by line) and read back what it
 // counted. A cell is run on this thread or on a worker (run/pool.ts); its output is plain data.
 import { performance } from 'node:perf_hooks';
-import { COUNTER_INDEX, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '../engine/abi.js';
+import { COUNTER_INDEX, DEBUG_CLASSES, DEBUG_ENTRY_OP_WORD, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '../engine/abi.js';
 import { engineMaker } from '../engine/factory.js';
 import type { Engine } from '../engine/types.js';
 import { CellError, UsageError, msg } from '../errors.js';
@@ -20,7 +20,8 @@ export interface RawOutput {
   /** The op codes that wrote what the first violation saw and expected (the harness knows them). */
   writers: [seenCode: number, expectedCode: number] | null;
   debug: { total: number; records: bigint[][] };
-  /** Replay: the script line of each op index the output mentions. */
+  /** Replay: the script line of each op index the output mentions (of the ops that made the entries
+   * dma-debug's records name, only those whose line is known: a trace keeps its live ones'). */
   lines?: Record<number, number>;
   /** Replay: the script's name of each buffer id the output mentions. */
   names?: Record<number, string>;
@@ -142,6 +143,8 @@ function machineBytes(engine: Engine): number {
 }
 
 /** What the engine counted and recorded; with a script, the lines and names the output mentions. */
+const LEAK = DEBUG_CLASSES.indexOf('leak');
+
 export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, string>, addressText?: (a: number) => string): RawOutput {
   const violation = engine.violation();
   const debug = engine.debug();
@@ -155,11 +158,13 @@ export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, st
   // Every op a report names: dma-debug's records, the violation's op, its writers, and the unmap of a
   // lazily freed IOVA it went through.
   const ops = [...debug.records.map((r) => Number(r[1])), ...(violation ? [Number(violation[V.op]), writerOp(violation[V.seenLo]!), writerOp(violation[V.expLo]!), Number(violation[V.iovaUnmapOp])] : [])];
-  raw.lines = Object.fromEntries(ops.filter((op) => op >= 0).map((op) => [op, sink.origin(op)]));
+  const made = debug.records.map((r) => Number(r[DEBUG_ENTRY_OP_WORD])).filter((op) => sink.knows(op));
+  raw.lines = Object.fromEntries([...ops.filter((op) => op >= 0), ...made].map((op) => [op, sink.origin(op)]));
   if (addressText) {
     raw.recorded = {};
     for (const r of debug.records) {
-      const op = Number(r[1]), a = sink.recordedAt(op);
+      // A leak record's op is the release, which has no address: the entry it names was made at one.
+      const op = Number(r[1]), a = sink.recordedAt(Number(r[0]) === LEAK ? Number(r[DEBUG_ENTRY_OP_WORD]) : op);
       if (a !== undefined) raw.recorded[op] = addressText(a);
     }
   }

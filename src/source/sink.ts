@@ -3,7 +3,7 @@
 // runs in bounded memory and no op is copied. What reports need of past ops (their script lines,
 // their codes) is kept per op for scripts; a kernel trace keeps only the lines of the ops
 // dma-debug recorded (`window`), so a trace of any length holds memory bounded by the buffer.
-import { OP_WORDS, Op } from '../engine/abi.js';
+import { DEBUG_ENTRY_OP_WORD, OP_WORDS, Op } from '../engine/abi.js';
 import type { Engine } from '../engine/types.js';
 
 const TRACK_OPS = 16384;
@@ -41,6 +41,11 @@ export class OpSink {
    * address only in `kept`. */
   private windowStart = 0;
   private readonly kept = new Map<number, { line: number; recorded: number }>();
+  /** `window` mode: the line and recorded address of ops that made something dma-debug may name
+   * later as an entry's maker (a trace's live maps and allocations: pin), until unpinned; an unpin
+   * takes effect after the next run of the buffer, whose records may still name the op. */
+  private readonly pins = new Map<number, { line: number; recorded: number }>();
+  private unpinning: number[] = [];
   /** `window` mode: the device address the trace line recorded for each op of the window (NaN: none). */
   private recorded: Float64Array | null;
 
@@ -86,14 +91,33 @@ export class OpSink {
     this.fill = 0;
     this.chunk = engine.opBuffer();
     if (this.track === 'window') {
-      // Keep the lines of the ops dma-debug recorded in this buffer; the window moves on.
+      // Keep the lines of the ops dma-debug recorded in this buffer, and of the ops that made the
+      // entries they name; the window moves on.
       for (const r of engine.debug().records) {
-        const op = Number(r[1]);
-        if (op < this.windowStart || op >= this.count) continue;
-        this.kept.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
+        this.keep(Number(r[1]));
+        this.keep(Number(r[DEBUG_ENTRY_OP_WORD]));
       }
+      for (const op of this.unpinning) this.pins.delete(op);
+      this.unpinning = [];
       this.windowStart = this.count;
     }
+  }
+
+  private keep(op: number): void {
+    if (op < 0 || op >= this.count || this.kept.has(op)) return;
+    const pinned = this.pins.get(op);
+    if (op >= this.windowStart) this.kept.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
+    else if (pinned) this.kept.set(op, pinned);
+  }
+
+  /** `window` mode: keeps the line and recorded address of op `op` (just pushed) until unpin(op). */
+  pin(op: number): void {
+    if (this.track !== 'window' || op < this.windowStart || op >= this.count) return;
+    this.pins.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
+  }
+
+  unpin(op: number): void {
+    if (this.pins.has(op)) this.unpinning.push(op);
   }
 
   /** Ends the stream: the device is released (dma-debug leak check, teardown). `beforeRelease`
@@ -127,14 +151,20 @@ export class OpSink {
   origin(op: number): number {
     if (!this.origins || op < 0 || op >= this.count) return op;
     if (op >= this.windowStart) return this.origins[op - this.windowStart]!;
-    return this.kept.get(op)?.line ?? op;
+    return (this.kept.get(op) ?? this.pins.get(op))?.line ?? op;
+  }
+
+  /** Does origin(op) name op's own line (a trace's ops outside the window: only those kept)? */
+  knows(op: number): boolean {
+    if (op < 0 || op >= this.count) return false;
+    return this.track !== 'window' || op >= this.windowStart || this.kept.has(op) || this.pins.has(op);
   }
 
   /** The device address a trace line recorded for op index `op` (kept for the ops dma-debug
    * recorded), or undefined: not a trace's, none recorded, or not kept. */
   recordedAt(op: number): number | undefined {
     if (!this.recorded || op < 0 || op >= this.count) return undefined;
-    const rec = op >= this.windowStart ? this.recorded[op - this.windowStart]! : this.kept.get(op)?.recorded ?? NaN;
+    const rec = op >= this.windowStart ? this.recorded[op - this.windowStart]! : (this.kept.get(op) ?? this.pins.get(op))?.recorded ?? NaN;
     return Number.isNaN(rec) ? undefined : rec;
   }
 }

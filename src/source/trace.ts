@@ -173,8 +173,9 @@ export class TraceTranslator extends TraceState {
       this.push(Op.ALLOC, b.slot, pages, first * PAGE_SIZE < DMA32_LIMIT ? Zone.dma32 : Zone.normal, first % 2 ** 32, Math.floor(first / 2 ** 32) + 1);
     }
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
+    const made = this.made();
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma) };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma), made };
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
@@ -198,6 +199,7 @@ export class TraceTranslator extends TraceState {
   private unmap(m: Mapping, dir: number, size: number, nents = 0, attrs = 0): void {
     this.push(Op.UNMAP, m.buf.slot, dir | (nents << OP_DIR_BITS), size, attrs);
     this.mappings.remove(m);
+    this.gone(m.made);
     this.liveMappings--;
     const b = m.buf;
     b.live = false;
@@ -304,6 +306,7 @@ export class TraceTranslator extends TraceState {
     if (ev.name === 'dma_alloc') b.coherent = true;
     if (!this.limits.allocPagesMapped || ev.name === 'dma_alloc') {
       this.push(Op.ALLOC_COHERENT, b.slot, pages, ev.name === 'dma_alloc_sgt' && this.limits.modern ? pages * PAGE_SIZE : size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // the size asked; an _sgt's sg_dma_len
+      b.made = this.made();
       return;
     }
     // 6.12 xen-pv: __dma_alloc_pages → dma_common_alloc_pages (the ALLOC_PAGES op): PAGE_ALIGN(size)
@@ -314,6 +317,7 @@ export class TraceTranslator extends TraceState {
     const sg = ev.name === 'dma_alloc_sgt', dir = DIR[ev.dir ?? 'BIDIRECTIONAL'], bytes = pages * PAGE_SIZE;
     if (sg) this.sgCalls++;
     this.push(Op.ALLOC_PAGES, b.slot, pages, dir | ((sg ? 1 : 0) << OP_DIR_BITS), bytes, sg ? this.sgCalls : 0, size); // dma-debug files _pages at the size asked
+    b.made = this.made();
     b.map = { dma, size: bytes, buf: b, offset: 0, sg, live: true, alloc: true };
     this.mappings.add(b.map);
     this.summary.allocsMapped++;
@@ -362,6 +366,7 @@ export class TraceTranslator extends TraceState {
         formOf(ev.name) + 1, sgt ? m.size : ev.size); // checked as the free call's hook checks (its type, the size given)
       this.push(Op.FREE, b.slot);
     } else this.push(Op.FREE_COHERENT, b.slot, sgt && this.limits.modern ? 0 : ev.size, formOf(ev.name), DIR[ev.dir ?? 'BIDIRECTIONAL']); // 0: the table's (2.6.37: coherent)
+    this.gone(b.made);
     // The slot is kept, with the handle it had there, for a second free (freeCall).
     for (const gone of this.allocs.keepFreed(ev.dma, b)) this.freeSlots.push(gone.slot);
     delete this.names[b.id];

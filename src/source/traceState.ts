@@ -64,6 +64,19 @@ export abstract class TraceState {
 
   protected push(code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void { this.pushed++; this.sink.push(code, a, b, c, d, this.lineNo, e, f, this.rec); }
 
+  /** The op just pushed, which made a dma-debug entry (a map, an allocation): its line and address
+   * stay known while it lives (sink.ts pin), for the records that name that entry later. */
+  protected made(): number {
+    const op = this.sink.count - 1;
+    this.sink.pin(op);
+    return op;
+  }
+
+  /** What made(op) kept goes once its mapping or allocation does. */
+  protected gone(op: number | undefined): void {
+    if (op !== undefined) this.sink.unpin(op);
+  }
+
   /** A recorded address as the trace printed it (DMA_MAPPING_ERROR as all ones, a folded one unfolded). */
   addressText(a: Addr): string { return a === ADDR_ERROR ? '0xffffffffffffffff' : this.folder.hex(a); }
 

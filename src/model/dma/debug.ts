@@ -6,7 +6,7 @@
 // bucket_find_contain for syncs, map-error tracking, active cachelines → `overlap`).
 // It sees misuse of the API, never a missing sync — that is the oracle's job.
 import {
-  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
+  DEBUG_CLASSES, DEBUG_ENTRY_CAPACITY, DEBUG_ENTRY_CAPACITY_MODERN, DEBUG_ENTRY_OP_MAX, DEBUG_WORDS, DMA_DEBUG_HASH_FN_SHIFT, DMA_DEBUG_HASH_SIZE, DebugType,
   Dir, Kernel, L1_CACHE_SHIFT, MAX_DEBUG_RECORDS, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE, RECORDED_CLN_BIT, type DebugClass,
 } from '../../engine/abi.js';
 import { ActiveCachelines } from './debugCacheline.js';
@@ -24,6 +24,8 @@ export interface DebugEntry {
   checked: boolean;
   /** Creation order: the larger, the newer. */
   seq: number;
+  /** The op that made it (−1 past DEBUG_ENTRY_OP_MAX, as the Wasm engine's 32-bit word keeps it). */
+  op: number;
   /** Its active cacheline (modern, not to_device), or −1. */
   cln: number;
 }
@@ -95,7 +97,7 @@ export class DmaDebug {
       return null;
     }
     if (type !== DebugType.coherent) this.singles++; // streaming: single or sg
-    const entry: DebugEntry = { dmaAddr, size, dir, type, sgEnts, checked: type !== DebugType.single, seq: ++this.seq, cln: -1 };
+    const entry: DebugEntry = { dmaAddr, size, dir, type, sgEnts, checked: type !== DebugType.single, seq: ++this.seq, op: op <= DEBUG_ENTRY_OP_MAX ? op : MISSING, cln: -1 };
     this.entries.add(entry);
     pushTo(this.byAddr, dmaAddr, entry);
     this.index.add(entry);
@@ -304,7 +306,7 @@ export class DmaDebug {
     this.index.remove(entry);
   }
 
-  /** [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize] */
+  /** [class, op, dmaAddr, size, entryDir, refDir, entryType, refType, count, entrySize, entryOp] */
   private report(cls: DebugClass, op: number, ref: DebugRef | null, entry: DebugEntry | null, count = MISSING): void {
     if (this.quiet) return;
     this.total++;
@@ -315,7 +317,7 @@ export class DmaDebug {
       ref ? ref.dmaAddr : MISSING, ref ? ref.size : MISSING,
       entry ? entry.dir : MISSING, ref ? ref.dir : MISSING,
       entry ? entry.type : MISSING, ref ? ref.type : MISSING,
-      count, entry ? entry.size : MISSING,
+      count, entry ? entry.size : MISSING, entry ? entry.op : MISSING,
     ];
     if (words.length !== DEBUG_WORDS) throw new Error('debug record layout');
     this.records.push(words.map((w) => BigInt.asIntN(64, BigInt(w))));
