@@ -118,4 +118,14 @@ describe('trace replay: a report names the line that made the entry it is about 
     // rx is mapped at line 2, synced (line 3) and unmapped (line 4) wrongly; 2.6.37's leak names no entry.
     assert.deepEqual(d.map((x) => [x.class, x.op, x.entryOp]), [['sync-direction', 3, 2], ['sync-cpu-readonly', 3, 2], ['unmap-size', 4, 2], ['unmap-direction', 4, 2], ['leak', 6, undefined]]);
   });
+  it('a map whose push filled the op buffer (the buffer ran, the window moved past it) is still named', () => {
+    // 2 allocations (an op each), then maps of 3 ops each (the page buffer, the map, dma_mapping_error): the map of
+    // entry 5460 is op 16383, the buffer's last; those around it too, each unmapped with the wrong size at the end.
+    const keep = [5458, 5459, 5460, 5461, 5462], at = (i: number) => 0x40000000 + i * 0x1000;
+    const maps = Array.from({ length: 6000 }, (_, i) => ev.mapPhys('TO_DEVICE', at(i), 64, at(i)));
+    const unmaps = Array.from({ length: 6000 }, (_, i) => i).filter((i) => !keep.includes(i)).map((i) => ev.unmapPhys('TO_DEVICE', at(i), 64));
+    const path = traceFile('entry-op-boundary.trace', [ev.alloc(0x7f000000, 4096), ev.alloc(0x7f002000, 4096), ...maps, ...unmaps, ...keep.map((i) => ev.unmapPhys('TO_DEVICE', at(i), 32))]);
+    const d = both(path, '--platform', 'bare-metal', '--kernel', 'modern').filter((x) => x.class === 'unmap-size'); // 6,000 live bounces would fill a small pool
+    assert.deepEqual(d.map((x) => [x.entryOp, x.traceAddress]), keep.map((i) => [HEADER + 3 + i, `0x${at(i).toString(16)}`]));
+  });
 });

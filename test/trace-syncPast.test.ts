@@ -150,3 +150,27 @@ describe('trace: a sync starting before a mapping and running into it', () => {
     assert.equal(r.trace.skipped.beforeTrace, 0);
   });
 });
+
+describe('trace: where a sync starts decides what it syncs (review cases)', () => {
+  it('a sync at a segment address a recording IOMMU printed is that merged list\'s, though the replay placed its entries by whole pages', () => {
+    // 3 entries merged into 2 segments of 6 KiB: the replay's entries (whole pages) put segment 1's start between two of them.
+    const merged = [
+      `dma_map_sg: ${DEV} dir=FROM_DEVICE nents=3/3 ents=2/2 dma_addrs={0xa0000000,0xa0010000} sizes={0x1800,0x1800} phys_addrs={0x10000000,0x10001000,0x10002000} attrs=`,
+      `dma_sync_sg_for_cpu: ${DEV} dir=FROM_DEVICE dma_addrs={0xa0000000,0xa0010000,0xffffffffffffffff} sizes={0x1800,0x1800,0x0}`,
+      ev.sync(true, 'FROM_DEVICE', 0xa0010000, 0x1800),
+      ev.unmapSg('FROM_DEVICE', [0x10000000, 0x10001000, 0x10002000]),
+    ];
+    const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(traceFile('sync-segment.trace', merged), '--platform', 'swiotlb-force', '--kernel', 'modern', '--engine', e, ...SMALL));
+    assert.deepEqual(w.counters, j.counters);
+    assert.equal(w.trace.skipped.beforeTrace, 0, 'both syncs reach the list');
+    assert.equal(w.counters.syncsForCpu, 4, 'the sg call syncs its 3 entries\' parts, the single one its segment\'s part');
+  });
+  it('a sync starting inside a mapping not replayed is counted with that mapping\'s reason, whatever it runs into', () => {
+    const big = 5 << 20; // over 4 MiB: not replayed (tooLarge)
+    for (const after of [[], [ev.mapPhys('TO_DEVICE', 0x80000000 + big, 4096, 0x31000000)]]) {
+      const path = traceFile('sync-in-skipped.trace', [ev.mapPhys('TO_DEVICE', 0x90000000, 4096, 0x30000000), ev.mapPhys('TO_DEVICE', 0x80000000, big, 0x10000000), ...after, ev.sync(false, 'TO_DEVICE', 0x80000000 + big - 2048, 4096)]);
+      const r = replayJson(path, '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+      assert.deepEqual([r.trace.skipped.tooLarge, r.trace.skipped.beforeTrace, r.counters.syncsForDevice], [2, 0, 0], after.length ? 'a replayed mapping after it' : 'nothing after it (a mapping elsewhere)');
+    }
+  });
+});

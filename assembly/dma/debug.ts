@@ -19,8 +19,8 @@ import { DEBUG_PTR, debug_hash_ptr, DEBUG_ENTRY_BYTES, DEBUG_HASH_SIZE, kernel_e
 import { E_DMA, E_SIZE, PAGE_LINK, ent, hash, link, unlink, repoint, index_add, index_remove, index_repoint, index_reset, candidates_start, candidates_next } from './debug_index';
 import { count, counter, cur_op } from '../sim/counters';
 
-// Entry (DEBUG_ENTRY_BYTES): dma address, size, direction, type, whether dma_mapping_error saw
-// it, a sequence number (newer is larger), two doubly linked chains: by exact address, and the
+// Entry (DEBUG_ENTRY_BYTES): dma address, size, direction and whether dma_mapping_error saw it
+// (16 bits each), type, the op that made it (E_OP below), a sequence number (newer is larger), two doubly linked chains: by exact address, and the
 // containing lookup's index (dma/debug_index.ts; links are index + 1, 0 = none), then its active
 // cacheline (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last
 // one into the hole. Chains run newest → oldest; the kernel's buckets run oldest first

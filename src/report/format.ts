@@ -293,12 +293,12 @@ export function formatResult(r: Result): string {
   return out.join('\n') + '\n';
 }
 
-/** Where a report's entry came from, when not its own op (the map or allocation dma-debug filed it
- * at), and, for a trace replay, the device address the trace recorded where the simulated one the
+/** Where a report's entry came from (the map or allocation dma-debug filed it at; not for an
+ * overlap, whose entry is its own call's), and, for a trace replay, the device address the trace recorded where the simulated one the
  * message names differs (the one in the reader's own dmesg). */
 export function recordedNote(d: DebugRecord, opWord = 'line'): string {
   const notes: string[] = [];
-  if (d.entryOp !== undefined && d.entryOp !== d.op) notes.push(`dma-debug's entry from ${opWord} ${d.entryOp}`);
+  if (d.entryOp !== undefined && d.class !== 'overlap') notes.push(`dma-debug's entry from ${opWord} ${d.entryOp}`); // an overlap's is its own call
   const simulated = d.traceAddress && /device address[= ](0x[0-9a-f]+)/.exec(d.message)?.[1];
   if (d.traceAddress && (simulated === undefined || BigInt(simulated) !== BigInt(d.traceAddress))) notes.push(`the trace recorded device address ${d.traceAddress}`);
   return notes.length ? ` (${notes.join('; ')})` : '';

@@ -110,10 +110,10 @@ export class OpSink {
     else if (pinned) this.kept.set(op, pinned);
   }
 
-  /** `window` mode: keeps the line and recorded address of op `op` (just pushed) until unpin(op). */
-  pin(op: number): void {
-    if (this.track !== 'window' || op < this.windowStart || op >= this.count) return;
-    this.pins.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
+  /** `window` mode: keeps op `op`'s line and recorded address (as pushed: its push may have run the
+   * buffer and moved the window past it) until unpin(op). */
+  pin(op: number, line: number, recorded: number): void {
+    if (this.track === 'window' && op >= 0 && op < this.count) this.pins.set(op, { line, recorded });
   }
 
   unpin(op: number): void {

@@ -175,7 +175,7 @@ export class TraceTranslator extends TraceState {
     this.push(Op.MAP, b.slot, dir | (nents << OP_DIR_BITS), offset, size, nents > 0 ? this.sgCalls : 0, attrs); // an sg entry: dma-debug's sg type
     const made = this.made();
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
-    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma), made };
+    const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma), made, segments };
     this.mappings.add(m);
     this.liveMappings++;
     list?.push(m);
@@ -246,8 +246,9 @@ export class TraceTranslator extends TraceState {
     // up its start (2.6.37 check_sync: the entry at that handle; 6.12 bucket_find_contain: one
     // holding that byte), and swiotlb copies for the slot the start is in (swiotlb_bounce: that
     // slot's original), so it goes on below as a sync at an address nothing the trace shows holds.
+    // A segment address a recording IOMMU printed for a live merged list is that list's, wherever its entries were placed.
     const overlaps = this.mappings.overlapping(dma, size);
-    const synced = overlaps.some((o) => o.from === dma) ? overlaps : [];
+    const synced = overlaps.some((o) => o.from === dma || o.m.segments?.has(dma)) ? overlaps : [];
     // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate
     // mappings side by side) a sync that runs past the mapping it starts in.
     const first = synced.find((o) => o.from === dma);
@@ -261,8 +262,8 @@ export class TraceTranslator extends TraceState {
     const held = this.allocs.holding(dma), replay = held && (this.limits.modern || held.b.map);
     if (held) this.summary[held.b.map ? 'afterUnmap' : 'allocSyncs']++;
     if (held) return replay ? this.push(op, held.b.slot, d, dma - held.start, size, index, (held.b.map ? AFTER : 0) | sgFirst) : undefined;
-    // Inside a live mapping not replayed: that mapping's sync (one running on into a replayed mapping: from its start).
-    const why = this.skips.holding(dma, overlaps.length > 0 ? 0 : size);
+    // Starting inside a live mapping not replayed: that mapping's sync, however far it runs.
+    const why = this.skips.holding(dma, Math.min(size, 1));
     if (why) return void this.summary.skipped[why]++;
     // A sync of no bytes inside a live replayed mapping: dma-debug's check_sync finds the mapping
     // (it looks the address up; the size checks pass), and there is nothing to copy. One outside

@@ -19,8 +19,8 @@ export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKI
 export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean; made?: number }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
-export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; alone?: boolean; synthetic?: boolean; made?: number }
-/** `synthetic`: an entry of a list the recording IOMMU merged whose dma_addr starts no segment (sgEntries: placed inside
+export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; alone?: boolean; synthetic?: boolean; made?: number; segments?: ReadonlySet<Addr> }
+/** `segments`: the segment addresses the recording IOMMU printed for the merged list it is an entry of. `synthetic`: an entry of a list the recording IOMMU merged whose dma_addr starts no segment (sgEntries: placed inside
  * one); dma-debug filed no entry there, so an unmap there matches none. `alone`: the recording machine bounced it (a
  * swiotlb_bounced line came before its map) or merged its list, so its dma range is a bounce slot's or an IOVA's, its own; elsewhere a mapping the trace did not show may start in its pages (dma-direct, Xen PV's machine
  * frames, an SME C-bit or a bus offset; behind an IOMMU it could not, but a trace does not tell an IOVA from those). */

@@ -68,7 +68,7 @@ export abstract class TraceState {
    * stay known while it lives (sink.ts pin), for the records that name that entry later. */
   protected made(): number {
     const op = this.sink.count - 1;
-    this.sink.pin(op);
+    this.sink.pin(op, this.lineNo, this.rec);
     return op;
   }
 
