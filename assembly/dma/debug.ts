@@ -20,8 +20,8 @@ import { E_DMA, E_SIZE, PAGE_LINK, ent, hash, link, unlink, repoint, index_add, 
 import { count, counter, cur_op } from '../sim/counters';
 
 // Entry (DEBUG_ENTRY_BYTES): dma address, size, direction and whether dma_mapping_error saw it
-// (16 bits each), type, the op that made it (E_OP below), a sequence number (newer is larger), two doubly linked chains: by exact address, and the
-// containing lookup's index (dma/debug_index.ts; links are index + 1, 0 = none), then its active
+// (16 bits each), type, the op that made it (E_OP below), a sequence number (newer is larger),
+// two doubly linked chains: by exact address, and the containing lookup's index (dma/debug_index.ts; links are index + 1, 0 = none), then its active
 // cacheline (modern, not to_device; NO_CLN otherwise). Entries stay dense: a removal moves the last
 // one into the hole. Chains run newest → oldest; the kernel's buckets run oldest first
 // (list_add_tail), so the lookups take the last match. Address buckets: by exact dma address, one

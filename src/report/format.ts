@@ -294,8 +294,8 @@ export function formatResult(r: Result): string {
 }
 
 /** Where a report's entry came from (the map or allocation dma-debug filed it at; not for an
- * overlap, whose entry is its own call's), and, for a trace replay, the device address the trace recorded where the simulated one the
- * message names differs (the one in the reader's own dmesg). */
+ * overlap, whose entry is its own call's), and, for a trace replay, the device address the trace
+ * recorded where the simulated one the message names differs (the one in the reader's dmesg). */
 export function recordedNote(d: DebugRecord, opWord = 'line'): string {
   const notes: string[] = [];
   if (d.entryOp !== undefined && d.class !== 'overlap') notes.push(`dma-debug's entry from ${opWord} ${d.entryOp}`); // an overlap's is its own call

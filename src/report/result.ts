@@ -12,11 +12,10 @@ import { type Violation, violationFrom } from './violation.js';
 
 export type { Scenario } from '../source/scenario.js';
 
-/** `traceAddress` (a kernel trace's replay): the device address the trace line itself recorded
- * for the call, where the message's is the simulated machine's. */
 /** `entryOp`: the op (a script's or trace's line) that made the entry the record names (its map or
- * allocation), where known; `traceAddress`: a trace's recorded device address for the call (for a
- * leak, for the entry's map or allocation). */
+ * allocation), where known. `traceAddress` (a kernel trace's replay): the device address the trace
+ * line itself recorded for the call (a leak's: for its entry's map or allocation), where the
+ * message's is the simulated machine's. */
 export interface DebugRecord { class: string; op: number; message: string; entryOp?: number; traceAddress?: string }
 
 /**

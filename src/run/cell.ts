@@ -142,9 +142,9 @@ function machineBytes(engine: Engine): number {
   return heapUsed + external;
 }
 
-/** What the engine counted and recorded; with a script, the lines and names the output mentions. */
 const LEAK = DEBUG_CLASSES.indexOf('leak');
 
+/** What the engine counted and recorded; with a script, the lines and names the output mentions. */
 export function readRaw(engine: Engine, sink?: OpSink, names?: Record<number, string>, addressText?: (a: number) => string): RawOutput {
   const violation = engine.violation();
   const debug = engine.debug();

@@ -103,11 +103,12 @@ export class OpSink {
     }
   }
 
+  /** Keeps op `op`'s line and recorded address past the window, from the window or its pin. */
   private keep(op: number): void {
     if (op < 0 || op >= this.count || this.kept.has(op)) return;
-    const pinned = this.pins.get(op);
-    if (op >= this.windowStart) this.kept.set(op, { line: this.origins![op - this.windowStart]!, recorded: this.recorded![op - this.windowStart]! });
-    else if (pinned) this.kept.set(op, pinned);
+    const at = op - this.windowStart;
+    const known = at >= 0 ? { line: this.origins![at]!, recorded: this.recorded![at]! } : this.pins.get(op);
+    if (known) this.kept.set(op, known);
   }
 
   /** `window` mode: keeps op `op`'s line and recorded address (as pushed: its push may have run the

@@ -234,19 +234,19 @@ export class TraceTranslator extends TraceState {
   }
 
   /**
-   * dma_sync_single_for_{cpu,device} on [dma, dma + size): where a live mapping holds its start, each live mapping it
-   * overlaps (the entries of a segment an IOMMU merged), the latest first where two hold the same bytes, once. One running past what they hold, or over separate
-   * mappings side by side, is one call with the driver's size where it starts, as the kernel's (check_sync sees the whole
+   * dma_sync_single_for_{cpu,device} on [dma, dma + size): where a live mapping holds its start, each live mapping
+   * it overlaps (the entries of a segment an IOMMU merged), the latest first where two hold the same bytes, once. One
+   * running past what they hold, or over separate mappings side by side, is one call with the driver's size where it starts, as the kernel's (check_sync sees the whole
    * range; the era's swiotlb copies, 6.12 to the mapping's end). Starting inside a mapping: 2.6.37's range form (op word f).
    */
   private sync(dma: Addr, size: number, dir: number, forCpu: boolean, nents = 0, index = 0, sgFirst = 0): void {
     const [op, d] = [forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, dir | (nents << OP_DIR_BITS)];
     this.rec = dma;
-    // Starting where no live mapping holds it, a sync touches none it runs into: dma-debug looks
-    // up its start (2.6.37 check_sync: the entry at that handle; 6.12 bucket_find_contain: one
-    // holding that byte), and swiotlb copies for the slot the start is in (swiotlb_bounce: that
-    // slot's original), so it goes on below as a sync at an address nothing the trace shows holds.
-    // A segment address a recording IOMMU printed for a live merged list is that list's, wherever its entries were placed.
+    // Starting where no live mapping holds it, a sync touches none it runs into: dma-debug looks it
+    // up from its start (2.6.37 check_sync: the entry at that handle; 6.12 bucket_find_contain: one
+    // containing the whole sync), and 6.12's swiotlb_bounce copies by the start's slot (released:
+    // nothing), so it goes on below as a sync at an address nothing the trace shows holds. A segment
+    // address a recording IOMMU printed for a live merged list is that list's, wherever its entries were placed.
     const overlaps = this.mappings.overlapping(dma, size);
     const synced = overlaps.some((o) => o.from === dma || o.m.segments?.has(dma)) ? overlaps : [];
     // Several mappings hold it: the entries of one segment an IOMMU merged, or else (separate

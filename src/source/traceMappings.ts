@@ -12,15 +12,17 @@ export const DIR = { BIDIRECTIONAL: Dir.bidirectional, TO_DEVICE: Dir.to_device,
  * add_dma_entry; at an unmap: no copy back, dma_direct_unmap_page, xen_swiotlb_unmap_page). */
 export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKIP_CPU_SYNC : 0);
 
-/** `made`: the op that made a mapping's, or an allocation's, dma-debug entry (traceState.ts made). A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
+/** A replayed buffer: its engine slot, its report id and, for page buffers, the page range it
  * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
  * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). `coherent`: a dma_alloc's
- * (dma-debug files it as coherent, as the kernel does). */
+ * (dma-debug files it as coherent, as the kernel does). `made` (here and on a Mapping): the op
+ * that made the allocation's, or the mapping's, dma-debug entry (traceState.ts made). */
 export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean; made?: number }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
 export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; alone?: boolean; synthetic?: boolean; made?: number; segments?: ReadonlySet<Addr> }
-/** `segments`: the segment addresses the recording IOMMU printed for the merged list it is an entry of. `synthetic`: an entry of a list the recording IOMMU merged whose dma_addr starts no segment (sgEntries: placed inside
+/** `segments`: the segment addresses the recording IOMMU printed for the merged list it is an entry
+ * of. `synthetic`: an entry of a list the recording IOMMU merged whose dma_addr starts no segment (sgEntries: placed inside
  * one); dma-debug filed no entry there, so an unmap there matches none. `alone`: the recording machine bounced it (a
  * swiotlb_bounced line came before its map) or merged its list, so its dma range is a bounce slot's or an IOVA's, its own; elsewhere a mapping the trace did not show may start in its pages (dma-direct, Xen PV's machine
  * frames, an SME C-bit or a bus offset; behind an IOMMU it could not, but a trace does not tell an IOVA from those). */
