@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SkippedMappings, sgKey } from '../src/source/traceSkips.js';
 import { XorShift32 } from '../src/rand.js';
+import { SMALL } from './helpers.js';
+import { DEV, ev, replayJson, traceFile } from './traceLines.js';
 
 const MiB = 1 << 20;
 
@@ -176,5 +178,36 @@ describe('SkippedMappings', () => {
       }
       assert.equal(s.size, model.filter((m) => !m.gone).length, `size at step ${step}`);
     }
+  });
+});
+
+describe('trace: an sg sync whose first entry was not replayed checks what the recording dma-debug found there', () => {
+  // get_nr_mapped_entries looks the first entry up exactly: an sg entry gives its list's count, a single map's 0.
+  const wrongDir = (first: number) => `dma_sync_sg_for_device: ${DEV} dir=FROM_DEVICE dma_addrs={0x${first.toString(16)},0x90000000} sizes={0x1000,0x1000}`;
+  const big = 5 << 20; // over 4 MiB: not replayed (tooLarge)
+  const run = (path: string, kernel = 'modern') => {
+    const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(path, '--platform', 'bare-metal', '--kernel', kernel, '--engine', e, ...SMALL));
+    assert.deepEqual(w.dmaDebug, j.dmaDebug);
+    return w.dmaDebug.map((d: { class: string }) => d.class).filter((c: string) => c !== 'leak');
+  };
+  it('the list\'s own first entry, skipped: the others are checked (a direction report on the second)', () => {
+    const path = traceFile('sg-first-skipped.trace', [
+      `dma_map_sg: ${DEV} dir=TO_DEVICE nents=2/2 ents=2/2 dma_addrs={0x80000000,0x90000000} sizes={0x${big.toString(16)},0x1000} phys_addrs={0x10000000,0x30000000} attrs=`,
+      wrongDir(0x80000000)]);
+    assert.deepEqual(run(path), ['sync-direction']);
+  });
+  it('a single map\'s address first (sg_mapped_ents 0): nothing checked', () => {
+    const path = traceFile('sg-first-single.trace', [
+      ev.mapPhys('TO_DEVICE', 0x80000000, big, 0x10000000),
+      `dma_map_sg: ${DEV} dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x90000000} sizes={0x1000} phys_addrs={0x30000000} attrs=`,
+      wrongDir(0x80000000)]);
+    assert.deepEqual(run(path), []);
+  });
+  it('2.6.37: a dma_alloc\'s address first (its sync not replayed there; a coherent entry, sg_mapped_ents 0): nothing checked', () => {
+    const path = traceFile('sg-first-alloc.trace', [
+      ev.alloc(0x7f000000, 8192),
+      `dma_map_sg: ${DEV} dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x90000000} sizes={0x1000} phys_addrs={0x30000000} attrs=`,
+      wrongDir(0x7f000000)]);
+    assert.deepEqual(run(path, '2010'), []);
   });
 });

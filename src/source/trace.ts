@@ -124,7 +124,7 @@ export class TraceTranslator extends TraceState {
         for (const e of entries) {
           const [pushed, gone] = [this.pushed, this.summary.skipped.afterUnmap];
           this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length, e.index, sgFirst);
-          if (e.index === 0 && this.pushed === pushed) sgFirst = this.summary.skipped.afterUnmap > gone ? SG_NONE : SG_ALL;
+          if (e.index === 0 && this.pushed === pushed) sgFirst = this.sgMappedNotReplayed(e.dma, this.summary.skipped.afterUnmap > gone);
         }
         return;
       }
@@ -139,6 +139,19 @@ export class TraceTranslator extends TraceState {
         if (ev.maskBits && !this.summary.recordedMaskBits.includes(ev.maskBits)) this.summary.recordedMaskBits.push(ev.maskBits);
         return;
     }
+  }
+
+  /**
+   * debug_dma_sync_sg_*'s mapped_ents where the call's first entry was not replayed: what the
+   * recording machine's get_nr_mapped_entries found at its dma_addr (bucket_find_exact, 2.6.37 and
+   * 6.12 alike). An sg entry starting there gives its list's count (taken as the call's: every
+   * entry checked); any other entry (a single map's, a dma_alloc's: sg_mapped_ents 0) or none (a
+   * mapping the trace had unmapped, `unmapped`; an address inside one) gives 0: no entry checked.
+   * Where the trace shows nothing, the list was made before it, and is taken to be the call's.
+   */
+  private sgMappedNotReplayed(dma: Addr, unmapped: boolean): number {
+    if (unmapped || this.allocs.holding(dma)) return SG_NONE;
+    return !this.skips.holding(dma, 1) || this.skips.sgStartsAt(dma) ? SG_ALL : SG_NONE;
   }
 
   /** An unmap or sync at DMA_MAPPING_ERROR (all ones, or a 32-bit dma_addr_t's ffffffff no live mapping holds): a failed map's handle used unchecked, replayed at the handle a failed map gives here. */
@@ -288,7 +301,7 @@ export class TraceTranslator extends TraceState {
     if (ev.shared) this.summary.skipped.ccShared++;
     const bounced = segments ? [] : this.wasBounced(entries.list);
     for (const [i, e] of entries.list.entries()) {
-      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map' });
+      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map', sg: true });
       else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev), bounced[i], segments);
     }
     const key = sgKey(ev.phys);

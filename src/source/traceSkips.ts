@@ -16,7 +16,8 @@ import { FifoMap } from './fifoMap.js';
 
 /** Why a mapping was not replayed: the trace summary's `skipped` key it counts under. */
 export type SkipReason = 'mmio' | 'ccShared' | 'tooLarge' | 'zeroLength';
-export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc' }
+/** `sg`: an entry of a dma_map_sg list (dma-debug filed it with its list's count, sg_mapped_ents). */
+export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc'; sg?: boolean }
 
 /** `level`: the block level a sync finds it at (see `blocksOf`); `seq`: the order it was remembered in. */
 interface Skipped extends SkipEntry { group: Group; gone: boolean; level: number; seq: number; filed: boolean }
@@ -120,6 +121,11 @@ export class SkippedMappings {
       }
     });
     return latest?.reason;
+  }
+
+  /** Does a remembered sg list entry start at `dma` (where dma-debug's exact lookup finds it)? */
+  sgStartsAt(dma: Addr): boolean {
+    return this.byStart.get(dma)?.some((s) => s.sg === true) ?? false;
   }
 
   /** dma_unmap_sg of the list with this key: the latest such list's skipped entries are forgotten;

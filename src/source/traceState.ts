@@ -103,7 +103,7 @@ export abstract class TraceState {
   /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed either. */
   protected skip(dma: Addr, size: number, reason: SkipReason, kind: 'map' | 'alloc', group?: SkipEntry[]): void {
     this.summary.skipped[reason]++;
-    if (group) group.push({ dma, size, reason, kind });
+    if (group) group.push({ dma, size, reason, kind, sg: true }); // an sg list's entry
     else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason, kind }]);
   }
 
