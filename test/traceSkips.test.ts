@@ -210,4 +210,18 @@ describe('trace: an sg sync whose first entry was not replayed checks what the r
       wrongDir(0x7f000000)]);
     assert.deepEqual(run(path, '2010'), []);
   });
+  // Review cases: what the exact lookup finds at the first entry's address decides, whatever the replay did with it.
+  const sgAt = (dmas: string, sizes: string, phys: string) => `dma_map_sg: ${DEV} dir=TO_DEVICE nents=2/2 ents=2/2 dma_addrs={${dmas}} sizes={${sizes}} phys_addrs={${phys}} attrs=`;
+  const sync = (sizes: string) => `dma_sync_sg_for_device: ${DEV} dir=FROM_DEVICE dma_addrs={0x80000000,0x90000000} sizes={${sizes}}`;
+  const listed = sgAt('0x80000000,0x90000000', `0x${big.toString(16)},0x1000`, '0x10000000,0x30000000');
+  const single1 = `dma_map_sg: ${DEV} dir=TO_DEVICE nents=1/1 ents=1/1 dma_addrs={0x90000000} sizes={0x1000} phys_addrs={0x30000000} attrs=`;
+  for (const [what, lines, classes] of [
+    ['a single map and a list\'s entry both start there, none a perfect fit (the direction differs): none', [ev.mapPhys('TO_DEVICE', 0x80000000, big, 0x10000000), listed, sync(`0x${big.toString(16)},0x1000`)], []],
+    ['a zero-length single map there (sg_mapped_ents 0): none', [ev.mapPhys('TO_DEVICE', 0x80000000, 0, 0x10000000), single1, sync('0x1000,0x1000')], []],
+    ['a skipped list the trace had unmapped (no entry there): none', [listed, ev.unmapSg('TO_DEVICE', [0x10000000, 0x30000000]), sync(`0x${big.toString(16)},0x1000`)], []],
+    ['a zero-length first entry at a replayed single map\'s start: none', [ev.mapPhys('TO_DEVICE', 0x80000000, 4096, 0x10000000), single1, sync('0x0,0x1000')], []],
+    ['a zero-length first entry of the live list itself: the others are checked', [sgAt('0x80000000,0x90000000', '0x0,0x1000', '0x10000000,0x30000000'), sync('0x0,0x1000')], ['sync-direction']],
+  ] as const) {
+    it(what, () => assert.deepEqual(run(traceFile('sg-first-review.trace', [...lines])), classes));
+  }
 });

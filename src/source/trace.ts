@@ -119,12 +119,13 @@ export class TraceTranslator extends TraceState {
         const entries = sgSyncs(ev); // those with bytes, or why the call is counted instead
         if (typeof entries === 'string') return void this.summary.skipped[entries]++;
         // dma-debug checks the entries below the mapped_ents its first entry's lookup gives: where that entry is not
-        // replayed, what the recording machine had there (nothing where the trace had unmapped it and the pages went; else its list).
-        let sgFirst = entries[0]!.index === 0 ? 0 : SG_ALL;
+        // replayed (or has no bytes, so no sync of it is), what the recording machine had there (sgMappedNotReplayed).
+        const dir = this.dir(ev.dir), n = ev.dmas.length;
+        let sgFirst = entries[0]!.index === 0 ? 0 : this.sgMappedNotReplayed(ev.dmas[0]!, ev.sizes[0]!, dir, n, false);
         for (const e of entries) {
           const [pushed, gone] = [this.pushed, this.summary.skipped.afterUnmap];
-          this.sync(e.dma, e.size, this.dir(ev.dir), ev.forCpu, ev.dmas.length, e.index, sgFirst);
-          if (e.index === 0 && this.pushed === pushed) sgFirst = this.sgMappedNotReplayed(e.dma, this.summary.skipped.afterUnmap > gone);
+          this.sync(e.dma, e.size, dir, ev.forCpu, n, e.index, sgFirst);
+          if (e.index === 0 && this.pushed === pushed) sgFirst = this.sgMappedNotReplayed(e.dma, e.size, dir, n, this.summary.skipped.afterUnmap > gone);
         }
         return;
       }
@@ -141,17 +142,20 @@ export class TraceTranslator extends TraceState {
     }
   }
 
-  /**
-   * debug_dma_sync_sg_*'s mapped_ents where the call's first entry was not replayed: what the
-   * recording machine's get_nr_mapped_entries found at its dma_addr (bucket_find_exact, 2.6.37 and
-   * 6.12 alike). An sg entry starting there gives its list's count (taken as the call's: every
-   * entry checked); any other entry (a single map's, a dma_alloc's: sg_mapped_ents 0) or none (a
-   * mapping the trace had unmapped, `unmapped`; an address inside one) gives 0: no entry checked.
-   * Where the trace shows nothing, the list was made before it, and is taken to be the call's.
-   */
-  private sgMappedNotReplayed(dma: Addr, unmapped: boolean): number {
+  /** debug_dma_sync_sg_*'s mapped_ents where the call's first entry (of `n`, [dma, dma + size), `dir`) was not replayed:
+   * what the recording's get_nr_mapped_entries found at its dma_addr (bucket_find_exact, 2.6.37 and 6.12 alike: the lone
+   * entry there, or the one that fits perfectly). An sg entry gives its list's count (taken as the call's: all checked);
+   * any other (a single map's, a dma_alloc's: sg_mapped_ents 0), none fitting among several, or none (a mapping the trace
+   * had unmapped, `unmapped`; an address inside one) gives 0: none checked. Where the trace shows nothing, a list made
+   * before it, taken as the call's. Replayed live mappings there (a zero-length first entry's, not synced): an sg entry
+   * among them gives its list's count (their direction and count not compared). */
+  private sgMappedNotReplayed(dma: Addr, size: number, dir: number, n: number, unmapped: boolean): number {
     if (unmapped || this.allocs.holding(dma)) return SG_NONE;
-    return !this.skips.holding(dma, 1) || this.skips.sgStartsAt(dma) ? SG_ALL : SG_NONE;
+    const live = this.mappings.startingAt(dma);
+    if (live.length > 0) return live.some((m) => m.sg) ? SG_ALL : SG_NONE;
+    const found = this.skips.exactAt(dma, size, dir, n);
+    if (found) return found === 'sg' ? SG_ALL : SG_NONE;
+    return this.skips.holding(dma, 1) ? SG_NONE : SG_ALL;
   }
 
   /** An unmap or sync at DMA_MAPPING_ERROR (all ones, or a 32-bit dma_addr_t's ffffffff no live mapping holds): a failed map's handle used unchecked, replayed at the handle a failed map gives here. */
@@ -173,7 +177,7 @@ export class TraceTranslator extends TraceState {
     const first = Math.floor(phys / PAGE_SIZE);
     const offset = phys - first * PAGE_SIZE;
     const pages = Math.ceil((offset + size) / PAGE_SIZE);
-    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'map', skipped);
+    if (size === 0 || pages > MAX_ALLOC_PAGES) return this.skip(dma, size, size === 0 ? 'zeroLength' : 'tooLarge', 'map', skipped, { dir, ents: nents });
     if (phys < FOLD_BASE) this.summary.highestPhys = Math.max(this.summary.highestPhys, (first + pages) * PAGE_SIZE);
     const key = `${first}:${pages}`;
     let b = this.idle.get(key);
@@ -301,7 +305,7 @@ export class TraceTranslator extends TraceState {
     if (ev.shared) this.summary.skipped.ccShared++;
     const bounced = segments ? [] : this.wasBounced(entries.list);
     for (const [i, e] of entries.list.entries()) {
-      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map', sg: true });
+      if (ev.shared) skipped.push({ dma: e.dma, size: e.size, reason: 'ccShared', kind: 'map', sg: true, dir, ents: ev.nents });
       else this.map(e.phys, e.size, e.dma, dir, list, skipped, ev.nents, attrsOf(ev), bounced[i], segments);
     }
     const key = sgKey(ev.phys);

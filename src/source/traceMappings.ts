@@ -96,6 +96,11 @@ export class LiveMappings {
     return undefined;
   }
 
+  /** The live streaming mappings starting at `dma` (not an allocation's, not one placed inside a merged segment). */
+  startingAt(dma: Addr): Mapping[] {
+    return this.byPage.get(Math.floor(dma / PAGE_SIZE))?.filter((m) => m.dma === dma && !m.alloc && !m.synthetic) ?? [];
+  }
+
   /** Does a live mapping hold byte `dma`? */
   holds(dma: Addr): boolean {
     return this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size) ?? false;

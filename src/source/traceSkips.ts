@@ -16,8 +16,9 @@ import { FifoMap } from './fifoMap.js';
 
 /** Why a mapping was not replayed: the trace summary's `skipped` key it counts under. */
 export type SkipReason = 'mmio' | 'ccShared' | 'tooLarge' | 'zeroLength';
-/** `sg`: an entry of a dma_map_sg list (dma-debug filed it with its list's count, sg_mapped_ents). */
-export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc'; sg?: boolean }
+/** `sg`: an entry of a dma_map_sg list (dma-debug filed it with its list's count, sg_mapped_ents),
+ * mapped with direction `dir` by a call of `ents` entries. */
+export interface SkipEntry { dma: Addr; size: number; reason: SkipReason; kind: 'map' | 'alloc'; sg?: boolean; dir?: number; ents?: number }
 
 /** `level`: the block level a sync finds it at (see `blocksOf`); `seq`: the order it was remembered in. */
 interface Skipped extends SkipEntry { group: Group; gone: boolean; level: number; seq: number; filed: boolean }
@@ -48,6 +49,8 @@ export class SkippedMappings {
   private readonly byBlock: Map<number, Skipped[]>[] = [];
   private seq = 0;
   private readonly sgLists = new Map<string, Group[]>();
+  /** Where mappings and allocations started that the trace unmapped or freed (the latest LIMIT). */
+  private readonly unmapped = new FifoMap<Addr, true>();
 
   constructor(private readonly limit = LIMIT) {}
 
@@ -62,6 +65,7 @@ export class SkippedMappings {
     for (const e of entries) {
       const [level, first, last] = blocksOf(e);
       const s: Skipped = { ...e, group, gone: false, level, seq: this.seq++, filed: true };
+      this.unmapped.delete(e.dma);
       group.members.push(s);
       this.push(this.byStart, s.dma, s);
       const index = (this.byBlock[level] ??= new Map());
@@ -82,7 +86,7 @@ export class SkippedMappings {
   /** The replayed part of an sg list was unmapped: the entries `add` gave this handle go with it. */
   release(handle: object): void {
     const g = handle as Group;
-    if (this.groups.has(g)) this.drop(g);
+    if (this.groups.has(g)) this.drop(g, true);
   }
 
   /**
@@ -99,7 +103,7 @@ export class SkippedMappings {
       const r = s.kind !== kind ? 0 : (s.size === size ? 2 : anySize ? 1 : 0) * 2 + (s.group.sg === undefined ? 1 : 0);
       if (r > rank && (r >= 4 || anySize)) [best, rank] = [s, r];
     }
-    if (best) this.forget(best);
+    if (best) this.forget(best, true);
     return best?.reason;
   }
 
@@ -123,9 +127,19 @@ export class SkippedMappings {
     return latest?.reason;
   }
 
-  /** Does a remembered sg list entry start at `dma` (where dma-debug's exact lookup finds it)? */
-  sgStartsAt(dma: Addr): boolean {
-    return this.byStart.get(dma)?.some((s) => s.sg === true) ?? false;
+  /**
+   * What dma-debug's exact lookup (bucket_find_exact) finds at `dma` for the first entry of an sg
+   * sync of `ents` entries, [dma, dma + size) in direction `dir`, among the mappings remembered
+   * there: the lone one, else the one that fits perfectly (its size, sg, its direction, its call's
+   * entry count); 'sg' when that is an sg list's entry (its sg_mapped_ents count), 'other' for any
+   * other or none fitting (0). With none there: 'other' where one the trace unmapped was last,
+   * else undefined.
+   */
+  exactAt(dma: Addr, size: number, dir: number, ents: number): 'sg' | 'other' | undefined {
+    const at = this.byStart.get(dma) ?? [];
+    if (at.length === 0) return this.unmapped.has(dma) ? 'other' : undefined;
+    const found = at.length === 1 ? at[0] : at.find((s) => s.sg && s.size === size && s.dir === dir && s.ents === ents);
+    return found?.sg ? 'sg' : 'other';
   }
 
   /** dma_unmap_sg of the list with this key: the latest such list's skipped entries are forgotten;
@@ -133,7 +147,7 @@ export class SkippedMappings {
   takeSg(sg: string): SkipReason | undefined {
     const g = this.sgLists.get(sg)?.at(-1);
     if (!g) return undefined;
-    this.drop(g);
+    this.drop(g, true);
     return g.members[0]!.reason;
   }
 
@@ -153,19 +167,24 @@ export class SkippedMappings {
     for (let b = first; b <= last; b++) remove(this.byBlock[s.level]!, b, s);
   }
 
-  /** One mapping forgotten (its unmap, or room made); its group goes with its last one, unless an
-   * sg list's, which waits for its dma_unmap_sg (an entry may be unmapped alone first). */
-  private forget(s: Skipped): void {
+  /** One mapping forgotten (its unmap, `unmapped`, or room made); its group goes with its last one,
+   * unless an sg list's, which waits for its dma_unmap_sg (an entry may be unmapped alone first). */
+  private forget(s: Skipped, unmapped = false): void {
     if (s.gone) return;
     s.gone = true;
+    if (unmapped) {
+      this.unmapped.delete(s.dma);
+      this.unmapped.set(s.dma, true);
+      if (this.unmapped.size > this.limit) this.unmapped.shift();
+    }
     this.records--;
     remove(this.byStart, s.dma, s);
     this.unfile(s);
     if (--s.group.live === 0 && s.group.sg === undefined) this.groups.delete(s.group);
   }
 
-  private drop(g: Group): void {
-    for (const s of g.members) this.forget(s);
+  private drop(g: Group, unmapped = false): void {
+    for (const s of g.members) this.forget(s, unmapped);
     this.groups.delete(g);
     if (g.sg !== undefined) remove(this.sgLists, g.sg, g);
   }

@@ -100,10 +100,11 @@ export abstract class TraceState {
     return b;
   }
 
-  /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed either. */
-  protected skip(dma: Addr, size: number, reason: SkipReason, kind: 'map' | 'alloc', group?: SkipEntry[]): void {
+  /** A map or allocation not replayed: counted, and remembered so that its calls are not replayed
+   * either; an sg list's entry (`group`) with its direction and its call's entry count (`sg`). */
+  protected skip(dma: Addr, size: number, reason: SkipReason, kind: 'map' | 'alloc', group?: SkipEntry[], sg?: { dir: number; ents: number }): void {
     this.summary.skipped[reason]++;
-    if (group) group.push({ dma, size, reason, kind, sg: true }); // an sg list's entry
+    if (group) group.push({ dma, size, reason, kind, sg: true, ...sg });
     else if (dma !== ADDR_ERROR) this.skips.add([{ dma, size, reason, kind }]);
   }
 
