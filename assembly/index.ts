@@ -16,12 +16,12 @@ import { p2m_boot, xen_pv_domain } from './xen/p2m';
 import { xen_heap_reset, xen_heap_add_range } from './xen/heap';
 import { xen_swiotlb_boot } from './xen/swiotlb_xen';
 import { swiotlb_init, swiotlb_set_dynamic, swiotlb_set_min_align_mask } from './dma/swiotlb';
-import { debug_reset, debug_set_error_addr } from './dma/debug';
+import { debug_reset, debug_set_error_addr, debug_high } from './dma/debug';
 import { dma_error_addr, force_dma_unencrypted } from './dma/mapping';
 import { cc_shared_reset, set_memory_decrypted } from './mm/set_memory';
 import { swiotlb_dyn_set_decrypt } from './dma/swiotlb_dyn';
 import { iommu_set_lazy } from './dma/iommu';
-import { gart_init } from './drm/gart';
+import { gart_init, gart_high } from './drm/gart';
 import { agp_init } from './drm/agp_gatt';
 import { ttm_pools_init } from './drm/ttm_page_alloc';
 import { ttm_pool_init, ttm_pool_pages_at } from './drm/ttm_pool';
@@ -134,3 +134,63 @@ export function poolPages(p: i32, order: i32): i32 {
 }
 /** ENGINE.md §13: a bitmask of violated invariants, 0 when all hold. */
 export function checkInvariants(): i32 { return boot_code == INIT_OK ? check_invariants() : 0; }
+
+// ---- scrub: the memory handed to the thread's next machine (src/engine/wasm.ts) ----
+// Different, for speed only. The memory read zero when init began (fresh, or scrubbed by the
+// machine before it), and a machine writes nothing past its own end (memory_end), so zeroing what
+// it may have written makes it read as fresh again. Tables with a written-bit map per 4 KiB page
+// (stamps, expected, p2m, sfn: layout.ts) are zeroed where written, the slot records up to
+// slots_high, dma-debug's entries up to the most ever live, the GART up to the highest page set,
+// the payload area up to its bump; the rest whole. A page zeroed that the machine never touched
+// faults in; one it touched costs only the write.
+let scrub_write = false;
+let scrub_sum: f64 = 0;
+function zero(at: usize, end: usize): void {
+  if (end <= at) return;
+  scrub_sum += <f64>(end - at);
+  if (scrub_write) memory.fill(at, 0, end - at);
+}
+/** The blocks (2^shift bytes) of `bytes` at `table` whose bit in the written-bit map at `bits` is set. */
+function zero_written(table: usize, bytes: usize, bits: usize, shift: i32): void {
+  const end = table + bytes;
+  const blocks = <i32>((bytes + (<usize>1 << shift) - 1) >> shift);
+  let b = 0;
+  while (b < blocks) {
+    if (!L.written_bit(bits, b)) { b++; continue; }
+    const first = b;
+    while (b < blocks && L.written_bit(bits, b)) b++;
+    zero(table + (<usize>first << shift), min(end, table + (<usize>b << shift)));
+  }
+}
+function scrub_walk(write: bool): f64 {
+  scrub_write = write;
+  scrub_sum = 0;
+  if (boot_code != INIT_OK) { zero(0, L.memory_end); return scrub_sum; }
+  const pfns = <usize>L.ram_pages;
+  const stamp_block = L.STAMP_BLOCK_SHIFT + 4; // 16 bytes a frame (or pfn) in stamps and expected
+  const p2m_block = 31 - clz<i32>(L.P2M_BLOCK_PFNS) + 2; // 4 bytes a pfn in p2m and sfn
+  zero(0, L.stamps_ptr); // the fixed regions and this instance's static data (the next writes its own)
+  zero_written(L.stamps_ptr, <usize>L.direct_frames << 4, L.stamps_written_ptr, stamp_block);
+  zero(L.stamps_ptr + (<usize>L.direct_frames << 4), L.expected_ptr);
+  zero_written(L.expected_ptr, pfns << 4, L.expected_written_ptr, stamp_block);
+  let at = L.expected_ptr + (pfns << 4);
+  if (L.has_p2m) {
+    zero(at, L.p2m_ptr);
+    zero_written(L.p2m_ptr, pfns << 2, L.p2m_written_ptr, p2m_block);
+    zero(L.p2m_ptr + (pfns << 2), L.sfn_ptr);
+    zero_written(L.sfn_ptr, pfns << 2, L.p2m_written_ptr, p2m_block);
+    at = L.sfn_ptr + (pfns << 2);
+  }
+  zero(at, L.buffers_ptr); // the written-bit maps last, once read
+  zero(L.buffers_ptr, L.buffers_ptr + <usize>L.slots_high * L.SLOT_BYTES);
+  zero(L.debug_entries_ptr, L.debug_entries_ptr + <usize>debug_high * L.DEBUG_ENTRY_BYTES);
+  zero(L.debug_hash_ptr, L.gart_pte_ptr);
+  zero(L.gart_pte_ptr, L.gart_pte_ptr + (<usize>gart_high << 3));
+  zero(L.gart_owner_ptr, L.gart_owner_ptr + <usize>gart_high * L.GART_OWNER_BYTES);
+  zero(L.gart_owner_ptr + <usize>L.gart_pages * L.GART_OWNER_BYTES, L.bump_ptr);
+  return scrub_sum;
+}
+/** Bytes scrub() would write (the host weighs a hand-over with it: src/run/reuse.ts). */
+export function scrubBytes(): f64 { return scrub_walk(false); }
+/** Zeroes what this machine may have written; the instance is done with after it. */
+export function scrub(): void { scrub_walk(true); }

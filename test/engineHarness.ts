@@ -11,7 +11,7 @@ import {
 import { createJsEngine } from '../src/engine/js.js';
 import { Model } from '../src/model/index.js';
 import type { Engine } from '../src/engine/types.js';
-import { createWasmEngine, defaultEnginePath, loadEngineModule } from '../src/engine/wasm.js';
+import { type WasmEngine, createWasmEngine, defaultEnginePath, dropSpareMemory, loadEngineModule } from '../src/engine/wasm.js';
 
 export const ENGINES = ['wasm', 'js'] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -186,4 +186,29 @@ export function poolsByName(e: Engine): Record<(typeof TTM_POOLS)[number], numbe
   const pages = e.pools();
   const total = (p: number) => Array.from({ length: TTM_NR_PAGE_ORDERS }, (_, o) => pages[p + POOL_ID_END * o]!).reduce((a, b) => a + b, 0);
   return Object.fromEntries(TTM_POOLS.map((name, p) => [name, total(p)])) as Record<(typeof TTM_POOLS)[number], number>;
+}
+
+/**
+ * Hands a Wasm engine's memory on as a thread does (release(true), then the next engine takes it:
+ * the released one scrubs it, src/engine/wasm.ts) and compares it with a fresh instance's memory,
+ * byte for byte, its static data included, zero beyond. '' when they match, else where the first
+ * byte differs. Leaves no spare memory behind.
+ */
+export function scrubbedLikeFresh(engine: WasmEngine, mod: WebAssembly.Module): string {
+  dropSpareMemory();
+  const fresh = new Uint8Array(createWasmEngine(mod).memory.buffer);
+  engine.release?.(true);
+  const next = createWasmEngine(mod);
+  dropSpareMemory();
+  if (next.memory !== engine.memory) return 'the memory was not handed on';
+  const got = new Uint8Array(next.memory.buffer);
+  if (got.length < fresh.length) return `the handed-on memory is smaller (${got.length} bytes) than a fresh one (${fresh.length})`;
+  const words = new Uint32Array(next.memory.buffer);
+  const head = fresh.length >> 2;
+  const freshWords = new Uint32Array(fresh.buffer, 0, head);
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === (i < head ? freshWords[i] : 0)) continue;
+    return `byte ${i * 4} (of ${got.length}) reads 0x${words[i]!.toString(16)} after the hand-over, 0x${(i < head ? freshWords[i]! : 0).toString(16)} on a fresh memory`;
+  }
+  return '';
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { InitError, Platform } from '../src/engine/abi.js';
-import { createWasmEngine, dropSpareMemory, loadEngineModule, type WasmEngine } from '../src/engine/wasm.js';
+import { createWasmEngine, defaultEnginePath, dropSpareMemory, loadEngineModule, type WasmEngine } from '../src/engine/wasm.js';
 import { ThreadMemory, reusePays, threadFaults } from '../src/run/reuse.js';
 import { type CellOutput, mergeOutputs, runCell } from '../src/run/cell.js';
 import { runCells } from '../src/run/executor.js';
@@ -16,8 +16,12 @@ import { loadCosts } from '../src/report/costs.js';
 import { simulatorText } from '../src/report/format.js';
 import {
   BIDI, PAGE, TO_DEV, alloc, bind, cpuRead, cpuWrite, devRead, devWrite, free, gpuRead, gpuWrite, machineConfig, map,
-  type OpWords, opWords, outcomeOf, populate, syncCpu, ttBind, unmap,
+  type OpWords, opWords, outcomeOf, populate, scrubbedLikeFresh, syncCpu, ttBind, unmap,
 } from './engineHarness.js';
+import { KERNELS, MODERN_ONLY_PLATFORMS, PLATFORMS } from '../src/engine/abi.js';
+import { STRATEGIES, WORKLOADS } from '../src/cli/options.js';
+import type { Engine } from '../src/engine/types.js';
+import type { DeviceName } from '../src/source/scenario.js';
 import type { MachineConfig } from '../src/engine/abi.js';
 
 const mod = loadEngineModule();
@@ -79,8 +83,8 @@ describe('a reused Wasm memory', { timeout: 120_000 }, () => {
 });
 
 describe('when a thread hands its memory on', () => {
-  it('when the cells still to run would fault more on fresh memories than zeroing it all once', () => {
-    assert.equal(reusePays(9, 14_000, 50_000), true); // a 2^19-page matrix cell: 200 MiB laid out, 57 MiB touched
+  it('when the cells still to run would fault more on fresh memories than the first hand-over zeroes', () => {
+    assert.equal(reusePays(9, 14_000, 50_000), true); // a 2^19-page cell: 57 MiB touched, 200 MiB zeroed
     assert.equal(reusePays(1, 14_000, 50_000), false);
     assert.equal(reusePays(3, 2_000, 50_000), false); // small cells touch little of a large machine
     assert.equal(reusePays(0, 50_000, 50_000), false);
@@ -210,5 +214,43 @@ describe('memory handed on through a run', { timeout: 120_000 }, () => {
     assert.match(simulatorText(many!), new RegExp(`, ${many!.reusedMemories} machines built on a memory handed on \\(zeroed\\) by the cell before on the same thread, peak RSS`));
     assert.doesNotMatch(simulatorText({ ...many!, reusedMemories: 0 }), /handed on/);
     assert.doesNotMatch(simulatorText({ ...many!, reusedMemories: null }), /handed on/);
+  });
+});
+
+describe('a memory handed on after a workload', { timeout: 300_000 }, () => {
+  // The released machine zeroes only what it may have written (assembly/index.ts scrub): every
+  // platform, strategy, era and workload, the payload bytes and the GART's devices among them,
+  // must leave a memory that reads byte for byte as a fresh one.
+  const DEVICES: DeviceName[] = ['r100', 'r600', 'nv04', 'nv50'];
+  /** A thread's memory that keeps the engine of its cell instead of releasing it. */
+  class Keep extends ThreadMemory {
+    engine: Engine | undefined;
+    constructor() { super(1); }
+    override finish(engine: Engine): void { this.engine = engine; }
+  }
+  it('reads as a fresh memory, byte for byte', async () => {
+    const mod = await loadEngineModule(defaultEnginePath(true)); // asserts kept
+    let n = 0;
+    for (const kernel of KERNELS) {
+      for (const platform of PLATFORMS) {
+        if (kernel === '2010' && MODERN_ONLY_PLATFORMS.includes(platform)) continue;
+        for (const strategy of STRATEGIES) {
+          const i = n++;
+          const agp = i % 7 === 3;
+          const plan = planWorkload({
+            platform, device: agp ? 'agp' : DEVICES[i % DEVICES.length]!, kernel, payloadBytes: i % 3 === 0 ? 64 : 0, seed: 11 + i,
+            strategy: agp ? null : strategy, gatt: agp ? (['phys', 'dma-coherent', 'fsb-hooks'] as const)[i % 3]! : null,
+            workload: WORKLOADS[i % WORKLOADS.length]!, pages: 2 ** 11, boPages: 64, rounds: 2, replicas: 1, engine: 'wasm',
+            ...(kernel === 'modern' && i % 2 === 0 ? { iommuMode: 'lazy' as const } : {}),
+          }, { ram: 2 ** 28, hostRam: 4 * 2 ** 30 + 2 ** 28 + (i % 2) * 2 ** 26, xenLowFree: 2 ** 25, swiotlb: 2 ** 24 });
+          const keep = new Keep();
+          const out = await runCell(cellsOf(plan)[0]!, mod, undefined, keep);
+          assert.ok(out.raw.counters.some((v) => v > 0), 'the cell ran');
+          const what = `${platform}/${plan.scenario.device}/${strategy}/${kernel}/${plan.scenario.workload}`;
+          assert.equal(scrubbedLikeFresh(keep.engine as WasmEngine, mod), '', what);
+        }
+      }
+    }
+    assert.ok(n >= 36, `${n} cells`);
   });
 });

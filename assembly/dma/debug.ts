@@ -30,6 +30,9 @@ import { count, counter, cur_op } from '../sim/counters';
 // a scan of every entry (D21), without the scan. No allocation after init.
 let live: i32 = 0; let live_single: i32 = 0; // all; streaming (single or sg)
 let seq: u64 = 0; // entries made
+/** The most entries ever live at once: every entry written lies below it (remove moves the last
+ * into the gap), so scrub (index.ts) zeroes the entries up to it. Different, for speed only. */
+export let debug_high: i32 = 0;
 // Device teardown after release (ENGINE.md §13) frees through the same paths but reports nothing.
 let quiet = false;
 export function debug_set_quiet(q: bool): void { quiet = q; }
@@ -83,6 +86,7 @@ export function debug_add(dma: u64, size: i32, dir: i32, type: i32, checked: boo
   if (type == DEBUG_TYPE_SINGLE) debug_mapping_error(dma);
   if (live >= debug_capacity) { global_disable = true; return; }
   const i = live++;
+  if (live > debug_high) debug_high = live;
   if (kind(type) != DEBUG_TYPE_COHERENT) live_single++; // streaming: single or sg
   const e = ent(i);
   store<u64>(e, dma, E_DMA); store<i32>(e, size, E_SIZE); store<u16>(e, <u16>dir, E_DIR); store<i32>(e, type, E_TYPE);

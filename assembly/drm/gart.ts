@@ -71,7 +71,11 @@ export function gart_pte_decode(pte: u64): u64 {
   return gart_pte_ptr + (<usize>page << 3);
 }
 @inline export function gart_pte(page: i32): u64 { return load<u64>(pte_at(page)) ^ dummy_pte(); }
-@inline function set_pte(page: i32, pte: u64): void { store<u64>(pte_at(page), pte ^ dummy_pte()); }
+@inline function set_pte(page: i32, pte: u64): void { wrote(page); store<u64>(pte_at(page), pte ^ dummy_pte()); }
+/** One past the highest GPU page whose entry or owner was ever set: scrub (index.ts) zeroes both
+ * tables up to it. Different, for speed only. */
+export let gart_high: i32 = 0;
+@inline function wrote(page: i32): void { if (page >= gart_high) gart_high = page + 1; }
 @inline function owner_at(page: i32): usize {
   assert(<u32>page < <u32>gart_pages, 'GPU page out of range');
   return gart_owner_ptr + <usize>(page * GART_OWNER_BYTES);
@@ -92,6 +96,7 @@ export function gart_pte_decode(pte: u64): u64 {
 /** `error`: bound from a failed map's address; `no_entry`: its populate's map failed, no entry written. */
 export function gart_set_owner(page: i32, slot: i32, id: i32, pfn: i32, error: bool = false, no_entry: bool = false): void {
   const o = owner_at(page);
+  wrote(page);
   store<i32>(o, slot + 1, O_SLOT); store<i32>(o, id, O_ID); store<u32>(o, <u32>(pfn + 1) | (error ? O_ERROR : 0) | (no_entry ? O_NO_ENTRY : 0), O_PFN);
 }
 

@@ -34,6 +34,8 @@ interface EngineExports {
   committedBytes(): number;
   checkInvariants(): number;
   poolPages(p: number, order: number): number;
+  scrubBytes(): number;
+  scrub(): void;
 }
 
 
@@ -61,6 +63,8 @@ export interface WasmEngine extends Engine {
   memoryBytes(): number;
   /** Bytes of linear memory the machine committed (what memory.grow reached on a fresh memory). */
   committedBytes(): number;
+  /** Bytes the machine would zero if its memory were handed on now (assembly/index.ts scrub). */
+  scrubBytes(): number;
   /** docs/ENGINE.md §13: the bitmask of violated invariants (the export checkInvariants). */
   checkInvariants(): number;
   /** The engine's linear memory (after release, the thread's next engine may be given it). */
@@ -102,10 +106,13 @@ function instantiate(module: WebAssembly.Module, memory = new WebAssembly.Memory
 // before writing it costs a second fault, whose TLB flush interrupts the other worker threads of
 // the process (the kernel's do_wp_page leaving the shared zero page). So a thread with cells still
 // to run may keep the memory of the engine it released (release(true): src/run/reuse.ts decides)
-// and zero it all for its next engine: the first time, every page of it faults in, after that no
-// cell faults; the new instance writes its static data again and starts over, so the bytes it sees
-// and the counters it makes are a fresh memory's. A memory larger than SPARE_MAX_BYTES is let go.
-let spare: WebAssembly.Memory | undefined;
+// for its next engine. The released engine zeroes what it may have written (assembly/index.ts
+// scrub: the tables it tracks page by page where written, the others whole), just before the next
+// takes the memory; pages it never touched stay untouched, so the thread's memory faults in only
+// what its machines touched and the tables scrub zeroes whole. The new instance writes its static
+// data again and starts over, so the bytes it sees and the counters it makes are a fresh memory's.
+// A memory larger than SPARE_MAX_BYTES is let go.
+let spare: { memory: WebAssembly.Memory; scrub: () => void } | undefined;
 const SPARE_MAX_BYTES = 512 * 2 ** 20;
 
 /** Lets go of the memory this thread kept for its next engine (the end of a run). */
@@ -113,12 +120,13 @@ export function dropSpareMemory(): void {
   spare = undefined;
 }
 
-/** The thread's spare memory, zeroed, or undefined (the new instance then makes its own). */
+/** The thread's spare memory, scrubbed by the engine that held it, or undefined (the new instance
+ * then makes its own). */
 function takeMemory(): WebAssembly.Memory | undefined {
-  const m = spare;
+  const s = spare;
   spare = undefined;
-  if (m) new Uint8Array(m.buffer).fill(0);
-  return m;
+  s?.scrub();
+  return s?.memory;
 }
 
 export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
@@ -171,12 +179,13 @@ export function createWasmEngine(module: WebAssembly.Module): WasmEngine {
     pools: () => Array.from({ length: POOL_ID_END * TTM_NR_PAGE_ORDERS }, (_, i) => ex.poolPages(i % POOL_ID_END, Math.floor(i / POOL_ID_END))),
     memoryBytes: () => ex.memoryBytes(),
     committedBytes: () => ex.committedBytes(),
+    scrubBytes: () => ex.scrubBytes(),
     memory: ex.memory,
     reusedMemory: handed !== undefined,
     release(keepMemory: boolean): void {
       if (released) return;
       released = true;
-      spare = keepMemory && ex.memory.buffer.byteLength <= SPARE_MAX_BYTES ? ex.memory : undefined;
+      spare = keepMemory && ex.memory.buffer.byteLength <= SPARE_MAX_BYTES ? { memory: ex.memory, scrub: () => ex.scrub() } : undefined;
     },
   };
 }

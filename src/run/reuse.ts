@@ -1,9 +1,11 @@
 // Whether a thread hands the memory of the Wasm engine it just released to its next one
-// (src/engine/wasm.ts: zeroed all, so the first hand-over faults in every page the machine laid
-// out, touched or not, and from then on no cell faults). Decided from what the thread measured:
-// a cell on a fresh memory took T page faults (measured cell by cell until reuse pays), the machine laid out C pages, so the first
-// hand-over costs about C − T faults and saves T for each cell still to run. Linux only (the
-// thread's own fault count is in /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
+// (src/engine/wasm.ts: the released engine zeroes what it may have written, so the first hand-over
+// faults in the pages of the tables it zeroes whole that it never touched, and from then on a cell
+// faults only pages no machine of the thread touched before). Decided from what the thread
+// measured: a cell on a fresh memory took T page faults (measured cell by cell until reuse pays),
+// its hand-over would zero S pages (scrubBytes), so the first hand-over costs at most about S − T
+// faults and saves T for each cell still to run. Linux only (the thread's own fault count is in
+// /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
 
@@ -22,9 +24,9 @@ export function threadFaults(): number | undefined {
 }
 
 /** Whether handing a memory on pays: `left` cells to run, each of which would take `touched`
- * faults on a fresh memory, against `laidOut − touched` faults once. */
-export function reusePays(left: number, touched: number, laidOut: number): boolean {
-  return left * touched > laidOut - touched;
+ * faults on a fresh memory, against `scrubbed − touched` faults once. */
+export function reusePays(left: number, touched: number, scrubbed: number): boolean {
+  return left * touched > scrubbed - touched;
 }
 
 /** One thread's cells of one run: how many it expects, and whether its memory is being handed on. */
@@ -51,10 +53,10 @@ export class ThreadMemory {
   /** After a cell: releases its engine, keeping the memory when that pays (always, once begun). */
   finish(engine: Engine): void {
     const left = this.leftAfter();
-    const committed = (engine as Engine & { committedBytes?: () => number }).committedBytes?.();
+    const scrubbed = (engine as Engine & { scrubBytes?: () => number }).scrubBytes?.();
     const now = this.faultsAtStart === undefined ? undefined : threadFaults();
-    if (!this.handing && now !== undefined && committed !== undefined) {
-      this.handing = reusePays(left, now - this.faultsAtStart!, committed / PAGE_BYTES);
+    if (!this.handing && now !== undefined && scrubbed !== undefined) {
+      this.handing = reusePays(left, now - this.faultsAtStart!, scrubbed / PAGE_BYTES);
     }
     engine.release?.(this.handing && left > 0);
   }
