@@ -147,7 +147,6 @@ export let cc_shared_ptr: usize = 0; // 1 bit per pfn: shared with the host (coc
 export let pay_mach_ptr: usize = 0;   // u32 per store frame (sim/translate.ts): payload slot + 1 (payload only)
 export let pay_shadow_ptr: usize = 0; // u32 per pfn: shadow slot + 1
 export let bump_ptr: usize = 0;       // next free byte of the payload bump area
-export let bump_base: usize = 0;      // where that area starts: the end of the tables
 export let memory_end: usize = 0;     // bytes this machine has committed (memory_ensure)
 /** Live dma-debug entries the machine holds (per era: abi.ts DEBUG_ENTRY_CAPACITY[_MODERN]). */
 export let debug_capacity: i32 = 0;
@@ -347,7 +346,7 @@ export function layout_place(): u64 {
     pay_mach_ptr = <usize>at; at = region(at, frames * 4);
     pay_shadow_ptr = <usize>at; at = region(at, pfns * 4);
   }
-  bump_ptr = bump_base = <usize>at;
+  bump_ptr = <usize>at;
   return at;
 }
 

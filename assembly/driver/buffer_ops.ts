@@ -3,7 +3,7 @@
 // driver does with one buffer, checked by dma-debug. Different: a buffer keeps only its last
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
-import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE,
+import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE, MAX_ALLOC_PAGES,
   C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
@@ -26,6 +26,7 @@ import { buffer_write } from './access';
 export function op_alloc(slot: i32, pages: i32, zone: i32, recorded: i64 = -1): void {
   const b = buf(slot);
   const id = next_buf_id();
+  assert(pages >= 1 && pages <= MAX_ALLOC_PAGES, 'alloc: pages out of range'); // the host checks (ENGINE.md)
   const order = get_order(pages);
   const pfn = alloc_block(order, zone == ZONE_DMA32);
   rec_start(b, id, KIND_PAGE, pfn < 0);
@@ -106,6 +107,7 @@ function alloc_debug_type(form: i32): i32 {
 export function op_alloc_coherent(slot: i32, pages: i32, bytes: i32, form: i32 = ALLOC_FORM_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
   const b = buf(slot);
   const id = next_buf_id();
+  assert(pages >= 1 && pages <= MAX_ALLOC_PAGES, 'alloc_coherent: pages out of range'); // the host checks (ENGINE.md)
   const order = get_order(pages);
   rec_start(b, id, KIND_COHERENT, false);
   const pfn = coherent_alloc_block(order, true, bytes > 0 ? bytes : pages * PAGE_SIZE, b + B_COH, alloc_debug_type(form), alloc_debug_dir(form, dir));

@@ -102,6 +102,7 @@ export function zero_frame_stamps(sfn: i32): void {
 }
 
 @inline export function set_expected(pfn: i32, unit: i32, s: u64): void {
+  assert(<u32>pfn < <u32>ram_pages, 'expected stamp past RAM');
   mark_written(expected_written_ptr, pfn);
   store<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3), s);
 }
@@ -188,6 +189,7 @@ export function write_page(s: u64, pfn: i32, mode: i32, base: u64, a: i32, b: i3
     if ((<i32>base & PAGE_MASK) == 0) { // a page-aligned base: one frame
       const m0 = reach(mode, base, 0);
       const f: usize = m0 < 0 ? 0 : frame_stamps(m0 >> PAGE_SHIFT, true);
+      assert(pfn < ram_pages, 'expected stamp past RAM');
       if (pfn >= 0) mark_written(expected_written_ptr, pfn); // once for the page's units
       const e: usize = pfn >= 0 ? expected_ptr + (<usize>pfn << 4) : 0;
       for (let k = a; k < b; k += UNIT_SIZE) {

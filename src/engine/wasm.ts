@@ -121,12 +121,16 @@ export function dropSpareMemory(): void {
 }
 
 /** The thread's spare memory, scrubbed by the engine that held it, or undefined (the new instance
- * then makes its own). */
+ * then makes its own, as it does should the scrub ever trap). */
 function takeMemory(): WebAssembly.Memory | undefined {
   const s = spare;
   spare = undefined;
-  s?.scrub();
-  return s?.memory;
+  try {
+    s?.scrub();
+    return s?.memory;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createWasmEngine(module: WebAssembly.Module): WasmEngine {

@@ -3,8 +3,8 @@
 // faults in the pages of the tables it zeroes whole that it never touched, and from then on a cell
 // faults only pages no machine of the thread touched before). Decided from what the thread
 // measured: a cell on a fresh memory took T page faults (measured cell by cell until reuse pays),
-// its hand-over would zero S pages (scrubBytes), so the first hand-over costs at most about S − T
-// faults and saves T for each cell still to run. Linux only (the thread's own fault count is in
+// its hand-over would zero S pages (scrubBytes), so the first hand-over costs at least about S − T
+// faults (T counts faults outside S too) and saves T for each cell still to run. Linux only (the thread's own fault count is in
 // /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
