@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADDR_ERROR, TRACE_EVENTS, type TraceEvent, TraceSyntaxError, parseTraceLine } from '../src/source/traceEvents.js';
-import { SMALL, cli, expectUsage, script } from './helpers.js';
+import { SMALL, cli, cliAs, expectUsage, script } from './helpers.js';
 import { DEV, arr, dir, ev, sys, traceFile } from './traceLines.js';
 
 // ---- 1, 2: the parser ---------------------------------------------------------------------
@@ -223,16 +223,46 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
     });
   });
 
-  it('a trace whose last line is an event with no line break after it says its last field may be cut (JSON and text); with the break it says nothing', () => {
+  it('a last line with no line break after it is not read (a file cut short): counted, said (JSON and text); with the break it is replayed', () => {
     const lines = ['# tracer: nop', sys(ev.mapPhys('TO_DEVICE', 0x10000000, 4096, 0x10000000)), sys(ev.unmapPhys('TO_DEVICE', 0x10000000, 4096))];
-    for (const [end, cut] of [['', true], ['\n', false]] as const) {
-      const path = script(dir, `end-${cut}.trace`, lines.join('\n') + end);
+    for (const [end, cut] of [['', true], ['\n', false], ['\r\n', false]] as const) {
+      const path = script(dir, `end-${JSON.stringify(end).length}.trace`, lines.join('\n') + end);
       const r = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).trace.lastEventUnterminated, cut);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.trace.skipped.cut, cut ? 1 : 0);
+      assert.equal(j.counters.unmaps, cut ? 0 : 1, 'the cut unmap was not replayed');
+      assert.equal(j.trace.liveAtEnd, cut ? 1 : 0);
       const text = cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', ...SMALL).stdout;
-      assert.equal(/the last line \(3\) is an event with no line break after it: if the file was cut short there, its last field may be cut too/.test(text), cut);
+      assert.equal(/not replayed: the last line \(3\), which has no line break after it: .*add a line break after it to replay it/.test(text), cut);
     }
+  });
+
+  it('a cut last line is not read, so a field or a name it cut short is neither replayed as a smaller value nor an error; from standard input too', () => {
+    const head = ['# tracer: nop', sys(ev.mapPhys('TO_DEVICE', 0x10000000, 8192, 0x10000000))];
+    const unmap = sys(ev.unmapPhys('TO_DEVICE', 0x10000000, 8192));
+    // size=8192 cut to size=81 would be dma-debug's "frees DMA memory with different size"; cut
+    // before its size= it would be "missing size="; inside the event's name, not a trace line.
+    for (const tail of [unmap.slice(0, unmap.indexOf('size=') + 7), unmap.slice(0, unmap.indexOf('size=')), unmap.slice(0, unmap.indexOf('dma_unmap') + 6)]) {
+      const text = [...head, tail].join('\n');
+      const path = script(dir, `cut-${tail.length}.trace`, text);
+      for (const r of [cli('replay', path, '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL),
+        cliAs({ input: text }, 'replay', '-', '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL)]) {
+        assert.equal(r.code, 0, `${tail}: ${r.stderr}`);
+        const j = JSON.parse(r.stdout);
+        assert.equal(j.trace.skipped.cut, 1, tail);
+        assert.equal(j.counters.unmaps, 0, tail);
+        assert.deepEqual(j.dmaDebug.map((d: { class: string }) => d.class), ['leak'], `${tail}: the map is live at the release, nothing else`);
+      }
+      // With its break the same line is read: an error where it cannot be, a replayed call where it can.
+      const whole = cli('replay', script(dir, `whole-${tail.length}.trace`, text + '\n'), '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
+      if (whole.code === 0) assert.equal(JSON.parse(whole.stdout).counters.unmaps, 1, tail);
+      else expectUsage(whole, /:3: /, tail);
+    }
+    // A last comment line with no break is just a comment.
+    const comment = cli('replay', script(dir, 'cut-comment.trace', [...head, unmap, '# end'].join('\n')), '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
+    assert.equal(comment.code, 0, comment.stderr);
+    assert.equal(JSON.parse(comment.stdout).trace.skipped.cut, 0);
   });
 
   it('trace text replayed without --format ftrace: the JSON error says to add it', () => {

@@ -104,7 +104,7 @@ describe('trace: the result\'s trace section and dma-debug', () => {
     assert.equal(t.device, DEV);
     assert.deepEqual(t.devices, [{ name: DEV, events: BODIES.length - 2 }, { name: OTHER, events: 2 }]);
     assert.equal(t.lines, lines.length);
-    assert.deepEqual(t.skipped, { mmio: 3, ccShared: 0, failedOnRecording: 6, beforeTrace: 4, afterUnmap: 0, zeroLength: 4, tooLarge: 2 });
+    assert.deepEqual(t.skipped, { mmio: 3, ccShared: 0, failedOnRecording: 6, beforeTrace: 4, afterUnmap: 0, zeroLength: 4, tooLarge: 2, cut: 0 });
     assert.equal(t.sgMerged, 1);
     assert.equal(t.sgTruncated, 1);
     assert.equal(t.lostEvents, 35);

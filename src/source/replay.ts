@@ -271,17 +271,18 @@ export async function translateScript(path: string, limits: ReplayLimits, sink: 
 
 /** Feeds each line of PATH (`-`: standard input; a leading UTF-8 BOM skipped) to `each`, in
  * bounded memory; returns the number of lines. Lines end at \n, \r\n or a lone \r (as
- * readline splits them), read a chunk at a time. A file that cannot be opened or read is a usage
+ * readline splits them), read a chunk at a time; `unterminated` is true for a last line with no
+ * break after it (a file cut short ends so). A file that cannot be opened or read is a usage
  * error at line 0 (or the line it stopped at). */
-export async function readLines(path: string, each: (text: string, lineNo: number) => void, signal?: AbortSignal, ended?: (unterminated: boolean) => void): Promise<number> {
+export async function readLines(path: string, each: (text: string, lineNo: number, unterminated: boolean) => void, signal?: AbortSignal): Promise<number> {
   const name = path === '-' ? STDIN_NAME : path;
   const fail = (line: number, what: string) => new UsageError(msg.scriptLine(name, line, what));
   const input = path === '-' ? process.stdin.setEncoding('utf8') : await openScript(path, (why) => fail(0, msg.cannotRead(why)));
   if (signal) addAbortSignal(signal, input); // Ctrl-C ends a read that waits on a silent pipe
   let lineNo = 0;
-  const lines = new LineSplitter((text) => {
+  const lines = new LineSplitter((text, unterminated) => {
     lineNo++;
-    each(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo);
+    each(lineNo === 1 && text.startsWith(BOM) ? text.slice(BOM.length) : text, lineNo, unterminated);
   });
   try {
     for await (const chunk of input as AsyncIterable<string>) {
@@ -289,7 +290,6 @@ export async function readLines(path: string, each: (text: string, lineNo: numbe
       lines.push(chunk);
     }
     lines.end();
-    ended?.(lines.unterminated);
   } catch (e) {
     signal?.throwIfAborted();
     if (e instanceof UsageError) throw e;
@@ -308,10 +308,9 @@ export class LineSplitter {
   private rest = '';
   /** The last chunk ended in \r (kept out of `rest`): a break, unless the next chunk starts with \n. */
   private cr = false;
-  /** Set by end(): the input's last line had no break after it (a file cut short may end so). */
-  unterminated = false;
 
-  constructor(private readonly emit: (line: string) => void) {}
+  /** `emit` gets each line and whether it is a last line with no break after it. */
+  constructor(private readonly emit: (line: string, unterminated: boolean) => void) {}
 
   push(chunk: string): void {
     if (chunk === '') return;
@@ -325,15 +324,14 @@ export class LineSplitter {
     if (this.cr) text = text.slice(0, -1);
     const lines = text.split(LINE_BREAK);
     this.rest = lines.pop()!;
-    for (const line of lines) this.emit(line);
+    for (const line of lines) this.emit(line, false);
   }
 
   /** The input ended: text after the last break, or before a final \r, is a line of its own. */
   end(): void {
     const [last, cr] = [this.rest, this.cr];
     [this.rest, this.cr] = ['', false];
-    this.unterminated = last !== '' && !cr;
-    if (last !== '' || cr) this.emit(last);
+    if (last !== '' || cr) this.emit(last, last !== '' && !cr);
   }
 }
 

@@ -48,7 +48,6 @@ export class TraceTranslator extends TraceState {
     this.chosen ??= ev.device;
     if (ev.device !== this.chosen) return;
     this.summary.events[ev.name] = (this.summary.events[ev.name] ?? 0) + 1;
-    this.lastEventLine = lineNo;
     this.event(ev);
     if (ev.kind !== 'bounced') this.bounced.length = 0;
   }
@@ -390,9 +389,9 @@ export class TraceTranslator extends TraceState {
     delete this.names[b.id];
   }
 
-  /** The end: which device ran, whether the user chose it, whether an event ends it unterminated (cut?). */
-  finish(lines: number, unterminated = false): TraceSummary {
-    return finishSummary(this.summary, { file: this.file, lines, lastEventUnterminated: unterminated && this.lastEventLine === lines,
+  /** The end: which device ran, whether the user chose it, whether the last line was cut (not read). */
+  finish(lines: number, cut = false): TraceSummary {
+    return finishSummary(this.summary, { file: this.file, lines, cut,
       deviceEvents: this.deviceEvents, chosen: this.chosen, allocsLive: this.allocs.size, liveMappings: this.liveMappings });
   }
 }

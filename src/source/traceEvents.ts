@@ -367,15 +367,15 @@ export function deviceList(devices: { name: string; events: number }[]): string 
 
 /** Why a trace with none of our events cannot be replayed, and how to record one that can. */
 export const NO_TRACE_EVENTS = 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)';
-
 export interface TraceScan { devices: { name: string; events: number }[]; lines: number }
 
-/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work;
- * a line's other fields are read, and their errors reported, by the replay). */
+/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work; a line's
+ * other fields are read, and their errors reported, by the replay; a cut last line: source/traceFile.ts). */
 export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<TraceScan> {
   const counts = new Map<string, number>();
   const folder = new AddrFolder();
-  const lines = await readLines(path, (text, n) => {
+  const lines = await readLines(path, (text, n, unterminated) => {
+    if (unterminated) return;
     let device: string | undefined;
     try {
       const h = traceLineHead(text);

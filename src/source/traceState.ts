@@ -27,7 +27,6 @@ export abstract class TraceState {
   protected nextId = 1;
   protected sgCalls = 0; // dma_map_sg calls replayed: an entry's MAP names its call (engine: a failed entry fails the call)
   protected lineNo = 0;
-  protected lastEventLine = 0; // of the replayed device (0: none yet)
   protected pushed = 0; // ops pushed so far
   protected iommu = false; // the device's sg lists were merged: it is behind a translating IOMMU (trace.ts inside)
   protected readonly bounced: { size: number; devAddr?: Addr }[] = []; // its swiotlb_bounced lines since its last other event (the map they precede)

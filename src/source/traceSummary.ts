@@ -23,8 +23,9 @@ export interface TraceSummary {
    * how many such lines there were (some give no count): the trace is incomplete there. */
   lostEvents: number;
   lostMarkers: number;
-  /** Events not replayed, by why (see the file's header). */
-  skipped: { mmio: number; ccShared: number; failedOnRecording: number; beforeTrace: number; afterUnmap: number; tooLarge: number; zeroLength: number };
+  /** Events not replayed, by why (see the file's header); cut: 1 when the last line, with no line
+   * break after it, was not read (source/traceFile.ts). */
+  skipped: { mmio: number; ccShared: number; failedOnRecording: number; beforeTrace: number; afterUnmap: number; tooLarge: number; zeroLength: number; cut: number };
   /** Unmaps and syncs (an sg list's call: one per entry) of mappings the trace had already unmapped
    * (a double unmap, a use after unmap), replayed on their unmapped pages so dma-debug sees them as
    * the kernel would (an sg sync then reports nothing); when those pages were taken again or given
@@ -85,9 +86,6 @@ export interface TraceSummary {
    * dma_alloc_pages traced as dma_map_page and dma_alloc_noncontiguous as dma_map_sg, so their
    * memory replays as streaming maps. */
   allocFormat612: boolean;
-  /** The last line is one of the replayed device's events and no line break follows it: a file cut
-   * short may end so, and a field cut there still reads as a value (a shorter address or size). */
-  lastEventUnterminated: boolean;
   /** Always false: a trace has no CPU or device accesses, so the oracle checked no read and the
    * result's `verdict` (coherent when no read failed) says nothing about data. */
   oracleChecked: false;
@@ -96,18 +94,18 @@ export interface TraceSummary {
 export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
-    skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0 },
+    skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0, cut: 0 },
     afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, insideCalls: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
-    allocFormat612: false, lastEventUnterminated: false, oracleChecked: false,
+    allocFormat612: false, oracleChecked: false,
   };
 }
 
 /** The end of a replay (source/trace.ts finish): which device ran, whether the user chose one with
- * no events (exit 2), whether the last line is an event with no line break after it (cut?). */
-export function finishSummary(s: TraceSummary, at: { file: string; lines: number; lastEventUnterminated: boolean; deviceEvents: Map<string, number>;
+ * no events (exit 2), whether the last line was cut (not read). */
+export function finishSummary(s: TraceSummary, at: { file: string; lines: number; cut: boolean; deviceEvents: Map<string, number>;
   chosen: string | undefined; allocsLive: number; liveMappings: number }): TraceSummary {
   s.lines = at.lines;
-  s.lastEventUnterminated = at.lastEventUnterminated;
+  s.skipped.cut = at.cut ? 1 : 0;
   s.devices = [...at.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
   if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS));
   if (at.chosen !== undefined && !at.deviceEvents.has(at.chosen)) {
