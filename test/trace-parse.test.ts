@@ -259,10 +259,41 @@ describe('trace: a bad line is FILE:LINE, exit 2, one line on stderr, no --out f
       if (whole.code === 0) assert.equal(JSON.parse(whole.stdout).counters.unmaps, 1, tail);
       else expectUsage(whole, /:3: /, tail);
     }
-    // A last comment line with no break is just a comment.
-    const comment = cli('replay', script(dir, 'cut-comment.trace', [...head, unmap, '# end'].join('\n')), '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
-    assert.equal(comment.code, 0, comment.stderr);
-    assert.equal(JSON.parse(comment.stdout).trace.skipped.cut, 0);
+    // A last comment, another event or a lost-events line with no break is read as any.
+    for (const [name, last, lost] of [['comment', '# end', 0], ['sched', sys('sched_switch: prev_comm=a prev_pid=1 ==> next_comm=b next_pid=2'), 0], ['lost', 'CPU:3 [LOST 35 EVENTS]', 35]] as const) {
+      const r = cli('replay', script(dir, `cut-${name}.trace`, [...head, unmap, last].join('\n')), '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
+      assert.equal(r.code, 0, r.stderr);
+      const t = JSON.parse(r.stdout).trace;
+      assert.equal(t.skipped.cut, 0, name);
+      assert.equal(t.lostEvents, lost, name);
+    }
+  });
+
+  it('a cut last line is the release\'s place no more, and an error that finds no events because of it says so', () => {
+    const map = sys(ev.mapPhys('TO_DEVICE', 0x10000000, 8192, 0x10000000));
+    const unmap = sys(ev.unmapPhys('TO_DEVICE', 0x10000000, 8192));
+    const r = cli('replay', script(dir, 'cut-release.trace', ['# tracer: nop', map, unmap.slice(0, -10)].join('\n')), '--format', 'ftrace', '--platform', 'swiotlb-force', '--json', ...SMALL);
+    assert.equal(r.code, 0, r.stderr);
+    const leak = JSON.parse(r.stdout).dmaDebug;
+    assert.deepEqual(leak.map((d: { class: string; op: number }) => [d.class, d.op]), [['leak', 2]], 'the release comes after line 2, the last line read');
+    const NOTE = /its last line, with no line break after it, was not read \(a file cut short ends so\)$/;
+    // The only event is the cut line: from a file (the device scan), from standard input, with --trace-device.
+    const only = ['# tracer: nop', unmap.slice(0, -10)].join('\n');
+    const path = script(dir, 'cut-only.trace', only);
+    for (const run of [cli('replay', path, '--format', 'ftrace'), cliAs({ input: only }, 'replay', '-', '--format', 'ftrace'), cli('replay', path, '--format', 'ftrace', '--trace-device', DEV)]) {
+      expectUsage(run, /no dma or swiotlb trace events/);
+      assert.match(run.stderr.trimEnd(), NOTE);
+    }
+    // A device whose only event is the cut line, named by --trace-device.
+    const other = script(dir, 'cut-other.trace', ['# tracer: nop', map, unmap, unmap.replace(DEV, '0000:05:00.0').slice(0, -10)].join('\n'));
+    const named = cli('replay', other, '--format', 'ftrace', '--trace-device', '0000:05:00.0');
+    expectUsage(named, /--trace-device: '0000:05:00\.0' has no events/);
+    assert.match(named.stderr.trimEnd(), NOTE);
+    // Its events all skipped, the cut line beside them.
+    const skippedOnly = script(dir, 'cut-skipped.trace', ['# tracer: nop', sys(ev.unmapPhys('TO_DEVICE', 0x30000000, 4096)), unmap.slice(0, -10)].join('\n'));
+    const none = cli('replay', skippedOnly, '--format', 'ftrace');
+    expectUsage(none, /no dma calls of '0000:03:00\.0' to replay/);
+    assert.match(none.stderr.trimEnd(), NOTE);
   });
 
   it('trace text replayed without --format ftrace: the JSON error says to add it', () => {

@@ -55,6 +55,6 @@ async function busiest(script: string, signal: AbortSignal): Promise<string | un
   if (script === '-') return undefined;
   const info = await stat(script).catch(() => undefined);
   if (!info?.isFile()) return undefined;
-  const { busiestDevice, scanTraceDevices } = await import('../source/traceEvents.js');
+  const { busiestDevice, scanTraceDevices } = await import('../source/traceFile.js');
   return busiestDevice(script, await scanTraceDevices(script, signal));
 }

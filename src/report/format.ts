@@ -198,7 +198,7 @@ export function traceLines(r: Result, shared = false): string[] {
     k.afterUnmap && `${plural(k.afterUnmap, 'unmap, sync or free', 'unmaps, syncs or frees')} of mappings already unmapped whose pages were since taken again`,
     k.tooLarge && `${plural(k.tooLarge, 'call')} on memory larger than the simulator's largest allocation (maps and allocations over 4 MiB, their syncs, unmaps and frees; a map that large could not bounce either: swiotlb maps at most 256 KiB)`,
     k.zeroLength && `${plural(k.zeroLength, 'zero-length call')} (maps and allocations, their syncs, unmaps and frees; syncs of no bytes)`,
-    k.cut && `the last line (${num(t.lines)}), which has no line break after it: the kernel ends every line it prints, so a file ends so where it was cut short (a capture stopped mid-line), and a field cut there would still read as a value (a shorter address or size); add a line break after it to replay it`,
+    k.cut && `the last line (${num(t.lines)}), which has no line break after it: the kernel ends every line it prints, so a file ends so where it was cut short (a trace-cmd report > FILE killed mid-write, a full disk, a truncated copy), and a field cut there would still read as a value (a shorter address or size); if the line is whole, add a line break after it to replay it`,
     !shared && r.scenario.kernel !== 'modern' && t.allocSyncs && `${plural(t.allocSyncs, 'sync')} starting inside DMA-API allocations held as coherent memory (dma_alloc's, and dma_alloc_pages or noncontiguous memory: never bounced on ${r.scenario.platform}; 2.6.37 had no dma_alloc_pages)`,
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);

@@ -123,8 +123,8 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
       ({ names } = await translateScript(s.script!, limits, sink, signal));
     }
     let end: number[] = [];
-    // The release comes after the script's last op; a trace ends at its last line, whatever device it was.
-    sink.finish(trace ? trace.lines : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
+    // The release comes after the script's last op; a trace ends at its last line read, whatever device it was.
+    sink.finish(trace ? trace.lines - trace.skipped.cut : sink.count > 0 ? sink.origin(sink.count - 1) : 0, () => { end = engine.pools(); });
     const raw = readRaw(engine, sink, names, addressText);
     raw.pools = { end, released: engine.pools() };
     if (trace) raw.trace = trace;

@@ -26,8 +26,7 @@
 // (trace_print_array_seq) are 0x-prefixed hex, comma-separated, in braces. A NULL %p is
 // 0000000000000000 from the kernel and (nil) from trace-cmd (libtraceevent prints %p with libc).
 
-import { UsageError, escapeText, msg, shown } from '../errors.js';
-import { readLines } from './replay.js';
+import { escapeText, shown } from '../errors.js';
 import { ADDR_ERROR, type Addr, AddrFolder, FOLD_BASE, MAX_REGIONS, maskBits, parseAddr } from './traceAddr.js';
 
 export { ADDR_ERROR, type Addr } from './traceAddr.js';
@@ -105,7 +104,7 @@ export function parseTraceLine(text: string, folder = SHARED_FOLDER): TraceLine 
  * of its fields, not yet read. */
 type TraceHead = Exclude<TraceLine, { kind: 'event' }> | { kind: 'ours'; name: TraceEventName; fields: string };
 
-function traceLineHead(text: string): TraceHead {
+export function traceLineHead(text: string): TraceHead {
   const t = text.trim();
   if (t === '' || t.startsWith('#') || HEADER.test(t)) return { kind: 'skip' };
   const lost = LOST.exec(t);
@@ -150,7 +149,7 @@ function traceLineHead(text: string): TraceHead {
  * one first than a full scan would find: a tie between devices (before a bad field of a line), or
  * a replay error on an earlier line (before a bad field of a later one); each is exit 2.
  */
-function eventDevice(name: TraceEventName, fields: string, folder: AddrFolder): string {
+export function eventDevice(name: TraceEventName, fields: string, folder: AddrFolder): string {
   let at = 0;
   if (name === 'swiotlb_bounced') at = fields.startsWith('dev_name: ') ? 10 : -1;
   if (at >= 0 && !OTHER_SPACE.test(fields)) {
@@ -367,33 +366,3 @@ export function deviceList(devices: { name: string; events: number }[]): string 
 
 /** Why a trace with none of our events cannot be replayed, and how to record one that can. */
 export const NO_TRACE_EVENTS = 'no dma or swiotlb trace events (record with: trace-cmd record -e dma -e swiotlb …)';
-export interface TraceScan { devices: { name: string; events: number }[]; lines: number }
-
-/** Counts each device's dma and swiotlb events (a first pass over a trace file, before any work; a line's
- * other fields are read, and their errors reported, by the replay; a cut last line: source/traceFile.ts). */
-export async function scanTraceDevices(path: string, signal?: AbortSignal): Promise<TraceScan> {
-  const counts = new Map<string, number>();
-  const folder = new AddrFolder();
-  const lines = await readLines(path, (text, n, unterminated) => {
-    if (unterminated) return;
-    let device: string | undefined;
-    try {
-      const h = traceLineHead(text);
-      if (h.kind === 'ours') device = eventDevice(h.name, h.fields, folder);
-    } catch (e) {
-      if (e instanceof TraceSyntaxError) throw new UsageError(msg.scriptLine(path, n, e.message));
-      throw e;
-    }
-    if (device !== undefined) counts.set(device, (counts.get(device) ?? 0) + 1);
-  }, signal);
-  return { devices: [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1)), lines };
-}
-
-/** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */
-export function busiestDevice(path: string, { devices, lines }: TraceScan): string {
-  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, lines, NO_TRACE_EVENTS));
-  if (devices.length > 1 && devices[0]!.events === devices[1]!.events) {
-    throw new UsageError(`${escapeText(path)}: several devices have the most events (${deviceList(devices)}); choose one with --trace-device`);
-  }
-  return devices[0]!.name;
-}

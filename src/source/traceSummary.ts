@@ -100,6 +100,9 @@ export function emptySummary(device: string | undefined): TraceSummary {
   };
 }
 
+/** What an error says when the trace's last line, cut short, was not read (source/traceFile.ts). */
+export const CUT_NOTE = 'its last line, with no line break after it, was not read (a file cut short ends so)';
+
 /** The end of a replay (source/trace.ts finish): which device ran, whether the user chose one with
  * no events (exit 2), whether the last line was cut (not read). */
 export function finishSummary(s: TraceSummary, at: { file: string; lines: number; cut: boolean; deviceEvents: Map<string, number>;
@@ -107,9 +110,10 @@ export function finishSummary(s: TraceSummary, at: { file: string; lines: number
   s.lines = at.lines;
   s.skipped.cut = at.cut ? 1 : 0;
   s.devices = [...at.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
-  if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS));
+  const cut = at.cut ? `; ${CUT_NOTE}` : '';
+  if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS + cut));
   if (at.chosen !== undefined && !at.deviceEvents.has(at.chosen)) {
-    throw new UsageError(`--trace-device: ${shown(at.chosen)} has no events in ${escapeText(at.file)} (devices: ${deviceList(s.devices)})`);
+    throw new UsageError(`--trace-device: ${shown(at.chosen)} has no events in ${escapeText(at.file)} (devices: ${deviceList(s.devices)})${cut}`);
   }
   s.device = at.chosen!;
   s.allocsLiveAtEnd = at.allocsLive;
