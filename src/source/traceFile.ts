@@ -10,7 +10,9 @@ import { CUT_NOTE } from './traceSummary.js';
 
 /**
  * A last line with no break after it that is, or may be, one of our events: not read. The kernel
- * ends every line it prints, so a file ends so where it was cut short (a `trace-cmd report > FILE`
+ * ends every line it prints (an event's output function, trace_raw_output_<event> from
+ * include/trace/trace_events.h, appends the break to TP_printk's format, and tracing_read_pipe
+ * gives no partial line), so a file ends so where it was cut short (a `trace-cmd report > FILE`
  * killed mid-write, a full disk, a truncated copy), and a field cut there would still read as a
  * value, a shorter address or size. Another event, a comment or a lost-events line is read as any.
  */
