@@ -4,8 +4,8 @@
 // faults only pages no machine of the thread touched before). Decided from what the thread
 // measured: a cell on a fresh memory took T page faults (measured cell by cell until reuse pays),
 // its hand-over would zero S pages (scrubBytes), so the first hand-over costs at least about S − T
-// faults (T counts faults outside S too) and saves T for each cell still to run. Linux only (the thread's own fault count is in
-// /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
+// faults (T counts faults outside S too) and saves T for each cell still to run. Linux only (the
+// thread's own fault count is in /proc/thread-self/stat); elsewhere every engine gets a fresh memory.
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
 

@@ -6,7 +6,7 @@ import type { OpSink } from './sink.js';
 import { type TraceLimits, TraceTranslator } from './trace.js';
 import { NO_TRACE_EVENTS, TraceSyntaxError, deviceList, eventDevice, traceLineHead } from './traceEvents.js';
 import { AddrFolder } from './traceAddr.js';
-import { CUT_NOTE } from './traceSummary.js';
+import { CUT_NOTE, byEvents } from './traceSummary.js';
 
 /**
  * A last line with no break after it that is, or may be, one of our events: not read. The kernel
@@ -67,7 +67,7 @@ export async function scanTraceDevices(path: string, signal?: AbortSignal): Prom
     }
     if (device !== undefined) counts.set(device, (counts.get(device) ?? 0) + 1);
   }, signal);
-  return { devices: [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1)), lines, cut };
+  return { devices: byEvents(counts), lines, cut };
 }
 
 /** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */

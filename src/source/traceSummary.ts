@@ -100,6 +100,11 @@ export function emptySummary(device: string | undefined): TraceSummary {
   };
 }
 
+/** Each device's event count, most events first (a tie: by name). */
+export function byEvents(counts: Map<string, number>): { name: string; events: number }[] {
+  return [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+}
+
 /** What an error says when the trace's last line, cut short, was not read (source/traceFile.ts). */
 export const CUT_NOTE = 'its last line, with no line break after it, was not read (a file cut short ends so)';
 
@@ -109,7 +114,7 @@ export function finishSummary(s: TraceSummary, at: { file: string; lines: number
   chosen: string | undefined; allocsLive: number; liveMappings: number }): TraceSummary {
   s.lines = at.lines;
   s.skipped.cut = at.cut ? 1 : 0;
-  s.devices = [...at.deviceEvents].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+  s.devices = byEvents(at.deviceEvents);
   const cut = at.cut ? `; ${CUT_NOTE}` : '';
   if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS + cut));
   if (at.chosen !== undefined && !at.deviceEvents.has(at.chosen)) {
