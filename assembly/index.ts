@@ -139,7 +139,7 @@ export function checkInvariants(): i32 { return boot_code == INIT_OK ? check_inv
 // Different, for speed only. The memory read zero when init began (fresh, or scrubbed by the
 // machine before it), and a machine writes nothing past its own end (memory_end), so zeroing what
 // it may have written makes it read as fresh again. Tables with a written-bit map per 4 KiB page
-// (stamps, expected, p2m, sfn: layout.ts) are zeroed where written, the slot records up to
+// (stamps, expected, p2m, sfn, the page and Xen frame records: layout.ts) are zeroed where written, the slot records up to
 // slots_high, dma-debug's entries up to the most ever live, the GART up to the highest page set,
 // the payload area up to its bump; the rest whole. A page zeroed that the machine never touched
 // faults in; one it touched costs only the write.
@@ -181,7 +181,15 @@ function scrub_walk(write: bool): f64 {
     zero_written(L.sfn_ptr, pfns << 2, L.p2m_written_ptr, p2m_block);
     at = L.sfn_ptr + (pfns << 2);
   }
-  zero(at, L.buffers_ptr); // the written-bit maps last, once read
+  zero(at, L.page_rec_ptr); // the written-bit maps, once read
+  zero_written(L.page_rec_ptr, pfns << 4, L.page_rec_written_ptr, stamp_block); // 16-byte records too
+  at = L.page_rec_ptr + (pfns << 4);
+  if (L.has_p2m) {
+    zero(at, L.xen_frames_ptr);
+    zero_written(L.xen_frames_ptr, <usize>L.host_pages << 3, L.xen_frames_written_ptr, 12); // 8-byte records
+    at = L.xen_frames_ptr + (<usize>L.host_pages << 3);
+  }
+  zero(at, L.buffers_ptr); // the records' written-bit maps among them, once read
   zero(L.buffers_ptr, L.buffers_ptr + <usize>L.slots_high * L.SLOT_BYTES);
   zero(L.debug_entries_ptr, L.debug_entries_ptr + <usize>debug_high * L.DEBUG_ENTRY_BYTES);
   zero(L.debug_hash_ptr, L.gart_pte_ptr);

@@ -113,10 +113,12 @@ export let p2m_written_ptr: usize = 0; // 1 bit per P2M_BLOCK_PFNS pfns: has p2m
 export let page_rec_ptr: usize = 0;   // PAGE_REC_BYTES per pfn (above)
 export let buddy_heads_ptr: usize = 0; // per order below the top, 1 bit per block: heads a free block of the guest buddy (mm/buddy.ts)
 export let buddy_top_ptr: usize = 0;  // per block of the top order: its free-list links, next i32, prev i32 (mm/buddy.ts)
+export let page_rec_written_ptr: usize = 0; // 1 bit per 4 KiB of page_rec: a record there written (mm/buddy.ts; index.ts scrub)
 export let xen_frames_ptr: usize = 0; // XEN_FRAME_BYTES per machine frame, in frame store order (above; xen-pv only)
 export let heap_heads_ptr: usize = 0; // per order k, 1 bit per 2^k-frame block, u64 words: heads a free block of Xen's heap (xen/heap.ts)
 export let heap_lists_ptr: usize = 0; // per zone and order: head i32, tail i32; then avail i32 per zone
 export let xen_out_ptr: usize = 0;    // per frame of one exchange's output chunk: its mfn and sfn, i32 each (xen/exchange.ts)
+export let xen_frames_written_ptr: usize = 0; // 1 bit per 4 KiB of xen_frames: a record there written (xen/heap.ts; index.ts scrub)
 export let slots_used_ptr: usize = 0; // 1 bit per slot, u64 words: taken (dma/swiotlb.ts derives io_tlb_list)
 export let slots_rec_ptr: usize = 0;  // SLOT_BYTES per slot
 export let iommu_ptr: usize = 0;      // u32 per IOVA page: pfn + 1, 0 = empty
@@ -269,6 +271,7 @@ export function heads_bytes(frames: u64, top: i32): u64 {
   const at = bits + (<usize>b >> 3);
   store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
 }
+@inline export function mark_xen_frame(s: i32): void { set_written_bit(xen_frames_written_ptr, s >> 9); } // its 512 records' bit (scrub)
 /** Frames (pfns) per bit of stamps_written (expected_written): one 4 KiB page of either table. */
 @inline export const STAMP_BLOCK_SHIFT: i32 = 8;
 /** Bytes of a written-bit map over n frames or pfns, rounded up. */
@@ -310,11 +313,13 @@ export function layout_place(): u64 {
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
   buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));
   buddy_top_ptr = <usize>at; at = region(at, ((pfns >> <u64>(MAX_ORDER - 1)) + 1) * 8);
+  page_rec_written_ptr = <usize>at; at = region(at, written_bits_bytes(pfns)); // 16-byte records: 256 a bit
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
     heap_heads_ptr = <usize>at; at = region(at, heads_bytes(frames, XEN_HEAP_MAX_ORDER));
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
+    xen_frames_written_ptr = <usize>at; at = region(at, written_bits_bytes(frames >> 1)); // 8-byte records: 512 a bit
   }
   const slots = <u64>max(slot_capacity, nslabs);
   slots_used_ptr = <usize>at; at = region(at, ((slots + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));

@@ -257,4 +257,19 @@ describe('a memory handed on after a workload', { timeout: 300_000 }, () => {
     }
     assert.ok(n >= 36, `${n} cells`);
   });
+
+  it('after blocks of orders 9 and 10: 6.12 ttm_pool\'s whole-order blocks, and under Xen their exchanges', async () => {
+    // A 1024-page BO takes order-10 blocks straight off the buddy's top list, and under xen-pv a
+    // coherent one exchanges 2 MiB at once: records far from any free list's head are written.
+    const mod = await loadEngineModule(defaultEnginePath(true));
+    for (const [platform, strategy] of [['bare-metal', 'legacy'], ['bare-metal', 'coherent'], ['xen-pv', 'coherent'], ['xen-pv', 'legacy']] as const) {
+      const plan = planWorkload({
+        platform, device: 'r600', kernel: 'modern', payloadBytes: 0, seed: 5, strategy, gatt: null,
+        workload: 'upload', pages: 2 ** 12, boPages: 1024, rounds: 1, replicas: 1, engine: 'wasm',
+      }, { ram: 2 ** 30, hostRam: 8 * 2 ** 30, xenLowFree: 2 ** 28, swiotlb: 2 ** 26 });
+      const keep = new Keep();
+      await runCell(cellsOf(plan)[0]!, mod, undefined, keep);
+      assert.equal(scrubbedLikeFresh(keep.engine as WasmEngine, mod), '', `${platform}/${strategy}`);
+    }
+  });
 });

@@ -5,7 +5,7 @@
 
 import { MAX_ORDER } from '../abi';
 import { ZONES_PTR, ZONE_DESC_BYTES, page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_PREV, buddy_top_ptr, buddy_heads_ptr,
-  heads_init, ram_pages } from '../layout';
+  heads_init, ram_pages, page_rec_written_ptr, written_bits_bytes, set_written_bit, STAMP_BLOCK_SHIFT } from '../layout';
 
 // Zone descriptor (ZONE_DESC_BYTES): the zone's frames [start, end), and one list head per order
 // (i32 frame, -1 = empty). A free block's head keeps its list links in its page record's lru
@@ -50,7 +50,17 @@ import { ZONES_PTR, ZONE_DESC_BYTES, page_rec_ptr, PAGE_REC_BYTES, TP_NEXT, TP_P
   store<u64>(w, on ? v | head_bit(f, order) : v & ~head_bit(f, order));
 }
 
+/**
+ * Says that the page records of frames [f, f + n) may be written, for scrub (index.ts): every record
+ * written lies in a block the buddy listed (list_add) or handed out (buddy_alloc), where TTM and the
+ * DMA layer keep their words. Different, for speed only: a bit per 4 KiB of records, per block.
+ */
+function mark_records(f: i32, n: i32): void {
+  for (let b = f >> STAMP_BLOCK_SHIFT; b <= (f + n - 1) >> STAMP_BLOCK_SHIFT; b++) set_written_bit(page_rec_written_ptr, b);
+}
+
 function list_add(z: usize, f: i32, order: i32): void {
+  if (order != TOP_ORDER) mark_records(f, 1);
   const h = head_at(z, order);
   const old = load<i32>(h);
   const l = link_at(z, f, order);
@@ -71,7 +81,10 @@ function list_del(z: usize, f: i32, order: i32): void {
 }
 
 /** The free-head bitmaps' table, once per machine (before either zone). */
-export function buddy_init(): void { heads_init(buddy_heads_ptr, <u64>ram_pages, TOP_ORDER - 1); }
+export function buddy_init(): void {
+  heads_init(buddy_heads_ptr, <u64>ram_pages, TOP_ORDER - 1);
+  memory.fill(page_rec_written_ptr, 0, <usize>written_bits_bytes(<u64>ram_pages)); // written, not read first (layout.ts heads_init)
+}
 
 export function zone_init(z: i32, start: i32, end: i32): void {
   const d = zd(z);
@@ -103,6 +116,7 @@ export function buddy_alloc(z: i32, order: i32): i32 {
       k--;
       list_add(d, f + (1 << k), k);
     }
+    mark_records(f, 1 << order);
     return f;
   }
   return -1;

@@ -10,7 +10,7 @@
 
 import { PLATFORM_XEN_PV } from '../abi';
 import { platform, p2m_ptr, sfn_ptr, p2m_written_ptr, p2m_written_bytes, xen_frames_ptr, XEN_FRAME_BYTES, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, guest_base,
-  ram_pages, host_pages } from '../layout';
+  ram_pages, host_pages, mark_xen_frame } from '../layout';
 import { perm_init, perm_inverse } from '../sim/rand';
 import { pfn_to_mfn, pfn_to_sfn, mfn_to_sfn, mark_p2m_written } from '../sim/translate';
 
@@ -41,12 +41,15 @@ export function set_p2m(pfn: i32, mfn: i32, sfn: i32 = -1): void {
   // A word still 0 means the frame never changed hands, so its boot owner maps it, and p2m is
   // one-to-one: that owner is pfn (no need to compute the boot placement's inverse). A frame
   // already given back to Xen's heap keeps its word (a free block's link, or none).
-  const old = m2p_at(pfn_to_sfn(pfn));
+  const old_sfn = pfn_to_sfn(pfn);
+  const old = m2p_at(old_sfn);
   mark_p2m_written(pfn);
+  mark_xen_frame(old_sfn);
   const w = load<u32>(old);
   if (w == 0 || w == <u32>pfn + 1) store<u32>(old, XF_M2P_NONE);
   store<i32>(p2m_ptr + (<usize>pfn << 2), mfn + 1); // entries hold mfn + 1 (sim/translate.ts)
   if (sfn < 0) sfn = mfn_to_sfn(mfn);
+  mark_xen_frame(sfn);
   store<u32>(m2p_at(sfn), <u32>pfn + 1);
   store<i32>(sfn_ptr + (<usize>pfn << 2), sfn == pfn ? 0 : sfn + 1);
 }
