@@ -12,7 +12,7 @@ import { parseShard } from '../src/run/shard.js';
 
 export const bench: Command = {
   usage: 'gartbench bench [--quick] [--out DIR] [--seed N] [--only IDS] [--shard K/N]',
-  about: 'Runs the benchmarks and writes report.md, report.html, report.json and benchmark.json to DIR.\nThis is what `npm run bench` runs. The report leads with end-to-end figures (whole `gartbench run`s on\nboth engines, cost per page from 2^16 to 2^22 pages and of a 6.12 churn, CPU profiles, workers by\nwall time), then the modelled strategy comparison, then the micro-benchmarks. The full run took\n3.3 min on a 2-core Intel Xeon VM (4.7 and 7.0 min on two AMD EPYC VMs).',
+  about: 'Runs the benchmarks and writes report.md, report.html, report.json and benchmark.json to DIR.\nThis is what `npm run bench` runs. The report leads with end-to-end figures (whole `gartbench run`s on\nboth engines, each as its own process and in the bench\'s; cost per page from 2^16 to 2^22\npages and of a 6.12 churn; CPU profiles; workers by wall time), then the modelled strategy\ncomparison, then the micro-benchmarks. The full run took 3.3 min on a 2-core Intel Xeon VM (4.7\nand 7.0 min on two AMD EPYC VMs), before the end-to-end runs as processes were added (~1.5 min more).',
   specs: [
     { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections (end to end at 2^16 pages, cost per page to 2^20); what CI runs (measured: 56–79 s on a 2-core AMD EPYC VM with a 1-minute load of 3–4 from other jobs)' },
     { name: 'out', kind: 'path', arg: 'DIR', default: 'bench-results', help: 'directory for the report files, created if missing' },

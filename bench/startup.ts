@@ -56,8 +56,9 @@ function idle(l: Launcher, yes: boolean): void {
 }
 
 /** Runs `node ARGV…` as a child of the launcher: its wall time in ms (spawn to exit, measured
- * there) and, with `keepOutput`, its standard output; a non-zero exit is an error naming the command. */
-export function runProcess(argv: string[], command: string, keepOutput = false): Promise<{ ms: number; stdout: string }> {
+ * there), with `keepOutput` its standard output, and its standard error; a non-zero exit is an
+ * error naming the command. */
+export function runProcess(argv: string[], command: string, keepOutput = false): Promise<{ ms: number; stdout: string; stderr: string }> {
   const l = theLauncher();
   const next = l.queue.then(async () => {
     idle(l, false);
@@ -67,7 +68,7 @@ export function runProcess(argv: string[], command: string, keepOutput = false):
       if (done) throw new Error(`${command}: the bench's process launcher ended`);
       const r = JSON.parse(value) as { ms: number; code: number | null; stdout: string; stderr: string };
       if (r.code !== 0) throw new Error(`${command} exited ${r.code}: ${r.stderr.trim()}`);
-      return { ms: r.ms, stdout: r.stdout };
+      return { ms: r.ms, stdout: r.stdout, stderr: r.stderr };
     } finally {
       idle(l, true);
     }

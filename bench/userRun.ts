@@ -81,20 +81,25 @@ export interface CommandVariant {
 }
 
 /**
- * Interleaved rounds of user commands: every round runs each command once, in turn, so a burst of
- * load from elsewhere falls on all of them alike and ratios can be taken round by round. `warmup`
- * untimed rounds first. Returns every timed run of each variant, in round order.
+ * Interleaved rounds of user commands, each run by `run`: every round runs each command once, in
+ * turn, so a burst of load from elsewhere falls on all of them alike and ratios can be taken round
+ * by round. `warmup` untimed rounds first. Returns every timed run of each variant, in round order.
  */
-export async function commandRounds(variants: CommandVariant[], rounds: number, warmup: number, log?: (l: string) => void): Promise<Record<string, UserRun[]>> {
-  const out: Record<string, UserRun[]> = Object.fromEntries(variants.map((v) => [v.name, [] as UserRun[]]));
+export async function interleavedRounds<T>(variants: CommandVariant[], rounds: number, warmup: number, run: (argv: string[]) => Promise<T>, log?: (l: string) => void, how = ''): Promise<Record<string, T[]>> {
+  const out: Record<string, T[]> = Object.fromEntries(variants.map((v) => [v.name, [] as T[]]));
   for (let r = 0; r < warmup + rounds; r++) {
     for (const v of variants) {
-      const u = await userRun(v.argv);
+      const u = await run(v.argv);
       if (r >= warmup) out[v.name]!.push(u);
     }
-    log?.(`  round ${r + 1}/${warmup + rounds}${r < warmup ? ' (warm-up)' : ''}`);
+    log?.(`  round ${r + 1}/${warmup + rounds}${how}${r < warmup ? ' (warm-up)' : ''}`);
   }
   return out;
+}
+
+/** Interleaved rounds of user commands in this process (userRun). */
+export function commandRounds(variants: CommandVariant[], rounds: number, warmup: number, log?: (l: string) => void): Promise<Record<string, UserRun[]>> {
+  return interleavedRounds(variants, rounds, warmup, userRun, log);
 }
 
 /** "2^19" for a power of two, else the number with separators. */

@@ -16,6 +16,7 @@ import { type CpuProfile, engineFunctionNames, frameName, measureProfile, summar
 import { renderMarkdown } from '../bench/report.js';
 import type { BenchReport, Section } from '../bench/types.js';
 import { collectGarbage, userRun } from '../bench/userRun.js';
+import { processRun } from '../bench/processRun.js';
 
 const SPREAD = /^[\d.]+ \([\d.]+–[\d.]+\)/; // "median (min–max)"
 const quiet = () => {};
@@ -50,44 +51,75 @@ describe('bench: the report leads with end-to-end figures', () => {
 
 describe('bench: end to end, both engines (tiny)', async () => {
   const s = await measureEndToEnd({ pages: 1024, machine: tinyMachine, seed: 1, rounds: 5, warmup: 0 }, quiet);
-  const rows = s.tables[0]!.rows;
 
-  it('one row per strategy and engine, plus the whole set, each with its spread, samples and command', () => {
-    assert.equal(rows.length, 4 * 2 + 2);
-    for (const r of rows) {
-      assert.match(String(r[3]), SPREAD, 'engine wall ms');
-      assert.match(String(r[4]), SPREAD, 'pages/s');
-      assert.equal(r[5], 5);
-      assert.match(String(r[7]), /^[\d,]+ \([\d,]+–[\d,]+\)$/, 'page faults');
-      assert.ok(Number(String(r[7]).split(' ')[0]!.replace(/,/g, '')) > 0, 'a command that builds a machine touches fresh memory');
-      assert.match(String(r[8]), /^gartbench run .*--pages 1024 .*--engine (js|wasm)$|^the 4 commands above/);
+  it('two tables, each run as its own process and in this process: a row per strategy and engine, plus the whole set, each with its spread, samples and command', () => {
+    assert.equal(s.tables.length, 2);
+    assert.match(s.tables[0]!.caption!, /^Each command as its own process/);
+    assert.match(s.tables[1]!.caption!, /^The same commands in the bench's process/);
+    for (const [t, table] of s.tables.entries()) {
+      const rows = table.rows;
+      const own = t === 0;
+      assert.equal(table.columns.at(-2), own ? 'peak RSS MB' : 'page faults');
+      assert.equal(rows.length, 4 * 2 + 2);
+      for (const r of rows) {
+        assert.match(String(r[3]), SPREAD, 'engine wall ms');
+        assert.match(String(r[4]), SPREAD, 'pages/s');
+        assert.equal(r[5], 5);
+        assert.match(String(r[7]), /^[\d,]+ \([\d,]+–[\d,]+\)$/, 'page faults');
+        assert.ok(Number(String(r[7]).split(' ')[0]!.replace(/,/g, '')) > 0, 'a command that builds a machine touches fresh memory');
+        assert.match(String(r.at(-1)), /^gartbench run .*--pages 1024 .*--engine (js|wasm)$|^the 4 commands above/);
+      }
+      for (const r of rows.filter((x) => x[2] === 'Wasm engine')) assert.match(String(r[6]), /^[\d.]+ \([\d.]+–[\d.]+\)×$/);
+      if (own) {
+        // A process's own faults include node's start-up: more than the same command's in this process.
+        const faults = (tb: number, i: number) => Number(String(s.tables[tb]!.rows[i]![7]).split(' ')[0]!.replace(/,/g, ''));
+        for (let i = 0; i < 8; i++) assert.ok(faults(0, i) > faults(1, i), `row ${i}: own process ${faults(0, i)}, here ${faults(1, i)}`);
+        for (const r of rows.slice(0, 8)) {
+          const mb = Number(String(r[8]).split(' ')[0]);
+          assert.ok(mb > 20 && mb < 2000, `peak RSS of a tiny run: ${r[8]}`);
+        }
+      }
     }
-    for (const r of rows.filter((x) => x[2] === 'Wasm engine')) assert.match(String(r[6]), /^[\d.]+ \([\d.]+–[\d.]+\)×$/);
   });
 
-  it('a target per strategy beside the measured ratio, not judged: the size measured is not the issue\'s', () => {
+  it('a target per strategy, judged on the own-process ratio, beside the in-process one; not judged: the size measured is not the issue\'s', () => {
     assert.equal(s.targets.length, 4);
     for (const t of s.targets) {
-      assert.match(t.what, /Wasm ≥ 10× the reference model .*measured at 2\^10 pages; the issue's size, 2\^19/);
-      assert.match(t.measured, /^[\d.]+ \([\d.]+–[\d.]+\)×, 5 rounds$/);
+      assert.match(t.what, /Wasm ≥ 10× the reference model .*each run as its own process .*measured at 2\^10 pages; the issue's size, 2\^19/);
+      assert.match(t.measured, /^[\d.]+ \([\d.]+–[\d.]+\)×, 5 rounds \(in the bench's process: [\d.]+ \([\d.]+–[\d.]+\)×\)$/);
       assert.equal(t.met, null, 'a ratio at 2^10 says nothing of 2^19');
     }
   });
 
-  it('benchmark.json ranks only coherent, complete strategies; ratios are end-to-end with 5 samples', () => {
+  it('benchmark.json ranks only coherent, complete strategies; ratios are end-to-end with 5 samples, both ways', () => {
     assertTimedMetrics(s);
+    const rows = s.tables[0]!.rows;
     for (const r of rows.filter((x) => x[2] === 'Wasm engine' && x[0] !== 'all 4')) {
       const named = s.metrics.filter((m) => m.name.includes(`r100 ${r[0]},`));
-      assert.equal(named.length, r[1] === 'coherent' ? 2 : 0, `${r[0]} (${r[1]})`);
+      assert.equal(named.length, r[1] === 'coherent' ? 4 : 0, `${r[0]} (${r[1]})`);
     }
     assert.ok(rows.some((r) => r[1] !== 'coherent'), 'legacy is corrupt here, so the rule is exercised');
     const ratios = Object.entries(s.ratios);
-    assert.equal(ratios.length, 5);
+    assert.equal(ratios.length, 10);
+    assert.equal(ratios.filter(([k]) => k.startsWith('end to end (own process): ')).length, 5);
     for (const [key, r] of ratios) {
-      assert.match(key, /^end to end: upload xen-pv\/r100.* at 2\^10 pages, Wasm ÷ model$/);
+      assert.match(key, /^end to end( \(own process\))?: upload xen-pv\/r100.* at 2\^10 pages, Wasm ÷ model$/);
       assert.equal(r.kind, 'end-to-end');
       assert.equal(r.samples.length, 5);
     }
+  });
+});
+
+describe('bench: a command as its own process reports its own usage', () => {
+  it('its result, wall, page faults and peak RSS; the preload registers nothing in a process that only imports it', async () => {
+    const p = await processRun(uploadArgv({ pages: 256, machine: tinyMachine, seed: 1, rounds: 1, warmup: 0 }, 'sync', 'wasm'));
+    assert.equal(p.result.engine.kind, 'wasm');
+    assert.equal(p.result.completion.pagesRequested, 256);
+    assert.ok(p.wallMs > p.result.engine.wallMs, 'the process outlasts its engine work');
+    assert.ok(p.minorFaults > 1000, `a node process takes thousands of faults: ${p.minorFaults}`);
+    assert.ok(p.maxRssKiB > 20 * 1024, `peak RSS ${p.maxRssKiB} KiB`);
+    assert.equal(process.listeners('exit').length, 0, 'this process imported bench/childUsage.js (through processRun) and reports nothing');
+    await assert.rejects(processRun(['run', '--pages', '0']), /gartbench run --pages 0 exited 2/);
   });
 });
 
