@@ -120,11 +120,13 @@ export interface Section {
  * A ratio of two timed figures (bigger is better), sample by sample. Only an `end-to-end` ratio
  * (the Wasm engine ÷ the reference model on a user's whole command) may fail CI, and only when its
  * median over at least 5 samples falls below half its baseline; a `micro` ratio (one primitive or
- * one loop), a `parallel` one (depends on free cores) and a `scale` one (the same engine at two
- * sizes: fixed costs such as building the machine move it legitimately) never do.
+ * one loop), a `parallel` one (depends on free cores), a `scale` one (the same engine at two
+ * sizes: fixed costs such as building the machine move it legitimately) and a `later-cell` one (the
+ * engines on memory their thread already touched: a diagnostic of what first touches cost, measured
+ * on one kind of machine only) never do.
  */
 export interface Ratio {
-  kind: 'end-to-end' | 'micro' | 'parallel' | 'scale';
+  kind: 'end-to-end' | 'micro' | 'parallel' | 'scale' | 'later-cell';
   samples: number[];
 }
 
