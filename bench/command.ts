@@ -14,7 +14,7 @@ export const bench: Command = {
   usage: 'gartbench bench [--quick] [--out DIR] [--seed N] [--only IDS] [--shard K/N]',
   about: 'Runs the benchmarks and writes report.md, report.html, report.json and benchmark.json to DIR.\nThis is what `npm run bench` runs. The report leads with end-to-end figures (whole `gartbench run`s on\nboth engines, each as its own process, in the bench\'s and as a thread\'s later cell; cost per\npage from 2^16 to 2^22 pages and of a 6.12 churn; CPU profiles; workers by wall time), then the\nmodelled strategy comparison, then the micro-benchmarks.\nThe full run took 3.3 min on a 2-core Intel Xeon VM (4.7 and 7.0 min on two AMD EPYC VMs) before\nthe end-to-end section measured its runs three ways, which alone now takes 3.4 min on an AMD EPYC VM.',
   specs: [
-    { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections (end to end at 2^16 pages, cost per page to 2^20); what CI runs (measured: 56–79 s on a 2-core AMD EPYC VM with a 1-minute load of 3–4 from other jobs)' },
+    { name: 'quick', kind: 'flag', help: 'smaller sizes, the same sections (end to end at 2^16 pages, cost per page to 2^20); what CI runs (measured: 146 s on a 2-core AMD EPYC VM, 53 s of it the end-to-end section; 56–79 s before that section timed its runs three ways)' },
     { name: 'out', kind: 'path', arg: 'DIR', default: 'bench-results', help: 'directory for the report files, created if missing' },
     { name: 'seed', kind: 'int', default: '1', min: 0, max: 2 ** 32 - 1, help: 'all randomness derives from it' },
     { name: 'only', kind: 'text', arg: 'IDS', values: BENCHMARKS.map((b) => b.id), help: `run only these benchmarks: a comma-separated list of ids from ${BENCHMARKS.map((b) => b.id).join(', ')} (without it: every section)` },

@@ -2,8 +2,10 @@
 // what cannot happen by chance: an end-to-end ratio (the Wasm engine ÷ the reference model on a
 // user's whole `gartbench run`, bench/endToEnd.ts) whose MEDIAN over at least 5 samples fell below
 // half its baseline. A micro ratio (one primitive, one loop), a parallel speed-up (it depends on
-// free cores) or a scale ratio (one engine at two sizes; a fixed cost such as the machine's build
-// moves it) never fails, nor does an absolute timing (it depends on the machine), nor a target.
+// free cores), a scale ratio (one engine at two sizes; a fixed cost such as the machine's build
+// moves it) or a later-cell ratio (the engines on memory their thread touched before: what first
+// touches cost this machine) never fails, nor does an absolute timing (it depends on the machine),
+// nor a target.
 // usage: node dist/bench/compare.js REPORT.json BASELINE.json [--write]
 //   --write records the report's medians as the new baseline (commit it with the reason).
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -175,7 +175,7 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
       columns: [...columns, 'command'],
       rows: tableRows(here),
     }, {
-      caption: `The same commands' cells run in this process as one thread's later cells (bench/laterCell.ts), the way a matrix's or \`--replicas\`' cells after the first run on each thread: each Wasm cell builds its machine on the memory the thread's previous Wasm cell handed on, zeroed where that machine wrote (src/run/reuse.ts; "memory handed on" counts them), and the model on the heap its earlier cells grew. Neither pays again for the first touches of its memory. ${roundsOf("the cell's, the span a result's engine.wallMs takes")} Page faults: this thread's during the cell.`,
+      caption: `The same commands' cells run in this process as one thread's later cells (bench/laterCell.ts), the way a matrix's or \`--replicas\`' cells after the first run on each thread: each Wasm cell builds its machine on the memory the thread's previous Wasm cell handed on, zeroed where that machine wrote (src/run/reuse.ts; "memory handed on" counts them), so it does not pay again for the first touches of its memory; the model makes its tables afresh for each cell, as in the table above. ${roundsOf("the cell's, the span a result's engine.wallMs takes")} Page faults: the minor faults this process took during the cell.`,
       columns: [...columns, 'memory handed on', 'command'],
       rows: tableRows(warm),
     }],

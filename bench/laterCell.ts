@@ -1,19 +1,21 @@
 // A user's command as a thread's later cell: the cell `gartbench run ARGV…` would run, run here
 // again and again on one thread, the way a matrix's or `--replicas`' cells after the first run on
 // each thread (src/run/pool.ts). The Wasm engine then builds each machine on the memory the
-// thread's previous Wasm cell handed on (src/run/reuse.ts), zeroed where it was written, and the
-// reference model on the heap its earlier cells grew: neither pays again for the first touches of
-// its memory, whose cost is the machine's (the end-to-end section's own-process table pays them).
+// thread's previous Wasm cell handed on (src/run/reuse.ts), zeroed where it was written, so it does
+// not pay again for the first touches of its memory, whose cost is the machine's (the end-to-end
+// section's own-process table pays them). The reference model makes its tables afresh for each
+// cell, as it does in any run (its heap is warm, its typed arrays new).
 import { wasmModule } from '../src/engine/factory.js';
 import { dropSpareMemory } from '../src/engine/wasm.js';
 import { type CellOutput, runCell } from '../src/run/cell.js';
 import { cellsOf } from '../src/run/plan.js';
-import { ThreadMemory, threadFaults } from '../src/run/reuse.js';
-import { type CommandVariant, collectGarbage, interleavedRounds, userPlan } from './userRun.js';
+import { ThreadMemory } from '../src/run/reuse.js';
+import { interleavedRounds } from './rounds.js';
+import { type CommandVariant, collectGarbage, userPlan } from './userRun.js';
 
 export interface LaterCell {
   out: CellOutput;
-  /** This thread's minor page faults during the cell (0 where the system does not say). */
+  /** This process's minor page faults during the cell (as bench/userRun.ts counts a command's). */
   minorFaults: number;
 }
 
@@ -24,15 +26,14 @@ export async function laterCellRounds(variants: CommandVariant[], rounds: number
   const module = await wasmModule();
   const memory = new ThreadMemory(() => Number.MAX_SAFE_INTEGER);
   try {
-    return await interleavedRounds(variants, rounds, warmup, async (argv) => {
+    return await interleavedRounds(variants, rounds, warmup, async ({ argv }) => {
       const cells = cellsOf(userPlan(argv));
       if (cells.length !== 1) throw new Error(`laterCellRounds: one cell per command, not ${cells.length}`);
       collectGarbage();
-      const f0 = threadFaults();
+      const f0 = process.resourceUsage().minorPageFault;
       // With a signal, as a run's cells have (the workload then lets the event loop in now and then).
       const out = await runCell(cells[0]!, module, new AbortController().signal, memory);
-      const f1 = threadFaults();
-      return { out, minorFaults: f0 === undefined || f1 === undefined ? 0 : f1 - f0 };
+      return { out, minorFaults: process.resourceUsage().minorPageFault - f0 };
     }, log, ' as later cells');
   } finally {
     dropSpareMemory();

@@ -9,7 +9,8 @@
 import { type ChildUsage, USAGE_MARK } from './childUsage.js';
 import { BIN, runProcess } from './startup.js';
 import type { Result } from '../src/report/result.js';
-import { type CommandVariant, commandLine, interleavedRounds } from './userRun.js';
+import { interleavedRounds } from './rounds.js';
+import { type CommandVariant, commandLine } from './userRun.js';
 
 /** dist/bench/childUsage.js, as node's --import takes it. */
 const CHILD_USAGE = new URL('./childUsage.js', import.meta.url).href;
@@ -35,7 +36,7 @@ export async function processRun(argv: readonly string[]): Promise<ProcessRun> {
   return { wallMs: ms, result: doc, ...usage };
 }
 
-/** Interleaved rounds of the commands, each as its own process (bench/userRun.ts interleavedRounds). */
+/** Interleaved rounds of the commands, each as its own process (bench/rounds.ts). */
 export function processRunRounds(variants: CommandVariant[], rounds: number, warmup: number, log?: (l: string) => void): Promise<Record<string, ProcessRun[]>> {
-  return interleavedRounds(variants, rounds, warmup, processRun, log, ' as processes');
+  return interleavedRounds(variants, rounds, warmup, (v) => processRun(v.argv), log, ' as processes');
 }

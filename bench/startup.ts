@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { timedMetric } from './metrics.js';
+import { interleavedRounds } from './rounds.js';
 import { pairedRatios, statCell, summarize } from './stats.js';
 import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section, Target } from './types.js';
 
@@ -85,14 +86,7 @@ export async function timeProcess(argv: string[], command: string): Promise<numb
 /** Each process (`node ARGV…`) `rounds` times after `warmup`, interleaved so that a burst of
  * load from elsewhere falls on every command alike: wall ms by id. */
 export async function processRounds(procs: { id: string; argv: string[]; command: string }[], rounds: number, warmup: number): Promise<Record<string, number[]>> {
-  const ms: Record<string, number[]> = Object.fromEntries(procs.map((p) => [p.id, [] as number[]]));
-  for (let r = 0; r < warmup + rounds; r++) {
-    for (const p of procs) {
-      const t = await timeProcess(p.argv, p.command);
-      if (r >= warmup) ms[p.id]!.push(t);
-    }
-  }
-  return ms;
+  return interleavedRounds(procs.map((p) => ({ name: p.id, ...p })), rounds, warmup, (p) => timeProcess(p.argv, p.command));
 }
 
 export async function measureStartup(rounds: number, warmup: number, log: (l: string) => void): Promise<Section> {

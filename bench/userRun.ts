@@ -11,6 +11,7 @@ import { workloadPlanFrom } from '../src/cli/plans.js';
 import { RUN_SPECS } from '../src/cli/run.js';
 import type { Result } from '../src/report/result.js';
 import type { Plan } from '../src/run/plan.js';
+import { interleavedRounds } from './rounds.js';
 
 export interface UserRun {
   /** The command as a user would type it (without --json). */
@@ -81,25 +82,12 @@ export interface CommandVariant {
 }
 
 /**
- * Interleaved rounds of user commands, each run by `run`: every round runs each command once, in
- * turn, so a burst of load from elsewhere falls on all of them alike and ratios can be taken round
- * by round. `warmup` untimed rounds first. Returns every timed run of each variant, in round order.
+ * Interleaved rounds of user commands in this process (userRun): every round runs each command
+ * once, in turn (bench/rounds.ts), so a burst of load from elsewhere falls on all of them alike and
+ * ratios can be taken round by round. Returns every timed run of each variant, in round order.
  */
-export async function interleavedRounds<T>(variants: CommandVariant[], rounds: number, warmup: number, run: (argv: string[]) => Promise<T>, log?: (l: string) => void, how = ''): Promise<Record<string, T[]>> {
-  const out: Record<string, T[]> = Object.fromEntries(variants.map((v) => [v.name, [] as T[]]));
-  for (let r = 0; r < warmup + rounds; r++) {
-    for (const v of variants) {
-      const u = await run(v.argv);
-      if (r >= warmup) out[v.name]!.push(u);
-    }
-    log?.(`  round ${r + 1}/${warmup + rounds}${how}${r < warmup ? ' (warm-up)' : ''}`);
-  }
-  return out;
-}
-
-/** Interleaved rounds of user commands in this process (userRun). */
 export function commandRounds(variants: CommandVariant[], rounds: number, warmup: number, log?: (l: string) => void): Promise<Record<string, UserRun[]>> {
-  return interleavedRounds(variants, rounds, warmup, userRun, log);
+  return interleavedRounds(variants, rounds, warmup, (v) => userRun(v.argv), log);
 }
 
 /** "2^19" for a power of two, else the number with separators. */
