@@ -73,9 +73,9 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
   const warm: Way = { id: 'later', tag: ' (later cell)', engineMs: (n) => later[n]!.map((l) => l.out.wallMs), faults: (n) => later[n]!.map((l) => l.minorFaults),
     handed: (n) => later[n]!.map((l) => l.out.reusedMemory), counters: (n) => counterRecord(later[n]!.at(-1)!.out.raw.counters) };
   const ways = [own, here, warm];
+  const differ = (a: Record<string, number>, b: Record<string, number>) => Object.keys(b).some((k) => a[k] !== b[k]);
   for (const w of ways) {
     for (const s of STRATEGIES) {
-      const differ = (a: Record<string, number>, b: Record<string, number>) => Object.keys(b).some((k) => a[k] !== b[k]);
       if (differ(w.counters(`${s}/js`), w.counters(`${s}/wasm`))) throw new Error(`end to end: the engines disagree on upload ${s}`);
       if (differ(w.counters(`${s}/wasm`), own.counters(`${s}/wasm`))) throw new Error(`end to end: upload ${s} counted differently in its own process and as measured ${w.id}`);
     }

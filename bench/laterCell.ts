@@ -39,4 +39,3 @@ export async function laterCellRounds(variants: CommandVariant[], rounds: number
     dropSpareMemory();
   }
 }
-
