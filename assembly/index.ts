@@ -182,12 +182,12 @@ function scrub_walk(write: bool): f64 {
     at = L.sfn_ptr + (pfns << 2);
   }
   zero(at, L.page_rec_ptr); // the written-bit maps, once read
-  zero_written(L.page_rec_ptr, pfns << 4, L.page_rec_written_ptr, stamp_block); // 16-byte records too
-  at = L.page_rec_ptr + (pfns << 4);
+  zero_written(L.page_rec_ptr, pfns * L.PAGE_REC_BYTES, L.page_rec_written_ptr, L.STAMP_BLOCK_SHIFT + ctz<i32>(<i32>L.PAGE_REC_BYTES));
+  at = L.page_rec_ptr + pfns * L.PAGE_REC_BYTES;
   if (L.has_p2m) {
     zero(at, L.xen_frames_ptr);
-    zero_written(L.xen_frames_ptr, <usize>L.host_pages << 3, L.xen_frames_written_ptr, 12); // 8-byte records
-    at = L.xen_frames_ptr + (<usize>L.host_pages << 3);
+    zero_written(L.xen_frames_ptr, <usize>L.host_pages * L.XEN_FRAME_BYTES, L.xen_frames_written_ptr, L.XEN_FRAME_BLOCK_SHIFT + ctz<i32>(<i32>L.XEN_FRAME_BYTES));
+    at = L.xen_frames_ptr + <usize>L.host_pages * L.XEN_FRAME_BYTES;
   }
   zero(at, L.buffers_ptr); // the records' written-bit maps among them, once read
   zero(L.buffers_ptr, L.buffers_ptr + <usize>L.slots_high * L.SLOT_BYTES);

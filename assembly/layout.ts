@@ -271,9 +271,9 @@ export function heads_bytes(frames: u64, top: i32): u64 {
   const at = bits + (<usize>b >> 3);
   store<u8>(at, <u8>(<i32>load<u8>(at) | (1 << (b & 7))));
 }
-@inline export function mark_xen_frame(s: i32): void { set_written_bit(xen_frames_written_ptr, s >> 9); } // its 512 records' bit (scrub)
-/** Frames (pfns) per bit of stamps_written (expected_written): one 4 KiB page of either table. */
-@inline export const STAMP_BLOCK_SHIFT: i32 = 8;
+@inline export const STAMP_BLOCK_SHIFT: i32 = 8; // frames (pfns) per bit of stamps_written (expected_written, page_rec_written): 4 KiB of either table
+@inline export const XEN_FRAME_BLOCK_SHIFT: i32 = 9; // Xen frame records (XEN_FRAME_BYTES each) per bit of xen_frames_written: 4 KiB of them
+@inline export function mark_xen_frame(s: i32): void { set_written_bit(xen_frames_written_ptr, s >> XEN_FRAME_BLOCK_SHIFT); } // for scrub
 /** Bytes of a written-bit map over n frames or pfns, rounded up. */
 @inline export function written_bits_bytes(n: u64): u64 { return ((n >> <u64>STAMP_BLOCK_SHIFT) >> 3) + 8; }
 @inline export const HEADS_TABLE_BYTES: u64 = 128; // room for 32 orders
@@ -313,13 +313,13 @@ export function layout_place(): u64 {
   page_rec_ptr = <usize>at; at = region(at, pfns * PAGE_REC_BYTES);
   buddy_heads_ptr = <usize>at; at = region(at, heads_bytes(pfns, MAX_ORDER - 2));
   buddy_top_ptr = <usize>at; at = region(at, ((pfns >> <u64>(MAX_ORDER - 1)) + 1) * 8);
-  page_rec_written_ptr = <usize>at; at = region(at, written_bits_bytes(pfns)); // 16-byte records: 256 a bit
+  page_rec_written_ptr = <usize>at; at = region(at, written_bits_bytes(pfns)); // a bit per 2^STAMP_BLOCK_SHIFT records
   if (has_p2m) {
     xen_frames_ptr = <usize>at; at = region(at, frames * XEN_FRAME_BYTES);
     heap_heads_ptr = <usize>at; at = region(at, heads_bytes(frames, XEN_HEAP_MAX_ORDER));
     heap_lists_ptr = <usize>at; at = region(at, <u64>XEN_NR_ZONES * <u64>(XEN_HEAP_MAX_ORDER + 1) * 8 + <u64>XEN_NR_ZONES * 4);
     xen_out_ptr = <usize>at; at = region(at, <u64>(1 << XEN_MAX_EXCHANGE_ORDER) * 8);
-    xen_frames_written_ptr = <usize>at; at = region(at, written_bits_bytes(frames >> 1)); // 8-byte records: 512 a bit
+    xen_frames_written_ptr = <usize>at; at = region(at, written_bits_bytes(frames >> <u64>(XEN_FRAME_BLOCK_SHIFT - STAMP_BLOCK_SHIFT)));
   }
   const slots = <u64>max(slot_capacity, nslabs);
   slots_used_ptr = <usize>at; at = region(at, ((slots + IO_TLB_SEGSIZE - 1) / <u64>IO_TLB_SEGSIZE) * <u64>(IO_TLB_SEGSIZE >> 3));

@@ -9,7 +9,7 @@
 
 import { XEN_HEAP_MAX_ORDER, XEN_NR_ZONES, XEN_NO_LIMIT_BITS, PAGE_SHIFT } from '../abi';
 import { xen_frames_ptr, XEN_FRAME_BYTES, XF_NEXT, XF_M2P, XF_M2P_NONE, XF_LINK_TAG, heap_heads_ptr, heap_lists_ptr,
-  host_pages, heads_init, mark_xen_frame, xen_frames_written_ptr, written_bits_bytes } from '../layout';
+  host_pages, heads_init, mark_xen_frame, xen_frames_written_ptr, written_bits_bytes, XEN_FRAME_BLOCK_SHIFT, STAMP_BLOCK_SHIFT } from '../layout';
 import { mfn_to_sfn, sfn_to_mfn } from '../sim/translate';
 
 // A free block's head frame keeps its links in its Xen record (layout.ts), which sits at the frame's
@@ -90,7 +90,7 @@ function list_del(zone: i32, order: i32, s: i32, f: i32 = -1): i32 {
 /** init_node_heap: every list empty, nothing available, no frame a free head. */
 export function xen_heap_reset(): void {
   heads_init(heap_heads_ptr, <u64>host_pages, XEN_HEAP_MAX_ORDER); // no free block: zero bitmaps, written
-  memory.fill(xen_frames_written_ptr, 0, <usize>written_bits_bytes(<u64>host_pages >> 1)); // likewise
+  memory.fill(xen_frames_written_ptr, 0, <usize>written_bits_bytes(<u64>host_pages >> <u64>(XEN_FRAME_BLOCK_SHIFT - STAMP_BLOCK_SHIFT))); // likewise
   for (let z = 0; z < XEN_NR_ZONES; z++) {
     for (let o = 0; o < ORDERS; o++) { store<i32>(head_at(z, o), -1); store<i32>(tail_at(z, o), -1); }
     store<i32>(avail_at(z), 0);
