@@ -6,7 +6,7 @@ import type { OpSink } from './sink.js';
 import { type TraceLimits, TraceTranslator } from './trace.js';
 import { NO_TRACE_EVENTS, TraceSyntaxError, deviceList, eventDevice, traceLineHead } from './traceEvents.js';
 import { AddrFolder } from './traceAddr.js';
-import { CUT_NOTE, byEvents } from './traceSummary.js';
+import { byEvents, cutNote } from './traceSummary.js';
 
 /**
  * A last line with no break after it that is, or may be, one of our events: not read. The kernel
@@ -43,7 +43,7 @@ export async function translateTrace(path: string, limits: TraceLimits, sink: Op
   if (!given && s.devices.length > 1) {
     throw new UsageError(`${escapeText(name)}: the trace has events of ${s.devices.length} devices (${deviceList(s.devices)}); choose one with --trace-device`);
   }
-  if (sink.count === 0) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay (its events were all counted and skipped, or swiotlb_bounced lines)${cut ? `; ${CUT_NOTE}` : ''}`));
+  if (sink.count === 0) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay (its events were all counted and skipped, or swiotlb_bounced lines)${cutNote(cut)}`));
   return t;
 }
 
@@ -72,7 +72,7 @@ export async function scanTraceDevices(path: string, signal?: AbortSignal): Prom
 
 /** The device to replay when --trace-device is not given: the one with most events; a tie is the user's to break. */
 export function busiestDevice(path: string, { devices, lines, cut }: TraceScan): string {
-  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, lines, `${NO_TRACE_EVENTS}${cut ? `; ${CUT_NOTE}` : ''}`));
+  if (devices.length === 0) throw new UsageError(msg.scriptLine(path, lines, `${NO_TRACE_EVENTS}${cutNote(cut)}`));
   if (devices.length > 1 && devices[0]!.events === devices[1]!.events) {
     throw new UsageError(`${escapeText(path)}: several devices have the most events (${deviceList(devices)}); choose one with --trace-device`);
   }

@@ -105,8 +105,10 @@ export function byEvents(counts: Map<string, number>): { name: string; events: n
   return [...counts].map(([name, events]) => ({ name, events })).sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
 }
 
-/** What an error says when the trace's last line, cut short, was not read (source/traceFile.ts). */
-export const CUT_NOTE = 'its last line, with no line break after it, was not read (a file cut short ends so)';
+/** What an error adds when the trace's last line, cut short, was not read (source/traceFile.ts): '' if it was read. */
+export function cutNote(cut: boolean): string {
+  return cut ? '; its last line, with no line break after it, was not read (a file cut short ends so)' : '';
+}
 
 /** The end of a replay (source/trace.ts finish): which device ran, whether the user chose one with
  * no events (exit 2), whether the last line was cut (not read). */
@@ -115,7 +117,7 @@ export function finishSummary(s: TraceSummary, at: { file: string; lines: number
   s.lines = at.lines;
   s.skipped.cut = at.cut ? 1 : 0;
   s.devices = byEvents(at.deviceEvents);
-  const cut = at.cut ? `; ${CUT_NOTE}` : '';
+  const cut = cutNote(at.cut);
   if (s.devices.length === 0) throw new UsageError(msg.scriptLine(at.file, at.lines, NO_TRACE_EVENTS + cut));
   if (at.chosen !== undefined && !at.deviceEvents.has(at.chosen)) {
     throw new UsageError(`--trace-device: ${shown(at.chosen)} has no events in ${escapeText(at.file)} (devices: ${deviceList(s.devices)})${cut}`);
