@@ -4,11 +4,13 @@
 // class freed last from the rcache, else the highest free block aligned to its size below the
 // cached node; free_iova_fast keeps a run of a cacheable class in the rcache (loaded magazine,
 // then prev, then the depot). A mapping's IOVA is read back with a wrong-size unmap (dma-debug
-// reports its address). The dummy page (D3) takes the window's top entry, TOP − 1.
+// reports its address); on a run of several pages that unmap is partial (it unmaps the pages its
+// size covers: the last describe block), which the tests before it never look past. The dummy page
+// (D3) takes the window's top entry, TOP − 1.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_MAG_SIZE, IommuMode, Kernel, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
-import { BIDI, ENGINES, PAGE, alloc, cpuWrite, devRead, map, mappingError, runOn, unmap, type OpWords, type Outcome } from './engineHarness.js';
+import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_MAG_SIZE, IommuMode, Kernel, Op, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
+import { BIDI, ENGINES, PAGE, alloc, allocCoherent, cpuWrite, devRead, map, mappingError, runOn, unmap, type OpWords, type Outcome } from './engineHarness.js';
 
 const modern = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: IommuMode.strict };
 const TOP = IOMMU_WINDOW_PAGES;
@@ -84,6 +86,50 @@ for (const engine of ENGINES) {
       const o = await runOn(engine, modern, ops);
       assert.equal(o.c.mappingErrors, 0);
       assert.deepEqual([o.kind, field(o, 'dmaAddr')], [ViolationKind.foreign, BigInt(iova(TOP - 64))]);
+    });
+  });
+
+  describe(`An unmap of fewer pages than the mapping (engine ${engine})`, () => {
+    // A 4-page map, then an unmap of 1 page at its handle (dma-debug: a different size). 6.12
+    // __iommu_dma_unmap clears and frees by the caller's size: the page table loses page 0 only,
+    // and free_iova_fast puts the IOVA in the 1-page class's rcache, so the next 1-page map gets
+    // it while pages 1-3 still translate. 2.6.37 ppc64 __iommu_free clears 1 TCE and 1 bitmap bit.
+    const partial = (more: OpWords[] = []): OpWords[] => [alloc(0, 4), cpuWrite(0, 0, 4 * PAGE), map(0, BIDI, 0, 4 * PAGE), unmap(0, BIDI, PAGE), ...more];
+
+    it('6.12 strict: the tail still translates to the page it mapped, and the IOVA goes to the smaller class', async () => {
+      const o = await runOn(engine, modern, partial([devRead(0, 2 * PAGE, PAGE), alloc(1), map(1), unmap(1, BIDI, 1)]));
+      assert.equal(o.c.iommuPagesUnmapped, 1 + 1, "one page unmapped, as asked (and the probe's own)");
+      assert.equal(o.kind, ViolationKind.none, "the device read the unmapped buffer's page 2 through its stale handle, and saw its data");
+      assert.deepEqual(probed(o), [iova(TOP - 8), iova(TOP - 8)], "the 1-page map got the 4-page run's IOVA from the 1-page rcache");
+      // Page 0 was overwritten by buffer 1's mapping; a read of the old handle's page 0 sees buffer 1's page.
+      const p0 = await runOn(engine, modern, partial([alloc(1), cpuWrite(1), map(1), devRead(0, 0, PAGE)]));
+      assert.deepEqual([p0.kind, field(p0, 'seenHi')], [ViolationKind.foreign, 2n]);
+    });
+
+    it('6.12 lazy: one page queued, the tail still reachable', async () => {
+      const o = await runOn(engine, { ...modern, iommuMode: IommuMode.lazy }, partial([devRead(0, 3 * PAGE, PAGE)]));
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.c.iommuPagesQueued, o.kind], [1, 1, ViolationKind.none]);
+    });
+
+    it('2.6.37: one entry cleared; the tail stays mapped and taken (next fit steps over it)', async () => {
+      const old = { ...modern, kernel: Kernel['2010'] };
+      const o = await runOn(engine, old, partial([devRead(0, PAGE, 3 * PAGE), alloc(1), map(1), unmap(1, BIDI, 1)]));
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind], [1 + 1, ViolationKind.none], "one page unmapped, as asked (and the probe's own)");
+      assert.deepEqual(probed(o), [iova(1), iova(5)]);
+      // Next fit to the window's end (511 runs of 1024 and one of 1019 after entry 4), then a wrap:
+      // a 2-page map finds only entry 1 free below the hint (2–4 are the tail's), so it fails.
+      const fill: OpWords[] = [alloc(1, 1024), ...Array.from({ length: 511 }, () => map(1, BIDI, 0, 1024 * PAGE)), alloc(2, 1019), map(2, BIDI, 0, 1019 * PAGE)];
+      const full = await runOn(engine, old, partial([...fill, alloc(3, 2), map(3, BIDI, 0, 2 * PAGE)]));
+      assert.equal(full.c.mappingErrors, 1, 'the tail stays taken: no 2-page room after the wrap');
+      const p0 = await runOn(engine, old, partial([devRead(0, 0, PAGE)]));
+      assert.deepEqual([p0.kind, field(p0, 'hopPfn')], [ViolationKind.foreign, -1n], 'page 0 was unmapped: the read faults');
+    });
+
+    it('dma_free_coherent with a smaller size unmaps that many IOVA pages, on both eras', async () => {
+      for (const kernel of [Kernel.modern, Kernel['2010']]) {
+        const o = await runOn(engine, { ...modern, kernel }, [allocCoherent(0, 4), [Op.FREE_COHERENT, 0, 2 * PAGE]]);
+        assert.deepEqual([o.c.iommuPagesMapped, o.c.iommuPagesUnmapped], [4, 2], `kernel ${kernel}`);
+      }
     });
   });
 }

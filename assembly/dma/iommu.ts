@@ -8,7 +8,7 @@
 // page table is cleared at once but the IOTLB keeps the translations the device had cached, and
 // the allocator cannot reuse the IOVA until a flush.
 
-import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, IOVA_DEFAULT_FQ_SIZE,
+import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, PAGE_SIZE, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES, KERNEL_MODERN } from '../abi';
 import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
@@ -139,20 +139,32 @@ export function iommu_run_at(bus: u64): bool {
 }
 
 /**
- * Frees the allocation starting at the entry holding `bus`; false when none starts there.
+ * Unmaps the allocation starting at the entry holding `bus`, by the caller's size: `pages`, the
+ * IOVA pages its size covers from `bus` (−1: the run's own). Returns the pages unmapped (0: no run
+ * starts there).
  * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once with iommu_unmap_fast
  * (iommu.c), then strict syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
  * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
  * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
  * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
+ * Strict and lazy both take the caller's size, not the mapping's, as 2.6.37 ppc64
+ * iommu_unmap_page and iommu_free_coherent do (__iommu_free: tce_free and the bitmap clear of that
+ * many entries). So a partial unmap (fewer pages than the run) leaves the run's tail translating,
+ * its entries taken and reachable by the device, with no mapping left to free them; 6.12 also
+ * frees the IOVA under the smaller size, into that size's rcache class (at or below the run's), so
+ * that a later map of that class gets it while the tail is still mapped (free_iova_fast; the map
+ * fills its entries over the tail's). Different (docs/ENGINE.md §8): an unmap of more pages than
+ * the run frees the run alone (the kernel's would clear the entries after it, another mapping's);
+ * a second unmap of the handle, or one of the tail's pages, finds no run and does nothing.
  * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
- * counts (dma/mapping.ts dma_unmap_addr). Returns the run's pages (0: none starts there).
+ * counts (dma/mapping.ts dma_unmap_addr).
  */
-export function iommu_free_at(bus: u64, now: bool = false): i32 {
+export function iommu_free_at(bus: u64, now: bool = false, pages: i32 = -1): i32 {
   const first = iova_entry_of(bus);
   if (first < 0) return 0;
-  const n = <i32>load<u32>(len_at(first));
-  if (n == 0) return 0;
+  const run = <i32>load<u32>(len_at(first));
+  if (run == 0) return 0;
+  const n = pages >= 0 && pages < run ? pages : run;
   store<u32>(len_at(first), 0);
   if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
   if (lazy && !now) {
@@ -168,6 +180,12 @@ export function iommu_free_at(bus: u64, now: bool = false): i32 {
     clear_run(first, n);
   }
   return n;
+}
+
+/** The IOVA pages an unmap of `size` bytes at `bus` covers (6.12 iova_align(size + iova_offset);
+ * 2.6.37 iommu_num_pages). */
+@inline export function iommu_unmap_pages(bus: u64, size: i32): i32 {
+  return <i32>(((bus & <u64>(PAGE_SIZE - 1)) + <u64>max(size, 0) + <u64>(PAGE_SIZE - 1)) >> <u64>PAGE_SHIFT);
 }
 
 /**

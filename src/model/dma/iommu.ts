@@ -9,6 +9,12 @@ import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_READ_ONLY, I
 import type { Counters } from '../sim/counters.js';
 import { IovaDomain } from './iova.js';
 
+/** The IOVA pages an unmap of `size` bytes at `bus` covers (6.12 iova_align(size + iova_offset);
+ * 2.6.37 iommu_num_pages; assembly/dma/iommu.ts iommu_unmap_pages). */
+export function iommuUnmapPages(bus: number, size: number): number {
+  return Math.floor(((bus % PAGE_SIZE) + Math.max(size, 0) + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
 interface FqEntry { first: number; pages: number; op: number }
 
@@ -67,18 +73,23 @@ export class Iommu {
   }
 
   /**
-   * Frees the allocation starting at the entry `bus` falls in; returns its length (0 if none).
-   * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once (iommu_unmap_fast,
-   * iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
-   * (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page stays
-   * reachable only through a translation the device had cached (iotlbFill); the rest are held.
+   * Unmaps the allocation starting at the entry `bus` falls in, by the caller's size: `pages`, the
+   * IOVA pages it covers (-1: the run's own; iommuUnmapPages). Returns the pages unmapped (0 if no run
+   * starts there). __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once
+   * (iommu_unmap_fast, iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast);
+   * lazy (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page
+   * stays reachable only through a translation the device had cached (iotlbFill); the rest are held.
+   * A partial unmap (fewer pages than the run) leaves the run's tail translating and taken, and
+   * 6.12 frees the IOVA under the smaller size class (assembly/dma/iommu.ts iommu_free_at says why,
+   * and what is different).
    * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
    * iommu_free_at says how it is counted).
    */
-  freeAt(bus: number, op: number, now = false): number {
+  freeAt(bus: number, op: number, now = false, pages = -1): number {
     const first = this.entryOf(bus);
-    const n = first < 0 ? undefined : this.runs.get(first);
-    if (n === undefined) return 0;
+    const run = first < 0 ? undefined : this.runs.get(first);
+    if (run === undefined) return 0;
+    const n = pages >= 0 && pages < run ? pages : run;
     this.runs.delete(first);
     if (this.lazy && !now) {
       // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
