@@ -88,6 +88,12 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = f
   return first;
 }
 
+/** The IOVA pages an unmap of `size` ≥ 0 bytes at `bus` covers (6.12 iova_align(size + iova_offset);
+ * 2.6.37 iommu_num_pages). */
+@inline function unmap_pages(bus: u64, size: i32): i32 {
+  return <i32>(((bus & <u64>(PAGE_SIZE - 1)) + <u64>size + <u64>(PAGE_SIZE - 1)) >> <u64>PAGE_SHIFT);
+}
+
 @inline export function iova_of(first: i32): u64 {
   return IOMMU_BASE + (<u64>first << PAGE_SHIFT);
 }
@@ -139,9 +145,9 @@ export function iommu_run_at(bus: u64): bool {
 }
 
 /**
- * Unmaps the allocation starting at the entry holding `bus`, by the caller's size: `pages`, the
- * IOVA pages its size covers from `bus` (−1: the run's own). Returns the pages unmapped (0: no run
- * starts there).
+ * Unmaps the allocation starting at the entry holding `bus`, by the caller's size: the IOVA pages
+ * `size` bytes cover from `bus` (unmap_pages; −1: the run's own). Returns the pages unmapped (0:
+ * no run starts there).
  * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once with iommu_unmap_fast
  * (iommu.c), then strict syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
  * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
@@ -159,12 +165,12 @@ export function iommu_run_at(bus: u64): bool {
  * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
  * counts (dma/mapping.ts dma_unmap_addr).
  */
-export function iommu_free_at(bus: u64, now: bool = false, pages: i32 = -1): i32 {
+export function iommu_free_at(bus: u64, now: bool = false, size: i32 = -1): i32 {
   const first = iova_entry_of(bus);
   if (first < 0) return 0;
   const run = <i32>load<u32>(len_at(first));
   if (run == 0) return 0;
-  const n = pages >= 0 && pages < run ? pages : run;
+  const n = size >= 0 ? min(unmap_pages(bus, size), run) : run;
   store<u32>(len_at(first), 0);
   if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
   if (lazy && !now) {
@@ -180,12 +186,6 @@ export function iommu_free_at(bus: u64, now: bool = false, pages: i32 = -1): i32
     clear_run(first, n);
   }
   return n;
-}
-
-/** The IOVA pages an unmap of `size` bytes at `bus` covers (6.12 iova_align(size + iova_offset);
- * 2.6.37 iommu_num_pages). */
-@inline export function iommu_unmap_pages(bus: u64, size: i32): i32 {
-  return <i32>(((bus & <u64>(PAGE_SIZE - 1)) + <u64>max(size, 0) + <u64>(PAGE_SIZE - 1)) >> <u64>PAGE_SHIFT);
 }
 
 /**

@@ -22,7 +22,7 @@ import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
-import { iommu_alloc, iommu_free_at, iommu_run_at, iova_of, iommu_queued_unmap_op, iommu_unmap_pages } from './iommu';
+import { iommu_alloc, iommu_free_at, iommu_run_at, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
 // How a map reached the device (a caller's outcome record, e.g. a buffer's mapping fields):
@@ -251,7 +251,7 @@ export function dma_handle_retaken(dma: u64, orig: u64, size: i32): bool {
 export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
   const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {
-    const n = iommu_free_at(dma, undo, iommu_unmap_pages(dma, size));
+    const n = iommu_free_at(dma, undo, max(size, 0));
     if (undo) count(kernel_era == KERNEL_MODERN ? C_IOMMU_PAGES_MAPPED : C_IOMMU_PAGES_UNMAPPED, kernel_era == KERNEL_MODERN ? -n : n);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);

@@ -13,7 +13,6 @@ import { setMemoryDecrypted, setMemoryEncrypted } from '../mm/setMemory.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import { rangeRequiresAlignment, rangeStraddlesPageBoundary } from '../xen/swiotlbXen.js';
-import { iommuUnmapPages } from './iommu.js';
 import { dmaCapable, forceDmaUnencrypted, type DmaState } from './mapping.js';
 
 /** A coherent block: its first pfn, device handle, and the order Xen exchanged for it (-1: none). */
@@ -118,7 +117,7 @@ export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: numb
   // the caller's size, and the free call's type and direction
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir, type, sgEnts: tableEnts(type) });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
-  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op, false, iommuUnmapPages(block.handle, given)); // the caller's size
+  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op, false, Math.max(given, 0)); // the caller's size
   ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);

@@ -9,10 +9,10 @@ import { IOMMU_BASE, IOMMU_HELD, IOMMU_IOTLB, IOMMU_PFN_MASK, IOMMU_READ_ONLY, I
 import type { Counters } from '../sim/counters.js';
 import { IovaDomain } from './iova.js';
 
-/** The IOVA pages an unmap of `size` bytes at `bus` covers (6.12 iova_align(size + iova_offset);
- * 2.6.37 iommu_num_pages; assembly/dma/iommu.ts iommu_unmap_pages). */
-export function iommuUnmapPages(bus: number, size: number): number {
-  return Math.floor(((bus % PAGE_SIZE) + Math.max(size, 0) + PAGE_SIZE - 1) / PAGE_SIZE);
+/** The IOVA pages an unmap of `size` ≥ 0 bytes at `bus` covers (6.12 iova_align(size + iova_offset);
+ * 2.6.37 iommu_num_pages; assembly/dma/iommu.ts unmap_pages). */
+function unmapPages(bus: number, size: number): number {
+  return Math.floor(((bus % PAGE_SIZE) + size + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
@@ -73,8 +73,8 @@ export class Iommu {
   }
 
   /**
-   * Unmaps the allocation starting at the entry `bus` falls in, by the caller's size: `pages`, the
-   * IOVA pages it covers (-1: the run's own; iommuUnmapPages). Returns the pages unmapped (0 if no run
+   * Unmaps the allocation starting at the entry `bus` falls in, by the caller's size: the IOVA
+   * pages `size` bytes cover from `bus` (unmapPages; -1: the run's own). Returns the pages unmapped (0 if no run
    * starts there). __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once
    * (iommu_unmap_fast, iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast);
    * lazy (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page
@@ -85,11 +85,11 @@ export class Iommu {
    * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
    * iommu_free_at says how it is counted).
    */
-  freeAt(bus: number, op: number, now = false, pages = -1): number {
+  freeAt(bus: number, op: number, now = false, size = -1): number {
     const first = this.entryOf(bus);
     const run = first < 0 ? undefined : this.runs.get(first);
     if (run === undefined) return 0;
-    const n = pages >= 0 && pages < run ? pages : run;
+    const n = size >= 0 ? Math.min(unmapPages(bus, size), run) : run;
     this.runs.delete(first);
     if (this.lazy && !now) {
       // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush

@@ -12,7 +12,7 @@ import { iovaEntryOf, iovaEntryPfn } from '../sim/translate.js';
 import type { XenState } from '../xen/exchange.js';
 import { mapRequiresAlignment, rangeStraddlesPageBoundary, xenPhysToBus } from '../xen/swiotlbXen.js';
 import type { DebugRef, DmaDebug } from './debug.js';
-import { type Iommu, iommuUnmapPages } from './iommu.js';
+import type { Iommu } from './iommu.js';
 import { busToSlot, inOverflow, type SwiotlbPool } from './swiotlb.js';
 
 /** A dma address that is DMA_MAPPING_ERROR (all ones, u64). */
@@ -259,7 +259,7 @@ export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: numbe
   const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
-    const n = s.iommu.freeAt(addr, s.op, undo, iommuUnmapPages(addr, size));
+    const n = s.iommu.freeAt(addr, s.op, undo, Math.max(size, 0));
     if (undo && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing
     else c.iommuPagesUnmapped += n;
     return;
