@@ -132,4 +132,43 @@ for (const engine of ENGINES) {
       }
     });
   });
+
+  describe(`An unmap inside a mapping, behind an IOMMU (engine ${engine})`, () => {
+    // A kernel trace's dma_unmap_page at handle + offset (Op.UNMAP_AT: slot, size, offset, form 0,
+    // dir). The kernel does not look for the mapping: from the address's IOVA page, 6.12 clears the
+    // pages that translate, up to the size, and frees that IOVA (free_iova_fast); 2.6.37 ppc64
+    // __iommu_free clears the entries asked. A driver unmapping a 4-page mapping in two pieces:
+    const unmapAt = (slot: number, size: number, offset: number): OpWords => [Op.UNMAP_AT, slot, size, offset, 0, BIDI];
+    const split = (more: OpWords[] = []): OpWords[] => [alloc(0, 4), cpuWrite(0, 0, 4 * PAGE), map(0, BIDI, 0, 4 * PAGE),
+      unmap(0, BIDI, 2 * PAGE), unmapAt(0, 2 * PAGE, 2 * PAGE), ...more];
+
+    it('6.12 strict: both pieces unmapped, the tail\'s IOVA (inside the run) handed to the next map of its class first', async () => {
+      const o = await runOn(engine, modern, split([devRead(0, 3 * PAGE, PAGE)]));
+      assert.equal(o.c.iommuPagesUnmapped, 4);
+      assert.deepEqual([o.kind, field(o, 'hopPfn')], [ViolationKind.foreign, -1n], 'page 3 no longer translates: the read faults');
+      const two = (slot: number): OpWords[] => [alloc(slot, 2), map(slot, BIDI, 0, 2 * PAGE), unmap(slot, BIDI, 1)];
+      const r = await runOn(engine, modern, split([...two(1), ...two(2)]));
+      assert.deepEqual(probed(r), [iova(TOP - 8), iova(TOP - 6), iova(TOP - 8)], 'the head, then the two 2-page maps: the tail\'s IOVA, then the head\'s');
+    });
+
+    it('6.12 lazy: both pieces queued; a second unmap of the same pages finds nothing in the page table', async () => {
+      const o = await runOn(engine, { ...modern, iommuMode: IommuMode.lazy }, split([unmapAt(0, 2 * PAGE, 2 * PAGE)]));
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.c.iommuPagesQueued, o.c.unmaps], [4, 4, 3]);
+    });
+
+    it('2.6.37: every entry asked is cleared', async () => {
+      const o = await runOn(engine, { ...modern, kernel: Kernel['2010'] }, split([devRead(0, 3 * PAGE, PAGE)]));
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind, field(o, 'hopPfn')], [4, ViolationKind.foreign, -1n]);
+    });
+
+    it('6.12: an inside free of a class too large for the rcache takes the whole run out of the tree (free_iova), head still mapped', async () => {
+      const o = await runOn(engine, modern, [alloc(0, 128), map(0, BIDI, 0, 128 * PAGE), unmapAt(0, 64 * PAGE, 64 * PAGE),
+        devRead(0, 0, PAGE), alloc(1, 128), map(1, BIDI, 0, 128 * PAGE), unmap(1, BIDI, 1)]);
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind], [64 + 1, ViolationKind.none], "buffer 0's head still translates");
+      // dma-debug: the inside unmap (nothing starts there), then buffer 1's probe, which finds buffer
+      // 0's entry beside its own at the same address (two entries, neither a perfect fit).
+      assert.deepEqual([o.classes, o.dma.map(Number)], [['unmap-unknown', 'unmap-unknown'], [iova(TOP - 192), iova(TOP - 256)]],
+        "buffer 1 was given buffer 0's IOVA range");
+    });
+  });
 }

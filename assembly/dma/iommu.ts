@@ -161,7 +161,10 @@ export function iommu_run_at(bus: u64): bool {
  * that a later map of that class gets it while the tail is still mapped (free_iova_fast; the map
  * fills its entries over the tail's). Different (docs/ENGINE.md §8): an unmap of more pages than
  * the run frees the run alone (the kernel's would clear the entries after it, another mapping's);
- * a second unmap of the handle, or one of the tail's pages, finds no run and does nothing.
+ * a second unmap of the handle finds no run and does nothing; an unmap inside the run is
+ * iommu_unmap_inside's. On 6.12 a run whose pages an unmap inside it cleared is still cleared
+ * whole here, its IOVA freed (the kernel's stops at the first page that no longer translates,
+ * and does nothing when the first does not).
  * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
  * counts (dma/mapping.ts dma_unmap_addr).
  */
@@ -173,6 +176,13 @@ export function iommu_free_at(bus: u64, now: bool = false, size: i32 = -1): i32 
   const n = size >= 0 ? min(unmap_pages(bus, size), run) : run;
   store<u32>(len_at(first), 0);
   if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
+  unmap_entries(first, n, now);
+  return n;
+}
+
+/** __iommu_dma_unmap's page-table and IOVA part for entries [first, first + n): strict (or `now`)
+ * empties them and frees the IOVA; lazy holds each the IOTLB did not cache and queues the run. */
+function unmap_entries(first: i32, n: i32, now: bool): void {
   if (lazy && !now) {
     // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
     // drops this run's cached translations too, so it comes first here.
@@ -185,7 +195,46 @@ export function iommu_free_at(bus: u64, now: bool = false, size: i32 = -1): i32 
   } else {
     clear_run(first, n);
   }
+}
+
+/**
+ * An unmap (dma_unmap_page) at `bus` where no run starts, of `size` bytes: a driver's handle plus
+ * an offset, or the second piece of a mapping it unmaps in two. The kernel does not look for the
+ * mapping. 6.12 iommu_dma_unmap_page does nothing where the IOVA page does not translate (its
+ * WARN on iommu_iova_to_phys); else __iommu_dma_unmap clears the pages `size` covers from that
+ * page, stopping at one that does not translate (iommu_unmap_fast), and frees that IOVA
+ * (free_iova_fast: into the rcache of its class, so a later map of the class is given a page
+ * inside the run, or the whole run out of the tree, private_find_iova), or queues it (lazy).
+ * 2.6.37 ppc64 __iommu_free clears that many TCEs and bitmap bits from there, whatever holds them
+ * (nothing when they run past the table). In a run's first page it is an unmap of the run
+ * (iommu_free_at). A run whose pages are cleared this way stays live for its own unmap, which
+ * here clears it whole (iommu_free_at says what is different). Different: 6.12 frees the IOVA
+ * under the pages it cleared (the kernel: the pages asked; a size of 0 frees nothing). Returns
+ * the pages unmapped (0 off the iommu platform).
+ */
+export function iommu_unmap_inside(bus: u64, size: i32): i32 {
+  if (!iommu_present()) return 0;
+  const e = iova_entry_of(bus);
+  if (e < 0) return 0;
+  if (load<u32>(len_at(e)) != 0) return iommu_free_at(bus, false, size);
+  const m = unmap_pages(bus, size);
+  let n = 0;
+  if (kernel_era != KERNEL_MODERN) {
+    if (e + m > IOMMU_WINDOW_PAGES) return 0;
+    n = m;
+  } else {
+    while (n < m && e + n < IOMMU_WINDOW_PAGES && in_page_table(e + n)) n++;
+    if (n == 0) return 0;
+  }
+  count(C_IOMMU_PAGES_UNMAPPED, n);
+  unmap_entries(e, n, false);
   return n;
+}
+
+/** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's that only
+ * the IOTLB still holds)? */
+function in_page_table(e: i32): bool {
+  return (load<u32>(entry_at(e)) & IOMMU_PFN_MASK) != 0 && iommu_queued_unmap_op(e) < 0;
 }
 
 /**

@@ -76,11 +76,26 @@ export function iova_alloc(n: i32): i32 {
   return first;
 }
 
-/** free_iova_fast(first, n): into the rcache of its class, else out of the tree. */
-export function iova_free_fast(first: i32, n: i32): void {
+/** free_iova_fast(pfn, n): into the rcache of its class, else free_iova: out of the tree goes the
+ * run holding `pfn` (private_find_iova), which is the run's first entry unless an unmap inside a
+ * mapping gave another (dma/iommu.ts iommu_unmap_inside). */
+export function iova_free_fast(pfn: i32, n: i32): void {
   const log = order_base_2(n);
-  if (log < IOVA_RANGE_CACHE_MAX_SIZE) rcache_insert(rcache_rec(log), first);
-  else remove(first);
+  if (log < IOVA_RANGE_CACHE_MAX_SIZE) rcache_insert(rcache_rec(log), pfn);
+  else remove_holding(pfn);
+}
+
+/** free_iova / iova_magazine_free_pfns: the tree run holding entry `e` leaves the tree; none holds
+ * it: nothing (free_iova finds none; iova_magazine_free_pfns warns). Runs never overlap, so the
+ * first run start at or below a taken `e` is the one. */
+function remove_holding(e: i32): void {
+  if (!taken(e)) return;
+  for (let s = e; s >= 0; s--) {
+    const size = <i32>load<u32>(size_at(s));
+    if (size == 0) continue;
+    if (s + size > e) remove(s);
+    return;
+  }
 }
 
 /** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; pops its top. */
@@ -124,10 +139,10 @@ function flush_rcaches(): void {
   for (let c = 0; c < IOVA_RANGE_CACHE_MAX_SIZE; c++) {
     const r = rcache_rec(c);
     const l = loaded_mag(r);
-    for (let k = 0; k < load<i32>(r, RC_LOADED); k++) remove(load<i32>(l + (<usize>k << 2)));
+    for (let k = 0; k < load<i32>(r, RC_LOADED); k++) remove_holding(load<i32>(l + (<usize>k << 2)));
     store<i32>(r, load<i32>(r, RC_WHICH) ^ 1, RC_WHICH); // prev's turn (which magazine is which does not matter once both are empty)
     const p = loaded_mag(r);
-    for (let k = 0; k < load<i32>(r, RC_PREV); k++) remove(load<i32>(p + (<usize>k << 2)));
+    for (let k = 0; k < load<i32>(r, RC_PREV); k++) remove_holding(load<i32>(p + (<usize>k << 2)));
     store<i32>(r, 0, RC_LOADED);
     store<i32>(r, 0, RC_PREV);
   }
@@ -135,7 +150,7 @@ function flush_rcaches(): void {
     const r = rcache_rec(c);
     for (let d = load<i32>(r, RC_DEPOT) - 1; d >= 0; d--) {
       const m = depot_mag(r, d);
-      for (let k = 0; k < IOVA_MAG_SIZE; k++) remove(load<i32>(m + (<usize>k << 2)));
+      for (let k = 0; k < IOVA_MAG_SIZE; k++) remove_holding(load<i32>(m + (<usize>k << 2)));
     }
     store<i32>(r, 0, RC_DEPOT);
   }

@@ -91,6 +91,12 @@ export class Iommu {
     if (run === undefined) return 0;
     const n = size >= 0 ? Math.min(unmapPages(bus, size), run) : run;
     this.runs.delete(first);
+    this.unmapEntries(first, n, op, now);
+    return n;
+  }
+
+  /** __iommu_dma_unmap's page-table and IOVA part for entries [first, first + n) (assembly/dma/iommu.ts unmap_entries). */
+  private unmapEntries(first: number, n: number, op: number, now: boolean): void {
     if (this.lazy && !now) {
       // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
       // drops this run's cached translations too, so it comes first here.
@@ -100,7 +106,35 @@ export class Iommu {
     } else {
       this.clearRun(first, n);
     }
+  }
+
+  /**
+   * An unmap at `bus` where no run starts, of `size` bytes (a handle plus an offset, or a mapping's
+   * second piece): from its IOVA page, 6.12 clears the pages that translate in the page table up
+   * to `size` and frees that IOVA (nothing if the first does not translate), 2.6.37 clears every
+   * entry asked (nothing past the table). In a run's first page it is the run's unmap (freeAt).
+   * Returns the pages unmapped (assembly/dma/iommu.ts iommu_unmap_inside says what is different).
+   */
+  unmapInside(bus: number, size: number, op: number): number {
+    const e = this.entryOf(bus);
+    if (e < 0) return 0;
+    if (this.runs.has(e)) return this.freeAt(bus, op, false, size);
+    const m = unmapPages(bus, size);
+    let n = 0;
+    if (!this.iova) {
+      if (e + m > IOMMU_WINDOW_PAGES) return 0;
+      n = m;
+    } else {
+      while (n < m && e + n < IOMMU_WINDOW_PAGES && this.inPageTable(e + n)) n++;
+      if (n === 0) return 0;
+    }
+    this.unmapEntries(e, n, op, false);
     return n;
+  }
+
+  /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's the IOTLB still holds)? */
+  private inPageTable(e: number): boolean {
+    return (this.entries[e]! & IOMMU_PFN_MASK) !== 0 && this.queuedUnmapOp(e) < 0;
   }
 
   /**

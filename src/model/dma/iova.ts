@@ -47,11 +47,24 @@ export class IovaDomain {
     return first;
   }
 
-  /** free_iova_fast(first, n): into the rcache of its class, else out of the tree. */
-  free(first: number, n: number): void {
+  /** free_iova_fast(pfn, n): into the rcache of its class, else free_iova: out of the tree goes the
+   * run holding `pfn` (its first entry, unless an unmap inside a mapping gave another: dma/iommu.ts). */
+  free(pfn: number, n: number): void {
     const log = orderBase2(n);
-    if (log < IOVA_RANGE_CACHE_MAX_SIZE) this.rcacheInsert(this.rcaches[log]!, first);
-    else this.remove(first);
+    if (log < IOVA_RANGE_CACHE_MAX_SIZE) this.rcacheInsert(this.rcaches[log]!, pfn);
+    else this.removeHolding(pfn);
+  }
+
+  /** free_iova / iova_magazine_free_pfns: the tree run holding entry `e` leaves the tree; none: nothing
+   * (assembly/dma/iova.ts remove_holding). */
+  private removeHolding(e: number): void {
+    if (!this.taken[e]) return;
+    for (let s = e; s >= 0; s--) {
+      const size = this.size.get(s);
+      if (size === undefined) continue;
+      if (s + size > e) this.remove(s);
+      return;
+    }
   }
 
   /** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; pops its top. */
@@ -82,13 +95,13 @@ export class IovaDomain {
   /** Every cached run back to the tree, in the kernel's order: each class's loaded then prev, then each depot from its newest magazine. */
   private flushRcaches(): void {
     for (const r of this.rcaches) {
-      for (const f of r.loaded) this.remove(f);
-      for (const f of r.prev) this.remove(f);
+      for (const f of r.loaded) this.removeHolding(f);
+      for (const f of r.prev) this.removeHolding(f);
       r.loaded = [];
       r.prev = [];
     }
     for (const r of this.rcaches) {
-      while (r.depot.length > 0) for (const f of r.depot.pop()!) this.remove(f);
+      while (r.depot.length > 0) for (const f of r.depot.pop()!) this.removeHolding(f);
     }
   }
 
