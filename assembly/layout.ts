@@ -97,9 +97,9 @@ export const DEBUG_PTR: usize = VIOLATION_PTR + <usize>(((VIOLATION_WORDS + 1) &
 export const ZONES_PTR: usize = DEBUG_PTR + <usize>(MAX_DEBUG_RECORDS * DEBUG_WORDS * 8);
 export const POOLS_PTR: usize = ZONES_PTR + <usize>(4 * ZONE_DESC_BYTES);
 export const OUT_SCRATCH_PTR: usize = POOLS_PTR + <usize>(POOL_COUNT * POOL_DESC_BYTES);
-// The lazy IOMMU's flush queue ring (dma/iommu.ts): per entry first IOVA page i32, pages i32, op i64.
-export const IOMMU_FQ_PTR: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES;
-export const FIXED_END: usize = IOMMU_FQ_PTR + <usize>(IOVA_DEFAULT_FQ_SIZE * 16);
+// The lazy IOMMU's flush queue ring (dma/iommu.ts), 32 bytes an entry: first IOVA page, entries cleared, op, IOVA pages.
+export const IOMMU_FQ_PTR: usize = OUT_SCRATCH_PTR + <usize>OUT_SCRATCH_BYTES, IOMMU_FQ_ENTRY_SHIFT: i32 = 5;
+export const FIXED_END: usize = IOMMU_FQ_PTR + (<usize>IOVA_DEFAULT_FQ_SIZE << IOMMU_FQ_ENTRY_SHIFT);
 
 export let stamps_ptr: usize = 0;     // i64 per machine unit (2 per frame) of store frames [0, direct_frames) (sim/translate.ts)
 export let xstamps_ptr: usize = 0;    // xen-pv: u32 per chunk of the store frames above: its stamps' address, 0 = none yet (below)

@@ -171,4 +171,64 @@ for (const engine of ENGINES) {
         "buffer 1 was given buffer 0's IOVA range");
     });
   });
+
+  describe(`The platform's unmap works from the address, not the mapping (engine ${engine})`, () => {
+    // 6.12 __iommu_dma_unmap: iommu_unmap_fast clears from the handle's IOVA page up to the size,
+    // stopping at the first page that does not translate, and running past the mapping's end; the
+    // IOVA is freed under the size asked; iommu_dma_unmap_page does nothing when the first page does
+    // not translate, iommu_dma_free has no such check. 2.6.37 ppc64 __iommu_free: the entries asked.
+    const unmapAt = (slot: number, size: number, offset: number): OpWords => [Op.UNMAP_AT, slot, size, offset, 0, BIDI];
+    // Buffer 1 (2 pages) mapped first takes TOP − 4; buffer 0 (2 pages) below it, TOP − 6. Buffer 0
+    // is then unmapped with a 4-page size: its pages and buffer 1's.
+    const over = (more: OpWords[] = []): OpWords[] => [alloc(1, 2), cpuWrite(1, 0, 2 * PAGE), map(1, BIDI, 0, 2 * PAGE),
+      alloc(0, 2), cpuWrite(0, 0, 2 * PAGE), map(0, BIDI, 0, 2 * PAGE), unmap(0, BIDI, 4 * PAGE), ...more];
+
+    it('6.12 strict: an unmap larger than its mapping clears the next mapping\'s pages, and that mapping\'s own unmap then does nothing', async () => {
+      const o = await runOn(engine, modern, over([devRead(1, 0, PAGE)]));
+      assert.equal(o.c.iommuPagesUnmapped, 4, "buffer 0's two pages and buffer 1's");
+      assert.deepEqual([o.kind, field(o, 'hopPfn')], [ViolationKind.foreign, -1n], "buffer 1's page no longer translates: the read faults");
+      assert.deepEqual(probed(o), [iova(TOP - 6)]);
+      // Buffer 1's unmap finds its first page untranslated (the WARN): nothing unmapped, its IOVA
+      // stays taken, so the next 2-page map comes from the tree below, not from the 2-page rcache.
+      const r = await runOn(engine, modern, over([unmap(1, BIDI, 2 * PAGE), alloc(2, 2), map(2, BIDI, 0, 2 * PAGE), unmap(2, BIDI, 1)]));
+      assert.equal(r.c.iommuPagesUnmapped, 4 + 0 + 1);
+      assert.deepEqual(probed(r), [iova(TOP - 6), iova(TOP - 8)], "buffer 0's 4-page free went to the 4-page class; buffer 1's IOVA was never freed");
+    });
+
+    it('6.12 lazy: the same pages are queued, and the next mapping is out of reach', async () => {
+      const o = await runOn(engine, { ...modern, iommuMode: IommuMode.lazy }, over([devRead(1, 0, PAGE)]));
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.c.iommuPagesQueued, o.kind, field(o, 'hopPfn')], [4, 4, ViolationKind.foreign, -1n]);
+    });
+
+    it('6.12: dma_free_coherent frees its IOVA even when its pages no longer translate', async () => {
+      const ops: OpWords[] = [allocCoherent(1, 2), alloc(0, 2), map(0, BIDI, 0, 2 * PAGE), unmap(0, BIDI, 4 * PAGE),
+        [Op.FREE_COHERENT, 1, 2 * PAGE], alloc(2, 2), map(2, BIDI, 0, 2 * PAGE), unmap(2, BIDI, 1)];
+      const cut = await runOn(engine, modern, [...ops.slice(0, 4), devRead(1, PAGE, PAGE)]);
+      assert.deepEqual([cut.kind, field(cut, 'hopPfn')], [ViolationKind.foreign, -1n], "the allocation's pages no longer translate before its free");
+      const o = await runOn(engine, modern, ops);
+      assert.equal(o.c.iommuPagesUnmapped, 4 + 0 + 1, "buffer 0's unmap took the allocation's two pages; its free found none to clear");
+      assert.deepEqual(probed(o), [iova(TOP - 6), iova(TOP - 4)], "the coherent allocation's IOVA went to the 2-page rcache, and the next 2-page map got it");
+    });
+
+    it('6.12 strict: an unmap at a mapping\'s handle stops at a page an unmap inside it cleared', async () => {
+      const ops: OpWords[] = [alloc(0, 4), cpuWrite(0, 0, 4 * PAGE), map(0, BIDI, 0, 4 * PAGE), unmapAt(0, PAGE, PAGE), unmap(0, BIDI, 4 * PAGE)];
+      const o = await runOn(engine, modern, [...ops, devRead(0, 2 * PAGE, 2 * PAGE)]);
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind], [1 + 1, ViolationKind.none], 'pages 2 and 3 still translate: the stale handle reads their data');
+      const p0 = await runOn(engine, modern, [...ops, devRead(0, 0, PAGE)]);
+      assert.deepEqual([p0.kind, field(p0, 'hopPfn')], [ViolationKind.foreign, -1n], 'page 0 was unmapped');
+    });
+
+    it('2.6.37: an unmap larger than its mapping clears the entries after it, another mapping\'s', async () => {
+      // Next fit: buffer 0 at entries 1-2 (after the dummy page), buffer 1 at 3-4.
+      const ops: OpWords[] = [alloc(0, 2), map(0, BIDI, 0, 2 * PAGE), alloc(1, 2), cpuWrite(1, 0, 2 * PAGE), map(1, BIDI, 0, 2 * PAGE),
+        unmap(0, BIDI, 4 * PAGE), devRead(1, PAGE, PAGE)];
+      const o = await runOn(engine, { ...modern, kernel: Kernel['2010'] }, ops);
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind, field(o, 'hopPfn')], [4, ViolationKind.foreign, -1n]);
+    });
+
+    it('a kernel trace\'s unmap inside a coherent allocation is the platform\'s unmap there too', async () => {
+      const o = await runOn(engine, modern, [allocCoherent(0, 4), cpuWrite(0, 0, 4 * PAGE), unmapAt(0, PAGE, 2 * PAGE), devRead(0, 2 * PAGE, PAGE)]);
+      assert.deepEqual([o.c.iommuPagesUnmapped, o.kind, field(o, 'hopPfn')], [1, ViolationKind.foreign, -1n]);
+    });
+  });
 }

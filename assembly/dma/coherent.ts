@@ -21,7 +21,7 @@ import { set_memory_decrypted, set_memory_encrypted } from '../mm/set_memory';
 import { xen_pv_domain } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../xen/exchange';
 import { range_straddles_page_boundary, range_requires_alignment } from '../xen/swiotlb_xen';
-import { iommu_present, iommu_alloc, iova_of, iommu_free_at } from './iommu';
+import { iommu_present, iommu_alloc, iova_of, iommu_unmap } from './iommu';
 import { debug_add, check_unmap } from './debug';
 import { force_dma_unencrypted } from './mapping';
 
@@ -120,7 +120,7 @@ export function coherent_free_block(pfn: i32, order: i32, handle: u64, exch: i32
   type: i32 = DEBUG_TYPE_COHERENT, dir: i32 = DMA_BIDIRECTIONAL): void {
   if (tracked) check_unmap(handle, given, dir, type); // the caller's size, and the free call's type and direction
   if (exch >= 0) xen_destroy_contiguous_region(pfn, exch);
-  if (iommu_present()) iommu_free_at(handle, false, max(given, 0)); // the caller's size (iommu_free_at)
+  if (iommu_present()) iommu_unmap(handle, max(given, 0), false); // the caller's size; iommu_dma_free has no check of the first page
   cc_convert(pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy
   forget_pages(pfn, 1 << order);
   free_block(pfn, order);

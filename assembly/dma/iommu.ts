@@ -11,17 +11,19 @@
 import { PLATFORM_IOMMU, IOMMU_BASE, IOMMU_WINDOW_PAGES, IOMMU_NONE, PAGE_SHIFT, PAGE_SIZE, IOVA_DEFAULT_FQ_SIZE,
   IOMMU_PFN_MASK, IOMMU_READ_ONLY, IOMMU_IOTLB, IOMMU_HELD,
   C_IOMMU_PAGES_MAPPED, C_IOMMU_PAGES_UNMAPPED, C_IOMMU_PAGES_QUEUED, C_IOMMU_FLUSHES, KERNEL_MODERN } from '../abi';
-import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR } from '../layout';
+import { platform, kernel_era, iommu_ptr, iommu_len_ptr, iommu_marked_ptr, IOMMU_FQ_PTR, IOMMU_FQ_ENTRY_SHIFT } from '../layout';
 import { iova_alloc, iova_free_fast, iova_reset } from './iova';
 import { count, cur_op } from '../sim/counters';
 import { iova_entry_of } from '../sim/translate';
 
 let hint: i32 = 0;
 
-// The flush queue (6.12 struct iova_fq, one CPU's ring): per entry the first IOVA page, its
-// length and the op that queued it; head..tail, one slot always empty (fq_full).
+// The flush queue (6.12 struct iova_fq, one CPU's ring): per entry the first IOVA page, the entries
+// its unmap cleared from there (@4), the op that queued it (@8) and the IOVA pages it frees (@16:
+// the unmap's size, which a walk stopped at a hole or run past the mapping differs from); head..tail,
+// one slot always empty (fq_full). layout.ts gives each entry 1 << IOMMU_FQ_ENTRY_SHIFT bytes.
 let lazy = false;
-@inline function fq_at(i: i32): usize { return IOMMU_FQ_PTR + (<usize>i << 4); }
+@inline function fq_at(i: i32): usize { return IOMMU_FQ_PTR + (<usize>i << IOMMU_FQ_ENTRY_SHIFT); }
 let fq_head: i32 = 0;
 let fq_tail: i32 = 0;
 // The entries the device's IOTLB cached since the last flush (each once): flush_iotlb_all drops them all.
@@ -98,11 +100,12 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = f
   return IOMMU_BASE + (<u64>first << PAGE_SHIFT);
 }
 
-/** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable (6.12:
- * to the rcache or the tree, dma/iova.ts). */
-function clear_run(first: i32, n: i32): void {
+/** The end of __iommu_dma_unmap for entries [first, first + n) whose translation was cleared, the
+ * IOVA under `pages` from `first` (6.12 free_iova_fast: to the rcache or the tree, dma/iova.ts):
+ * strict, at once; lazy, from fq_ring_free. 2.6.37 has no IOVA allocator (its entries are its bitmap). */
+function clear_run(first: i32, n: i32, pages: i32): void {
   for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), IOMMU_NONE);
-  if (kernel_era == KERNEL_MODERN) iova_free_fast(first, n);
+  if (kernel_era == KERNEL_MODERN) iova_free_fast(first, pages);
 }
 
 /**
@@ -118,117 +121,102 @@ function fq_flush(): void {
   }
   marked = 0;
   while (fq_head != fq_tail) {
-    clear_run(load<i32>(fq_at(fq_head)), load<i32>(fq_at(fq_head), 4));
+    const at = fq_at(fq_head);
+    clear_run(load<i32>(at), load<i32>(at, 4), load<i32>(at, 16));
     fq_head = (fq_head + 1) & FQ_MOD_MASK;
   }
 }
 
 /**
- * queue_iova (dma-iommu.c, 6.12): the run takes the tail entry; a full ring ((tail + 1) & mod_mask
- * == head) was flushed and freed first (iommu_free_at does it, before it keeps the run's cached
- * translations). The allocator sees its IOVAs taken until then; which of them still translate is
- * iommu_unmap_fast's business (iommu_free_at). The 10 ms fq_timer is not modelled (no clock).
+ * queue_iova (dma-iommu.c, 6.12): the unmap takes the tail entry (n entries cleared, `pages` IOVA
+ * pages to free); a full ring ((tail + 1) & mod_mask == head) was flushed and freed first
+ * (unmap_entries does it, before it keeps the cached translations). The allocator sees the IOVAs
+ * taken until then; which of them still translate is iommu_unmap_fast's business (iommu_unmap).
+ * The 10 ms fq_timer is not modelled (no clock).
  */
-function queue_iova(first: i32, n: i32): void {
+function queue_iova(first: i32, n: i32, pages: i32): void {
   const at = fq_at(fq_tail);
   store<i32>(at, first);
   store<i32>(at, n, 4);
   store<i64>(at, cur_op, 8);
+  store<i32>(at, pages, 16);
   fq_tail = (fq_tail + 1) & FQ_MOD_MASK;
   count(C_IOMMU_PAGES_QUEUED, n);
 }
 
-/** Does a live run (an allocation not yet freed) start at the IOVA page `bus` falls in? */
-export function iommu_run_at(bus: u64): bool {
-  const first = iova_entry_of(bus);
-  return first >= 0 && load<u32>(len_at(first)) != 0;
-}
-
 /**
- * Unmaps the allocation starting at the entry holding `bus`, by the caller's size: the IOVA pages
- * `size` bytes cover from `bus` (unmap_pages; −1: the run's own). Returns the pages unmapped (0:
- * no run starts there).
- * __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once with iommu_unmap_fast
- * (iommu.c), then strict syncs the IOTLB and frees the IOVA (free_iova_fast); lazy
- * (iotlb_gather.queued) skips the sync and queues the IOVA (iommu_dma_free_iova → queue_iova).
- * So, lazy, a page stays reachable only through a translation the device's IOTLB had cached
- * (IOMMU_IOTLB, set by iommu_iotlb_fill); every other entry is held without a translation.
- * Strict and lazy both take the caller's size, not the mapping's, as 2.6.37 ppc64
- * iommu_unmap_page and iommu_free_coherent do (__iommu_free: tce_free and the bitmap clear of that
- * many entries). So a partial unmap (fewer pages than the run) leaves the run's tail translating,
- * its entries taken and reachable by the device, with no mapping left to free them; 6.12 also
- * frees the IOVA under the smaller size, into that size's rcache class (at or below the run's), so
- * that a later map of that class gets it while the tail is still mapped (free_iova_fast; the map
- * fills its entries over the tail's). Different (docs/ENGINE.md §8): an unmap of more pages than
- * the run frees the run alone (the kernel's would clear the entries after it, another mapping's);
- * a second unmap of the handle finds no run and does nothing; an unmap inside the run is
- * iommu_unmap_inside's. On 6.12 a run whose pages an unmap inside it cleared is still cleared
- * whole here, its IOVA freed (the kernel's stops at the first page that no longer translates,
- * and does nothing when the first does not).
+ * The platform's unmap of `size` bytes at bus address `bus` (dma_unmap_page, an entry of
+ * dma_unmap_sg, dma_free_coherent's unmap), wherever it falls: at a mapping's handle, inside one
+ * (a handle plus an offset, a mapping's second piece), or where nothing is mapped now. The kernel
+ * does not look for the mapping: it works from the IOVA page `bus` falls in, e, over the m pages
+ * the size covers from there (6.12 iova_align(size + iova_offset); 2.6.37 iommu_num_pages).
+ * 6.12 (dma-iommu.c): iommu_dma_unmap_page does nothing when e does not translate
+ * (`warn`: its WARN on iommu_iova_to_phys; unmap_sg and iommu_dma_free have no such check);
+ * __iommu_dma_unmap then clears the page table from e with iommu_unmap_fast, which stops at the
+ * first page that does not translate (iommu.c __iommu_unmap) and does not stop at the mapping's
+ * end, so an unmap larger than its mapping clears the next mapping's pages too; strict syncs the
+ * IOTLB and frees the IOVA under the m pages asked (free_iova_fast: the rcache of order_base_2(m),
+ * else the tree run holding e leaves the tree); lazy skips the sync and queues it (queue_iova).
+ * So a partial unmap (fewer pages than the run) leaves the tail translating and taken, and its
+ * IOVA goes to a class at or below the run's, so that a later map of that class gets it while the
+ * tail is still mapped (the map fills its entries over the tail's).
+ * 2.6.37 ppc64 (iommu_unmap_page, iommu_free_coherent → __iommu_free): tce_free and the bitmap
+ * clear of the m entries from e, whatever holds them; nothing at all when they run past the table.
+ * A run starting at e is no longer live (its handle's unmap). Returns the entries cleared.
  * `now`: a failing map_sg undoing its own entries frees at once, lazy or not, and its caller
  * counts (dma/mapping.ts dma_unmap_addr).
  */
-export function iommu_free_at(bus: u64, now: bool = false, size: i32 = -1): i32 {
-  const first = iova_entry_of(bus);
-  if (first < 0) return 0;
-  const run = <i32>load<u32>(len_at(first));
-  if (run == 0) return 0;
-  const n = size >= 0 ? min(unmap_pages(bus, size), run) : run;
-  store<u32>(len_at(first), 0);
-  if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
-  unmap_entries(first, n, now);
-  return n;
-}
-
-/** __iommu_dma_unmap's page-table and IOVA part for entries [first, first + n): strict (or `now`)
- * empties them and frees the IOVA; lazy holds each the IOTLB did not cache and queues the run. */
-function unmap_entries(first: i32, n: i32, now: bool): void {
-  if (lazy && !now) {
-    // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
-    // drops this run's cached translations too, so it comes first here.
-    if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
-    for (let i = 0; i < n; i++) {
-      const p = entry_at(first + i);
-      if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);
-    }
-    queue_iova(first, n);
-  } else {
-    clear_run(first, n);
-  }
-}
-
-/**
- * An unmap (dma_unmap_page) at `bus` where no run starts, of `size` bytes: a driver's handle plus
- * an offset, or the second piece of a mapping it unmaps in two. The kernel does not look for the
- * mapping. 6.12 iommu_dma_unmap_page does nothing where the IOVA page does not translate (its
- * WARN on iommu_iova_to_phys); else __iommu_dma_unmap clears the pages `size` covers from that
- * page, stopping at one that does not translate (iommu_unmap_fast), and frees that IOVA
- * (free_iova_fast: into the rcache of its class, so a later map of the class is given a page
- * inside the run, or the whole run out of the tree, private_find_iova), or queues it (lazy).
- * 2.6.37 ppc64 __iommu_free clears that many TCEs and bitmap bits from there, whatever holds them
- * (nothing when they run past the table). In a run's first page it is an unmap of the run
- * (iommu_free_at). A run whose pages are cleared this way stays live for its own unmap, which
- * here clears it whole (iommu_free_at says what is different). Different: 6.12 frees the IOVA
- * under the pages it cleared (the kernel: the pages asked; a size of 0 frees nothing). Returns
- * the pages unmapped (0 off the iommu platform).
- */
-export function iommu_unmap_inside(bus: u64, size: i32): i32 {
+export function iommu_unmap(bus: u64, size: i32, warn: bool, now: bool = false): i32 {
   if (!iommu_present()) return 0;
   const e = iova_entry_of(bus);
   if (e < 0) return 0;
-  if (load<u32>(len_at(e)) != 0) return iommu_free_at(bus, false, size);
   const m = unmap_pages(bus, size);
   let n = 0;
   if (kernel_era != KERNEL_MODERN) {
     if (e + m > IOMMU_WINDOW_PAGES) return 0;
     n = m;
   } else {
+    if (warn && !in_page_table(e)) return 0;
     while (n < m && e + n < IOMMU_WINDOW_PAGES && in_page_table(e + n)) n++;
-    if (n == 0) return 0;
   }
-  count(C_IOMMU_PAGES_UNMAPPED, n);
-  unmap_entries(e, n, false);
+  store<u32>(len_at(e), 0);
+  if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
+  unmap_entries(e, n, m, now);
   return n;
+}
+
+/** __iommu_dma_unmap's page-table and IOVA part: entries [first, first + n) cleared, the IOVA
+ * under `pages`; strict (or `now`) at once; lazy holds each entry the IOTLB did not cache and
+ * queues the unmap. */
+function unmap_entries(first: i32, n: i32, pages: i32, now: bool): void {
+  if (lazy && !now) {
+    // __iommu_dma_unmap clears the entries, then queue_iova flushes a full ring: that flush drops
+    // this unmap's cached translations too, so it comes first here.
+    if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
+    for (let i = 0; i < n; i++) {
+      const p = entry_at(first + i);
+      if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);
+    }
+    queue_iova(first, n, pages);
+  } else {
+    clear_run(first, n, pages);
+  }
+}
+
+/**
+ * Whether bus address `bus` was given again since a mapping there was unmapped, for a kernel
+ * trace's unmap after that unmap (dma/mapping.ts dma_handle_retaken): a live run starts at its
+ * IOVA page, or the unmap of `size` bytes there would reach a page that now translates (6.12: the
+ * first, as iommu_unmap stops at once where it does not; 2.6.37: any of them, as it clears all).
+ */
+export function iommu_retaken(bus: u64, size: i32): bool {
+  const e = iova_entry_of(bus);
+  if (e < 0) return false;
+  if (load<u32>(len_at(e)) != 0) return true;
+  if (kernel_era == KERNEL_MODERN) return in_page_table(e);
+  const last = min(IOMMU_WINDOW_PAGES, e + max(unmap_pages(bus, size), 1));
+  for (let i = e; i < last; i++) if (load<u32>(entry_at(i)) != IOMMU_NONE) return true;
+  return false;
 }
 
 /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's that only
@@ -266,7 +254,7 @@ export function iommu_queued_unmap_op(e: i32): i64 {
   if ((load<u32>(entry_at(e)) & IOMMU_PFN_MASK) == 0) return -1;
   for (let i = fq_head; i != fq_tail; i = (i + 1) & FQ_MOD_MASK) {
     const first = load<i32>(fq_at(i));
-    if (e >= first && e < first + load<i32>(fq_at(i), 4)) return load<i64>(fq_at(i), 8);
+    if (e >= first && e < first + load<i32>(fq_at(i), 4)) return load<i64>(fq_at(i), 8); // its cleared entries
   }
   return -1;
 }

@@ -78,7 +78,7 @@ export function iova_alloc(n: i32): i32 {
 
 /** free_iova_fast(pfn, n): into the rcache of its class, else free_iova: out of the tree goes the
  * run holding `pfn` (private_find_iova), which is the run's first entry unless an unmap inside a
- * mapping gave another (dma/iommu.ts iommu_unmap_inside). */
+ * mapping gave another (dma/iommu.ts iommu_unmap). */
 export function iova_free_fast(pfn: i32, n: i32): void {
   const log = order_base_2(n);
   if (log < IOVA_RANGE_CACHE_MAX_SIZE) rcache_insert(rcache_rec(log), pfn);

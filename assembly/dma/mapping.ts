@@ -22,7 +22,7 @@ import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
   slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
-import { iommu_alloc, iommu_free_at, iommu_run_at, iova_of, iommu_queued_unmap_op } from './iommu';
+import { iommu_alloc, iommu_unmap, iommu_retaken, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
 // How a map reached the device (a caller's outcome record, e.g. a buffer's mapping fields):
@@ -219,15 +219,15 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
 /**
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
  * unmapped (a kernel trace's call after that unmap, replayed as on a recording machine that had not
- * given the address again, where no live mapping was there): an IOVA run starting there, a bounce
- * slot in a live run, or on 2.6.37 any of the slots the call's `size` bytes reach (do_unmap_single
+ * given the address again, where no live mapping was there): an IOVA run starting there or a page
+ * the unmap would clear that translates again (dma/iommu.ts iommu_retaken), a bounce slot in a live run, or on 2.6.37 any of the slots the call's `size` bytes reach (do_unmap_single
  * frees them all, swiotlb_tbl_sync_single copies across them) in a live run or keeping another
  * io_tlb_orig_addr than the unmapped mapping's (`orig` for the first, a slot more each: never cleared).
  * 6.12 acts only through the first slot's record (its alloc_size and orig_addr), so that one decides.
  */
 export function dma_handle_retaken(dma: u64, orig: u64, size: i32): bool {
   if (dma == DMA_MAPPING_ERROR) return false;
-  if (platform == PLATFORM_IOMMU) return iommu_run_at(dma);
+  if (platform == PLATFORM_IOMMU) return iommu_retaken(dma, size);
   const index = bus_to_slot(dma);
   if (index < 0) return false;
   if (kernel_era == KERNEL_MODERN) return slot_in_use(index);
@@ -251,7 +251,7 @@ export function dma_handle_retaken(dma: u64, orig: u64, size: i32): bool {
 export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
   const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {
-    const n = iommu_free_at(dma, undo, max(size, 0));
+    const n = iommu_unmap(dma, max(size, 0), true, undo); // dma_unmap_page's, wherever `dma` falls
     if (undo) count(kernel_era == KERNEL_MODERN ? C_IOMMU_PAGES_MAPPED : C_IOMMU_PAGES_UNMAPPED, kernel_era == KERNEL_MODERN ? -n : n);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);

@@ -15,7 +15,7 @@ import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, count_sync, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { iommu_unmap_inside } from '../dma/iommu';
+import { iommu_unmap } from '../dma/iommu';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
@@ -274,9 +274,9 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  * map that failed here, at its start), check_unmap's "invalid" answer, as its own unmap would get;
  * inside one, that handle plus the offset, "has not allocated". An unmap counts in `unmaps`. An
  * unmap at a mapping's handle plus an offset behind an IOMMU, live or not, is also the platform's
- * (dma/iommu.ts iommu_unmap_inside: the kernel does not look for the mapping). Different: what the
- * platform's unmap does inside a bounce slot's middle, an unmap inside a coherent allocation (an
- * IOMMU's would unmap there), and a free inside an allocation are not simulated (dma-debug only).
+ * (dma/iommu.ts iommu_unmap: the kernel does not look for the mapping), and so is one inside a
+ * coherent allocation's handle. Different: what the platform's unmap does inside a bounce slot's
+ * middle and a free inside an allocation are not simulated (dma-debug only).
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
   const b = buf(slot);
@@ -286,8 +286,9 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
   const h = rec_kind(b) != KIND_COHERENT && m_has(b) ? m_dma(b) + <u64>(offset - m_offset(b)) : byte_handle(b, offset);
   if (form == 0) count(C_UNMAPS); // an unmap call, as any other
   report_unmap_unknown(h, size, cdir, type);
-  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts iommu_unmap_inside).
-  if (form == 0 && rec_kind(b) != KIND_COHERENT && m_has(b)) iommu_unmap_inside(h, size);
+  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts iommu_unmap), in a
+  // mapping or a coherent allocation alike.
+  if (form == 0 && (rec_kind(b) == KIND_COHERENT || m_has(b))) iommu_unmap(h, size, true);
 }
 
 /**

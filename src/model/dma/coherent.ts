@@ -117,7 +117,7 @@ export function coherentFreeBlock(s: DmaState, block: CoherentBlock, order: numb
   // the caller's size, and the free call's type and direction
   if (tracked) s.debug.checkUnmap(s.op, { dmaAddr: block.handle, size: given, dir, type, sgEnts: tableEnts(type) });
   if (block.exchanged >= 0) xenDestroyContiguousRegion(s, block.pfn, block.exchanged);
-  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.freeAt(block.handle, s.op, false, Math.max(given, 0)); // the caller's size
+  if (s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(block.handle, Math.max(given, 0), s.op, false); // the caller's size; no check of the first page
   ccConvert(s, block.pfn, size, false); // dma_direct_free: back to private before the pages return to the buddy
   s.expected.clearPages(block.pfn, 2 ** order);
   freeBlock(s, block.pfn, order);

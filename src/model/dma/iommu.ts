@@ -15,8 +15,9 @@ function unmapPages(bus: number, size: number): number {
   return Math.floor(((bus % PAGE_SIZE) + size + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
-/** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, length, and the op that queued it. */
-interface FqEntry { first: number; pages: number; op: number }
+/** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, the entries it cleared from
+ * there, the op that queued it and the IOVA pages it frees (its size's). */
+interface FqEntry { first: number; pages: number; op: number; iovaPages: number }
 
 export class Iommu {
   /** pfn + 1 per IOVA page under IOMMU_PFN_MASK, | IOMMU_READ_ONLY for a to_device map, | IOMMU_IOTLB once cached; 0 = empty, IOMMU_HELD = queued without a translation (sim/translate.ts reads it). */
@@ -66,70 +67,56 @@ export class Iommu {
     for (let k = 0; k < n; k++) this.entries[first + k] = (pfn + k + 1) | (readOnly ? IOMMU_READ_ONLY : 0);
   }
 
-  /** Does a live run start at the IOVA page `bus` falls in? (assembly/dma/iommu.ts iommu_run_at) */
-  runAt(bus: number): boolean {
-    const first = this.entryOf(bus);
-    return first >= 0 && this.runs.has(first);
-  }
-
   /**
-   * Unmaps the allocation starting at the entry `bus` falls in, by the caller's size: the IOVA
-   * pages `size` bytes cover from `bus` (unmapPages; -1: the run's own). Returns the pages unmapped (0 if no run
-   * starts there). __iommu_dma_unmap (dma-iommu.c, 6.12) clears the page table at once
-   * (iommu_unmap_fast, iommu.c); strict then syncs the IOTLB and frees the IOVA (free_iova_fast);
-   * lazy (iotlb_gather.queued) skips the sync and queues the IOVA (queueIova). So, lazy, a page
-   * stays reachable only through a translation the device had cached (iotlbFill); the rest are held.
-   * A partial unmap (fewer pages than the run) leaves the run's tail translating and taken, and
-   * 6.12 frees the IOVA under the smaller size class (assembly/dma/iommu.ts iommu_free_at says why,
-   * and what is different).
-   * `now`: a failing map_sg undoing its own entries frees at once, lazy or not (assembly/dma/iommu.ts
-   * iommu_free_at says how it is counted).
+   * The platform's unmap of `size` bytes at `bus`, wherever it falls (a mapping's handle, inside
+   * one, or where nothing is mapped now): the kernel works from the IOVA page e over the m pages
+   * the size covers. 6.12: nothing when `warn` (iommu_dma_unmap_page) and e does not translate;
+   * else the page table is cleared from e up to the first page that does not translate, past the
+   * mapping's end too, and the IOVA freed (strict) or queued (lazy) under m. 2.6.37: the m entries
+   * from e, whatever holds them; nothing past the table. A run starting at e is no longer live.
+   * Returns the entries cleared (assembly/dma/iommu.ts iommu_unmap says more). `now`: a failing
+   * map_sg undoing its own entries frees at once, lazy or not.
    */
-  freeAt(bus: number, op: number, now = false, size = -1): number {
-    const first = this.entryOf(bus);
-    const run = first < 0 ? undefined : this.runs.get(first);
-    if (run === undefined) return 0;
-    const n = size >= 0 ? Math.min(unmapPages(bus, size), run) : run;
-    this.runs.delete(first);
-    this.unmapEntries(first, n, op, now);
-    return n;
-  }
-
-  /** __iommu_dma_unmap's page-table and IOVA part for entries [first, first + n) (assembly/dma/iommu.ts unmap_entries). */
-  private unmapEntries(first: number, n: number, op: number, now: boolean): void {
-    if (this.lazy && !now) {
-      // __iommu_dma_unmap clears the run's entries, then queue_iova flushes a full ring: that flush
-      // drops this run's cached translations too, so it comes first here.
-      if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
-      for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
-      this.queueIova(first, n, op);
-    } else {
-      this.clearRun(first, n);
-    }
-  }
-
-  /**
-   * An unmap at `bus` where no run starts, of `size` bytes (a handle plus an offset, or a mapping's
-   * second piece): from its IOVA page, 6.12 clears the pages that translate in the page table up
-   * to `size` and frees that IOVA (nothing if the first does not translate), 2.6.37 clears every
-   * entry asked (nothing past the table). In a run's first page it is the run's unmap (freeAt).
-   * Returns the pages unmapped (assembly/dma/iommu.ts iommu_unmap_inside says what is different).
-   */
-  unmapInside(bus: number, size: number, op: number): number {
+  unmap(bus: number, size: number, op: number, warn: boolean, now = false): number {
     const e = this.entryOf(bus);
     if (e < 0) return 0;
-    if (this.runs.has(e)) return this.freeAt(bus, op, false, size);
     const m = unmapPages(bus, size);
     let n = 0;
     if (!this.iova) {
       if (e + m > IOMMU_WINDOW_PAGES) return 0;
       n = m;
     } else {
+      if (warn && !this.inPageTable(e)) return 0;
       while (n < m && e + n < IOMMU_WINDOW_PAGES && this.inPageTable(e + n)) n++;
-      if (n === 0) return 0;
     }
-    this.unmapEntries(e, n, op, false);
+    this.runs.delete(e);
+    this.unmapEntries(e, n, m, op, now);
     return n;
+  }
+
+  /** __iommu_dma_unmap's page-table and IOVA part: entries [first, first + n), the IOVA under `pages` (assembly/dma/iommu.ts unmap_entries). */
+  private unmapEntries(first: number, n: number, pages: number, op: number, now: boolean): void {
+    if (this.lazy && !now) {
+      // __iommu_dma_unmap clears the entries, then queue_iova flushes a full ring: that flush drops
+      // this unmap's cached translations too, so it comes first here.
+      if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
+      for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
+      this.queueIova(first, n, pages, op);
+    } else {
+      this.clearRun(first, n, pages);
+    }
+  }
+
+  /** Was `bus` given again since a mapping there was unmapped (a trace's unmap after unmap)? A live
+   * run starts at its IOVA page, or a page the unmap would clear translates (assembly/dma/iommu.ts iommu_retaken). */
+  retaken(bus: number, size: number): boolean {
+    const e = this.entryOf(bus);
+    if (e < 0) return false;
+    if (this.runs.has(e)) return true;
+    if (this.iova) return this.inPageTable(e);
+    const last = Math.min(IOMMU_WINDOW_PAGES, e + Math.max(unmapPages(bus, size), 1));
+    for (let i = e; i < last; i++) if (this.entries[i] !== 0) return true;
+    return false;
   }
 
   /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's the IOTLB still holds)? */
@@ -153,20 +140,21 @@ export class Iommu {
     }
   }
 
-  /** free_iova_fast for a run: its entries empty, the translation gone, the IOVAs reusable (6.12: to
-   * the rcache or the tree, dma/iova.ts). */
-  private clearRun(first: number, n: number): void {
+  /** The end of an unmap: entries [first, first + n) empty, the IOVA under `pages` reusable (6.12
+   * free_iova_fast: to the rcache or the tree, dma/iova.ts); strict at once, lazy at the flush. */
+  private clearRun(first: number, n: number, pages: number): void {
     this.entries.fill(0, first, first + n);
-    this.iova?.free(first, n);
+    this.iova?.free(first, pages);
   }
 
   /**
    * queue_iova (dma-iommu.c, 6.12): the run takes the tail. A full ring (fq_full: one slot always
-   * stays empty) was flushed first by freeAt (flushQueue: fq_flush_iotlb, one flush_iotlb_all that
+   * stays empty) was flushed first by unmapEntries (flushQueue: fq_flush_iotlb, one flush_iotlb_all that
    * drops every translation the IOTLB holds, then fq_ring_free). No fq_timer (no clock).
+   * `pages`: the entries the unmap cleared (iommuPagesQueued); `iovaPages`: what fq_ring_free frees.
    */
-  private queueIova(first: number, pages: number, op: number): void {
-    this.fq.push({ first, pages, op });
+  private queueIova(first: number, pages: number, iovaPages: number, op: number): void {
+    this.fq.push({ first, pages, op, iovaPages });
     this.counters.iommuPagesQueued += pages;
   }
 
@@ -175,7 +163,7 @@ export class Iommu {
     this.counters.iommuFlushes++;
     for (const e of this.marked) this.entries[e] = this.entries[e]! & ~IOMMU_IOTLB;
     this.marked = [];
-    for (const e of this.fq) this.clearRun(e.first, e.pages);
+    for (const e of this.fq) this.clearRun(e.first, e.pages, e.iovaPages);
     this.fq.length = 0;
   }
 

@@ -239,12 +239,13 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
 
 /**
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
- * unmapped (assembly/dma/mapping.ts dma_handle_retaken): an IOVA run starting there, a bounce slot in
+ * unmapped (assembly/dma/mapping.ts dma_handle_retaken): an IOVA run starting there or a page the
+ * unmap would clear that translates again (dma/iommu.ts retaken), a bounce slot in
  * a live run, or on 2.6.37 any slot the call's `size` bytes reach in a live run or keeping another original.
  */
 export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number): boolean {
   if (dma === DMA_ERROR) return false;
-  if (s.iommu) return s.iommu.runAt(dma);
+  if (s.iommu) return s.iommu.retaken(dma, size);
   const pool = s.swiotlb, index = busToSlot(s.layout, s.machine, pool, dma);
   if (index < 0) return false;
   if (s.cfg.kernel === Kernel.modern) return pool.list[index] === 0;
@@ -259,7 +260,7 @@ export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: numbe
   const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
-    const n = s.iommu.freeAt(addr, s.op, undo, Math.max(size, 0));
+    const n = s.iommu.unmap(addr, Math.max(size, 0), s.op, true, undo); // dma_unmap_page's, wherever `addr` falls
     if (undo && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing
     else c.iommuPagesUnmapped += n;
     return;

@@ -197,7 +197,7 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
  * dead mapping's start), `offset` bytes in (assembly/driver/buffer_ops.ts dma_unmap_at): "has not
  * allocated" at the simulated address (a failed map's error handle plus the offset), no lookup; at the error handle itself, as its unmap. `form`:
  * the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page. dma-debug only,
- * but for an unmap at a mapping's handle plus an offset behind an IOMMU (assembly/driver/buffer_ops.ts dma_unmap_at).
+ * but for an unmap at a mapping's or a coherent allocation's handle plus an offset behind an IOMMU (assembly/driver/buffer_ops.ts dma_unmap_at).
  */
 export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
   const [type, cdir] = callDebug(s, form, 0, dir);
@@ -205,8 +205,8 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
   const ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (form === 0) s.counters.unmaps++; // an unmap call, as any other
   s.debug.reportUnmapUnknown(s.op, ref);
-  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts unmapInside).
-  if (form === 0 && buf.kind !== 'coherent' && m && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmapInside(h, size, s.op);
+  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts unmap), in a mapping or a coherent allocation alike.
+  if (form === 0 && (buf.kind === 'coherent' || m) && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(h, size, s.op, true);
 }
 
 /**
