@@ -52,6 +52,14 @@ export function iommu_set_lazy(on: bool): void {
   return iommu_ptr + (<usize>i << 2);
 }
 @inline function len_at(i: i32): usize { return iommu_len_ptr + (<usize>i << 2); }
+// An entry's len word: bits 0-19 the length of a live run starting there (the window has 2^19
+// entries); QUEUED while a lazy unmap holds the entry cleared and not yet flushed, with that
+// unmap's ring slot at SLOT_SHIFT (8 bits: IOVA_DEFAULT_FQ_SIZE is 256).
+@inline const LEN_MASK: u32 = 0xf_ffff;
+@inline const QUEUED: u32 = 0x8000_0000;
+@inline const SLOT_SHIFT: u32 = 20;
+@inline function run_len(i: i32): u32 { return load<u32>(len_at(i)) & LEN_MASK; }
+@inline function queued(i: i32): bool { return (load<u32>(len_at(i)) & QUEUED) != 0; }
 
 /** Last used entry in [start, start + n), or −1 when the whole range is free. */
 function last_used(start: i32, n: i32): i32 {
@@ -85,6 +93,9 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = f
   if (first < 0) return -1;
   const perm: u32 = read_only ? IOMMU_READ_ONLY : 0;
   for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), <u32>(pfn + i + 1) | perm);
+  // Only a lazy unmap marks entries queued: a map given one (an rcache run filed under a larger
+  // class than its own) translates again.
+  if (lazy) for (let i = 0; i < n; i++) store<u32>(len_at(first + i), load<u32>(len_at(first + i)) & LEN_MASK);
   store<u32>(len_at(first), <u32>n);
   if (counted) count(C_IOMMU_PAGES_MAPPED, n);
   return first;
@@ -100,9 +111,9 @@ export function iommu_alloc(pfn: i32, n: i32, counted: bool, read_only: bool = f
   return IOMMU_BASE + (<u64>first << PAGE_SHIFT);
 }
 
-/** The end of __iommu_dma_unmap for entries [first, first + n) whose translation was cleared, the
- * IOVA under `pages` from `first` (6.12 free_iova_fast: to the rcache or the tree, dma/iova.ts):
- * strict, at once; lazy, from fq_ring_free. 2.6.37 has no IOVA allocator (its entries are its bitmap). */
+/** A strict unmap's end (or a failing map_sg's undo): entries [first, first + n) empty, the IOVA
+ * under `pages` from `first` freed (6.12 free_iova_fast: to the rcache or the tree, dma/iova.ts).
+ * 2.6.37 has no IOVA allocator (its entries are its bitmap). */
 function clear_run(first: i32, n: i32, pages: i32): void {
   for (let i = 0; i < n; i++) store<u32>(entry_at(first + i), IOMMU_NONE);
   if (kernel_era == KERNEL_MODERN) iova_free_fast(first, pages);
@@ -121,8 +132,16 @@ function fq_flush(): void {
   }
   marked = 0;
   while (fq_head != fq_tail) {
+    // fq_ring_free: the entry's IOVA; the page-table entries its unmap cleared (the queued ones in
+    // its range: a page that did not translate then, mapped again since, is not its) are gone.
     const at = fq_at(fq_head);
-    clear_run(load<i32>(at), load<i32>(at, 4), load<i32>(at, 16));
+    const first = load<i32>(at);
+    for (let i = first; i < first + load<i32>(at, 4); i++) {
+      if (!queued(i)) continue;
+      store<u32>(entry_at(i), IOMMU_NONE);
+      store<u32>(len_at(i), load<u32>(len_at(i)) & LEN_MASK);
+    }
+    iova_free_fast(first, load<i32>(at, 16));
     fq_head = (fq_head + 1) & FQ_MOD_MASK;
   }
 }
@@ -152,11 +171,13 @@ function queue_iova(first: i32, n: i32, pages: i32): void {
  * the size covers from there (6.12 iova_align(size + iova_offset); 2.6.37 iommu_num_pages).
  * 6.12 (dma-iommu.c): iommu_dma_unmap_page does nothing when e does not translate
  * (`warn`: its WARN on iommu_iova_to_phys; unmap_sg and iommu_dma_free have no such check);
- * __iommu_dma_unmap then clears the page table from e with iommu_unmap_fast, which stops at the
- * first page that does not translate (iommu.c __iommu_unmap) and does not stop at the mapping's
- * end, so an unmap larger than its mapping clears the next mapping's pages too; strict syncs the
- * IOTLB and frees the IOVA under the m pages asked (free_iova_fast: the rcache of order_base_2(m),
- * else the tree run holding e leaves the tree); lazy skips the sync and queues it (queue_iova).
+ * __iommu_dma_unmap then clears the page table over the m pages from e with iommu_unmap_fast
+ * (iommu.c __iommu_unmap, which goes on while the driver's unmap_pages returns pages: x86's do over
+ * empty entries, AMD's iommu_v1_unmap_pages zeroing each bottom-level PTE, Intel's the whole
+ * range; ARM's io-pgtable stops at the first, with a WARN), so an unmap larger than its mapping
+ * clears the next mapping's pages too, up to the window's end; strict syncs the IOTLB and frees
+ * the IOVA under the m pages asked (free_iova_fast: the rcache of order_base_2(m), else the tree
+ * run holding e leaves the tree); lazy skips the sync and queues it (queue_iova).
  * So a partial unmap (fewer pages than the run) leaves the tail translating and taken, and its
  * IOVA goes to a class at or below the run's, so that a later map of that class gets it while the
  * tail is still mapped (the map fills its entries over the tail's).
@@ -177,25 +198,27 @@ export function iommu_unmap(bus: u64, size: i32, warn: bool, now: bool = false):
     n = m;
   } else {
     if (warn && !in_page_table(e)) return 0;
-    while (n < m && e + n < IOMMU_WINDOW_PAGES && in_page_table(e + n)) n++;
+    n = min(m, IOMMU_WINDOW_PAGES - e);
   }
-  store<u32>(len_at(e), 0);
+  store<u32>(len_at(e), load<u32>(len_at(e)) & ~LEN_MASK);
   if (!now) count(C_IOMMU_PAGES_UNMAPPED, n);
   unmap_entries(e, n, m, now);
   return n;
 }
 
 /** __iommu_dma_unmap's page-table and IOVA part: entries [first, first + n) cleared, the IOVA
- * under `pages`; strict (or `now`) at once; lazy holds each entry the IOTLB did not cache and
- * queues the unmap. */
+ * under `pages`; strict (or `now`) at once; lazy marks each entry that translated queued (by this
+ * ring slot), holds those the IOTLB did not cache, and queues the unmap. */
 function unmap_entries(first: i32, n: i32, pages: i32, now: bool): void {
   if (lazy && !now) {
     // __iommu_dma_unmap clears the entries, then queue_iova flushes a full ring: that flush drops
     // this unmap's cached translations too, so it comes first here.
     if (((fq_tail + 1) & FQ_MOD_MASK) == fq_head) fq_flush();
-    for (let i = 0; i < n; i++) {
-      const p = entry_at(first + i);
+    for (let i = first; i < first + n; i++) {
+      if (!in_page_table(i)) continue;
+      const p = entry_at(i);
       if ((load<u32>(p) & IOMMU_IOTLB) == 0) store<u32>(p, IOMMU_HELD);
+      store<u32>(len_at(i), run_len(i) | QUEUED | (<u32>fq_tail << SLOT_SHIFT));
     }
     queue_iova(first, n, pages);
   } else {
@@ -207,22 +230,22 @@ function unmap_entries(first: i32, n: i32, pages: i32, now: bool): void {
  * Whether bus address `bus` was given again since a mapping there was unmapped, for a kernel
  * trace's unmap after that unmap (dma/mapping.ts dma_handle_retaken): a live run starts at its
  * IOVA page, or the unmap of `size` bytes there would reach a page that now translates (6.12: the
- * first, as iommu_unmap stops at once where it does not; 2.6.37: any of them, as it clears all).
+ * first, as dma_unmap_page does nothing where it does not; 2.6.37: any of them, as it clears all).
  */
 export function iommu_retaken(bus: u64, size: i32): bool {
   const e = iova_entry_of(bus);
   if (e < 0) return false;
-  if (load<u32>(len_at(e)) != 0) return true;
+  if (run_len(e) != 0) return true;
   if (kernel_era == KERNEL_MODERN) return in_page_table(e);
   const last = min(IOMMU_WINDOW_PAGES, e + max(unmap_pages(bus, size), 1));
   for (let i = e; i < last; i++) if (load<u32>(entry_at(i)) != IOMMU_NONE) return true;
   return false;
 }
 
-/** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's that only
+/** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued one's that only
  * the IOTLB still holds)? */
 function in_page_table(e: i32): bool {
-  return (load<u32>(entry_at(e)) & IOMMU_PFN_MASK) != 0 && iommu_queued_unmap_op(e) < 0;
+  return (load<u32>(entry_at(e)) & IOMMU_PFN_MASK) != 0 && !queued(e);
 }
 
 /**
@@ -247,14 +270,10 @@ export function iommu_iotlb_fill(bus: u64, len: i32): void {
 }
 
 /**
- * The op that unmapped the queued run holding IOVA entry `e`, when the device still reaches the
- * page through its IOTLB; −1 otherwise (for explanations: scans the ring).
+ * The op whose lazy unmap cleared IOVA entry `e`, when the device still reaches the page through
+ * its IOTLB (the entry queued, not yet flushed); −1 otherwise (for explanations).
  */
 export function iommu_queued_unmap_op(e: i32): i64 {
-  if ((load<u32>(entry_at(e)) & IOMMU_PFN_MASK) == 0) return -1;
-  for (let i = fq_head; i != fq_tail; i = (i + 1) & FQ_MOD_MASK) {
-    const first = load<i32>(fq_at(i));
-    if (e >= first && e < first + load<i32>(fq_at(i), 4)) return load<i64>(fq_at(i), 8); // its cleared entries
-  }
-  return -1;
+  if ((load<u32>(entry_at(e)) & IOMMU_PFN_MASK) == 0 || !queued(e)) return -1;
+  return load<i64>(fq_at(<i32>((load<u32>(len_at(e)) >> SLOT_SHIFT) & <u32>FQ_MOD_MASK)), 8);
 }

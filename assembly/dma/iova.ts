@@ -98,7 +98,11 @@ function remove_holding(e: i32): void {
   }
 }
 
-/** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; pops its top. */
+/** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; then
+ * iova_magazine_pop: the newest run that fits under the window's top (the limit alloc_iova_fast
+ * passes, less the size), moved out by swapping the magazine's last into its place; none: −1, to
+ * the tree (a run filed under a larger class than its own, by an unmap larger than its mapping,
+ * may not fit). */
 function rcache_get(size: i32): i32 {
   const log = order_base_2(size);
   if (log >= IOVA_RANGE_CACHE_MAX_SIZE) return -1;
@@ -113,9 +117,18 @@ function rcache_get(size: i32): i32 {
       store<i32>(r, IOVA_MAG_SIZE, RC_LOADED);
     }
   }
-  const k = load<i32>(r, RC_LOADED) - 1;
-  store<i32>(r, k, RC_LOADED);
-  return load<i32>(loaded_mag(r) + (<usize>k << 2)); // every cached run fits under the top (iova_magazine_pop)
+  const mag = loaded_mag(r);
+  const last = load<i32>(r, RC_LOADED) - 1;
+  const limit = IOMMU_WINDOW_PAGES - size;
+  let i = last;
+  while (load<i32>(mag + (<usize>i << 2)) > limit) {
+    if (i == 0) return -1;
+    i--;
+  }
+  const pfn = load<i32>(mag + (<usize>i << 2));
+  store<i32>(mag + (<usize>i << 2), load<i32>(mag + (<usize>last << 2)));
+  store<i32>(r, last, RC_LOADED);
+  return pfn;
 }
 
 /** __iova_rcache_insert: into loaded; a full one swaps with prev; both full, loaded goes to the depot. */

@@ -24,6 +24,8 @@ export class Iommu {
   readonly entries = new Int32Array(IOMMU_WINDOW_PAGES);
   /** First entry of each live allocation -> its length. */
   private readonly runs = new Map<number, number>();
+  /** Entries a lazy unmap cleared, not yet flushed -> the op that queued it (assembly/dma/iommu.ts QUEUED). */
+  private readonly queuedOp = new Map<number, number>();
   private hint = 0;
   /** The flush queue, oldest first (one CPU's ring; it holds IOVA_DEFAULT_FQ_SIZE - 1 entries). */
   private readonly fq: FqEntry[] = [];
@@ -65,14 +67,16 @@ export class Iommu {
    * map, no write permission (IOMMU_READ_ONLY: src/engine/abi.ts). */
   fill(first: number, pfn: number, n: number, readOnly = false): void {
     for (let k = 0; k < n; k++) this.entries[first + k] = (pfn + k + 1) | (readOnly ? IOMMU_READ_ONLY : 0);
+    // A map given queued entries (an rcache run filed under a larger class than its own) translates again.
+    if (this.queuedOp.size > 0) for (let k = 0; k < n; k++) this.queuedOp.delete(first + k);
   }
 
   /**
    * The platform's unmap of `size` bytes at `bus`, wherever it falls (a mapping's handle, inside
    * one, or where nothing is mapped now): the kernel works from the IOVA page e over the m pages
    * the size covers. 6.12: nothing when `warn` (iommu_dma_unmap_page) and e does not translate;
-   * else the page table is cleared from e up to the first page that does not translate, past the
-   * mapping's end too, and the IOVA freed (strict) or queued (lazy) under m. 2.6.37: the m entries
+   * else the page table is cleared over the m pages (x86's page tables do not stop at an empty
+   * entry), past the mapping's end too, up to the window's, and the IOVA freed (strict) or queued (lazy) under m. 2.6.37: the m entries
    * from e, whatever holds them; nothing past the table. A run starting at e is no longer live.
    * Returns the entries cleared (assembly/dma/iommu.ts iommu_unmap says more). `now`: a failing
    * map_sg undoing its own entries frees at once, lazy or not.
@@ -87,7 +91,7 @@ export class Iommu {
       n = m;
     } else {
       if (warn && !this.inPageTable(e)) return 0;
-      while (n < m && e + n < IOMMU_WINDOW_PAGES && this.inPageTable(e + n)) n++;
+      n = Math.min(m, IOMMU_WINDOW_PAGES - e);
     }
     this.runs.delete(e);
     this.unmapEntries(e, n, m, op, now);
@@ -100,7 +104,11 @@ export class Iommu {
       // __iommu_dma_unmap clears the entries, then queue_iova flushes a full ring: that flush drops
       // this unmap's cached translations too, so it comes first here.
       if (this.fq.length === IOVA_DEFAULT_FQ_SIZE - 1) this.flushQueue();
-      for (let e = first; e < first + n; e++) if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
+      for (let e = first; e < first + n; e++) {
+        if (!this.inPageTable(e)) continue;
+        if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
+        this.queuedOp.set(e, op);
+      }
       this.queueIova(first, n, pages, op);
     } else {
       this.clearRun(first, n, pages);
@@ -119,9 +127,9 @@ export class Iommu {
     return false;
   }
 
-  /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued run's the IOTLB still holds)? */
+  /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued one's the IOTLB still holds)? */
   private inPageTable(e: number): boolean {
-    return (this.entries[e]! & IOMMU_PFN_MASK) !== 0 && this.queuedUnmapOp(e) < 0;
+    return (this.entries[e]! & IOMMU_PFN_MASK) !== 0 && !this.queuedOp.has(e);
   }
 
   /**
@@ -140,15 +148,15 @@ export class Iommu {
     }
   }
 
-  /** The end of an unmap: entries [first, first + n) empty, the IOVA under `pages` reusable (6.12
-   * free_iova_fast: to the rcache or the tree, dma/iova.ts); strict at once, lazy at the flush. */
+  /** A strict unmap's end (or a failing map_sg's undo): entries [first, first + n) empty, the IOVA
+   * under `pages` reusable (6.12 free_iova_fast: to the rcache or the tree, dma/iova.ts). */
   private clearRun(first: number, n: number, pages: number): void {
     this.entries.fill(0, first, first + n);
     this.iova?.free(first, pages);
   }
 
   /**
-   * queue_iova (dma-iommu.c, 6.12): the run takes the tail. A full ring (fq_full: one slot always
+   * queue_iova (dma-iommu.c, 6.12): the unmap takes the tail. A full ring (fq_full: one slot always
    * stays empty) was flushed first by unmapEntries (flushQueue: fq_flush_iotlb, one flush_iotlb_all that
    * drops every translation the IOTLB holds, then fq_ring_free). No fq_timer (no clock).
    * `pages`: the entries the unmap cleared (iommuPagesQueued); `iovaPages`: what fq_ring_free frees.
@@ -163,14 +171,17 @@ export class Iommu {
     this.counters.iommuFlushes++;
     for (const e of this.marked) this.entries[e] = this.entries[e]! & ~IOMMU_IOTLB;
     this.marked = [];
-    for (const e of this.fq) this.clearRun(e.first, e.pages, e.iovaPages);
+    // fq_ring_free: each entry's IOVA; the page-table entries the queued unmaps cleared are gone.
+    for (const e of this.queuedOp.keys()) this.entries[e] = 0;
+    this.queuedOp.clear();
+    for (const e of this.fq) this.iova?.free(e.first, e.iovaPages);
     this.fq.length = 0;
   }
 
-  /** The op that unmapped the queued run holding IOVA entry `e` when the IOTLB still reaches its page, else -1. */
+  /** The op whose lazy unmap cleared IOVA entry `e` when the IOTLB still reaches its page, else -1. */
   queuedUnmapOp(e: number): number {
     if ((this.entries[e]! & IOMMU_PFN_MASK) === 0) return -1;
-    return this.fq.find((q) => e >= q.first && e < q.first + q.pages)?.op ?? -1;
+    return this.queuedOp.get(e) ?? -1;
   }
 
   busOf(first: number, offsetInPage: number): number {

@@ -67,7 +67,8 @@ export class IovaDomain {
     }
   }
 
-  /** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; pops its top. */
+  /** __iova_rcache_get: loaded, else prev (swapped in), else a magazine from the depot; then
+   * iova_magazine_pop: the newest run that fits under the window's top, swapped out; none: -1 (assembly/dma/iova.ts rcache_get). */
   private rcacheGet(size: number): number {
     const log = orderBase2(size);
     if (log >= IOVA_RANGE_CACHE_MAX_SIZE) return -1;
@@ -77,7 +78,16 @@ export class IovaDomain {
       else if (r.depot.length > 0) r.loaded = r.depot.pop()!;
       else return -1;
     }
-    return r.loaded.pop()!; // every cached run fits under the window's top (iova_magazine_pop)
+    const limit = IOMMU_WINDOW_PAGES - size;
+    let i = r.loaded.length - 1;
+    while (r.loaded[i]! > limit) {
+      if (i === 0) return -1;
+      i--;
+    }
+    const pfn = r.loaded[i]!;
+    r.loaded[i] = r.loaded[r.loaded.length - 1]!;
+    r.loaded.pop();
+    return pfn;
   }
 
   /** __iova_rcache_insert: into loaded; a full one swaps with prev; both full, loaded goes to the depot. */
