@@ -20,7 +20,7 @@ let hint: i32 = 0;
 
 // The flush queue (6.12 struct iova_fq, one CPU's ring): per entry the first IOVA page, the entries
 // its unmap cleared from there (@4), the op that queued it (@8) and the IOVA pages it frees (@16:
-// the unmap's size, which a walk stopped at a hole or run past the mapping differs from); head..tail,
+// the unmap's size, more than @4 where the window's end cut the clearing short); head..tail,
 // one slot always empty (fq_full). layout.ts gives each entry 1 << IOMMU_FQ_ENTRY_SHIFT bytes.
 let lazy = false;
 @inline function fq_at(i: i32): usize { return IOMMU_FQ_PTR + (<usize>i << IOMMU_FQ_ENTRY_SHIFT); }

@@ -1,7 +1,8 @@
 // 6.12's IOVA allocator (drivers/iommu/iova.c; twin of assembly/dma/iova.ts), as dma-iommu uses it
 // for the modern iommu platform's window (dma/iommu.ts; 2010 keeps ppc64's next fit there).
 // alloc_iova_fast: a size under 32 pages is rounded up to a power of two; the per-CPU rcache of
-// its size class hands out the IOVA freed last (iova_rcache_get); else alloc_iova takes the
+// its size class hands out the IOVA freed last that fits under the top (iova_rcache_get,
+// iova_magazine_pop); else alloc_iova takes the
 // highest free block aligned to its size below the cached node (__alloc_and_insert_iova_range),
 // then above it, and only after a failure are the rcaches emptied into the tree and the search
 // retried. free_iova_fast puts a run of a cacheable class (order_base_2 of its size under 6) into
