@@ -220,7 +220,8 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
  * unmapped (a kernel trace's call after that unmap, replayed as on a recording machine that had not
  * given the address again, where no live mapping was there): an IOVA run starting there or a page
- * the unmap would clear that translates again (dma/iommu.ts iommu_retaken), a bounce slot in a live run, or on 2.6.37 any of the slots the call's `size` bytes reach (do_unmap_single
+ * the unmap would clear that translates again (dma/iommu.ts iommu_retaken), a bounce slot in a
+ * live run, or on 2.6.37 any of the slots the call's `size` bytes reach (do_unmap_single
  * frees them all, swiotlb_tbl_sync_single copies across them) in a live run or keeping another
  * io_tlb_orig_addr than the unmapped mapping's (`orig` for the first, a slot more each: never cleared).
  * 6.12 acts only through the first slot's record (its alloc_size and orig_addr), so that one decides.
