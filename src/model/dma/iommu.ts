@@ -16,8 +16,8 @@ function unmapPages(bus: number, size: number): number {
 }
 
 /** One queued unmap (6.12 struct iova_fq_entry): its first IOVA page, the entries it cleared from
- * there, the op that queued it and the IOVA pages it frees (its size's). */
-interface FqEntry { first: number; pages: number; op: number; iovaPages: number }
+ * there and the IOVA pages it frees (its size's); the op that queued it is kept by entry (queuedOp). */
+interface FqEntry { first: number; pages: number; iovaPages: number }
 
 export class Iommu {
   /** pfn + 1 per IOVA page under IOMMU_PFN_MASK, | IOMMU_READ_ONLY for a to_device map, | IOMMU_IOTLB once cached; 0 = empty, IOMMU_HELD = queued without a translation (sim/translate.ts reads it). */
@@ -109,7 +109,7 @@ export class Iommu {
         if ((this.entries[e]! & IOMMU_IOTLB) === 0) this.entries[e] = IOMMU_HELD;
         this.queuedOp.set(e, op);
       }
-      this.queueIova(first, n, pages, op);
+      this.queueIova(first, n, pages);
     } else {
       this.clearRun(first, n, pages);
     }
@@ -161,8 +161,8 @@ export class Iommu {
    * drops every translation the IOTLB holds, then fq_ring_free). No fq_timer (no clock).
    * `pages`: the entries the unmap cleared (iommuPagesQueued); `iovaPages`: what fq_ring_free frees.
    */
-  private queueIova(first: number, pages: number, iovaPages: number, op: number): void {
-    this.fq.push({ first, pages, op, iovaPages });
+  private queueIova(first: number, pages: number, iovaPages: number): void {
+    this.fq.push({ first, pages, iovaPages });
     this.counters.iommuPagesQueued += pages;
   }
 
