@@ -72,7 +72,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_UNMAP_ERROR: dma_unmap_error(b & DIR_MASK, a, c); break;
       case OP_SYNC_ERROR: dma_sync_error(b & DIR_MASK, a, c != 0); break;
       case OP_FREE_AT: if (buffer_slot(a)) dma_free_at(a, b, c != 0, d, load<i32>(op, 20), load<i32>(op, 24)); break;
-      case OP_UNMAP_AT: if (on_buffer(a)) dma_unmap_at(a, b, c, d, load<i32>(op, 20)); break;
+      case OP_UNMAP_AT: if (on_buffer(a)) dma_unmap_at(a, b, c, d, load<i32>(op, 20), load<i32>(op, 24)); break;
       case OP_CPU_WRITE: if (on_buffer(a)) cpu_write(a, b, c); else if (on_tt(a)) tt_cpu_write(a, b, c); break;
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;

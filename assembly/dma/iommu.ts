@@ -228,19 +228,25 @@ function unmap_entries(first: i32, n: i32, pages: i32, now: bool): void {
 
 /**
  * Whether bus address `bus` was given again since a mapping there was unmapped, for a kernel
- * trace's unmap after that unmap (dma/mapping.ts dma_handle_retaken): a live run starts at its
- * IOVA page, or the unmap of `size` bytes there would reach a page that now translates (6.12: the
- * first, as dma_unmap_page does nothing where it does not; 2.6.37: any of them, as it clears all).
+ * trace's unmap or sync after that unmap, at its handle or inside it (dma/mapping.ts
+ * dma_handle_retaken): a live run starts at its IOVA page, or the unmap of `size` bytes there
+ * would reach a page that translates to another page than the mapping's (`own_pfn` under `bus`,
+ * one more each page after; 6.12: the first, as dma_unmap_page does nothing where it does not
+ * translate; 2.6.37: any of them, as it clears all). A page still translating to the mapping's own
+ * is the tail a smaller unmap left.
  */
-export function iommu_retaken(bus: u64, size: i32): bool {
+export function iommu_retaken(bus: u64, size: i32, own_pfn: i32): bool {
   const e = iova_entry_of(bus);
   if (e < 0) return false;
   if (run_len(e) != 0) return true;
-  if (kernel_era == KERNEL_MODERN) return in_page_table(e);
+  if (kernel_era == KERNEL_MODERN) return in_page_table(e) && translates_to(e) != own_pfn;
   const last = min(IOMMU_WINDOW_PAGES, e + max(unmap_pages(bus, size), 1));
-  for (let i = e; i < last; i++) if (load<u32>(entry_at(i)) != IOMMU_NONE) return true;
+  for (let i = e; i < last; i++) if (load<u32>(entry_at(i)) != IOMMU_NONE && translates_to(i) != own_pfn + (i - e)) return true;
   return false;
 }
+
+/** The pfn IOVA entry `e` holds (−1: none). */
+@inline function translates_to(e: i32): i32 { return <i32>(load<u32>(entry_at(e)) & IOMMU_PFN_MASK) - 1; }
 
 /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued one's that only
  * the IOTLB still holds)? */

@@ -266,29 +266,40 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
 
 /**
  * A kernel trace's unmap or free at a recorded address where no mapping or allocation starts:
- * inside buffer `slot`'s live mapping or DMA-API allocation, `offset` bytes into the buffer, or at
- * its dead mapping's start (`form`: the free call's AllocForm + 1, checked as dma_free_at checks it;
- * 0: dma_unmap_page, single). check_unmap's exact lookup (bucket_find_exact) finds no entry at the
+ * inside buffer `slot`'s live mapping or DMA-API allocation, `offset` bytes into the buffer, at
+ * its dead mapping's start (a free) or inside its dead mapping (an unmap of the piece a smaller
+ * unmap at its handle left) (`form`: the free call's AllocForm + 1, checked as dma_free_at checks
+ * it; 0: dma_unmap_page, single, `attrs` its OP_ATTR_SKIP_CPU_SYNC). check_unmap's exact lookup (bucket_find_exact) finds no entry at the
  * recorded address: "has not allocated" at the simulated one, with no lookup (nothing starts there
  * here either, and a dead mapping's handle may be another's since); at the era's error handle (a
  * map that failed here, at its start), check_unmap's "invalid" answer, as its own unmap would get;
  * inside one, that handle plus the offset, "has not allocated". An unmap counts in `unmaps`. An
  * unmap at a mapping's handle plus an offset behind an IOMMU, live or not, is also the platform's
  * (dma/iommu.ts iommu_unmap: the kernel does not look for the mapping), and so is one inside a
- * coherent allocation's handle. Different: what the platform's unmap does inside a bounce slot's
- * middle and a free inside an allocation are not simulated (dma-debug only).
+ * coherent allocation's handle; inside a dead mapping the platform's unmap is replayed at that
+ * handle as after any unmap (retaken). Different: what the platform's unmap does inside a live
+ * mapping's bounce slots and a free inside an allocation are not simulated (dma-debug only).
  */
-export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32): void {
+export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32, attrs: i32 = 0): void {
   const b = buf(slot);
   const type = call_type(form, 0), cdir = call_dir(form, dir);
   // The driver's handle plus its offset, as it computes it: a mapping's, even one that failed here
   // (its error handle plus the offset, wrapping as a dma_addr_t), or the allocation's.
-  const h = rec_kind(b) != KIND_COHERENT && m_has(b) ? m_dma(b) + <u64>(offset - m_offset(b)) : byte_handle(b, offset);
+  const mapped = rec_kind(b) != KIND_COHERENT && m_has(b);
+  const h = mapped ? m_dma(b) + <u64>(offset - m_offset(b)) : byte_handle(b, offset);
   if (form == 0) count(C_UNMAPS); // an unmap call, as any other
   report_unmap_unknown(h, size, cdir, type);
+  if (form != 0) return;
+  // A piece of a mapping the trace had unmapped (its head first): the platform's unmap at h, as
+  // after any unmap (retaken): 2.6.37's swiotlb copies back and frees the slots there, 6.12's
+  // finds them released; an IOMMU clears from there what still translates.
+  if (mapped && !m_live(b)) {
+    if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+    return;
+  }
   // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts iommu_unmap), in a
   // mapping or a coherent allocation alike.
-  if (form == 0 && (rec_kind(b) == KIND_COHERENT || m_has(b))) iommu_unmap(h, size, true);
+  if (rec_kind(b) == KIND_COHERENT || m_has(b)) iommu_unmap(h, size, true);
 }
 
 /**
@@ -341,7 +352,8 @@ function sync_platform(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
  */
 function retaken(b: usize, h: u64, size: i32): bool {
   const at = h - m_dma(b); // bytes into the mapping: a 2.6.37 mapping starts at its first slot
-  return dma_handle_retaken(h, (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b) + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT), size);
+  const start = (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b);
+  return dma_handle_retaken(h, start + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT), size, <i32>((start + at) >> <u64>PAGE_SHIFT));
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

@@ -38,7 +38,7 @@ export const Op = {
   UNMAP_ERROR: 27, // size, dir, attrs (OP_ATTR_SKIP_CPU_SYNC)
   SYNC_ERROR: 28, // size, dir, toCpu
   FREE_AT: 29, // a kernel trace's dma_free where no live allocation is: slot, bytes given, 1: the handle the slot's last free freed (0: its live mapping's), form, dir, bytes past that handle
-  UNMAP_AT: 30, // a kernel trace's unmap or free where nothing starts, inside slot's mapping or allocation (or at its dead mapping): slot, bytes given, byte offset in the buffer, the free's AllocForm + 1 (0: dma_unmap_page), dir
+  UNMAP_AT: 30, // a kernel trace's unmap or free where nothing starts, inside slot's mapping or allocation (or at its dead mapping's start, a free, or inside it, an unmap): slot, bytes given, byte offset in the buffer, the free's AllocForm + 1 (0: dma_unmap_page), dir, an unmap's attrs (OP_ATTR_SKIP_CPU_SYNC)
 } as const;
 
 /** TT_POPULATE pool kinds. */

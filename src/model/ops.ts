@@ -105,7 +105,7 @@ function execute(s: State, code: number, a: number, b: number, c: number, d: num
     case Op.UNMAP:
       return dmaUnmap(s, buf, b & DIR_MASK, c, b >> OP_DIR_BITS, d, e, f);
     case Op.UNMAP_AT:
-      return dmaUnmapAt(s, buf, b, c, d, e);
+      return dmaUnmapAt(s, buf, b, c, d, e, f);
     case Op.CPU_WRITE:
       return bufferAccess(s, buf, b, c, false, true);
     case Op.CPU_READ:

@@ -79,7 +79,7 @@ export class TraceTranslator extends TraceState {
             this.push(Op.UNMAP, a.slot, dir, ev.size, attrs | (a.map && !a.map.live ? AFTER : 0));
             if (a.map?.live) this.mappings.remove(a.map);
           }
-          else if (!this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b) => this.push(Op.UNMAP, b.slot, dir, ev.size, attrs | AFTER), ev.size);
+          else if (!this.inside(ev.dma, ev.size, 0, dir)) this.afterUnmap(ev.dma, (b, at, inside) => inside ? this.push(Op.UNMAP_AT, b.slot, ev.size, at, 0, dir, attrs) : this.push(Op.UNMAP, b.slot, dir, ev.size, attrs | AFTER), ev.size, true);
           return;
         }
         // Only an sg entry is mapped there: the driver unmaps one entry by itself (dma-debug: wrong function).
@@ -219,10 +219,8 @@ export class TraceTranslator extends TraceState {
     this.liveMappings--;
     const b = m.buf;
     b.live = false;
+    this.dead.add(m);
     // One idle buffer per page range: a second, from a concurrent map of the same pages, goes.
-    this.dead.delete(m.dma);
-    this.dead.set(m.dma, m);
-    if (this.dead.size > IDLE_MAX) this.dead.shift();
     if (this.idle.has(b.key)) return this.release(b);
     this.idle.set(b.key, b);
     if (this.idle.size > IDLE_MAX) this.dropOldestIdle();
@@ -233,20 +231,20 @@ export class TraceTranslator extends TraceState {
    * the driver is using it after its unmap — replayed on the unmapped pages while they are still
    * unused (OP_ATTR_AFTER_UNMAP: dma-debug finds nothing live there, as on the recording machine,
    * and the platform acts at the handle unless the simulation gave it to another mapping since),
-   * else counted; otherwise its mapping was made before the trace.
+   * else counted; otherwise its mapping was made before the trace. With `pieces`, inside a mapping
+   * the trace unmapped (the piece a smaller unmap at its handle left: DeadMappings.holding), the
+   * same at that offset, unless a live mapping not replayed holds the address (`size` > 0: checked here).
    */
-  private afterUnmap(dma: Addr, replay: (b: Buffer, dead: Mapping) => void, size = 0): void {
-    const dead = this.dead.get(dma);
-    if (!dead) {
-      this.summary.skipped[(size > 0 ? this.skips.holding(dma, size) : undefined) ?? 'beforeTrace']++; // an unmap inside a map not replayed: its reason
-      return;
-    }
+  private afterUnmap(dma: Addr, replay: (b: Buffer, offset: number, inside: boolean) => void, size = 0, pieces = false): void {
+    const exact = this.dead.get(dma), why = exact || size === 0 ? undefined : this.skips.holding(dma, size);
+    const dead = exact ?? (why || !pieces ? undefined : this.dead.holding(dma, this.iommu));
+    if (!dead) return void this.summary.skipped[why ?? 'beforeTrace']++; // an unmap inside a map not replayed: its reason
     if (dead.buf.live || dead.buf.freed) {
       this.summary.skipped.afterUnmap++;
       return;
     }
     this.summary.afterUnmap++;
-    replay(dead.buf, dead);
+    replay(dead.buf, dead.offset + (dma - dead.dma), !exact);
   }
 
   /**
@@ -287,7 +285,7 @@ export class TraceTranslator extends TraceState {
     if (size === 0 && this.mappings.holds(dma)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, dead) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), dead.offset, Math.min(size, b.pages * PAGE_SIZE - dead.offset), index, AFTER | sgFirst));
+    this.afterUnmap(dma, (b, at) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), at, Math.min(size, b.pages * PAGE_SIZE - at), index, AFTER | sgFirst), 0, true);
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -357,7 +355,7 @@ export class TraceTranslator extends TraceState {
     // Inside a live mapping or allocation (what holds the address now), at a mapping the trace unmapped (a use after
     // unmap: no entry, "has not allocated"), inside an allocation it freed (a second free, at the offset), or none of those.
     if (this.inside(ev.dma, size, form + 1, dir)) return;
-    if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, dead) => this.push(Op.UNMAP_AT, b.slot, size, dead.offset, form + 1, dir));
+    if (this.dead.has(ev.dma)) return this.afterUnmap(ev.dma, (b, at) => this.push(Op.UNMAP_AT, b.slot, size, at, form + 1, dir));
     const held = this.allocs.freedHolding(ev.dma);
     if (held) [this.summary.freesAgain++, this.push(Op.FREE_AT, held.b.slot, size, 1, form, dir, ev.dma - held.start)];
     else this.summary.skipped[this.skips.holding(ev.dma, ev.size) ?? 'beforeTrace']++;

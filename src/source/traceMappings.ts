@@ -2,6 +2,7 @@
 // pages: an unmap by its start, a sync by any byte it covers (a segment an IOMMU merged holds
 // several entries; two mappings may hold the same bytes).
 import { Dir, OP_ATTR_SKIP_CPU_SYNC, PAGE_SIZE } from '../engine/abi.js';
+import { FifoMap } from './fifoMap.js';
 import type { Addr } from './traceEvents.js';
 
 /** How many unmapped things a trace replay remembers (page buffers for a later map of the same pages,
@@ -104,6 +105,64 @@ export class LiveMappings {
   /** Does a live mapping hold byte `dma`? */
   holds(dma: Addr): boolean {
     return this.byPage.get(Math.floor(dma / PAGE_SIZE))?.some((m) => m.dma <= dma && dma < m.dma + m.size) ?? false;
+  }
+}
+
+/** Where DeadMappings files a mapping by the bytes it held: in each 64 KiB it touches (few mappings share one). */
+const DEAD_BUCKET = 64 * 1024;
+
+/** The latest IDLE_MAX mappings the trace unmapped (a driver's double unmap or use after unmap), by dma_addr, and by the
+ * bytes they held for a call inside one (the piece a smaller unmap at its handle left). */
+export class DeadMappings {
+  private readonly byStart = new FifoMap<Addr, Mapping>();
+  private readonly byBucket = new Map<number, Set<Mapping>>();
+  private readonly order = new Map<Mapping, number>(); // when each was unmapped
+  private seq = 0;
+
+  get(dma: Addr): Mapping | undefined {
+    return this.byStart.get(dma);
+  }
+
+  has(dma: Addr): boolean {
+    return this.byStart.has(dma);
+  }
+
+  /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes. */
+  add(m: Mapping): void {
+    const old = this.byStart.get(m.dma);
+    if (old) this.drop(old);
+    this.byStart.set(m.dma, m);
+    this.order.set(m, ++this.seq);
+    this.buckets(m, (k) => {
+      const at = this.byBucket.get(k);
+      if (at) at.add(m);
+      else this.byBucket.set(k, new Set([m]));
+    });
+    if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.get(this.byStart.oldestKey()!)!);
+  }
+
+  /** The latest unmapped mapping holding byte `dma` past its start whose range was its own on the recording machine (`alone`,
+   * or any behind an IOMMU: LiveMappings.holdingAlone says why), not an allocation's nor one placed inside a merged segment. */
+  holding(dma: Addr, iommu: boolean): Mapping | undefined {
+    let best: Mapping | undefined;
+    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) {
+      if (m.dma < dma && dma < m.dma + m.size && (m.alone || iommu) && !m.alloc && !m.synthetic && (!best || this.order.get(m)! > this.order.get(best)!)) best = m;
+    }
+    return best;
+  }
+
+  private drop(m: Mapping): void {
+    this.byStart.delete(m.dma);
+    this.order.delete(m);
+    this.buckets(m, (k) => {
+      const at = this.byBucket.get(k)!;
+      at.delete(m);
+      if (at.size === 0) this.byBucket.delete(k);
+    });
+  }
+
+  private buckets(m: Mapping, fn: (k: number) => void): void {
+    for (let k = Math.floor(m.dma / DEAD_BUCKET), last = Math.floor((m.dma + Math.max(m.size, 1) - 1) / DEAD_BUCKET); k <= last; k++) fn(k);
   }
 }
 

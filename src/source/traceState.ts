@@ -11,7 +11,7 @@ import { SgLists } from './traceSgLists.js';
 import { FifoMap } from './fifoMap.js';
 import { LiveAllocations } from './traceAllocs.js';
 import { AddrFolder } from './traceAddr.js';
-import { type Buffer, DIR, LiveMappings, type Mapping } from './traceMappings.js';
+import { type Buffer, DIR, DeadMappings, LiveMappings, type Mapping } from './traceMappings.js';
 import { type SkipEntry, type SkipReason, SkippedMappings } from './traceSkips.js';
 
 /** allocPagesMapped: dma_alloc_pages/_sgt memory is pages the platform maps (6.12 xen-pv: xen_swiotlb_dma_ops.alloc_pages_op is dma_common_alloc_pages);
@@ -37,7 +37,7 @@ export abstract class TraceState {
   /** sg lists, live by their first physical address, and the latest unmapped (dma_unmap_sg gives only phys_addrs). */
   protected readonly sgLists = new SgLists<Mapping>();
   /** The latest IDLE_MAX unmapped mappings by dma_addr: a driver's double unmap or use after unmap. */
-  protected readonly dead = new FifoMap<Addr, Mapping>();
+  protected readonly dead = new DeadMappings();
   /** Live DMA-API allocations by recorded dma_addr, and where each starts (for syncs inside one). */
   protected readonly allocs = new LiveAllocations<Buffer>();
   protected readonly skips = new SkippedMappings();

@@ -27,7 +27,7 @@ export interface TraceSummary {
    * break after it, was not read (source/traceFile.ts). */
   skipped: { mmio: number; ccShared: number; failedOnRecording: number; beforeTrace: number; afterUnmap: number; tooLarge: number; zeroLength: number; cut: number };
   /** Unmaps and syncs (an sg list's call: one per entry) of mappings the trace had already unmapped
-   * (a double unmap, a use after unmap), replayed on their unmapped pages so dma-debug sees them as
+   * (a double unmap, a use after unmap, at the handle or inside: the rest of one a smaller unmap left), replayed on their unmapped pages so dma-debug sees them as
    * the kernel would (an sg sync then reports nothing); when those pages were taken again or given
    * back, skipped.afterUnmap counts them instead. */
   afterUnmap: number;

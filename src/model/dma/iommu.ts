@@ -115,16 +115,22 @@ export class Iommu {
     }
   }
 
-  /** Was `bus` given again since a mapping there was unmapped (a trace's unmap after unmap)? A live
-   * run starts at its IOVA page, or a page the unmap would clear translates (assembly/dma/iommu.ts iommu_retaken). */
-  retaken(bus: number, size: number): boolean {
+  /** Was `bus` given again since a mapping there was unmapped (a trace's unmap or sync after unmap, at its handle or inside
+   * it)? A live run starts at its IOVA page, or a page the unmap would clear translates to another page than the mapping's
+   * (`ownPfn` under `bus`, one more each page after) (assembly/dma/iommu.ts iommu_retaken). */
+  retaken(bus: number, size: number, ownPfn: number): boolean {
     const e = this.entryOf(bus);
     if (e < 0) return false;
     if (this.runs.has(e)) return true;
-    if (this.iova) return this.inPageTable(e);
+    if (this.iova) return this.inPageTable(e) && this.translatesTo(e) !== ownPfn;
     const last = Math.min(IOMMU_WINDOW_PAGES, e + Math.max(unmapPages(bus, size), 1));
-    for (let i = e; i < last; i++) if (this.entries[i] !== 0) return true;
+    for (let i = e; i < last; i++) if (this.entries[i] !== 0 && this.translatesTo(i) !== ownPfn + (i - e)) return true;
     return false;
+  }
+
+  /** The pfn IOVA entry `e` holds (−1: none). */
+  private translatesTo(e: number): number {
+    return (this.entries[e]! & IOMMU_PFN_MASK) - 1;
   }
 
   /** Does IOVA entry `e` translate in the page table (a live mapping's, not a queued one's the IOTLB still holds)? */

@@ -239,18 +239,19 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
 
 /**
  * Whether what bus address `dma` reaches was given to another mapping since a mapping there was
- * unmapped (assembly/dma/mapping.ts dma_handle_retaken): an IOVA run starting there or a page the
- * unmap would clear that translates again (dma/iommu.ts retaken), a bounce slot in
- * a live run, or on 2.6.37 any slot the call's `size` bytes reach in a live run or keeping another original.
+ * unmapped, for a trace's call at its handle or inside it (assembly/dma/mapping.ts
+ * dma_handle_retaken): an IOVA run starting there or a page the unmap would clear that translates
+ * to another page than the mapping's (`ownPfn` under `dma`; dma/iommu.ts retaken), a bounce slot in
+ * a live run, or on 2.6.37 any slot the call's `size` bytes reach keeping another original.
  */
-export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number): boolean {
+export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number, ownPfn: number): boolean {
   if (dma === DMA_ERROR) return false;
-  if (s.iommu) return s.iommu.retaken(dma, size);
+  if (s.iommu) return s.iommu.retaken(dma, size, ownPfn);
   const pool = s.swiotlb, index = busToSlot(s.layout, s.machine, pool, dma);
   if (index < 0) return false;
   if (s.cfg.kernel === Kernel.modern) return pool.list[index] === 0;
   const last = Math.min(pool.nslabs, index + Math.ceil(((dma % UNIT_SIZE) + Math.max(size, 1)) / UNIT_SIZE)); // every slot 2.6.37 touches
-  for (let i = index; i < last; i++) if (pool.list[i] === 0 || pool.orig[i] !== orig + (i - index) * UNIT_SIZE) return true;
+  for (let i = index; i < last; i++) if (pool.orig[i] !== orig + (i - index) * UNIT_SIZE) return true;
   return false;
 }
 

@@ -194,19 +194,25 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
 
 /**
  * A kernel trace's unmap or free where no mapping or allocation starts, inside `buf`'s (or at its
- * dead mapping's start), `offset` bytes in (assembly/driver/buffer_ops.ts dma_unmap_at): "has not
- * allocated" at the simulated address (a failed map's error handle plus the offset), no lookup; at the error handle itself, as its unmap. `form`:
- * the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page. dma-debug only,
- * but for an unmap at a mapping's or a coherent allocation's handle plus an offset behind an IOMMU (assembly/driver/buffer_ops.ts dma_unmap_at).
+ * dead mapping's start, a free; or inside its dead mapping, an unmap of a piece), `offset` bytes in
+ * (assembly/driver/buffer_ops.ts dma_unmap_at): "has not allocated" at the simulated address (a
+ * failed map's error handle plus the offset), no lookup; at the error handle itself, as its unmap.
+ * `form`: the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page (`attrs`
+ * its OP_ATTR_SKIP_CPU_SYNC). dma-debug only, but for an unmap at a mapping's or a coherent
+ * allocation's handle plus an offset behind an IOMMU, and an unmap inside a dead mapping (the
+ * platform's unmap there unless retaken).
  */
-export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number): void {
+export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number, attrs = 0): void {
   const [type, cdir] = callDebug(s, form, 0, dir);
-  const m = buf.mapping, h = buf.kind !== 'coherent' && m ? m.dmaAddr + (offset - m.offset) : handleAt(buf, offset); // DMA_ERROR (-1) + k is k - 1, as a u64 wraps
+  const m = buf.kind !== 'coherent' ? buf.mapping : undefined, h = m ? m.dmaAddr + (offset - m.offset) : handleAt(buf, offset); // DMA_ERROR (-1) + k is k - 1, as a u64 wraps
   const ref = { dmaAddr: h, size, dir: cdir, type, sgEnts: tableEnts(type) };
   if (form === 0) s.counters.unmaps++; // an unmap call, as any other
   s.debug.reportUnmapUnknown(s.op, ref);
+  if (form !== 0) return;
+  // A piece of a mapping the trace had unmapped: the platform's unmap at h, as after any unmap.
+  if (m && !m.live) return void (retaken(s, buf, h, size) || dmaUnmapAddr(s, h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0));
   // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts unmap), in a mapping or a coherent allocation alike.
-  if (form === 0 && (buf.kind === 'coherent' || m) && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(h, size, s.op, true);
+  if ((buf.kind === 'coherent' || m) && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(h, size, s.op, true);
 }
 
 /**
@@ -250,7 +256,8 @@ function syncPlatform(s: TtState, dma: number, size: number, dir: number, toCpu:
  * live there, and the platform acts at handle `h` unless the simulation gave what it reaches to another mapping since. */
 function retaken(s: TtState, buf: Buffer, h: number, size: number): boolean {
   const m = buf.mapping!, at = h - m.dmaAddr; // bytes into the mapping: a 2.6.37 mapping starts at its first slot
-  return dmaHandleRetaken(s, h, bufferPhys(buf) + m.offset + Math.floor(at / UNIT_SIZE) * UNIT_SIZE, size);
+  const start = bufferPhys(buf) + m.offset;
+  return dmaHandleRetaken(s, h, start + Math.floor(at / UNIT_SIZE) * UNIT_SIZE, size, Math.floor((start + at) / PAGE_SIZE));
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
