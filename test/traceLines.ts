@@ -33,10 +33,10 @@ export const ev = {
   bounced: (addr: number, size: number, dev = DEV) => `swiotlb_bounced: dev_name: ${dev} dma_mask=ffffffff dev_addr=${h(addr)} size=${size} FORCE`,
 };
 
-/** A trace file of these event bodies (each behind a /sys/kernel/tracing/trace prefix), under a header. */
+/** A trace file of these event bodies (each behind a /sys/kernel/tracing/trace prefix; a lost-events line, CPU:…, as it is), under a header. */
 export function traceFile(name: string, bodies: string[], header = true): string {
   const head = header ? ['# tracer: nop', '#', '# entries-in-buffer/entries-written: 0/0   #P:2', '#'] : [];
-  return script(dir, name, [...head, ...bodies.map((b) => sys(b))].join('\n') + '\n');
+  return script(dir, name, [...head, ...bodies.map((b) => (b.startsWith('CPU:') ? b : sys(b)))].join('\n') + '\n'); // a lost-events line as trace-cmd prints it
 }
 
 export function replayJson(path: string, ...args: string[]) {

@@ -274,10 +274,11 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  * here either, and a dead mapping's handle may be another's since); at the era's error handle (a
  * map that failed here, at its start), check_unmap's "invalid" answer, as its own unmap would get;
  * inside one, that handle plus the offset, "has not allocated". An unmap counts in `unmaps`. An
- * unmap at a mapping's handle plus an offset behind an IOMMU, live or not, is also the platform's
+ * unmap at a live mapping's handle plus an offset behind an IOMMU is also the platform's
  * (dma/iommu.ts iommu_unmap: the kernel does not look for the mapping), and so is one inside a
- * coherent allocation's handle; inside a dead mapping the platform's unmap is replayed at that
- * handle as after any unmap (retaken). Different: what the platform's unmap does inside a live
+ * coherent allocation's handle; inside a mapping not live here (the trace unmapped it, or its map
+ * failed here: an error handle plus the offset, which nothing holds) the platform's unmap is
+ * replayed at that handle as after any unmap (retaken). Different: what the platform's unmap does inside a live
  * mapping's bounce slots and a free inside an allocation are not simulated (dma-debug only).
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32, attrs: i32 = 0): void {
@@ -290,9 +291,9 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
   if (form == 0) count(C_UNMAPS); // an unmap call, as any other
   report_unmap_unknown(h, size, cdir, type);
   if (form != 0) return;
-  // A piece of a mapping the trace had unmapped (its head first): the platform's unmap at h, as
-  // after any unmap (retaken): 2.6.37's swiotlb copies back and frees the slots there, 6.12's
-  // finds them released; an IOMMU clears from there what still translates.
+  // A mapping not live here: a piece of one the trace had unmapped (its head first), the platform's
+  // unmap at h as after any unmap (retaken): 2.6.37's swiotlb copies back and frees the slots
+  // there, 6.12's finds them released; an IOMMU clears from there what still translates.
   if (mapped && !m_live(b)) {
     if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
     return;

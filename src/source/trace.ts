@@ -38,6 +38,7 @@ export class TraceTranslator extends TraceState {
     }
     if (parsed.kind === 'lost') {
       this.bounced.length = 0; // what they preceded may be lost too
+      this.dead.lost();
       this.summary.lostEvents += parsed.events;
       this.summary.lostMarkers++;
     }
@@ -193,6 +194,7 @@ export class TraceTranslator extends TraceState {
     if (nents === 0) this.push(Op.MAPPING_ERROR, b.slot); // dma-debug never checks an sg entry's
     const m: Mapping = { dma, size, buf: b, offset, sg: list !== undefined, live: true, alone, synthetic: segments && !segments.has(dma), made, segments };
     this.mappings.add(m);
+    b.last = m;
     this.liveMappings++;
     list?.push(m);
   }
@@ -219,7 +221,7 @@ export class TraceTranslator extends TraceState {
     this.liveMappings--;
     const b = m.buf;
     b.live = false;
-    this.dead.add(m);
+    this.dead.add(m, this.iommu);
     // One idle buffer per page range: a second, from a concurrent map of the same pages, goes.
     if (this.idle.has(b.key)) return this.release(b);
     this.idle.set(b.key, b);
@@ -237,9 +239,9 @@ export class TraceTranslator extends TraceState {
    */
   private afterUnmap(dma: Addr, replay: (b: Buffer, offset: number, inside: boolean) => void, size = 0, pieces = false): void {
     const exact = this.dead.get(dma), why = exact || size === 0 ? undefined : this.skips.holding(dma, size);
-    const dead = exact ?? (why || !pieces ? undefined : this.dead.holding(dma, this.iommu));
+    const dead = exact ?? (why || !pieces ? undefined : this.dead.holding(dma));
     if (!dead) return void this.summary.skipped[why ?? 'beforeTrace']++; // an unmap inside a map not replayed: its reason
-    if (dead.buf.live || dead.buf.freed) {
+    if (dead.buf.live || dead.buf.freed || dead.buf.last !== dead) { // mapped again since: the engine's record is the newer mapping's
       this.summary.skipped.afterUnmap++;
       return;
     }

@@ -17,8 +17,9 @@ export const attrsOf = (ev: { skipSync: boolean }) => (ev.skipSync ? OP_ATTR_SKI
  * covers (`key`, reused by a later map of the same pages). `map`: the mapping of a dma_alloc_pages
  * or _sgt buffer that the platform maps (TraceLimits.allocPagesMapped). `coherent`: a dma_alloc's
  * (dma-debug files it as coherent, as the kernel does). `made` (here and on a Mapping): the op
- * that made the allocation's, or the mapping's, dma-debug entry (traceState.ts made). */
-export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean; made?: number }
+ * that made the allocation's, or the mapping's, dma-debug entry (traceState.ts made). `last`: its latest streaming mapping, the
+ * one the engine's record of the buffer holds (an older one unmapped is no longer reachable through it). */
+export interface Buffer { slot: number; id: number; pages: number; key: string; live: boolean; freed: boolean; map?: Mapping; coherent?: boolean; made?: number; last?: Mapping }
 /** A mapping at recorded address `dma` of `size` bytes, `offset` into its buffer. `alloc`: made by a
  * dma_alloc_pages or _sgt (synced by its dma_addr; unmapped only by its free). */
 export interface Mapping { dma: Addr; size: number; buf: Buffer; offset: number; sg: boolean; live: boolean; alloc?: boolean; alone?: boolean; synthetic?: boolean; made?: number; segments?: ReadonlySet<Addr> }
@@ -112,7 +113,9 @@ export class LiveMappings {
 const DEAD_BUCKET = 64 * 1024;
 
 /** The latest IDLE_MAX mappings the trace unmapped (a driver's double unmap or use after unmap), by dma_addr, and by the
- * bytes they held for a call inside one (the piece a smaller unmap at its handle left). */
+ * bytes they held for a call inside one (the piece a smaller unmap at its handle left): only those whose range was their
+ * own on the recording machine (`alone`, or any behind an IOMMU: LiveMappings.holdingAlone says why), not an allocation's
+ * nor one placed inside a merged segment, and only until events are lost (a map lost from the trace may lie inside one). */
 export class DeadMappings {
   private readonly byStart = new FifoMap<Addr, Mapping>();
   private readonly byBucket = new Map<number, Set<Mapping>>();
@@ -127,13 +130,14 @@ export class DeadMappings {
     return this.byStart.has(dma);
   }
 
-  /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes. */
-  add(m: Mapping): void {
+  /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes.
+   * `iommu`: the device is known to be behind one. */
+  add(m: Mapping, iommu: boolean): void {
     const old = this.byStart.get(m.dma);
     if (old) this.drop(old);
     this.byStart.set(m.dma, m);
     this.order.set(m, ++this.seq);
-    this.buckets(m, (k) => {
+    if ((m.alone || iommu) && !m.alloc && !m.synthetic) this.buckets(m, (k) => {
       const at = this.byBucket.get(k);
       if (at) at.add(m);
       else this.byBucket.set(k, new Set([m]));
@@ -141,23 +145,26 @@ export class DeadMappings {
     if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.get(this.byStart.oldestKey()!)!);
   }
 
-  /** The latest unmapped mapping holding byte `dma` past its start whose range was its own on the recording machine (`alone`,
-   * or any behind an IOMMU: LiveMappings.holdingAlone says why), not an allocation's nor one placed inside a merged segment. */
-  holding(dma: Addr, iommu: boolean): Mapping | undefined {
+  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start. */
+  holding(dma: Addr): Mapping | undefined {
     let best: Mapping | undefined;
     for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) {
-      if (m.dma < dma && dma < m.dma + m.size && (m.alone || iommu) && !m.alloc && !m.synthetic && (!best || this.order.get(m)! > this.order.get(best)!)) best = m;
+      if (m.dma < dma && dma < m.dma + m.size && (!best || this.order.get(m)! > this.order.get(best)!)) best = m;
     }
     return best;
+  }
+
+  /** Events were lost: a map among them may lie inside any mapping unmapped before, so none is looked inside any more. */
+  lost(): void {
+    this.byBucket.clear();
   }
 
   private drop(m: Mapping): void {
     this.byStart.delete(m.dma);
     this.order.delete(m);
     this.buckets(m, (k) => {
-      const at = this.byBucket.get(k)!;
-      at.delete(m);
-      if (at.size === 0) this.byBucket.delete(k);
+      const at = this.byBucket.get(k);
+      if (at?.delete(m) && at.size === 0) this.byBucket.delete(k);
     });
   }
 

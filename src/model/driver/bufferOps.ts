@@ -209,7 +209,7 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
   if (form === 0) s.counters.unmaps++; // an unmap call, as any other
   s.debug.reportUnmapUnknown(s.op, ref);
   if (form !== 0) return;
-  // A piece of a mapping the trace had unmapped: the platform's unmap at h, as after any unmap.
+  // A mapping not live here (unmapped by the trace, or its map failed here): the platform's unmap at h, as after any unmap.
   if (m && !m.live) return void (retaken(s, buf, h, size) || dmaUnmapAddr(s, h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0));
   // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts unmap), in a mapping or a coherent allocation alike.
   if ((buf.kind === 'coherent' || m) && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(h, size, s.op, true);
