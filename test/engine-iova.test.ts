@@ -9,7 +9,7 @@
 // (D3) takes the window's top entry, TOP − 1.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_MAG_SIZE, IommuMode, Kernel, Op, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
+import { IOMMU_BASE, IOMMU_WINDOW_PAGES, IOVA_MAG_SIZE, IommuMode, Kernel, OP_DIR_BITS, Op, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
 import { BIDI, ENGINES, PAGE, alloc, allocCoherent, cpuWrite, devRead, map, mappingError, runOn, unmap, type OpWords, type Outcome } from './engineHarness.js';
 
 const modern = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: IommuMode.strict };
@@ -198,6 +198,17 @@ for (const engine of ENGINES) {
     it('6.12 lazy: the same pages are queued, and the next mapping is out of reach', async () => {
       const o = await runOn(engine, { ...modern, iommuMode: IommuMode.lazy }, over([devRead(1, 0, PAGE)]));
       assert.deepEqual([o.c.iommuPagesUnmapped, o.c.iommuPagesQueued, o.kind, field(o, 'hopPfn')], [4, 4, ViolationKind.foreign, -1n]);
+    });
+
+    it('6.12: an sg entry\'s unmap has no such check (iommu_dma_unmap_sg): it clears and frees its IOVA though its pages no longer translate', async () => {
+      // Buffer 1 mapped as a one-entry sg list (call 1), then unmapped by dma_unmap_sg after buffer 0's large unmap.
+      const sgMap = (slot: number, pages: number): OpWords => [Op.MAP, slot, BIDI | (1 << OP_DIR_BITS), 0, pages * PAGE, 1];
+      const sgUnmap = (slot: number, pages: number): OpWords => [Op.UNMAP, slot, BIDI | (1 << OP_DIR_BITS), pages * PAGE];
+      const ops: OpWords[] = [alloc(1, 2), sgMap(1, 2), alloc(0, 2), map(0, BIDI, 0, 2 * PAGE), unmap(0, BIDI, 4 * PAGE), sgUnmap(1, 2),
+        alloc(2, 2), map(2, BIDI, 0, 2 * PAGE), unmap(2, BIDI, 1)];
+      const o = await runOn(engine, modern, ops);
+      assert.equal(o.c.iommuPagesUnmapped, 4 + 2 + 1, "the entry's two (empty) entries cleared again");
+      assert.deepEqual(probed(o), [iova(TOP - 6), iova(TOP - 4)], "the entry's IOVA went to the 2-page rcache, and the next 2-page map got it");
     });
 
     it('6.12: dma_free_coherent frees its IOVA even when its pages no longer translate', async () => {

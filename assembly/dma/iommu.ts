@@ -170,7 +170,8 @@ function queue_iova(first: i32, n: i32, pages: i32): void {
  * does not look for the mapping: it works from the IOVA page `bus` falls in, e, over the m pages
  * the size covers from there (6.12 iova_align(size + iova_offset); 2.6.37 iommu_num_pages).
  * 6.12 (dma-iommu.c): iommu_dma_unmap_page does nothing when e does not translate
- * (`warn`: its WARN on iommu_iova_to_phys; unmap_sg and iommu_dma_free have no such check);
+ * (`warn`: its WARN on iommu_iova_to_phys; iommu_dma_unmap_sg, a failing map_sg's undo and
+ * iommu_dma_free have no such check);
  * __iommu_dma_unmap then clears the page table over the m pages from e with iommu_unmap_fast
  * (iommu.c __iommu_unmap, which goes on while the driver's unmap_pages returns pages: x86's do over
  * empty entries, AMD's iommu_v1_unmap_pages zeroing each bottom-level PTE, Intel's the whole

@@ -249,12 +249,14 @@ export function dma_handle_retaken(dma: u64, orig: u64, size: i32, own_pfn: i32)
  * before mapping anything, so the pages mapped entry by entry leave the mapped count again
  * (2.6.37 ppc64 iommu_map_sg did map and __iommu_free them: unmapped). `skip_cpu_sync`: the
  * caller passed DMA_ATTR_SKIP_CPU_SYNC (6.12 __swiotlb_tbl_unmap_single copies nothing back; 2.6.37
- * had no such attribute).
+ * had no such attribute). `single`: dma_unmap_page's, whose 6.12 IOMMU path checks that the handle
+ * translates first (iommu_dma_unmap_page); an entry of dma_unmap_sg is unmapped without it
+ * (iommu_dma_unmap_sg: the list's range, unchecked).
  */
-export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false): void {
+export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false, skip_cpu_sync: bool = false, single: bool = true): void {
   const skip_sync = (undo || skip_cpu_sync) && kernel_era == KERNEL_MODERN;
   if (platform == PLATFORM_IOMMU) {
-    const n = iommu_unmap(dma, max(size, 0), true, undo); // dma_unmap_page's, wherever `dma` falls
+    const n = iommu_unmap(dma, max(size, 0), single, undo); // dma_unmap_page's or an sg entry's, wherever `dma` falls
     if (undo) count(kernel_era == KERNEL_MODERN ? C_IOMMU_PAGES_MAPPED : C_IOMMU_PAGES_UNMAPPED, kernel_era == KERNEL_MODERN ? -n : n);
   } else if (dma != DMA_MAPPING_ERROR) {
     const index = bus_to_slot(dma);

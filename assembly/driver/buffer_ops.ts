@@ -186,7 +186,7 @@ export function dma_map(slot: i32, dir: i32, offset: i32, size: i32, nents: i32,
   for (let k = sg_first; k >= 0; k = m_sg_next(buf(k))) {
     const e = buf(k);
     check_unmap(m_dma(e), m_size(e), m_dir(e), type);
-    dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), true);
+    dma_unmap_addr(m_dma(e), m_size(e), m_dir(e), true, false, false); // no WARN check: not dma_unmap_page's
     set_m_dma(e, sg_undone_addr(m_dma(e)));
     kill_mapping(e);
   }
@@ -215,17 +215,19 @@ export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32
     const h = m_dma(b);
     count(C_UNMAPS);
     report_unmap_unknown(h, csize, cdir, type);
-    if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+    if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0, nents == 0);
     return;
   }
-  unmap_at(unmap_handle(b), dir, size, type, attrs, csize, cdir);
+  unmap_at(unmap_handle(b), dir, size, type, attrs, csize, cdir, nents == 0);
   kill_mapping(b);
 }
 
-function unmap_at(dma: u64, dir: i32, size: i32, type: i32, attrs: i32, check_size: i32 = size, check_dir: i32 = dir): void {
+/** `single`: dma_unmap_page's, whose 6.12 IOMMU unmap first checks that the handle translates (an
+ * entry of dma_unmap_sg: iommu_dma_unmap_sg has no such check). */
+function unmap_at(dma: u64, dir: i32, size: i32, type: i32, attrs: i32, check_size: i32 = size, check_dir: i32 = dir, single: bool = true): void {
   count(C_UNMAPS);
   check_unmap(dma, check_size, check_dir, type);
-  dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
+  dma_unmap_addr(dma, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0, single);
 }
 
 /**

@@ -234,7 +234,7 @@ export const sgUndoneAddr = (s: DmaState, dma: number): number => (s.iommu ? DMA
 export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: number, sgEnts = 0, undo = false, skipCpuSync = false, check?: Omit<DebugRef, 'dmaAddr'>): void {
   if (!undo) s.counters.unmaps++;
   s.debug.checkUnmap(s.op, { dmaAddr: addr, ...(check ?? { size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts }) });
-  dmaUnmapAddr(s, addr, size, dir, undo, skipCpuSync);
+  dmaUnmapAddr(s, addr, size, dir, undo, skipCpuSync, sgEnts === 0);
 }
 
 /**
@@ -256,12 +256,12 @@ export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: n
 }
 
 /** The platform's part of an unmap at `addr` (assembly/dma/mapping.ts dma_unmap_addr): the IOVA release, or the bounce copy-back and slot release. */
-export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: number, undo = false, skipCpuSync = false): void {
+export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: number, undo = false, skipCpuSync = false, single = true): void {
   const c = s.counters;
   const skipSync = (undo || skipCpuSync) && s.cfg.kernel === Kernel.modern;
   if (s.iommu) {
     if (addr === DMA_ERROR) return;
-    const n = s.iommu.unmap(addr, Math.max(size, 0), s.op, true, undo); // dma_unmap_page's, wherever `addr` falls
+    const n = s.iommu.unmap(addr, Math.max(size, 0), s.op, single, undo); // dma_unmap_page's (`single`: checked) or an sg entry's, wherever `addr` falls
     if (undo && s.cfg.kernel === Kernel.modern) c.iommuPagesMapped -= n; // 6.12 mapped nothing
     else c.iommuPagesUnmapped += n;
     return;

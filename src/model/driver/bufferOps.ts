@@ -160,7 +160,7 @@ export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgE
     s.counters.unmaps++;
     const ref = { dmaAddr: m.dmaAddr, ...(check ?? { size, dir, type, sgEnts }) };
     s.debug.reportUnmapUnknown(s.op, ref);
-    if (!retaken(s, buf, m.dmaAddr, size)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
+    if (!retaken(s, buf, m.dmaAddr, size)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, sgEnts === 0);
     return;
   }
   dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
