@@ -1,24 +1,27 @@
 // Both engines, random DMA-API sequences behind an IOMMU: maps, unmaps smaller than, equal to and
 // larger than their buffer, unmaps inside a mapping or a coherent allocation (a kernel trace's
-// Op.UNMAP_AT), device reads and writes, coherent frees with odd sizes; 6.12 lazy and strict and
+// Op.UNMAP_AT; inside a dead mapping, the piece a smaller unmap left), one-entry sg lists and their
+// unchecked unmaps, a trace's unmaps after unmap (at the handle again, unless retaken), device reads
+// and writes, coherent frees with odd sizes; 6.12 lazy and strict and
 // 2.6.37. Every outcome (counters, first violation's words, dma-debug reports) must be the same on
 // the Wasm engine and the reference model, also at cut points where a device read probes a slot the
 // last unmap named, and in long sequences whose flush queue fills (docs/ENGINE.md §8 "Unmap"). The
 // general differential fuzz (differential.test.ts) never unmaps past a buffer or inside one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IommuMode, Kernel, Op, Platform } from '../src/engine/abi.js';
+import { IommuMode, Kernel, OP_ATTR_AFTER_UNMAP, OP_DIR_BITS, Op, Platform } from '../src/engine/abi.js';
 import { XorShift32 } from '../src/rand.js';
 import { type OpWords, PAGE, alloc, allocCoherent, cpuWrite, devRead, devWrite, free, map, runOn, unmap } from './engineHarness.js';
 
 const PAGES = [1, 1, 2, 3, 4, 8, 16];
-/** `len` ops over 6 buffer slots: each allocated (a sixth coherent) and written, then mapped, unmapped
- * with any size, unmapped inside, read and written by the device, or freed. */
+/** `len` ops over 6 buffer slots: each allocated (a sixth coherent) and written, then mapped (or as an sg entry),
+ * unmapped with any size (or as an sg entry, or after its unmap), unmapped inside, read and written by the device, or freed. */
 function genOps(seed: number, len: number): OpWords[] {
   const r = new XorShift32(seed);
   const ri = (n: number) => r.int(0, n - 1);
   const slots: ({ pages: number; coh: boolean } | null)[] = Array(6).fill(null);
   const out: OpWords[] = [];
+  let calls = 0;
   while (out.length < len) {
     const s = ri(slots.length);
     const b = slots[s];
@@ -35,11 +38,14 @@ function genOps(seed: number, len: number): OpWords[] {
     const k = ri(100);
     if (k < 40 && !b.coh) {
       const off = ri(3) === 0 ? ri(bytes) : 0;
-      out.push(map(s, dir, off, 1 + ri(bytes - off)));
+      // a quarter as a one-entry dma_map_sg call (its own call number)
+      out.push(ri(4) === 0 ? [Op.MAP, s, dir | (1 << OP_DIR_BITS), off, 1 + ri(bytes - off), ++calls] : map(s, dir, off, 1 + ri(bytes - off)));
     } else if (k < 65) {
-      // wrong-size unmap: smaller, exact or larger than the buffer
+      // wrong-size unmap: smaller, exact or larger than the buffer; a quarter as dma_unmap_sg's entry
+      // (unchecked on 6.12), a sixth as a kernel trace's unmap at the handle after its unmap
       const size = ri(3) === 0 ? bytes : 1 + ri(bytes + 8 * PAGE);
-      out.push(unmap(s, dir, size));
+      const how = ri(12);
+      out.push(how < 3 ? [Op.UNMAP, s, dir | (1 << OP_DIR_BITS), size] : how < 5 ? [Op.UNMAP, s, dir, size, OP_ATTR_AFTER_UNMAP] : unmap(s, dir, size));
     } else if (k < 73) {
       const off = ri(bytes);
       out.push([Op.UNMAP_AT, s, 1 + ri(bytes + 4 * PAGE), off, 0, dir]);
