@@ -8,7 +8,7 @@
 // mapping's alloc_size). The dummy page takes the IOVA window's top entry (6.12) or entry 0 (2.6.37).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IOMMU_WINDOW_PAGES, IommuMode, Kernel, OP_ATTR_AFTER_UNMAP, Op, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
+import { IOMMU_WINDOW_PAGES, IommuMode, Kernel, OP_ATTR_AFTER_UNMAP, OP_DIR_BITS, Op, Platform, VIOLATION_FIELDS, ViolationKind } from '../src/engine/abi.js';
 import { BIDI, ENGINES, PAGE, alloc, cpuWrite, devRead, map, runOn, unmap, type OpWords, type Outcome } from './engineHarness.js';
 
 const modern = { platform: Platform.iommu, kernel: Kernel.modern, iommuMode: IommuMode.strict };
@@ -44,6 +44,17 @@ for (const engine of ENGINES) {
       assert.equal(o.c.iommuPagesUnmapped, 4 + 8, "no page of buffer 2's cleared");
       assert.equal(o.kind, ViolationKind.none, 'buffer 2 reads its own pages');
       assert.equal(o.c.unmaps, 3, 'the piece is still an unmap call');
+    });
+
+    it('6.12: a list unmapped again (dma_unmap_sg, unchecked) is skipped where any page it would clear went to another mapping', async () => {
+      // Buffer 0, a 2-page sg entry at TOP − 4, unmapped; buffer 1 gets TOP − 4 from the rcache, and
+      // its 1-byte unmap leaves its second page mapped. The list's second unmap would clear it.
+      const sgUnmap = (attrs: number): OpWords => [Op.UNMAP, 0, BIDI | (1 << OP_DIR_BITS), 2 * PAGE, attrs];
+      const ops: OpWords[] = [alloc(0, 2), [Op.MAP, 0, BIDI | (1 << OP_DIR_BITS), 0, 2 * PAGE, 1], sgUnmap(0),
+        alloc(1, 2), cpuWrite(1, 0, 2 * PAGE), map(1, BIDI, 0, 2 * PAGE), unmap(1, BIDI, 1), sgUnmap(OP_ATTR_AFTER_UNMAP), devRead(1, PAGE, PAGE)];
+      const o = await runOn(engine, modern, ops);
+      assert.equal(o.c.iommuPagesUnmapped, 2 + 1);
+      assert.equal(o.kind, ViolationKind.none, "buffer 1's second page still translates");
     });
 
     it('6.12 lazy: the piece\'s pages are queued', async () => {

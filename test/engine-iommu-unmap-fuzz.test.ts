@@ -42,10 +42,11 @@ function genOps(seed: number, len: number): OpWords[] {
       out.push(ri(4) === 0 ? [Op.MAP, s, dir | (1 << OP_DIR_BITS), off, 1 + ri(bytes - off), ++calls] : map(s, dir, off, 1 + ri(bytes - off)));
     } else if (k < 65) {
       // wrong-size unmap: smaller, exact or larger than the buffer; a quarter as dma_unmap_sg's entry
-      // (unchecked on 6.12), a sixth as a kernel trace's unmap at the handle after its unmap
+      // (unchecked on 6.12), a sixth as a kernel trace's unmap at the handle after its unmap (and a
+      // twelfth as a trace's dma_unmap_sg after its unmap)
       const size = ri(3) === 0 ? bytes : 1 + ri(bytes + 8 * PAGE);
       const how = ri(12);
-      out.push(how < 3 ? [Op.UNMAP, s, dir | (1 << OP_DIR_BITS), size] : how < 5 ? [Op.UNMAP, s, dir, size, OP_ATTR_AFTER_UNMAP] : unmap(s, dir, size));
+      out.push(how < 3 ? [Op.UNMAP, s, dir | (1 << OP_DIR_BITS), size, how === 0 ? OP_ATTR_AFTER_UNMAP : 0] : how < 5 ? [Op.UNMAP, s, dir, size, OP_ATTR_AFTER_UNMAP] : unmap(s, dir, size));
     } else if (k < 73) {
       const off = ri(bytes);
       out.push([Op.UNMAP_AT, s, 1 + ri(bytes + 4 * PAGE), off, 0, dir]);

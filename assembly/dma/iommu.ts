@@ -232,17 +232,21 @@ function unmap_entries(first: i32, n: i32, pages: i32, now: bool): void {
  * trace's unmap or sync after that unmap, at its handle or inside it (dma/mapping.ts
  * dma_handle_retaken): a live run starts at its IOVA page, or the unmap of `size` bytes there
  * would reach a page that translates to another page than the mapping's (`own_pfn` under `bus`,
- * one more each page after; 6.12: the first, as dma_unmap_page does nothing where it does not
- * translate; 2.6.37: any of them, as it clears all). A page still translating to the mapping's own
- * is the tail a smaller unmap left.
+ * one more each page after): on 6.12 the first for dma_unmap_page (`single`), which does nothing
+ * where it does not translate, else any of them, as an sg entry's unmap clears all unchecked;
+ * 2.6.37: any of them, as it clears all. A page still translating to the mapping's own is the tail
+ * a smaller unmap left.
  */
-export function iommu_retaken(bus: u64, size: i32, own_pfn: i32): bool {
+export function iommu_retaken(bus: u64, size: i32, own_pfn: i32, single: bool = true): bool {
   const e = iova_entry_of(bus);
   if (e < 0) return false;
   if (run_len(e) != 0) return true;
-  if (kernel_era == KERNEL_MODERN) return in_page_table(e) && translates_to(e) != own_pfn;
+  const modern = kernel_era == KERNEL_MODERN;
+  if (modern && single) return in_page_table(e) && translates_to(e) != own_pfn;
   const last = min(IOMMU_WINDOW_PAGES, e + max(unmap_pages(bus, size), 1));
-  for (let i = e; i < last; i++) if (load<u32>(entry_at(i)) != IOMMU_NONE && translates_to(i) != own_pfn + (i - e)) return true;
+  for (let i = e; i < last; i++) {
+    if ((modern ? in_page_table(i) : load<u32>(entry_at(i)) != IOMMU_NONE) && translates_to(i) != own_pfn + (i - e)) return true;
+  }
   return false;
 }
 

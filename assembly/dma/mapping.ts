@@ -221,16 +221,17 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * unmapped (a kernel trace's call after that unmap, at its handle or inside it, replayed as on a
  * recording machine that had not given the address again, where no live mapping was there): an
  * IOVA run starting there or a page the unmap would clear that translates to another page than the
- * unmapped mapping's (dma/iommu.ts iommu_retaken; `own_pfn`: the mapping's page under `dma`), a
+ * unmapped mapping's (dma/iommu.ts iommu_retaken; `own_pfn`: the mapping's page under `dma`;
+ * `single`: dma_unmap_page's, not an sg entry's), a
  * bounce slot in a live run, or on 2.6.37 any of the slots the call's `size` bytes reach
  * (do_unmap_single frees them all, swiotlb_tbl_sync_single copies across them) keeping another
  * io_tlb_orig_addr than the unmapped mapping's (`orig` for the first, a slot more each: never
  * cleared; a slot still in the mapping's own run, the tail a smaller unmap left, is its own).
  * 6.12 acts only through the first slot's record (its alloc_size and orig_addr), so that one decides.
  */
-export function dma_handle_retaken(dma: u64, orig: u64, size: i32, own_pfn: i32): bool {
+export function dma_handle_retaken(dma: u64, orig: u64, size: i32, own_pfn: i32, single: bool = true): bool {
   if (dma == DMA_MAPPING_ERROR) return false;
-  if (platform == PLATFORM_IOMMU) return iommu_retaken(dma, size, own_pfn);
+  if (platform == PLATFORM_IOMMU) return iommu_retaken(dma, size, own_pfn, single);
   const index = bus_to_slot(dma);
   if (index < 0) return false;
   if (kernel_era == KERNEL_MODERN) return slot_in_use(index);

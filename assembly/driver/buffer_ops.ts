@@ -211,14 +211,15 @@ export function dma_unmap(slot: i32, dir: i32, size: i32, nents: i32, attrs: i32
   const b = buf(slot);
   const type = call_type(form, nents);
   const csize = checked > 0 ? checked : size, cdir = call_dir(form, dir); // what dma-debug checks
+  const single = nents == 0 || form > 0; // not dma_unmap_sg's entry (a free: dma_common_free_pages' unmap_page)
   if ((attrs & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's unmap after its unmap (retaken says how)
     const h = m_dma(b);
     count(C_UNMAPS);
     report_unmap_unknown(h, csize, cdir, type);
-    if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0, nents == 0);
+    if (!retaken(b, h, size, single)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0, single);
     return;
   }
-  unmap_at(unmap_handle(b), dir, size, type, attrs, csize, cdir, nents == 0);
+  unmap_at(unmap_handle(b), dir, size, type, attrs, csize, cdir, single);
   kill_mapping(b);
 }
 
@@ -353,10 +354,10 @@ function sync_platform(dma: u64, size: i32, dir: i32, to_cpu: bool): void {
  * io_tlb_orig_addr), as a recording that had not: 2.6.37 copies to the kept original and frees the
  * slots again; 6.12 finds no live run and does nothing.
  */
-function retaken(b: usize, h: u64, size: i32): bool {
+function retaken(b: usize, h: u64, size: i32, single: bool = true): bool {
   const at = h - m_dma(b); // bytes into the mapping: a 2.6.37 mapping starts at its first slot
   const start = (<u64>b_pfn(b) << PAGE_SHIFT) + <u64>m_offset(b);
-  return dma_handle_retaken(h, start + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT), size, <i32>((start + at) >> <u64>PAGE_SHIFT));
+  return dma_handle_retaken(h, start + ((at >> <u64>IO_TLB_SHIFT) << <u64>IO_TLB_SHIFT), size, <i32>((start + at) >> <u64>PAGE_SHIFT), single);
 }
 
 /** dma_mapping_error on the buffer's last mapping address, live or dead (D7). */

@@ -117,14 +117,14 @@ export class Iommu {
 
   /** Was `bus` given again since a mapping there was unmapped (a trace's unmap or sync after unmap, at its handle or inside
    * it)? A live run starts at its IOVA page, or a page the unmap would clear translates to another page than the mapping's
-   * (`ownPfn` under `bus`, one more each page after) (assembly/dma/iommu.ts iommu_retaken). */
-  retaken(bus: number, size: number, ownPfn: number): boolean {
+   * (`ownPfn` under `bus`, one more each page after; on 6.12 only the first for dma_unmap_page, `single`) (assembly/dma/iommu.ts iommu_retaken). */
+  retaken(bus: number, size: number, ownPfn: number, single = true): boolean {
     const e = this.entryOf(bus);
     if (e < 0) return false;
     if (this.runs.has(e)) return true;
-    if (this.iova) return this.inPageTable(e) && this.translatesTo(e) !== ownPfn;
+    if (this.iova && single) return this.inPageTable(e) && this.translatesTo(e) !== ownPfn; // 6.12 dma_unmap_page: the first page decides
     const last = Math.min(IOMMU_WINDOW_PAGES, e + Math.max(unmapPages(bus, size), 1));
-    for (let i = e; i < last; i++) if (this.entries[i] !== 0 && this.translatesTo(i) !== ownPfn + (i - e)) return true;
+    for (let i = e; i < last; i++) if ((this.iova ? this.inPageTable(i) : this.entries[i] !== 0) && this.translatesTo(i) !== ownPfn + (i - e)) return true;
     return false;
   }
 

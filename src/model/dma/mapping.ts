@@ -244,9 +244,9 @@ export function dmaUnmapPage(s: DmaState, addr: number, size: number, dir: numbe
  * to another page than the mapping's (`ownPfn` under `dma`; dma/iommu.ts retaken), a bounce slot in
  * a live run, or on 2.6.37 any slot the call's `size` bytes reach keeping another original.
  */
-export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number, ownPfn: number): boolean {
+export function dmaHandleRetaken(s: DmaState, dma: number, orig: number, size: number, ownPfn: number, single = true): boolean {
   if (dma === DMA_ERROR) return false;
-  if (s.iommu) return s.iommu.retaken(dma, size, ownPfn);
+  if (s.iommu) return s.iommu.retaken(dma, size, ownPfn, single);
   const pool = s.swiotlb, index = busToSlot(s.layout, s.machine, pool, dma);
   if (index < 0) return false;
   if (s.cfg.kernel === Kernel.modern) return pool.list[index] === 0;

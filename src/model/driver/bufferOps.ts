@@ -156,14 +156,15 @@ export function dmaMap(s: TtState, buf: Buffer, dir: number, offset: number, siz
 export function dmaUnmap(s: TtState, buf: Buffer, dir: number, size: number, sgEnts: number, attrs: number, form = 0, checked = 0): void {
   const [type, cdir] = callDebug(s, form, sgEnts, dir);
   const m = buf.mapping, check = form > 0 ? { size: checked > 0 ? checked : size, dir: cdir, type, sgEnts: tableEnts(type) } : undefined;
+  const single = sgEnts === 0 || form > 0; // not dma_unmap_sg's entry (a free: dma_common_free_pages' unmap_page)
   if ((attrs & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's unmap after its unmap (retaken says how)
     s.counters.unmaps++;
     const ref = { dmaAddr: m.dmaAddr, ...(check ?? { size, dir, type, sgEnts }) };
     s.debug.reportUnmapUnknown(s.op, ref);
-    if (!retaken(s, buf, m.dmaAddr, size)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, sgEnts === 0);
+    if (!retaken(s, buf, m.dmaAddr, size, single)) dmaUnmapAddr(s, m.dmaAddr, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, single);
     return;
   }
-  dmaUnmapPage(s, unmapHandle(buf), size, dir, sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
+  dmaUnmapPage(s, unmapHandle(buf), size, dir, single ? 0 : sgEnts, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0, check);
   if (buf.mapping) buf.mapping.live = false;
 }
 
@@ -254,10 +255,10 @@ function syncPlatform(s: TtState, dma: number, size: number, dir: number, toCpu:
 
 /** A kernel trace's unmap or sync of a mapping it had unmapped (assembly/driver/buffer_ops.ts retaken): dma-debug finds nothing
  * live there, and the platform acts at handle `h` unless the simulation gave what it reaches to another mapping since. */
-function retaken(s: TtState, buf: Buffer, h: number, size: number): boolean {
+function retaken(s: TtState, buf: Buffer, h: number, size: number, single = true): boolean {
   const m = buf.mapping!, at = h - m.dmaAddr; // bytes into the mapping: a 2.6.37 mapping starts at its first slot
   const start = bufferPhys(buf) + m.offset;
-  return dmaHandleRetaken(s, h, start + Math.floor(at / UNIT_SIZE) * UNIT_SIZE, size, Math.floor((start + at) / PAGE_SIZE));
+  return dmaHandleRetaken(s, h, start + Math.floor(at / UNIT_SIZE) * UNIT_SIZE, size, Math.floor((start + at) / PAGE_SIZE), single);
 }
 
 /** dma_mapping_error() on the buffer's last mapping address, live or dead (D7). */
