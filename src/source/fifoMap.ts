@@ -50,11 +50,6 @@ export class FifoMap<K, V> {
     for (let n = this.tail; n; n = n.prev) yield [n.key, n.value];
   }
 
-  /** The oldest entry's key (insertion order), or undefined when empty. */
-  oldestKey(): K | undefined {
-    return this.head?.key;
-  }
-
   /** Removes and returns the oldest entry (insertion order), or undefined when empty. */
   shift(): [K, V] | undefined {
     const node = this.head;

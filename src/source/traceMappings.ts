@@ -118,9 +118,7 @@ const DEAD_BUCKET = 64 * 1024;
  * nor one placed inside a merged segment, and only until events are lost (a map lost from the trace may lie inside one). */
 export class DeadMappings {
   private readonly byStart = new FifoMap<Addr, Mapping>();
-  private readonly byBucket = new Map<number, Set<Mapping>>();
-  private readonly order = new Map<Mapping, number>(); // when each was unmapped
-  private seq = 0;
+  private readonly byBucket = new Map<number, Set<Mapping>>(); // each Set in the order its mappings were unmapped
 
   get(dma: Addr): Mapping | undefined {
     return this.byStart.get(dma);
@@ -136,22 +134,19 @@ export class DeadMappings {
     const old = this.byStart.get(m.dma);
     if (old) this.drop(old);
     this.byStart.set(m.dma, m);
-    this.order.set(m, ++this.seq);
     if ((m.alone || iommu) && !m.alloc && !m.synthetic) this.buckets(m, (k) => {
       const at = this.byBucket.get(k);
       if (at) at.add(m);
       else this.byBucket.set(k, new Set([m]));
     });
-    if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.get(this.byStart.oldestKey()!)!);
+    if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.shift()![1]);
   }
 
-  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start. */
+  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start (its bucket's last). */
   holding(dma: Addr): Mapping | undefined {
-    let best: Mapping | undefined;
-    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) {
-      if (m.dma < dma && dma < m.dma + m.size && (!best || this.order.get(m)! > this.order.get(best)!)) best = m;
-    }
-    return best;
+    let latest: Mapping | undefined;
+    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) if (m.dma < dma && dma < m.dma + m.size) latest = m;
+    return latest;
   }
 
   /** Events were lost: a map among them may lie inside any mapping unmapped before, so none is looked inside any more. */
@@ -160,8 +155,7 @@ export class DeadMappings {
   }
 
   private drop(m: Mapping): void {
-    this.byStart.delete(m.dma);
-    this.order.delete(m);
+    this.byStart.delete(m.dma); // nothing when shift() took it already
     this.buckets(m, (k) => {
       const at = this.byBucket.get(k);
       if (at?.delete(m) && at.size === 0) this.byBucket.delete(k);
