@@ -315,19 +315,20 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   const b = buf(slot);
   const range = (flags & 1) != 0;
   if ((flags & (OP_SYNC_SG_NONE | OP_SYNC_SG_ALL)) != 0) debug_set_sg_mapped((flags & OP_SYNC_SG_NONE) != 0 ? 0 : nents);
-  if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (retaken says how)
-    const h = byte_handle(b, offset);
-    count_sync(to_cpu);
-    report_sync_unknown(h, size, dir, debug_type(nents), index);
-    if (!retaken(b, h, size)) sync_platform(h, size, dir, to_cpu);
-    return;
-  }
   // `range`: a kernel trace's sync inside a mapping, which 6.12 traces alike for dma_sync_single_*
   // at handle + offset and dma_sync_single_range_*; 2.6.37's driver calls the range form, whose
   // debug_dma_sync_single_range_* checks the mapping's handle with offset + size — where the dma
   // ops have the range hook (dma/mapping.ts). The sum saturates at SYNC_CHECK_MAX, as in the model.
   const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && range_sync_hook() && m_has(b) ? offset - m_offset(b) : -1;
   const checked = whole >= 0 ? <i32>min(<i64>whole + <i64>size, <i64>SYNC_CHECK_MAX) : -1;
+  if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (retaken says how)
+    const h = byte_handle(b, offset);
+    count_sync(to_cpu);
+    // inside the unmapped mapping, 2.6.37's range form names its handle (check_sync: none there)
+    report_sync_unknown(whole >= 0 ? byte_handle(b, m_offset(b)) : h, whole >= 0 ? checked : size, dir, debug_type(nents), index);
+    if (!retaken(b, h, size)) sync_platform(h, size, dir, to_cpu);
+    return;
+  }
   sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, checked);
 }
 

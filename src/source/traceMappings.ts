@@ -109,13 +109,14 @@ export class LiveMappings {
   }
 }
 
-/** Where DeadMappings files a mapping by the bytes it held: in each 64 KiB it touches (few mappings share one). */
+/** Where DeadMappings files a mapping by the bytes it held: in each 64 KiB it touches (at most IDLE_MAX share one). */
 const DEAD_BUCKET = 64 * 1024;
 
 /** The latest IDLE_MAX mappings the trace unmapped (a driver's double unmap or use after unmap), by dma_addr, and by the
  * bytes they held for a call inside one (the piece a smaller unmap at its handle left): only those whose range was their
- * own on the recording machine (`alone`, or any behind an IOMMU: LiveMappings.holdingAlone says why), not an allocation's
- * nor one placed inside a merged segment, and only until events are lost (a map lost from the trace may lie inside one). */
+ * own on the recording machine (`alone`, or any behind an IOMMU: LiveMappings.holdingAlone says why; asked at the lookup,
+ * so a mapping unmapped before the trace showed the IOMMU counts once it has), not an allocation's nor one placed inside
+ * a merged segment, and only until events are lost (a map lost from the trace may lie inside one). */
 export class DeadMappings {
   private readonly byStart = new FifoMap<Addr, Mapping>();
   private readonly byBucket = new Map<number, Set<Mapping>>(); // each Set in the order its mappings were unmapped
@@ -129,12 +130,12 @@ export class DeadMappings {
   }
 
   /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes.
-   * `iommu`: the device is known to be behind one. */
-  add(m: Mapping, iommu: boolean): void {
+   * Filed by its bytes unless it is an allocation's map or an entry placed inside a merged segment. */
+  add(m: Mapping): void {
     const old = this.byStart.get(m.dma);
     if (old) this.drop(old);
     this.byStart.set(m.dma, m);
-    if ((m.alone || iommu) && !m.alloc && !m.synthetic) this.buckets(m, (k) => {
+    if (!m.alloc && !m.synthetic) this.buckets(m, (k) => {
       const at = this.byBucket.get(k);
       if (at) at.add(m);
       else this.byBucket.set(k, new Set([m]));
@@ -142,10 +143,11 @@ export class DeadMappings {
     if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.shift()![1]);
   }
 
-  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start (its bucket's last). */
-  holding(dma: Addr): Mapping | undefined {
+  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start and was its range's own
+   * (bounced, or `iommu`: the device is known to be behind one, however late the trace showed it), by bucket order. */
+  holding(dma: Addr, iommu: boolean): Mapping | undefined {
     let latest: Mapping | undefined;
-    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) if (m.dma < dma && dma < m.dma + m.size) latest = m;
+    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) if ((m.alone || iommu) && m.dma < dma && dma < m.dma + m.size) latest = m;
     return latest;
   }
 

@@ -224,17 +224,20 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
 export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, size: number, toCpu: boolean, sgEnts: number, sgIndex: number, flags = 0): void {
   const range = (flags & 1) !== 0;
   if ((flags & (OP_SYNC_SG_NONE | OP_SYNC_SG_ALL)) !== 0) s.debug.setSgMapped((flags & OP_SYNC_SG_NONE) !== 0 ? 0 : sgEnts);
-  if ((flags & OP_ATTR_AFTER_UNMAP) !== 0 && buf.mapping && !buf.mapping.live) { // a kernel trace's sync after its unmap (retaken says how)
-    const h = handleAt(buf, offset);
-    countSync(s, toCpu);
-    s.debug.reportSyncUnknown(s.op, { dmaAddr: h, size, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex });
-    if (!retaken(s, buf, h, size)) syncPlatform(s, h, size, dir, toCpu);
-    return;
-  }
   // `range`: a kernel trace's sync inside a mapping: 2.6.37's range form checks the mapping's handle
   // with offset + size where the dma ops have the hook (dma/mapping.ts); assembly/driver/buffer_ops.ts dma_sync.
   const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && rangeSyncHook(s) && m ? offset - m.offset : -1;
-  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, whole >= 0 ? handleAt(buf, m!.offset) : 0, whole >= 0 ? Math.min(whole + size, SYNC_CHECK_MAX) : -1);
+  const [checkAt, checked] = whole >= 0 ? [handleAt(buf, m!.offset), Math.min(whole + size, SYNC_CHECK_MAX)] : [0, -1];
+  if ((flags & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's sync after its unmap (retaken says how)
+    const h = handleAt(buf, offset);
+    countSync(s, toCpu);
+    // inside the unmapped mapping, 2.6.37's range form names its handle (check_sync: none there)
+    const ref = whole >= 0 ? { dmaAddr: checkAt, size: checked } : { dmaAddr: h, size };
+    s.debug.reportSyncUnknown(s.op, { ...ref, dir, type: sgEnts > 0 ? DebugType.sg : DebugType.single, sgEnts, sgIndex });
+    if (!retaken(s, buf, h, size)) syncPlatform(s, h, size, dir, toCpu);
+    return;
+  }
+  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, checkAt, checked);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `checkAt` instead when `checked` ≥ 0 (a range sync). */
