@@ -137,19 +137,23 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     assert.equal(inside! - whole!, 0x1000);
   });
 
-  it('a map that failed here: at its start the era\'s "invalid" answer, as its own unmap; inside it, its error handle plus the offset', () => {
+  it('a map that failed here: at its start the era\'s "invalid" answer, as its own unmap; inside it (an unmap, a sync), its error handle plus the offset', () => {
     // 127 bounced maps of 32 KiB fill the 4 MiB pool (the GART dummy page holds a slot); the next fails here.
     const fill = Array.from({ length: 127 }, (_, i) => [ev.bounced(0x20000000 + i * 0x8000, 32768), ev.mapPhys('TO_DEVICE', 0x70000000 + i * 0x8000, 32768, 0x20000000 + i * 0x8000)]).flat();
-    const body = [...fill, ...bouncedMap('TO_DEVICE', 32768), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.unmapPhys('TO_DEVICE', DMA, 32768), ev.free(DMA, 32768)];
+    const body = [...fill, ...bouncedMap('TO_DEVICE', 32768), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 256), ev.sync(true, 'TO_DEVICE', DMA + 0x100, 64),
+      ev.unmapPhys('TO_DEVICE', DMA, 32768), ev.free(DMA, 32768)];
     const path = traceFile('inside-failed.trace', body), first = HEADER + fill.length + 3;
     for (const kernel of ['2010', 'modern']) {
       const r = both(path, '--platform', 'swiotlb-force', '--kernel', kernel);
       assert.equal(r.counters.mappingErrors, 1, kernel);
       const mine = r.dmaDebug.filter((d) => d.op >= first && d.class !== 'leak');
-      assert.deepEqual(classes(mine), [`unmap-unknown@${first}`, `unmap-unknown@${first + 1}`, `unmap-unknown@${first + 2}`], kernel);
+      assert.deepEqual(classes(mine), [`unmap-unknown@${first}`, `sync-unknown@${first + 1}`, `unmap-unknown@${first + 2}`, `unmap-unknown@${first + 3}`], kernel);
       assert.match(mine[0]!.message, /has not allocated/, `${kernel}: inside, not the error handle itself`);
-      assert.match(mine[1]!.message, /an invalid DMA memory address/, kernel);
-      assert.match(mine[2]!.message, /an invalid DMA memory address/, `${kernel}: the free at the unmapped mapping's error handle, as its unmap`);
+      // The sync inside: 6.12's driver syncs at DMA_MAPPING_ERROR + 0x100, which wraps to 0xff; 2.6.37's range form
+      // checks the error handle itself (the overflow buffer's) with offset + size.
+      assert.match(mine[1]!.message, kernel === 'modern' ? /\[device address=0x0+ff\] \[size=64 bytes\]/ : /\[size=320 bytes\]/, kernel);
+      assert.match(mine[2]!.message, /an invalid DMA memory address/, kernel);
+      assert.match(mine[3]!.message, /an invalid DMA memory address/, `${kernel}: the free at the unmapped mapping's error handle, as its unmap`);
     }
   });
 

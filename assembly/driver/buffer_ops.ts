@@ -19,7 +19,7 @@ import { iommu_unmap } from '../dma/iommu';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, page_handle, page_handle_failed, unmap_handle,
+  m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, driver_handle, page_handle, page_handle_failed, unmap_handle,
   keep_freed_handle, freed_handle_kept, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
@@ -322,14 +322,14 @@ export function dma_sync(slot: i32, dir: i32, offset: i32, size: i32, to_cpu: bo
   const whole = range && nents == 0 && kernel_era != KERNEL_MODERN && range_sync_hook() && m_has(b) ? offset - m_offset(b) : -1;
   const checked = whole >= 0 ? <i32>min(<i64>whole + <i64>size, <i64>SYNC_CHECK_MAX) : -1;
   if ((flags & OP_ATTR_AFTER_UNMAP) != 0 && m_has(b) && !m_live(b)) { // a kernel trace's sync after its unmap (retaken says how)
-    const h = byte_handle(b, offset);
+    const h = driver_handle(b, offset);
     count_sync(to_cpu);
     // inside the unmapped mapping, 2.6.37's range form names its handle (check_sync: none there)
     report_sync_unknown(whole >= 0 ? byte_handle(b, m_offset(b)) : h, whole >= 0 ? checked : size, dir, debug_type(nents), index);
     if (!retaken(b, h, size)) sync_platform(h, size, dir, to_cpu);
     return;
   }
-  sync_at(byte_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, checked);
+  sync_at(driver_handle(b, offset), dir, size, to_cpu, debug_type(nents), index, whole >= 0 ? byte_handle(b, m_offset(b)) : 0, checked);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `check_at` instead when `checked` ≥ 0 (a range sync). */

@@ -99,6 +99,14 @@ export function byte_handle(b: usize, offset: i32): u64 {
 
 @inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
 
+/** The handle a driver computes for byte `offset` of its mapping (a sync at handle + offset): the
+ * mapping's handle plus the offset, a failed map's too (6.12's DMA_MAPPING_ERROR + k wraps to k − 1
+ * as a dma_addr_t); elsewhere byte_handle. */
+export function driver_handle(b: usize, offset: i32): u64 {
+  if (rec_kind(b) != KIND_COHERENT && m_has(b) && offset >= m_offset(b) && offset - m_offset(b) < m_size(b)) return m_dma(b) + <u64>(offset - m_offset(b));
+  return byte_handle(b, offset);
+}
+
 /**
  * A device access to bytes [a, …) of page i goes through the handle of its first byte (the kernel's
  * device uses handle + delta: a mapping that starts mid-page covers no byte 0), laid over the page:

@@ -12,7 +12,7 @@ import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coheren
 import { countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
 import type { TtState } from '../drm/ttmTt.js';
-import { bufferPhys, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
+import { bufferPhys, driverHandle, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
 
 /** The CPU zeroes a fresh buffer: one write operation (not counted in cpuWrites). */
 function zeroFill(s: TtState, buf: Buffer): void {
@@ -229,7 +229,7 @@ export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, si
   const m = buf.mapping, whole = range && sgEnts === 0 && s.cfg.kernel !== Kernel.modern && rangeSyncHook(s) && m ? offset - m.offset : -1;
   const [checkAt, checked] = whole >= 0 ? [handleAt(buf, m!.offset), Math.min(whole + size, SYNC_CHECK_MAX)] : [0, -1];
   if ((flags & OP_ATTR_AFTER_UNMAP) !== 0 && m && !m.live) { // a kernel trace's sync after its unmap (retaken says how)
-    const h = handleAt(buf, offset);
+    const h = driverHandle(buf, offset);
     countSync(s, toCpu);
     // inside the unmapped mapping, 2.6.37's range form names its handle (check_sync: none there)
     const ref = whole >= 0 ? { dmaAddr: checkAt, size: checked } : { dmaAddr: h, size };
@@ -237,7 +237,7 @@ export function dmaSync(s: TtState, buf: Buffer, dir: number, offset: number, si
     if (!retaken(s, buf, h, size)) syncPlatform(s, h, size, dir, toCpu);
     return;
   }
-  syncAt(s, handleAt(buf, offset), dir, size, toCpu, sgEnts, sgIndex, checkAt, checked);
+  syncAt(s, driverHandle(buf, offset), dir, size, toCpu, sgEnts, sgIndex, checkAt, checked);
 }
 
 /** The sync at `dma`; dma-debug checks `checked` bytes at `checkAt` instead when `checked` ≥ 0 (a range sync). */

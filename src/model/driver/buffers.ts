@@ -62,6 +62,14 @@ export function handleAt(buf: Buffer, offset: number): number {
   return bufferPhys(buf) + offset;
 }
 
+/** The handle a driver computes for byte `offset` of its mapping (assembly/driver/buffers.ts driver_handle): a failed
+ * map's error handle plus the offset too (DMA_ERROR, −1, + k is k − 1, as a u64 wraps); elsewhere handleAt. */
+export function driverHandle(buf: Buffer, offset: number): number {
+  const m = buf.mapping;
+  if (buf.kind !== 'coherent' && m && offset >= m.offset && offset < m.offset + m.size) return m.dmaAddr + (offset - m.offset);
+  return handleAt(buf, offset);
+}
+
 /** D4: a CPU read reports the dma address the driver holds for the page, or -1 when it holds none. */
 export function cpuPageHandle(buf: Buffer, i: number): number {
   const m = buf.mapping;
