@@ -107,11 +107,16 @@ export function zero_frame_stamps(sfn: i32): void {
   store<u64>(expected_ptr + (<usize>((pfn << 1) + unit) << 3), s);
 }
 
-/** Store address of logical byte `k` of a page whose byte 0 sits at `base` in `mode`. */
+/** Store address of logical byte `k` of a page whose byte 0 sits at `base` in `mode`. The sum is
+ * signed, as the model's: a device's page handle laid over its page (driver/access.ts) lies below 0
+ * where a mapping at bus address 0 starts inside the page (2.6.37's failed sg entry keeps 0), and
+ * its bytes from the mapping's start on are at 0 and up; below 0, or at 2^63 and up (no handle but
+ * the error handle lies there), is nothing. */
 @inline export function reach(mode: i32, base: u64, k: i32): i64 {
   if (mode == MODE_NONE) return -1;
-  const x = base + <u64>k;
-  if (x < base) return -1; // past the top of the 64-bit bus: nothing there
+  const sx = <i64>base + <i64>k;
+  if (sx < 0) return -1;
+  const x = <u64>sx;
   if (mode == MODE_PHYS) return phys_to_store(x);
   if (mode == MODE_MACH) return device_machine_to_store(x);
   if (mode == MODE_BUS_WRITE) return bus_to_store_write(x);
