@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GartFamily, Kernel, Platform, ViolationKind } from '../src/engine/abi.js';
-import { BIDI, ENGINES, PAGE, TO_DEV, alloc, cpuRead, cpuWrite, devRead, map, runOn, syncCpu, syncDev, unmap } from './engineHarness.js';
+import { BIDI, ENGINES, PAGE, TO_DEV, overflowPfn, alloc, cpuRead, cpuWrite, devRead, map, runOn, syncCpu, syncDev, unmap } from './engineHarness.js';
 
 const force = { platform: Platform['swiotlb-force'], gartFamily: GartFamily.agp };
 const era = (kernel: number) => ({ ...force, kernel });
@@ -22,8 +22,21 @@ const overrun = [alloc(0, 2), map(0, TO_DEV, 0, PAGE), syncDev(0, TO_DEV, 0, 2 *
 const reused = [alloc(0), alloc(1), alloc(2), map(0, TO_DEV), unmap(0, TO_DEV),
   ...Array.from({ length: 63 }, () => [map(1, TO_DEV), unmap(1, TO_DEV)]).flat(), map(2, TO_DEV), cpuWrite(2), syncDev(0, TO_DEV), devRead(2)];
 
+// A 128-slot pool: buffer 0's page takes 2 slots, so buffer 1's 64 pages (128 slots) do not fit and its
+// map fails; a script or a driver that does not check syncs page 1 of buffer 1 at its handle plus 4096.
+const failed = [alloc(0), map(0, BIDI), alloc(1, 64), map(1, BIDI, 0, 64 * PAGE), syncCpu(1, BIDI, PAGE, 16)];
+
 for (const engine of ENGINES) {
   describe(`a sync the mapping does not cover (engine ${engine})`, () => {
+    it('a sync inside a map that failed is at its error handle plus the offset (6.12: DMA_MAPPING_ERROR + 4096 wraps to 0xfff)', async () => {
+      const m = await runOn(engine, { ...era(Kernel.modern), nslabs: 128 }, failed);
+      assert.equal(m.c.mappingErrors, 1);
+      assert.deepEqual([m.classes.at(-1), m.dma.at(-1)], ['sync-unknown', 0xfffn]);
+      const o = await runOn(engine, { ...era(Kernel['2010']), nslabs: 128 }, failed);
+      assert.equal(o.c.mappingErrors, 1);
+      assert.deepEqual([o.classes.at(-1), o.dma.at(-1)], ['sync-unknown', BigInt(overflowPfn(128) * PAGE + PAGE)], "2.6.37: the overflow buffer's bus address plus 4096");
+    });
+
     it('2010: a sync for the CPU after unmap copies the slot\'s old contents over the CPU\'s newer write: the CPU reads stale data', async () => {
       const o = await runOn(engine, era(Kernel['2010']), afterUnmap);
       assert.equal(o.c.bounceBytes, 3 * PAGE, 'map, unmap and the sync each copy a page');

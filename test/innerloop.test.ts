@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NSLABS, NSLOTS, POOL_BASE, SEGSIZE, makeInput, makeState, naiveMismatches, r600PteLo, runLoop, slotAlloc, slotFree, writeInputFile } from '../bench/innerloop/loop.js';
-import { GartFamily, Op, Platform, Dir } from '../src/engine/abi.js';
+import { GartFamily, Kernel, Op, Platform, Dir } from '../src/engine/abi.js';
 import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
 import { encodePte } from '../src/model/drm/gart.js';
 import { runOn } from './engineHarness.js';
@@ -83,7 +83,7 @@ test('inner loop: the same slots and PTEs as the engines (swiotlb 2010, r600)', 
     }
     for (const slot of taken.reverse()) {
       slotFree(list, slot);
-      pool.swiotlbTblUnmapSingle(slot);
+      pool.swiotlbTblUnmapSingle(slot, Kernel['2010'], pool.runSlots[slot]!);
     }
     assert.deepEqual(Array.from(list), Array.from(pool.list), 'the free counters agree after the unmaps');
   }

@@ -4,7 +4,7 @@
 // engine-swiotlb (slot search, segments, merging, a full pool) and engine-gart (the raw PTE).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GartFamily, Platform, type MachineConfig } from '../src/engine/abi.js';
+import { GartFamily, Kernel, Platform, type MachineConfig } from '../src/engine/abi.js';
 import { SwiotlbPool } from '../src/model/dma/swiotlb.js';
 import { decodePte, encodePte, pteValid } from '../src/model/drm/gart.js';
 import { Buddy } from '../src/model/mm/buddy.js';
@@ -39,7 +39,7 @@ describe('swiotlb slot allocator (model piece)', () => {
     const pool = new SwiotlbPool(256);
     const initial = Array.from(pool.list);
     const runs = [pool.swiotlbTblMapSingle(0, PAGE), pool.swiotlbTblMapSingle(0, 3 * PAGE), pool.swiotlbTblMapSingle(0, 2048), pool.swiotlbTblMapSingle(0, PAGE)];
-    for (const i of [runs[1], runs[3], runs[0], runs[2]]) pool.swiotlbTblUnmapSingle(i);
+    for (const i of [runs[1], runs[3], runs[0], runs[2]]) pool.swiotlbTblUnmapSingle(i, Kernel['2010'], pool.runSlots[i]!);
     assert.deepEqual(Array.from(pool.list), initial);
     assert.equal(pool.slotsInUse, 0);
   });

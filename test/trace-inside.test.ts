@@ -44,6 +44,15 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     });
   });
 
+  it('a driver that unmaps the tail, then the head: the tail\'s unmap is the platform\'s there too (the kernel does not look the mapping up)', () => {
+    const body = [...bouncedMap('BIDIRECTIONAL', 32768), ev.unmapPhys('BIDIRECTIONAL', DMA + 0x4000, 16384), ev.unmapPhys('BIDIRECTIONAL', DMA, 16384)];
+    everywhere('tail-first.trace', body, ['unmap-unknown@7', 'unmap-size@8'], { insideCalls: 1, beforeTrace: 0 }, (r, at) => {
+      // swiotlb copies the tail back from its slots and frees them (2.6.37 do_unmap_single: the size's slots; 6.12
+      // swiotlb_release_slots: that slot's alloc_size, the rest of the run); the head's unmap copies the head.
+      if (at.startsWith('swiotlb-force')) assert.equal(r.counters.bounceBytes, 32768 + 16384 + 16384, at);
+    });
+  });
+
   it('the address reported is the simulated handle plus the same offset', () => {
     const body = [...bouncedMap('TO_DEVICE', 4096), ev.sync(false, 'TO_DEVICE', DMA + 0x100, 16), ev.unmapPhys('TO_DEVICE', DMA + 0x100, 16)];
     const r = both(traceFile('inside-addr.trace', body), '--platform', 'swiotlb-force', '--kernel', 'modern');
@@ -126,6 +135,14 @@ describe('trace: unmaps and frees inside a mapping or an allocation', () => {
     const again = [...body.slice(0, 3), ev.bounced(PHYS, 32768), ev.mapPhys('BIDIRECTIONAL', DMA + 0x10000, 32768, PHYS), ev.unmapPhys('BIDIRECTIONAL', DMA + 0x10000, 32768), body[4]!];
     const a = both(traceFile('dead-piece-again.trace', again), '--platform', 'swiotlb-force', '--kernel', '2010');
     assert.deepEqual([a.trace.afterUnmap, a.trace.skipped.afterUnmap, a.counters.bounceBytes], [0, 1, 32768 + 16384 + 32768 + 32768]);
+  });
+
+  it('a sync inside an unmapped mapping that runs past it keeps the driver\'s size (dma-debug checks it all)', () => {
+    const body = [...bouncedMap('BIDIRECTIONAL', 32768), ev.unmapPhys('BIDIRECTIONAL', DMA, 32768), ev.sync(true, 'BIDIRECTIONAL', DMA + 0x7000, 0x2000)];
+    everywhere('dead-sync-past.trace', body, ['sync-unknown@8'], { afterUnmap: 1, beforeTrace: 0 }, (r, at) => {
+      const range = at.endsWith('2010') && !at.startsWith('iommu'); // 2.6.37's range form: offset + size
+      assert.match(r.dmaDebug[0]!.message, range ? /\[size=36864 bytes\]/ : /\[size=8192 bytes\]/, at);
+    });
   });
 
   it('a dma_free inside an allocation the trace freed: a second free, at the handle it had plus the offset', () => {

@@ -227,7 +227,7 @@ export function sg_undone_addr(dma: u64): u64 { return platform == PLATFORM_IOMM
  * (do_unmap_single frees them all, swiotlb_tbl_sync_single copies across them) keeping another
  * io_tlb_orig_addr than the unmapped mapping's (`orig` for the first, a slot more each: never
  * cleared; a slot still in the mapping's own run, the tail a smaller unmap left, is its own).
- * 6.12 acts only through the first slot's record (its alloc_size and orig_addr), so that one decides.
+ * 6.12 acts through the slot's own record (its alloc_size and orig_addr), which a release clears, so a slot in use decides.
  */
 export function dma_handle_retaken(dma: u64, orig: u64, size: i32, own_pfn: i32, single: bool = true): bool {
   if (dma == DMA_MAPPING_ERROR) return false;
@@ -268,9 +268,16 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false
       const orig = slot_orig(index);
       if (orig != 0 && copies_to_cpu(dir) && !skip_sync) bounce_copy(slot_phys(index) + <u64>off, orig, min(size, ((nslabs - index) << IO_TLB_SHIFT) - off));
       swiotlb_tbl_unmap_single(index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
-    } else if (index >= 0 && slot_size(index) > 0) {
-      if (copies_to_cpu(dir) && !skip_sync) bounce_copy(bounce_phys(index), slot_orig(index), min(size, slot_size(index)));
-      swiotlb_tbl_unmap_single(index);
+    } else if (index >= 0 && slot_in_use(index)) {
+      // 6.12 __swiotlb_tbl_unmap_single by the slot at `dma`, any slot of a live run: swiotlb_bounce
+      // copies what is left of the mapping from there, then swiotlb_release_slots frees
+      // nr_slots(alloc_size + offset) by that slot's own alloc_size (the run's size less the slots
+      // before it): from a run's start the run, from inside it the rest, whoever holds them since.
+      let first = index;
+      while (slot_size(first) <= 0) first--;
+      if (copies_to_cpu(dir) && !skip_sync) swiotlb_sync_modern(dma, size, dir, true);
+      const left = max(0, slot_size(first) - ((index - first) << IO_TLB_SHIFT));
+      swiotlb_tbl_unmap_single(index, (left + swiotlb_align_offset(dma) + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
     }
   }
 }

@@ -75,11 +75,8 @@ function list_value(i: i32): i32 {
   return slots_rec_ptr + <usize>(i * TLB_SLOT_BYTES);
 }
 
-/**
- * The areas a pool of `n` slots has on 6.12: swiotlb_adjust_nareas(num_possible_cpus()) rounded
- * up to a power of two (SWIOTLB_MAX_AREAS), then limit_nareas: no more than one per
- * IO_TLB_SEGSIZE slots (n / IO_TLB_SEGSIZE, which need not be a power of two).
- */
+/** The areas a pool of `n` slots has on 6.12: swiotlb_adjust_nareas(num_possible_cpus()) rounded up to a power of
+ * two (SWIOTLB_MAX_AREAS), then limit_nareas: at most one per IO_TLB_SEGSIZE slots (need not be a power of two). */
 export function swiotlb_areas(n: i32): i32 {
   return n < SWIOTLB_MAX_AREAS * IO_TLB_SEGSIZE ? n / IO_TLB_SEGSIZE : SWIOTLB_MAX_AREAS;
 }
@@ -96,11 +93,8 @@ const pools_ptr: usize = memory.data(SWIOTLB_DYN_POOLS * 4);
 let min_align_mask: i32 = 0;
 export function swiotlb_set_min_align_mask(m: i32): void { min_align_mask = m; }
 
-/**
- * --swiotlb-dynamic. 6.12 swiotlb_init_remap sets can_grow only when it is given no remap
- * function; Xen PV boots the pool through swiotlb_init_remap(.., xen_swiotlb_fixup)
- * (arch/x86/kernel/pci-dma.c pci_xen_swiotlb_init), so there the pool never grows.
- */
+/** --swiotlb-dynamic. 6.12 swiotlb_init_remap sets can_grow only when given no remap function; Xen PV boots the pool
+ * through swiotlb_init_remap(.., xen_swiotlb_fixup) (arch/x86/kernel/pci-dma.c pci_xen_swiotlb_init): it never grows. */
 export function swiotlb_set_dynamic(grow: bool): void { can_grow = grow; }
 
 export function swiotlb_init(): void {
@@ -335,29 +329,37 @@ function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: 
 @inline export function slot_in_use(i: i32): bool { return (load<u64>(word_at(i)) >> <u64>(i & 63) & 1) != 0; }
 
 /**
- * swiotlb_tbl_unmap_single's list repair: the freed run merges with free slots either side.
- * 6.12 swiotlb_release_slots counts on from the counter after the run only inside the run's
- * segment (pools are whole segments there, so the bits give it as for 2.6.37), and gives the
- * run's slots back to the area its first slot lies in. 2.6.37's do_unmap_single frees the `given`
- * slots of the caller's size, whoever holds them: a run starting there ends, only taken slots count
- * as freed (different: a release across a segment counts per segment).
+ * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them: a run
+ * starting among them ends, and only taken slots count as freed. 2.6.37's do_unmap_single frees
+ * the caller's size; 6.12 swiotlb_release_slots frees nr_slots(alloc_size + offset) by the slot's
+ * own alloc_size (dma/mapping.ts), marking each released slot's alloc_size 0, and gives them back
+ * to the area `index` lies in. The list repair counts on from the counter after the slots only
+ * inside their segment (6.12: pools are whole segments, so as 2.6.37's; different: a release
+ * across a segment counts per segment).
  */
-export function swiotlb_tbl_unmap_single(index: i32, given: i32 = -1): void {
-  const nslots = given >= 0 ? min(given, nslabs - index) : load<i32>(rec_at(index), S_NSLOTS);
-  if (nslots <= 0) return;
-  let freed = nslots;
-  if (given >= 0) {
-    freed = 0;
-    for (let i = index; i < index + nslots; i++) { if (slot_in_use(i)) freed++; store<u64>(rec_at(i), 0, S_SIZE); }
-  }
-  const end = index + nslots;
+export function swiotlb_tbl_unmap_single(index: i32, given: i32): void {
   const p = pool_of_slot(index);
+  const nslots = min(given, (p < 0 ? nslabs : dyn_base(p) + dyn_nslabs(p)) - index);
+  if (nslots <= 0) return;
+  const end = index + nslots;
+  let freed = 0, tail = 0, tail_size = 0;
+  for (let i = index; i < end; i++) {
+    if (slot_in_use(i)) freed++;
+    const n = load<i32>(rec_at(i), S_NSLOTS); // a run starting here: its slots past the released ones
+    if (n > 0) { tail = i + n - end; tail_size = load<i32>(rec_at(i), S_SIZE) - ((end - i) << IO_TLB_SHIFT); }
+    store<u64>(rec_at(i), 0, S_SIZE);
+  }
+  // That run keeps the rest (6.12: each slot its own alloc_size, the run's size less the slots
+  // before it; at least a byte here, where the kernel's could be 0): its record moves on.
+  if (tail > 0) { store<i32>(rec_at(end), max(tail_size, 1), S_SIZE); store<i32>(rec_at(end), tail, S_NSLOTS); }
   if (p >= 0 && dyn_kind(p) == DYN_TRANSIENT) {
-    // swiotlb_del_transient: the whole pool goes (swiotlb_del_pool → swiotlb_dyn_free; the RCU
-    // grace period before the free is not modelled)
-    set_used(index, nslots, false);
-    store<u64>(rec_at(index), 0, S_SIZE); // size and slot count
-    count(C_SWIOTLB_SLOTS_IN_USE, -nslots);
+    // swiotlb_del_transient: the whole pool goes, whichever slot was named (swiotlb_del_pool →
+    // swiotlb_dyn_free; the RCU grace period before the free is not modelled)
+    const base = dyn_base(p);
+    freed = 0;
+    for (let i = base; i < base + dyn_nslabs(p); i++) { if (slot_in_use(i)) freed++; store<u64>(rec_at(i), 0, S_SIZE); }
+    set_used(base, dyn_nslabs(p), false);
+    count(C_SWIOTLB_SLOTS_IN_USE, -freed);
     transient_fence(p, false);
     swiotlb_dyn_free(p);
     return;
@@ -371,14 +373,11 @@ export function swiotlb_tbl_unmap_single(index: i32, given: i32 = -1): void {
   // run and the free slots before it: the distances the bits give.
   set_used(index, nslots, false);
   if (end == nslabs && (end % IO_TLB_SEGSIZE) != 0) tail_clipped = true;
-  store<u64>(rec_at(index), 0, S_SIZE); // size and slot count
   count(C_SWIOTLB_SLOTS_IN_USE, -freed);
 }
 
-/**
- * checkInvariants bit 2, asked when no streaming mapping is live: only the dummy page's run is in
- * use, and every list counter is what a fresh pool with just that run taken holds.
- */
+/** checkInvariants bit 2, asked when no streaming mapping is live: only the dummy page's run is in use, and every
+ * list counter is what a fresh pool with just that run taken holds. */
 export function swiotlb_idle_pristine(in_use: i64): bool {
   const held = held_index >= 0 ? load<i32>(rec_at(held_index), S_NSLOTS) : 0;
   if (in_use != <i64>held) return false;

@@ -15,7 +15,6 @@ import { xen_create_contiguous_region } from '../xen/exchange';
 import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, count_sync, range_sync_hook, swiotlb_sync_2010, swiotlb_sync_modern, dma_error_addr, set_out, MAP_FAILED,
   sg_never_mapped_addr, sg_undone_addr } from '../dma/mapping';
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
-import { iommu_unmap } from '../dma/iommu';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
@@ -277,12 +276,12 @@ export function dma_free_at(slot: i32, size: i32, freed: bool, form: i32 = ALLOC
  * here either, and a dead mapping's handle may be another's since); at the era's error handle (a
  * map that failed here, at its start), check_unmap's "invalid" answer, as its own unmap would get;
  * inside one, that handle plus the offset, "has not allocated". An unmap counts in `unmaps`. An
- * unmap at a live mapping's handle plus an offset behind an IOMMU is also the platform's
- * (dma/iommu.ts iommu_unmap: the kernel does not look for the mapping), and so is one inside a
- * coherent allocation's handle; inside a mapping not live here (the trace unmapped it, or its map
- * failed here: an error handle plus the offset, which nothing holds) the platform's unmap is
- * replayed at that handle as after any unmap (retaken). Different: what the platform's unmap does inside a live
- * mapping's bounce slots and a free inside an allocation are not simulated (dma-debug only).
+ * unmap at a live mapping's or a coherent allocation's handle plus an offset is also the
+ * platform's (the kernel does not look for the mapping: an IOMMU clears from there, swiotlb
+ * releases bounce slots from there); inside a mapping not live here (the trace unmapped it, or its
+ * map failed here: an error handle plus the offset, which nothing holds) the platform's unmap is
+ * replayed at that handle as after any unmap (retaken). Different: a free inside an allocation is
+ * not simulated (dma-debug only).
  */
 export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: i32, attrs: i32 = 0): void {
   const b = buf(slot);
@@ -301,9 +300,11 @@ export function dma_unmap_at(slot: i32, size: i32, offset: i32, form: i32, dir: 
     if (!retaken(b, h, size)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
     return;
   }
-  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts iommu_unmap), in a
-  // mapping or a coherent allocation alike.
-  if (rec_kind(b) == KIND_COHERENT || m_has(b)) iommu_unmap(h, size, true);
+  // A live mapping or a coherent allocation: the platform's unmap at h, which does not look for
+  // the mapping (dma/mapping.ts dma_unmap_addr): behind an IOMMU it clears from there; in a live
+  // run of bounce slots 2.6.37 copies `size` bytes back and frees the slots they span, 6.12 the
+  // rest of the mapping from there; a page of a direct mapping or an allocation is no bounce slot.
+  if (rec_kind(b) == KIND_COHERENT || m_has(b)) dma_unmap_addr(h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) != 0);
 }
 
 /**

@@ -85,7 +85,8 @@ export function keep_freed_handle(b: usize, handle: u64): void { store<u64>(b, h
 /**
  * The dma address a driver uses for buffer byte `offset` (GART PTEs, device access, sync; D10):
  * the coherent handle, the last mapping (live or dead) if it covers the byte, else virt_to_phys
- * as a careless driver would. A failed map's error address stays the error address.
+ * as a careless driver would. A failed map's error address stays the error address (a GART PTE,
+ * a device access: page_handle_failed); a sync adds the offset to it (driver_handle).
  */
 export function byte_handle(b: usize, offset: i32): u64 {
   if (rec_kind(b) == KIND_COHERENT) return b_handle(b) + <u64>offset;

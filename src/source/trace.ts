@@ -239,7 +239,7 @@ export class TraceTranslator extends TraceState {
    */
   private afterUnmap(dma: Addr, replay: (b: Buffer, offset: number, inside: boolean) => void, size = 0, pieces = false): void {
     const exact = this.dead.get(dma), why = exact || size === 0 ? undefined : this.skips.holding(dma, size);
-    const dead = exact ?? (why || !pieces ? undefined : this.dead.holding(dma, this.iommu));
+    const dead = exact ?? (why || !pieces ? undefined : this.dead.holding(dma));
     if (!dead) return void this.summary.skipped[why ?? 'beforeTrace']++; // an unmap inside a map not replayed: its reason
     if (dead.buf.live || dead.buf.freed || dead.buf.last !== dead) { // mapped again since: the engine's record is the newer mapping's
       this.summary.skipped.afterUnmap++;
@@ -287,7 +287,7 @@ export class TraceTranslator extends TraceState {
     if (size === 0 && this.mappings.holds(dma)) {
       return void this.summary.skipped.zeroLength++;
     }
-    this.afterUnmap(dma, (b, at, inside) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), at, Math.min(size, b.pages * PAGE_SIZE - at), index, AFTER | sgFirst | (inside && nents === 0 ? 1 : 0)), 0, true);
+    this.afterUnmap(dma, (b, at, inside) => this.push(forCpu ? Op.SYNC_FOR_CPU : Op.SYNC_FOR_DEVICE, b.slot, dir | (nents << OP_DIR_BITS), at, size, index, AFTER | sgFirst | (inside && nents === 0 ? 1 : 0)), 0, true);
   }
 
   private mapSg(ev: Extract<TraceEvent, { kind: 'map_sg' }>): void {
@@ -296,7 +296,7 @@ export class TraceTranslator extends TraceState {
     const dir = this.dir(ev.dir);
     const list: Mapping[] = [];
     const entries = sgEntries(ev), segments = entries.merged ? new Set(ev.dmas) : undefined;
-    if (entries.merged) [this.summary.sgMerged++, this.iommu = true];
+    if (entries.merged) [this.summary.sgMerged++, this.iommu = true, this.dead.iommuShown()];
     this.sgCalls++;
     // Entries not replayed: memory already shared with the host (DMA_ATTR_CC_SHARED, which
     // dma_direct_map_sg passes to each entry's map: the list counts once), too large, zero-length.

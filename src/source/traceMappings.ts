@@ -109,17 +109,20 @@ export class LiveMappings {
   }
 }
 
-/** Where DeadMappings files a mapping by the bytes it held: in each 64 KiB it touches (at most IDLE_MAX share one). */
+/** Where DeadMappings files a mapping by the bytes it held: in each 64 KiB it touches (few mappings share one). */
 const DEAD_BUCKET = 64 * 1024;
 
 /** The latest IDLE_MAX mappings the trace unmapped (a driver's double unmap or use after unmap), by dma_addr, and by the
  * bytes they held for a call inside one (the piece a smaller unmap at its handle left): only those whose range was their
- * own on the recording machine (`alone`, or any behind an IOMMU: LiveMappings.holdingAlone says why; asked at the lookup,
- * so a mapping unmapped before the trace showed the IOMMU counts once it has), not an allocation's nor one placed inside
- * a merged segment, and only until events are lost (a map lost from the trace may lie inside one). */
+ * own on the recording machine (`alone`, or any behind an IOMMU: LiveMappings.holdingAlone says why; once the trace
+ * shows the IOMMU, those unmapped before count too), not an allocation's nor one placed inside a merged segment, and only
+ * until events are lost (a map lost from the trace may lie inside one). */
 export class DeadMappings {
   private readonly byStart = new FifoMap<Addr, Mapping>();
   private readonly byBucket = new Map<number, Set<Mapping>>(); // each Set in the order its mappings were unmapped
+  /** Those that may be filed by their bytes, unmapped since events were last lost, in the order they were unmapped. */
+  private readonly since = new Set<Mapping>();
+  private iommu = false;
 
   get(dma: Addr): Mapping | undefined {
     return this.byStart.get(dma);
@@ -129,35 +132,51 @@ export class DeadMappings {
     return this.byStart.has(dma);
   }
 
-  /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes.
-   * Filed by its bytes unless it is an allocation's map or an entry placed inside a merged segment. */
+  /** `m`, just unmapped, is the latest at its address (one unmapped there before goes); past IDLE_MAX the oldest goes. */
   add(m: Mapping): void {
     const old = this.byStart.get(m.dma);
     if (old) this.drop(old);
     this.byStart.set(m.dma, m);
-    if (!m.alloc && !m.synthetic) this.buckets(m, (k) => {
-      const at = this.byBucket.get(k);
-      if (at) at.add(m);
-      else this.byBucket.set(k, new Set([m]));
-    });
+    if (!m.alloc && !m.synthetic) {
+      this.since.add(m);
+      if (m.alone || this.iommu) this.file(m);
+    }
     if (this.byStart.size > IDLE_MAX) this.drop(this.byStart.shift()![1]);
   }
 
-  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start and was its range's own
-   * (bounced, or `iommu`: the device is known to be behind one, however late the trace showed it), by bucket order. */
-  holding(dma: Addr, iommu: boolean): Mapping | undefined {
+  /** The trace shows the device behind an IOMMU (a merged sg list): every mapping unmapped since events were last lost
+   * is filed by its bytes, in the order they were unmapped (a trace without one never pays for its direct mappings). */
+  iommuShown(): void {
+    if (this.iommu) return;
+    this.iommu = true;
+    this.byBucket.clear();
+    for (const m of this.since) this.file(m);
+  }
+
+  /** The latest unmapped mapping filed by its bytes that holds byte `dma` past its start (its bucket's last). */
+  holding(dma: Addr): Mapping | undefined {
     let latest: Mapping | undefined;
-    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) if ((m.alone || iommu) && m.dma < dma && dma < m.dma + m.size) latest = m;
+    for (const m of this.byBucket.get(Math.floor(dma / DEAD_BUCKET)) ?? []) if (m.dma < dma && dma < m.dma + m.size) latest = m;
     return latest;
   }
 
   /** Events were lost: a map among them may lie inside any mapping unmapped before, so none is looked inside any more. */
   lost(): void {
     this.byBucket.clear();
+    this.since.clear();
+  }
+
+  private file(m: Mapping): void {
+    this.buckets(m, (k) => {
+      const at = this.byBucket.get(k);
+      if (at) at.add(m);
+      else this.byBucket.set(k, new Set([m]));
+    });
   }
 
   private drop(m: Mapping): void {
     this.byStart.delete(m.dma); // nothing when shift() took it already
+    this.since.delete(m);
     this.buckets(m, (k) => {
       const at = this.byBucket.get(k);
       if (at?.delete(m) && at.size === 0) this.byBucket.delete(k);

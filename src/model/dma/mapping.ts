@@ -208,13 +208,6 @@ export function dmaMapBootPage(s: DmaState, pfn: number): number {
   return xenPhysToBus(s.machine, s.swiotlb.bouncePhys(s.layout, index));
 }
 
-/** A live bounce run starting at the slot `addr` falls in, or -1. */
-function liveBounceRun(s: DmaState, addr: number): number {
-  if (s.iommu || addr === DMA_ERROR) return -1;
-  const index = busToSlot(s.layout, s.machine, s.swiotlb, addr);
-  return index >= 0 && s.swiotlb.isRunStart(index) ? index : -1;
-}
-
 // The address an entry of a failed dma_map_sg call is left with (twin of assembly/dma/mapping.ts
 // sg_never_mapped_addr, sg_undone_addr): behind an IOMMU an entry the call undid is an error
 // (6.12 __invalidate_sg, 2.6.37 ppc64 iommu_map_sg's DMA_ERROR_CODE), and 6.12 marks every entry so;
@@ -279,10 +272,16 @@ export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: numbe
     c.swiotlbSlotsInUse = pool.slotsInUse;
     return;
   }
-  const index = liveBounceRun(s, addr);
-  if (index < 0) return;
-  if (copiesToCpu(dir) && !skipSync) bounceCopy(s, pool.bouncePhys(s.layout, index), pool.orig[index]!, Math.min(size, pool.runBytes[index]!));
-  pool.swiotlbTblUnmapSingle(index, s.cfg.kernel);
+  // 6.12 __swiotlb_tbl_unmap_single by the slot at `addr`, any slot of a live run (assembly/dma/mapping.ts
+  // dma_unmap_addr): swiotlb_bounce copies what is left of the mapping from there, then swiotlb_release_slots frees
+  // nr_slots(alloc_size + offset) by that slot's own alloc_size (the run's size less the slots before it).
+  const index = addr === DMA_ERROR ? -1 : busToSlot(s.layout, s.machine, pool, addr);
+  if (index < 0 || pool.list[index] !== 0) return;
+  let first = index;
+  while (!pool.isRunStart(first)) first--;
+  if (copiesToCpu(dir) && !skipSync) swiotlbSyncModern(s, addr, size, dir, true);
+  const left = Math.max(0, pool.runBytes[first]! - (index - first) * UNIT_SIZE);
+  pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, Math.ceil((left + pool.alignOffset(addr)) / UNIT_SIZE));
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }
 

@@ -263,35 +263,39 @@ export class SwiotlbPool {
   }
 
   /**
-   * swiotlb_tbl_unmap_single's release of the run starting at `index` (its recorded size). 6.12
-   * swiotlb_release_slots: the count starts from the counter after the run if that slot is in the
-   * run's segment (pools are whole segments, so as 2.6.37's), and the run's slots go back to the
-   * area its first slot lies in. 2.6.37's do_unmap_single frees the `given` slots of the caller's
-   * size, whoever holds them: a run starting there ends, only taken slots count as freed (different:
-   * a release across a segment counts per segment, as the engine's bits do).
+   * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them (assembly/dma/swiotlb.ts):
+   * a run starting among them ends, its slots past them keep the rest of it (6.12: each slot its own alloc_size),
+   * and only taken slots count as freed. 2.6.37's do_unmap_single frees the caller's size; 6.12 swiotlb_release_slots
+   * frees nr_slots(alloc_size + offset) by the slot's own alloc_size (dma/mapping.ts) and gives them back to the area
+   * `index` lies in. The count starts from the counter after them if that slot is in their segment (pools are whole
+   * segments, so as 2.6.37's; different: a release across a segment counts per segment, as the engine's bits do).
    */
-  swiotlbTblUnmapSingle(index: number, kernel: number = Kernel['2010'], given = -1): void {
-    const nslots = given >= 0 ? Math.min(given, this.nslabs - index) : this.runSlots[index]!;
+  swiotlbTblUnmapSingle(index: number, kernel: number, given: number): void {
+    const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
+    const pool = p >= 0 ? this.dyn!.pools[p]! : null;
+    const nslots = Math.min(given, (pool ? pool.base + pool.nslabs : this.nslabs) - index);
     if (nslots <= 0) return;
-    let freed = nslots;
-    if (given >= 0) {
+    const end = index + nslots;
+    let freed = 0, tail = 0, tailBytes = 0;
+    for (let i = index; i < end; i++) {
+      if (this.list[i] === 0) freed++;
+      if (this.runSlots[i]! > 0) [tail, tailBytes] = [i + this.runSlots[i]! - end, this.runBytes[i]! - (end - i) * UNIT_SIZE];
+      this.runSlots[i] = 0;
+      this.runBytes[i] = 0;
+    }
+    // at least a byte, where the kernel's alloc_size could be 0 (the engine's record)
+    if (tail > 0) [this.runSlots[end], this.runBytes[end]] = [tail, Math.max(tailBytes, 1)];
+    if (pool && pool.kind === DynKind.transient) {
+      // swiotlb_del_transient: the whole pool goes, whichever slot was named (swiotlb_del_pool → swiotlb_dyn_free;
+      // the RCU grace period before the free is not modelled)
       freed = 0;
-      for (let i = index; i < index + nslots; i++) {
+      for (let i = pool.base; i < pool.base + pool.nslabs; i++) {
         if (this.list[i] === 0) freed++;
         this.runSlots[i] = 0;
         this.runBytes[i] = 0;
       }
-    }
-    const end = index + nslots;
-    const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
-    const pool = p >= 0 ? this.dyn!.pools[p]! : null;
-    if (pool && pool.kind === DynKind.transient) {
-      // swiotlb_del_transient: the whole pool goes (swiotlb_del_pool → swiotlb_dyn_free; the RCU
-      // grace period before the free is not modelled)
       this.freshSlots(pool);
-      this.runSlots[index] = 0;
-      this.runBytes[index] = 0;
-      this.slotsInUse -= nslots;
+      this.slotsInUse -= freed;
       this.dyn!.free(p);
       return;
     }
@@ -308,8 +312,6 @@ export class SwiotlbPool {
     for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) {
       this.list[i] = ++count;
     }
-    this.runSlots[index] = 0;
-    this.runBytes[index] = 0;
     this.slotsInUse -= freed;
   }
 

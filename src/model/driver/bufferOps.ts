@@ -199,9 +199,8 @@ export function dmaFreeAt(s: TtState, slot: number, size: number, freed: boolean
  * (assembly/driver/buffer_ops.ts dma_unmap_at): "has not allocated" at the simulated address (a
  * failed map's error handle plus the offset), no lookup; at the error handle itself, as its unmap.
  * `form`: the free call's AllocForm + 1 (its hook's type and direction), 0 dma_unmap_page (`attrs`
- * its OP_ATTR_SKIP_CPU_SYNC). dma-debug only, but for an unmap at a mapping's or a coherent
- * allocation's handle plus an offset behind an IOMMU, and an unmap inside a dead mapping (the
- * platform's unmap there unless retaken).
+ * its OP_ATTR_SKIP_CPU_SYNC). An unmap (not a free) is also the platform's, at a live mapping's or a coherent
+ * allocation's handle plus an offset, and inside a dead mapping unless retaken.
  */
 export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number, form: number, dir: number, attrs = 0): void {
   const [type, cdir] = callDebug(s, form, 0, dir);
@@ -212,8 +211,9 @@ export function dmaUnmapAt(s: TtState, buf: Buffer, size: number, offset: number
   if (form !== 0) return;
   // A mapping not live here (unmapped by the trace, or its map failed here): the platform's unmap at h, as after any unmap.
   if (m && !m.live) return void (retaken(s, buf, h, size) || dmaUnmapAddr(s, h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0));
-  // Behind an IOMMU the platform's unmap clears from there (dma/iommu.ts unmap), in a mapping or a coherent allocation alike.
-  if ((buf.kind === 'coherent' || m) && s.iommu) s.counters.iommuPagesUnmapped += s.iommu.unmap(h, size, s.op, true);
+  // A live mapping or a coherent allocation: the platform's unmap at h, which does not look for the mapping (behind an
+  // IOMMU it clears from there; in a live run of bounce slots it copies back and releases slots from there).
+  if (buf.kind === 'coherent' || m) dmaUnmapAddr(s, h, size, dir, false, (attrs & OP_ATTR_SKIP_CPU_SYNC) !== 0);
 }
 
 /**
