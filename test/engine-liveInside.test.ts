@@ -73,5 +73,24 @@ for (const engine of ENGINES) {
       const c = await runOn(engine, cfg, [...base, unmap(3, BIDI, 4 * PAGE), unmap(2, BIDI, 55 * PAGE)]);
       assert.equal(c.c.swiotlbSlotsInUse, DUMMY + 4, 'C\'s own unmap finds its first slot released (alloc_size 0): its last 4 slots leak');
     });
+
+    it('6.12 with a min_align_mask: each slot has its own alloc_size, 0 or below in a last slot the align offset fills', async () => {
+      // 14000 bytes from 0x400 into the buffer: align offset 0x400, 8 slots (2–9); slot i's alloc_size is 14000 − i·2048.
+      const cfg = { ...modern, nslabs: 128, minAlignMask: 4095 };
+      const base: OpWords[] = [alloc(0, 4), cpuWrite(0, 0, 4 * PAGE), map(0, BIDI, 0x400, 14000)];
+      // Slot 9's alloc_size is 14000 − 7·2048 = −336: nr_slots(−336 + the address's offset in the slot) frees it only
+      // past 336 (below, the size_t wraps and DIV_ROUND_UP gives 0).
+      const at = (inSlot: number) => runOn(engine, cfg, [...base, inside(0, 1, 0x400 + 7 * 2048 - 0x400 + inSlot)]);
+      assert.deepEqual([(await at(336)).c.swiotlbSlotsInUse, (await at(337)).c.swiotlbSlotsInUse], [DUMMY + 8, DUMMY + 7]);
+      // From page 2 (slot 6, alloc_size 5808): 3 slots, 6–8; slot 9 stays taken. Buffer 2 then takes 6–7, and a sync
+      // through slot 9 still goes by slot 9's own orig_addr and alloc_size: the device's 688 bytes reach the CPU.
+      const ops = [...base, alloc(1, 59), map(1, BIDI, 0, 59 * PAGE), inside(0, PAGE, 2 * PAGE), alloc(2, 1), map(2, BIDI, 0, PAGE),
+        devWrite(0, 14336, 688), syncCpu(0, BIDI, 14336, 688), cpuRead(0, 14336, 688)];
+      const o = await runOn(engine, cfg, ops);
+      assert.deepEqual([o.c.swiotlbSlotsInUse, o.kind], [DUMMY + 8 + 118 - 3 + 2, ViolationKind.none]);
+      // A map of 0 bytes at 0x100 takes a slot (alloc_size 0); its unmap frees nr_slots(0 + 0x100): that slot.
+      const z = await runOn(engine, cfg, [alloc(3, 1), map(3, BIDI, 0x100, 0), unmap(3, BIDI, 100)]);
+      assert.equal(z.c.swiotlbSlotsInUse, DUMMY);
+    });
   });
 }

@@ -21,7 +21,7 @@ import { V_VIA, V_SLOT, V_HOP_PFN, V_IOVA_UNMAP_OP, V_IOVA_READ_ONLY } from '../
 import { mfn_to_pfn } from '../xen/p2m';
 import { xen_phys_to_bus, range_straddles_page_boundary, map_requires_alignment } from '../xen/swiotlb_xen';
 import { swiotlb_tbl_map_single, swiotlb_tbl_unmap_single, bounce_bus, bounce_phys, slot_orig, slot_phys,
-  slot_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
+  slot_alloc_size, slot_in_use, overflow_bus, bus_to_slot, swiotlb_hold, swiotlb_align_offset } from './swiotlb';
 import { iommu_alloc, iommu_unmap, iommu_retaken, iova_of, iommu_queued_unmap_op } from './iommu';
 import { debug_add, check_sync } from './debug';
 
@@ -268,16 +268,16 @@ export function dma_unmap_addr(dma: u64, size: i32, dir: i32, undo: bool = false
       const orig = slot_orig(index);
       if (orig != 0 && copies_to_cpu(dir) && !skip_sync) bounce_copy(slot_phys(index) + <u64>off, orig, min(size, ((nslabs - index) << IO_TLB_SHIFT) - off));
       swiotlb_tbl_unmap_single(index, (size + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
-    } else if (index >= 0 && slot_in_use(index)) {
-      // 6.12 __swiotlb_tbl_unmap_single by the slot at `dma`, any slot of a live run: swiotlb_bounce
-      // copies what is left of the mapping from there, then swiotlb_release_slots frees
-      // nr_slots(alloc_size + offset) by that slot's own alloc_size (the run's size less the slots
-      // before it): from a run's start the run, from inside it the rest, whoever holds them since.
-      let first = index;
-      while (slot_size(first) <= 0) first--;
-      if (copies_to_cpu(dir) && !skip_sync) swiotlb_sync_modern(dma, size, dir, true);
-      const left = max(0, slot_size(first) - ((index - first) << IO_TLB_SHIFT));
-      swiotlb_tbl_unmap_single(index, (left + swiotlb_align_offset(dma) + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT);
+    } else if (index >= 0) {
+      // 6.12 __swiotlb_tbl_unmap_single by the slot at `dma`, any slot of a run, through that slot's
+      // own orig_addr and alloc_size (a released or unused slot's: INVALID_PHYS_ADDR and 0):
+      // swiotlb_bounce copies `size` bytes from there, then swiotlb_release_slots frees
+      // nr_slots(alloc_size + offset) from there, whoever holds them (none where that is not above
+      // 0: the size_t wraps and DIV_ROUND_UP gives 0) — from a run's start the run, from inside it the rest.
+      const live = slot_in_use(index);
+      if (live && copies_to_cpu(dir) && !skip_sync) swiotlb_sync_modern(dma, size, dir, true);
+      const v = (live ? slot_alloc_size(index) : 0) + swiotlb_align_offset(dma);
+      swiotlb_tbl_unmap_single(index, v > 0 ? (v + (1 << IO_TLB_SHIFT) - 1) >> IO_TLB_SHIFT : 0);
     }
   }
 }
@@ -316,7 +316,7 @@ function sync_copy(orig: u64, bounce: u64, n: i32, dir: i32, to_cpu: bool): void
  * slot's orig_addr plus tlb_offset (the offset in the slot less the align offset), for at most the
  * slot's alloc_size less tlb_offset — what is left of the mapping from there on ("Buffer
  * overflow detected" cuts a longer sync to it). A slot's alloc_size is its run's size less the
- * slots before it: the run's first slot is the nearest one back with a recorded size.
+ * slots before it, kept per slot as the kernel does (dma/swiotlb.ts).
  * Different: a sync that starts past its mapping's end, in the run's last slot, copies nothing
  * (the kernel's alloc_size underflows and it copies all `size`).
  */
@@ -324,12 +324,12 @@ export function swiotlb_sync_modern(dma: u64, size: i32, dir: i32, to_cpu: bool)
   if (platform == PLATFORM_IOMMU || dma == DMA_MAPPING_ERROR) return;
   const index = bus_to_slot(dma);
   if (index < 0 || !slot_in_use(index)) return;
-  let first = index;
-  while (slot_size(first) <= 0) first--;
-  const ao = swiotlb_align_offset(slot_orig(first));
-  const d = ((index - first) << IO_TLB_SHIFT) + <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1)) - ao; // bytes into the mapping
-  const left = slot_size(first) - d;
-  if (left > 0) swiotlb_sync_range(first, d, min(size, left), dir, to_cpu);
+  // tlb_offset: the address's offset in its slot less the original's align offset (below 0 in the
+  // first bytes of a later slot), added to the slot's orig_addr and taken from its alloc_size
+  const in_slot = <i32>(dma & <u64>((1 << IO_TLB_SHIFT) - 1));
+  const tlb_offset = in_slot - swiotlb_align_offset(slot_orig(index));
+  const left = slot_alloc_size(index) - tlb_offset;
+  if (left > 0) sync_copy(slot_orig(index) + <u64><i64>tlb_offset, slot_phys(index) + <u64>in_slot, min(size, left), dir, to_cpu);
 }
 
 /**

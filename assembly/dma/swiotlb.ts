@@ -25,8 +25,9 @@ import { count, slots_in_use_add } from '../sim/counters';
 import { pfn_to_mfn } from '../sim/translate';
 import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 
-// Slot record (TLB_SLOT_BYTES): io_tlb_orig_addr of every slot; at a run's first slot also the
-// mapped size and the run's slot count (0 = no run starts here).
+// Slot record (TLB_SLOT_BYTES), as the kernel's io_tlb_slot: io_tlb_orig_addr and (6.12) the
+// slot's alloc_size, the mapping's size less the slots before it (0 or below in a last slot the
+// align offset fills); at a run's first slot also the run's slot count (0 = no run starts here).
 @inline const S_ORIG: i32 = 0; @inline const S_SIZE: i32 = S_ORIG + 8; @inline const S_NSLOTS: i32 = S_SIZE + 4;
 
 let io_tlb_index: i32 = 0;
@@ -184,8 +185,10 @@ export function swiotlb_tbl_map_single(orig: u64, size: i32): i32 {
   const index = kernel_era != KERNEL_MODERN ? find_slots_2010(size, nslots)
     : swiotlb_dynamic ? swiotlb_find_slots_dyn(orig, alloc_size, nslots) : swiotlb_find_slots(orig, alloc_size, nslots);
   if (index < 0) return -1;
-  for (let i = 0; i < nslots; i++) store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
-  store<i32>(rec_at(index), size, S_SIZE);
+  for (let i = 0; i < nslots; i++) {
+    store<u64>(rec_at(index + i), orig + (<u64>i << IO_TLB_SHIFT), S_ORIG);
+    store<u64>(rec_at(index + i), <u64><u32>(size - (i << IO_TLB_SHIFT)), S_SIZE); // alloc_size; no slot count
+  }
   store<i32>(rec_at(index), nslots, S_NSLOTS);
   slots_in_use_add(nslots);
   return index;
@@ -322,48 +325,40 @@ function swiotlb_search_pool_area(base: i32, area_nslabs: i32, areas: usize, a: 
   return -1;
 }
 
-/** Recorded size of the live mapping starting at slot i (0 = none starts there). */
-@inline export function slot_size(i: i32): i32 { return load<i32>(rec_at(i), S_SIZE); }
+/** Slot i's alloc_size (6.12 io_tlb_slot.alloc_size; 0 once released). */
+@inline export function slot_alloc_size(i: i32): i32 { return load<i32>(rec_at(i), S_SIZE); }
 @inline export function slot_orig(i: i32): u64 { return load<u64>(rec_at(i), S_ORIG); }
 /** Is slot i part of a live run (io_tlb_list 0)? */
 @inline export function slot_in_use(i: i32): bool { return (load<u64>(word_at(i)) >> <u64>(i & 63) & 1) != 0; }
 
 /**
- * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them: a run
- * starting among them ends, and only taken slots count as freed. 2.6.37's do_unmap_single frees
- * the caller's size; 6.12 swiotlb_release_slots frees nr_slots(alloc_size + offset) by the slot's
- * own alloc_size (dma/mapping.ts), marking each released slot's alloc_size 0, and gives them back
- * to the area `index` lies in. The list repair counts on from the counter after the slots only
- * inside their segment (6.12: pools are whole segments, so as 2.6.37's; different: a release
- * across a segment counts per segment).
+ * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them (each
+ * released slot's record cleared: 6.12's orig_addr INVALID_PHYS_ADDR and alloc_size 0), counting
+ * only taken slots as freed. 2.6.37's do_unmap_single frees the caller's size; 6.12
+ * swiotlb_release_slots frees nr_slots(alloc_size + offset) by the slot's own alloc_size
+ * (dma/mapping.ts) and gives them back to the area `index` lies in, and a transient pool goes whole
+ * first (swiotlb_del_transient, whichever slot is named). The list repair counts on from the
+ * counter after the slots only inside their segment (6.12: pools are whole segments, so as
+ * 2.6.37's; different: a release across a segment counts per segment).
  */
 export function swiotlb_tbl_unmap_single(index: i32, given: i32): void {
   const p = pool_of_slot(index);
-  const nslots = min(given, (p < 0 ? nslabs : dyn_base(p) + dyn_nslabs(p)) - index);
-  if (nslots <= 0) return;
-  const end = index + nslots;
-  let freed = 0, tail = 0, tail_size = 0;
-  for (let i = index; i < end; i++) {
-    if (slot_in_use(i)) freed++;
-    const n = load<i32>(rec_at(i), S_NSLOTS); // a run starting here: its slots past the released ones
-    if (n > 0) { tail = i + n - end; tail_size = load<i32>(rec_at(i), S_SIZE) - ((end - i) << IO_TLB_SHIFT); }
-    store<u64>(rec_at(i), 0, S_SIZE);
-  }
-  // That run keeps the rest (6.12: each slot its own alloc_size, the run's size less the slots
-  // before it; at least a byte here, where the kernel's could be 0): its record moves on.
-  if (tail > 0) { store<i32>(rec_at(end), max(tail_size, 1), S_SIZE); store<i32>(rec_at(end), tail, S_NSLOTS); }
   if (p >= 0 && dyn_kind(p) == DYN_TRANSIENT) {
-    // swiotlb_del_transient: the whole pool goes, whichever slot was named (swiotlb_del_pool →
-    // swiotlb_dyn_free; the RCU grace period before the free is not modelled)
+    // swiotlb_del_pool → swiotlb_dyn_free; the RCU grace period before the free is not modelled
     const base = dyn_base(p);
-    freed = 0;
-    for (let i = base; i < base + dyn_nslabs(p); i++) { if (slot_in_use(i)) freed++; store<u64>(rec_at(i), 0, S_SIZE); }
+    let taken = 0;
+    for (let i = base; i < base + dyn_nslabs(p); i++) { if (slot_in_use(i)) taken++; store<u64>(rec_at(i), 0, S_SIZE); }
     set_used(base, dyn_nslabs(p), false);
-    count(C_SWIOTLB_SLOTS_IN_USE, -freed);
+    count(C_SWIOTLB_SLOTS_IN_USE, -taken);
     transient_fence(p, false);
     swiotlb_dyn_free(p);
     return;
   }
+  const nslots = min(given, (p < 0 ? nslabs : dyn_base(p) + dyn_nslabs(p)) - index);
+  if (nslots <= 0) return;
+  const end = index + nslots;
+  let freed = 0;
+  for (let i = index; i < end; i++) { if (slot_in_use(i)) freed++; store<u64>(rec_at(i), 0, S_SIZE); }
   if (kernel_era == KERNEL_MODERN) {
     const an = p < 0 ? area_nslabs : dyn_area_nslabs(p);
     const area = p < 0 ? area_at(index / an) : dyn_areas(p) + (<usize>((index - dyn_base(p)) / an) << 3);

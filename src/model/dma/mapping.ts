@@ -272,16 +272,16 @@ export function dmaUnmapAddr(s: DmaState, addr: number, size: number, dir: numbe
     c.swiotlbSlotsInUse = pool.slotsInUse;
     return;
   }
-  // 6.12 __swiotlb_tbl_unmap_single by the slot at `addr`, any slot of a live run (assembly/dma/mapping.ts
-  // dma_unmap_addr): swiotlb_bounce copies what is left of the mapping from there, then swiotlb_release_slots frees
-  // nr_slots(alloc_size + offset) by that slot's own alloc_size (the run's size less the slots before it).
+  // 6.12 __swiotlb_tbl_unmap_single by the slot at `addr`, any slot of a run, through that slot's own orig_addr and
+  // alloc_size (a released or unused slot's: INVALID_PHYS_ADDR and 0; assembly/dma/mapping.ts dma_unmap_addr):
+  // swiotlb_bounce copies `size` bytes from there, then swiotlb_release_slots frees nr_slots(alloc_size + offset) from
+  // there, whoever holds them (none where that is not above 0: the size_t wraps and DIV_ROUND_UP gives 0).
   const index = addr === DMA_ERROR ? -1 : busToSlot(s.layout, s.machine, pool, addr);
-  if (index < 0 || pool.list[index] !== 0) return;
-  let first = index;
-  while (!pool.isRunStart(first)) first--;
-  if (copiesToCpu(dir) && !skipSync) swiotlbSyncModern(s, addr, size, dir, true);
-  const left = Math.max(0, pool.runBytes[first]! - (index - first) * UNIT_SIZE);
-  pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, Math.ceil((left + pool.alignOffset(addr)) / UNIT_SIZE));
+  if (index < 0) return;
+  const live = pool.list[index] === 0;
+  if (live && copiesToCpu(dir) && !skipSync) swiotlbSyncModern(s, addr, size, dir, true);
+  const v = (live ? pool.allocSize[index]! : 0) + pool.alignOffset(addr);
+  pool.swiotlbTblUnmapSingle(index, s.cfg.kernel, v > 0 ? Math.ceil(v / UNIT_SIZE) : 0);
   c.swiotlbSlotsInUse = pool.slotsInUse;
 }
 
@@ -324,7 +324,7 @@ function syncCopy(s: DmaState, orig: number, bounce: number, n: number, dir: num
  * slot's orig_addr plus tlb_offset (the offset in the slot less the align offset), for at most the
  * slot's alloc_size less tlb_offset — what is left of the mapping from there on ("Buffer
  * overflow detected" cuts a longer sync to it). A slot's alloc_size is its run's size less the
- * slots before it: the run's first slot is the nearest one back with a recorded size.
+ * slots before it, kept per slot as the kernel does (dma/swiotlb.ts).
  * Different: a sync that starts past its mapping's end, in the run's last slot, copies nothing
  * (the kernel's alloc_size underflows and it copies all `size`).
  */
@@ -333,11 +333,11 @@ export function swiotlbSyncModern(s: DmaState, dma: number, size: number, dir: n
   const pool = s.swiotlb;
   const index = busToSlot(s.layout, s.machine, pool, dma);
   if (index < 0 || pool.list[index] !== 0) return;
-  let first = index;
-  while (!pool.isRunStart(first)) first--;
-  const d = (index - first) * UNIT_SIZE + (dma % UNIT_SIZE) - pool.alignOffset(pool.orig[first]!); // bytes into the mapping
-  const left = pool.runBytes[first]! - d;
-  if (left > 0) swiotlbSyncRange(s, first, d, Math.min(size, left), dir, toCpu);
+  // tlb_offset: the address's offset in its slot less the original's align offset (below 0 in the first bytes of a
+  // later slot), added to the slot's orig_addr and taken from its alloc_size
+  const inSlot = dma % UNIT_SIZE, tlbOffset = inSlot - pool.alignOffset(pool.orig[index]!);
+  const left = pool.allocSize[index]! - tlbOffset;
+  if (left > 0) syncCopy(s, pool.orig[index]! + tlbOffset, pool.slotPhys(s.layout, index) + inSlot, Math.min(size, left), dir, toCpu);
 }
 
 /**

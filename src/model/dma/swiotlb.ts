@@ -34,9 +34,10 @@ export class SwiotlbPool {
   readonly list: Int32Array;
   /** Guest physical address each slot bounces for. */
   readonly orig: Float64Array;
-  /** At a run's first slot: its slot count and byte size (0 elsewhere). */
+  /** At a run's first slot: its slot count (0 elsewhere). */
   readonly runSlots: Int32Array;
-  readonly runBytes: Float64Array;
+  /** 6.12 io_tlb_slot.alloc_size of each slot: the mapping's size less the slots before it (0 once released). */
+  readonly allocSize: Float64Array;
   /** The boot pool's slots are the first (dynamic pools follow: swiotlbDyn.ts). */
   readonly base = 0;
   cursor = 0;
@@ -72,7 +73,7 @@ export class SwiotlbPool {
     for (let i = 0; i < capacity; i++) this.list[i] = IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE);
     this.orig = new Float64Array(capacity);
     this.runSlots = new Int32Array(capacity);
-    this.runBytes = new Float64Array(capacity);
+    this.allocSize = new Float64Array(capacity);
     this.dyn = dyn ? dyn.pools : null;
     this.dmaMask = dyn ? dyn.dmaMask : 0;
     this.counters = dyn ? dyn.counters : null;
@@ -106,7 +107,7 @@ export class SwiotlbPool {
    * swiotlb_tbl_map_single's search: the first slot of a run for `size` bytes from `origPhys`, or -1
    * (full). 6.12 (swiotlb_tbl_map_single, alloc_align_mask 0): the search is for size plus the align
    * offset (pad_slots is offset >> IO_TLB_SHIFT, always 0 here), each slot's orig_addr is the
-   * original plus i slots, and the slot's alloc_size, the run's byte size here, is the mapping's.
+   * original plus i slots, and each slot's alloc_size the mapping's size less the slots before it.
    */
   swiotlbTblMapSingle(origPhys: number, size: number, kernel: number = Kernel['2010']): number {
     const allocSize = size + this.alignOffset(origPhys);
@@ -115,9 +116,8 @@ export class SwiotlbPool {
     const index = kernel !== Kernel.modern ? this.findSlots2010(size, nslots)
       : this.dyn ? this.swiotlbFindSlotsDyn(origPhys, allocSize, nslots) : this.swiotlbFindSlots(origPhys, allocSize, nslots);
     if (index < 0) return -1;
-    for (let i = 0; i < nslots; i++) this.orig[index + i] = origPhys + i * UNIT_SIZE;
+    for (let i = 0; i < nslots; i++) [this.orig[index + i], this.allocSize[index + i]] = [origPhys + i * UNIT_SIZE, size - i * UNIT_SIZE];
     this.runSlots[index] = nslots;
-    this.runBytes[index] = size;
     this.slotsInUse += nslots;
     return index;
   }
@@ -263,41 +263,36 @@ export class SwiotlbPool {
   }
 
   /**
-   * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them (assembly/dma/swiotlb.ts):
-   * a run starting among them ends, its slots past them keep the rest of it (6.12: each slot its own alloc_size),
-   * and only taken slots count as freed. 2.6.37's do_unmap_single frees the caller's size; 6.12 swiotlb_release_slots
-   * frees nr_slots(alloc_size + offset) by the slot's own alloc_size (dma/mapping.ts) and gives them back to the area
-   * `index` lies in. The count starts from the counter after them if that slot is in their segment (pools are whole
-   * segments, so as 2.6.37's; different: a release across a segment counts per segment, as the engine's bits do).
+   * swiotlb_tbl_unmap_single's release of `given` slots from `index`, whoever holds them (assembly/dma/swiotlb.ts): each
+   * released slot's record cleared (6.12: orig_addr INVALID_PHYS_ADDR, alloc_size 0), only taken slots counted as freed.
+   * 2.6.37's do_unmap_single frees the caller's size; 6.12 swiotlb_release_slots frees nr_slots(alloc_size + offset) by
+   * the slot's own alloc_size (dma/mapping.ts) and gives them back to the area `index` lies in, and a transient pool goes
+   * whole first (swiotlb_del_transient, whichever slot is named). The count starts from the counter after them if that
+   * slot is in their segment (pools are whole segments, so as 2.6.37's; different: a release across a segment counts
+   * per segment, as the engine's bits do).
    */
   swiotlbTblUnmapSingle(index: number, kernel: number, given: number): void {
     const p = this.dyn ? this.dyn.poolOfSlot(index) : -1;
     const pool = p >= 0 ? this.dyn!.pools[p]! : null;
+    if (pool && pool.kind === DynKind.transient) {
+      // swiotlb_del_pool → swiotlb_dyn_free; the RCU grace period before the free is not modelled
+      let taken = 0;
+      for (let i = pool.base; i < pool.base + pool.nslabs; i++) {
+        if (this.list[i] === 0) taken++;
+        [this.runSlots[i], this.allocSize[i]] = [0, 0];
+      }
+      this.freshSlots(pool);
+      this.slotsInUse -= taken;
+      this.dyn!.free(p);
+      return;
+    }
     const nslots = Math.min(given, (pool ? pool.base + pool.nslabs : this.nslabs) - index);
     if (nslots <= 0) return;
     const end = index + nslots;
-    let freed = 0, tail = 0, tailBytes = 0;
+    let freed = 0;
     for (let i = index; i < end; i++) {
       if (this.list[i] === 0) freed++;
-      if (this.runSlots[i]! > 0) [tail, tailBytes] = [i + this.runSlots[i]! - end, this.runBytes[i]! - (end - i) * UNIT_SIZE];
-      this.runSlots[i] = 0;
-      this.runBytes[i] = 0;
-    }
-    // at least a byte, where the kernel's alloc_size could be 0 (the engine's record)
-    if (tail > 0) [this.runSlots[end], this.runBytes[end]] = [tail, Math.max(tailBytes, 1)];
-    if (pool && pool.kind === DynKind.transient) {
-      // swiotlb_del_transient: the whole pool goes, whichever slot was named (swiotlb_del_pool → swiotlb_dyn_free;
-      // the RCU grace period before the free is not modelled)
-      freed = 0;
-      for (let i = pool.base; i < pool.base + pool.nslabs; i++) {
-        if (this.list[i] === 0) freed++;
-        this.runSlots[i] = 0;
-        this.runBytes[i] = 0;
-      }
-      this.freshSlots(pool);
-      this.slotsInUse -= freed;
-      this.dyn!.free(p);
-      return;
+      [this.runSlots[i], this.allocSize[i]] = [0, 0];
     }
     if (kernel === Kernel.modern) {
       if (pool) pool.areaUsed[Math.floor((index - pool.base) / pool.areaNslabs)]! -= nslots;
