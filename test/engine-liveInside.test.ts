@@ -8,8 +8,8 @@
 // releases the whole run again. Numbers derived by hand: the GART dummy page holds 2 slots; a page is 2 slots.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Kernel, OP_ATTR_SKIP_CPU_SYNC, Op, Platform, ViolationKind } from '../src/engine/abi.js';
-import { BIDI, ENGINES, PAGE, alloc, cpuRead, cpuWrite, devWrite, map, runOn, syncCpu, unmap, type OpWords } from './engineHarness.js';
+import { Kernel, OP_ATTR_SKIP_CPU_SYNC, Op, Platform, Pool, ViolationKind } from '../src/engine/abi.js';
+import { BIDI, ENGINES, PAGE, alloc, cpuRead, cpuWrite, devWrite, map, populate, runOn, syncCpu, ttSync, unmap, type OpWords } from './engineHarness.js';
 
 const modern = { platform: Platform['swiotlb-force'], kernel: Kernel.modern };
 const old = { ...modern, kernel: Kernel['2010'] };
@@ -91,6 +91,16 @@ for (const engine of ENGINES) {
       // A map of 0 bytes at 0x100 takes a slot (alloc_size 0); its unmap frees nr_slots(0 + 0x100): that slot.
       const z = await runOn(engine, cfg, [alloc(3, 1), map(3, BIDI, 0x100, 0), unmap(3, BIDI, 100)]);
       assert.equal(z.c.swiotlbSlotsInUse, DUMMY);
+    });
+
+    it('6.12: a TTM pool page\'s sync goes by its slot\'s own alloc_size too, once another mapping holds the slot', async () => {
+      // Buffer 0's unmap at its handle + a page releases the tt block's slots (4–5); buffer 3 fills the pool, and
+      // buffer 2's 100-byte map takes slot 4. The tt's sync for the CPU copies what slot 4 bounces: 100 bytes, not a page.
+      const cfg = { ...modern, nslabs: 128 };
+      const ops: OpWords[] = [alloc(0, 2), map(0, BIDI, 0, PAGE), populate(1, 1, Pool.ttm), inside(0, 1, PAGE), alloc(3, 61), map(3, BIDI, 0, 61 * PAGE),
+        alloc(2, 2), cpuWrite(2, 0, 2 * PAGE), map(2, BIDI, 0x100, 100)];
+      const [a, b] = [await runOn(engine, cfg, ops), await runOn(engine, cfg, [...ops, ttSync(1, 1)])];
+      assert.equal(b.c.bounceBytes - a.c.bounceBytes, 100);
     });
   });
 }

@@ -344,14 +344,6 @@ export function dma_sync_page(dma: u64, dir: i32, to_cpu: bool, size: i32 = PAGE
 }
 
 /**
- * The copy of a sync on bytes [delta, delta + size) of a live bounced run through slot `first`
- * (from the slot's align offset on: 6.12 swiotlb_bounce).
- */
-export function swiotlb_sync_range(first: i32, delta: i32, size: i32, dir: i32, to_cpu: bool): void {
-  sync_copy(slot_orig(first) + <u64>delta, bounce_phys(first) + <u64>delta, size, dir, to_cpu);
-}
-
-/**
  * What a bus address is, for a violation's hops (violation record at `v`): an IOVA and the page
  * it maps; a swiotlb slot (is_swiotlb_buffer) and the page it holds a copy of; the 2010 overflow
  * buffer; or a machine frame and the guest page it backs.

@@ -15,10 +15,8 @@ import { count } from '../sim/counters';
 import { write_page, next_stamp, next_buf_id, MODE_PHYS } from '../sim/stamps';
 import { check_page } from '../sim/oracle';
 import { pfn_to_mfn } from '../sim/translate';
-import { dma_sync_page, count_sync, swiotlb_sync_range } from '../dma/mapping';
+import { dma_sync_page, count_sync, swiotlb_sync_modern } from '../dma/mapping';
 import { debug_set_quiet, check_sync } from '../dma/debug';
-import { bus_to_slot, slot_in_use } from '../dma/swiotlb';
-import { iommu_present } from '../dma/iommu';
 import { gart_set, gart_set_owner, gart_unbind_entries, gart_clear_owner, gart_tlb_flush, gart_mark_failed } from './gart';
 import { SGDMA_NONE, SGDMA_MAPPED, SGDMA_EMPTY, maps_at_bind, maps_at_populate, radeon_map_pages, sgdma_populate,
   sgdma_clear, unmap_tt_page } from './ttm_backend';
@@ -300,15 +298,14 @@ export function tt_sync(slot: i32, to_cpu: bool, mode: i32): void {
 
 /**
  * dma_sync_single_for_{cpu,device}(dma, PAGE_SIZE, BIDIRECTIONAL) of one page inside a 6.12 pool
- * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies the
- * page's own slot (swiotlb_sync_single_for_* → swiotlb_bounce reads each slot's orig_addr).
+ * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies by the
+ * page's own slot, whoever holds it now (swiotlb_sync_single_for_* → swiotlb_bounce: that slot's
+ * orig_addr and alloc_size; dma/mapping.ts swiotlb_sync_modern).
  */
 function tt_sync_in_block(dma: u64, to_cpu: bool): void {
   count_sync(to_cpu);
   check_sync(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, to_cpu);
-  if (iommu_present() || dma == DMA_MAPPING_ERROR) return;
-  const index = bus_to_slot(dma);
-  if (index >= 0 && slot_in_use(index)) swiotlb_sync_range(index, 0, PAGE_SIZE, DMA_BIDIRECTIONAL, to_cpu);
+  swiotlb_sync_modern(dma, PAGE_SIZE, DMA_BIDIRECTIONAL, to_cpu);
 }
 
 /** One CPU write op over tt bytes [offset, offset + size), through the page list. */

@@ -351,14 +351,6 @@ export function dmaSyncPage(s: DmaState, dma: number, dir: number, toCpu: boolea
   else swiotlbSyncModern(s, dma, size, dir, toCpu);
 }
 
-/**
- * The copy of a sync on bytes [delta, delta + size) of the live bounced run through slot `first`
- * (from the slot's align offset on: 6.12 swiotlb_bounce).
- */
-export function swiotlbSyncRange(s: DmaState, first: number, delta: number, size: number, dir: number, toCpu: boolean): void {
-  syncCopy(s, s.swiotlb.orig[first]! + delta, s.swiotlb.bouncePhys(s.layout, first) + delta, size, dir, toCpu);
-}
-
 /** What a bus address is, for a violation's hops (twin of dma_describe). */
 export function dmaDescribe(s: DmaState, dma: bigint): { via: number; slot: number; hopPfn: number; iovaUnmapOp?: number; iovaReadOnly?: number } {
   if (BigInt.asUintN(64, dma) === BigInt.asUintN(64, -1n)) return { via: Via.none, slot: -1, hopPfn: -1 };

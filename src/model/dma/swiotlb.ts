@@ -309,11 +309,6 @@ export class SwiotlbPool {
     }
     this.slotsInUse -= freed;
   }
-
-  /** Is `index` the first slot of a live run? */
-  isRunStart(index: number): boolean {
-    return index >= 0 && index < this.runSlots.length && this.runSlots[index]! > 0;
-  }
 }
 
 /** Guest phys of slot i: the pool is plain guest memory to the CPU that copies through it. */

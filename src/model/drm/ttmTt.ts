@@ -8,8 +8,7 @@ import { BindMode, Caching, DebugType, Dir, Kernel, MAX_TT_PAGES, PAGE_SIZE, Poo
 import { adopt, vacate, type SlotState } from '../layout.js';
 import { readPage } from '../sim/oracle.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
-import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncRange, type SgCall } from '../dma/mapping.js';
-import { busToSlot } from '../dma/swiotlb.js';
+import { countSync, dmaSyncPage, dmaUnmapPage, swiotlbSyncModern, type SgCall } from '../dma/mapping.js';
 import { agpSetPagesArray, gattEntry, gattFree, type AgpState } from './agpGatt.js';
 import { gartTlbFlush } from './gart.js';
 import { Sgdma, mapsAtBind, mapsAtPopulate, radeonMapPages, sgdmaClear, sgdmaPopulate, type BackendTt } from './ttmBackend.js';
@@ -335,15 +334,14 @@ export function ttSync(s: TtState, tt: Tt, toCpu: boolean, mode: number): void {
 
 /**
  * dma_sync_single_for_{cpu,device}(dma, PAGE_SIZE, BIDIRECTIONAL) of one page inside a 6.12 pool
- * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies the
- * page's own slot (swiotlb_sync_single_for_* → swiotlb_bounce reads each slot's orig_addr).
+ * block's mapping: dma-debug finds the block's entry by containment; a bounced block copies by the
+ * page's own slot, whoever holds it now (swiotlb_sync_single_for_* → swiotlb_bounce: that slot's
+ * orig_addr and alloc_size; dma/mapping.ts swiotlbSyncModern).
  */
 function ttSyncInBlock(s: TtState, dma: number, toCpu: boolean): void {
   countSync(s, toCpu);
   s.debug.checkSync(s.op, { dmaAddr: dma, size: PAGE_SIZE, dir: Dir.bidirectional, type: DebugType.single }, toCpu);
-  if (s.iommu || dma === -1) return;
-  const index = busToSlot(s.layout, s.machine, s.swiotlb, dma);
-  if (index >= 0 && s.swiotlb.list[index] === 0) swiotlbSyncRange(s, index, 0, PAGE_SIZE, Dir.bidirectional, toCpu);
+  swiotlbSyncModern(s, dma, PAGE_SIZE, Dir.bidirectional, toCpu);
 }
 
 /** CPU_WRITE / CPU_READ of tt bytes [offset, offset + size), walking the page list (T11). */
