@@ -4,10 +4,10 @@
 // machine memory itself, through m2p and past any IOMMU, so only a machine address is right.
 
 import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT,
-  PAGE_SIZE, AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID, C_ALLOC_FAILURES, C_PAGES_ALLOCATED,
+  PAGE_SIZE, AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID,
   C_GART_WRITES, C_TLB_FLUSHES, C_CACHING_CHANGE_CALLS, C_CACHING_CHANGE_PAGES } from '../abi';
 import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR } from '../layout';
-import { count } from '../sim/counters';
+import { count, machine_work_begin, machine_work_end } from '../sim/counters';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { free_block, get_order } from '../mm/page_alloc';
 import { buddy_alloc, ZONE_DMA32_ID } from '../mm/buddy';
@@ -35,6 +35,8 @@ export function agp_init(family_is_agp: bool): void { agp_device = family_is_agp
 @inline export function is_agp(): bool { return agp_device; }
 @inline export function gatt_exists(): bool { return gatt_pfn >= 0; }
 @inline export function gatt_entry_count(): i32 { return gatt_entries; }
+/** The table's pages while it exists (its buddy block; 0 without a table). */
+export function gatt_table_pages(): i32 { return gatt_pfn >= 0 ? gatt_pages : 0; }
 
 // The CPU's view of the table: u32 entry j at table page j >> 10, as written through its pfns.
 // Bump-allocated once per table (2^order pages of entries), never on the op path.
@@ -43,9 +45,19 @@ let view_cap: i32 = 0;
 @inline function cpu_entry(j: i32): u64 { return <u64>load<u32>(view_ptr + (<usize>j << 2)); }
 @inline function set_cpu_entry(j: i32, v: u64): void { store<u32>(view_ptr + (<usize>j << 2), <u32>v); }
 
-/** GATT_CREATE (agp_generic_create_gatt_table): the base the bridge gets depends on the mode. */
+/**
+ * GATT_CREATE (agp_generic_create_gatt_table): the base the bridge gets depends on the mode. The
+ * driver's bring-up: it counts nothing (sim/counters.ts machine_work_begin), though the table holds
+ * its frames, exchange and coherent block; a table that could not be made leaves every bind failing.
+ */
 export function gatt_create(entries: i32, mode: i32): void {
   if (gatt_pfn >= 0) return;
+  machine_work_begin();
+  make_table(entries, mode);
+  machine_work_end();
+}
+
+function make_table(entries: i32, mode: i32): void {
   const pages = (entries + AGP_ENTRIES_PER_PAGE - 1) / AGP_ENTRIES_PER_PAGE;
   const order = get_order(pages);
   let pfn = -1;
@@ -58,7 +70,6 @@ export function gatt_create(entries: i32, mode: i32): void {
   } else {
     pfn = buddy_alloc(ZONE_DMA32_ID, order);
     if (pfn >= 0) {
-      count(C_PAGES_ALLOCATED, 1 << order);
       bus = <u64>pfn << PAGE_SHIFT; // virt_to_phys
       if (mode == GATT_MODE_FSB_HOOKS) {
         if (xen_pv_domain()) {
@@ -73,10 +84,7 @@ export function gatt_create(entries: i32, mode: i32): void {
       }
     }
   }
-  if (pfn < 0) {
-    count(C_ALLOC_FAILURES);
-    return;
-  }
+  if (pfn < 0) return;
   agp_device = true;
   gatt_mode = mode;
   gatt_pfn = pfn;
@@ -91,9 +99,10 @@ export function gatt_create(entries: i32, mode: i32): void {
   memory.fill(view_ptr, 0, <usize>cap << 2);
 }
 
-/** Device teardown (T20): the table goes back the way it came. The device stays AGP. */
+/** Device teardown (T20): the table goes back the way it came, uncounted as it was made. The device stays AGP. */
 export function gatt_free(): void {
   if (gatt_pfn < 0) return;
+  machine_work_begin();
   if (gatt_mode == GATT_MODE_DMA_COHERENT) {
     coherent_free_block(gatt_pfn, gatt_order, gatt_handle, gatt_exch, gatt_pages * PAGE_SIZE, false);
   } else {
@@ -103,6 +112,7 @@ export function gatt_free(): void {
   gatt_pfn = -1;
   gatt_pages = 0;
   gatt_entries = 0;
+  machine_work_end();
 }
 
 /**

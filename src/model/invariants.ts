@@ -49,10 +49,12 @@ function swiotlbIdle(s: TtState): boolean {
   return true;
 }
 
-/** bit 4: free pages + (pagesAllocated - pagesFreed) == the pages the buddy was given at boot. */
+/** bit 4: free pages + (pagesAllocated - pagesFreed) + the GATT's table (the machine's, held
+ * uncounted: drm/agpGatt.ts gattCreate) == the pages the buddy was given at boot. */
 function buddyAccounts(s: TtState): boolean {
   const { dma32, normal } = s.zones;
   const free = dma32.freeFrames + (normal ? normal.freeFrames : 0);
   const c = s.counters;
-  return free + c.pagesAllocated - c.pagesFreed === s.cfg.ramPages - s.layout.firstFreePfn;
+  const table = s.gatt ? s.gatt.tablePages : 0;
+  return free + c.pagesAllocated - c.pagesFreed + table === s.cfg.ramPages - s.layout.firstFreePfn;
 }

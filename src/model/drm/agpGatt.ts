@@ -12,6 +12,7 @@ import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/ex
 import { ccPrivate } from '../sim/translate.js';
 import { xenPvDomain } from '../xen/p2m.js';
 import type { Gart } from './gart.js';
+import { machineWork } from '../sim/counters.js';
 
 const ENTRY_ADDR_MASK = (~PAGE_MASK) >>> 0;
 
@@ -81,30 +82,26 @@ export function entryAddress(entry: number): number {
   return (entry & ENTRY_ADDR_MASK) >>> 0;
 }
 
-/** GATT_CREATE entries mode (T17). */
+/** GATT_CREATE entries mode (T17): the driver's bring-up, which counts nothing (machineWork), though
+ * the table holds its frames, exchange and coherent block; a table not made leaves every bind failing. */
 export function gattCreate(s: AgpState, entries: number, mode: number): void {
   if (s.gatt || entries < 1 || entries > MAX_GATT_ENTRIES || mode < GattMode.phys || mode > GattMode.fsbHooks) return;
+  machineWork(s.counters, () => makeTable(s, entries, mode));
+}
+
+function makeTable(s: AgpState, entries: number, mode: number): void {
   const order = getOrder(Math.ceil(entries / AGP_ENTRIES_PER_PAGE));
-  const c = s.counters;
   if (mode === GattMode.dmaCoherent) {
     const block = coherentAllocBlock(s, order, false, 2 ** order * PAGE_SIZE); // the whole table block
-    if (!block) {
-      c.allocFailures++;
-      return;
-    }
+    if (!block) return;
     return install(s, new AgpGatt(entries, mode, order, block.pfn, block.handle, block.handle, block.exchanged));
   }
   const pfn = allocBlock(s, order, Zone.dma32);
-  if (pfn < 0) {
-    c.allocFailures++;
-    return;
-  }
-  c.pagesAllocated += 2 ** order;
+  if (pfn < 0) return;
   let exchanged = -1;
   if (mode === GattMode.fsbHooks && xenPvDomain(s)) {
     if (!xenCreateContiguousRegion(s, pfn, order, 32, true)) {
       freeBlock(s, pfn, order);
-      c.allocFailures++;
       return;
     }
     exchanged = order;
@@ -118,11 +115,15 @@ function install(s: AgpState, gatt: AgpGatt): void {
   s.agp = true;
 }
 
-/** agp_generic_free_gatt_table at teardown (T20): the device stays AGP, without a table. */
+/** agp_generic_free_gatt_table at teardown (T20), uncounted as it was made: the device stays AGP, without a table. */
 export function gattFree(s: AgpState): void {
   const gatt = s.gatt;
   if (!gatt) return;
   s.gatt = null;
+  machineWork(s.counters, () => freeTable(s, gatt));
+}
+
+function freeTable(s: AgpState, gatt: AgpGatt): void {
   if (gatt.mode === GattMode.dmaCoherent) {
     coherentFreeBlock(s, { pfn: gatt.tablePfn, handle: gatt.handle, exchanged: gatt.exchanged }, gatt.order, false, gatt.tablePages * PAGE_SIZE);
     return;

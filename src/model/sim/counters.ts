@@ -11,3 +11,17 @@ export function newCounters(): Counters {
 export function countersInOrder(c: Counters): number[] {
   return COUNTERS.map((name) => c[name]);
 }
+
+/**
+ * Work the driver does once when the device comes up or goes away (the AGP GATT) belongs to the
+ * machine and is not counted (INTERFACE.md): `work` runs, then every counter goes back to what it
+ * was, but the swiotlbSlotsInUse gauge, which follows what is held (assembly/sim/counters.ts).
+ */
+export function machineWork<T>(c: Counters, work: () => T): T {
+  const saved = { ...c };
+  const result = work();
+  const inUse = c.swiotlbSlotsInUse;
+  Object.assign(c, saved);
+  c.swiotlbSlotsInUse = inUse;
+  return result;
+}
