@@ -70,6 +70,11 @@ describe('tt_* ops in a replay script', () => {
     ['a tt op on a buffer from alloc', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'tt_bind', buf: 'a', gpuPage: 0 }], [], /:2: tt_bind needs a TTM tt; 'a' was allocated with alloc/],
     ['a buffer op on a tt', [{ op: 'tt_populate', buf: 't', pages: 1 }, { op: 'map', buf: 't', dir: 'bidirectional' }], [], /:2: map on 't', a TTM tt \(use tt_bind, tt_unbind, tt_sync, tt_unpopulate, cpu_write, cpu_read\)/],
     ['tt ops on the agp device', [{ op: 'tt_populate', buf: 't', pages: 1 }], ['--device', 'agp'], /:1: tt_\* ops need a TTM device/],
+    // Replay builds no GATT: on the agp device these ops would reach no entry and read foreign.
+    ['gart_bind on the agp device', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }], ['--device', 'agp'], /:2: gart_bind needs a TTM device's GART \(r100, r600, nv04, nv50\): replay builds no AGP GATT/],
+    ['gpu_read on the agp device', [{ op: 'gpu_read', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gpu_read needs a TTM device's GART/],
+    ['gart_unbind on the agp device', [{ op: 'gart_unbind', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gart_unbind needs a TTM device's GART/],
+    ['gpu_write on the agp device', [{ op: 'gpu_write', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gpu_write needs a TTM device's GART/],
     ['a caching that does not exist', [{ op: 'tt_populate', buf: 't', pages: 1, caching: 'wb' }], [], /:1: "caching" must be one of cached, wc, uc/],
     ['--strategy with the agp device', [{ op: 'alloc', buf: 'a', pages: 1 }], ['--device', 'agp', '--strategy', 'sync'], /--strategy: not with --device agp/],
   ];

@@ -119,7 +119,7 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
       addressText = (a) => tr.addressText(a);
     } else {
       const { translateScript } = await import('../source/replay.js');
-      const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
+      const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s), agp: s.device === 'agp' };
       ({ names } = await translateScript(s.script!, limits, sink, signal));
     }
     let end: number[] = [];

@@ -44,6 +44,8 @@ export interface ReplayLimits {
   payloadBytes: number;
   /** The TTM path of --strategy behind tt_* ops; null on an AGP device. */
   tt: DriverProfile | null;
+  /** The device is AGP: replay builds no GATT, so the GART ops are refused (needGart). */
+  agp: boolean;
 }
 
 /** Stateful translator: names to slots, fields to words. One per script. */
@@ -171,6 +173,7 @@ export class ReplayTranslator {
         return;
       }
       case 'gart_bind': {
+        this.needGart(op, fail);
         const b = this.buffer(f.name('buf'), fail, op);
         emit(Op.GART_BIND, b.slot, this.gpuRange(f, b, fail));
         return;
@@ -178,6 +181,7 @@ export class ReplayTranslator {
       case 'gart_unbind':
       case 'gpu_write':
       case 'gpu_read': {
+        this.needGart(op, fail);
         const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
         const pages = f.int('pages', 1, this.limits.gartPages - gpuPage, 1);
         const code = op === 'gart_unbind' ? Op.GART_UNBIND : op === 'gpu_write' ? Op.GPU_WRITE : Op.GPU_READ;
@@ -185,6 +189,13 @@ export class ReplayTranslator {
         return;
       }
     }
+  }
+
+  /** The GART ops need a TTM device's GART: replay makes no AGP GATT (its table is the driver's
+   * bring-up, which only run and matrix do), so on the agp device they would reach no entry and
+   * every GPU read would count foreign. */
+  private needGart(op: string, fail: (w: string) => never): void {
+    if (this.limits.agp) fail(`${op} needs a TTM device's GART (r100, r600, nv04, nv50): replay builds no AGP GATT (run and matrix --device agp do)`);
   }
 
   private takeSlot(fail: (w: string) => never): number {
