@@ -6,10 +6,10 @@
 import { OP_WORDS, OP_ALLOC, OP_FREE, OP_ALLOC_COHERENT, OP_FREE_COHERENT, OP_EXCHANGE, OP_MAP,
   OP_MAPPING_ERROR, OP_SYNC_FOR_DEVICE, OP_SYNC_FOR_CPU, OP_UNMAP, OP_CPU_WRITE, OP_CPU_READ,
   OP_DEV_WRITE, OP_DEV_READ, OP_GART_BIND, OP_GART_UNBIND, OP_GPU_WRITE, OP_GPU_READ,
-  OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE, OP_ALLOC_PAGES, OP_UNMAP_ERROR, OP_SYNC_ERROR, OP_FREE_AT, OP_UNMAP_AT,
-  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS, PAGE_SHIFT } from './abi';
+  OP_RELEASE, OP_TT_POPULATE, OP_TT_UNPOPULATE, OP_TT_BIND, OP_TT_UNBIND, OP_TT_SYNC, OP_GATT_CREATE, OP_ALLOC_PAGES, OP_UNMAP_ERROR, OP_SYNC_ERROR, OP_FREE_AT, OP_UNMAP_AT, OP_DEVICE_DOWN,
+  POOL_AGP_FSB, CACHING_UC, BIND_MODE_FSB, C_GPU_SKIPPED_PAGES, GATT_MODE_FSB_HOOKS, MAX_TT_PAGES, MAX_GATT_ENTRIES, OP_DIR_BITS, PAGE_SHIFT } from './abi';
 import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_failed, KIND_NONE } from './layout';
-import { set_cur_op } from './sim/counters';
+import { set_cur_op, count } from './sim/counters';
 import { debug_release } from './dma/debug';
 import { gart_unbind } from './drm/gart';
 import { gatt_create, is_agp } from './drm/agp_gatt';
@@ -40,6 +40,16 @@ import { note_op } from './invariants';
 /** TT ops on a slot holding a completely populated tt. */
 @inline function on_tt(slot: i32): bool { return valid_slot(slot) && tt_usable(slot); }
 
+// DEVICE_DOWN: the driver never came up (its probe failed), so nothing it would do happens: each
+// later op but RELEASE is dropped, and a page the GPU or the device was to reach counts as skipped,
+// so the result says none of the requested moves was made. One machine per instance: starts false.
+let device_down = false;
+
+function dropped(code: i32, a: i32, b: i32, c: i32): void {
+  if (code == OP_GPU_READ || code == OP_GPU_WRITE) count(C_GPU_SKIPPED_PAGES, max(0, min(b, gart_pages - a)));
+  else if (code == OP_DEV_READ || code == OP_DEV_WRITE) dev_skipped(b, c);
+}
+
 function unknown_op(code: i32): void {
   abort('unknown op code ' + code.toString(), 'assembly/ops.ts', 0, 0);
   unreachable();
@@ -54,6 +64,11 @@ export function run_ops(n: i32, first_op: i32): void {
     const c = load<i32>(op, 12);
     const d = load<i32>(op, 16);
     set_cur_op(<i64>first_op + i);
+    if (device_down && code != OP_RELEASE) {
+      dropped(code, a, b, c);
+      note_op(false);
+      continue;
+    }
     switch (code) {
       // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
       case OP_ALLOC: if (valid_slot(a)) op_alloc(a, b, c, load<i32>(op, 20) == 0 ? -1 : ((<i64>(load<i32>(op, 20) - 1) << 32) | <i64><u32>d) << PAGE_SHIFT); break;
@@ -90,6 +105,7 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_TT_UNBIND: if (valid_slot(a) && is_tt(a)) tt_unbind(a); break;
       case OP_TT_SYNC: if (on_tt(a)) tt_sync(a, b != 0, c); break;
       case OP_GATT_CREATE: if (a >= 1 && a <= MAX_GATT_ENTRIES && <u32>b <= <u32>GATT_MODE_FSB_HOOKS) gatt_create(a, b); break;
+      case OP_DEVICE_DOWN: device_down = true; break;
       default: unknown_op(code); break;
     }
     explain_violation();

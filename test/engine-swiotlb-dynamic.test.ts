@@ -153,20 +153,40 @@ describe('--swiotlb-dynamic (CLI)', () => {
   // last page, whose machine frame is above 4 GiB: a 32-bit dma_set_mask fails (-EIO).
   // radeon_device_init gives up on the failed mask; nouveau's nvkm_device_pci_new ignores it for 32
   // bits and runs on the default 32-bit mask, as without the option.
-  it('xen-pv with a 32-bit radeon is a usage error naming xen_swiotlb_dma_supported; nouveau (nv04) and a 40-bit device run', () => {
-    const run = (...args: string[]) => cli('run', '--kernel', 'modern', '--platform', 'xen-pv', '--swiotlb-dynamic', '--pages', '64', '--json', ...args);
-    for (const device of ['r100', 'agp']) {
-      const r = run('--device', device);
-      assert.equal(r.code, 2, device);
-      assert.match(r.stderr.trim(), new RegExp(`^gartbench: --swiotlb-dynamic: xen-pv with a 32-bit radeon device \\(${device}\\).*default_swiotlb_limit.*xen_swiotlb_dma_supported.*dma_set_mask fails`));
-      assert.equal(r.stderr.trim().split('\n').length, 1);
-      assert.equal(r.stdout, '');
-    }
-    for (const device of ['r600', 'nv04']) {
-      const r = run('--device', device);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).scenario.swiotlbDynamic, true);
-    }
+  // The result is a machine whose driver never came up: every op is dropped (DEVICE_DOWN), each page
+  // the GPU or the device was to reach counts skipped, and completion says why (exit 0, both engines).
+  for (const engine of ENGINES) {
+    it(`xen-pv with a 32-bit radeon: the driver does not come up, nothing moves, and completion names xen_swiotlb_dma_supported; nouveau (nv04) and a 40-bit device run (engine ${engine})`, () => {
+      const run = (...args: string[]) => cli('run', '--kernel', 'modern', '--platform', 'xen-pv', '--swiotlb-dynamic', '--pages', '64', '--bo-pages', '16', '--engine', engine, '--json', ...args);
+      for (const device of ['r100', 'agp']) {
+        const r = run('--device', device);
+        assert.equal(r.code, 0, r.stderr);
+        const j = JSON.parse(r.stdout);
+        assert.match(j.completion.deviceDown, /^the driver did not come up: radeon_device_init's dma_set_mask\(DMA_BIT_MASK\(32\)\) failed \(-EIO\).*xen_swiotlb_dma_supported checks default_swiotlb_limit\(\)/);
+        assert.deepEqual([j.completion.pagesRequested, j.completion.pagesMoved, j.verdict], [64, 0, 'coherent'], device);
+        const { swiotlbPeakSlots, ...rest } = j.counters as Record<string, number>; // the boot pool's dummy page is the machine's
+        assert.ok(Object.values(rest).every((v) => v === 0), `${device}: ${JSON.stringify(rest)}`);
+        assert.ok(swiotlbPeakSlots >= 0);
+        assert.equal(j.extra.gpuSkippedPages, 64);
+      }
+      for (const device of ['r600', 'nv04']) {
+        const r = run('--device', device);
+        assert.equal(r.code, 0, r.stderr);
+        const j = JSON.parse(r.stdout);
+        assert.equal(j.scenario.swiotlbDynamic, true);
+        assert.equal('deviceDown' in j.completion, false);
+        assert.equal(j.completion.pagesMoved, 64, device);
+      }
+    });
+  }
+
+  it('a replay on such a machine drops its DMA-API calls: the device access counts skipped', () => {
+    const ops = script(dir, 'down.jsonl', [{ op: 'alloc', buf: 'a', pages: 2 }, { op: 'map', buf: 'a', dir: 'to_device' }, { op: 'dev_read', buf: 'a' }, { op: 'unmap', buf: 'a', dir: 'to_device' }]);
+    const r = cli('replay', ops, '--kernel', 'modern', '--platform', 'xen-pv', '--device', 'r100', '--swiotlb-dynamic', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual([j.counters.pagesAllocated, j.counters.maps, j.counters.unmaps, j.extra.gpuSkippedPages, j.completion.pagesMoved], [0, 0, 0, 2, 0]);
+    assert.match(j.completion.deviceDown, /^the driver did not come up/);
   });
 
   it('a matrix\'s header names the options that change its machines\' rules, as run\'s does', () => {
@@ -175,11 +195,16 @@ describe('--swiotlb-dynamic (CLI)', () => {
     assert.match(r.stdout.split('\n')[0]!, /, kernel modern, iommu strict, swiotlb dynamic, seed 1,/);
   });
 
-  it('matrix --swiotlb-dynamic with r100 is one usage error: its xen-pv cells cannot run', () => {
-    const r = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100', '--pages', '64');
-    assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^gartbench: --swiotlb-dynamic: the matrix's xen-pv cells cannot run: .*dma_set_mask fails/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+  it('matrix --swiotlb-dynamic with r100: its xen-pv cells move nothing and say why; the other platforms run', () => {
+    const r = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100', '--pages', '64', '--bo-pages', '16', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const cells = JSON.parse(r.stdout).cells as { scenario: { platform: string }; completion: { pagesMoved: number; deviceDown?: string } }[];
+    const xen = cells.filter((c) => c.scenario.platform === 'xen-pv');
+    assert.equal(xen.length, 5);
+    for (const c of xen) assert.deepEqual([c.completion.pagesMoved, /did not come up/.test(c.completion.deviceDown ?? '')], [0, true]);
+    assert.ok(cells.filter((c) => c.scenario.platform === 'bare-metal').every((c) => c.completion.pagesMoved === 64 && !('deviceDown' in c.completion)));
+    const text = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100', '--pages', '64', '--bo-pages', '16');
+    assert.match(text.stdout, /xen-pv legacy .* 0% moved \(0 of 64 page moves\): the driver did not come up/);
   });
 
   for (const engine of ENGINES) {

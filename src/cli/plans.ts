@@ -5,7 +5,7 @@ import type { EngineKind } from '../engine/types.js';
 import { UsageError } from '../errors.js';
 import { type Costs, loadCosts } from '../report/costs.js';
 import { type RunResults, runResults } from '../report/results.js';
-import { DEVICE_INFO, MIN_ALIGN_MASKS, type MachineSizes, validMinAlignMask } from '../run/machine.js';
+import { MIN_ALIGN_MASKS, type MachineSizes, validMinAlignMask } from '../run/machine.js';
 import { type Plan, planReplay, planWorkload } from '../run/plan.js';
 import { type DeviceName, type GattName, type Scenario, type StrategyName, type WorkloadName, type WorkloadScenario, defaultIommuMode } from '../source/scenario.js';
 import type { Io } from './command.js';
@@ -27,25 +27,6 @@ function common(v: Values): Omit<Scenario, 'strategy' | 'gatt' | 'workload' | 'p
 }
 
 /**
- * Why a 32-bit radeon device cannot run under xen-pv with CONFIG_SWIOTLB_DYNAMIC (6.12.0): pci_xen_swiotlb_init
- * (arch/x86/kernel/pci-dma.c) boots the pool with SWIOTLB_ANY, so swiotlb_init_remap sets its
- * phys_limit to the guest's highest low-memory address, which default_swiotlb_limit returns under
- * CONFIG_SWIOTLB_DYNAMIC (else the boot pool's end, exchanged below 4 GiB). xen_swiotlb_dma_supported
- * compares xen_phys_to_dma of it — the guest's last page, whose machine frame is above 4 GiB here —
- * with the mask, so the driver's dma_set_mask of 32 bits fails (-EIO), and radeon_device_init gives
- * up ("No suitable DMA available"), an AGP card's too. nouveau ignores the failure for a 32-bit mask
- * (nvkm_device_pci_new returns 0) and runs on the default 32-bit mask, as it would without the
- * option: nv04 runs. A 40-bit device passes here:
- * every guest page has a frame and the host ends below 2^38. (The xen-devel report against 6.12.19,
- * May 2025, was a dom0 whose limit page had none, INVALID_P2M_ENTRY, so even a 40-bit radeon
- * failed.) Null when it can run.
- */
-export function xenDynamicRefusal(device: DeviceName): string | null {
-  if (DEVICE_INFO[device].maskBits > 32 || device === 'nv04') return null;
-  return `xen-pv with a 32-bit radeon device (${device}) cannot set its DMA mask: CONFIG_SWIOTLB_DYNAMIC makes 6.12.0's default_swiotlb_limit() the pool's phys_limit (the guest's last page, machine frame above 4 GiB), which xen_swiotlb_dma_supported checks against the mask, so the driver's dma_set_mask fails (-EIO) and radeon_device_init gives up (nouveau ignores the failure: nv04 runs)`;
-}
-
-/**
  * --min-align-mask: the device's min_align_mask, which Linux has since 5.12 (dma_set_min_align_mask),
  * so only with --kernel modern; 0 or 2^k - 1 up to a page less one. Absent from the scenario when
  * 0, so results without it keep their keys.
@@ -59,14 +40,13 @@ function minAlignMaskFrom(v: Values): { minAlignMask?: number } {
 
 /**
  * --swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC came with Linux 6.6, so not with --kernel 2010. Under
- * xen-pv a 32-bit radeon never gets a mask (xenDynamicRefusal); the others run, and nothing
- * changes: 6.12 never lets that pool grow (docs/ENGINE.md §5).
+ * xen-pv a 32-bit radeon never gets a mask, so its driver never comes up (run/plan.ts
+ * xenDynamicProbeFailure: the result says so); the others run, and nothing changes: 6.12 never
+ * lets that pool grow (docs/ENGINE.md §5).
  */
 function swiotlbDynamicFrom(v: Values): boolean {
   const on = v['swiotlb-dynamic'] === true;
   if (on && v.kernel !== 'modern') throw new UsageError('--swiotlb-dynamic: CONFIG_SWIOTLB_DYNAMIC is Linux 6.6+, only with --kernel modern (not --kernel 2010)');
-  const refusal = on && v.platform === 'xen-pv' ? xenDynamicRefusal(v.device as DeviceName) : null;
-  if (refusal) throw new UsageError(`--swiotlb-dynamic: ${refusal}`);
   return on;
 }
 

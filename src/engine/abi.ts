@@ -32,13 +32,13 @@ export const Op = {
   TT_UNBIND: 23, // slot
   TT_SYNC: 24, // slot, toCpu, mode (TtSync)
   GATT_CREATE: 25, // entries, mode
-  // 6.12 dma_common_alloc_pages (a kernel trace's dma_alloc_pages/_sgt on xen-pv): normal pages, mapped
-  ALLOC_PAGES: 26, // slot, pages, dir | sgEnts << OP_DIR_BITS, bytes mapped, an sg call's number
+  ALLOC_PAGES: 26, // 6.12 dma_common_alloc_pages (a kernel trace's dma_alloc_pages/_sgt on xen-pv: normal pages, mapped): slot, pages, dir | sgEnts << OP_DIR_BITS, bytes mapped, an sg call's number
   // A kernel trace's call on DMA_MAPPING_ERROR, a failed map's handle (the map not replayed): at the handle a failed map gives here
   UNMAP_ERROR: 27, // size, dir, attrs (OP_ATTR_SKIP_CPU_SYNC)
   SYNC_ERROR: 28, // size, dir, toCpu
   FREE_AT: 29, // a kernel trace's dma_free where no live allocation is: slot, bytes given, 1: the handle the slot's last free freed (0: its live mapping's), form, dir, bytes past that handle
   UNMAP_AT: 30, // a kernel trace's unmap or free where nothing starts, inside slot's mapping or allocation (or at its dead mapping's start, a free, or inside it, an unmap): slot, bytes given, byte offset in the buffer, the free's AllocForm + 1 (0: dma_unmap_page), dir, an unmap's attrs (OP_ATTR_SKIP_CPU_SYNC)
+  DEVICE_DOWN: 31, // the driver's probe failed (a 6.12 radeon's dma_set_mask under xen-pv with CONFIG_SWIOTLB_DYNAMIC): every later op but RELEASE does nothing; a GPU or device access counts its pages skipped
 } as const;
 
 /** TT_POPULATE pool kinds. */

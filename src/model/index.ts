@@ -55,6 +55,8 @@ export class Model implements TtState {
   agp: boolean;
   /** The last op executed was RELEASE (§13 bit 3). */
   released = false;
+  /** DEVICE_DOWN came: the driver never came up (ops.ts). */
+  deviceDown = false;
   bufCounter = 0;
   op = 0;
   dummyBus = 0;

@@ -13,7 +13,7 @@ import {
 } from './driver/bufferOps.js';
 import { explainViolation } from './driver/hops.js';
 
-type State = TtState & { released: boolean };
+type State = TtState & { released: boolean; deviceDown: boolean };
 const DIR_MASK = (1 << OP_DIR_BITS) - 1;
 
 export function runOps(s: State, ops: Int32Array, count: number, firstOp: number): void {
@@ -25,6 +25,13 @@ export function runOps(s: State, ops: Int32Array, count: number, firstOp: number
   }
 }
 
+/** After DEVICE_DOWN (the driver never came up; assembly/ops.ts says why): an op is dropped, and the
+ * pages the GPU or the device was to reach count as skipped. */
+function dropped(s: State, code: number, a: number, b: number, c: number): void {
+  if (code === Op.GPU_READ || code === Op.GPU_WRITE) s.counters.gpuSkippedPages += Math.max(0, Math.min(b, s.gart.pages - a));
+  else if (code === Op.DEV_READ || code === Op.DEV_WRITE) devSkipped(s, b, c);
+}
+
 /** The §3 buffer in a slot (live or failed), or null. */
 function bufferIn(s: State, slot: number): Buffer | null {
   const held = s.slots[slot];
@@ -32,9 +39,13 @@ function bufferIn(s: State, slot: number): Buffer | null {
 }
 
 function execute(s: State, code: number, a: number, b: number, c: number, d: number, e: number, f: number): void {
-  if (code < Op.ALLOC || code > Op.UNMAP_AT) throw new Error(`op ${s.op}: unknown op code ${code}`);
+  if (code < Op.ALLOC || code > Op.DEVICE_DOWN) throw new Error(`op ${s.op}: unknown op code ${code}`);
   s.released = false;
+  if (s.deviceDown && code !== Op.RELEASE) return dropped(s, code, a, b, c);
   switch (code) {
+    case Op.DEVICE_DOWN:
+      s.deviceDown = true;
+      return;
     case Op.ALLOC: // d, e: a trace's recorded first page, low 32 bits and high bits + 1 (0: none)
       return allocPages(s, a, b, c, e === 0 ? -1 : ((e - 1) * 2 ** 32 + (d >>> 0)) * PAGE_SIZE);
     case Op.ALLOC_PAGES:

@@ -103,7 +103,7 @@ export function movedPercent(moved: number, requested: number): string {
 export function completionText(r: Result): string {
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
   if (moved === req) return '';
-  const why = failureText(r);
+  const why = r.completion.deviceDown ?? failureText(r);
   return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} page ${req === 1 ? 'move' : 'moves'})${why ? `: ${why}` : ''}`;
 }
 

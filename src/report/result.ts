@@ -22,7 +22,12 @@ export interface DebugRecord { class: string; op: number; message: string; entry
  * Pages the work asked to move through the device (every page of every GPU or device read and
  * write), and pages that did: a page is skipped when an allocation, map or bind on its way failed.
  */
-export interface Completion { pagesRequested: number; pagesMoved: number }
+export interface Completion {
+  pagesRequested: number;
+  pagesMoved: number;
+  /** Why nothing moved when the driver never came up on this machine (run/plan.ts); else absent. */
+  deviceDown?: string;
+}
 
 export interface Result {
   schema: 'gartbench.result/1';
@@ -172,6 +177,8 @@ export function completionOf(c: Record<CounterName, number>): Completion {
 /** Everything a result says besides what the engine returned. */
 export interface ResultContext {
   scenario: Scenario;
+  /** The plan's deviceDown (run/plan.ts), when the driver never came up. */
+  deviceDown?: string;
   sizes: MachineSizes;
   costs: Costs;
   run: EngineRun;
@@ -208,7 +215,7 @@ export function buildResult(ctx: ResultContext, raw: RawOutput): Result {
       && (dynamic || !SWIOTLB_DYNAMIC_COUNTERS.includes(k))) extra[k] = all[k];
   }
   const corrupt = all.staleReads + all.foreignReads + all.lostWrites > 0;
-  const completion = completionOf(all);
+  const completion: Completion = { ...completionOf(all), ...(ctx.deviceDown ? { deviceDown: ctx.deviceDown } : {}) };
   return {
     schema: 'gartbench.result/1',
     scenario,

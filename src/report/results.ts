@@ -20,7 +20,7 @@ export async function runResults(plans: Plan[], costs: Costs, o: ExecOptions): P
   const results = plans.map((p) => {
     const merged = mergeOutputs(outs.slice(k, (k += p.scenario.replicas)));
     const run = { wallMs: merged.wallMs, cellMs: merged.cellMs, machineBytes: merged.machineBytes, reusedMemories: merged.reusedMemories, workers };
-    return buildResult({ scenario: p.scenario, sizes: p.sizes, costs, run }, merged.raw);
+    return buildResult({ scenario: p.scenario, sizes: p.sizes, costs, run, ...(p.deviceDown ? { deviceDown: p.deviceDown } : {}) }, merged.raw);
   });
   const run: EngineRun = {
     wallMs: wallOf(outs), cellMs: outs.reduce((t, x) => t + x.wallMs, 0),

@@ -2,7 +2,7 @@
 // cell's ops (a generated workload, or a script translated line by line) and read back what it
 // counted. A cell is run on this thread or on a worker (run/pool.ts); its output is plain data.
 import { performance } from 'node:perf_hooks';
-import { COUNTER_INDEX, DEBUG_CLASSES, DEBUG_ENTRY_OP_WORD, InitError, MAX_DEBUG_RECORDS, VIOLATION_FIELDS } from '../engine/abi.js';
+import { COUNTER_INDEX, DEBUG_CLASSES, DEBUG_ENTRY_OP_WORD, InitError, MAX_DEBUG_RECORDS, Op, VIOLATION_FIELDS } from '../engine/abi.js';
 import { engineMaker } from '../engine/factory.js';
 import type { Engine } from '../engine/types.js';
 import { CellError, UsageError, msg } from '../errors.js';
@@ -103,6 +103,8 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
   const sink = new OpSink(engine, isWorkload(s) ? 'none' : s.scriptFormat === 'ftrace' ? 'window' : 'all');
   try {
     if (c.fault === 'trap') sink.push(TRAP_OP);
+    // The driver's probe failed on this machine (run/plan.ts): the engine drops what follows.
+    if (c.plan.deviceDown) sink.push(Op.DEVICE_DOWN);
     if (isWorkload(s)) {
       if (signal) await runWorkload(s, c.seed, sink, signal);
       else generateWorkload(s, c.seed, sink);
