@@ -31,6 +31,18 @@ describe('workers and engines', () => {
     assert.ok(one.counters.cpuWrites > 0);
   });
 
+  it('replicas sum their counters but not their peaks: swiotlbPeakSlots and ttmDmaPeakInUse are one machine\'s', () => {
+    const of = (n: string) => {
+      const r = cli('run', '--json', '--platform', 'swiotlb-force', '--strategy', 'coherent', '--pages', '256', '--bo-pages', '64', '--ram', '1G', '--swiotlb', '8M', '--replicas', n);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const [one, three] = [of('1'), of('3')];
+    assert.ok(one.extra.ttmDmaPeakInUse > 0 && one.counters.swiotlbPeakSlots > 0);
+    assert.deepEqual([three.extra.ttmDmaPeakInUse, three.counters.swiotlbPeakSlots], [one.extra.ttmDmaPeakInUse, one.counters.swiotlbPeakSlots]);
+    assert.equal(three.counters.pagesAllocated, 3 * one.counters.pagesAllocated);
+  });
+
   it('the human report says the counters are replicas summed, and from which seed theirs derive', () => {
     const r = cli(...ARGS.filter((a) => a !== '--json'), '--seed', '5');
     assert.equal(r.code, 0, r.stderr);

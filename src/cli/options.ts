@@ -70,7 +70,7 @@ export const SCENARIO_OPTIONS: OptionSpec[] = [
   IOMMU_MODE_OPTION,
   SWIOTLB_DYNAMIC_OPTION,
   MIN_ALIGN_MASK_OPTION,
-  { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed (swiotlbPeakSlots, a peak, is the largest replica\'s)' },
+  { name: 'replicas', kind: 'int', default: '1', min: 1, max: 1 << 16, help: 'independent machines, seeds derived from --seed; results are summed (a peak, swiotlbPeakSlots or extra.ttmDmaPeakInUse, is the largest replica\'s)' },
   { name: 'workers', kind: 'int', default: '1', min: 1, max: 256, help: 'threads that run cells (this one and N − 1 worker threads), at most one per cell (replica) and, without --oversubscribe, per core; the output says when a request was capped (never changes a counter)' },
   { name: 'oversubscribe', kind: 'flag', help: 'let --workers exceed the cores (os.availableParallelism()); never the cells' },
   COSTS_OPTION,

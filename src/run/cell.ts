@@ -182,19 +182,19 @@ export interface MergedOutput extends Omit<CellOutput, 'reusedMemory'> {
   reusedMemories: number;
 }
 
-/** Sums replicas: counters add up (swiotlbPeakSlots takes the largest), the earliest violation
+/** Sums replicas: counters add up (the peaks, swiotlbPeakSlots and ttmDmaPeakInUse, take the largest), the earliest violation
  * wins; the wall time is wallOf the replicas (not the sum of their times: on several workers
  * they overlap), and the machine the largest one. */
 export function mergeOutputs(outs: CellOutput[]): MergedOutput {
   const counters = outs[0]!.raw.counters.map(() => 0);
-  const peakIdx = COUNTER_INDEX.swiotlbPeakSlots;
+  const peaks = new Set([COUNTER_INDEX.swiotlbPeakSlots, COUNTER_INDEX.ttmDmaPeakInUse]); // one machine's peak each
   let first: RawOutput | undefined;
   const records: bigint[][] = [];
   let total = 0;
   let cellMs = 0;
   let machine = 0;
   for (const o of outs) {
-    o.raw.counters.forEach((v, i) => { counters[i] = i === peakIdx ? Math.max(counters[i]!, v) : counters[i]! + v; });
+    o.raw.counters.forEach((v, i) => { counters[i] = peaks.has(i) ? Math.max(counters[i]!, v) : counters[i]! + v; });
     if (!first && o.raw.violation) first = o.raw;
     for (const r of o.raw.debug.records) if (records.length < MAX_DEBUG_RECORDS) records.push(r);
     total += o.raw.debug.total;
