@@ -65,7 +65,7 @@ export function init(platform: i32, maskBits: i32, kernel: i32, ramPages: i32, h
   iommu_set_lazy(iommuMode == IOMMU_MODE_LAZY);
   swiotlb_init();
   // Xen PV boots its pool through a remap function (xen_swiotlb_fixup), so it never grows; a 32-bit
-  // device never gets that far there (its dma_set_mask fails; the CLI refuses it, src/cli/plans.ts).
+  // device never gets that far there (its dma_set_mask fails, and the cell starts with DEVICE_DOWN: src/run/plan.ts).
   swiotlb_set_dynamic(swiotlbDynamic == 1 && !xen_pv_domain());
   swiotlb_dyn_set_decrypt(force_dma_unencrypted());
   // A confidential guest's pages start private; swiotlb_update_mem_attributes (kernel/dma/swiotlb.c,

@@ -14,6 +14,7 @@
 // ARCH_LOW_ADDRESS_LIMIT, 4 GiB on x86 → __GFP_DMA32. The worker asks for default_nslabs, the
 // boot pool's 128 slots (under the 2048-slot cap): one order-6 block.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { GartFamily, InitError, Kernel, Platform, Zone } from '../src/engine/abi.js';
 import { BIDI, ENGINES, PAGE, alloc, initOn, map, runOn, unmap, type OpWords } from './engineHarness.js';
@@ -111,7 +112,7 @@ for (const engine of ENGINES) {
     // and swiotlb_init_remap sets can_grow only without a remap function, so a full pool stays
     // full: swiotlb_find_slots returns -1 before any pool is made, "swiotlb buffer is full",
     // DMA_MAPPING_ERROR. A 40-bit device (r600): a 32-bit one never gets a DMA mask there with
-    // CONFIG_SWIOTLB_DYNAMIC (xen_swiotlb_dma_supported; the CLI refuses it). Both maps are of
+    // CONFIG_SWIOTLB_DYNAMIC (xen_swiotlb_dma_supported; its cell starts with DEVICE_DOWN). Both maps are of
     // scattered guest frames (several pages each), so both bounce.
     it('under Xen PV the pool does not grow', async () => {
       const xen = { platform: Platform['xen-pv'], maskBits: 40, gartFamily: GartFamily.r600, kernel: Kernel.modern, nslabs: 128, swiotlbDynamic: 1 };
@@ -193,6 +194,24 @@ describe('--swiotlb-dynamic (CLI)', () => {
     const r = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'nv50', '--pages', '64', '--iommu-mode', 'strict');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.split('\n')[0]!, /, kernel modern, iommu strict, swiotlb dynamic, seed 1,/);
+  });
+
+  it('a replay there says nothing ran, even when it asked no page to move (a trace; --platform all); a trace with no call to replay is still a usage error', () => {
+    const down = ['--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100'];
+    const trace = cli('replay', 'examples/gpu-upload.trace', '--format', 'ftrace', '--platform', 'xen-pv', ...down);
+    assert.equal(trace.code, 0, trace.stderr);
+    assert.match(trace.stdout, /^verdict: COHERENT, vacuously — nothing ran on this machine/m);
+    assert.match(trace.stdout, /^completion: NOTHING RAN — the driver did not come up: radeon_device_init's dma_set_mask/m);
+    const all = cli('replay', 'examples/misuse.jsonl', '--platform', 'all', ...down);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^xen-pv +no driver /m);
+    assert.match(all.stdout, /^xen-pv: nothing ran, the driver did not come up/m);
+    assert.doesNotMatch(all.stdout, /^iommu +no driver/m);
+    // An unmap of nothing mapped and a swiotlb_bounced line: no call the replay makes.
+    const empty = script(dir, 'empty.trace', readFileSync('examples/gpu-upload.trace', 'utf8').split('\n').slice(60, 62).join('\n') + '\n');
+    const r = cli('replay', empty, '--format', 'ftrace', '--platform', 'xen-pv', ...down);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /no dma calls of '0000:00:1f\.6' to replay/);
   });
 
   it('matrix --swiotlb-dynamic with r100: its xen-pv cells move nothing and say why; the other platforms run', () => {

@@ -110,7 +110,7 @@ export class Model implements TtState {
     this.zones = buildZones(layout, cfg.ramPages);
     // --swiotlb-dynamic: 6.12 swiotlb_init_remap lets the pool grow only without a remap function;
     // Xen PV passes xen_swiotlb_fixup (pci_xen_swiotlb_init), so there it never grows. (A 32-bit
-    // device never gets that far under Xen PV: its dma_set_mask fails; the CLI refuses it, plans.ts.)
+    // device never gets that far under Xen PV: its dma_set_mask fails, and the cell starts with DEVICE_DOWN: run/plan.ts.)
     this.swiotlb = cfg.swiotlbDynamic === 1
       ? new SwiotlbPool(cfg.nslabs, {
         pools: new SwiotlbDyn(this, cfg.nslabs, cfg.platform !== Platform['xen-pv'], cfg.platform === Platform.coco),

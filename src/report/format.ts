@@ -250,13 +250,16 @@ export function formatResult(r: Result): string {
   const reads = r.counters.cpuReads! + r.counters.gpuReads!;
   // Beside the verdict, as in a matrix cell: how much of the work it speaks for.
   const part = moved === req ? '' : `, ${movedPercent(moved, req)} moved`;
+  const down = r.completion.deviceDown;
   out.push(r.verdict === 'coherent'
-    ? r.trace ? 'verdict: not checked — a kernel trace holds no CPU or GPU accesses, so the oracle had nothing to check; the counters and dma-debug below are the result'
+    ? down ? `verdict: COHERENT, vacuously${part} — nothing ran on this machine (below), so the oracle checked nothing`
+    : r.trace ? 'verdict: not checked — a kernel trace holds no CPU or GPU accesses, so the oracle had nothing to check; the counters and dma-debug below are the result'
       : reads === 0 ? `verdict: COHERENT, vacuously${part} — no CPU or GPU read happened, so the oracle checked nothing`
       : `verdict: COHERENT${part} — every CPU and GPU read saw the latest write (${num(reads)} page read${reads === 1 ? '' : 's'})`
     : `verdict: CORRUPT${part} — ${num(bad)} page read${bad === 1 ? '' : 's'} failed the oracle`);
   const incomplete = completionText(r);
-  out.push(req === 0
+  out.push(down ? `completion: NOTHING RAN — ${down}${req > 0 ? `; 0 of ${num(req)} page ${req === 1 ? 'move' : 'moves'} made` : ''}`
+    : req === 0
     ? 'completion: no page was asked to move through the device'
     : incomplete ? `completion: INCOMPLETE — ${incomplete}; ${(r.extra.failedMapPages ?? 0) > 0 ? 'the verdict speaks of the pages that moved and of what was read where a map had failed' : 'the verdict speaks only of the pages that moved'}`
       : `completion: COMPLETE — ${req === 1 ? 'the one page move' : `all ${num(req)} page moves`} the work asked for went through the device`);

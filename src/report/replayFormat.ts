@@ -39,7 +39,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   const rows = cells.map((r) => {
     const c = r.counters;
     return [
-      r.scenario.platform, r.trace ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
+      r.scenario.platform, r.completion.deviceDown ? 'no driver' : r.trace ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
       num(c.mappingErrors!), num(c.swiotlbPeakSlots!), num(c.allocFailures!), num(c.dmaDebugErrors!), duration(r.modeled.totalNs),
     ];
   });
@@ -48,6 +48,7 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
   out.push(line(head));
   for (const row of rows) out.push(line(row));
   for (const r of cells) if (panicsOf(r)) out.push(`${r.scenario.platform}: ${panicLine(panicsOf(r))}`);
+  for (const r of cells) if (r.completion.deviceDown) out.push(`${r.scenario.platform}: nothing ran, ${r.completion.deviceDown}`);
   if (first.trace && cells.some((r) => r.counters.mappingErrors! > 0)) {
     out.push('map errors: maps that failed on that platform though the recording machine made them; the trace\'s later syncs and unmaps of them show in dma-debug, where a driver would have taken its error path (dma_mapping_error(), or dma_map_sg returning 0: a list fails as a whole)');
   }

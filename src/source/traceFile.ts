@@ -34,6 +34,7 @@ export async function translateTrace(path: string, limits: TraceLimits, sink: Op
   const name = path === '-' ? STDIN_NAME : path;
   const given = device !== undefined;
   const t = new TraceTranslator(name, limits, sink, device);
+  const before = sink.count; // the cell may have pushed an op of its own first (DEVICE_DOWN)
   let cut = false;
   const lines = await readLines(path, (text, n, unterminated) => {
     if (unterminated && cutShort(text)) cut = true;
@@ -43,7 +44,7 @@ export async function translateTrace(path: string, limits: TraceLimits, sink: Op
   if (!given && s.devices.length > 1) {
     throw new UsageError(`${escapeText(name)}: the trace has events of ${s.devices.length} devices (${deviceList(s.devices)}); choose one with --trace-device`);
   }
-  if (sink.count === 0) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay (its events were all counted and skipped, or swiotlb_bounced lines)${cutNote(cut)}`));
+  if (sink.count === before) throw new UsageError(msg.scriptLine(name, lines, `no dma calls of ${shown(s.device)} to replay (its events were all counted and skipped, or swiotlb_bounced lines)${cutNote(cut)}`));
   return t;
 }
 
