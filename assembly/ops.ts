@@ -12,7 +12,7 @@ import { OPS_PTR, gart_pages, valid_slot, slot_rec, rec_usable, rec_kind, rec_fa
 import { set_cur_op, count } from './sim/counters';
 import { debug_release } from './dma/debug';
 import { gart_unbind } from './drm/gart';
-import { gatt_create, is_agp } from './drm/agp_gatt';
+import { gatt_create, is_agp, agp_gart_unbind } from './drm/agp_gatt';
 import { tt_populate, tt_unpopulate, tt_bind, tt_unbind, tt_sync, tt_cpu_write, tt_cpu_read, is_tt,
   tt_usable, ttm_teardown } from './drm/ttm_tt';
 import { ttm_dma_pooled_blocks } from './drm/ttm_pool';
@@ -92,8 +92,8 @@ export function run_ops(n: i32, first_op: i32): void {
       case OP_CPU_READ: if (on_buffer(a)) cpu_read(a, b, c); else if (on_tt(a)) tt_cpu_read(a, b, c); break;
       case OP_DEV_WRITE: if (on_buffer(a)) dev_write(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;
       case OP_DEV_READ: if (on_buffer(a)) dev_read(a, b, c); else if (failed_buffer(a)) dev_skipped(b, c); break;
-      case OP_GART_BIND: if (on_buffer(a) && !is_agp()) gart_bind(a, b); break;
-      case OP_GART_UNBIND: if (!is_agp()) gart_unbind(a, min(b, gart_pages - a)); break;
+      case OP_GART_BIND: if (on_buffer(a)) gart_bind(a, b); break;
+      case OP_GART_UNBIND: if (is_agp()) agp_gart_unbind(a, b); else gart_unbind(a, min(b, gart_pages - a)); break;
       case OP_GPU_WRITE: gpu_write(a, min(b, gart_pages - a)); break;
       case OP_GPU_READ: gpu_read(a, min(b, gart_pages - a)); break;
       case OP_RELEASE: debug_release(ttm_dma_pooled_blocks()); ttm_teardown(); break;

@@ -119,8 +119,7 @@ function runOn(engine: Engine, m: Machine, script: object[]) {
   assert.equal(engine.init(cfg), 0);
   const sink = new OpSink(engine);
   const tt = STRATEGY_PROFILES[STRATEGIES[m.strategy % STRATEGIES.length]!];
-  // agp: false even on the agp device, so the engines still meet the GART ops there (which the CLI refuses).
-  const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload, tt, agp: false }, sink);
+  const t = new ReplayTranslator('fuzz.jsonl', { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: m.payload, tt }, sink);
   script.forEach((o, i) => t.line(JSON.stringify(o), i + 1));
   let pools: number[] = [];
   sink.finish(0, () => { pools = engine.pools(); });

@@ -73,7 +73,7 @@ async function runMoves(engine: EngineName, platform: PlatformName, family: numb
   assert.equal(e.init(machineConfig({ ...MACHINE, platform: Platform[platform], gartFamily: family, maskBits })), InitError.OK);
   const sink = new OpSink(e);
   const t = new ReplayTranslator('radeon_test_moves.jsonl', {
-    maxBuffers: MACHINE.maxBuffers, gartPages: GTT_PAGES, payloadBytes: 0, tt: STRATEGY_PROFILES[strategy], agp: false,
+    maxBuffers: MACHINE.maxBuffers, gartPages: GTT_PAGES, payloadBytes: 0, tt: STRATEGY_PROFILES[strategy],
   }, sink);
   script(family, strategy).forEach((line, i) => t.line(JSON.stringify(line), i + 1));
   sink.finish();

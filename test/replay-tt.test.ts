@@ -66,15 +66,52 @@ describe('tt_* ops in a replay script', () => {
     assert.ok(r.counters.coherentAllocs >= 2);
   });
 
+  // The agp device comes up with its GATT (--gatt, as run's): a script's gart_bind writes its buffer's
+  // page handles into it (agp_generic_insert_memory), which the chipset reads as machine addresses.
+  const seed = (sync: boolean) => [
+    { op: 'alloc', buf: 'a', pages: 2, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'to_device' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
+    { op: 'cpu_write', buf: 'a' }, ...(sync ? [{ op: 'sync_for_device', buf: 'a', dir: 'to_device' }] : []),
+    { op: 'gpu_read', gpuPage: 0, pages: 2 }, { op: 'gart_unbind', gpuPage: 0, pages: 2 }, { op: 'unmap', buf: 'a', dir: 'to_device' }, { op: 'free', buf: 'a' },
+  ];
+  const agpRows: [string, string, boolean, { stale: number; foreign: number }][] = [
+    ['phys', 'bare-metal', false, { stale: 0, foreign: 0 }],
+    ['phys', 'xen-pv', false, { stale: 0, foreign: 2 }], // the bridge gets a pfn: no table there
+    ['dma-coherent', 'iommu', false, { stale: 0, foreign: 2 }], // the bridge gets an IOVA
+    ['fsb-hooks', 'iommu', false, { stale: 0, foreign: 2 }], // the table is right; its entries are IOVAs
+    ['fsb-hooks', 'xen-pv', false, { stale: 2, foreign: 0 }], // the entries are xen-swiotlb's bounce slots: the seed's bug
+    ['fsb-hooks', 'xen-pv', true, { stale: 0, foreign: 0 }], // and its sync fixes it
+  ];
+  for (const [gatt, platform, sync, want] of agpRows) {
+    it(`agp, --gatt ${gatt} on ${platform}${sync ? ', synced' : ''}: ${want.stale + want.foreign > 0 ? `${want.stale} stale, ${want.foreign} foreign` : 'coherent'}, both engines alike`, () => {
+      const [wasm, js] = ['wasm', 'js'].map((engine) => replay(`agp-${gatt}-${platform}-${sync}-${engine}`, seed(sync), '--device', 'agp', '--gatt', gatt, '--platform', platform, '--engine', engine));
+      assert.deepEqual(js.counters, wasm.counters);
+      assert.deepEqual([wasm.counters.staleReads, wasm.counters.foreignReads], [want.stale, want.foreign]);
+      assert.deepEqual([wasm.counters.gartWrites, wasm.counters.tlbFlushes, wasm.counters.gpuReads, wasm.scenario.gatt], [4, 2, 2, gatt]);
+      if (want.stale + want.foreign > 0) assert.equal(wasm.firstViolation.via, 'gatt');
+      if (want.stale > 0) assert.match(wasm.firstViolation.detail, /the entry holds the bounce slot the map returned/);
+    });
+  }
+  it('agp: with no table (fsb-hooks could not exchange one: --xen-low-free 0) a gart_bind is a bind failure; an unmapped bounce slot is not called a missing sync', () => {
+    const none = replay('agp-none', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }], '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'xen-pv', '--xen-low-free', '0');
+    assert.deepEqual([none.extra.bindFailures, none.counters.gartWrites], [1, 0]);
+    const late = replay('agp-unmapped', [{ op: 'alloc', buf: 'a', pages: 1, zone: 'dma32' }, { op: 'map', buf: 'a', dir: 'to_device' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
+      { op: 'unmap', buf: 'a', dir: 'to_device' }, { op: 'cpu_write', buf: 'a' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }], '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'swiotlb-force');
+    assert.equal(late.counters.staleReads, 1);
+    assert.match(late.firstViolation.detail, /after the unmap none does/);
+  });
+
+  it('agp: a gart_bind over used GATT entries is -EBUSY (gattBusy, nothing written)', () => {
+    const r = replay('agp-busy', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'alloc', buf: 'b', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
+      { op: 'gart_bind', buf: 'b', gpuPage: 0 }], '--device', 'agp', '--platform', 'bare-metal');
+    assert.deepEqual([r.extra.gattBusy, r.counters.gartWrites, r.counters.tlbFlushes], [1, 1, 1]);
+  });
+
   const bad: [string, object[], string[], RegExp][] = [
     ['a tt op on a buffer from alloc', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'tt_bind', buf: 'a', gpuPage: 0 }], [], /:2: tt_bind needs a TTM tt; 'a' was allocated with alloc/],
     ['a buffer op on a tt', [{ op: 'tt_populate', buf: 't', pages: 1 }, { op: 'map', buf: 't', dir: 'bidirectional' }], [], /:2: map on 't', a TTM tt \(use tt_bind, tt_unbind, tt_sync, tt_unpopulate, cpu_write, cpu_read\)/],
     ['tt ops on the agp device', [{ op: 'tt_populate', buf: 't', pages: 1 }], ['--device', 'agp'], /:1: tt_\* ops need a TTM device/],
-    // Replay builds no GATT: on the agp device these ops would reach no entry and read foreign.
-    ['gart_bind on the agp device', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }], ['--device', 'agp'], /:2: gart_bind needs a TTM device's GART \(r100, r600, nv04, nv50\): replay builds no AGP GATT/],
-    ['gpu_read on the agp device', [{ op: 'gpu_read', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gpu_read needs a TTM device's GART/],
-    ['gart_unbind on the agp device', [{ op: 'gart_unbind', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gart_unbind needs a TTM device's GART/],
-    ['gpu_write on the agp device', [{ op: 'gpu_write', gpuPage: 0, pages: 1 }], ['--device', 'agp'], /:1: gpu_write needs a TTM device's GART/],
+    ['--gatt without the agp device', [{ op: 'alloc', buf: 'a', pages: 1 }], ['--gatt', 'phys'], /--gatt: only with --device agp/],
+    ['a GPU page past the AGP GATT (2^19 entries)', [{ op: 'gpu_read', gpuPage: 524288, pages: 1 }], ['--device', 'agp'], /:1: "gpuPage" 524288 is outside 0\.\.524287/],
     ['a caching that does not exist', [{ op: 'tt_populate', buf: 't', pages: 1, caching: 'wb' }], [], /:1: "caching" must be one of cached, wc, uc/],
     ['--strategy with the agp device', [{ op: 'alloc', buf: 'a', pages: 1 }], ['--device', 'agp', '--strategy', 'sync'], /--strategy: not with --device agp/],
   ];

@@ -4,7 +4,7 @@
 // mapping, and an op on a slot that holds nothing usable is a no-op (ops.ts decides).
 
 import { ZONE_DMA32, ZONE_NORMAL, DMA_BIDIRECTIONAL, DEBUG_TYPE_SINGLE, DEBUG_TYPE_COHERENT, DEBUG_TYPE_NONCOHERENT, ALLOC_FORM_COHERENT, ALLOC_FORM_PAGES, PAGE_SHIFT, PAGE_SIZE, MAX_ALLOC_PAGES,
-  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
+  C_ALLOC_FAILURES, C_MAPPING_ERRORS, C_PAGES_ALLOCATED, C_UNMAPS, C_GATT_BUSY, C_TLB_FLUSHES, C_BIND_FAILURES, KERNEL_MODERN, OP_ATTR_SKIP_CPU_SYNC, OP_ATTR_AFTER_UNMAP, OP_SYNC_SG_NONE, OP_SYNC_SG_ALL, SYNC_CHECK_MAX, IO_TLB_SHIFT } from '../abi';
 import { mask_bits, gart_pages, kernel_era, KIND_PAGE, KIND_COHERENT, KIND_NONE, rec_start, rec_clear, rec_kind,
   rec_failed, rec_usable, rec_id } from '../layout';
 import { count } from '../sim/counters';
@@ -17,6 +17,7 @@ import { dma_map_phys, dma_unmap_addr, dma_handle_retaken, count_sync, range_syn
 import { coherent_alloc_block, coherent_free_block } from '../dma/coherent';
 import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_quiet, report_unmap_unknown, report_sync_unknown, debug_set_sg_mapped } from '../dma/debug';
 import { gart_set, gart_tlb_flush } from '../drm/gart';
+import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry } from '../drm/agp_gatt';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
   m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, driver_handle, page_handle, page_handle_failed, unmap_handle,
   keep_freed_handle, freed_handle_kept, B_COH, M_OUT } from './buffers';
@@ -369,11 +370,23 @@ export function dma_mapping_error(slot: i32): void {
   debug_mapping_error(m_dma(b));
 }
 
-/** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's TLB flushes. */
+/** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's
+ * TLB flushes; on the AGP device agp_generic_insert_memory of the handles into the GATT a replay's
+ * bring-up made, clipped to its entries: -EBUSY (gattBusy, nothing written) over a used entry, else
+ * one entry a page and the bridge's one TLB flush. */
 export function gart_bind(slot: i32, first: i32): void {
   const b = buf(slot);
-  const pages = b_pages(b);
   const err = dma_error_addr();
+  if (is_agp()) {
+    if (!gatt_exists()) { count(C_BIND_FAILURES); return; } // its bring-up could not make the table
+    const n = min(b_pages(b), gatt_entry_count() - first);
+    if (first < 0 || n <= 0) return;
+    if (agp_range_busy(first, n)) { count(C_GATT_BUSY); return; }
+    for (let i = 0; i < n; i++) agp_insert_entry(first + i, page_handle(b, i), slot, rec_id(b), b_pfn(b) + i, page_handle_failed(b, i, err)); // D24
+    count(C_TLB_FLUSHES);
+    return;
+  }
+  const pages = b_pages(b);
   for (let i = 0; i < pages; i++) {
     const p = first + i;
     if (<u32>p >= <u32>gart_pages) break;

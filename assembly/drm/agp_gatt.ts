@@ -11,7 +11,7 @@ import { count, machine_work_begin, machine_work_end } from '../sim/counters';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { free_block, get_order } from '../mm/page_alloc';
 import { buddy_alloc, ZONE_DMA32_ID } from '../mm/buddy';
-import { xen_pv_domain } from '../xen/p2m';
+import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../xen/exchange';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
 import { gart_set_owner, gart_clear_owner } from './gart';
@@ -126,14 +126,9 @@ export function agp_chipset_entry(j: i32): u64 {
   if (mfn >= <u64>host_pages) return 0;
   // A confidential guest's private frame: the chipset gets ciphertext or nothing, never an entry.
   if (cc_private(mfn)) return 0;
-  let p = -1;
-  const guess = <i64>mfn - <i64>pfn_to_mfn(gatt_pfn); // a machine-contiguous table: one compare
-  if (guess >= 0 && guess < gatt_pages && <u64>pfn_to_mfn(gatt_pfn + <i32>guess) == mfn) {
-    p = <i32>guess;
-  } else {
-    for (let q = 0; q < gatt_pages; q++) if (<u64>pfn_to_mfn(gatt_pfn + q) == mfn) { p = q; break; }
-  }
-  if (p < 0) return 0;
+  // m2p names the guest page in that frame (T18); it must be one of the table's.
+  const p = mfn_to_pfn(<i64>mfn) - gatt_pfn;
+  if (p < 0 || p >= gatt_pages) return 0;
   const k = p * AGP_ENTRIES_PER_PAGE + <i32>((addr & <u64>(PAGE_SIZE - 1)) / AGP_ENTRY_BYTES);
   return cpu_entry(k);
 }
@@ -156,10 +151,11 @@ export function agp_range_busy(first: i32, n: i32): bool {
   return false;
 }
 
-/** One entry of agp_generic_insert_memory: mask_memory of the address the mode chose. */
-export function agp_insert_entry(j: i32, addr: u64, slot: i32, id: i32, pfn: i32): void {
+/** One entry of agp_generic_insert_memory: mask_memory of the address the mode chose (`error`: a
+ * failed map's address, D24). */
+export function agp_insert_entry(j: i32, addr: u64, slot: i32, id: i32, pfn: i32, error: bool = false): void {
   set_cpu_entry(j, (addr & ENTRY_ADDR) | AGP_VALID);
-  gart_set_owner(j, slot, id, pfn);
+  gart_set_owner(j, slot, id, pfn, error);
   count(C_GART_WRITES);
 }
 
@@ -172,6 +168,14 @@ export function agp_remove_memory(first: i32, n: i32): void {
   }
   count(C_GART_WRITES, n);
   count(C_TLB_FLUSHES);
+}
+
+/** A script's gart_unbind on the AGP device: agp_generic_remove_memory of the range's entries that
+ * the table has (none without a table). */
+export function agp_gart_unbind(first: i32, pages: i32): void {
+  const n = min(pages, gatt_entries - first);
+  if (gatt_pfn < 0 || first < 0 || n <= 0) return;
+  agp_remove_memory(first, n);
 }
 
 /**

@@ -55,13 +55,15 @@ export const SWIOTLB_DYNAMIC_OPTION: OptionSpec = { name: 'swiotlb-dynamic', kin
 
 export const MIN_ALIGN_MASK_OPTION: OptionSpec = { name: 'min-align-mask', kind: 'int', default: '0', min: 0, help: "--kernel modern: the device's DMA min_align_mask (dma_get_min_align_mask, Linux 5.12+), a decimal integer: 0 or 2^k-1 up to 4095 (1, 3, 7, ..., 2047, 4095; NVMe sets 4095, no modelled GPU sets one). A bounced map keeps the original address's bits under the mask: those below 2 KiB as an offset into the first slot, bit 11 by slot choice; a map of a page or more is then no longer page-aligned beyond that. Not with --kernel 2010; docs/ENGINE.md §5" };
 
+export const GATT_OPTION: OptionSpec = { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp): where the driver puts the table and what address the bridge is given' };
+
 export const STRATEGY_OPTION: OptionSpec = { name: 'strategy', kind: 'choice', default: 'legacy', choices: STRATEGY_CHOICES, help: "TTM path fix (not with agp): the pool behind TTM pages, syncs or not; auto = what the kernel's own driver does (2010: legacy; modern: drm_need_swiotlb(dma_bits) true under xen-pv, memory encryption or RAM past the device's mask -> coherent, else legacy; the result records the choice)" };
 
 export const SCENARIO_OPTIONS: OptionSpec[] = [
   PLATFORM_OPTION,
   DEVICE_OPTION,
   STRATEGY_OPTION,
-  { name: 'gatt', kind: 'choice', default: 'phys', choices: GATTS, help: 'AGP GATT strategy (only with agp)' },
+  GATT_OPTION,
   { name: 'workload', kind: 'choice', default: 'upload', choices: WORKLOADS, help: 'what the GPU and CPU do' },
   { name: 'pages', kind: 'int', default: '4096', min: 1, max: I32_MAX, help: 'working set, 4 KiB pages (churn: pages created per round, a quarter live at once)' },
   { name: 'bo-pages', kind: 'int', default: '256', min: 1, max: MAX_BO_PAGES, help: 'pages per buffer object' },

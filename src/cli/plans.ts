@@ -78,9 +78,11 @@ export function workloadPlanFrom(v: Values, given: Set<string>): Plan {
 /** A replay's plan; `trace`: the script is kernel trace text, replayed for that recording device
  * (undefined: the first one the stream shows). */
 export function replayPlanFrom(v: Values, script: string, given = new Set<string>(), trace?: { device: string | undefined }): Plan {
-  if (v.device === 'agp' && given.has('strategy')) throw new UsageError('--strategy: not with --device agp (its tt_* ops would bind through the GATT, which replay does not drive)');
+  const agp = v.device === 'agp';
+  if (agp && given.has('strategy')) throw new UsageError(`--strategy: not with --device agp (AGP uses --gatt: ${GATTS.join(', ')})`);
+  if (!agp && given.has('gatt')) throw new UsageError(`--gatt: only with --device agp (TTM devices use --strategy: ${STRATEGY_CHOICES.join(', ')})`);
   const scenario: Scenario = {
-    ...common(v), strategy: v.device === 'agp' ? null : (v.strategy as StrategyName), gatt: null,
+    ...common(v), strategy: agp ? null : (v.strategy as StrategyName), gatt: agp ? (v.gatt as GattName) : null,
     workload: null, pages: null, boPages: null, rounds: null, replicas: 1, script,
     ...(trace ? { scriptFormat: 'ftrace' as const, ...(trace.device !== undefined ? { traceDevice: trace.device } : {}) } : {}),
   };

@@ -6,7 +6,7 @@ import type { KernelName } from '../engine/abi.js';
 import { UsageError, msg } from '../errors.js';
 import type { Command } from './command.js';
 import { costsInput, checkOutPath, emit } from './output.js';
-import { COSTS_OPTION, DEVICE_OPTION, IOMMU_MODE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, MIN_ALIGN_MASK_OPTION, OUTPUT_OPTIONS, PLATFORM_OPTION, SCENARIO_OPTIONS, type OptionSpec, STRATEGY_OPTION, SWIOTLB_DYNAMIC_OPTION } from './options.js';
+import { COSTS_OPTION, DEVICE_OPTION, GATT_OPTION, IOMMU_MODE_OPTION, KERNEL_OPTION, MACHINE_OPTIONS, MIN_ALIGN_MASK_OPTION, OUTPUT_OPTIONS, PLATFORM_OPTION, SCENARIO_OPTIONS, type OptionSpec, STRATEGY_OPTION, SWIOTLB_DYNAMIC_OPTION } from './options.js';
 
 export const REPLAY_FORMATS = ['jsonl', 'ftrace'] as const;
 
@@ -15,9 +15,9 @@ const FORMAT: OptionSpec = { name: 'format', kind: 'choice', default: 'jsonl', c
 const TRACE_DEVICE: OptionSpec = { name: 'trace-device', kind: 'text', arg: 'NAME', help: 'with --format ftrace: the recording device (its dev_name, e.g. 0000:03:00.0) whose events are replayed; default: the one with most events (from standard input, read once: the only one, else an error naming them)' };
 
 export const replay: Command = {
-  usage: 'gartbench replay SCRIPT.jsonl|TRACE [--format jsonl|ftrace] [--trace-device NAME] [--platform P|all] [--device D] [--strategy S] [--kernel K] [machine options] [--workers N] [--json] [--out FILE]',
+  usage: 'gartbench replay SCRIPT.jsonl|TRACE [--format jsonl|ftrace] [--trace-device NAME] [--platform P|all] [--device D] [--strategy S | --gatt G] [--kernel K] [machine options] [--workers N] [--json] [--out FILE]',
   about: 'Replays a DMA-API script (JSON Lines, one operation per line) on one simulated machine and checks\nevery read against the oracle. In the result, "op" numbers are script lines; tt_* ops take their pages\nfrom the TTM pool of --strategy, and "pools" gives each pool\'s free pages at the end.\nWith --format ftrace it replays a kernel trace instead (trace-cmd record -e dma -e swiotlb; trace-cmd report):\none device\'s maps, unmaps, syncs and allocations on the simulated platform, what they bounce, exhaust\nand cost there, beside what the recording machine bounced. --platform all runs every platform.',
-  specs: [REPLAY_PLATFORM, DEVICE_OPTION, STRATEGY_OPTION, { ...KERNEL_OPTION, help: `${KERNEL_OPTION.help}; a trace (--format ftrace) replays on modern unless --kernel is given; a JSON Lines script on the default` }, FORMAT, TRACE_DEVICE, IOMMU_MODE_OPTION, SWIOTLB_DYNAMIC_OPTION, MIN_ALIGN_MASK_OPTION, ...MACHINE_OPTIONS,
+  specs: [REPLAY_PLATFORM, DEVICE_OPTION, STRATEGY_OPTION, { ...GATT_OPTION, help: `${GATT_OPTION.help}; replay makes the table when the device comes up, and a script's gart_bind writes its buffer's page handles into it` }, { ...KERNEL_OPTION, help: `${KERNEL_OPTION.help}; a trace (--format ftrace) replays on modern unless --kernel is given; a JSON Lines script on the default` }, FORMAT, TRACE_DEVICE, IOMMU_MODE_OPTION, SWIOTLB_DYNAMIC_OPTION, MIN_ALIGN_MASK_OPTION, ...MACHINE_OPTIONS,
     // With --platform all, one cell per platform: the same worker pool as matrix's.
     ...SCENARIO_OPTIONS.filter((o) => o.name === 'workers' || o.name === 'oversubscribe'), ...OUTPUT_OPTIONS, COSTS_OPTION],
   positionals: 1,

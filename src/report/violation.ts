@@ -271,6 +271,8 @@ function reasonText(w: Words, kernel?: KernelName): string {
     return 'the bridge was given an address that is not the machine address of the table';
   }
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
+    // A replay's gart_bind on agp puts the map's handle in the entry: an older copy there is a bounce slot's.
+    if (kind === ViolationKind.stale) return "the entry holds the bounce slot the map returned, not the page's machine address, and the slot holds an older copy of these bytes than the latest write (a sync after the write copies it there while the mapping lives; after the unmap none does)";
     return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
   }
   if (w.failedMap === 2n) {

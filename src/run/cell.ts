@@ -8,9 +8,9 @@ import type { Engine } from '../engine/types.js';
 import { CellError, UsageError, msg } from '../errors.js';
 import { isWorkload } from '../source/scenario.js';
 import { OpSink } from '../source/sink.js';
-import { generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
+import { GATT_PROFILES, generateWorkload, runWorkload, ttProfileOf } from '../source/workloads.js';
 import type { TraceSummary } from '../source/traceSummary.js';
-import { type Cell, describeCell } from './plan.js';
+import { type Cell, GATT_MAX_ENTRIES, describeCell } from './plan.js';
 import type { ThreadMemory } from './reuse.js';
 
 /** Raw engine output (also what workers send back), with the script's names for what it mentions. */
@@ -105,6 +105,9 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
     if (c.fault === 'trap') sink.push(TRAP_OP);
     // The driver's probe failed on this machine (run/plan.ts): the engine drops what follows.
     if (c.plan.deviceDown) sink.push(Op.DEVICE_DOWN);
+    // A replay's agp device comes up with its GATT (a workload makes its own, sized to its aperture).
+    const gattEntries = Math.min(cfg.gartPages, GATT_MAX_ENTRIES);
+    if (!isWorkload(s) && s.gatt) sink.push(Op.GATT_CREATE, gattEntries, GATT_PROFILES[s.gatt].gattMode!);
     if (isWorkload(s)) {
       if (signal) await runWorkload(s, c.seed, sink, signal);
       else generateWorkload(s, c.seed, sink);
@@ -121,7 +124,7 @@ async function runOn(engine: Engine, c: Cell, t0: number, signal?: AbortSignal):
       addressText = (a) => tr.addressText(a);
     } else {
       const { translateScript } = await import('../source/replay.js');
-      const limits = { maxBuffers: cfg.maxBuffers, gartPages: cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s), agp: s.device === 'agp' };
+      const limits = { maxBuffers: cfg.maxBuffers, gartPages: s.gatt ? gattEntries : cfg.gartPages, payloadBytes: cfg.payloadBytes, tt: ttProfileOf(s) };
       ({ names } = await translateScript(s.script!, limits, sink, signal));
     }
     let end: number[] = [];

@@ -52,6 +52,10 @@ export function xenDynamicProbeFailure(s: Pick<Scenario, 'platform' | 'kernel' |
   return `the driver did not come up: radeon_device_init's dma_set_mask(DMA_BIT_MASK(32)) failed (-EIO), since with CONFIG_SWIOTLB_DYNAMIC 6.12.0's xen_swiotlb_dma_supported checks default_swiotlb_limit() (the guest's last page, machine frame above 4 GiB) against the mask (nouveau ignores the failure: nv04 runs)`;
 }
 
+/** The largest AGP GATT: the table fsb-hooks can make machine-contiguous with one exchange (order 9,
+ * 2 MiB, 2^19 entries: a 2 GiB aperture). A replay's table on the agp device has this many entries. */
+export const GATT_MAX_ENTRIES = (1 << XEN_MAX_EXCHANGE_ORDER) * AGP_ENTRIES_PER_PAGE;
+
 /** A workload's plan (`auto` resolved: run/needSwiotlb.ts): the machine must hold its working set and the aperture its bound pages. */
 export function planWorkload(asked: WorkloadScenario, sizes: MachineSizes): Plan {
   const scenario = resolveAuto(asked, sizes);
@@ -66,9 +70,7 @@ export function planWorkload(asked: WorkloadScenario, sizes: MachineSizes): Plan
   }
   const ap = aperturePages(scenario);
   if (ap > GART_PAGES) throw new UsageError(`--pages: ${scenario.workload} keeps ${ap} pages bound, more than the ${GART_PAGES}-page (4 GiB) GART aperture`);
-  // The largest table fsb-hooks can make machine-contiguous with one exchange (order 9, 2 MiB).
-  const gattMax = (1 << XEN_MAX_EXCHANGE_ORDER) * AGP_ENTRIES_PER_PAGE;
-  if (scenario.gatt && ap > gattMax) throw new UsageError(`--pages: the AGP GATT holds at most ${gattMax} entries here (a 2 MiB table); ${scenario.workload} needs ${ap}`);
+  if (scenario.gatt && ap > GATT_MAX_ENTRIES) throw new UsageError(`--pages: the AGP GATT holds at most ${GATT_MAX_ENTRIES} entries here (a 2 MiB table); ${scenario.workload} needs ${ap}`);
   return withProbe({ scenario, sizes, cfg });
 }
 

@@ -44,8 +44,6 @@ export interface ReplayLimits {
   payloadBytes: number;
   /** The TTM path of --strategy behind tt_* ops; null on an AGP device. */
   tt: DriverProfile | null;
-  /** The device is AGP: replay builds no GATT, so the GART ops are refused (needGart). */
-  agp: boolean;
 }
 
 /** Stateful translator: names to slots, fields to words. One per script. */
@@ -173,7 +171,6 @@ export class ReplayTranslator {
         return;
       }
       case 'gart_bind': {
-        this.needGart(op, fail);
         const b = this.buffer(f.name('buf'), fail, op);
         emit(Op.GART_BIND, b.slot, this.gpuRange(f, b, fail));
         return;
@@ -181,7 +178,6 @@ export class ReplayTranslator {
       case 'gart_unbind':
       case 'gpu_write':
       case 'gpu_read': {
-        this.needGart(op, fail);
         const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
         const pages = f.int('pages', 1, this.limits.gartPages - gpuPage, 1);
         const code = op === 'gart_unbind' ? Op.GART_UNBIND : op === 'gpu_write' ? Op.GPU_WRITE : Op.GPU_READ;
@@ -189,13 +185,6 @@ export class ReplayTranslator {
         return;
       }
     }
-  }
-
-  /** The GART ops need a TTM device's GART: replay makes no AGP GATT (its table is the driver's
-   * bring-up, which only run and matrix do), so on the agp device they would reach no entry and
-   * every GPU read would count foreign. */
-  private needGart(op: string, fail: (w: string) => never): void {
-    if (this.limits.agp) fail(`${op} needs a TTM device's GART (r100, r600, nv04, nv50): replay builds no AGP GATT (run and matrix --device agp do)`);
   }
 
   private takeSlot(fail: (w: string) => never): number {
@@ -218,7 +207,7 @@ export class ReplayTranslator {
   /** A bind's first GPU page: the whole buffer must fit in the aperture. */
   private gpuRange(f: Fields, b: Buffer, fail: (w: string) => never): number {
     const gpuPage = f.int('gpuPage', 0, this.limits.gartPages - 1);
-    if (gpuPage + b.pages > this.limits.gartPages) fail(`"gpuPage" ${gpuPage} + ${b.pages} pages runs past the GART (${this.limits.gartPages} pages)`);
+    if (gpuPage + b.pages > this.limits.gartPages) fail(`"gpuPage" ${gpuPage} + ${b.pages} pages runs past the ${this.limits.tt ? 'GART' : 'GART (the agp device\'s GATT)'} (${this.limits.gartPages} pages)`);
     return gpuPage;
   }
 

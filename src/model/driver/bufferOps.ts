@@ -11,6 +11,7 @@ import { xenPvDomain } from '../xen/p2m.js';
 import { coherentAllocBlock, coherentFreeBlock, tableEnts } from '../dma/coherent.js';
 import { countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dmaUnmapPage, rangeSyncHook, sgNeverMappedAddr, sgUndoneAddr, swiotlbSync2010, swiotlbSyncModern } from '../dma/mapping.js';
 import { gartTlbFlush } from '../drm/gart.js';
+import { agpGartUnbind, gattEntry } from '../drm/agpGatt.js';
 import type { TtState } from '../drm/ttmTt.js';
 import { bufferPhys, driverHandle, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
 
@@ -271,8 +272,8 @@ export function dmaMappingError(s: TtState, buf: Buffer): void {
 
 /** radeon_gart_bind / nouveau_sgdma_bind: one PTE per page of the buffer's handle, then the family's TLB flushes. */
 export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
-  if (s.agp) return; // AGP memory is bound through TT_BIND only (T16)
   const err = dmaErrorAddr(s);
+  if (s.agp) return agpGartBind(s, buf, gpuPage, err);
   for (let i = 0; i < buf.pages; i++) {
     s.gart.bind(gpuPage + i, pageHandle(buf, i), buf.id, buf.pfn + i, pageHandleFailed(buf, i, err)); // D24
     s.gpuFailed[gpuPage + i] = 0;
@@ -281,8 +282,26 @@ export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
   gartTlbFlush(s);
 }
 
+/** On the AGP device (T16): agp_generic_insert_memory of the buffer's page handles into the GATT a
+ * replay's bring-up made, clipped to its entries: -EBUSY over a used entry (nothing written), else
+ * one entry a page and the bridge's one TLB flush (assembly/driver/buffer_ops.ts gart_bind). */
+function agpGartBind(s: TtState, buf: Buffer, gpuPage: number, err: number): void {
+  const gatt = s.gatt;
+  if (!gatt) return void s.counters.bindFailures++; // its bring-up could not make the table
+  const n = Math.min(buf.pages, gatt.entries - gpuPage);
+  if (gpuPage < 0 || n <= 0) return;
+  for (let g = gpuPage; g < gpuPage + n; g++) if (gatt.table[g] !== 0) return void s.counters.gattBusy++;
+  for (let i = 0; i < n; i++) {
+    gatt.table[gpuPage + i] = gattEntry(pageHandle(buf, i));
+    s.gart.setOwner(gpuPage + i, buf.id, buf.pfn + i, pageHandleFailed(buf, i, err)); // D24
+    s.gpuFailed[gpuPage + i] = 0;
+  }
+  s.counters.gartWrites += n;
+  s.counters.tlbFlushes++;
+}
+
 export function gartUnbind(s: TtState, gpuPage: number, pages: number): void {
-  if (s.agp) return;
+  if (s.agp) return agpGartUnbind(s, gpuPage, pages);
   for (let i = 0; i < pages; i++) {
     s.gart.unbind(gpuPage + i, s.dummyBus);
     s.gpuFailed[gpuPage + i] = 0;

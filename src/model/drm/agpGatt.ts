@@ -132,6 +132,21 @@ function freeTable(s: AgpState, gatt: AgpGatt): void {
   freeBlock(s, gatt.tablePfn, gatt.order);
 }
 
+/** A script's gart_unbind on the AGP device: agp_generic_remove_memory of the range's entries that
+ * the table has (none without a table): entries to 0, owners cleared, one TLB flush. */
+export function agpGartUnbind(s: AgpState & { gpuFailed: Uint8Array }, gpuPage: number, pages: number): void {
+  const gatt = s.gatt;
+  const n = gatt ? Math.min(pages, gatt.entries - gpuPage) : 0;
+  if (!gatt || gpuPage < 0 || n <= 0) return;
+  for (let g = gpuPage; g < gpuPage + n; g++) {
+    gatt.table[g] = 0;
+    s.gart.clearOwner(g);
+    s.gpuFailed[g] = 0;
+  }
+  s.counters.gartWrites += n;
+  s.counters.tlbFlushes++;
+}
+
 /** agp_generic_alloc_pages' set_pages_array_uc, agp_generic_destroy_pages' set_pages_array_wb:
  * one call over the whole array (assembly/drm/agp_gatt.ts agp_set_pages_array says when). */
 export function agpSetPagesArray(s: { counters: { cachingChangeCalls: number; cachingChangePages: number } }, pages: number): void {
