@@ -290,7 +290,7 @@ function agpGartBind(s: TtState, buf: Buffer, gpuPage: number, err: number): voi
   if (!gatt) return void s.counters.bindFailures++; // its bring-up could not make the table
   const n = Math.min(buf.pages, gatt.entries - gpuPage);
   if (gpuPage < 0 || n <= 0) return;
-  for (let g = gpuPage; g < gpuPage + n; g++) if (gatt.table[g] !== 0) return void s.counters.gattBusy++;
+  if (gatt.rangeBusy(gpuPage, n)) return void s.counters.gattBusy++;
   for (let i = 0; i < n; i++) {
     gatt.table[gpuPage + i] = gattEntry(pageHandle(buf, i));
     s.gart.setOwner(gpuPage + i, buf.id, buf.pfn + i, pageHandleFailed(buf, i, err)); // D24

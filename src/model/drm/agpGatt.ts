@@ -57,6 +57,12 @@ export class AgpGatt {
     return this.table[page * AGP_ENTRIES_PER_PAGE + (addr % PAGE_SIZE) / AGP_ENTRY_BYTES]!;
   }
 
+  /** agp_generic_insert_memory's -EBUSY: any used entry in [first, first + n) (the CPU's view). */
+  rangeBusy(first: number, n: number): boolean {
+    for (let g = first; g < first + n; g++) if (this.table[g] !== 0) return true;
+    return false;
+  }
+
   /** Where the chipset reads entry j: the machine address the bridge base points it at. */
   entryAddr(j: number): number {
     return this.base + AGP_ENTRY_BYTES * j;

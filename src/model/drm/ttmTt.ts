@@ -238,12 +238,7 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
       return bindFailed(s, tt, gpuPage);
     }
   }
-  if (gatt) {
-    // agp_generic_insert_memory: every entry of the range must be empty (the CPU's view).
-    for (let g = gpuPage; g < end; g++) {
-      if (gatt.table[g] !== 0) return void s.counters.gattBusy++;
-    }
-  }
+  if (gatt?.rangeBusy(gpuPage, tt.pages)) return void s.counters.gattBusy++; // agp_generic_insert_memory's -EBUSY
   const writes = tt.sgdma !== Sgdma.empty;
   for (let i = 0; i < tt.pages; i++) {
     const g = gpuPage + i;
