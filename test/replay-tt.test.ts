@@ -100,6 +100,27 @@ describe('tt_* ops in a replay script', () => {
     assert.match(late.firstViolation.detail, /after the unmap none does/);
   });
 
+  // A map that fails (the 256 KiB pool is full) leaves its error handle for gart_bind to write into
+  // the GATT (D24): the explanation names that value, as it does for a GART PTE.
+  const failing = [
+    { op: 'alloc', buf: 'a', pages: 64, zone: 'dma32' }, { op: 'alloc', buf: 'b', pages: 1, zone: 'dma32' },
+    { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'map', buf: 'b', dir: 'bidirectional' }, { op: 'gart_bind', buf: 'b', gpuPage: 0 },
+    { op: 'cpu_write', buf: 'b' }, { op: 'gpu_read', gpuPage: 0, pages: 1 },
+  ];
+  const failedRows: [string, RegExp][] = [
+    ['swiotlb-force', /the map failed and gart_bind wrote the handle it returned into the GATT entry.*2\.6\.37 swiotlb's overflow buffer/],
+    ['xen-pv', /the map failed and gart_bind wrote the handle it returned into the GATT entry.*2\.6\.37 xen-swiotlb's DMA_ERROR_CODE, 0/],
+  ];
+  for (const [platform, text] of failedRows) {
+    it(`agp, 2.6.37 ${platform}: a failed map's handle in a GATT entry is named as the error value it is, both engines alike`, () => {
+      const [wasm, js] = ['wasm', 'js'].map((engine) => replay(`agp-failed-${platform}-${engine}`, failing, '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', platform, '--swiotlb', '256K', '--engine', engine));
+      assert.deepEqual(js.counters, wasm.counters);
+      assert.deepEqual(js.firstViolation, wasm.firstViolation);
+      assert.deepEqual([wasm.counters.mappingErrors, wasm.extra.failedMapPages, wasm.counters.foreignReads, wasm.firstViolation.via], [1, 1, 1, 'gatt']);
+      assert.match(wasm.firstViolation.detail, text);
+    });
+  }
+
   it('agp: a gart_bind over used GATT entries is -EBUSY (gattBusy, nothing written)', () => {
     const r = replay('agp-busy', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'alloc', buf: 'b', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
       { op: 'gart_bind', buf: 'b', gpuPage: 0 }], '--device', 'agp', '--platform', 'bare-metal');

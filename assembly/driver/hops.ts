@@ -34,10 +34,11 @@ export function explain_violation(): void {
   store<i64>(v, -1, V_IOVA_UNMAP_OP);
   store<i64>(v, 0, V_IOVA_READ_ONLY);
   const reader = <i32>load<i64>(v, V_READER);
-  // A GPU read whose GART entry rests on a failed map (D24), as the owner knows: 1 the entry holds
-  // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
+  // A GPU read whose GART or GATT entry rests on a failed map (D24), as the owner knows: 1 the entry
+  // holds the error value the map returned (on AGP, a replay's gart_bind put it there), 2 the bind
+  // wrote no entry (a 2.6.37 nouveau populate's map failed).
   const gpu_page = <i32>load<i64>(v, V_GPU_PAGE);
-  const failed = reader == READER_GPU && !is_agp() && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
+  const failed = reader == READER_GPU && gpu_page >= 0 && gpu_page < gart_pages && owner_error(gpu_page);
   store<i64>(v, !failed ? 0 : owner_no_entry(gpu_page) ? 2 : 1, V_FAILED_MAP);
   // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
   const cpu_page = reader == READER_CPU && is_agp() && gatt_exists() && pfn >= 0

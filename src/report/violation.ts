@@ -241,12 +241,21 @@ function explain(w: Words, ctx: ExplainContext): string {
   // Payload: the bytes came from the right write, but not all of them (a partial copy).
   const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner) + (byte >= 0 ? ` in part: payload byte ${byte}, the first that differs, is not that write's` : '');
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
-  const why = reasonText(w, ctx.kernel);
+  const why = reasonText(w, ctx.kernel, ctx.platform);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
 }
 
+/** What a failed streaming map returns, by era and platform (the engines' dma_error_addr), as an
+ * AGP GATT entry holds it (the page bits). */
+function gattErrorValue(kernel?: KernelName, platform?: string): string {
+  if (kernel === 'modern') return "6.12's DMA_MAPPING_ERROR, ~0, cut to the entry's address bits";
+  if (platform === 'iommu') return "ppc64's DMA_ERROR_CODE, ~0, cut to the entry's address bits";
+  if (platform === 'xen-pv') return "2.6.37 xen-swiotlb's DMA_ERROR_CODE, 0";
+  return "the bus address of 2.6.37 swiotlb's overflow buffer (io_tlb_overflow_buffer), which swiotlb_map_page returns when the pool is full";
+}
+
 /** The one-sentence reason, where the hops make it certain. */
-function reasonText(w: Words, kernel?: KernelName): string {
+function reasonText(w: Words, kernel?: KernelName, platform?: string): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
@@ -269,6 +278,10 @@ function reasonText(w: Words, kernel?: KernelName): string {
   if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu reached these bytes after it${partial})`;
   if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
     return 'the bridge was given an address that is not the machine address of the table';
+  }
+  if (via === Via.gatt && w.failedMap === 1n) {
+    // A replay's gart_bind on AGP wrote the handle a failed map returned (D24) into the GATT.
+    return `the map failed and gart_bind wrote the handle it returned into the GATT entry, unchecked by dma_mapping_error(): ${gattErrorValue(kernel, platform)}; the chipset sends the GPU wherever that points, never to the page`;
   }
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
     // A replay's gart_bind on agp puts the map's handle in the entry: an older copy there is a bounce slot's.

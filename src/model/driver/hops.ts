@@ -27,10 +27,11 @@ export function explainViolation(s: TtState): void {
   v.gattTableMfn = -1;
   v.iovaUnmapOp = -1;
   v.iovaReadOnly = 0;
-  // A GPU read whose GART entry rests on a failed map (D24), as the owner knows: 1 the entry holds
-  // the error value the map returned, 2 the bind wrote no entry (a 2.6.37 nouveau populate's map failed).
+  // A GPU read whose GART or GATT entry rests on a failed map (D24), as the owner knows: 1 the entry
+  // holds the error value the map returned (on AGP, a replay's gart_bind put it there), 2 the bind
+  // wrote no entry (a 2.6.37 nouveau populate's map failed).
   const g = Number(v.gpuPage);
-  v.failedMap = Number(v.reader) === Reader.gpu && !s.agp && g >= 0 && g < s.gart.pages ? s.gart.ownerError[g]! : 0;
+  v.failedMap = Number(v.reader) === Reader.gpu && g >= 0 && g < s.gart.pages ? s.gart.ownerError[g]! : 0;
   // The CPU read a page the GATT maps: what a GPU access to it finds now (the entry, its address).
   const cpuPage = Number(v.reader) === Reader.cpu && s.agp && s.gatt && pfn >= 0 ? gattPageOf(s, Number(v.bufId), pfn) : -1;
   if (cpuPage >= 0) {
