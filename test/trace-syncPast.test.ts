@@ -153,7 +153,7 @@ describe('trace: a sync starting before a mapping and running into it', () => {
 
 describe('trace: where a sync starts decides what it syncs (review cases)', () => {
   it('a sync at a segment address a recording IOMMU printed is that merged list\'s, though the replay placed its entries by whole pages', () => {
-    // 3 entries merged into 2 segments of 6 KiB: the replay's entries (whole pages) put segment 1's start between two of them.
+    // 3 entries merged into 2 segments of 6 KiB: segment 0 holds two entries (a page, then 2 KiB), segment 1 the third.
     const merged = [
       `dma_map_sg: ${DEV} dir=FROM_DEVICE nents=3/3 ents=2/2 dma_addrs={0xa0000000,0xa0010000} sizes={0x1800,0x1800} phys_addrs={0x10000000,0x10001000,0x10002000} attrs=`,
       `dma_sync_sg_for_cpu: ${DEV} dir=FROM_DEVICE dma_addrs={0xa0000000,0xa0010000,0xffffffffffffffff} sizes={0x1800,0x1800,0x0}`,
@@ -172,5 +172,21 @@ describe('trace: where a sync starts decides what it syncs (review cases)', () =
       const r = replayJson(path, '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
       assert.deepEqual([r.trace.skipped.tooLarge, r.trace.skipped.beforeTrace, r.counters.syncsForDevice], [2, 0, 0], after.length ? 'a replayed mapping after it' : 'nothing after it (a mapping elsewhere)');
     }
+  });
+  // __finalise_sg folds whole entries into segments; only a segment's first entry has an offset.
+  it('a merged list\'s entries stay inside their segments: a segment after a longer one gets its own entry, and a first entry with an offset ends at its page', () => {
+    const split = [
+      `dma_map_sg: ${DEV} dir=TO_DEVICE dma_addrs={0xfffe0000,0xfffd0000} sizes={0x3000,0x1000} phys_addrs={0x7a000000,0x7b000000,0x7c000000} attrs=`,
+      `dma_sync_sg_for_device: ${DEV} dir=TO_DEVICE dma_addrs={0xfffe0000,0xfffd0000,0xffffffffffffffff} sizes={0x3000,0x1000,0x0}`,
+      ev.sync(true, 'TO_DEVICE', 0xfffd0000, 4096),
+      ev.unmapSg('TO_DEVICE', [0x7a000000, 0x7b000000, 0x7c000000]),
+    ];
+    const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(traceFile('sg-segments.trace', split), '--platform', 'iommu', '--kernel', 'modern', '--engine', e, ...SMALL));
+    assert.deepEqual(w.counters, j.counters);
+    assert.deepEqual([w.trace.skipped.beforeTrace, w.counters.syncsForDevice, w.counters.syncsForCpu], [0, 3, 1], 'both syncs of the second segment reach its entry');
+    assert.equal(w.counters.pagesAllocated, 4, "3 entries in the segments' 4 pages");
+    const offset = [`dma_map_sg: ${DEV} dir=TO_DEVICE dma_addrs={0xfffe0200} sizes={0x1e00} phys_addrs={0x7a000200,0x7b000000} attrs=`];
+    const o = replayJson(traceFile('sg-offset.trace', offset), '--platform', 'iommu', '--kernel', 'modern', ...SMALL);
+    assert.equal(o.counters.pagesAllocated, 2, 'the first entry is the 3.5 KiB to its page end, the second one page');
   });
 });

@@ -8,15 +8,55 @@ export interface SgEntry { phys: Addr; size: number; dma: Addr }
 
 /**
  * Unmerged (as many dma segments as entries: dma-direct, or an IOMMU that merged nothing), each
- * entry is its segment. Merged by the recording IOMMU (ents < nents; __finalise_sg folds entries
- * into segments), the trace gives each segment's length, not each entry's: the list's length is
- * split over its entries, whole pages each but the last, which takes the rest; each entry's dma
- * address is its place in the segments laid end to end.
+ * entry is its segment. Merged by the recording IOMMU (ents < nents), the trace gives each
+ * segment's address and length, not each entry's. 6.12's __finalise_sg (drivers/iommu/dma-iommu.c)
+ * folds whole entries, in order, into segments: an entry joins the segment before it only when it
+ * starts on an IOVA page boundary and the one before ended on one, so within a segment only the
+ * first entry has an offset into its page (the segment address keeps it) and only the last ends
+ * mid-page, and no entry spans two segments. Which entries a segment holds is not printed: each
+ * segment gets a share of the entries in proportion to the pages it spans (at least one, at most
+ * one a page), and its entries whole pages each, the last taking the rest; each entry's dma
+ * address is its place in its segment. Exact when the entries are alike (one page each, or n
+ * pages each); the phys addresses are the trace's own. A list whose segments cannot hold its
+ * entries that way (a cut list) is split over the segments laid end to end instead.
  */
 export function sgEntries(ev: Extract<TraceEvent, { kind: 'map_sg' }>): { list: SgEntry[]; merged: boolean } {
   if (ev.dmas.length === ev.phys.length && ev.ents === ev.nents) {
     return { list: ev.phys.map((phys, i) => ({ phys, size: ev.sizes[i]!, dma: ev.dmas[i]! })), merged: false };
   }
+  return { list: bySegment(ev) ?? endToEnd(ev), merged: true };
+}
+
+/** The entries of a merged list, segment by segment (above); undefined when they do not fit. */
+function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | undefined {
+  const n = ev.phys.length, m = Math.min(ev.dmas.length, ev.sizes.length);
+  if (m === 0 || n < m || ev.sizes.some((z, j) => j < m && z <= 0)) return undefined;
+  const off = (j: number) => ((ev.dmas[j]! % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE; // a folded address keeps its low bits
+  const pages = Array.from({ length: m }, (_, j) => Math.ceil((off(j) + ev.sizes[j]!) / PAGE_SIZE));
+  const total = pages.reduce((a, b) => a + b, 0);
+  if (total < n) return undefined;
+  const list: SgEntry[] = [];
+  let first = 0, before = 0, after = total;
+  for (let j = 0; j < m; j++) {
+    before += pages[j]!;
+    after -= pages[j]!;
+    // Entries [first, end): a share by pages, at least one, at most one a page, leaving each later
+    // segment one entry and no more than its pages hold.
+    const end = j === m - 1 ? n : Math.min(first + pages[j]!, n - (m - 1 - j), Math.max(first + 1, n - after, Math.round((n * before) / total)));
+    const k = end - first, o = off(j), span = o + ev.sizes[j]!;
+    const q = Math.max(1, Math.floor(pages[j]! / k)) * PAGE_SIZE;
+    for (let t = 0; t < k; t++) {
+      const from = t === 0 ? o : t * q, to = t === k - 1 ? span : (t + 1) * q;
+      list.push({ phys: ev.phys[first + t]!, size: to - from, dma: ev.dmas[j]! + (from - o) });
+    }
+    first = end;
+  }
+  return list;
+}
+
+/** The list's length split over its entries, whole pages each but the last, laid over the
+ * segments end to end (a cut list's fallback). */
+function endToEnd(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] {
   const total = ev.sizes.reduce((a, b) => a + b, 0);
   const n = ev.phys.length;
   const base = Math.max(PAGE_SIZE, Math.floor(total / n / PAGE_SIZE) * PAGE_SIZE);
@@ -29,7 +69,7 @@ export function sgEntries(ev: Extract<TraceEvent, { kind: 'map_sg' }>): { list: 
     left -= size;
     at += size;
   }
-  return { list, merged: true };
+  return list;
 }
 
 /** Where stream offset `at` lies in dma segments laid end to end (the last segment's end past them). */
