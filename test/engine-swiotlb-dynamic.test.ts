@@ -224,6 +224,8 @@ describe('--swiotlb-dynamic (CLI)', () => {
     assert.ok(cells.filter((c) => c.scenario.platform === 'bare-metal').every((c) => c.completion.pagesMoved === 64 && !('deviceDown' in c.completion)));
     const text = cli('matrix', '--kernel', 'modern', '--swiotlb-dynamic', '--device', 'r100', '--pages', '64', '--bo-pages', '16');
     assert.match(text.stdout, /xen-pv legacy .* 0% moved \(0 of 64 page moves\): the driver did not come up/);
+    assert.match(text.stdout, /^xen-pv +no driver +no driver /m, 'the grid says so too, not a vacuous "coherent"');
+    assert.doesNotMatch(text.stdout, /^xen-pv .*coherent/m);
   });
 
   for (const engine of ENGINES) {

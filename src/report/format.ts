@@ -107,10 +107,14 @@ export function completionText(r: Result): string {
   return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} page ${req === 1 ? 'move' : 'moves'})${why ? `: ${why}` : ''}`;
 }
 
-/** The short form for tables: "coherent" or "coherent, 47% moved". */
+/** The short form for tables: "coherent" or "coherent, 47% moved"; as the verdict line says it,
+ * "no driver" where the driver never came up and "vacuously coherent" where no read was checked. */
 export function verdictCell(r: Result): string {
+  if (r.completion.deviceDown) return 'no driver';
   const { pagesRequested: req, pagesMoved: moved } = r.completion;
-  return moved === req ? r.verdict : `${r.verdict}, ${movedPercent(moved, req)} moved`;
+  const reads = (r.counters.cpuReads ?? 0) + (r.counters.gpuReads ?? 0);
+  const verdict = r.verdict === 'coherent' && reads === 0 ? 'vacuously coherent' : r.verdict;
+  return moved === req ? verdict : `${verdict}, ${movedPercent(moved, req)} moved`;
 }
 
 export function scenarioLine(r: Result): string {
