@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cli, scratch } from './helpers.js';
+import { ROOT, cli, scratch, script } from './helpers.js';
 import type { Result } from '../src/report/result.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -179,6 +179,13 @@ describe('a result names its machine and its tool', () => {
     assert.match(head('--platform', 'iommu', '--kernel', 'modern', '--iommu-mode', 'strict'), /kernel modern, iommu strict, seed 1/);
     assert.match(head('--platform', 'swiotlb-force', '--kernel', 'modern', '--device', 'r600', '--swiotlb-dynamic', '--min-align-mask', '4095'), /kernel modern, swiotlb dynamic, min_align_mask 4095, seed 1/);
     assert.match(head('--platform', 'xen-pv'), /kernel 2010, seed 1, engine wasm$/);
+  });
+
+  it('replay --platform all --strategy auto: the header gives each platform its own choice when they differ', () => {
+    const file = script(scratch(), 'auto-all.jsonl', [{ op: 'tt_populate', buf: 't', pages: 4, caching: 'cached' }, { op: 'tt_unpopulate', buf: 't' }]);
+    const r = cli('replay', file, '--strategy', 'auto', '--kernel', 'modern', '--platform', 'all');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0]!, /strategy auto \(the kernel's own choice: bare-metal legacy, swiotlb-force legacy, xen-pv coherent, iommu legacy, coco coherent\)/);
   });
 
   it('machine options in force, in bytes; Xen-only ones are null elsewhere', () => {

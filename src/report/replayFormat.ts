@@ -9,7 +9,12 @@ import type { EngineRecord, Result } from './result.js';
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
   const first = cells[0]!;
   const out: string[] = [];
-  out.push(`gartbench replay on every platform — ${scenarioLine(first).replace(/^platform [^,]+, /, '')}`);
+  let scenario = scenarioLine(first).replace(/^platform [^,]+, /, '');
+  // --strategy auto: each platform's own choice, when they differ (the first cell's line names its own).
+  if (first.scenario.strategyAsked && new Set(cells.map((r) => r.scenario.strategy)).size > 1) {
+    scenario = scenario.replace(/strategy [^,]+ \([^)]*: the kernel's own choice\)/, `strategy ${first.scenario.strategyAsked} (the kernel's own choice: ${cells.map((r) => `${r.scenario.platform} ${r.scenario.strategy}`).join(', ')})`);
+  }
+  out.push(`gartbench replay on every platform — ${scenario}`);
   // The xen-pv cell's line names the Xen sizes; coco boots its own pool size (6% of RAM).
   const xen = cells.find((r) => r.scenario.platform === 'xen-pv');
   const coco = cells.find((r) => r.scenario.platform === 'coco');
