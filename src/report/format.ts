@@ -191,7 +191,10 @@ export function traceLines(r: Result, shared = false): string[] {
   const full = r.counters.swiotlbFull ?? 0;
   const attempts = (r.counters.bounces ?? 0) + full;
   const k = t.skipped;
-  out.push(`  bounce attempts: the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''}); simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
+  // No swiotlb_bounced line at all: nothing bounced there, or the trace was recorded without the swiotlb events.
+  const recorded = t.recordedBounces > 0 ? `the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''})`
+    : `the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb)`;
+  out.push(`  bounce attempts: ${recorded}; simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
   const masks = shared ? undefined : maskNote(r);
   if (masks) out.push(masks);
   const skipped = [

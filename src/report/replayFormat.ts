@@ -37,7 +37,9 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     if (differ.length) out.push(`  counted otherwise on some platforms (the lines above give ${first.scenario.platform}'s): ${differ.join('; ')}`);
     const masked = cells.filter((r) => maskNote(r) !== undefined);
     if (masked.length) out.push(maskNote(masked[0]!, masked.map((r) => r.scenario.platform))!);
-    out.push(`  the recording machine attempted ${num(first.trace.recordedBounces)} bounce${first.trace.recordedBounces === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`);
+    const recorded = first.trace.recordedBounces;
+    out.push(recorded > 0 ? `  the recording machine attempted ${num(recorded)} bounce${recorded === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`
+      : '  the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb); here: the bounces column, plus swiotlb full');
   }
   out.push('');
   const head = ['platform', 'verdict', 'maps', 'bounces', 'bounced', 'swiotlb full', 'map errors', 'peak slots', 'alloc fails', 'dma-debug', 'modelled time'];
