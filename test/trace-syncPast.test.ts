@@ -190,3 +190,17 @@ describe('trace: where a sync starts decides what it syncs (review cases)', () =
     assert.equal(o.counters.pagesAllocated, 2, 'the first entry is the 3.5 KiB to its page end, the second one page');
   });
 });
+
+describe('trace: syncs 6.11+ never traced', () => {
+  it('a device with maps and no dma_sync_* line gets the note that a coherent device\'s syncs are skipped before the trace (dma_dev_need_sync); one with a sync does not', () => {
+    const note = /no dma_sync_\* line for this device: 6\.11 and later skip a coherent device's syncs before tracing them \(dma_dev_need_sync\)/;
+    const bare = [ev.mapPhys('TO_DEVICE', 0x7e000000, 4096, 0x7e000000), ev.unmapPhys('TO_DEVICE', 0x7e000000, 4096)];
+    for (const platform of ['xen-pv', 'all']) {
+      const r = cli('replay', traceFile('no-syncs.trace', bare), '--format', 'ftrace', '--platform', platform, ...SMALL);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, note, platform);
+    }
+    const synced = [bare[0]!, ev.sync(false, 'TO_DEVICE', 0x7e000000, 4096), bare[1]!];
+    assert.doesNotMatch(cli('replay', traceFile('syncs.trace', synced), '--format', 'ftrace', '--platform', 'xen-pv', ...SMALL).stdout, note);
+  });
+});

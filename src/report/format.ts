@@ -195,6 +195,13 @@ export function traceLines(r: Result, shared = false): string[] {
   const recorded = t.recordedBounces > 0 ? `the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''})`
     : `the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb)`;
   out.push(`  bounce attempts: ${recorded}; simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
+  // 6.11+ (every kernel with these events) skips a coherent device's syncs before tracing them
+  // until its first swiotlb bounce (dma_dev_need_sync: dev->dma_skip_sync, set by
+  // dma_setup_need_sync, cleared by swiotlb_tbl_map_single), unless CONFIG_DMA_API_DEBUG.
+  const names = Object.keys(t.events);
+  if (names.some((n) => n.startsWith('dma_map_')) && !names.some((n) => n.startsWith('dma_sync_'))) {
+    out.push('  no dma_sync_* line for this device: 6.11 and later skip a coherent device\'s syncs before tracing them (dma_dev_need_sync) until its first swiotlb bounce, unless the kernel has CONFIG_DMA_API_DEBUG, so on a platform that bounces, the syncs its driver makes are missing from this replay (record with CONFIG_DMA_API_DEBUG=y to see them)');
+  }
   const masks = shared ? undefined : maskNote(r);
   if (masks) out.push(masks);
   const skipped = [
