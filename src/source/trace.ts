@@ -162,7 +162,7 @@ export class TraceTranslator extends TraceState {
   private errorHandle(dma: Addr, kind: 'unmaps' | 'syncs', code: number, size: number, dir: number, last: number): boolean {
     if (dma !== ADDR_ERROR && (dma !== ADDR_ERROR_32 || this.mappings.holds(dma))) return false;
     this.summary.errorHandle[kind]++;
-    this.summary.errorHandle.firstLine ||= this.lineNo;
+    this.summary.errorHandle.firstLine ??= this.lineNo;
     this.push(code, size, dir, last);
     return true;
   }

@@ -216,7 +216,8 @@ function parseFields(name: TraceEventName, text: string, folder: AddrFolder): Tr
     case 'dma_free':
     case 'dma_free_pages':
     case 'dma_free_sgt':
-      // dma_free_attrs traces before it returns on a NULL cpu_addr: such a free frees nothing.
+      // Kernels that trace failed allocations also trace dma_free_attrs before it returns on a NULL
+      // cpu_addr (6.12.0 returns first, untraced): such a free frees nothing.
       return { kind: 'free', name, device: f.device, dma: f.addr('dma_addr'), size: f.size('size'), noop: NULL_POINTER.test(f.str('virt_addr', 'x')), ...(name !== 'dma_free' ? f.dirIfAny() : {}) };
     case 'swiotlb_bounced':
       return { kind: 'bounced', name, device: f.device, size: f.size('size'), maskBits: maskBits(f.str('dma_mask', '')), ...(f.has('dev_addr') ? { devAddr: f.addr('dev_addr') } : {}) };
@@ -328,7 +329,7 @@ class Fields {
 
   private array(key: string): string[] {
     const v = this.str(key);
-    if (!v.startsWith('{') || !v.endsWith('}')) this.fail(`${key}=${v} is not an array ({0x…,0x…})`);
+    if (!v.startsWith('{') || !v.endsWith('}')) this.fail(`${key}=${v} is not an array ({0x…,0x…}, as the kernel prints it; an older libtraceevent's trace-cmd prints arrays otherwise: report it with a newer trace-cmd, or read /sys/kernel/tracing/trace)`);
     const inner = v.slice(1, -1).trim();
     return inner === '' ? [] : inner.split(',').map((e) => e.trim());
   }

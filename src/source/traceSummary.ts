@@ -43,8 +43,8 @@ export interface TraceSummary {
   /** Unmaps and syncs of DMA_MAPPING_ERROR (ffffffffffffffff, or ffffffff with a 32-bit
    * dma_addr_t): the driver used a failed map's handle without checking dma_mapping_error(), a bug
    * wherever it runs. Replayed at the handle a failed map gives on the simulated platform and era
-   * (the map itself is not), so dma-debug answers as that kernel would; firstLine: the first (0: none). */
-  errorHandle: { unmaps: number; syncs: number; firstLine: number };
+   * (the map itself is not), so dma-debug answers as that kernel would; firstLine: the first (null: none). */
+  errorHandle: { unmaps: number; syncs: number; firstLine: number | null };
   /** Single syncs that ran past the mappings they started in, or over separate mappings side by side
    * (6.12 dma-debug: sync-unknown; 2.6.37: sync-outside from the mapping's handle, as its range form
    * checks). An sg call's entries that do are replayed alike but not counted: dma-debug checks them
@@ -95,7 +95,7 @@ export function emptySummary(device: string | undefined): TraceSummary {
   return {
     format: 'ftrace', device: device ?? '', devices: [], lines: 0, events: {}, recordedBounces: 0, recordedMaskBits: [], lostEvents: 0, lostMarkers: 0,
     skipped: { mmio: 0, ccShared: 0, failedOnRecording: 0, beforeTrace: 0, afterUnmap: 0, tooLarge: 0, zeroLength: 0, cut: 0 },
-    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: 0 }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, insideCalls: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
+    afterUnmap: 0, errorHandle: { unmaps: 0, syncs: 0, firstLine: null }, allocSyncs: 0, allocsMapped: 0, syncsPastMapping: 0, allocUnmaps: 0, freesAgain: 0, mappingFrees: 0, insideCalls: 0, sgEntryUnmaps: 0, sgMerged: 0, sgTruncated: 0, liveAtEnd: 0, allocsLiveAtEnd: 0, highestPhys: 0,
     allocFormat612: false, oracleChecked: false,
   };
 }
