@@ -51,7 +51,7 @@ const CASES: Case[] = [
       assert.notEqual(v.mfn, v.pageMfn);
       assert.equal(v.seenOp, 1, 'saw what line 1 (the alloc zero-fill) wrote');
       assert.equal(v.expectedOp, 5, 'expected what line 5 (cpu_write) wrote');
-      assert.match(v.detail, new RegExp(`bounce slot ${v.slot} of swiotlb at machine 0x`));
+      assert.match(v.detail, new RegExp(`bounce slot ${v.slot} of xen-swiotlb at machine 0x`));
       assert.match(v.detail, new RegExp(`machine frame 0x${v.pageMfn!.toString(16)}\\b`));
       assert.match(v.detail, /zero-fill at alloc \(line 1\)/);
       assert.match(v.detail, /CPU's write \(line 5\)/);

@@ -141,7 +141,7 @@ function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, own
 /** coco: the frame the address leads to, or the GATT's, is private to the confidential guest. */
 const privateTarget = (w: Words) => (w.ccPrivate & BigInt(CC_PRIVATE_TARGET)) !== 0n;
 const privateGatt = (w: Words) => (w.ccPrivate & BigInt(CC_PRIVATE_GATT)) !== 0n;
-const PRIVATE = 'private to this confidential guest (never shared with set_memory_decrypted), so no device reaches it';
+const PRIVATE = 'private to this confidential guest now (never shared with set_memory_decrypted, or made private again by dma_free_coherent\'s set_memory_encrypted or a freed swiotlb pool), so no device reaches it';
 
 /** The address hop: what the dma address is, and where it leads. */
 function addressHop(w: Words, ctx: ExplainContext, nameError = true): string {
@@ -157,10 +157,10 @@ function addressHop(w: Words, ctx: ExplainContext, nameError = true): string {
     case Via.swiotlb: {
       const slotAt = hex(BigInt.asUintN(64, w.dmaAddr) & ~BigInt(UNIT_SIZE - 1));
       const copy = w.hopPfn < 0n ? 'a slot no mapping holds now' : w.hopPfn === w.pfn ? 'the bounce copy of this page' : `the bounce copy of ${pfnText(w, ctx)}`;
-      return `dma address ${addr}: bounce slot ${w.slot} of swiotlb at machine ${slotAt} (${copy})`;
+      return `dma address ${addr}: bounce slot ${w.slot} of ${ctx.platform === 'xen-pv' ? 'xen-swiotlb' : 'swiotlb'} at machine ${slotAt} (${copy})`;
     }
     case Via.overflow:
-      return `dma address ${addr}: the 2010 swiotlb overflow buffer (the pool was full; only dma_mapping_error() tells)`;
+      return `dma address ${addr}: 2.6.37 swiotlb's overflow buffer, io_tlb_overflow_buffer, which swiotlb_map_page returns when the pool is full (only dma_mapping_error() tells)`;
     case Via.iommu:
       // A lazy IOMMU's freed IOVA still in the flush queue: its IOTLB entry is not yet invalidated.
       if (w.iovaUnmapOp >= 0n) {
@@ -259,7 +259,7 @@ function reasonText(w: Words, kernel?: KernelName, platform?: string): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
-  if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); this page is neither, so the device reads ciphertext (SEV, SEV-SNP) or is refused (TDX), and its writes never reach the page (the SEV-SNP RMP check refuses them)';
+  if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory, until it is freed); this page is neither now, so the device reads ciphertext (SEV, SEV-SNP) or is refused (TDX), and its writes never reach the page (the SEV-SNP RMP check refuses them)';
   if (via === Via.swiotlb && w.hopPfn < 0n) {
     // The CPU reads the page itself: the device's write sits in a slot no mapping holds now, put
     // there before the unmap (which copies back only FROM_DEVICE and BIDIRECTIONAL mappings, only the
