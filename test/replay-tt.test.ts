@@ -121,6 +121,25 @@ describe('tt_* ops in a replay script', () => {
     });
   }
 
+  // 6.12 r600 entries come from rs600_gart_get_page_entry: snoop only for a cached tt, the dummy
+  // entry (RADEON_GART_PAGE_DUMMY) without the valid bit; 2.6.37 wrote 0x67 for all of them.
+  it('r600: a wc tt is bound without the snoop bit on 6.12 (0x63), with it on 2.6.37 (0x67); 6.12\'s dummy entry is not valid yet lands on the dummy page', () => {
+    const wc = [{ op: 'tt_populate', buf: 'w', pages: 1, caching: 'wc' }, { op: 'tt_bind', buf: 'w', gpuPage: 0 }, { op: 'cpu_write', buf: 'w' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }];
+    for (const [kernel, flags] of [['modern', 0x63n], ['2010', 0x67n]] as const) {
+      const [w, j] = ['wasm', 'js'].map((engine) => replay(`r600-wc-${kernel}-${engine}`, wc, '--device', 'r600', '--platform', 'swiotlb-force', '--kernel', kernel, '--engine', engine));
+      assert.deepEqual(w.counters, j.counters);
+      assert.equal(w.firstViolation.pte, j.firstViolation.pte);
+      assert.equal(BigInt(w.firstViolation.pte) & 0xfffn, flags, kernel);
+    }
+    const unbound = [{ op: 'tt_populate', buf: 't', pages: 1, caching: 'cached' }, { op: 'tt_bind', buf: 't', gpuPage: 0 }, { op: 'tt_unbind', buf: 't' }, { op: 'gpu_read', gpuPage: 0, pages: 1 }];
+    const [w, j] = ['wasm', 'js'].map((engine) => replay(`r600-dummy-${engine}`, unbound, '--device', 'r600', '--platform', 'bare-metal', '--kernel', 'modern', '--engine', engine));
+    assert.deepEqual(w.firstViolation, j.firstViolation);
+    assert.equal(BigInt(w.firstViolation.pte) & 0xfffn, 0x2n, 'the system bit alone');
+    assert.equal(w.firstViolation.kind, 'foreign');
+    assert.notEqual(w.firstViolation.mfn, null, 'the read reaches a frame: the dummy page');
+    assert.match(w.firstViolation.detail, /not valid \(6\.12's dummy entry, RADEON_GART_PAGE_DUMMY\).*radeon's GART dummy page/);
+  });
+
   it('agp: a gart_bind over used GATT entries is -EBUSY (gattBusy, nothing written)', () => {
     const r = replay('agp-busy', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'alloc', buf: 'b', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
       { op: 'gart_bind', buf: 'b', gpuPage: 0 }], '--device', 'agp', '--platform', 'bare-metal');

@@ -11,7 +11,7 @@ import { count } from '../sim/counters';
 import { next_stamp, write_page, MODE_PHYS, MODE_BUS, MODE_BUS_WRITE, MODE_NONE, MODE_MACH } from '../sim/stamps';
 import { check_page, foreign_page } from '../sim/oracle';
 import { agp_chipset_entry, agp_entry_valid, agp_entry_addr, is_agp } from '../drm/agp_gatt';
-import { gart_pte, gart_pte_valid, gart_pte_decode, owner_slot, owner_id, owner_pfn, owner_error, gart_page_failed } from '../drm/gart';
+import { gart_pte, gart_pte_reaches, gart_pte_decode, owner_slot, owner_id, owner_pfn, owner_error, gart_page_failed } from '../drm/gart';
 import { dma_error_addr } from '../dma/mapping';
 import { iommu_iotlb_fill } from '../dma/iommu';
 import { buf, b_pfn, dev_page_handle, page_handle_failed, cpu_page_handle } from './buffers';
@@ -99,7 +99,7 @@ export function dev_skipped(offset: i32, size: i32): void {
 // How the GPU reaches GPU page p: a GART PTE decoded into a bus address, or (AGP) the GATT entry
 // the chipset fetches from machine memory, which is a machine address past any IOMMU.
 @inline function gpu_entry(p: i32): u64 { return is_agp() ? agp_chipset_entry(p) : gart_pte(p); }
-@inline function gpu_entry_valid(e: u64): bool { return is_agp() ? agp_entry_valid(e) : gart_pte_valid(e); }
+@inline function gpu_entry_valid(e: u64): bool { return is_agp() ? agp_entry_valid(e) : gart_pte_reaches(e); }
 @inline function gpu_entry_addr(e: u64): u64 { return is_agp() ? agp_entry_addr(e) : gart_pte_decode(e); }
 @inline function gpu_mode(e: u64): i32 { return !gpu_entry_valid(e) ? MODE_NONE : is_agp() ? MODE_MACH : MODE_BUS; }
 /** A write's route: through an IOMMU it needs the IOVA's write permission. */

@@ -14,7 +14,12 @@ import { dma_map_boot_page } from '../dma/mapping';
 // r600 PCIe GART entry (u64):
 //   63                  12 11   7  6  5  4 3  2  1  0
 //  |   address[63:12]      | 0  | W| R| 0  | S| Y| V|     V valid, Y system, S snooped, R/W access
+// 2.6.37's r600_gart_set_page writes 0x67 for every entry. 6.12 builds it from flags
+// (rs600_gart_get_page_entry): radeon_ttm_backend_bind asks for the snoop bit only for a cached tt,
+// and the dummy entry (RADEON_GART_PAGE_DUMMY, no flags) is the system bit alone, not valid.
 @inline const R600_FLAGS: u64 = 0x67;
+@inline const R600_SYSTEM: u64 = 0x2;
+@inline const R600_SNOOPED: u64 = 0x4;
 //
 // nv04 DMA object entry (u32):
 //   31                    12 11     2  1  0
@@ -31,10 +36,12 @@ import { dma_map_boot_page } from '../dma/mapping';
 
 let dummy_bus: u64 = 0;
 
-export function gart_pte_encode(addr: u64): u64 {
+/** A bound entry for bus address `addr`; `snoop`: the tt is cached (6.12 r600 leaves the snoop bit
+ * off otherwise). */
+export function gart_pte_encode(addr: u64, snoop: bool = true): u64 {
   switch (gart_family) {
     case GART_R100: return addr & LOW32;
-    case GART_R600: return (addr & PAGE_BITS64) | R600_FLAGS;
+    case GART_R600: return (addr & PAGE_BITS64) | (snoop || kernel_era != KERNEL_MODERN ? R600_FLAGS : R600_FLAGS & ~R600_SNOOPED);
     case GART_NV04: return (addr & LOW32) | NV04_FLAGS;
     case GART_AGP: return (addr & PAGE_BITS32) | 1; // a GATT entry (agp_gatt.ts)
     default: return (((addr >> 32) & 0xFF) << 32) | ((addr & LOW32) | NV50_FLAGS);
@@ -43,6 +50,16 @@ export function gart_pte_encode(addr: u64): u64 {
 
 @inline export function gart_pte_valid(pte: u64): bool {
   return gart_family == GART_R100 || (pte & 1) != 0;
+}
+
+/**
+ * Does the GPU's access through this entry reach its address? A valid one does; so does an r600
+ * entry without the valid bit, which only 6.12's dummy entry is: it holds the dummy page's address,
+ * the one r600_pcie_gart_enable also gives VM_CONTEXT0_PROTECTION_FAULT_DEFAULT_ADDR, so whether
+ * the access takes the entry's address or faults to the default, it lands on the dummy page.
+ */
+@inline export function gart_pte_reaches(pte: u64): bool {
+  return gart_pte_valid(pte) || gart_family == GART_R600;
 }
 
 export function gart_pte_decode(pte: u64): u64 {
@@ -130,12 +147,14 @@ export function gart_has_dummy(): bool {
 export function gart_init(): void {
   const none = !gart_has_dummy();
   dummy_bus = none ? 0 : dma_map_boot_page(dummy_pfn);
-  dummy_entry = gart_family == GART_NV50 || none ? 0 : gart_pte_encode(dummy_bus);
+  dummy_entry = gart_family == GART_NV50 || none ? 0
+    : gart_family == GART_R600 && kernel_era == KERNEL_MODERN ? (dummy_bus & PAGE_BITS64) | R600_SYSTEM // RADEON_GART_PAGE_DUMMY
+    : gart_pte_encode(dummy_bus);
   // Every entry now points at the dummy page and has no owner: zero in both tables (above).
 }
 
-export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32, error: bool = false): void {
-  set_pte(page, gart_pte_encode(addr));
+export function gart_set(page: i32, addr: u64, slot: i32, id: i32, pfn: i32, error: bool = false, snoop: bool = true): void {
+  set_pte(page, gart_pte_encode(addr, snoop));
   gart_set_owner(page, slot, id, pfn, error);
   count(C_GART_WRITES);
 }

@@ -8,7 +8,7 @@
 import { POOL_ID_TTM, POOL_ID_XEN_AWARE, POOL_ID_DMA, POOL_ID_END, POOL_TTM, POOL_TTM_DMA, POOL_XEN_AWARE, POOL_AGP, POOL_AGP_COHERENT, POOL_AGP_FSB,
   BIND_MODE_MAP, BIND_MODE_COHERENT, DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, TT_SYNC_NOUVEAU,
   PAGE_SHIFT, PAGE_SIZE, READER_CPU, KERNEL_2010, DEBUG_TYPE_SINGLE, C_ALLOC_FAILURES, C_TLB_FLUSHES, C_BIND_FAILURES,
-  C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES } from '../abi';
+  C_CPU_WRITES, C_CPU_READS, C_GATT_BUSY, C_GART_WRITES, CACHING_CACHED } from '../abi';
 import { gart_pages, slots_high, kernel_era, SLOT_BODY, SLOT_FAILED, KIND_TT, slot_rec, rec_kind,
   rec_id, rec_failed, rec_start, rec_clear } from '../layout';
 import { count } from '../sim/counters';
@@ -232,7 +232,7 @@ export function tt_bind(slot: i32, first: i32, mode: i32): void {
     const writes = tt_sgdma(t) != SGDMA_EMPTY;
     let p = first;
     for (let pfn = tt_head(t); pfn >= 0; pfn = page_next(pfn)) {
-      if (writes) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn);
+      if (writes) gart_set(p++, bind_addr(pfn, mode), slot, rec_id(t), pfn, false, tt_caching(t) == CACHING_CACHED);
       else gart_set_owner(p++, slot, rec_id(t), pfn, false, true); // no page: its populate's map failed (D24)
     }
     gart_tlb_flush();

@@ -123,7 +123,7 @@ export class Model implements TtState {
     // from mem_encrypt_init) shares the boot pool (mm/setMemory.ts; nothing off coco).
     setMemoryDecrypted(this, layout.poolPfn, layout.poolPages, false);
     // nv50's unbound entries are invalid; 6.12 nv04 maps no dummy page at all.
-    this.gart = new Gart(cfg.gartFamily, cfg.gartPages, cfg.gartFamily === GartFamily.nv50 || (cfg.gartFamily !== GartFamily.agp && !hasGartDummy(cfg)));
+    this.gart = new Gart(cfg.gartFamily, cfg.gartPages, cfg.gartFamily === GartFamily.nv50 || (cfg.gartFamily !== GartFamily.agp && !hasGartDummy(cfg)), cfg.kernel === Kernel.modern);
     this.slots = new Array<Slotted | null>(cfg.maxBuffers).fill(null);
     this.agp = cfg.gartFamily === GartFamily.agp;
     this.gpuFailed = new Uint8Array(cfg.gartPages);

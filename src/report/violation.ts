@@ -212,6 +212,8 @@ function gpuHops(w: Words, ctx: ExplainContext, writes = false): string[] {
   const hops = [`GPU page ${w.gpuPage}`];
   // No address behind the entry: it is not valid (an error handle as an address still leads somewhere).
   if (Number(w.via) === Via.none && BigInt.asUintN(64, w.dmaAddr) === BigInt.asUintN(64, -1n)) hops.push(`GART PTE ${hex(w.pte)} is not valid: the GPU reads nothing`);
+  // 6.12 r600's dummy entry has no valid bit (rs600_gart_get_page_entry of RADEON_GART_PAGE_DUMMY).
+  else if (ctx.device === 'r600' && (w.pte & 1n) === 0n) hops.push(`GART PTE ${hex(w.pte)}, not valid (6.12's dummy entry, RADEON_GART_PAGE_DUMMY): the access lands on the address it holds, which r600_pcie_gart_enable also made VM_CONTEXT0_PROTECTION_FAULT_DEFAULT_ADDR`, addressHop(w, ctx));
   else hops.push(`GART PTE ${hex(w.pte)}`, addressHop(w, ctx));
   return hops;
 }

@@ -9,7 +9,7 @@ import { cpuReach, nextStamp, writeRange, type Reach } from '../sim/stamps.js';
 import { busToMachine, deviceMachine } from '../sim/translate.js';
 import { DMA_ERROR, dmaErrorAddr } from '../dma/mapping.js';
 import { entryAddress, entryValid } from '../drm/agpGatt.js';
-import { decodePte, decodePteBig, pteBig, pteValid } from '../drm/gart.js';
+import { decodePte, decodePteBig, pteBig, pteReaches } from '../drm/gart.js';
 import { pagesTouched, type TtState } from '../drm/ttmTt.js';
 import { bufferPhys, cpuPageHandle, devPageHandle, pageHandleFailed, type Buffer } from './buffers.js';
 
@@ -100,7 +100,7 @@ function gpuEntry(s: TtState, gpuPage: number, write = false): GpuEntry {
   }
   const { gart } = s;
   const pte = gart.pte(gpuPage);
-  if (!pteValid(gart.family, pte)) return { valid: false, pte: pteBig(pte), dmaAddr: -1n, machine: -1 };
+  if (!pteReaches(gart.family, pte)) return { valid: false, pte: pteBig(pte), dmaAddr: -1n, machine: -1 };
   const bus = decodePte(gart.family, pte);
   s.iommu?.iotlbFill(bus, PAGE_SIZE); // the GPU's access caches the IOVA's translation (dma/iommu.ts)
   return { valid: true, pte: pteBig(pte), dmaAddr: decodePteBig(gart.family, pte), machine: busToMachine(s.trans, bus, write) };

@@ -21,17 +21,19 @@ function split(addr: number): Pte {
 
 /*
  * r100:  [31:12 page | 11:0 low bits of addr]        no flags, every entry valid, 32 bits
- * r600:  [63:12 page | 6 W | 5 R | 2 SNOOP | 1 SYS | 0 VALID] = addr & ~0xFFF | 0x67
+ * r600:  [63:12 page | 6 W | 5 R | 2 SNOOP | 1 SYS | 0 VALID] = addr & ~0xFFF | 0x67 (6.12,
+ *        rs600_gart_get_page_entry: 0x63 for a tt not cached; the dummy entry 0x2, not valid)
  * nv04:  [31:12 page | 11:0 addr low bits | 1:0 = 3]  lower_32_bits(addr) | 3
  * nv50:  hi word [7:0 = addr bits 39:32], lo word [31:0 = lower_32_bits(addr) | 0x21]
+ * `r600Flags`: the r600 entry's flag bits.
  */
-export function encodePte(family: number, addr: number): Pte {
+export function encodePte(family: number, addr: number, r600Flags = 0x67): Pte {
   const a = split(addr);
   switch (family) {
     case GartFamily.r100:
       return { hi: 0, lo: a.lo };
     case GartFamily.r600:
-      return { hi: a.hi, lo: ((a.lo & PAGE_MASK_LO) | 0x67) >>> 0 };
+      return { hi: a.hi, lo: ((a.lo & PAGE_MASK_LO) | r600Flags) >>> 0 };
     case GartFamily.nv04:
       return { hi: 0, lo: (a.lo | 3) >>> 0 };
     default:
@@ -41,6 +43,13 @@ export function encodePte(family: number, addr: number): Pte {
 
 export function pteValid(family: number, pte: Pte): boolean {
   return family === GartFamily.r100 || (pte.lo & 1) === 1;
+}
+
+/** Does the GPU's access reach the entry's address? A valid entry's does, and an r600 entry's
+ * without the valid bit (only 6.12's dummy entry), which lands on the dummy page either way: the
+ * address it holds is VM_CONTEXT0_PROTECTION_FAULT_DEFAULT_ADDR's (r600_pcie_gart_enable). */
+export function pteReaches(family: number, pte: Pte): boolean {
+  return pteValid(family, pte) || family === GartFamily.r600;
 }
 
 /** The bus address a valid PTE points at, as a bigint (exact over all 64 bits). */
@@ -116,7 +125,9 @@ export class Gart {
   readonly ownerError: Uint8Array;
 
   /** `noDummy`: an unbound entry is invalid (0) rather than the dummy page's (nv50; 6.12 nv04). */
-  constructor(readonly family: number, readonly pages: number, private readonly noDummy: boolean) {
+  /** `modern`: 6.12's r600 entries (rs600_gart_get_page_entry): snoop only for cached tts, the
+   * dummy entry not valid (RADEON_GART_PAGE_DUMMY). */
+  constructor(readonly family: number, readonly pages: number, private readonly noDummy: boolean, private readonly modern = false) {
     this.hi = new Uint32Array(pages);
     this.lo = new Uint32Array(pages);
     this.ownerId = new Float64Array(pages);
@@ -128,14 +139,15 @@ export class Gart {
     return { hi: this.hi[gpuPage]!, lo: this.lo[gpuPage]! };
   }
 
-  bind(gpuPage: number, addr: number, ownerId: number, ownerPfn: number, error = false): void {
-    this.setPte(gpuPage, encodePte(this.family, addr));
+  /** `snoop`: the tt is cached (6.12 r600 sets the snoop bit only then). */
+  bind(gpuPage: number, addr: number, ownerId: number, ownerPfn: number, error = false, snoop = true): void {
+    this.setPte(gpuPage, encodePte(this.family, addr, snoop || !this.modern ? 0x67 : 0x63));
     this.setOwner(gpuPage, ownerId, ownerPfn, error);
   }
 
   /** Points the entry at the dummy page (nv50, 6.12 nv04: an invalid zero entry). */
   unbind(gpuPage: number, dummyAddr: number): void {
-    this.setPte(gpuPage, this.noDummy ? { hi: 0, lo: 0 } : encodePte(this.family, dummyAddr));
+    this.setPte(gpuPage, this.noDummy ? { hi: 0, lo: 0 } : encodePte(this.family, dummyAddr, this.modern ? 0x2 : 0x67));
     this.clearOwner(gpuPage);
   }
 

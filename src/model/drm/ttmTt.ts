@@ -243,7 +243,7 @@ export function ttBind(s: TtState, tt: Tt, gpuPage: number, mode: number): void 
   for (let i = 0; i < tt.pages; i++) {
     const g = gpuPage + i;
     if (gatt) gatt.table[g] = gattEntry(bindAddress(s, tt, i, mode, agp));
-    else if (writes) s.gart.bind(g, bindAddress(s, tt, i, mode, agp), tt.id, tt.pfn[i]!);
+    else if (writes) s.gart.bind(g, bindAddress(s, tt, i, mode, agp), tt.id, tt.pfn[i]!, false, tt.caching === Caching.cached);
     // A nouveau backend whose populate's map failed holds no page: the entries stay as they were,
     // and a GPU access through them reached the page though its map failed (D24).
     s.gart.setOwner(g, tt.id, tt.pfn[i]!, false, !gatt && !writes);
