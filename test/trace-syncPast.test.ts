@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMALL, cli } from './helpers.js';
-import { DEV, ev, replayJson, traceFile } from './traceLines.js';
+import { DEV, arr, ev, replayJson, traceFile } from './traceLines.js';
 
 describe('trace: a sync running past its mapping is one call with the size the driver gave', () => {
   // A 4 KiB map, a sync of 8 KiB from its start, one of 4 KiB from its middle; then the unmap.
@@ -189,11 +189,20 @@ describe('trace: where a sync starts decides what it syncs (review cases)', () =
     const o = replayJson(traceFile('sg-offset.trace', offset), '--platform', 'iommu', '--kernel', 'modern', ...SMALL);
     assert.equal(o.counters.pagesAllocated, 2, 'the first entry is the 3.5 KiB to its page end, the second one page');
   });
+  it('a merged list printed in part shares out its full length: its 128 printed entries fill the first segments, a page each', () => {
+    // 300 one-page entries merged into 10 segments of 30 pages; the trace prints the first 128 entries.
+    const seg = Array.from({ length: 10 }, (_, j) => 0xa0000000 + j * 0x100000);
+    const phys = Array.from({ length: 128 }, (_, i) => 0x1000000 + i * 0x2000);
+    const cut = [`dma_map_sg: ${DEV} dir=FROM_DEVICE nents=128/300 ents=10/10 [TRUNCATED] dma_addrs=${arr(seg)} sizes=${arr(seg.map(() => 0x1e000))} phys_addrs=${arr(phys)} attrs=`];
+    const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(traceFile('sg-cut-merged.trace', cut), '--platform', 'swiotlb-force', '--kernel', 'modern', '--engine', e, ...SMALL));
+    assert.deepEqual(w.counters, j.counters);
+    assert.deepEqual([w.counters.pagesAllocated, w.counters.bounceBytes, w.trace.sgTruncated], [128, 128 * 4096, 1], 'one page an entry, not the printed entries spread over all 300 pages');
+  });
 });
 
 describe('trace: syncs 6.11+ never traced', () => {
   it('a device with maps and no dma_sync_* line gets the note that a coherent device\'s syncs are skipped before the trace (dma_dev_need_sync); one with a sync does not', () => {
-    const note = /no dma_sync_\* line for this device: 6\.11 and later skip a coherent device's syncs before tracing them \(dma_dev_need_sync\)/;
+    const note = /no dma_sync_\* line for this device: 6\.11 and later skip a coherent device's syncs under dma-direct or the IOMMU before tracing them \(dma_dev_need_sync\)/;
     const bare = [ev.mapPhys('TO_DEVICE', 0x7e000000, 4096, 0x7e000000), ev.unmapPhys('TO_DEVICE', 0x7e000000, 4096)];
     for (const platform of ['xen-pv', 'all']) {
       const r = cli('replay', traceFile('no-syncs.trace', bare), '--format', 'ftrace', '--platform', platform, ...SMALL);

@@ -198,9 +198,10 @@ export function traceLines(r: Result, shared = false): string[] {
   // 6.11+ (every kernel with these events) skips a coherent device's syncs before tracing them
   // until its first swiotlb bounce (dma_dev_need_sync: dev->dma_skip_sync, set by
   // dma_setup_need_sync, cleared by swiotlb_tbl_map_single), unless CONFIG_DMA_API_DEBUG.
+  // After a bounce (a swiotlb_bounced line) syncs are traced again (dma_reset_need_sync): no note then.
   const names = Object.keys(t.events);
-  if (names.some((n) => n.startsWith('dma_map_')) && !names.some((n) => n.startsWith('dma_sync_'))) {
-    out.push('  no dma_sync_* line for this device: 6.11 and later skip a coherent device\'s syncs before tracing them (dma_dev_need_sync) until its first swiotlb bounce, unless the kernel has CONFIG_DMA_API_DEBUG, so on a platform that bounces, the syncs its driver makes are missing from this replay (record with CONFIG_DMA_API_DEBUG=y to see them)');
+  if (names.some((n) => n.startsWith('dma_map_')) && !names.some((n) => n.startsWith('dma_sync_')) && t.recordedBounces === 0) {
+    out.push('  no dma_sync_* line for this device: 6.11 and later skip a coherent device\'s syncs under dma-direct or the IOMMU before tracing them (dma_dev_need_sync) until its first swiotlb bounce, unless the kernel has CONFIG_DMA_API_DEBUG, so on a platform that bounces, the syncs its driver makes are missing from this replay (record with CONFIG_DMA_API_DEBUG=y to see them)');
   }
   const masks = shared ? undefined : maskNote(r);
   if (masks) out.push(masks);
@@ -217,7 +218,7 @@ export function traceLines(r: Result, shared = false): string[] {
   ].filter(Boolean);
   if (skipped.length) out.push(`  not replayed: ${skipped.join('; ')}`);
   const inferred = [
-    t.sgMerged && `${plural(t.sgMerged, 'sg list')} merged by the recording IOMMU (entry lengths not in the trace: whole pages each, the last taking the rest)`,
+    t.sgMerged && `${plural(t.sgMerged, 'sg list')} merged by the recording IOMMU (entry lengths not in the trace: each segment a share of the entries by its pages, whole pages each, its last taking the rest of the segment)`,
     t.sgTruncated && `${plural(t.sgTruncated, 'sg list')} printed in part ([TRUNCATED]: the first 128 entries replayed)`,
   ].filter(Boolean);
   if (inferred.length) out.push(`  inferred: ${inferred.join('; ')}`);

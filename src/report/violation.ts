@@ -243,7 +243,7 @@ function explain(w: Words, ctx: ExplainContext): string {
   // Payload: the bytes came from the right write, but not all of them (a partial copy).
   const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner) + (byte >= 0 ? ` in part: payload byte ${byte}, the first that differs, is not that write's` : '');
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
-  const why = reasonText(w, ctx.kernel, ctx.platform);
+  const why = reasonText(w, ctx.kernel, ctx.platform, ctx.writers);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
 }
 
@@ -257,7 +257,7 @@ function gattErrorValue(kernel?: KernelName, platform?: string): string {
 }
 
 /** The one-sentence reason, where the hops make it certain. */
-function reasonText(w: Words, kernel?: KernelName, platform?: string): string {
+function reasonText(w: Words, kernel?: KernelName, platform?: string, writers?: Writers | null): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
@@ -266,6 +266,11 @@ function reasonText(w: Words, kernel?: KernelName, platform?: string): string {
     // The CPU reads the page itself: the device's write sits in a slot no mapping holds now, put
     // there before the unmap (which copies back only FROM_DEVICE and BIDIRECTIONAL mappings, only the
     // size it is given) or through the address after it; the record cannot tell which.
+    // The CPU's own write lost: the unmap (or a sync for the CPU) copied an older slot over it.
+    const exp = writers?.[1] ?? -1;
+    if (Number(w.reader) === Reader.cpu && exp >= 0 && exp !== Op.DEV_WRITE && exp !== Op.GPU_WRITE) {
+      return "the unmap copied the bounce slot back over the page (swiotlb_tbl_unmap_single bounces a FROM_DEVICE or BIDIRECTIONAL mapping back whatever the device did), and the slot held an older copy than the CPU's later write, which it overwrote: the CPU wrote the page while the device owned it, and no dma_sync_single_for_device after that write put it in the slot";
+    }
     if (Number(w.reader) === Reader.cpu) return "the bounce slot belongs to no live mapping: the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping, and only the bytes its size covers — or the device wrote through the address after the unmap; no sync makes that right";
     return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   }

@@ -18,7 +18,8 @@ export interface SgEntry { phys: Addr; size: number; dma: Addr }
  * one a page), and its entries whole pages each, the last taking the rest; each entry's dma
  * address is its place in its segment. Exact when the entries are alike (one page each, or n
  * pages each); the phys addresses are the trace's own. A list whose segments cannot hold its
- * entries that way (a cut list) is split over the segments laid end to end instead.
+ * entries that way (fewer pages than entries: an inconsistent line) is split over the segments
+ * laid end to end instead.
  */
 export function sgEntries(ev: Extract<TraceEvent, { kind: 'map_sg' }>): { list: SgEntry[]; merged: boolean } {
   if (ev.dmas.length === ev.phys.length && ev.ents === ev.nents) {
@@ -27,9 +28,13 @@ export function sgEntries(ev: Extract<TraceEvent, { kind: 'map_sg' }>): { list: 
   return { list: bySegment(ev) ?? endToEnd(ev), merged: true };
 }
 
-/** The entries of a merged list, segment by segment (above); undefined when they do not fit. */
+/** The entries of a merged list, segment by segment (above); undefined when they do not fit. A
+ * list printed in part (nents=128/N) shares out its full length, or the printed segments' part of
+ * it when they are cut too, and places only the printed entries: the segments past them hold
+ * entries the trace did not print. */
 function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | undefined {
-  const n = ev.phys.length, m = Math.min(ev.dmas.length, ev.sizes.length);
+  const printed = ev.phys.length, m = Math.min(ev.dmas.length, ev.sizes.length);
+  const n = printed >= ev.nents ? printed : Math.max(printed, m < ev.ents ? Math.round((ev.nents * m) / ev.ents) : ev.nents);
   if (m === 0 || n < m || ev.sizes.some((z, j) => j < m && z <= 0)) return undefined;
   const off = (j: number) => ((ev.dmas[j]! % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE; // a folded address keeps its low bits
   const pages = Array.from({ length: m }, (_, j) => Math.ceil((off(j) + ev.sizes[j]!) / PAGE_SIZE));
@@ -45,7 +50,7 @@ function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | und
     const end = j === m - 1 ? n : Math.min(first + pages[j]!, n - (m - 1 - j), Math.max(first + 1, n - after, Math.round((n * before) / total)));
     const k = end - first, o = off(j), span = o + ev.sizes[j]!;
     const q = Math.max(1, Math.floor(pages[j]! / k)) * PAGE_SIZE;
-    for (let t = 0; t < k; t++) {
+    for (let t = 0; t < k && first + t < printed; t++) {
       const from = t === 0 ? o : t * q, to = t === k - 1 ? span : (t + 1) * q;
       list.push({ phys: ev.phys[first + t]!, size: to - from, dma: ev.dmas[j]! + (from - o) });
     }
@@ -55,7 +60,7 @@ function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | und
 }
 
 /** The list's length split over its entries, whole pages each but the last, laid over the
- * segments end to end (a cut list's fallback). */
+ * segments end to end (the fallback for segments too small for the entries). */
 function endToEnd(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] {
   const total = ev.sizes.reduce((a, b) => a + b, 0);
   const n = ev.phys.length;
