@@ -121,5 +121,7 @@ export const msg = {
   costsJson: (file: string, why: string) => `--costs: ${escapeText(file)}: not valid JSON (${oneLine(why)})`,
   costsShape: (file: string) => `--costs: ${escapeText(file)}: expected a JSON object {"costs": {KEY: {"ns": N}, …}}`,
   costsUnknown: (file: string, key: string, valid: readonly string[]) => `--costs: ${escapeText(file)}: unknown cost ${shown(key)} (valid: ${listOf(valid)})`,
+  costsSchema: (file: string, schema: unknown, want: string) => `--costs: ${escapeText(file)}: "schema" is ${shown(String(schema))}, not ${shown(want)} (or leave it out)`,
+  costsField: (file: string, key: string, field: string, valid: readonly string[]) => `--costs: ${escapeText(file)}: unknown field ${shown(`${key}.${field}`)} (valid: ${listOf(valid)})`,
   costsValue: (file: string, key: string, max: number) => `--costs: ${escapeText(file)}: ${shown(`${key}.ns`)} must be a number from 0 to ${max}`,
 } as const;

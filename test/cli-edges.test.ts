@@ -106,7 +106,11 @@ describe('--costs: an object of finite, non-negative costs', () => {
     { description: 'null', text: 'null', pattern: /--costs: .*expected a JSON object/ },
     { description: 'a string', text: '"x"', pattern: /--costs: .*expected a JSON object/ },
     { description: '"costs" as an array', text: '{"costs":[]}', pattern: /--costs: .*expected a JSON object/ },
-    { description: 'not JSON, over several lines', text: '{\n  "costs": {\n', pattern: /--costs: .*not valid JSON/ },
+    { description: 'not JSON, over several lines', text: '{\n  "costs": {\n', pattern: /--costs: .*not valid JSON \(at line 3, column 1\)/ },
+    { description: 'not JSON: the place, never the file\'s text', text: 'secret: hunter2\n', pattern: /--costs: .*not valid JSON \(a character JSON does not allow\)/ },
+    { description: 'JSON cut short', text: '{"costs":', pattern: /--costs: .*not valid JSON \(it ends before the JSON does\)/ },
+    { description: 'another schema', text: '{"schema":"foo","costs":{}}', pattern: /--costs: .*"schema" is 'foo', not 'gartbench\.costs\/1'/ },
+    { description: 'an unknown field of a cost (a typo)', text: '{"costs":{"hypercall":{"ns":5,"nss":6}}}', pattern: /unknown field 'hypercall\.nss' \(valid: ns, per, source\)/ },
   ];
   for (const c of CASES) {
     it(c.description, () => {
@@ -116,6 +120,14 @@ describe('--costs: an object of finite, non-negative costs', () => {
       expectUsage(cli('replay', good, '--costs', file, ...SMALL), c.pattern, c.description);
     });
   }
+
+  it("a file that is not JSON: the error never quotes the file's text", () => {
+    const file = join(dir, 'costs-secret.json');
+    writeFileSync(file, 'root:x:0:0:hunter2\n');
+    const r = cli('run', '--pages', '64', '--costs', file);
+    expectUsage(r, /not valid JSON/);
+    assert.doesNotMatch(r.stderr, /hunter2|root:x/);
+  });
 
   it('a directory', () => {
     mkdirSync(join(dir, 'costs.d'), { recursive: true });

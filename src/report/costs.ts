@@ -46,12 +46,20 @@ export const MAX_COST_NS = 1e12;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The schema a costs file names, when it names one (costs/default.json does). */
+export const COSTS_SCHEMA = 'gartbench.costs/1';
+/** The fields of one cost: its figure, and the shipped table's words for it. */
+const ENTRY_FIELDS = ['ns', 'per', 'source'];
+
 function tableFrom(file: string, data: unknown, base?: CostTable): CostTable {
   const costs = isObject(data) ? data.costs : undefined;
   if (!isObject(costs)) throw new UsageError(msg.costsShape(file));
+  if (isObject(data) && 'schema' in data && data.schema !== COSTS_SCHEMA) throw new UsageError(msg.costsSchema(file, data.schema, COSTS_SCHEMA));
   const out = { ...(base ?? ({} as CostTable)) };
   for (const [k, v] of Object.entries(costs)) {
     if (!(COST_KEYS as string[]).includes(k)) throw new UsageError(msg.costsUnknown(file, k, COST_KEYS));
+    const extra = isObject(v) ? Object.keys(v).find((f) => !ENTRY_FIELDS.includes(f)) : undefined;
+    if (extra !== undefined) throw new UsageError(msg.costsField(file, k, extra, ENTRY_FIELDS));
     const ns = isObject(v) ? v.ns : undefined;
     if (typeof ns !== 'number' || !Number.isFinite(ns) || ns < 0 || ns > MAX_COST_NS) throw new UsageError(msg.costsValue(file, k, MAX_COST_NS));
     out[k as CostKey] = ns;
@@ -86,6 +94,15 @@ export type CostSource = 'default' | { path: string; sha256: string };
 
 export interface Costs { table: CostTable; source: CostSource }
 
+/** A JSON.parse failure as a line and column, without the excerpt V8 quotes. */
+function jsonWhere(text: string, e: Error): string {
+  const at = /position (\d+)/.exec(e.message);
+  if (!at) return text.trim() === '' ? 'the file is empty' : /end of JSON input/.test(e.message) ? 'it ends before the JSON does' : 'a character JSON does not allow';
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split('\n').length;
+  return `at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+}
+
 export function loadCosts(file: string | undefined): Costs {
   if (!file) return { table: defaultCosts(), source: 'default' };
   let text: string;
@@ -98,7 +115,8 @@ export function loadCosts(file: string | undefined): Costs {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(msg.costsJson(file, (e as Error).message));
+    // Where the text breaks, never the text itself (a message quotes the file's first bytes).
+    throw new UsageError(msg.costsJson(file, jsonWhere(text, e as Error)));
   }
   return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }
