@@ -48,6 +48,15 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** Where a JSON.parse failure lies (a line and column when V8 gives a position), without the
+ * excerpt of the text that V8's message quotes: an error never prints a file's contents. */
+export function jsonWhere(text: string, e: Error): string {
+  const at = /position (\d+)/.exec(e.message);
+  if (!at) return text.trim() === '' ? 'the file is empty' : /end of JSON input/.test(e.message) ? 'it ends before the JSON does' : 'a character JSON does not allow';
+  const before = text.slice(0, Number(at[1]));
+  return `at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
+}
+
 export function listOf(values: readonly string[]): string {
   return values.join(', ');
 }

@@ -166,7 +166,9 @@ describe('matrix --shard and merge', () => {
     writeFileSync(join(dir, 'junk.json'), '{"schema": "gartbench.result/1"}');
     refused(['merge', ...parts(['half1.json', 'junk.json'])], /junk\.json': not a gartbench\.matrix\/1 document \(its schema is gartbench\.result\/1\)/);
     writeFileSync(join(dir, 'broken.json'), '{"schema": ');
-    refused(['merge', ...parts(['broken.json'])], /broken\.json': not JSON/);
+    refused(['merge', ...parts(['broken.json'])], /broken\.json': not JSON \(it ends before the JSON does\)/);
+    writeFileSync(join(dir, 'secret.json'), 'root:x:0:0:hunter2\n');
+    refused(['merge', ...parts(['secret.json'])], /secret\.json': not JSON \(a character JSON does not allow\)\n$/); // never the file's text
     refused(['merge', join(dir, 'absent.json')], /absent\.json': cannot read \(no such file\)/);
     refused(['merge'], /missing PART\.json/);
   });

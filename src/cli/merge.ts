@@ -2,7 +2,7 @@
 // joined into the document one unsharded run writes. Nothing is simulated: a bad part (missing,
 // overlapping, from another run, not a part) is one line and exit 2, and --out is left as it was.
 import { readFileSync, statSync } from 'node:fs';
-import { UsageError, fsReason, msg, oneLine, shown } from '../errors.js';
+import { UsageError, fsReason, jsonWhere, msg, shown } from '../errors.js';
 import type { Command } from './command.js';
 import { checkOutPath, emit } from './output.js';
 import { OUTPUT_OPTIONS } from './options.js';
@@ -41,6 +41,6 @@ function readPart(name: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${shown(name)}: not JSON (${oneLine((e as Error).message)})`);
+    throw new UsageError(`${shown(name)}: not JSON (${jsonWhere(text, e as Error)})`);
   }
 }

@@ -2,7 +2,7 @@
 // Fixed data in, so results stay deterministic.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { UsageError, fsReason, msg } from '../errors.js';
+import { UsageError, fsReason, jsonWhere, msg } from '../errors.js';
 import { PAGE_SIZE, type CounterName } from '../engine/abi.js';
 import { packageFile } from '../paths.js';
 
@@ -93,15 +93,6 @@ export function defaultCostEntries(): CostEntry[] {
 export type CostSource = 'default' | { path: string; sha256: string };
 
 export interface Costs { table: CostTable; source: CostSource }
-
-/** A JSON.parse failure as a line and column, without the excerpt V8 quotes. */
-function jsonWhere(text: string, e: Error): string {
-  const at = /position (\d+)/.exec(e.message);
-  if (!at) return text.trim() === '' ? 'the file is empty' : /end of JSON input/.test(e.message) ? 'it ends before the JSON does' : 'a character JSON does not allow';
-  const before = text.slice(0, Number(at[1]));
-  const line = before.split('\n').length;
-  return `at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
-}
 
 export function loadCosts(file: string | undefined): Costs {
   if (!file) return { table: defaultCosts(), source: 'default' };
