@@ -376,3 +376,24 @@ describe('first violation behind an IOMMU: a write through a read-only IOVA', ()
     assertReadable(f.detail);
   });
 });
+
+describe('first violation: a GPU write through a GART entry its buffer left behind', () => {
+  it('the CPU reads a new buffer on the freed page: the write is named once, and the reason says the entry outlived its mapping, on both engines', async () => {
+    const ops = [
+      // The GPU's read caches the IOVA's translation: a lazy IOMMU's IOTLB keeps it after the unmap.
+      { op: 'alloc', buf: 'a', pages: 1 }, { op: 'map', buf: 'a', dir: 'bidirectional' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 },
+      { op: 'gpu_read', gpuPage: 0, pages: 1 }, { op: 'unmap', buf: 'a', dir: 'bidirectional' }, { op: 'free', buf: 'a' },
+      { op: 'alloc', buf: 'c', pages: 1 }, { op: 'cpu_write', buf: 'c' }, { op: 'gpu_write', gpuPage: 0, pages: 1 }, { op: 'cpu_read', buf: 'c' },
+    ];
+    for (const platform of ['bare-metal', 'iommu']) {
+      const [w, j] = await Promise.all((['wasm', 'js'] as const).map((e) => run(`stale-entry-${platform}`, ops, platform, 'r100', e, 'modern')));
+      const v = w!.firstViolation!;
+      assert.deepEqual(v, j!.firstViolation, platform);
+      assert.equal(v.kind, 'foreign', platform);
+      assert.match(v.detail, /saw the GPU's write through a GART entry no live buffer owned \(line 9\)/, platform);
+      assert.doesNotMatch(v.detail, /through the GART through/, platform);
+      assert.match(v.detail, /the GART entry that write went through belonged to a mapping torn down before it/, platform);
+      assertReadable(v.detail);
+    }
+  });
+});

@@ -134,6 +134,10 @@ function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, own
   if (op === null) return 'nothing ever written there';
   const dev = (lo >> 31n) & 1n;
   const what = WRITE_NAME[code] ?? (dev ? 'a device write' : 'a CPU write');
+  if (hi === 0n && hi !== owner && (code === Op.GPU_WRITE || code === Op.DEV_WRITE)) {
+    // A write by an address no live buffer owned (a stale GART entry, a dead handle).
+    return `${code === Op.GPU_WRITE ? "the GPU's write through a GART entry" : "the device's write through a dma handle"} no live buffer owned (${ctx.opWord} ${ctx.origin(op)})`;
+  }
   const whose = hi === owner ? '' : hi === 0n ? ' through an entry no live buffer owned' : ` of ${bufferName(hi, ctx)}`;
   return `${what}${whose} (${ctx.opWord} ${ctx.origin(op)})`;
 }
@@ -273,6 +277,12 @@ function reasonText(w: Words, kernel?: KernelName, platform?: string, writers?: 
     }
     if (Number(w.reader) === Reader.cpu) return "the bounce slot belongs to no live mapping: the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping, and only the bytes its size covers — or the device wrote through the address after the unmap; no sync makes that right";
     return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
+  }
+  // Another's write landed in this page through an address no live buffer owned: a stale GART
+  // entry or dma handle whose mapping was torn down still led here (the frame or IOVA given to
+  // this buffer since, or a lazy IOMMU's IOTLB still translating a queued IOVA).
+  if (Number(w.reader) === Reader.cpu && kind === ViolationKind.foreign && w.seenHi === 0n && (writers?.[0] === Op.GPU_WRITE || writers?.[0] === Op.DEV_WRITE)) {
+    return `the ${writers[0] === Op.GPU_WRITE ? 'GART entry' : 'dma handle'} that write went through belonged to a mapping torn down before it (its buffer gone, the address left in place), and that address led to this page, which now belongs to this buffer: the frame or IOVA was handed on, or a lazy IOMMU's IOTLB still translated the queued IOVA`;
   }
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
   const partial = Number(w.byte) >= 0 ? `; a sync copies only the range it is given${kernel === 'modern' ? ', within one mapping' : ''}` : '';
