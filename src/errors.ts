@@ -52,7 +52,7 @@ function editDistance(a: string, b: string): number {
  * excerpt of the text that V8's message quotes: an error never prints a file's contents. */
 export function jsonWhere(text: string, e: Error): string {
   const at = /position (\d+)/.exec(e.message);
-  if (!at) return text.trim() === '' ? 'the file is empty' : /end of JSON input/.test(e.message) ? 'it ends before the JSON does' : 'a character JSON does not allow';
+  if (!at) return text.trim() === '' ? 'the file holds no JSON' : /end of JSON input/.test(e.message) ? 'it ends before the JSON does' : 'a character JSON does not allow';
   const before = text.slice(0, Number(at[1]));
   return `at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
 }
@@ -130,7 +130,7 @@ export const msg = {
   costsJson: (file: string, why: string) => `--costs: ${escapeText(file)}: not valid JSON (${oneLine(why)})`,
   costsShape: (file: string) => `--costs: ${escapeText(file)}: expected a JSON object {"costs": {KEY: {"ns": N}, …}}`,
   costsUnknown: (file: string, key: string, valid: readonly string[]) => `--costs: ${escapeText(file)}: unknown cost ${shown(key)} (valid: ${listOf(valid)})`,
-  costsSchema: (file: string, schema: unknown, want: string) => `--costs: ${escapeText(file)}: "schema" is ${shown(String(schema))}, not ${shown(want)} (or leave it out)`,
+  costsSchema: (file: string, schema: unknown, want: string) => `--costs: ${escapeText(file)}: "schema" is ${typeof schema === 'string' ? shown(schema.length > 40 ? `${schema.slice(0, 40)}…` : schema) : `a JSON ${schema === null ? 'null' : Array.isArray(schema) ? 'array' : typeof schema}`}, not ${shown(want)} (or leave it out)`,
   costsField: (file: string, key: string, field: string, valid: readonly string[]) => `--costs: ${escapeText(file)}: unknown field ${shown(`${key}.${field}`)} (valid: ${listOf(valid)})`,
   costsValue: (file: string, key: string, max: number) => `--costs: ${escapeText(file)}: ${shown(`${key}.ns`)} must be a number from 0 to ${max}`,
 } as const;

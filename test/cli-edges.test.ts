@@ -110,6 +110,8 @@ describe('--costs: an object of finite, non-negative costs', () => {
     { description: 'not JSON: the place, never the file\'s text', text: 'secret: hunter2\n', pattern: /--costs: .*not valid JSON \(a character JSON does not allow\)/ },
     { description: 'JSON cut short', text: '{"costs":', pattern: /--costs: .*not valid JSON \(it ends before the JSON does\)/ },
     { description: 'another schema', text: '{"schema":"foo","costs":{}}', pattern: /--costs: .*"schema" is 'foo', not 'gartbench\.costs\/1'/ },
+    { description: 'a schema that is an object, named by its type', text: '{"schema":{"a":1},"costs":{}}', pattern: /"schema" is a JSON object, not 'gartbench\.costs\/1'/ },
+    { description: 'a long schema, cut', text: `{"schema":"${'x'.repeat(5000)}","costs":{}}`, pattern: /"schema" is 'x{40}…', not/ },
     { description: 'an unknown field of a cost (a typo)', text: '{"costs":{"hypercall":{"ns":5,"nss":6}}}', pattern: /unknown field 'hypercall\.nss' \(valid: ns, per, source\)/ },
   ];
   for (const c of CASES) {
@@ -120,6 +122,13 @@ describe('--costs: an object of finite, non-negative costs', () => {
       expectUsage(cli('replay', good, '--costs', file, ...SMALL), c.pattern, c.description);
     });
   }
+
+  it('a byte-order mark before the JSON is taken as an editor wrote it', () => {
+    const file = join(dir, 'costs-bom.json');
+    writeFileSync(file, '\uFEFF{"costs":{"hypercall":{"ns":5}}}');
+    const r = cli('run', '--pages', '64', '--costs', file, '--json');
+    assert.equal(r.code, 0, r.stderr);
+  });
 
   it("a file that is not JSON: the error never quotes the file's text", () => {
     const file = join(dir, 'costs-secret.json');

@@ -197,6 +197,13 @@ describe('trace: where a sync starts decides what it syncs (review cases)', () =
     const [w, j] = (['wasm', 'js'] as const).map((e) => replayJson(traceFile('sg-cut-merged.trace', cut), '--platform', 'swiotlb-force', '--kernel', 'modern', '--engine', e, ...SMALL));
     assert.deepEqual(w.counters, j.counters);
     assert.deepEqual([w.counters.pagesAllocated, w.counters.bounceBytes, w.trace.sgTruncated], [128, 128 * 4096, 1], 'one page an entry, not the printed entries spread over all 300 pages');
+    // Its segments cut too (128 of 250 printed: 120 of a page, 8 of three): the estimate, 154
+    // entries, is more than those segments' 144 pages hold: at most one a page.
+    const segs = Array.from({ length: 128 }, (_, j) => 0xb0000000 + j * 0x10000);
+    const sizes = segs.map((_, j) => (j < 120 ? 0x1000 : 0x3000));
+    const both = [`dma_map_sg: ${DEV} dir=FROM_DEVICE nents=128/300 ents=128/250 [TRUNCATED] dma_addrs=${arr(segs)} sizes=${arr(sizes)} phys_addrs=${arr(phys)} attrs=`];
+    const b = replayJson(traceFile('sg-cut-both.trace', both), '--platform', 'swiotlb-force', '--kernel', 'modern', ...SMALL);
+    assert.equal(b.counters.pagesAllocated, 128, 'a page an entry');
   });
 });
 

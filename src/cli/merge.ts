@@ -39,8 +39,8 @@ function readPart(name: string): unknown {
     throw new UsageError(`${shown(name)}: ${msg.cannotRead(fsReason(e))}`);
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark, as an editor may write
   } catch (e) {
-    throw new UsageError(`${shown(name)}: not JSON (${jsonWhere(text, e as Error)})`);
+    throw new UsageError(`${shown(name)}: not JSON (${jsonWhere(text.replace(/^\uFEFF/, ''), e as Error)})`);
   }
 }

@@ -104,10 +104,10 @@ export function loadCosts(file: string | undefined): Costs {
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark is not JSON's, but editors write one
   } catch (e) {
     // Where the text breaks, never the text itself (a message quotes the file's first bytes).
-    throw new UsageError(msg.costsJson(file, jsonWhere(text, e as Error)));
+    throw new UsageError(msg.costsJson(file, jsonWhere(text.replace(/^\uFEFF/, ''), e as Error)));
   }
   return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }

@@ -134,9 +134,10 @@ function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, own
   if (op === null) return 'nothing ever written there';
   const dev = (lo >> 31n) & 1n;
   const what = WRITE_NAME[code] ?? (dev ? 'a device write' : 'a CPU write');
-  if (hi === 0n && hi !== owner && (code === Op.GPU_WRITE || code === Op.DEV_WRITE)) {
-    // A write by an address no live buffer owned (a stale GART entry, a dead handle).
-    return `${code === Op.GPU_WRITE ? "the GPU's write through a GART entry" : "the device's write through a dma handle"} no live buffer owned (${ctx.opWord} ${ctx.origin(op)})`;
+  if (hi === 0n && hi !== owner && code === Op.GPU_WRITE) {
+    // A GPU write through an entry no live buffer owned (one a freed buffer left behind): the only
+    // write stamped with no owner.
+    return `the GPU's write through a ${ctx.device === 'agp' ? 'GATT' : 'GART'} entry no live buffer owned (${ctx.opWord} ${ctx.origin(op)})`;
   }
   const whose = hi === owner ? '' : hi === 0n ? ' through an entry no live buffer owned' : ` of ${bufferName(hi, ctx)}`;
   return `${what}${whose} (${ctx.opWord} ${ctx.origin(op)})`;
@@ -247,7 +248,7 @@ function explain(w: Words, ctx: ExplainContext): string {
   // Payload: the bytes came from the right write, but not all of them (a partial copy).
   const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner) + (byte >= 0 ? ` in part: payload byte ${byte}, the first that differs, is not that write's` : '');
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
-  const why = reasonText(w, ctx.kernel, ctx.platform, ctx.writers);
+  const why = reasonText(w, ctx.kernel, ctx.platform, ctx.writers, ctx.device);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
 }
 
@@ -261,28 +262,35 @@ function gattErrorValue(kernel?: KernelName, platform?: string): string {
 }
 
 /** The one-sentence reason, where the hops make it certain. */
-function reasonText(w: Words, kernel?: KernelName, platform?: string, writers?: Writers | null): string {
+function reasonText(w: Words, kernel?: KernelName, platform?: string, writers?: Writers | null, device?: string): string {
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
   if (privateTarget(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory, until it is freed); this page is neither now, so the device reads ciphertext (SEV, SEV-SNP) or is refused (TDX), and its writes never reach the page (the SEV-SNP RMP check refuses them)';
-  if (via === Via.swiotlb && w.hopPfn < 0n) {
-    // The CPU reads the page itself: the device's write sits in a slot no mapping holds now, put
-    // there before the unmap (which copies back only FROM_DEVICE and BIDIRECTIONAL mappings, only the
-    // size it is given) or through the address after it; the record cannot tell which.
-    // The CPU's own write lost: the unmap (or a sync for the CPU) copied an older slot over it.
-    const exp = writers?.[1] ?? -1;
-    if (Number(w.reader) === Reader.cpu && exp >= 0 && exp !== Op.DEV_WRITE && exp !== Op.GPU_WRITE) {
-      return "the unmap copied the bounce slot back over the page (swiotlb_tbl_unmap_single bounces a FROM_DEVICE or BIDIRECTIONAL mapping back whatever the device did), and the slot held an older copy than the CPU's later write, which it overwrote: the CPU wrote the page while the device owned it, and no dma_sync_single_for_device after that write put it in the slot";
-    }
-    if (Number(w.reader) === Reader.cpu) return "the bounce slot belongs to no live mapping: the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping, and only the bytes its size covers — or the device wrote through the address after the unmap; no sync makes that right";
-    return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
+  const cpu = Number(w.reader) === Reader.cpu;
+  const [seen, exp] = writers ?? [-1, -1];
+  // Another's write landed in this page through a GART (GATT) entry no live buffer owned: the
+  // entry a freed buffer left behind still led here, or to a bounce slot whose copy came here
+  // (the frame, IOVA or slot handed on to this buffer since, or a lazy IOMMU's IOTLB still
+  // translating a queued IOVA). Only a GPU write is stamped with no owner.
+  if (cpu && kind === ViolationKind.foreign && w.seenHi === 0n && seen === Op.GPU_WRITE) {
+    const entry = device === 'agp' ? 'GATT entry' : 'GART entry';
+    return `the ${entry} that write went through was left behind by a buffer since freed, and its address led to this page or to a bounce slot whose copy reached it (at an unmap or a sync for the CPU), which now belong to this buffer: the frame, IOVA or slot was handed on, or a lazy IOMMU's IOTLB still translated the queued IOVA`;
   }
-  // Another's write landed in this page through an address no live buffer owned: a stale GART
-  // entry or dma handle whose mapping was torn down still led here (the frame or IOVA given to
-  // this buffer since, or a lazy IOMMU's IOTLB still translating a queued IOVA).
-  if (Number(w.reader) === Reader.cpu && kind === ViolationKind.foreign && w.seenHi === 0n && (writers?.[0] === Op.GPU_WRITE || writers?.[0] === Op.DEV_WRITE)) {
-    return `the ${writers[0] === Op.GPU_WRITE ? 'GART entry' : 'dma handle'} that write went through belonged to a mapping torn down before it (its buffer gone, the address left in place), and that address led to this page, which now belongs to this buffer: the frame or IOVA was handed on, or a lazy IOMMU's IOTLB still translated the queued IOVA`;
+  if (via === Via.swiotlb && w.hopPfn < 0n) {
+    // The CPU reads the page itself, and a copy from a slot no mapping holds now put older data in
+    // it: the unmap's copy back (FROM_DEVICE and BIDIRECTIONAL), or a sync for the CPU after it.
+    if (cpu && kind === ViolationKind.stale && w.seenHi === w.bufId && w.seenHi !== 0n && exp >= 0 && exp !== Op.DEV_WRITE && exp !== Op.GPU_WRITE) {
+      return "a copy from the bounce slot (the unmap's, which bounces a FROM_DEVICE or BIDIRECTIONAL mapping back whatever the device did, or a sync for the CPU after it) brought back an older copy of the page over the CPU's later write: the CPU wrote the page while the device owned it and no dma_sync_single_for_device put that write in the slot, or a sync for the CPU ran after the unmap";
+    }
+    if (cpu && w.seenHi === 0n && w.seenLo === 0n) {
+      return "a copy from a bounce slot that never held this page's data (the unmap's, or a sync for the CPU after it) came back over the page: a FROM_DEVICE map copies nothing into its slot, and no device write reached it";
+    }
+    // Else the device's write sits in a slot no mapping holds now, put there before the unmap
+    // (which copies back only FROM_DEVICE and BIDIRECTIONAL mappings, only the size it is given)
+    // or through the address after it; the record cannot tell which.
+    if (cpu) return "the bounce slot belongs to no live mapping: the device's write in it never came back to the page — the unmap copies back only a FROM_DEVICE or BIDIRECTIONAL mapping, and only the bytes its size covers — or the device wrote through the address after the unmap; no sync makes that right";
+    return 'the bounce slot belongs to no live mapping: its address was used after the unmap (the GART or the driver still held it), and no sync makes that right';
   }
   // A sync copies only the range it is given: with payload, the bytes past it stay behind.
   const partial = Number(w.byte) >= 0 ? `; a sync copies only the range it is given${kernel === 'modern' ? ', within one mapping' : ''}` : '';

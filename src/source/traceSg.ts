@@ -34,11 +34,13 @@ export function sgEntries(ev: Extract<TraceEvent, { kind: 'map_sg' }>): { list: 
  * entries the trace did not print. */
 function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | undefined {
   const printed = ev.phys.length, m = Math.min(ev.dmas.length, ev.sizes.length);
-  const n = printed >= ev.nents ? printed : Math.max(printed, m < ev.ents ? Math.round((ev.nents * m) / ev.ents) : ev.nents);
-  if (m === 0 || n < m || ev.sizes.some((z, j) => j < m && z <= 0)) return undefined;
+  if (m === 0 || printed < m || ev.sizes.some((z, j) => j < m && z <= 0)) return undefined;
   const off = (j: number) => ((ev.dmas[j]! % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE; // a folded address keeps its low bits
   const pages = Array.from({ length: m }, (_, j) => Math.ceil((off(j) + ev.sizes[j]!) / PAGE_SIZE));
   const total = pages.reduce((a, b) => a + b, 0);
+  // The entries the printed segments hold: all of a whole list; of a cut one its estimate, at
+  // least the printed entries and at most one a page.
+  const n = printed >= ev.nents ? printed : Math.min(total, Math.max(printed, m < ev.ents ? Math.round((ev.nents * m) / ev.ents) : ev.nents));
   if (total < n) return undefined;
   const list: SgEntry[] = [];
   let first = 0, before = 0, after = total;
@@ -60,16 +62,19 @@ function bySegment(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] | und
 }
 
 /** The list's length split over its entries, whole pages each but the last, laid over the
- * segments end to end (the fallback for segments too small for the entries). */
+ * segments end to end (the fallback for segments too small for the entries); a page each for a
+ * list printed in part. */
 function endToEnd(ev: Extract<TraceEvent, { kind: 'map_sg' }>): SgEntry[] {
   const total = ev.sizes.reduce((a, b) => a + b, 0);
   const n = ev.phys.length;
-  const base = Math.max(PAGE_SIZE, Math.floor(total / n / PAGE_SIZE) * PAGE_SIZE);
+  // A cut list: the printed segments hold entries past the printed ones too, so a page each.
+  const cut = n < ev.nents;
+  const base = cut ? PAGE_SIZE : Math.max(PAGE_SIZE, Math.floor(total / n / PAGE_SIZE) * PAGE_SIZE);
   const list: SgEntry[] = [];
   let left = total;
   let at = 0;
   for (let i = 0; i < n && left > 0; i++) {
-    const size = i === n - 1 ? left : Math.min(base, left);
+    const size = i === n - 1 && !cut ? left : Math.min(base, left);
     list.push({ phys: ev.phys[i]!, size, dma: segmentAddr(ev.dmas, ev.sizes, at) });
     left -= size;
     at += size;
