@@ -38,9 +38,10 @@ function readPart(name: string): unknown {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${shown(name)}: ${msg.cannotRead(fsReason(e))}`);
   }
+  const json = text.replace(/^\uFEFF/, ''); // a byte-order mark, as an editor may write
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark, as an editor may write
+    return JSON.parse(json);
   } catch (e) {
-    throw new UsageError(`${shown(name)}: not JSON (${jsonWhere(text.replace(/^\uFEFF/, ''), e as Error)})`);
+    throw new UsageError(`${shown(name)}: not JSON (${jsonWhere(json, e as Error)})`);
   }
 }

@@ -103,11 +103,12 @@ export function loadCosts(file: string | undefined): Costs {
     throw new UsageError(msg.costsUnreadable(file, fsReason(e)));
   }
   let data: unknown;
+  const json = text.replace(/^\uFEFF/, ''); // a byte-order mark is not JSON's, but editors write one
   try {
-    data = JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark is not JSON's, but editors write one
+    data = JSON.parse(json);
   } catch (e) {
     // Where the text breaks, never the text itself (a message quotes the file's first bytes).
-    throw new UsageError(msg.costsJson(file, jsonWhere(text.replace(/^\uFEFF/, ''), e as Error)));
+    throw new UsageError(msg.costsJson(file, jsonWhere(json, e as Error)));
   }
   return { table: tableFrom(file, data, defaultCosts()), source: { path: file, sha256: createHash('sha256').update(text).digest('hex') } };
 }

@@ -248,7 +248,7 @@ function explain(w: Words, ctx: ExplainContext): string {
   // Payload: the bytes came from the right write, but not all of them (a partial copy).
   const saw = dataText(w.seenHi, w.seenLo, seenCode, ctx, owner) + (byte >= 0 ? ` in part: payload byte ${byte}, the first that differs, is not that write's` : '');
   const expected = w.expHi === 0n && w.expLo === 0n ? 'nothing (no live buffer owns the page)' : dataText(w.expHi, w.expLo, expCode, ctx, owner);
-  const why = reasonText(w, ctx.kernel, ctx.platform, ctx.writers, ctx.device);
+  const why = reasonText(w, ctx);
   return `${reader === Reader.gpu ? 'GPU' : reader === Reader.dev ? 'device' : 'CPU'} read of ${page}: ${hops.join(' → ')}; ${who} ${reached}: saw ${saw}, expected ${expected}${why ? ` — ${why}` : ''}`;
 }
 
@@ -262,7 +262,8 @@ function gattErrorValue(kernel?: KernelName, platform?: string): string {
 }
 
 /** The one-sentence reason, where the hops make it certain. */
-function reasonText(w: Words, kernel?: KernelName, platform?: string, writers?: Writers | null, device?: string): string {
+function reasonText(w: Words, ctx: ExplainContext): string {
+  const { kernel, platform, writers, device } = ctx;
   const kind = Number(w.kind);
   const via = Number(w.via);
   if (privateGatt(w)) return 'a confidential guest shares only the swiotlb pool and what it converts with set_memory_decrypted (dma_alloc_coherent memory); the GATT is neither, so the chipset reads ciphertext (SEV, SEV-SNP) or is refused (TDX)';
