@@ -107,6 +107,9 @@ export function completionText(r: Result): string {
   return `${movedPercent(moved, req)} moved (${num(moved)} of ${num(req)} page ${req === 1 ? 'move' : 'moves'})${why ? `: ${why}` : ''}`;
 }
 
+/** A trace with no swiotlb_bounced line for its device: a trace of `-e dma` alone reads the same. */
+export const NO_BOUNCED_LINE = 'the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb)';
+
 /** The short form for tables: "coherent" or "coherent, 47% moved"; as the verdict line says it,
  * "no driver" where the driver never came up and "vacuously coherent" where no read was checked. */
 export function verdictCell(r: Result): string {
@@ -193,7 +196,7 @@ export function traceLines(r: Result, shared = false): string[] {
   const k = t.skipped;
   // No swiotlb_bounced line at all: nothing bounced there, or the trace was recorded without the swiotlb events.
   const recorded = t.recordedBounces > 0 ? `the trace recorded ${num(t.recordedBounces)} (swiotlb_bounced${k.failedOnRecording ? `, with those of the calls that failed when recorded` : ''})`
-    : `the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb)`;
+    : NO_BOUNCED_LINE;
   out.push(`  bounce attempts: ${recorded}; simulated on ${r.scenario.platform}: ${num(attempts)}${full ? ` (${num(full)} of them found no room: the pool full, or the map larger than one 256 KiB segment — the kernel says "swiotlb buffer is full" either way)` : ''}`);
   // 6.11+ (every kernel with these events) skips a coherent device's syncs before tracing them
   // until its first swiotlb bounce (dma_dev_need_sync: dev->dma_skip_sync, set by

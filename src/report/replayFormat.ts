@@ -3,7 +3,7 @@
 import { MAX_DEBUG_RECORDS } from '../engine/abi.js';
 import { escapeText } from '../errors.js';
 import { formatSize } from '../units.js';
-import { duration, machineLine, maskNote, num, panicLine, panicsOf, recordedNote, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
+import { NO_BOUNCED_LINE, duration, machineLine, maskNote, num, panicLine, panicsOf, recordedNote, scenarioLine, simulatorText, traceLines, verdictCell } from './format.js';
 import type { EngineRecord, Result } from './result.js';
 
 export function formatReplayMatrix(cells: Result[], engine: EngineRecord): string {
@@ -39,14 +39,15 @@ export function formatReplayMatrix(cells: Result[], engine: EngineRecord): strin
     if (masked.length) out.push(maskNote(masked[0]!, masked.map((r) => r.scenario.platform))!);
     const recorded = first.trace.recordedBounces;
     out.push(recorded > 0 ? `  the recording machine attempted ${num(recorded)} bounce${recorded === 1 ? '' : 's'} (swiotlb_bounced); here: the bounces column, plus swiotlb full`
-      : '  the trace has no swiotlb_bounced line for this device (nothing bounced when it was recorded, or it was recorded without -e swiotlb); here: the bounces column, plus swiotlb full');
+      : `  ${NO_BOUNCED_LINE}; here: the bounces column, plus swiotlb full`);
   }
   out.push('');
   const head = ['platform', 'verdict', 'maps', 'bounces', 'bounced', 'swiotlb full', 'map errors', 'peak slots', 'alloc fails', 'dma-debug', 'modelled time'];
+  // verdictCell says 'no driver' where the driver never came up, a trace's replay included.
   const rows = cells.map((r) => {
     const c = r.counters;
     return [
-      r.scenario.platform, r.completion.deviceDown ? 'no driver' : r.trace ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
+      r.scenario.platform, r.trace && !r.completion.deviceDown ? 'not checked' : verdictCell(r), num(c.maps!), num(c.bounces!), formatSize(c.bounceBytes!), num(c.swiotlbFull!),
       num(c.mappingErrors!), num(c.swiotlbPeakSlots!), num(c.allocFailures!), num(c.dmaDebugErrors!), duration(r.modeled.totalNs),
     ];
   });
