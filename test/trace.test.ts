@@ -3,6 +3,8 @@
 // hand-written and seeded random traces, a trace against the JSON Lines script it means, edges.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { XorShift32 } from '../src/rand.js';
 import { SMALL, cli, cliAs, expectUsage, script } from './helpers.js';
 import { CLEAN, CLEAN_BYTES, DEV, arr, dir, ev, h, replayJson, sys, traceFile } from './traceLines.js';
@@ -278,6 +280,12 @@ describe('trace: the recording device', () => {
   it('--trace-device with --format jsonl: exit 2', () => {
     const jsonl = script(dir, 'plain.jsonl', [{ op: 'alloc', buf: 'a', pages: 1 }]);
     expectUsage(cli('replay', jsonl, '--trace-device', DEV, ...SMALL), /--trace-device: only with --format ftrace/);
+  });
+
+  it('--strategy with --format ftrace: exit 2, and no output file (a trace has no tt_* ops)', () => {
+    const out = join(dir, 'strategy-out.json');
+    expectUsage(cli('replay', busy, '--format', 'ftrace', '--trace-device', DEV, '--strategy', 'sync', '--out', out, ...SMALL), /^gartbench: --strategy: not with --format ftrace \(it picks the TTM pool behind a script's tt_\* ops, and a trace has none\)$/m);
+    assert.equal(existsSync(out), false);
   });
 
   it('standard input with two devices and no --trace-device: exit 2, the devices listed', () => {

@@ -27,6 +27,7 @@ export const replay: Command = {
     if (!script) throw new UsageError(msg.missing('SCRIPT.jsonl or TRACE (see gartbench replay --help)'));
     const ftrace = v.format === 'ftrace';
     if (!ftrace && given.has('trace-device')) throw new UsageError('--trace-device: only with --format ftrace (a JSON Lines script names no devices)');
+    if (ftrace && given.has('strategy')) throw new UsageError('--strategy: not with --format ftrace (it picks the TTM pool behind a script\'s tt_* ops, and a trace has none)');
     // The trace events exist from Linux 6.12 on: a trace replays on the kernel that made it unless asked.
     if (ftrace && !given.has('kernel')) v.kernel = 'modern';
     const all = v.platform === 'all';
