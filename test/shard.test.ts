@@ -100,17 +100,21 @@ describe('matrix --shard and merge', () => {
     assert.ok(whole.cells.some((c) => c.counters.bounces! > 0) && whole.cells.some((c) => c.verdict === 'corrupt'), 'the cells differ from each other');
     assert.equal((merged.engine as { shards?: number }).shards, 2);
     assert.equal(merged.engine.reusedMemories, halves[0]!.engine.reusedMemories! + halves[1]!.engine.reusedMemories!);
+    assert.equal(merged.engine.workersRan, halves[0]!.engine.workersRan! + halves[1]!.engine.workersRan!);
+    assert.ok(halves[1]!.engine.workersRan! >= 1 && halves[1]!.engine.workersRan! <= halves[1]!.engine.workers);
   });
 
-  it('a part from before results counted reused memories merges to an unknown count (null), not 0', () => {
+  it('a part from before results counted reused memories and the threads that ran cells merges to unknown counts (null), not 0', () => {
     const old = JSON.parse(readFileSync(join(dir, 'half2.json'), 'utf8')) as MatrixDoc;
     delete (old.engine as { reusedMemories?: unknown }).reusedMemories;
+    delete (old.engine as { workersRan?: unknown }).workersRan;
     writeFileSync(join(dir, 'old2.json'), JSON.stringify(old));
     const out = join(dir, 'merged-old.json');
     const r = cli('merge', ...parts(['half1.json', 'old2.json']), '--out', out, '--json');
     assert.equal(r.code, 0, r.stderr);
     const merged = JSON.parse(readFileSync(out, 'utf8')) as MatrixDoc;
     assert.equal(merged.engine.reusedMemories, null);
+    assert.equal(merged.engine.workersRan, null);
     assert.deepEqual(fixed(merged), fixed(whole));
   });
 

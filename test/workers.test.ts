@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { cli } from './helpers.js';
 import { chooseWorkers } from '../src/run/executor.js';
 import { wallOf } from '../src/run/cell.js';
+import { simulatorText } from '../src/report/format.js';
 
 const SMALL = ['--pages', '128', '--bo-pages', '32', '--ram', '1G', '--host-ram', '6G', '--swiotlb', '8M'];
 
@@ -77,6 +78,25 @@ describe('the engine record and the human line', () => {
     const e = JSON.parse(r.stdout).engine;
     assert.equal(e.workers, 2);
     assert.ok(e.wallMs <= e.cellMs + 0.2, `${e.wallMs} vs ${e.cellMs}`);
+  });
+
+  it('says how many of the threads ran cells, and the human line says when some ran none', () => {
+    for (const [args, started] of [[['--replicas', '3', '--workers', '1'], 1], [['--replicas', '4', '--workers', '3', '--oversubscribe'], 3]] as const) {
+      const r = cli('run', ...SMALL, ...args, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const e = JSON.parse(r.stdout).engine;
+      assert.equal(e.workers, started);
+      // Which lanes take cells is timing; how many took one is between 1 and the lanes started.
+      assert.ok(Number.isInteger(e.workersRan) && e.workersRan >= 1 && e.workersRan <= started, String(e.workersRan));
+      if (started === 1) assert.equal(e.workersRan, 1);
+      const line = simulatorText(e);
+      if (e.workersRan < started) assert.match(line, new RegExp(`${started} workers, ${e.workersRan} of which ran cells \\(the rest were still starting when the last cell was taken\\)`));
+      else assert.doesNotMatch(line, /of which ran cells/);
+    }
+    const e = JSON.parse(cli('run', ...SMALL, '--replicas', '2', '--workers', '2', '--oversubscribe', '--json').stdout).engine;
+    assert.match(simulatorText({ ...e, workers: 2, workersRan: 1, workersCappedBy: null }), / 2 workers, 1 of which ran cells \(the rest were still starting when the last cell was taken\), /);
+    assert.doesNotMatch(simulatorText({ ...e, workers: 2, workersRan: 2 }), /of which ran/);
+    assert.doesNotMatch(simulatorText({ ...e, workers: 2, workersRan: null }), /of which ran/, 'a merge with a shard from before it was recorded');
   });
 
   it('a matrix reports how the whole run went', () => {

@@ -67,6 +67,10 @@ export interface EngineRecord {
   /** What --workers asked for, and what capped it ('cells', 'cores'; null: nothing). */
   workersAsked: number;
   workersCappedBy: 'cells' | 'cores' | null;
+  /** Of those threads, the ones that ran at least one cell: fewer when this thread took every cell
+   * before a worker thread was up to take one (timing, as wallMs). null: a merge of shards of which
+   * one was made before results said. */
+  workersRan: number | null;
   /** The sum of the replicas' engine times (equal to wallMs on one worker, up to workers × wallMs on more). */
   cellMs: number;
   /** The largest machine one worker held (Wasm linear memory; the reference model's JS heap and
@@ -90,6 +94,8 @@ export interface EngineRun {
   machineBytes: number;
   reusedMemories: number;
   workers: { workers: number; asked: number; cappedBy: 'cells' | 'cores' | null };
+  /** Threads that ran at least one of the run's cells. */
+  workersRan: number;
 }
 
 export interface PoolRecord { pool: string; order: number; pages: number }
@@ -190,7 +196,7 @@ export function engineRecord(kind: string, run: EngineRun, ops: number): EngineR
   const { wallMs, workers: w } = run;
   return {
     kind, wallMs: tenth(wallMs), pageOpsPerSec: wallMs > 0 ? Math.round(ops / (wallMs / 1000)) : 0, workers: w.workers,
-    workersAsked: w.asked, workersCappedBy: w.cappedBy, cellMs: tenth(run.cellMs), machineBytes: run.machineBytes,
+    workersAsked: w.asked, workersCappedBy: w.cappedBy, workersRan: run.workersRan, cellMs: tenth(run.cellMs), machineBytes: run.machineBytes,
     reusedMemories: run.reusedMemories, peakRssBytes: peakRssBytes(),
   };
 }

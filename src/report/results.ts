@@ -16,15 +16,16 @@ export async function runResults(plans: Plan[], costs: Costs, o: ExecOptions): P
   const cells = plans.flatMap((p) => cellsOf(p));
   const workers = chooseWorkers(o.workers, cells.length, o.oversubscribe);
   const outs = await runCells(cells, { ...o, workers: workers.workers });
+  const workersRan = new Set(outs.map((x) => x.lane ?? 0)).size;
   let k = 0;
   const results = plans.map((p) => {
     const merged = mergeOutputs(outs.slice(k, (k += p.scenario.replicas)));
-    const run = { wallMs: merged.wallMs, cellMs: merged.cellMs, machineBytes: merged.machineBytes, reusedMemories: merged.reusedMemories, workers };
+    const run = { wallMs: merged.wallMs, cellMs: merged.cellMs, machineBytes: merged.machineBytes, reusedMemories: merged.reusedMemories, workers, workersRan };
     return buildResult({ scenario: p.scenario, sizes: p.sizes, costs, run, ...(p.deviceDown ? { deviceDown: p.deviceDown } : {}) }, merged.raw);
   });
   const run: EngineRun = {
     wallMs: wallOf(outs), cellMs: outs.reduce((t, x) => t + x.wallMs, 0),
-    machineBytes: outs.reduce((m, x) => Math.max(m, x.machineBytes), 0), reusedMemories: outs.filter((x) => x.reusedMemory).length, workers,
+    machineBytes: outs.reduce((m, x) => Math.max(m, x.machineBytes), 0), reusedMemories: outs.filter((x) => x.reusedMemory).length, workers, workersRan,
   };
   return { results, run };
 }

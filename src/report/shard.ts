@@ -161,7 +161,8 @@ function mergedEngine(parts: EngineRecord[], cells: Result[]): MergedEngine {
   const capped = parts.find((e) => e.workersCappedBy)?.workersCappedBy ?? null;
   return {
     kind: parts[0]!.kind, wallMs, pageOpsPerSec: wallMs > 0 ? Math.round(ops / (wallMs / 1000)) : 0, workers: sum((e) => e.workers),
-    workersAsked: sum((e) => e.workersAsked), workersCappedBy: capped, cellMs: Math.round(sum((e) => e.cellMs) * 10) / 10,
+    workersAsked: sum((e) => e.workersAsked), workersCappedBy: capped,
+    workersRan: parts.every((e) => typeof e.workersRan === 'number') ? sum((e) => e.workersRan!) : null, cellMs: Math.round(sum((e) => e.cellMs) * 10) / 10,
     machineBytes: max((e) => e.machineBytes), reusedMemories: parts.every((e) => typeof e.reusedMemories === 'number') ? sum((e) => e.reusedMemories!) : null, peakRssBytes: max((e) => e.peakRssBytes),
     shards: parts.length,
   };

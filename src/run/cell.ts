@@ -49,6 +49,8 @@ export interface CellOutput {
   machineBytes: number;
   /** The Wasm engine built the machine on a memory the thread's previous cell handed on (run/reuse.ts). */
   reusedMemory: boolean;
+  /** The lane that ran the cell (run/lanes.ts: 0 is this thread), set when a run's lane takes it. */
+  lane?: number;
 }
 
 const TRAP_OP = 0x7fff_ffff;

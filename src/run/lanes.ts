@@ -92,7 +92,7 @@ export class CellQueue {
       if (i >= cells.length) return;
       Atomics.store(w, AT + lane, i);
       try {
-        store(i, await run(cells[i]!));
+        store(i, { ...await run(cells[i]!), lane });
       } catch (e) {
         this.stop();
         throw e;
