@@ -1,13 +1,10 @@
 // `gartbench bench` (what `npm run bench` runs): the bench's own command, which bin/gartbench.mjs
 // hands the CLI, so src/ never imports bench/.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { UsageError, msg } from '../src/errors.js';
 import type { Command } from '../src/cli/command.js';
 import { BENCHMARKS, runBench, selectedBenchmarks } from './index.js';
 import { SHARD_OPTION } from '../src/cli/options.js';
-import { checkOutPath } from '../src/cli/output.js';
-import { REPORT_FILES } from './report.js';
+import { checkReportDir } from './report.js';
 import { parseShard } from '../src/run/shard.js';
 
 export const bench: Command = {
@@ -22,9 +19,8 @@ export const bench: Command = {
   ],
   async run(v, _args, io) {
     const out = v.out as string;
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is a file; give a directory`);
     // Before anything runs: a link or a device there costs nothing.
-    for (const f of REPORT_FILES) checkOutPath(join(out, f), [], `bench writes its ${f} there: move it away or give another --out DIR`);
+    checkReportDir(out);
     const only = typeof v.only === 'string' ? v.only.split(',') : undefined;
     for (const id of only ?? []) {
       if (!BENCHMARKS.some((b) => b.id === id)) throw new UsageError(msg.badChoice('only', id, BENCHMARKS.map((b) => b.id)));

@@ -1,7 +1,9 @@
 // Sections in, report files out: report.md, report.html, report.json (gartbench.bench/1) and
 // benchmark.json (customBiggerIsBetter). All written atomically.
 import { join } from 'node:path';
-import { toJson, writeAtomic } from '../src/cli/output.js';
+import { existsSync, statSync } from 'node:fs';
+import { UsageError, shown } from '../src/errors.js';
+import { type Input, checkOutPath, toJson, writeAtomicAll } from '../src/cli/output.js';
 import { costTable } from './costTable.js';
 import { benchmarkJson } from './metrics.js';
 import type { BenchReport, Table } from './types.js';
@@ -37,6 +39,13 @@ export function renderMarkdown(r: BenchReport): string {
 /** The files `writeReport` writes into DIR (bench/command.ts checks them before anything runs). */
 export const REPORT_FILES = ['report.md', 'report.html', 'report.json', 'benchmark.json'] as const;
 
+/** Before any work: DIR can take every report file (bench and merge of bench parts alike), none of
+ * them a link, a directory, a device or one of `inputs`; exit 2, one line, nothing written. */
+export function checkReportDir(out: string, inputs: Input[] = []): void {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${shown(out)} is a file; give a directory`);
+  for (const f of REPORT_FILES) checkOutPath(join(out, f), inputs, `the report's ${f} goes there: move it away or give another --out DIR`);
+}
+
 export async function writeReport(dir: string, r: BenchReport): Promise<string[]> {
   const files: Record<(typeof REPORT_FILES)[number], string> = {
     'report.md': renderMarkdown(r),
@@ -44,6 +53,6 @@ export async function writeReport(dir: string, r: BenchReport): Promise<string[]
     'report.json': toJson(r),
     'benchmark.json': toJson(benchmarkJson(r.sections.flatMap((s) => s.metrics))),
   };
-  for (const [name, text] of Object.entries(files)) writeAtomic(join(dir, name), text);
+  writeAtomicAll(Object.entries(files).map(([name, text]) => [join(dir, name), text] as const));
   return Object.keys(files).map((f) => join(dir, f));
 }

@@ -116,7 +116,7 @@ describe('gartbench bench: what it names and where it writes', () => {
     symlinkSync(target, join(dir, 'report.md'));
     const r = cli('bench', '--quick', '--only', 'copy-bandwidth', '--out', dir);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^gartbench: --out: '.*report\.md' is a symbolic link .*; bench writes its report\.md there: move it away or give another --out DIR$/m);
+    assert.match(r.stderr, /^gartbench: --out: '.*report\.md' is a symbolic link .*; the report's report\.md goes there: move it away or give another --out DIR$/m);
     assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, 'one line: no section ran');
     assert.equal(readFileSync(target, 'utf8'), 'kept\n');
     assert.deepEqual(readdirSync(dir), ['report.md']);
@@ -127,7 +127,7 @@ describe('gartbench bench: what it names and where it writes', () => {
     mkdirSync(join(dir, 'report.json'));
     const r = cli('bench', '--quick', '--only', 'copy-bandwidth', '--out', dir);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, `gartbench: --out: '${join(dir, 'report.json')}' is a directory; bench writes its report.json there: move it away or give another --out DIR\n`);
+    assert.equal(r.stderr, `gartbench: --out: '${join(dir, 'report.json')}' is a directory; the report's report.json goes there: move it away or give another --out DIR\n`);
     assert.deepEqual(readdirSync(join(dir, 'report.json')), []);
   });
 

@@ -3,7 +3,7 @@
 // the machine that made it; bad parts are one line, exit 2, and nothing is written.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, expectUsage, scratch } from './helpers.js';
 import { BENCHMARKS, selectedBenchmarks } from '../bench/index.js';
@@ -60,11 +60,17 @@ describe('bench shards', () => {
 
   it('refuses overlapping, missing, foreign and edited parts (one line, exit 2, nothing written)', () => {
     const all = ['end-to-end', 'startup', 'micro'];
-    const a = write('a', part(all, 1, 2, 'A'));
+    let a = write('a', part(all, 1, 2, 'A'));
     const b = write('b', part(all, 2, 2, 'B'));
     const other = write('c', part(all, 2, 2, 'B', { quick: false, seed: 1, version: '0.1.0' }));
     const edited = write('d', { ...part(all, 2, 2, 'B'), sections: [] });
     const whole = write('e', { ...part(all, 1, 1, 'A'), shard: undefined });
+    const withBuild = (d: BenchReport, sha: string): BenchReport => ({ ...d, environment: { ...d.environment, engineSha256: sha } });
+    a = write('a', withBuild(part(all, 1, 2, 'A'), 'a'.repeat(64)));
+    const otherBuild = write('b2', withBuild(part(all, 2, 2, 'B'), 'b'.repeat(64)));
+    const cut = withBuild(part(all, 2, 2, 'B'), 'a'.repeat(64));
+    delete (cut.sections[0] as Partial<Section>).metrics;
+    const noMetrics = write('d2', cut);
     const matrix = join(dir, 'm.json');
     writeFileSync(matrix, JSON.stringify({ schema: 'gartbench.matrix/1', cells: [] }));
     const out = join(dir, 'merged');
@@ -75,6 +81,8 @@ describe('bench shards', () => {
       [[a, edited], /not shard 2\/2's \(was the file edited\?\)/],
       [[whole], /a whole bench report, not a shard's part/],
       [[a, matrix], /is not a bench report, but .* is: merge bench parts or matrix parts, not both/],
+      [[a, otherBuild], /another run .*another engine build \(engine bbbbbbbbbbbb, not aaaaaaaaaaaa\)/],
+      [[a, noMetrics], /d2.*: a section is malformed \(startup lacks one of tables, metrics, charts, targets, notes; was the file edited\?\)/],
     ];
     for (const [files, pattern] of cases) {
       const r = cli('merge', ...files, '--out', out);
@@ -91,6 +99,18 @@ describe('bench shards', () => {
     assert.equal(into.code, 2);
     assert.match(into.stderr, /holds the part .* which the merged report.json would replace/);
     assert.equal(JSON.parse(readFileSync(a, 'utf8')).shard.index, 1, 'the part is untouched');
+  });
+
+  it('an --out DIR where one report file cannot go: exit 2 before anything is written, and the user\'s files stay as they were', () => {
+    const all = ['end-to-end', 'startup', 'micro'];
+    const out = join(dir, 'occupied');
+    mkdirSync(join(out, 'benchmark.json'), { recursive: true });
+    writeFileSync(join(out, 'report.md'), 'my notes\n');
+    const r = cli('merge', write('o1', part(all, 1, 2, 'A')), write('o2', part(all, 2, 2, 'B')), '--out', out);
+    expectUsage(r, /^gartbench: --out: '.*occupied\/benchmark\.json' is a directory; the report's benchmark\.json goes there: move it away or give another --out DIR\n$/);
+    assert.equal(readFileSync(join(out, 'report.md'), 'utf8'), 'my notes\n');
+    for (const f of ['report.html', 'report.json']) assert.equal(existsSync(join(out, f)), false, f);
+    assert.deepEqual(readdirSync(out).sort(), ['benchmark.json', 'report.md'], 'no temporary file left either');
   });
 
   it('a good merge writes the four report files and prints the report', () => {

@@ -100,21 +100,38 @@ export function emit(values: Values, io: Io, doc: unknown, human: () => string):
 /** Writes `text` to `path` through a temporary file and a rename; the target is checked again
  * just before, so what changed since the first check is not replaced either. */
 export function writeAtomic(path: string, text: string): void {
-  const dir = dirname(path);
-  let tmp: string | undefined;
+  writeAtomicAll([[path, text]]);
+}
+
+/** Writes several files as writeAtomic does, all or none: every temporary file is written and every
+ * target checked again before the first rename, so a failure leaves every target as it was. */
+export function writeAtomicAll(files: readonly (readonly [path: string, text: string])[]): void {
+  const staged: [tmp: string, path: string][] = [];
+  let at = files[0]?.[0] ?? '';
   try {
-    makeDirectories(dir);
-    tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-    writeFileSync(tmp, text, { flag: 'wx' });
-    const problem = targetProblem(path, []);
-    if (problem) throw new UsageError(msg.outUnusable(path, problem));
-    const old = modeOf(path);
-    if (old !== undefined) chmodSync(tmp, old);
-    renameSync(tmp, path);
+    for (const [path, text] of files) {
+      at = path;
+      const dir = dirname(path);
+      makeDirectories(dir);
+      const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+      writeFileSync(tmp, text, { flag: 'wx' });
+      staged.push([tmp, path]);
+    }
+    for (const [tmp, path] of staged) {
+      at = path;
+      const problem = targetProblem(path, []);
+      if (problem) throw new UsageError(msg.outUnusable(path, problem));
+      const old = modeOf(path);
+      if (old !== undefined) chmodSync(tmp, old);
+    }
+    for (const [tmp, path] of staged) {
+      at = path;
+      renameSync(tmp, path);
+    }
   } catch (e) {
-    if (tmp) rmSync(tmp, { force: true });
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
     if (e instanceof UsageError) throw e;
-    throw new OutputError(msg.outUnusable(path, msg.outCannot(fsReason(e))));
+    throw new OutputError(msg.outUnusable(at, msg.outCannot(fsReason(e))));
   }
 }
 
