@@ -182,3 +182,29 @@ describe('6.12 xen_swiotlb_free_coherent destroys only what the allocation excha
     }
   });
 });
+
+describe('a script\'s sync of part of a mapping is dma_sync_single_range_for_* (handle, offset into the mapping, size)', () => {
+  it('2.6.37 dma-debug checks it at the handle with offset + size where the dma ops have the range hook; ppc64\'s have none', () => {
+    const path = script(dir, 'range-sync.jsonl', [
+      { op: 'alloc', buf: 'a', pages: 3 }, { op: 'map', buf: 'a', dir: 'from_device', offset: 0, size: 8192 },
+      { op: 'sync_for_cpu', buf: 'a', dir: 'from_device', offset: 4096, size: 4096 },
+      { op: 'sync_for_cpu', buf: 'a', dir: 'from_device', offset: 4096, size: 8192 },
+      { op: 'unmap', buf: 'a', dir: 'from_device', size: 8192 }, { op: 'free', buf: 'a' },
+    ]);
+    const reports = (platform: string, kernel: string, engine: string) => {
+      const r = cli('replay', path, '--platform', platform, '--kernel', kernel, '--engine', engine, '--json', ...SMALL);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout).dmaDebug as { class: string; op: number; message: string }[]).map((d) => [d.class, d.op, d.message]);
+    };
+    for (const engine of ['wasm', 'js']) {
+      // x86 swiotlb: debug_dma_sync_single_range_for_cpu finds the mapping; the second runs past its 8 KiB.
+      const x86 = reports('bare-metal', '2010', engine);
+      assert.deepEqual(x86.map(([c, op]) => [c, op]), [['sync-outside', 4]], engine);
+      assert.match(String(x86[0]![2]), /\[allocation size=8192 bytes\] \[sync offset\+size=12288\]$/);
+      // ppc64's dma_iommu_ops: dma_sync_single_range_for_cpu is dma_sync_single_for_cpu at handle + offset, which 2.6.37's exact lookup does not find.
+      assert.deepEqual(reports('iommu', '2010', engine).map(([c, op]) => [c, op]), [['sync-unknown', 3], ['sync-unknown', 4]], engine);
+      // 6.12 makes the two calls one: contained, then past the end (no entry contains it).
+      assert.deepEqual(reports('bare-metal', 'modern', engine).map(([c, op]) => [c, op]), [['sync-unknown', 4], ['map-error-unchecked', 5]], engine);
+    }
+  });
+});

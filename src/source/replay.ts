@@ -82,7 +82,7 @@ export class ReplayTranslator {
       if (k !== 'op' && !fields.includes(k)) fail(`${op}: unknown field ${shown(k)} (valid: ${listOf(['op', ...fields])})`);
     }
     const f = new Fields(r, fail);
-    const emit = (code: number, a = 0, b = 0, c = 0, d = 0) => this.sink.push(code, a, b, c, d, lineNo);
+    const emit = (code: number, a = 0, b = 0, c = 0, d = 0, e = 0, g = 0) => this.sink.push(code, a, b, c, d, lineNo, e, g);
 
     switch (op) {
       case 'alloc':
@@ -149,7 +149,11 @@ export class ReplayTranslator {
         const dir = Dir[f.choice('dir', DIRS)];
         const [offset, size] = this.range(f, b, fail);
         const code = op === 'map' ? Op.MAP : op === 'sync_for_device' ? Op.SYNC_FOR_DEVICE : Op.SYNC_FOR_CPU;
-        emit(code, b.slot, dir, offset, size);
+        // A sync of part of a mapping is the call a driver makes for it, dma_sync_single_range_for_*
+        // (handle, offset into the mapping, size): the sync op's word f (1), which only 2.6.37's
+        // dma-debug tells from a sync at handle + offset (driver/bufferOps.ts; 6.12 makes them one).
+        if (code === Op.MAP) emit(code, b.slot, dir, offset, size);
+        else emit(code, b.slot, dir, offset, size, 0, 1);
         return;
       }
       case 'unmap': {
