@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { COUNTERS, type CounterName } from '../src/engine/abi.js';
 import { defaultCosts, modeledCost } from '../src/report/costs.js';
-import { verdictCell } from '../src/report/format.js';
+import { verdictWhyCell } from '../src/report/format.js';
 import type { Result } from '../src/report/result.js';
 import { timedMetric } from './metrics.js';
 import { type Stat, round3, scaled, statCell } from './stats.js';
@@ -118,7 +118,7 @@ export const copyBandwidth: BenchModule = {
       // More ns per byte is fewer MiB/s: the slowest copy sample gives the lowest figure.
       const withMeasured = med === null ? '—' : `${mib(med)} (${mib(at(m.nsPerByte.max))}–${mib(at(m.nsPerByte.min))})`;
       const change = med === null || r.modeled.mibPerSec === null ? '—' : `${((med / r.modeled.mibPerSec - 1) * 100).toFixed(0)}%`;
-      return [r.scenario.platform, r.scenario.strategy!, verdictCell(r), (r.counters.bounceBytes! / MiB).toFixed(0), mib(r.modeled.mibPerSec), withMeasured, change];
+      return [r.scenario.platform, r.scenario.strategy!, verdictWhyCell(r), (r.counters.bounceBytes! / MiB).toFixed(0), mib(r.modeled.mibPerSec), withMeasured, change];
     });
     const ns = (v: number) => v.toFixed(4);
     return {

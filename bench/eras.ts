@@ -8,7 +8,7 @@ import { resultsOf } from '../src/report/results.js';
 import { STRATEGY_CHOICES, columnOf, platformsOf } from '../src/run/matrix.js';
 import { type Plan, planWorkload } from '../src/run/plan.js';
 import type { DeviceName } from '../src/source/scenario.js';
-import { verdictCell } from '../src/report/format.js';
+import { verdictWhyCell } from '../src/report/format.js';
 import { exactMetric } from './metrics.js';
 import { rankable } from './strategies.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
@@ -57,7 +57,7 @@ export async function measureEras(s: EraSweep, seed: number, log: (l: string) =>
         const now = find('modern', device, platform, strategy)!;
         const auto = `auto → ${then ? `${then.scenario.strategy} (2010), ` : ''}${now.scenario.strategy}${then ? ' (modern)' : ''}`;
         rows.push([device, platform, strategy === 'auto' ? auto : strategy,
-          then ? verdictCell(then) : '— (not in 2.6.37)', then ? cost(then) : '—', verdictCell(now), cost(now)]);
+          then ? verdictWhyCell(then) : '— (not in 2.6.37)', then ? cost(then) : '—', verdictWhyCell(now), cost(now)]);
       }
     }
   }

@@ -83,7 +83,7 @@ export async function renderHtml(r: BenchReport): Promise<string> {
   const targets = r.sections.flatMap((s) => s.targets);
   if (targets.length) {
     parts.push('<h2>Targets</h2><p class="cap">Printed, never gated: CI fails only on an end-to-end ratio whose median fell below half its baseline (bench/compare.ts).</p>'
-      + await htmlTable({ columns: ['target', 'measured', 'met'], rows: targets.map((t) => [t.what, t.measured, t.met === false ? metText(false).toUpperCase() : metText(t.met)]) }));
+      + await htmlTable({ columns: ['target', 'measured', 'met'], rows: targets.map((t) => [t.what, t.measured, t.met === false ? metText(t).toUpperCase() : metText(t)]) }));
   }
   for (const s of r.sections) {
     parts.push(`<h2>${esc(s.title)}</h2><p class="q">${esc(s.question)}</p><p class="cap">${esc(madeBy(s).replaceAll('`', ''))}</p>`);

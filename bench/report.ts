@@ -23,7 +23,7 @@ export function renderMarkdown(r: BenchReport): string {
   const targets = r.sections.flatMap((s) => s.targets);
   if (targets.length) {
     out.push('## Targets', '', 'Printed, never gated: CI fails only on an end-to-end ratio whose median fell below half its baseline (bench/compare.ts).', '', '| target | measured | met |', '|---|---|---|');
-    for (const t of targets) out.push(`| ${t.what} | ${t.measured} | ${t.met === false ? `**${metText(false)}**` : metText(t.met)} |`);
+    for (const t of targets) out.push(`| ${t.what} | ${t.measured} | ${t.met === false ? `**${metText(t)}**` : metText(t)} |`);
     out.push('');
   }
   for (const s of r.sections) {

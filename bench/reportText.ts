@@ -1,5 +1,5 @@
 // Lines report.md and report.html share: the environment header, each section's "made by", a target's state.
-import type { BenchReport, Section } from './types.js';
+import type { BenchReport, Section, Target } from './types.js';
 
 /** The header line: what ran where, and how busy the machine was (1-minute load average). */
 export function environmentLine(r: BenchReport): string {
@@ -22,5 +22,5 @@ export function madeBy(s: Section): string {
 }
 
 /** A target is printed as met or not met beside what was measured, or not judged when measured
- * at another size than the target's (--quick); none gates CI. */
-export const metText = (met: boolean | null) => (met === null ? 'not judged: another size' : met ? 'met' : 'not met');
+ * at another size than the target's (--quick) or not at all (its notJudged); none gates CI. */
+export const metText = (t: Pick<Target, 'met'> & { notJudged?: string }) => (t.met === null ? `not judged: ${t.notJudged ?? 'another size'}` : t.met ? 'met' : 'not met');

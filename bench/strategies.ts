@@ -8,7 +8,7 @@ import type { Result } from '../src/report/result.js';
 import { resultsOf } from '../src/report/results.js';
 import { type Plan, planWorkload } from '../src/run/plan.js';
 import type { DeviceName, GattName, StrategyName, WorkloadName } from '../src/source/scenario.js';
-import { verdictCell } from '../src/report/format.js';
+import { verdictCell, verdictWhyCell } from '../src/report/format.js';
 import { exactMetric } from './metrics.js';
 import type { BenchContext, BenchModule, Chart, Section } from './types.js';
 
@@ -107,7 +107,7 @@ export const strategies: BenchModule = {
       columns: ['device', 'platform', 'strategy', 'verdict, completion', 'page moves made', 'stale', 'lost', 'foreign', 'modelled MiB/s', 'bounce MiB', 'hypercalls', 'swiotlb peak slots', 'map errors', 'alloc failures'],
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
-        return [r.scenario.device, r.scenario.platform, fix(r), verdictCell(r), `${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')}`,
+        return [r.scenario.device, r.scenario.platform, fix(r), verdictWhyCell(r), `${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')}`,
           c.staleReads!, c.lostWrites!, c.foreignReads!, r.modeled.mibPerSec ?? '—', (c.bounceBytes! / MiB).toFixed(0), c.hypercalls!, c.swiotlbPeakSlots!, c.mappingErrors!, c.allocFailures!];
       }),
     }));

@@ -91,8 +91,11 @@ export interface Chart {
 export interface Target {
   what: string;
   measured: string;
-  /** null: not judged, the figure was measured at another size than the target's (--quick). */
+  /** null: not judged, the figure was measured at another size than the target's (--quick), or not
+   * at all (notJudged says why). */
   met: boolean | null;
+  /** Why a target was not judged, when not for another size (a figure that could not be made). */
+  notJudged?: string;
 }
 
 export interface Section {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cli, expectUsage, scratch } from './helpers.js';
 import { BENCHMARKS, selectedBenchmarks } from '../bench/index.js';
 import { mergeBenchParts } from '../bench/merge.js';
-import { madeBy } from '../bench/reportText.js';
+import { madeBy, metText } from '../bench/reportText.js';
 import type { BenchReport, Section } from '../bench/types.js';
 import type { Environment } from '../bench/environment.js';
 
@@ -56,6 +56,14 @@ describe('bench shards', () => {
     assert.equal(merged.wallSeconds, 2);
     assert.equal(merged.shard, undefined);
     assert.match(madeBy(merged.sections[1]!), /on CPU-B, 2 cores/);
+  });
+
+  it('a section names the tool and engine that made it; a target not measured is not judged, not "not met"', () => {
+    const e = { ...env('CPU-A'), version: '0.1.0', engineSha256: 'c'.repeat(64) };
+    assert.match(madeBy(section('startup', e)), / by gartbench 0\.1\.0 \(engine cccccccccccc\), on CPU-A, 2 cores/);
+    assert.equal(metText({ met: null, notJudged: 'C not available' }), 'not judged: C not available');
+    assert.equal(metText({ met: null }), 'not judged: another size');
+    assert.equal(metText({ met: false }), 'not met');
   });
 
   it('refuses overlapping, missing, foreign and edited parts (one line, exit 2, nothing written)', () => {

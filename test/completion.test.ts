@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cli, scratch, script } from './helpers.js';
 import type { Result } from '../src/report/result.js';
+import { failureText, verdictCell, verdictWhyCell } from '../src/report/format.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 // Xen's low memory runs out half way: the issue's incomplete run, smaller.
@@ -49,6 +50,16 @@ describe('completion', () => {
     assert.ok(lines[i]!.startsWith(`verdict: COHERENT, ${pct}% moved — every CPU and GPU read saw the latest write`), lines[i]);
     assert.match(lines[i + 1]!, /^completion: INCOMPLETE — \d+% moved \([\d,]+ of 8,192 page moves\): \d+ allocation failures, \d+ bind failures/);
     assert.match(r.stdout, /ns per moved page/);
+  });
+
+  it('a report table\'s cell gives the failures beside the verdict; a complete run, or one whose driver never came up, gives none', () => {
+    const r = json('run', ...STARVED) as Result;
+    const cell = verdictWhyCell(r);
+    assert.match(cell, /^coherent, \d+% moved: [\d,]+ allocation failures, [\d,]+ bind failures$/);
+    assert.ok(cell.startsWith(`${verdictCell(r)}: ${failureText(r)}`));
+    const whole = json('run', '--platform', 'bare-metal', '--pages', '300', '--bo-pages', '64', '--ram', '512M') as Result;
+    assert.equal(verdictWhyCell(whole), 'coherent');
+    assert.equal(verdictWhyCell({ ...r, completion: { ...r.completion, deviceDown: 'the driver never came up' } }), 'no driver');
   });
 
   it('completion counts page moves, not pages: churn reads pages back, so it moves more than --pages', () => {

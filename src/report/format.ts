@@ -123,6 +123,14 @@ export function verdictCell(r: Result): string {
   return moved === req ? verdict : `${verdict}, ${movedPercent(moved, req)} moved`;
 }
 
+/** A report table's cell: verdictCell and, when the work did not all get done, why, as INTERFACE's
+ * "coherent, 47% moved: 35 allocation failures, 17 bind failures". */
+export function verdictWhyCell(r: Result): string {
+  const cell = verdictCell(r);
+  const why = r.completion.pagesMoved === r.completion.pagesRequested || r.completion.deviceDown ? '' : failureText(r);
+  return why ? `${cell}: ${why}` : cell;
+}
+
 export function scenarioLine(r: Result): string {
   const s = r.scenario;
   const parts = [`platform ${s.platform}`, `device ${s.device}`];
