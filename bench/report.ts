@@ -51,7 +51,7 @@ export async function writeReport(dir: string, r: BenchReport): Promise<string[]
     'report.md': renderMarkdown(r),
     'report.html': await renderHtml(r),
     'report.json': toJson(r),
-    'benchmark.json': toJson(benchmarkJson(r.sections.flatMap((s) => s.metrics))),
+    'benchmark.json': toJson(r.sections.flatMap((s) => benchmarkJson(s.metrics, s.environment ?? r.environment))),
   };
   writeAtomicAll(Object.entries(files).map(([name, text]) => [join(dir, name), text] as const));
   return Object.keys(files).map((f) => join(dir, f));

@@ -50,7 +50,14 @@ describe('gartbench bench --quick --only strategies,copy-bandwidth', () => {
   });
 
   it('benchmark.json: bigger-is-better entries; no corrupt or incomplete run ranked; every timed entry has range', () => {
-    const metrics = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number; range?: string; extra?: string }[];
+    const written = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number; range?: string; extra?: string }[];
+    // A --quick figure says so in its name, and every entry names what made it.
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const m of written) {
+      assert.ok(m.name.endsWith(' [--quick]'), m.name);
+      assert.match(m.extra ?? '', new RegExp(`made by gartbench ${version.replace(/\./g, '\\.')} \\(engine [0-9a-f]{12}\\), node v\\d.*, seed 1, --quick, `), m.name);
+    }
+    const metrics = written.map((m) => ({ ...m, name: m.name.slice(0, -' [--quick]'.length) }));
     const cells = resultsOf(report());
     const modelled = metrics.filter((m) => m.name.startsWith('modelled '));
     assert.ok(modelled.length > 0, 'strategies are ranked');

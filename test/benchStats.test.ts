@@ -61,6 +61,12 @@ describe('benchmark.json entries', () => {
       exactMetric('modelled', 'MiB/s', 90.3, 'modelled'),
     ]);
     assert.deepEqual(out.map((o) => Object.keys(o)), [['name', 'unit', 'value', 'range', 'extra'], ['name', 'unit', 'value', 'extra']]);
+    const env = { node: 'v20.20.2', cpu: 'AMD EPYC', cores: 2, memoryGiB: 24, platform: 'linux-x64', commit: 'abc1234', seed: 7, quick: true, date: 'D', version: '0.1.0', engineSha256: 'e'.repeat(64) };
+    const [made] = benchmarkJson([exactMetric('modelled', 'MiB/s', 90.3, 'modelled')], env) as { name: string; extra: string }[];
+    assert.equal(made!.name, 'modelled [--quick]');
+    assert.equal(made!.extra, 'modelled; made by gartbench 0.1.0 (engine eeeeeeeeeeee), node v20.20.2, AMD EPYC, 2 cores, commit abc1234, seed 7, --quick, D');
+    const [full] = benchmarkJson([exactMetric('modelled', 'MiB/s', 90.3, 'modelled')], { ...env, quick: false }) as { name: string }[];
+    assert.equal(full!.name, 'modelled');
   });
 
   it('a timed figure without range, or without a finite value, is refused', () => {
