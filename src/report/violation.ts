@@ -117,7 +117,8 @@ export function violationFrom(raw: bigint[] | null, ctx: ExplainContext): Violat
     slot: num(w.slot),
     mfn: num(w.mfn),
     gpuPage: num(w.gpuPage),
-    pte: reader === 'gpu' || via === 'gatt' ? hex(w.pte) : null,
+    // Off the table, what the chipset took for an entry is not modelled: no value to give.
+    pte: (reader === 'gpu' || via === 'gatt') && !offTable(w) ? hex(w.pte) : null,
     seenOp: seenOp === null ? null : ctx.origin(seenOp),
     expectedOp: expectedOp === null ? null : ctx.origin(expectedOp),
     detail: explain(w, ctx),
@@ -128,12 +129,20 @@ function bufferName(id: bigint, ctx: ExplainContext): string {
   return ctx.names ? `buffer '${ctx.names(Number(id))}' (#${id})` : `buffer #${id}`;
 }
 
+/** AGP's pages and GPU path in their own words: agpgart's allocation, not TTM's; the aperture, not a GART. */
+function agpWriteName(code: number, ctx: ExplainContext): string | undefined {
+  if (code === Op.TT_POPULATE) {
+    return ctx.gatt === 'dma-coherent' ? "the zero-fill of the AGP pages when dma_alloc_coherent() gave them" : "the zero-fill of the AGP pages when agp_generic_alloc_pages() allocated them (__GFP_ZERO)";
+  }
+  return code === Op.GPU_WRITE ? "the GPU's write through the AGP aperture (GATT)" : undefined;
+}
+
 /** What a stamp holds, in words: "the CPU's write of op 17". */
 function dataText(hi: bigint, lo: bigint, code: number, ctx: ExplainContext, owner: bigint): string {
   const op = writerOp(lo, hi);
   if (op === null) return 'nothing ever written there';
   const dev = (lo >> 31n) & 1n;
-  const what = WRITE_NAME[code] ?? (dev ? 'a device write' : 'a CPU write');
+  const what = (ctx.device === 'agp' ? agpWriteName(code, ctx) : undefined) ?? WRITE_NAME[code] ?? (dev ? 'a device write' : 'a CPU write');
   if (hi === 0n && hi !== owner && code === Op.GPU_WRITE) {
     // A GPU write through an entry no live buffer owned (one a freed buffer left behind): the only
     // write stamped with no owner.
@@ -192,6 +201,12 @@ function addressHop(w: Words, ctx: ExplainContext, nameError = true): string {
   }
 }
 
+/** The chipset read the GATT entry from a frame that is not the table the CPU filled (the bridge
+ * base is not the table's machine address): what it took for an entry there is not modelled. */
+function offTable(w: Words): boolean {
+  return Number(w.via) === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn);
+}
+
 /** Where a valid GATT entry sends the GPU, against the page's own frame. */
 function gattTarget(w: Words): string {
   if (w.pageMfn < 0n) return '';
@@ -211,6 +226,12 @@ function gpuHops(w: Words, ctx: ExplainContext, writes = false): string[] {
     const what = bridgeBase(ctx);
     const hops = [`GPU page ${w.gpuPage}`, `the chipset reads GATT entry ${w.gpuPage} at machine ${hex(w.gattEntryAddr)} (bridge base ${hex(base)}${what ? `: ${what}` : ''}): ${where}${privateGatt(w) ? `, ${PRIVATE}` : ''}`];
     const valid = (w.pte & 1n) !== 0n;
+    // agp_generic_create_gatt_table gave the bridge that address: the chipset fetches whatever the frame holds there.
+    if (offTable(w) && !privateGatt(w)) {
+      const holder = w.hopPfn >= 0n ? `pfn ${hex(w.hopPfn)}'s data` : ctx.platform === 'xen-pv' ? "Xen's or another domain's memory" : 'memory that is no page of this guest';
+      hops.push(`what that frame holds at that offset (${holder}), which the chipset takes for the entry, is not modelled: the GPU's ${writes ? 'writes go' : 'reads come from'} wherever it points, never this page (taken here as no valid entry)`);
+      return hops;
+    }
     hops.push(valid ? `entry ${hex(w.pte)} sends the GPU to machine ${hex(w.dmaAddr)}${gattTarget(w)}, past any IOMMU${privateTarget(w) ? `, ${PRIVATE}` : ''}` : `${privateGatt(w) ? 'the chipset gets no entry' : `entry ${hex(w.pte)} is not valid`}: ${nothing}`);
     return hops;
   }
@@ -302,8 +323,8 @@ function reasonText(w: Words, ctx: ExplainContext): string {
     return 'the IOVA is read-only (a DMA_TO_DEVICE mapping: 6.12 dma_info_to_prot gives IOMMU_READ alone, ppc64 tce_build no TCE_PCI_WRITE): a device write through it faults and never reaches the page';
   }
   if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu reached these bytes after it${partial})`;
-  if (via === Via.gatt && w.gattEntryAddr >= 0n && (BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.gattTableMfn)) {
-    return 'the bridge was given an address that is not the machine address of the table';
+  if (offTable(w)) {
+    return 'the bridge was given an address that is not the machine address of the table, so the chipset reads its entries from another frame';
   }
   if (via === Via.gatt && w.failedMap === 1n) {
     // A replay's gart_bind on AGP wrote the handle a failed map returned (D24) into the GATT.
