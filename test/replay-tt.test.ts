@@ -99,6 +99,20 @@ describe('tt_* ops in a replay script', () => {
       if (want.stale > 0) assert.match(wasm.firstViolation.detail, /the entry holds the bounce slot the map returned/);
     });
   }
+  it('agp, --gatt fsb-hooks on xen-pv: a page neither mapped nor coherent goes in as its machine address (virt_to_fsb), so a page exchanged below 4 GiB is reached, and one above is cut to 32 bits', () => {
+    const ops = (exchange: boolean) => [{ op: 'alloc', buf: 'a', pages: 2, zone: 'dma32' }, ...(exchange ? [{ op: 'exchange', buf: 'a', addressBits: 32 }] : []),
+      { op: 'cpu_write', buf: 'a' }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }, { op: 'gpu_read', gpuPage: 0, pages: 2 }, { op: 'gart_unbind', gpuPage: 0, pages: 2 }, { op: 'free', buf: 'a' }];
+    for (const engine of ['wasm', 'js']) {
+      const low = replay(`agp-fsb-low-${engine}`, ops(true), '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'xen-pv', '--engine', engine);
+      assert.equal(low.verdict, 'coherent', engine);
+      assert.equal(low.counters.gpuReads, 2);
+      // phys: the same page's entry is page_to_phys, a pseudo-physical address (and so is the table's base).
+      assert.equal(replay(`agp-phys-low-${engine}`, ops(true), '--device', 'agp', '--gatt', 'phys', '--platform', 'xen-pv', '--engine', engine).verdict, 'corrupt');
+      const high = replay(`agp-fsb-high-${engine}`, ops(false), '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'xen-pv', '--engine', engine);
+      assert.equal(high.counters.foreignReads, 2, engine);
+      assert.match(high.firstViolation.detail, /the page's machine address 0x[0-9a-f]{9,} does not fit the 32-bit GATT entry \(agp_generic_insert_memory writes each entry with writel\), so the entry names a frame below 4 GiB/);
+    }
+  });
   it('agp: with no table (fsb-hooks could not exchange one: --xen-low-free 0) a gart_bind is a bind failure; an unmapped bounce slot is not called a missing sync', () => {
     const none = replay('agp-none', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }], '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'xen-pv', '--xen-low-free', '0');
     assert.deepEqual([none.extra.bindFailures, none.counters.gartWrites], [1, 0]);

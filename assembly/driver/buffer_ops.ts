@@ -19,7 +19,7 @@ import { check_unmap, check_sync, debug_mapping_error, debug_type, debug_set_qui
 import { gart_set, gart_tlb_flush } from '../drm/gart';
 import { is_agp, gatt_exists, gatt_entry_count, agp_range_busy, agp_insert_entry } from '../drm/agp_gatt';
 import { buf, buf_set, b_recorded, m_offset, b_pfn, b_order, b_pages, b_exch, b_handle, set_b_exch, set_mapping, kill_mapping,
-  m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, driver_handle, page_handle, page_handle_failed, unmap_handle,
+  m_has, m_live, m_dma, set_m_dma, m_size, m_dir, m_sg_next, set_m_sg_next, byte_handle, driver_handle, page_handle, agp_page_addr, page_handle_failed, unmap_handle,
   keep_freed_handle, freed_handle_kept, B_COH, M_OUT } from './buffers';
 import { buffer_write } from './access';
 
@@ -382,7 +382,7 @@ export function gart_bind(slot: i32, first: i32): void {
     const n = min(b_pages(b), gatt_entry_count() - first);
     if (first < 0 || n <= 0) return;
     if (agp_range_busy(first, n)) { count(C_GATT_BUSY); return; }
-    for (let i = 0; i < n; i++) agp_insert_entry(first + i, page_handle(b, i), slot, rec_id(b), b_pfn(b) + i, page_handle_failed(b, i, err)); // D24
+    for (let i = 0; i < n; i++) agp_insert_entry(first + i, agp_page_addr(b, i), slot, rec_id(b), b_pfn(b) + i, page_handle_failed(b, i, err)); // D24
     count(C_TLB_FLUSHES);
     return;
   }

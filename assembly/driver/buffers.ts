@@ -9,6 +9,8 @@ import { PAGE_SHIFT, PAGE_SIZE, DMA_MAPPING_ERROR } from '../abi';
 import { SLOT_BODY, SLOT_BYTES, KIND_COHERENT, KIND_TT, slot_rec, rec_kind } from '../layout';
 import { MAP_FAILED, OUT_HOW, OUT_FIRST, OUT_COUNT, OUT_BYTES } from '../dma/mapping';
 import { COH_HANDLE, COH_EXCH } from '../dma/coherent';
+import { gatt_fsb } from '../drm/agp_gatt';
+import { pfn_to_mfn } from '../sim/translate';
 
 // Buffer record: the slot header (layout.ts), then the block (first pfn, order, pages used,
 // zone), the coherent outcome (dma/coherent.ts: handle, exchanged order), and the last streaming
@@ -99,6 +101,15 @@ export function byte_handle(b: usize, offset: i32): u64 {
 }
 
 @inline export function page_handle(b: usize, i: i32): u64 { return byte_handle(b, i * PAGE_SIZE); }
+
+/** What agp_generic_insert_memory writes for page i of a replay's buffer: its handle (page_to_phys
+ * of a page neither mapped nor coherent), but with a table made through the fsb hooks the driver's
+ * virt_to_fsb of such a page, its machine address (phys_to_machine under Xen, itself elsewhere). */
+export function agp_page_addr(b: usize, i: i32): u64 {
+  const at = i * PAGE_SIZE;
+  const handled = rec_kind(b) == KIND_COHERENT || (m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b));
+  return gatt_fsb() && !handled ? <u64>pfn_to_mfn(b_pfn(b) + i) << PAGE_SHIFT : page_handle(b, i);
+}
 
 /** The handle a driver computes for byte `offset` of its mapping (a sync at handle + offset): the
  * mapping's handle plus the offset, a failed map's too (6.12's DMA_MAPPING_ERROR + k wraps to k − 1

@@ -35,6 +35,8 @@ export function agp_init(family_is_agp: bool): void { agp_device = family_is_agp
 @inline export function is_agp(): bool { return agp_device; }
 @inline export function gatt_exists(): bool { return gatt_pfn >= 0; }
 @inline export function gatt_entry_count(): i32 { return gatt_entries; }
+/** The table came with the fsb hooks (Keir's virt_to_fsb): the driver's entries are machine addresses too. */
+@inline export function gatt_fsb(): bool { return gatt_pfn >= 0 && gatt_mode == GATT_MODE_FSB_HOOKS; }
 /** The table's pages while it exists (its buddy block; 0 without a table). */
 export function gatt_table_pages(): i32 { return gatt_pfn >= 0 ? gatt_pages : 0; }
 

@@ -333,6 +333,11 @@ function reasonText(w: Words, ctx: ExplainContext): string {
   if (via === Via.gatt && (w.pte & 1n) !== 0n && w.pageMfn >= 0n && (BigInt.asUintN(64, w.dmaAddr) >> BigInt(PAGE_SHIFT)) !== BigInt(w.pageMfn)) {
     // A replay's gart_bind on agp puts the map's handle in the entry: an older copy there is a bounce slot's.
     if (kind === ViolationKind.stale) return "the entry holds the bounce slot the map returned, not the page's machine address, and the slot holds an older copy of these bytes than the latest write (a sync after the write copies it there while the mapping lives; after the unmap none does)";
+    // agp_generic_insert_memory writes each entry with writel: a page at or above 4 GiB loses its top bits.
+    const pageAddr = BigInt(w.pageMfn) << BigInt(PAGE_SHIFT);
+    if (pageAddr >= 1n << 32n && BigInt.asUintN(64, w.dmaAddr) === (pageAddr & 0xffff_f000n)) {
+      return `the page's machine address ${hex(pageAddr)} does not fit the 32-bit GATT entry (agp_generic_insert_memory writes each entry with writel), so the entry names a frame below 4 GiB: agpgart's pages must lie below 4 GiB (GFP_DMA32, and under Xen an exchange to 32 address bits)`;
+    }
     return "the entry holds an address that is not the page's machine address, and the chipset translates nothing";
   }
   if (w.failedMap === 2n) {

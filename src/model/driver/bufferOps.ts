@@ -2,7 +2,7 @@
 // alloc_pages, dma_alloc_coherent, dma_map_single, dma_sync_single_*, dma_unmap_single,
 // xen_create_contiguous_region and a GART bind — what a 2010 driver does with one buffer, checked
 // by dma-debug. A buffer keeps only its last mapping.
-import { AllocForm, DebugType, Dir, Kernel, OP_ATTR_AFTER_UNMAP, OP_ATTR_SKIP_CPU_SYNC, OP_SYNC_SG_ALL, OP_SYNC_SG_NONE, PAGE_SIZE, SYNC_CHECK_MAX, UNIT_SIZE, Zone } from '../../engine/abi.js';
+import { AllocForm, DebugType, Dir, GattMode, Kernel, OP_ATTR_AFTER_UNMAP, OP_ATTR_SKIP_CPU_SYNC, OP_SYNC_SG_ALL, OP_SYNC_SG_NONE, PAGE_SIZE, SYNC_CHECK_MAX, UNIT_SIZE, Zone } from '../../engine/abi.js';
 import { adopt, vacate } from '../layout.js';
 import { cpuReach, nextBufId, nextStamp, writeRange } from '../sim/stamps.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -282,6 +282,16 @@ export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
   gartTlbFlush(s);
 }
 
+/** What agp_generic_insert_memory writes for page i of a replay's buffer: its handle, but with a table
+ * made through the fsb hooks the machine address of a page neither mapped nor coherent (virt_to_fsb;
+ * assembly/driver/buffer_ops.ts agp_page_addr). */
+function agpPageAddr(s: TtState, buf: Buffer, i: number): number {
+  const at = i * PAGE_SIZE;
+  const m = buf.mapping;
+  const handled = buf.kind === 'coherent' || (m !== null && at >= m.offset && at < m.offset + m.size);
+  return s.gatt?.mode === GattMode.fsbHooks && !handled ? s.machine.mfnOf(buf.pfn + i) * PAGE_SIZE : pageHandle(buf, i);
+}
+
 /** On the AGP device (T16): agp_generic_insert_memory of the buffer's page handles into the GATT a
  * replay's bring-up made, clipped to its entries: -EBUSY over a used entry (nothing written), else
  * one entry a page and the bridge's one TLB flush (assembly/driver/buffer_ops.ts gart_bind). */
@@ -292,7 +302,7 @@ function agpGartBind(s: TtState, buf: Buffer, gpuPage: number, err: number): voi
   if (gpuPage < 0 || n <= 0) return;
   if (gatt.rangeBusy(gpuPage, n)) return void s.counters.gattBusy++;
   for (let i = 0; i < n; i++) {
-    gatt.table[gpuPage + i] = gattEntry(pageHandle(buf, i));
+    gatt.table[gpuPage + i] = gattEntry(agpPageAddr(s, buf, i));
     s.gart.setOwner(gpuPage + i, buf.id, buf.pfn + i, pageHandleFailed(buf, i, err)); // D24
     s.gpuFailed[gpuPage + i] = 0;
   }
