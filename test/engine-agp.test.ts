@@ -61,6 +61,16 @@ const insertCases: EngineCase[] = [
   { description: 'agp pages: one change per populate and one back per unpopulate, one call each however many pages',
     cfg: bareAgp, ops: [populate(0, 600, Pool.agp), unpopulate(0)],
     expect: { cachingChangeCalls: 2, cachingChangePages: 1200, pagesAllocated: 600, pagesFreed: 600 } },
+  // The proposal's dma_alloc_coherent pages are write-back on x86 too: agp_generic_alloc_pages still
+  // makes them uncached, and agp_generic_destroy_pages write-back again.
+  { description: 'dma-coherent agp pages on x86 are set uc and back to wb too',
+    cfg: bareAgp, ops: [populate(0, 4, Pool.agpCoherent), unpopulate(0)], expect: { cachingChangeCalls: 2, cachingChangePages: 8, coherentAllocs: 4 } },
+  // set_pages_array_uc/_wb are CONFIG_X86 only; 2010's iommu is ppc64 (map_page_into_agp: nothing), 6.12's x86.
+  ...[Pool.agp, Pool.agpCoherent, Pool.agpFsb].flatMap((pool) => [0, 1].map((kernel): EngineCase => ({
+    description: `agp pages (pool ${pool}) on ${kernel === 0 ? "2010's iommu, ppc64: no caching change" : "6.12's iommu, x86: uc and back to wb"}`,
+    cfg: agp(Platform.iommu, { kernel }), ops: [populate(0, 4, pool), unpopulate(0)],
+    expect: kernel === 0 ? { cachingChangeCalls: 0, cachingChangePages: 0, pagesFreed: 4 } : { cachingChangeCalls: 2, cachingChangePages: 8, pagesFreed: 4 },
+  }))),
   // A failed alloc jumps past set_pages_array_uc; agp_free_memory's destroy sets the pages it got back to wb.
   { description: 'agp pages: a populate the DMA32 zone cannot fill changes nothing to uc; its pages go back to wb in one call',
     cfg: bareAgp, ops: [populate(0, 200_000, Pool.agp), unpopulate(0)],

@@ -3,10 +3,10 @@
 // (alloc_fsb_pages / virt_to_fsb, LKML March 2005). Different: the chipset reads the GATT from
 // machine memory itself, through m2p and past any IOMMU, so only a machine address is right.
 
-import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT,
+import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT, PLATFORM_IOMMU, KERNEL_MODERN,
   PAGE_SIZE, AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID,
   C_GART_WRITES, C_TLB_FLUSHES, C_CACHING_CHANGE_CALLS, C_CACHING_CHANGE_PAGES } from '../abi';
-import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR } from '../layout';
+import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR, platform, kernel_era } from '../layout';
 import { count, machine_work_begin, machine_work_end } from '../sim/counters';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { free_block, get_order } from '../mm/page_alloc';
@@ -184,10 +184,12 @@ export function agp_gart_unbind(first: i32, pages: i32): void {
  * agp_generic_alloc_pages' set_pages_array_uc and agp_generic_destroy_pages' set_pages_array_wb
  * (2.6.37 generic.c): one call over the whole page array, however long (TTM's pools batch by 512;
  * agpgart does not). The alloc makes it only when every page came (a failure jumps past it, and
- * agp_allocate_memory's agp_free_memory then makes the wb call over the pages it got).
+ * agp_allocate_memory's agp_free_memory then makes the wb call over the pages it got). Both are
+ * CONFIG_X86 only: 2010's iommu platform is ppc64, whose map_page_into_agp (per page, in their
+ * place) does nothing, so it counts none; 6.12's iommu is x86's dma-iommu.
  */
 export function agp_set_pages_array(pages: i32): void {
-  if (pages <= 0) return;
+  if (pages <= 0 || (platform == PLATFORM_IOMMU && kernel_era != KERNEL_MODERN)) return;
   count(C_CACHING_CHANGE_CALLS);
   count(C_CACHING_CHANGE_PAGES, pages);
 }

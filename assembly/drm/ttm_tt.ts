@@ -140,6 +140,8 @@ function agp_alloc_pages(l: usize, n: i32, fsb: bool): i32 {
   return got;
 }
 
+// The proposal's dma_alloc_coherent in place of alloc_page: agp_generic_alloc_pages still makes
+// them uncached after (dma_alloc_coherent memory is write-back on x86, and AGP traffic is not snooped).
 function agp_coherent_pages(l: usize, n: i32): i32 {
   let got = 0;
   for (let i = 0; i < n; i++) {
@@ -148,6 +150,7 @@ function agp_coherent_pages(l: usize, n: i32): i32 {
     list_append(l, pfn);
     got++;
   }
+  if (got == n) agp_set_pages_array(got);
   return got;
 }
 
@@ -168,7 +171,7 @@ export function tt_unpopulate(slot: i32): void {
     case POOL_XEN_AWARE: ttm_put_pages(l, POOL_ID_XEN_AWARE, caching); break;
     case POOL_TTM_DMA: ttm_dma_unpopulate(l, caching); break;
     default: {
-      if (pool == POOL_AGP || pool == POOL_AGP_FSB) agp_set_pages_array(tt_held(t)); // back to wb, one call
+      agp_set_pages_array(tt_held(t)); // back to wb, one call (agp_generic_destroy_pages)
       let pfn = tt_head(t);
       while (pfn >= 0) {
         const next = page_next(pfn);

@@ -4,7 +4,7 @@
 // destroy_page for the pages themselves. The chipset reads the table at the bus address the
 // bridge was given, as a *machine* address behind no IOMMU: that is what breaks under Xen
 // (virt_to_phys) and on IOMMU platforms (dma_alloc_coherent). ENGINE.md §12 and §15 T6, T16–T20.
-import { AGP_ENTRIES_PER_PAGE, AGP_ENTRY_BYTES, AGP_VALID, GattMode, MAX_GATT_ENTRIES, PAGE_MASK, PAGE_SIZE, Zone } from '../../engine/abi.js';
+import { AGP_ENTRIES_PER_PAGE, AGP_ENTRY_BYTES, AGP_VALID, GattMode, Kernel, MAX_GATT_ENTRIES, PAGE_MASK, PAGE_SIZE, Platform, Zone } from '../../engine/abi.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
 import type { DmaState } from '../dma/mapping.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
@@ -154,9 +154,10 @@ export function agpGartUnbind(s: AgpState & { gpuFailed: Uint8Array }, gpuPage: 
 }
 
 /** agp_generic_alloc_pages' set_pages_array_uc, agp_generic_destroy_pages' set_pages_array_wb:
- * one call over the whole array (assembly/drm/agp_gatt.ts agp_set_pages_array says when). */
-export function agpSetPagesArray(s: { counters: { cachingChangeCalls: number; cachingChangePages: number } }, pages: number): void {
-  if (pages <= 0) return;
+ * one call over the whole array, on x86 only (assembly/drm/agp_gatt.ts agp_set_pages_array says
+ * when: not on 2010's iommu, ppc64). */
+export function agpSetPagesArray(s: AgpState, pages: number): void {
+  if (pages <= 0 || (s.cfg.platform === Platform.iommu && s.cfg.kernel !== Kernel.modern)) return;
   s.counters.cachingChangeCalls++;
   s.counters.cachingChangePages += pages;
 }

@@ -157,11 +157,13 @@ function zeroFillTt(s: TtState, tt: Tt): void {
  */
 function agpPopulate(s: TtState, tt: Tt): boolean {
   if (tt.pool === Pool.agpCoherent) {
+    // The proposal's dma_alloc_coherent in place of alloc_page; the pages are still made uncached after.
     for (let i = 0; i < tt.pages; i++) {
       const page = ttmDmaAllocPage(s, false);
       if (!page) return false;
       tt.addPage(page.pfn, page.handle, page.exchanged);
     }
+    agpSetPagesArray(s, tt.count);
     return true;
   }
   const exchanged = [false];
@@ -177,11 +179,11 @@ function agpPopulate(s: TtState, tt: Tt): boolean {
 
 /** agp_generic_destroy_pages (kinds 3, 5: back to wb, then freed) or dma_free_coherent (kind 4). */
 function agpUnpopulate(s: TtState, tt: Tt): void {
+  agpSetPagesArray(s, tt.count); // set_pages_array_wb
   if (tt.pool === Pool.agpCoherent) {
     for (let i = 0; i < tt.count; i++) ttmDmaFreePage(s, tt.pfn[i]!, tt.coh![i]!, tt.isExchanged(i), false);
     return;
   }
-  agpSetPagesArray(s, tt.count); // set_pages_array_wb
   for (let i = 0; i < tt.count; i++) ttFreePage(s, tt.pfn[i]!, tt.isExchanged(i));
 }
 
