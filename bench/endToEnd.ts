@@ -50,7 +50,7 @@ interface Way {
   tag: string;
   engineMs: (name: string) => number[];
   faults: (name: string) => number[];
-  /** Peak RSS in MB by run (only a process's own is known). */
+  /** Peak RSS in MiB by run (only a process's own is known). */
   rssMb?: (name: string) => number[];
   /** Whether each run built its machine on a memory handed on (only a later cell's is known). */
   handed?: (name: string) => boolean[];
@@ -168,7 +168,7 @@ export async function measureEndToEnd(c: EndToEndConfig, log: (l: string) => voi
     question: `How many simulated pages per second does a user's \`gartbench run\` get, for every strategy's upload on xen-pv r100 at ${at}, and how much faster is the Wasm engine than the reference model there?`,
     tables: [{
       caption: `Each command as its own process, as a user runs it (\`node bin/gartbench.mjs run … --json\`, started by the bench's small launcher): every run builds its machine on fresh memory, and the model starts with a cold JIT. ${rounds} Page faults and peak RSS: the process's own (getrusage at its exit, start-up included). The issue's target is judged on this table.`,
-      columns: [...columns, 'peak RSS MB', 'command'],
+      columns: [...columns, 'peak RSS MiB', 'command'],
       rows: tableRows(own),
     }, {
       caption: `The same commands in the bench's process, through the CLI's own entry point (src/cli/main.ts, with --json), the path \`gartbench run\` takes. ${rounds} Page faults: the minor faults this process took during the command. Here the model's later runs reuse the heap its earlier runs grew, while each Wasm run builds its machine on fresh memory (a run never keeps another's, src/run/pool.ts): the model takes fewer faults than in its own process, and on a machine whose first touches are dear (the scaling section's first-touch row) the ratio here is the lower. CI's baseline guards this table's ratios and the one above's.`,

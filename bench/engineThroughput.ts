@@ -7,7 +7,7 @@ import type { Engine, EngineKind } from '../src/engine/types.js';
 import { machineConfig } from '../src/run/machine.js';
 import { exactMetric, timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
-import { type Stat, pairedRatios, round3, statCell, summarize, summarizeAs } from './stats.js';
+import { type Stat, pairedRatios, readable, round3, statCell, summarize, summarizeAs } from './stats.js';
 import { dmaPathStream } from './streams.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
 
@@ -63,7 +63,7 @@ export const engineThroughput: BenchModule = {
       for (const kind of ['js', 'wasm'] as const) {
         const f = fig[`${kind}/${p}`]!;
         const vs = kind === 'js' ? 'baseline' : `${statCell(summarize(ratio(p)))}× faster`;
-        rows.push([ENGINE_NAME[kind], p, statCell(f.ms, (v) => v.toFixed(1)), statCell(f.rate), f.ms.samples, vs]);
+        rows.push([ENGINE_NAME[kind], p, statCell(f.ms, readable), statCell(f.rate), f.ms.samples, vs]);
       }
     }
 
@@ -100,7 +100,7 @@ export const engineThroughput: BenchModule = {
         {
           caption: `Engine memory for a 64 GiB Xen host with a 16 GiB guest: Wasm linear memory after init (the same on every run), and the most a run can grow it to, once every machine frame outside the guest and Xen's low range has been written (their stamps are committed in chunks as a run first writes them). Build time: median (min–max) of ${initMs.samples} builds.`,
           columns: ['host frames', 'engine MiB after init', 'bytes per frame', 'at most, MiB', 'bytes per frame at most', 'init ms', 'samples'],
-          rows: [[big.hostPages, (bytes / 2 ** 20).toFixed(0), perFrame.toFixed(1), (most / 2 ** 20).toFixed(0), (most / big.hostPages).toFixed(1), statCell(initMs, (v) => v.toFixed(0)), initMs.samples]],
+          rows: [[big.hostPages, (bytes / 2 ** 20).toFixed(0), perFrame.toFixed(1), (most / 2 ** 20).toFixed(0), (most / big.hostPages).toFixed(1), statCell(initMs, readable), initMs.samples]],
         },
       ],
       metrics: [

@@ -11,7 +11,7 @@ import {
 } from './innerloop/loop.js';
 import { timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
-import { pairedRatios, round3, statCell, summarize, summarizeAs } from './stats.js';
+import { pairedRatios, readable, round3, statCell, summarize, summarizeAs } from './stats.js';
 import type { BenchContext, BenchModule, Section } from './types.js';
 import { packageFile } from '../src/paths.js';
 
@@ -148,9 +148,9 @@ export const innerLoop: BenchModule = {
       const ts = fig(nsTs);
       const wa = fig(nsWasm);
       const c = cOut ? fig(nsC) : undefined;
-      const f2 = (v: number) => v.toFixed(2);
+      const f2 = readable;
       const row = (name: string, f: ReturnType<typeof fig>, vs: string, r: LoopResult) =>
-        [name, statCell(f.ns, f2), statCell(f.rate), f.ns.samples, vs, r.mismatches, hex(r.checksum)];
+        [name, statCell(f.ns, f2), statCell(f.rate), f.ns.samples, vs, r.mismatches.toLocaleString('en-US'), hex(r.checksum)];
       const rows: (string | number)[][] = [
         row('TypeScript (typed arrays)', ts, 'baseline', tsOut),
         row('AssemblyScript → Wasm', wa, `${statCell(summarize(wasmVsTs), f2)}×`, wasmOut),

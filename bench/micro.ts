@@ -12,7 +12,7 @@ import type { DeviceName } from '../src/source/scenario.js';
 import type { PlatformName } from '../src/engine/abi.js';
 import { timedMetric } from './metrics.js';
 import { timeRounds } from './rounds.js';
-import { pairedRatios, statCell, summarize, summarizeAs } from './stats.js';
+import { pairedRatios, readable, statCell, summarize, summarizeAs } from './stats.js';
 import type { Bar, BenchContext, BenchModule, Metric, Ratio, Section } from './types.js';
 
 type Word = [number, number?, number?, number?, number?];
@@ -114,13 +114,15 @@ export const micro: BenchModule = {
       // Still settling: the first and the second half of the rounds disagree by more than a quarter.
       const half = Math.floor(speedUp.length / 2);
       const [a, b] = [summarize(speedUp.slice(0, half)).median, summarize(speedUp.slice(half)).median];
-      if (Math.max(a, b) / Math.min(a, b) > 1.25) drifts.push(`${p.name} (${a.toFixed(1)}× in the first ${half} rounds, ${b.toFixed(1)}× in the last ${speedUp.length - half})`);
+      const drift = Math.max(a, b) / Math.min(a, b) > 1.25 ? `${a.toFixed(1)}× in the first ${half} rounds, ${b.toFixed(1)}× in the last ${speedUp.length - half}` : '';
+      if (drift) drifts.push(`${p.name} (${drift})`);
       for (const kind of ['js', 'wasm'] as const) {
         const s = summarize(ns(t[kind]!));
-        rows.push([p.name, p.unit, ENGINE_NAME[kind], statCell(s, (v) => v.toFixed(0)), s.samples, kind === 'js' ? 'baseline' : `${statCell(summarize(speedUp), (v) => v.toFixed(1))}× faster`]);
-        bars.push({ label: p.name, series: ENGINE_NAME[kind], value: s.median, lo: s.min, hi: s.max, text: `${s.median.toFixed(0)} ns` });
+        rows.push([p.name, p.unit, ENGINE_NAME[kind], statCell(s, readable), s.samples, kind === 'js' ? 'baseline' : `${statCell(summarize(speedUp), readable)}×`]);
+        bars.push({ label: p.name, series: ENGINE_NAME[kind], value: s.median, lo: s.min, hi: s.max, text: `${readable(s.median)} ns` });
       }
-      metrics.push(timedMetric(`micro: ${p.name} (Wasm)`, 'M reps/s', summarizeAs(t.wasm!, (ms) => p.reps / (ms * 1e3))));
+      const m = timedMetric(`micro: ${p.name} (Wasm)`, 'M reps/s', summarizeAs(t.wasm!, (ms) => p.reps / (ms * 1e3)));
+      metrics.push(drift ? { ...m, extra: `${m.extra}; still settling (Wasm ÷ model ${drift})` } : m);
     }
     return {
       id: 'micro',
@@ -128,7 +130,7 @@ export const micro: BenchModule = {
       question: 'What does each hot primitive cost on each engine (simulator time, not modelled kernel time)?',
       tables: [{
         caption: `ns per repetition: median (min–max) of ${rounds} timed batches per engine, after ${warmup} warm-up rounds; each round runs the reference model's batch, then the Wasm engine's (the machine is built outside the timed region). The reference model is each primitive's baseline row.`,
-        columns: ['primitive', 'one repetition', 'engine', 'ns per repetition', 'samples', 'vs baseline'],
+        columns: ['primitive', 'one repetition', 'engine', 'ns per repetition', 'samples', 'Wasm ÷ model, speed (below 1: slower)'],
         rows,
       }],
       metrics,

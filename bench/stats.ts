@@ -50,6 +50,11 @@ export function round3(v: number): string {
   return v.toFixed(Math.min(digits, 6));
 }
 
+/** A figure for a person: three significant digits, and from 1,000 up whole, with thousands separators. */
+export function readable(v: number): string {
+  return Number.isFinite(v) && Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : round3(v);
+}
+
 /** "37.9 (35.1–40.2)": the median with the smallest and largest sample. */
 export function statCell(s: Stat, fmt: (v: number) => string = round3): string {
   return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;

@@ -62,7 +62,7 @@ describe('bench: end to end, both engines (tiny)', async () => {
     for (const [t, table] of s.tables.entries()) {
       const rows = table.rows;
       const own = t === 0;
-      assert.equal(table.columns.at(-2), ['peak RSS MB', 'page faults', 'memory handed on'][t]);
+      assert.equal(table.columns.at(-2), ['peak RSS MiB', 'page faults', 'memory handed on'][t]);
       assert.equal(rows.length, 4 * 2 + 2);
       for (const r of rows) {
         assert.match(String(r[3]), SPREAD, 'engine wall ms');
