@@ -7,6 +7,7 @@ import { rankable } from './strategies.js';
 import { pairedRatios, statCell, summarize, summarizeAs } from './stats.js';
 import type { BenchContext, BenchModule, Metric, Section, Target } from './types.js';
 import { argvOf, commandLine, pow2, userPlan, userRun } from './userRun.js';
+import { verdictWhyCell } from '../src/report/format.js';
 
 /** The issue's target: the per-page cost at 2^22 pages within 1.3× of that at 2^18. */
 export const TARGET_SPAN = { small: 2 ** 18, large: 2 ** 22, within: 1.3 } as const;
@@ -87,7 +88,7 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
   const rows = c.sizes.map((p) => {
     const r = last[p]!.results[0]!;
     return [pow2(p), p.toLocaleString('en-US'), statCell(summarize(wall[p]!), (v) => v.toFixed(0)), statCell(summarize(nsPerPage(p)), (v) => v.toFixed(0)),
-      statCell(summarize(nsPerPageRun(p)), (v) => v.toFixed(0)), wall[p]!.length, `${r.verdict}${r.completion.pagesMoved === r.completion.pagesRequested ? '' : ', incomplete'}`, commandLine(sweepArgv(c, p))];
+      statCell(summarize(nsPerPageRun(p)), (v) => v.toFixed(0)), wall[p]!.length, verdictWhyCell(r), commandLine(sweepArgv(c, p))];
   });
   const span = `${pow2(c.large)} ÷ ${pow2(c.small)}`;
   const isTarget = c.small === TARGET_SPAN.small && c.large === TARGET_SPAN.large;
@@ -110,7 +111,7 @@ export async function measureCostPerPage(c: CostPerPageConfig, log: (l: string) 
   const modernRows = m.sizes.map((p) => {
     const r = modernLast[p]!.results[0]!;
     return [pow2(p), p.toLocaleString('en-US'), statCell(summarize(modernWall[p]!), (v) => v.toFixed(0)), statCell(summarize(modernNs(p)), (v) => v.toFixed(0)),
-      modernWall[p]!.length, `${r.verdict}${r.completion.pagesMoved === r.completion.pagesRequested ? '' : ', incomplete'}`, commandLine(modernArgv(c, p))];
+      modernWall[p]!.length, verdictWhyCell(r), commandLine(modernArgv(c, p))];
   });
   const largest = last[c.large]!.results[0]!;
   const metrics: Metric[] = [];

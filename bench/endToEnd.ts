@@ -10,6 +10,7 @@ import { type CommandVariant, argvOf, commandLine, commandRounds, pow2 } from '.
 import { processRunRounds } from './processRun.js';
 import { laterCellRounds } from './laterCell.js';
 import { type Result, counterRecord } from '../src/report/result.js';
+import { verdictWhyCell } from '../src/report/format.js';
 
 /** The issue's size and target: every strategy's upload at 2^19 pages, Wasm ≥ 10× the model. */
 export const TARGET_PAGES = 2 ** 19;
@@ -40,7 +41,7 @@ export function uploadArgv(c: EndToEndConfig, strategy: string, engine: string):
 }
 
 const complete = (r: Result) => r.completion.pagesMoved === r.completion.pagesRequested;
-const state = (r: Result) => `${r.verdict}${complete(r) ? '' : `, ${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')} page moves made`}`;
+const state = (r: Result) => `${verdictWhyCell(r)}${!complete(r) ? ` (${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')} page moves made)` : ''}`;
 
 /** One engine's figures for one command, by way of measurement (own process, this process, a
  * thread's later cell). */

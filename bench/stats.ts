@@ -52,8 +52,12 @@ export function round3(v: number): string {
 
 /** A figure for a person: three significant digits, and from 1,000 up whole, with thousands separators. */
 export function readable(v: number): string {
-  return Number.isFinite(v) && Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : round3(v);
+  const r = Number(round3(v)); // 999.6 is 1,000
+  return Number.isFinite(v) && Math.abs(r) >= 1000 ? Math.round(r).toLocaleString('en-US') : round3(v);
 }
+
+/** A count for a person: whole, with thousands separators. */
+export const countText = (n: number): string => n.toLocaleString('en-US');
 
 /** "37.9 (35.1–40.2)": the median with the smallest and largest sample. */
 export function statCell(s: Stat, fmt: (v: number) => string = round3): string {

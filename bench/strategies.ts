@@ -10,7 +10,7 @@ import { type Plan, planWorkload } from '../src/run/plan.js';
 import type { DeviceName, GattName, StrategyName, WorkloadName } from '../src/source/scenario.js';
 import { verdictCell, verdictWhyCell } from '../src/report/format.js';
 import { exactMetric } from './metrics.js';
-import { readable } from './stats.js';
+import { countText, readable } from './stats.js';
 import type { BenchContext, BenchModule, Chart, Section } from './types.js';
 
 export interface Sweep {
@@ -109,7 +109,7 @@ export const strategies: BenchModule = {
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
         return [r.scenario.device, r.scenario.platform, fix(r), verdictWhyCell(r), `${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')}`,
-          c.staleReads!, c.lostWrites!, c.foreignReads!, r.modeled.mibPerSec === null ? '—' : readable(r.modeled.mibPerSec), readable(c.bounceBytes! / MiB), readable(c.hypercalls!), readable(c.swiotlbPeakSlots!), readable(c.mappingErrors!), readable(c.allocFailures!)];
+          c.staleReads!, c.lostWrites!, c.foreignReads!, r.modeled.mibPerSec === null ? '—' : readable(r.modeled.mibPerSec), readable(c.bounceBytes! / MiB), countText(c.hypercalls!), countText(c.swiotlbPeakSlots!), countText(c.mappingErrors!), countText(c.allocFailures!)];
       }),
     }));
     // Only runs that were coherent and complete are ranked (benchmark.json is bigger-is-better).

@@ -2,7 +2,7 @@
 // made so that a timed one always has its range. No timing is asserted: only shapes and counts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIN_SAMPLES, median, pairedRatios, rangeText, scaled, statCell, summarize, summarizeAs } from '../bench/stats.js';
+import { MIN_SAMPLES, countText, median, pairedRatios, rangeText, readable, scaled, statCell, summarize, summarizeAs } from '../bench/stats.js';
 import { benchmarkJson, exactMetric, timedMetric } from '../bench/metrics.js';
 import { timeTasks } from '../bench/tiny.js';
 import { timeRounds } from '../bench/rounds.js';
@@ -67,6 +67,11 @@ describe('benchmark.json entries', () => {
     assert.equal(made!.extra, 'modelled; made by gartbench 0.1.0 (engine eeeeeeeeeeee), node v20.20.2, AMD EPYC, 2 cores, commit abc1234, seed 7, --quick, D');
     const [full] = benchmarkJson([exactMetric('modelled', 'MiB/s', 90.3, 'modelled')], { ...env, quick: false }) as { name: string }[];
     assert.equal(full!.name, 'modelled');
+  });
+
+  it('figures for a person: three significant digits, whole with separators from 1,000; counts always whole', () => {
+    assert.deepEqual([readable(35.04), readable(0.12345), readable(999.6), readable(1234.5), readable(111494)], ['35.0', '0.123', '1,000', '1,235', '111,494']);
+    assert.deepEqual([countText(7), countText(32547)], ['7', '32,547']);
   });
 
   it('a timed figure without range, or without a finite value, is refused', () => {

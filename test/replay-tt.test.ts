@@ -113,6 +113,11 @@ describe('tt_* ops in a replay script', () => {
       assert.match(high.firstViolation.detail, /the page's machine address 0x[0-9a-f]{9,} does not fit the 32-bit GATT entry \(agp_generic_insert_memory writes each entry with writel\), so the entry names a frame below 4 GiB/);
     }
   });
+  it('agp, --gatt phys on xen-pv in replay: a coherent page\'s entry is its handle, so the reason names the table alone', () => {
+    const r = replay('agp-phys-coh', [{ op: 'alloc_coherent', buf: 'c', pages: 1 }, { op: 'cpu_write', buf: 'c' }, { op: 'gart_bind', buf: 'c', gpuPage: 0 }, { op: 'gpu_read', gpuPage: 0, pages: 1 }],
+      '--device', 'agp', '--gatt', 'phys', '--platform', 'xen-pv');
+    assert.match(r.firstViolation.detail, /the bridge was given an address that is not the machine address of the table, so the chipset reads its entries from another frame$/);
+  });
   it('agp: with no table (fsb-hooks could not exchange one: --xen-low-free 0) a gart_bind is a bind failure; an unmapped bounce slot is not called a missing sync', () => {
     const none = replay('agp-none', [{ op: 'alloc', buf: 'a', pages: 1 }, { op: 'gart_bind', buf: 'a', gpuPage: 0 }], '--device', 'agp', '--gatt', 'fsb-hooks', '--platform', 'xen-pv', '--xen-low-free', '0');
     assert.deepEqual([none.extra.bindFailures, none.counters.gartWrites], [1, 0]);

@@ -90,11 +90,12 @@ describe('the engine record and the human line', () => {
       assert.ok(Number.isInteger(e.workersRan) && e.workersRan >= 1 && e.workersRan <= started, String(e.workersRan));
       if (started === 1) assert.equal(e.workersRan, 1);
       const line = simulatorText(e);
-      if (e.workersRan < started) assert.match(line, new RegExp(`${started} workers, ${e.workersRan} of which ran cells \\(the rest were still starting when the last cell was taken\\)`));
+      const idle = started - e.workersRan === 1 ? 'the other was' : 'the rest were';
+      if (e.workersRan < started) assert.match(line, new RegExp(`${started} workers, ${e.workersRan} of which ran cells \\(${idle} still starting when the last cell was taken\\)`));
       else assert.doesNotMatch(line, /of which ran cells/);
     }
     const e = JSON.parse(cli('run', ...SMALL, '--replicas', '2', '--workers', '2', '--oversubscribe', '--json').stdout).engine;
-    assert.match(simulatorText({ ...e, workers: 2, workersRan: 1, workersCappedBy: null }), / 2 workers, 1 of which ran cells \(the rest were still starting when the last cell was taken\), /);
+    assert.match(simulatorText({ ...e, workers: 2, workersRan: 1, workersCappedBy: null }), / 2 workers, 1 of which ran cells \(the other was still starting when the last cell was taken\), /);
     assert.doesNotMatch(simulatorText({ ...e, workers: 2, workersRan: 2 }), /of which ran/);
     assert.doesNotMatch(simulatorText({ ...e, workers: 2, workersRan: null }), /of which ran/, 'a merge with a shard from before it was recorded');
   });

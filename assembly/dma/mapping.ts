@@ -174,6 +174,10 @@ export function dma_error_addr(): u64 {
  */
 export function range_sync_hook(): bool { return platform != PLATFORM_IOMMU; }
 
+/** Is the simulated machine an x86 (CONFIG_X86)? All are but 2010's iommu platform, ppc64 (6.12's
+ * iommu is x86's dma-iommu): agpgart's set_pages_array_uc/_wb are x86's (drm/agp_gatt.ts). */
+export function arch_x86(): bool { return platform != PLATFORM_IOMMU || kernel_era == KERNEL_MODERN; }
+
 /** What dma_mapping_error would say of the map whose outcome is `out`. */
 @inline export function map_failed(out: usize): bool { return load<i32>(out, OUT_HOW) == MAP_FAILED; }
 

@@ -3,10 +3,10 @@
 // (alloc_fsb_pages / virt_to_fsb, LKML March 2005). Different: the chipset reads the GATT from
 // machine memory itself, through m2p and past any IOMMU, so only a machine address is right.
 
-import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT, PLATFORM_IOMMU, KERNEL_MODERN,
+import { GATT_MODE_DMA_COHERENT, GATT_MODE_FSB_HOOKS, PAGE_SHIFT,
   PAGE_SIZE, AGP_ENTRY_BYTES, AGP_ENTRIES_PER_PAGE, AGP_VALID,
   C_GART_WRITES, C_TLB_FLUSHES, C_CACHING_CHANGE_CALLS, C_CACHING_CHANGE_PAGES } from '../abi';
-import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR, platform, kernel_era } from '../layout';
+import { gart_pages, host_pages, bump_alloc, OUT_SCRATCH_PTR } from '../layout';
 import { count, machine_work_begin, machine_work_end } from '../sim/counters';
 import { pfn_to_mfn, cc_private } from '../sim/translate';
 import { free_block, get_order } from '../mm/page_alloc';
@@ -14,6 +14,7 @@ import { buddy_alloc, ZONE_DMA32_ID } from '../mm/buddy';
 import { xen_pv_domain, mfn_to_pfn } from '../xen/p2m';
 import { xen_create_contiguous_region, xen_destroy_contiguous_region } from '../xen/exchange';
 import { coherent_alloc_block, coherent_free_block, COH_HANDLE, COH_EXCH } from '../dma/coherent';
+import { arch_x86 } from '../dma/mapping';
 import { gart_set_owner, gart_clear_owner } from './gart';
 
 //  GATT entry (u32, agp generic mask_memory):
@@ -189,7 +190,7 @@ export function agp_gart_unbind(first: i32, pages: i32): void {
  * place) does nothing, so it counts none; 6.12's iommu is x86's dma-iommu.
  */
 export function agp_set_pages_array(pages: i32): void {
-  if (pages <= 0 || (platform == PLATFORM_IOMMU && kernel_era != KERNEL_MODERN)) return;
+  if (pages <= 0 || !arch_x86()) return;
   count(C_CACHING_CHANGE_CALLS);
   count(C_CACHING_CHANGE_PAGES, pages);
 }

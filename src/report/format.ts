@@ -62,7 +62,7 @@ export function simulatorText(e: EngineRecord): string {
   const busy = e.workers > 1 ? ` (${e.cellMs} ms of engine time over the workers)` : '';
   // Results from before it was recorded have no workersRan.
   const idle = typeof e.workersRan === 'number' && e.workersRan < e.workers
-    ? `, ${e.workersRan} of which ran cells (the rest were still starting when the last cell was taken)` : '';
+    ? `, ${e.workersRan} of which ran cells (${e.workers - e.workersRan === 1 ? 'the other was' : 'the rest were'} still starting when the last cell was taken)` : '';
   // Results from before it was recorded have no reusedMemories; merged shards of them, null.
   const reused = (e.reusedMemories ?? 0) > 0 ? `, ${plural(e.reusedMemories!, 'machine')} built on a memory handed on (zeroed) by the cell before on the same thread` : '';
   return `${e.wallMs} ms wall${busy}, ${num(e.pageOpsPerSec)} page-ops/s, ${w}${capped}${idle}, ${bytesText(e.machineBytes)} per machine (one per worker at a time)${reused}, peak RSS ${bytesText(e.peakRssBytes)}`;

@@ -324,8 +324,9 @@ function reasonText(w: Words, ctx: ExplainContext): string {
   }
   if (via === Via.swiotlb && kind === ViolationKind.lost) return `the device's write went to the bounce slot and nothing copied it back to the page (no dma_sync_single_for_cpu reached these bytes after it${partial})`;
   if (offTable(w)) {
-    // Under Xen PV phys is wrong twice: each entry agp_generic_insert_memory writes is page_to_phys() too.
-    const entries = ctx.gatt === 'phys' && platform === 'xen-pv' ? "; and were the table found, each entry in it, page_to_phys() of its page, is a pseudo-physical address too" : '';
+    // Under Xen PV phys is wrong twice: each entry agp_generic_insert_memory writes is page_to_phys() too
+    // (a run's pages are agpgart's own; a replay's gart_bind writes a mapped or coherent page's handle).
+    const entries = ctx.gatt === 'phys' && platform === 'xen-pv' && ctx.opWord === 'op' ? "; and were the table found, each entry in it, page_to_phys() of its page, is a pseudo-physical address too" : '';
     return `the bridge was given an address that is not the machine address of the table, so the chipset reads its entries from another frame${entries}`;
   }
   if (via === Via.gatt && w.failedMap === 1n) {

@@ -171,6 +171,11 @@ export function rangeSyncHook(s: DmaState): boolean {
   return s.cfg.platform !== Platform.iommu;
 }
 
+/** Is the machine an x86? All but 2010's iommu, ppc64 (assembly/dma/mapping.ts arch_x86). */
+export function archX86(s: DmaState): boolean {
+  return s.cfg.platform !== Platform.iommu || s.cfg.kernel === Kernel.modern;
+}
+
 /**
  * The one bus address the platform's dma_mapping_error() is true for (twin of dma_error_addr):
  * 2010 generic swiotlb: the overflow buffer's; 2010 Xen: 0; the IOMMU and modern: DMA_MAPPING_ERROR.

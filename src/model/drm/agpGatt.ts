@@ -4,9 +4,9 @@
 // destroy_page for the pages themselves. The chipset reads the table at the bus address the
 // bridge was given, as a *machine* address behind no IOMMU: that is what breaks under Xen
 // (virt_to_phys) and on IOMMU platforms (dma_alloc_coherent). ENGINE.md §12 and §15 T6, T16–T20.
-import { AGP_ENTRIES_PER_PAGE, AGP_ENTRY_BYTES, AGP_VALID, GattMode, Kernel, MAX_GATT_ENTRIES, PAGE_MASK, PAGE_SIZE, Platform, Zone } from '../../engine/abi.js';
+import { AGP_ENTRIES_PER_PAGE, AGP_ENTRY_BYTES, AGP_VALID, GattMode, MAX_GATT_ENTRIES, PAGE_MASK, PAGE_SIZE, Zone } from '../../engine/abi.js';
 import { coherentAllocBlock, coherentFreeBlock } from '../dma/coherent.js';
-import type { DmaState } from '../dma/mapping.js';
+import { type DmaState, archX86 } from '../dma/mapping.js';
 import { allocBlock, freeBlock, getOrder } from '../mm/pageAlloc.js';
 import { xenCreateContiguousRegion, xenDestroyContiguousRegion } from '../xen/exchange.js';
 import { ccPrivate } from '../sim/translate.js';
@@ -157,7 +157,7 @@ export function agpGartUnbind(s: AgpState & { gpuFailed: Uint8Array }, gpuPage: 
  * one call over the whole array, on x86 only (assembly/drm/agp_gatt.ts agp_set_pages_array says
  * when: not on 2010's iommu, ppc64). */
 export function agpSetPagesArray(s: AgpState, pages: number): void {
-  if (pages <= 0 || (s.cfg.platform === Platform.iommu && s.cfg.kernel !== Kernel.modern)) return;
+  if (pages <= 0 || !archX86(s)) return;
   s.counters.cachingChangeCalls++;
   s.counters.cachingChangePages += pages;
 }
