@@ -109,7 +109,7 @@ export const strategies: BenchModule = {
       rows: results.filter((r) => r.scenario.workload === w).map((r) => {
         const c = r.counters;
         return [r.scenario.device, r.scenario.platform, fix(r), verdictWhyCell(r), `${r.completion.pagesMoved.toLocaleString('en-US')} of ${r.completion.pagesRequested.toLocaleString('en-US')}`,
-          c.staleReads!, c.lostWrites!, c.foreignReads!, r.modeled.mibPerSec === null ? '—' : readable(r.modeled.mibPerSec), readable(c.bounceBytes! / MiB), countText(c.hypercalls!), countText(c.swiotlbPeakSlots!), countText(c.mappingErrors!), countText(c.allocFailures!)];
+          countText(c.staleReads!), countText(c.lostWrites!), countText(c.foreignReads!), r.modeled.mibPerSec === null ? '—' : readable(r.modeled.mibPerSec), readable(c.bounceBytes! / MiB), countText(c.hypercalls!), countText(c.swiotlbPeakSlots!), countText(c.mappingErrors!), countText(c.allocFailures!)];
       }),
     }));
     // Only runs that were coherent and complete are ranked (benchmark.json is bigger-is-better).
