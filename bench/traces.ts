@@ -13,6 +13,8 @@ import type { BenchContext, BenchModule, Metric, Section, Target } from './types
 
 /** Bounded memory: the process's peak RSS for 10× the lines at most this many times that for 1×. */
 export const TARGET_RSS_GROWTH = 1.5;
+/** The short trace of the full bench, where the target is judged (and ten times it). */
+export const TARGET_RSS_LINES = 100_000;
 /** Runs of the 10× trace (a few seconds each on the full bench): as many as the contract's
  * least for a timed figure (INTERFACE: median, min and max over at least 5 samples). */
 const BIG_ROUNDS = 5;
@@ -57,7 +59,11 @@ export async function measureTraces(small: number, rounds: number, seed: number,
     const growth = large.rssBytes / rssSmall;
     rows.push([`${big.toLocaleString('en-US')} lines, wasm`, statCell(bigRate, (v) => Math.round(v).toLocaleString('en-US')), bigRate.samples, `${Math.round(large.rssBytes / 2 ** 20)} MiB`]);
     metrics.push(exactMetric(`trace replay: peak RSS at ${small} lines ÷ at ${big}`, 'x', Number((rssSmall / large.rssBytes).toFixed(3)), `the largest peak of ${rounds} and ${bigRounds} runs, whole process; 1 = no growth (memory is not timed but varies a little with the garbage collector)`));
-    const targets: Target[] = [{ what: `peak RSS for ${big.toLocaleString('en-US')} lines ≤ ${TARGET_RSS_GROWTH}× that for ${small.toLocaleString('en-US')} (bounded memory)`, measured: `${Math.round(large.rssBytes / 2 ** 20)} MiB ÷ ${Math.round(rssSmall / 2 ** 20)} MiB = ${growth.toFixed(2)}×`, met: growth <= TARGET_RSS_GROWTH }];
+    // Judged at the full run's sizes: at --quick's the short trace's peak is still below the
+    // plateau a long trace reaches (the machine's tables it has not yet touched), so the ratio says
+    // more about the short run than about growth.
+    const atTarget = small === TARGET_RSS_LINES;
+    const targets: Target[] = [{ what: `peak RSS for ${(TARGET_RSS_LINES * 10).toLocaleString('en-US')} lines ≤ ${TARGET_RSS_GROWTH}× that for ${TARGET_RSS_LINES.toLocaleString('en-US')} (bounded memory)${atTarget ? '' : ` — --quick measures ${small.toLocaleString('en-US')} and ${big.toLocaleString('en-US')} lines instead`}`, measured: `${Math.round(large.rssBytes / 2 ** 20)} MiB ÷ ${Math.round(rssSmall / 2 ** 20)} MiB = ${growth.toFixed(2)}×`, met: atTarget ? growth <= TARGET_RSS_GROWTH : null }];
     const c = runs.wasm![0]!.counters;
     return {
       id: 'traces',
@@ -84,5 +90,5 @@ export async function measureTraces(small: number, rounds: number, seed: number,
 
 export const traces: BenchModule = {
   id: 'traces',
-  run: (ctx: BenchContext) => measureTraces(ctx.quick ? 20_000 : 100_000, 5, ctx.seed, ctx.log),
+  run: (ctx: BenchContext) => measureTraces(ctx.quick ? 20_000 : TARGET_RSS_LINES, 5, ctx.seed, ctx.log),
 };
