@@ -25,6 +25,11 @@ export interface Environment {
   command?: string;
 }
 
+/** The tool that made a report: "gartbench 0.1.0 (engine 1a2b3c4d5e6f)"; '' in reports made before it was recorded. */
+export function toolText(e: Environment): string {
+  return e.version ? `gartbench ${e.version}${e.engineSha256 ? ` (engine ${e.engineSha256.slice(0, 12)})` : ''}` : '';
+}
+
 /** The 1-minute load average, 2 decimals. */
 export function loadAverage(): number {
   return Math.round(loadavg()[0]! * 100) / 100;

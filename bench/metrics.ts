@@ -1,7 +1,7 @@
 // benchmark.json entries, made one way: a timed figure always carries its range and sample
 // count; an exact figure (modelled or counted) says what it is and carries none. Bigger is always better.
 import { type Stat, rangeText, round3, sampleText } from './stats.js';
-import type { Environment } from './environment.js';
+import { type Environment, toolText } from './environment.js';
 import type { Metric } from './types.js';
 
 /** A timed figure in a bigger-is-better unit (a rate or a speed ratio, never a time). */
@@ -20,8 +20,7 @@ export function exactMetric(name: string, unit: string, value: number, extra: st
 /** What made a figure, for its benchmark.json entry: the tool, the engine build, the machine and the
  * bench's options (benchmark.json carries no header of its own). */
 export function provenance(e: Environment): string {
-  const tool = e.version ? `gartbench ${e.version}${e.engineSha256 ? ` (engine ${e.engineSha256.slice(0, 12)})` : ''}` : 'gartbench';
-  return `${tool}, node ${e.node}, ${e.cpu}, ${e.cores} cores, commit ${e.commit}, seed ${e.seed}${e.quick ? ', --quick' : ''}, ${e.date}`;
+  return `${toolText(e) || 'gartbench'}, node ${e.node}, ${e.cpu}, ${e.cores} cores, commit ${e.commit}, seed ${e.seed}${e.quick ? ', --quick' : ''}, ${e.date}`;
 }
 
 /**

@@ -84,6 +84,12 @@ export function keep_freed_handle(b: usize, handle: u64): void { store<u64>(b, h
 /** The mapping's address as the driver now holds it (a failed dma_map_sg's entries: dma/mapping.ts). */
 @inline export function set_m_dma(b: usize, dma: u64): void { store<u64>(b, dma, M_DMA); }
 
+/** Does the buffer's last mapping (live or dead) cover byte `at`? */
+@inline function in_mapping(b: usize, at: i32): bool { return m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b); }
+
+/** Does the driver hold a dma address for byte `at`: a coherent buffer's, or a mapping's that covers it? */
+@inline function holds_handle(b: usize, at: i32): bool { return rec_kind(b) == KIND_COHERENT || in_mapping(b, at); }
+
 /**
  * The dma address a driver uses for buffer byte `offset` (GART PTEs, device access, sync; D10):
  * the coherent handle, the last mapping (live or dead) if it covers the byte, else virt_to_phys
@@ -92,7 +98,7 @@ export function keep_freed_handle(b: usize, handle: u64): void { store<u64>(b, h
  */
 export function byte_handle(b: usize, offset: i32): u64 {
   if (rec_kind(b) == KIND_COHERENT) return b_handle(b) + <u64>offset;
-  if (m_has(b) && offset >= m_offset(b) && offset - m_offset(b) < m_size(b)) {
+  if (in_mapping(b, offset)) {
     const dma = m_dma(b);
     if (dma == DMA_MAPPING_ERROR) return dma;
     return dma + <u64>(offset - m_offset(b));
@@ -106,16 +112,14 @@ export function byte_handle(b: usize, offset: i32): u64 {
  * of a page neither mapped nor coherent), but with a table made through the fsb hooks the driver's
  * virt_to_fsb of such a page, its machine address (phys_to_machine under Xen, itself elsewhere). */
 export function agp_page_addr(b: usize, i: i32): u64 {
-  const at = i * PAGE_SIZE;
-  const handled = rec_kind(b) == KIND_COHERENT || (m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b));
-  return gatt_fsb() && !handled ? <u64>pfn_to_mfn(b_pfn(b) + i) << PAGE_SHIFT : page_handle(b, i);
+  return gatt_fsb() && !holds_handle(b, i * PAGE_SIZE) ? <u64>pfn_to_mfn(b_pfn(b) + i) << PAGE_SHIFT : page_handle(b, i);
 }
 
 /** The handle a driver computes for byte `offset` of its mapping (a sync at handle + offset): the
  * mapping's handle plus the offset, a failed map's too (6.12's DMA_MAPPING_ERROR + k wraps to k − 1
  * as a dma_addr_t); elsewhere byte_handle. */
 export function driver_handle(b: usize, offset: i32): u64 {
-  if (rec_kind(b) != KIND_COHERENT && m_has(b) && offset >= m_offset(b) && offset - m_offset(b) < m_size(b)) return m_dma(b) + <u64>(offset - m_offset(b));
+  if (rec_kind(b) != KIND_COHERENT && in_mapping(b, offset)) return m_dma(b) + <u64>(offset - m_offset(b));
   return byte_handle(b, offset);
 }
 
@@ -137,16 +141,13 @@ export function driver_handle(b: usize, offset: i32): u64 {
  */
 export function page_handle_failed(b: usize, i: i32, err: u64, a: i32 = 0): bool {
   const at = i * PAGE_SIZE + a;
-  return rec_kind(b) != KIND_COHERENT && m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b) && m_dma(b) == err;
+  return rec_kind(b) != KIND_COHERENT && in_mapping(b, at) && m_dma(b) == err;
 }
 
 /** The handle reported with a CPU read's violation (D4): −1 when the driver holds no dma address. */
 export function cpu_page_handle(b: usize, i: i32): u64 {
   const at = i * PAGE_SIZE;
-  if (rec_kind(b) != KIND_COHERENT && !(m_has(b) && at >= m_offset(b) && at - m_offset(b) < m_size(b))) {
-    return DMA_MAPPING_ERROR; // −1 as i64
-  }
-  return byte_handle(b, at);
+  return holds_handle(b, at) ? byte_handle(b, at) : DMA_MAPPING_ERROR; // −1 as i64
 }
 
 /** The address a driver passes to unmap (D10): its last mapping's, else the coherent handle, else phys. */

@@ -219,8 +219,7 @@ function gpuHops(w: Words, ctx: ExplainContext, writes = false): string[] {
   if (Number(w.via) === Via.gatt) {
     if (w.gattEntryAddr < 0n) return [`GPU page ${w.gpuPage}`, `no AGP GATT exists: the chipset finds no entry, ${nothing}`];
     const base = BigInt.asUintN(64, w.gattEntryAddr) - 4n * w.gpuPage;
-    const readAt = BigInt.asUintN(64, w.gattEntryAddr) >> BigInt(PAGE_SHIFT);
-    const where = readAt === BigInt(w.gattTableMfn)
+    const where = !offTable(w)
       ? 'the table the CPU filled'
       : `${w.hopPfn < 0n ? 'a frame of no page of this guest' : `the frame of pfn ${hex(w.hopPfn)}`}, not the table the CPU filled (${frame(w.gattTableMfn)})`;
     const what = bridgeBase(ctx);

@@ -13,7 +13,7 @@ import { countSync, dmaErrorAddr, dmaHandleRetaken, dmaMapPhys, dmaUnmapAddr, dm
 import { gartTlbFlush } from '../drm/gart.js';
 import { agpGartUnbind, gattEntry } from '../drm/agpGatt.js';
 import type { TtState } from '../drm/ttmTt.js';
-import { bufferPhys, driverHandle, failedBuffer, handleAt, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
+import { bufferPhys, driverHandle, failedBuffer, handleAt, holdsHandle, pageHandle, pageHandleFailed, unmapHandle, type Buffer } from './buffers.js';
 
 /** The CPU zeroes a fresh buffer: one write operation (not counted in cpuWrites). */
 function zeroFill(s: TtState, buf: Buffer): void {
@@ -286,10 +286,7 @@ export function gartBind(s: TtState, buf: Buffer, gpuPage: number): void {
  * made through the fsb hooks the machine address of a page neither mapped nor coherent (virt_to_fsb;
  * assembly/driver/buffer_ops.ts agp_page_addr). */
 function agpPageAddr(s: TtState, buf: Buffer, i: number): number {
-  const at = i * PAGE_SIZE;
-  const m = buf.mapping;
-  const handled = buf.kind === 'coherent' || (m !== null && at >= m.offset && at < m.offset + m.size);
-  return s.gatt?.mode === GattMode.fsbHooks && !handled ? s.machine.mfnOf(buf.pfn + i) * PAGE_SIZE : pageHandle(buf, i);
+  return s.gatt?.mode === GattMode.fsbHooks && !holdsHandle(buf, i * PAGE_SIZE) ? s.machine.mfnOf(buf.pfn + i) * PAGE_SIZE : pageHandle(buf, i);
 }
 
 /** On the AGP device (T16): agp_generic_insert_memory of the buffer's page handles into the GATT a

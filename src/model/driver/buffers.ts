@@ -49,16 +49,25 @@ export function devPageHandle(buf: Buffer, i: number, a: number): number {
  * whatever is there, and the page does not move.
  */
 export function pageHandleFailed(buf: Buffer, i: number, err: number, a = 0): boolean {
+  return buf.kind !== 'coherent' && inMapping(buf, i * PAGE_SIZE + a) && buf.mapping!.dmaAddr === err;
+}
+
+/** Does the buffer's last mapping (live or dead) cover byte `at`? */
+function inMapping(buf: Buffer, at: number): boolean {
   const m = buf.mapping;
-  const at = i * PAGE_SIZE + a;
-  return buf.kind !== 'coherent' && m !== null && at >= m.offset && at < m.offset + m.size && m.dmaAddr === err;
+  return m !== null && at >= m.offset && at < m.offset + m.size;
+}
+
+/** Does the driver hold a dma address for byte `at`: a coherent buffer's, or a mapping's that covers it? */
+export function holdsHandle(buf: Buffer, at: number): boolean {
+  return buf.kind === 'coherent' || inMapping(buf, at);
 }
 
 /** The dma address of byte `offset` of the buffer, by the same rule (D10). */
 export function handleAt(buf: Buffer, offset: number): number {
   if (buf.kind === 'coherent') return buf.handle + offset;
   const m = buf.mapping;
-  if (m && offset >= m.offset && offset < m.offset + m.size) return offsetHandle(m.dmaAddr, offset - m.offset);
+  if (m && inMapping(buf, offset)) return offsetHandle(m.dmaAddr, offset - m.offset);
   return bufferPhys(buf) + offset;
 }
 
@@ -66,16 +75,13 @@ export function handleAt(buf: Buffer, offset: number): number {
  * map's error handle plus the offset too (DMA_ERROR, −1, + k is k − 1, as a u64 wraps); elsewhere handleAt. */
 export function driverHandle(buf: Buffer, offset: number): number {
   const m = buf.mapping;
-  if (buf.kind !== 'coherent' && m && offset >= m.offset && offset < m.offset + m.size) return m.dmaAddr + (offset - m.offset);
+  if (buf.kind !== 'coherent' && m && inMapping(buf, offset)) return m.dmaAddr + (offset - m.offset);
   return handleAt(buf, offset);
 }
 
 /** D4: a CPU read reports the dma address the driver holds for the page, or -1 when it holds none. */
 export function cpuPageHandle(buf: Buffer, i: number): number {
-  const m = buf.mapping;
-  const at = i * PAGE_SIZE;
-  const held = buf.kind === 'coherent' || (m !== null && at >= m.offset && at < m.offset + m.size);
-  return held ? pageHandle(buf, i) : DMA_ERROR;
+  return holdsHandle(buf, i * PAGE_SIZE) ? pageHandle(buf, i) : DMA_ERROR;
 }
 
 /** The address a driver passes to unmap (D10): its last mapping's, else the coherent handle, else phys. */
